@@ -1,0 +1,373 @@
+//! Attributes (`struct nlattr`): a checked view, an iterator with nesting,
+//! and typed decoding of common values.
+
+use core::marker::PhantomData;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::consts::{AF_INET, AF_INET6, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK};
+use super::parse::{self, align, all_zero, array};
+use super::{Error, ErrorKind, Part, Result};
+
+/// One attribute: its type (flags masked off) and its value bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attr<'a> {
+    raw_kind: u16,
+    value: &'a [u8],
+    parent: Option<u16>,
+}
+
+impl<'a> Attr<'a> {
+    /// An attribute of `kind` (may include `NLA_F_*` flags) holding `value`.
+    #[inline]
+    pub const fn new(kind: u16, value: &'a [u8]) -> Self {
+        Attr {
+            raw_kind: kind,
+            value,
+            parent: None,
+        }
+    }
+
+    /// The type with `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` masked off.
+    #[inline]
+    pub fn kind(&self) -> u16 {
+        self.raw_kind & NLA_TYPE_MASK
+    }
+
+    /// The type as on the wire, flags included.
+    #[inline]
+    pub fn raw_kind(&self) -> u16 {
+        self.raw_kind
+    }
+
+    /// `NLA_F_NESTED` was set.
+    #[inline]
+    pub fn is_nested(&self) -> bool {
+        self.raw_kind & NLA_F_NESTED != 0
+    }
+
+    /// `NLA_F_NET_BYTEORDER` was set.
+    #[inline]
+    pub fn is_net_byteorder(&self) -> bool {
+        self.raw_kind & NLA_F_NET_BYTEORDER != 0
+    }
+
+    /// The value bytes (without the header and the padding).
+    #[inline]
+    pub fn value(&self) -> &'a [u8] {
+        self.value
+    }
+
+    /// The part this attribute is, for errors.
+    #[inline]
+    pub fn part(&self) -> Part {
+        match self.parent {
+            Some(p) => Part::Nested(p, self.kind()),
+            None => Part::Attr(self.kind()),
+        }
+    }
+
+    /// An error of `kind` about this attribute.
+    #[inline]
+    pub fn error(&self, kind: ErrorKind) -> Error {
+        Error::new(self.part(), kind)
+    }
+
+    #[inline]
+    fn fixed<const N: usize>(&self) -> Result<[u8; N]> {
+        array(self.value).ok_or(self.error(ErrorKind::BadValue))
+    }
+
+    /// The value as a `u8` (exactly 1 byte).
+    #[inline]
+    pub fn u8(&self) -> Result<u8> {
+        self.fixed::<1>().map(|[b]| b)
+    }
+
+    /// The value as a host-order `u16` (exactly 2 bytes).
+    #[inline]
+    pub fn u16(&self) -> Result<u16> {
+        self.fixed().map(u16::from_ne_bytes)
+    }
+
+    /// The value as a host-order `u32` (exactly 4 bytes).
+    #[inline]
+    pub fn u32(&self) -> Result<u32> {
+        self.fixed().map(u32::from_ne_bytes)
+    }
+
+    /// The value as a host-order `i32` (exactly 4 bytes).
+    #[inline]
+    pub fn i32(&self) -> Result<i32> {
+        self.fixed().map(i32::from_ne_bytes)
+    }
+
+    /// The value as a host-order `u64` (exactly 8 bytes).
+    #[inline]
+    pub fn u64(&self) -> Result<u64> {
+        self.fixed().map(u64::from_ne_bytes)
+    }
+
+    /// The value as a string: the bytes up to the first NUL (or all of them),
+    /// which must be UTF-8.
+    #[inline]
+    pub fn str(&self) -> Result<&'a str> {
+        let v = self.value;
+        let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+        let s = v.get(..end).unwrap_or_default();
+        core::str::from_utf8(s).map_err(|_| self.error(ErrorKind::BadValue))
+    }
+
+    /// The value as an IP address of `family` (`AF_INET`: 4 bytes,
+    /// `AF_INET6`: 16 bytes). Other families: by length alone.
+    #[inline]
+    pub fn ip(&self, family: u8) -> Result<IpAddr> {
+        ip_from(self.value, family).ok_or(self.error(ErrorKind::BadFamily))
+    }
+
+    /// The attributes nested in this one.
+    #[inline]
+    pub fn nested(&self) -> Attrs<'a> {
+        Attrs {
+            rest: self.value,
+            parent: Some(self.kind()),
+        }
+    }
+}
+
+/// An IP address of `family` from its bytes: 4 for `AF_INET`, 16 for
+/// `AF_INET6`, either for other families.
+#[inline]
+pub(crate) fn ip_from(b: &[u8], family: u8) -> Option<IpAddr> {
+    let v4 = |b| array::<4>(b).map(|a| IpAddr::V4(Ipv4Addr::from(a)));
+    let v6 = |b| array::<16>(b).map(|a| IpAddr::V6(Ipv6Addr::from(a)));
+    match (family, b.len()) {
+        (AF_INET, _) => v4(b),
+        (AF_INET6, _) => v6(b),
+        (_, 4) => v4(b),
+        (_, 16) => v6(b),
+        _ => None,
+    }
+}
+
+/// Iterates over a run of attributes.
+///
+/// An attribute whose length field is below 4 or beyond the run yields one
+/// error and ends the iteration; trailing zero bytes shorter than a header
+/// are padding.
+#[derive(Debug, Clone)]
+pub struct Attrs<'a> {
+    rest: &'a [u8],
+    parent: Option<u16>,
+}
+
+impl<'a> Attrs<'a> {
+    /// The top-level attributes in `bytes`.
+    #[inline]
+    pub const fn new(bytes: &'a [u8]) -> Self {
+        Attrs {
+            rest: bytes,
+            parent: None,
+        }
+    }
+
+    /// The bytes not yet iterated.
+    #[inline]
+    pub fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// The first attribute of type `kind` (flags masked), if any. Framing
+    /// errors before it are returned.
+    pub fn find(self, kind: u16) -> Result<Option<Attr<'a>>> {
+        for a in self {
+            let a = a?;
+            if a.kind() == kind {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
+
+    #[inline]
+    fn fail(&mut self, kind: u16, err: ErrorKind) -> Option<Result<Attr<'a>>> {
+        self.rest = &[];
+        let part = match self.parent {
+            Some(p) => Part::Nested(p, kind),
+            None => Part::Attr(kind),
+        };
+        Some(Err(Error::new(part, err)))
+    }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<Attr<'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let Ok((i, len)) = parse::u16(self.rest) else {
+            return self.tail();
+        };
+        let Ok((i, raw_kind)) = parse::u16(i) else {
+            return self.tail();
+        };
+        let kind = raw_kind & NLA_TYPE_MASK;
+        let Some(vlen) = (len as usize).checked_sub(4) else {
+            if len == 0 && all_zero(self.rest) {
+                self.rest = &[];
+                return None;
+            }
+            return self.fail(kind, ErrorKind::BadLength);
+        };
+        let Ok((_, value)) = parse::bytes(i, vlen) else {
+            return self.fail(kind, ErrorKind::Truncated);
+        };
+        let used = align(len as usize);
+        self.rest = self.rest.get(used..).unwrap_or_default();
+        Some(Ok(Attr {
+            raw_kind,
+            value,
+            parent: self.parent,
+        }))
+    }
+}
+
+impl<'a> Attrs<'a> {
+    /// Fewer than 4 bytes are left: padding if zero, an error otherwise.
+    #[cold]
+    fn tail(&mut self) -> Option<Result<Attr<'a>>> {
+        if all_zero(self.rest) {
+            self.rest = &[];
+            None
+        } else {
+            self.fail(0, ErrorKind::Truncated)
+        }
+    }
+}
+
+impl core::iter::FusedIterator for Attrs<'_> {}
+
+/// Decoding of one attribute into a family's typed enum.
+pub trait AttrDecode<'a>: Sized {
+    /// Decodes `attr` of a message of address `family`. An error here
+    /// degrades this attribute only.
+    fn decode(attr: Attr<'a>, family: u8) -> Result<Self>;
+}
+
+/// Iterates over attributes decoded into `T`.
+///
+/// Framing errors end the iteration (as for [`Attrs`]); a malformed value of
+/// a known attribute yields an error for that attribute and the iteration
+/// goes on with the next one. Unknown attributes decode to `T`'s raw variant.
+#[derive(Debug, Clone)]
+pub struct TypedAttrs<'a, T: AttrDecode<'a>> {
+    inner: Attrs<'a>,
+    family: u8,
+    _t: PhantomData<T>,
+}
+
+impl<'a, T: AttrDecode<'a>> TypedAttrs<'a, T> {
+    /// Decodes the attributes of `inner`, addresses as of `family`.
+    #[inline]
+    pub fn new(inner: Attrs<'a>, family: u8) -> Self {
+        TypedAttrs {
+            inner,
+            family,
+            _t: PhantomData,
+        }
+    }
+
+    /// The untyped attributes.
+    #[inline]
+    pub fn raw(&self) -> Attrs<'a> {
+        self.inner.clone()
+    }
+}
+
+impl<'a, T: AttrDecode<'a>> Iterator for TypedAttrs<'a, T> {
+    type Item = Result<T>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Result<T>> {
+        let family = self.family;
+        self.inner.next().map(|r| r.and_then(|a| T::decode(a, family)))
+    }
+}
+
+impl<'a, T: AttrDecode<'a>> core::iter::FusedIterator for TypedAttrs<'a, T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[rustfmt::skip]
+    const TWO_ATTRS: [u8; 20] = [
+        8, 0,   4, 0,   0xdc, 0x05, 0, 0,    // len 8, IFLA_MTU, 1500
+        7, 0,   3, 0,   b'b', b'r', b'0',    // len 7, IFLA_IFNAME, "br0" (no NUL)
+        0,                                   // padding
+        4, 0,   0x12, 0x80,                  // len 4, type 0x12 | NLA_F_NESTED, empty
+    ];
+
+    #[test]
+    fn deconstruct() {
+        let a: Vec<_> = Attrs::new(&TWO_ATTRS).map(|a| a.unwrap()).collect();
+        assert_eq!(a.len(), 3);
+        assert_eq!((a[0].kind(), a[0].u32()), (4, Ok(1500)));
+        assert_eq!((a[1].kind(), a[1].str()), (3, Ok("br0")));
+        assert_eq!(a[2].kind(), 0x12);
+        assert!(a[2].is_nested() && !a[2].is_net_byteorder());
+        assert_eq!(a[2].nested().count(), 0);
+    }
+
+    #[test]
+    fn wrong_sizes_degrade_one_value() {
+        let a = Attrs::new(&TWO_ATTRS).next().unwrap().unwrap();
+        assert_eq!(a.u16(), Err(Error::new(Part::Attr(4), ErrorKind::BadValue)));
+        assert_eq!(a.u64().unwrap_err().kind, ErrorKind::BadValue);
+        assert_eq!(a.ip(AF_INET6).unwrap_err().kind, ErrorKind::BadFamily);
+        assert_eq!(a.ip(AF_INET), Ok(IpAddr::V4(Ipv4Addr::new(0xdc, 5, 0, 0))));
+    }
+
+    #[test]
+    fn framing_errors_end_the_run() {
+        let mut b = TWO_ATTRS;
+        b[8] = 40; // second attribute claims 40 bytes
+        let r: Vec<_> = Attrs::new(&b).collect();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1], Err(Error::new(Part::Attr(3), ErrorKind::Truncated)));
+
+        b[8] = 2; // shorter than its own header
+        let r: Vec<_> = Attrs::new(&b).collect();
+        assert_eq!(r[1], Err(Error::new(Part::Attr(3), ErrorKind::BadLength)));
+    }
+
+    #[test]
+    fn zero_padding_ends_quietly_and_garbage_does_not() {
+        assert_eq!(Attrs::new(&[0, 0, 0]).count(), 0);
+        assert_eq!(Attrs::new(&[0, 0, 0, 0, 0, 0, 0, 0]).count(), 0);
+        let r: Vec<_> = Attrs::new(&[1, 0]).collect();
+        assert_eq!(r, vec![Err(Error::new(Part::Attr(0), ErrorKind::Truncated))]);
+    }
+
+    #[test]
+    fn nested_errors_name_the_parent() {
+        #[rustfmt::skip]
+        let b = [
+            12, 0,  18, 0x80,     // IFLA_LINKINFO | NLA_F_NESTED, 8 bytes of value
+            9, 0,   1, 0,         // IFLA_INFO_KIND claiming 9 bytes: beyond the parent
+            b't', b'u', b'n', 0,
+        ];
+        let outer = Attrs::new(&b).next().unwrap().unwrap();
+        let inner: Vec<_> = outer.nested().collect();
+        assert_eq!(inner, vec![Err(Error::new(Part::Nested(18, 1), ErrorKind::Truncated))]);
+    }
+
+    #[test]
+    fn strings_stop_at_nul_and_must_be_utf8() {
+        assert_eq!(Attr::new(3, b"lo\0junk").str(), Ok("lo"));
+        assert_eq!(Attr::new(3, b"").str(), Ok(""));
+        assert!(Attr::new(3, &[0xff, 0]).str().is_err());
+    }
+}

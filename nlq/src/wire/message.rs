@@ -1,0 +1,47 @@
+//! One message, typed by its `nlmsg_type`.
+
+use super::consts::*;
+use super::control::{DoneMessage, ErrorMessage};
+use super::{AddrMessage, LinkMessage, NeighMessage, NlMsg, Result, RouteMessage};
+
+/// A message typed by its `nlmsg_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// `RTM_{NEW,DEL,GET,SET}LINK`.
+    Link(LinkMessage<'a>),
+    /// `RTM_{NEW,DEL,GET}ADDR`.
+    Addr(AddrMessage<'a>),
+    /// `RTM_{NEW,DEL,GET}ROUTE`.
+    Route(RouteMessage<'a>),
+    /// `RTM_{NEW,DEL,GET}NEIGH`.
+    Neigh(NeighMessage<'a>),
+    /// `NLMSG_ERROR`: an error or an ACK.
+    Error(ErrorMessage<'a>),
+    /// `NLMSG_DONE`.
+    Done(DoneMessage<'a>),
+    /// `NLMSG_NOOP`.
+    Noop,
+    /// `NLMSG_OVERRUN`.
+    Overrun,
+    /// Any other type, untyped.
+    Other(NlMsg<'a>),
+}
+
+impl<'a> Message<'a> {
+    /// Types `msg`: checks its fixed header or control payload.
+    #[inline]
+    pub fn parse(msg: &NlMsg<'a>) -> Result<Self> {
+        let p = msg.payload();
+        Ok(match msg.kind() {
+            RTM_NEWLINK..=RTM_SETLINK => Message::Link(LinkMessage::parse_payload(p)?),
+            RTM_NEWADDR..=RTM_GETADDR => Message::Addr(AddrMessage::parse_payload(p)?),
+            RTM_NEWROUTE..=RTM_GETROUTE => Message::Route(RouteMessage::parse_payload(p)?),
+            RTM_NEWNEIGH..=RTM_GETNEIGH => Message::Neigh(NeighMessage::parse_payload(p)?),
+            NLMSG_ERROR => Message::Error(ErrorMessage::parse(p, msg.flags())?),
+            NLMSG_DONE => Message::Done(DoneMessage::parse(p, msg.flags())?),
+            NLMSG_NOOP => Message::Noop,
+            NLMSG_OVERRUN => Message::Overrun,
+            _ => Message::Other(*msg),
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! The rtnetlink wire codec.
+//!
+//! # Shape
+//!
+//! - [`Messages`] splits a datagram into [`NlMsg`] views; [`NlMsg::typed`]
+//!   gives a [`Message`]: a family view ([`LinkMessage`], [`AddrMessage`],
+//!   [`RouteMessage`], [`NeighMessage`]) or a control message
+//!   ([`ErrorMessage`], [`DoneMessage`], ...).
+//! - A family view has its fixed header (`ifinfomsg`, `ifaddrmsg`, `rtmsg`,
+//!   `ndmsg`) and an iterator of typed attributes ([`LinkAttr`],
+//!   [`AddrAttr`], [`RouteAttr`], [`NeighAttr`]), each borrowing the
+//!   datagram. Unknown attributes come as the raw `Other(Attr)` variant.
+//! - Owned reprs ([`LinkRepr`], [`AddrRepr`], [`RouteRepr`], [`NeighRepr`])
+//!   validate meaning, not only lengths (prefix within 32 or 128, address
+//!   length matching the family), and `emit` into a [`Writer`].
+//! - [`Writer`] appends into any [`Buffer`]: a [`SliceBuffer`] over
+//!   `&mut [u8]` (no allocation), or `Vec<u8>` / `BytesMut` with `alloc`.
+//!
+//! # The no-panic promise
+//!
+//! No function of this module panics on any input. Every length is checked
+//! once when a view is built; after that, accessors only read within the
+//! checked bounds. Bad input gives an [`Error`] that names the part (header,
+//! body, which attribute) and what was wrong with it:
+//!
+//! - a message or attribute length that is too small or runs past its
+//!   container ends the iteration with one error (the rest cannot be framed);
+//! - a malformed value of a known attribute yields an error for that
+//!   attribute only: the iteration continues with the next one;
+//! - zero bytes after the last message or attribute are padding.
+//!
+//! Netlink uses host byte order, and so does this module.
+
+mod addr;
+mod attr;
+pub mod consts;
+mod control;
+mod error;
+mod family;
+mod inline;
+mod link;
+mod message;
+mod neigh;
+mod nlmsg;
+mod parse;
+mod repr;
+mod route;
+mod writer;
+
+pub use addr::{AddrAttr, AddrCacheInfo, AddrMessage, AddrRepr, IfAddrMsg};
+pub use attr::{Attr, AttrDecode, Attrs, TypedAttrs};
+pub use control::{emit_done, emit_error, DoneMessage, ErrorMessage, ExtAck};
+pub use error::{Error, ErrorKind, Part, Result};
+pub use family::{FamilyHeader, FamilyMessage};
+pub use inline::{HwAddr, IfName, InlineBytes, InlineStr};
+pub use link::{
+    IfInfoMsg, LinkAttr, LinkInfo, LinkInfoAttr, LinkInfoRepr, LinkMessage, LinkRepr, LinkStats,
+    LinkStats64, AF_SPEC_CAPACITY, INFO_DATA_CAPACITY,
+};
+pub use message::Message;
+pub use neigh::{NdMsg, NeighAttr, NeighCacheInfo, NeighMessage, NeighRepr};
+pub use nlmsg::{Messages, NlMsg, NlMsgHeader};
+pub use route::{
+    Metric, Metrics, NextHop, NextHopList, NextHopRepr, NextHops, RouteAttr, RouteMessage,
+    RouteMetrics, RouteRepr, RtMsg, Via, MAX_NEXTHOPS,
+};
+pub use writer::{Buffer, NestGuard, SliceBuffer, Writer};

@@ -1,0 +1,233 @@
+//! Neighbours: `ndmsg` + `NDA_*` (RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH).
+
+use core::net::IpAddr;
+
+use super::addr::words;
+use super::attr::{Attr, AttrDecode};
+use super::consts::*;
+use super::family::{FamilyHeader, FamilyMessage};
+use super::inline::HwAddr;
+use super::parse::{self, PResult};
+use super::repr::{check_ip, check_prefix};
+use super::writer::{Buffer, Writer};
+use super::{ErrorKind, Result};
+
+/// `struct ndmsg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NdMsg {
+    /// `ndm_family`.
+    pub family: u8,
+    /// `ndm_ifindex`.
+    pub ifindex: u32,
+    /// `ndm_state`: `NUD_*`.
+    pub state: u16,
+    /// `ndm_flags`: `NTF_*`.
+    pub flags: u8,
+    /// `ndm_type`.
+    pub kind: u8,
+}
+
+impl FamilyHeader for NdMsg {
+    const LEN: usize = NDMSG_LEN;
+    type Attr<'a> = NeighAttr<'a>;
+
+    #[inline]
+    fn accepts(kind: u16) -> bool {
+        matches!(kind, RTM_NEWNEIGH | RTM_DELNEIGH | RTM_GETNEIGH)
+    }
+
+    #[inline]
+    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
+        let (b, family) = parse::u8(b)?;
+        let (b, _pad) = parse::bytes(b, 3)?;
+        let (b, ifindex) = parse::u32(b)?;
+        let (b, state) = parse::u16(b)?;
+        let (b, flags) = parse::u8(b)?;
+        let (b, kind) = parse::u8(b)?;
+        let h = NdMsg {
+            family,
+            ifindex,
+            state,
+            flags,
+            kind,
+        };
+        Ok((b, h))
+    }
+
+    #[inline]
+    fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        let [i0, i1, i2, i3] = self.ifindex.to_ne_bytes();
+        let [s0, s1] = self.state.to_ne_bytes();
+        w.put(&[self.family, 0, 0, 0, i0, i1, i2, i3, s0, s1, self.flags, self.kind])
+    }
+
+    #[inline]
+    fn family(&self) -> u8 {
+        self.family
+    }
+}
+
+/// A view of a neighbour message.
+pub type NeighMessage<'a> = FamilyMessage<'a, NdMsg>;
+
+/// `struct nda_cacheinfo`: ages in clock ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NeighCacheInfo {
+    /// `ndm_confirmed`.
+    pub confirmed: u32,
+    /// `ndm_used`.
+    pub used: u32,
+    /// `ndm_updated`.
+    pub updated: u32,
+    /// `ndm_refcnt`.
+    pub refcnt: u32,
+}
+
+impl NeighCacheInfo {
+    fn parse(a: &Attr<'_>) -> Result<Self> {
+        let f = |b| -> PResult<'_, Self> {
+            let (b, confirmed) = parse::u32(b)?;
+            let (b, used) = parse::u32(b)?;
+            let (b, updated) = parse::u32(b)?;
+            let (b, refcnt) = parse::u32(b)?;
+            Ok((b, NeighCacheInfo { confirmed, used, updated, refcnt }))
+        };
+        match f(a.value()) {
+            Ok(([], c)) => Ok(c),
+            _ => Err(a.error(ErrorKind::BadValue)),
+        }
+    }
+}
+
+/// A typed neighbour attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighAttr<'a> {
+    /// `NDA_DST`: the neighbour's network address.
+    Dst(IpAddr),
+    /// `NDA_LLADDR`: its link-layer address.
+    LlAddr(&'a [u8]),
+    /// `NDA_CACHEINFO`.
+    CacheInfo(NeighCacheInfo),
+    /// Any other attribute, raw.
+    Other(Attr<'a>),
+}
+
+impl<'a> AttrDecode<'a> for NeighAttr<'a> {
+    #[inline]
+    fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
+        Ok(match a.kind() {
+            NDA_DST => NeighAttr::Dst(a.ip(family)?),
+            NDA_LLADDR => NeighAttr::LlAddr(a.value()),
+            NDA_CACHEINFO => NeighAttr::CacheInfo(NeighCacheInfo::parse(&a)?),
+            _ => NeighAttr::Other(a),
+        })
+    }
+}
+
+/// A neighbour, owned and validated: IPv4 or IPv6 (or `AF_UNSPEC` without an
+/// address), `NDA_DST` of the family, `NDA_LLADDR` within `MAX_ADDR_LEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NeighRepr {
+    /// The fixed header.
+    pub header: NdMsg,
+    /// `NDA_DST`.
+    pub dst: Option<IpAddr>,
+    /// `NDA_LLADDR`.
+    pub lladdr: Option<HwAddr>,
+    /// `NDA_CACHEINFO`.
+    pub cache_info: Option<NeighCacheInfo>,
+}
+
+impl NeighRepr {
+    /// Parses and validates a view.
+    pub fn parse(msg: &NeighMessage<'_>) -> Result<Self> {
+        let h = msg.header();
+        check_prefix(h.family, 0, true)?;
+        let mut r = NeighRepr {
+            header: h,
+            ..NeighRepr::default()
+        };
+        for a in msg.raw_attrs() {
+            let a = a?;
+            match NeighAttr::decode(a, h.family)? {
+                NeighAttr::Dst(ip) => r.dst = Some(check_ip(&a, h.family, ip)?),
+                NeighAttr::LlAddr(b) => r.lladdr = Some(HwAddr::new(b, a.part())?),
+                NeighAttr::CacheInfo(c) => r.cache_info = Some(c),
+                NeighAttr::Other(_) => {}
+            }
+        }
+        Ok(r)
+    }
+
+    /// Parses and validates a message payload (everything after `nlmsghdr`).
+    pub fn parse_payload(payload: &[u8]) -> Result<Self> {
+        Self::parse(&NeighMessage::parse_payload(payload)?)
+    }
+
+    /// Appends the header and attributes.
+    pub fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        self.header.emit(w)?;
+        if let Some(ip) = self.dst {
+            w.attr_ip(NDA_DST, ip)?;
+        }
+        if let Some(l) = &self.lladdr {
+            w.attr(NDA_LLADDR, l)?;
+        }
+        if let Some(c) = self.cache_info {
+            w.attr(NDA_CACHEINFO, &words([c.confirmed, c.used, c.updated, c.refcnt]))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Error, Messages, Part};
+    use core::net::Ipv4Addr;
+
+    /// A permanent ARP entry: 10.0.0.2 is 02:00:00:00:00:02 on ifindex 2.
+    #[rustfmt::skip]
+    const NEWNEIGH: [u8; 48] = [
+        48, 0, 0, 0,  28, 0,  0, 0,  0, 0, 0, 0,  0, 0, 0, 0, // nlmsghdr: RTM_NEWNEIGH
+        2, 0, 0, 0,   2, 0, 0, 0,   0x80, 0, 0, 1,           // ndmsg: AF_INET, ifindex 2, NUD_PERMANENT, flags 0, type 1
+        8, 0, 1, 0,   10, 0, 0, 2,                           // NDA_DST 10.0.0.2
+        10, 0, 2, 0,  2, 0, 0, 0, 0, 2,  0, 0,               // NDA_LLADDR + pad
+    ];
+
+    #[test]
+    fn deconstruct_and_round_trip() {
+        let msg = Messages::new(&NEWNEIGH).next().unwrap().unwrap();
+        let m = NeighMessage::parse(&msg).unwrap();
+        assert_eq!(
+            m.header(),
+            NdMsg { family: AF_INET, ifindex: 2, state: NUD_PERMANENT, flags: 0, kind: 1 }
+        );
+        let attrs: Vec<_> = m.attrs().map(|a| a.unwrap()).collect();
+        assert_eq!(
+            attrs,
+            vec![
+                NeighAttr::Dst(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))),
+                NeighAttr::LlAddr(&[2, 0, 0, 0, 0, 2])
+            ]
+        );
+        let r = NeighRepr::parse(&m).unwrap();
+        let mut w = Writer::new(Vec::new());
+        w.message(RTM_NEWNEIGH, 0, 0, 0, |w| r.emit(w)).unwrap();
+        assert_eq!(w.buffer().as_slice(), &NEWNEIGH[..]);
+    }
+
+    #[test]
+    fn validation() {
+        let mut b = NEWNEIGH;
+        b[16] = AF_INET6;
+        assert_eq!(
+            NeighRepr::parse_payload(&b[16..]),
+            Err(Error::new(Part::Attr(NDA_DST), ErrorKind::BadFamily))
+        );
+        assert_eq!(
+            NeighRepr::parse_payload(&NEWNEIGH[16..27]),
+            Err(Error::new(Part::Body, ErrorKind::Truncated))
+        );
+    }
+}

@@ -1,0 +1,698 @@
+//! Routes: `rtmsg` + `RTA_*` (RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE),
+//! with `RTA_METRICS` and `RTA_MULTIPATH` (a list of `rtnexthop`).
+
+use core::net::IpAddr;
+
+use super::attr::{ip_from, Attr, AttrDecode, Attrs, TypedAttrs};
+use super::consts::*;
+use super::family::{FamilyHeader, FamilyMessage};
+use super::inline::InlineStr;
+use super::parse::{self, align, PResult};
+use super::repr::{check_ip, check_prefix, family_of};
+use super::writer::{Buffer, Writer};
+use super::{Error, ErrorKind, Part, Result};
+
+/// `struct rtmsg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RtMsg {
+    /// `rtm_family`.
+    pub family: u8,
+    /// `rtm_dst_len`: destination prefix length.
+    pub dst_len: u8,
+    /// `rtm_src_len`: source prefix length.
+    pub src_len: u8,
+    /// `rtm_tos`.
+    pub tos: u8,
+    /// `rtm_table`: the table id when below 256 (else `RT_TABLE_UNSPEC` and
+    /// `RTA_TABLE` carries it).
+    pub table: u8,
+    /// `rtm_protocol`: `RTPROT_*`.
+    pub protocol: u8,
+    /// `rtm_scope`: `RT_SCOPE_*`.
+    pub scope: u8,
+    /// `rtm_type`: `RTN_*`.
+    pub kind: u8,
+    /// `rtm_flags`: `RTM_F_*` and `RTNH_F_*`.
+    pub flags: u32,
+}
+
+impl FamilyHeader for RtMsg {
+    const LEN: usize = RTMSG_LEN;
+    type Attr<'a> = RouteAttr<'a>;
+
+    #[inline]
+    fn accepts(kind: u16) -> bool {
+        matches!(kind, RTM_NEWROUTE | RTM_DELROUTE | RTM_GETROUTE)
+    }
+
+    #[inline]
+    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
+        let (b, family) = parse::u8(b)?;
+        let (b, dst_len) = parse::u8(b)?;
+        let (b, src_len) = parse::u8(b)?;
+        let (b, tos) = parse::u8(b)?;
+        let (b, table) = parse::u8(b)?;
+        let (b, protocol) = parse::u8(b)?;
+        let (b, scope) = parse::u8(b)?;
+        let (b, kind) = parse::u8(b)?;
+        let (b, flags) = parse::u32(b)?;
+        let h = RtMsg {
+            family,
+            dst_len,
+            src_len,
+            tos,
+            table,
+            protocol,
+            scope,
+            kind,
+            flags,
+        };
+        Ok((b, h))
+    }
+
+    #[inline]
+    fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        let [f0, f1, f2, f3] = self.flags.to_ne_bytes();
+        w.put(&[
+            self.family,
+            self.dst_len,
+            self.src_len,
+            self.tos,
+            self.table,
+            self.protocol,
+            self.scope,
+            self.kind,
+            f0,
+            f1,
+            f2,
+            f3,
+        ])
+    }
+
+    #[inline]
+    fn family(&self) -> u8 {
+        self.family
+    }
+}
+
+/// A view of a route message.
+pub type RouteMessage<'a> = FamilyMessage<'a, RtMsg>;
+
+/// `RTA_VIA`: a next hop of another family (`struct rtvia`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Via(pub IpAddr);
+
+impl Via {
+    fn parse(a: &Attr<'_>) -> Result<Self> {
+        let bad = || a.error(ErrorKind::BadFamily);
+        let (addr, family) = parse::u16(a.value()).map_err(|_| a.error(ErrorKind::BadValue))?;
+        let family = u8::try_from(family).map_err(|_| bad())?;
+        match family {
+            AF_INET | AF_INET6 => ip_from(addr, family).map(Via).ok_or_else(bad),
+            _ => Err(bad()),
+        }
+    }
+
+    fn emit<B: Buffer>(&self, w: &mut Writer<B>, kind: u16) -> Result<()> {
+        let mut b = [0u8; 18];
+        let fam = u16::from(family_of(&self.0)).to_ne_bytes();
+        let len = match self.0 {
+            IpAddr::V4(a) => copy_after(&mut b, &fam, &a.octets()),
+            IpAddr::V6(a) => copy_after(&mut b, &fam, &a.octets()),
+        };
+        w.attr(kind, b.get(..len).unwrap_or_default())
+    }
+}
+
+/// Writes `head` then `tail` into `out`; returns the length used.
+fn copy_after(out: &mut [u8], head: &[u8], tail: &[u8]) -> usize {
+    out.iter_mut()
+        .zip(head.iter().chain(tail))
+        .map(|(d, s)| *d = *s)
+        .count()
+}
+
+/// One `RTA_METRICS` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric<'a> {
+    /// `RTAX_*` with a `u32` value.
+    Value(u16, u32),
+    /// `RTAX_CC_ALGO`: the congestion control algorithm's name.
+    CcAlgo(&'a str),
+}
+
+impl<'a> AttrDecode<'a> for Metric<'a> {
+    #[inline]
+    fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
+        match a.kind() {
+            RTAX_CC_ALGO => a.str().map(Metric::CcAlgo),
+            k => a.u32().map(|v| Metric::Value(k, v)),
+        }
+    }
+}
+
+/// The entries of `RTA_METRICS`.
+pub type Metrics<'a> = TypedAttrs<'a, Metric<'a>>;
+
+/// One `struct rtnexthop` of `RTA_MULTIPATH`, with its own attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop<'a> {
+    /// `rtnh_flags`: `RTNH_F_*`.
+    pub flags: u8,
+    /// `rtnh_hops`: the weight minus one.
+    pub hops: u8,
+    /// `rtnh_ifindex`.
+    pub ifindex: u32,
+    attrs: &'a [u8],
+    family: u8,
+}
+
+impl<'a> NextHop<'a> {
+    /// Its attributes (`RTA_GATEWAY`, `RTA_VIA`, ...), typed.
+    #[inline]
+    pub fn attrs(&self) -> TypedAttrs<'a, RouteAttr<'a>> {
+        TypedAttrs::new(Attrs::new(self.attrs), self.family)
+    }
+}
+
+/// Iterates over the `rtnexthop` entries of `RTA_MULTIPATH`. A bad entry
+/// length yields one error and ends the iteration.
+#[derive(Debug, Clone)]
+pub struct NextHops<'a> {
+    rest: &'a [u8],
+    family: u8,
+}
+
+impl<'a> NextHops<'a> {
+    /// The entries in `bytes` (an `RTA_MULTIPATH` value), addresses of `family`.
+    #[inline]
+    pub fn new(bytes: &'a [u8], family: u8) -> Self {
+        NextHops { rest: bytes, family }
+    }
+}
+
+impl<'a> Iterator for NextHops<'a> {
+    type Item = Result<NextHop<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let f = |b| -> PResult<'_, (u16, u8, u8, u32)> {
+            let (b, len) = parse::u16(b)?;
+            let (b, flags) = parse::u8(b)?;
+            let (b, hops) = parse::u8(b)?;
+            let (b, ifindex) = parse::u32(b)?;
+            Ok((b, (len, flags, hops, ifindex)))
+        };
+        let rest = core::mem::take(&mut self.rest);
+        let err = |k| Some(Err(Error::new(Part::NextHop, k)));
+        let Ok((after, (len, flags, hops, ifindex))) = f(rest) else {
+            return err(ErrorKind::Truncated);
+        };
+        let Some(alen) = usize::from(len).checked_sub(RTNH_LEN) else {
+            return err(ErrorKind::BadLength);
+        };
+        let Some((attrs, _)) = parse::split(after, alen) else {
+            return err(ErrorKind::Truncated);
+        };
+        self.rest = rest.get(align(usize::from(len))..).unwrap_or_default();
+        Some(Ok(NextHop {
+            flags,
+            hops,
+            ifindex,
+            attrs,
+            family: self.family,
+        }))
+    }
+}
+
+impl core::iter::FusedIterator for NextHops<'_> {}
+
+/// A typed route attribute.
+#[derive(Debug, Clone)]
+pub enum RouteAttr<'a> {
+    /// `RTA_DST`: the destination prefix.
+    Dst(IpAddr),
+    /// `RTA_SRC`: the source prefix.
+    Src(IpAddr),
+    /// `RTA_IIF`: input interface.
+    Iif(u32),
+    /// `RTA_OIF`: output interface.
+    Oif(u32),
+    /// `RTA_GATEWAY`.
+    Gateway(IpAddr),
+    /// `RTA_PRIORITY`: the metric.
+    Priority(u32),
+    /// `RTA_PREFSRC`: preferred source address.
+    PrefSrc(IpAddr),
+    /// `RTA_METRICS` (nested `RTAX_*`).
+    Metrics(Metrics<'a>),
+    /// `RTA_MULTIPATH`: the next hops.
+    Multipath(NextHops<'a>),
+    /// `RTA_TABLE`: the table id (all 32 bits).
+    Table(u32),
+    /// `RTA_MARK`: firewall mark (route lookups).
+    Mark(u32),
+    /// `RTA_PREF`: IPv6 router preference.
+    Pref(u8),
+    /// `RTA_VIA`: gateway of another family.
+    Via(Via),
+    /// `RTA_EXPIRES`: seconds until expiry.
+    Expires(u32),
+    /// Any other attribute, raw (also addresses of non-IP families).
+    Other(Attr<'a>),
+}
+
+impl<'a> AttrDecode<'a> for RouteAttr<'a> {
+    #[inline]
+    fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
+        let ip_family = matches!(family, AF_INET | AF_INET6 | AF_UNSPEC);
+        Ok(match a.kind() {
+            RTA_DST if ip_family => RouteAttr::Dst(a.ip(family)?),
+            RTA_SRC if ip_family => RouteAttr::Src(a.ip(family)?),
+            RTA_IIF => RouteAttr::Iif(a.u32()?),
+            RTA_OIF => RouteAttr::Oif(a.u32()?),
+            RTA_GATEWAY if ip_family => RouteAttr::Gateway(a.ip(family)?),
+            RTA_PRIORITY => RouteAttr::Priority(a.u32()?),
+            RTA_PREFSRC if ip_family => RouteAttr::PrefSrc(a.ip(family)?),
+            RTA_METRICS => RouteAttr::Metrics(TypedAttrs::new(a.nested(), family)),
+            RTA_MULTIPATH => RouteAttr::Multipath(NextHops::new(a.value(), family)),
+            RTA_TABLE => RouteAttr::Table(a.u32()?),
+            RTA_MARK => RouteAttr::Mark(a.u32()?),
+            RTA_PREF => RouteAttr::Pref(a.u8()?),
+            RTA_VIA => RouteAttr::Via(Via::parse(&a)?),
+            RTA_EXPIRES => RouteAttr::Expires(a.u32()?),
+            _ => RouteAttr::Other(a),
+        })
+    }
+}
+
+/// `RTA_METRICS`, owned: every known `RTAX_*` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RouteMetrics {
+    values: [Option<u32>; RTAX_MAX as usize + 1],
+    /// `RTAX_CC_ALGO` (at most 15 bytes, `TCP_CA_NAME_MAX`).
+    pub cc_algo: Option<InlineStr<16>>,
+}
+
+impl RouteMetrics {
+    /// The value of metric `kind` (`RTAX_MTU`, ...), if set.
+    pub fn get(&self, kind: u16) -> Option<u32> {
+        self.values.get(usize::from(kind)).copied().flatten()
+    }
+
+    /// Sets metric `kind`; `false` (and nothing set) if this crate does not
+    /// know it or it is `RTAX_CC_ALGO` (a string: set `cc_algo`).
+    pub fn set(&mut self, kind: u16, value: u32) -> bool {
+        match self.values.get_mut(usize::from(kind)) {
+            Some(slot) if kind != RTAX_CC_ALGO && kind != RTAX_UNSPEC => {
+                *slot = Some(value);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The `u32` metrics that are set, in type order.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, u32)> + '_ {
+        (0u16..).zip(self.values.iter()).filter_map(|(k, v)| v.map(|v| (k, v)))
+    }
+
+    fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        w.nested(RTA_METRICS, |w| {
+            for (k, v) in self.iter() {
+                w.attr_u32(k, v)?;
+            }
+            if let Some(cc) = &self.cc_algo {
+                w.attr_str(RTAX_CC_ALGO, cc)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One next hop of a multipath route, owned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NextHopRepr {
+    /// `rtnh_flags`.
+    pub flags: u8,
+    /// `rtnh_hops`: the weight minus one.
+    pub hops: u8,
+    /// `rtnh_ifindex`.
+    pub ifindex: u32,
+    /// `RTA_GATEWAY`.
+    pub gateway: Option<IpAddr>,
+    /// `RTA_VIA`.
+    pub via: Option<IpAddr>,
+}
+
+/// The most next hops a [`RouteRepr`] holds.
+pub const MAX_NEXTHOPS: usize = 32;
+
+/// The next hops of a multipath route, stored inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NextHopList {
+    len: u8,
+    hops: [NextHopRepr; MAX_NEXTHOPS],
+}
+
+impl NextHopList {
+    /// Appends a next hop; `TooLong` beyond [`MAX_NEXTHOPS`].
+    pub fn push(&mut self, nh: NextHopRepr) -> Result<()> {
+        let slot = self
+            .hops
+            .get_mut(usize::from(self.len))
+            .ok_or(Error::new(Part::Attr(RTA_MULTIPATH), ErrorKind::TooLong))?;
+        *slot = nh;
+        self.len = self.len.saturating_add(1);
+        Ok(())
+    }
+
+    /// The next hops.
+    pub fn as_slice(&self) -> &[NextHopRepr] {
+        self.hops.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+impl FromIterator<NextHopRepr> for Option<NextHopList> {
+    /// Collects at most [`MAX_NEXTHOPS`]; `None` if there were more.
+    fn from_iter<I: IntoIterator<Item = NextHopRepr>>(iter: I) -> Self {
+        let mut l = NextHopList::default();
+        for nh in iter {
+            l.push(nh).ok()?;
+        }
+        Some(l)
+    }
+}
+
+/// A route, owned and validated: IPv4 or IPv6 (or `AF_UNSPEC` without
+/// addresses), prefixes that fit the family, addresses of the family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RouteRepr {
+    /// The fixed header.
+    pub header: RtMsg,
+    /// `RTA_DST`.
+    pub dst: Option<IpAddr>,
+    /// `RTA_SRC`.
+    pub src: Option<IpAddr>,
+    /// `RTA_IIF`.
+    pub iif: Option<u32>,
+    /// `RTA_OIF`.
+    pub oif: Option<u32>,
+    /// `RTA_GATEWAY`.
+    pub gateway: Option<IpAddr>,
+    /// `RTA_PRIORITY`.
+    pub priority: Option<u32>,
+    /// `RTA_PREFSRC`.
+    pub prefsrc: Option<IpAddr>,
+    /// `RTA_METRICS`.
+    pub metrics: Option<RouteMetrics>,
+    /// `RTA_MULTIPATH`.
+    pub multipath: Option<NextHopList>,
+    /// `RTA_TABLE`.
+    pub table: Option<u32>,
+    /// `RTA_MARK`.
+    pub mark: Option<u32>,
+    /// `RTA_PREF`.
+    pub pref: Option<u8>,
+    /// `RTA_VIA`.
+    pub via: Option<IpAddr>,
+    /// `RTA_EXPIRES`.
+    pub expires: Option<u32>,
+}
+
+impl RouteRepr {
+    /// A unicast route to `dst/dst_len` in the main table, protocol boot,
+    /// scope universe (what `ip route add` sends). `dst_len` 0 is a default
+    /// route and leaves `RTA_DST` out.
+    pub fn new(dst: IpAddr, dst_len: u8) -> Self {
+        RouteRepr {
+            header: RtMsg {
+                family: family_of(&dst),
+                dst_len,
+                table: RT_TABLE_MAIN as u8,
+                protocol: RTPROT_BOOT,
+                scope: RT_SCOPE_UNIVERSE,
+                kind: RTN_UNICAST,
+                ..RtMsg::default()
+            },
+            dst: (dst_len > 0).then_some(dst),
+            ..RouteRepr::default()
+        }
+    }
+
+    /// The table: `RTA_TABLE` if present, else `rtm_table`.
+    pub fn table_id(&self) -> u32 {
+        self.table.unwrap_or(u32::from(self.header.table))
+    }
+
+    /// Parses and validates a view.
+    pub fn parse(msg: &RouteMessage<'_>) -> Result<Self> {
+        let h = msg.header();
+        check_prefix(h.family, h.dst_len, true)?;
+        check_prefix(h.family, h.src_len, true)?;
+        let mut r = RouteRepr {
+            header: h,
+            ..RouteRepr::default()
+        };
+        for a in msg.raw_attrs() {
+            let a = a?;
+            match RouteAttr::decode(a, h.family)? {
+                RouteAttr::Dst(ip) => r.dst = Some(check_ip(&a, h.family, ip)?),
+                RouteAttr::Src(ip) => r.src = Some(check_ip(&a, h.family, ip)?),
+                RouteAttr::Iif(v) => r.iif = Some(v),
+                RouteAttr::Oif(v) => r.oif = Some(v),
+                RouteAttr::Gateway(ip) => r.gateway = Some(check_ip(&a, h.family, ip)?),
+                RouteAttr::Priority(v) => r.priority = Some(v),
+                RouteAttr::PrefSrc(ip) => r.prefsrc = Some(check_ip(&a, h.family, ip)?),
+                RouteAttr::Metrics(m) => r.metrics = Some(parse_metrics(m)?),
+                RouteAttr::Multipath(nh) => r.multipath = Some(parse_multipath(nh, h.family)?),
+                RouteAttr::Table(v) => r.table = Some(v),
+                RouteAttr::Mark(v) => r.mark = Some(v),
+                RouteAttr::Pref(v) => r.pref = Some(v),
+                RouteAttr::Via(Via(ip)) => r.via = Some(ip),
+                RouteAttr::Expires(v) => r.expires = Some(v),
+                RouteAttr::Other(_) => {}
+            }
+        }
+        Ok(r)
+    }
+
+    /// Parses and validates a message payload (everything after `nlmsghdr`).
+    pub fn parse_payload(payload: &[u8]) -> Result<Self> {
+        Self::parse(&RouteMessage::parse_payload(payload)?)
+    }
+
+    /// Appends the header and attributes.
+    pub fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        self.header.emit(w)?;
+        if let Some(t) = self.table {
+            w.attr_u32(RTA_TABLE, t)?;
+        }
+        if let Some(ip) = self.dst {
+            w.attr_ip(RTA_DST, ip)?;
+        }
+        if let Some(ip) = self.src {
+            w.attr_ip(RTA_SRC, ip)?;
+        }
+        if let Some(v) = self.priority {
+            w.attr_u32(RTA_PRIORITY, v)?;
+        }
+        if let Some(v) = self.iif {
+            w.attr_u32(RTA_IIF, v)?;
+        }
+        if let Some(ip) = self.prefsrc {
+            w.attr_ip(RTA_PREFSRC, ip)?;
+        }
+        if let Some(ip) = self.gateway {
+            w.attr_ip(RTA_GATEWAY, ip)?;
+        }
+        if let Some(ip) = self.via {
+            Via(ip).emit(w, RTA_VIA)?;
+        }
+        if let Some(v) = self.oif {
+            w.attr_u32(RTA_OIF, v)?;
+        }
+        if let Some(m) = &self.metrics {
+            m.emit(w)?;
+        }
+        if let Some(l) = &self.multipath {
+            emit_multipath(w, l)?;
+        }
+        if let Some(v) = self.mark {
+            w.attr_u32(RTA_MARK, v)?;
+        }
+        if let Some(v) = self.pref {
+            w.attr_u8(RTA_PREF, v)?;
+        }
+        if let Some(v) = self.expires {
+            w.attr_u32(RTA_EXPIRES, v)?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_metrics(m: Metrics<'_>) -> Result<RouteMetrics> {
+    let mut out = RouteMetrics::default();
+    for metric in m {
+        match metric? {
+            Metric::Value(k, v) => {
+                out.set(k, v);
+            }
+            Metric::CcAlgo(s) => {
+                out.cc_algo = Some(InlineStr::new(s, Part::Nested(RTA_METRICS, RTAX_CC_ALGO))?)
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_multipath(hops: NextHops<'_>, family: u8) -> Result<NextHopList> {
+    let mut out = NextHopList::default();
+    for nh in hops {
+        let nh = nh?;
+        let mut r = NextHopRepr {
+            flags: nh.flags,
+            hops: nh.hops,
+            ifindex: nh.ifindex,
+            ..NextHopRepr::default()
+        };
+        for a in nh.attrs() {
+            match a.map_err(|e| e.inside(RTA_MULTIPATH))? {
+                RouteAttr::Gateway(ip) => {
+                    let part = Part::Nested(RTA_MULTIPATH, RTA_GATEWAY);
+                    r.gateway = Some(
+                        check_ip(&Attr::new(RTA_GATEWAY, &[]), family, ip)
+                            .map_err(|e| Error::new(part, e.kind))?,
+                    )
+                }
+                RouteAttr::Via(Via(ip)) => r.via = Some(ip),
+                _ => {}
+            }
+        }
+        out.push(r)?;
+    }
+    Ok(out)
+}
+
+fn emit_multipath<B: Buffer>(w: &mut Writer<B>, list: &NextHopList) -> Result<()> {
+    let mut mp = w.begin_len16(&[0, 0, RTA_MULTIPATH as u8, 0], RTA_MULTIPATH)?;
+    for nh in list.as_slice() {
+        let [i0, i1, i2, i3] = nh.ifindex.to_ne_bytes();
+        let mut g = mp.begin_len16(&[0, 0, nh.flags, nh.hops, i0, i1, i2, i3], RTA_MULTIPATH)?;
+        if let Some(ip) = nh.gateway {
+            g.attr_ip(RTA_GATEWAY, ip)?;
+        }
+        if let Some(ip) = nh.via {
+            Via(ip).emit(&mut g, RTA_VIA)?;
+        }
+        g.finish()?;
+    }
+    mp.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Messages;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    /// The first message of the kernel's route dump fixture shape:
+    /// 10.1.0.0/24 dev 2 in the main table.
+    #[rustfmt::skip]
+    const NEWROUTE: [u8; 64] = [
+        64, 0, 0, 0,  24, 0,  2, 0,  1, 0, 0, 0,  0, 0, 0, 0, // nlmsghdr: RTM_NEWROUTE, NLM_F_MULTI
+        2, 24, 0, 0,  254, 3, 0, 1,  0, 0, 0, 0,             // rtmsg: AF_INET /24, main, boot, universe, unicast
+        8, 0, 15, 0,  254, 0, 0, 0,                          // RTA_TABLE 254
+        8, 0, 1, 0,   10, 1, 0, 0,                           // RTA_DST 10.1.0.0
+        8, 0, 4, 0,   2, 0, 0, 0,                            // RTA_OIF 2
+        12, 0, 8, 0x80,                                      // RTA_METRICS, nested
+            8, 0, 2, 0,  0xdc, 0x05, 0, 0,                   //   RTAX_MTU 1500
+    ];
+
+    fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+    }
+
+    #[test]
+    fn deconstruct() {
+        let msg = Messages::new(&NEWROUTE).next().unwrap().unwrap();
+        let m = RouteMessage::parse(&msg).unwrap();
+        let h = m.header();
+        assert_eq!((h.family, h.dst_len, h.table, h.protocol, h.kind), (AF_INET, 24, 254, 3, 1));
+        let mut it = m.attrs();
+        assert!(matches!(it.next(), Some(Ok(RouteAttr::Table(254)))));
+        assert!(matches!(it.next(), Some(Ok(RouteAttr::Dst(ip))) if ip == v4(10, 1, 0, 0)));
+        assert!(matches!(it.next(), Some(Ok(RouteAttr::Oif(2)))));
+        let Some(Ok(RouteAttr::Metrics(metrics))) = it.next() else { panic!() };
+        assert_eq!(metrics.collect::<Vec<_>>(), vec![Ok(Metric::Value(RTAX_MTU, 1500))]);
+        assert!(it.next().is_none());
+    }
+
+    #[test]
+    fn construct_matches_bytes() {
+        let mut r = RouteRepr::new(v4(10, 1, 0, 0), 24);
+        r.table = Some(254);
+        r.oif = Some(2);
+        let mut m = RouteMetrics::default();
+        assert!(m.set(RTAX_MTU, 1500));
+        assert!(!m.set(RTAX_CC_ALGO, 1));
+        r.metrics = Some(m);
+        let mut w = Writer::new(Vec::new());
+        w.message(RTM_NEWROUTE, NLM_F_MULTI, 1, 0, |w| r.emit(w)).unwrap();
+        assert_eq!(w.buffer().as_slice(), &NEWROUTE[..]);
+        assert_eq!(RouteRepr::parse_payload(&NEWROUTE[16..]), Ok(r));
+        assert_eq!(r.table_id(), 254);
+    }
+
+    #[test]
+    fn multipath_ipv6_round_trip() {
+        let gw1 = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1));
+        let gw2 = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2));
+        let mut r = RouteRepr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0);
+        let hops = [
+            NextHopRepr { ifindex: 2, gateway: Some(gw1), ..Default::default() },
+            NextHopRepr { ifindex: 3, hops: 4, gateway: Some(gw2), ..Default::default() },
+        ];
+        r.multipath = hops.iter().copied().collect();
+        r.via = Some(v4(192, 0, 2, 1));
+        let mut w = Writer::new(Vec::new());
+        w.message(RTM_NEWROUTE, 0, 1, 0, |w| r.emit(w)).unwrap();
+        let msg = Messages::new(w.buffer()).next().unwrap().unwrap();
+        let parsed = RouteRepr::parse(&RouteMessage::parse(&msg).unwrap()).unwrap();
+        assert_eq!(parsed, r);
+        assert_eq!(parsed.multipath.unwrap().as_slice(), &hops);
+        assert_eq!(parsed.dst, None);
+    }
+
+    #[test]
+    fn bad_nexthop_length_is_an_error() {
+        #[rustfmt::skip]
+        let mp = [
+            4, 0, 0, 0,  2, 0, 0, 0, // rtnh_len 4: below the 8-byte rtnexthop
+        ];
+        let r: Vec<_> = NextHops::new(&mp, AF_INET).collect();
+        assert_eq!(r, vec![Err(Error::new(Part::NextHop, ErrorKind::BadLength))]);
+        let r: Vec<_> = NextHops::new(&mp[..5], AF_INET).collect();
+        assert_eq!(r, vec![Err(Error::new(Part::NextHop, ErrorKind::Truncated))]);
+    }
+
+    #[test]
+    fn validation() {
+        let mut b = NEWROUTE;
+        b[17] = 33;
+        assert_eq!(RouteRepr::parse_payload(&b[16..]).unwrap_err().kind, ErrorKind::BadPrefix);
+        let mut b = NEWROUTE;
+        b[16] = AF_INET6;
+        assert_eq!(
+            RouteRepr::parse_payload(&b[16..]).unwrap_err(),
+            Error::new(Part::Attr(RTA_DST), ErrorKind::BadFamily)
+        );
+        // An MPLS route keeps its label as a raw attribute.
+        let mut b = NEWROUTE;
+        b[16] = AF_MPLS;
+        let m = RouteMessage::parse_payload(&b[16..]).unwrap();
+        assert!(matches!(m.attrs().nth(1), Some(Ok(RouteAttr::Other(_)))));
+    }
+}
