@@ -16,5 +16,6 @@
 //! targets.
 
 pub mod fixtures;
+pub mod nlq_norm;
 pub mod norm;
 pub mod npr_oracle;

@@ -57,7 +57,16 @@ impl FamilyHeader for IfAddrMsg {
     #[inline]
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
         let [i0, i1, i2, i3] = self.index.to_ne_bytes();
-        w.put(&[self.family, self.prefix_len, self.flags, self.scope, i0, i1, i2, i3])
+        w.put(&[
+            self.family,
+            self.prefix_len,
+            self.flags,
+            self.scope,
+            i0,
+            i1,
+            i2,
+            i3,
+        ])
     }
 
     #[inline]
@@ -89,7 +98,15 @@ impl AddrCacheInfo {
             let (b, valid) = parse::u32(b)?;
             let (b, created) = parse::u32(b)?;
             let (b, updated) = parse::u32(b)?;
-            Ok((b, AddrCacheInfo { preferred, valid, created, updated }))
+            Ok((
+                b,
+                AddrCacheInfo {
+                    preferred,
+                    valid,
+                    created,
+                    updated,
+                },
+            ))
         };
         match f(a.value()) {
             Ok(([], c)) => Ok(c),
@@ -282,10 +299,19 @@ mod tests {
         let m = AddrMessage::parse(&msg).unwrap();
         assert_eq!(
             m.header(),
-            IfAddrMsg { family: AF_INET, prefix_len: 24, flags: 0, scope: 0, index: 2 }
+            IfAddrMsg {
+                family: AF_INET,
+                prefix_len: 24,
+                flags: 0,
+                scope: 0,
+                index: 2
+            }
         );
         let attrs: Vec<_> = m.attrs().map(|a| a.unwrap()).collect();
-        assert_eq!(attrs, vec![AddrAttr::Local(ten()), AddrAttr::Address(ten())]);
+        assert_eq!(
+            attrs,
+            vec![AddrAttr::Local(ten()), AddrAttr::Address(ten())]
+        );
     }
 
     #[test]
@@ -294,7 +320,8 @@ mod tests {
         let mut w = Writer::new(SliceBuffer::new(&mut storage));
         let repr = AddrRepr::new(ten(), 24, 2).with_local(ten());
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE;
-        w.message(RTM_NEWADDR, flags, 1, 0, |w| repr.emit(w)).unwrap();
+        w.message(RTM_NEWADDR, flags, 1, 0, |w| repr.emit(w))
+            .unwrap();
         assert_eq!(w.buffer().as_bytes(), &NEWADDR[..]);
     }
 
@@ -315,9 +342,15 @@ mod tests {
         let mut b = NEWADDR;
         b[16] = AF_UNSPEC; // no family, yet addresses
         b[17] = 0;
-        assert_eq!(AddrRepr::parse_payload(&b[16..]).unwrap_err().kind, ErrorKind::BadFamily);
         assert_eq!(
-            AddrRepr::parse_payload(&[AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0]).unwrap().header.family,
+            AddrRepr::parse_payload(&b[16..]).unwrap_err().kind,
+            ErrorKind::BadFamily
+        );
+        assert_eq!(
+            AddrRepr::parse_payload(&[AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0])
+                .unwrap()
+                .header
+                .family,
             AF_UNSPEC
         );
     }
@@ -329,11 +362,19 @@ mod tests {
         repr.anycast = Some(a6);
         repr.label = IfName::try_from_str("x");
         repr.flags = Some(IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
-        repr.cache_info = Some(AddrCacheInfo { preferred: 1, valid: 2, created: 3, updated: 4 });
+        repr.cache_info = Some(AddrCacheInfo {
+            preferred: 1,
+            valid: 2,
+            created: 3,
+            updated: 4,
+        });
         let mut w = Writer::new(Vec::new());
         w.message(RTM_NEWADDR, 0, 0, 0, |w| repr.emit(w)).unwrap();
         let msg = Messages::new(w.buffer()).next().unwrap().unwrap();
-        assert_eq!(AddrRepr::parse(&AddrMessage::parse(&msg).unwrap()), Ok(repr));
+        assert_eq!(
+            AddrRepr::parse(&AddrMessage::parse(&msg).unwrap()),
+            Ok(repr)
+        );
         assert_eq!(repr.all_flags(), IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
     }
 
@@ -343,14 +384,23 @@ mod tests {
         b[24] = 7; // IFA_LOCAL claims 3 bytes of value
         let m = AddrMessage::parse_payload(&b[16..]).unwrap();
         let r: Vec<_> = m.attrs().collect();
-        assert_eq!(r[0], Err(Error::new(Part::Attr(IFA_LOCAL), ErrorKind::BadFamily)));
+        assert_eq!(
+            r[0],
+            Err(Error::new(Part::Attr(IFA_LOCAL), ErrorKind::BadFamily))
+        );
         assert_eq!(r[1], Ok(AddrAttr::Address(ten())));
     }
 
     #[test]
     fn short_get_body_reads_as_zero() {
         let h = IfAddrMsg::parse_short(&[AF_INET6]);
-        assert_eq!(h, IfAddrMsg { family: AF_INET6, ..Default::default() });
+        assert_eq!(
+            h,
+            IfAddrMsg {
+                family: AF_INET6,
+                ..Default::default()
+            }
+        );
         assert!(IfAddrMsg::parse(&[AF_INET6]).is_err());
     }
 }

@@ -292,7 +292,9 @@ impl<'a, T: AttrDecode<'a>> Iterator for TypedAttrs<'a, T> {
     #[inline]
     fn next(&mut self) -> Option<Result<T>> {
         let family = self.family;
-        self.inner.next().map(|r| r.and_then(|a| T::decode(a, family)))
+        self.inner
+            .next()
+            .map(|r| r.and_then(|a| T::decode(a, family)))
     }
 }
 
@@ -348,7 +350,10 @@ mod tests {
         assert_eq!(Attrs::new(&[0, 0, 0]).count(), 0);
         assert_eq!(Attrs::new(&[0, 0, 0, 0, 0, 0, 0, 0]).count(), 0);
         let r: Vec<_> = Attrs::new(&[1, 0]).collect();
-        assert_eq!(r, vec![Err(Error::new(Part::Attr(0), ErrorKind::Truncated))]);
+        assert_eq!(
+            r,
+            vec![Err(Error::new(Part::Attr(0), ErrorKind::Truncated))]
+        );
     }
 
     #[test]
@@ -361,7 +366,10 @@ mod tests {
         ];
         let outer = Attrs::new(&b).next().unwrap().unwrap();
         let inner: Vec<_> = outer.nested().collect();
-        assert_eq!(inner, vec![Err(Error::new(Part::Nested(18, 1), ErrorKind::Truncated))]);
+        assert_eq!(
+            inner,
+            vec![Err(Error::new(Part::Nested(18, 1), ErrorKind::Truncated))]
+        );
     }
 
     #[test]

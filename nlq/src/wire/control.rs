@@ -183,7 +183,9 @@ impl<'a> DoneMessage<'a> {
 /// Appends an `NLMSG_DONE` (`NLM_F_MULTI`) with status `error` (0 or a
 /// negative errno).
 pub fn emit_done<B: Buffer>(w: &mut Writer<B>, seq: u32, port: u32, error: i32) -> Result<usize> {
-    w.message(NLMSG_DONE, NLM_F_MULTI, seq, port, |w| w.put(&error.to_ne_bytes()))
+    w.message(NLMSG_DONE, NLM_F_MULTI, seq, port, |w| {
+        w.put(&error.to_ne_bytes())
+    })
 }
 
 #[cfg(test)]
@@ -203,7 +205,9 @@ mod tests {
     #[test]
     fn deconstruct_error_with_ext_ack() {
         let msg = Messages::new(&EEXIST).next().unwrap().unwrap();
-        let Message::Error(e) = msg.typed().unwrap() else { panic!() };
+        let Message::Error(e) = msg.typed().unwrap() else {
+            panic!()
+        };
         assert_eq!(e.error, -17);
         assert_eq!(e.errno(), 17);
         assert!(!e.is_ack());
@@ -218,7 +222,14 @@ mod tests {
         let req: [u8; 20] = {
             let mut r = [0u8; 20];
             r[..16].copy_from_slice(
-                &NlMsgHeader { len: 20, kind: RTM_GETLINK, flags: 5, seq: 9, port: 77 }.to_bytes(),
+                &NlMsgHeader {
+                    len: 20,
+                    kind: RTM_GETLINK,
+                    flags: 5,
+                    seq: 9,
+                    port: 77,
+                }
+                .to_bytes(),
             );
             r[16] = AF_INET;
             r
@@ -228,20 +239,30 @@ mod tests {
         // An ACK is always capped.
         emit_error(&mut w, &reqmsg, 0, false, &ExtAck::default(), 77).unwrap();
         // An error echoes the request and carries the message.
-        let ext = ExtAck { msg: Some("no such device"), offset: Some(16), ..ExtAck::default() };
+        let ext = ExtAck {
+            msg: Some("no such device"),
+            offset: Some(16),
+            ..ExtAck::default()
+        };
         emit_error(&mut w, &reqmsg, 19, false, &ext, 77).unwrap();
         emit_done(&mut w, 9, 77, 0).unwrap();
         let msgs: Vec<_> = Messages::new(w.buffer()).map(|m| m.unwrap()).collect();
         assert_eq!(msgs[0].flags(), NLM_F_CAPPED);
         assert_eq!(msgs[0].header().len, 36);
-        let Message::Error(ack) = msgs[0].typed().unwrap() else { panic!() };
+        let Message::Error(ack) = msgs[0].typed().unwrap() else {
+            panic!()
+        };
         assert!(ack.is_ack());
-        let Message::Error(err) = msgs[1].typed().unwrap() else { panic!() };
+        let Message::Error(err) = msgs[1].typed().unwrap() else {
+            panic!()
+        };
         assert_eq!(err.error, -19);
         assert_eq!(err.request_payload, &[AF_INET, 0, 0, 0]);
         assert_eq!(err.ext_ack, ext);
         assert_eq!(msgs[1].seq(), 9);
-        let Message::Done(d) = msgs[2].typed().unwrap() else { panic!() };
+        let Message::Done(d) = msgs[2].typed().unwrap() else {
+            panic!()
+        };
         assert_eq!(d.error, 0);
     }
 

@@ -121,7 +121,12 @@ mod tests {
             e.inside(18).to_string(),
             "attribute 3 nested in attribute 18: malformed value"
         );
-        assert_eq!(Error::new(Part::Header, ErrorKind::Truncated).inside(4).part, Part::Header);
+        assert_eq!(
+            Error::new(Part::Header, ErrorKind::Truncated)
+                .inside(4)
+                .part,
+            Part::Header
+        );
     }
 
     #[test]

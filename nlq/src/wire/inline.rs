@@ -144,6 +144,9 @@ mod tests {
     fn debug_is_readable() {
         let mac = HwAddr::try_from_slice(&[0x02, 0, 0, 0, 0, 0xff]).unwrap();
         assert_eq!(format!("{mac:?}"), "02:00:00:00:00:ff");
-        assert_eq!(format!("{:?}", IfName::try_from_str("lo").unwrap()), "\"lo\"");
+        assert_eq!(
+            format!("{:?}", IfName::try_from_str("lo").unwrap()),
+            "\"lo\""
+        );
     }
 }

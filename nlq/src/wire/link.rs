@@ -476,7 +476,9 @@ mod tests {
         assert!(matches!(attrs[0], LinkAttr::IfName("br0")));
         assert!(matches!(attrs[1], LinkAttr::Mtu(1500)));
         assert!(matches!(attrs[2], LinkAttr::Address(&[2, 0, 0, 0, 0, 1])));
-        let LinkAttr::LinkInfo(info) = attrs[3].clone() else { panic!() };
+        let LinkAttr::LinkInfo(info) = attrs[3].clone() else {
+            panic!()
+        };
         let kinds: Vec<_> = info.map(|a| a.unwrap()).collect();
         assert!(matches!(kinds[..], [LinkInfoAttr::Kind("bridge")]));
         assert!(matches!(attrs[4], LinkAttr::OperState(IF_OPER_UP)));

@@ -58,7 +58,20 @@ impl FamilyHeader for NdMsg {
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
         let [i0, i1, i2, i3] = self.ifindex.to_ne_bytes();
         let [s0, s1] = self.state.to_ne_bytes();
-        w.put(&[self.family, 0, 0, 0, i0, i1, i2, i3, s0, s1, self.flags, self.kind])
+        w.put(&[
+            self.family,
+            0,
+            0,
+            0,
+            i0,
+            i1,
+            i2,
+            i3,
+            s0,
+            s1,
+            self.flags,
+            self.kind,
+        ])
     }
 
     #[inline]
@@ -90,7 +103,15 @@ impl NeighCacheInfo {
             let (b, used) = parse::u32(b)?;
             let (b, updated) = parse::u32(b)?;
             let (b, refcnt) = parse::u32(b)?;
-            Ok((b, NeighCacheInfo { confirmed, used, updated, refcnt }))
+            Ok((
+                b,
+                NeighCacheInfo {
+                    confirmed,
+                    used,
+                    updated,
+                    refcnt,
+                },
+            ))
         };
         match f(a.value()) {
             Ok(([], c)) => Ok(c),
@@ -174,7 +195,10 @@ impl NeighRepr {
             w.attr(NDA_LLADDR, l)?;
         }
         if let Some(c) = self.cache_info {
-            w.attr(NDA_CACHEINFO, &words([c.confirmed, c.used, c.updated, c.refcnt]))?;
+            w.attr(
+                NDA_CACHEINFO,
+                &words([c.confirmed, c.used, c.updated, c.refcnt]),
+            )?;
         }
         Ok(())
     }
@@ -201,7 +225,13 @@ mod tests {
         let m = NeighMessage::parse(&msg).unwrap();
         assert_eq!(
             m.header(),
-            NdMsg { family: AF_INET, ifindex: 2, state: NUD_PERMANENT, flags: 0, kind: 1 }
+            NdMsg {
+                family: AF_INET,
+                ifindex: 2,
+                state: NUD_PERMANENT,
+                flags: 0,
+                kind: 1
+            }
         );
         let attrs: Vec<_> = m.attrs().map(|a| a.unwrap()).collect();
         assert_eq!(

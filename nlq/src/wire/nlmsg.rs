@@ -76,8 +76,8 @@ impl<'a> NlMsg<'a> {
         let body_len = len
             .checked_sub(NLMSG_HDRLEN)
             .ok_or(Error::new(Part::Header, ErrorKind::BadLength))?;
-        let (payload, _) = parse::split(rest, body_len)
-            .ok_or(Error::new(Part::Header, ErrorKind::Truncated))?;
+        let (payload, _) =
+            parse::split(rest, body_len).ok_or(Error::new(Part::Header, ErrorKind::Truncated))?;
         Ok((NlMsg { header, payload }, align(len).min(bytes.len())))
     }
 

@@ -47,12 +47,24 @@ mod tests {
     #[test]
     fn prefixes() {
         assert!(check_prefix(AF_INET, 32, false).is_ok());
-        assert_eq!(check_prefix(AF_INET, 33, false).unwrap_err().kind, ErrorKind::BadPrefix);
+        assert_eq!(
+            check_prefix(AF_INET, 33, false).unwrap_err().kind,
+            ErrorKind::BadPrefix
+        );
         assert!(check_prefix(AF_INET6, 128, false).is_ok());
-        assert_eq!(check_prefix(AF_INET6, 129, false).unwrap_err().kind, ErrorKind::BadPrefix);
+        assert_eq!(
+            check_prefix(AF_INET6, 129, false).unwrap_err().kind,
+            ErrorKind::BadPrefix
+        );
         assert!(check_prefix(AF_UNSPEC, 0, true).is_ok());
-        assert_eq!(check_prefix(AF_UNSPEC, 0, false).unwrap_err().kind, ErrorKind::BadFamily);
-        assert_eq!(check_prefix(7, 0, true).unwrap_err().kind, ErrorKind::BadFamily);
+        assert_eq!(
+            check_prefix(AF_UNSPEC, 0, false).unwrap_err().kind,
+            ErrorKind::BadFamily
+        );
+        assert_eq!(
+            check_prefix(7, 0, true).unwrap_err().kind,
+            ErrorKind::BadFamily
+        );
     }
 
     #[test]
@@ -60,8 +72,14 @@ mod tests {
         let a = Attr::new(1, &[1, 2, 3, 4]);
         let ip = IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4));
         assert_eq!(check_ip(&a, AF_INET, ip), Ok(ip));
-        assert_eq!(check_ip(&a, AF_INET6, ip).unwrap_err().kind, ErrorKind::BadFamily);
-        assert_eq!(check_ip(&a, AF_UNSPEC, ip).unwrap_err().kind, ErrorKind::BadFamily);
+        assert_eq!(
+            check_ip(&a, AF_INET6, ip).unwrap_err().kind,
+            ErrorKind::BadFamily
+        );
+        assert_eq!(
+            check_ip(&a, AF_UNSPEC, ip).unwrap_err().kind,
+            ErrorKind::BadFamily
+        );
         assert_eq!(family_of(&ip), AF_INET);
     }
 }

@@ -187,7 +187,10 @@ impl<'a> NextHops<'a> {
     /// The entries in `bytes` (an `RTA_MULTIPATH` value), addresses of `family`.
     #[inline]
     pub fn new(bytes: &'a [u8], family: u8) -> Self {
-        NextHops { rest: bytes, family }
+        NextHops {
+            rest: bytes,
+            family,
+        }
     }
 }
 
@@ -258,8 +261,9 @@ pub enum RouteAttr<'a> {
     Pref(u8),
     /// `RTA_VIA`: gateway of another family.
     Via(Via),
-    /// `RTA_EXPIRES`: seconds until expiry.
-    Expires(u32),
+    /// `RTA_EXPIRES`: time until expiry (`u32`, or `u64` as multicast
+    /// routes carry it).
+    Expires(u64),
     /// Any other attribute, raw (also addresses of non-IP families).
     Other(Attr<'a>),
 }
@@ -282,7 +286,7 @@ impl<'a> AttrDecode<'a> for RouteAttr<'a> {
             RTA_MARK => RouteAttr::Mark(a.u32()?),
             RTA_PREF => RouteAttr::Pref(a.u8()?),
             RTA_VIA => RouteAttr::Via(Via::parse(&a)?),
-            RTA_EXPIRES => RouteAttr::Expires(a.u32()?),
+            RTA_EXPIRES => RouteAttr::Expires(a.u32().map(u64::from).or_else(|_| a.u64())?),
             _ => RouteAttr::Other(a),
         })
     }
@@ -316,7 +320,9 @@ impl RouteMetrics {
 
     /// The `u32` metrics that are set, in type order.
     pub fn iter(&self) -> impl Iterator<Item = (u16, u32)> + '_ {
-        (0u16..).zip(self.values.iter()).filter_map(|(k, v)| v.map(|v| (k, v)))
+        (0u16..)
+            .zip(self.values.iter())
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
     }
 
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
@@ -419,7 +425,7 @@ pub struct RouteRepr {
     /// `RTA_VIA`.
     pub via: Option<IpAddr>,
     /// `RTA_EXPIRES`.
-    pub expires: Option<u32>,
+    pub expires: Option<u64>,
 }
 
 impl RouteRepr {
@@ -527,7 +533,11 @@ impl RouteRepr {
             w.attr_u8(RTA_PREF, v)?;
         }
         if let Some(v) = self.expires {
-            w.attr_u32(RTA_EXPIRES, v)?;
+            // Multicast routes carry a u64 (as ipmr does), others a u32.
+            match u32::try_from(v) {
+                Ok(v32) if self.header.kind != RTN_MULTICAST => w.attr_u32(RTA_EXPIRES, v32)?,
+                _ => w.attr_u64(RTA_EXPIRES, v)?,
+            }
         }
         Ok(())
     }
@@ -620,13 +630,21 @@ mod tests {
         let msg = Messages::new(&NEWROUTE).next().unwrap().unwrap();
         let m = RouteMessage::parse(&msg).unwrap();
         let h = m.header();
-        assert_eq!((h.family, h.dst_len, h.table, h.protocol, h.kind), (AF_INET, 24, 254, 3, 1));
+        assert_eq!(
+            (h.family, h.dst_len, h.table, h.protocol, h.kind),
+            (AF_INET, 24, 254, 3, 1)
+        );
         let mut it = m.attrs();
         assert!(matches!(it.next(), Some(Ok(RouteAttr::Table(254)))));
         assert!(matches!(it.next(), Some(Ok(RouteAttr::Dst(ip))) if ip == v4(10, 1, 0, 0)));
         assert!(matches!(it.next(), Some(Ok(RouteAttr::Oif(2)))));
-        let Some(Ok(RouteAttr::Metrics(metrics))) = it.next() else { panic!() };
-        assert_eq!(metrics.collect::<Vec<_>>(), vec![Ok(Metric::Value(RTAX_MTU, 1500))]);
+        let Some(Ok(RouteAttr::Metrics(metrics))) = it.next() else {
+            panic!()
+        };
+        assert_eq!(
+            metrics.collect::<Vec<_>>(),
+            vec![Ok(Metric::Value(RTAX_MTU, 1500))]
+        );
         assert!(it.next().is_none());
     }
 
@@ -640,7 +658,8 @@ mod tests {
         assert!(!m.set(RTAX_CC_ALGO, 1));
         r.metrics = Some(m);
         let mut w = Writer::new(Vec::new());
-        w.message(RTM_NEWROUTE, NLM_F_MULTI, 1, 0, |w| r.emit(w)).unwrap();
+        w.message(RTM_NEWROUTE, NLM_F_MULTI, 1, 0, |w| r.emit(w))
+            .unwrap();
         assert_eq!(w.buffer().as_slice(), &NEWROUTE[..]);
         assert_eq!(RouteRepr::parse_payload(&NEWROUTE[16..]), Ok(r));
         assert_eq!(r.table_id(), 254);
@@ -652,8 +671,17 @@ mod tests {
         let gw2 = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2));
         let mut r = RouteRepr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0);
         let hops = [
-            NextHopRepr { ifindex: 2, gateway: Some(gw1), ..Default::default() },
-            NextHopRepr { ifindex: 3, hops: 4, gateway: Some(gw2), ..Default::default() },
+            NextHopRepr {
+                ifindex: 2,
+                gateway: Some(gw1),
+                ..Default::default()
+            },
+            NextHopRepr {
+                ifindex: 3,
+                hops: 4,
+                gateway: Some(gw2),
+                ..Default::default()
+            },
         ];
         r.multipath = hops.iter().copied().collect();
         r.via = Some(v4(192, 0, 2, 1));
@@ -673,16 +701,25 @@ mod tests {
             4, 0, 0, 0,  2, 0, 0, 0, // rtnh_len 4: below the 8-byte rtnexthop
         ];
         let r: Vec<_> = NextHops::new(&mp, AF_INET).collect();
-        assert_eq!(r, vec![Err(Error::new(Part::NextHop, ErrorKind::BadLength))]);
+        assert_eq!(
+            r,
+            vec![Err(Error::new(Part::NextHop, ErrorKind::BadLength))]
+        );
         let r: Vec<_> = NextHops::new(&mp[..5], AF_INET).collect();
-        assert_eq!(r, vec![Err(Error::new(Part::NextHop, ErrorKind::Truncated))]);
+        assert_eq!(
+            r,
+            vec![Err(Error::new(Part::NextHop, ErrorKind::Truncated))]
+        );
     }
 
     #[test]
     fn validation() {
         let mut b = NEWROUTE;
         b[17] = 33;
-        assert_eq!(RouteRepr::parse_payload(&b[16..]).unwrap_err().kind, ErrorKind::BadPrefix);
+        assert_eq!(
+            RouteRepr::parse_payload(&b[16..]).unwrap_err().kind,
+            ErrorKind::BadPrefix
+        );
         let mut b = NEWROUTE;
         b[16] = AF_INET6;
         assert_eq!(

@@ -229,7 +229,14 @@ impl<B: Buffer> Writer<B> {
     /// length. Returns the message length. If `body` (or a nested attribute
     /// inside it) fails, the buffer is rolled back to where the message began.
     #[inline]
-    pub fn message<F>(&mut self, kind: u16, flags: u16, seq: u32, port: u32, body: F) -> Result<usize>
+    pub fn message<F>(
+        &mut self,
+        kind: u16,
+        flags: u16,
+        seq: u32,
+        port: u32,
+        body: F,
+    ) -> Result<usize>
     where
         F: FnOnce(&mut Self) -> Result<()>,
     {
@@ -489,7 +496,10 @@ mod tests {
             g.attr(2, &big)?;
             g.finish()
         });
-        assert_eq!(r, Err(Error::new(Part::Attr(IFLA_AF_SPEC), ErrorKind::TooLong)));
+        assert_eq!(
+            r,
+            Err(Error::new(Part::Attr(IFLA_AF_SPEC), ErrorKind::TooLong))
+        );
         assert!(w.is_empty());
 
         let r = w.message(RTM_NEWLINK, 0, 1, 0, |w| {
@@ -512,8 +522,10 @@ mod tests {
     #[test]
     fn bytes_mut_buffer() {
         let mut w = Writer::new(bytes::BytesMut::new());
-        w.message(NLMSG_DONE, NLM_F_MULTI, 3, 4, |w| w.put(&0i32.to_ne_bytes()))
-            .unwrap();
+        w.message(NLMSG_DONE, NLM_F_MULTI, 3, 4, |w| {
+            w.put(&0i32.to_ne_bytes())
+        })
+        .unwrap();
         assert_eq!(w.len(), 20);
     }
 }

@@ -1,0 +1,241 @@
+//! nlq's reading of a message in the neutral [`NormMsg`] form, to compare
+//! with [`npr_normalize`](crate::npr_oracle::npr_normalize). The attributes
+//! kept are the same as the oracle's, in wire order.
+
+use nlq::wire::{
+    consts::*, AddrAttr, Attrs, Error, LinkAttr, LinkInfoAttr, Message, Messages, Metric,
+    NeighAttr, NextHops, RouteAttr,
+};
+
+use crate::norm::{Norm, NormMsg};
+
+fn u(v: impl Into<u64>) -> Norm {
+    Norm::U(v.into())
+}
+
+/// nlq's reading of one whole message (`nlmsghdr` included): `Ok(None)` for
+/// control messages, `Err` for any parse error of the message or of any
+/// attribute it has (nested ones included).
+pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
+    let m = Messages::new(msg).next().unwrap_or(Err(Error::new(
+        nlq::wire::Part::Header,
+        nlq::wire::ErrorKind::Truncated,
+    )))?;
+    let kind = m.kind();
+    Ok(Some(match m.typed()? {
+        Message::Link(l) => {
+            let h = l.header();
+            let mut attrs = vec![];
+            for a in l.attrs() {
+                if let Some(n) = link_attr(a?)? {
+                    attrs.push(n);
+                }
+            }
+            NormMsg {
+                kind,
+                header: vec![
+                    h.family.into(),
+                    h.kind.into(),
+                    h.index.into(),
+                    h.flags.into(),
+                    h.change.into(),
+                ],
+                attrs,
+            }
+        }
+        Message::Addr(a) => {
+            let h = a.header();
+            let mut attrs = vec![];
+            for a in a.attrs() {
+                attrs.extend(match a? {
+                    AddrAttr::Address(ip) => Some((IFA_ADDRESS, Norm::Ip(ip))),
+                    AddrAttr::Local(ip) => Some((IFA_LOCAL, Norm::Ip(ip))),
+                    AddrAttr::Label(s) => Some((IFA_LABEL, Norm::Str(s.into()))),
+                    AddrAttr::Broadcast(ip) => Some((IFA_BROADCAST, Norm::Ip(ip))),
+                    AddrAttr::Anycast(ip) => Some((IFA_ANYCAST, Norm::Ip(ip))),
+                    AddrAttr::CacheInfo(c) => Some((
+                        IFA_CACHEINFO,
+                        Norm::List(vec![u(c.preferred), u(c.valid), u(c.created), u(c.updated)]),
+                    )),
+                    AddrAttr::Flags(f) => Some((IFA_FLAGS, u(f))),
+                    AddrAttr::Other(_) => None,
+                });
+            }
+            NormMsg {
+                kind,
+                header: vec![
+                    h.family.into(),
+                    h.prefix_len.into(),
+                    h.flags.into(),
+                    h.scope.into(),
+                    h.index.into(),
+                ],
+                attrs,
+            }
+        }
+        Message::Route(r) => {
+            let h = r.header();
+            let mut attrs = vec![];
+            for a in r.attrs() {
+                if let Some(n) = route_attr(a?, h.family)? {
+                    attrs.push(n);
+                }
+            }
+            NormMsg {
+                kind,
+                header: vec![
+                    h.family.into(),
+                    h.dst_len.into(),
+                    h.src_len.into(),
+                    h.tos.into(),
+                    h.table.into(),
+                    h.protocol.into(),
+                    h.scope.into(),
+                    h.kind.into(),
+                    h.flags.into(),
+                ],
+                attrs,
+            }
+        }
+        Message::Neigh(n) => {
+            let h = n.header();
+            let mut attrs = vec![];
+            for a in n.attrs() {
+                attrs.extend(match a? {
+                    NeighAttr::Dst(ip) => Some((NDA_DST, Norm::Ip(ip))),
+                    NeighAttr::LlAddr(b) => Some((NDA_LLADDR, Norm::Bytes(b.to_vec()))),
+                    NeighAttr::CacheInfo(c) => Some((
+                        NDA_CACHEINFO,
+                        Norm::List(vec![u(c.confirmed), u(c.used), u(c.updated), u(c.refcnt)]),
+                    )),
+                    NeighAttr::Other(_) => None,
+                });
+            }
+            NormMsg {
+                kind,
+                header: vec![
+                    h.family.into(),
+                    h.ifindex.into(),
+                    h.state.into(),
+                    h.flags.into(),
+                    h.kind.into(),
+                ],
+                attrs,
+            }
+        }
+        Message::Error(_) | Message::Done(_) | Message::Noop | Message::Overrun => return Ok(None),
+        Message::Other(_) => return Ok(None),
+    }))
+}
+
+fn link_attr(a: LinkAttr<'_>) -> Result<Option<(u16, Norm)>, Error> {
+    Ok(Some(match a {
+        LinkAttr::IfName(s) => (IFLA_IFNAME, Norm::Str(s.into())),
+        LinkAttr::Address(b) => (IFLA_ADDRESS, Norm::Bytes(b.to_vec())),
+        LinkAttr::Broadcast(b) => (IFLA_BROADCAST, Norm::Bytes(b.to_vec())),
+        LinkAttr::Mtu(v) => (IFLA_MTU, u(v)),
+        LinkAttr::TxQueueLen(v) => (IFLA_TXQLEN, u(v)),
+        LinkAttr::OperState(v) => (IFLA_OPERSTATE, u(v)),
+        LinkAttr::LinkMode(v) => (IFLA_LINKMODE, u(v)),
+        LinkAttr::Master(v) => (IFLA_MASTER, u(v)),
+        LinkAttr::Link(v) => (IFLA_LINK, u(v)),
+        LinkAttr::Group(v) => (IFLA_GROUP, u(v)),
+        LinkAttr::IfAlias(s) => (IFLA_IFALIAS, Norm::Str(s.into())),
+        LinkAttr::Stats(s) => (IFLA_STATS, Norm::List(s.to_array().map(u).to_vec())),
+        LinkAttr::Stats64(s) => (IFLA_STATS64, Norm::List(s.to_array().map(u).to_vec())),
+        LinkAttr::NewIfIndex(v) => (IFLA_NEW_IFINDEX, u(v as u32)),
+        LinkAttr::ExtMask(v) => (IFLA_EXT_MASK, u(v)),
+        LinkAttr::LinkInfo(info) => {
+            let mut kept = vec![];
+            for i in info {
+                match i? {
+                    LinkInfoAttr::Kind(k) => kept.push((IFLA_INFO_KIND, Norm::Str(k.into()))),
+                    LinkInfoAttr::SlaveKind(k) => {
+                        kept.push((IFLA_INFO_SLAVE_KIND, Norm::Str(k.into())))
+                    }
+                    LinkInfoAttr::Data(d) | LinkInfoAttr::SlaveData(d) => {
+                        walk(d)?;
+                    }
+                    LinkInfoAttr::Other(_) => {}
+                }
+            }
+            (IFLA_LINKINFO, Norm::Nest(kept))
+        }
+        LinkAttr::AfSpec(attrs) => {
+            walk(attrs)?;
+            return Ok(None);
+        }
+        LinkAttr::Other(_) => return Ok(None),
+    }))
+}
+
+/// Walks raw nested attributes (recursing where flagged nested) so that any
+/// framing error shows.
+pub fn walk(attrs: Attrs<'_>) -> Result<usize, Error> {
+    let mut n = 0;
+    for a in attrs {
+        let a = a?;
+        n += 1;
+        if a.is_nested() {
+            n += walk(a.nested())?;
+        }
+    }
+    Ok(n)
+}
+
+fn route_attr(a: RouteAttr<'_>, family: u8) -> Result<Option<(u16, Norm)>, Error> {
+    let ip_family = matches!(family, AF_INET | AF_INET6);
+    Ok(Some(match a {
+        RouteAttr::Dst(ip) if ip_family => (RTA_DST, Norm::Ip(ip)),
+        RouteAttr::Src(ip) if ip_family => (RTA_SRC, Norm::Ip(ip)),
+        RouteAttr::Gateway(ip) if ip_family => (RTA_GATEWAY, Norm::Ip(ip)),
+        RouteAttr::PrefSrc(ip) if ip_family => (RTA_PREFSRC, Norm::Ip(ip)),
+        RouteAttr::Iif(v) => (RTA_IIF, u(v)),
+        RouteAttr::Oif(v) => (RTA_OIF, u(v)),
+        RouteAttr::Priority(v) => (RTA_PRIORITY, u(v)),
+        RouteAttr::Table(v) => (RTA_TABLE, u(v)),
+        RouteAttr::Mark(v) => (RTA_MARK, u(v)),
+        RouteAttr::Expires(v) => (RTA_EXPIRES, u(v)),
+        RouteAttr::Pref(v) => (RTA_PREF, u(v)),
+        RouteAttr::Via(v) => (RTA_VIA, via(v.0)),
+        RouteAttr::Metrics(ms) => {
+            let mut kept = vec![];
+            for m in ms {
+                kept.push(match m? {
+                    Metric::Value(k, v) => (k, u(v)),
+                    Metric::CcAlgo(s) => (RTAX_CC_ALGO, Norm::Str(s.into())),
+                });
+            }
+            (RTA_METRICS, Norm::Nest(kept))
+        }
+        RouteAttr::Multipath(hops) => (RTA_MULTIPATH, next_hops(hops)?),
+        _ => return Ok(None),
+    }))
+}
+
+fn via(ip: std::net::IpAddr) -> Norm {
+    let family = if ip.is_ipv4() { AF_INET } else { AF_INET6 };
+    Norm::List(vec![u(family), Norm::Ip(ip)])
+}
+
+fn next_hops(hops: NextHops<'_>) -> Result<Norm, Error> {
+    let mut out = vec![];
+    for nh in hops {
+        let nh = nh?;
+        let mut attrs = vec![];
+        for a in nh.attrs() {
+            match a? {
+                RouteAttr::Gateway(ip) => attrs.push((RTA_GATEWAY, Norm::Ip(ip))),
+                RouteAttr::Via(v) => attrs.push((RTA_VIA, via(v.0))),
+                _ => {}
+            }
+        }
+        out.push(Norm::List(vec![
+            u(nh.flags),
+            u(nh.hops),
+            u(nh.ifindex),
+            Norm::Nest(attrs),
+        ]));
+    }
+    Ok(Norm::List(out))
+}
