@@ -100,7 +100,7 @@ fn framed_datagram() -> impl Strategy<Value = Vec<u8>> {
             };
             let mut v = h.to_bytes().to_vec();
             v.extend(payload);
-            while v.len() % 4 != 0 {
+            while !v.len().is_multiple_of(4) {
                 v.push(0);
             }
             v

@@ -416,8 +416,8 @@ impl LinkRepr {
 
 /// Checks the framing of the attributes of a raw nested blob (one level: the
 /// blob is kept raw, and a bounded check cannot be led into deep recursion).
-fn check_nested(attrs: Attrs<'_>) -> Result<()> {
-    attrs.map(|a| a.map(drop)).collect()
+fn check_nested(mut attrs: Attrs<'_>) -> Result<()> {
+    attrs.try_for_each(|a| a.map(drop))
 }
 
 fn parse_info(info: LinkInfo<'_>) -> Result<LinkInfoRepr> {
