@@ -12,9 +12,18 @@ use nlq::wire::{
 };
 
 const DUMPS: [(&str, &[u8]); 3] = [
-    ("link_dump.bin", include_bytes!("../../tests/fixtures/kernel-dumps/link_dump.bin")),
-    ("addr_dump.bin", include_bytes!("../../tests/fixtures/kernel-dumps/addr_dump.bin")),
-    ("route_dump.bin", include_bytes!("../../tests/fixtures/kernel-dumps/route_dump.bin")),
+    (
+        "link_dump.bin",
+        include_bytes!("../../tests/fixtures/kernel-dumps/link_dump.bin"),
+    ),
+    (
+        "addr_dump.bin",
+        include_bytes!("../../tests/fixtures/kernel-dumps/addr_dump.bin"),
+    ),
+    (
+        "route_dump.bin",
+        include_bytes!("../../tests/fixtures/kernel-dumps/route_dump.bin"),
+    ),
 ];
 
 /// How many messages of each dump to print without `--all`.
@@ -106,7 +115,11 @@ fn describe(m: &Message<'_>) -> Result<String, nlq::wire::Error> {
                     _ => {}
                 }
             }
-            s + if h.flags & IFF_UP != 0 { " UP" } else { " DOWN" }
+            s + if h.flags & IFF_UP != 0 {
+                " UP"
+            } else {
+                " DOWN"
+            }
         }
         Message::Addr(a) => {
             let h = a.header();
@@ -141,7 +154,10 @@ fn describe(m: &Message<'_>) -> Result<String, nlq::wire::Error> {
                 RTN_BROADCAST => "broadcast ",
                 _ => "",
             };
-            format!("route {kind}{dst}{rest} table {table} scope {}", scope(h.scope))
+            format!(
+                "route {kind}{dst}{rest} table {table} scope {}",
+                scope(h.scope)
+            )
         }
         Message::Neigh(n) => format!("neighbour dev #{}", n.header().ifindex),
         Message::Done(d) => format!("done (status {})", d.error),
@@ -154,7 +170,10 @@ fn describe(m: &Message<'_>) -> Result<String, nlq::wire::Error> {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn scope(s: u8) -> String {
