@@ -35,13 +35,10 @@ impl FamilyHeader for IfAddrMsg {
         matches!(kind, RTM_NEWADDR | RTM_DELADDR | RTM_GETADDR)
     }
 
-    #[inline]
+    #[inline(always)]
     fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, family) = parse::u8(b)?;
-        let (b, prefix_len) = parse::u8(b)?;
-        let (b, flags) = parse::u8(b)?;
-        let (b, scope) = parse::u8(b)?;
-        let (b, index) = parse::u32(b)?;
+        let (b, [family, prefix_len, flags, scope, i0, i1, i2, i3]) = parse::chunk(b)?;
+        let index = parse::ne32(i0, i1, i2, i3);
         Ok((
             b,
             IfAddrMsg {
@@ -150,7 +147,7 @@ pub enum AddrAttr<'a> {
 }
 
 impl<'a> AttrDecode<'a> for AddrAttr<'a> {
-    #[inline]
+    #[inline(always)]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
         Ok(match a.kind() {
             IFA_ADDRESS => AddrAttr::Address(a.ip(family)?),

@@ -11,9 +11,24 @@ use super::{Error, ErrorKind, Part, Result};
 /// One attribute: its type (flags masked off) and its value bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attr<'a> {
-    raw_kind: u16,
     value: &'a [u8],
-    parent: Option<u16>,
+    raw_kind: u16,
+    /// The enclosing attribute's type with [`HAS_PARENT`] set, or 0 at the top
+    /// level (one `u16` rather than an `Option`, to keep `Attr` two words).
+    parent: u16,
+}
+
+/// Marks [`Attr::parent`] as set (types are 14 bits, so the bit is free).
+const HAS_PARENT: u16 = 0x8000;
+
+/// The part an attribute of `kind` under `parent` (as in [`Attr::parent`]) is.
+#[inline]
+fn part_of(parent: u16, kind: u16) -> Part {
+    if parent & HAS_PARENT != 0 {
+        Part::Nested(parent & NLA_TYPE_MASK, kind)
+    } else {
+        Part::Attr(kind)
+    }
 }
 
 impl<'a> Attr<'a> {
@@ -21,9 +36,9 @@ impl<'a> Attr<'a> {
     #[inline]
     pub const fn new(kind: u16, value: &'a [u8]) -> Self {
         Attr {
-            raw_kind: kind,
             value,
-            parent: None,
+            raw_kind: kind,
+            parent: 0,
         }
     }
 
@@ -60,10 +75,7 @@ impl<'a> Attr<'a> {
     /// The part this attribute is, for errors.
     #[inline]
     pub fn part(&self) -> Part {
-        match self.parent {
-            Some(p) => Part::Nested(p, self.kind()),
-            None => Part::Attr(self.kind()),
-        }
+        part_of(self.parent, self.kind())
     }
 
     /// An error of `kind` about this attribute.
@@ -72,9 +84,12 @@ impl<'a> Attr<'a> {
         Error::new(self.part(), kind)
     }
 
-    #[inline]
+    #[inline(always)]
     fn fixed<const N: usize>(&self) -> Result<[u8; N]> {
-        array(self.value).ok_or(self.error(ErrorKind::BadValue))
+        match array(self.value) {
+            Some(a) => Ok(a),
+            None => Err(self.error(ErrorKind::BadValue)),
+        }
     }
 
     /// The value as a `u8` (exactly 1 byte).
@@ -121,7 +136,10 @@ impl<'a> Attr<'a> {
     /// `AF_INET6`: 16 bytes). Other families: by length alone.
     #[inline]
     pub fn ip(&self, family: u8) -> Result<IpAddr> {
-        ip_from(self.value, family).ok_or(self.error(ErrorKind::BadFamily))
+        match ip_from(self.value, family) {
+            Some(ip) => Ok(ip),
+            None => Err(self.error(ErrorKind::BadFamily)),
+        }
     }
 
     /// The attributes nested in this one.
@@ -129,7 +147,7 @@ impl<'a> Attr<'a> {
     pub fn nested(&self) -> Attrs<'a> {
         Attrs {
             rest: self.value,
-            parent: Some(self.kind()),
+            parent: self.kind() | HAS_PARENT,
         }
     }
 }
@@ -157,7 +175,8 @@ pub(crate) fn ip_from(b: &[u8], family: u8) -> Option<IpAddr> {
 #[derive(Debug, Clone)]
 pub struct Attrs<'a> {
     rest: &'a [u8],
-    parent: Option<u16>,
+    /// As in [`Attr::parent`].
+    parent: u16,
 }
 
 impl<'a> Attrs<'a> {
@@ -166,7 +185,7 @@ impl<'a> Attrs<'a> {
     pub const fn new(bytes: &'a [u8]) -> Self {
         Attrs {
             rest: bytes,
-            parent: None,
+            parent: 0,
         }
     }
 
@@ -188,53 +207,54 @@ impl<'a> Attrs<'a> {
         Ok(None)
     }
 
-    #[inline]
+    #[cold]
     fn fail(&mut self, kind: u16, err: ErrorKind) -> Option<Result<Attr<'a>>> {
         self.rest = &[];
-        let part = match self.parent {
-            Some(p) => Part::Nested(p, kind),
-            None => Part::Attr(kind),
-        };
-        Some(Err(Error::new(part, err)))
+        Some(Err(Error::new(part_of(self.parent, kind), err)))
     }
 }
 
 impl<'a> Iterator for Attrs<'a> {
     type Item = Result<Attr<'a>>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let Ok((i, len)) = parse::u16(self.rest) else {
-            return self.tail();
+        let Ok((i, [l0, l1, k0, k1])) = parse::chunk::<4>(self.rest) else {
+            return if self.rest.is_empty() {
+                None
+            } else {
+                self.tail()
+            };
         };
-        let Ok((i, raw_kind)) = parse::u16(i) else {
-            return self.tail();
-        };
-        let kind = raw_kind & NLA_TYPE_MASK;
-        let Some(vlen) = (len as usize).checked_sub(4) else {
-            if len == 0 && all_zero(self.rest) {
-                self.rest = &[];
-                return None;
-            }
-            return self.fail(kind, ErrorKind::BadLength);
+        let len = usize::from(parse::ne16(l0, l1));
+        let raw_kind = parse::ne16(k0, k1);
+        let Some(vlen) = len.checked_sub(4) else {
+            return self.bad_length(raw_kind & NLA_TYPE_MASK);
         };
         let Ok((_, value)) = parse::bytes(i, vlen) else {
-            return self.fail(kind, ErrorKind::Truncated);
+            return self.fail(raw_kind & NLA_TYPE_MASK, ErrorKind::Truncated);
         };
-        let used = align(len as usize);
-        self.rest = self.rest.get(used..).unwrap_or_default();
+        self.rest = self.rest.get(align(len)..).unwrap_or_default();
         Some(Ok(Attr {
-            raw_kind,
             value,
+            raw_kind,
             parent: self.parent,
         }))
     }
 }
 
 impl<'a> Attrs<'a> {
+    /// A length below the header: zero padding if every byte left is zero,
+    /// an error otherwise.
+    #[cold]
+    fn bad_length(&mut self, kind: u16) -> Option<Result<Attr<'a>>> {
+        if all_zero(self.rest) {
+            self.rest = &[];
+            return None;
+        }
+        self.fail(kind, ErrorKind::BadLength)
+    }
+
     /// Fewer than 4 bytes are left: padding if zero, an error otherwise.
     #[cold]
     fn tail(&mut self) -> Option<Result<Attr<'a>>> {
@@ -289,12 +309,12 @@ impl<'a, T: AttrDecode<'a>> TypedAttrs<'a, T> {
 impl<'a, T: AttrDecode<'a>> Iterator for TypedAttrs<'a, T> {
     type Item = Result<T>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Result<T>> {
-        let family = self.family;
-        self.inner
-            .next()
-            .map(|r| r.and_then(|a| T::decode(a, family)))
+        Some(match self.inner.next()? {
+            Ok(a) => T::decode(a, self.family),
+            Err(e) => Err(e),
+        })
     }
 }
 

@@ -22,7 +22,7 @@ pub trait FamilyHeader: Sized + Copy + Default {
     fn family(&self) -> u8;
 
     /// Parses the header at the start of `b`; returns it and the rest.
-    #[inline]
+    #[inline(always)]
     fn parse(b: &[u8]) -> Result<(Self, &[u8])> {
         Self::parse_fields(b)
             .map(|(rest, h)| (h, rest))
@@ -52,7 +52,7 @@ pub struct FamilyMessage<'a, H> {
 
 impl<'a, H: FamilyHeader> FamilyMessage<'a, H> {
     /// The view of `msg`; `WrongType` if its type does not carry `H`.
-    #[inline]
+    #[inline(always)]
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self> {
         if !H::accepts(msg.kind()) {
             return Err(Error::new(Part::Header, ErrorKind::WrongType));
@@ -61,7 +61,7 @@ impl<'a, H: FamilyHeader> FamilyMessage<'a, H> {
     }
 
     /// The view of a message payload (everything after `nlmsghdr`).
-    #[inline]
+    #[inline(always)]
     pub fn parse_payload(payload: &'a [u8]) -> Result<Self> {
         let (header, attrs) = H::parse(payload)?;
         Ok(FamilyMessage { header, attrs })

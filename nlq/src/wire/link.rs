@@ -33,14 +33,14 @@ impl FamilyHeader for IfInfoMsg {
         matches!(kind, RTM_NEWLINK | RTM_DELLINK | RTM_GETLINK | RTM_SETLINK)
     }
 
-    #[inline]
+    #[inline(always)]
     fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, family) = parse::u8(b)?;
-        let (b, _pad) = parse::u8(b)?;
-        let (b, kind) = parse::u16(b)?;
-        let (b, index) = parse::u32(b)?;
-        let (b, flags) = parse::u32(b)?;
-        let (b, change) = parse::u32(b)?;
+        let (b, h) = parse::chunk::<IFINFOMSG_LEN>(b)?;
+        let [family, _pad, k0, k1, i0, i1, i2, i3, f0, f1, f2, f3, c0, c1, c2, c3] = h;
+        let kind = parse::ne16(k0, k1);
+        let index = parse::ne32(i0, i1, i2, i3);
+        let flags = parse::ne32(f0, f1, f2, f3);
+        let change = parse::ne32(c0, c1, c2, c3);
         let h = IfInfoMsg {
             family,
             kind,
@@ -159,7 +159,7 @@ pub enum LinkInfoAttr<'a> {
 }
 
 impl<'a> AttrDecode<'a> for LinkInfoAttr<'a> {
-    #[inline]
+    #[inline(always)]
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
         Ok(match a.kind() {
             IFLA_INFO_KIND => LinkInfoAttr::Kind(a.str()?),
@@ -216,7 +216,7 @@ pub enum LinkAttr<'a> {
 }
 
 impl<'a> AttrDecode<'a> for LinkAttr<'a> {
-    #[inline]
+    #[inline(always)]
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
         Ok(match a.kind() {
             IFLA_IFNAME => LinkAttr::IfName(a.str()?),

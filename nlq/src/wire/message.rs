@@ -29,7 +29,7 @@ pub enum Message<'a> {
 
 impl<'a> Message<'a> {
     /// Types `msg`: checks its fixed header or control payload.
-    #[inline]
+    #[inline(always)]
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self> {
         let p = msg.payload();
         Ok(match msg.kind() {

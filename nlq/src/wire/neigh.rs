@@ -36,14 +36,12 @@ impl FamilyHeader for NdMsg {
         matches!(kind, RTM_NEWNEIGH | RTM_DELNEIGH | RTM_GETNEIGH)
     }
 
-    #[inline]
+    #[inline(always)]
     fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, family) = parse::u8(b)?;
-        let (b, _pad) = parse::bytes(b, 3)?;
-        let (b, ifindex) = parse::u32(b)?;
-        let (b, state) = parse::u16(b)?;
-        let (b, flags) = parse::u8(b)?;
-        let (b, kind) = parse::u8(b)?;
+        let (b, h) = parse::chunk::<NDMSG_LEN>(b)?;
+        let [family, _p1, _p2, _p3, i0, i1, i2, i3, s0, s1, flags, kind] = h;
+        let ifindex = parse::ne32(i0, i1, i2, i3);
+        let state = parse::ne16(s0, s1);
         let h = NdMsg {
             family,
             ifindex,
@@ -134,7 +132,7 @@ pub enum NeighAttr<'a> {
 }
 
 impl<'a> AttrDecode<'a> for NeighAttr<'a> {
-    #[inline]
+    #[inline(always)]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
         Ok(match a.kind() {
             NDA_DST => NeighAttr::Dst(a.ip(family)?),

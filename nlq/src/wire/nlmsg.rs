@@ -21,23 +21,20 @@ pub struct NlMsgHeader {
 
 impl NlMsgHeader {
     /// Parses the header at the start of `bytes`; returns it and the rest.
+    #[inline(always)]
     pub fn parse(bytes: &[u8]) -> Result<(Self, &[u8])> {
-        let e = |_| Error::new(Part::Header, ErrorKind::Truncated);
-        let (i, len) = parse::u32(bytes).map_err(e)?;
-        let (i, kind) = parse::u16(i).map_err(e)?;
-        let (i, flags) = parse::u16(i).map_err(e)?;
-        let (i, seq) = parse::u32(i).map_err(e)?;
-        let (i, port) = parse::u32(i).map_err(e)?;
-        Ok((
-            NlMsgHeader {
-                len,
-                kind,
-                flags,
-                seq,
-                port,
-            },
-            i,
-        ))
+        let Ok((rest, h)) = parse::chunk::<NLMSG_HDRLEN>(bytes) else {
+            return Err(Error::new(Part::Header, ErrorKind::Truncated));
+        };
+        let [l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, p0, p1, p2, p3] = h;
+        let header = NlMsgHeader {
+            len: parse::ne32(l0, l1, l2, l3),
+            kind: parse::ne16(k0, k1),
+            flags: parse::ne16(f0, f1),
+            seq: parse::ne32(s0, s1, s2, s3),
+            port: parse::ne32(p0, p1, p2, p3),
+        };
+        Ok((header, rest))
     }
 
     /// The header's 16 bytes in host byte order.
@@ -70,6 +67,7 @@ impl<'a> NlMsg<'a> {
     /// Parses the message at the start of `bytes`. Returns it and the number
     /// of bytes it occupies including the alignment padding that follows it
     /// (capped at `bytes.len()`: the last message's padding may be missing).
+    #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Result<(Self, usize)> {
         let (header, rest) = NlMsgHeader::parse(bytes)?;
         let len = header.len as usize;
@@ -138,7 +136,7 @@ impl<'a> NlMsg<'a> {
     }
 
     /// The typed view of this message, chosen by its type.
-    #[inline]
+    #[inline(always)]
     pub fn typed(&self) -> Result<Message<'a>> {
         Message::parse(self)
     }
@@ -171,7 +169,7 @@ impl<'a> Messages<'a> {
 impl<'a> Iterator for Messages<'a> {
     type Item = Result<NlMsg<'a>>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;

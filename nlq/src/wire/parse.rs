@@ -1,44 +1,79 @@
-//! `nom` primitives shared by the views: native-endian integers and checked
-//! slicing. Every parser here works on complete input: running out of bytes
-//! is an error, never a panic.
+//! `nom` parsers shared by the views: native-endian integers, fixed-size
+//! chunks and checked slicing. Every parser here works on complete input:
+//! running out of bytes is an error, never a panic.
+//!
+//! The integer parsers are written as nom parsers over whole chunks
+//! (`split_first_chunk`) rather than nom 8's own `number::complete` ones,
+//! which read byte by byte through a non-inlined `Input::take_from`: on the
+//! hot path (every header and every attribute) that cost several times the
+//! whole walk.
 
-use nom::bytes::complete::take;
-use nom::number::complete as num;
-use nom::number::Endianness::Native;
-use nom::IResult;
+use nom::error::{ErrorKind as NomKind, ParseError};
+use nom::{Err, IResult};
 
 /// A nom result whose error carries no data; callers map it to their own
 /// [`Error`](super::Error) with the part they were parsing.
 pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, ()>;
 
-#[inline]
+#[inline(always)]
+fn short<T>(i: &[u8]) -> PResult<'_, T> {
+    let () = <() as ParseError<&[u8]>>::from_error_kind(i, NomKind::Eof);
+    Err(Err::Error(()))
+}
+
+/// The first `N` bytes as an array.
+#[inline(always)]
+pub(crate) fn chunk<const N: usize>(i: &[u8]) -> PResult<'_, [u8; N]> {
+    match i.split_first_chunk::<N>() {
+        Some((c, rest)) => Ok((rest, *c)),
+        None => short(i),
+    }
+}
+
+#[inline(always)]
 pub(crate) fn u8(i: &[u8]) -> PResult<'_, u8> {
-    num::u8(i)
+    chunk::<1>(i).map(|(r, [b])| (r, b))
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn u16(i: &[u8]) -> PResult<'_, u16> {
-    num::u16(Native)(i)
+    chunk(i).map(|(r, c)| (r, u16::from_ne_bytes(c)))
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn u32(i: &[u8]) -> PResult<'_, u32> {
-    num::u32(Native)(i)
+    chunk(i).map(|(r, c)| (r, u32::from_ne_bytes(c)))
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn u64(i: &[u8]) -> PResult<'_, u64> {
-    num::u64(Native)(i)
+    chunk(i).map(|(r, c)| (r, u64::from_ne_bytes(c)))
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn i32(i: &[u8]) -> PResult<'_, i32> {
-    num::i32(Native)(i)
+    chunk(i).map(|(r, c)| (r, i32::from_ne_bytes(c)))
 }
 
-#[inline]
+/// The first `n` bytes.
+#[inline(always)]
 pub(crate) fn bytes(i: &[u8], n: usize) -> PResult<'_, &[u8]> {
-    take(n)(i)
+    match i.split_at_checked(n) {
+        Some((b, rest)) => Ok((rest, b)),
+        None => short(i),
+    }
+}
+
+/// A native-endian `u16` from two bytes.
+#[inline(always)]
+pub(crate) fn ne16(a: u8, b: u8) -> u16 {
+    u16::from_ne_bytes([a, b])
+}
+
+/// A native-endian `u32` from four bytes.
+#[inline(always)]
+pub(crate) fn ne32(a: u8, b: u8, c: u8, d: u8) -> u32 {
+    u32::from_ne_bytes([a, b, c, d])
 }
 
 /// `len` rounded up to the netlink alignment (4), saturating.
@@ -57,13 +92,9 @@ pub(crate) fn all_zero(b: &[u8]) -> bool {
 }
 
 /// Splits `b` after `n` bytes, or returns `None` when it is shorter.
-#[inline]
+#[inline(always)]
 pub(crate) fn split(b: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
-    if n <= b.len() {
-        Some(b.split_at(n))
-    } else {
-        None
-    }
+    b.split_at_checked(n)
 }
 
 /// Reads an exact-size array.

@@ -45,17 +45,11 @@ impl FamilyHeader for RtMsg {
         matches!(kind, RTM_NEWROUTE | RTM_DELROUTE | RTM_GETROUTE)
     }
 
-    #[inline]
+    #[inline(always)]
     fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, family) = parse::u8(b)?;
-        let (b, dst_len) = parse::u8(b)?;
-        let (b, src_len) = parse::u8(b)?;
-        let (b, tos) = parse::u8(b)?;
-        let (b, table) = parse::u8(b)?;
-        let (b, protocol) = parse::u8(b)?;
-        let (b, scope) = parse::u8(b)?;
-        let (b, kind) = parse::u8(b)?;
-        let (b, flags) = parse::u32(b)?;
+        let (b, [family, dst_len, src_len, tos, table, protocol, scope, kind, f0, f1, f2, f3]) =
+            parse::chunk(b)?;
+        let flags = parse::ne32(f0, f1, f2, f3);
         let h = RtMsg {
             family,
             dst_len,
@@ -142,7 +136,7 @@ pub enum Metric<'a> {
 }
 
 impl<'a> AttrDecode<'a> for Metric<'a> {
-    #[inline]
+    #[inline(always)]
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
         match a.kind() {
             RTAX_CC_ALGO => a.str().map(Metric::CcAlgo),
@@ -269,7 +263,7 @@ pub enum RouteAttr<'a> {
 }
 
 impl<'a> AttrDecode<'a> for RouteAttr<'a> {
-    #[inline]
+    #[inline(always)]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
         let ip_family = matches!(family, AF_INET | AF_INET6 | AF_UNSPEC);
         Ok(match a.kind() {
