@@ -12,10 +12,12 @@ use super::{Error, ErrorKind, Part, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attr<'a> {
     value: &'a [u8],
-    raw_kind: u16,
-    /// The enclosing attribute's type with [`HAS_PARENT`] set, or 0 at the top
-    /// level (one `u16` rather than an `Option`, to keep `Attr` two words).
-    parent: u16,
+    /// The wire type in the low 16 bits; in the high 16 bits the enclosing
+    /// attribute's type with [`HAS_PARENT`] set, or 0 at the top level. One
+    /// word rather than an `Option`, and a full 8-byte word so that the
+    /// attribute is written and read back whole: a narrower field leaves
+    /// padding that turns every copy into a store-forwarding stall.
+    tag: u64,
 }
 
 /// Marks [`Attr::parent`] as set (types are 14 bits, so the bit is free).
@@ -37,33 +39,32 @@ impl<'a> Attr<'a> {
     pub const fn new(kind: u16, value: &'a [u8]) -> Self {
         Attr {
             value,
-            raw_kind: kind,
-            parent: 0,
+            tag: kind as u64,
         }
     }
 
     /// The type with `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` masked off.
     #[inline]
     pub fn kind(&self) -> u16 {
-        self.raw_kind & NLA_TYPE_MASK
+        self.raw_kind() & NLA_TYPE_MASK
     }
 
     /// The type as on the wire, flags included.
     #[inline]
     pub fn raw_kind(&self) -> u16 {
-        self.raw_kind
+        self.tag as u16
     }
 
     /// `NLA_F_NESTED` was set.
     #[inline]
     pub fn is_nested(&self) -> bool {
-        self.raw_kind & NLA_F_NESTED != 0
+        self.raw_kind() & NLA_F_NESTED != 0
     }
 
     /// `NLA_F_NET_BYTEORDER` was set.
     #[inline]
     pub fn is_net_byteorder(&self) -> bool {
-        self.raw_kind & NLA_F_NET_BYTEORDER != 0
+        self.raw_kind() & NLA_F_NET_BYTEORDER != 0
     }
 
     /// The value bytes (without the header and the padding).
@@ -75,7 +76,7 @@ impl<'a> Attr<'a> {
     /// The part this attribute is, for errors.
     #[inline]
     pub fn part(&self) -> Part {
-        part_of(self.parent, self.kind())
+        part_of((self.tag >> 16) as u16, self.kind())
     }
 
     /// An error of `kind` about this attribute.
@@ -237,8 +238,7 @@ impl<'a> Iterator for Attrs<'a> {
         self.rest = self.rest.get(align(len)..).unwrap_or_default();
         Some(Ok(Attr {
             value,
-            raw_kind,
-            parent: self.parent,
+            tag: u64::from(raw_kind) | (u64::from(self.parent) << 16),
         }))
     }
 }
