@@ -162,7 +162,7 @@ fn describe(m: &Message<'_>) -> Result<String, nlq::wire::Error> {
         Message::Neigh(n) => format!("neighbour dev #{}", n.header().ifindex),
         Message::Done(d) => format!("done (status {})", d.error),
         Message::Error(e) if e.is_ack() => "ack".to_string(),
-        Message::Error(e) => format!("error {} {}", e.errno(), e.ext_ack.msg.unwrap_or("")),
+        Message::Error(e) => format!("error {} {}", e.errno(), e.ext_ack().msg.unwrap_or("")),
         Message::Noop => "noop".to_string(),
         Message::Overrun => "overrun".to_string(),
         Message::Other(o) => format!("message type {}", o.kind()),

@@ -37,10 +37,10 @@ mod le {
     // -----------------------------------------------------------------------
     // nlq: typed parse of everything
 
-    /// Folds an address into the digest.
+    /// Reads an address and folds it into the digest.
     #[inline(always)]
-    fn ip(ip: IpAddr) -> u64 {
-        match ip {
+    fn ip(ip: impl Into<IpAddr>) -> u64 {
+        match ip.into() {
             IpAddr::V4(a) => u64::from(u32::from(a)),
             IpAddr::V6(a) => {
                 let v = u128::from(a);
@@ -75,7 +75,7 @@ mod le {
             | RouteAttr::Mark(v) => u64::from(v),
             RouteAttr::Pref(v) => u64::from(v),
             RouteAttr::Expires(v) => v,
-            RouteAttr::Via(v) => ip(v.0),
+            RouteAttr::Via(v) => ip(v),
             RouteAttr::Metrics(metrics) => metrics
                 .map(|m| match m.expect("valid metric") {
                     Metric::Value(k, v) => u64::from(k) + u64::from(v),
@@ -89,7 +89,10 @@ mod le {
                         .attrs()
                         .map(|a| route(a.expect("valid next hop attribute")))
                         .sum();
-                    u64::from(hop.flags) + u64::from(hop.hops) + u64::from(hop.ifindex) + attrs
+                    u64::from(hop.flags())
+                        + u64::from(hop.hops())
+                        + u64::from(hop.ifindex())
+                        + attrs
                 })
                 .sum(),
             RouteAttr::Other(a) => u64::from(a.kind()) + a.value().len() as u64,

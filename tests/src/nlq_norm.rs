@@ -48,11 +48,11 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
             let mut attrs = vec![];
             for a in a.attrs() {
                 attrs.extend(match a? {
-                    AddrAttr::Address(ip) => Some((IFA_ADDRESS, Norm::Ip(ip))),
-                    AddrAttr::Local(ip) => Some((IFA_LOCAL, Norm::Ip(ip))),
+                    AddrAttr::Address(ip) => Some((IFA_ADDRESS, Norm::Ip(ip.ip()))),
+                    AddrAttr::Local(ip) => Some((IFA_LOCAL, Norm::Ip(ip.ip()))),
                     AddrAttr::Label(s) => Some((IFA_LABEL, Norm::Str(s.into()))),
-                    AddrAttr::Broadcast(ip) => Some((IFA_BROADCAST, Norm::Ip(ip))),
-                    AddrAttr::Anycast(ip) => Some((IFA_ANYCAST, Norm::Ip(ip))),
+                    AddrAttr::Broadcast(ip) => Some((IFA_BROADCAST, Norm::Ip(ip.ip()))),
+                    AddrAttr::Anycast(ip) => Some((IFA_ANYCAST, Norm::Ip(ip.ip()))),
                     AddrAttr::CacheInfo(c) => Some((
                         IFA_CACHEINFO,
                         Norm::List(vec![u(c.preferred), u(c.valid), u(c.created), u(c.updated)]),
@@ -102,7 +102,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
             let mut attrs = vec![];
             for a in n.attrs() {
                 attrs.extend(match a? {
-                    NeighAttr::Dst(ip) => Some((NDA_DST, Norm::Ip(ip))),
+                    NeighAttr::Dst(ip) => Some((NDA_DST, Norm::Ip(ip.ip()))),
                     NeighAttr::LlAddr(b) => Some((NDA_LLADDR, Norm::Bytes(b.to_vec()))),
                     NeighAttr::CacheInfo(c) => Some((
                         NDA_CACHEINFO,
@@ -186,10 +186,10 @@ pub fn walk(attrs: Attrs<'_>) -> Result<usize, Error> {
 fn route_attr(a: RouteAttr<'_>, family: u8) -> Result<Option<(u16, Norm)>, Error> {
     let ip_family = matches!(family, AF_INET | AF_INET6);
     Ok(Some(match a {
-        RouteAttr::Dst(ip) if ip_family => (RTA_DST, Norm::Ip(ip)),
-        RouteAttr::Src(ip) if ip_family => (RTA_SRC, Norm::Ip(ip)),
-        RouteAttr::Gateway(ip) if ip_family => (RTA_GATEWAY, Norm::Ip(ip)),
-        RouteAttr::PrefSrc(ip) if ip_family => (RTA_PREFSRC, Norm::Ip(ip)),
+        RouteAttr::Dst(ip) if ip_family => (RTA_DST, Norm::Ip(ip.ip())),
+        RouteAttr::Src(ip) if ip_family => (RTA_SRC, Norm::Ip(ip.ip())),
+        RouteAttr::Gateway(ip) if ip_family => (RTA_GATEWAY, Norm::Ip(ip.ip())),
+        RouteAttr::PrefSrc(ip) if ip_family => (RTA_PREFSRC, Norm::Ip(ip.ip())),
         RouteAttr::Iif(v) => (RTA_IIF, u(v)),
         RouteAttr::Oif(v) => (RTA_OIF, u(v)),
         RouteAttr::Priority(v) => (RTA_PRIORITY, u(v)),
@@ -197,7 +197,7 @@ fn route_attr(a: RouteAttr<'_>, family: u8) -> Result<Option<(u16, Norm)>, Error
         RouteAttr::Mark(v) => (RTA_MARK, u(v)),
         RouteAttr::Expires(v) => (RTA_EXPIRES, u(v)),
         RouteAttr::Pref(v) => (RTA_PREF, u(v)),
-        RouteAttr::Via(v) => (RTA_VIA, via(v.0)),
+        RouteAttr::Via(v) => (RTA_VIA, via(v.ip())),
         RouteAttr::Metrics(ms) => {
             let mut kept = vec![];
             for m in ms {
@@ -225,15 +225,15 @@ fn next_hops(hops: NextHops<'_>) -> Result<Norm, Error> {
         let mut attrs = vec![];
         for a in nh.attrs() {
             match a? {
-                RouteAttr::Gateway(ip) => attrs.push((RTA_GATEWAY, Norm::Ip(ip))),
-                RouteAttr::Via(v) => attrs.push((RTA_VIA, via(v.0))),
+                RouteAttr::Gateway(ip) => attrs.push((RTA_GATEWAY, Norm::Ip(ip.ip()))),
+                RouteAttr::Via(v) => attrs.push((RTA_VIA, via(v.ip()))),
                 _ => {}
             }
         }
         out.push(Norm::List(vec![
-            u(nh.flags),
-            u(nh.hops),
-            u(nh.ifindex),
+            u(nh.flags()),
+            u(nh.hops()),
+            u(nh.ifindex()),
             Norm::Nest(attrs),
         ]));
     }

@@ -143,13 +143,88 @@ impl<'a> Attr<'a> {
         }
     }
 
+    /// The value as the bytes of an IP address of `family` (checked as by
+    /// [`Attr::ip`]), read later with [`IpBytes::ip`].
+    #[inline(always)]
+    pub fn ip_bytes(&self, family: u8) -> Result<IpBytes<'a>> {
+        match IpBytes::new(self.value, family) {
+            Some(ip) => Ok(ip),
+            None => Err(self.error(ErrorKind::BadFamily)),
+        }
+    }
+
     /// The attributes nested in this one.
     #[inline]
     pub fn nested(&self) -> Attrs<'a> {
         Attrs {
             rest: self.value,
-            parent: self.kind() | HAS_PARENT,
+            ctx: u64::from(self.kind() | HAS_PARENT),
         }
+    }
+}
+
+/// An IP address in an attribute: checked (4 bytes for IPv4, 16 for IPv6)
+/// and borrowed, so that typed attributes stay two words; [`IpBytes::ip`]
+/// reads it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpBytes<'a>(&'a [u8]);
+
+impl<'a> IpBytes<'a> {
+    /// The address bytes of `family` in `b` (as [`Attr::ip`] checks them).
+    #[inline(always)]
+    pub fn new(b: &'a [u8], family: u8) -> Option<Self> {
+        let ok = match family {
+            AF_INET => b.len() == 4,
+            AF_INET6 => b.len() == 16,
+            _ => b.len() == 4 || b.len() == 16,
+        };
+        ok.then_some(IpBytes(b))
+    }
+
+    /// The address.
+    #[inline(always)]
+    pub fn ip(&self) -> IpAddr {
+        match array::<16>(self.0) {
+            Some(a) => IpAddr::V6(Ipv6Addr::from(a)),
+            None => IpAddr::V4(Ipv4Addr::from(array::<4>(self.0).unwrap_or_default())),
+        }
+    }
+
+    /// True for an IPv4 address.
+    #[inline]
+    pub fn is_ipv4(&self) -> bool {
+        self.0.len() == 4
+    }
+
+    /// The 4 or 16 bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl From<IpBytes<'_>> for IpAddr {
+    #[inline]
+    fn from(b: IpBytes<'_>) -> IpAddr {
+        b.ip()
+    }
+}
+
+impl PartialEq<IpAddr> for IpBytes<'_> {
+    fn eq(&self, other: &IpAddr) -> bool {
+        self.ip() == *other
+    }
+}
+
+impl core::fmt::Debug for IpBytes<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&self.ip(), f)
+    }
+}
+
+impl core::fmt::Display for IpBytes<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.ip(), f)
     }
 }
 
@@ -176,8 +251,10 @@ pub(crate) fn ip_from(b: &[u8], family: u8) -> Option<IpAddr> {
 #[derive(Debug, Clone)]
 pub struct Attrs<'a> {
     rest: &'a [u8],
-    /// As in [`Attr::parent`].
-    parent: u16,
+    /// Bits 0..16: the parent as in [`Attr::parent`]; bits 32..40: the
+    /// address family typed attributes decode with. One full word, so that
+    /// copies of the iterator never read across narrower stores.
+    ctx: u64,
 }
 
 impl<'a> Attrs<'a> {
@@ -186,8 +263,24 @@ impl<'a> Attrs<'a> {
     pub const fn new(bytes: &'a [u8]) -> Self {
         Attrs {
             rest: bytes,
-            parent: 0,
+            ctx: 0,
         }
+    }
+
+    #[inline(always)]
+    fn parent(&self) -> u16 {
+        self.ctx as u16
+    }
+
+    #[inline(always)]
+    fn family(&self) -> u8 {
+        (self.ctx >> 32) as u8
+    }
+
+    #[inline(always)]
+    fn with_family(mut self, family: u8) -> Self {
+        self.ctx = (self.ctx & 0xffff) | (u64::from(family) << 32);
+        self
     }
 
     /// The bytes not yet iterated.
@@ -211,7 +304,7 @@ impl<'a> Attrs<'a> {
     #[cold]
     fn fail(&mut self, kind: u16, err: ErrorKind) -> Option<Result<Attr<'a>>> {
         self.rest = &[];
-        Some(Err(Error::new(part_of(self.parent, kind), err)))
+        Some(Err(Error::new(part_of(self.parent(), kind), err)))
     }
 }
 
@@ -238,7 +331,7 @@ impl<'a> Iterator for Attrs<'a> {
         self.rest = self.rest.get(align(len)..).unwrap_or_default();
         Some(Ok(Attr {
             value,
-            tag: u64::from(raw_kind) | (u64::from(self.parent) << 16),
+            tag: u64::from(raw_kind) | (u64::from(self.parent()) << 16),
         }))
     }
 }
@@ -283,8 +376,8 @@ pub trait AttrDecode<'a>: Sized {
 /// goes on with the next one. Unknown attributes decode to `T`'s raw variant.
 #[derive(Debug, Clone)]
 pub struct TypedAttrs<'a, T: AttrDecode<'a>> {
+    /// Carries the family in its context word.
     inner: Attrs<'a>,
-    family: u8,
     _t: PhantomData<T>,
 }
 
@@ -293,8 +386,7 @@ impl<'a, T: AttrDecode<'a>> TypedAttrs<'a, T> {
     #[inline]
     pub fn new(inner: Attrs<'a>, family: u8) -> Self {
         TypedAttrs {
-            inner,
-            family,
+            inner: inner.with_family(family),
             _t: PhantomData,
         }
     }
@@ -302,7 +394,7 @@ impl<'a, T: AttrDecode<'a>> TypedAttrs<'a, T> {
     /// The untyped attributes.
     #[inline]
     pub fn raw(&self) -> Attrs<'a> {
-        self.inner.clone()
+        self.inner.clone().with_family(0)
     }
 }
 
@@ -312,7 +404,7 @@ impl<'a, T: AttrDecode<'a>> Iterator for TypedAttrs<'a, T> {
     #[inline(always)]
     fn next(&mut self) -> Option<Result<T>> {
         Some(match self.inner.next()? {
-            Ok(a) => T::decode(a, self.family),
+            Ok(a) => T::decode(a, self.inner.family()),
             Err(e) => Err(e),
         })
     }

@@ -67,16 +67,16 @@ impl<'a> ExtAck<'a> {
 }
 
 /// `NLMSG_ERROR`: an error (negative errno) or, with 0, an ACK.
+///
+/// A view: everything is checked when it is built, and read on access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorMessage<'a> {
-    /// `error`: 0 for an ACK, else a negative errno.
-    pub error: i32,
-    /// The header of the request this answers.
-    pub request: NlMsgHeader,
-    /// The request's payload when echoed (empty when capped).
-    pub request_payload: &'a [u8],
-    /// Extended-ACK attributes (present with `NLM_F_ACK_TLVS`).
-    pub ext_ack: ExtAck<'a>,
+    /// The payload: `error`, the echoed request, the TLVs.
+    payload: &'a [u8],
+    /// The echoed request's payload length (0 when capped).
+    echoed: u32,
+    /// Where the TLVs start in `payload` (its length when there are none).
+    tlvs: u32,
 }
 
 impl<'a> ErrorMessage<'a> {
@@ -87,7 +87,7 @@ impl<'a> ErrorMessage<'a> {
     /// user-space servers send that).
     pub fn parse(payload: &'a [u8], flags: u16) -> Result<Self> {
         let e = |k| Error::new(Part::Body, k);
-        let (rest, error) = parse::i32(payload).map_err(|_| e(ErrorKind::Truncated))?;
+        let (rest, _error) = parse::i32(payload).map_err(|_| e(ErrorKind::Truncated))?;
         let (request, _) = NlMsgHeader::parse(rest).map_err(|_| e(ErrorKind::Truncated))?;
         let echoed = if flags & NLM_F_CAPPED != 0 || rest.len() == NLMSG_HDRLEN {
             0
@@ -97,29 +97,54 @@ impl<'a> ErrorMessage<'a> {
                 .ok_or(e(ErrorKind::BadLength))?
         };
         let body = rest.get(NLMSG_HDRLEN..).unwrap_or_default();
-        let (request_payload, _) = parse::split(body, echoed).ok_or(e(ErrorKind::Truncated))?;
-        let ext_ack = if flags & NLM_F_ACK_TLVS != 0 {
-            let tlv_start = align(4usize.saturating_add(NLMSG_HDRLEN).saturating_add(echoed));
-            ExtAck::parse(payload.get(tlv_start..).unwrap_or_default())?
+        parse::split(body, echoed).ok_or(e(ErrorKind::Truncated))?;
+        let tlvs = if flags & NLM_F_ACK_TLVS != 0 {
+            let start = align(4usize.saturating_add(NLMSG_HDRLEN).saturating_add(echoed));
+            ExtAck::parse(payload.get(start..).unwrap_or_default())?;
+            start.min(payload.len())
         } else {
-            ExtAck::default()
+            payload.len()
         };
+        let too_long = |_| e(ErrorKind::TooLong);
         Ok(ErrorMessage {
-            error,
-            request,
-            request_payload,
-            ext_ack,
+            payload,
+            echoed: u32::try_from(echoed).map_err(too_long)?,
+            tlvs: u32::try_from(tlvs).map_err(too_long)?,
         })
+    }
+
+    /// `error`: 0 for an ACK, else a negative errno.
+    pub fn error(&self) -> i32 {
+        parse::i32(self.payload).map(|(_, v)| v).unwrap_or(0)
+    }
+
+    /// The header of the request this answers.
+    pub fn request(&self) -> NlMsgHeader {
+        let echo = self.payload.get(4..).unwrap_or_default();
+        NlMsgHeader::parse(echo).map(|(h, _)| h).unwrap_or_default()
+    }
+
+    /// The request's payload when echoed (empty when capped).
+    pub fn request_payload(&self) -> &'a [u8] {
+        let start = 4 + NLMSG_HDRLEN;
+        let end = start.saturating_add(self.echoed as usize);
+        self.payload.get(start..end).unwrap_or_default()
+    }
+
+    /// The extended-ACK attributes (empty without `NLM_F_ACK_TLVS`).
+    pub fn ext_ack(&self) -> ExtAck<'a> {
+        let tlvs = self.payload.get(self.tlvs as usize..).unwrap_or_default();
+        ExtAck::parse(tlvs).unwrap_or_default()
     }
 
     /// True for an ACK (error 0).
     pub fn is_ack(&self) -> bool {
-        self.error == 0
+        self.error() == 0
     }
 
     /// The positive errno (0 for an ACK).
     pub fn errno(&self) -> i32 {
-        self.error.checked_neg().unwrap_or(i32::MAX).max(0)
+        self.error().checked_neg().unwrap_or(i32::MAX).max(0)
     }
 }
 
@@ -156,8 +181,8 @@ pub fn emit_error<B: Buffer>(
 pub struct DoneMessage<'a> {
     /// 0, or a negative errno when the dump failed.
     pub error: i32,
-    /// Extended-ACK attributes (present with `NLM_F_ACK_TLVS`).
-    pub ext_ack: ExtAck<'a>,
+    /// The extended-ACK TLVs (empty without `NLM_F_ACK_TLVS`).
+    tlvs: &'a [u8],
 }
 
 impl<'a> DoneMessage<'a> {
@@ -166,17 +191,23 @@ impl<'a> DoneMessage<'a> {
         if payload.is_empty() {
             return Ok(DoneMessage {
                 error: 0,
-                ext_ack: ExtAck::default(),
+                tlvs: &[],
             });
         }
         let (rest, error) =
             parse::i32(payload).map_err(|_| Error::new(Part::Body, ErrorKind::Truncated))?;
-        let ext_ack = if flags & NLM_F_ACK_TLVS != 0 {
-            ExtAck::parse(rest)?
+        let tlvs = if flags & NLM_F_ACK_TLVS != 0 {
+            ExtAck::parse(rest)?;
+            rest
         } else {
-            ExtAck::default()
+            &[]
         };
-        Ok(DoneMessage { error, ext_ack })
+        Ok(DoneMessage { error, tlvs })
+    }
+
+    /// The extended-ACK attributes.
+    pub fn ext_ack(&self) -> ExtAck<'a> {
+        ExtAck::parse(self.tlvs).unwrap_or_default()
     }
 }
 
@@ -208,13 +239,13 @@ mod tests {
         let Message::Error(e) = msg.typed().unwrap() else {
             panic!()
         };
-        assert_eq!(e.error, -17);
+        assert_eq!(e.error(), -17);
         assert_eq!(e.errno(), 17);
         assert!(!e.is_ack());
-        assert_eq!(e.request.kind, RTM_NEWADDR);
-        assert_eq!(e.request.port, 12345);
-        assert_eq!(e.request_payload, &[] as &[u8]);
-        assert_eq!(e.ext_ack.msg, Some("exists"));
+        assert_eq!(e.request().kind, RTM_NEWADDR);
+        assert_eq!(e.request().port, 12345);
+        assert_eq!(e.request_payload(), &[] as &[u8]);
+        assert_eq!(e.ext_ack().msg, Some("exists"));
     }
 
     #[test]
@@ -256,9 +287,9 @@ mod tests {
         let Message::Error(err) = msgs[1].typed().unwrap() else {
             panic!()
         };
-        assert_eq!(err.error, -19);
-        assert_eq!(err.request_payload, &[AF_INET, 0, 0, 0]);
-        assert_eq!(err.ext_ack, ext);
+        assert_eq!(err.error(), -19);
+        assert_eq!(err.request_payload(), &[AF_INET, 0, 0, 0]);
+        assert_eq!(err.ext_ack(), ext);
         assert_eq!(msgs[1].seq(), 9);
         let Message::Done(d) = msgs[2].typed().unwrap() else {
             panic!()

@@ -46,8 +46,11 @@ pub trait FamilyHeader: Sized + Copy + Default {
 /// its attributes, borrowed from the datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FamilyMessage<'a, H> {
-    header: H,
+    /// Exactly `H::LEN` bytes, decoded on access (a copy of the decoded
+    /// fields would be written field by field and read back whole).
+    header: &'a [u8],
     attrs: &'a [u8],
+    _h: core::marker::PhantomData<H>,
 }
 
 impl<'a, H: FamilyHeader> FamilyMessage<'a, H> {
@@ -63,20 +66,32 @@ impl<'a, H: FamilyHeader> FamilyMessage<'a, H> {
     /// The view of a message payload (everything after `nlmsghdr`).
     #[inline(always)]
     pub fn parse_payload(payload: &'a [u8]) -> Result<Self> {
-        let (header, attrs) = H::parse(payload)?;
-        Ok(FamilyMessage { header, attrs })
+        match payload.split_at_checked(H::LEN) {
+            Some((header, attrs)) => Ok(FamilyMessage {
+                header,
+                attrs,
+                _h: core::marker::PhantomData,
+            }),
+            None => Err(Error::new(Part::Body, ErrorKind::Truncated)),
+        }
     }
 
     /// The fixed header.
     #[inline]
     pub fn header(&self) -> H {
-        self.header
+        H::parse(self.header).map(|(h, _)| h).unwrap_or_default()
+    }
+
+    /// The address family (the header's first byte).
+    #[inline]
+    pub fn family(&self) -> u8 {
+        self.header.first().copied().unwrap_or(0)
     }
 
     /// The attributes, typed. Unknown ones come as the raw variant.
     #[inline]
     pub fn attrs(&self) -> TypedAttrs<'a, H::Attr<'a>> {
-        TypedAttrs::new(Attrs::new(self.attrs), self.header.family())
+        TypedAttrs::new(Attrs::new(self.attrs), self.family())
     }
 
     /// The attributes, untyped.

@@ -48,7 +48,7 @@ mod route;
 mod writer;
 
 pub use addr::{AddrAttr, AddrCacheInfo, AddrMessage, AddrRepr, IfAddrMsg};
-pub use attr::{Attr, AttrDecode, Attrs, TypedAttrs};
+pub use attr::{Attr, AttrDecode, Attrs, IpBytes, TypedAttrs};
 pub use control::{emit_done, emit_error, DoneMessage, ErrorMessage, ExtAck};
 pub use error::{Error, ErrorKind, Part, Result};
 pub use family::{FamilyHeader, FamilyMessage};
@@ -62,6 +62,6 @@ pub use neigh::{NdMsg, NeighAttr, NeighCacheInfo, NeighMessage, NeighRepr};
 pub use nlmsg::{Messages, NlMsg, NlMsgHeader};
 pub use route::{
     Metric, Metrics, NextHop, NextHopList, NextHopRepr, NextHops, RouteAttr, RouteMessage,
-    RouteMetrics, RouteRepr, RtMsg, Via, MAX_NEXTHOPS,
+    RouteMetrics, RouteRepr, RtMsg, MAX_NEXTHOPS,
 };
 pub use writer::{Buffer, NestGuard, SliceBuffer, Writer};

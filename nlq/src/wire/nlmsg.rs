@@ -55,12 +55,12 @@ impl NlMsgHeader {
 
 /// A checked view of one netlink message: its header and its payload.
 ///
-/// Once built (by [`NlMsg::parse`] or [`Messages`]) the payload is exactly
-/// `header.len - 16` bytes of the datagram, so no accessor can panic.
+/// Once built (by [`NlMsg::parse`] or [`Messages`]) it borrows exactly the
+/// `nlmsg_len >= 16` bytes of the message, so no accessor can panic. Fields
+/// are read from those bytes on access: the view is two words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NlMsg<'a> {
-    header: NlMsgHeader,
-    payload: &'a [u8],
+    bytes: &'a [u8],
 }
 
 impl<'a> NlMsg<'a> {
@@ -69,50 +69,86 @@ impl<'a> NlMsg<'a> {
     /// (capped at `bytes.len()`: the last message's padding may be missing).
     #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Result<(Self, usize)> {
-        let (header, rest) = NlMsgHeader::parse(bytes)?;
-        let len = header.len as usize;
-        let body_len = len
-            .checked_sub(NLMSG_HDRLEN)
-            .ok_or(Error::new(Part::Header, ErrorKind::BadLength))?;
-        let (payload, _) =
-            parse::split(rest, body_len).ok_or(Error::new(Part::Header, ErrorKind::Truncated))?;
-        Ok((NlMsg { header, payload }, align(len).min(bytes.len())))
+        let Some(len) = bytes.first_chunk::<4>() else {
+            return Err(Error::new(Part::Header, ErrorKind::Truncated));
+        };
+        let len = u32::from_ne_bytes(*len) as usize;
+        if bytes.len() < NLMSG_HDRLEN {
+            return Err(Error::new(Part::Header, ErrorKind::Truncated));
+        }
+        if len < NLMSG_HDRLEN {
+            return Err(Error::new(Part::Header, ErrorKind::BadLength));
+        }
+        let Some(msg) = bytes.get(..len) else {
+            return Err(Error::new(Part::Header, ErrorKind::Truncated));
+        };
+        Ok((NlMsg { bytes: msg }, align(len).min(bytes.len())))
+    }
+
+    #[inline(always)]
+    fn field<const N: usize>(&self, at: usize) -> [u8; N] {
+        self.bytes
+            .get(at..)
+            .and_then(|b| b.first_chunk::<N>())
+            .copied()
+            .unwrap_or([0; N])
     }
 
     /// The header.
     #[inline]
     pub fn header(&self) -> NlMsgHeader {
-        self.header
+        NlMsgHeader::parse(self.bytes)
+            .map(|(h, _)| h)
+            .unwrap_or_default()
+    }
+
+    /// `nlmsg_len`.
+    #[inline]
+    pub fn len(&self) -> u32 {
+        self.bytes.len() as u32
+    }
+
+    /// Never true: a message has at least its header. (For symmetry with
+    /// [`NlMsg::len`].)
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 
     /// `nlmsg_type`.
     #[inline]
     pub fn kind(&self) -> u16 {
-        self.header.kind
+        u16::from_ne_bytes(self.field(4))
     }
 
     /// `nlmsg_flags`.
     #[inline]
     pub fn flags(&self) -> u16 {
-        self.header.flags
+        u16::from_ne_bytes(self.field(6))
     }
 
     /// `nlmsg_seq`.
     #[inline]
     pub fn seq(&self) -> u32 {
-        self.header.seq
+        u32::from_ne_bytes(self.field(8))
     }
 
     /// `nlmsg_pid`.
     #[inline]
     pub fn port(&self) -> u32 {
-        self.header.port
+        u32::from_ne_bytes(self.field(12))
     }
 
     /// Everything after the header.
     #[inline]
     pub fn payload(&self) -> &'a [u8] {
-        self.payload
+        self.bytes.get(NLMSG_HDRLEN..).unwrap_or_default()
+    }
+
+    /// The whole message, header included.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
     }
 
     /// The address family: the first payload byte of every rtnetlink
@@ -120,19 +156,19 @@ impl<'a> NlMsg<'a> {
     /// 1- or 4-byte bodies). `None` for an empty payload.
     #[inline]
     pub fn family(&self) -> Option<u8> {
-        self.payload.first().copied()
+        self.payload().first().copied()
     }
 
     /// True for `NLMSG_ERROR` and `NLMSG_DONE` and other control types.
     #[inline]
     pub fn is_control(&self) -> bool {
-        self.header.kind < super::consts::NLMSG_MIN_TYPE
+        self.kind() < super::consts::NLMSG_MIN_TYPE
     }
 
     /// True for the end of a reply: `NLMSG_DONE` or `NLMSG_ERROR`.
     #[inline]
     pub fn ends_reply(&self) -> bool {
-        matches!(self.header.kind, NLMSG_DONE | NLMSG_ERROR)
+        matches!(self.kind(), NLMSG_DONE | NLMSG_ERROR)
     }
 
     /// The typed view of this message, chosen by its type.

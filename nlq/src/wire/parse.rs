@@ -31,11 +31,6 @@ pub(crate) fn chunk<const N: usize>(i: &[u8]) -> PResult<'_, [u8; N]> {
 }
 
 #[inline(always)]
-pub(crate) fn u8(i: &[u8]) -> PResult<'_, u8> {
-    chunk::<1>(i).map(|(r, [b])| (r, b))
-}
-
-#[inline(always)]
 pub(crate) fn u16(i: &[u8]) -> PResult<'_, u16> {
     chunk(i).map(|(r, c)| (r, u16::from_ne_bytes(c)))
 }

@@ -3,7 +3,7 @@
 
 use core::net::IpAddr;
 
-use super::attr::{ip_from, Attr, AttrDecode, Attrs, TypedAttrs};
+use super::attr::{Attr, AttrDecode, Attrs, IpBytes, TypedAttrs};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
 use super::inline::InlineStr;
@@ -92,30 +92,26 @@ impl FamilyHeader for RtMsg {
 /// A view of a route message.
 pub type RouteMessage<'a> = FamilyMessage<'a, RtMsg>;
 
-/// `RTA_VIA`: a next hop of another family (`struct rtvia`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Via(pub IpAddr);
-
-impl Via {
-    fn parse(a: &Attr<'_>) -> Result<Self> {
-        let bad = || a.error(ErrorKind::BadFamily);
-        let (addr, family) = parse::u16(a.value()).map_err(|_| a.error(ErrorKind::BadValue))?;
-        let family = u8::try_from(family).map_err(|_| bad())?;
-        match family {
-            AF_INET | AF_INET6 => ip_from(addr, family).map(Via).ok_or_else(bad),
-            _ => Err(bad()),
-        }
+/// Reads `RTA_VIA` (`struct rtvia`: a `u16` family, then the address).
+#[inline]
+fn parse_via<'a>(a: &Attr<'a>) -> Result<IpBytes<'a>> {
+    let bad = || a.error(ErrorKind::BadFamily);
+    let (addr, family) = parse::u16(a.value()).map_err(|_| a.error(ErrorKind::BadValue))?;
+    match u8::try_from(family) {
+        Ok(f @ (AF_INET | AF_INET6)) => IpBytes::new(addr, f).ok_or_else(bad),
+        _ => Err(bad()),
     }
+}
 
-    fn emit<B: Buffer>(&self, w: &mut Writer<B>, kind: u16) -> Result<()> {
-        let mut b = [0u8; 18];
-        let fam = u16::from(family_of(&self.0)).to_ne_bytes();
-        let len = match self.0 {
-            IpAddr::V4(a) => copy_after(&mut b, &fam, &a.octets()),
-            IpAddr::V6(a) => copy_after(&mut b, &fam, &a.octets()),
-        };
-        w.attr(kind, b.get(..len).unwrap_or_default())
-    }
+/// Appends `RTA_VIA` for `ip`.
+fn emit_via<B: Buffer>(w: &mut Writer<B>, ip: IpAddr) -> Result<()> {
+    let mut b = [0u8; 18];
+    let fam = u16::from(family_of(&ip)).to_ne_bytes();
+    let len = match ip {
+        IpAddr::V4(a) => copy_after(&mut b, &fam, &a.octets()),
+        IpAddr::V6(a) => copy_after(&mut b, &fam, &a.octets()),
+    };
+    w.attr(RTA_VIA, b.get(..len).unwrap_or_default())
 }
 
 /// Writes `head` then `tail` into `out`; returns the length used.
@@ -151,21 +147,36 @@ pub type Metrics<'a> = TypedAttrs<'a, Metric<'a>>;
 /// One `struct rtnexthop` of `RTA_MULTIPATH`, with its own attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NextHop<'a> {
-    /// `rtnh_flags`: `RTNH_F_*`.
-    pub flags: u8,
-    /// `rtnh_hops`: the weight minus one.
-    pub hops: u8,
-    /// `rtnh_ifindex`.
-    pub ifindex: u32,
+    /// The 8 bytes of `struct rtnexthop`, read on access.
+    header: [u8; RTNH_LEN],
     attrs: &'a [u8],
-    family: u8,
+    family: u64,
 }
 
 impl<'a> NextHop<'a> {
+    /// `rtnh_flags`: `RTNH_F_*`.
+    #[inline]
+    pub fn flags(&self) -> u8 {
+        self.header[2]
+    }
+
+    /// `rtnh_hops`: the weight minus one.
+    #[inline]
+    pub fn hops(&self) -> u8 {
+        self.header[3]
+    }
+
+    /// `rtnh_ifindex`.
+    #[inline]
+    pub fn ifindex(&self) -> u32 {
+        let [_, _, _, _, a, b, c, d] = self.header;
+        u32::from_ne_bytes([a, b, c, d])
+    }
+
     /// Its attributes (`RTA_GATEWAY`, `RTA_VIA`, ...), typed.
     #[inline]
     pub fn attrs(&self) -> TypedAttrs<'a, RouteAttr<'a>> {
-        TypedAttrs::new(Attrs::new(self.attrs), self.family)
+        TypedAttrs::new(Attrs::new(self.attrs), self.family as u8)
     }
 }
 
@@ -174,7 +185,7 @@ impl<'a> NextHop<'a> {
 #[derive(Debug, Clone)]
 pub struct NextHops<'a> {
     rest: &'a [u8],
-    family: u8,
+    family: u64,
 }
 
 impl<'a> NextHops<'a> {
@@ -183,7 +194,7 @@ impl<'a> NextHops<'a> {
     pub fn new(bytes: &'a [u8], family: u8) -> Self {
         NextHops {
             rest: bytes,
-            family,
+            family: u64::from(family),
         }
     }
 }
@@ -195,29 +206,22 @@ impl<'a> Iterator for NextHops<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let f = |b| -> PResult<'_, (u16, u8, u8, u32)> {
-            let (b, len) = parse::u16(b)?;
-            let (b, flags) = parse::u8(b)?;
-            let (b, hops) = parse::u8(b)?;
-            let (b, ifindex) = parse::u32(b)?;
-            Ok((b, (len, flags, hops, ifindex)))
-        };
         let rest = core::mem::take(&mut self.rest);
         let err = |k| Some(Err(Error::new(Part::NextHop, k)));
-        let Ok((after, (len, flags, hops, ifindex))) = f(rest) else {
+        let Ok((after, header)) = parse::chunk::<RTNH_LEN>(rest) else {
             return err(ErrorKind::Truncated);
         };
-        let Some(alen) = usize::from(len).checked_sub(RTNH_LEN) else {
+        let [l0, l1, ..] = header;
+        let len = usize::from(parse::ne16(l0, l1));
+        let Some(alen) = len.checked_sub(RTNH_LEN) else {
             return err(ErrorKind::BadLength);
         };
         let Some((attrs, _)) = parse::split(after, alen) else {
             return err(ErrorKind::Truncated);
         };
-        self.rest = rest.get(align(usize::from(len))..).unwrap_or_default();
+        self.rest = rest.get(align(len)..).unwrap_or_default();
         Some(Ok(NextHop {
-            flags,
-            hops,
-            ifindex,
+            header,
             attrs,
             family: self.family,
         }))
@@ -230,19 +234,19 @@ impl core::iter::FusedIterator for NextHops<'_> {}
 #[derive(Debug, Clone)]
 pub enum RouteAttr<'a> {
     /// `RTA_DST`: the destination prefix.
-    Dst(IpAddr),
+    Dst(IpBytes<'a>),
     /// `RTA_SRC`: the source prefix.
-    Src(IpAddr),
+    Src(IpBytes<'a>),
     /// `RTA_IIF`: input interface.
     Iif(u32),
     /// `RTA_OIF`: output interface.
     Oif(u32),
     /// `RTA_GATEWAY`.
-    Gateway(IpAddr),
+    Gateway(IpBytes<'a>),
     /// `RTA_PRIORITY`: the metric.
     Priority(u32),
     /// `RTA_PREFSRC`: preferred source address.
-    PrefSrc(IpAddr),
+    PrefSrc(IpBytes<'a>),
     /// `RTA_METRICS` (nested `RTAX_*`).
     Metrics(Metrics<'a>),
     /// `RTA_MULTIPATH`: the next hops.
@@ -254,7 +258,7 @@ pub enum RouteAttr<'a> {
     /// `RTA_PREF`: IPv6 router preference.
     Pref(u8),
     /// `RTA_VIA`: gateway of another family.
-    Via(Via),
+    Via(IpBytes<'a>),
     /// `RTA_EXPIRES`: time until expiry (`u32`, or `u64` as multicast
     /// routes carry it).
     Expires(u64),
@@ -267,19 +271,19 @@ impl<'a> AttrDecode<'a> for RouteAttr<'a> {
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
         let ip_family = matches!(family, AF_INET | AF_INET6 | AF_UNSPEC);
         Ok(match a.kind() {
-            RTA_DST if ip_family => RouteAttr::Dst(a.ip(family)?),
-            RTA_SRC if ip_family => RouteAttr::Src(a.ip(family)?),
+            RTA_DST if ip_family => RouteAttr::Dst(a.ip_bytes(family)?),
+            RTA_SRC if ip_family => RouteAttr::Src(a.ip_bytes(family)?),
             RTA_IIF => RouteAttr::Iif(a.u32()?),
             RTA_OIF => RouteAttr::Oif(a.u32()?),
-            RTA_GATEWAY if ip_family => RouteAttr::Gateway(a.ip(family)?),
+            RTA_GATEWAY if ip_family => RouteAttr::Gateway(a.ip_bytes(family)?),
             RTA_PRIORITY => RouteAttr::Priority(a.u32()?),
-            RTA_PREFSRC if ip_family => RouteAttr::PrefSrc(a.ip(family)?),
+            RTA_PREFSRC if ip_family => RouteAttr::PrefSrc(a.ip_bytes(family)?),
             RTA_METRICS => RouteAttr::Metrics(TypedAttrs::new(a.nested(), family)),
             RTA_MULTIPATH => RouteAttr::Multipath(NextHops::new(a.value(), family)),
             RTA_TABLE => RouteAttr::Table(a.u32()?),
             RTA_MARK => RouteAttr::Mark(a.u32()?),
             RTA_PREF => RouteAttr::Pref(a.u8()?),
-            RTA_VIA => RouteAttr::Via(Via::parse(&a)?),
+            RTA_VIA => RouteAttr::Via(parse_via(&a)?),
             RTA_EXPIRES => RouteAttr::Expires(a.u32().map(u64::from).or_else(|_| a.u64())?),
             _ => RouteAttr::Other(a),
         })
@@ -459,19 +463,19 @@ impl RouteRepr {
         for a in msg.raw_attrs() {
             let a = a?;
             match RouteAttr::decode(a, h.family)? {
-                RouteAttr::Dst(ip) => r.dst = Some(check_ip(&a, h.family, ip)?),
-                RouteAttr::Src(ip) => r.src = Some(check_ip(&a, h.family, ip)?),
+                RouteAttr::Dst(ip) => r.dst = Some(check_ip(&a, h.family, ip.ip())?),
+                RouteAttr::Src(ip) => r.src = Some(check_ip(&a, h.family, ip.ip())?),
                 RouteAttr::Iif(v) => r.iif = Some(v),
                 RouteAttr::Oif(v) => r.oif = Some(v),
-                RouteAttr::Gateway(ip) => r.gateway = Some(check_ip(&a, h.family, ip)?),
+                RouteAttr::Gateway(ip) => r.gateway = Some(check_ip(&a, h.family, ip.ip())?),
                 RouteAttr::Priority(v) => r.priority = Some(v),
-                RouteAttr::PrefSrc(ip) => r.prefsrc = Some(check_ip(&a, h.family, ip)?),
+                RouteAttr::PrefSrc(ip) => r.prefsrc = Some(check_ip(&a, h.family, ip.ip())?),
                 RouteAttr::Metrics(m) => r.metrics = Some(parse_metrics(m)?),
                 RouteAttr::Multipath(nh) => r.multipath = Some(parse_multipath(nh, h.family)?),
                 RouteAttr::Table(v) => r.table = Some(v),
                 RouteAttr::Mark(v) => r.mark = Some(v),
                 RouteAttr::Pref(v) => r.pref = Some(v),
-                RouteAttr::Via(Via(ip)) => r.via = Some(ip),
+                RouteAttr::Via(ip) => r.via = Some(ip.ip()),
                 RouteAttr::Expires(v) => r.expires = Some(v),
                 RouteAttr::Other(_) => {}
             }
@@ -509,7 +513,7 @@ impl RouteRepr {
             w.attr_ip(RTA_GATEWAY, ip)?;
         }
         if let Some(ip) = self.via {
-            Via(ip).emit(w, RTA_VIA)?;
+            emit_via(w, ip)?;
         }
         if let Some(v) = self.oif {
             w.attr_u32(RTA_OIF, v)?;
@@ -557,9 +561,9 @@ fn parse_multipath(hops: NextHops<'_>, family: u8) -> Result<NextHopList> {
     for nh in hops {
         let nh = nh?;
         let mut r = NextHopRepr {
-            flags: nh.flags,
-            hops: nh.hops,
-            ifindex: nh.ifindex,
+            flags: nh.flags(),
+            hops: nh.hops(),
+            ifindex: nh.ifindex(),
             ..NextHopRepr::default()
         };
         for a in nh.attrs() {
@@ -567,11 +571,11 @@ fn parse_multipath(hops: NextHops<'_>, family: u8) -> Result<NextHopList> {
                 RouteAttr::Gateway(ip) => {
                     let part = Part::Nested(RTA_MULTIPATH, RTA_GATEWAY);
                     r.gateway = Some(
-                        check_ip(&Attr::new(RTA_GATEWAY, &[]), family, ip)
+                        check_ip(&Attr::new(RTA_GATEWAY, &[]), family, ip.ip())
                             .map_err(|e| Error::new(part, e.kind))?,
                     )
                 }
-                RouteAttr::Via(Via(ip)) => r.via = Some(ip),
+                RouteAttr::Via(ip) => r.via = Some(ip.ip()),
                 _ => {}
             }
         }
@@ -589,7 +593,7 @@ fn emit_multipath<B: Buffer>(w: &mut Writer<B>, list: &NextHopList) -> Result<()
             g.attr_ip(RTA_GATEWAY, ip)?;
         }
         if let Some(ip) = nh.via {
-            Via(ip).emit(&mut g, RTA_VIA)?;
+            emit_via(&mut g, ip)?;
         }
         g.finish()?;
     }
