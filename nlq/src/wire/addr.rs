@@ -89,26 +89,19 @@ pub struct AddrCacheInfo {
 }
 
 impl AddrCacheInfo {
+    #[inline(always)]
     fn parse(a: &Attr<'_>) -> Result<Self> {
-        let f = |b| -> PResult<'_, Self> {
-            let (b, preferred) = parse::u32(b)?;
-            let (b, valid) = parse::u32(b)?;
-            let (b, created) = parse::u32(b)?;
-            let (b, updated) = parse::u32(b)?;
-            Ok((
-                b,
-                AddrCacheInfo {
-                    preferred,
-                    valid,
-                    created,
-                    updated,
-                },
-            ))
+        let Ok(&[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]) =
+            <&[u8; 16]>::try_from(a.value())
+        else {
+            return Err(a.error(ErrorKind::BadValue));
         };
-        match f(a.value()) {
-            Ok(([], c)) => Ok(c),
-            _ => Err(a.error(ErrorKind::BadValue)),
-        }
+        Ok(AddrCacheInfo {
+            preferred: parse::ne32(a0, a1, a2, a3),
+            valid: parse::ne32(b0, b1, b2, b3),
+            created: parse::ne32(c0, c1, c2, c3),
+            updated: parse::ne32(d0, d1, d2, d3),
+        })
     }
 
     fn to_bytes(self) -> [u8; 16] {

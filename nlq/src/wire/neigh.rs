@@ -95,26 +95,19 @@ pub struct NeighCacheInfo {
 }
 
 impl NeighCacheInfo {
+    #[inline(always)]
     fn parse(a: &Attr<'_>) -> Result<Self> {
-        let f = |b| -> PResult<'_, Self> {
-            let (b, confirmed) = parse::u32(b)?;
-            let (b, used) = parse::u32(b)?;
-            let (b, updated) = parse::u32(b)?;
-            let (b, refcnt) = parse::u32(b)?;
-            Ok((
-                b,
-                NeighCacheInfo {
-                    confirmed,
-                    used,
-                    updated,
-                    refcnt,
-                },
-            ))
+        let Ok(&[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]) =
+            <&[u8; 16]>::try_from(a.value())
+        else {
+            return Err(a.error(ErrorKind::BadValue));
         };
-        match f(a.value()) {
-            Ok(([], c)) => Ok(c),
-            _ => Err(a.error(ErrorKind::BadValue)),
-        }
+        Ok(NeighCacheInfo {
+            confirmed: parse::ne32(a0, a1, a2, a3),
+            used: parse::ne32(b0, b1, b2, b3),
+            updated: parse::ne32(c0, c1, c2, c3),
+            refcnt: parse::ne32(d0, d1, d2, d3),
+        })
     }
 }
 
