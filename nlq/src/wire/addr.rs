@@ -239,6 +239,7 @@ impl AddrRepr {
     }
 
     /// Appends the header and attributes (`IFA_LOCAL` first, as `ip` does).
+    #[inline]
     pub fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
         self.header.emit(w)?;
         if let Some(ip) = self.local {

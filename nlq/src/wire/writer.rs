@@ -25,10 +25,10 @@ pub trait Buffer {
     fn as_bytes(&self) -> &[u8];
     /// The bytes written so far, mutable (to patch length fields).
     fn as_bytes_mut(&mut self) -> &mut [u8];
-    /// Appends `data`, or fails with `NoSpace` and leaves the buffer as it was.
-    fn put(&mut self, data: &[u8]) -> Result<()>;
-    /// Appends `n` zero bytes, or fails with `NoSpace`.
-    fn put_zeros(&mut self, n: usize) -> Result<()>;
+    /// Grows the content by exactly `n` bytes and returns them for the caller
+    /// to overwrite (their value is unspecified), or fails with `NoSpace` and
+    /// leaves the buffer as it was.
+    fn claim(&mut self, n: usize) -> Result<&mut [u8]>;
     /// Shortens the content to `len` bytes (no effect if already shorter).
     fn truncate(&mut self, len: usize);
     /// How many bytes were written.
@@ -40,6 +40,16 @@ pub trait Buffer {
     #[inline]
     fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// Appends `data`, or fails with `NoSpace` and leaves the buffer as it was.
+    #[inline]
+    fn put(&mut self, data: &[u8]) -> Result<()> {
+        let dst = self.claim(data.len())?;
+        if dst.len() != data.len() {
+            return Err(NO_SPACE);
+        }
+        dst.copy_from_slice(data);
+        Ok(())
     }
 }
 
@@ -68,14 +78,6 @@ impl<'a> SliceBuffer<'a> {
     pub fn remaining(&self) -> usize {
         self.storage.len().saturating_sub(self.len)
     }
-
-    #[inline]
-    fn claim(&mut self, n: usize) -> Result<&mut [u8]> {
-        let end = self.len.checked_add(n).ok_or(NO_SPACE)?;
-        let dst = self.storage.get_mut(self.len..end).ok_or(NO_SPACE)?;
-        self.len = end;
-        Ok(dst)
-    }
 }
 
 impl Buffer for SliceBuffer<'_> {
@@ -87,15 +89,12 @@ impl Buffer for SliceBuffer<'_> {
     fn as_bytes_mut(&mut self) -> &mut [u8] {
         self.storage.get_mut(..self.len).unwrap_or_default()
     }
-    #[inline]
-    fn put(&mut self, data: &[u8]) -> Result<()> {
-        self.claim(data.len())?.copy_from_slice(data);
-        Ok(())
-    }
-    #[inline]
-    fn put_zeros(&mut self, n: usize) -> Result<()> {
-        self.claim(n)?.fill(0);
-        Ok(())
+    #[inline(always)]
+    fn claim(&mut self, n: usize) -> Result<&mut [u8]> {
+        let end = self.len.checked_add(n).ok_or(NO_SPACE)?;
+        let dst = self.storage.get_mut(self.len..end).ok_or(NO_SPACE)?;
+        self.len = end;
+        Ok(dst)
     }
     #[inline]
     fn truncate(&mut self, len: usize) {
@@ -118,16 +117,11 @@ impl Buffer for alloc::vec::Vec<u8> {
         self
     }
     #[inline]
-    fn put(&mut self, data: &[u8]) -> Result<()> {
-        self.try_reserve(data.len()).map_err(|_| NO_SPACE)?;
-        self.extend_from_slice(data);
-        Ok(())
-    }
-    #[inline]
-    fn put_zeros(&mut self, n: usize) -> Result<()> {
+    fn claim(&mut self, n: usize) -> Result<&mut [u8]> {
+        let start = self.len();
         self.try_reserve(n).map_err(|_| NO_SPACE)?;
-        self.resize(self.len().saturating_add(n), 0);
-        Ok(())
+        self.resize(start.saturating_add(n), 0);
+        self.get_mut(start..).ok_or(NO_SPACE)
     }
     #[inline]
     fn truncate(&mut self, len: usize) {
@@ -146,19 +140,27 @@ impl Buffer for bytes::BytesMut {
         self
     }
     #[inline]
-    fn put(&mut self, data: &[u8]) -> Result<()> {
-        self.extend_from_slice(data);
-        Ok(())
-    }
-    #[inline]
-    fn put_zeros(&mut self, n: usize) -> Result<()> {
-        self.resize(self.len().saturating_add(n), 0);
-        Ok(())
+    fn claim(&mut self, n: usize) -> Result<&mut [u8]> {
+        let start = self.len();
+        self.resize(start.saturating_add(n), 0);
+        self.get_mut(start..).ok_or(NO_SPACE)
     }
     #[inline]
     fn truncate(&mut self, len: usize) {
         bytes::BytesMut::truncate(self, len)
     }
+}
+
+/// Writes `head`, then `value`, then zeros into `dst` (which must hold at
+/// least `head` and `value`).
+#[inline(always)]
+fn fill(dst: &mut [u8], head: &[u8], value: &[u8]) -> Result<()> {
+    let (h, rest) = dst.split_at_mut_checked(head.len()).ok_or(NO_SPACE)?;
+    let (v, pad) = rest.split_at_mut_checked(value.len()).ok_or(NO_SPACE)?;
+    h.copy_from_slice(head);
+    v.copy_from_slice(value);
+    pad.fill(0);
+    Ok(())
 }
 
 /// Appends netlink messages and attributes to a [`Buffer`].
@@ -249,7 +251,6 @@ impl<B: Buffer> Writer<B> {
             port,
         };
         let r = self
-            .buf
             .put(&header.to_bytes())
             .and_then(|()| body(self))
             .and_then(|()| self.deferred.take().map_or(Ok(()), Err))
@@ -262,33 +263,22 @@ impl<B: Buffer> Writer<B> {
     }
 
     /// Appends raw bytes (e.g. a family header) and pads them to 4 bytes.
-    #[inline]
+    #[inline(always)]
     pub fn put(&mut self, data: &[u8]) -> Result<()> {
-        self.buf.put(data)?;
-        self.pad(data.len())
-    }
-
-    #[inline]
-    fn pad(&mut self, len: usize) -> Result<()> {
-        let pad = align(len).wrapping_sub(len);
-        if pad == 0 {
-            Ok(())
-        } else {
-            self.buf.put_zeros(pad)
-        }
+        let dst = self.buf.claim(align(data.len()))?;
+        fill(dst, data, &[])
     }
 
     /// Appends an attribute of `kind` holding `value`.
-    #[inline]
+    #[inline(always)]
     pub fn attr(&mut self, kind: u16, value: &[u8]) -> Result<()> {
         let len = value
             .len()
             .checked_add(NLA_HDRLEN)
             .and_then(|l| u16::try_from(l).ok())
             .ok_or(Error::new(Part::Attr(kind), ErrorKind::TooLong))?;
-        self.buf.put(&attr_header(len, kind))?;
-        self.buf.put(value)?;
-        self.pad(value.len())
+        let dst = self.buf.claim(align(usize::from(len)))?;
+        fill(dst, &attr_header(len, kind), value)
     }
 
     /// Appends a `u8` attribute.
@@ -329,10 +319,9 @@ impl<B: Buffer> Writer<B> {
             .checked_add(NLA_HDRLEN + 1)
             .and_then(|l| u16::try_from(l).ok())
             .ok_or(Error::new(Part::Attr(kind), ErrorKind::TooLong))?;
-        self.buf.put(&attr_header(len, kind))?;
-        self.buf.put(s.as_bytes())?;
-        self.buf.put(&[0])?;
-        self.pad(s.len().wrapping_add(1))
+        // The NUL is part of the zero padding `fill` writes after the text.
+        let dst = self.buf.claim(align(usize::from(len)))?;
+        fill(dst, &attr_header(len, kind), s.as_bytes())
     }
 
     /// Appends an IP address attribute (4 or 16 bytes).
