@@ -38,18 +38,14 @@ impl NlMsgHeader {
     }
 
     /// The header's 16 bytes in host byte order.
+    #[inline(always)]
     pub fn to_bytes(&self) -> [u8; NLMSG_HDRLEN] {
-        let mut b = [0u8; NLMSG_HDRLEN];
-        let (len, rest) = b.split_at_mut(4);
-        len.copy_from_slice(&self.len.to_ne_bytes());
-        let (kind, rest) = rest.split_at_mut(2);
-        kind.copy_from_slice(&self.kind.to_ne_bytes());
-        let (flags, rest) = rest.split_at_mut(2);
-        flags.copy_from_slice(&self.flags.to_ne_bytes());
-        let (seq, port) = rest.split_at_mut(4);
-        seq.copy_from_slice(&self.seq.to_ne_bytes());
-        port.copy_from_slice(&self.port.to_ne_bytes());
-        b
+        let [l0, l1, l2, l3] = self.len.to_ne_bytes();
+        let [k0, k1] = self.kind.to_ne_bytes();
+        let [f0, f1] = self.flags.to_ne_bytes();
+        let [s0, s1, s2, s3] = self.seq.to_ne_bytes();
+        let [p0, p1, p2, p3] = self.port.to_ne_bytes();
+        [l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, p0, p1, p2, p3]
     }
 }
 
