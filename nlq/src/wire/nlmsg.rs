@@ -45,7 +45,9 @@ impl NlMsgHeader {
         let [f0, f1] = self.flags.to_ne_bytes();
         let [s0, s1, s2, s3] = self.seq.to_ne_bytes();
         let [p0, p1, p2, p3] = self.port.to_ne_bytes();
-        [l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, p0, p1, p2, p3]
+        [
+            l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, p0, p1, p2, p3,
+        ]
     }
 }
 
