@@ -1,8 +1,50 @@
 //! # nlinline
 //!
-//! Synchronous helpers that build and send rtnetlink configuration requests
-//! to any network stack. This crate is being built on top of the `nlq` codec;
-//! for now it re-exports the codec so that requests can be built with it.
-#![forbid(unsafe_code)]
+//! Tiny synchronous helpers that configure a network stack over rtnetlink:
+//! names and indexes, links up and down, MAC, MTU, addresses and routes
+//! (IPv4 and IPv6), link creation and deletion, raw dialogs, typed dumps,
+//! and pipelined batches. No async runtime.
+//!
+//! The stack is behind a [`Transport`]: the Linux kernel
+//! ([`KernelSocket`], optionally in another network namespace), an
+//! in-process stack ([`Loopback`] over any [`Serve`]), or anything that can
+//! send and receive netlink datagrams.
+//!
+//! ```no_run
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use nlinline::{Handle, Route};
+//!
+//! let mut h = Handle::kernel()?;
+//! let br = h.link_add("br0", "bridge", &[], None)?;
+//! h.link_set_up(br, true)?;
+//! h.addr_add(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 24, br)?;
+//! h.route_add(&Route::to(IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0)), 16).via(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254))))?;
+//! # Ok::<(), nlinline::Error>(())
+//! ```
+//!
+//! Errors carry the errno and the stack's extended-ACK text, and convert to
+//! `std::io::Error`. The free functions of [`c`] have the C `nlinline.h`
+//! names and work on the kernel.
+#![deny(unsafe_op_in_unsafe_fn)]
 
+mod addr;
+mod batch;
+mod error;
+pub mod free;
+mod handle;
+mod kernel;
+mod link;
+mod neigh;
+mod route;
+mod transport;
+
+pub use addr::AddrOptions;
+pub use batch::Batch;
+pub use error::{Error, Result};
+pub use free as c;
+pub use handle::{Handle, DUMP_RETRIES};
+pub use kernel::{KernelSocket, DEFAULT_TIMEOUT};
+pub use link::{LinkRef, NameIndex};
 pub use nlq::wire;
+pub use route::{NextHop, Route};
+pub use transport::{Loopback, Serve, Transport, LOOPBACK_READ_SIZE};

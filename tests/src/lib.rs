@@ -16,6 +16,7 @@
 //! targets.
 
 pub mod fixtures;
+pub mod netns;
 pub mod nlq_norm;
 pub mod norm;
 pub mod npr_oracle;

@@ -1,0 +1,221 @@
+//! Batches: many requests pipelined (several per datagram, the answers
+//! collected after), one result per request, in order.
+
+use std::io;
+use std::net::IpAddr;
+
+use nlq::wire::{consts::*, FamilyHeader, IfInfoMsg, Writer};
+
+use crate::addr::AddrOptions;
+use crate::error::{Error, Result};
+use crate::handle::Handle;
+use crate::route::Route;
+use crate::transport::Transport;
+
+/// The receive-buffer room one outstanding answer may take (the kernel
+/// charges a whole small socket buffer per ACK, well above its 36 bytes).
+const ROOM_PER_ANSWER: usize = 2048;
+/// The most outstanding answers a batch tries to make room for.
+const MAX_WINDOW: usize = 16_384;
+/// The most request bytes per datagram.
+const MAX_DATAGRAM: usize = 64 * 1024;
+
+/// Requests to apply together with [`Handle::apply`].
+///
+/// Each request asks for an ACK; the handle numbers them when it applies
+/// the batch, so a batch can be applied more than once.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    bytes: Vec<u8>,
+    starts: Vec<usize>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Batch::default()
+    }
+
+    /// How many requests it holds.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// It holds no request.
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Appends a request of `kind` with `flags` (plus `NLM_F_REQUEST |
+    /// NLM_F_ACK`) whose body `body` writes.
+    pub fn push<F>(&mut self, kind: u16, flags: u16, body: F) -> Result<()>
+    where
+        F: FnOnce(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>,
+    {
+        let start = self.bytes.len();
+        let mut w = Writer::new(std::mem::take(&mut self.bytes));
+        let r = w.message(kind, flags | NLM_F_REQUEST | NLM_F_ACK, 0, 0, body);
+        self.bytes = w.into_inner();
+        r.map_err(|_| Error::Invalid("request does not fit a netlink message"))?;
+        self.starts.push(start);
+        Ok(())
+    }
+
+    /// Appends "add `route`".
+    pub fn route_add(&mut self, route: &Route) -> Result<()> {
+        let r = route.repr(false)?;
+        self.push(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, |w| r.emit(w))
+    }
+
+    /// Appends "delete `route`".
+    pub fn route_del(&mut self, route: &Route) -> Result<()> {
+        let r = route.repr(true)?;
+        self.push(RTM_DELROUTE, 0, |w| r.emit(w))
+    }
+
+    /// Appends "add `addr/prefix_len` to link `index`".
+    pub fn addr_add(&mut self, addr: IpAddr, prefix_len: u8, index: u32) -> Result<()> {
+        let r = crate::addr::repr(addr, prefix_len, index, AddrOptions::default())?;
+        self.push(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, |w| r.emit(w))
+    }
+
+    /// Appends "delete `addr/prefix_len` from link `index`".
+    pub fn addr_del(&mut self, addr: IpAddr, prefix_len: u8, index: u32) -> Result<()> {
+        let r = crate::addr::repr(addr, prefix_len, index, AddrOptions::default())?;
+        self.push(RTM_DELADDR, 0, |w| r.emit(w))
+    }
+
+    /// Appends "set link `index` up (or down)".
+    pub fn link_set_up(&mut self, index: u32, up: bool) -> Result<()> {
+        let h = IfInfoMsg {
+            index,
+            flags: if up { IFF_UP } else { 0 },
+            change: IFF_UP,
+            ..IfInfoMsg::default()
+        };
+        self.push(RTM_SETLINK, 0, |w| h.emit(w))
+    }
+
+    /// The requests' byte ranges.
+    fn requests(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let ends = self
+            .starts
+            .iter()
+            .skip(1)
+            .copied()
+            .chain([self.bytes.len()]);
+        self.starts
+            .iter()
+            .zip(ends)
+            .map(|(&s, e)| self.bytes.get(s..e).unwrap_or_default())
+    }
+}
+
+impl<T: Transport> Handle<T> {
+    /// Applies `batch`: the requests go out several per datagram, as many in
+    /// flight as the transport has room for answers (the kernel socket's
+    /// receive buffer is enlarged for that, beyond `rmem_max` when
+    /// permitted); the answers are collected as they come.
+    ///
+    /// Returns one result per request, in order. If the transport fails
+    /// (e.g. `ENOBUFS`, answers lost) or an answer does not come in time,
+    /// the requests without an answer get that error.
+    pub fn apply(&mut self, batch: &Batch) -> Vec<Result<i32>> {
+        let n = batch.len();
+        let mut results: Vec<Option<Result<i32>>> = (0..n).map(|_| None).collect();
+        if n == 0 {
+            return Vec::new();
+        }
+        let window = match self
+            .transport
+            .reserve_replies(n.min(MAX_WINDOW) * ROOM_PER_ANSWER)
+        {
+            Ok(Some(room)) => (room / ROOM_PER_ANSWER).clamp(1, MAX_WINDOW),
+            Ok(None) => n,
+            Err(_) => 64,
+        };
+        let base = self.reserve_seqs(n);
+        let port = self.transport.port();
+        let requests: Vec<&[u8]> = batch.requests().collect();
+        let (mut sent, mut answered) = (0usize, 0usize);
+        let failure = loop {
+            if answered == n {
+                break None;
+            }
+            // Fill the window.
+            if sent < n && sent - answered < window {
+                let mut out = std::mem::take(&mut self.out);
+                out.clear();
+                while sent < n && sent - answered < window {
+                    let Some(req) = requests.get(sent) else { break };
+                    if !out.is_empty() && out.len() + req.len() > MAX_DATAGRAM {
+                        break;
+                    }
+                    let start = out.len();
+                    out.extend_from_slice(req);
+                    let seq = base.wrapping_add(sent as u32);
+                    if let Some(h) = out.get_mut(start + 8..start + 16) {
+                        h[..4].copy_from_slice(&seq.to_ne_bytes());
+                        h[4..].copy_from_slice(&port.to_ne_bytes());
+                    }
+                    sent += 1;
+                }
+                let r = self.transport.send(&out);
+                self.out = out;
+                if let Err(e) = r {
+                    break Some(Error::from(e));
+                }
+            }
+            // Collect what has come.
+            match self.collect(base, n, &mut results) {
+                Ok(k) => answered += k,
+                Err(e) => break Some(e),
+            }
+        };
+        let failure = failure.map(|e| (e.errno(), matches!(e, Error::Timeout)));
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(match failure {
+                        Some((_, true)) => Error::Timeout,
+                        Some((errno, false)) => Error::Io(io::Error::from_raw_os_error(errno)),
+                        None => Error::Unexpected("no answer"),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// Receives one datagram and files the answers it holds for the
+    /// requests numbered `base..base + n`. Returns how many it filed.
+    fn collect(
+        &mut self,
+        base: u32,
+        n: usize,
+        results: &mut [Option<Result<i32>>],
+    ) -> Result<usize> {
+        let port = self.transport.port();
+        let mut buf = std::mem::take(&mut self.inbuf);
+        let got = self.transport.recv(&mut buf, Some(self.timeout));
+        let filed = got.map_err(Error::from).and_then(|()| {
+            let mut filed = 0;
+            for m in nlq::wire::Messages::new(&buf) {
+                let m = m?;
+                let i = m.seq().wrapping_sub(base) as usize;
+                if i >= n || (port != 0 && m.port() != port) {
+                    continue;
+                }
+                if let nlq::wire::Message::Error(e) = m.typed()? {
+                    if let Some(slot @ None) = results.get_mut(i) {
+                        *slot = Some(crate::handle::check(&e));
+                        filed += 1;
+                    }
+                }
+            }
+            Ok(filed)
+        });
+        self.inbuf = buf;
+        filed
+    }
+}

@@ -1,0 +1,31 @@
+//! Neighbours: dumps.
+
+use nlq::wire::{consts::*, FamilyHeader, NdMsg, NeighMessage, NeighRepr};
+
+use crate::error::Result;
+use crate::handle::Handle;
+use crate::transport::Transport;
+
+impl<T: Transport> Handle<T> {
+    /// Every neighbour entry of `family` (`AF_INET`, `AF_INET6`, or
+    /// `AF_UNSPEC` for both), as reprs.
+    pub fn neighbours(&mut self, family: u8) -> Result<Vec<NeighRepr>> {
+        let h = NdMsg {
+            family,
+            ..NdMsg::default()
+        };
+        self.dump(
+            RTM_GETNEIGH,
+            |w| h.emit(w),
+            |m| {
+                let n = NeighMessage::parse(m)?;
+                // Bridge FDB entries come with other families on AF_UNSPEC.
+                if matches!(n.header().family, AF_INET | AF_INET6) {
+                    Ok(Some(NeighRepr::parse(&n)?))
+                } else {
+                    Ok(None)
+                }
+            },
+        )
+    }
+}

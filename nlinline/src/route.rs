@@ -1,0 +1,236 @@
+//! Routes: add, delete, dump (IPv4 and IPv6, tables, metrics, multipath).
+
+use std::net::IpAddr;
+
+use nlq::wire::{
+    consts::*, FamilyHeader, NextHopList, NextHopRepr, RouteMessage, RouteRepr, RtMsg,
+};
+
+use crate::error::{Error, Result};
+use crate::handle::Handle;
+use crate::transport::Transport;
+
+/// One next hop of a multipath route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    /// Through this gateway, if any.
+    pub gateway: Option<IpAddr>,
+    /// Out of this interface index (0: the stack chooses by the gateway).
+    pub ifindex: u32,
+    /// Its weight (1 to 256).
+    pub weight: u16,
+}
+
+/// A route to add or delete. Build it with [`Route::to`] or
+/// [`Route::default_via`], then the `with_*` methods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Destination address (the prefix's network).
+    pub dst: IpAddr,
+    /// Destination prefix length; 0 for a default route.
+    pub prefix_len: u8,
+    /// Gateway.
+    pub gateway: Option<IpAddr>,
+    /// Output interface index.
+    pub oif: Option<u32>,
+    /// Table (default: main).
+    pub table: u32,
+    /// Metric (`RTA_PRIORITY`).
+    pub metric: Option<u32>,
+    /// Protocol (`RTPROT_*`, default boot as `ip` uses).
+    pub protocol: u8,
+    /// Scope (`RT_SCOPE_*`); `None`: link for routes without gateway, else
+    /// universe, as `ip` chooses.
+    pub scope: Option<u8>,
+    /// Type (`RTN_*`, default unicast).
+    pub kind: u8,
+    /// Next hops of a multipath route (replaces `gateway` / `oif`).
+    pub multipath: Vec<NextHop>,
+    /// Preferred source address.
+    pub prefsrc: Option<IpAddr>,
+}
+
+impl Route {
+    /// A route to `dst/prefix_len`.
+    pub fn to(dst: IpAddr, prefix_len: u8) -> Self {
+        Route {
+            dst,
+            prefix_len,
+            gateway: None,
+            oif: None,
+            table: RT_TABLE_MAIN,
+            metric: None,
+            protocol: RTPROT_BOOT,
+            scope: None,
+            kind: RTN_UNICAST,
+            multipath: Vec::new(),
+            prefsrc: None,
+        }
+    }
+
+    /// A default route through `gateway`.
+    pub fn default_via(gateway: IpAddr) -> Self {
+        let any = if gateway.is_ipv4() {
+            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+        };
+        Route::to(any, 0).via(gateway)
+    }
+
+    /// Through `gateway`.
+    pub fn via(mut self, gateway: IpAddr) -> Self {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// Out of interface `index`.
+    pub fn dev(mut self, index: u32) -> Self {
+        self.oif = Some(index);
+        self
+    }
+
+    /// In table `table`.
+    pub fn table(mut self, table: u32) -> Self {
+        self.table = table;
+        self
+    }
+
+    /// With metric `metric`.
+    pub fn metric(mut self, metric: u32) -> Self {
+        self.metric = Some(metric);
+        self
+    }
+
+    /// With protocol `protocol`.
+    pub fn protocol(mut self, protocol: u8) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// With scope `scope`.
+    pub fn scope(mut self, scope: u8) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// Of type `kind` (`RTN_BLACKHOLE`, `RTN_UNREACHABLE`, ...).
+    pub fn kind(mut self, kind: u8) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// With these next hops (a multipath route).
+    pub fn multipath(mut self, hops: Vec<NextHop>) -> Self {
+        self.multipath = hops;
+        self
+    }
+
+    /// The repr sent for this route; `for_delete` leaves out what `ip route
+    /// del` leaves out (scope and protocol are wildcards there).
+    pub(crate) fn repr(&self, for_delete: bool) -> Result<RouteRepr> {
+        let max = if self.dst.is_ipv4() { 32 } else { 128 };
+        if self.prefix_len > max {
+            return Err(Error::Invalid("prefix longer than the address"));
+        }
+        let family_ok = |ip: &Option<IpAddr>| ip.is_none_or(|i| i.is_ipv4() == self.dst.is_ipv4());
+        if !family_ok(&self.gateway) || !family_ok(&self.prefsrc) {
+            return Err(Error::Invalid("addresses of different families"));
+        }
+        let mut r = RouteRepr::new(self.dst, self.prefix_len);
+        r.dst = (self.prefix_len > 0).then_some(self.dst);
+        let scope = match (self.scope, self.kind) {
+            (Some(s), _) => s,
+            (None, RTN_LOCAL) => RT_SCOPE_HOST,
+            (None, RTN_UNICAST) if self.gateway.is_none() && self.multipath.is_empty() => {
+                RT_SCOPE_LINK
+            }
+            _ => RT_SCOPE_UNIVERSE,
+        };
+        let (table8, table32) = match u8::try_from(self.table) {
+            Ok(t) => (t, None),
+            Err(_) => (RT_TABLE_UNSPEC as u8, Some(self.table)),
+        };
+        r.header = RtMsg {
+            table: table8,
+            protocol: if for_delete {
+                RTPROT_UNSPEC
+            } else {
+                self.protocol
+            },
+            scope: if for_delete { RT_SCOPE_NOWHERE } else { scope },
+            kind: self.kind,
+            ..r.header
+        };
+        r.table = table32.or((self.table != RT_TABLE_MAIN).then_some(self.table));
+        r.gateway = self.gateway;
+        r.oif = self.oif;
+        r.priority = self.metric;
+        r.prefsrc = self.prefsrc;
+        if !self.multipath.is_empty() {
+            let mut list = NextHopList::default();
+            for h in &self.multipath {
+                if !family_ok(&h.gateway) || h.weight == 0 || h.weight > 256 {
+                    return Err(Error::Invalid("bad next hop"));
+                }
+                list.push(NextHopRepr {
+                    ifindex: h.ifindex,
+                    hops: (h.weight - 1) as u8,
+                    gateway: h.gateway,
+                    ..NextHopRepr::default()
+                })
+                .map_err(|_| Error::Invalid("too many next hops"))?;
+            }
+            r.multipath = Some(list);
+        }
+        Ok(r)
+    }
+}
+
+impl<T: Transport> Handle<T> {
+    /// Adds `route` (`iproute_add`): `RTM_NEWROUTE` with `NLM_F_CREATE |
+    /// NLM_F_EXCL`.
+    pub fn route_add(&mut self, route: &Route) -> Result<()> {
+        let r = route.repr(false)?;
+        self.request(
+            RTM_NEWROUTE,
+            NLM_F_CREATE | NLM_F_EXCL,
+            |w| r.emit(w),
+            |_| Ok(()),
+        )
+        .map(drop)
+    }
+
+    /// Deletes `route` (`iproute_del`).
+    pub fn route_del(&mut self, route: &Route) -> Result<()> {
+        let r = route.repr(true)?;
+        self.request(RTM_DELROUTE, 0, |w| r.emit(w), |_| Ok(()))
+            .map(drop)
+    }
+
+    /// The routes of `family` in `table` (`None`: every table), as reprs.
+    pub fn routes(&mut self, family: u8, table: Option<u32>) -> Result<Vec<RouteRepr>> {
+        let (t8, t32) = match table.map(u8::try_from) {
+            None => (0, None),
+            Some(Ok(t)) => (t, None),
+            Some(Err(_)) => (0, table),
+        };
+        let h = RtMsg {
+            family,
+            table: t8,
+            ..RtMsg::default()
+        };
+        let body = |w: &mut nlq::wire::Writer<Vec<u8>>| {
+            h.emit(w)?;
+            match t32 {
+                Some(t) => w.attr_u32(RTA_TABLE, t),
+                None => Ok(()),
+            }
+        };
+        self.dump(RTM_GETROUTE, body, |m| {
+            let r = RouteRepr::parse(&RouteMessage::parse(m)?)?;
+            // Not every stack filters (strict checking is optional).
+            Ok(table.is_none_or(|t| r.table_id() == t).then_some(r))
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! The "any stack" seam: send one datagram, receive one datagram.
+//!
+//! nlinline speaks to a network stack only through [`Transport`]. The
+//! kernel is one implementation ([`KernelSocket`](crate::KernelSocket)); an
+//! in-process stack is another ([`Loopback`]); a stack with its own socket
+//! API gets one by implementing the three methods, for example:
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use std::io;
+//! use std::time::Duration;
+//! use nlinline::Transport;
+//!
+//! /// A stack whose netlink socket is a pair of queues (a stand-in for a
+//! /// user-space stack's own `msocket`-like API).
+//! struct MyStackSocket {
+//!     to_stack: VecDeque<Vec<u8>>,
+//!     from_stack: VecDeque<Vec<u8>>,
+//! }
+//!
+//! impl Transport for MyStackSocket {
+//!     fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+//!         self.to_stack.push_back(datagram.to_vec());
+//!         Ok(())
+//!     }
+//!     fn recv(&mut self, buf: &mut Vec<u8>, _timeout: Option<Duration>) -> io::Result<()> {
+//!         let d = self.from_stack.pop_front().ok_or(io::ErrorKind::TimedOut)?;
+//!         buf.clear();
+//!         buf.extend_from_slice(&d);
+//!         Ok(())
+//!     }
+//!     fn port(&self) -> u32 {
+//!         0
+//!     }
+//! }
+//! # let _ = MyStackSocket { to_stack: VecDeque::new(), from_stack: VecDeque::new() };
+//! ```
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::Duration;
+
+/// A datagram channel to a netlink server (the kernel or any stack).
+pub trait Transport {
+    /// Sends one datagram holding one or more requests.
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()>;
+
+    /// Receives one datagram into `buf` (replacing its content, grown to the
+    /// datagram's whole length), waiting at most `timeout` (`None`: the
+    /// transport's own default). No datagram in time is
+    /// `io::ErrorKind::TimedOut`.
+    fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// The port id replies are addressed to; 0 when unknown, which turns the
+    /// port check of replies off.
+    fn port(&self) -> u32;
+
+    /// Makes room for at least `bytes` of unread replies, if the transport
+    /// has such a limit (the kernel socket's receive buffer). Returns the
+    /// room it has now, or `None` when it has no limit.
+    fn reserve_replies(&mut self, bytes: usize) -> io::Result<Option<usize>> {
+        let _ = bytes;
+        Ok(None)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+        (**self).send(datagram)
+    }
+    fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).recv(buf, timeout)
+    }
+    fn port(&self) -> u32 {
+        (**self).port()
+    }
+    fn reserve_replies(&mut self, bytes: usize) -> io::Result<Option<usize>> {
+        (**self).reserve_replies(bytes)
+    }
+}
+
+/// A netlink server in the same process: takes the request datagrams and
+/// queues the reply datagrams. nlq's server implements it (sans-IO); tests
+/// may implement it with a script.
+pub trait Serve {
+    /// Handles one request datagram from the connection with port id `port`,
+    /// pushing the reply datagrams (each at most `max_reply` bytes, the
+    /// reader's buffer) onto `replies`.
+    fn serve(
+        &mut self,
+        port: u32,
+        datagram: &[u8],
+        max_reply: usize,
+        replies: &mut VecDeque<Vec<u8>>,
+    );
+}
+
+/// A [`Transport`] to an in-process [`Serve`]: no socket, no thread.
+#[derive(Debug)]
+pub struct Loopback<S> {
+    server: S,
+    port: u32,
+    replies: VecDeque<Vec<u8>>,
+}
+
+/// The reader buffer a [`Loopback`] announces: 32 KiB, as `ip` reads.
+pub const LOOPBACK_READ_SIZE: usize = 32 * 1024;
+
+impl<S: Serve> Loopback<S> {
+    /// A connection with port id `port` to `server`.
+    pub fn new(server: S, port: u32) -> Self {
+        Loopback {
+            server,
+            port,
+            replies: VecDeque::new(),
+        }
+    }
+
+    /// The server.
+    pub fn server(&mut self) -> &mut S {
+        &mut self.server
+    }
+}
+
+impl<S: Serve> Transport for Loopback<S> {
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.server
+            .serve(self.port, datagram, LOOPBACK_READ_SIZE, &mut self.replies);
+        Ok(())
+    }
+
+    fn recv(&mut self, buf: &mut Vec<u8>, _timeout: Option<Duration>) -> io::Result<()> {
+        // Nothing queued means nothing will come: the server is synchronous.
+        let d = self.replies.pop_front().ok_or(io::ErrorKind::TimedOut)?;
+        *buf = d;
+        Ok(())
+    }
+
+    fn port(&self) -> u32 {
+        self.port
+    }
+}

@@ -1,0 +1,391 @@
+//! Every nlinline helper against the real kernel, each test in a fresh
+//! network namespace of its own (`unshare -n`), IPv4 and IPv6, success and
+//! the errors the kernel gives. Results are checked with nlinline's own
+//! dumps and with `ip -j`.
+#![cfg(target_os = "linux")]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use nlinline::wire::consts::*;
+use nlinline::{AddrOptions, Batch, Handle, KernelSocket, NextHop, Route};
+use nlkit_tests::netns::{in_netns, ip};
+use serde_json::Value;
+
+fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+}
+
+fn v6(s: &str) -> IpAddr {
+    IpAddr::V6(s.parse::<Ipv6Addr>().unwrap())
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut a = vec!["-j"];
+    a.extend_from_slice(args);
+    serde_json::from_str(&ip(&a)).expect("ip -j output is JSON")
+}
+
+/// A handle on the namespace, with `br0` (a bridge) created and up.
+fn setup() -> (Handle<KernelSocket>, u32) {
+    let mut h = Handle::kernel().unwrap();
+    let br = h.link_add("br0", "bridge", &[], None).unwrap();
+    h.link_set_up(br, true).unwrap();
+    (h, br)
+}
+
+fn errno<T: std::fmt::Debug>(r: nlinline::Result<T>) -> i32 {
+    r.expect_err("the kernel refuses this").errno()
+}
+
+#[test]
+fn names_and_indexes() {
+    in_netns("names_and_indexes", || {
+        let mut h = Handle::kernel().unwrap();
+        assert_eq!(h.if_nametoindex("lo").unwrap(), 1);
+        assert_eq!(h.if_indextoname(1).unwrap(), "lo");
+        assert_eq!(errno(h.if_nametoindex("nosuch0")), libc::ENODEV);
+        assert_eq!(errno(h.if_indextoname(4242)), libc::ENODEV);
+        assert_eq!(
+            h.if_nametoindex("much-too-long-name").unwrap_err().errno(),
+            libc::EINVAL
+        );
+        let br = h.link_add("br0", "bridge", &[], None).unwrap();
+        let list = h.if_nameindex().unwrap();
+        let names: Vec<_> = list.iter().map(|e| (e.index, e.name.as_str())).collect();
+        assert_eq!(names, vec![(1, "lo"), (br, "br0")]);
+        // The free functions with the C names agree.
+        assert_eq!(nlinline::c::if_nametoindex("br0").unwrap(), br);
+        assert_eq!(nlinline::c::if_indextoname(br).unwrap(), "br0");
+        assert_eq!(nlinline::c::if_nameindex().unwrap().len(), 2);
+    });
+}
+
+#[test]
+fn link_up_down_mtu_mac() {
+    in_netns("link_up_down_mtu_mac", || {
+        let mut h = Handle::kernel().unwrap();
+        h.link_set_up(1, true).unwrap();
+        let lo = h.link_get(1).unwrap();
+        assert_ne!(lo.header.flags & IFF_UP, 0);
+        let br = h.link_add("br0", "bridge", &[], None).unwrap();
+        h.link_set_mtu(br, 1400).unwrap();
+        h.link_set_mac(br, [0x02, 0, 0, 0, 0, 0x42]).unwrap();
+        assert_eq!(h.link_get_mac(br).unwrap(), [0x02, 0, 0, 0, 0, 0x42]);
+        h.link_set_up("br0", true).unwrap();
+        let j = json(&["link", "show", "br0"]);
+        assert_eq!(j[0]["mtu"], 1400);
+        assert_eq!(j[0]["address"], "02:00:00:00:00:42");
+        assert!(j[0]["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+        h.link_set_up(br, false).unwrap();
+        let j = json(&["link", "show", "br0"]);
+        assert!(!j[0]["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+        // Errors: no such link; an MTU the bridge refuses; a multicast MAC.
+        assert_eq!(errno(h.link_set_mtu(4242, 1500)), libc::ENODEV);
+        assert_eq!(errno(h.link_set_up(4242, true)), libc::ENODEV);
+        assert_eq!(errno(h.link_set_mtu(br, 70_000)), libc::EINVAL);
+        assert_eq!(
+            errno(h.link_set_mac(br, [0x01, 0, 0, 0, 0, 1])),
+            libc::EADDRNOTAVAIL
+        );
+    });
+}
+
+#[test]
+fn link_add_and_del() {
+    in_netns("link_add_and_del", || {
+        let mut h = Handle::kernel().unwrap();
+        let br = h.link_add("br0", "bridge", &[], None).unwrap();
+        assert!(br > 1);
+        let chosen = h.link_add("br1", "bridge", &[], Some(77)).unwrap();
+        assert_eq!(chosen, 77);
+        assert_eq!(h.if_nametoindex("br1").unwrap(), 77);
+        // INFO_DATA: IFLA_BR_STP_STATE (5) = 1.
+        let stp = 1u32.to_ne_bytes();
+        h.link_add("br2", "bridge", &[(5, &stp[..])], None).unwrap();
+        let j = json(&["-d", "link", "show", "br2"]);
+        assert_eq!(j[0]["linkinfo"]["info_data"]["stp_state"], 1);
+        assert_eq!(errno(h.link_add("br0", "bridge", &[], None)), libc::EEXIST);
+        assert_eq!(
+            errno(h.link_add("x0", "nosuchkind", &[], None)),
+            libc::EOPNOTSUPP
+        );
+        let kinds: Vec<_> = h
+            .links()
+            .unwrap()
+            .into_iter()
+            .filter_map(|l| l.info.and_then(|i| i.kind).map(|k| k.to_string()))
+            .collect();
+        assert_eq!(kinds, vec!["bridge", "bridge", "bridge"]);
+        h.link_del("br1").unwrap();
+        h.link_del(br).unwrap();
+        assert_eq!(errno(h.link_del("br1")), libc::ENODEV);
+        assert_eq!(errno(h.link_del(4242)), libc::ENODEV);
+        assert_eq!(h.if_nameindex().unwrap().len(), 2);
+    });
+}
+
+#[test]
+fn addresses_v4_and_v6() {
+    in_netns("addresses_v4_and_v6", || {
+        let (mut h, br) = setup();
+        h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+        let nodad = AddrOptions {
+            flags: IFA_F_NODAD,
+            scope: None,
+        };
+        h.addr_add_with(v6("2001:db8::1"), 64, br, nodad).unwrap();
+        assert_eq!(errno(h.addr_add(v4(10, 0, 0, 1), 24, br)), libc::EEXIST);
+        assert_eq!(errno(h.addr_add(v4(10, 0, 0, 2), 24, 4242)), libc::ENODEV);
+        assert_eq!(errno(h.addr_add(v4(10, 0, 0, 3), 33, br)), libc::EINVAL);
+        assert_eq!(errno(h.addr_add(v6("2001:db8::2"), 129, br)), libc::EINVAL);
+
+        let a4 = h.addrs(AF_INET).unwrap();
+        assert!(a4
+            .iter()
+            .any(|a| a.local == Some(v4(10, 0, 0, 1)) && a.header.prefix_len == 24));
+        let a6 = h.addrs(AF_INET6).unwrap();
+        let ours = a6
+            .iter()
+            .find(|a| a.address == Some(v6("2001:db8::1")))
+            .unwrap();
+        assert_ne!(ours.all_flags() & IFA_F_NODAD, 0);
+        let j = json(&["addr", "show", "dev", "br0"]);
+        let infos = j[0]["addr_info"].as_array().unwrap();
+        assert!(infos
+            .iter()
+            .any(|i| i["local"] == "10.0.0.1" && i["prefixlen"] == 24));
+        assert!(infos
+            .iter()
+            .any(|i| i["local"] == "2001:db8::1" && i["prefixlen"] == 64));
+
+        h.addr_del(v4(10, 0, 0, 1), 24, br).unwrap();
+        h.addr_del(v6("2001:db8::1"), 64, br).unwrap();
+        assert_eq!(
+            errno(h.addr_del(v4(10, 0, 0, 1), 24, br)),
+            libc::EADDRNOTAVAIL
+        );
+        assert_eq!(
+            errno(h.addr_del(v6("2001:db8::1"), 64, br)),
+            libc::EADDRNOTAVAIL
+        );
+        assert!(h
+            .addrs(AF_INET)
+            .unwrap()
+            .iter()
+            .all(|a| a.header.index != br));
+        // The C names.
+        nlinline::c::ipaddr_add(v4(10, 9, 0, 1), 16, br).unwrap();
+        nlinline::c::ipaddr_del(v4(10, 9, 0, 1), 16, br).unwrap();
+    });
+}
+
+#[test]
+fn routes_v4() {
+    in_netns("routes_v4", || {
+        let (mut h, br) = setup();
+        h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+        // Through a reachable gateway, on a device, in another table, metric.
+        h.route_add(&Route::to(v4(10, 1, 0, 0), 16).via(v4(10, 0, 0, 254)))
+            .unwrap();
+        h.route_add(&Route::to(v4(10, 2, 0, 0), 16).dev(br))
+            .unwrap();
+        h.route_add(&Route::to(v4(10, 3, 0, 0), 16).dev(br).table(100).metric(7))
+            .unwrap();
+        h.route_add(&Route::default_via(v4(10, 0, 0, 254))).unwrap();
+        h.route_add(&Route::to(v4(192, 0, 2, 0), 24).kind(RTN_BLACKHOLE))
+            .unwrap();
+        // Errors.
+        assert_eq!(
+            errno(h.route_add(&Route::to(v4(10, 1, 0, 0), 16).via(v4(10, 0, 0, 254)))),
+            libc::EEXIST
+        );
+        let unreachable = h.route_add(&Route::to(v4(10, 4, 0, 0), 16).via(v4(172, 16, 0, 1)));
+        assert_eq!(errno(unreachable), libc::ENETUNREACH);
+        assert_eq!(
+            errno(h.route_add(&Route::to(v4(10, 5, 0, 0), 16).dev(4242))),
+            libc::ENODEV
+        );
+        assert_eq!(
+            errno(h.route_add(&Route::to(v4(10, 5, 0, 0), 33).dev(br))),
+            libc::EINVAL
+        );
+        assert_eq!(
+            errno(h.route_del(&Route::to(v4(10, 6, 0, 0), 16).dev(br))),
+            libc::ESRCH
+        );
+
+        let main = h.routes(AF_INET, Some(RT_TABLE_MAIN)).unwrap();
+        assert!(main
+            .iter()
+            .any(|r| r.dst == Some(v4(10, 1, 0, 0)) && r.gateway == Some(v4(10, 0, 0, 254))));
+        assert!(main
+            .iter()
+            .any(|r| r.dst.is_none() && r.header.dst_len == 0));
+        assert!(main.iter().any(|r| r.header.kind == RTN_BLACKHOLE));
+        let t100 = h.routes(AF_INET, Some(100)).unwrap();
+        assert_eq!(t100.len(), 1);
+        assert_eq!(t100[0].priority, Some(7));
+        let j = json(&["route", "show", "table", "100"]);
+        assert_eq!(j[0]["dst"], "10.3.0.0/16");
+        assert_eq!(j[0]["metric"], 7);
+        let j = json(&["route", "show", "10.1.0.0/16"]);
+        assert_eq!(j[0]["gateway"], "10.0.0.254");
+
+        h.route_del(&Route::to(v4(10, 1, 0, 0), 16).via(v4(10, 0, 0, 254)))
+            .unwrap();
+        h.route_del(&Route::to(v4(10, 3, 0, 0), 16).dev(br).table(100).metric(7))
+            .unwrap();
+        assert!(h.routes(AF_INET, Some(100)).unwrap().is_empty());
+        assert_eq!(
+            errno(h.route_del(&Route::to(v4(10, 1, 0, 0), 16).via(v4(10, 0, 0, 254)))),
+            libc::ESRCH
+        );
+    });
+}
+
+#[test]
+fn routes_v6_and_multipath() {
+    in_netns("routes_v6_and_multipath", || {
+        let (mut h, br) = setup();
+        let nodad = AddrOptions {
+            flags: IFA_F_NODAD,
+            scope: None,
+        };
+        h.addr_add_with(v6("2001:db8::1"), 64, br, nodad).unwrap();
+        h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+        h.route_add(&Route::to(v6("2001:db8:1::"), 48).via(v6("2001:db8::fe")))
+            .unwrap();
+        h.route_add(&Route::default_via(v6("2001:db8::fe")))
+            .unwrap();
+        let j = json(&["-6", "route", "show", "2001:db8:1::/48"]);
+        assert_eq!(j[0]["gateway"], "2001:db8::fe");
+        let mp = Route::to(v4(10, 7, 0, 0), 16).multipath(vec![
+            NextHop {
+                gateway: Some(v4(10, 0, 0, 2)),
+                ifindex: br,
+                weight: 1,
+            },
+            NextHop {
+                gateway: Some(v4(10, 0, 0, 3)),
+                ifindex: br,
+                weight: 3,
+            },
+        ]);
+        h.route_add(&mp).unwrap();
+        let routes = h.routes(AF_INET, Some(RT_TABLE_MAIN)).unwrap();
+        let r = routes
+            .iter()
+            .find(|r| r.dst == Some(v4(10, 7, 0, 0)))
+            .unwrap();
+        let hops = r.multipath.unwrap();
+        assert_eq!(hops.as_slice().len(), 2);
+        assert_eq!(hops.as_slice()[1].hops, 2);
+        let j = json(&["route", "show", "10.7.0.0/16"]);
+        assert_eq!(j[0]["nexthops"].as_array().unwrap().len(), 2);
+        // A device that is down: the kernel's text comes through.
+        h.link_set_up(br, false).unwrap();
+        let e = h
+            .route_add(&Route::to(v4(10, 8, 0, 0), 16).dev(br))
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::ENETDOWN);
+        assert!(e.message().is_some_and(|m| m.contains("not up")), "{e}");
+        let io: std::io::Error = e.into();
+        assert!(io.to_string().contains("not up"));
+    });
+}
+
+#[test]
+fn batch_applies_in_order_with_one_result_each() {
+    in_netns("batch_applies_in_order_with_one_result_each", || {
+        let (mut h, br) = setup();
+        let mut b = Batch::new();
+        for i in 0..2000u32 {
+            let dst = v4(10, (i / 256) as u8 + 1, (i % 256) as u8, 0);
+            b.route_add(&Route::to(dst, 24).dev(br)).unwrap();
+        }
+        // A duplicate and a bad device in the middle, then more good ones.
+        b.route_add(&Route::to(v4(10, 1, 0, 0), 24).dev(br))
+            .unwrap();
+        b.route_add(&Route::to(v4(10, 200, 0, 0), 24).dev(4242))
+            .unwrap();
+        b.addr_add(v4(10, 250, 0, 1), 24, br).unwrap();
+        let results = h.apply(&b);
+        assert_eq!(results.len(), 2003);
+        assert!(results[..2000].iter().all(|r| matches!(r, Ok(0))));
+        assert_eq!(results[2000].as_ref().unwrap_err().errno(), libc::EEXIST);
+        assert_eq!(results[2001].as_ref().unwrap_err().errno(), libc::ENODEV);
+        assert!(results[2002].is_ok());
+        let n = h.routes(AF_INET, Some(RT_TABLE_MAIN)).unwrap().len();
+        assert_eq!(n, 2000 + 1); // plus the prefix route of 10.250.0.1/24
+    });
+}
+
+#[test]
+fn dialog_passes_a_caller_built_message() {
+    in_netns("dialog_passes_a_caller_built_message", || {
+        let mut h = Handle::kernel().unwrap();
+        // RTM_SETLINK lo up, built by hand.
+        let mut w = nlinline::wire::Writer::new(Vec::new());
+        w.message(RTM_SETLINK, 0, 0, 0, |w| {
+            w.put(&[0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+        })
+        .unwrap();
+        assert_eq!(h.dialog(w.buffer(), |_| Ok(())).unwrap(), 0);
+        assert_ne!(h.link_get("lo").unwrap().header.flags & IFF_UP, 0);
+        assert_eq!(nlinline::c::nldialog(w.buffer()).unwrap(), 0);
+    });
+}
+
+#[test]
+fn socket_in_another_namespace_leaves_the_thread_where_it_is() {
+    in_netns("socket_in_another_namespace", || {
+        // This thread's namespace has a bridge; another thread's does not.
+        let mut here = Handle::kernel().unwrap();
+        here.link_add("brhere", "bridge", &[], None).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || {
+            // SAFETY: moves only this new thread into a new namespace.
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::gettid() };
+            tx.send(format!("/proc/self/task/{tid}/ns/net")).unwrap();
+            done_rx.recv().unwrap();
+        });
+        let path = rx.recv().unwrap();
+        let mut there = Handle::new(KernelSocket::in_namespace(&path).unwrap());
+        assert_eq!(there.if_nameindex().unwrap().len(), 1);
+        assert_eq!(errno(there.if_nametoindex("brhere")), libc::ENODEV);
+        // And this thread did not move.
+        assert!(here.if_nametoindex("brhere").is_ok());
+        done_tx.send(()).unwrap();
+        other.join().unwrap();
+    });
+}
+
+#[test]
+fn every_wait_has_a_timeout() {
+    // A transport that never answers.
+    struct Silent;
+    impl nlinline::Transport for Silent {
+        fn send(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn recv(&mut self, _: &mut Vec<u8>, t: Option<Duration>) -> std::io::Result<()> {
+            std::thread::sleep(t.unwrap_or_default().min(Duration::from_millis(20)));
+            Err(std::io::ErrorKind::TimedOut.into())
+        }
+        fn port(&self) -> u32 {
+            7
+        }
+    }
+    let mut h = Handle::new(Silent).with_timeout(Duration::from_millis(50));
+    assert!(matches!(
+        h.if_nametoindex("lo"),
+        Err(nlinline::Error::Timeout)
+    ));
+    let mut b = Batch::new();
+    b.link_set_up(1, true).unwrap();
+    assert!(matches!(h.apply(&b)[0], Err(nlinline::Error::Timeout)));
+}
