@@ -389,3 +389,23 @@ fn every_wait_has_a_timeout() {
     b.link_set_up(1, true).unwrap();
     assert!(matches!(h.apply(&b)[0], Err(nlinline::Error::Timeout)));
 }
+
+#[test]
+fn enobufs_is_reported_not_swallowed() {
+    in_netns("enobufs_is_reported_not_swallowed", || {
+        let sock = KernelSocket::new().unwrap();
+        sock.socket().set_rx_buf_sz(0usize).unwrap(); // the kernel's minimum
+        let mut h = Handle::new(sock);
+        // 300 acknowledged requests in one datagram, answers left unread.
+        let mut w = nlinline::wire::Writer::new(Vec::new());
+        for seq in 1000..1300 {
+            w.message(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, 0, |w| {
+                w.put(&[0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+            })
+            .unwrap();
+        }
+        nlinline::Transport::send(h.transport(), w.buffer()).unwrap();
+        let e = h.link_set_up(1, true).unwrap_err();
+        assert_eq!(e.errno(), libc::ENOBUFS, "{e}");
+    });
+}
