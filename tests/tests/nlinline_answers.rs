@@ -14,7 +14,7 @@ use nlinline::{Handle, Loopback, Serve};
 /// A server whose answer to each request message is computed by a script.
 struct Scripted<F> {
     script: F,
-    requests: Rc<RefCell<Vec<Vec<u8>>>>,
+    requests: Seen,
 }
 
 impl<F> Serve for Scripted<F>
@@ -32,7 +32,10 @@ where
     }
 }
 
-fn handle<F>(script: F) -> (Handle<Loopback<Scripted<F>>>, Rc<RefCell<Vec<Vec<u8>>>>)
+/// The requests a scripted server saw, whole.
+type Seen = Rc<RefCell<Vec<Vec<u8>>>>;
+
+fn handle<F>(script: F) -> (Handle<Loopback<Scripted<F>>>, Seen)
 where
     F: FnMut(&NlMsg<'_>, u32, &mut Writer<Vec<u8>>),
 {
