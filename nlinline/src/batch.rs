@@ -117,15 +117,26 @@ impl<T: Transport> Handle<T> {
     /// receive buffer is enlarged for that, beyond `rmem_max` when
     /// permitted); the answers are collected as they come.
     ///
+    /// Only the last request of each datagram asks for an ACK: a stack
+    /// handles a datagram's requests in order and answers every failure
+    /// (with or without `NLM_F_ACK`), so that ACK, arriving after any error
+    /// of the datagram, confirms every request of it that got no error. This
+    /// spares the stack one answer per request.
+    ///
     /// Returns one result per request, in order. If the transport fails
     /// (e.g. `ENOBUFS`, answers lost) or an answer does not come in time,
     /// the requests without an answer get that error.
     pub fn apply(&mut self, batch: &Batch) -> Vec<Result<i32>> {
         let n = batch.len();
-        let mut results: Vec<Option<Result<i32>>> = (0..n).map(|_| None).collect();
         if n == 0 {
             return Vec::new();
         }
+        let mut st = Pending {
+            results: (0..n).map(|_| None).collect(),
+            group_start: vec![0; n],
+            barrier: vec![false; n],
+            answered: 0,
+        };
         let window = match self
             .transport
             .reserve_replies(n.min(MAX_WINDOW) * ROOM_PER_ANSWER)
@@ -137,28 +148,39 @@ impl<T: Transport> Handle<T> {
         let base = self.reserve_seqs(n);
         let port = self.transport.port();
         let requests: Vec<&[u8]> = batch.requests().collect();
-        let (mut sent, mut answered) = (0usize, 0usize);
+        let mut sent = 0usize;
         let failure = loop {
-            if answered == n {
+            if st.answered == n {
                 break None;
             }
-            // Fill the window.
-            if sent < n && sent - answered < window {
+            // Fill the window: one datagram, its last request the barrier.
+            if sent < n && sent - st.answered < window {
                 let mut out = std::mem::take(&mut self.out);
                 out.clear();
-                while sent < n && sent - answered < window {
+                let start = sent;
+                let mut last_flags_at = None;
+                while sent < n && sent - st.answered < window {
                     let Some(req) = requests.get(sent) else { break };
                     if !out.is_empty() && out.len() + req.len() > MAX_DATAGRAM {
                         break;
                     }
-                    let start = out.len();
+                    let at = out.len();
                     out.extend_from_slice(req);
                     let seq = base.wrapping_add(sent as u32);
-                    if let Some(h) = out.get_mut(start + 8..start + 16) {
-                        h[..4].copy_from_slice(&seq.to_ne_bytes());
-                        h[4..].copy_from_slice(&port.to_ne_bytes());
+                    if let Some(h) = out.get_mut(at + 6..at + 16) {
+                        let flags = u16::from_ne_bytes([h[0], h[1]]) & !NLM_F_ACK;
+                        h[..2].copy_from_slice(&flags.to_ne_bytes());
+                        h[2..6].copy_from_slice(&seq.to_ne_bytes());
+                        h[6..].copy_from_slice(&port.to_ne_bytes());
                     }
+                    last_flags_at = Some(at + 6);
+                    st.group_start[sent] = start;
                     sent += 1;
+                }
+                if let Some(f) = last_flags_at.and_then(|at| out.get_mut(at..at + 2)) {
+                    let flags = u16::from_ne_bytes([f[0], f[1]]) | NLM_F_ACK;
+                    f.copy_from_slice(&flags.to_ne_bytes());
+                    st.barrier[sent - 1] = true;
                 }
                 let r = self.transport.send(&out);
                 self.out = out;
@@ -167,13 +189,12 @@ impl<T: Transport> Handle<T> {
                 }
             }
             // Collect what has come.
-            match self.collect(base, n, &mut results) {
-                Ok(k) => answered += k,
-                Err(e) => break Some(e),
+            if let Err(e) = self.collect(base, &mut st) {
+                break Some(e);
             }
         };
         let failure = failure.map(|e| (e.errno(), matches!(e, Error::Timeout)));
-        results
+        st.results
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
@@ -188,18 +209,13 @@ impl<T: Transport> Handle<T> {
     }
 
     /// Receives one datagram and files the answers it holds for the
-    /// requests numbered `base..base + n`. Returns how many it filed.
-    fn collect(
-        &mut self,
-        base: u32,
-        n: usize,
-        results: &mut [Option<Result<i32>>],
-    ) -> Result<usize> {
+    /// requests numbered from `base`.
+    fn collect(&mut self, base: u32, st: &mut Pending) -> Result<()> {
         let port = self.transport.port();
+        let n = st.results.len();
         let mut buf = std::mem::take(&mut self.inbuf);
         let got = self.transport.recv(&mut buf, Some(self.timeout));
         let filed = got.map_err(Error::from).and_then(|()| {
-            let mut filed = 0;
             for m in nlq::wire::Messages::new(&buf) {
                 let m = m?;
                 let i = m.seq().wrapping_sub(base) as usize;
@@ -207,15 +223,42 @@ impl<T: Transport> Handle<T> {
                     continue;
                 }
                 if let nlq::wire::Message::Error(e) = m.typed()? {
-                    if let Some(slot @ None) = results.get_mut(i) {
-                        *slot = Some(crate::handle::check(&e));
-                        filed += 1;
-                    }
+                    st.file(i, crate::handle::check(&e));
                 }
             }
-            Ok(filed)
+            Ok(())
         });
         self.inbuf = buf;
         filed
+    }
+}
+
+/// The state of a batch being applied.
+struct Pending {
+    results: Vec<Option<Result<i32>>>,
+    /// The first request of each request's datagram.
+    group_start: Vec<usize>,
+    /// Whether the request is the last of its datagram (the one with ACK).
+    barrier: Vec<bool>,
+    answered: usize,
+}
+
+impl Pending {
+    /// Files the answer to request `i`; an answer to a barrier confirms the
+    /// requests of its datagram that got no error.
+    fn file(&mut self, i: usize, r: Result<i32>) {
+        if let Some(slot @ None) = self.results.get_mut(i) {
+            *slot = Some(r);
+            self.answered += 1;
+        }
+        if self.barrier.get(i) == Some(&true) {
+            let start = self.group_start.get(i).copied().unwrap_or(i);
+            for slot in self.results.get_mut(start..i).into_iter().flatten() {
+                if slot.is_none() {
+                    *slot = Some(Ok(0));
+                    self.answered += 1;
+                }
+            }
+        }
     }
 }

@@ -141,7 +141,12 @@ fn apply_10k_routes(c: &mut Criterion) {
                                 .destination_prefix(dst(i), 24)
                                 .output_interface(br)
                                 .build();
-                            handle.route().add(msg).execute().await.expect("route added");
+                            handle
+                                .route()
+                                .add(msg)
+                                .execute()
+                                .await
+                                .expect("route added");
                         }
                     });
                 },
