@@ -409,3 +409,42 @@ fn enobufs_is_reported_not_swallowed() {
         assert_eq!(e.errno(), libc::ENOBUFS, "{e}");
     });
 }
+
+#[test]
+fn neighbour_dump() {
+    in_netns("neighbour_dump", || {
+        let (mut h, br) = setup();
+        h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+        ip(&[
+            "neigh",
+            "add",
+            "10.0.0.2",
+            "lladdr",
+            "02:00:00:00:00:02",
+            "dev",
+            "br0",
+            "nud",
+            "permanent",
+        ]);
+        ip(&[
+            "-6",
+            "neigh",
+            "add",
+            "fe80::2",
+            "lladdr",
+            "02:00:00:00:00:03",
+            "dev",
+            "br0",
+            "nud",
+            "permanent",
+        ]);
+        let n4 = h.neighbours(AF_INET).unwrap();
+        assert_eq!(n4.len(), 1);
+        assert_eq!(n4[0].dst, Some(v4(10, 0, 0, 2)));
+        assert_eq!(&n4[0].lladdr.unwrap()[..], &[2, 0, 0, 0, 0, 2]);
+        assert_eq!(n4[0].header.state, NUD_PERMANENT);
+        assert_eq!(n4[0].header.ifindex, br);
+        let all = h.neighbours(AF_UNSPEC).unwrap();
+        assert!(all.iter().any(|n| n.dst == Some(v6("fe80::2"))));
+    });
+}
