@@ -91,22 +91,35 @@ pub struct AddrCacheInfo {
 impl AddrCacheInfo {
     #[inline(always)]
     fn parse(a: &Attr<'_>) -> Result<Self> {
-        let Ok(&[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]) =
-            <&[u8; 16]>::try_from(a.value())
-        else {
-            return Err(a.error(ErrorKind::BadValue));
-        };
+        let [preferred, valid, created, updated] = read_words(a)?;
         Ok(AddrCacheInfo {
-            preferred: parse::ne32(a0, a1, a2, a3),
-            valid: parse::ne32(b0, b1, b2, b3),
-            created: parse::ne32(c0, c1, c2, c3),
-            updated: parse::ne32(d0, d1, d2, d3),
+            preferred,
+            valid,
+            created,
+            updated,
         })
     }
 
     fn to_bytes(self) -> [u8; 16] {
         words([self.preferred, self.valid, self.created, self.updated])
     }
+}
+
+/// Four host-order `u32`s from a 16-byte attribute value (the cache-info
+/// structures).
+#[inline(always)]
+pub(crate) fn read_words(a: &Attr<'_>) -> Result<[u32; 4]> {
+    let Ok(&[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]) =
+        <&[u8; 16]>::try_from(a.value())
+    else {
+        return Err(a.error(ErrorKind::BadValue));
+    };
+    Ok([
+        parse::ne32(a0, a1, a2, a3),
+        parse::ne32(b0, b1, b2, b3),
+        parse::ne32(c0, c1, c2, c3),
+        parse::ne32(d0, d1, d2, d3),
+    ])
 }
 
 /// Four host-order `u32`s as bytes.

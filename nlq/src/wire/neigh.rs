@@ -10,7 +10,7 @@ use super::inline::HwAddr;
 use super::parse::{self, PResult};
 use super::repr::{check_ip, check_prefix};
 use super::writer::{Buffer, Writer};
-use super::{ErrorKind, Result};
+use super::Result;
 
 /// `struct ndmsg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -97,16 +97,12 @@ pub struct NeighCacheInfo {
 impl NeighCacheInfo {
     #[inline(always)]
     fn parse(a: &Attr<'_>) -> Result<Self> {
-        let Ok(&[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]) =
-            <&[u8; 16]>::try_from(a.value())
-        else {
-            return Err(a.error(ErrorKind::BadValue));
-        };
+        let [confirmed, used, updated, refcnt] = super::addr::read_words(a)?;
         Ok(NeighCacheInfo {
-            confirmed: parse::ne32(a0, a1, a2, a3),
-            used: parse::ne32(b0, b1, b2, b3),
-            updated: parse::ne32(c0, c1, c2, c3),
-            refcnt: parse::ne32(d0, d1, d2, d3),
+            confirmed,
+            used,
+            updated,
+            refcnt,
         })
     }
 }
