@@ -199,7 +199,7 @@ impl NeighRepr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Error, Messages, Part};
+    use crate::wire::{Error, ErrorKind, Messages, Part};
     use core::net::Ipv4Addr;
 
     /// A permanent ARP entry: 10.0.0.2 is 02:00:00:00:00:02 on ifindex 2.
