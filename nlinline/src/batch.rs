@@ -126,6 +126,25 @@ impl<T: Transport> Handle<T> {
     /// Returns one result per request, in order. If the transport fails
     /// (e.g. `ENOBUFS`, answers lost) or an answer does not come in time,
     /// the requests without an answer get that error.
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// use nlinline::{Batch, Route};
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// h.link_set_up(br, true)?;
+    /// let mut batch = Batch::new();
+    /// for i in 0..1000u32 {
+    ///     let dst = IpAddr::V4(Ipv4Addr::new(10, (i / 256) as u8, (i % 256) as u8, 0));
+    ///     batch.route_add(&Route::to(dst, 24).dev(br))?;
+    /// }
+    /// batch.route_add(&Route::to(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 0)), 24).dev(br))?; // again
+    /// let results = h.apply(&batch);
+    /// assert!(results[..1000].iter().all(|r| r.is_ok()));
+    /// assert_eq!(results[1000].as_ref().unwrap_err().errno(), libc::EEXIST);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn apply(&mut self, batch: &Batch) -> Vec<Result<i32>> {
         let n = batch.len();
         if n == 0 {

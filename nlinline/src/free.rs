@@ -1,13 +1,29 @@
 //! The C `nlinline` functions, by their C names, on the kernel: each opens
 //! a netlink socket in the calling thread's network namespace, sends one
 //! request, reads the answer and closes the socket.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use nlinline::c::*;
+//!
+//! # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+//! let br = iplink_add("br0", "bridge", &[], None)?;
+//! linksetupdown(br, true)?;
+//! linksetmtu(br, 1400)?;
+//! ipaddr_add(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 24, br)?;
+//! assert_eq!(if_nametoindex("br0")?, br);
+//! assert_eq!(if_indextoname(br)?, "br0");
+//! iplink_del("br0")?;
+//! assert_eq!(if_nametoindex("br0").unwrap_err().raw_os_error(), Some(libc::ENODEV));
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::io;
 use std::net::IpAddr;
 
 use crate::handle::Handle;
 use crate::kernel::KernelSocket;
-use crate::link::NameIndex;
+use crate::link::{LinkRef, NameIndex};
 use crate::route::Route;
 
 fn kernel() -> io::Result<Handle<KernelSocket>> {
@@ -81,9 +97,9 @@ pub fn iplink_add(
     Ok(kernel()?.link_add(name, kind, data, index)?)
 }
 
-/// Deletes the interface `name`.
-pub fn iplink_del(name: &str) -> io::Result<()> {
-    Ok(kernel()?.link_del(name)?)
+/// Deletes an interface, by name or by index.
+pub fn iplink_del<'a>(link: impl Into<LinkRef<'a>>) -> io::Result<()> {
+    Ok(kernel()?.link_del(link)?)
 }
 
 /// Sends a caller-built message; returns the answer's value (0 or a

@@ -197,6 +197,18 @@ impl<T: Transport> Handle<T> {
     /// `each`.
     ///
     /// This is the C `nldialog`.
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// use nlinline::wire::{consts::*, FamilyHeader, IfInfoMsg, Writer};
+    /// // RTM_SETLINK: lo up.
+    /// let mut w = Writer::new(Vec::new());
+    /// let lo_up = IfInfoMsg { index: 1, flags: IFF_UP, change: IFF_UP, ..IfInfoMsg::default() };
+    /// w.message(RTM_SETLINK, 0, 0, 0, |w| lo_up.emit(w))?;
+    /// assert_eq!(h.dialog(w.buffer(), |_| Ok(()))?, 0);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn dialog<E>(&mut self, message: &[u8], each: E) -> Result<i32>
     where
         E: FnMut(&NlMsg<'_>) -> Result<()>,

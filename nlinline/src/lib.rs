@@ -10,10 +10,11 @@
 //! in-process stack ([`Loopback`] over any [`Serve`]), or anything that can
 //! send and receive netlink datagrams.
 //!
-//! ```no_run
+//! ```
 //! use std::net::{IpAddr, Ipv4Addr};
 //! use nlinline::{Handle, Route};
 //!
+//! # if !nlinline::sandbox::enter_or_skip("the crate example") { return Ok(()) }
 //! let mut h = Handle::kernel()?;
 //! let br = h.link_add("br0", "bridge", &[], None)?;
 //! h.link_set_up(br, true)?;
@@ -21,6 +22,10 @@
 //! h.route_add(&Route::to(IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0)), 16).via(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254))))?;
 //! # Ok::<(), nlinline::Error>(())
 //! ```
+//!
+//! The examples run on the kernel in a private network namespace
+//! ([`sandbox::enter`]: no root needed where unprivileged user namespaces
+//! are allowed), so they change nothing on the host.
 //!
 //! Errors carry the errno and the stack's extended-ACK text, and convert to
 //! `std::io::Error`. The free functions of [`c`] have the C `nlinline.h`
@@ -36,6 +41,7 @@ mod kernel;
 mod link;
 mod neigh;
 mod route;
+pub mod sandbox;
 mod transport;
 
 pub use addr::AddrOptions;

@@ -74,6 +74,15 @@ pub struct NameIndex {
 
 impl<T: Transport> Handle<T> {
     /// Gets one link (`RTM_GETLINK` by index or name) as a repr.
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let lo = h.link_get("lo")?;
+    /// assert_eq!(lo.header.index, 1);
+    /// assert_eq!(lo.mtu, Some(65536));
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn link_get<'a>(&mut self, link: impl Into<LinkRef<'a>>) -> Result<LinkRepr> {
         let link = link.into();
         if let LinkRef::Name(n) = link {
@@ -97,6 +106,14 @@ impl<T: Transport> Handle<T> {
     }
 
     /// The index of the link named `name` (`if_nametoindex`).
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// assert_eq!(h.if_nametoindex("lo")?, 1);
+    /// assert_eq!(h.if_nametoindex("nosuch0").unwrap_err().errno(), libc::ENODEV);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn if_nametoindex(&mut self, name: &str) -> Result<u32> {
         check_name(name)?;
         let mut index = None;
@@ -116,6 +133,13 @@ impl<T: Transport> Handle<T> {
     }
 
     /// The name of the link with index `index` (`if_indextoname`).
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// assert_eq!(h.if_indextoname(1)?, "lo");
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn if_indextoname(&mut self, index: u32) -> Result<String> {
         let mut name = None;
         self.request(
@@ -138,6 +162,15 @@ impl<T: Transport> Handle<T> {
     }
 
     /// Every link's index and name (`if_nameindex`), in index order.
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// h.link_add("br0", "bridge", &[], None)?;
+    /// let names: Vec<String> = h.if_nameindex()?.into_iter().map(|e| e.name).collect();
+    /// assert_eq!(names, ["lo", "br0"]);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn if_nameindex(&mut self) -> Result<Vec<NameIndex>> {
         let mut list = self.dump(RTM_GETLINK, dump_body, |m| {
             let l = LinkMessage::parse(m)?;
@@ -157,6 +190,15 @@ impl<T: Transport> Handle<T> {
     }
 
     /// Every link, as reprs (a `RTM_GETLINK` dump).
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// h.link_add("br0", "bridge", &[], None)?;
+    /// let kinds: Vec<_> = h.links()?.iter().filter_map(|l| l.info.and_then(|i| i.kind)).collect();
+    /// assert_eq!(kinds, ["bridge"]);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn links(&mut self) -> Result<Vec<LinkRepr>> {
         self.dump(RTM_GETLINK, dump_body, |m| {
             Ok(Some(LinkRepr::parse(&LinkMessage::parse(m)?)?))
@@ -165,6 +207,14 @@ impl<T: Transport> Handle<T> {
 
     /// Sets a link up or down (`linksetupdown`: `RTM_SETLINK` changing
     /// `IFF_UP`).
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// h.link_set_up("lo", true)?;
+    /// assert_ne!(h.link_get(1)?.header.flags & nlinline::wire::consts::IFF_UP, 0);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn link_set_up<'a>(&mut self, link: impl Into<LinkRef<'a>>, up: bool) -> Result<()> {
         let link = link.into();
         let index = self.resolve(link)?;
@@ -179,6 +229,15 @@ impl<T: Transport> Handle<T> {
     }
 
     /// Sets a link's MAC address (`linksetaddr`).
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// h.link_set_mac(br, [0x02, 0, 0, 0, 0, 1])?;
+    /// assert_eq!(h.link_get_mac("br0")?, [0x02, 0, 0, 0, 0, 1]);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn link_set_mac<'a>(&mut self, link: impl Into<LinkRef<'a>>, mac: [u8; 6]) -> Result<()> {
         let index = self.resolve(link.into())?;
         self.request(
@@ -195,6 +254,13 @@ impl<T: Transport> Handle<T> {
 
     /// A link's MAC address (`linkgetaddr`); `ENODATA` when it has none of
     /// 6 bytes.
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// assert_eq!(h.link_get_mac("lo")?, [0; 6]);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn link_get_mac<'a>(&mut self, link: impl Into<LinkRef<'a>>) -> Result<[u8; 6]> {
         let l = self.link_get(link)?;
         l.address
@@ -207,6 +273,15 @@ impl<T: Transport> Handle<T> {
     }
 
     /// Sets a link's MTU (`linksetmtu`).
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// h.link_set_mtu(br, 1400)?;
+    /// assert_eq!(h.link_get(br)?.mtu, Some(1400));
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn link_set_mtu<'a>(&mut self, link: impl Into<LinkRef<'a>>, mtu: u32) -> Result<()> {
         let index = self.resolve(link.into())?;
         self.request(
@@ -224,6 +299,18 @@ impl<T: Transport> Handle<T> {
     /// Creates a link of `kind` named `name` (`iplink_add`), with
     /// `IFLA_INFO_DATA` attributes `data` (type, value), at index `index`
     /// or, with `None`, where the stack chooses. Returns the new index.
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// assert_eq!(h.if_nametoindex("br0")?, br);
+    /// // IFLA_BR_STP_STATE (5) = 1, at index 42.
+    /// let stp = 1u32.to_ne_bytes();
+    /// assert_eq!(h.link_add("br1", "bridge", &[(5, &stp[..])], Some(42))?, 42);
+    /// assert_eq!(h.link_add("br0", "bridge", &[], None).unwrap_err().errno(), libc::EEXIST);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn link_add(
         &mut self,
         name: &str,
@@ -258,6 +345,15 @@ impl<T: Transport> Handle<T> {
     }
 
     /// Deletes a link by index or name (`iplink_del`).
+    ///
+    /// ```
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// h.link_add("br0", "bridge", &[], None)?;
+    /// h.link_del("br0")?;
+    /// assert_eq!(h.link_del("br0").unwrap_err().errno(), libc::ENODEV);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn link_del<'a>(&mut self, link: impl Into<LinkRef<'a>>) -> Result<()> {
         let link = link.into();
         if let LinkRef::Name(n) = link {

@@ -190,6 +190,21 @@ impl Route {
 impl<T: Transport> Handle<T> {
     /// Adds `route` (`iproute_add`): `RTM_NEWROUTE` with `NLM_F_CREATE |
     /// NLM_F_EXCL`.
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// use nlinline::Route;
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// h.link_set_up(br, true)?;
+    /// h.addr_add(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 24, br)?;
+    /// h.route_add(&Route::default_via(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254))))?;
+    /// h.route_add(&Route::to(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16).dev(br).table(100).metric(5))?;
+    /// let far = Route::to(IpAddr::V4(Ipv4Addr::new(10, 8, 0, 0)), 16).via(IpAddr::V4(Ipv4Addr::new(172, 16, 0, 1)));
+    /// assert_eq!(h.route_add(&far).unwrap_err().errno(), libc::ENETUNREACH);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn route_add(&mut self, route: &Route) -> Result<()> {
         let r = route.repr(false)?;
         self.request(
@@ -202,6 +217,20 @@ impl<T: Transport> Handle<T> {
     }
 
     /// Deletes `route` (`iproute_del`).
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// use nlinline::Route;
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// h.link_set_up(br, true)?;
+    /// let r = Route::to(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16).dev(br);
+    /// h.route_add(&r)?;
+    /// h.route_del(&r)?;
+    /// assert_eq!(h.route_del(&r).unwrap_err().errno(), libc::ESRCH);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn route_del(&mut self, route: &Route) -> Result<()> {
         let r = route.repr(true)?;
         self.request(RTM_DELROUTE, 0, |w| r.emit(w), |_| Ok(()))
@@ -209,6 +238,17 @@ impl<T: Transport> Handle<T> {
     }
 
     /// The routes of `family` in `table` (`None`: every table), as reprs.
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// use nlinline::wire::consts::{AF_INET, RT_TABLE_LOCAL};
+    /// h.link_set_up("lo", true)?;
+    /// let local = h.routes(AF_INET, Some(RT_TABLE_LOCAL))?;
+    /// assert!(local.iter().any(|r| r.dst == Some(IpAddr::V4(Ipv4Addr::LOCALHOST))));
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
     pub fn routes(&mut self, family: u8, table: Option<u32>) -> Result<Vec<RouteRepr>> {
         let (t8, t32) = match table.map(u8::try_from) {
             None => (0, None),
