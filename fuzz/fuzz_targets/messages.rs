@@ -46,11 +46,17 @@ fn drain<I: Iterator>(mut it: I, bound: usize, what: &str, mut f: impl FnMut(I::
     let mut n = 0usize;
     while let Some(x) = it.next() {
         n += 1;
-        assert!(n <= bound, "{what}: more than {bound} items, iteration does not terminate");
+        assert!(
+            n <= bound,
+            "{what}: more than {bound} items, iteration does not terminate"
+        );
         f(x);
     }
     assert!(it.next().is_none(), "{what}: not fused (Some after None)");
-    assert!(it.next().is_none(), "{what}: not fused (Some after two Nones)");
+    assert!(
+        it.next().is_none(),
+        "{what}: not fused (Some after two Nones)"
+    );
 }
 
 /// At most one attribute per 4 bytes, plus one final error.
@@ -61,7 +67,13 @@ fn attr_bound(bytes: &[u8]) -> usize {
 /// Reads one attribute every way the codec offers and checks the sizes.
 fn touch_attr(a: &Attr<'_>) {
     let v = a.value();
-    black_box((a.kind(), a.raw_kind(), a.is_nested(), a.is_net_byteorder(), a.part()));
+    black_box((
+        a.kind(),
+        a.raw_kind(),
+        a.is_nested(),
+        a.is_net_byteorder(),
+        a.part(),
+    ));
     assert_eq!(a.u8().is_ok(), v.len() == 1);
     assert_eq!(a.u16().is_ok(), v.len() == 2);
     assert_eq!(a.u32().is_ok(), v.len() == 4);
@@ -130,7 +142,10 @@ fn walk_typed<'a, T: AttrDecode<'a>>(
             Err(e) => assert_eq!(t.err(), Some(e), "{what}: framing errors differ"),
         }
     });
-    assert!(raw.next().is_none(), "{what}: raw iterator longer than the typed one");
+    assert!(
+        raw.next().is_none(),
+        "{what}: raw iterator longer than the typed one"
+    );
 }
 
 fn walk_link(msg: &nlq::wire::LinkMessage<'_>) {
@@ -210,7 +225,9 @@ fn walk_nexthops(hops: NextHops<'_>, value: &[u8], depth: usize) {
 
 fn walk_route(msg: &nlq::wire::RouteMessage<'_>) {
     let h = msg.header();
-    black_box((h.family, h.dst_len, h.src_len, h.tos, h.table, h.protocol, h.scope, h.kind));
+    black_box((
+        h.family, h.dst_len, h.src_len, h.tos, h.table, h.protocol, h.scope, h.kind,
+    ));
     walk_route_attrs(msg.attrs(), 0);
     black_box(RouteRepr::parse(msg).ok());
 }
@@ -230,7 +247,14 @@ fn walk_neigh(msg: &nlq::wire::NeighMessage<'_>) {
 }
 
 fn touch_ext_ack(e: &nlq::wire::ExtAck<'_>) {
-    black_box((e.msg, e.offset, e.missing_type, e.missing_nest, e.cookie, e.is_empty()));
+    black_box((
+        e.msg,
+        e.offset,
+        e.missing_type,
+        e.missing_nest,
+        e.cookie,
+        e.is_empty(),
+    ));
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -244,7 +268,10 @@ fuzz_target!(|data: &[u8]| {
             }
         };
         let h = msg.header();
-        assert_eq!(msg.payload().len() as u64 + NLMSG_HDRLEN as u64, u64::from(h.len));
+        assert_eq!(
+            msg.payload().len() as u64 + NLMSG_HDRLEN as u64,
+            u64::from(h.len)
+        );
         assert_eq!(NlMsgHeader::parse(&h.to_bytes()).map(|(h2, _)| h2), Ok(h));
         assert_eq!(msg.family(), msg.payload().first().copied());
         black_box((msg.kind(), msg.flags(), msg.seq(), msg.port()));
@@ -258,7 +285,11 @@ fuzz_target!(|data: &[u8]| {
                 let p = msg.payload();
                 let rp = e.request_payload();
                 assert!(rp.len() <= p.len());
-                assert_eq!(Some(e.error()), p.get(..4).map(|b| i32::from_ne_bytes(b.try_into().unwrap())));
+                assert_eq!(
+                    Some(e.error()),
+                    p.get(..4)
+                        .map(|b| i32::from_ne_bytes(b.try_into().unwrap()))
+                );
                 assert_eq!(Ok(e.request()), NlMsgHeader::parse(&p[4..]).map(|(h, _)| h));
                 assert!(e.errno() >= 0);
                 assert_eq!(e.is_ack(), e.error() == 0);
@@ -268,7 +299,11 @@ fuzz_target!(|data: &[u8]| {
                     // and the echoed payload, aligned; typed() checked them.
                     let start = (4 + NLMSG_HDRLEN + rp.len() + 3) & !3;
                     let tlvs = p.get(start..).unwrap_or_default();
-                    assert_eq!(ExtAck::parse(tlvs), Ok(ack), "ext_ack() differs from its TLVs");
+                    assert_eq!(
+                        ExtAck::parse(tlvs),
+                        Ok(ack),
+                        "ext_ack() differs from its TLVs"
+                    );
                 } else {
                     assert!(ack.is_empty(), "ext_ack without NLM_F_ACK_TLVS");
                 }
@@ -279,7 +314,11 @@ fuzz_target!(|data: &[u8]| {
                 black_box(d.error);
                 let ack = d.ext_ack();
                 if msg.flags() & NLM_F_ACK_TLVS != 0 && p.len() >= 4 {
-                    assert_eq!(ExtAck::parse(&p[4..]), Ok(ack), "ext_ack() differs from its TLVs");
+                    assert_eq!(
+                        ExtAck::parse(&p[4..]),
+                        Ok(ack),
+                        "ext_ack() differs from its TLVs"
+                    );
                 } else {
                     assert!(ack.is_empty(), "ext_ack without NLM_F_ACK_TLVS");
                 }

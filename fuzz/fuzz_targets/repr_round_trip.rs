@@ -26,9 +26,9 @@ use libfuzzer_sys::fuzz_target;
 use nlq::wire::consts::*;
 use nlq::wire::{
     AddrCacheInfo, AddrRepr, Attr, Error, ErrorKind, HwAddr, IfAddrMsg, IfInfoMsg, IfName,
-    InlineBytes, InlineStr, LinkInfoRepr, LinkRepr, LinkStats, LinkStats64, NdMsg,
-    NeighCacheInfo, NeighRepr, NextHopList, NextHopRepr, Part, RouteMetrics, RouteRepr, RtMsg,
-    Writer, AF_SPEC_CAPACITY, INFO_DATA_CAPACITY, MAX_NEXTHOPS,
+    InlineBytes, InlineStr, LinkInfoRepr, LinkRepr, LinkStats, LinkStats64, NdMsg, NeighCacheInfo,
+    NeighRepr, NextHopList, NextHopRepr, Part, RouteMetrics, RouteRepr, RtMsg, Writer,
+    AF_SPEC_CAPACITY, INFO_DATA_CAPACITY, MAX_NEXTHOPS,
 };
 
 #[path = "common/mod.rs"]
@@ -213,7 +213,11 @@ fn addr(c: &mut Cursor<'_>) {
         header,
         address: c.opt_ip(family),
         local: c.opt_ip(family),
-        label: if c.bool() { IfName::try_from_str(&c.string(IFNAMSIZ)) } else { None },
+        label: if c.bool() {
+            IfName::try_from_str(&c.string(IFNAMSIZ))
+        } else {
+            None
+        },
         broadcast: c.opt_ip(family),
         anycast: c.opt_ip(family),
         cache_info: c.bool().then(|| AddrCacheInfo {
@@ -362,7 +366,11 @@ fn nested_attrs(c: &mut Cursor<'_>, w: &mut Writer<Vec<u8>>, depth: u32) {
             })
             .expect("nest into a Vec");
         } else {
-            let flags = if c.u8() % 8 == 0 { NLA_F_NET_BYTEORDER } else { 0 };
+            let flags = if c.u8() % 8 == 0 {
+                NLA_F_NET_BYTEORDER
+            } else {
+                0
+            };
             w.attr(kind | flags, c.bytes(24)).expect("attr into a Vec");
         }
     }
@@ -386,9 +394,17 @@ fn link(c: &mut Cursor<'_>) {
         change: c.u32(),
     };
     let info = c.bool().then(|| LinkInfoRepr {
-        kind: if c.bool() { InlineStr::try_from_str(&c.string(32)) } else { None },
+        kind: if c.bool() {
+            InlineStr::try_from_str(&c.string(32))
+        } else {
+            None
+        },
         data: raw_nest::<INFO_DATA_CAPACITY>(c),
-        slave_kind: if c.bool() { InlineStr::try_from_str(&c.string(32)) } else { None },
+        slave_kind: if c.bool() {
+            InlineStr::try_from_str(&c.string(32))
+        } else {
+            None
+        },
         slave_data: raw_nest::<INFO_DATA_CAPACITY>(c),
     });
     let stats = c.bool().then(|| {
@@ -401,7 +417,11 @@ fn link(c: &mut Cursor<'_>) {
     });
     let r = LinkRepr {
         header,
-        name: if c.bool() { IfName::try_from_str(&c.string(IFNAMSIZ)) } else { None },
+        name: if c.bool() {
+            IfName::try_from_str(&c.string(IFNAMSIZ))
+        } else {
+            None
+        },
         address: c.hwaddr(),
         broadcast: c.hwaddr(),
         mtu: c.opt_u32(),
@@ -411,7 +431,11 @@ fn link(c: &mut Cursor<'_>) {
         master: c.opt_u32(),
         link: c.opt_u32(),
         group: c.opt_u32(),
-        alias: if c.bool() { InlineStr::try_from_str(&c.string(IFALIASZ)) } else { None },
+        alias: if c.bool() {
+            InlineStr::try_from_str(&c.string(IFALIASZ))
+        } else {
+            None
+        },
         info,
         stats,
         stats64,

@@ -4,9 +4,7 @@
 use core::fmt::Debug;
 
 use nlq::wire::consts::{RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE};
-use nlq::wire::{
-    AddrRepr, LinkRepr, Message, Messages, NeighRepr, Result, RouteRepr, Writer,
-};
+use nlq::wire::{AddrRepr, LinkRepr, Message, Messages, NeighRepr, Result, RouteRepr, Writer};
 
 /// The owned reprs, uniformly.
 pub trait Repr: Sized + PartialEq + Debug {
@@ -68,13 +66,20 @@ pub fn reparse<R: Repr>(datagram: &[u8]) -> Result<R> {
         .next()
         .expect("emitted datagram has no message")
         .unwrap_or_else(|e| panic!("emitted message does not frame: {e:?}"));
-    assert!(msgs.next().is_none(), "emitted datagram has more than one message");
+    assert!(
+        msgs.next().is_none(),
+        "emitted datagram has more than one message"
+    );
     assert_eq!(msg.kind(), R::NEW);
     let typed = msg
         .typed()
         .unwrap_or_else(|e| panic!("emitted message does not type: {e:?}"));
     let r = R::parse_typed(&typed).expect("emitted message typed as another family");
-    assert_eq!(r, R::parse_payload(msg.payload()), "parse and parse_payload disagree");
+    assert_eq!(
+        r,
+        R::parse_payload(msg.payload()),
+        "parse and parse_payload disagree"
+    );
     r
 }
 
@@ -89,5 +94,9 @@ pub fn payload_round_trip<R: Repr>(payload: &[u8]) {
     let second: R = reparse(&bytes)
         .unwrap_or_else(|e| panic!("re-parse of an emitted repr failed: {e:?}\nrepr {first:?}"));
     assert_eq!(second, first, "round trip changed the repr");
-    assert_eq!(emit(&second), bytes, "emit is not stable across a round trip");
+    assert_eq!(
+        emit(&second),
+        bytes,
+        "emit is not stable across a round trip"
+    );
 }
