@@ -38,7 +38,8 @@ fixtures = os.path.join(here, "..", "tests", "fixtures", "kernel-dumps")
 corpus = os.path.join(here, "corpus")
 regressions = os.path.join(here, "regressions")
 MAX_SEEDS = 200
-TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "repr_round_trip"]
+TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "repr_round_trip",
+           "nlinline_replies"]
 REPR_OF_TYPE = {16: "link_repr", 20: "addr_repr", 24: "route_repr", 28: "neigh_repr"}
 
 if clean and os.path.isdir(corpus):
@@ -243,6 +244,24 @@ for kind in range(4):
     for fill in (0x01, 0x04, 0x06, 0x07, 0x55, 0xFF):
         put("repr_round_trip", bytes([kind]) + bytes([fill]) * 160)
     put("repr_round_trip", bytes([kind]) + bytes(range(256)))
+
+# ---- nlinline_replies: a helper choice, then answer datagrams -----------------
+# First byte picks the helper (see the target); then each answer is a u16 LE
+# length (top bit: leave seq and port as they are) and that many bytes.
+def answers(pick, dgrams):
+    out = bytes([pick])
+    for d in dgrams:
+        d = d[:0x7FFF]
+        out += struct.pack("<H", len(d)) + d
+    return out
+
+dumps = {"link_dump.bin": 2, "addr_dump.bin": 3, "route_dump.bin": 4}
+for name, pick in dumps.items():
+    dg = list(datagrams(os.path.join(fixtures, name)))
+    put("nlinline_replies", answers(pick, dg[:1] + dg[-1:]))
+    put("nlinline_replies", answers(pick, dg[-1:]))
+for pick in range(8):
+    put("nlinline_replies", answers(pick, control_dgrams))
 
 # ---- saved reproducers -------------------------------------------------------
 if os.path.isdir(regressions):

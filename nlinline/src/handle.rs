@@ -173,7 +173,7 @@ impl<T: Transport> Handle<T> {
             self.receive(seq, |m| {
                 interrupted |= m.flags() & NLM_F_DUMP_INTR != 0;
                 match m.typed()? {
-                    Message::Done(d) if d.error < 0 => Err(refused(-d.error, d.ext_ack())),
+                    Message::Done(d) if d.error < 0 => Err(refused(errno_of(d.error), d.ext_ack())),
                     Message::Done(_) => Ok(Flow::Done),
                     Message::Error(e) => check(&e).map(|_| Flow::Done),
                     _ => {
@@ -234,8 +234,13 @@ pub(crate) enum Flow {
 pub(crate) fn check(e: &nlq::wire::ErrorMessage<'_>) -> Result<i32> {
     match e.error() {
         v if v >= 0 => Ok(v),
-        v => Err(refused(v.checked_neg().unwrap_or(i32::MAX), e.ext_ack())),
+        v => Err(refused(errno_of(v), e.ext_ack())),
     }
+}
+
+/// The positive errno of a negative status (`i32::MIN` saturates).
+fn errno_of(status: i32) -> i32 {
+    status.checked_neg().unwrap_or(i32::MAX)
 }
 
 fn refused(errno: i32, ext: nlq::wire::ExtAck<'_>) -> Error {

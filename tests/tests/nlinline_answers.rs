@@ -199,3 +199,20 @@ fn requests_carry_the_port_and_increasing_seqs() {
         ]
     );
 }
+
+#[test]
+fn the_most_negative_status_does_not_overflow() {
+    // Found by the nlinline_replies fuzz target: DONE with status i32::MIN.
+    let (mut h, _) = handle(|req, port, w| {
+        emit_done(w, req.seq(), port, i32::MIN).unwrap();
+    });
+    assert_eq!(h.links().unwrap_err().errno(), i32::MAX);
+    let (mut h, _) = handle(|req, port, w| {
+        w.message(NLMSG_ERROR, 0, req.seq(), port, |w| {
+            w.put(&i32::MIN.to_ne_bytes())?;
+            w.put(&req.header().to_bytes())
+        })
+        .unwrap();
+    });
+    assert_eq!(h.link_set_mtu(1, 1500).unwrap_err().errno(), i32::MAX);
+}
