@@ -144,8 +144,10 @@ impl Transport for KernelSocket {
     }
 
     fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
+        let deadline = std::time::Instant::now() + timeout.unwrap_or(DEFAULT_TIMEOUT);
         loop {
-            self.wait_readable(timeout.unwrap_or(DEFAULT_TIMEOUT))?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            self.wait_readable(left)?;
             // Learn the datagram's size without consuming it, then read it
             // whole into a buffer of that size.
             buf.clear();
