@@ -173,12 +173,12 @@ impl<T: Transport> Handle<T> {
                 break None;
             }
             // Fill the window: one datagram, its last request the barrier.
-            if sent < n && sent - st.answered < window {
+            if sent < n && sent.saturating_sub(st.answered) < window {
                 let mut out = std::mem::take(&mut self.out);
                 out.clear();
                 let start = sent;
                 let mut last_flags_at = None;
-                while sent < n && sent - st.answered < window {
+                while sent < n && sent.saturating_sub(st.answered) < window {
                     let Some(req) = requests.get(sent) else { break };
                     if !out.is_empty() && out.len() + req.len() > MAX_DATAGRAM {
                         break;
@@ -208,7 +208,7 @@ impl<T: Transport> Handle<T> {
                 }
             }
             // Collect what has come.
-            if let Err(e) = self.collect(base, &mut st) {
+            if let Err(e) = self.collect(base, sent, &mut st) {
                 break Some(e);
             }
         };
@@ -227,11 +227,12 @@ impl<T: Transport> Handle<T> {
             .collect()
     }
 
-    /// Receives one datagram and files the answers it holds for the
-    /// requests numbered from `base`.
-    fn collect(&mut self, base: u32, st: &mut Pending) -> Result<()> {
+    /// Receives one datagram and files the answers it holds for the `sent`
+    /// requests numbered from `base` (answers to requests not sent yet are
+    /// ignored, as any with a foreign seq).
+    fn collect(&mut self, base: u32, sent: usize, st: &mut Pending) -> Result<()> {
         let port = self.transport.port();
-        let n = st.results.len();
+        let n = sent.min(st.results.len());
         let mut buf = std::mem::take(&mut self.inbuf);
         let got = self.transport.recv(&mut buf, Some(self.timeout));
         let filed = got.map_err(Error::from).and_then(|()| {

@@ -216,3 +216,26 @@ fn the_most_negative_status_does_not_overflow() {
     });
     assert_eq!(h.link_set_mtu(1, 1500).unwrap_err().errno(), i32::MAX);
 }
+
+#[test]
+fn answers_to_requests_not_sent_are_ignored() {
+    // A server that, besides its real ACK, answers a seq far ahead.
+    let (mut h, _) = handle(|req, port, w| {
+        w.message(NLMSG_ERROR, 0, req.seq() + 100, port, |w| {
+            w.put(&(-libc::EPERM).to_ne_bytes())?;
+            w.put(&req.header().to_bytes())
+        })
+        .unwrap();
+        if req.flags() & NLM_F_ACK != 0 {
+            ack(w, req, port);
+        }
+    });
+    let mut b = nlinline::Batch::new();
+    b.link_set_up(1, true).unwrap();
+    b.link_set_up(2, true).unwrap();
+    let r = h.apply(&b);
+    assert_eq!(r.len(), 2);
+    // The errors for requests never sent are not filed (nor counted as
+    // answers); the barrier's ACK confirms both requests.
+    assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
+}
