@@ -217,25 +217,50 @@ fn the_most_negative_status_does_not_overflow() {
     assert_eq!(h.link_set_mtu(1, 1500).unwrap_err().errno(), i32::MAX);
 }
 
+/// A loopback with room for only two answers at a time, so that a batch
+/// keeps at most two requests in flight.
+struct Narrow<S>(Loopback<S>);
+
+impl<S: Serve> nlinline::Transport for Narrow<S> {
+    fn send(&mut self, d: &[u8]) -> std::io::Result<()> {
+        self.0.send(d)
+    }
+    fn recv(&mut self, b: &mut Vec<u8>, t: Option<std::time::Duration>) -> std::io::Result<()> {
+        self.0.recv(b, t)
+    }
+    fn port(&self) -> u32 {
+        self.0.port()
+    }
+    fn reserve_replies(&mut self, _: usize) -> std::io::Result<Option<usize>> {
+        Ok(Some(2 * 2048))
+    }
+}
+
 #[test]
 fn answers_to_requests_not_sent_are_ignored() {
-    // A server that, besides its real ACK, answers a seq far ahead.
-    let (mut h, _) = handle(|req, port, w| {
-        w.message(NLMSG_ERROR, 0, req.seq() + 100, port, |w| {
-            w.put(&(-libc::EPERM).to_ne_bytes())?;
-            w.put(&req.header().to_bytes())
-        })
-        .unwrap();
-        if req.flags() & NLM_F_ACK != 0 {
-            ack(w, req, port);
-        }
-    });
+    // A server that also "answers" the request two seqs ahead: with two in
+    // flight, that one has not been sent yet.
+    let requests = Rc::new(RefCell::new(Vec::new()));
+    let s = Scripted {
+        script: |req: &NlMsg<'_>, port: u32, w: &mut Writer<Vec<u8>>| {
+            w.message(NLMSG_ERROR, 0, req.seq() + 2, port, |w| {
+                w.put(&(-libc::EPERM).to_ne_bytes())?;
+                w.put(&req.header().to_bytes())
+            })
+            .unwrap();
+            if req.flags() & NLM_F_ACK != 0 {
+                ack(w, req, port);
+            }
+        },
+        requests: requests.clone(),
+    };
+    let mut h = Handle::new(Narrow(Loopback::new(s, 4321)));
     let mut b = nlinline::Batch::new();
-    b.link_set_up(1, true).unwrap();
-    b.link_set_up(2, true).unwrap();
+    for i in 1..=6 {
+        b.link_set_up(i, true).unwrap();
+    }
     let r = h.apply(&b);
-    assert_eq!(r.len(), 2);
-    // The errors for requests never sent are not filed (nor counted as
-    // answers); the barrier's ACK confirms both requests.
+    assert_eq!(r.len(), 6);
     assert!(r.iter().all(|x| x.is_ok()), "{r:?}");
+    assert_eq!(requests.borrow().len(), 6);
 }
