@@ -7,7 +7,8 @@
 //! can frame (unless the datagram's length prefix has its top bit set), so
 //! that the answers reach the parsing code. Checks: no panic, every call
 //! returns (a transport out of answers times out), a batch gives one result
-//! per request.
+//! per request. Bits 3-4 of the first byte limit the room for answers (so
+//! a batch keeps one to three requests in flight).
 #![no_main]
 
 use std::collections::VecDeque;
@@ -23,6 +24,9 @@ const PORT: u32 = 4321;
 struct Replay {
     answers: VecDeque<(bool, Vec<u8>)>,
     last_seq: u32,
+    /// Room for answers, in answers (0: no limit): keeps a batch's window
+    /// small so that answers can come for requests not sent yet.
+    room: usize,
 }
 
 impl Transport for Replay {
@@ -61,6 +65,10 @@ impl Transport for Replay {
     fn port(&self) -> u32 {
         PORT
     }
+
+    fn reserve_replies(&mut self, _bytes: usize) -> io::Result<Option<usize>> {
+        Ok((self.room > 0).then_some(self.room * 2048))
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -77,6 +85,7 @@ fuzz_target!(|data: &[u8]| {
     let t = Replay {
         answers,
         last_seq: 0,
+        room: usize::from(pick >> 3) % 4,
     };
     let mut h = Handle::new(t).with_timeout(Duration::from_millis(1));
     match pick % 8 {
