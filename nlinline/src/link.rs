@@ -84,7 +84,16 @@ impl<T: Transport> Handle<T> {
     /// # Ok::<(), nlinline::Error>(())
     /// ```
     pub fn link_get<'a>(&mut self, link: impl Into<LinkRef<'a>>) -> Result<LinkRepr> {
-        let link = link.into();
+        self.get_link(link.into(), |l| Ok(LinkRepr::parse(l)?))
+    }
+
+    /// Sends `RTM_GETLINK` for one link (without statistics) and returns
+    /// what `read` makes of the answer.
+    fn get_link<R>(
+        &mut self,
+        link: LinkRef<'_>,
+        mut read: impl FnMut(&LinkMessage<'_>) -> Result<R>,
+    ) -> Result<R> {
         if let LinkRef::Name(n) = link {
             check_name(n)?;
         }
@@ -97,8 +106,7 @@ impl<T: Transport> Handle<T> {
                 w.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
             },
             |m| {
-                let l = LinkMessage::parse(m)?;
-                found = Some(LinkRepr::parse(&l)?);
+                found = Some(read(&LinkMessage::parse(m)?)?);
                 Ok(())
             },
         )?;
@@ -115,21 +123,7 @@ impl<T: Transport> Handle<T> {
     /// # Ok::<(), nlinline::Error>(())
     /// ```
     pub fn if_nametoindex(&mut self, name: &str) -> Result<u32> {
-        check_name(name)?;
-        let mut index = None;
-        self.request(
-            RTM_GETLINK,
-            0,
-            |w| {
-                select(w, LinkRef::Name(name))?;
-                w.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
-            },
-            |m| {
-                index = Some(LinkMessage::parse(m)?.header().index);
-                Ok(())
-            },
-        )?;
-        index.ok_or(Error::Unexpected("no link in the answer to RTM_GETLINK"))
+        self.get_link(LinkRef::Name(name), |l| Ok(l.header().index))
     }
 
     /// The name of the link with index `index` (`if_indextoname`).
@@ -141,24 +135,14 @@ impl<T: Transport> Handle<T> {
     /// # Ok::<(), nlinline::Error>(())
     /// ```
     pub fn if_indextoname(&mut self, index: u32) -> Result<String> {
-        let mut name = None;
-        self.request(
-            RTM_GETLINK,
-            0,
-            |w| {
-                select(w, LinkRef::Index(index))?;
-                w.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
-            },
-            |m| {
-                for a in LinkMessage::parse(m)?.attrs() {
-                    if let LinkAttr::IfName(n) = a? {
-                        name = Some(n.to_owned());
-                    }
+        self.get_link(LinkRef::Index(index), |l| {
+            for a in l.attrs() {
+                if let LinkAttr::IfName(n) = a? {
+                    return Ok(n.to_owned());
                 }
-                Ok(())
-            },
-        )?;
-        name.ok_or(Error::Unexpected("link without IFLA_IFNAME"))
+            }
+            Err(Error::Unexpected("link without IFLA_IFNAME"))
+        })
     }
 
     /// Every link's index and name (`if_nameindex`), in index order.
