@@ -17,12 +17,14 @@ pub struct AddrOptions {
     pub scope: Option<u8>,
 }
 
-fn max_prefix(addr: &IpAddr) -> u8 {
-    if addr.is_ipv4() {
-        32
-    } else {
-        128
+/// Checks that `prefix_len` fits `addr`'s family (32 or 128 bits), as the
+/// kernel would: `EINVAL` otherwise.
+pub(crate) fn check_prefix(addr: &IpAddr, prefix_len: u8) -> Result<()> {
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if prefix_len > max {
+        return Err(Error::Invalid("prefix longer than the address"));
     }
+    Ok(())
 }
 
 /// The repr of `addr/prefix_len` on `index` with `opts`.
@@ -32,9 +34,7 @@ pub(crate) fn repr(
     index: u32,
     opts: AddrOptions,
 ) -> Result<AddrRepr> {
-    if prefix_len > max_prefix(&addr) {
-        return Err(Error::Invalid("prefix longer than the address"));
-    }
+    check_prefix(&addr, prefix_len)?;
     let mut r = AddrRepr::new(addr, prefix_len, index).with_local(addr);
     r.header.scope = opts.scope.unwrap_or(RT_SCOPE_UNIVERSE);
     if opts.flags != 0 {

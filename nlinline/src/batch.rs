@@ -193,13 +193,17 @@ impl<T: Transport> Handle<T> {
                         h[6..].copy_from_slice(&port.to_ne_bytes());
                     }
                     last_flags_at = Some(at + 6);
-                    st.group_start[sent] = start;
+                    if let Some(g) = st.group_start.get_mut(sent) {
+                        *g = start;
+                    }
                     sent += 1;
                 }
                 if let Some(f) = last_flags_at.and_then(|at| out.get_mut(at..at + 2)) {
                     let flags = u16::from_ne_bytes([f[0], f[1]]) | NLM_F_ACK;
                     f.copy_from_slice(&flags.to_ne_bytes());
-                    st.barrier[sent - 1] = true;
+                    if let Some(last) = sent.checked_sub(1).and_then(|i| st.barrier.get_mut(i)) {
+                        *last = true;
+                    }
                 }
                 let r = self.transport.send(&out);
                 self.out = out;

@@ -129,10 +129,7 @@ impl Route {
     /// The repr sent for this route; `for_delete` leaves out what `ip route
     /// del` leaves out (scope and protocol are wildcards there).
     pub(crate) fn repr(&self, for_delete: bool) -> Result<RouteRepr> {
-        let max = if self.dst.is_ipv4() { 32 } else { 128 };
-        if self.prefix_len > max {
-            return Err(Error::Invalid("prefix longer than the address"));
-        }
+        crate::addr::check_prefix(&self.dst, self.prefix_len)?;
         let family_ok = |ip: &Option<IpAddr>| ip.is_none_or(|i| i.is_ipv4() == self.dst.is_ipv4());
         if !family_ok(&self.gateway) || !family_ok(&self.prefsrc) {
             return Err(Error::Invalid("addresses of different families"));
