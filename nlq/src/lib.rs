@@ -53,4 +53,9 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod errno;
+pub mod lookup;
+#[cfg(feature = "alloc")]
+pub mod server;
+pub mod stack;
 pub mod wire;

@@ -1,0 +1,81 @@
+//! The Linux errno values the server and the adapters answer with (positive,
+//! as in `<errno.h>`; the wire carries them negated).
+
+#![allow(missing_docs)]
+
+pub const EPERM: i32 = 1;
+pub const ENOENT: i32 = 2;
+pub const ESRCH: i32 = 3;
+pub const EINTR: i32 = 4;
+pub const EIO: i32 = 5;
+pub const ENXIO: i32 = 6;
+pub const E2BIG: i32 = 7;
+pub const EBADF: i32 = 9;
+pub const EAGAIN: i32 = 11;
+pub const ENOMEM: i32 = 12;
+pub const EACCES: i32 = 13;
+pub const EFAULT: i32 = 14;
+pub const EBUSY: i32 = 16;
+pub const EEXIST: i32 = 17;
+pub const ENODEV: i32 = 19;
+pub const ENOTDIR: i32 = 20;
+pub const EINVAL: i32 = 22;
+pub const ENFILE: i32 = 23;
+pub const ENOSPC: i32 = 28;
+pub const ERANGE: i32 = 34;
+pub const ENOTTY: i32 = 25;
+pub const EMSGSIZE: i32 = 90;
+pub const EPROTOTYPE: i32 = 91;
+pub const ENOPROTOOPT: i32 = 92;
+pub const EPROTONOSUPPORT: i32 = 93;
+pub const EOPNOTSUPP: i32 = 95;
+pub const EAFNOSUPPORT: i32 = 97;
+pub const EADDRINUSE: i32 = 98;
+pub const EADDRNOTAVAIL: i32 = 99;
+pub const ENETDOWN: i32 = 100;
+pub const ENETUNREACH: i32 = 101;
+pub const ENOBUFS: i32 = 105;
+pub const ECONNREFUSED: i32 = 111;
+pub const EHOSTUNREACH: i32 = 113;
+
+/// The symbolic name of `errno` ("EEXIST"), or "E?" when unknown here.
+pub fn name(errno: i32) -> &'static str {
+    match errno {
+        0 => "OK",
+        EPERM => "EPERM",
+        ENOENT => "ENOENT",
+        ESRCH => "ESRCH",
+        EINTR => "EINTR",
+        EIO => "EIO",
+        ENXIO => "ENXIO",
+        E2BIG => "E2BIG",
+        EBADF => "EBADF",
+        EAGAIN => "EAGAIN",
+        ENOMEM => "ENOMEM",
+        EACCES => "EACCES",
+        EFAULT => "EFAULT",
+        EBUSY => "EBUSY",
+        EEXIST => "EEXIST",
+        ENODEV => "ENODEV",
+        ENOTDIR => "ENOTDIR",
+        EINVAL => "EINVAL",
+        ENFILE => "ENFILE",
+        ENOTTY => "ENOTTY",
+        ENOSPC => "ENOSPC",
+        ERANGE => "ERANGE",
+        EMSGSIZE => "EMSGSIZE",
+        EPROTOTYPE => "EPROTOTYPE",
+        ENOPROTOOPT => "ENOPROTOOPT",
+        EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        EOPNOTSUPP => "EOPNOTSUPP",
+        EAFNOSUPPORT => "EAFNOSUPPORT",
+        EADDRINUSE => "EADDRINUSE",
+        EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        ENETDOWN => "ENETDOWN",
+        ENETUNREACH => "ENETUNREACH",
+        ENOBUFS => "ENOBUFS",
+        ECONNREFUSED => "ECONNREFUSED",
+        EHOSTUNREACH => "EHOSTUNREACH",
+        _ => "E?",
+    }
+}

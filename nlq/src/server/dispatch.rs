@@ -1,0 +1,387 @@
+//! Routing one request to the stack and answering it as the kernel does
+//! (`netlink_rcv_skb` + `rtnetlink_rcv_msg` + the family handlers).
+
+use core::net::IpAddr;
+
+use crate::errno::{EINVAL, EOPNOTSUPP, EPERM};
+use crate::stack::{CreateFlags, Event, LinkChange, LinkKey, NewLink, Stack, StackResult};
+use crate::wire::consts::*;
+use crate::wire::{emit_error, AddrRepr, ExtAck, LinkRepr, NlMsg, RouteRepr};
+
+use super::dump::{Dump, DumpKind};
+use super::notify;
+use super::request::{self, Checked, Failure, NO_DEVICE};
+use super::{ConnId, Server};
+
+/// What a handled request leaves to do.
+enum Outcome {
+    /// Done: ACK if the request asked for one.
+    Done,
+    /// A dump started: no ACK, ever (the kernel's `-EINTR` trick).
+    Dump,
+}
+
+impl<S: Stack> Server<S> {
+    /// Handles one message of a request datagram.
+    pub(super) fn handle(&mut self, id: ConnId, msg: &NlMsg<'_>) {
+        let flags = msg.flags();
+        let result = if flags & NLM_F_REQUEST == 0 || msg.kind() < NLMSG_MIN_TYPE {
+            Ok(Outcome::Done)
+        } else {
+            self.rtnetlink(id, msg)
+        };
+        match result {
+            Ok(Outcome::Dump) => {}
+            Ok(Outcome::Done) => {
+                if flags & NLM_F_ACK != 0 {
+                    self.answer(id, msg, Failure::errno(0));
+                }
+            }
+            Err(f) => self.answer(id, msg, f),
+        }
+    }
+
+    /// Queues the `NLMSG_ERROR` (or ACK) for `msg`.
+    fn answer(&mut self, id: ConnId, msg: &NlMsg<'_>, f: Failure) {
+        let Some(c) = self.conn(id) else { return };
+        let (cap, port) = (c.cap_ack, c.port);
+        let ext = if c.ext_ack {
+            ExtAck {
+                msg: f.message,
+                offset: f.offset,
+                ..ExtAck::default()
+            }
+        } else {
+            ExtAck::default()
+        };
+        self.reply(id, |w| emit_error(w, msg, f.errno, cap, &ext, port));
+    }
+
+    fn rtnetlink(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<Outcome> {
+        // A message too short for the family byte is quietly accepted.
+        if msg.payload().is_empty() {
+            return Ok(Outcome::Done);
+        }
+        let kind = msg.kind();
+        let is_get = kind.wrapping_sub(RTM_NEWLINK) & 3 == 2;
+        let (admin, strict) = self
+            .conn(id)
+            .map_or((false, false), |c| (c.admin, c.strict));
+        if !is_get && !admin {
+            return Err(Failure::errno(EPERM));
+        }
+        if is_get && request::is_dump(msg) {
+            let what = match kind {
+                RTM_GETLINK => request::link_dump(msg, strict).map(DumpKind::Link),
+                RTM_GETADDR => request::addr_dump(msg, strict).map(DumpKind::Addr),
+                RTM_GETROUTE => request::route_dump(msg, strict).map(DumpKind::Route),
+                RTM_GETNEIGH => request::neigh_dump(msg, strict).map(DumpKind::Neigh),
+                _ => return Err(Failure::errno(EOPNOTSUPP)),
+            };
+            self.start_dump(id, msg, what);
+            return Ok(Outcome::Dump);
+        }
+        match kind {
+            RTM_GETLINK => self.get_link(id, msg, strict),
+            RTM_NEWLINK => self.new_link(id, msg),
+            RTM_SETLINK => self.set_link(id, msg),
+            RTM_DELLINK => self.del_link(id, msg),
+            RTM_GETADDR => self.get_addr(id, msg),
+            RTM_NEWADDR => self.new_addr(id, msg),
+            RTM_DELADDR => self.del_addr(id, msg),
+            RTM_GETROUTE => self.get_route(id, msg),
+            RTM_NEWROUTE => self.new_route(id, msg),
+            RTM_DELROUTE => self.del_route(id, msg),
+            _ => Err(Failure::errno(EOPNOTSUPP)),
+        }
+        .map(|()| Outcome::Done)
+    }
+
+    /// Starts a dump and queues its first datagram, as the kernel fills the
+    /// first one while handling the request.
+    fn start_dump(&mut self, id: ConnId, msg: &NlMsg<'_>, what: Checked<DumpKind>) {
+        let generation = self.stack.generation();
+        let Some(c) = self.conn_mut(id) else { return };
+        let size = c.dump_size();
+        c.dump = Some(Dump::new(msg.seq(), generation, what));
+        self.dump_next(id, size);
+    }
+
+    /// Runs a change on the stack; its events become notifications. Events
+    /// of the request's own kind carry the request's seq and port (and skip
+    /// the requester's own subscription, or echo to it with `NLM_F_ECHO`);
+    /// consequences of another kind (a link's routes) come from port 0.
+    fn change<T>(
+        &mut self,
+        id: ConnId,
+        msg: &NlMsg<'_>,
+        f: impl FnOnce(&mut S, crate::stack::Events<'_>) -> StackResult<T>,
+    ) -> Checked<T> {
+        let own = self.port(id);
+        let (seq, kind, echo) = (msg.seq(), msg.kind(), msg.flags() & NLM_F_ECHO != 0);
+        let Server {
+            stack,
+            conns,
+            scratch,
+            ..
+        } = self;
+        let mut events = |e: Event<'_>| {
+            let mine = notify::same_family(&e, kind);
+            let origin = mine.then_some(notify::Origin {
+                seq,
+                port: own,
+                echo_to: echo.then_some(id),
+            });
+            notify::broadcast(conns, scratch, &e, origin);
+        };
+        f(stack, &mut events).map_err(Failure::from)
+    }
+
+    /// The link a request names: by index if positive, else by name.
+    /// `Ok(None)` when it names none.
+    fn named_link(&self, repr: &LinkRepr) -> Checked<Option<LinkRepr>> {
+        let key = if repr.header.index > 0 {
+            LinkKey::Index(repr.header.index)
+        } else if let Some(n) = &repr.name {
+            LinkKey::Name(n.as_str())
+        } else {
+            return Ok(None);
+        };
+        match self.stack.link(key) {
+            Ok(l) => Ok(Some(l)),
+            Err(e) if e.errno == crate::errno::ENODEV => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn get_link(&mut self, id: ConnId, msg: &NlMsg<'_>, strict: bool) -> Checked<()> {
+        request::link_get(msg, strict)?;
+        let req = link_repr(msg)?;
+        if req.header.index == 0 && req.name.is_none() {
+            return Err(Failure::errno(EINVAL));
+        }
+        let link = self.named_link(&req)?.ok_or(NO_DEVICE)?;
+        let (seq, port) = (msg.seq(), self.port(id));
+        self.reply(id, |w| {
+            w.message(RTM_NEWLINK, 0, seq, port, |w| link.emit(w))
+        });
+        Ok(())
+    }
+
+    fn new_link(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = link_repr(msg)?;
+        let flags = CreateFlags(msg.flags());
+        match self.named_link(&req)? {
+            Some(cur) => {
+                if flags.excl() {
+                    return Err(Failure::errno(crate::errno::EEXIST));
+                }
+                if flags.replace() {
+                    return Err(Failure::errno(EOPNOTSUPP));
+                }
+                let change = link_change(&req, Some(&cur));
+                let index = cur.header.index;
+                self.change(id, msg, |s, ev| s.set_link(index, &change, ev))
+            }
+            None => {
+                if !flags.create() {
+                    return Err(NO_DEVICE);
+                }
+                let kind = req
+                    .info
+                    .as_ref()
+                    .and_then(|i| i.kind.as_ref())
+                    .map_or("", |k| k.as_str());
+                let new = NewLink {
+                    index: req.header.index,
+                    name: req.name,
+                    kind,
+                    info: req.info.as_ref(),
+                    change: link_change(&req, None),
+                };
+                self.change(id, msg, |s, ev| s.add_link(&new, ev))
+                    .map(|_| ())
+            }
+        }
+    }
+
+    fn set_link(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = link_repr(msg)?;
+        if req.header.index == 0 && req.name.is_none() {
+            return Err(Failure::errno(EINVAL));
+        }
+        let cur = self.named_link(&req)?.ok_or(NO_DEVICE)?;
+        let change = link_change(&req, Some(&cur));
+        let index = cur.header.index;
+        self.change(id, msg, |s, ev| s.set_link(index, &change, ev))
+    }
+
+    fn del_link(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = link_repr(msg)?;
+        if req.header.index == 0 && req.name.is_none() {
+            return Err(Failure::errno(EINVAL));
+        }
+        let cur = self.named_link(&req)?.ok_or(NO_DEVICE)?;
+        let index = cur.header.index;
+        self.change(id, msg, |s, ev| s.del_link(index, ev))
+    }
+
+    /// `RTM_GETADDR` without `NLM_F_DUMP`: IPv4 has no handler for it; IPv6
+    /// looks the address up (`inet6_rtm_getaddr`).
+    fn get_addr(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = addr_repr(msg)?;
+        if req.header.family != AF_INET6 {
+            return Err(Failure::errno(EOPNOTSUPP));
+        }
+        let want = req
+            .local
+            .or(req.address)
+            .ok_or(Failure::new(EINVAL, "invalid address"))?;
+        let mut found = None;
+        let _ = self.stack.addrs(AF_INET6, 0, &mut |a: &AddrRepr| {
+            let hit = a.local.or(a.address) == Some(want)
+                && (req.header.index == 0 || a.header.index == req.header.index);
+            if hit {
+                found = Some(*a);
+                core::ops::ControlFlow::Break(())
+            } else {
+                core::ops::ControlFlow::Continue(())
+            }
+        });
+        let addr = found.ok_or(Failure::errno(crate::errno::EADDRNOTAVAIL))?;
+        let (seq, port) = (msg.seq(), self.port(id));
+        self.reply(id, |w| {
+            w.message(RTM_NEWADDR, 0, seq, port, |w| addr.emit(w))
+        });
+        Ok(())
+    }
+
+    /// The link an address or route change names must exist.
+    fn require_link(&self, index: u32) -> Checked<()> {
+        match self.stack.link(LinkKey::Index(index)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn new_addr(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = addr_repr(msg)?;
+        check_addr(&req, true)?;
+        self.require_link(req.header.index)?;
+        let flags = CreateFlags(msg.flags());
+        self.change(id, msg, |s, ev| s.add_addr(&req, flags, ev))
+    }
+
+    fn del_addr(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = addr_repr(msg)?;
+        check_addr(&req, false)?;
+        self.require_link(req.header.index)?;
+        self.change(id, msg, |s, ev| s.del_addr(&req, ev))
+    }
+
+    /// `RTM_GETROUTE` for one destination (`ip route get`).
+    fn get_route(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = route_repr(msg)?;
+        request::inet_family(req.header.family)?;
+        let dst = req.dst.unwrap_or(match req.header.family {
+            AF_INET6 => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+            _ => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+        });
+        let mut route = self.stack.route_get(dst)?;
+        route.header.dst_len = if dst.is_ipv4() { 32 } else { 128 };
+        route.dst = Some(dst);
+        route.header.flags |= RTM_F_CLONED;
+        if route.table.is_none() {
+            route.table = Some(u32::from(route.header.table));
+        }
+        route.priority = None;
+        let (seq, port) = (msg.seq(), self.port(id));
+        self.reply(id, |w| {
+            w.message(RTM_NEWROUTE, 0, seq, port, |w| route.emit(w))
+        });
+        Ok(())
+    }
+
+    fn new_route(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = route_repr(msg)?;
+        check_route(&req)?;
+        let flags = CreateFlags(msg.flags());
+        self.change(id, msg, |s, ev| s.add_route(&req, flags, ev))
+    }
+
+    fn del_route(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let req = route_repr(msg)?;
+        check_route(&req)?;
+        self.change(id, msg, |s, ev| s.del_route(&req, ev))
+    }
+}
+
+fn link_repr(msg: &NlMsg<'_>) -> Checked<LinkRepr> {
+    let m = request::link_message(msg)?;
+    LinkRepr::parse(&m).map_err(Failure::malformed)
+}
+
+fn addr_repr(msg: &NlMsg<'_>) -> Checked<AddrRepr> {
+    let m = request::addr_message(msg)?;
+    request::inet_family(m.family())?;
+    AddrRepr::parse(&m).map_err(Failure::malformed)
+}
+
+fn route_repr(msg: &NlMsg<'_>) -> Checked<RouteRepr> {
+    let m = request::route_message(msg)?;
+    request::inet_family(m.family())?;
+    RouteRepr::parse(&m).map_err(Failure::malformed)
+}
+
+/// What a link request changes; a name is a rename only when it differs
+/// from the current one.
+fn link_change(req: &LinkRepr, cur: Option<&LinkRepr>) -> LinkChange {
+    let rename = match (cur, &req.name) {
+        (Some(c), Some(n)) if c.name.as_ref() != Some(n) => Some(*n),
+        _ => None,
+    };
+    LinkChange {
+        flags: req.header.flags,
+        flags_mask: req.header.change,
+        mtu: req.mtu,
+        address: req.address,
+        name: rename,
+        txqlen: req.txqlen,
+        alias: req.alias,
+        master: req.master,
+        group: req.group,
+    }
+}
+
+/// The checks `inet_rtm_newaddr` / `inet6_rtm_newaddr` (and the deletes)
+/// make before looking at the device.
+fn check_addr(a: &AddrRepr, adding: bool) -> Checked<()> {
+    let v4 = a.header.family == AF_INET;
+    let max = if v4 { 32 } else { 128 };
+    if a.header.prefix_len > max {
+        return Err(Failure::new(EINVAL, "Invalid prefix length"));
+    }
+    // Deleting an IPv4 address may name none: the first one goes.
+    let needed = adding || !v4;
+    let has_addr = if v4 {
+        a.local.is_some()
+    } else {
+        a.local.is_some() || a.address.is_some()
+    };
+    if needed && !has_addr {
+        return Err(Failure::new(EINVAL, "Missing IFA_LOCAL"));
+    }
+    Ok(())
+}
+
+/// The shape checks of `rtm_to_fib_config` / `rtm_to_fib6_config`.
+fn check_route(r: &RouteRepr) -> Checked<()> {
+    let max = if r.header.family == AF_INET { 32 } else { 128 };
+    if r.header.dst_len > max || r.header.src_len > max {
+        return Err(Failure::new(EINVAL, "Invalid prefix length"));
+    }
+    if r.header.kind > RTN_NAT.saturating_add(1) {
+        return Err(Failure::new(EINVAL, "Invalid route type"));
+    }
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! Dumps, one datagram at a time: a dump keeps only its position, so it
+//! needs memory for one datagram whatever the table's size.
+
+use core::ops::ControlFlow;
+
+use crate::stack::Stack;
+use crate::wire::consts::*;
+use crate::wire::{LinkRepr, RouteRepr, Writer};
+
+use super::request::{AddrFilter, Checked, Failure, LinkFilter, NeighFilter, RouteFilter};
+use super::{Bounded, ConnId, Server};
+
+/// What a dump lists, with its filters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DumpKind {
+    Link(LinkFilter),
+    Addr(AddrFilter),
+    Route(RouteFilter),
+    Neigh(NeighFilter),
+}
+
+/// A dump in progress on a connection.
+#[derive(Debug)]
+pub(crate) struct Dump {
+    what: Result<DumpKind, Failure>,
+    seq: u32,
+    /// Entries already delivered (filtered-out ones included).
+    position: usize,
+    generation: u64,
+    interrupted: bool,
+}
+
+impl Dump {
+    pub fn new(seq: u32, generation: u64, what: Checked<DumpKind>) -> Self {
+        Dump {
+            what,
+            seq,
+            position: 0,
+            generation,
+            interrupted: false,
+        }
+    }
+
+    fn filtered(&self) -> bool {
+        match &self.what {
+            Ok(DumpKind::Addr(f)) => f.index != 0,
+            Ok(DumpKind::Route(f)) => f.is_set(),
+            Ok(DumpKind::Link(f)) => f.master.is_some() || f.kind.is_some(),
+            Ok(DumpKind::Neigh(f)) => f.index != 0,
+            Err(_) => false,
+        }
+    }
+}
+
+fn link_matches(f: &LinkFilter, l: &LinkRepr) -> bool {
+    if let Some(m) = f.master {
+        if l.master.unwrap_or(0) != m {
+            return false;
+        }
+    }
+    if let Some(k) = &f.kind {
+        let kind = l.info.as_ref().and_then(|i| i.kind.as_ref());
+        if kind != Some(k) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The datagram being filled: entries go in as messages until one does not
+/// fit.
+struct Filler<'a> {
+    w: Writer<Bounded<'a>>,
+    flags: u16,
+    seq: u32,
+    port: u32,
+    /// Positions consumed: entries written and entries filtered out.
+    taken: usize,
+    full: bool,
+}
+
+impl Filler<'_> {
+    /// Writes one entry as a message of type `kind`; breaks when the
+    /// datagram is full. A first entry larger than the datagram is written
+    /// anyway, alone (the reader sees it cut, as from the kernel); one that
+    /// cannot be written at all is skipped rather than stall the dump.
+    fn put(
+        &mut self,
+        kind: u16,
+        write: impl Fn(&mut Writer<Bounded<'_>>) -> crate::wire::Result<()>,
+    ) -> ControlFlow<()> {
+        let (flags, seq, port) = (self.flags, self.seq, self.port);
+        if self.w.message(kind, flags, seq, port, |w| write(w)).is_ok() {
+            self.taken = self.taken.saturating_add(1);
+            return ControlFlow::Continue(());
+        }
+        if !self.w.is_empty() {
+            self.full = true;
+            return ControlFlow::Break(());
+        }
+        let limit = self.w.buffer().limit;
+        self.w.buffer_mut().limit = usize::MAX;
+        let _ = self.w.message(kind, flags, seq, port, |w| write(w));
+        self.w.buffer_mut().limit = limit;
+        self.taken = self.taken.saturating_add(1);
+        self.full = true;
+        ControlFlow::Break(())
+    }
+
+    /// Passes over an entry the filters leave out.
+    fn skip(&mut self) -> ControlFlow<()> {
+        self.taken = self.taken.saturating_add(1);
+        ControlFlow::Continue(())
+    }
+
+    /// Appends `NLMSG_DONE` with the dump's status (and its text with
+    /// extended ACKs); false if it does not fit.
+    fn done(&mut self, failure: Option<&Failure>, ext_ack: bool) -> bool {
+        let errno = failure.map_or(0, |f| f.errno);
+        let text = failure.and_then(|f| f.message).filter(|_| ext_ack);
+        let flags = self.flags | if text.is_some() { NLM_F_ACK_TLVS } else { 0 };
+        let (seq, port) = (self.seq, self.port);
+        self.w
+            .message(NLMSG_DONE, flags, seq, port, |w| {
+                w.put(&errno.wrapping_neg().to_ne_bytes())?;
+                if let Some(t) = text {
+                    w.attr_str(NLMSGERR_ATTR_MSG, t)?;
+                }
+                Ok(())
+            })
+            .is_ok()
+    }
+}
+
+fn route_matches(f: &RouteFilter, r: &RouteRepr) -> bool {
+    (f.table == 0 || r.table_id() == f.table)
+        && (f.protocol == 0 || r.header.protocol == f.protocol)
+        && (f.kind == 0 || r.header.kind == f.kind)
+        && (f.oif == 0
+            || r.oif == Some(f.oif)
+            || r.multipath
+                .as_ref()
+                .is_some_and(|m| m.as_slice().iter().any(|h| h.ifindex == f.oif)))
+}
+
+impl<S: Stack> Server<S> {
+    /// Writes the next datagram of the connection's dump (at most `size`
+    /// bytes) and queues it; ends the dump with `NLMSG_DONE` when the table
+    /// is exhausted.
+    pub(super) fn dump_next(&mut self, id: ConnId, size: usize) {
+        let generation = self.stack.generation();
+        let Server { stack, conns, .. } = self;
+        let Some(c) = conns.get_mut(id.0 as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(mut d) = c.dump.take() else { return };
+        if generation != d.generation {
+            d.interrupted = true;
+        }
+        let mut flags = NLM_F_MULTI;
+        if d.filtered() {
+            flags |= NLM_F_DUMP_FILTERED;
+        }
+        if d.interrupted {
+            flags |= NLM_F_DUMP_INTR;
+        }
+        let ext_ack = c.ext_ack;
+        c.arena.clear();
+        let mut f = Filler {
+            w: Writer::new(Bounded {
+                buf: &mut c.arena,
+                limit: size,
+            }),
+            flags,
+            seq: d.seq,
+            port: c.port,
+            taken: 0,
+            full: false,
+        };
+        let pos = d.position;
+        let listed: Checked<()> = match d.what {
+            Err(e) => Err(e),
+            Ok(DumpKind::Link(flt)) => stack
+                .links(pos, &mut |l| {
+                    if link_matches(&flt, l) {
+                        f.put(RTM_NEWLINK, |w| l.emit(w))
+                    } else {
+                        f.skip()
+                    }
+                })
+                .map_err(Failure::from),
+            Ok(DumpKind::Addr(flt)) => require(stack, flt.index).and_then(|()| {
+                stack
+                    .addrs(flt.family, pos, &mut |a| {
+                        if flt.index == 0 || a.header.index == flt.index {
+                            f.put(RTM_NEWADDR, |w| a.emit(w))
+                        } else {
+                            f.skip()
+                        }
+                    })
+                    .map_err(Failure::from)
+            }),
+            Ok(DumpKind::Route(flt)) if flt.cache => Ok(()),
+            Ok(DumpKind::Route(flt)) => require(stack, flt.oif).and_then(|()| {
+                stack
+                    .routes(flt.family, pos, &mut |r| {
+                        if route_matches(&flt, r) {
+                            f.put(RTM_NEWROUTE, |w| r.emit(w))
+                        } else {
+                            f.skip()
+                        }
+                    })
+                    .map_err(Failure::from)
+            }),
+            Ok(DumpKind::Neigh(flt)) => stack
+                .neighbours(flt.family, pos, &mut |n| {
+                    if flt.index == 0 || n.header.ifindex == flt.index {
+                        f.put(RTM_NEWNEIGH, |w| n.emit(w))
+                    } else {
+                        f.skip()
+                    }
+                })
+                .map_err(Failure::from),
+        };
+        d.position = pos.saturating_add(f.taken);
+        if let Err(e) = listed {
+            d.what = Err(e);
+        }
+        let finished = !f.full && f.done(d.what.as_ref().err(), ext_ack);
+        let bytes = c.take_arena();
+        c.push(bytes, 0);
+        if !finished {
+            c.dump = Some(d);
+        }
+    }
+}
+
+/// A filter naming a link that does not exist fails the dump with `ENODEV`.
+fn require<S: Stack>(stack: &S, index: u32) -> Checked<()> {
+    if index == 0 {
+        return Ok(());
+    }
+    stack
+        .link(crate::stack::LinkKey::Index(index))
+        .map(|_| ())
+        .map_err(Failure::from)
+}

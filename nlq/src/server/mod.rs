@@ -1,0 +1,524 @@
+//! A sans-IO rtnetlink server: request bytes in, reply datagrams out, with
+//! the kernel's answers.
+//!
+//! A [`Server`] owns a [`Stack`] and the state of every connection (port
+//! id, joined groups, socket options, the reader's buffer size, a dump in
+//! progress, queued datagrams). It never touches a socket or a clock: the
+//! caller moves bytes between it and whatever carries them (an in-process
+//! [`Transport`](../../nlinline/trait.Transport.html), a unix socket, a
+//! preload shim).
+//!
+//! What it does, like the kernel:
+//! - several requests per datagram, trailing zero padding, 1- or 4-byte GET
+//!   bodies;
+//! - an ACK only with `NLM_F_ACK`; `NLMSG_ERROR` with the errno and the
+//!   echoed request (capped with `NETLINK_CAP_ACK`), extended-ACK text with
+//!   `NETLINK_EXT_ACK`;
+//! - dumps as `NLM_F_MULTI` messages closed by `NLMSG_DONE`, one datagram at a
+//!   time, each no larger than the reader's buffer, resumed when the reader
+//!   asks for more: a dump holds one datagram whatever the table's size;
+//! - strict-check filtering (`NETLINK_GET_STRICT_CHK`), GET by index or name,
+//!   `RTM_GETROUTE` for one destination;
+//! - notifications to the connections that joined the matching `RTNLGRP_*`
+//!   groups, bounded by each connection's receive buffer, with `ENOBUFS`
+//!   for a reader that fell behind;
+//! - `EPERM` for changes from connections without the admin right.
+
+mod dispatch;
+mod dump;
+mod notify;
+mod request;
+#[cfg(feature = "std")]
+mod shared;
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::errno::{EBADF, EINVAL, ENOBUFS, ENOPROTOOPT};
+use crate::stack::{Event, Stack};
+use crate::wire::consts::*;
+use crate::wire::{Buffer, Messages, Writer};
+
+use dump::Dump;
+
+#[cfg(feature = "std")]
+pub use shared::{Client, Shared};
+
+/// A connection's handle in its [`Server`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(u32);
+
+impl ConnId {
+    /// The raw slot number.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// One reply or notification datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    /// The netlink messages.
+    pub bytes: Bytes,
+    /// The multicast group it was sent to (`RTNLGRP_*`), 0 for unicast
+    /// replies. The sender address a reader sees carries `1 << (group - 1)`
+    /// in `nl_groups` for groups up to 32.
+    pub group: u32,
+}
+
+impl Datagram {
+    /// `nl_groups` of the sender address, as `recvmsg` reports it.
+    pub fn groups_mask(&self) -> u32 {
+        match self.group {
+            1..=32 => 1u32 << self.group.saturating_sub(1),
+            _ => 0,
+        }
+    }
+}
+
+/// The default receive buffer of a connection: the kernel's
+/// `net.core.rmem_default`.
+pub const DEFAULT_RCVBUF: usize = 212_992;
+
+/// What a queued datagram costs against the receive buffer beyond its
+/// bytes, standing in for the kernel's `skb` overhead (`truesize`).
+pub const DATAGRAM_OVERHEAD: usize = 256;
+
+/// The size of a dump datagram before the reader has shown its buffer: the
+/// kernel's `NLMSG_GOODSIZE` on 4 KiB pages.
+pub const DUMP_GOODSIZE: usize = 3776;
+
+/// The largest dump datagram: the kernel caps it at 32 KiB less the `skb`
+/// overhead.
+pub const DUMP_MAXSIZE: usize = 32_768 - 320;
+
+/// The highest `RTNLGRP_*` a connection may join.
+pub const MAX_GROUP: u32 = 63;
+
+/// Per-connection state.
+#[derive(Debug)]
+struct Conn {
+    port: u32,
+    bound: bool,
+    groups: u64,
+    ext_ack: bool,
+    cap_ack: bool,
+    strict: bool,
+    no_enobufs: bool,
+    admin: bool,
+    rcvbuf: usize,
+    queued: usize,
+    overrun: bool,
+    max_read: usize,
+    queue: VecDeque<Datagram>,
+    dump: Option<Dump>,
+    arena: BytesMut,
+}
+
+impl Conn {
+    fn new(port: u32) -> Self {
+        Conn {
+            port,
+            bound: false,
+            groups: 0,
+            ext_ack: false,
+            cap_ack: false,
+            strict: false,
+            no_enobufs: false,
+            admin: true,
+            rcvbuf: DEFAULT_RCVBUF,
+            queued: 0,
+            overrun: false,
+            max_read: 0,
+            queue: VecDeque::new(),
+            dump: None,
+            arena: BytesMut::new(),
+        }
+    }
+
+    fn member_of(&self, group: u32) -> bool {
+        (1..=MAX_GROUP).contains(&group) && self.groups & (1u64 << group.saturating_sub(1)) != 0
+    }
+
+    /// The size of the next dump datagram, as the kernel sizes it.
+    fn dump_size(&self) -> usize {
+        if self.max_read == 0 {
+            DUMP_GOODSIZE
+        } else {
+            self.max_read.clamp(DUMP_GOODSIZE, DUMP_MAXSIZE)
+        }
+    }
+
+    /// Queues a datagram if the receive buffer has room (the kernel lets the
+    /// last one overshoot); otherwise drops it and marks the overrun.
+    fn enqueue(&mut self, bytes: Bytes, group: u32) -> bool {
+        if self.queued > self.rcvbuf {
+            if !self.no_enobufs {
+                self.overrun = true;
+            }
+            return false;
+        }
+        self.push(bytes, group);
+        true
+    }
+
+    /// Queues a datagram whatever the buffer holds (a dump's next datagram,
+    /// made only when the reader asks).
+    fn push(&mut self, bytes: Bytes, group: u32) {
+        self.queued = self
+            .queued
+            .saturating_add(bytes.len().saturating_add(DATAGRAM_OVERHEAD));
+        self.queue.push_back(Datagram { bytes, group });
+    }
+
+    /// Takes what the arena holds as one datagram.
+    fn take_arena(&mut self) -> Bytes {
+        self.arena.split().freeze()
+    }
+}
+
+/// A socket option of `SOL_NETLINK` (or the receive buffer size) a client
+/// sets on its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SockOpt {
+    /// `NETLINK_ADD_MEMBERSHIP` to a group.
+    AddMembership(u32),
+    /// `NETLINK_DROP_MEMBERSHIP` of a group.
+    DropMembership(u32),
+    /// `NETLINK_EXT_ACK`.
+    ExtAck(bool),
+    /// `NETLINK_CAP_ACK`.
+    CapAck(bool),
+    /// `NETLINK_GET_STRICT_CHK`.
+    StrictCheck(bool),
+    /// `NETLINK_NO_ENOBUFS`.
+    NoEnobufs(bool),
+    /// `SO_RCVBUF` (bytes the queue may hold).
+    RcvBuf(usize),
+}
+
+impl SockOpt {
+    /// The option for `setsockopt(fd, SOL_NETLINK, name, &value)`;
+    /// `ENOPROTOOPT` for a name the server does not keep (as the kernel
+    /// answers unknown names). Options the kernel accepts but that change
+    /// nothing here (`NETLINK_PKTINFO`, `NETLINK_BROADCAST_ERROR`,
+    /// `NETLINK_LISTEN_ALL_NSID`) come back as `Ok(None)`.
+    pub fn from_sol_netlink(name: i32, value: u32) -> Result<Option<SockOpt>, i32> {
+        Ok(Some(match name {
+            NETLINK_ADD_MEMBERSHIP => SockOpt::AddMembership(value),
+            NETLINK_DROP_MEMBERSHIP => SockOpt::DropMembership(value),
+            NETLINK_EXT_ACK => SockOpt::ExtAck(value != 0),
+            NETLINK_CAP_ACK => SockOpt::CapAck(value != 0),
+            NETLINK_GET_STRICT_CHK => SockOpt::StrictCheck(value != 0),
+            NETLINK_NO_ENOBUFS => SockOpt::NoEnobufs(value != 0),
+            NETLINK_PKTINFO | NETLINK_BROADCAST_ERROR | NETLINK_LISTEN_ALL_NSID => return Ok(None),
+            _ => return Err(ENOPROTOOPT),
+        }))
+    }
+}
+
+/// An rtnetlink server over a stack. See the [module docs](self).
+#[derive(Debug)]
+pub struct Server<S> {
+    stack: S,
+    conns: Vec<Option<Conn>>,
+    next_port: u32,
+    /// Events reported during the current request, turned into
+    /// notifications once the stack call returns.
+    scratch: BytesMut,
+}
+
+impl<S: Stack> Server<S> {
+    /// A server over `stack`, with no connection yet.
+    pub fn new(stack: S) -> Self {
+        Server {
+            stack,
+            conns: Vec::new(),
+            next_port: 1,
+            scratch: BytesMut::new(),
+        }
+    }
+
+    /// The stack.
+    pub fn stack(&self) -> &S {
+        &self.stack
+    }
+
+    /// The stack, to change it directly. Changes made this way are not
+    /// notified; report them with [`Server::notify`].
+    pub fn stack_mut(&mut self) -> &mut S {
+        &mut self.stack
+    }
+
+    /// Consumes the server, returning the stack.
+    pub fn into_stack(self) -> S {
+        self.stack
+    }
+
+    /// Opens a connection (a netlink socket). It gets a port id of its own
+    /// at once, as the kernel's autobind gives.
+    pub fn connect(&mut self) -> ConnId {
+        let port = self.free_port();
+        let conn = Conn::new(port);
+        let slot = match self.conns.iter().position(Option::is_none) {
+            Some(i) => {
+                if let Some(s) = self.conns.get_mut(i) {
+                    *s = Some(conn);
+                }
+                i
+            }
+            None => {
+                self.conns.push(Some(conn));
+                self.conns.len().saturating_sub(1)
+            }
+        };
+        ConnId(u32::try_from(slot).unwrap_or(u32::MAX))
+    }
+
+    /// Closes a connection; its queue and dump are dropped.
+    pub fn disconnect(&mut self, id: ConnId) {
+        if let Some(s) = self.conns.get_mut(id.0 as usize) {
+            *s = None;
+        }
+    }
+
+    /// The number of open connections.
+    pub fn connections(&self) -> usize {
+        self.conns.iter().filter(|c| c.is_some()).count()
+    }
+
+    fn free_port(&mut self) -> u32 {
+        loop {
+            let p = self.next_port;
+            self.next_port = self.next_port.checked_add(1).unwrap_or(1);
+            if !self.conns.iter().flatten().any(|c| c.port == p) {
+                return p;
+            }
+        }
+    }
+
+    fn conn(&self, id: ConnId) -> Option<&Conn> {
+        self.conns.get(id.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.conns.get_mut(id.0 as usize).and_then(Option::as_mut)
+    }
+
+    /// The connection's port id (`getsockname`'s `nl_pid`); 0 for an unknown
+    /// connection.
+    pub fn port(&self, id: ConnId) -> u32 {
+        self.conn(id).map_or(0, |c| c.port)
+    }
+
+    /// `bind(2)`: a port id (0 keeps the one it has) and the multicast groups
+    /// 1 to 32 as a bitmask. `EADDRINUSE` if another connection has the
+    /// port; `EINVAL` to change the port of a bound connection.
+    pub fn bind(&mut self, id: ConnId, port: u32, groups: u32) -> Result<(), i32> {
+        let taken = port != 0
+            && self
+                .conns
+                .iter()
+                .enumerate()
+                .any(|(i, c)| i != id.0 as usize && c.as_ref().is_some_and(|c| c.port == port));
+        let c = self.conn_mut(id).ok_or(EBADF)?;
+        if port != 0 && port != c.port {
+            if c.bound {
+                return Err(EINVAL);
+            }
+            if taken {
+                return Err(crate::errno::EADDRINUSE);
+            }
+            c.port = port;
+        }
+        c.bound = true;
+        c.groups = (c.groups & !0xffff_ffff) | u64::from(groups);
+        Ok(())
+    }
+
+    /// Sets a socket option.
+    pub fn set_option(&mut self, id: ConnId, opt: SockOpt) -> Result<(), i32> {
+        let c = self.conn_mut(id).ok_or(EBADF)?;
+        match opt {
+            SockOpt::AddMembership(g) | SockOpt::DropMembership(g) => {
+                if !(1..=MAX_GROUP).contains(&g) {
+                    return Err(EINVAL);
+                }
+                let bit = 1u64 << g.saturating_sub(1);
+                if matches!(opt, SockOpt::AddMembership(_)) {
+                    c.groups |= bit;
+                } else {
+                    c.groups &= !bit;
+                }
+            }
+            SockOpt::ExtAck(v) => c.ext_ack = v,
+            SockOpt::CapAck(v) => c.cap_ack = v,
+            SockOpt::StrictCheck(v) => c.strict = v,
+            SockOpt::NoEnobufs(v) => {
+                c.no_enobufs = v;
+                if v {
+                    c.overrun = false;
+                }
+            }
+            SockOpt::RcvBuf(n) => c.rcvbuf = n,
+        }
+        Ok(())
+    }
+
+    /// Reads a `SOL_NETLINK` option back (`getsockopt`), as the kernel
+    /// reports it: flags as 0/1, memberships as the bitmask of groups 1–32.
+    pub fn get_option(&self, id: ConnId, name: i32) -> Result<u32, i32> {
+        let c = self.conn(id).ok_or(EBADF)?;
+        Ok(match name {
+            NETLINK_EXT_ACK => u32::from(c.ext_ack),
+            NETLINK_CAP_ACK => u32::from(c.cap_ack),
+            NETLINK_GET_STRICT_CHK => u32::from(c.strict),
+            NETLINK_NO_ENOBUFS => u32::from(c.no_enobufs),
+            NETLINK_PKTINFO | NETLINK_BROADCAST_ERROR | NETLINK_LISTEN_ALL_NSID => 0,
+            // NETLINK_LIST_MEMBERSHIPS
+            9 => c.groups as u32,
+            _ => return Err(ENOPROTOOPT),
+        })
+    }
+
+    /// The joined groups as a bitmask (bit `g - 1` for group `g`).
+    pub fn groups(&self, id: ConnId) -> u64 {
+        self.conn(id).map_or(0, |c| c.groups)
+    }
+
+    /// Grants or withdraws the right to change state (the kernel's
+    /// `CAP_NET_ADMIN`). Without it, every request but a GET gets `EPERM`.
+    /// Connections start with it.
+    pub fn set_admin(&mut self, id: ConnId, admin: bool) {
+        if let Some(c) = self.conn_mut(id) {
+            c.admin = admin;
+        }
+    }
+
+    /// Bytes waiting in the connection's queue (what `SIOCINQ`-like probes
+    /// and `poll` readiness look at; a dump in progress also makes it
+    /// readable, see [`Server::readable`]).
+    pub fn queued(&self, id: ConnId) -> usize {
+        self.conn(id).map_or(0, |c| c.queued)
+    }
+
+    /// True when a `recv` would return something now.
+    pub fn readable(&self, id: ConnId) -> bool {
+        self.conn(id)
+            .is_some_and(|c| !c.queue.is_empty() || c.dump.is_some() || c.overrun)
+    }
+
+    /// Handles one datagram of requests sent by the connection. Replies and
+    /// notifications are queued; read them with [`Server::recv`]. A
+    /// datagram whose framing breaks is handled up to the break and the rest
+    /// is dropped, as the kernel does.
+    pub fn send(&mut self, id: ConnId, datagram: &[u8]) {
+        if self.conn(id).is_none() {
+            return;
+        }
+        for msg in Messages::new(datagram) {
+            let Ok(msg) = msg else { break };
+            self.handle(id, &msg);
+        }
+    }
+
+    /// The next datagram for the connection, at most `max` bytes long when a
+    /// dump is cut to size (`max` is the reader's buffer, as in `recvmsg`; a
+    /// single larger message is still returned whole, for the reader to see
+    /// it truncated). `Ok(None)`: nothing to read. `Err(ENOBUFS)`: messages
+    /// were lost because the reader fell behind (reported once).
+    pub fn recv(&mut self, id: ConnId, max: usize) -> Result<Option<Datagram>, i32> {
+        let c = self.conn_mut(id).ok_or(EBADF)?;
+        c.max_read = c.max_read.max(max);
+        if c.overrun {
+            c.overrun = false;
+            return Err(ENOBUFS);
+        }
+        if c.queue.is_empty() && c.dump.is_some() {
+            let size = c.dump_size().min(max.max(1));
+            self.dump_next(id, size);
+        }
+        let c = self.conn_mut(id).ok_or(EBADF)?;
+        let d = c.queue.pop_front();
+        if let Some(d) = &d {
+            c.queued = c
+                .queued
+                .saturating_sub(d.bytes.len().saturating_add(DATAGRAM_OVERHEAD));
+        }
+        Ok(d)
+    }
+
+    /// Reports a change the stack made on its own (a carrier change, an
+    /// address from DHCP): subscribers get the kernel's notification.
+    pub fn notify(&mut self, event: Event<'_>) {
+        notify::broadcast(&mut self.conns, &mut self.scratch, &event, None);
+    }
+
+    /// Writes one unicast reply into the connection's arena and queues it.
+    fn reply<F>(&mut self, id: ConnId, write: F)
+    where
+        F: FnOnce(&mut Writer<&mut BytesMut>) -> crate::wire::Result<usize>,
+    {
+        let Some(c) = self.conn_mut(id) else { return };
+        let mut w = Writer::new(&mut c.arena);
+        if write(&mut w).is_ok() {
+            let bytes = c.take_arena();
+            c.enqueue(bytes, 0);
+        } else {
+            c.arena.clear();
+        }
+    }
+}
+
+impl Buffer for &mut BytesMut {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+    #[inline]
+    fn claim(&mut self, n: usize) -> crate::wire::Result<&mut [u8]> {
+        (**self).claim(n)
+    }
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        BytesMut::truncate(self, len)
+    }
+}
+
+/// A buffer that refuses to grow past a limit: a dump datagram being
+/// filled.
+struct Bounded<'a> {
+    buf: &'a mut BytesMut,
+    limit: usize,
+}
+
+impl Buffer for Bounded<'_> {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        self.buf
+    }
+    #[inline]
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        self.buf
+    }
+    #[inline]
+    fn claim(&mut self, n: usize) -> crate::wire::Result<&mut [u8]> {
+        if self.buf.len().saturating_add(n) > self.limit {
+            return Err(crate::wire::Error::new(
+                crate::wire::Part::Buffer,
+                crate::wire::ErrorKind::NoSpace,
+            ));
+        }
+        self.buf.claim(n)
+    }
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len)
+    }
+}

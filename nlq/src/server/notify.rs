@@ -1,0 +1,112 @@
+//! Turning stack events into the kernel's notifications, for the
+//! connections that joined the matching groups.
+
+use bytes::BytesMut;
+
+use crate::stack::Event;
+use crate::wire::consts::*;
+use crate::wire::Writer;
+
+use super::{Conn, ConnId};
+
+/// Who caused an event: the request's seq and port, and the connection to
+/// echo it to (`NLM_F_ECHO`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Origin {
+    pub seq: u32,
+    pub port: u32,
+    pub echo_to: Option<ConnId>,
+}
+
+/// The message type, flags and group of an event.
+fn header(e: &Event<'_>) -> (u16, u16, u32) {
+    let ip_group = |family: u8, v4: u32, v6: u32| if family == AF_INET6 { v6 } else { v4 };
+    match e {
+        Event::NewLink(_) => (RTM_NEWLINK, 0, RTNLGRP_LINK),
+        Event::DelLink(_) => (RTM_DELLINK, 0, RTNLGRP_LINK),
+        Event::NewAddr(a) => (
+            RTM_NEWADDR,
+            0,
+            ip_group(a.header.family, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR),
+        ),
+        Event::DelAddr(a) => (
+            RTM_DELADDR,
+            0,
+            ip_group(a.header.family, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR),
+        ),
+        Event::NewRoute(r, flags) => (
+            RTM_NEWROUTE,
+            *flags,
+            ip_group(r.header.family, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE),
+        ),
+        Event::DelRoute(r) => (
+            RTM_DELROUTE,
+            0,
+            ip_group(r.header.family, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE),
+        ),
+        Event::NewNeigh(_) => (RTM_NEWNEIGH, 0, RTNLGRP_NEIGH),
+        Event::DelNeigh(_) => (RTM_DELNEIGH, 0, RTNLGRP_NEIGH),
+    }
+}
+
+/// True when the event is of the kind the request `kind` changes (links for
+/// link requests, and so on).
+pub(super) fn same_family(e: &Event<'_>, kind: u16) -> bool {
+    let (t, _, _) = header(e);
+    (t.wrapping_sub(RTM_NEWLINK) >> 2) == (kind.wrapping_sub(RTM_NEWLINK) >> 2)
+}
+
+/// Writes the notification for `e`.
+fn emit(
+    w: &mut Writer<&mut BytesMut>,
+    e: &Event<'_>,
+    seq: u32,
+    port: u32,
+) -> crate::wire::Result<usize> {
+    let (kind, flags, _) = header(e);
+    w.message(kind, flags, seq, port, |w| match e {
+        Event::NewLink(l) | Event::DelLink(l) => l.emit(w),
+        Event::NewAddr(a) | Event::DelAddr(a) => a.emit(w),
+        Event::NewRoute(r, _) | Event::DelRoute(r) => r.emit(w),
+        Event::NewNeigh(n) | Event::DelNeigh(n) => n.emit(w),
+    })
+}
+
+/// Sends `e` to every member of its group except its origin's port, and
+/// echoes it to the origin when asked. The message is written once and
+/// shared; a member whose queue is full loses it and gets `ENOBUFS`.
+pub(super) fn broadcast(
+    conns: &mut [Option<Conn>],
+    scratch: &mut BytesMut,
+    e: &Event<'_>,
+    origin: Option<Origin>,
+) {
+    let (_, _, group) = header(e);
+    let exclude = origin.map(|o| o.port);
+    let echo = origin.and_then(|o| o.echo_to);
+    let wanted = conns.iter().enumerate().any(|(i, c)| {
+        c.as_ref().is_some_and(|c| {
+            (c.member_of(group) && Some(c.port) != exclude)
+                || echo.is_some_and(|e| e.0 as usize == i)
+        })
+    });
+    if !wanted {
+        return;
+    }
+    let (seq, port) = origin.map_or((0, 0), |o| (o.seq, o.port));
+    scratch.clear();
+    if emit(&mut Writer::new(&mut *scratch), e, seq, port).is_err() {
+        scratch.clear();
+        return;
+    }
+    let bytes = scratch.split().freeze();
+    for (i, c) in conns.iter_mut().enumerate() {
+        let Some(c) = c else { continue };
+        if echo.is_some_and(|e| e.0 as usize == i) {
+            c.enqueue(bytes.clone(), 0);
+        }
+        if c.member_of(group) && Some(c.port) != exclude {
+            c.enqueue(bytes.clone(), group);
+        }
+    }
+}

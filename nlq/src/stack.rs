@@ -1,0 +1,457 @@
+//! The adapter traits: what a network stack implements to get rtnetlink.
+//!
+//! A stack author implements [`Stack`] with typed values only (the reprs of
+//! [`crate::wire`]); the [`server`](crate::server) turns requests into calls
+//! and answers into bytes, exactly as the kernel would. Every method has a
+//! default answer, `EOPNOTSUPP`, so a stack starts with what it has.
+//!
+//! # How to add netlink to your stack
+//!
+//! 1. Implement [`Stack`] for a type that can reach your stack's tables:
+//!    the dump methods hand entries to a callback (no allocation), the
+//!    change methods validate, apply and report what changed through
+//!    [`Events`] (the server turns each event into the kernel's
+//!    notification for subscribers).
+//! 2. Wrap it in a [`Server`](crate::server::Server), open one connection per
+//!    client, feed it request datagrams and hand back the reply datagrams.
+//! 3. Report changes your stack makes on its own (carrier, an address from
+//!    DHCP) with [`Server::notify`](crate::server::Server::notify).
+//!
+//! A complete minimal stack with one link that can go up and down:
+//!
+//! ```
+//! use core::ops::ControlFlow;
+//! use nlq::server::Server;
+//! use nlq::stack::{Event, Events, LinkChange, Stack, StackResult, Visit};
+//! use nlq::wire::{consts::*, IfName, LinkRepr, Messages, Message, Writer};
+//!
+//! struct OneLink { up: bool }
+//!
+//! impl OneLink {
+//!     fn repr(&self) -> LinkRepr {
+//!         let mut l = LinkRepr::default();
+//!         l.header.index = 1;
+//!         l.header.kind = ARPHRD_ETHER;
+//!         l.header.flags = if self.up { IFF_UP } else { 0 };
+//!         l.name = IfName::try_from_str("eth0");
+//!         l.mtu = Some(1500);
+//!         l
+//!     }
+//! }
+//!
+//! impl Stack for OneLink {
+//!     fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
+//!         if start == 0 {
+//!             let _ = visit(&self.repr());
+//!         }
+//!         Ok(())
+//!     }
+//!     fn set_link(&mut self, index: u32, change: &LinkChange, events: Events<'_>) -> StackResult<()> {
+//!         if let Some(flags) = change.flags(if self.up { IFF_UP } else { 0 }) {
+//!             self.up = flags & IFF_UP != 0;
+//!         }
+//!         events(Event::NewLink(&self.repr()));
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let mut server = Server::new(OneLink { up: false });
+//! let conn = server.connect();
+//! // `ip link set eth0 up`, as bytes (the server never needs a socket).
+//! let mut req = Writer::new(Vec::new());
+//! let mut l = LinkRepr::default();
+//! l.header.index = 1;
+//! l.header.flags = IFF_UP;
+//! l.header.change = IFF_UP;
+//! req.message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 7, 0, |w| l.emit(w)).unwrap();
+//! server.send(conn, req.buffer());
+//! let reply = server.recv(conn, 32 * 1024).unwrap().unwrap();
+//! let msg = Messages::new(&reply.bytes).next().unwrap().unwrap();
+//! let Message::Error(ack) = msg.typed().unwrap() else { panic!() };
+//! assert!(ack.is_ack());
+//! assert!(server.stack().up);
+//! ```
+
+use core::net::IpAddr;
+use core::ops::ControlFlow;
+
+use crate::errno::EOPNOTSUPP;
+use crate::wire::{
+    AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, RouteRepr,
+};
+
+/// Why a stack refused: an errno (positive) and an optional extended-ACK
+/// message for the client (`ip` prints it after "Error:").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackError {
+    /// The errno, e.g. `errno::EEXIST`.
+    pub errno: i32,
+    /// The extended-ACK text.
+    pub message: Option<&'static str>,
+}
+
+impl StackError {
+    /// An error without text.
+    pub const fn new(errno: i32) -> Self {
+        StackError {
+            errno,
+            message: None,
+        }
+    }
+
+    /// An error with extended-ACK text.
+    pub const fn with_message(errno: i32, message: &'static str) -> Self {
+        StackError {
+            errno,
+            message: Some(message),
+        }
+    }
+
+    /// The default answer of every method: the stack does not do this.
+    pub const NOT_SUPPORTED: StackError = StackError::new(EOPNOTSUPP);
+}
+
+/// What the adapter methods return.
+pub type StackResult<T> = Result<T, StackError>;
+
+/// The callback a dump hands its entries to. `Break` means "the reply is
+/// full, stop here": the entry passed when it broke was *not* taken, and the
+/// next call restarts from it.
+pub type Visit<'a, T> = &'a mut dyn FnMut(&T) -> ControlFlow<()>;
+
+/// A change the stack made, reported so that subscribers hear of it.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A link appeared or changed (`RTM_NEWLINK`, group `RTNLGRP_LINK`).
+    NewLink(&'a LinkRepr),
+    /// A link went away (`RTM_DELLINK`).
+    DelLink(&'a LinkRepr),
+    /// An address appeared or changed (`RTM_NEWADDR`).
+    NewAddr(&'a AddrRepr),
+    /// An address went away (`RTM_DELADDR`).
+    DelAddr(&'a AddrRepr),
+    /// A route appeared (`RTM_NEWROUTE`); the flags are the notification's
+    /// `NLM_F_CREATE` / `EXCL` / `REPLACE` / `APPEND`, as the kernel sets them.
+    NewRoute(&'a RouteRepr, u16),
+    /// A route went away (`RTM_DELROUTE`).
+    DelRoute(&'a RouteRepr),
+    /// A neighbour appeared or changed (`RTM_NEWNEIGH`).
+    NewNeigh(&'a NeighRepr),
+    /// A neighbour went away (`RTM_DELNEIGH`).
+    DelNeigh(&'a NeighRepr),
+}
+
+/// Where the change methods report their events.
+pub type Events<'a> = &'a mut dyn FnMut(Event<'_>);
+
+/// How a link is named in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKey<'a> {
+    /// By interface index.
+    Index(u32),
+    /// By name.
+    Name(&'a str),
+}
+
+/// The `NLM_F_CREATE` / `EXCL` / `REPLACE` / `APPEND` bits of a `NEW`
+/// request, which decide what happens when the object exists or not. Each
+/// family applies them its own way on Linux; the `mem` adapter shows how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreateFlags(pub u16);
+
+impl CreateFlags {
+    /// `NLM_F_CREATE`: create if missing.
+    pub fn create(self) -> bool {
+        self.0 & crate::wire::consts::NLM_F_CREATE != 0
+    }
+    /// `NLM_F_EXCL`: fail if it exists.
+    pub fn excl(self) -> bool {
+        self.0 & crate::wire::consts::NLM_F_EXCL != 0
+    }
+    /// `NLM_F_REPLACE`: replace if it exists.
+    pub fn replace(self) -> bool {
+        self.0 & crate::wire::consts::NLM_F_REPLACE != 0
+    }
+    /// `NLM_F_APPEND`: add after the existing ones.
+    pub fn append(self) -> bool {
+        self.0 & crate::wire::consts::NLM_F_APPEND != 0
+    }
+}
+
+/// The changes a `RTM_NEWLINK` / `RTM_SETLINK` asks of an existing link (or
+/// of one being created). `None` leaves a property as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkChange {
+    /// `ifi_flags` of the request.
+    pub flags: u32,
+    /// `ifi_change`: which flags to change; 0 with non-zero `flags` means
+    /// all of them (the kernel's rule).
+    pub flags_mask: u32,
+    /// `IFLA_MTU`.
+    pub mtu: Option<u32>,
+    /// `IFLA_ADDRESS`.
+    pub address: Option<HwAddr>,
+    /// `IFLA_IFNAME` when it renames (the link was named by index).
+    pub name: Option<IfName>,
+    /// `IFLA_TXQLEN`.
+    pub txqlen: Option<u32>,
+    /// `IFLA_IFALIAS`.
+    pub alias: Option<InlineStr<{ crate::wire::consts::IFALIASZ }>>,
+    /// `IFLA_MASTER` (0 releases).
+    pub master: Option<u32>,
+    /// `IFLA_GROUP`.
+    pub group: Option<u32>,
+}
+
+impl LinkChange {
+    /// The link's new `IFF_*` flags given its current ones, or `None` when
+    /// the request does not touch the flags (the kernel's
+    /// `rtnl_dev_combine_flags`).
+    pub fn flags(&self, current: u32) -> Option<u32> {
+        if self.flags == 0 && self.flags_mask == 0 {
+            return None;
+        }
+        if self.flags_mask == 0 {
+            return Some(self.flags);
+        }
+        Some((self.flags & self.flags_mask) | (current & !self.flags_mask))
+    }
+
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == LinkChange::default()
+    }
+}
+
+/// A `RTM_NEWLINK` that creates a link.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLink<'a> {
+    /// The requested index; 0 lets the stack choose.
+    pub index: u32,
+    /// The requested name; `None` lets the stack choose (the kernel names it
+    /// after the kind: `bridge0`).
+    pub name: Option<IfName>,
+    /// `IFLA_INFO_KIND`, "" when missing.
+    pub kind: &'a str,
+    /// The whole `IFLA_LINKINFO`, for kind-specific data.
+    pub info: Option<&'a LinkInfoRepr>,
+    /// Properties to set on the new link (`name` is not used here).
+    pub change: LinkChange,
+}
+
+/// A network stack as rtnetlink sees it. Implement what your stack has; the
+/// rest answers `EOPNOTSUPP`.
+///
+/// Dumps take `start`, the number of entries already delivered by earlier
+/// calls of the same dump (the server resumes long dumps one datagram at a
+/// time); deliver entries from that position on, in a stable order, until
+/// `visit` breaks. Change methods validate, apply, and report every change
+/// they made (including consequences, such as the prefix route an address
+/// brings) through `events`, in the order they happened.
+pub trait Stack {
+    /// Every link, ordered by index.
+    fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
+        let _ = (start, visit);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// One link; `ENODEV` when there is none. The default scans
+    /// [`Stack::links`].
+    fn link(&self, key: LinkKey<'_>) -> StackResult<LinkRepr> {
+        let mut found = None;
+        self.links(0, &mut |l: &LinkRepr| {
+            let hit = match key {
+                LinkKey::Index(i) => l.header.index == i,
+                LinkKey::Name(n) => l.name.as_ref().map(|s| s.as_str()) == Some(n),
+            };
+            if hit {
+                found = Some(l.clone());
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        found.ok_or(StackError::new(crate::errno::ENODEV))
+    }
+
+    /// Creates a link; returns its index.
+    fn add_link(&mut self, link: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
+        let _ = (link, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Changes an existing link.
+    fn set_link(&mut self, index: u32, change: &LinkChange, events: Events<'_>) -> StackResult<()> {
+        let _ = (index, change, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Deletes a link (with its addresses and routes).
+    fn del_link(&mut self, index: u32, events: Events<'_>) -> StackResult<()> {
+        let _ = (index, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Every address of `family` (`AF_UNSPEC`: all), ordered by link.
+    fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {
+        let _ = (family, start, visit);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Adds (or, with `REPLACE`, changes) an address.
+    fn add_addr(
+        &mut self,
+        addr: &AddrRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let _ = (addr, flags, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Deletes an address.
+    fn del_addr(&mut self, addr: &AddrRepr, events: Events<'_>) -> StackResult<()> {
+        let _ = (addr, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Every route of `family` (`AF_UNSPEC`: all), every table.
+    fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
+        let _ = (family, start, visit);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Adds, replaces or appends a route.
+    fn add_route(
+        &mut self,
+        route: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let _ = (route, flags, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Deletes a route.
+    fn del_route(&mut self, route: &RouteRepr, events: Events<'_>) -> StackResult<()> {
+        let _ = (route, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// The route a packet to `dst` would take (`ip route get`). The default
+    /// is the longest-prefix match over [`Stack::routes`], local table
+    /// first, then the others, lowest metric on ties; `ENETUNREACH` when
+    /// nothing matches.
+    fn route_get(&self, dst: IpAddr) -> StackResult<RouteRepr> {
+        crate::lookup::longest_prefix_match(self, dst)
+    }
+
+    /// Every neighbour of `family` (`AF_UNSPEC`: all).
+    fn neighbours(&self, family: u8, start: usize, visit: Visit<'_, NeighRepr>) -> StackResult<()> {
+        let _ = (family, start, visit);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// A counter that changes whenever the tables change. A dump that sees
+    /// it move between two datagrams is marked `NLM_F_DUMP_INTR`, as the
+    /// kernel marks a dump that raced with a change. The default never moves.
+    fn generation(&self) -> u64 {
+        0
+    }
+}
+
+impl<S: Stack + ?Sized> Stack for &mut S {
+    fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
+        (**self).links(start, visit)
+    }
+    fn link(&self, key: LinkKey<'_>) -> StackResult<LinkRepr> {
+        (**self).link(key)
+    }
+    fn add_link(&mut self, link: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
+        (**self).add_link(link, events)
+    }
+    fn set_link(&mut self, index: u32, change: &LinkChange, events: Events<'_>) -> StackResult<()> {
+        (**self).set_link(index, change, events)
+    }
+    fn del_link(&mut self, index: u32, events: Events<'_>) -> StackResult<()> {
+        (**self).del_link(index, events)
+    }
+    fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {
+        (**self).addrs(family, start, visit)
+    }
+    fn add_addr(
+        &mut self,
+        addr: &AddrRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        (**self).add_addr(addr, flags, events)
+    }
+    fn del_addr(&mut self, addr: &AddrRepr, events: Events<'_>) -> StackResult<()> {
+        (**self).del_addr(addr, events)
+    }
+    fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
+        (**self).routes(family, start, visit)
+    }
+    fn add_route(
+        &mut self,
+        route: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        (**self).add_route(route, flags, events)
+    }
+    fn del_route(&mut self, route: &RouteRepr, events: Events<'_>) -> StackResult<()> {
+        (**self).del_route(route, events)
+    }
+    fn route_get(&self, dst: IpAddr) -> StackResult<RouteRepr> {
+        (**self).route_get(dst)
+    }
+    fn neighbours(&self, family: u8, start: usize, visit: Visit<'_, NeighRepr>) -> StackResult<()> {
+        (**self).neighbours(family, start, visit)
+    }
+    fn generation(&self) -> u64 {
+        (**self).generation()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combine_flags_like_the_kernel() {
+        let up = LinkChange {
+            flags: 1,
+            flags_mask: 1,
+            ..LinkChange::default()
+        };
+        assert_eq!(up.flags(0x1002), Some(0x1003));
+        let down = LinkChange {
+            flags: 0,
+            flags_mask: 1,
+            ..LinkChange::default()
+        };
+        assert_eq!(down.flags(0x1003), Some(0x1002));
+        // ifi_change 0 with flags set: the flags replace all.
+        let all = LinkChange {
+            flags: 1,
+            ..LinkChange::default()
+        };
+        assert_eq!(all.flags(0x1002), Some(1));
+        assert_eq!(LinkChange::default().flags(0x1003), None);
+    }
+
+    #[test]
+    fn defaults_answer_eopnotsupp() {
+        struct Nothing;
+        impl Stack for Nothing {}
+        let mut s = Nothing;
+        assert_eq!(
+            s.links(0, &mut |_| ControlFlow::Continue(())),
+            Err(StackError::NOT_SUPPORTED)
+        );
+        assert_eq!(s.link(LinkKey::Index(1)), Err(StackError::NOT_SUPPORTED));
+        assert_eq!(s.del_link(1, &mut |_| {}), Err(StackError::NOT_SUPPORTED));
+    }
+}
