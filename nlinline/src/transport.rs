@@ -140,3 +140,49 @@ impl<S: Serve> Transport for Loopback<S> {
         self.port
     }
 }
+
+/// A connection to an in-process [`nlq::server::Shared`] server is a
+/// transport: requests are answered while `send` runs, replies and
+/// notifications wait in the connection's queue, and dumps are cut into
+/// datagrams of [`LOOPBACK_READ_SIZE`] (what `ip` reads) one at a time.
+///
+/// ```
+/// use nlinline::Handle;
+/// use nlq::server::Shared;
+/// use nlq_mem::MemStack;
+///
+/// let stack = Shared::new(MemStack::new());
+/// let mut h = Handle::new(stack.connect());
+/// let br = h.link_add("br0", "bridge", &[], None)?;
+/// h.link_set_up(br, true)?;
+/// assert_eq!(h.if_nametoindex("br0")?, br);
+/// # Ok::<(), nlinline::Error>(())
+/// ```
+impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+        nlq::server::Client::send(self, datagram);
+        Ok(())
+    }
+
+    /// Waits only when given a timeout: without one, an empty queue means
+    /// no answer is coming (the server answers within `send`).
+    fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
+        let got = self
+            .recv_timeout(LOOPBACK_READ_SIZE, timeout.unwrap_or(Duration::ZERO))
+            .map_err(io::Error::from_raw_os_error)?;
+        let d = got.ok_or(io::ErrorKind::TimedOut)?;
+        buf.clear();
+        buf.extend_from_slice(&d.bytes);
+        Ok(())
+    }
+
+    fn port(&self) -> u32 {
+        nlq::server::Client::port(self)
+    }
+
+    fn reserve_replies(&mut self, bytes: usize) -> io::Result<Option<usize>> {
+        self.set_option(nlq::server::SockOpt::RcvBuf(bytes))
+            .map_err(io::Error::from_raw_os_error)?;
+        Ok(Some(bytes))
+    }
+}

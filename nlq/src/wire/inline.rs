@@ -41,6 +41,16 @@ impl<const N: usize> InlineBytes<N> {
     }
 }
 
+impl<const N: usize> Default for InlineBytes<N> {
+    /// Empty.
+    fn default() -> Self {
+        InlineBytes {
+            len: 0,
+            data: [0; N],
+        }
+    }
+}
+
 impl<const N: usize> core::ops::Deref for InlineBytes<N> {
     type Target = [u8];
     #[inline]
@@ -63,7 +73,7 @@ impl<const N: usize> fmt::Debug for InlineBytes<N> {
 
 /// A UTF-8 string of up to `N - 1` bytes stored inline (room is kept for the
 /// NUL the kernel puts after names).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct InlineStr<const N: usize>(InlineBytes<N>);
 
 impl<const N: usize> InlineStr<N> {

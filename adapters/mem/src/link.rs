@@ -1,0 +1,501 @@
+//! Links: creation with the kernel's index and name allocation, changes in
+//! `do_setlink`'s order, up/down with their consequences.
+
+use nlq::errno::*;
+use nlq::stack::{Event, Events, LinkChange, LinkKey, NewLink, StackError, StackResult};
+use nlq::wire::consts::*;
+use nlq::wire::{
+    HwAddr, IfInfoMsg, IfName, InlineStr, LinkInfoRepr, LinkRepr, LinkStats, LinkStats64,
+};
+
+use crate::MemStack;
+
+pub(crate) const NO_DEVICE: StackError = StackError::new(ENODEV);
+
+/// `IPV6_MIN_MTU`: below it a link loses IPv6.
+pub(crate) const IPV6_MIN_MTU: u32 = 1280;
+
+const IF_OPER_UNKNOWN: u8 = 0;
+const IF_OPER_DOWN: u8 = 2;
+const IF_OPER_UP: u8 = 6;
+
+/// The kinds of link the stack can create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `lo`: there is exactly one, it cannot be created or deleted.
+    Loopback,
+    /// `bridge`: an Ethernet bridge without ports (so without carrier).
+    Bridge,
+    /// `dummy`: an Ethernet link with carrier that drops what it sends.
+    Dummy,
+    /// `tap`: an Ethernet link whose carrier the stack controls (on at
+    /// creation).
+    Tap,
+}
+
+impl Kind {
+    fn parse(kind: &str) -> Option<Kind> {
+        match kind {
+            "bridge" => Some(Kind::Bridge),
+            "dummy" => Some(Kind::Dummy),
+            "tap" => Some(Kind::Tap),
+            _ => None,
+        }
+    }
+
+    /// The `IFLA_INFO_KIND` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Loopback => "",
+            Kind::Bridge => "bridge",
+            Kind::Dummy => "dummy",
+            Kind::Tap => "tap",
+        }
+    }
+
+    /// `(min_mtu, max_mtu)`; 0 as maximum means no limit.
+    fn mtu_range(self) -> (u32, u32) {
+        match self {
+            Kind::Loopback => (0, 0),
+            Kind::Bridge | Kind::Tap => (68, 65535),
+            Kind::Dummy => (0, 0),
+        }
+    }
+}
+
+/// One link.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub index: u32,
+    pub name: IfName,
+    pub kind: Kind,
+    /// `IFF_*` the user controls (`IFF_UP` included).
+    pub flags: u32,
+    pub carrier: bool,
+    pub mtu: u32,
+    pub mac: HwAddr,
+    pub broadcast: HwAddr,
+    pub txqlen: u32,
+    pub alias: Option<InlineStr<IFALIASZ>>,
+    pub master: u32,
+    pub group: u32,
+}
+
+fn hw(b: &[u8]) -> HwAddr {
+    HwAddr::try_from_slice(b).unwrap_or_default()
+}
+
+impl Link {
+    pub fn loopback() -> Link {
+        Link {
+            index: 1,
+            name: IfName::try_from_str("lo").unwrap_or_default(),
+            kind: Kind::Loopback,
+            flags: IFF_LOOPBACK,
+            carrier: true,
+            mtu: 65536,
+            mac: hw(&[0; 6]),
+            broadcast: hw(&[0; 6]),
+            txqlen: 1000,
+            alias: None,
+            master: 0,
+            group: 0,
+        }
+    }
+
+    fn new(kind: Kind, index: u32, name: IfName, mac: [u8; 6]) -> Link {
+        Link {
+            index,
+            name,
+            kind,
+            flags: match kind {
+                Kind::Dummy => IFF_BROADCAST | IFF_NOARP,
+                _ => IFF_BROADCAST | IFF_MULTICAST,
+            },
+            carrier: !matches!(kind, Kind::Bridge),
+            mtu: 1500,
+            mac: hw(&mac),
+            broadcast: hw(&[0xff; 6]),
+            txqlen: if kind == Kind::Bridge { 0 } else { 1000 },
+            alias: None,
+            master: 0,
+            group: 0,
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.flags & IFF_UP != 0
+    }
+
+    /// Up with carrier: IPv6 configures itself, routes are not `linkdown`.
+    pub fn is_ready(&self) -> bool {
+        self.is_up() && self.carrier
+    }
+
+    /// The flags as the kernel reports them.
+    pub fn iff(&self) -> u32 {
+        let mut f = self.flags;
+        if self.is_ready() {
+            f |= IFF_RUNNING | IFF_LOWER_UP;
+        }
+        f
+    }
+
+    fn operstate(&self) -> u8 {
+        if !self.is_up() || !self.carrier {
+            IF_OPER_DOWN
+        } else if matches!(self.kind, Kind::Loopback | Kind::Dummy) {
+            IF_OPER_UNKNOWN
+        } else {
+            IF_OPER_UP
+        }
+    }
+
+    pub fn repr(&self) -> LinkRepr {
+        LinkRepr {
+            header: IfInfoMsg {
+                family: AF_UNSPEC,
+                kind: if self.kind == Kind::Loopback {
+                    ARPHRD_LOOPBACK
+                } else {
+                    ARPHRD_ETHER
+                },
+                index: self.index,
+                flags: self.iff(),
+                change: 0,
+            },
+            name: Some(self.name),
+            address: Some(self.mac),
+            broadcast: Some(self.broadcast),
+            mtu: Some(self.mtu),
+            txqlen: Some(self.txqlen),
+            operstate: Some(self.operstate()),
+            linkmode: Some(0),
+            master: (self.master != 0).then_some(self.master),
+            group: Some(self.group),
+            alias: self.alias,
+            info: (self.kind != Kind::Loopback).then(|| LinkInfoRepr {
+                kind: InlineStr::try_from_str(self.kind.name()),
+                ..LinkInfoRepr::default()
+            }),
+            stats: Some(LinkStats::default()),
+            stats64: Some(LinkStats64::default()),
+            ..LinkRepr::default()
+        }
+    }
+}
+
+/// `dev_valid_name`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < IFNAMSIZ
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace())
+}
+
+/// `is_valid_ether_addr`: not multicast, not all zeros.
+fn valid_ether(mac: &[u8]) -> bool {
+    mac.len() == 6 && mac.first().is_some_and(|b| b & 1 == 0) && mac.iter().any(|b| *b != 0)
+}
+
+fn check_mtu(kind: Kind, mtu: u32) -> StackResult<()> {
+    let (min, max) = kind.mtu_range();
+    if mtu < min {
+        return Err(StackError::with_message(
+            EINVAL,
+            "mtu less than device minimum",
+        ));
+    }
+    if max > 0 && mtu > max {
+        return Err(StackError::with_message(
+            EINVAL,
+            "mtu greater than device maximum",
+        ));
+    }
+    Ok(())
+}
+
+impl MemStack {
+    pub(crate) fn find_link(&self, key: LinkKey<'_>) -> Option<&Link> {
+        match key {
+            LinkKey::Index(i) => self.links.get(&i),
+            LinkKey::Name(n) => self.links.values().find(|l| l.name.as_str() == n),
+        }
+    }
+
+    pub(crate) fn link_ref(&self, index: u32) -> StackResult<&Link> {
+        self.links.get(&index).ok_or(NO_DEVICE)
+    }
+
+    fn link_mut(&mut self, index: u32) -> StackResult<&mut Link> {
+        self.links.get_mut(&index).ok_or(NO_DEVICE)
+    }
+
+    fn notify_link(&self, index: u32, events: Events<'_>) {
+        if let Some(l) = self.links.get(&index) {
+            events(Event::NewLink(&l.repr()));
+        }
+    }
+
+    /// The next free index after the last one given, cyclically (the
+    /// kernel's `xa_alloc_cyclic` on `net->ifindex`).
+    fn alloc_index(&mut self) -> u32 {
+        let mut i = self.last_index;
+        loop {
+            i = if i >= i32::MAX as u32 { 1 } else { i + 1 };
+            if !self.links.contains_key(&i) {
+                self.last_index = i;
+                return i;
+            }
+        }
+    }
+
+    /// A name from a pattern with `%d`: the first number not taken.
+    fn alloc_name(&self, pattern: &str) -> StackResult<IfName> {
+        let (head, tail) = pattern.split_once("%d").unwrap_or((pattern, ""));
+        for n in 0..32768u32 {
+            let name = format!("{head}{n}{tail}");
+            if self.find_link(LinkKey::Name(&name)).is_none() {
+                return IfName::try_from_str(&name).ok_or(StackError::new(EINVAL));
+            }
+        }
+        Err(StackError::new(ENFILE))
+    }
+
+    pub(crate) fn link_add(&mut self, new: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
+        let kind = Kind::parse(new.kind)
+            .ok_or(StackError::with_message(EOPNOTSUPP, "Unknown device type"))?;
+        if let Some(mtu) = new.change.mtu {
+            check_mtu(kind, mtu)?;
+        }
+        if let Some(mac) = &new.change.address {
+            if mac.len() < 6 {
+                return Err(StackError::new(EINVAL));
+            }
+        }
+        let name = match &new.name {
+            Some(n) if n.as_str().contains("%d") => self.alloc_name(n.as_str())?,
+            Some(n) => {
+                if !valid_name(n.as_str()) {
+                    return Err(StackError::new(EINVAL));
+                }
+                if self.find_link(LinkKey::Name(n.as_str())).is_some() {
+                    return Err(StackError::new(EEXIST));
+                }
+                *n
+            }
+            None => self.alloc_name(&format!("{}%d", kind.name()))?,
+        };
+        let index = if new.index != 0 {
+            if self.links.contains_key(&new.index) {
+                return Err(StackError::new(EBUSY));
+            }
+            new.index
+        } else {
+            self.alloc_index()
+        };
+        self.mac_seed = self.mac_seed.wrapping_add(1);
+        let s = self.mac_seed.to_be_bytes();
+        let mut link = Link::new(kind, index, name, [0x02, 0x6e, 0x6c, s[1], s[2], s[3]]);
+        if let Some(mtu) = new.change.mtu {
+            link.mtu = mtu;
+        }
+        if let Some(mac) = new.change.address {
+            link.mac = mac;
+        }
+        if let Some(q) = new.change.txqlen {
+            link.txqlen = q;
+        }
+        if let Some(g) = new.change.group {
+            link.group = g;
+        }
+        link.alias = new.change.alias;
+        self.links.insert(index, link);
+        self.notify_link(index, events);
+        if let Some(flags) = new.change.flags(0) {
+            if flags & IFF_UP != 0 {
+                self.bring_up(index, events);
+            }
+        }
+        Ok(index)
+    }
+
+    /// `do_setlink`: address, MTU, group, name, alias, flags, master,
+    /// queue length, in that order; a failure leaves the earlier changes
+    /// made (and notified), as on the kernel.
+    pub(crate) fn link_set(
+        &mut self,
+        index: u32,
+        change: &LinkChange,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let link = self.link_ref(index)?;
+        if change.address.is_some_and(|m| m.len() < 6) {
+            return Err(StackError::new(EINVAL));
+        }
+        let kind = link.kind;
+        if let Some(mac) = change.address {
+            if kind == Kind::Loopback {
+                return Err(StackError::new(EOPNOTSUPP));
+            }
+            let mac = hw(mac.get(..6).unwrap_or_default());
+            if !valid_ether(&mac) {
+                return Err(StackError::new(EADDRNOTAVAIL));
+            }
+            let l = self.link_mut(index)?;
+            if l.mac != mac {
+                l.mac = mac;
+                self.notify_link(index, events);
+            }
+        }
+        if let Some(mtu) = change.mtu {
+            check_mtu(kind, mtu)?;
+            let l = self.link_mut(index)?;
+            if l.mtu != mtu {
+                l.mtu = mtu;
+                self.notify_link(index, events);
+                if mtu < IPV6_MIN_MTU {
+                    self.ipv6_down(index, events);
+                }
+            }
+        }
+        if let Some(g) = change.group {
+            self.link_mut(index)?.group = g;
+        }
+        if let Some(name) = &change.name {
+            self.rename(index, name, events)?;
+        }
+        if let Some(alias) = change.alias {
+            self.link_mut(index)?.alias = (!alias.as_str().is_empty()).then_some(alias);
+        }
+        let cur = self.link_ref(index)?.flags;
+        if let Some(flags) = change.flags(cur) {
+            self.change_flags(index, flags, events)?;
+        }
+        if let Some(m) = change.master {
+            if m != 0 {
+                // No link here can be a master (bridge ports are not modelled).
+                return Err(StackError::new(EOPNOTSUPP));
+            }
+        }
+        if let Some(q) = change.txqlen {
+            let l = self.link_mut(index)?;
+            if l.txqlen != q {
+                l.txqlen = q;
+                self.notify_link(index, events);
+            }
+        }
+        Ok(())
+    }
+
+    fn rename(&mut self, index: u32, name: &IfName, events: Events<'_>) -> StackResult<()> {
+        let l = self.link_ref(index)?;
+        if l.name == *name {
+            return Ok(());
+        }
+        if l.is_up() {
+            return Err(StackError::new(EBUSY));
+        }
+        if !valid_name(name.as_str()) {
+            return Err(StackError::new(EINVAL));
+        }
+        if self.find_link(LinkKey::Name(name.as_str())).is_some() {
+            return Err(StackError::new(EEXIST));
+        }
+        let old = self.link_ref(index)?.name;
+        self.link_mut(index)?.name = *name;
+        self.relabel(index, &old, name);
+        self.notify_link(index, events);
+        Ok(())
+    }
+
+    /// `dev_change_flags`: the user-settable flags change at once; `IFF_UP`
+    /// opens or closes the link with its consequences.
+    fn change_flags(&mut self, index: u32, flags: u32, events: Events<'_>) -> StackResult<()> {
+        const SETTABLE: u32 =
+            0x4 /* DEBUG */ | 0x20 /* NOTRAILERS */ | IFF_NOARP | 0x8000 /* DYNAMIC */
+            | IFF_MULTICAST | 0x2000 /* PORTSEL */ | 0x4000 /* AUTOMEDIA */
+            | IFF_PROMISC | 0x200 /* ALLMULTI */;
+        let l = self.link_mut(index)?;
+        let was_up = l.is_up();
+        let old = l.flags;
+        l.flags = (flags & SETTABLE) | (l.flags & !SETTABLE);
+        let changed = l.flags != old;
+        let up = flags & IFF_UP != 0;
+        if up && !was_up {
+            self.bring_up(index, events);
+        } else if !up && was_up {
+            self.bring_down(index, events);
+        } else if changed {
+            self.notify_link(index, events);
+        }
+        Ok(())
+    }
+
+    /// Opens a link: `RTM_NEWLINK`, then what `NETDEV_UP` brings (the
+    /// loopback addresses, the routes of the IPv4 addresses).
+    fn bring_up(&mut self, index: u32, events: Events<'_>) {
+        let Ok(l) = self.link_mut(index) else { return };
+        l.flags |= IFF_UP;
+        let lo = l.kind == Kind::Loopback;
+        self.notify_link(index, events);
+        if lo {
+            self.loopback_v4_up(index, events);
+        }
+        self.ipv4_routes_up(index, events);
+        if lo {
+            self.loopback_v6_up(index, events);
+        }
+        self.ipv6_ready(index, events);
+    }
+
+    /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go.
+    fn bring_down(&mut self, index: u32, events: Events<'_>) {
+        let Ok(l) = self.link_mut(index) else { return };
+        l.flags &= !IFF_UP;
+        self.notify_link(index, events);
+        self.flush_link_routes(AF_INET, index, false, events);
+        self.ipv6_down(index, events);
+    }
+
+    pub(crate) fn link_set_carrier(
+        &mut self,
+        index: u32,
+        carrier: bool,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let l = self.link_mut(index)?;
+        if l.carrier == carrier {
+            return Ok(());
+        }
+        l.carrier = carrier;
+        self.notify_link(index, events);
+        self.set_linkdown(index, !carrier);
+        if carrier {
+            self.ipv6_ready(index, events);
+        }
+        Ok(())
+    }
+
+    /// Unregisters a link: closed first, then its IPv4 addresses go, then
+    /// `RTM_DELLINK`.
+    pub(crate) fn link_del(&mut self, index: u32, events: Events<'_>) -> StackResult<()> {
+        let l = self.link_ref(index)?;
+        if l.kind == Kind::Loopback {
+            return Err(StackError::new(EOPNOTSUPP));
+        }
+        if l.is_up() {
+            self.bring_down(index, events);
+        }
+        self.ipv6_down(index, events);
+        self.ipv4_forget(index, events);
+        self.flush_link_routes(AF_UNSPEC, index, false, events);
+        if let Some(l) = self.links.remove(&index) {
+            events(Event::DelLink(&l.repr()));
+        }
+        Ok(())
+    }
+}
