@@ -203,14 +203,39 @@ impl<T: Transport> Handle<T> {
     /// # Ok::<(), nlinline::Error>(())
     /// ```
     pub fn route_add(&mut self, route: &Route) -> Result<()> {
+        self.route_new(route, NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// Adds `route` or replaces the one with the same destination, table
+    /// and metric (`ip route replace`: `NLM_F_CREATE | NLM_F_REPLACE`).
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// use nlinline::Route;
+    /// # if !nlinline::sandbox::enter_or_skip("doc example") { return Ok(()) }
+    /// let mut h = nlinline::Handle::kernel()?;
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// h.link_set_up(br, true)?;
+    /// let r = Route::to(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16).dev(br);
+    /// h.route_add(&r)?;
+    /// assert_eq!(h.route_add(&r).unwrap_err().errno(), libc::EEXIST);
+    /// h.route_replace(&r)?;
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
+    pub fn route_replace(&mut self, route: &Route) -> Result<()> {
+        self.route_new(route, NLM_F_CREATE | NLM_F_REPLACE)
+    }
+
+    /// Adds `route` after the existing ones with the same destination
+    /// (`ip route append`: `NLM_F_CREATE | NLM_F_APPEND`).
+    pub fn route_append(&mut self, route: &Route) -> Result<()> {
+        self.route_new(route, NLM_F_CREATE | NLM_F_APPEND)
+    }
+
+    fn route_new(&mut self, route: &Route, flags: u16) -> Result<()> {
         let r = route.repr(false)?;
-        self.request(
-            RTM_NEWROUTE,
-            NLM_F_CREATE | NLM_F_EXCL,
-            |w| r.emit(w),
-            |_| Ok(()),
-        )
-        .map(drop)
+        self.request(RTM_NEWROUTE, flags, |w| r.emit(w), |_| Ok(()))
+            .map(drop)
     }
 
     /// Deletes `route` (`iproute_del`).

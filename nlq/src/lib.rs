@@ -53,7 +53,11 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "alloc")]
+pub mod emulate;
 pub mod errno;
+#[cfg(feature = "alloc")]
+pub mod ioctl;
 pub mod lookup;
 #[cfg(feature = "alloc")]
 pub mod server;

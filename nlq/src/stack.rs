@@ -321,6 +321,15 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
+    /// True when routing table `table` of `family` exists. A dump filtered
+    /// to a table that does not fails with `ENOENT`, as on Linux, where
+    /// IPv4 tables come into being with their first route. The default says
+    /// every table exists.
+    fn route_table_exists(&self, family: u8, table: u32) -> bool {
+        let _ = (family, table);
+        true
+    }
+
     /// Adds, replaces or appends a route.
     fn add_route(
         &mut self,
@@ -392,6 +401,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
         (**self).routes(family, start, visit)
+    }
+    fn route_table_exists(&self, family: u8, table: u32) -> bool {
+        (**self).route_table_exists(family, table)
     }
     fn add_route(
         &mut self,

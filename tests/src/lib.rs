@@ -20,3 +20,4 @@ pub mod netns;
 pub mod nlq_norm;
 pub mod norm;
 pub mod npr_oracle;
+pub mod proof;

@@ -82,14 +82,11 @@ impl MemStack {
             routes4: Vec::new(),
             routes6: Vec::new(),
             route_keys: HashMap::new(),
-            tables: [
-                (AF_INET, RT_TABLE_MAIN),
-                (AF_INET, RT_TABLE_LOCAL),
-                (AF_INET6, RT_TABLE_MAIN),
-                (AF_INET6, RT_TABLE_LOCAL),
-            ]
-            .into_iter()
-            .collect(),
+            // IPv4 tables appear with their first route; IPv6 has main and
+            // local from the start.
+            tables: [(AF_INET6, RT_TABLE_MAIN), (AF_INET6, RT_TABLE_LOCAL)]
+                .into_iter()
+                .collect(),
             generation: 0,
             mac_seed: 0,
         }
@@ -217,6 +214,10 @@ impl Stack for MemStack {
             }
         }
         Ok(())
+    }
+
+    fn route_table_exists(&self, family: u8, table: u32) -> bool {
+        self.tables.contains(&(family, table))
     }
 
     fn add_route(

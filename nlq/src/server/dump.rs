@@ -201,17 +201,19 @@ impl<S: Stack> Server<S> {
                     .map_err(Failure::from)
             }),
             Ok(DumpKind::Route(flt)) if flt.cache => Ok(()),
-            Ok(DumpKind::Route(flt)) => require(stack, flt.oif).and_then(|()| {
-                stack
-                    .routes(flt.family, pos, &mut |r| {
-                        if route_matches(&flt, r) {
-                            f.put(RTM_NEWROUTE, |w| r.emit(w))
-                        } else {
-                            f.skip()
-                        }
-                    })
-                    .map_err(Failure::from)
-            }),
+            Ok(DumpKind::Route(flt)) => require(stack, flt.oif)
+                .and_then(|()| require_table(stack, &flt))
+                .and_then(|()| {
+                    stack
+                        .routes(flt.family, pos, &mut |r| {
+                            if route_matches(&flt, r) {
+                                f.put(RTM_NEWROUTE, |w| r.emit(w))
+                            } else {
+                                f.skip()
+                            }
+                        })
+                        .map_err(Failure::from)
+                }),
             Ok(DumpKind::Neigh(flt)) => stack
                 .neighbours(flt.family, pos, &mut |n| {
                     if flt.index == 0 || n.header.ifindex == flt.index {
@@ -232,6 +234,26 @@ impl<S: Stack> Server<S> {
         if !finished {
             c.dump = Some(d);
         }
+    }
+}
+
+/// A dump of one family filtered to a table that does not exist fails
+/// with `ENOENT`; across families it is just empty (the kernel's
+/// `inet_dump_fib` / `inet6_dump_fib`).
+fn require_table<S: Stack>(stack: &S, f: &RouteFilter) -> Checked<()> {
+    if f.table == 0 || stack.route_table_exists(f.family, f.table) {
+        return Ok(());
+    }
+    match f.family {
+        AF_INET => Err(Failure::new(
+            crate::errno::ENOENT,
+            "ipv4: FIB table does not exist",
+        )),
+        AF_INET6 => Err(Failure::new(
+            crate::errno::ENOENT,
+            "ipv6: FIB table does not exist",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,0 +1,61 @@
+//! Emulations of the other interfaces programs read the network
+//! configuration through, on top of [`Stack`]: the text of `/proc/net/dev`,
+//! the `if_nameindex` family of `<net/if.h>`, and the records of
+//! `getifaddrs`. (The netdevice ioctls are in [`crate::ioctl`].)
+//!
+//! Each function reads the stack through its dumps and answers what Linux
+//! and glibc would answer for the same tables, so that a shim interposing
+//! the libc functions (or serving `/proc/net/dev`) only has to convert the
+//! result to C.
+
+use alloc::vec::Vec;
+use core::ops::ControlFlow;
+
+use crate::stack::Stack;
+use crate::wire::{AddrRepr, LinkRepr};
+
+mod ifaddrs;
+mod ifname;
+mod procfs;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use ifaddrs::{getifaddrs, IfAddrRecord, SockAddr};
+pub use ifname::{if_indextoname, if_nameindex, if_nametoindex};
+pub use procfs::proc_net_dev;
+
+/// Every link, in the stack's order; the stack's errno on failure.
+pub(crate) fn collect_links<S: Stack + ?Sized>(stack: &S) -> Result<Vec<LinkRepr>, i32> {
+    let mut out = Vec::new();
+    stack
+        .links(0, &mut |l: &LinkRepr| {
+            out.push(l.clone());
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| e.errno)?;
+    Ok(out)
+}
+
+/// Every address of `family` (`AF_UNSPEC`: all), in the stack's order; the
+/// stack's errno on failure. Entries of another family than asked are
+/// dropped, in case the stack does not filter.
+pub(crate) fn collect_addrs<S: Stack + ?Sized>(
+    stack: &S,
+    family: u8,
+) -> Result<Vec<AddrRepr>, i32> {
+    let mut out = Vec::new();
+    stack
+        .addrs(family, 0, &mut |a: &AddrRepr| {
+            if family == crate::wire::consts::AF_UNSPEC || a.header.family == family {
+                out.push(*a);
+            }
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| e.errno)?;
+    Ok(out)
+}
+
+/// The name of a link, "" when it has none.
+pub(crate) fn link_name(link: &LinkRepr) -> &str {
+    link.name.as_ref().map_or("", |n| n.as_str())
+}
