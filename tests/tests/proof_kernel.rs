@@ -48,3 +48,105 @@ proptest! {
         }
     }
 }
+
+/// Every divergence the generator found, kept as a fixed sequence (each
+/// named after the kernel behaviour it pinned down).
+#[test]
+fn divergences_found_stay_fixed() {
+    use nlkit_tests::proof::{Mode, Via};
+    use Op::*;
+    let cases: &[(&str, Vec<Op>)] = &[
+        (
+            "lo up adds 127.0.0.1 and ::1, no ::1/128 main route",
+            vec![LinkUp(0, true)],
+        ),
+        (
+            "IPv4 delete with host bits is EINVAL",
+            vec![RouteDel(2, Via::Dev(0), None)],
+        ),
+        (
+            "IPv6 routes report universe scope",
+            vec![
+                LinkAdd(1),
+                LinkUp(1, true),
+                RouteAdd(4, Via::Dev(1), None, Mode::Add),
+            ],
+        ),
+        (
+            "deleting ::/0 finds the IPv6 null entry: ENOENT",
+            vec![RouteDel(6, Via::Dev(0), None)],
+        ),
+        ("lo takes a zero MAC", vec![LinkMac(0, 3)]),
+        ("lo refuses a multicast MAC", vec![LinkMac(0, 2)]),
+        (
+            "IPv6 multipath delete goes nexthop by nexthop",
+            vec![LinkAdd(1), RouteDel(6, Via::Multipath(3, 3), None)],
+        ),
+        (
+            "IPv6 routes go in tree order when a link goes",
+            vec![LinkAdd(1), LinkUp(1, true), AddrAdd(1, 7, 128), LinkDel(1)],
+        ),
+        (
+            "IPv6 delete on a link without IPv6 is ENXIO",
+            vec![LinkAdd(3), LinkMtu(3, 68), AddrDel(3, 4, 64)],
+        ),
+        (
+            "a gateway through a down link is ENETDOWN",
+            vec![
+                AddrAdd(0, 3, 24),
+                RouteAdd(0, Via::Gateway(0), None, Mode::Add),
+            ],
+        ),
+        (
+            "IPv6 never resolves a gateway through lo",
+            vec![
+                AddrAdd(0, 4, 64),
+                LinkUp(0, true),
+                RouteAdd(4, Via::Gateway(3), None, Mode::Add),
+            ],
+        ),
+        (
+            "a MAC change takes a port-less bridge's carrier",
+            vec![
+                LinkAdd(1),
+                LinkMac(1, 0),
+                LinkUp(1, true),
+                AddrAdd(1, 0, 24),
+                AddrAdd(1, 4, 64),
+            ],
+        ),
+        (
+            "secondaries go before their primary",
+            vec![
+                LinkAdd(1),
+                LinkUp(1, true),
+                AddrAdd(1, 0, 24),
+                AddrAdd(1, 1, 24),
+                AddrDel(1, 0, 24),
+            ],
+        ),
+        (
+            "IPv4 routes go silently with their link, IPv6 ones loudly",
+            vec![
+                LinkAdd(1),
+                LinkUp(1, true),
+                AddrAdd(1, 0, 24),
+                AddrAdd(1, 4, 64),
+                RouteAdd(0, Via::Gateway(0), None, Mode::Add),
+                RouteAdd(4, Via::Gateway(3), None, Mode::Add),
+                LinkUp(1, false),
+                LinkUp(1, true),
+                LinkDel(1),
+            ],
+        ),
+    ];
+    if !is_root() {
+        let _ = in_netns("proof regressions", || ());
+        return;
+    }
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, ops)| compare(ops).err().map(|e| format!("{name}: {e}")))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

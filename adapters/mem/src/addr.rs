@@ -9,7 +9,7 @@ use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{AddrCacheInfo, AddrRepr, IfAddrMsg, IfName};
 
-use crate::link::{Kind, IPV6_MIN_MTU};
+use crate::link::Kind;
 use crate::route::Route;
 use crate::MemStack;
 
@@ -108,6 +108,21 @@ fn scope6(a: &Ipv6Addr) -> u8 {
     }
 }
 
+/// The modified EUI-64 link-local address of a MAC.
+fn link_local_of(mac: &[u8]) -> Ipv6Addr {
+    let m = |i: usize| u16::from(mac.get(i).copied().unwrap_or(0));
+    Ipv6Addr::new(
+        0xfe80,
+        0,
+        0,
+        0,
+        ((m(0) ^ 2) << 8) | m(1),
+        (m(2) << 8) | 0xff,
+        0xfe00 | m(3),
+        (m(4) << 8) | m(5),
+    )
+}
+
 impl MemStack {
     fn v4_addrs(&self, index: u32) -> impl Iterator<Item = &Addr> {
         self.addrs
@@ -115,23 +130,40 @@ impl MemStack {
             .filter(move |a| a.ifindex == index && a.local.is_ipv4())
     }
 
-    /// Inserts keeping the list ordered by link; IPv4 primaries go after
-    /// the link's last primary, everything else at the link's end.
+    /// Inserts keeping the list ordered by link. IPv4: primaries after the
+    /// link's last primary, secondaries at the end. IPv6: by scope (global
+    /// first), newest first within a scope.
     fn insert_addr(&mut self, a: Addr) {
         let same = |x: &Addr| x.ifindex == a.ifindex && x.family() == a.family();
-        let pos = if a.local.is_ipv4() && a.flags & IFA_F_SECONDARY == 0 {
+        let pos = if a.local.is_ipv4() {
+            if a.flags & IFA_F_SECONDARY == 0 {
+                self.addrs
+                    .iter()
+                    .rposition(|x| same(x) && x.flags & IFA_F_SECONDARY == 0)
+                    .map(|p| p + 1)
+                    .or_else(|| self.addrs.iter().position(same))
+            } else {
+                self.addrs.iter().rposition(same).map(|p| p + 1)
+            }
+        } else {
+            let scope = |x: &Addr| {
+                if x.scope == RT_SCOPE_UNIVERSE {
+                    0
+                } else {
+                    u16::from(x.scope)
+                }
+            };
             self.addrs
                 .iter()
-                .rposition(|x| same(x) && x.flags & IFA_F_SECONDARY == 0)
-                .map(|p| p + 1)
-                .or_else(|| self.addrs.iter().position(same))
-        } else {
-            self.addrs.iter().rposition(same).map(|p| p + 1)
+                .position(|x| same(x) && scope(x) >= scope(&a))
+                .or_else(|| self.addrs.iter().rposition(same).map(|p| p + 1))
         };
         let pos = pos.unwrap_or_else(|| {
             self.addrs
                 .iter()
-                .position(|x| x.ifindex > a.ifindex)
+                .position(|x| {
+                    x.ifindex > a.ifindex || (x.ifindex == a.ifindex && x.family() > a.family())
+                })
                 .unwrap_or(self.addrs.len())
         });
         self.addrs.insert(pos, a);
@@ -143,8 +175,7 @@ impl MemStack {
         flags: CreateFlags,
         events: Events<'_>,
     ) -> StackResult<()> {
-        let index = req.header.index;
-        self.link_ref(index)?;
+        self.link_ref(req.header.index)?;
         match req.header.family {
             AF_INET => self.addr4_add(req, flags, events),
             _ => self.addr6_add(req, flags, events),
@@ -158,6 +189,10 @@ impl MemStack {
         events: Events<'_>,
     ) -> StackResult<()> {
         let index = req.header.index;
+        if self.link_ref(index)?.mtu < 68 {
+            // IPv4 left the link with its MTU.
+            return Err(StackError::new(ENODEV));
+        }
         let local = req.local.ok_or(StackError::new(EINVAL))?;
         let peer = req.address.unwrap_or(local);
         let mut new = Addr {
@@ -180,7 +215,10 @@ impl MemStack {
                 && a.local == local
         }) {
             if flags.excl() || !flags.replace() {
-                return Err(StackError::new(EEXIST));
+                return Err(StackError::with_message(
+                    EEXIST,
+                    "ipv4: Address already assigned",
+                ));
             }
             let a = &mut self.addrs[pos];
             a.flags = (new.flags & !IFA_F_SECONDARY) | (a.flags & IFA_F_SECONDARY);
@@ -191,10 +229,16 @@ impl MemStack {
         for a in self.v4_addrs(index) {
             if a.prefix_len == new.prefix_len && in_subnet(&a.peer, &new) {
                 if a.local == local {
-                    return Err(StackError::new(EEXIST));
+                    return Err(StackError::with_message(
+                        EEXIST,
+                        "ipv4: Address already assigned",
+                    ));
                 }
                 if a.scope != new.scope {
-                    return Err(StackError::new(EINVAL));
+                    return Err(StackError::with_message(
+                        EINVAL,
+                        "ipv4: Invalid scope value",
+                    ));
                 }
                 new.flags |= IFA_F_SECONDARY;
             }
@@ -205,14 +249,30 @@ impl MemStack {
         Ok(())
     }
 
-    /// The routes an IPv4 address brings: its local route always; while
-    /// the link is up, its broadcast and (for a primary) prefix route.
+    /// The primary address a secondary depends on (itself for a primary).
+    fn primary_of(&self, a: &Addr) -> IpAddr {
+        if a.flags & IFA_F_SECONDARY == 0 {
+            return a.local;
+        }
+        self.v4_addrs(a.ifindex)
+            .find(|p| {
+                p.flags & IFA_F_SECONDARY == 0
+                    && p.prefix_len == a.prefix_len
+                    && in_subnet(&a.peer, p)
+            })
+            .map_or(a.local, |p| p.local)
+    }
+
+    /// The routes an IPv4 address brings (`fib_add_ifaddr`): its local
+    /// route always; while the link is up, its broadcast and (for a
+    /// primary) prefix and subnet broadcast routes. A secondary's routes
+    /// take the primary as source.
     fn fib_add_ifaddr(&mut self, a: &Addr, events: Events<'_>) {
         let Ok(link) = self.link_ref(a.ifindex) else {
             return;
         };
         let (up, lo) = (link.is_up(), link.kind == Kind::Loopback);
-        let src = a.local;
+        let src = Some(self.primary_of(a));
         let local = Route::kernel(
             RT_TABLE_LOCAL,
             a.local,
@@ -220,7 +280,7 @@ impl MemStack {
             RTN_LOCAL,
             RT_SCOPE_HOST,
             a.ifindex,
-            Some(src),
+            src,
         );
         self.add_kernel_route(local, events);
         if !up {
@@ -234,7 +294,7 @@ impl MemStack {
                 RTN_BROADCAST,
                 RT_SCOPE_LINK,
                 a.ifindex,
-                Some(src),
+                src,
             );
             self.add_kernel_route(r, events);
         }
@@ -250,7 +310,7 @@ impl MemStack {
                     (RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK)
                 };
                 let dst = IpAddr::V4(Ipv4Addr::from(prefix));
-                let r = Route::kernel(table, dst, a.prefix_len, kind, scope, a.ifindex, Some(src));
+                let r = Route::kernel(table, dst, a.prefix_len, kind, scope, a.ifindex, src);
                 self.add_kernel_route(r, events);
             }
             if a.prefix_len < 31 {
@@ -262,7 +322,7 @@ impl MemStack {
                     RTN_BROADCAST,
                     RT_SCOPE_LINK,
                     a.ifindex,
-                    Some(src),
+                    src,
                 );
                 self.add_kernel_route(r, events);
             }
@@ -280,7 +340,9 @@ impl MemStack {
     /// `lo` going up gets 127.0.0.1/8 (if it has no such address yet).
     pub(crate) fn loopback_v4_up(&mut self, index: u32, events: Events<'_>) {
         let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        if self.v4_addrs(index).any(|a| a.local == lo) {
+        if self.v4_addrs(index).any(|a| a.local == lo)
+            || self.link_ref(index).is_ok_and(|l| l.mtu < 68)
+        {
             return;
         }
         let a = Addr {
@@ -296,31 +358,6 @@ impl MemStack {
         self.insert_addr(a.clone());
         events(Event::NewAddr(&a.repr()));
         // Its routes come with the link's NETDEV_UP, right after.
-    }
-
-    /// `lo` going up gets ::1/128.
-    pub(crate) fn loopback_v6_up(&mut self, index: u32, events: Events<'_>) {
-        let lo = IpAddr::V6(Ipv6Addr::LOCALHOST);
-        if self
-            .addrs
-            .iter()
-            .any(|a| a.ifindex == index && a.local == lo)
-        {
-            return;
-        }
-        let a = Addr {
-            ifindex: index,
-            prefix_len: 128,
-            local: lo,
-            peer: lo,
-            broadcast: None,
-            label: None,
-            flags: IFA_F_PERMANENT,
-            scope: RT_SCOPE_HOST,
-        };
-        self.insert_addr(a.clone());
-        self.addr6_routes(&a, events);
-        events(Event::NewAddr(&a.repr()));
     }
 
     /// Renames the labels that carried the link's old name.
@@ -347,6 +384,9 @@ impl MemStack {
     /// names (local, label, and subnet when `IFA_ADDRESS` is given).
     fn addr4_del(&mut self, req: &AddrRepr, events: Events<'_>) -> StackResult<()> {
         let index = req.header.index;
+        if self.link_ref(index)?.mtu < 68 {
+            return Err(StackError::with_message(ENODEV, "ipv4: Device not found"));
+        }
         let pos = self
             .addrs
             .iter()
@@ -359,7 +399,10 @@ impl MemStack {
                         .address
                         .is_none_or(|p| req.header.prefix_len == a.prefix_len && in_subnet(&p, a))
             })
-            .ok_or(StackError::new(EADDRNOTAVAIL))?;
+            .ok_or(StackError::with_message(
+                EADDRNOTAVAIL,
+                "ipv4: Address not found",
+            ))?;
         self.del_ifa4(pos, events);
         Ok(())
     }
@@ -390,37 +433,89 @@ impl MemStack {
         self.fib_del_ifaddr(&a, events);
     }
 
-    /// The routes an IPv4 address brought go with it (those another
-    /// address of the same link still justifies stay).
+    /// The routes an IPv4 address brought go with it, notified: a
+    /// primary's prefix and broadcast routes, then its local route unless
+    /// another address of the link has the same local address.
     fn fib_del_ifaddr(&mut self, a: &Addr, events: Events<'_>) {
-        let still = |s: &MemStack, dst: &IpAddr| {
-            s.v4_addrs(a.ifindex)
-                .any(|o| o.local == *dst && o.local != a.local)
-        };
-        let local = a.local;
-        let keep_local = still(self, &local);
         let index = a.ifindex;
-        self.del_kernel_routes(
-            |r| {
-                r.family == AF_INET
-                    && r.protocol == RTPROT_KERNEL
-                    && r.oif == index
-                    && r.prefsrc == Some(local)
-                    && !(keep_local && r.kind == RTN_LOCAL && r.dst == Some(local))
-            },
-            true,
-            events,
-        );
+        let local = a.local;
+        let primary = a.flags & IFA_F_SECONDARY == 0;
+        let prefix = IpAddr::V4(Ipv4Addr::from(v4(&a.peer) & mask4(a.prefix_len)));
+        let subnet_brd = IpAddr::V4(Ipv4Addr::from(v4(&prefix) | !mask4(a.prefix_len)));
+        let plen = a.prefix_len;
+        let brd = a.broadcast;
+        let kernel =
+            |r: &Route| r.family == AF_INET && r.protocol == RTPROT_KERNEL && r.oif == index;
+        if primary {
+            self.del_kernel_routes(
+                |r| {
+                    kernel(r)
+                        && r.dst == Some(prefix)
+                        && r.dst_len == plen
+                        && r.kind != RTN_BROADCAST
+                        && !(r.kind == RTN_LOCAL && plen == 32)
+                },
+                true,
+                events,
+            );
+            let other_primary = self.v4_addrs(index).any(|o| {
+                o.flags & IFA_F_SECONDARY == 0 && o.prefix_len == plen && in_subnet(&o.peer, a)
+            });
+            if !other_primary {
+                self.del_kernel_routes(
+                    |r| {
+                        kernel(r)
+                            && r.kind == RTN_BROADCAST
+                            && (r.dst == Some(subnet_brd) || (brd.is_some() && r.dst == brd))
+                    },
+                    true,
+                    events,
+                );
+            }
+        }
+        if !self.v4_addrs(index).any(|o| o.local == local) {
+            self.del_kernel_routes(
+                |r| kernel(r) && r.kind == RTN_LOCAL && r.dst == Some(local) && r.dst_len == 32,
+                true,
+                events,
+            );
+        }
     }
 
-    /// A deleted link's IPv4 addresses go (`inetdev_destroy`).
-    pub(crate) fn ipv4_forget(&mut self, index: u32, events: Events<'_>) {
-        while let Some(pos) = self
-            .addrs
-            .iter()
-            .position(|a| a.ifindex == index && a.local.is_ipv4())
-        {
-            self.del_ifa4(pos, events);
+    /// IPv4 leaves the link: every address goes, primary first. When the
+    /// link is being unregistered, only each primary's local route is
+    /// notified (the rest go silently with the link); otherwise, as for an
+    /// MTU below 68, each address goes as if deleted.
+    pub(crate) fn ipv4_forget(&mut self, index: u32, unregister: bool, events: Events<'_>) {
+        if !unregister {
+            while let Some(pos) = self
+                .addrs
+                .iter()
+                .position(|a| a.ifindex == index && a.local.is_ipv4())
+            {
+                self.del_ifa4(pos, events);
+            }
+            return;
+        }
+        let gone: Vec<Addr> = self.v4_addrs(index).cloned().collect();
+        self.addrs
+            .retain(|a| !(a.ifindex == index && a.local.is_ipv4()));
+        for a in &gone {
+            events(Event::DelAddr(&a.repr()));
+            if a.flags & IFA_F_SECONDARY == 0 {
+                let local = a.local;
+                self.del_kernel_routes(
+                    |r| {
+                        r.family == AF_INET
+                            && r.kind == RTN_LOCAL
+                            && r.oif == index
+                            && r.dst == Some(local)
+                            && r.dst_len == 32
+                    },
+                    true,
+                    events,
+                );
+            }
         }
     }
 
@@ -432,16 +527,16 @@ impl MemStack {
     ) -> StackResult<()> {
         let index = req.header.index;
         let link = self.link_ref(index)?;
-        let (lo, noarp, mtu) = (
+        let (lo, noarp, up) = (
             link.kind == Kind::Loopback,
             link.flags & IFF_NOARP != 0,
-            link.mtu,
+            link.is_up(),
         );
         let pfx = match req.local.or(req.address) {
             Some(IpAddr::V6(a)) => a,
             _ => return Err(StackError::new(EINVAL)),
         };
-        if mtu < IPV6_MIN_MTU {
+        if !self.inet6(index) {
             return Err(StackError::new(EINVAL));
         }
         let asked = req.flags.unwrap_or(u32::from(req.header.flags)) & IFA6_SETTABLE;
@@ -455,7 +550,10 @@ impl MemStack {
             .position(|a| a.ifindex == index && a.local == ip)
         {
             if flags.excl() || !flags.replace() {
-                return Err(StackError::new(EEXIST));
+                return Err(StackError::with_message(
+                    EEXIST,
+                    "ipv6: address already assigned",
+                ));
             }
             let a = &mut self.addrs[pos];
             a.flags = (a.flags & !IFA6_SETTABLE) | asked;
@@ -474,34 +572,40 @@ impl MemStack {
             scope: scope6(&pfx),
         };
         self.insert_addr(a.clone());
-        self.addr6_routes(&a, events);
+        if up {
+            self.addr6_prefix_route(&a, events);
+        }
         events(Event::NewAddr(&a.repr()));
+        if !dad {
+            self.addr6_local_route(&a, events);
+        } else if self.link_ref(index).is_ok_and(|l| l.is_ready()) {
+            // Duplicate address detection succeeds at once here.
+            self.dad_complete(index, ip, events);
+        }
         Ok(())
     }
 
-    /// The prefix route of an IPv6 address (main table, metric 256), and
-    /// its local route once it is usable (not tentative).
-    fn addr6_routes(&mut self, a: &Addr, events: Events<'_>) {
+    /// The prefix route of an IPv6 address: main table, metric 256.
+    fn addr6_prefix_route(&mut self, a: &Addr, events: Events<'_>) {
         let IpAddr::V6(addr) = a.local else { return };
-        if a.flags & IFA_F_NOPREFIXROUTE == 0 {
-            let dst = IpAddr::V6(prefix6(&addr, a.prefix_len));
-            let mut r = Route::kernel(
-                RT_TABLE_MAIN,
-                dst,
-                a.prefix_len,
-                RTN_UNICAST,
-                RT_SCOPE_UNIVERSE,
-                a.ifindex,
-                None,
-            );
-            r.priority = 256;
-            self.add_kernel_route(r, events);
+        if a.flags & IFA_F_NOPREFIXROUTE != 0 || a.local == IpAddr::V6(Ipv6Addr::LOCALHOST) {
+            return;
         }
-        if a.flags & IFA_F_TENTATIVE == 0 {
-            self.addr6_local_route(a, events);
-        }
+        let dst = IpAddr::V6(prefix6(&addr, a.prefix_len));
+        let mut r = Route::kernel(
+            RT_TABLE_MAIN,
+            dst,
+            a.prefix_len,
+            RTN_UNICAST,
+            RT_SCOPE_UNIVERSE,
+            a.ifindex,
+            None,
+        );
+        r.priority = 256;
+        self.add_kernel_route(r, events);
     }
 
+    /// The local-table route of a usable IPv6 address.
     fn addr6_local_route(&mut self, a: &Addr, events: Events<'_>) {
         let r = Route::kernel(
             RT_TABLE_LOCAL,
@@ -515,28 +619,131 @@ impl MemStack {
         self.add_kernel_route(r, events);
     }
 
-    /// A link that became ready (up with carrier) completes duplicate
-    /// address detection at once: its tentative addresses become usable.
-    pub(crate) fn ipv6_ready(&mut self, index: u32, events: Events<'_>) {
-        if !self.link_ref(index).is_ok_and(|l| l.is_ready()) {
+    fn dad_complete(&mut self, index: u32, ip: IpAddr, events: Events<'_>) {
+        let Some(a) = self
+            .addrs
+            .iter_mut()
+            .find(|a| a.ifindex == index && a.local == ip)
+        else {
+            return;
+        };
+        a.flags &= !IFA_F_TENTATIVE;
+        let a = a.clone();
+        events(Event::NewAddr(&a.repr()));
+        self.addr6_local_route(&a, events);
+    }
+
+    /// `NETDEV_UP` for IPv6: the prefix routes of the link's addresses;
+    /// `lo` gets ::1; a link with carrier configures itself.
+    pub(crate) fn ipv6_up(&mut self, index: u32, events: Events<'_>) {
+        if !self.inet6(index) {
             return;
         }
-        let ready: Vec<usize> = (0..self.addrs.len())
-            .filter(|&i| {
-                let a = &self.addrs[i];
-                a.ifindex == index && !a.local.is_ipv4() && a.flags & IFA_F_TENTATIVE != 0
-            })
+        let addrs: Vec<Addr> = self
+            .addrs
+            .iter()
+            .filter(|a| a.ifindex == index && !a.local.is_ipv4())
+            .cloned()
             .collect();
-        for i in ready {
-            self.addrs[i].flags &= !IFA_F_TENTATIVE;
-            let a = self.addrs[i].clone();
-            self.addr6_local_route(&a, events);
+        for a in &addrs {
+            self.addr6_prefix_route(a, events);
+        }
+        if self.link_ref(index).is_ok_and(|l| l.kind == Kind::Loopback) {
+            let lo = IpAddr::V6(Ipv6Addr::LOCALHOST);
+            if !self
+                .addrs
+                .iter()
+                .any(|a| a.ifindex == index && a.local == lo)
+            {
+                let a = Addr {
+                    ifindex: index,
+                    prefix_len: 128,
+                    local: lo,
+                    peer: lo,
+                    broadcast: None,
+                    label: None,
+                    flags: IFA_F_PERMANENT,
+                    scope: RT_SCOPE_HOST,
+                };
+                self.insert_addr(a.clone());
+                events(Event::NewAddr(&a.repr()));
+                self.addr6_local_route(&a, events);
+            }
+            return;
+        }
+        self.ipv6_ready(index, events);
+    }
+
+    /// A link up with carrier (and IPv6): the multicast and link-local
+    /// routes, its link-local address, and the end of duplicate address
+    /// detection for its tentative addresses.
+    pub(crate) fn ipv6_ready(&mut self, index: u32, events: Events<'_>) {
+        let Ok(link) = self.link_ref(index) else {
+            return;
+        };
+        if !link.is_ready() || link.kind == Kind::Loopback || !self.inet6(index) {
+            return;
+        }
+        let mac = link.mac;
+        let mut mcast = Route::kernel(
+            RT_TABLE_LOCAL,
+            IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)),
+            8,
+            RTN_MULTICAST,
+            RT_SCOPE_UNIVERSE,
+            index,
+            None,
+        );
+        mcast.priority = 256;
+        self.add_kernel_route(mcast, events);
+        let mut ll = Route::kernel(
+            RT_TABLE_MAIN,
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)),
+            64,
+            RTN_UNICAST,
+            RT_SCOPE_UNIVERSE,
+            index,
+            None,
+        );
+        ll.priority = 256;
+        self.add_kernel_route(ll, events);
+        let lladdr = IpAddr::V6(link_local_of(&mac));
+        if !self
+            .addrs
+            .iter()
+            .any(|a| a.ifindex == index && a.local == lladdr)
+        {
+            let a = Addr {
+                ifindex: index,
+                prefix_len: 64,
+                local: lladdr,
+                peer: lladdr,
+                broadcast: None,
+                label: None,
+                flags: IFA_F_PERMANENT,
+                scope: RT_SCOPE_LINK,
+            };
+            self.insert_addr(a.clone());
             events(Event::NewAddr(&a.repr()));
+            self.addr6_local_route(&a, events);
+        }
+        let tentative: Vec<IpAddr> = self
+            .addrs
+            .iter()
+            .filter(|a| a.ifindex == index && !a.local.is_ipv4() && a.flags & IFA_F_TENTATIVE != 0)
+            .map(|a| a.local)
+            .collect();
+        for ip in tentative {
+            self.dad_complete(index, ip, events);
         }
     }
 
     fn addr6_del(&mut self, req: &AddrRepr, events: Events<'_>) -> StackResult<()> {
         let index = req.header.index;
+        if !self.inet6(index) {
+            // No inet6 device on the link.
+            return Err(StackError::new(ENXIO));
+        }
         let want = req.local.or(req.address).ok_or(StackError::new(EINVAL))?;
         let pos = self
             .addrs
@@ -544,47 +751,54 @@ impl MemStack {
             .position(|a| {
                 a.ifindex == index && a.local == want && a.prefix_len == req.header.prefix_len
             })
-            .ok_or(StackError::new(EADDRNOTAVAIL))?;
-        self.del_ifa6(pos, events);
-        Ok(())
-    }
-
-    fn del_ifa6(&mut self, pos: usize, events: Events<'_>) {
+            .ok_or(StackError::with_message(
+                EADDRNOTAVAIL,
+                "ipv6: address not found",
+            ))?;
         let a = self.addrs.remove(pos);
         events(Event::DelAddr(&a.repr()));
-        let (index, local, plen) = (a.ifindex, a.local, a.prefix_len);
-        let IpAddr::V6(addr) = local else { return };
+        let (local, plen) = (a.local, a.prefix_len);
+        let IpAddr::V6(addr) = local else {
+            return Ok(());
+        };
         let prefix = IpAddr::V6(prefix6(&addr, plen));
         let shared = self.addrs.iter().any(|o| {
             o.ifindex == index
                 && matches!(o.local, IpAddr::V6(x) if o.prefix_len == plen && IpAddr::V6(prefix6(&x, plen)) == prefix)
         });
+        let kernel =
+            |r: &Route| r.family == AF_INET6 && r.oif == index && r.protocol == RTPROT_KERNEL;
         self.del_kernel_routes(
-            |r| {
-                r.family == AF_INET6
-                    && r.oif == index
-                    && r.protocol == RTPROT_KERNEL
-                    && ((r.kind == RTN_LOCAL && r.dst == Some(local))
-                        || (!shared
-                            && r.kind == RTN_UNICAST
-                            && r.dst == Some(prefix)
-                            && r.dst_len == plen))
-            },
+            |r| kernel(r) && r.kind == RTN_LOCAL && r.dst == Some(local),
             true,
             events,
         );
+        if !shared {
+            self.del_kernel_routes(
+                |r| {
+                    kernel(r) && r.kind == RTN_UNICAST && r.dst == Some(prefix) && r.dst_len == plen
+                },
+                true,
+                events,
+            );
+        }
+        Ok(())
     }
 
     /// IPv6 leaves the link (it went down, or its MTU fell below 1280):
-    /// every IPv6 address goes, with its routes.
+    /// every route through it goes, then every IPv6 address, each notified.
     pub(crate) fn ipv6_down(&mut self, index: u32, events: Events<'_>) {
-        while let Some(pos) = self
+        self.flush_link_routes(AF_INET6, index, true, events);
+        let gone: Vec<Addr> = self
             .addrs
             .iter()
-            .position(|a| a.ifindex == index && !a.local.is_ipv4())
-        {
-            self.del_ifa6(pos, events);
+            .filter(|a| a.ifindex == index && !a.local.is_ipv4())
+            .cloned()
+            .collect();
+        self.addrs
+            .retain(|a| !(a.ifindex == index && !a.local.is_ipv4()));
+        for a in &gone {
+            events(Event::DelAddr(&a.repr()));
         }
-        self.flush_link_routes(AF_INET6, index, true, events);
     }
 }

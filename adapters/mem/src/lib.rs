@@ -30,7 +30,7 @@ mod addr;
 mod link;
 mod route;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use nlq::stack::{CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit};
@@ -41,7 +41,7 @@ pub use link::Kind;
 
 use addr::Addr;
 use link::Link;
-use route::{Route, RouteKey};
+use route::Route;
 
 /// An in-memory network stack with Linux semantics.
 #[derive(Debug, Clone)]
@@ -51,12 +51,9 @@ pub struct MemStack {
     last_index: u32,
     /// Ordered by link index, then by insertion.
     addrs: Vec<Addr>,
-    /// IPv4 routes, then IPv6 routes, each in insertion order.
+    /// IPv4 routes and IPv6 routes, each in the kernel's dump order.
     routes4: Vec<Route>,
     routes6: Vec<Route>,
-    /// How many routes share each (family, table, prefix): lets adds and
-    /// deletes skip the scan when none does.
-    route_keys: HashMap<RouteKey, u32>,
     /// IPv4 tables that exist (a route created them; they never go).
     tables: BTreeSet<(u8, u32)>,
     generation: u64,
@@ -81,7 +78,6 @@ impl MemStack {
             addrs: Vec::new(),
             routes4: Vec::new(),
             routes6: Vec::new(),
-            route_keys: HashMap::new(),
             // IPv4 tables appear with their first route; IPv6 has main and
             // local from the start.
             tables: [(AF_INET6, RT_TABLE_MAIN), (AF_INET6, RT_TABLE_LOCAL)]
@@ -115,7 +111,6 @@ impl MemStack {
                 .chain(&self.routes6)
                 .map(Route::heap_bytes)
                 .sum::<usize>()
-            + self.route_keys.capacity() * (size_of::<RouteKey>() + size_of::<u32>() + 8)
     }
 
     /// Sets a link's carrier (a cable plugged or pulled, a tap opened),

@@ -112,11 +112,11 @@ impl Link {
                 Kind::Dummy => IFF_BROADCAST | IFF_NOARP,
                 _ => IFF_BROADCAST | IFF_MULTICAST,
             },
-            carrier: !matches!(kind, Kind::Bridge),
+            carrier: true,
             mtu: 1500,
             mac: hw(&mac),
             broadcast: hw(&[0xff; 6]),
-            txqlen: if kind == Kind::Bridge { 0 } else { 1000 },
+            txqlen: 1000,
             alias: None,
             master: 0,
             group: 0,
@@ -144,7 +144,7 @@ impl Link {
     fn operstate(&self) -> u8 {
         if !self.is_up() || !self.carrier {
             IF_OPER_DOWN
-        } else if matches!(self.kind, Kind::Loopback | Kind::Dummy) {
+        } else if self.kind != Kind::Tap {
             IF_OPER_UNKNOWN
         } else {
             IF_OPER_UP
@@ -291,7 +291,7 @@ impl MemStack {
         };
         let index = if new.index != 0 {
             if self.links.contains_key(&new.index) {
-                return Err(StackError::new(EBUSY));
+                return Err(StackError::new(EEXIST));
             }
             new.index
         } else {
@@ -338,27 +338,44 @@ impl MemStack {
         }
         let kind = link.kind;
         if let Some(mac) = change.address {
-            if kind == Kind::Loopback {
-                return Err(StackError::new(EOPNOTSUPP));
-            }
             let mac = hw(mac.get(..6).unwrap_or_default());
-            if !valid_ether(&mac) {
+            // Ethernet links take a unicast, non-zero address; the
+            // loopback any but a multicast one.
+            let ok = if kind == Kind::Loopback {
+                mac.first().is_some_and(|b| b & 1 == 0)
+            } else {
+                valid_ether(&mac)
+            };
+            if !ok {
                 return Err(StackError::new(EADDRNOTAVAIL));
             }
             let l = self.link_mut(index)?;
-            if l.mac != mac {
-                l.mac = mac;
-                self.notify_link(index, events);
+            let changed = l.mac != mac;
+            l.mac = mac;
+            // NETDEV_CHANGEADDR is notified even when nothing changed.
+            self.notify_link(index, events);
+            if changed {
+                if kind == Kind::Bridge {
+                    // A bridge without ports recomputes its id and finds no
+                    // live port: its carrier goes off.
+                    self.link_set_carrier(index, false, events)?;
+                }
             }
         }
         if let Some(mtu) = change.mtu {
             check_mtu(kind, mtu)?;
             let l = self.link_mut(index)?;
             if l.mtu != mtu {
+                let old = l.mtu;
                 l.mtu = mtu;
                 self.notify_link(index, events);
-                if mtu < IPV6_MIN_MTU {
+                if mtu < IPV6_MIN_MTU && old >= IPV6_MIN_MTU {
                     self.ipv6_down(index, events);
+                } else if mtu >= IPV6_MIN_MTU && old < IPV6_MIN_MTU {
+                    self.ipv6_ready(index, events);
+                }
+                if mtu < 68 && old >= 68 {
+                    self.ipv4_forget(index, false, events);
                 }
             }
         }
@@ -395,9 +412,6 @@ impl MemStack {
         let l = self.link_ref(index)?;
         if l.name == *name {
             return Ok(());
-        }
-        if l.is_up() {
-            return Err(StackError::new(EBUSY));
         }
         if !valid_name(name.as_str()) {
             return Err(StackError::new(EINVAL));
@@ -446,10 +460,7 @@ impl MemStack {
             self.loopback_v4_up(index, events);
         }
         self.ipv4_routes_up(index, events);
-        if lo {
-            self.loopback_v6_up(index, events);
-        }
-        self.ipv6_ready(index, events);
+        self.ipv6_up(index, events);
     }
 
     /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go.
@@ -459,6 +470,13 @@ impl MemStack {
         self.notify_link(index, events);
         self.flush_link_routes(AF_INET, index, false, events);
         self.ipv6_down(index, events);
+    }
+
+    /// IPv6 works on the link (its MTU is large enough).
+    pub(crate) fn inet6(&self, index: u32) -> bool {
+        self.links
+            .get(&index)
+            .is_some_and(|l| l.mtu >= IPV6_MIN_MTU)
     }
 
     pub(crate) fn link_set_carrier(
@@ -472,9 +490,10 @@ impl MemStack {
             return Ok(());
         }
         l.carrier = carrier;
+        let up = l.is_up();
         self.notify_link(index, events);
         self.set_linkdown(index, !carrier);
-        if carrier {
+        if carrier && up {
             self.ipv6_ready(index, events);
         }
         Ok(())
@@ -491,8 +510,8 @@ impl MemStack {
             self.bring_down(index, events);
         }
         self.ipv6_down(index, events);
-        self.ipv4_forget(index, events);
-        self.flush_link_routes(AF_UNSPEC, index, false, events);
+        self.ipv4_forget(index, true, events);
+        self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(l) = self.links.remove(&index) {
             events(Event::DelLink(&l.repr()));
         }

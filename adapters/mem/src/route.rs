@@ -30,6 +30,26 @@ pub(crate) struct RouteKey {
     dst_len: u8,
 }
 
+impl RouteKey {
+    /// The kernel's dump order within a family: tables by id modulo 256;
+    /// IPv4 (LC-trie) by prefix ascending, longer masks first; IPv6 (a
+    /// binary tree walked children first) by the prefix padded with ones,
+    /// longer masks first.
+    fn order(&self) -> (u8, u32, u128, std::cmp::Reverse<u8>) {
+        let dst = if self.family == AF_INET6 {
+            self.dst | u128::MAX.checked_shr(u32::from(self.dst_len)).unwrap_or(0)
+        } else {
+            self.dst
+        };
+        (
+            self.table as u8,
+            self.table,
+            dst,
+            std::cmp::Reverse(self.dst_len),
+        )
+    }
+}
+
 /// One route, compact (the dump turns it into a `RouteRepr`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Route {
@@ -104,6 +124,13 @@ impl Route {
             multipath: None,
             metrics: None,
         }
+    }
+
+    /// The kernel's dump order: tables by id modulo 256, then prefixes
+    /// ascending, longer masks first, then TOS, then metric.
+    pub fn order(&self) -> (u8, u32, u128, std::cmp::Reverse<u8>, u8, u32) {
+        let (t, tt, d, l) = self.key().order();
+        (t, tt, d, l, self.tos, self.priority)
     }
 
     pub fn key(&self) -> RouteKey {
@@ -200,7 +227,12 @@ impl Route {
                 0
             }),
             protocol: req.header.protocol,
-            scope: req.header.scope,
+            // IPv6 keeps no scope: it reports universe for every route.
+            scope: if family == AF_INET6 {
+                RT_SCOPE_UNIVERSE
+            } else {
+                req.header.scope
+            },
             kind: req.header.kind,
             flags: req.header.flags & 0xff & !(RTNH_F_DEAD | RTNH_F_LINKDOWN),
             prefsrc: req.prefsrc,
@@ -212,6 +244,17 @@ impl Route {
                 .map(|m| m.as_slice().to_vec().into_boxed_slice()),
             metrics: req.metrics.clone().map(Box::new),
         }
+    }
+}
+
+/// IPv4 refuses a destination with bits beyond its prefix length (IPv6
+/// masks them silently).
+fn check_host_bits(req: &RouteRepr) -> StackResult<()> {
+    match req.dst {
+        Some(d @ IpAddr::V4(_)) if masked(d, req.header.dst_len) != d => Err(
+            StackError::with_message(EINVAL, "Invalid prefix for given prefix length"),
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -232,34 +275,30 @@ impl MemStack {
         }
     }
 
-    fn count_key(&mut self, key: RouteKey, add: bool) {
-        if add {
-            *self.route_keys.entry(key).or_insert(0) += 1;
-        } else if let Some(n) = self.route_keys.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                self.route_keys.remove(&key);
-            }
-        }
+    /// Where routes with `key` sit in the sorted list.
+    fn key_range(&self, key: &RouteKey) -> std::ops::Range<usize> {
+        let v = self.routes_of(key.family);
+        let k = key.order();
+        let lo = v.partition_point(|r| r.key().order() < k);
+        let hi = lo + v[lo..].partition_point(|r| r.key().order() == k);
+        lo..hi
     }
 
-    fn has_key(&self, key: &RouteKey) -> bool {
-        self.route_keys.contains_key(key)
-    }
-
-    fn insert_route(&mut self, pos: Option<usize>, r: Route) {
-        self.count_key(r.key(), true);
+    /// Inserts in the kernel's dump order: before the routes that compare
+    /// equal, or after them with `append`.
+    fn insert_route(&mut self, r: Route, append: bool) {
+        let o = r.order();
         let v = self.routes_of_mut(r.family);
-        match pos {
-            Some(p) if p <= v.len() => v.insert(p, r),
-            _ => v.push(r),
-        }
+        let pos = if append {
+            v.partition_point(|x| x.order() <= o)
+        } else {
+            v.partition_point(|x| x.order() < o)
+        };
+        v.insert(pos, r);
     }
 
     fn remove_route(&mut self, family: u8, pos: usize) -> Route {
-        let r = self.routes_of_mut(family).remove(pos);
-        self.count_key(r.key(), false);
-        r
+        self.routes_of_mut(family).remove(pos)
     }
 
     fn linkdown(&self, oif: u32) -> bool {
@@ -269,12 +308,10 @@ impl MemStack {
     /// Adds a route the kernel makes (an address's); an identical one
     /// already there is left alone, as `fib_magic` ignores `EEXIST`.
     pub(crate) fn add_kernel_route(&mut self, mut r: Route, events: Events<'_>) {
-        let key = r.key();
-        if self.has_key(&key)
-            && self
-                .routes_of(r.family)
-                .iter()
-                .any(|o| o.key() == key && o.priority == r.priority && o.same_info(&r))
+        let range = self.key_range(&r.key());
+        if self.routes_of(r.family)[range]
+            .iter()
+            .any(|o| o.priority == r.priority && o.same_info(&r))
         {
             return;
         }
@@ -286,7 +323,7 @@ impl MemStack {
             &Self::repr_of(&r),
             NLM_F_CREATE | NLM_F_APPEND,
         ));
-        self.insert_route(None, r);
+        self.insert_route(r, true);
     }
 
     fn repr_of(r: &Route) -> RouteRepr {
@@ -295,7 +332,8 @@ impl MemStack {
         repr
     }
 
-    /// Removes the routes `pred` selects, notifying each if `notify`.
+    /// Removes the routes `pred` selects, in dump order, notifying each if
+    /// `notify`.
     pub(crate) fn del_kernel_routes(
         &mut self,
         pred: impl Fn(&Route) -> bool,
@@ -303,46 +341,71 @@ impl MemStack {
         events: Events<'_>,
     ) {
         for family in [AF_INET, AF_INET6] {
-            while let Some(p) = self.routes_of(family).iter().position(&pred) {
-                let r = self.remove_route(family, p);
-                if notify {
-                    events(Event::DelRoute(&Self::repr_of(&r)));
+            let mut i = 0;
+            while i < self.routes_of(family).len() {
+                if pred(&self.routes_of(family)[i]) {
+                    let r = self.remove_route(family, i);
+                    if notify {
+                        events(Event::DelRoute(&Self::repr_of(&r)));
+                    }
+                } else {
+                    i += 1;
                 }
             }
         }
     }
 
-    /// A link that goes down or away loses the routes through it: IPv4
-    /// drops them silently (`fib_flush`), IPv6 notifies each.
+    /// A link that goes down loses its routes: IPv4 drops those that do
+    /// not have host scope, silently (`fib_sync_down_dev` + `fib_flush`);
+    /// IPv6 deletes every route through it, notifying each (and each
+    /// nexthop of a multipath route). With `all`, the link is going away:
+    /// every IPv4 route through it goes too, still silently.
     pub(crate) fn flush_link_routes(
         &mut self,
         family: u8,
         index: u32,
-        notify: bool,
+        all: bool,
         events: Events<'_>,
     ) {
-        let families: &[u8] = match family {
-            AF_INET => &[AF_INET],
-            AF_INET6 => &[AF_INET6],
-            _ => &[AF_INET, AF_INET6],
+        let through = |r: &Route| {
+            r.oif == index
+                || r.multipath
+                    .as_ref()
+                    .is_some_and(|m| !m.is_empty() && m.iter().all(|h| h.ifindex == index))
         };
-        for &f in families {
-            let all_through = |r: &Route| {
-                r.oif == index
-                    || r.multipath
-                        .as_ref()
-                        .is_some_and(|m| m.iter().all(|h| h.ifindex == index))
-            };
-            while let Some(p) = self.routes_of(f).iter().position(all_through) {
-                let r = self.remove_route(f, p);
-                if notify || f == AF_INET6 {
-                    events(Event::DelRoute(&Self::repr_of(&r)));
+        if family != AF_INET6 {
+            self.del_kernel_routes(
+                |r| r.family == AF_INET && through(r) && (all || r.scope != RT_SCOPE_HOST),
+                false,
+                events,
+            );
+        }
+        if family != AF_INET {
+            let mut i = 0;
+            while i < self.routes6.len() {
+                if !through(&self.routes6[i]) {
+                    i += 1;
+                    continue;
+                }
+                let r = self.remove_route(AF_INET6, i);
+                match &r.multipath {
+                    Some(m) => {
+                        for h in m.iter() {
+                            let mut one = r.clone();
+                            one.multipath = None;
+                            one.gateway = h.gateway;
+                            one.oif = h.ifindex;
+                            events(Event::DelRoute(&Self::repr_of(&one)));
+                        }
+                    }
+                    None => events(Event::DelRoute(&Self::repr_of(&r))),
                 }
             }
         }
     }
 
-    /// Marks the routes through a link `linkdown` (or clears the mark).
+    /// Marks the routes through a link `linkdown` (or clears the mark),
+    /// silently, as carrier changes do.
     pub(crate) fn set_linkdown(&mut self, index: u32, down: bool) {
         for r in self.routes4.iter_mut().chain(self.routes6.iter_mut()) {
             if r.oif == index && r.kind != RTN_LOCAL {
@@ -352,24 +415,39 @@ impl MemStack {
                     r.flags &= !RTNH_F_LINKDOWN;
                 }
             }
+            if let Some(m) = r.multipath.as_mut() {
+                for h in m.iter_mut().filter(|h| h.ifindex == index) {
+                    if down {
+                        h.flags |= RTNH_F_LINKDOWN as u8;
+                    } else {
+                        h.flags &= !(RTNH_F_LINKDOWN as u8);
+                    }
+                }
+            }
         }
     }
 
-    /// Resolves a gateway as the kernel checks nexthops: a route of scope
-    /// link or host (not through another gateway) must cover it, through
-    /// `oif` if one is given. Returns the link it goes through.
+    /// Resolves a gateway as the kernel checks nexthops: a route that is
+    /// not itself through a gateway must cover it (for IPv4 of scope link
+    /// or host, main or local table), through `oif` if one is given.
+    /// Returns the link it goes through.
     fn resolve_gateway(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
         let family = if gw.is_ipv4() { AF_INET } else { AF_INET6 };
         if let IpAddr::V6(a) = gw {
             if a.segments()[0] & 0xffc0 == 0xfe80 {
-                return if oif != 0 {
-                    Ok(oif)
-                } else {
-                    Err(StackError::with_message(
+                if oif == 0 {
+                    return Err(StackError::with_message(
                         EINVAL,
-                        "Nexthop has invalid gateway",
-                    ))
-                };
+                        "Egress device not specified",
+                    ));
+                }
+                return Ok(oif);
+            }
+            if self.addrs.iter().any(|x| x.local == gw) {
+                return Err(StackError::with_message(
+                    EINVAL,
+                    "Gateway can not be a local address",
+                ));
             }
         }
         let best = self
@@ -380,20 +458,16 @@ impl MemStack {
                     && r.gateway.is_none()
                     && r.multipath.is_none()
                     && (family == AF_INET6 || r.scope >= RT_SCOPE_LINK)
-                    && (r.kind == RTN_UNICAST || r.kind == RTN_LOCAL)
+                    && (r.kind == RTN_UNICAST || (r.kind == RTN_LOCAL && family == AF_INET))
                     && (oif == 0 || r.oif == oif)
+                    // IPv6 never resolves a gateway through the loopback.
+                    && (family == AF_INET || self.links.get(&r.oif).is_some_and(|l| l.kind != crate::link::Kind::Loopback))
                     && prefix_contains(r.dst, r.dst_len, gw)
             })
             .max_by_key(|r| (r.table == RT_TABLE_LOCAL, r.dst_len));
         match best {
-            Some(r) if r.kind == RTN_LOCAL && family == AF_INET6 => {
-                Err(StackError::with_message(EINVAL, "Invalid gateway address"))
-            }
             Some(r) => Ok(r.oif),
-            None if family == AF_INET6 => Err(StackError::with_message(
-                EHOSTUNREACH,
-                "Nexthop has invalid gateway",
-            )),
+            None if family == AF_INET6 => Err(StackError::new(EHOSTUNREACH)),
             None => Err(StackError::with_message(
                 ENETUNREACH,
                 "Nexthop has invalid gateway",
@@ -402,30 +476,41 @@ impl MemStack {
     }
 
     /// Checks one nexthop; returns its output link.
-    fn check_nexthop(&self, gw: Option<IpAddr>, oif: u32, kind: u8) -> StackResult<u32> {
+    fn check_nexthop(
+        &self,
+        family: u8,
+        gw: Option<IpAddr>,
+        oif: u32,
+        kind: u8,
+    ) -> StackResult<u32> {
+        let unicast = matches!(kind, RTN_UNICAST | RTN_UNSPEC);
         if oif != 0 {
             let link = self.link_ref(oif)?;
-            if !link.is_up() && matches!(kind, RTN_UNICAST | RTN_UNSPEC) && gw.is_none() {
-                return Err(StackError::with_message(
-                    ENETDOWN,
-                    "Nexthop device is not up",
-                ));
+            if family == AF_INET6 && link.mtu < crate::link::IPV6_MIN_MTU {
+                // IPv6 left the link: it has no inet6 device.
+                return Err(StackError::new(ENODEV));
+            }
+            if !link.is_up() && unicast && gw.is_none() {
+                let text = if family == AF_INET {
+                    "Device for nexthop is not up"
+                } else {
+                    "Nexthop device is not up"
+                };
+                return Err(StackError::with_message(ENETDOWN, text));
             }
         }
         match gw {
             Some(g) => {
                 let out = self.resolve_gateway(g, oif)?;
                 if !self.link_ref(out)?.is_up() {
-                    return Err(StackError::with_message(
-                        ENETDOWN,
-                        "Nexthop device is not up",
-                    ));
+                    return Err(StackError::new(ENETDOWN));
                 }
                 Ok(out)
             }
-            None if oif == 0 && matches!(kind, RTN_UNICAST | RTN_UNSPEC) => Err(
-                StackError::with_message(ENODEV, "Nexthop device required for onlink"),
-            ),
+            None if oif == 0 && unicast => Err(StackError::with_message(
+                ENODEV,
+                "Nexthop device required for onlink",
+            )),
             None => Ok(oif),
         }
     }
@@ -437,21 +522,13 @@ impl MemStack {
         events: Events<'_>,
     ) -> StackResult<()> {
         let mut r = Route::from_request(req);
-        if let (Some(d), Some(given)) = (r.dst, req.dst) {
-            if r.family == AF_INET && d != given {
-                return Err(StackError::with_message(
-                    EINVAL,
-                    "Invalid prefix for given prefix length",
-                ));
-            }
-        }
+        check_host_bits(req)?;
         if r.kind == RTN_UNSPEC || r.kind > 12 {
             return Err(StackError::with_message(EINVAL, "Invalid route type"));
         }
-        // Nexthops.
         if let Some(hops) = r.multipath.as_mut() {
             for h in hops.iter_mut() {
-                h.ifindex = self.check_nexthop(h.gateway.or(h.via), h.ifindex, r.kind)?;
+                h.ifindex = self.check_nexthop(r.family, h.gateway.or(h.via), h.ifindex, r.kind)?;
                 h.flags &= !(RTNH_F_LINKDOWN as u8);
                 if self.linkdown(h.ifindex) {
                     h.flags |= RTNH_F_LINKDOWN as u8;
@@ -461,7 +538,7 @@ impl MemStack {
             r.kind,
             RTN_UNICAST | RTN_LOCAL | RTN_BROADCAST | RTN_MULTICAST | RTN_ANYCAST
         ) {
-            r.oif = self.check_nexthop(r.gateway, r.oif, r.kind)?;
+            r.oif = self.check_nexthop(r.family, r.gateway, r.oif, r.kind)?;
             if self.linkdown(r.oif) && r.kind != RTN_LOCAL {
                 r.flags |= RTNH_F_LINKDOWN;
             }
@@ -473,35 +550,34 @@ impl MemStack {
         }
     }
 
+    /// `fib_table_insert`.
     fn fib4_insert(&mut self, r: Route, flags: CreateFlags, events: Events<'_>) -> StackResult<()> {
-        let key = r.key();
-        let mut first = None;
-        if self.has_key(&key) {
-            let v = self.routes_of(AF_INET);
-            for (i, o) in v.iter().enumerate() {
-                if o.key() != key || o.tos != r.tos || o.priority != r.priority {
-                    continue;
-                }
-                if flags.excl() {
-                    return Err(StackError::new(EEXIST));
-                }
-                if flags.replace() {
-                    self.remove_route(AF_INET, i);
-                    events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
-                    self.tables.insert((AF_INET, r.table));
-                    self.insert_route(Some(i), r);
+        let range = self.key_range(&r.key());
+        let same: Vec<usize> = range
+            .filter(|&i| {
+                let o = &self.routes4[i];
+                o.tos == r.tos && o.priority == r.priority
+            })
+            .collect();
+        if let Some(&first) = same.first() {
+            if flags.excl() {
+                return Err(StackError::new(EEXIST));
+            }
+            if flags.replace() {
+                if self.routes4[first].same_info(&r) {
                     return Ok(());
                 }
-                if o.same_info(&r) {
-                    return Err(StackError::new(EEXIST));
-                }
-                first.get_or_insert(i);
+                events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
+                self.routes4[first] = r;
+                return Ok(());
+            }
+            if same.iter().any(|&i| self.routes4[i].same_info(&r)) {
+                return Err(StackError::new(EEXIST));
             }
         }
         if !flags.create() {
             return Err(StackError::new(ENOENT));
         }
-        let pos = if flags.append() { None } else { first };
         let nlflags = NLM_F_CREATE
             | if flags.append() {
                 NLM_F_APPEND
@@ -510,92 +586,109 @@ impl MemStack {
             };
         events(Event::NewRoute(&Self::repr_of(&r), nlflags));
         self.tables.insert((AF_INET, r.table));
-        self.insert_route(pos, r);
+        self.insert_route(r, flags.append());
         Ok(())
     }
 
-    fn fib6_insert(
-        &mut self,
-        mut r: Route,
-        flags: CreateFlags,
-        events: Events<'_>,
-    ) -> StackResult<()> {
-        let key = r.key();
-        if self.has_key(&key) {
-            let found = self
-                .routes_of(AF_INET6)
-                .iter()
-                .position(|o| o.key() == key && o.priority == r.priority);
-            if let Some(i) = found {
-                if flags.excl() {
-                    return Err(StackError::new(EEXIST));
-                }
-                let o = &self.routes6[i];
-                if flags.replace() {
-                    self.remove_route(AF_INET6, i);
-                    events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
-                    self.insert_route(Some(i), r);
-                    return Ok(());
-                }
-                let hops = |x: &Route| -> Vec<(Option<IpAddr>, u32)> {
-                    match &x.multipath {
-                        Some(m) => m.iter().map(|h| (h.gateway.or(h.via), h.ifindex)).collect(),
-                        None => vec![(x.gateway, x.oif)],
-                    }
-                };
-                let (old, new) = (hops(o), hops(&r));
-                if new.iter().any(|h| old.contains(h)) {
-                    return Err(StackError::new(EEXIST));
-                }
-                // Gateway routes with the same metric become one multipath
-                // route (ECMP siblings).
-                let ecmp = |v: &[(Option<IpAddr>, u32)]| v.iter().all(|(g, _)| g.is_some());
-                if ecmp(&old) && ecmp(&new) && o.protocol != RTPROT_KERNEL {
-                    let mut all: Vec<NextHopRepr> = Vec::new();
-                    for (g, i) in old.iter().chain(&new) {
-                        all.push(NextHopRepr {
-                            flags: if self.linkdown(*i) {
-                                RTNH_F_LINKDOWN as u8
-                            } else {
-                                0
-                            },
-                            hops: 0,
-                            ifindex: *i,
-                            gateway: *g,
-                            via: None,
-                        });
-                    }
-                    let o = &mut self.routes6[i];
-                    o.gateway = None;
-                    o.oif = 0;
-                    o.flags &= !RTNH_F_LINKDOWN;
-                    o.multipath = Some(all.into_boxed_slice());
-                    let merged = Self::repr_of(o);
-                    events(Event::NewRoute(&merged, NLM_F_CREATE | NLM_F_APPEND));
-                    return Ok(());
-                }
-            } else if flags.replace() && !flags.create() {
-                return Err(StackError::new(ENOENT));
+    /// `fib6_add_rt2node`: gateway routes of the same prefix and metric
+    /// merge into one multipath route (ECMP siblings).
+    fn fib6_insert(&mut self, r: Route, flags: CreateFlags, events: Events<'_>) -> StackResult<()> {
+        let range = self.key_range(&r.key());
+        let found = range
+            .clone()
+            .find(|&i| self.routes6[i].priority == r.priority);
+        let Some(i) = found else {
+            if flags.replace() && !flags.create() {
+                return Err(StackError::with_message(
+                    ENOENT,
+                    "Can not replace route - no match found",
+                ));
             }
-        } else if flags.replace() && !flags.create() {
-            return Err(StackError::new(ENOENT));
+            events(Event::NewRoute(
+                &Self::repr_of(&r),
+                NLM_F_CREATE | NLM_F_EXCL,
+            ));
+            self.tables.insert((AF_INET6, r.table));
+            self.insert_route(r, true);
+            return Ok(());
+        };
+        if flags.excl() {
+            return Err(StackError::new(EEXIST));
         }
-        r.flags &= !RTNH_F_DEAD;
-        events(Event::NewRoute(
-            &Self::repr_of(&r),
-            NLM_F_CREATE | NLM_F_EXCL,
-        ));
-        self.tables.insert((AF_INET6, r.table));
-        self.insert_route(None, r);
+        if flags.replace() {
+            events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
+            self.routes6[i] = r;
+            return Ok(());
+        }
+        let hops = |x: &Route| -> Vec<(Option<IpAddr>, u32)> {
+            match &x.multipath {
+                Some(m) => m.iter().map(|h| (h.gateway.or(h.via), h.ifindex)).collect(),
+                None => vec![(x.gateway, x.oif)],
+            }
+        };
+        let o = &self.routes6[i];
+        let (old, new) = (hops(o), hops(&r));
+        if new.iter().any(|h| old.contains(h)) {
+            return Err(StackError::new(EEXIST));
+        }
+        let ecmp = |v: &[(Option<IpAddr>, u32)]| v.iter().all(|(g, _)| g.is_some());
+        if !(ecmp(&old) && ecmp(&new) && o.protocol != RTPROT_KERNEL) {
+            // Not siblings: another route of the same prefix and metric.
+            events(Event::NewRoute(
+                &Self::repr_of(&r),
+                NLM_F_CREATE | NLM_F_APPEND,
+            ));
+            self.insert_route(r, true);
+            return Ok(());
+        }
+        let mut all: Vec<NextHopRepr> = Vec::new();
+        for (g, i) in old.iter().chain(&new) {
+            all.push(NextHopRepr {
+                flags: if self.linkdown(*i) {
+                    RTNH_F_LINKDOWN as u8
+                } else {
+                    0
+                },
+                hops: 0,
+                ifindex: *i,
+                gateway: *g,
+                via: None,
+            });
+        }
+        let o = &mut self.routes6[i];
+        o.gateway = None;
+        o.oif = 0;
+        o.flags &= !RTNH_F_LINKDOWN;
+        o.multipath = Some(all.into_boxed_slice());
+        let merged = Self::repr_of(o);
+        events(Event::NewRoute(&merged, NLM_F_CREATE | NLM_F_APPEND));
         Ok(())
     }
 
+    /// `fib_table_delete` / `ip6_route_del`: the first route matching every
+    /// field the request gives.
     pub(crate) fn route_del(&mut self, req: &RouteRepr, events: Events<'_>) -> StackResult<()> {
+        // IPv6 deletes each nexthop of a multipath request on its own and
+        // answers with the last failure (`ip6_route_multipath_del`).
+        if let (AF_INET6, Some(hops)) = (req.header.family, &req.multipath) {
+            let mut last = Ok(());
+            for h in hops.as_slice() {
+                let mut one = *req;
+                one.multipath = None;
+                one.gateway = h.gateway.or(h.via);
+                one.oif = (h.ifindex != 0).then_some(h.ifindex);
+                if let Err(e) = self.route_del(&one, events) {
+                    last = Err(e);
+                }
+            }
+            return last;
+        }
         let family = req.header.family;
         let table = match req.table_id() {
             0 => RT_TABLE_MAIN,
             t => t,
         };
+        check_host_bits(req)?;
         if !self.tables.contains(&(family, table)) {
             return Err(StackError::with_message(ESRCH, "FIB table does not exist"));
         }
@@ -604,23 +697,30 @@ impl MemStack {
             table,
             ..want.key()
         };
-        let not_found = StackError::with_message(ESRCH, "No such process");
-        if !self.has_key(&key) {
-            return Err(not_found);
-        }
+        let not_found = StackError::new(ESRCH);
         let gw = req.gateway.or(req.via);
-        let v = self.routes_of(family);
-        let pos = v.iter().position(|o| {
-            o.key() == key
-                && (family == AF_INET6 || o.tos == req.header.tos)
-                && (req.header.kind == 0 || family == AF_INET6 || o.kind == req.header.kind)
-                && (req.header.scope == RT_SCOPE_NOWHERE
-                    || family == AF_INET6
-                    || o.scope == req.header.scope)
+        let v4 = family == AF_INET;
+        let pos = self.key_range(&key).find(|&i| {
+            let o = &self.routes_of(family)[i];
+            (!v4 || o.tos == req.header.tos)
+                && (!v4 || req.header.kind == 0 || o.kind == req.header.kind)
+                && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
                 && req.prefsrc.is_none_or(|p| o.prefsrc == Some(p))
                 && (req.header.protocol == 0 || o.protocol == req.header.protocol)
                 && req.priority.is_none_or(|p| o.priority == p)
                 && req.oif.is_none_or(|i| o.uses(i))
+                && req.multipath.as_ref().is_none_or(|m| {
+                    let mut want: Vec<Option<IpAddr>> =
+                        m.as_slice().iter().map(|h| h.gateway.or(h.via)).collect();
+                    let mut have: Vec<Option<IpAddr>> = o
+                        .multipath
+                        .as_ref()
+                        .map(|x| x.iter().map(|h| h.gateway.or(h.via)).collect())
+                        .unwrap_or_default();
+                    want.sort();
+                    have.sort();
+                    want == have
+                })
                 && gw.is_none_or(|g| {
                     o.gateway == Some(g)
                         || o.multipath
@@ -628,26 +728,39 @@ impl MemStack {
                             .is_some_and(|m| m.iter().any(|h| h.gateway == Some(g)))
                 })
         });
-        let i = pos.ok_or(not_found)?;
-        // Deleting one gateway of an IPv6 multipath route removes only
-        // that sibling.
-        if family == AF_INET6 {
+        let Some(i) = pos else {
+            // IPv6 keeps a "null entry" at ::/0 (through lo, metric
+            // 0xffffffff, protocol kernel) that a loose delete finds and
+            // refuses to delete.
+            let null_entry = !v4
+                && key.dst_len == 0
+                && table == RT_TABLE_MAIN
+                && req.oif.is_none_or(|i| i == 1)
+                && gw.is_none()
+                && req.priority.is_none_or(|p| p == u32::MAX)
+                && (req.header.protocol == 0 || req.header.protocol == RTPROT_KERNEL);
+            return Err(if null_entry {
+                StackError::new(ENOENT)
+            } else {
+                not_found
+            });
+        };
+        // One gateway of an IPv6 multipath route: only that sibling goes.
+        if !v4 {
             if let (Some(g), Some(m)) = (gw, self.routes6[i].multipath.as_ref()) {
                 if m.len() > 1 {
-                    let gone: Vec<NextHopRepr> =
-                        m.iter().filter(|h| h.gateway == Some(g)).copied().collect();
                     let rest: Vec<NextHopRepr> =
                         m.iter().filter(|h| h.gateway != Some(g)).copied().collect();
                     let mut sibling = self.routes6[i].clone();
                     sibling.multipath = None;
-                    if let Some(h) = gone.first() {
+                    if let Some(h) = m.iter().find(|h| h.gateway == Some(g)) {
                         sibling.gateway = h.gateway;
                         sibling.oif = h.ifindex;
                     }
                     let o = &mut self.routes6[i];
-                    if rest.len() == 1 {
-                        o.gateway = rest[0].gateway;
-                        o.oif = rest[0].ifindex;
+                    if let [only] = rest.as_slice() {
+                        o.gateway = only.gateway;
+                        o.oif = only.ifindex;
                         o.multipath = None;
                     } else {
                         o.multipath = Some(rest.into_boxed_slice());
