@@ -141,6 +141,35 @@ impl<S: Serve> Transport for Loopback<S> {
     }
 }
 
+impl<S: nlq::stack::Stack> crate::Handle<nlq::server::Client<S>> {
+    /// A handle on a new connection to an in-process server, with the
+    /// socket options [`KernelSocket`](crate::KernelSocket) sets on the
+    /// kernel: extended ACKs, capped ACKs, strict checking of dumps.
+    ///
+    /// ```
+    /// use nlinline::Handle;
+    /// use nlq::server::Shared;
+    ///
+    /// let stack = Shared::new(nlq_mem::MemStack::new());
+    /// let mut h = Handle::in_process(&stack);
+    /// let e = h.link_del("nosuch").unwrap_err();
+    /// assert_eq!(e.errno(), libc::ENODEV);
+    /// ```
+    pub fn in_process(server: &nlq::server::Shared<S>) -> Self {
+        use nlq::server::SockOpt;
+        let client = server.connect();
+        for opt in [
+            SockOpt::ExtAck(true),
+            SockOpt::CapAck(true),
+            SockOpt::StrictCheck(true),
+        ] {
+            // These options cannot fail on an open connection.
+            let _ = client.set_option(opt);
+        }
+        crate::Handle::new(client)
+    }
+}
+
 /// A connection to an in-process [`nlq::server::Shared`] server is a
 /// transport: requests are answered while `send` runs, replies and
 /// notifications wait in the connection's queue, and dumps are cut into

@@ -536,7 +536,7 @@ pub fn trace<T: Transport, M: Monitor>(h: &mut Handle<T>, monitor: &mut M, ops: 
 pub fn trace_mem(ops: &[Op]) -> Trace {
     let shared = Shared::new(MemStack::new());
     let mut monitor = mem_monitor(&shared);
-    let mut h = Handle::new(shared.connect());
+    let mut h = Handle::in_process(&shared);
     trace(&mut h, &mut monitor, ops)
 }
 
