@@ -142,12 +142,14 @@ impl Conn {
         (1..=MAX_GROUP).contains(&group) && self.groups & (1u64 << group.saturating_sub(1)) != 0
     }
 
-    /// The size of the next dump datagram, as the kernel sizes it.
+    /// The size of the next dump datagram: what the reader has shown it
+    /// reads (the largest buffer it passed), at most 32 KiB as on the
+    /// kernel; before any read, the kernel's `NLMSG_GOODSIZE`.
     fn dump_size(&self) -> usize {
         if self.max_read == 0 {
             DUMP_GOODSIZE
         } else {
-            self.max_read.clamp(DUMP_GOODSIZE, DUMP_MAXSIZE)
+            self.max_read.min(DUMP_MAXSIZE)
         }
     }
 
@@ -520,5 +522,296 @@ impl Buffer for Bounded<'_> {
     #[inline]
     fn truncate(&mut self, len: usize) {
         self.buf.truncate(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulate::testing::{fixture, TestStack};
+    use crate::errno::*;
+    use crate::wire::{AddrRepr, LinkRepr, Message, NlMsg};
+    use alloc::vec;
+    use core::net::{IpAddr, Ipv4Addr};
+
+    fn server() -> (Server<TestStack>, ConnId) {
+        let mut s = Server::new(fixture());
+        let c = s.connect();
+        (s, c)
+    }
+
+    fn request(
+        kind: u16,
+        flags: u16,
+        seq: u32,
+        body: impl FnOnce(&mut Writer<Vec<u8>>) -> crate::wire::Result<()>,
+    ) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new());
+        w.message(kind, flags | NLM_F_REQUEST, seq, 0, body)
+            .unwrap();
+        w.into_inner()
+    }
+
+    fn link_up(index: u32, up: bool, flags: u16, seq: u32) -> Vec<u8> {
+        request(RTM_NEWLINK, flags, seq, |w| {
+            let mut l = LinkRepr::default();
+            l.header.index = index;
+            l.header.flags = if up { IFF_UP } else { 0 };
+            l.header.change = IFF_UP;
+            l.emit(w)
+        })
+    }
+
+    fn new_addr(index: u32, last: u8, flags: u16, seq: u32) -> Vec<u8> {
+        request(RTM_NEWADDR, flags | NLM_F_CREATE | NLM_F_EXCL, seq, |w| {
+            let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, last));
+            AddrRepr::new(ip, 24, index).with_local(ip).emit(w)
+        })
+    }
+
+    /// Every datagram the connection has now.
+    fn drain(s: &mut Server<TestStack>, c: ConnId, max: usize) -> Vec<Datagram> {
+        let mut out = vec![];
+        while let Ok(Some(d)) = s.recv(c, max) {
+            out.push(d);
+        }
+        out
+    }
+
+    fn messages(d: &Datagram) -> Vec<NlMsg<'_>> {
+        Messages::new(&d.bytes).map(|m| m.unwrap()).collect()
+    }
+
+    fn error_of(d: &Datagram) -> (i32, u16, usize, Option<alloc::string::String>) {
+        let m = messages(d)[0];
+        let Message::Error(e) = m.typed().unwrap() else {
+            panic!("not an error")
+        };
+        (
+            e.errno(),
+            m.flags(),
+            m.as_bytes().len(),
+            e.ext_ack().msg.map(Into::into),
+        )
+    }
+
+    #[test]
+    fn ack_only_when_asked() {
+        let (mut s, c) = server();
+        s.send(c, &link_up(2, false, 0, 1));
+        assert!(drain(&mut s, c, 32768).is_empty());
+        s.send(c, &link_up(2, true, NLM_F_ACK, 2));
+        let d = drain(&mut s, c, 32768);
+        assert_eq!(d.len(), 1);
+        let (errno, flags, len, _) = error_of(&d[0]);
+        assert_eq!((errno, flags & NLM_F_CAPPED), (0, NLM_F_CAPPED));
+        assert_eq!(len, 36, "an ACK echoes only the request header");
+        assert_eq!(messages(&d[0])[0].seq(), 2);
+        assert_eq!(messages(&d[0])[0].port(), s.port(c));
+    }
+
+    #[test]
+    fn errors_come_without_ack_echo_the_request_and_carry_text() {
+        let (mut s, c) = server();
+        let req = link_up(99, true, 0, 7);
+        s.send(c, &req);
+        let d = drain(&mut s, c, 32768);
+        let (errno, flags, len, text) = error_of(&d[0]);
+        assert_eq!(errno, ENODEV);
+        assert_eq!(flags & NLM_F_CAPPED, 0);
+        assert_eq!(len, 20 + req.len(), "the whole request is echoed");
+        assert_eq!(text, None);
+
+        s.set_option(c, SockOpt::CapAck(true)).unwrap();
+        s.set_option(c, SockOpt::ExtAck(true)).unwrap();
+        // An attribute cut short: EINVAL with the policy text.
+        let mut bad = link_up(2, true, NLM_F_ACK, 8);
+        bad.extend_from_slice(&[8, 0, 4, 0, 1, 2]);
+        let l = bad.len() as u32;
+        bad[..4].copy_from_slice(&l.to_ne_bytes());
+        s.send(c, &bad);
+        let (errno, flags, len, text) = error_of(&drain(&mut s, c, 32768)[0]);
+        assert_eq!(errno, EINVAL);
+        assert_eq!(
+            flags & (NLM_F_CAPPED | NLM_F_ACK_TLVS),
+            NLM_F_CAPPED | NLM_F_ACK_TLVS
+        );
+        assert!(len > 36);
+        assert_eq!(text.as_deref(), Some("Attribute failed policy validation"));
+    }
+
+    #[test]
+    fn unknown_types_are_eopnotsupp_and_non_requests_are_quiet() {
+        let (mut s, c) = server();
+        s.send(
+            c,
+            &request(RTM_NEWNEIGH + 40, NLM_F_ACK, 1, |w| w.put(&[0; 4])),
+        );
+        assert_eq!(error_of(&drain(&mut s, c, 32768)[0]).0, EOPNOTSUPP);
+        // Without NLM_F_REQUEST nothing happens; with ACK it is acknowledged.
+        let mut w = Writer::new(Vec::new());
+        w.message(RTM_NEWLINK, NLM_F_ACK, 2, 0, |w| w.put(&[0; 16]))
+            .unwrap();
+        s.send(c, w.buffer());
+        assert_eq!(error_of(&drain(&mut s, c, 32768)[0]).0, 0);
+    }
+
+    #[test]
+    fn several_requests_padding_and_one_byte_get_bodies() {
+        let (mut s, c) = server();
+        let mut dgram = link_up(2, true, NLM_F_ACK, 1);
+        dgram.extend(link_up(99, true, NLM_F_ACK, 2));
+        // `ip` sends a 1-byte family body, padded, in a larger buffer.
+        dgram.extend(request(RTM_GETLINK, NLM_F_DUMP, 3, |w| w.put(&[AF_UNSPEC])));
+        dgram.extend([0u8; 64]);
+        s.send(c, &dgram);
+        let d = drain(&mut s, c, 32768);
+        assert_eq!(error_of(&d[0]).0, 0);
+        assert_eq!(error_of(&d[1]).0, ENODEV);
+        let dump: Vec<NlMsg<'_>> = d[2..].iter().flat_map(messages).collect();
+        assert_eq!(dump.iter().filter(|m| m.kind() == RTM_NEWLINK).count(), 3);
+        assert_eq!(dump.last().unwrap().kind(), NLMSG_DONE);
+        assert!(dump
+            .iter()
+            .all(|m| m.seq() == 3 && m.flags() & NLM_F_MULTI != 0));
+    }
+
+    #[test]
+    fn dumps_come_one_reader_buffer_at_a_time() {
+        let (mut s, c) = server();
+        // The reader shows its buffer size by reading.
+        assert_eq!(s.recv(c, 120), Ok(None));
+        s.send(
+            c,
+            &request(RTM_GETADDR, NLM_F_DUMP, 9, |w| w.put(&[AF_UNSPEC])),
+        );
+        let d = drain(&mut s, c, 120);
+        let n_addrs = s.stack().addrs.len();
+        assert!(d.len() > 2, "{} datagrams", d.len());
+        assert!(d
+            .iter()
+            .all(|d| d.bytes.len() <= 120 || messages(d).len() == 1));
+        let msgs: Vec<NlMsg<'_>> = d.iter().flat_map(messages).collect();
+        assert_eq!(
+            msgs.iter().filter(|m| m.kind() == RTM_NEWADDR).count(),
+            n_addrs
+        );
+        assert_eq!(msgs.iter().filter(|m| m.kind() == NLMSG_DONE).count(), 1);
+    }
+
+    #[test]
+    fn strict_dumps_refuse_bad_headers_in_done() {
+        let (mut s, c) = server();
+        s.set_option(c, SockOpt::StrictCheck(true)).unwrap();
+        s.set_option(c, SockOpt::ExtAck(true)).unwrap();
+        s.send(
+            c,
+            &request(RTM_GETLINK, NLM_F_DUMP, 4, |w| {
+                let mut l = LinkRepr::default();
+                l.header.index = 2;
+                l.emit(w)
+            }),
+        );
+        let d = drain(&mut s, c, 32768);
+        let m = messages(&d[0]);
+        let Message::Done(done) = m[0].typed().unwrap() else {
+            panic!()
+        };
+        assert_eq!(done.error, -EINVAL);
+        assert_eq!(
+            done.ext_ack().msg,
+            Some("Filter by device index not supported for link dumps")
+        );
+    }
+
+    #[test]
+    fn notifications_reach_members_but_not_their_own_requester() {
+        let (mut s, a) = server();
+        let b = s.connect();
+        let quiet = s.connect();
+        // bind() sets groups 1-32 as a whole; memberships add to them.
+        s.bind(b, 0, 1 << (RTNLGRP_LINK - 1)).unwrap();
+        for c in [a, b] {
+            s.set_option(c, SockOpt::AddMembership(RTNLGRP_IPV4_IFADDR))
+                .unwrap();
+        }
+        s.send(a, &new_addr(2, 9, 0, 5));
+        assert!(
+            drain(&mut s, a, 32768).is_empty(),
+            "the requester hears nothing"
+        );
+        let got = drain(&mut s, b, 32768);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].group, RTNLGRP_IPV4_IFADDR);
+        assert_eq!(got[0].groups_mask(), 1 << 4);
+        let m = messages(&got[0])[0];
+        assert_eq!((m.kind(), m.seq(), m.port()), (RTM_NEWADDR, 5, s.port(a)));
+        assert!(drain(&mut s, quiet, 32768).is_empty());
+        // Link changes come from port 0 to RTNLGRP_LINK.
+        s.send(a, &link_up(3, true, 0, 6));
+        let got = drain(&mut s, b, 32768);
+        assert_eq!(got[0].group, RTNLGRP_LINK);
+        // NLM_F_ECHO sends the requester its own notification.
+        s.send(a, &new_addr(2, 10, NLM_F_ECHO, 7));
+        let echo = drain(&mut s, a, 32768);
+        assert_eq!((echo.len(), echo[0].group), (1, 0));
+    }
+
+    #[test]
+    fn a_reader_that_falls_behind_gets_enobufs_once() {
+        let (mut s, a) = server();
+        let slow = s.connect();
+        s.set_option(slow, SockOpt::AddMembership(RTNLGRP_LINK))
+            .unwrap();
+        s.set_option(slow, SockOpt::RcvBuf(2048)).unwrap();
+        for i in 0..64 {
+            s.send(a, &link_up(2, i % 2 == 0, 0, i));
+        }
+        assert!(s.queued(slow) <= 2048 + 2 * (DATAGRAM_OVERHEAD + 512));
+        assert_eq!(s.recv(slow, 32768), Err(ENOBUFS));
+        let rest = drain(&mut s, slow, 32768);
+        assert!(!rest.is_empty() && rest.len() < 64);
+        assert_eq!(s.recv(slow, 32768), Ok(None));
+    }
+
+    #[test]
+    fn changes_need_the_admin_right_reads_do_not() {
+        let (mut s, c) = server();
+        s.set_admin(c, false);
+        s.send(c, &link_up(2, true, NLM_F_ACK, 1));
+        assert_eq!(error_of(&drain(&mut s, c, 32768)[0]).0, EPERM);
+        s.send(
+            c,
+            &request(RTM_GETLINK, NLM_F_ACK, 2, |w| {
+                let mut l = LinkRepr::default();
+                l.header.index = 2;
+                l.emit(w)
+            }),
+        );
+        let d = drain(&mut s, c, 32768);
+        assert_eq!(messages(&d[0])[0].kind(), RTM_NEWLINK);
+        assert_eq!(error_of(&d[1]).0, 0);
+    }
+
+    #[test]
+    fn get_link_by_name_and_bind_rules() {
+        let (mut s, c) = server();
+        s.send(
+            c,
+            &request(RTM_GETLINK, 0, 1, |w| {
+                LinkRepr::default().emit(w)?;
+                w.attr_str(IFLA_IFNAME, "eth0")
+            }),
+        );
+        let d = drain(&mut s, c, 32768);
+        let Message::Link(l) = messages(&d[0])[0].typed().unwrap() else {
+            panic!()
+        };
+        assert_eq!(l.header().index, 2);
+        let other = s.connect();
+        let taken = s.port(other);
+        assert_eq!(s.bind(c, taken, 0), Err(EADDRINUSE));
+        assert_eq!(s.set_option(c, SockOpt::AddMembership(0)), Err(EINVAL));
+        assert_eq!(SockOpt::from_sol_netlink(99, 1), Err(ENOPROTOOPT));
     }
 }
