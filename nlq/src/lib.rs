@@ -53,6 +53,8 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod conformance;
 #[cfg(feature = "alloc")]
 pub mod emulate;
 pub mod errno;

@@ -283,11 +283,15 @@ pub fn run<T: Transport>(h: &mut Handle<T>, op: &Op) -> Outcome {
     }
 }
 
+/// A link as compared: name, index, up, MTU, and the MAC if the sequence
+/// set one.
+pub type LinkKey = (String, u32, bool, u32, Option<Vec<u8>>);
+
 /// The tables, normalised: what must be equal after a sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
     /// (name, index, up, mtu, MAC if the sequence set one).
-    pub links: BTreeSet<(String, u32, bool, u32, Option<Vec<u8>>)>,
+    pub links: BTreeSet<LinkKey>,
     /// (index, address, prefix, secondary), IPv6 link-local left out.
     pub addrs: BTreeSet<(u32, IpAddr, u8, bool)>,
     /// Main-table routes: (dst/len, nexthops, metric, protocol, type, scope, prefsrc).

@@ -796,7 +796,7 @@ impl MemStack {
             .cloned()
             .collect();
         self.addrs
-            .retain(|a| !(a.ifindex == index && !a.local.is_ipv4()));
+            .retain(|a| a.ifindex != index || a.local.is_ipv4());
         for a in &gone {
             events(Event::DelAddr(&a.repr()));
         }

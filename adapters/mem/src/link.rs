@@ -354,12 +354,10 @@ impl MemStack {
             l.mac = mac;
             // NETDEV_CHANGEADDR is notified even when nothing changed.
             self.notify_link(index, events);
-            if changed {
-                if kind == Kind::Bridge {
-                    // A bridge without ports recomputes its id and finds no
-                    // live port: its carrier goes off.
-                    self.link_set_carrier(index, false, events)?;
-                }
+            if changed && kind == Kind::Bridge {
+                // A bridge without ports recomputes its id and finds no
+                // live port: its carrier goes off.
+                self.link_set_carrier(index, false, events)?;
             }
         }
         if let Some(mtu) = change.mtu {

@@ -242,7 +242,7 @@ impl Route {
                 .multipath
                 .as_ref()
                 .map(|m| m.as_slice().to_vec().into_boxed_slice()),
-            metrics: req.metrics.clone().map(Box::new),
+            metrics: req.metrics.map(Box::new),
         }
     }
 }

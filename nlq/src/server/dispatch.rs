@@ -108,8 +108,8 @@ impl<S: Stack> Server<S> {
     }
 
     /// Runs a change on the stack; its events become notifications. Events
-    /// of the request's own kind carry the request's seq and port (and skip
-    /// the requester's own subscription, or echo to it with `NLM_F_ECHO`);
+    /// of the request's own kind carry the request's seq and port (and are
+    /// echoed to the requester with `NLM_F_ECHO`);
     /// consequences of another kind (a link's routes) come from port 0.
     fn change<T>(
         &mut self,

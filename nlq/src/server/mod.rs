@@ -725,7 +725,7 @@ mod tests {
     }
 
     #[test]
-    fn notifications_reach_members_but_not_their_own_requester() {
+    fn notifications_reach_members_and_echo_replaces_membership() {
         let (mut s, a) = server();
         let b = s.connect();
         let quiet = s.connect();
@@ -736,9 +736,10 @@ mod tests {
                 .unwrap();
         }
         s.send(a, &new_addr(2, 9, 0, 5));
-        assert!(
-            drain(&mut s, a, 32768).is_empty(),
-            "the requester hears nothing"
+        assert_eq!(
+            drain(&mut s, a, 32768).len(),
+            1,
+            "a member hears its own change"
         );
         let got = drain(&mut s, b, 32768);
         assert_eq!(got.len(), 1);
@@ -755,6 +756,7 @@ mod tests {
         s.send(a, &new_addr(2, 10, NLM_F_ECHO, 7));
         let echo = drain(&mut s, a, 32768);
         assert_eq!((echo.len(), echo[0].group), (1, 0));
+        assert_eq!(drain(&mut s, b, 32768).len(), 1);
     }
 
     #[test]

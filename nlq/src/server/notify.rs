@@ -72,8 +72,8 @@ fn emit(
     })
 }
 
-/// Sends `e` to every member of its group except its origin's port, and
-/// echoes it to the origin when asked. The message is written once and
+/// Sends `e` to every member of its group, and echoes it to the origin when
+/// asked (then the origin is not also reached as a member). The message is written once and
 /// shared; a member whose queue is full loses it and gets `ENOBUFS`.
 pub(super) fn broadcast(
     conns: &mut [Option<Conn>],
@@ -82,7 +82,9 @@ pub(super) fn broadcast(
     origin: Option<Origin>,
 ) {
     let (_, _, group) = header(e);
-    let exclude = origin.map(|o| o.port);
+    // `nlmsg_notify`: with NLM_F_ECHO the requester gets its copy as a
+    // unicast echo, not as a member; without it, it hears like any member.
+    let exclude = origin.and_then(|o| o.echo_to.map(|_| o.port));
     let echo = origin.and_then(|o| o.echo_to);
     let wanted = conns.iter().enumerate().any(|(i, c)| {
         c.as_ref().is_some_and(|c| {
