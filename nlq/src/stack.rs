@@ -274,6 +274,12 @@ pub trait Stack {
         found.ok_or(StackError::new(crate::errno::ENODEV))
     }
 
+    /// True when link `index` exists: a cheaper [`Stack::link`] for the
+    /// checks the server makes before address and route changes.
+    fn has_link(&self, index: u32) -> bool {
+        self.link(LinkKey::Index(index)).is_ok()
+    }
+
     /// Creates a link; returns its index.
     fn add_link(&mut self, link: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         let _ = (link, events);
@@ -375,6 +381,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn link(&self, key: LinkKey<'_>) -> StackResult<LinkRepr> {
         (**self).link(key)
+    }
+    fn has_link(&self, index: u32) -> bool {
+        (**self).has_link(index)
     }
     fn add_link(&mut self, link: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         (**self).add_link(link, events)

@@ -144,6 +144,10 @@ impl Stack for MemStack {
         self.find_link(key).map(Link::repr).ok_or(link::NO_DEVICE)
     }
 
+    fn has_link(&self, index: u32) -> bool {
+        self.links.contains_key(&index)
+    }
+
     fn add_link(&mut self, new: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         self.touch();
         self.link_add(new, events)

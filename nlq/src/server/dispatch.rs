@@ -258,6 +258,9 @@ impl<S: Stack> Server<S> {
 
     /// The link an address or route change names must exist.
     fn require_link(&self, index: u32) -> Checked<()> {
+        if self.stack.has_link(index) {
+            return Ok(());
+        }
         match self.stack.link(LinkKey::Index(index)) {
             Ok(_) => Ok(()),
             Err(e) => Err(e.into()),

@@ -44,7 +44,7 @@ impl Dump {
     fn filtered(&self) -> bool {
         match &self.what {
             Ok(DumpKind::Addr(f)) => f.index != 0,
-            Ok(DumpKind::Route(f)) => f.is_set(),
+            Ok(DumpKind::Route(f)) => f.marks_filtered(),
             Ok(DumpKind::Link(f)) => f.master.is_some() || f.kind.is_some(),
             Ok(DumpKind::Neigh(f)) => f.index != 0,
             Err(_) => false,

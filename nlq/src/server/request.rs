@@ -244,12 +244,20 @@ pub(crate) struct RouteFilter {
     pub oif: u32,
     /// `RTM_F_CLONED`: the route cache, which holds nothing here.
     pub cache: bool,
+    /// Strict checking was on: the kernel then marks every message of the
+    /// dump `NLM_F_DUMP_FILTERED` (`ip_valid_fib_dump_req`).
+    pub strict: bool,
 }
 
 impl RouteFilter {
     /// True when strict filters were given (`NLM_F_DUMP_FILTERED`).
     pub fn is_set(&self) -> bool {
         self.table != 0 || self.protocol != 0 || self.kind != 0 || self.oif != 0 || self.cache
+    }
+
+    /// True when the dump's messages carry `NLM_F_DUMP_FILTERED`.
+    pub fn marks_filtered(&self) -> bool {
+        self.strict || self.is_set()
     }
 }
 
@@ -280,6 +288,7 @@ pub(crate) fn route_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<RouteFilter> 
         return Err(Failure::new(EINVAL, "Invalid flags for FIB dump request"));
     }
     f.cache = h.flags & RTM_F_CLONED != 0;
+    f.strict = true;
     f.protocol = h.protocol;
     f.kind = h.kind;
     f.table = u32::from(h.table);
