@@ -14,6 +14,12 @@
 #   a few hand-made messages (neighbours, multipath routes, errors with an
 #       extended ACK, DONE) for `messages` and the repr targets;
 #   a few structured inputs for `repr_round_trip`;
+#   for `server`: hand-made requests of every type (dumps with and without
+#       strict-check filters, GETs, creates, changes, deletes, quiet and
+#       refused messages), and the first messages of each dump turned into
+#       NEW/DEL requests, behind the target's 6-byte option header, alone,
+#       in sessions of one datagram each (read wholly or partly between
+#       sends), and in one batch datagram;
 #   regressions/<target>-*.bin: every saved reproducer seeds its target.
 #
 # Seeds are named by their SHA-1, as libFuzzer names corpus entries, so the
@@ -39,7 +45,7 @@ corpus = os.path.join(here, "corpus")
 regressions = os.path.join(here, "regressions")
 MAX_SEEDS = 200
 TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "repr_round_trip",
-           "nlinline_replies"]
+           "nlinline_replies", "server"]
 REPR_OF_TYPE = {16: "link_repr", 20: "addr_repr", 24: "route_repr", 28: "neigh_repr"}
 
 if clean and os.path.isdir(corpus):
@@ -262,6 +268,152 @@ for name, pick in dumps.items():
     put("nlinline_replies", answers(pick, dg[-1:]))
 for pick in range(8):
     put("nlinline_replies", answers(pick, control_dgrams))
+
+# ---- server: an option header, then datagrams of requests ---------------------
+# Header (see fuzz_targets/server.rs): option bits, the base reader size
+# (u16 LE, 0 = 64 KiB), the monitor's reader size, the requester's and the
+# monitor's receive buffer, partial reads; then each datagram is a
+# reader-size byte, a u16 LE length and the bytes. The target rewrites every
+# seq itself.
+REQ, ACK, ECHO, DUMPF = 0x1, 0x4, 0x8, 0x300
+REPLACE, EXCL, CREATE, APPEND = 0x100, 0x200, 0x400, 0x800
+
+
+def server_input(opts, dgrams, reader=0, mon=0, rcv=0, mon_rcv=0, reads=None):
+    partial = 0 if reads is None else 1 | reads << 1
+    out = bytes([opts]) + struct.pack("<H", reader) + bytes([mon, rcv, mon_rcv, partial])
+    for code, d in dgrams:
+        d = d[:0xFFFF]
+        out += bytes([code]) + struct.pack("<H", len(d)) + d
+    return out
+
+
+def ifi(index, flags=0, change=0, family=AF_UNSPEC):
+    return struct.pack("<BxHiII", family, 0, index, flags, change)
+
+
+def rtm(family, dst_len, table=254, protocol=3, scope=0, kind=1, flags=0):
+    return struct.pack("<8BI", family, dst_len, 0, 0, table, protocol, scope, kind, flags)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def ip4(*b):
+    return bytes(b)
+
+
+def ip6(prefix, last):
+    return bytes(prefix) + bytes(15 - len(prefix)) + bytes([last])
+
+
+db8 = [0x20, 0x01, 0x0D, 0xB8]
+linkinfo = lambda kind: attr(18 | NESTED, attr(1, kind))
+requests = [
+    # Dumps: bare, 1-byte bodies, strict-check filters, extended-ACK masks.
+    msg(18, REQ | DUMPF, ifi(0)),
+    msg(18, REQ | DUMPF, b"\x00"),
+    msg(18, REQ | DUMPF, ifi(0) + attr(29, u32(1)) + linkinfo(b"dummy\0")),
+    msg(18, REQ | DUMPF, ifi(0) + attr(10, u32(6))),
+    msg(22, REQ | DUMPF, ifaddrmsg(AF_UNSPEC, 0, 0)),
+    msg(22, REQ | DUMPF, ifaddrmsg(AF_INET6, 0, 2)),
+    msg(22, REQ | DUMPF, b"\x02"),
+    msg(26, REQ | DUMPF, rtm(AF_UNSPEC, 0, 0, 0, 0, 0)),
+    msg(26, REQ | DUMPF, rtm(AF_INET, 0, 0, 0, 0, 0) + attr(15, u32(100))),
+    msg(26, REQ | DUMPF, rtm(AF_INET6, 0, 0, 0, 0, 0) + attr(4, u32(2))),
+    msg(26, REQ | DUMPF, rtm(AF_INET, 0, 0, 0, 0, 0, flags=0x200)),
+    msg(30, REQ | DUMPF, ndmsg(AF_UNSPEC, 0, 0, kind=0)),
+    # GETs of one object.
+    msg(18, REQ | ACK, ifi(2)),
+    msg(18, REQ, ifi(0) + attr(3, b"tap0\0")),
+    msg(18, REQ | ACK, ifi(42)),
+    msg(22, REQ | ACK, ifaddrmsg(AF_INET6, 64, 0) + attr(1, ip6(db8, 1))),
+    msg(22, REQ, ifaddrmsg(AF_INET, 24, 2) + attr(2, ip4(10, 0, 0, 1))),
+    msg(26, REQ | ACK, rtm(AF_INET, 32) + attr(1, ip4(10, 2, 3, 4))),
+    msg(26, REQ, rtm(AF_INET6, 128) + attr(1, ip6(db8 + [0, 1], 7))),
+    # Links: create (named, by pattern, unknown kind), change, delete.
+    msg(16, REQ | ACK | CREATE | EXCL, ifi(0, 1, 1) + attr(3, b"dummy9\0") + linkinfo(b"dummy\0")),
+    msg(16, REQ | ACK | CREATE | EXCL, ifi(0) + attr(3, b"br%d\0") + attr(4, u32(1400))
+        + linkinfo(b"bridge\0")),
+    msg(16, REQ | ACK | ECHO | CREATE, ifi(0) + linkinfo(b"tap\0") + attr(1, mac)),
+    msg(16, REQ | ACK | CREATE, ifi(0) + attr(3, b"v0\0") + linkinfo(b"veth\0")),
+    msg(16, REQ | ACK, ifi(2) + attr(4, u32(9000))),
+    msg(19, REQ | ACK, ifi(3, 0, 1)),
+    msg(19, REQ | ACK | ECHO, ifi(7, 1, 1) + attr(4, u32(1280)) + attr(20, b"uplink\0")),
+    msg(19, REQ | ACK, ifi(4) + attr(3, b"renamed\0") + attr(13, u32(500)) + attr(27, u32(3))),
+    msg(19, REQ | ACK, ifi(0) + attr(3, b"dummy1\0") + attr(1, bytes([1, 0, 0, 0, 0, 1]))),
+    msg(17, REQ | ACK, ifi(7)),
+    msg(17, REQ | ACK | ECHO, ifi(0) + attr(3, b"dummy1\0")),
+    msg(17, REQ, ifi(1)),
+    # Addresses: add, replace, IPv6, delete, bad prefix.
+    msg(20, REQ | ACK | CREATE | EXCL, ifaddrmsg(AF_INET, 24, 4) + attr(2, ip4(10, 9, 0, 1))
+        + attr(1, ip4(10, 9, 0, 1)) + attr(4, ip4(10, 9, 0, 255)) + attr(3, b"dummy2:x\0")),
+    msg(20, REQ | ACK | CREATE | REPLACE, ifaddrmsg(AF_INET, 24, 2) + attr(2, ip4(10, 0, 0, 1))
+        + attr(8, u32(0x80))),
+    msg(20, REQ | ACK | ECHO | CREATE, ifaddrmsg(AF_INET6, 64, 4) + attr(1, ip6([0xFD, 0, 0, 9], 1))
+        + attr(6, struct.pack("<4I", 600, 3600, 0, 0))),
+    msg(20, REQ | ACK | CREATE, ifaddrmsg(AF_INET, 33, 2) + attr(2, v4)),
+    msg(21, REQ | ACK, ifaddrmsg(AF_INET, 24, 2) + attr(2, ip4(10, 0, 0, 3))),
+    msg(21, REQ | ACK | ECHO, ifaddrmsg(AF_INET6, 64, 2) + attr(1, ip6(db8, 1))),
+    msg(21, REQ | ACK, ifaddrmsg(AF_INET, 0, 3)),
+    # Routes: add with gateway / device, replace, append, IPv6, multipath,
+    # another table; delete; an invalid type.
+    msg(24, REQ | ACK | CREATE | EXCL, rtm(AF_INET, 16) + attr(1, ip4(10, 7, 0, 0))
+        + attr(5, ip4(10, 0, 0, 254))),
+    msg(24, REQ | ACK | ECHO | CREATE | REPLACE, rtm(AF_INET, 16) + attr(1, ip4(10, 2, 0, 0))
+        + attr(4, u32(3)) + attr(6, u32(10))),
+    msg(24, REQ | ACK | CREATE | APPEND, rtm(AF_INET, 16) + attr(1, ip4(10, 2, 0, 0))
+        + attr(5, ip4(10, 1, 0, 254))),
+    msg(24, REQ | ACK | CREATE, rtm(AF_INET6, 64) + attr(1, ip6(db8 + [0, 5], 0)) + attr(4, u32(2))
+        + attr(8, attr(2, u32(1400)))),
+    msg(24, REQ | ACK | CREATE, rtm(AF_INET, 24, table=0) + attr(15, u32(200)) + attr(1, ip4(10, 8, 1, 0))
+        + attr(4, u32(8))),
+    msg(24, REQ | ACK | CREATE, route_payloads[0]),
+    msg(24, REQ | ACK | CREATE, rtm(AF_INET, 16, kind=20) + attr(1, ip4(10, 9, 0, 0))),
+    msg(25, REQ | ACK, rtm(AF_INET, 16) + attr(1, ip4(10, 2, 0, 0))),
+    msg(25, REQ | ACK | ECHO, rtm(AF_INET, 0) + attr(5, ip4(10, 0, 0, 254))),
+    msg(25, REQ | ACK, rtm(AF_INET6, 48) + attr(1, ip6(db8 + [0, 1], 0))),
+    # Quiet and refused ones: NOOP, a reply type, no family byte, an unknown
+    # dump, neighbours (no handler for changes).
+    msg(1, REQ | ACK, b""),
+    msg(16, ACK, ifi(0)),
+    msg(18, REQ | ACK | DUMPF, b""),
+    msg(34, REQ | ACK | DUMPF, b"\0" * 4),
+    msg(28, REQ | ACK | CREATE, neigh_payloads[0]),
+    msg(99, REQ, b"\1\2\3\4"),
+]
+
+# The first messages of each dump, as requests that add and that delete.
+for name, flags in (("link_dump.bin", REQ | ACK | CREATE), ("addr_dump.bin", REQ | ACK | CREATE | EXCL),
+                    ("route_dump.bin", REQ | ACK | CREATE | EXCL)):
+    path = os.path.join(fixtures, name)
+    if not os.path.exists(path):
+        continue
+    dg = next(datagrams(path), b"")
+    for kind, payload in list(messages(dg))[:3]:
+        requests.append(msg(kind, flags, payload))
+        requests.append(msg(kind + 1, REQ | ACK, payload))
+
+# Alone, under the default options and under all of EXT_ACK, CAP_ACK, strict
+# checking and a monitor.
+for r in requests:
+    put("server", server_input(0x00, [(0, r)]))
+    put("server", server_input(0x0F, [(0, r)]))
+# Sessions: every request in its own datagram, under option sets (strict,
+# groups, no admin, a small receive buffer, NO_ENOBUFS) and reader sizes
+# (tiny, 512 bytes, 64 KiB).
+codes = [0, 64, 128, 130, 255]
+session = [(codes[i % len(codes)], r) for i, r in enumerate(requests)]
+for opts, reader, rcv in ((0x00, 0, 0), (0x07, 4096, 0), (0x1F, 32768, 0), (0x2B, 0, 0),
+                          (0x4B, 256, 4), (0xC9, 8192, 16)):
+    put("server", server_input(opts, session, reader=reader, mon=15, rcv=rcv, mon_rcv=4))
+# Sessions read partly between sends (0 to 3 datagrams after each).
+for reads in range(4):
+    put("server", server_input(0x0B, session, reader=4096, mon=15, reads=reads))
+# One batch datagram of every request.
+put("server", server_input(0x0B, [(0, b"".join(requests))]))
+put("server", server_input(0x0B, [(200, b"".join(r for r in requests if r[4] in (18, 22, 26)))]))
 
 # ---- saved reproducers -------------------------------------------------------
 if os.path.isdir(regressions):
