@@ -976,7 +976,9 @@ fn run(data: &[u8]) {
 
         let has_dump = explore_strip_dumps(&mut d);
         if has_dump {
-            let limit = 64 + s.queued(main) / DATAGRAM_OVERHEAD + dumps * (16 * (initial + messages) + objects(s.stack()) + 2);
+            let limit = 64
+                + s.queued(main) / DATAGRAM_OVERHEAD
+                + dumps * (16 * (initial + messages) + objects(s.stack()) + 2);
             for read in requester.read(&mut s, sizes, usize::MAX, limit) {
                 c.read(&read);
             }
