@@ -510,15 +510,22 @@ pub fn trace<T: Transport, M: Monitor>(h: &mut Handle<T>, monitor: &mut M, ops: 
         }
         // A new IPv6 address is announced from a kernel work queue, a
         // moment after the answer: wait for it.
-        let v6_add = matches!(op, Op::AddrAdd(_, a, _) if ADDRS[*a].contains(':'));
-        let first = if outcome == 0 && v6_add {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_millis(8)
-        };
+        // (Link-local addresses are left out of the comparison: not awaited.)
+        let v6_add = matches!(op, Op::AddrAdd(_, a, _)
+            if ADDRS[*a].contains(':') && !ADDRS[*a].starts_with("fe80"));
+        let awaited = outcome == 0 && v6_add;
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
         let mut events = Vec::new();
-        for d in monitor.drain(first) {
-            event_key(&d, &mut link_events, &mut events);
+        loop {
+            for d in monitor.drain(Duration::from_millis(8)) {
+                event_key(&d, &mut link_events, &mut events);
+            }
+            let heard = events
+                .iter()
+                .any(|e| e.starts_with(&format!("{RTM_NEWADDR} addr")));
+            if !awaited || heard || std::time::Instant::now() > deadline {
+                break;
+            }
         }
         steps.push((outcome, events));
     }

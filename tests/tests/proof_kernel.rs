@@ -76,7 +76,8 @@ fn divergences_found_stay_fixed() {
             "deleting ::/0 finds the IPv6 null entry: ENOENT",
             vec![RouteDel(6, Via::Dev(0), None)],
         ),
-        ("lo takes a zero MAC", vec![LinkMac(0, 3)]),
+        ("lo keeps its zero MAC", vec![LinkMac(0, 3)]),
+        ("a new MAC must be unicast and not zero", vec![LinkMac(0, 0), LinkMac(0, 3)]),
         ("lo refuses a multicast MAC", vec![LinkMac(0, 2)]),
         (
             "IPv6 multipath delete goes nexthop by nexthop",

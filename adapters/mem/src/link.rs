@@ -339,18 +339,13 @@ impl MemStack {
         let kind = link.kind;
         if let Some(mac) = change.address {
             let mac = hw(mac.get(..6).unwrap_or_default());
-            // Ethernet links take a unicast, non-zero address; the
-            // loopback any but a multicast one.
-            let ok = if kind == Kind::Loopback {
-                mac.first().is_some_and(|b| b & 1 == 0)
-            } else {
-                valid_ether(&mac)
-            };
-            if !ok {
+            // The address it has is always accepted; a new one must be
+            // unicast and non-zero.
+            let changed = self.link_ref(index)?.mac != mac;
+            if changed && !valid_ether(&mac) {
                 return Err(StackError::new(EADDRNOTAVAIL));
             }
             let l = self.link_mut(index)?;
-            let changed = l.mac != mac;
             l.mac = mac;
             // NETDEV_CHANGEADDR is notified even when nothing changed.
             self.notify_link(index, events);
