@@ -117,6 +117,10 @@ fn divergences_found_stay_fixed() {
             ],
         ),
         (
+            "a down link going away loses IPv4, then IPv6",
+            vec![LinkAdd(1), AddrAdd(1, 0, 24), AddrAdd(1, 4, 64), LinkDel(1)],
+        ),
+        (
             "secondaries go before their primary",
             vec![
                 LinkAdd(1),

@@ -502,8 +502,10 @@ impl MemStack {
         if l.is_up() {
             self.bring_down(index, events);
         }
-        self.ipv6_down(index, events);
+        // NETDEV_UNREGISTER reaches IPv4 before IPv6 (a link that was up
+        // lost its IPv6 addresses when it went down, just before).
         self.ipv4_forget(index, true, events);
+        self.ipv6_down(index, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(l) = self.links.remove(&index) {
             events(Event::DelLink(&l.repr()));
