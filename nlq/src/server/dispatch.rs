@@ -71,6 +71,10 @@ impl<S: Stack> Server<S> {
             return Err(Failure::errno(EPERM));
         }
         if is_get && request::is_dump(msg) {
+            // One dump at a time per socket (`netlink_dump_start`).
+            if self.conn(id).is_some_and(|c| c.dump.is_some()) {
+                return Err(Failure::errno(crate::errno::EBUSY));
+            }
             let what = match kind {
                 RTM_GETLINK => request::link_dump(msg, strict).map(DumpKind::Link),
                 RTM_GETADDR => request::addr_dump(msg, strict).map(DumpKind::Addr),

@@ -700,6 +700,28 @@ mod tests {
     }
 
     #[test]
+    fn a_second_dump_while_one_runs_is_ebusy() {
+        let (mut s, c) = server();
+        assert_eq!(s.recv(c, 100), Ok(None));
+        let dump = request(RTM_GETADDR, NLM_F_DUMP, 1, |w| w.put(&[AF_UNSPEC]));
+        s.send(c, &dump);
+        s.send(c, &dump);
+        let d = drain(&mut s, c, 100);
+        let errors: Vec<i32> = d
+            .iter()
+            .filter(|d| messages(d)[0].kind() == NLMSG_ERROR)
+            .map(|d| error_of(d).0)
+            .collect();
+        assert_eq!(errors, vec![EBUSY]);
+        let done = d
+            .iter()
+            .flat_map(messages)
+            .filter(|m| m.kind() == NLMSG_DONE)
+            .count();
+        assert_eq!(done, 1);
+    }
+
+    #[test]
     fn strict_dumps_refuse_bad_headers_in_done() {
         let (mut s, c) = server();
         s.set_option(c, SockOpt::StrictCheck(true)).unwrap();
