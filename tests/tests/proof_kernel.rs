@@ -77,7 +77,10 @@ fn divergences_found_stay_fixed() {
             vec![RouteDel(6, Via::Dev(0), None)],
         ),
         ("lo keeps its zero MAC", vec![LinkMac(0, 3)]),
-        ("a new MAC must be unicast and not zero", vec![LinkMac(0, 0), LinkMac(0, 3)]),
+        (
+            "a new MAC must be unicast and not zero",
+            vec![LinkMac(0, 0), LinkMac(0, 3)],
+        ),
         ("lo refuses a multicast MAC", vec![LinkMac(0, 2)]),
         (
             "IPv6 multipath delete goes nexthop by nexthop",
