@@ -120,6 +120,15 @@ fn divergences_found_stay_fixed() {
             ],
         ),
         (
+            "an IPv6 multipath route with a nexthop twice is EEXIST",
+            vec![
+                LinkAdd(1),
+                LinkUp(1, true),
+                AddrAdd(1, 4, 64),
+                RouteAdd(4, Via::Multipath(3, 3), None, Mode::Add),
+            ],
+        ),
+        (
             "a down link going away loses IPv4, then IPv6",
             vec![LinkAdd(1), AddrAdd(1, 0, 24), AddrAdd(1, 4, 64), LinkDel(1)],
         ),

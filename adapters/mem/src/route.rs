@@ -593,6 +593,18 @@ impl MemStack {
     /// `fib6_add_rt2node`: gateway routes of the same prefix and metric
     /// merge into one multipath route (ECMP siblings).
     fn fib6_insert(&mut self, r: Route, flags: CreateFlags, events: Events<'_>) -> StackResult<()> {
+        // A multipath request adds its nexthops one by one as siblings: a
+        // nexthop given twice collides with itself, and all is rolled back.
+        if let Some(m) = &r.multipath {
+            let dup = m.iter().enumerate().any(|(i, h)| {
+                m[..i]
+                    .iter()
+                    .any(|o| o.gateway.or(o.via) == h.gateway.or(h.via) && o.ifindex == h.ifindex)
+            });
+            if dup {
+                return Err(StackError::new(EEXIST));
+            }
+        }
         let range = self.key_range(&r.key());
         let found = range
             .clone()
