@@ -129,6 +129,18 @@ fn divergences_found_stay_fixed() {
             ],
         ),
         (
+            "a gateway on two links resolves through the first route",
+            vec![
+                LinkAdd(1),
+                LinkUp(1, true),
+                LinkAdd(2),
+                LinkUp(2, true),
+                AddrAdd(2, 6, 64),
+                AddrAdd(1, 6, 64),
+                RouteAdd(6, Via::Gateway(4), None, Mode::Add),
+            ],
+        ),
+        (
             "a down link going away loses IPv4, then IPv6",
             vec![LinkAdd(1), AddrAdd(1, 0, 24), AddrAdd(1, 4, 64), LinkDel(1)],
         ),

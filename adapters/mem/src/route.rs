@@ -464,7 +464,12 @@ impl MemStack {
                     && (family == AF_INET || self.links.get(&r.oif).is_some_and(|l| l.kind != crate::link::Kind::Loopback))
                     && prefix_contains(r.dst, r.dst_len, gw)
             })
-            .max_by_key(|r| (r.table == RT_TABLE_LOCAL, r.dst_len));
+            // The best match; among equals, the first in the list (the
+            // kernel's lookup takes the first route of a node).
+            .fold(None::<&Route>, |best, r| match best {
+                Some(b) if (b.table == RT_TABLE_LOCAL, b.dst_len) >= (r.table == RT_TABLE_LOCAL, r.dst_len) => Some(b),
+                _ => Some(r),
+            });
         match best {
             Some(r) => Ok(r.oif),
             None if family == AF_INET6 => Err(StackError::new(EHOSTUNREACH)),
