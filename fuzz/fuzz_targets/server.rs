@@ -42,7 +42,8 @@
 //!   `NLMSG_DONE`, or `EBUSY` alone (another dump in progress); a dump of
 //!   another type an error; `EPERM` for a change without the admin right
 //!   (and the stack unchanged). Answers may go missing only from a send
-//!   that left the queue over the receive buffer; a dump's never;
+//!   that left the queue over the receive buffer (errors, `EBUSY` included),
+//!   never from a dump that started;
 //! - every message received names a request (its seq), in request order
 //!   apart from dump continuations; an `NLMSG_ERROR` echoes the request's
 //!   header, and its payload unless capped (`NETLINK_CAP_ACK`, and every
@@ -536,7 +537,7 @@ impl Reader {
             }
             assert_eq!(*sum, *q0, "{who}: queued() is not the cost of the datagrams queued");
             assert!(
-                *q0 - cost <= rcvbuf + DUMP_MAXSIZE + DATAGRAM_OVERHEAD,
+                *q0 - cost <= rcvbuf,
                 "{who}: {q0} bytes queued, over the receive buffer ({rcvbuf}) plus the last datagram ({cost})"
             );
             false
@@ -808,7 +809,9 @@ impl Checker {
                         // this one.
                         assert_eq!(r.errors, [-EBUSY], "NLMSG_ERROR for a dump: {}", what());
                         assert_eq!(r.done + r.entries, 0, "a refused dump listed: {}", what());
-                    } else {
+                    } else if !(r.lossy && r.done + r.entries == 0) {
+                        // (A refused dump's EBUSY may be lost like any
+                        // error; a dump that started ends.)
                         assert_eq!(r.done, 1, "dump without NLMSG_DONE: {}", what());
                     }
                     assert!(
@@ -867,29 +870,6 @@ fn objects(s: &MemStack) -> usize {
         ControlFlow::Continue(())
     });
     links + s.addr_count() + s.route_count()
-}
-
-/// EXPLORE ONLY: keep one dump request per datagram (known bug 1).
-fn explore_strip_dumps(d: &mut [u8]) -> bool {
-    let mut offsets = Vec::new();
-    let mut it = Messages::new(d);
-    loop {
-        let at = d.len() - it.remaining().len();
-        match it.next() {
-            Some(Ok(m)) => offsets.push((at, classify(&m))),
-            _ => break,
-        }
-    }
-    let mut seen = false;
-    for (at, e) in offsets {
-        if matches!(e, Expect::Dump) {
-            if seen {
-                d[at + 7] &= !0x03;
-            }
-            seen = true;
-        }
-    }
-    seen
 }
 
 fn run(data: &[u8]) {
@@ -968,21 +948,12 @@ fn run(data: &[u8]) {
     let mut next_seq = 1u32;
     let mut messages = 0;
     let mut dumps = 0;
-    let mut sizes = [o.reader.max(256); 2];
+    let mut sizes = [o.reader; 2];
     while let Some((&[code, l0, l1], tail)) = rest.split_first_chunk::<3>() {
         let len = usize::from(u16::from_le_bytes([l0, l1])).min(tail.len());
         let mut d = tail[..len].to_vec();
         rest = &tail[len..];
 
-        let has_dump = explore_strip_dumps(&mut d);
-        if has_dump {
-            let limit = 64
-                + s.queued(main) / DATAGRAM_OVERHEAD
-                + dumps * (16 * (initial + messages) + objects(s.stack()) + 2);
-            for read in requester.read(&mut s, sizes, usize::MAX, limit) {
-                c.read(&read);
-            }
-        }
         let reqs = rewrite(&mut d, &mut next_seq);
         messages += reqs.len();
         dumps += reqs
@@ -1009,8 +980,7 @@ fn run(data: &[u8]) {
         // Entries a dump may list, reads a drain may take.
         let entries_bound = 16 * (initial + messages) + objects(s.stack());
         let limit = 64 + q / DATAGRAM_OVERHEAD + dumps * (entries_bound + 2);
-        sizes[0] = reader_size(code, o.reader).max(256);
-        sizes[1] = sizes[1].max(256);
+        sizes[0] = reader_size(code, o.reader);
         for read in requester.read(&mut s, sizes, o.reads.unwrap_or(usize::MAX), limit) {
             c.read(&read);
         }

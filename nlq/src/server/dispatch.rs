@@ -102,13 +102,17 @@ impl<S: Stack> Server<S> {
     }
 
     /// Starts a dump and queues its first datagram, as the kernel fills the
-    /// first one while handling the request.
+    /// first one while handling the request, unless the receive buffer is
+    /// full (then, as `netlink_dump`, it waits for the reader).
     fn start_dump(&mut self, id: ConnId, msg: &NlMsg<'_>, what: Checked<DumpKind>) {
         let generation = self.stack.generation();
         let Some(c) = self.conn_mut(id) else { return };
         let size = c.dump_size();
+        let room = c.queued < c.rcvbuf;
         c.dump = Some(Dump::new(msg.seq(), generation, what));
-        self.dump_next(id, size);
+        if room {
+            self.dump_next(id, size);
+        }
     }
 
     /// Runs a change on the stack; its events become notifications. Events

@@ -228,7 +228,13 @@ impl<S: Stack> Server<S> {
         if let Err(e) = listed {
             d.what = Err(e);
         }
-        let finished = !f.full && f.done(d.what.as_ref().err(), ext_ack);
+        let mut finished = !f.full && f.done(d.what.as_ref().err(), ext_ack);
+        if !f.full && !finished && f.w.is_empty() {
+            // A reader buffer too small even for NLMSG_DONE: send it anyway
+            // (the reader sees it cut) rather than an empty datagram.
+            f.w.buffer_mut().limit = usize::MAX;
+            finished = f.done(d.what.as_ref().err(), ext_ack);
+        }
         let bytes = c.take_arena();
         c.push(bytes, 0);
         if !finished {
