@@ -141,6 +141,16 @@ fn divergences_found_stay_fixed() {
             ],
         ),
         (
+            "an IPv6 gateway whose best route is through a gateway is EHOSTUNREACH",
+            vec![
+                LinkAdd(1),
+                LinkUp(1, true),
+                RouteAdd(6, Via::Dev(1), None, Mode::Add),
+                RouteAdd(6, Via::Gateway(3), Some(5), Mode::Add),
+                RouteAdd(4, Via::Gateway(3), None, Mode::Add),
+            ],
+        ),
+        (
             "a down link going away loses IPv4, then IPv6",
             vec![LinkAdd(1), AddrAdd(1, 0, 24), AddrAdd(1, 4, 64), LinkDel(1)],
         ),

@@ -450,6 +450,9 @@ impl MemStack {
                 ));
             }
         }
+        if family == AF_INET6 {
+            return self.resolve_gateway6(gw, oif);
+        }
         let best = self
             .routes_of(family)
             .iter()
@@ -477,6 +480,43 @@ impl MemStack {
                 ENETUNREACH,
                 "Nexthop has invalid gateway",
             )),
+        }
+    }
+
+    /// IPv6 looks the gateway up like a packet (`ip6_route_check_nh`): the
+    /// best main-table route (longest prefix, then lowest metric, then the
+    /// first) must not itself go through a gateway or the loopback.
+    fn resolve_gateway6(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
+        let best = self
+            .routes6
+            .iter()
+            .filter(|r| {
+                r.table == RT_TABLE_MAIN
+                    && r.kind == RTN_UNICAST
+                    && (oif == 0 || r.uses(oif))
+                    && prefix_contains(r.dst, r.dst_len, gw)
+            })
+            .fold(None::<&Route>, |best, r| match best {
+                Some(b)
+                    if (b.dst_len, std::cmp::Reverse(b.priority))
+                        >= (r.dst_len, std::cmp::Reverse(r.priority)) =>
+                {
+                    Some(b)
+                }
+                _ => Some(r),
+            });
+        match best {
+            Some(r)
+                if r.gateway.is_none()
+                    && r.multipath.is_none()
+                    && self
+                        .links
+                        .get(&r.oif)
+                        .is_some_and(|l| l.kind != crate::link::Kind::Loopback) =>
+            {
+                Ok(r.oif)
+            }
+            _ => Err(StackError::new(EHOSTUNREACH)),
         }
     }
 
