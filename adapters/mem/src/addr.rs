@@ -38,6 +38,27 @@ pub(crate) struct Addr {
 }
 
 impl Addr {
+    /// An address the stack gives itself (127.0.0.1, ::1, link-local):
+    /// permanent, no peer, no broadcast.
+    fn automatic(
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        scope: u8,
+        label: Option<IfName>,
+    ) -> Addr {
+        Addr {
+            ifindex,
+            prefix_len,
+            local: ip,
+            peer: ip,
+            broadcast: None,
+            label,
+            flags: IFA_F_PERMANENT,
+            scope,
+        }
+    }
+
     pub fn family(&self) -> u8 {
         if self.local.is_ipv4() {
             AF_INET
@@ -345,16 +366,8 @@ impl MemStack {
         {
             return;
         }
-        let a = Addr {
-            ifindex: index,
-            prefix_len: 8,
-            local: lo,
-            peer: lo,
-            broadcast: None,
-            label: self.link_ref(index).ok().map(|l| l.name),
-            flags: IFA_F_PERMANENT,
-            scope: RT_SCOPE_HOST,
-        };
+        let label = self.link_ref(index).ok().map(|l| l.name);
+        let a = Addr::automatic(index, lo, 8, RT_SCOPE_HOST, label);
         self.insert_addr(a.clone());
         events(Event::NewAddr(&a.repr()));
         // Its routes come with the link's NETDEV_UP, right after.
@@ -650,28 +663,25 @@ impl MemStack {
         }
         if self.link_ref(index).is_ok_and(|l| l.kind == Kind::Loopback) {
             let lo = IpAddr::V6(Ipv6Addr::LOCALHOST);
-            if !self
-                .addrs
-                .iter()
-                .any(|a| a.ifindex == index && a.local == lo)
-            {
-                let a = Addr {
-                    ifindex: index,
-                    prefix_len: 128,
-                    local: lo,
-                    peer: lo,
-                    broadcast: None,
-                    label: None,
-                    flags: IFA_F_PERMANENT,
-                    scope: RT_SCOPE_HOST,
-                };
-                self.insert_addr(a.clone());
-                events(Event::NewAddr(&a.repr()));
-                self.addr6_local_route(&a, events);
-            }
+            self.add_auto_addr6(Addr::automatic(index, lo, 128, RT_SCOPE_HOST, None), events);
             return;
         }
         self.ipv6_ready(index, events);
+    }
+
+    /// Adds an automatic IPv6 address unless the link has it: the address,
+    /// then its local route.
+    fn add_auto_addr6(&mut self, a: Addr, events: Events<'_>) {
+        if self
+            .addrs
+            .iter()
+            .any(|x| x.ifindex == a.ifindex && x.local == a.local)
+        {
+            return;
+        }
+        self.insert_addr(a.clone());
+        events(Event::NewAddr(&a.repr()));
+        self.addr6_local_route(&a, events);
     }
 
     /// A link up with carrier (and IPv6): the multicast and link-local
@@ -708,25 +718,10 @@ impl MemStack {
         ll.priority = 256;
         self.add_kernel_route(ll, events);
         let lladdr = IpAddr::V6(link_local_of(&mac));
-        if !self
-            .addrs
-            .iter()
-            .any(|a| a.ifindex == index && a.local == lladdr)
-        {
-            let a = Addr {
-                ifindex: index,
-                prefix_len: 64,
-                local: lladdr,
-                peer: lladdr,
-                broadcast: None,
-                label: None,
-                flags: IFA_F_PERMANENT,
-                scope: RT_SCOPE_LINK,
-            };
-            self.insert_addr(a.clone());
-            events(Event::NewAddr(&a.repr()));
-            self.addr6_local_route(&a, events);
-        }
+        self.add_auto_addr6(
+            Addr::automatic(index, lladdr, 64, RT_SCOPE_LINK, None),
+            events,
+        );
         let tentative: Vec<IpAddr> = self
             .addrs
             .iter()

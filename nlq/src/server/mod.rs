@@ -379,8 +379,7 @@ impl<S: Stack> Server<S> {
             NETLINK_GET_STRICT_CHK => u32::from(c.strict),
             NETLINK_NO_ENOBUFS => u32::from(c.no_enobufs),
             NETLINK_PKTINFO | NETLINK_BROADCAST_ERROR | NETLINK_LISTEN_ALL_NSID => 0,
-            // NETLINK_LIST_MEMBERSHIPS
-            9 => c.groups as u32,
+            NETLINK_LIST_MEMBERSHIPS => c.groups as u32,
             _ => return Err(ENOPROTOOPT),
         })
     }
@@ -471,25 +470,6 @@ impl<S: Stack> Server<S> {
         } else {
             c.arena.clear();
         }
-    }
-}
-
-impl Buffer for &mut BytesMut {
-    #[inline]
-    fn as_bytes(&self) -> &[u8] {
-        self
-    }
-    #[inline]
-    fn as_bytes_mut(&mut self) -> &mut [u8] {
-        self
-    }
-    #[inline]
-    fn claim(&mut self, n: usize) -> crate::wire::Result<&mut [u8]> {
-        (**self).claim(n)
-    }
-    #[inline]
-    fn truncate(&mut self, len: usize) {
-        BytesMut::truncate(self, len)
     }
 }
 

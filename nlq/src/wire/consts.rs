@@ -70,6 +70,7 @@ pub const NETLINK_PKTINFO: i32 = 3;
 pub const NETLINK_BROADCAST_ERROR: i32 = 4;
 pub const NETLINK_NO_ENOBUFS: i32 = 5;
 pub const NETLINK_LISTEN_ALL_NSID: i32 = 8;
+pub const NETLINK_LIST_MEMBERSHIPS: i32 = 9;
 pub const NETLINK_CAP_ACK: i32 = 10;
 pub const NETLINK_EXT_ACK: i32 = 11;
 pub const NETLINK_GET_STRICT_CHK: i32 = 12;

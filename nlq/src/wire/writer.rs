@@ -80,6 +80,30 @@ impl<'a> SliceBuffer<'a> {
     }
 }
 
+/// A borrowed buffer is a buffer: a writer can append to one it does not own.
+impl<B: Buffer + ?Sized> Buffer for &mut B {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        (**self).as_bytes()
+    }
+    #[inline]
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        (**self).as_bytes_mut()
+    }
+    #[inline]
+    fn claim(&mut self, n: usize) -> Result<&mut [u8]> {
+        (**self).claim(n)
+    }
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        (**self).truncate(len)
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+}
+
 impl Buffer for SliceBuffer<'_> {
     #[inline]
     fn as_bytes(&self) -> &[u8] {
