@@ -786,12 +786,15 @@ impl MemStack {
                 })
         });
         let Some(i) = pos else {
-            // IPv6 keeps a "null entry" at ::/0 (through lo, metric
-            // 0xffffffff, protocol kernel) that a loose delete finds and
-            // refuses to delete.
+            // Each IPv6 table's root holds a "null entry" (through lo,
+            // metric 0xffffffff, protocol kernel) while it has no ::/0
+            // route; a loose delete finds it and refuses to delete it.
             let null_entry = !v4
                 && key.dst_len == 0
-                && table == RT_TABLE_MAIN
+                && !self
+                    .routes6
+                    .iter()
+                    .any(|o| o.table == table && o.dst_len == 0)
                 && req.oif.is_none_or(|i| i == 1)
                 && gw.is_none()
                 && req.priority.is_none_or(|p| p == u32::MAX)
