@@ -134,6 +134,51 @@ pub const SIOCSIFTXQLEN: u64 = 0x8943;
 /// `SIOCGIFMAP`: `ifr_map`, the device's hardware parameters (all zero here).
 pub const SIOCGIFMAP: u64 = 0x8970;
 
+/// True for the netdevice requests this module answers (what a shim
+/// forwards to a stack; anything else goes to the kernel).
+pub fn is_netdevice_request(request: u64) -> bool {
+    matches!(
+        request,
+        SIOCGIFNAME
+            | SIOCGIFCONF
+            | SIOCGIFFLAGS
+            | SIOCSIFFLAGS
+            | SIOCGIFADDR
+            | SIOCSIFADDR
+            | SIOCGIFDSTADDR
+            | SIOCSIFDSTADDR
+            | SIOCGIFBRDADDR
+            | SIOCSIFBRDADDR
+            | SIOCGIFNETMASK
+            | SIOCSIFNETMASK
+            | SIOCGIFMETRIC
+            | SIOCGIFMTU
+            | SIOCSIFMTU
+            | SIOCSIFHWADDR
+            | SIOCGIFHWADDR
+            | SIOCGIFINDEX
+            | SIOCGIFTXQLEN
+            | SIOCSIFTXQLEN
+            | SIOCGIFMAP
+    )
+}
+
+/// True for the requests that change the stack (the kernel wants
+/// `CAP_NET_ADMIN` for them).
+pub fn is_set_request(request: u64) -> bool {
+    matches!(
+        request,
+        SIOCSIFFLAGS
+            | SIOCSIFADDR
+            | SIOCSIFDSTADDR
+            | SIOCSIFBRDADDR
+            | SIOCSIFNETMASK
+            | SIOCSIFMTU
+            | SIOCSIFHWADDR
+            | SIOCSIFTXQLEN
+    )
+}
+
 /// Size of a C `unsigned long` (the `ifmap` fields), which on Linux is the
 /// pointer width.
 const ULONG: usize = core::mem::size_of::<usize>();

@@ -62,6 +62,8 @@ pub mod errno;
 pub mod ioctl;
 pub mod lookup;
 #[cfg(feature = "alloc")]
+pub mod remote;
+#[cfg(feature = "alloc")]
 pub mod server;
 pub mod stack;
 pub mod wire;

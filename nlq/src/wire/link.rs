@@ -113,6 +113,13 @@ macro_rules! stats_struct {
                 [$(self.$f),*]
             }
 
+            /// The counters from an array in kernel order (the inverse of
+            /// `to_array`).
+            pub fn from_array(a: [$t; Self::LEN / core::mem::size_of::<$t>()]) -> Self {
+                let [$($f),*] = a;
+                Self { $($f),* }
+            }
+
             fn emit<B: Buffer>(&self, w: &mut Writer<B>, kind: u16) -> Result<()> {
                 let mut b = [0u8; Self::LEN];
                 for (d, v) in b.chunks_exact_mut(core::mem::size_of::<$t>()).zip(self.to_array()) {
