@@ -160,7 +160,7 @@ impl DataHeader {
     /// to 32, else 0 (as `recvmsg` on a netlink socket reports it).
     pub fn groups_mask(&self) -> u32 {
         match self.group {
-            g @ 1..=32 => 1u32 << (g - 1),
+            g @ 1..=32 => 1u32 << g.saturating_sub(1),
             _ => 0,
         }
     }
