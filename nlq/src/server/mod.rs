@@ -457,6 +457,21 @@ impl<S: Stack> Server<S> {
         notify::broadcast(&mut self.conns, &mut self.scratch, &event, None);
     }
 
+    /// Runs `f` on the stack with an event sink that notifies subscribers:
+    /// for changes made outside netlink (a netdevice ioctl answered by
+    /// [`crate::ioctl::ioctl`], an emulation) that must still be heard by
+    /// `ip monitor`, as the kernel's are.
+    pub fn change_stack<R>(&mut self, f: impl FnOnce(&mut S, crate::stack::Events<'_>) -> R) -> R {
+        let Server {
+            stack,
+            conns,
+            scratch,
+            ..
+        } = self;
+        let mut events = |e: Event<'_>| notify::broadcast(conns, scratch, &e, None);
+        f(stack, &mut events)
+    }
+
     /// Writes one unicast reply into the connection's arena and queues it.
     fn reply<F>(&mut self, id: ConnId, write: F)
     where
@@ -759,6 +774,23 @@ mod tests {
         let echo = drain(&mut s, a, 32768);
         assert_eq!((echo.len(), echo[0].group), (1, 0));
         assert_eq!(drain(&mut s, b, 32768).len(), 1);
+    }
+
+    #[test]
+    fn changes_made_outside_netlink_are_notified() {
+        let (mut s, a) = server();
+        s.set_option(a, SockOpt::AddMembership(RTNLGRP_LINK))
+            .unwrap();
+        let mut ifr = crate::ioctl::ifreq("eth0");
+        crate::ioctl::ifreq_set_int(&mut ifr, 1400);
+        s.change_stack(|stack, events| {
+            crate::ioctl::ioctl(stack, crate::ioctl::SIOCSIFMTU, &mut ifr, events)
+        })
+        .unwrap();
+        let got = drain(&mut s, a, 32768);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].group, RTNLGRP_LINK);
+        assert_eq!(messages(&got[0])[0].kind(), RTM_NEWLINK);
     }
 
     #[test]
