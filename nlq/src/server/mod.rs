@@ -97,6 +97,9 @@ pub const DUMP_MAXSIZE: usize = 32_768 - 320;
 /// The highest `RTNLGRP_*` a connection may join.
 pub const MAX_GROUP: u32 = 63;
 
+/// Where the kernel's autobind counter starts: `-4096` as a port id.
+const AUTOBIND_ROVER: u32 = (-4096i32) as u32;
+
 /// Per-connection state.
 #[derive(Debug)]
 struct Conn {
@@ -227,6 +230,9 @@ pub struct Server<S> {
     stack: S,
     conns: Vec<Option<Conn>>,
     next_port: u32,
+    /// The next port [`Server::connect_as`] tries when the process id is
+    /// taken.
+    rover: u32,
     /// Events reported during the current request, turned into
     /// notifications once the stack call returns.
     scratch: BytesMut,
@@ -239,6 +245,7 @@ impl<S: Stack> Server<S> {
             stack,
             conns: Vec::new(),
             next_port: 1,
+            rover: AUTOBIND_ROVER,
             scratch: BytesMut::new(),
         }
     }
@@ -279,6 +286,46 @@ impl<S: Stack> Server<S> {
         ConnId(u32::try_from(slot).unwrap_or(u32::MAX))
     }
 
+    /// Opens a connection for a process, with the port id the kernel's
+    /// autobind would give it: the process id `pid` if no connection has
+    /// it, else the next free one of a counter going down from
+    /// `-4096` (as `u32`), as `netlink_autobind` picks. `pid` 0 skips the
+    /// first choice.
+    pub fn connect_as(&mut self, pid: u32) -> ConnId {
+        let id = self.connect();
+        let taken = |conns: &[Option<Conn>], p: u32| {
+            conns
+                .iter()
+                .enumerate()
+                .any(|(i, c)| i != id.0 as usize && c.as_ref().is_some_and(|c| c.port == p))
+        };
+        let port = if pid != 0 && !taken(&self.conns, pid) {
+            pid
+        } else {
+            loop {
+                let p = self.rover;
+                self.rover = match self.rover.checked_sub(1) {
+                    Some(r) if r > 0 => r,
+                    _ => AUTOBIND_ROVER,
+                };
+                if !taken(&self.conns, p) {
+                    break p;
+                }
+            }
+        };
+        if let Some(c) = self.conn_mut(id) {
+            c.port = port;
+        }
+        id
+    }
+
+    /// True once the connection is bound: by [`Server::bind`], or by its
+    /// first [`Server::send`] (the kernel's autobind). Before that,
+    /// `getsockname` reports port 0 on Linux.
+    pub fn is_bound(&self, id: ConnId) -> bool {
+        self.conn(id).is_some_and(|c| c.bound)
+    }
+
     /// Closes a connection; its queue and dump are dropped.
     pub fn disconnect(&mut self, id: ConnId) {
         if let Some(s) = self.conns.get_mut(id.0 as usize) {
@@ -317,7 +364,8 @@ impl<S: Stack> Server<S> {
 
     /// `bind(2)`: a port id (0 keeps the one it has) and the multicast groups
     /// 1 to 32 as a bitmask. `EADDRINUSE` if another connection has the
-    /// port; `EINVAL` to change the port of a bound connection.
+    /// port; `EINVAL` on a bound connection (one that was bound or has
+    /// sent) for any port but its own, as on Linux.
     pub fn bind(&mut self, id: ConnId, port: u32, groups: u32) -> Result<(), i32> {
         let taken = port != 0
             && self
@@ -326,10 +374,13 @@ impl<S: Stack> Server<S> {
                 .enumerate()
                 .any(|(i, c)| i != id.0 as usize && c.as_ref().is_some_and(|c| c.port == port));
         let c = self.conn_mut(id).ok_or(EBADF)?;
-        if port != 0 && port != c.port {
-            if c.bound {
+        if c.bound {
+            // As netlink_bind: a bound socket may only name its own port
+            // (0 included: it is not "any" any more).
+            if port != c.port {
                 return Err(EINVAL);
             }
+        } else if port != 0 && port != c.port {
             if taken {
                 return Err(crate::errno::EADDRINUSE);
             }
@@ -416,9 +467,8 @@ impl<S: Stack> Server<S> {
     /// datagram whose framing breaks is handled up to the break and the rest
     /// is dropped, as the kernel does.
     pub fn send(&mut self, id: ConnId, datagram: &[u8]) {
-        if self.conn(id).is_none() {
-            return;
-        }
+        let Some(c) = self.conn_mut(id) else { return };
+        c.bound = true;
         for msg in Messages::new(datagram) {
             let Ok(msg) = msg else { break };
             self.handle(id, &msg);
@@ -777,6 +827,22 @@ mod tests {
     }
 
     #[test]
+    fn connections_for_a_process_get_its_pid_then_the_rover() {
+        let mut s = Server::new(fixture());
+        let a = s.connect_as(4242);
+        let b = s.connect_as(4242);
+        let c = s.connect_as(4242);
+        assert_eq!(s.port(a), 4242);
+        assert_eq!(s.port(b), 0xffff_f000);
+        assert_eq!(s.port(c), 0xffff_efff);
+        assert!(!s.is_bound(a));
+        s.send(a, &[]);
+        assert!(s.is_bound(a));
+        s.bind(b, 0, 0).unwrap();
+        assert!(s.is_bound(b) && !s.is_bound(c));
+    }
+
+    #[test]
     fn changes_made_outside_netlink_are_notified() {
         let (mut s, a) = server();
         s.set_option(a, SockOpt::AddMembership(RTNLGRP_LINK))
@@ -846,7 +912,10 @@ mod tests {
         assert_eq!(l.header().index, 2);
         let other = s.connect();
         let taken = s.port(other);
-        assert_eq!(s.bind(c, taken, 0), Err(EADDRINUSE));
+        // c sent a request: it is bound (autobind) and keeps its port.
+        assert_eq!(s.bind(c, taken, 0), Err(EINVAL));
+        let fresh = s.connect();
+        assert_eq!(s.bind(fresh, taken, 0), Err(EADDRINUSE));
         assert_eq!(s.set_option(c, SockOpt::AddMembership(0)), Err(EINVAL));
         assert_eq!(SockOpt::from_sol_netlink(99, 1), Err(ENOPROTOOPT));
     }
