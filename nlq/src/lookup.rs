@@ -6,7 +6,7 @@ use core::ops::ControlFlow;
 use crate::errno::{EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH};
 use crate::stack::{Stack, StackError, StackResult};
 use crate::wire::consts::*;
-use crate::wire::RouteRepr;
+use crate::wire::{AddrRepr, RouteRepr};
 
 /// True when `addr` lies in `net/len` (`None` is the default route).
 pub fn prefix_contains(net: Option<IpAddr>, len: u8, addr: IpAddr) -> bool {
@@ -65,6 +65,67 @@ pub fn longest_prefix_match<S: Stack + ?Sized>(stack: &S, dst: IpAddr) -> StackR
         RTN_BLACKHOLE => Err(StackError::new(EINVAL)),
         _ => Ok(route),
     }
+}
+
+/// The source address a packet to `dst` leaving through link `oif` (via
+/// `gateway`, if any) gets when the route names none (`RTA_PREFSRC` of an
+/// `ip route get` answer).
+///
+/// - IPv4, as `inet_select_addr`: the link's first primary address of
+///   scope narrower than host whose prefix holds the gateway (or `dst`),
+///   else its first primary address of scope narrower than host.
+/// - IPv6, as `ipv6_dev_get_saddr` for the common cases: a usable
+///   (not tentative) address on the link of the same scope as `dst`
+///   (link-local for `fe80::/10`, else global), the one sharing the longest
+///   prefix with `dst`; first in the stack's order on ties.
+///
+/// `None` when there is none, or when the stack cannot list addresses.
+pub fn select_source<S: Stack + ?Sized>(
+    stack: &S,
+    oif: u32,
+    gateway: Option<IpAddr>,
+    dst: IpAddr,
+) -> Option<IpAddr> {
+    let family = if dst.is_ipv4() { AF_INET } else { AF_INET6 };
+    let target = gateway.unwrap_or(dst);
+    let link_local_dst = matches!(dst, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+    // Rank: IPv4 (same subnet), IPv6 (common prefix length); first wins ties.
+    let mut best: Option<(u32, IpAddr)> = None;
+    let _ = stack.addrs(family, 0, &mut |a: &AddrRepr| {
+        let Some(local) = a.local.or(a.address) else {
+            return ControlFlow::Continue(());
+        };
+        if a.header.index != oif || a.header.family != family {
+            return ControlFlow::Continue(());
+        }
+        let flags = a.all_flags();
+        let rank = match local {
+            IpAddr::V4(_) => {
+                if flags & IFA_F_SECONDARY != 0 || a.header.scope >= RT_SCOPE_HOST {
+                    return ControlFlow::Continue(());
+                }
+                u32::from(prefix_contains(a.address.or(Some(local)), a.header.prefix_len, target))
+            }
+            IpAddr::V6(l) => {
+                let link_local = l.segments()[0] & 0xffc0 == 0xfe80;
+                if flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) != 0
+                    || link_local != link_local_dst
+                    || a.header.scope >= RT_SCOPE_HOST
+                {
+                    return ControlFlow::Continue(());
+                }
+                let IpAddr::V6(d) = dst else {
+                    return ControlFlow::Continue(());
+                };
+                (u128::from(l) ^ u128::from(d)).leading_zeros()
+            }
+        };
+        if best.is_none_or(|(r, _)| rank > r) {
+            best = Some((rank, local));
+        }
+        ControlFlow::Continue(())
+    });
+    best.map(|(_, a)| a)
 }
 
 #[cfg(test)]

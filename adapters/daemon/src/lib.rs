@@ -1,1 +1,43 @@
-//! placeholder
+//! # nlq-daemon: one stack's rtnetlink, served to many processes
+//!
+//! [`Daemon`] serves an [`nlq::stack::Stack`] over an `AF_UNIX`
+//! `SOCK_SEQPACKET` socket speaking the protocol of [`nlq::remote`]: each
+//! client connection is a netlink socket of the stack (requests in, replies
+//! and notifications out) or a channel for control requests (socket
+//! options, `bind`, ioctls, `getifaddrs`...). The preload shim
+//! (`libnlq_preload.so`) gives unmodified programs (`ip`, `ifconfig`,
+//! glibc's `getifaddrs`) such connections; [`client`] gives Rust code
+//! the same.
+//!
+//! The binary `nlq` wraps it:
+//!
+//! - `nlq serve --socket PATH [--stack mem] [--state FILE]`
+//! - `nlq exec --socket PATH -- CMD ARGS...`
+//! - `nlq decode [FILE]`
+//!
+//! Like the kernel, only root and the daemon's own user may change the
+//! stack; anyone else can read it and gets `EPERM` for changes.
+//!
+//! ```no_run
+//! use nlq_daemon::{Daemon, Options};
+//!
+//! let daemon = Daemon::bind("/tmp/nlq.sock", nlq_mem::MemStack::new(), Options::default())?;
+//! let running = daemon.spawn()?; // stops when dropped
+//! let mut h = nlq_daemon::client::SocketClient::handle(running.path())?;
+//! assert_eq!(h.if_nametoindex("lo")?, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(unsafe_code)]
+
+pub mod client;
+pub mod control;
+mod daemon;
+pub mod decode;
+pub mod endpoint;
+pub mod state;
+#[allow(unsafe_code)]
+pub mod sys;
+pub mod testing;
+
+pub use daemon::{Daemon, DaemonHandle, Options};

@@ -552,6 +552,11 @@ impl MemStack {
         if !self.inet6(index) {
             return Err(StackError::new(EINVAL));
         }
+        // addrconf_add_dev: the link's multicast route comes first, up or
+        // not, even when the address is then refused.
+        if !lo {
+            self.add_mroute6(index, events);
+        }
         let asked = req.flags.unwrap_or(u32::from(req.header.flags)) & IFA6_SETTABLE;
         if pfx.is_unspecified() || pfx.is_multicast() || (pfx.is_loopback() && !lo) {
             return Err(StackError::new(EADDRNOTAVAIL));
@@ -669,6 +674,22 @@ impl MemStack {
         self.ipv6_ready(index, events);
     }
 
+    /// `addrconf_add_mroute`: `multicast ff00::/8 dev LINK table local
+    /// metric 256` (nothing if the link has it).
+    fn add_mroute6(&mut self, index: u32, events: Events<'_>) {
+        let mut mcast = Route::kernel(
+            RT_TABLE_LOCAL,
+            IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)),
+            8,
+            RTN_MULTICAST,
+            RT_SCOPE_UNIVERSE,
+            index,
+            None,
+        );
+        mcast.priority = 256;
+        self.add_kernel_route(mcast, events);
+    }
+
     /// Adds an automatic IPv6 address unless the link has it: the address,
     /// then its local route.
     fn add_auto_addr6(&mut self, a: Addr, events: Events<'_>) {
@@ -695,17 +716,7 @@ impl MemStack {
             return;
         }
         let mac = link.mac;
-        let mut mcast = Route::kernel(
-            RT_TABLE_LOCAL,
-            IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)),
-            8,
-            RTN_MULTICAST,
-            RT_SCOPE_UNIVERSE,
-            index,
-            None,
-        );
-        mcast.priority = 256;
-        self.add_kernel_route(mcast, events);
+        self.add_mroute6(index, events);
         let mut ll = Route::kernel(
             RT_TABLE_MAIN,
             IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)),

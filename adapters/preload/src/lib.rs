@@ -1,1 +1,128 @@
-//! placeholder
+//! # libnlq_preload.so: run unmodified programs on an nlq daemon's stack
+//!
+//! A shared object for `LD_PRELOAD` that makes a program's rtnetlink, its
+//! netdevice ioctls and the libc functions that read the interface list
+//! talk to an nlq daemon (`nlq serve --socket PATH`) instead of the kernel.
+//! `ip` (including `ip monitor`), `ifconfig`, programs calling `getifaddrs`
+//! or `if_nametoindex`, Python's `socket` module and pyroute2 then see and
+//! configure the daemon's user-space stack:
+//!
+//! ```sh
+//! nlq serve --socket /run/nlq.sock &
+//! NLQ_SOCKET=/run/nlq.sock LD_PRELOAD=/path/to/libnlq_preload.so ip link
+//! ```
+//!
+//! (`nlq exec` sets both variables for a command.) `NLQ_SOCKET` is read
+//! once, at the first call that needs it; a path starting with `@` names an
+//! abstract socket. Without `NLQ_SOCKET` (or with it empty) every call goes
+//! to libc unchanged.
+//!
+//! ## What is interposed
+//!
+//! - **Netlink sockets.** `socket(AF_NETLINK, SOCK_RAW | SOCK_DGRAM,
+//!   NETLINK_ROUTE)` (with `SOCK_CLOEXEC` / `SOCK_NONBLOCK` as given)
+//!   returns a connected `AF_UNIX` `SOCK_SEQPACKET` socket to the daemon
+//!   (see `nlq::remote`). The program's descriptor *is* that socket, so
+//!   `poll`, `select` and `epoll` work as they would on netlink; the shim
+//!   never buffers data. `send`, `sendto`, `sendmsg`, `sendmmsg`, `write`,
+//!   `writev` forward the datagram as it is; `recv`, `recvfrom`, `recvmsg`,
+//!   `recvmmsg`, `read`, `readv` (and the `_FORTIFY_SOURCE` variants) strip
+//!   the daemon's 8-byte header, keep `MSG_PEEK`, `MSG_TRUNC`,
+//!   `MSG_DONTWAIT` semantics, report an errno the daemon queued (such as
+//!   `ENOBUFS`) as the call's failure, and fill the sender's `sockaddr_nl`
+//!   (kernel port 0, the multicast group's bit). `bind`, `getsockname`,
+//!   `getpeername`, `connect`, `setsockopt` / `getsockopt` (`SOL_NETLINK`,
+//!   and `SO_RCVBUF`, `SO_TYPE`, `SO_DOMAIN`, `SO_PROTOCOL` of `SOL_SOCKET`)
+//!   act as on a netlink socket. `close`, `close_range`, `closefrom`, `dup`,
+//!   `dup2`, `dup3` and `fcntl(F_DUPFD*)` keep the table of netlink
+//!   descriptors right. Other `AF_NETLINK` protocols (generic netlink, ...)
+//!   and every other socket go to the kernel.
+//! - **Netdevice emulation.** The netdevice ioctls (`SIOCGIFFLAGS`,
+//!   `SIOCSIFADDR`, `SIOCGIFCONF`, ..., see `nlq::ioctl`) on any descriptor
+//!   are answered by the daemon. Other ioctls that would read or change a
+//!   host interface, its routes or its ARP table (the rest of the
+//!   `0x890b..=0x89ff` socket-ioctl range and the wireless extensions) fail
+//!   with `EOPNOTSUPP` instead of reaching the host; every other ioctl goes
+//!   to the kernel. Opening `/proc/net/dev` or `/proc/net/if_inet6`
+//!   (also as `/proc/self/net/...`, `/proc/thread-self/net/...` and
+//!   `/proc/<own pid>/net/...`) for reading, through `fopen`, `open` or
+//!   `openat`, gives a memory file with the daemon's text (what `ifconfig`
+//!   reads for its list, its counters and its IPv6 addresses).
+//! - **libc's interface functions**: `getifaddrs` / `freeifaddrs` (the list
+//!   is one `malloc` block, so glibc's `freeifaddrs` frees it too),
+//!   `if_nametoindex`, `if_indextoname`, `if_nameindex` /
+//!   `if_freenameindex` (allocated as glibc does), with glibc's errnos.
+//!
+//! ## Failures
+//!
+//! The shim never falls back to the kernel when the daemon cannot be
+//! reached: a program must not configure the host by mistake. `socket()`
+//! for `NETLINK_ROUTE` then fails with `ECONNREFUSED` (no socket file at the
+//! path, or nobody listening), `EACCES` (no permission), `ENAMETOOLONG` (a
+//! path longer than a `sun_path`), or `EPROTO` (the peer is not an nlq
+//! daemon); the other interposed calls fail with the same errnos.
+//!
+//! ## Known differences from a kernel netlink socket
+//!
+//! - The kernel handles a request inside `sendmsg`; the daemon answers
+//!   after it, so a reply may not be readable yet when `send` returns (a
+//!   blocking or polling reader does not notice).
+//! - A `sockaddr_nl` destination (`sendto`, `msg_name`) is checked as the
+//!   kernel checks it and then ignored: every datagram goes to the daemon,
+//!   as if to the kernel (`nl_pid` 0), even when it names another port.
+//! - Control messages: the shim adds `NETLINK_PKTINFO`; `SOL_SOCKET` ones
+//!   (timestamps, `SCM_CREDENTIALS`) come from the `AF_UNIX` socket, so
+//!   credentials are the daemon's rather than the kernel's; the nsid of
+//!   `NETLINK_LISTEN_ALL_NSID` is never sent.
+//! - A netlink descriptor inherited across `execve` is a plain `AF_UNIX`
+//!   socket in the new program (the table lives in process memory). One
+//!   closed behind the shim's back (`fclose` of an `fdopen` stream, a raw
+//!   `close` syscall) stays in the table until its number comes back from
+//!   `socket`, `open*` or `fopen*`, or is used by `read` / `write` on a
+//!   non-socket; a number reused through another call (`accept`, `pipe`,
+//!   ...) would be taken for the netlink socket.
+//! - `recvmmsg`'s timeout is ignored.
+//!
+//! Still the host's: what a program reads outside these calls, such as
+//! `/sys/class/net`, `/proc/net/route` or `/proc/net/arp`, and what glibc
+//! does with its internal, non-interposable calls (the netlink socket of
+//! `getaddrinfo`'s `AI_ADDRCONFIG`, the `if_nametoindex` inside
+//! `getaddrinfo` for `%scope` suffixes). Programs that make system calls
+//! without libc (Go binaries, static binaries) are not affected by
+//! `LD_PRELOAD` at all and configure the host.
+//!
+//! ## C ABI notes
+//!
+//! `ioctl`, `fcntl`, `open` and `openat` are variadic in C, and stable Rust
+//! cannot define variadic functions. They are defined with one fixed
+//! argument in place of the `...` (a pointer-sized integer or a `mode_t`),
+//! which on x86_64 and aarch64 Linux arrives in the same register as the
+//! variadic argument would; the originals are called as variadic functions.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
+// The exported functions are only exported (`no_mangle`) outside tests, so
+// that the test harness itself is not interposed; tests call them directly.
+#![cfg_attr(test, allow(dead_code))]
+
+mod config;
+mod control;
+mod descriptors;
+#[cfg(test)]
+mod fake_daemon;
+mod fdtable;
+mod ffi;
+mod ifaddrs;
+mod nameindex;
+mod netdevice;
+mod netlink_data;
+mod netlink_socket;
+mod procfs;
+mod real;

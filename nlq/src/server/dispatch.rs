@@ -301,11 +301,26 @@ impl<S: Stack> Server<S> {
         let mut route = self.stack.route_get(dst)?;
         route.header.dst_len = if dst.is_ipv4() { 32 } else { 128 };
         route.dst = Some(dst);
-        route.header.flags |= RTM_F_CLONED;
+        // The answer describes the packet's path, not the FIB entry: no
+        // nexthop flags (linkdown, dead), the source it would get; IPv4
+        // drops the metric (a cached route has none), IPv6 keeps it.
+        route.header.flags = RTM_F_CLONED;
         if route.table.is_none() {
             route.table = Some(u32::from(route.header.table));
         }
-        route.priority = None;
+        if dst.is_ipv4() {
+            route.priority = None;
+        }
+        if route.prefsrc.is_none() {
+            if let Some(oif) = route.oif {
+                route.prefsrc = crate::lookup::select_source(
+                    &self.stack,
+                    oif,
+                    route.gateway.or(route.via),
+                    dst,
+                );
+            }
+        }
         let (seq, port) = (msg.seq(), self.port(id));
         self.reply(id, |w| {
             w.message(RTM_NEWROUTE, 0, seq, port, |w| route.emit(w))

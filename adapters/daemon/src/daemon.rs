@@ -1,0 +1,724 @@
+//! The event loop: one thread, one epoll instance, non-blocking
+//! `SOCK_SEQPACKET` connections, one [`Server`] over the stack.
+//!
+//! Each turn of the loop:
+//!
+//! 1. waits for readiness;
+//! 2. accepts new connections, and reads at most
+//!    [`Options::reads_per_turn`] datagrams from each ready connection
+//!    (round robin: a client that floods cannot starve the others), handing
+//!    socket data to the server and answering control requests;
+//! 3. if the stack changed and a state file is kept, writes it (before any
+//!    reply of the turn leaves, so that an acknowledged change is durable);
+//! 4. writes what every connection has to read, as long as its socket
+//!    takes it. A datagram the socket refuses (`EAGAIN`) waits, and the
+//!    connection with it, for `EPOLLOUT`; meanwhile the server's own queue
+//!    for it is bounded by its receive buffer (`ENOBUFS` for the reader, as
+//!    on the kernel), so a client that stops reading only loses its own
+//!    messages.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use nlq::errno::ENOBUFS;
+use nlq::remote::{self, DataHeader, Hello, Role, Welcome};
+use nlq::server::{ConnId, Server};
+use nlq::stack::Stack;
+
+use crate::control::{rmem_max, Sockets};
+use crate::state::StateFile;
+use crate::sys::{self, Epoll, Interest, Ready};
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Keep the configuration in this file (see [`crate::state`]): read at
+    /// start, written after every change.
+    pub state: Option<PathBuf>,
+    /// The most datagrams read from one connection per turn of the loop.
+    pub reads_per_turn: usize,
+    /// The send and receive buffers asked for each accepted socket.
+    pub socket_buffer: usize,
+    /// Print connections and errors on standard error.
+    pub verbose: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            state: None,
+            reads_per_turn: 16,
+            socket_buffer: 4 << 20,
+            verbose: false,
+        }
+    }
+}
+
+/// The token of the listening socket; connections get their slot + 1.
+const LISTENER: u64 = 0;
+
+/// How long a turn waits at most, so that a stop flag is seen.
+const TICK: Duration = Duration::from_millis(100);
+
+/// A datagram for a socket connection: the header and the messages.
+#[derive(Debug)]
+struct Out {
+    header: [u8; remote::DATA_HEADER_LEN],
+    bytes: Bytes,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// Accepted; its hello has not come yet.
+    Hello,
+    /// A netlink socket.
+    Socket {
+        cookie: u64,
+        conn: ConnId,
+        /// A datagram the socket refused for lack of room.
+        pending: Option<Out>,
+    },
+    /// Control requests.
+    Control {
+        /// Replies not yet sent.
+        replies: VecDeque<Vec<u8>>,
+    },
+}
+
+#[derive(Debug)]
+struct Conn {
+    fd: OwnedFd,
+    kind: Kind,
+    /// The peer may change the stack (root, or the daemon's own user).
+    allowed: bool,
+    /// Waiting for room to write (registered for `EPOLLOUT`).
+    blocked: bool,
+    /// Registered for input (a control connection with replies waiting
+    /// is not read).
+    reading: bool,
+}
+
+/// A daemon serving one stack on a unix socket. See the [module](self).
+#[derive(Debug)]
+pub struct Daemon<S: Stack> {
+    path: PathBuf,
+    listener: OwnedFd,
+    _file: SocketFile,
+    listening: bool,
+    epoll: Epoll,
+    server: Server<S>,
+    sockets: Sockets,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    closed: Vec<usize>,
+    ready: Vec<Ready>,
+    rx: Vec<u8>,
+    euid: u32,
+    random: std::fs::File,
+    state: Option<StateFile>,
+    options: Options,
+}
+
+impl<S: Stack> Daemon<S> {
+    /// Binds the socket at `path` (made connectable by every user, who get
+    /// `EPERM` for changes unless they are root or the daemon's user),
+    /// loads the state file if the options name one, and returns the daemon,
+    /// ready to [`run`](Daemon::run_until).
+    ///
+    /// A stale socket file (nothing listening) is replaced; a live one is
+    /// `AddrInUse`. A state file that cannot be read back is an error: the
+    /// daemon refuses to start rather than lose it.
+    pub fn bind(path: impl AsRef<Path>, stack: S, options: Options) -> io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut server = Server::new(stack);
+        // The state first: a bad file must not leave a socket behind.
+        let state = match &options.state {
+            Some(file) => Some(StateFile::open(file, &mut server)?),
+            None => None,
+        };
+        remove_stale_socket(&path)?;
+        let listener = sys::listen_seqpacket(&path, 1024)?;
+        let file = SocketFile(path.clone());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
+        let epoll = Epoll::new(256)?;
+        epoll.add(
+            listener.as_fd(),
+            LISTENER,
+            Interest {
+                read: true,
+                write: false,
+            },
+        )?;
+        Ok(Daemon {
+            _file: file,
+            path,
+            listener,
+            listening: true,
+            epoll,
+            server,
+            sockets: Sockets::new(rmem_max()),
+            conns: Vec::new(),
+            free: Vec::new(),
+            closed: Vec::new(),
+            ready: Vec::new(),
+            rx: vec![0; remote::MAX_REQUEST.saturating_add(1)],
+            euid: sys::geteuid(),
+            random: std::fs::File::open("/dev/urandom")?,
+            state,
+            options,
+        })
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The server (and through it the stack).
+    pub fn server(&self) -> &Server<S> {
+        &self.server
+    }
+
+    /// The number of open connections (sockets, control, and those whose
+    /// hello has not come).
+    pub fn connections(&self) -> usize {
+        self.conns.iter().flatten().count()
+    }
+
+    /// Runs until `stop` is set (seen within 100 ms).
+    pub fn run_until(&mut self, stop: &AtomicBool) -> io::Result<()> {
+        while !stop.load(Ordering::SeqCst) {
+            self.turn(Some(TICK))?;
+        }
+        Ok(())
+    }
+
+    /// One turn of the loop, waiting at most `timeout` for something to
+    /// happen (`None`: until something does).
+    pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        self.epoll.wait(&mut ready, timeout)?;
+        if !self.listening {
+            // Descriptors ran out; try again now and then.
+            self.set_listening(true);
+        }
+        let generation = self.server.stack().generation();
+        for r in &ready {
+            if r.token == LISTENER {
+                self.accept_all();
+                continue;
+            }
+            let Some(slot) = usize::try_from(r.token.saturating_sub(1)).ok() else {
+                continue;
+            };
+            if r.writable {
+                self.unblock(slot);
+            }
+            if r.readable {
+                self.read(slot, r.hangup);
+            } else if r.hangup {
+                self.close(slot);
+            }
+        }
+        self.ready = ready;
+        if self.server.stack().generation() != generation {
+            self.save_state();
+        }
+        self.flush_all();
+        self.free.append(&mut self.closed);
+        Ok(())
+    }
+
+    /// Writes the state file if the configuration changed.
+    fn save_state(&mut self) {
+        if let Some(st) = &mut self.state {
+            if let Err(e) = st.save(self.server.stack()) {
+                eprintln!(
+                    "nlq: cannot write the state file {}: {e}",
+                    st.path().display()
+                );
+            }
+        }
+    }
+
+    fn set_listening(&mut self, on: bool) {
+        let r = self.epoll.modify(
+            self.listener.as_fd(),
+            LISTENER,
+            Interest {
+                read: on,
+                write: false,
+            },
+        );
+        if r.is_ok() {
+            self.listening = on;
+        }
+    }
+
+    fn accept_all(&mut self) {
+        // Bounded, so that a storm of connections cannot hold the loop.
+        for _ in 0..64 {
+            match sys::accept(self.listener.as_fd()) {
+                Ok(fd) => self.add_conn(fd),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and the like: stop listening for a tick rather
+                    // than spin on a connection that cannot be taken.
+                    if self.options.verbose {
+                        eprintln!("nlq: accept: {e}");
+                    }
+                    self.set_listening(false);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_conn(&mut self, fd: OwnedFd) {
+        let allowed = match sys::peer_cred(fd.as_fd()) {
+            Ok(c) => c.uid == 0 || c.uid == self.euid,
+            Err(_) => false,
+        };
+        sys::grow_buffers(fd.as_fd(), self.options.socket_buffer);
+        let slot = self.free.pop().unwrap_or(self.conns.len());
+        let token = u64::try_from(slot).unwrap_or(u64::MAX).saturating_add(1);
+        let interest = Interest {
+            read: true,
+            write: false,
+        };
+        if self.epoll.add(fd.as_fd(), token, interest).is_err() {
+            return;
+        }
+        let conn = Conn {
+            fd,
+            kind: Kind::Hello,
+            allowed,
+            blocked: false,
+            reading: true,
+        };
+        if slot == self.conns.len() {
+            self.conns.push(Some(conn));
+        } else if let Some(s) = self.conns.get_mut(slot) {
+            *s = Some(conn);
+        }
+    }
+
+    /// Reads up to `reads_per_turn` datagrams from the connection.
+    fn read(&mut self, slot: usize, hangup: bool) {
+        for _ in 0..self.options.reads_per_turn.max(1) {
+            let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
+                return;
+            };
+            if !c.reading {
+                return;
+            }
+            let flags = sys::RecvFlags {
+                peek: false,
+                dontwait: true,
+            };
+            let n = match sys::recv(c.fd.as_fd(), &mut self.rx, flags) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    self.close(slot);
+                    return;
+                }
+            };
+            if n == 0 && hangup {
+                // The end of the connection (an empty datagram comes
+                // without the hang-up).
+                self.close(slot);
+                return;
+            }
+            if n > self.rx.len() {
+                // Larger than any netlink socket takes: dropped, as the
+                // kernel refuses it (EMSGSIZE) without handling any of it.
+                continue;
+            }
+            let data = std::mem::take(&mut self.rx);
+            self.datagram(slot, data.get(..n).unwrap_or_default());
+            self.rx = data;
+        }
+    }
+
+    /// Handles one datagram from the connection in `slot`.
+    fn datagram(&mut self, slot: usize, data: &[u8]) {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        match &mut c.kind {
+            Kind::Hello => match Hello::parse(data) {
+                Ok(Hello { role: Role::Socket }) => self.open_socket(slot),
+                Ok(Hello {
+                    role: Role::Control,
+                }) => {
+                    c.kind = Kind::Control {
+                        replies: VecDeque::new(),
+                    };
+                }
+                Err(_) => self.close(slot),
+            },
+            Kind::Socket { conn, .. } => self.server.send(*conn, data),
+            Kind::Control { replies } => {
+                let mut out = Vec::new();
+                self.sockets
+                    .handle(&mut self.server, c.allowed, data, &mut out);
+                replies.push_back(out);
+                // One reply waits at a time: read the next request once it
+                // is sent.
+                c.reading = false;
+                let token = token_of(slot);
+                let _ = self.epoll.modify(
+                    c.fd.as_fd(),
+                    token,
+                    Interest {
+                        read: false,
+                        write: c.blocked,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A hello for a socket connection: a server connection, a cookie, the
+    /// welcome.
+    fn open_socket(&mut self, slot: usize) {
+        let cookie = self.new_cookie();
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let conn = self.server.connect();
+        self.server.set_admin(conn, c.allowed);
+        let welcome = Welcome {
+            port: self.server.port(conn),
+            cookie,
+        };
+        // A fresh socket has room for twelve bytes; if not, the client is
+        // gone.
+        if sys::send(c.fd.as_fd(), &welcome.to_bytes(), true).is_err() {
+            self.server.disconnect(conn);
+            self.close(slot);
+            return;
+        }
+        c.kind = Kind::Socket {
+            cookie,
+            conn,
+            pending: None,
+        };
+        self.sockets.insert(cookie, conn);
+        if self.options.verbose {
+            eprintln!("nlq: socket {} (port {})", cookie, welcome.port);
+        }
+    }
+
+    /// An unguessable cookie no connection has (never 0).
+    fn new_cookie(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        loop {
+            if self.random.read_exact(&mut b).is_err() {
+                // /dev/urandom does not fail; if it did, mix the clock in
+                // rather than stop serving.
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                b = (u64::from_ne_bytes(b) ^ t ^ 0x9e37_79b9_7f4a_7c15).to_ne_bytes();
+            }
+            let c = u64::from_ne_bytes(b);
+            if c != 0 && !self.sockets.contains(c) {
+                return c;
+            }
+        }
+    }
+
+    /// Room to write came back.
+    fn unblock(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        c.blocked = false;
+        let interest = Interest {
+            read: c.reading,
+            write: false,
+        };
+        let _ = self.epoll.modify(c.fd.as_fd(), token_of(slot), interest);
+    }
+
+    /// Writes what every connection has to read.
+    fn flush_all(&mut self) {
+        for slot in 0..self.conns.len() {
+            self.flush(slot);
+        }
+    }
+
+    fn flush(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if c.blocked {
+            return;
+        }
+        let result = match &mut c.kind {
+            Kind::Hello => Ok(()),
+            Kind::Socket {
+                cookie,
+                conn,
+                pending,
+            } => {
+                let reader_max = self
+                    .sockets
+                    .get(*cookie)
+                    .map_or(nlq::server::DUMP_GOODSIZE, |s| s.reader_max);
+                flush_socket(&c.fd, &mut self.server, *conn, reader_max, pending)
+            }
+            Kind::Control { replies } => {
+                let r = flush_control(&c.fd, replies);
+                if r.is_ok() && replies.is_empty() && !c.reading {
+                    c.reading = true;
+                }
+                r
+            }
+        };
+        match result {
+            Ok(()) => {
+                let interest = Interest {
+                    read: c.reading,
+                    write: false,
+                };
+                let _ = self.epoll.modify(c.fd.as_fd(), token_of(slot), interest);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.blocked = true;
+                let interest = Interest {
+                    read: c.reading,
+                    write: true,
+                };
+                let _ = self.epoll.modify(c.fd.as_fd(), token_of(slot), interest);
+            }
+            Err(_) => self.close(slot),
+        }
+    }
+
+    /// Closes the connection in `slot` (its slot is reused after this
+    /// turn, so that events already read for it find nothing).
+    fn close(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let _ = self.epoll.delete(c.fd.as_fd());
+        if let Kind::Socket { cookie, conn, .. } = c.kind {
+            self.server.disconnect(conn);
+            self.sockets.remove(cookie);
+            if self.options.verbose {
+                eprintln!("nlq: socket {cookie} closed");
+            }
+        }
+        self.closed.push(slot);
+        if !self.listening {
+            self.set_listening(true);
+        }
+    }
+
+    /// Stops serving (the socket file goes) and returns the server.
+    pub fn into_server(self) -> Server<S> {
+        self.server
+    }
+}
+
+/// Removes the socket file when the daemon goes.
+#[derive(Debug)]
+struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn token_of(slot: usize) -> u64 {
+    u64::try_from(slot).unwrap_or(u64::MAX).saturating_add(1)
+}
+
+/// Sends the server's datagrams for `conn` while the socket takes them.
+/// `WouldBlock`: one waits in `pending`.
+fn flush_socket<S: Stack>(
+    fd: &OwnedFd,
+    server: &mut Server<S>,
+    conn: ConnId,
+    reader_max: usize,
+    pending: &mut Option<Out>,
+) -> io::Result<()> {
+    loop {
+        let out = match pending.take() {
+            Some(o) => o,
+            None => match server.recv(conn, reader_max) {
+                Ok(None) => return Ok(()),
+                Ok(Some(d)) => Out {
+                    header: DataHeader {
+                        error: 0,
+                        group: d.group,
+                    }
+                    .to_bytes(),
+                    bytes: d.bytes,
+                },
+                Err(errno) => Out {
+                    header: DataHeader {
+                        error: u32::try_from(errno).unwrap_or(0),
+                        group: 0,
+                    }
+                    .to_bytes(),
+                    bytes: Bytes::new(),
+                },
+            },
+        };
+        match sys::send2(fd.as_fd(), &out.header, &out.bytes) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                *pending = Some(out);
+                return Err(e);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                // Larger than the socket can ever take: lost, as a datagram
+                // the reader had no room for.
+                let lost = DataHeader {
+                    error: ENOBUFS as u32,
+                    group: 0,
+                };
+                *pending = Some(Out {
+                    header: lost.to_bytes(),
+                    bytes: Bytes::new(),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends the control replies while the socket takes them.
+fn flush_control(fd: &OwnedFd, replies: &mut VecDeque<Vec<u8>>) -> io::Result<()> {
+    while let Some(r) = replies.front() {
+        sys::send(fd.as_fd(), r, true)?;
+        replies.pop_front();
+    }
+    Ok(())
+}
+
+/// Removes a socket file nothing listens on; `AddrInUse` if a daemon
+/// answers there, `AlreadyExists` if the path is not a socket.
+fn remove_stale_socket(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a socket", path.display()),
+        ));
+    }
+    match sys::connect_seqpacket(path) {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("a daemon is serving on {} already", path.display()),
+        )),
+        Err(_) => std::fs::remove_file(path),
+    }
+}
+
+/// A daemon running on its own thread; dropping it stops the daemon and
+/// removes its socket.
+#[derive(Debug)]
+pub struct DaemonHandle<S: Stack + Send + 'static> {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<io::Result<Daemon<S>>>>,
+}
+
+impl<S: Stack + Send + 'static> Daemon<S> {
+    /// Runs the daemon on a new thread.
+    pub fn spawn(mut self) -> io::Result<DaemonHandle<S>> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let path = self.path.clone();
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("nlq-daemon".into())
+            .spawn(move || {
+                self.run_until(&flag)?;
+                Ok(self)
+            })?;
+        Ok(DaemonHandle {
+            path,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl<S: Stack + Send + 'static> DaemonHandle<S> {
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops the daemon and returns it (its socket is still bound until it
+    /// is dropped), or the error that ended its loop.
+    pub fn stop(mut self) -> io::Result<Daemon<S>> {
+        self.stop_thread()
+    }
+
+    fn stop_thread(&mut self) -> io::Result<Daemon<S>> {
+        self.stop.store(true, Ordering::SeqCst);
+        let t = self
+            .thread
+            .take()
+            .ok_or_else(|| io::Error::other("the daemon was stopped already"))?;
+        t.join()
+            .map_err(|_| io::Error::other("the daemon thread panicked"))?
+    }
+}
+
+impl<S: Stack + Send + 'static> Drop for DaemonHandle<S> {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.stop_thread();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_socket_is_not_replaced_and_a_stale_one_is() {
+        let dir = crate::testing::TempDir::new("daemon-bind");
+        let path = dir.path().join("s");
+        let d = Daemon::bind(&path, nlq_mem::MemStack::new(), Options::default()).unwrap();
+        let again = Daemon::bind(&path, nlq_mem::MemStack::new(), Options::default());
+        assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        // A socket file nobody listens on (a daemon killed before it could
+        // remove it).
+        let stale = dir.path().join("stale");
+        let fd = sys::listen_seqpacket(&stale, 1).unwrap();
+        drop(fd);
+        let d2 = Daemon::bind(&stale, nlq_mem::MemStack::new(), Options::default());
+        assert!(d2.is_ok());
+        drop(d);
+        assert!(!path.exists(), "the socket is removed when the daemon goes");
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let e = Daemon::bind(&file, nlq_mem::MemStack::new(), Options::default()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+    }
+}

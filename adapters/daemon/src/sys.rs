@@ -1,0 +1,488 @@
+//! Safe wrappers around the few libc calls the daemon and its clients need:
+//! `AF_UNIX` `SOCK_SEQPACKET` sockets, `SO_PEERCRED`, `sendmsg` with two
+//! buffers, `poll`, `epoll`, and a stop flag set by `SIGINT` / `SIGTERM`.
+//!
+//! This is the only module with `unsafe` code. Every function takes and
+//! returns owned or borrowed file descriptors and slices, checks lengths
+//! before handing pointers to the kernel, and turns `-1` into the
+//! `io::Error` of `errno`.
+
+use std::ffi::{c_int, c_void};
+use std::io;
+use std::mem::{size_of, MaybeUninit};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// `-1` becomes the last OS error.
+fn check(ret: c_int) -> io::Result<c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `-1` becomes the last OS error (for calls returning `ssize_t`).
+fn check_size(ret: isize) -> io::Result<usize> {
+    usize::try_from(ret).map_err(|_| io::Error::last_os_error())
+}
+
+/// A `sockaddr_un` for `path` and its length; `ENAMETOOLONG` when the path
+/// does not fit (108 bytes with the terminating NUL), `EINVAL` for an empty
+/// path or one holding a NUL byte.
+fn sockaddr_un(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.is_empty() || bytes.contains(&0) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: sockaddr_un is plain old data; all zeroes is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { MaybeUninit::zeroed().assume_init() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    let len = size_of::<libc::sa_family_t>()
+        .saturating_add(bytes.len())
+        .saturating_add(1);
+    let len = libc::socklen_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    Ok((addr, len))
+}
+
+/// A new `AF_UNIX` `SOCK_SEQPACKET` socket (close-on-exec; non-blocking if
+/// asked).
+fn seqpacket(nonblocking: bool) -> io::Result<OwnedFd> {
+    let mut kind = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
+    if nonblocking {
+        kind |= libc::SOCK_NONBLOCK;
+    }
+    // SAFETY: socket(2) takes no pointers.
+    let fd = check(unsafe { libc::socket(libc::AF_UNIX, kind, 0) })?;
+    // SAFETY: the descriptor was just created and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A non-blocking listening `SOCK_SEQPACKET` socket bound to `path` (which
+/// must not exist).
+pub fn listen_seqpacket(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
+    let (addr, len) = sockaddr_un(path)?;
+    let fd = seqpacket(true)?;
+    // SAFETY: `addr` is a valid sockaddr_un of `len` bytes, alive for the
+    // call.
+    check(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+            len,
+        )
+    })?;
+    // SAFETY: listen(2) takes no pointers.
+    check(unsafe { libc::listen(fd.as_raw_fd(), backlog) })?;
+    Ok(fd)
+}
+
+/// A blocking `SOCK_SEQPACKET` connection to the socket at `path`.
+pub fn connect_seqpacket(path: &Path) -> io::Result<OwnedFd> {
+    let (addr, len) = sockaddr_un(path)?;
+    let fd = seqpacket(false)?;
+    loop {
+        // SAFETY: `addr` is a valid sockaddr_un of `len` bytes, alive for
+        // the call.
+        let r = unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+                len,
+            )
+        };
+        match check(r) {
+            Ok(_) => return Ok(fd),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Accepts one connection, non-blocking and close-on-exec. `WouldBlock`
+/// when none is waiting.
+pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: null address pointers are allowed: the peer address is not
+    // wanted.
+    let fd = check(unsafe {
+        libc::accept4(
+            listener.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    })?;
+    // SAFETY: the descriptor was just created and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The credentials of a unix socket's peer, as they were when it connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCred {
+    /// Its process id.
+    pub pid: i32,
+    /// Its user id.
+    pub uid: u32,
+    /// Its group id.
+    pub gid: u32,
+}
+
+/// `SO_PEERCRED`.
+pub fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes and `len` holds the
+    // size of `cred`.
+    check(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast::<c_void>(),
+            &mut len,
+        )
+    })?;
+    Ok(PeerCred {
+        pid: cred.pid,
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+/// `setsockopt` of an `int` option.
+pub fn set_int_option(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+    // SAFETY: `value` is an int, valid for reads of its size for the call.
+    check(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const c_int).cast::<c_void>(),
+            size_of::<c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `getsockopt` of an `int` option.
+pub fn get_int_option(fd: BorrowedFd<'_>, level: c_int, name: c_int) -> io::Result<c_int> {
+    let mut value: c_int = 0;
+    let mut len = size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes; `len` holds the size
+    // of `value`.
+    check(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut c_int).cast::<c_void>(),
+            &mut len,
+        )
+    })?;
+    Ok(value)
+}
+
+/// Sets a socket's send and receive buffers to `bytes`, forcing past the
+/// system limits when the process may (`SO_*BUFFORCE` needs
+/// `CAP_NET_ADMIN`), else as far as the limits allow.
+pub fn grow_buffers(fd: BorrowedFd<'_>, bytes: usize) {
+    let v = c_int::try_from(bytes).unwrap_or(c_int::MAX);
+    for (force, plain) in [
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+    ] {
+        if set_int_option(fd, libc::SOL_SOCKET, force, v).is_err() {
+            // Best effort: the default buffer works, only with less room.
+            let _ = set_int_option(fd, libc::SOL_SOCKET, plain, v);
+        }
+    }
+}
+
+/// Flags of [`recv`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecvFlags {
+    /// `MSG_PEEK`: leave the datagram queued.
+    pub peek: bool,
+    /// `MSG_DONTWAIT`: `WouldBlock` instead of waiting.
+    pub dontwait: bool,
+}
+
+/// `recv(2)` of one datagram into `buf` with `MSG_TRUNC`: returns the
+/// datagram's whole length, which is more than `buf.len()` when it did not
+/// fit (the rest is lost unless `peek`). 0 is an empty datagram or the end
+/// of the connection.
+pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
+    let mut f = libc::MSG_TRUNC;
+    if flags.peek {
+        f |= libc::MSG_PEEK;
+    }
+    if flags.dontwait {
+        f |= libc::MSG_DONTWAIT;
+    }
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        let r = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast::<c_void>(), buf.len(), f) };
+        match check_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `send(2)` of one datagram, without `SIGPIPE`; non-blocking if asked.
+pub fn send(fd: BorrowedFd<'_>, data: &[u8], dontwait: bool) -> io::Result<usize> {
+    let mut f = libc::MSG_NOSIGNAL;
+    if dontwait {
+        f |= libc::MSG_DONTWAIT;
+    }
+    loop {
+        // SAFETY: `data` is valid for reads of `data.len()` bytes.
+        let r = unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast::<c_void>(), data.len(), f) };
+        match check_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `sendmsg(2)` of one datagram made of `head` then `body` (no copy),
+/// non-blocking, without `SIGPIPE`.
+pub fn send2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Result<usize> {
+    let mut iov = [
+        libc::iovec {
+            iov_base: head.as_ptr() as *mut c_void,
+            iov_len: head.len(),
+        },
+        libc::iovec {
+            iov_base: body.as_ptr() as *mut c_void,
+            iov_len: body.len(),
+        },
+    ];
+    // SAFETY: msghdr is plain old data; all zeroes is a valid value (no
+    // name, no control data).
+    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len() as _;
+    loop {
+        // SAFETY: `msg` points at two iovecs describing `head` and `body`,
+        // which outlive the call; the kernel only reads through them.
+        let r = unsafe {
+            libc::sendmsg(
+                fd.as_raw_fd(),
+                &msg,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        match check_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Waits until `fd` is readable (or hung up), at most `timeout` (`None`:
+/// forever). Returns false on timeout.
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<bool> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    loop {
+        let ms: c_int = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                // Round up so that a short wait is not a busy loop.
+                let ms = left.as_micros().div_ceil(1000);
+                c_int::try_from(ms).unwrap_or(c_int::MAX)
+            }
+        };
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `p` is one valid pollfd for the call.
+        match check(unsafe { libc::poll(&mut p, 1, ms) }) {
+            Ok(0) => {
+                if deadline.is_some_and(|d| std::time::Instant::now() < d) {
+                    continue;
+                }
+                return Ok(false);
+            }
+            Ok(_) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The effective user id of the process.
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid(2) cannot fail and takes no pointers.
+    unsafe { libc::geteuid() }
+}
+
+/// Raises the soft limit of open files to the hard limit (many clients
+/// means many descriptors). Best effort.
+pub fn raise_nofile_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is valid for writes.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 && lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` is valid for reads.
+        let _ = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    }
+}
+
+/// Readiness reported by [`Epoll::wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ready {
+    /// The token given to [`Epoll::add`].
+    pub token: u64,
+    /// Data to read (or the end of the connection).
+    pub readable: bool,
+    /// Room to write.
+    pub writable: bool,
+    /// The peer closed or shut down its side, or the socket failed.
+    pub hangup: bool,
+}
+
+/// Interest of a registered descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interest {
+    /// Wake for input.
+    pub read: bool,
+    /// Wake for room to write.
+    pub write: bool,
+}
+
+impl Interest {
+    fn events(self) -> u32 {
+        let mut e = (libc::EPOLLRDHUP) as u32;
+        if self.read {
+            e |= libc::EPOLLIN as u32;
+        }
+        if self.write {
+            e |= libc::EPOLLOUT as u32;
+        }
+        e
+    }
+}
+
+/// An epoll instance (level-triggered).
+#[derive(Debug)]
+pub struct Epoll {
+    fd: OwnedFd,
+    events: Vec<libc::epoll_event>,
+}
+
+impl Epoll {
+    /// A new instance reporting up to `max_events` descriptors per wait.
+    pub fn new(max_events: usize) -> io::Result<Self> {
+        // SAFETY: epoll_create1(2) takes no pointers.
+        let fd = check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        Ok(Epoll {
+            // SAFETY: the descriptor was just created and is owned by
+            // nothing else.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            events: vec![libc::epoll_event { events: 0, u64: 0 }; max_events.max(1)],
+        })
+    }
+
+    fn ctl(&self, op: c_int, fd: RawFd, token: u64, interest: Interest) -> io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: interest.events(),
+            u64: token,
+        };
+        // SAFETY: `ev` is a valid epoll_event for the call.
+        check(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) })?;
+        Ok(())
+    }
+
+    /// Watches `fd`, reporting it with `token`.
+    pub fn add(&self, fd: BorrowedFd<'_>, token: u64, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd.as_raw_fd(), token, interest)
+    }
+
+    /// Changes what `fd` is watched for.
+    pub fn modify(&self, fd: BorrowedFd<'_>, token: u64, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd.as_raw_fd(), token, interest)
+    }
+
+    /// Stops watching `fd` (closing it does too).
+    pub fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.ctl(
+            libc::EPOLL_CTL_DEL,
+            fd.as_raw_fd(),
+            0,
+            Interest {
+                read: false,
+                write: false,
+            },
+        )
+    }
+
+    /// Waits at most `timeout` (`None`: forever) and appends what is ready
+    /// to `out`. An interrupted wait returns with nothing.
+    pub fn wait(&mut self, out: &mut Vec<Ready>, timeout: Option<Duration>) -> io::Result<()> {
+        let ms = timeout.map_or(-1, |t| {
+            c_int::try_from(t.as_micros().div_ceil(1000)).unwrap_or(c_int::MAX)
+        });
+        let max = c_int::try_from(self.events.len()).unwrap_or(c_int::MAX);
+        // SAFETY: `events` is valid for writes of `max` entries.
+        let r = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), max, ms) };
+        let n = match check(r) {
+            Ok(n) => usize::try_from(n).unwrap_or(0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) => return Err(e),
+        };
+        for ev in self.events.iter().take(n) {
+            let e = ev.events;
+            out.push(Ready {
+                token: ev.u64,
+                readable: e & (libc::EPOLLIN as u32) != 0,
+                writable: e & (libc::EPOLLOUT as u32) != 0,
+                hangup: e & ((libc::EPOLLHUP | libc::EPOLLRDHUP | libc::EPOLLERR) as u32) != 0,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Set by the handler [`on_stop_signals`] installs.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn stop_handler(_signal: c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Makes `SIGINT` and `SIGTERM` set a flag instead of killing the process,
+/// and returns the flag. A wait in [`Epoll::wait`] returns early when one
+/// arrives.
+pub fn on_stop_signals() -> io::Result<&'static AtomicBool> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: sigaction is plain old data; all zeroes is a valid value.
+        let mut act: libc::sigaction = unsafe { MaybeUninit::zeroed().assume_init() };
+        act.sa_sigaction = stop_handler as extern "C" fn(c_int) as usize;
+        // SAFETY: `act.sa_mask` is valid for writes.
+        check(unsafe { libc::sigemptyset(&mut act.sa_mask) })?;
+        // SAFETY: `act` is a valid sigaction whose handler only stores to
+        // an atomic (async-signal-safe); the old action is not wanted.
+        check(unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) })?;
+    }
+    Ok(&STOP)
+}

@@ -1,0 +1,32 @@
+//! The whole conformance kit through a daemon serving `MemStack`: every
+//! check runs on a fresh daemon and talks to it over the socket protocol.
+
+use nlq::conformance::{self, Setup};
+use nlq_daemon::endpoint::DaemonEndpoint;
+use nlq_mem::MemStack;
+
+fn check(setup: &Setup) {
+    let report = conformance::run_on(setup, || {
+        DaemonEndpoint::spawn(MemStack::new()).map_err(|e| e.to_string())
+    });
+    println!("{report}");
+    let failed: Vec<_> = report
+        .failed()
+        .map(|c| format!("{}: {:?}", c.name, c.outcome))
+        .collect();
+    assert!(failed.is_empty(), "failed: {failed:#?}");
+    // The same checks pass as on the in-process server: none unsupported.
+    let unsupported: Vec<_> = report.unsupported().map(|c| c.name).collect();
+    assert!(unsupported.is_empty(), "unsupported: {unsupported:?}");
+    assert_eq!(report.passed().count(), conformance::checks().count());
+}
+
+#[test]
+fn mem_stack_conforms_through_the_daemon_with_a_dummy_link() {
+    check(&Setup::create_link("dummy"));
+}
+
+#[test]
+fn mem_stack_conforms_through_the_daemon_with_a_bridge() {
+    check(&Setup::create_link("bridge"));
+}

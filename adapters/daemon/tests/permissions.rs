@@ -1,0 +1,117 @@
+//! Only root and the daemon's user may change the stack: anyone else can
+//! read it, and gets `EPERM` for changes (the kernel's `CAP_NET_ADMIN`
+//! rule), on netlink requests and on `SIOCS*` ioctls alike.
+//!
+//! The other user is a thread that drops to uid 65534 with the raw
+//! `setresuid` system call (credentials are per thread on Linux; glibc's
+//! wrapper would change every thread). That needs root: without it the
+//! test is skipped with a reason, unless `CI=true`, where it fails.
+
+mod common;
+
+use nlq::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
+use nlq::wire::consts::*;
+use nlq::wire::LinkRepr;
+use nlq_daemon::client::{ControlClient, SocketClient};
+use nlq_daemon::control::{SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE};
+
+const NOBODY: u32 = 65534;
+
+fn root_or_skip() -> bool {
+    if nlq_daemon::sys::geteuid() == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the permission tests need root (CI=true)"
+    );
+    eprintln!("skipped: the permission tests need root to act as another user");
+    false
+}
+
+/// Runs `f` on a thread whose user is `nobody`.
+fn as_nobody<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: a raw setresuid changes the credentials of this
+            // thread only; it takes no pointers.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_setresuid,
+                    NOBODY as libc::c_long,
+                    NOBODY as libc::c_long,
+                    NOBODY as libc::c_long,
+                )
+            };
+            assert_eq!(r, 0, "setresuid: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("the nobody thread")
+    })
+}
+
+fn set_mtu(index: u32, mtu: u32, seq: u32) -> Vec<u8> {
+    common::request(RTM_NEWLINK, NLM_F_ACK, seq, |w| {
+        let mut l = LinkRepr::default();
+        l.header.index = index;
+        l.mtu = Some(mtu);
+        l.emit(w)
+    })
+}
+
+fn get_link(index: u32, seq: u32) -> Vec<u8> {
+    common::request(RTM_GETLINK, NLM_F_ACK, seq, |w| {
+        let mut l = LinkRepr::default();
+        l.header.index = index;
+        l.emit(w)
+    })
+}
+
+#[test]
+fn a_non_owner_reads_but_cannot_change() {
+    if !root_or_skip() {
+        return;
+    }
+    let d = common::spawn("perm");
+    let path = d.path().to_path_buf();
+    let (req_errno, get_errno, ioctl_set, ioctl_get, force, plain) = as_nobody(|| {
+        let mut c = SocketClient::connect(&path).expect("the socket is open to every user");
+        c.send(&set_mtu(1, 1400, 1)).unwrap();
+        let req_errno = common::errno_of(&common::answers(&mut c, 1), 1);
+        c.send(&get_link(1, 2)).unwrap();
+        let get_errno = common::errno_of(&common::answers(&mut c, 2), 2);
+        let mut ctl = ControlClient::connect(&path).unwrap();
+        let mut ifr = ifreq("lo");
+        ifreq_set_int(&mut ifr, 1300);
+        let ioctl_set = ctl.ioctl(SIOCSIFMTU, &ifr).map(|_| ()).map_err(|e| e.raw_os_error());
+        let ioctl_get = ctl.ioctl(SIOCGIFMTU, &ifreq("lo")).map(|r| ifreq_int(&r));
+        let force = c.set_option(SOL_SOCKET, SO_RCVBUFFORCE, 1 << 20).map_err(|e| e.raw_os_error());
+        let plain = c.set_option(SOL_SOCKET, SO_RCVBUF, 1 << 16).map_err(|e| e.raw_os_error());
+        (req_errno, get_errno, ioctl_set, ioctl_get.map_err(|e| e.raw_os_error()), force, plain)
+    });
+    assert_eq!(req_errno, Some(libc::EPERM));
+    assert_eq!(get_errno, Some(0), "reading is allowed");
+    assert_eq!(ioctl_set, Err(Some(libc::EPERM)));
+    assert_eq!(ioctl_get, Ok(65536), "lo keeps its MTU");
+    assert_eq!(force, Err(Some(libc::EPERM)));
+    assert_eq!(plain, Ok(()));
+    // The owner (root here) may.
+    let mut c = SocketClient::connect(d.path()).unwrap();
+    c.send(&set_mtu(1, 1400, 1)).unwrap();
+    assert_eq!(common::errno_of(&common::answers(&mut c, 1), 1), Some(0));
+    let mut ctl = ControlClient::connect(d.path()).unwrap();
+    let mut ifr = ifreq("lo");
+    ifreq_set_int(&mut ifr, 1300);
+    ctl.ioctl(SIOCSIFMTU, &ifr).unwrap();
+    assert_eq!(ifreq_int(&ctl.ioctl(SIOCGIFMTU, &ifreq("lo")).unwrap()), 1300);
+}
+
+#[test]
+fn the_socket_file_is_open_to_everyone() {
+    let d = common::spawn("perm-mode");
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(d.path()).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o666);
+}

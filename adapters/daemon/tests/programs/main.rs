@@ -1,0 +1,341 @@
+//! Unmodified programs against a user-space stack: iproute2's `ip`,
+//! net-tools' `ifconfig`, a C program using glibc's `getifaddrs` and
+//! `if_nametoindex`, and a pyroute2 script run once on a fresh kernel
+//! network namespace and once through `nlq exec` (the preload shim and a
+//! daemon serving the in-memory stack). Their outputs, normalised, must be
+//! equal, and so must their exit statuses.
+//!
+//! Normalising keeps, of `ip -j` output, the keys listed below (links:
+//! name, index, flags, MTU, type, addresses; routes: everything but the
+//! cache info), and drops from text output the counters (which differ) and
+//! the qdisc (the in-memory stack has no queueing disciplines).
+
+mod harness;
+
+use harness::{both, differences, kernel_prefix, need_program, project, Daemon, Scratch, Step};
+
+/// Link keys compared in `ip -j link`/`addr` output.
+const LINK_KEYS: &[&str] = &[
+    "ifindex",
+    "ifname",
+    "flags",
+    "mtu",
+    "link_type",
+    "address",
+    "broadcast",
+    "addr_info",
+    "family",
+    "local",
+    "prefixlen",
+    "scope",
+    "label",
+    "address",
+];
+
+/// Route keys compared in `ip -j route` output.
+const ROUTE_KEYS: &[&str] = &[
+    "type", "dst", "gateway", "dev", "protocol", "scope", "prefsrc", "metric", "flags", "table",
+];
+
+/// JSON steps are projected on the keys above; anything else compares as
+/// text.
+fn normalise(label: &str, out: &str) -> String {
+    let keys = if label.contains("route") {
+        ROUTE_KEYS
+    } else {
+        LINK_KEYS
+    };
+    match serde_json::from_str::<serde_json::Value>(out) {
+        Ok(v) if label.starts_with("json") => project(&v, keys).to_string(),
+        // The in-memory stack has no queueing disciplines (no IFLA_QDISC).
+        _ => out.trim_end().replace("qdisc noqueue ", ""),
+    }
+}
+
+/// The configuration both sides get before the checks: a bridge with a
+/// fixed MAC (a kernel bridge picks a random one), addresses and routes.
+const SETUP: &[Step<'_>] = &[
+    ("add bridge", "ip link add br0 type bridge"),
+    ("set mac", "ip link set br0 address 02:00:00:00:00:01"),
+    ("set mtu", "ip link set br0 mtu 1400"),
+    ("set up", "ip link set br0 up"),
+    ("lo up", "ip link set lo up"),
+    ("add v4", "ip addr add 10.9.0.1/24 dev br0"),
+    ("add v4 brd", "ip addr add 10.9.1.1/24 broadcast + dev br0"),
+    ("add v6", "ip addr add 2001:db8::1/64 dev br0 nodad"),
+    ("route via", "ip route add 10.20.0.0/16 via 10.9.0.254"),
+    ("route dev", "ip route add 10.30.0.0/16 dev br0 metric 5"),
+    ("route v6", "ip -6 route add 2001:db8:5::/48 via 2001:db8::fe"),
+];
+
+/// Runs `steps` on both sides and compares them; `expect` lists (step,
+/// text) pairs the nlq side must print, so that two equally broken runs
+/// cannot pass.
+fn run_and_compare(test: &str, steps: &[Step<'_>], expect: &[(&str, &str)]) {
+    let Some(prefix) = kernel_prefix(test) else {
+        return;
+    };
+    let scratch = Scratch::new(test);
+    let daemon = Daemon::start(test);
+    let (kernel, nlq) = both(&prefix, &daemon, steps, &scratch.0);
+    let diffs = differences(&kernel, &nlq, steps, normalise);
+    assert!(diffs.is_empty(), "{test}: differences\n{}", diffs.join("\n"));
+    for (label, text) in expect {
+        let out = nlq.get(*label).map_or("", |o| o.output.as_str());
+        assert!(out.contains(text), "{test}: `{label}` lacks {text:?}: {out}");
+    }
+}
+
+#[test]
+fn ip_shows_and_changes_like_on_the_kernel() {
+    if !need_program("ip", "ip", &["-V"]) {
+        return;
+    }
+    let mut steps = SETUP.to_vec();
+    steps.extend_from_slice(&[
+        ("json links", "ip -j link show"),
+        ("json one link", "ip -j link show dev br0"),
+        ("json addrs", "ip -j addr show"),
+        ("json v6 addrs", "ip -j -6 addr show dev br0"),
+        ("json routes", "ip -j route show"),
+        ("json v6 routes", "ip -j -6 route show"),
+        ("json local routes", "ip -j route show table local"),
+        ("json v6 local routes", "ip -j -6 route show table local"),
+        ("json route get", "ip -j route get 10.20.1.1"),
+        ("json route get v6", "ip -j -6 route get 2001:db8:5::1"),
+        ("text routes", "ip route show"),
+        ("text addrs", "ip -4 addr show dev br0"),
+        ("exists", "ip link add br0 type bridge"),
+        ("no such dev", "ip addr add 10.1.1.1/24 dev nosuch0"),
+        ("bad gateway", "ip route add 10.40.0.0/16 via 10.99.0.1"),
+        ("down", "ip link set br0 down"),
+        ("json routes down", "ip -j route show"),
+        ("del route", "ip route del 10.30.0.0/16 dev br0 metric 5"),
+        ("del v4", "ip addr del 10.9.1.1/24 dev br0"),
+        ("json after del", "ip -j addr show dev br0"),
+        ("del link", "ip link del br0"),
+        ("json links end", "ip -j link show"),
+        ("json routes end", "ip -j route show"),
+    ]);
+    run_and_compare(
+        "ip",
+        &steps,
+        &[
+            ("json addrs", "10.9.1.255"),
+            ("json v6 routes", "2001:db8:5::/48"),
+            ("json route get", "10.9.0.254"),
+            ("exists", "File exists"),
+            ("json links end", "\"lo\""),
+        ],
+    );
+}
+
+#[test]
+fn ip_monitor_hears_changes_made_by_another_client() {
+    if !need_program("ip monitor", "ip", &["-V"]) {
+        return;
+    }
+    // The monitor runs in the background while a second `ip` changes
+    // addresses and routes; the pauses let it subscribe first and drain
+    // last (the comparison does not depend on their length).
+    let steps: &[Step<'_>] = &[
+        ("add bridge", "ip link add br0 type bridge && ip link set br0 up"),
+        (
+            "monitor",
+            "ip -4 monitor address route > monitor.out & M=$!; sleep 0.5; \
+             ip addr add 10.9.0.1/24 dev br0; \
+             ip route add 10.20.0.0/16 via 10.9.0.254; \
+             ip route del 10.20.0.0/16; \
+             ip addr del 10.9.0.1/24 dev br0; \
+             sleep 0.5; kill $M; wait $M 2>/dev/null; cat monitor.out",
+        ),
+    ];
+    run_and_compare(
+        "ip_monitor",
+        steps,
+        &[("monitor", "Deleted 10.20.0.0/16 via 10.9.0.254")],
+    );
+}
+
+#[test]
+fn ifconfig_shows_and_changes_like_on_the_kernel() {
+    if !need_program("ifconfig", "ifconfig", &["-a"]) {
+        return;
+    }
+    let mut steps = SETUP.to_vec();
+    steps.extend_from_slice(&[
+        ("list", "ifconfig -a | grep -v 'packets\\|errors\\|collisions'"),
+        ("one", "ifconfig br0 | grep -v 'packets\\|errors\\|collisions'"),
+        ("set mtu", "ifconfig br0 mtu 1300"),
+        ("set addr", "ifconfig br0 10.9.2.1 netmask 255.255.255.0"),
+        ("down", "ifconfig br0 down"),
+        ("after", "ifconfig -a | grep -v 'packets\\|errors\\|collisions'"),
+        ("json addrs", "ip -j addr show dev br0"),
+        ("no such", "ifconfig nosuch0"),
+    ]);
+    run_and_compare(
+        "ifconfig",
+        &steps,
+        &[("one", "inet 10.9.0.1"), ("json addrs", "10.9.2.1")],
+    );
+}
+
+/// The C program: glibc's `getifaddrs`, `if_nametoindex`,
+/// `if_indextoname` and `if_nameindex`, printed.
+const C_PROGRAM: &str = r#"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static void show(const char *what, struct sockaddr *sa) {
+    char buf[INET6_ADDRSTRLEN] = "-";
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, buf, sizeof buf);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
+    else if (sa)
+        snprintf(buf, sizeof buf, "family %d", sa->sa_family);
+    printf(" %s=%s", what, buf);
+}
+
+int main(void) {
+    struct ifaddrs *list, *i;
+    if (getifaddrs(&list) != 0) { perror("getifaddrs"); return 1; }
+    for (i = list; i; i = i->ifa_next) {
+        printf("%s flags=%#x", i->ifa_name, i->ifa_flags);
+        show("addr", i->ifa_addr);
+        show("mask", i->ifa_netmask);
+        if (i->ifa_flags & IFF_BROADCAST) show("brd", i->ifa_broadaddr);
+        printf(" data=%s\n", i->ifa_data ? "yes" : "no");
+    }
+    freeifaddrs(list);
+    printf("br0=%u lo=%u\n", if_nametoindex("br0"), if_nametoindex("lo"));
+    errno = 0;
+    printf("nosuch0=%u errno=%d\n", if_nametoindex("nosuch0"), errno);
+    char name[IF_NAMESIZE];
+    printf("index1=%s\n", if_indextoname(1, name) ? name : "NULL");
+    errno = 0;
+    printf("index99=%s errno=%d\n", if_indextoname(99, name) ? name : "NULL", errno);
+    struct if_nameindex *ni = if_nameindex(), *p;
+    for (p = ni; p && p->if_index; p++) printf("nameindex %u %s\n", p->if_index, p->if_name);
+    if_freenameindex(ni);
+    return 0;
+}
+"#;
+
+#[test]
+fn a_c_program_sees_what_it_sees_on_the_kernel() {
+    if !need_program("c program", "cc", &["--version"]) {
+        return;
+    }
+    let build = Scratch::new("c-program");
+    let src = build.0.join("ifaddrs.c");
+    let bin = build.0.join("ifaddrs");
+    std::fs::write(&src, C_PROGRAM).expect("write the C program");
+    let st = std::process::Command::new("cc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(st.success(), "cc failed");
+    let run = bin.display().to_string();
+    let mut steps = SETUP.to_vec();
+    steps.push(("program", &run));
+    run_and_compare(
+        "c_program",
+        &steps,
+        &[("program", "br0=2 lo=1"), ("program", "addr=10.9.1.1")],
+    );
+}
+
+/// The pyroute2 script: reads links, addresses and routes, changes some,
+/// and prints what it reads as sorted JSON.
+const PYROUTE2_SCRIPT: &str = r#"
+import json, sys
+from pyroute2 import IPRoute
+
+def links(ipr):
+    return [(l['index'], l.get('ifname'), l.get('mtu'), l['flags'] & 1) for l in ipr.get_links()]
+
+def addrs(ipr):
+    return sorted((a['family'], a['index'], a.get('address'), a['prefixlen']) for a in ipr.get_addr())
+
+def routes(ipr, family):
+    return [(r['dst_len'], r.get('dst'), r.get('gateway'), r.get('oif'), r['table'], r['proto'])
+            for r in ipr.get_routes(family=family)]
+
+with IPRoute() as ipr:
+    out = {'links': links(ipr), 'addrs': addrs(ipr), 'routes': routes(ipr, 2)}
+    idx = ipr.link_lookup(ifname='br0')[0]
+    ipr.link('set', index=idx, mtu=1280)
+    ipr.addr('add', index=idx, address='10.9.5.1', prefixlen=24)
+    ipr.route('add', dst='10.50.0.0/16', gateway='10.9.5.254')
+    try:
+        ipr.addr('add', index=idx, address='10.9.5.1', prefixlen=24)
+        out['dup'] = 'ok'
+    except Exception as e:
+        out['dup'] = getattr(e, 'code', str(e))
+    out['after'] = {'links': links(ipr), 'addrs': addrs(ipr), 'routes': routes(ipr, 2),
+                    'routes6': routes(ipr, 10)}
+print(json.dumps(out, sort_keys=True))
+"#;
+
+/// The Python with pyroute2 (`NLKIT_PYTHON`, else `python3`).
+fn python() -> String {
+    std::env::var("NLKIT_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+#[test]
+fn a_pyroute2_script_sees_what_it_sees_on_the_kernel() {
+    let py = python();
+    if !need_program("pyroute2", &py, &["-c", "import pyroute2"]) {
+        return;
+    }
+    let dir = Scratch::new("pyroute2-script");
+    let script = dir.0.join("script.py");
+    std::fs::write(&script, PYROUTE2_SCRIPT).expect("write the script");
+    let cmd = format!("{py} {}", script.display());
+    let mut steps = SETUP.to_vec();
+    steps.push(("script", &cmd));
+    run_and_compare("pyroute2", &steps, &[("script", "10.50.0.0")]);
+}
+
+#[test]
+fn a_user_who_does_not_own_the_socket_gets_eperm() {
+    if !need_program("eperm", "setpriv", &["--version"]) {
+        return;
+    }
+    if !nlkit_is_root() {
+        eprintln!("skipping eperm: needs root to run a command as another user");
+        assert!(std::env::var("CI").as_deref() != Ok("true"));
+        return;
+    }
+    let nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+    let show = format!("{nobody} ip -j link show lo");
+    let up = format!("{nobody} ip link set lo up");
+    let addr = format!("{nobody} ip addr add 10.1.1.1/8 dev lo");
+    let steps: &[Step<'_>] = &[
+        ("json show", &show),
+        ("set up", &up),
+        ("addr add", &addr),
+        ("json still down", "ip -j link show lo"),
+    ];
+    run_and_compare("eperm", steps, &[("set up", "Operation not permitted")]);
+}
+
+fn nlkit_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}

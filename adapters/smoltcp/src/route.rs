@@ -1,0 +1,1021 @@
+//! Routes: `fib_table_insert` / `fib_table_delete` for IPv4,
+//! `fib6_add_rt2node` / `ip6_route_del` for IPv6, and the kernel routes
+//! addresses bring, as nlq-mem has them; plus what smoltcp cannot express,
+//! refused before anything changes.
+//!
+//! smoltcp routes by gateway only: its table maps a prefix to a router,
+//! and the prefixes of the interface's addresses are on-link. So the
+//! routes it can take are unicast routes via a gateway of the same family,
+//! in the main table, one per destination prefix (it has no metrics), with
+//! no multipath, TOS, source prefix, preferred source, metrics or expiry.
+//! The kernel's own routes (prefix, local, broadcast) are kept here, as
+//! Linux reports them, and follow the addresses.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use nlq::errno::*;
+use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
+use nlq::wire::consts::*;
+use nlq::wire::{RouteRepr, RtMsg};
+
+use crate::addr::{mask4, prefix6, v4};
+use crate::model::Model;
+
+/// `RTNH_F_DEAD`.
+const RTNH_F_DEAD: u32 = 1;
+/// `RTNH_F_LINKDOWN`.
+const RTNH_F_LINKDOWN: u32 = 16;
+/// `RT_TABLE_COMPAT`: what `rtm_table` says of tables above 255.
+const RT_TABLE_COMPAT: u8 = 252;
+/// `IP6_RT_PRIO_USER`: the metric of IPv6 routes that give none.
+const IP6_RT_PRIO_USER: u32 = 1024;
+
+/// A table wildcard in [`Model::del_kernel_routes`]: every table.
+pub(crate) const KEY_ANY_TABLE: Option<u32> = None;
+
+/// Where a prefix sits in a family's dump order: tables by id modulo 256;
+/// IPv4 (LC-trie) by prefix ascending, longer masks first; IPv6 (a binary
+/// tree walked children first) by the prefix padded with ones, longer
+/// masks first.
+type Key = (u8, u32, u128, Reverse<u8>);
+
+fn bits(ip: &Option<IpAddr>) -> u128 {
+    match ip {
+        Some(IpAddr::V4(a)) => u128::from(u32::from(*a)),
+        Some(IpAddr::V6(a)) => u128::from(*a),
+        None => 0,
+    }
+}
+
+fn key_of(family: u8, table: u32, dst: &Option<IpAddr>, dst_len: u8) -> Key {
+    let d = bits(dst);
+    let d = if family == AF_INET6 {
+        d | u128::MAX.checked_shr(u32::from(dst_len)).unwrap_or(0)
+    } else {
+        d
+    };
+    (table as u8, table, d, Reverse(dst_len))
+}
+
+fn masked(ip: IpAddr, len: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask4(len))),
+        IpAddr::V6(a) => IpAddr::V6(prefix6(&a, len)),
+    }
+}
+
+/// One route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub family: u8,
+    pub table: u32,
+    pub dst: Option<IpAddr>,
+    pub dst_len: u8,
+    pub tos: u8,
+    pub priority: u32,
+    pub protocol: u8,
+    pub scope: u8,
+    pub kind: u8,
+    /// `RTNH_F_*`.
+    pub flags: u32,
+    pub prefsrc: Option<IpAddr>,
+    pub gateway: Option<IpAddr>,
+    pub oif: u32,
+}
+
+impl Route {
+    /// A route the kernel makes itself (`proto kernel`).
+    pub fn kernel(
+        table: u32,
+        dst: IpAddr,
+        dst_len: u8,
+        kind: u8,
+        scope: u8,
+        oif: u32,
+        prefsrc: Option<IpAddr>,
+    ) -> Route {
+        Route {
+            family: if dst.is_ipv4() { AF_INET } else { AF_INET6 },
+            table,
+            dst: Some(dst),
+            dst_len,
+            tos: 0,
+            priority: 0,
+            protocol: RTPROT_KERNEL,
+            scope,
+            kind,
+            flags: 0,
+            prefsrc,
+            gateway: None,
+            oif,
+        }
+    }
+
+    /// The route a request describes, with the kernel's defaults.
+    fn from_request(req: &RouteRepr) -> Route {
+        let family = req.header.family;
+        let v6 = family == AF_INET6;
+        Route {
+            family,
+            table: match req.table_id() {
+                0 => RT_TABLE_MAIN,
+                t => t,
+            },
+            dst: req.dst.map(|d| masked(d, req.header.dst_len)),
+            dst_len: req.header.dst_len,
+            tos: req.header.tos,
+            priority: req
+                .priority
+                .unwrap_or(if v6 { IP6_RT_PRIO_USER } else { 0 }),
+            protocol: req.header.protocol,
+            // IPv6 keeps no scope: it reports universe for every route.
+            scope: if v6 {
+                RT_SCOPE_UNIVERSE
+            } else {
+                req.header.scope
+            },
+            kind: req.header.kind,
+            flags: req.header.flags & 0xff & !(RTNH_F_DEAD | RTNH_F_LINKDOWN),
+            prefsrc: req.prefsrc,
+            gateway: req.gateway.or(req.via),
+            oif: req.oif.unwrap_or(0),
+        }
+    }
+
+    fn key(&self) -> Key {
+        key_of(self.family, self.table, &self.dst, self.dst_len)
+    }
+
+    /// Same kind and next hop: what makes an add `EEXIST`.
+    fn same_info(&self, o: &Route) -> bool {
+        self.kind == o.kind
+            && self.scope == o.scope
+            && self.protocol == o.protocol
+            && self.prefsrc == o.prefsrc
+            && self.gateway == o.gateway
+            && self.oif == o.oif
+    }
+
+    /// A route IPv4 gateways resolve through: not via a gateway, unicast
+    /// or local, of scope link or narrower, in the main or local table.
+    fn is_onlink4(&self) -> bool {
+        self.family == AF_INET
+            && (self.table == RT_TABLE_MAIN || self.table == RT_TABLE_LOCAL)
+            && self.gateway.is_none()
+            && self.scope >= RT_SCOPE_LINK
+            && matches!(self.kind, RTN_UNICAST | RTN_LOCAL)
+    }
+
+    /// A route smoltcp holds: main table, unicast, via a gateway.
+    pub fn is_gateway(&self) -> bool {
+        self.table == RT_TABLE_MAIN && self.kind == RTN_UNICAST && self.gateway.is_some()
+    }
+
+    /// Writes the route into a reused repr.
+    pub fn fill(&self, r: &mut RouteRepr) {
+        let v6 = self.family == AF_INET6;
+        r.header = RtMsg {
+            family: self.family,
+            dst_len: self.dst_len,
+            src_len: 0,
+            tos: self.tos,
+            table: u8::try_from(self.table).unwrap_or(RT_TABLE_COMPAT),
+            protocol: self.protocol,
+            scope: self.scope,
+            kind: self.kind,
+            flags: self.flags,
+        };
+        r.dst = self.dst;
+        r.src = None;
+        r.iif = None;
+        r.oif = (self.oif != 0).then_some(self.oif);
+        r.gateway = self.gateway;
+        r.priority = (self.priority != 0 || v6).then_some(self.priority);
+        r.prefsrc = self.prefsrc;
+        r.metrics = None;
+        r.multipath = None;
+        r.table = Some(self.table);
+        r.mark = None;
+        r.pref = v6.then_some(0);
+        r.via = None;
+        r.expires = None;
+    }
+
+    pub fn repr(&self) -> RouteRepr {
+        let mut r = RouteRepr::default();
+        self.fill(&mut r);
+        r
+    }
+}
+
+/// Where a route sits in its family's dump order: its prefix's [`Key`],
+/// then TOS, then metric, then the order it came in among equals (negative
+/// for a route put before its equals, positive for one appended).
+type Slot = (Key, u8, u32, i64);
+
+/// One family's routes in dump order.
+#[derive(Debug, Clone, Default)]
+struct Fib {
+    map: BTreeMap<Slot, Route>,
+}
+
+impl Fib {
+    /// The routes of one prefix, in order.
+    fn group(&self, key: &Key) -> impl Iterator<Item = (Slot, &Route)> {
+        let lo = (*key, 0, 0, i64::MIN);
+        let hi = (*key, u8::MAX, u32::MAX, i64::MAX);
+        self.map.range(lo..=hi).map(|(s, r)| (*s, r))
+    }
+}
+
+/// Both families' routes and what the lookups need.
+#[derive(Debug, Clone)]
+pub(crate) struct Routes {
+    v4: Fib,
+    v6: Fib,
+    /// Numbers the routes in the order they came.
+    seq: i64,
+    /// The tables that exist: IPv6 main and local from the start, IPv4 ones
+    /// with their first route (they never go).
+    pub tables: BTreeSet<(u8, u32)>,
+    /// The routes IPv4 gateways resolve through, by `(prefix, length)`.
+    onlink4: HashMap<(u32, u8), u32>,
+    /// How many of those there are of each length.
+    onlink4_lens: [u32; 33],
+    /// How many main-table IPv6 unicast routes there are of each length.
+    unicast6_lens: [u32; 129],
+    /// How many routes smoltcp holds ([`Route::is_gateway`]).
+    gateways: usize,
+}
+
+fn bump(n: &mut u32, up: bool) {
+    *n = if up {
+        n.saturating_add(1)
+    } else {
+        n.saturating_sub(1)
+    };
+}
+
+impl Routes {
+    pub fn new() -> Routes {
+        Routes {
+            v4: Fib::default(),
+            v6: Fib::default(),
+            seq: 0,
+            tables: [(AF_INET6, RT_TABLE_MAIN), (AF_INET6, RT_TABLE_LOCAL)]
+                .into_iter()
+                .collect(),
+            onlink4: HashMap::new(),
+            onlink4_lens: [0; 33],
+            unicast6_lens: [0; 129],
+            gateways: 0,
+        }
+    }
+
+    fn fib(&self, family: u8) -> &Fib {
+        if family == AF_INET6 {
+            &self.v6
+        } else {
+            &self.v4
+        }
+    }
+
+    fn fib_mut(&mut self, family: u8) -> &mut Fib {
+        if family == AF_INET6 {
+            &mut self.v6
+        } else {
+            &mut self.v4
+        }
+    }
+
+    fn index(&mut self, r: &Route, up: bool) {
+        if r.is_onlink4() {
+            let k = (v4(&r.dst.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))), r.dst_len);
+            let n = self.onlink4.entry(k).or_insert(0);
+            bump(n, up);
+            if *n == 0 {
+                self.onlink4.remove(&k);
+            }
+            if let Some(n) = self.onlink4_lens.get_mut(usize::from(r.dst_len)) {
+                bump(n, up);
+            }
+        }
+        if r.family == AF_INET6 && r.table == RT_TABLE_MAIN && r.kind == RTN_UNICAST {
+            if let Some(n) = self.unicast6_lens.get_mut(usize::from(r.dst_len)) {
+                bump(n, up);
+            }
+        }
+        if r.is_gateway() {
+            self.gateways = if up {
+                self.gateways.saturating_add(1)
+            } else {
+                self.gateways.saturating_sub(1)
+            };
+        }
+    }
+
+    /// The routes of `family` (`AF_UNSPEC`: IPv4 then IPv6) in dump order.
+    pub fn iter(&self, family: u8) -> impl Iterator<Item = &Route> {
+        let (a, b): (Option<&Fib>, Option<&Fib>) = match family {
+            AF_INET => (Some(&self.v4), None),
+            AF_INET6 => (None, Some(&self.v6)),
+            _ => (Some(&self.v4), Some(&self.v6)),
+        };
+        a.into_iter().chain(b).flat_map(|f| f.map.values())
+    }
+
+    pub fn count(&self, family: u8) -> usize {
+        match family {
+            AF_INET => self.v4.map.len(),
+            AF_INET6 => self.v6.map.len(),
+            _ => self.v4.map.len() + self.v6.map.len(),
+        }
+    }
+
+    /// The routes of one prefix, in order, with their places.
+    fn group(&self, family: u8, key: &Key) -> impl Iterator<Item = (Slot, &Route)> {
+        self.fib(family).group(key)
+    }
+
+    /// Inserts in dump order: before the routes that compare equal, or
+    /// after them with `append`.
+    fn insert(&mut self, r: Route, append: bool) {
+        self.index(&r, true);
+        self.seq = self.seq.saturating_add(1);
+        let seq = if append { self.seq } else { -self.seq };
+        let slot = (r.key(), r.tos, r.priority, seq);
+        self.fib_mut(r.family).map.insert(slot, r);
+    }
+
+    fn remove(&mut self, family: u8, slot: &Slot) -> Option<Route> {
+        let r = self.fib_mut(family).map.remove(slot)?;
+        self.index(&r, false);
+        Some(r)
+    }
+
+    /// Puts `r` in the place of the route at `slot` (of the same prefix,
+    /// TOS and metric).
+    fn replace(&mut self, family: u8, slot: &Slot, r: Route) {
+        let Some(old) = self
+            .fib_mut(family)
+            .map
+            .get_mut(slot)
+            .map(|x| std::mem::replace(x, r.clone()))
+        else {
+            return;
+        };
+        self.index(&old, false);
+        self.index(&r, true);
+    }
+
+    /// Removes the routes `pick` selects from a family, in dump order,
+    /// returning them.
+    fn take(&mut self, family: u8, pick: impl Fn(&Route) -> bool) -> Vec<Route> {
+        let fib = self.fib_mut(family);
+        let slots: Vec<Slot> = fib
+            .map
+            .iter()
+            .filter(|(_, r)| pick(r))
+            .map(|(s, _)| *s)
+            .collect();
+        let gone: Vec<Route> = slots.iter().filter_map(|s| fib.map.remove(s)).collect();
+        for r in &gone {
+            self.index(r, false);
+        }
+        gone
+    }
+
+/// The routes smoltcp holds, both families.
+    pub fn gateway_routes(&self) -> impl Iterator<Item = &Route> {
+        self.iter(AF_UNSPEC).filter(|r| r.is_gateway())
+    }
+}
+
+/// Checks what the server checks before a route request reaches a stack,
+/// for requests that come some other way.
+fn check_shape(req: &RouteRepr) -> StackResult<()> {
+    let (v4, max) = match req.header.family {
+        AF_INET => (true, 32),
+        AF_INET6 => (false, 128),
+        _ => return Err(StackError::NOT_SUPPORTED),
+    };
+    if req.header.dst_len > max || req.header.src_len > max {
+        return Err(StackError::with_message(EINVAL, "Invalid prefix length"));
+    }
+    if req.header.kind > RTN_NAT.saturating_add(1) {
+        return Err(StackError::with_message(EINVAL, "Invalid route type"));
+    }
+    let family_ok = |ip: &Option<IpAddr>| ip.is_none_or(|i| i.is_ipv4() == v4);
+    if !family_ok(&req.dst) || !family_ok(&req.src) || !family_ok(&req.prefsrc) {
+        return Err(StackError::with_message(EINVAL, "Invalid address family"));
+    }
+    Ok(())
+}
+
+/// IPv4 refuses a destination with bits beyond its prefix length (IPv6
+/// masks them silently).
+fn check_host_bits(req: &RouteRepr) -> StackResult<()> {
+    match req.dst {
+        Some(d @ IpAddr::V4(_)) if masked(d, req.header.dst_len) != d => Err(
+            StackError::with_message(EINVAL, "Invalid prefix for given prefix length"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// A unicast gateway as smoltcp counts them.
+fn smoltcp_unicast(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => !(a.is_broadcast() || a.is_multicast() || a.is_unspecified()),
+        IpAddr::V6(a) => !(a.is_multicast() || a.is_unspecified()),
+    }
+}
+
+fn refuse(text: &'static str) -> StackError {
+    StackError::with_message(EOPNOTSUPP, text)
+}
+
+/// What smoltcp can express of a route to add: see the module docs.
+fn expressible(r: &Route, req: &RouteRepr) -> StackResult<()> {
+    if req.multipath.is_some() {
+        return Err(refuse("smoltcp: no multipath routes"));
+    }
+    if r.table != RT_TABLE_MAIN {
+        return Err(refuse("smoltcp: one routing table (main)"));
+    }
+    if r.kind != RTN_UNICAST {
+        return Err(refuse("smoltcp: unicast routes only"));
+    }
+    let Some(gw) = r.gateway else {
+        return Err(refuse(
+            "smoltcp: a route needs a gateway (only the prefixes of the addresses are on-link)",
+        ));
+    };
+    if gw.is_ipv4() != (r.family == AF_INET) {
+        return Err(refuse("smoltcp: the gateway must be of the route's family"));
+    }
+    if !smoltcp_unicast(&gw) {
+        return Err(StackError::with_message(
+            EINVAL,
+            "Nexthop has invalid gateway",
+        ));
+    }
+    if r.tos != 0 {
+        return Err(refuse("smoltcp: no TOS routing"));
+    }
+    if req.metrics.is_some() {
+        return Err(refuse("smoltcp: no route metrics (RTA_METRICS)"));
+    }
+    if req.prefsrc.is_some() {
+        return Err(refuse(
+            "smoltcp: chooses the source address itself (no preferred source)",
+        ));
+    }
+    if req.src.is_some() || req.header.src_len != 0 {
+        return Err(refuse("smoltcp: no source routing"));
+    }
+    if req.expires.is_some() {
+        return Err(refuse("smoltcp: no route expiry"));
+    }
+    Ok(())
+}
+
+/// A request carries nothing that an existing route lacks (multipath or
+/// metrics make it differ from every route here, which have neither).
+fn plain(req: &RouteRepr) -> bool {
+    req.multipath.is_none() && req.metrics.is_none()
+}
+
+impl Model {
+    /// Adds a route the kernel makes (an address's); an identical one
+    /// already there is left alone, as `fib_magic` ignores `EEXIST`.
+    pub(crate) fn add_kernel_route(&mut self, r: Route, events: Events<'_>) {
+        let key = r.key();
+        if self
+            .routes
+            .group(r.family, &key)
+            .any(|(_, o)| o.priority == r.priority && o.same_info(&r))
+        {
+            return;
+        }
+        self.routes.tables.insert((r.family, r.table));
+        events(Event::NewRoute(&r.repr(), NLM_F_CREATE | NLM_F_APPEND));
+        self.routes.insert(r, true);
+    }
+
+    /// Removes, notified and in dump order, the routes of `family` to the
+    /// given `(table, dst, dst_len)` ([`KEY_ANY_TABLE`]: any table) that
+    /// `pred` selects.
+    pub(crate) fn del_kernel_routes(
+        &mut self,
+        family: u8,
+        keys: &[(Option<u32>, Option<IpAddr>, u8)],
+        pred: impl Fn(&Route) -> bool,
+        events: Events<'_>,
+    ) {
+        let mut at: Vec<(Key, Option<IpAddr>, u8)> = Vec::new();
+        for (table, dst, len) in keys {
+            let tables: Vec<u32> = match table {
+                Some(t) => vec![*t],
+                None => self
+                    .routes
+                    .tables
+                    .iter()
+                    .filter(|(f, _)| *f == family)
+                    .map(|(_, t)| *t)
+                    .collect(),
+            };
+            for t in tables {
+                at.push((key_of(family, t, dst, *len), *dst, *len));
+            }
+        }
+        at.sort_by_key(|a| a.0);
+        at.dedup_by(|a, b| a.0 == b.0);
+        let index = self.index;
+        for (key, dst, len) in at {
+            let doomed: Vec<Slot> = self
+                .routes
+                .group(family, &key)
+                .filter(|(_, r)| r.dst == dst && r.dst_len == len && r.oif == index && pred(r))
+                .map(|(s, _)| s)
+                .collect();
+            for slot in doomed {
+                if let Some(r) = self.routes.remove(family, &slot) {
+                    events(Event::DelRoute(&r.repr()));
+                }
+            }
+        }
+    }
+
+    /// A link that goes down loses its IPv4 routes but the local ones,
+    /// silently (`fib_sync_down_dev` + `fib_flush`).
+    pub(crate) fn flush_routes4_silently(&mut self) {
+        let index = self.index;
+        self.routes
+            .take(AF_INET, |r| r.oif == index && r.scope != RT_SCOPE_HOST);
+    }
+
+    /// IPv6 leaves the link: every route through it goes, notified.
+    pub(crate) fn flush_routes6(&mut self, events: Events<'_>) {
+        let index = self.index;
+        for r in self.routes.take(AF_INET6, |r| r.oif == index) {
+            events(Event::DelRoute(&r.repr()));
+        }
+    }
+
+    /// An IPv4 gateway is reachable: a route it resolves through covers it.
+    fn onlink4_covers(&self, gw: u32) -> bool {
+        (0..=32u8).any(|len| {
+            self.routes
+                .onlink4_lens
+                .get(usize::from(len))
+                .is_some_and(|n| *n > 0)
+                && self.routes.onlink4.contains_key(&(gw & mask4(len), len))
+        })
+    }
+
+    /// Resolves a gateway as the kernel checks nexthops; returns the link
+    /// it goes through.
+    fn resolve_gateway(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
+        match gw {
+            IpAddr::V6(a) => {
+                if a.segments()[0] & 0xffc0 == 0xfe80 {
+                    if oif == 0 {
+                        return Err(StackError::with_message(
+                            EINVAL,
+                            "Egress device not specified",
+                        ));
+                    }
+                    return Ok(oif);
+                }
+                if self.v6.contains(&gw) {
+                    return Err(StackError::with_message(
+                        EINVAL,
+                        "Gateway can not be a local address",
+                    ));
+                }
+                self.resolve_gateway6(&a)
+            }
+            IpAddr::V4(a) => {
+                if self.onlink4_covers(u32::from(a)) {
+                    Ok(self.index)
+                } else {
+                    Err(StackError::with_message(
+                        ENETUNREACH,
+                        "Nexthop has invalid gateway",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// IPv6 looks the gateway up like a packet (`ip6_route_check_nh`): the
+    /// best main-table route (longest prefix, then lowest metric, then the
+    /// first) must not itself go through a gateway.
+    fn resolve_gateway6(&self, gw: &Ipv6Addr) -> StackResult<u32> {
+        for len in (0..=128u8).rev() {
+            if self
+                .routes
+                .unicast6_lens
+                .get(usize::from(len))
+                .is_none_or(|n| *n == 0)
+            {
+                continue;
+            }
+            let dst = Some(IpAddr::V6(prefix6(gw, len)));
+            let key = key_of(AF_INET6, RT_TABLE_MAIN, &dst, len);
+            let best = self
+                .routes
+                .group(AF_INET6, &key)
+                .map(|(_, r)| r)
+                .filter(|r| r.kind == RTN_UNICAST)
+                .fold(None::<&Route>, |b, r| match b {
+                    Some(b) if b.priority <= r.priority => Some(b),
+                    _ => Some(r),
+                });
+            if let Some(r) = best {
+                return if r.gateway.is_none() {
+                    Ok(r.oif)
+                } else {
+                    Err(StackError::new(EHOSTUNREACH))
+                };
+            }
+        }
+        Err(StackError::new(EHOSTUNREACH))
+    }
+
+    /// Checks one nexthop; returns its output link.
+    fn check_nexthop(
+        &self,
+        family: u8,
+        gw: Option<IpAddr>,
+        oif: u32,
+        kind: u8,
+    ) -> StackResult<u32> {
+        let unicast = matches!(kind, RTN_UNICAST | RTN_UNSPEC);
+        if oif != 0 {
+            self.check_index(oif)?;
+            if family == AF_INET6 && !self.link.inet6() {
+                // IPv6 left the link: it has no inet6 device.
+                return Err(StackError::new(ENODEV));
+            }
+            if !self.link.is_up() && unicast && gw.is_none() {
+                let text = if family == AF_INET {
+                    "Device for nexthop is not up"
+                } else {
+                    "Nexthop device is not up"
+                };
+                return Err(StackError::with_message(ENETDOWN, text));
+            }
+        }
+        match gw {
+            Some(g) => {
+                let out = self.resolve_gateway(g, oif)?;
+                self.check_index(out)?;
+                if !self.link.is_up() {
+                    return Err(StackError::new(ENETDOWN));
+                }
+                Ok(out)
+            }
+            None if oif == 0 && unicast => Err(StackError::with_message(
+                ENODEV,
+                "Nexthop device required for onlink",
+            )),
+            None => Ok(oif),
+        }
+    }
+
+    /// Admission of a new route: what smoltcp can express, one route per
+    /// prefix, room in its table (`ENOBUFS`, what Linux answers when it
+    /// cannot allocate a route).
+    fn admit_insert(&self, r: &Route, req: &RouteRepr) -> StackResult<()> {
+        expressible(r, req)?;
+        if self
+            .routes
+            .group(r.family, &r.key())
+            .any(|(_, o)| o.is_gateway())
+        {
+            return Err(refuse(
+                "smoltcp: one route per destination prefix (it has no metrics)",
+            ));
+        }
+        if self.routes.gateways >= self.limits.routes {
+            return Err(StackError::with_message(
+                ENOBUFS,
+                "smoltcp: the interface's route table is full (IFACE_MAX_ROUTE_COUNT)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Admission of a route that replaces `old`: only a route smoltcp
+    /// holds can be replaced (the others follow the addresses).
+    fn admit_replace(&self, old: &Route, r: &Route, req: &RouteRepr) -> StackResult<()> {
+        expressible(r, req)?;
+        if !old.is_gateway() {
+            return Err(refuse(
+                "smoltcp: the routes of an address cannot be replaced (they follow the address)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn route_add(
+        &mut self,
+        req: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        check_shape(req)?;
+        let mut r = Route::from_request(req);
+        check_host_bits(req)?;
+        if r.kind == RTN_UNSPEC || r.kind > 12 {
+            return Err(StackError::with_message(EINVAL, "Invalid route type"));
+        }
+        let mut hops = None;
+        if let Some(m) = &req.multipath {
+            let mut resolved = Vec::new();
+            for h in m.as_slice() {
+                let gw = h.gateway.or(h.via);
+                resolved.push((gw, self.check_nexthop(r.family, gw, h.ifindex, r.kind)?));
+            }
+            hops = Some(resolved);
+        } else if matches!(
+            r.kind,
+            RTN_UNICAST | RTN_LOCAL | RTN_BROADCAST | RTN_MULTICAST | RTN_ANYCAST
+        ) {
+            r.oif = self.check_nexthop(r.family, r.gateway, r.oif, r.kind)?;
+        }
+        if r.family == AF_INET {
+            self.fib4_insert(r, req, flags, events)
+        } else {
+            self.fib6_insert(r, hops, req, flags, events)
+        }
+    }
+
+    /// `fib_table_insert`.
+    fn fib4_insert(
+        &mut self,
+        r: Route,
+        req: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let key = r.key();
+        let same: Vec<(Slot, Route)> = self
+            .routes
+            .group(AF_INET, &key)
+            .filter(|(_, o)| o.tos == r.tos && o.priority == r.priority)
+            .map(|(s, o)| (s, o.clone()))
+            .collect();
+        if let Some((slot, old)) = same.first() {
+            if flags.excl() {
+                return Err(StackError::new(EEXIST));
+            }
+            if flags.replace() {
+                if old.same_info(&r) && plain(req) {
+                    return Ok(());
+                }
+                self.admit_replace(old, &r, req)?;
+                events(Event::NewRoute(&r.repr(), NLM_F_REPLACE));
+                self.routes.replace(AF_INET, slot, r);
+                return Ok(());
+            }
+            if plain(req) && same.iter().any(|(_, o)| o.same_info(&r)) {
+                return Err(StackError::new(EEXIST));
+            }
+        }
+        if !flags.create() {
+            return Err(StackError::new(ENOENT));
+        }
+        self.admit_insert(&r, req)?;
+        let nlflags = NLM_F_CREATE
+            | if flags.append() {
+                NLM_F_APPEND
+            } else {
+                NLM_F_EXCL
+            };
+        events(Event::NewRoute(&r.repr(), nlflags));
+        self.routes.tables.insert((AF_INET, r.table));
+        self.routes.insert(r, flags.append());
+        Ok(())
+    }
+
+    /// `fib6_add_rt2node`: a route of the same prefix and metric is
+    /// replaced, or is a duplicate, or would gain a sibling (an ECMP
+    /// route) or a neighbour; smoltcp takes neither of the last two.
+    fn fib6_insert(
+        &mut self,
+        r: Route,
+        hops: Option<Vec<(Option<IpAddr>, u32)>>,
+        req: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        // A multipath request adds its nexthops one by one as siblings: a
+        // nexthop given twice collides with itself.
+        if let Some(h) = &hops {
+            if h
+                .iter()
+                .enumerate()
+                .any(|(i, x)| h.iter().take(i).any(|y| y == x))
+            {
+                return Err(StackError::new(EEXIST));
+            }
+        }
+        let key = r.key();
+        let found = self
+            .routes
+            .group(AF_INET6, &key)
+            .find(|(_, o)| o.priority == r.priority)
+            .map(|(s, o)| (s, o.clone()));
+        let Some((slot, old)) = found else {
+            if flags.replace() && !flags.create() {
+                return Err(StackError::with_message(
+                    ENOENT,
+                    "Can not replace route - no match found",
+                ));
+            }
+            self.admit_insert(&r, req)?;
+            events(Event::NewRoute(&r.repr(), NLM_F_CREATE | NLM_F_EXCL));
+            self.routes.tables.insert((AF_INET6, r.table));
+            self.routes.insert(r, true);
+            return Ok(());
+        };
+        if flags.excl() {
+            return Err(StackError::new(EEXIST));
+        }
+        if flags.replace() {
+            self.admit_replace(&old, &r, req)?;
+            events(Event::NewRoute(&r.repr(), NLM_F_REPLACE));
+            self.routes.replace(AF_INET6, &slot, r);
+            return Ok(());
+        }
+        let new = hops.unwrap_or_else(|| vec![(r.gateway, r.oif)]);
+        if new.contains(&(old.gateway, old.oif)) {
+            return Err(StackError::new(EEXIST));
+        }
+        expressible(&r, req)?;
+        let ecmp = old.gateway.is_some()
+            && new.iter().all(|(g, _)| g.is_some())
+            && old.protocol != RTPROT_KERNEL;
+        Err(refuse(if ecmp {
+            "smoltcp: no multipath routes (a second gateway for the prefix and metric)"
+        } else {
+            "smoltcp: one route per destination prefix (it has no metrics)"
+        }))
+    }
+
+    /// `fib_table_delete` / `ip6_route_del`: the first route matching every
+    /// field the request gives. Only routes smoltcp holds can go: the
+    /// others follow the addresses.
+    pub(crate) fn route_del(&mut self, req: &RouteRepr, events: Events<'_>) -> StackResult<()> {
+        check_shape(req)?;
+        // IPv6 deletes each nexthop of a multipath request on its own and
+        // answers with the last failure (`ip6_route_multipath_del`).
+        if let (AF_INET6, Some(hops)) = (req.header.family, &req.multipath) {
+            let mut last = Ok(());
+            for h in hops.as_slice() {
+                let mut one = *req;
+                one.multipath = None;
+                one.gateway = h.gateway.or(h.via);
+                one.oif = (h.ifindex != 0).then_some(h.ifindex);
+                if let Err(e) = self.route_del(&one, events) {
+                    last = Err(e);
+                }
+            }
+            return last;
+        }
+        let family = req.header.family;
+        let v4 = family == AF_INET;
+        let table = match req.table_id() {
+            0 => RT_TABLE_MAIN,
+            t => t,
+        };
+        check_host_bits(req)?;
+        if !self.routes.tables.contains(&(family, table)) {
+            return Err(StackError::with_message(ESRCH, "FIB table does not exist"));
+        }
+        let want = Route::from_request(req);
+        let key = key_of(family, table, &want.dst, want.dst_len);
+        let gw = req.gateway.or(req.via);
+        let mut routes = self.routes.group(family, &key).peekable();
+        let empty = routes.peek().is_none();
+        let found = routes.find(|(_, o)| {
+            (!v4 || o.tos == req.header.tos)
+                && (!v4 || req.header.kind == 0 || o.kind == req.header.kind)
+                && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
+                && req.prefsrc.is_none_or(|p| o.prefsrc == Some(p))
+                && (req.header.protocol == 0 || o.protocol == req.header.protocol)
+                && req.priority.is_none_or(|p| o.priority == p)
+                && req.oif.is_none_or(|i| o.oif == i)
+                // No route here is multipath: only an empty list matches.
+                && req.multipath.as_ref().is_none_or(|m| m.as_slice().is_empty())
+                && gw.is_none_or(|g| o.gateway == Some(g))
+        });
+        let Some((slot, gateway)) = found.map(|(s, o)| (s, o.is_gateway())) else {
+            // Each IPv6 table's root holds a "null entry" (through lo,
+            // index 1 on Linux, metric 0xffffffff, protocol kernel) while
+            // it has no ::/0 route; a loose delete finds it and refuses to
+            // delete it.
+            let null_entry = !v4
+                && want.dst_len == 0
+                && empty
+                && req.oif.is_none_or(|i| i == 1)
+                && gw.is_none()
+                && req.priority.is_none_or(|p| p == u32::MAX)
+                && (req.header.protocol == 0 || req.header.protocol == RTPROT_KERNEL);
+            return Err(StackError::new(if null_entry { ENOENT } else { ESRCH }));
+        };
+        if !gateway {
+            return Err(refuse(
+                "smoltcp: the routes of an address cannot be deleted (they follow the address)",
+            ));
+        }
+        if let Some(r) = self.routes.remove(family, &slot) {
+            events(Event::DelRoute(&r.repr()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gw_route(dst: &str, len: u8, gw: &str, prio: u32) -> Route {
+        let dst: IpAddr = dst.parse().unwrap();
+        Route {
+            gateway: Some(gw.parse().unwrap()),
+            priority: prio,
+            protocol: RTPROT_BOOT,
+            scope: RT_SCOPE_UNIVERSE,
+            ..Route::kernel(RT_TABLE_MAIN, dst, len, RTN_UNICAST, 0, 2, None)
+        }
+    }
+
+    #[test]
+    fn dump_order_is_the_kernels() {
+        let mut t = Routes::new();
+        t.insert(gw_route("10.2.0.0", 16, "10.0.0.1", 0), true);
+        t.insert(gw_route("10.1.0.0", 16, "10.0.0.1", 5), true);
+        t.insert(gw_route("10.1.0.0", 16, "10.0.0.2", 1), true);
+        t.insert(gw_route("10.1.0.0", 24, "10.0.0.2", 0), true);
+        let order: Vec<_> = t
+            .iter(AF_INET)
+            .map(|r| (r.dst.unwrap().to_string(), r.dst_len, r.priority))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("10.1.0.0".into(), 24, 0),
+                ("10.1.0.0".into(), 16, 1),
+                ("10.1.0.0".into(), 16, 5),
+                ("10.2.0.0".into(), 16, 0)
+            ]
+        );
+        assert_eq!(t.gateways, 4);
+        // Put before its equals.
+        t.insert(gw_route("10.1.0.0", 16, "10.0.0.3", 1), false);
+        let first = t.iter(AF_INET).nth(1).unwrap();
+        assert_eq!(first.gateway, Some("10.0.0.3".parse().unwrap()));
+        assert_eq!(t.take(AF_INET, |r| r.priority == 5 || r.gateway == first.gateway.clone()).len(), 2);
+        assert_eq!(t.gateways, 3);
+        assert_eq!(t.count(AF_UNSPEC), 3);
+    }
+
+    #[test]
+    fn ipv6_keys_list_a_prefix_after_its_more_specifics() {
+        let net: IpAddr = "2001:db8::".parse().unwrap();
+        let sub: IpAddr = "2001:db8:1::".parse().unwrap();
+        assert!(key_of(AF_INET6, 254, &Some(sub), 48) < key_of(AF_INET6, 254, &Some(net), 32));
+        assert_eq!(key_of(AF_INET6, 254, &None, 0).2, u128::MAX);
+    }
+
+    #[test]
+    fn what_smoltcp_cannot_express() {
+        let ok = gw_route("10.1.0.0", 16, "10.0.0.1", 0);
+        let req = ok.repr();
+        assert_eq!(expressible(&ok, &req), Ok(()));
+        let no_gw = Route {
+            gateway: None,
+            ..ok.clone()
+        };
+        assert_eq!(expressible(&no_gw, &req).unwrap_err().errno, EOPNOTSUPP);
+        let bcast = Route {
+            gateway: Some("255.255.255.255".parse().unwrap()),
+            ..ok.clone()
+        };
+        assert_eq!(expressible(&bcast, &req).unwrap_err().errno, EINVAL);
+        let mut with_src = req;
+        with_src.prefsrc = Some("10.0.0.2".parse().unwrap());
+        assert_eq!(expressible(&ok, &with_src).unwrap_err().errno, EOPNOTSUPP);
+        let v6gw = Route {
+            gateway: Some("2001:db8::1".parse().unwrap()),
+            ..ok
+        };
+        assert_eq!(expressible(&v6gw, &req).unwrap_err().errno, EOPNOTSUPP);
+    }
+}
