@@ -45,7 +45,7 @@ corpus = os.path.join(here, "corpus")
 regressions = os.path.join(here, "regressions")
 MAX_SEEDS = 200
 TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "repr_round_trip",
-           "nlinline_replies", "server"]
+           "nlinline_replies", "server", "daemon_control", "decode"]
 REPR_OF_TYPE = {16: "link_repr", 20: "addr_repr", 24: "route_repr", 28: "neigh_repr"}
 
 if clean and os.path.isdir(corpus):
@@ -414,6 +414,116 @@ for reads in range(4):
 # One batch datagram of every request.
 put("server", server_input(0x0B, [(0, b"".join(requests))]))
 put("server", server_input(0x0B, [(200, b"".join(r for r in requests if r[4] in (18, 22, 26)))]))
+
+# ---- daemon_control: an option byte, then control datagrams -------------------
+# Option bits (see fuzz_targets/daemon_control.rs): 0x01 the peer may change
+# the stack, 0x02 the socket connections joined every group. Each datagram is
+# a u16 LE length and an nlq::remote::Request (native endian: little here);
+# cookies 1 and 2 name the two socket connections.
+def ctl_input(opts, reqs):
+    return bytes([opts]) + b"".join(struct.pack("<H", len(r)) + r for r in reqs)
+
+
+def ifreq_bytes(name, value=0):
+    return name.encode()[:15].ljust(16, b"\0") + struct.pack("<i", value).ljust(24, b"\0")
+
+
+SOL_NETLINK, SOL_SOCKET = 270, 1
+ctl_requests = [
+    struct.pack("<IQII", 1, 1, 0, 0x1d8607f5),          # bind, ip monitor's groups
+    struct.pack("<IQII", 1, 2, 4242, 0),                # bind to a port
+    struct.pack("<IQ", 2, 1),                           # getsockname
+    struct.pack("<IQ", 2, 99),                          # an unknown cookie
+    struct.pack("<IQiiI", 3, 1, SOL_NETLINK, 1, 5),     # ADD_MEMBERSHIP 5
+    struct.pack("<IQiiI", 3, 1, SOL_NETLINK, 2, 5),     # DROP_MEMBERSHIP 5
+    struct.pack("<IQiiI", 3, 1, SOL_NETLINK, 11, 1),    # EXT_ACK
+    struct.pack("<IQiiI", 3, 1, SOL_NETLINK, 3, 1),     # PKTINFO (accepted, ignored)
+    struct.pack("<IQiiI", 3, 2, SOL_SOCKET, 8, 1 << 20),   # SO_RCVBUF
+    struct.pack("<IQiiI", 3, 2, SOL_SOCKET, 33, 1 << 22),  # SO_RCVBUFFORCE
+    struct.pack("<IQii", 4, 1, SOL_NETLINK, 9),         # LIST_MEMBERSHIPS
+    struct.pack("<IQii", 4, 2, SOL_SOCKET, 8),          # SO_RCVBUF
+    struct.pack("<IQI", 5, 1, 32768),                   # reader size
+    struct.pack("<II", 6, 0x8933) + ifreq_bytes("br0"),           # SIOCGIFINDEX
+    struct.pack("<II", 6, 0x8913) + ifreq_bytes("lo"),            # SIOCGIFFLAGS
+    struct.pack("<II", 6, 0x8922) + ifreq_bytes("br0", 1400),     # SIOCSIFMTU
+    struct.pack("<II", 6, 0x8914) + ifreq_bytes("d0", 0),         # SIOCSIFFLAGS down
+    struct.pack("<II", 6, 0x8915) + ifreq_bytes("br0:1"),         # SIOCGIFADDR of an alias
+    struct.pack("<III", 7, 0, 0),                       # SIOCGIFCONF, NULL buffer
+    struct.pack("<III", 7, 1, 80),                      # SIOCGIFCONF, two records
+    struct.pack("<I", 8),                               # getifaddrs
+    struct.pack("<I", 9),                               # if_nameindex
+    struct.pack("<I", 10),                              # /proc/net/dev
+]
+for r in ctl_requests:
+    put("daemon_control", ctl_input(0x01, [r]))
+    put("daemon_control", ctl_input(0x00, [r]))
+put("daemon_control", ctl_input(0x03, ctl_requests))
+put("daemon_control", ctl_input(0x00, ctl_requests))
+put("daemon_control", ctl_input(0x01, [b"", b"\x01\x02\x03", struct.pack("<I", 99)]))
+
+# ---- decode: captures of the kernel dumps in every format ---------------------
+# Raw record files (the fixtures, cut short), raw datagrams, pcap files
+# (both byte orders, µs and ns magics, link types 253, 113 and 276), hex text
+# (plain, xxd and hexdump -C styles), and a state file.
+def pcap_file(packets, big=False, nanos=False, linktype=253):
+    e = ">" if big else "<"
+    out = struct.pack(e + "IHHiIII", 0xa1b23c4d if nanos else 0xa1b2c3d4, 2, 4, 0, 0, 262144, linktype)
+    for i, p in enumerate(packets):
+        if linktype == 276:
+            hdr = struct.pack(">HHIHBB8s", 0, 0, 7, 824, 4, 0, b"")
+        else:
+            hdr = struct.pack(">HH10sH", 4, 824, b"", 0)
+        body = hdr + p
+        out += struct.pack(e + "IIII", i, 0, len(body), len(body)) + body
+    return out
+
+
+def xxd(b):
+    lines = []
+    for off in range(0, len(b), 16):
+        chunk = b[off:off + 16]
+        groups = " ".join(chunk[i:i + 2].hex() for i in range(0, len(chunk), 2))
+        text = "".join(chr(c) if 33 <= c < 127 else "." for c in chunk)
+        lines.append(f"{off:08x}: {groups:<39}  {text}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def hexdump_c(b):
+    lines = []
+    for off in range(0, len(b), 16):
+        chunk = b[off:off + 16]
+        text = "".join(chr(c) if 33 <= c < 127 else "." for c in chunk)
+        lines.append(f"{off:08x}  {' '.join(f'{c:02x}' for c in chunk):<48} |{text}|")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def fnv1a(b):
+    h = 0xcbf29ce484222325
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+for name in ("link_dump.bin", "addr_dump.bin", "route_dump.bin"):
+    path = os.path.join(fixtures, name)
+    with open(path, "rb") as f:
+        whole = f.read()
+    put("decode", whole[:20000])
+    dg = list(datagrams(path))
+    small = [d[:2000] for d in dg[:3]]
+    put("decode", dg[0][:4000])
+    for big, nanos, lt in ((False, False, 253), (True, True, 253), (False, True, 113), (False, False, 276)):
+        put("decode", pcap_file(small, big, nanos, lt))
+    put("decode", small[0].hex().encode())
+    put("decode", b"\n\n".join(d[:300].hex(" ").encode() for d in small))
+    put("decode", xxd(small[0][:600]))
+    put("decode", hexdump_c(small[0][:600]))
+    put("decode", ", ".join(f"0x{c:02x}" for c in small[0][:200]).encode())
+# A state file: header, `ip link add d0 type dummy`, trailer.
+head = msg(1, 0, b"nlq-state\0\0\0" + struct.pack("<I", 1), seq=0)
+link = msg(16, 0x605, ifinfomsg(0, 0) + attr(3, b"d0\0") + attr(18, attr(1, b"dummy")), seq=1)
+body = head + link
+put("decode", body + msg(1, 0, b"nlq-end\0" + struct.pack("<IIQ", 1, 0, fnv1a(body)), seq=0))
 
 # ---- saved reproducers -------------------------------------------------------
 if os.path.isdir(regressions):

@@ -3,12 +3,20 @@
 //! ([`ControlClient`]). Tests and benchmarks use them; so can any program
 //! that wants a daemon's stack without the preload shim.
 //!
-//! ```no_run
-//! use nlq_daemon::client::SocketClient;
+//! ```
+//! use nlq_daemon::client::{ControlClient, SocketClient};
+//! use nlq_daemon::{Daemon, Options};
 //!
-//! let mut h = SocketClient::handle("/tmp/nlq.sock")?;
+//! # let dir = nlq_daemon::testing::TempDir::new("doc-client");
+//! # let path = dir.path().join("nlq.sock");
+//! # let _daemon = Daemon::bind(&path, nlq_mem::MemStack::new(), Options::default())?.spawn()?;
+//! // A netlink socket of the daemon's stack, as an nlinline handle.
+//! let mut h = SocketClient::handle(&path)?;
 //! let br = h.link_add("br0", "bridge", &[], None)?;
 //! h.link_set_up(br, true)?;
+//! // if_nameindex through a control connection.
+//! let names = ControlClient::connect(&path)?.nameindex()?;
+//! assert_eq!(names, vec![(1, "lo".to_string()), (br, "br0".to_string())]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -42,22 +50,23 @@ fn errno(e: i32) -> io::Error {
     io::Error::from_raw_os_error(e)
 }
 
-/// Receives one datagram on a blocking connection within `timeout`.
-fn recv_within(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<usize> {
+/// Receives one datagram on a connection within `timeout`: at once if one
+/// is there, else after waiting for it.
+fn recv_within(fd: BorrowedFd<'_>, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
     let deadline = timeout.map(|t| Instant::now() + t);
+    let flags = sys::RecvFlags {
+        peek: false,
+        dontwait: true,
+    };
     loop {
+        match sys::recv(fd, buf, flags) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if !sys::poll_readable(fd, left)? {
             return Err(timed_out());
-        }
-        let flags = sys::RecvFlags {
-            peek: false,
-            dontwait: true,
-        };
-        match sys::recv(fd, buf, flags) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
         }
     }
 }
@@ -67,7 +76,10 @@ fn open(path: &Path, role: Role) -> io::Result<OwnedFd> {
     let fd = sys::connect_seqpacket(path).map_err(|e| {
         io::Error::new(
             e.kind(),
-            format!("cannot connect to the nlq daemon at {}: {e}", path.display()),
+            format!(
+                "cannot connect to the nlq daemon at {}: {e}",
+                path.display()
+            ),
         )
     })?;
     sys::send(fd.as_fd(), &Hello { role }.to_bytes(), false)?;
@@ -115,7 +127,9 @@ impl ControlClient {
                 ));
             }
             let reply = self.buf.get(..n).unwrap_or_default();
-            return remote::parse_reply(reply).map(<[u8]>::to_vec).map_err(errno);
+            return remote::parse_reply(reply)
+                .map(<[u8]>::to_vec)
+                .map_err(errno);
         }
     }
 

@@ -207,9 +207,8 @@ impl Sockets {
                     return Err(EPERM);
                 }
                 let mut ifr = ifreq;
-                server.change_stack(|s, ev| {
-                    nlq::ioctl::ioctl(s, u64::from(request), &mut ifr, ev)
-                })?;
+                server
+                    .change_stack(|s, ev| nlq::ioctl::ioctl(s, u64::from(request), &mut ifr, ev))?;
                 payload.extend_from_slice(&ifr);
             }
             Request::IfConf { len } => {
@@ -349,7 +348,10 @@ mod tests {
             (NETLINK_EXT_ACK, 1),
             (NETLINK_PKTINFO, 1),
         ] {
-            assert_eq!(ask(&mut socks, &mut server, false, set(name, value)), Ok(vec![]));
+            assert_eq!(
+                ask(&mut socks, &mut server, false, set(name, value)),
+                Ok(vec![])
+            );
         }
         assert_eq!(server.groups(a), 1 << (RTNLGRP_IPV4_ROUTE - 1));
         assert_eq!(
@@ -361,7 +363,12 @@ mod tests {
             level,
             name,
         };
-        let r = ask(&mut socks, &mut server, true, get(SOL_NETLINK, NETLINK_EXT_ACK));
+        let r = ask(
+            &mut socks,
+            &mut server,
+            true,
+            get(SOL_NETLINK, NETLINK_EXT_ACK),
+        );
         assert_eq!(words(&r.unwrap()), vec![1]);
         let r = ask(&mut socks, &mut server, true, get(SOL_SOCKET, SO_RCVBUF));
         assert_eq!(words(&r.unwrap()), vec![DEFAULT_RCVBUF as u32]);
@@ -434,7 +441,13 @@ mod tests {
         assert!(!remote::decode_ifaddrs(&r).unwrap().is_empty());
         let r = ask(&mut socks, &mut server, false, Request::ProcNetDev).unwrap();
         assert!(String::from_utf8(r).unwrap().contains("lo:"));
-        let r = ask(&mut socks, &mut server, false, Request::IfConf { len: None }).unwrap();
+        let r = ask(
+            &mut socks,
+            &mut server,
+            false,
+            Request::IfConf { len: None },
+        )
+        .unwrap();
         assert_eq!(words(&r), vec![0]);
     }
 

@@ -103,6 +103,21 @@ struct Conn {
     /// Registered for input (a control connection with replies waiting
     /// is not read).
     reading: bool,
+    /// What the epoll instance watches it for now.
+    registered: Interest,
+}
+
+impl Conn {
+    /// Tells epoll what the connection waits for now, if that changed.
+    fn update_interest(&mut self, epoll: &Epoll, slot: usize) {
+        let want = Interest {
+            read: self.reading,
+            write: self.blocked,
+        };
+        if want != self.registered && epoll.modify(self.fd.as_fd(), token_of(slot), want).is_ok() {
+            self.registered = want;
+        }
+    }
 }
 
 /// A daemon serving one stack on a unix socket. See the [module](self).
@@ -305,6 +320,7 @@ impl<S: Stack> Daemon<S> {
             allowed,
             blocked: false,
             reading: true,
+            registered: interest,
         };
         if slot == self.conns.len() {
             self.conns.push(Some(conn));
@@ -340,7 +356,7 @@ impl<S: Stack> Daemon<S> {
                 self.close(slot);
                 return;
             }
-            if n > self.rx.len() {
+            if n > remote::MAX_REQUEST {
                 // Larger than any netlink socket takes: dropped, as the
                 // kernel refuses it (EMSGSIZE) without handling any of it.
                 continue;
@@ -377,15 +393,7 @@ impl<S: Stack> Daemon<S> {
                 // One reply waits at a time: read the next request once it
                 // is sent.
                 c.reading = false;
-                let token = token_of(slot);
-                let _ = self.epoll.modify(
-                    c.fd.as_fd(),
-                    token,
-                    Interest {
-                        read: false,
-                        write: c.blocked,
-                    },
-                );
+                c.update_interest(&self.epoll, slot);
             }
         }
     }
@@ -446,11 +454,7 @@ impl<S: Stack> Daemon<S> {
             return;
         };
         c.blocked = false;
-        let interest = Interest {
-            read: c.reading,
-            write: false,
-        };
-        let _ = self.epoll.modify(c.fd.as_fd(), token_of(slot), interest);
+        c.update_interest(&self.epoll, slot);
     }
 
     /// Writes what every connection has to read.
@@ -489,20 +493,10 @@ impl<S: Stack> Daemon<S> {
             }
         };
         match result {
-            Ok(()) => {
-                let interest = Interest {
-                    read: c.reading,
-                    write: false,
-                };
-                let _ = self.epoll.modify(c.fd.as_fd(), token_of(slot), interest);
-            }
+            Ok(()) => c.update_interest(&self.epoll, slot),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 c.blocked = true;
-                let interest = Interest {
-                    read: c.reading,
-                    write: true,
-                };
-                let _ = self.epoll.modify(c.fd.as_fd(), token_of(slot), interest);
+                c.update_interest(&self.epoll, slot);
             }
             Err(_) => self.close(slot),
         }
@@ -679,6 +673,8 @@ impl<S: Stack + Send + 'static> DaemonHandle<S> {
 
     fn stop_thread(&mut self) -> io::Result<Daemon<S>> {
         self.stop.store(true, Ordering::SeqCst);
+        // Wake the loop now rather than at its next tick.
+        let _ = sys::connect_seqpacket(&self.path);
         let t = self
             .thread
             .take()

@@ -135,7 +135,10 @@ pub fn detect(input: &[u8]) -> Format {
     if let Some(m) = input.first_chunk::<4>() {
         let le = u32::from_le_bytes(*m);
         let be = u32::from_be_bytes(*m);
-        if [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAPNG_MAGIC].iter().any(|x| *x == le || *x == be) {
+        if [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAPNG_MAGIC]
+            .iter()
+            .any(|x| *x == le || *x == be)
+        {
             return Format::Pcap;
         }
     }
@@ -438,7 +441,8 @@ pub struct Summary {
 /// an indented line per message. `Err` only for input that is no capture
 /// at all (and for failures to write).
 pub fn print(input: &[u8], out: &mut dyn std::io::Write) -> std::io::Result<Summary> {
-    let cap = capture(input).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let cap =
+        capture(input).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut text = String::new();
     let sum = render(&cap, &mut text);
     out.write_all(text.as_bytes())?;
@@ -596,11 +600,7 @@ pub fn describe(m: &NlMsg<'_>) -> String {
             let mut t = if e.is_ack() {
                 format!("ACK{of}")
             } else {
-                format!(
-                    "error {} ({}){of}",
-                    nlq::errno::name(e.errno()),
-                    e.errno()
-                )
+                format!("error {} ({}){of}", nlq::errno::name(e.errno()), e.errno())
             };
             let ack = e.ext_ack();
             if let Some(msg) = ack.msg {
@@ -931,7 +931,8 @@ fn route(r: &RouteMessage<'_>) -> String {
                                     Err(e) => bad(&mut rest, e),
                                 }
                             }
-                            let _ = write!(rest, " weight {}", u32::from(hop.hops()).saturating_add(1));
+                            let _ =
+                                write!(rest, " weight {}", u32::from(hop.hops()).saturating_add(1));
                         }
                         Err(e) => bad(&mut rest, e),
                     }
@@ -1024,7 +1025,13 @@ mod tests {
                 .collect();
             let ascii: String = chunk
                 .iter()
-                .map(|b| if b.is_ascii_graphic() { *b as char } else { '.' })
+                .map(|b| {
+                    if b.is_ascii_graphic() {
+                        *b as char
+                    } else {
+                        '.'
+                    }
+                })
                 .collect();
             xxd += &format!("{:08x}: {:<39}  {ascii}\n", i * 16, groups.join(" "));
             let bytes: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
@@ -1036,7 +1043,11 @@ mod tests {
             assert_eq!(cap.datagrams.len(), 1);
             assert_eq!(cap.datagrams[0].bytes, m, "{text}");
         }
-        let two = format!("{}\n\n{}\n", hex(&m).replace(':', " "), hex(&m).replace(':', " "));
+        let two = format!(
+            "{}\n\n{}\n",
+            hex(&m).replace(':', " "),
+            hex(&m).replace(':', " ")
+        );
         assert_eq!(capture(two.as_bytes()).unwrap().datagrams.len(), 2);
     }
 
@@ -1051,7 +1062,10 @@ mod tests {
             text.contains("RTM_NEWADDR flags=REQUEST|ACK|EXCL|CREATE seq=7"),
             "{text}"
         );
-        assert!(text.contains("addr inet index 2 10.0.0.1/24 scope global"), "{text}");
+        assert!(
+            text.contains("addr inet index 2 10.0.0.1/24 scope global"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1066,7 +1080,10 @@ mod tests {
     #[test]
     fn bad_inputs_are_errors() {
         assert_eq!(capture(b""), Err(Error::Empty));
-        assert_eq!(capture(&PCAP_MAGIC_US.to_le_bytes()), Err(Error::PcapHeader));
+        assert_eq!(
+            capture(&PCAP_MAGIC_US.to_le_bytes()),
+            Err(Error::PcapHeader)
+        );
         let mut ng = PCAPNG_MAGIC.to_le_bytes().to_vec();
         ng.resize(32, 0);
         assert_eq!(capture(&ng), Err(Error::Pcapng));
@@ -1079,7 +1096,10 @@ mod tests {
 
     #[test]
     fn flag_names_follow_the_type() {
-        assert_eq!(flag_names(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP), "REQUEST|DUMP");
+        assert_eq!(
+            flag_names(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP),
+            "REQUEST|DUMP"
+        );
         assert_eq!(flag_names(NLMSG_ERROR, NLM_F_CAPPED), "CAPPED");
         assert_eq!(flag_names(RTM_DELADDR, 0x1000), "0x1000");
         assert_eq!(flag_names(NLMSG_DONE, NLM_F_MULTI), "MULTI");

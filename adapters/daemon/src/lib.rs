@@ -18,13 +18,17 @@
 //! Like the kernel, only root and the daemon's own user may change the
 //! stack; anyone else can read it and gets `EPERM` for changes.
 //!
-//! ```no_run
+//! ```
 //! use nlq_daemon::{Daemon, Options};
 //!
-//! let daemon = Daemon::bind("/tmp/nlq.sock", nlq_mem::MemStack::new(), Options::default())?;
-//! let running = daemon.spawn()?; // stops when dropped
-//! let mut h = nlq_daemon::client::SocketClient::handle(running.path())?;
-//! assert_eq!(h.if_nametoindex("lo")?, 1);
+//! let dir = nlq_daemon::testing::TempDir::new("doc");
+//! let path = dir.path().join("nlq.sock");
+//! let running = Daemon::bind(&path, nlq_mem::MemStack::new(), Options::default())?.spawn()?;
+//! let mut h = nlq_daemon::client::SocketClient::handle(&path)?;
+//! let br = h.link_add("br0", "bridge", &[], None)?;
+//! h.link_set_up(br, true)?;
+//! assert_eq!(h.if_nametoindex("br0")?, br);
+//! drop(running); // stops the daemon, removes the socket
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -84,9 +84,7 @@ fn serve(args: &[OsString]) -> Result<ExitCode, Failure> {
             Some("--stack") => {
                 let s = value(&mut it, "--stack")?;
                 if s != "mem" {
-                    return Err(usage(format!(
-                        "unknown stack {s:?} (this nlq knows: mem)"
-                    )));
+                    return Err(usage(format!("unknown stack {s:?} (this nlq knows: mem)")));
                 }
             }
             Some("--verbose" | "-v") => options.verbose = true,
@@ -147,7 +145,11 @@ fn exec(args: &[OsString]) -> Result<ExitCode, Failure> {
                 cmd = it.by_ref().cloned().collect();
                 break;
             }
-            _ => return Err(usage(format!("unknown argument {a:?} (the command goes after --)"))),
+            _ => {
+                return Err(usage(format!(
+                    "unknown argument {a:?} (the command goes after --)"
+                )))
+            }
         }
     }
     let socket = socket.ok_or_else(|| usage("exec needs --socket PATH"))?;

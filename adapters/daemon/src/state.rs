@@ -128,7 +128,10 @@ impl fmt::Display for StateError {
             StateError::NotAStateFile => write!(f, "not an nlq state file (no state header)"),
             StateError::Version(v) => write!(f, "state file version {v} is not supported"),
             StateError::Framing { offset, error } => {
-                write!(f, "corrupt: the message at byte {offset} cannot be framed: {error}")
+                write!(
+                    f,
+                    "corrupt: the message at byte {offset} cannot be framed: {error}"
+                )
             }
             StateError::BadMessage { index, error } => {
                 write!(f, "corrupt: request {index}: {error}")
@@ -285,24 +288,25 @@ fn link_local_of(mac: &[u8]) -> Option<Ipv6Addr> {
     ]))
 }
 
-/// True for the addresses a stack gives itself.
-fn automatic(a: &AddrRepr, links: &[LinkRepr]) -> bool {
+/// True for the addresses the loopback link gets when it goes up.
+fn loopback_own(a: &AddrRepr, links: &[LinkRepr]) -> bool {
     let Some(ip) = a.local.or(a.address) else {
         return false;
     };
-    let link = links.iter().find(|l| l.header.index == a.header.index);
-    let loopback = link.is_some_and(|l| l.header.kind == ARPHRD_LOOPBACK);
-    match ip {
-        IpAddr::V4(v4) => loopback && v4 == std::net::Ipv4Addr::LOCALHOST && a.header.prefix_len == 8,
-        IpAddr::V6(v6) => {
-            (loopback && v6 == Ipv6Addr::LOCALHOST && a.header.prefix_len == 128)
-                || (a.header.prefix_len == 64
-                    && link
-                        .and_then(|l| l.address.as_ref())
-                        .and_then(|mac| link_local_of(mac.as_slice()))
-                        == Some(v6))
+    let loopback = links
+        .iter()
+        .find(|l| l.header.index == a.header.index)
+        .is_some_and(|l| l.header.kind == ARPHRD_LOOPBACK);
+    loopback
+        && match ip {
+            IpAddr::V4(v4) => v4 == std::net::Ipv4Addr::LOCALHOST && a.header.prefix_len == 8,
+            IpAddr::V6(v6) => v6 == Ipv6Addr::LOCALHOST && a.header.prefix_len == 128,
         }
-    }
+}
+
+/// True for an IPv6 link-local address (which a link may get by itself).
+fn is_link_local(a: &AddrRepr) -> bool {
+    matches!(a.local.or(a.address), Some(IpAddr::V6(v6)) if v6.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// The stack's configuration as a state file (see the [module](self)).
@@ -326,7 +330,13 @@ pub fn snapshot<S: Stack + ?Sized>(stack: &S, baseline: &[LinkRepr]) -> io::Resu
                    body: &dyn Fn(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>|
      -> io::Result<()> {
         seq = seq.wrapping_add(1);
-        w.message(kind, NLM_F_REQUEST | NLM_F_ACK | flags, seq, 0, body)
+        // Without NLM_F_ACK a request is optional: its failure is ignored.
+        let ack = if flags & NLM_F_REQUEST != 0 {
+            0
+        } else {
+            NLM_F_ACK
+        };
+        w.message(kind, NLM_F_REQUEST | ack | flags, seq, 0, body)
             .map_err(enc)?;
         Ok(())
     };
@@ -390,16 +400,40 @@ pub fn snapshot<S: Stack + ?Sized>(stack: &S, baseline: &[LinkRepr]) -> io::Resu
             req(&mut w, RTM_NEWLINK, 0, &|w| r.emit(w))?;
         }
     }
-    for a in addrs.iter().filter(|a| !automatic(a, &links)) {
-        let mut r = a.clone();
+    for a in addrs.iter().filter(|a| !loopback_own(a, &links)) {
+        let mut r = *a;
         // The state the stack reports, not one a request may ask for.
         let clear = IFA_F_SECONDARY | IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED;
         r.header.flags &= !(clear as u8);
         r.flags = r.flags.map(|f| f & !clear);
-        req(&mut w, RTM_NEWADDR, create, &|w| r.emit(w))?;
+        // A link-local address may be there already: the link made it when
+        // it went up.
+        let flags = if is_link_local(a) {
+            NLM_F_CREATE | NLM_F_REPLACE
+        } else {
+            create
+        };
+        req(&mut w, RTM_NEWADDR, flags, &|w| r.emit(w))?;
+    }
+    // The link-local address a link makes from its MAC when it goes up is
+    // not always one it has (its MAC changed since): remove it, if the
+    // replay made it. Optional (no ACK): an error is ignored.
+    for l in links.iter().filter(|l| l.header.kind != ARPHRD_LOOPBACK) {
+        let Some(ll) = l.address.as_ref().and_then(|m| link_local_of(m.as_slice())) else {
+            continue;
+        };
+        let ll = IpAddr::V6(ll);
+        let kept = addrs
+            .iter()
+            .any(|a| a.header.index == l.header.index && a.local.or(a.address) == Some(ll));
+        if !kept {
+            let r = AddrRepr::new(ll, 64, l.header.index);
+            // NLM_F_REQUEST given: without ACK.
+            req(&mut w, RTM_DELADDR, NLM_F_REQUEST, &|w| r.emit(w))?;
+        }
     }
     for r in routes.iter().filter(|r| r.header.protocol != RTPROT_KERNEL) {
-        let mut r = r.clone();
+        let mut r = *r;
         r.expires = None;
         req(&mut w, RTM_NEWROUTE, create, &|w| r.emit(w))?;
     }
@@ -498,7 +532,7 @@ pub fn requests(bytes: &[u8]) -> Result<Vec<NlMsg<'_>>, StateError> {
         let typed = m.typed().map_err(|e| bad(e.to_string()))?;
         let ok = match (&typed, m.kind()) {
             (Message::Link(l), RTM_NEWLINK | RTM_DELLINK) => LinkRepr::parse(l).is_ok(),
-            (Message::Addr(a), RTM_NEWADDR) => AddrRepr::parse(a).is_ok(),
+            (Message::Addr(a), RTM_NEWADDR | RTM_DELADDR) => AddrRepr::parse(a).is_ok(),
             (Message::Route(r), RTM_NEWROUTE) => RouteRepr::parse(r).is_ok(),
             _ => false,
         };
@@ -529,8 +563,10 @@ pub fn replay<S: Stack>(server: &mut Server<S>, bytes: &[u8]) -> Result<usize, S
                     }
                 }
             }
+            let optional = m.flags() & NLM_F_ACK == 0;
             match answer {
                 Some((0, _)) => {}
+                _ if optional => {}
                 Some((errno, text)) => {
                     return Err(StateError::Refused {
                         index: i.saturating_add(1),
@@ -594,11 +630,13 @@ mod tests {
             .unwrap();
         h.route_add(&Route::default_via(v4("198.51.100.254")))
             .unwrap();
-        h.route_add(&Route::to(v4("10.2.0.0"), 16)
-            .dev(d)
-            .table(100)
-            .scope(RT_SCOPE_LINK))
-            .unwrap();
+        h.route_add(
+            &Route::to(v4("10.2.0.0"), 16)
+                .dev(d)
+                .table(100)
+                .scope(RT_SCOPE_LINK),
+        )
+        .unwrap();
         h.route_add(&Route::to(v4("2001:db8:9::"), 48).via(v4("2001:db8::fe")))
             .unwrap();
         drop(h);
@@ -660,7 +698,10 @@ mod tests {
             let mut server = Server::new(MemStack::new());
             assert!(replay(&mut server, &bad).is_err(), "byte {i} flipped");
         }
-        assert_eq!(requests(b""), Err(StateError::Empty).map(|_: ()| Vec::new()));
+        assert_eq!(
+            requests(b""),
+            Err(StateError::Empty).map(|_: ()| Vec::new())
+        );
         assert_eq!(
             requests(b"hello, world, not netlink").unwrap_err(),
             StateError::NotAStateFile

@@ -50,7 +50,8 @@ fn sockaddr_un(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> 
     let len = size_of::<libc::sa_family_t>()
         .saturating_add(bytes.len())
         .saturating_add(1);
-    let len = libc::socklen_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let len =
+        libc::socklen_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     Ok((addr, len))
 }
 
@@ -163,7 +164,12 @@ pub fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
 }
 
 /// `setsockopt` of an `int` option.
-pub fn set_int_option(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+pub fn set_int_option(
+    fd: BorrowedFd<'_>,
+    level: c_int,
+    name: c_int,
+    value: c_int,
+) -> io::Result<()> {
     // SAFETY: `value` is an int, valid for reads of its size for the call.
     check(unsafe {
         libc::setsockopt(
@@ -234,7 +240,14 @@ pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: RecvFlags) -> io::Result<
     }
     loop {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-        let r = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast::<c_void>(), buf.len(), f) };
+        let r = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast::<c_void>(),
+                buf.len(),
+                f,
+            )
+        };
         match check_size(r) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => return other,
@@ -250,7 +263,14 @@ pub fn send(fd: BorrowedFd<'_>, data: &[u8], dontwait: bool) -> io::Result<usize
     }
     loop {
         // SAFETY: `data` is valid for reads of `data.len()` bytes.
-        let r = unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast::<c_void>(), data.len(), f) };
+        let r = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                data.as_ptr().cast::<c_void>(),
+                data.len(),
+                f,
+            )
+        };
         match check_size(r) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => return other,
@@ -341,7 +361,8 @@ pub fn raise_nofile_limit() {
         rlim_max: 0,
     };
     // SAFETY: `lim` is valid for writes.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 && lim.rlim_cur < lim.rlim_max {
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 && lim.rlim_cur < lim.rlim_max
+    {
         lim.rlim_cur = lim.rlim_max;
         // SAFETY: `lim` is valid for reads.
         let _ = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };

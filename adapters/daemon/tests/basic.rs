@@ -24,7 +24,12 @@ fn welcome_dump_and_control() {
     let got = common::answers(&mut c, 1);
     let links: Vec<_> = got
         .iter()
-        .flat_map(|d| Messages::new(d).flatten().map(|m| (m.kind(), m.seq(), m.port())).collect::<Vec<_>>())
+        .flat_map(|d| {
+            Messages::new(d)
+                .flatten()
+                .map(|m| (m.kind(), m.seq(), m.port()))
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert_eq!(links.first(), Some(&(RTM_NEWLINK, 1, c.port())));
     assert_eq!(links.last().map(|l| l.0), Some(NLMSG_DONE));
@@ -35,7 +40,9 @@ fn welcome_dump_and_control() {
     assert_eq!(ctl.nameindex().unwrap(), vec![(1, "lo".to_string())]);
     // Nothing else waits.
     let mut buf = Vec::new();
-    let e = c.recv(&mut buf, Some(Duration::from_millis(50))).unwrap_err();
+    let e = c
+        .recv(&mut buf, Some(Duration::from_millis(50)))
+        .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
 }
 

@@ -63,15 +63,23 @@ fn monitors_hear_another_clients_changes() {
     // Address and route from a raw connection, to know seq and port.
     let mut c = SocketClient::connect(d.path()).unwrap();
     let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-    c.send(&common::request(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 41, |w| {
-        AddrRepr::new(ip, 24, br).with_local(ip).emit(w)
-    }))
+    c.send(&common::request(
+        RTM_NEWADDR,
+        NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        41,
+        |w| AddrRepr::new(ip, 24, br).with_local(ip).emit(w),
+    ))
     .unwrap();
     assert_eq!(common::errno_of(&common::answers(&mut c, 41), 41), Some(0));
     let mut r = RouteRepr::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)), 24);
     r.gateway = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254)));
-    c.send(&common::request(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 42, |w| r.emit(w)))
-        .unwrap();
+    c.send(&common::request(
+        RTM_NEWROUTE,
+        NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        42,
+        |w| r.emit(w),
+    ))
+    .unwrap();
     assert_eq!(common::errno_of(&common::answers(&mut c, 42), 42), Some(0));
     for (i, m) in monitors.iter_mut().enumerate() {
         let got = heard(m);
@@ -91,13 +99,20 @@ fn monitors_hear_another_clients_changes() {
         let mask = |g| DataHeader { error: 0, group: g }.groups_mask();
         assert_eq!(mask(addr.0), 0x10);
         assert_eq!(mask(route.0), 0x40);
-        assert!(got.iter().all(|n| [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE].contains(&n.0)));
+        assert!(got
+            .iter()
+            .all(|n| [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE].contains(&n.0)));
     }
-    assert!(heard(&mut quiet).is_empty(), "a socket in no group hears nothing");
+    assert!(
+        heard(&mut quiet).is_empty(),
+        "a socket in no group hears nothing"
+    );
     // Leaving a group: no more of it.
     let m = &mut monitors[1];
-    m.set_sockopt(SockOpt::DropMembership(RTNLGRP_IPV4_IFADDR)).unwrap();
-    h.addr_add(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 24, br).unwrap();
+    m.set_sockopt(SockOpt::DropMembership(RTNLGRP_IPV4_IFADDR))
+        .unwrap();
+    h.addr_add(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 24, br)
+        .unwrap();
     let got = heard(m);
     assert!(got.iter().all(|n| n.0 != RTNLGRP_IPV4_IFADDR), "{got:?}");
     assert!(heard(&mut monitors[0]).iter().any(|n| n.1 == RTM_NEWADDR));

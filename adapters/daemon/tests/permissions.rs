@@ -84,11 +84,25 @@ fn a_non_owner_reads_but_cannot_change() {
         let mut ctl = ControlClient::connect(&path).unwrap();
         let mut ifr = ifreq("lo");
         ifreq_set_int(&mut ifr, 1300);
-        let ioctl_set = ctl.ioctl(SIOCSIFMTU, &ifr).map(|_| ()).map_err(|e| e.raw_os_error());
+        let ioctl_set = ctl
+            .ioctl(SIOCSIFMTU, &ifr)
+            .map(|_| ())
+            .map_err(|e| e.raw_os_error());
         let ioctl_get = ctl.ioctl(SIOCGIFMTU, &ifreq("lo")).map(|r| ifreq_int(&r));
-        let force = c.set_option(SOL_SOCKET, SO_RCVBUFFORCE, 1 << 20).map_err(|e| e.raw_os_error());
-        let plain = c.set_option(SOL_SOCKET, SO_RCVBUF, 1 << 16).map_err(|e| e.raw_os_error());
-        (req_errno, get_errno, ioctl_set, ioctl_get.map_err(|e| e.raw_os_error()), force, plain)
+        let force = c
+            .set_option(SOL_SOCKET, SO_RCVBUFFORCE, 1 << 20)
+            .map_err(|e| e.raw_os_error());
+        let plain = c
+            .set_option(SOL_SOCKET, SO_RCVBUF, 1 << 16)
+            .map_err(|e| e.raw_os_error());
+        (
+            req_errno,
+            get_errno,
+            ioctl_set,
+            ioctl_get.map_err(|e| e.raw_os_error()),
+            force,
+            plain,
+        )
     });
     assert_eq!(req_errno, Some(libc::EPERM));
     assert_eq!(get_errno, Some(0), "reading is allowed");
@@ -104,7 +118,10 @@ fn a_non_owner_reads_but_cannot_change() {
     let mut ifr = ifreq("lo");
     ifreq_set_int(&mut ifr, 1300);
     ctl.ioctl(SIOCSIFMTU, &ifr).unwrap();
-    assert_eq!(ifreq_int(&ctl.ioctl(SIOCGIFMTU, &ifreq("lo")).unwrap()), 1300);
+    assert_eq!(
+        ifreq_int(&ctl.ioctl(SIOCGIFMTU, &ifreq("lo")).unwrap()),
+        1300
+    );
 }
 
 #[test]

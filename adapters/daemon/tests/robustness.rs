@@ -34,14 +34,28 @@ fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
 fn child_dumps_then_hangs() {
     let path = std::env::var(CHILD_ENV).expect("run by misbehaving_clients_disturb_nobody");
     let mut c = SocketClient::connect(&path).unwrap();
-    c.send(&common::request(RTM_GETADDR, NLM_F_DUMP, 1, |w| w.put(&[AF_INET])))
-        .unwrap();
+    c.send(&common::request(RTM_GETADDR, NLM_F_DUMP, 1, |w| {
+        w.put(&[AF_INET])
+    }))
+    .unwrap();
     let mut buf = Vec::new();
     c.recv(&mut buf, Some(Duration::from_secs(10))).unwrap();
-    assert!(Messages::new(&buf).flatten().any(|m| m.kind() == RTM_NEWADDR));
+    assert!(Messages::new(&buf)
+        .flatten()
+        .any(|m| m.kind() == RTM_NEWADDR));
     println!("{READY}");
     std::thread::sleep(Duration::from_secs(120));
     panic!("not killed");
+}
+
+/// A child process, killed when dropped (also when the test fails).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
@@ -74,20 +88,22 @@ fn misbehaving_clients_disturb_nobody() {
     }
 
     // A process in the middle of a dump, to be killed.
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "child_dumps_then_hangs",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, d.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
+    let mut child = Killed(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "child_dumps_then_hangs",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, d.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let out = child.0.stdout.take().unwrap();
     let ready = BufReader::new(out)
         .lines()
         .map_while(Result::ok)
@@ -113,8 +129,8 @@ fn misbehaving_clients_disturb_nobody() {
         let mut killed = false;
         for i in 0..300u32 {
             if i == 50 {
-                child.kill().unwrap();
-                child.wait().unwrap();
+                child.0.kill().unwrap();
+                child.0.wait().unwrap();
                 killed = true;
             }
             let mtu = 1400 + i % 100;
@@ -130,7 +146,10 @@ fn misbehaving_clients_disturb_nobody() {
             assert_eq!(h.route_add(&route).unwrap_err().errno(), libc::EEXIST);
             h.route_del(&route).unwrap();
             h.addr_del(ip, 32, br).unwrap();
-            assert_eq!(h.addr_del(ip, 32, br).unwrap_err().errno(), libc::EADDRNOTAVAIL);
+            assert_eq!(
+                h.addr_del(ip, 32, br).unwrap_err().errno(),
+                libc::EADDRNOTAVAIL
+            );
             if i % 100 == 99 {
                 assert_eq!(h.addrs(AF_INET).unwrap().len(), big, "a full dump");
             }
@@ -172,7 +191,10 @@ fn misbehaving_clients_disturb_nobody() {
     stalled
         .send(&common::request(RTM_GETLINK, NLM_F_ACK, 5, |w| l.emit(w)))
         .unwrap();
-    assert_eq!(common::errno_of(&common::answers(&mut stalled, 5), 5), Some(0));
+    assert_eq!(
+        common::errno_of(&common::answers(&mut stalled, 5), 5),
+        Some(0)
+    );
     // And a newcomer is served.
     let mut again = SocketClient::handle(d.path()).unwrap();
     assert_eq!(again.if_nametoindex("br0").unwrap(), br);

@@ -14,7 +14,25 @@ use nlq::wire::{Messages, Writer};
 use nlq_daemon::client::SocketClient;
 use nlq_daemon::testing::TempDir;
 
-fn serve(sock: &Path, state: &Path) -> Child {
+/// A daemon process, killed when dropped (also when a test fails).
+struct Served(Child);
+
+impl Served {
+    /// SIGKILL, and wait for it to be gone.
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(sock: &Path, state: &Path) -> Served {
     let child = Command::new(env!("CARGO_BIN_EXE_nlq"))
         .arg("serve")
         .arg("--socket")
@@ -24,10 +42,14 @@ fn serve(sock: &Path, state: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("nlq starts");
+    let child = Served(child);
     // Ready once a connection is welcomed.
     let t0 = Instant::now();
     while SocketClient::connect(sock).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the daemon never listened");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the daemon never listened"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child
@@ -42,11 +64,16 @@ fn dumps(sock: &Path) -> Vec<Vec<(u16, Vec<u8>)>> {
     let mut c = SocketClient::connect(sock).unwrap();
     c.reader_size(32_768).unwrap();
     let mut out = Vec::new();
-    for (i, kind) in [RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE].into_iter().enumerate() {
+    for (i, kind) in [RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE]
+        .into_iter()
+        .enumerate()
+    {
         let seq = 100 + i as u32;
         let mut w = Writer::new(Vec::new());
-        w.message(kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0, |w| w.put(&[AF_UNSPEC]))
-            .unwrap();
+        w.message(kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0, |w| {
+            w.put(&[AF_UNSPEC])
+        })
+        .unwrap();
         c.send(w.buffer()).unwrap();
         let mut msgs = Vec::new();
         let mut buf = Vec::new();
@@ -90,14 +117,16 @@ fn the_configuration_survives_sigkill() {
     // The last change, acknowledged, then the daemon dies at once.
     h.route_add(&Route::default_via(ip("192.0.2.254"))).unwrap();
     let before = dumps(&sock);
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+    daemon.kill();
     drop(h);
     assert!(before[0].len() >= 3 && before[1].len() >= 4 && before[2].len() >= 5);
 
     let mut daemon = serve(&sock, &state);
     let after = dumps(&sock);
-    for (what, (a, b)) in ["links", "addresses", "routes"].iter().zip(after.iter().zip(&before)) {
+    for (what, (a, b)) in ["links", "addresses", "routes"]
+        .iter()
+        .zip(after.iter().zip(&before))
+    {
         assert_eq!(a, b, "{what} differ after the restart");
     }
     // `nlq decode` prints the state file.
@@ -108,9 +137,11 @@ fn the_configuration_survives_sigkill() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("state file header") && text.contains("name br0"), "{text}");
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+    assert!(
+        text.contains("state file header") && text.contains("name br0"),
+        "{text}"
+    );
+    daemon.kill();
 }
 
 #[test]
@@ -123,8 +154,7 @@ fn a_corrupt_state_file_is_refused() {
     let br = h.link_add("br0", "bridge", &[], None).unwrap();
     h.link_set_up(br, true).unwrap();
     h.addr_add(ip("192.0.2.1"), 24, br).unwrap();
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+    daemon.kill();
     let mut bytes = std::fs::read(&state).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
@@ -139,8 +169,15 @@ fn a_corrupt_state_file_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("state file") && err.contains("corrupt"), "{err}");
-    assert_eq!(std::fs::read(&state).unwrap(), bytes, "the file is left alone");
+    assert!(
+        err.contains("state file") && err.contains("corrupt"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        bytes,
+        "the file is left alone"
+    );
     // Cut short: refused too.
     std::fs::write(&state, &bytes[..mid]).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_nlq"))

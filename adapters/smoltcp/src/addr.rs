@@ -4,7 +4,7 @@
 //! nlq-mem does; plus what smoltcp cannot hold, refused before anything
 //! changes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use nlq::errno::*;
@@ -12,6 +12,7 @@ use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{AddrCacheInfo, AddrRepr, IfAddrMsg, IfName};
 
+use crate::hash::{FastMap, FastSet};
 use crate::model::Model;
 use crate::route::{Route, KEY_ANY_TABLE};
 
@@ -143,12 +144,12 @@ pub(crate) struct V4Addrs {
     primaries: Vec<Addr>,
     secondaries: Vec<Addr>,
     /// `(local, prefix length)` of every address.
-    exact: HashSet<(u32, u8)>,
+    exact: FastSet<(u32, u8)>,
     /// `(network, prefix length)` of every primary: its local address and
     /// scope (the secondaries of a subnet share it).
-    subnets: HashMap<(u32, u8), (u32, u8)>,
+    subnets: FastMap<(u32, u8), (u32, u8)>,
     /// How many addresses have each local address.
-    locals: HashMap<u32, u32>,
+    locals: FastMap<u32, u32>,
 }
 
 impl V4Addrs {
@@ -215,9 +216,9 @@ pub(crate) struct V6Addrs {
     /// Scope to its addresses, oldest first.
     buckets: BTreeMap<u8, Vec<Addr>>,
     /// Local address to scope.
-    by_local: HashMap<u128, u8>,
+    by_local: FastMap<u128, u8>,
     /// How many addresses have each `(prefix, prefix length)`.
-    prefixes: HashMap<(u128, u8), u32>,
+    prefixes: FastMap<(u128, u8), u32>,
 }
 
 fn v6bits(ip: &IpAddr) -> u128 {
@@ -480,9 +481,8 @@ impl Model {
         let up = self.link.is_up();
         let src = Some(self.primary_of(a));
         let index = self.index;
-        let kernel = |table, dst, len, kind, scope| {
-            Route::kernel(table, dst, len, kind, scope, index, src)
-        };
+        let kernel =
+            |table, dst, len, kind, scope| Route::kernel(table, dst, len, kind, scope, index, src);
         self.add_kernel_route(
             kernel(RT_TABLE_LOCAL, a.local, 32, RTN_LOCAL, RT_SCOPE_HOST),
             events,
@@ -498,10 +498,7 @@ impl Model {
         }
         let l = v4(&a.local);
         let prefix = l & mask4(a.prefix_len);
-        if prefix != 0
-            && a.flags & IFA_F_SECONDARY == 0
-            && (prefix != l || a.prefix_len < 32)
-        {
+        if prefix != 0 && a.flags & IFA_F_SECONDARY == 0 && (prefix != l || a.prefix_len < 32) {
             if a.flags & IFA_F_NOPREFIXROUTE == 0 {
                 let dst = IpAddr::V4(Ipv4Addr::from(prefix));
                 self.add_kernel_route(
@@ -650,10 +647,19 @@ impl Model {
             return Err(StackError::new(EINVAL));
         }
         let asked = req.flags.unwrap_or(u32::from(req.header.flags)) & IFA6_SETTABLE;
-        if pfx.is_unspecified() || pfx.is_multicast() || pfx.is_loopback() {
+        let ip = IpAddr::V6(pfx);
+        let valid = !(pfx.is_unspecified() || pfx.is_multicast() || pfx.is_loopback());
+        if valid && !self.v6.contains(&ip) {
+            // What smoltcp cannot hold is refused before anything changes
+            // (the multicast route below included).
+            self.admit_addr6(req, asked)?;
+        }
+        // addrconf_add_dev: the link's multicast route comes first, up or
+        // not, even when the address is then refused.
+        self.add_mroute6(events);
+        if !valid {
             return Err(StackError::new(EADDRNOTAVAIL));
         }
-        let ip = IpAddr::V6(pfx);
         if self.v6.contains(&ip) {
             if flags.excl() || !flags.replace() {
                 return Err(StackError::with_message(
@@ -676,19 +682,6 @@ impl Model {
             flags: asked | IFA_F_PERMANENT | if dad { IFA_F_TENTATIVE } else { 0 },
             scope: scope6(&pfx),
         };
-        if req.local.zip(req.address).is_some_and(|(l, p)| l != p) {
-            return Err(StackError::with_message(
-                EOPNOTSUPP,
-                "smoltcp: no point-to-point peer addresses",
-            ));
-        }
-        if asked & IFA_F_NOPREFIXROUTE != 0 {
-            return Err(StackError::with_message(
-                EOPNOTSUPP,
-                "smoltcp: an address's prefix is always on-link (no noprefixroute)",
-            ));
-        }
-        self.addr_room()?;
         self.v6.insert(a.clone());
         if self.link.is_up() {
             self.addr6_prefix_route(&a, events);
@@ -701,6 +694,40 @@ impl Model {
             self.dad_complete(ip, events);
         }
         Ok(())
+    }
+
+    /// What smoltcp can hold of a new IPv6 address: no peer, its prefix
+    /// on-link (`EOPNOTSUPP` otherwise), in a table with room.
+    fn admit_addr6(&self, req: &AddrRepr, asked: u32) -> StackResult<()> {
+        if req.local.zip(req.address).is_some_and(|(l, p)| l != p) {
+            return Err(StackError::with_message(
+                EOPNOTSUPP,
+                "smoltcp: no point-to-point peer addresses",
+            ));
+        }
+        if asked & IFA_F_NOPREFIXROUTE != 0 {
+            return Err(StackError::with_message(
+                EOPNOTSUPP,
+                "smoltcp: an address's prefix is always on-link (no noprefixroute)",
+            ));
+        }
+        self.addr_room()
+    }
+
+    /// `addrconf_add_mroute`: `multicast ff00::/8 dev LINK table local
+    /// metric 256` (nothing if the link has it).
+    fn add_mroute6(&mut self, events: Events<'_>) {
+        let mut mcast = Route::kernel(
+            RT_TABLE_LOCAL,
+            IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)),
+            8,
+            RTN_MULTICAST,
+            RT_SCOPE_UNIVERSE,
+            self.index,
+            None,
+        );
+        mcast.priority = 256;
+        self.add_kernel_route(mcast, events);
     }
 
     /// The prefix route of an IPv6 address: main table, metric 256.
@@ -768,17 +795,7 @@ impl Model {
             return;
         }
         let index = self.index;
-        let mut mcast = Route::kernel(
-            RT_TABLE_LOCAL,
-            IpAddr::V6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0)),
-            8,
-            RTN_MULTICAST,
-            RT_SCOPE_UNIVERSE,
-            index,
-            None,
-        );
-        mcast.priority = 256;
-        self.add_kernel_route(mcast, events);
+        self.add_mroute6(events);
         let mut ll = Route::kernel(
             RT_TABLE_MAIN,
             IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)),
@@ -899,9 +916,13 @@ mod tests {
             order,
             [[10, 0, 0, 1], [10, 0, 1, 1], [10, 0, 0, 2]].map(|o| IpAddr::V4(o.into()))
         );
-        assert!(t.remove(u32::from(Ipv4Addr::new(10, 0, 0, 1)), 24).is_some());
+        assert!(t
+            .remove(u32::from(Ipv4Addr::new(10, 0, 0, 1)), 24)
+            .is_some());
         assert!(!t.subnets.contains_key(&(0x0a00_0000, 24)));
-        assert!(t.remove(u32::from(Ipv4Addr::new(10, 0, 0, 1)), 24).is_none());
+        assert!(t
+            .remove(u32::from(Ipv4Addr::new(10, 0, 0, 1)), 24)
+            .is_none());
         assert_eq!(t.len(), 2);
     }
 

@@ -111,18 +111,17 @@
 
 mod addr;
 mod device;
+mod hash;
 mod link;
 mod model;
 mod route;
 mod sync;
 
 use std::fmt;
-use std::ops::ControlFlow;
 
 use nlq::errno::*;
 use nlq::stack::{
-    CreateFlags, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult,
-    Visit,
+    CreateFlags, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult, Visit,
 };
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, IfName, LinkRepr, NeighRepr, RouteRepr};
@@ -184,6 +183,7 @@ pub struct SmolStack<D: Device> {
     model: Model,
     iface: Interface,
     device: LinkDevice<D>,
+    held: sync::Held,
 }
 
 impl<D: Device> fmt::Debug for SmolStack<D> {
@@ -245,6 +245,7 @@ impl<D: Device> SmolStack<D> {
             model: Model::new(index, Link::new(name, mac, mtu, mtu), limits),
             iface,
             device: LinkDevice::new(device),
+            held: sync::Held::default(),
         };
         stack.resync();
         Ok(stack)
@@ -325,12 +326,13 @@ impl<D: Device> SmolStack<D> {
             model,
             iface,
             device,
+            held,
         } = self;
         model.touch();
         let index = model.index;
         let counters = device.counters();
         f(model, &mut |e: Event<'_>| {
-            sync::apply(iface, index, &e);
+            sync::apply(iface, held, index, &e);
             match e {
                 Event::NewLink(l) => {
                     let mut l = l.clone();
@@ -344,7 +346,12 @@ impl<D: Device> SmolStack<D> {
 
     /// Puts the whole configuration on the interface and the device.
     fn resync(&mut self) {
-        sync::full(&mut self.iface, &mut self.device, &self.model);
+        sync::full(
+            &mut self.iface,
+            &mut self.held,
+            &mut self.device,
+            &self.model,
+        );
     }
 }
 
@@ -422,12 +429,10 @@ impl<D: Device> Stack for SmolStack<D> {
 
     fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
         let mut repr = RouteRepr::default();
-        for r in self.model.routes.iter(family).skip(start) {
+        self.model.routes.visit(family, start, |r| {
             r.fill(&mut repr);
-            if visit(&repr) == ControlFlow::Break(()) {
-                break;
-            }
-        }
+            visit(&repr)
+        });
         Ok(())
     }
 
@@ -475,8 +480,14 @@ mod tests {
 
     fn stack() -> SmolStack<Loopback> {
         let config = Config::new(EthernetAddress(MAC).into());
-        SmolStack::new(Loopback::new(Medium::Ethernet), config, Instant::ZERO, "eth0", 2)
-            .unwrap()
+        SmolStack::new(
+            Loopback::new(Medium::Ethernet),
+            config,
+            Instant::ZERO,
+            "eth0",
+            2,
+        )
+        .unwrap()
     }
 
     fn up(s: &mut SmolStack<Loopback>, up: bool) {
@@ -593,7 +604,10 @@ mod tests {
         assert_eq!(new(MAC, "", 2).unwrap_err(), NewError::Name);
         assert_eq!(new(MAC, "a/b", 2).unwrap_err(), NewError::Name);
         assert_eq!(new(MAC, "sixteen-chars-xx", 2).unwrap_err(), NewError::Name);
-        assert_eq!(new([1, 0, 0, 0, 0, 1], "eth0", 2).unwrap_err(), NewError::HardwareAddr);
+        assert_eq!(
+            new([1, 0, 0, 0, 0, 1], "eth0", 2).unwrap_err(),
+            NewError::HardwareAddr
+        );
         assert_eq!(new([0; 6], "eth0", 2).unwrap_err(), NewError::HardwareAddr);
         let s = new(MAC, "eth0", 1).unwrap();
         assert_eq!((s.index(), s.name()), (1, "eth0"));

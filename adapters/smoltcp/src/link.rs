@@ -5,9 +5,7 @@
 use nlq::errno::*;
 use nlq::stack::{Event, Events, LinkChange, StackError, StackResult};
 use nlq::wire::consts::*;
-use nlq::wire::{
-    HwAddr, IfInfoMsg, IfName, InlineStr, LinkRepr, LinkStats, LinkStats64,
-};
+use nlq::wire::{HwAddr, IfInfoMsg, IfName, InlineStr, LinkRepr, LinkStats, LinkStats64};
 
 use crate::model::Model;
 
@@ -256,11 +254,19 @@ mod tests {
 
     #[test]
     fn an_up_link_reports_running() {
-        let mut l = Link::new(IfName::try_from_str("eth0").unwrap(), [2, 0, 0, 0, 0, 1], 1500, 1500);
+        let mut l = Link::new(
+            IfName::try_from_str("eth0").unwrap(),
+            [2, 0, 0, 0, 0, 1],
+            1500,
+            1500,
+        );
         assert_eq!(l.iff() & IFF_RUNNING, 0);
         assert_eq!(l.repr(2).operstate, Some(IF_OPER_DOWN));
         l.flags |= IFF_UP;
-        assert_eq!(l.iff() & (IFF_RUNNING | IFF_LOWER_UP), IFF_RUNNING | IFF_LOWER_UP);
+        assert_eq!(
+            l.iff() & (IFF_RUNNING | IFF_LOWER_UP),
+            IFF_RUNNING | IFF_LOWER_UP
+        );
         assert_eq!(l.repr(2).operstate, Some(IF_OPER_UP));
     }
 }

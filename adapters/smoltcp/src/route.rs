@@ -11,9 +11,11 @@
 //! The kernel's own routes (prefix, local, broadcast) are kept here, as
 //! Linux reports them, and follow the addresses.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cell::{Ref, RefCell};
+use std::collections::hash_map::Entry;
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::ControlFlow;
 
 use nlq::errno::*;
 use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
@@ -21,6 +23,7 @@ use nlq::wire::consts::*;
 use nlq::wire::{RouteRepr, RtMsg};
 
 use crate::addr::{mask4, prefix6, v4};
+use crate::hash::FastMap;
 use crate::model::Model;
 
 /// `RTNH_F_DEAD`.
@@ -38,8 +41,18 @@ pub(crate) const KEY_ANY_TABLE: Option<u32> = None;
 /// Where a prefix sits in a family's dump order: tables by id modulo 256;
 /// IPv4 (LC-trie) by prefix ascending, longer masks first; IPv6 (a binary
 /// tree walked children first) by the prefix padded with ones, longer
-/// masks first.
-type Key = (u8, u32, u128, Reverse<u8>);
+/// masks first. Packed into integers so that comparing two is cheap: the
+/// table (id modulo 256, then id), the prefix, and the prefix length
+/// complemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key {
+    table: u64,
+    /// The prefix's high and low halves (two words rather than a `u128`,
+    /// whose alignment would make the key half as large again).
+    dst_hi: u64,
+    dst_lo: u64,
+    len: u8,
+}
 
 fn bits(ip: &Option<IpAddr>) -> u128 {
     match ip {
@@ -56,7 +69,12 @@ fn key_of(family: u8, table: u32, dst: &Option<IpAddr>, dst_len: u8) -> Key {
     } else {
         d
     };
-    (table as u8, table, d, Reverse(dst_len))
+    Key {
+        table: (u64::from(table as u8) << 32) | u64::from(table),
+        dst_hi: (d >> 64) as u64,
+        dst_lo: d as u64,
+        len: u8::MAX - dst_len,
+    }
 }
 
 fn masked(ip: IpAddr, len: u8) -> IpAddr {
@@ -210,23 +228,155 @@ impl Route {
     }
 }
 
-/// Where a route sits in its family's dump order: its prefix's [`Key`],
-/// then TOS, then metric, then the order it came in among equals (negative
-/// for a route put before its equals, positive for one appended).
-type Slot = (Key, u8, u32, i64);
+/// The routes of one prefix, by TOS then metric, in the order they came
+/// within equals; nearly always one, kept without an allocation.
+#[derive(Debug, Clone)]
+enum Group {
+    One(Route),
+    Many(Vec<Route>),
+}
 
-/// One family's routes in dump order.
+impl Group {
+    fn as_slice(&self) -> &[Route] {
+        match self {
+            Group::One(r) => std::slice::from_ref(r),
+            Group::Many(v) => v,
+        }
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut Route> {
+        match self {
+            Group::One(r) => (i == 0).then_some(r),
+            Group::Many(v) => v.get_mut(i),
+        }
+    }
+
+    /// Inserts before the routes that compare equal, or after them with
+    /// `append`.
+    fn insert(&mut self, r: Route, append: bool) {
+        let mut v = match std::mem::replace(self, Group::Many(Vec::new())) {
+            Group::One(x) => vec![x],
+            Group::Many(v) => v,
+        };
+        let o = (r.tos, r.priority);
+        let pos = if append {
+            v.partition_point(|x| (x.tos, x.priority) <= o)
+        } else {
+            v.partition_point(|x| (x.tos, x.priority) < o)
+        };
+        v.insert(pos, r);
+        *self = Group::Many(v);
+    }
+
+    /// Removes route `i`, if there is one.
+    fn remove(&mut self, i: usize) -> Option<Route> {
+        match self {
+            Group::One(_) if i == 0 => match std::mem::replace(self, Group::Many(Vec::new())) {
+                Group::One(r) => Some(r),
+                Group::Many(_) => None,
+            },
+            Group::One(_) => None,
+            Group::Many(v) => (i < v.len()).then(|| v.remove(i)),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+}
+
+/// One family's routes: grouped by prefix for the lookups, and the groups'
+/// dump order, sorted when a dump needs it (a configuration of thousands
+/// of routes pays for one sort, not for an ordered insert each). The
+/// groups sit in a slab, the map holds only their places: a small map
+/// grows (and copies itself) cheaply.
 #[derive(Debug, Clone, Default)]
 struct Fib {
-    map: BTreeMap<Slot, Route>,
+    /// Where each prefix's group is in `groups`.
+    slots: FastMap<Key, u32>,
+    groups: Vec<Group>,
+    /// Places in `groups` that a removed group left.
+    free: Vec<u32>,
+    count: usize,
+    /// The keys of `slots` in dump order; `None` when stale.
+    order: RefCell<Option<Vec<Key>>>,
 }
 
 impl Fib {
-    /// The routes of one prefix, in order.
-    fn group(&self, key: &Key) -> impl Iterator<Item = (Slot, &Route)> {
-        let lo = (*key, 0, 0, i64::MIN);
-        let hi = (*key, u8::MAX, u32::MAX, i64::MAX);
-        self.map.range(lo..=hi).map(|(s, r)| (*s, r))
+    fn group(&self, key: &Key) -> &[Route] {
+        self.slots
+            .get(key)
+            .and_then(|s| self.groups.get(*s as usize))
+            .map_or(&[], Group::as_slice)
+    }
+
+    fn group_mut(&mut self, key: &Key) -> Option<&mut Group> {
+        let s = *self.slots.get(key)?;
+        self.groups.get_mut(s as usize)
+    }
+
+    /// Adds `r` to its prefix's group (see [`Group::insert`]), unless a
+    /// route of the group is a `duplicate`; true if it was added.
+    fn add(
+        &mut self,
+        key: Key,
+        r: Route,
+        append: bool,
+        duplicate: impl Fn(&Route) -> bool,
+    ) -> bool {
+        match self.slots.entry(key) {
+            Entry::Occupied(e) => {
+                let Some(g) = self.groups.get_mut(*e.get() as usize) else {
+                    return false;
+                };
+                if g.as_slice().iter().any(duplicate) {
+                    return false;
+                }
+                g.insert(r, append);
+            }
+            Entry::Vacant(e) => {
+                let slot = match self.free.pop() {
+                    Some(s) => {
+                        if let Some(g) = self.groups.get_mut(s as usize) {
+                            *g = Group::One(r);
+                        }
+                        s
+                    }
+                    None => {
+                        self.groups.push(Group::One(r));
+                        u32::try_from(self.groups.len() - 1).unwrap_or(u32::MAX)
+                    }
+                };
+                e.insert(slot);
+                *self.order.get_mut() = None;
+            }
+        }
+        self.count += 1;
+        true
+    }
+
+    /// Removes route `i` of a prefix.
+    fn remove(&mut self, key: &Key, i: usize) -> Option<Route> {
+        let g = self.group_mut(key)?;
+        let r = g.remove(i)?;
+        if g.is_empty() {
+            if let Some(s) = self.slots.remove(key) {
+                self.free.push(s);
+            }
+            *self.order.get_mut() = None;
+        }
+        self.count = self.count.saturating_sub(1);
+        Some(r)
+    }
+
+    /// The keys in dump order.
+    fn order(&self) -> Ref<'_, [Key]> {
+        if self.order.borrow().is_none() {
+            let mut keys: Vec<Key> = self.slots.keys().copied().collect();
+            keys.sort_unstable();
+            *self.order.borrow_mut() = Some(keys);
+        }
+        Ref::map(self.order.borrow(), |o| o.as_deref().unwrap_or_default())
     }
 }
 
@@ -235,19 +385,21 @@ impl Fib {
 pub(crate) struct Routes {
     v4: Fib,
     v6: Fib,
-    /// Numbers the routes in the order they came.
-    seq: i64,
     /// The tables that exist: IPv6 main and local from the start, IPv4 ones
     /// with their first route (they never go).
     pub tables: BTreeSet<(u8, u32)>,
     /// The routes IPv4 gateways resolve through, by `(prefix, length)`.
-    onlink4: HashMap<(u32, u8), u32>,
+    onlink4: FastMap<(u32, u8), u32>,
     /// How many of those there are of each length.
     onlink4_lens: [u32; 33],
     /// How many main-table IPv6 unicast routes there are of each length.
     unicast6_lens: [u32; 129],
     /// How many routes smoltcp holds ([`Route::is_gateway`]).
     gateways: usize,
+    /// The repr events are written into: one, reused (a `RouteRepr` has
+    /// room for 32 nexthops and every metric; making one per event cost a
+    /// fifth of a request's time).
+    scratch: Box<RouteRepr>,
 }
 
 fn bump(n: &mut u32, up: bool) {
@@ -263,15 +415,21 @@ impl Routes {
         Routes {
             v4: Fib::default(),
             v6: Fib::default(),
-            seq: 0,
             tables: [(AF_INET6, RT_TABLE_MAIN), (AF_INET6, RT_TABLE_LOCAL)]
                 .into_iter()
                 .collect(),
-            onlink4: HashMap::new(),
+            onlink4: FastMap::default(),
             onlink4_lens: [0; 33],
             unicast6_lens: [0; 129],
             gateways: 0,
+            scratch: Box::default(),
         }
+    }
+
+    /// `r` as a repr, for an event.
+    fn repr_of(&mut self, r: &Route) -> &RouteRepr {
+        r.fill(&mut self.scratch);
+        &self.scratch
     }
 
     fn fib(&self, family: u8) -> &Fib {
@@ -292,7 +450,8 @@ impl Routes {
 
     fn index(&mut self, r: &Route, up: bool) {
         if r.is_onlink4() {
-            let k = (v4(&r.dst.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))), r.dst_len);
+            let dst = r.dst.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            let k = (v4(&dst), r.dst_len);
             let n = self.onlink4.entry(k).or_insert(0);
             bump(n, up);
             if *n == 0 {
@@ -316,52 +475,88 @@ impl Routes {
         }
     }
 
-    /// The routes of `family` (`AF_UNSPEC`: IPv4 then IPv6) in dump order.
-    pub fn iter(&self, family: u8) -> impl Iterator<Item = &Route> {
-        let (a, b): (Option<&Fib>, Option<&Fib>) = match family {
-            AF_INET => (Some(&self.v4), None),
-            AF_INET6 => (None, Some(&self.v6)),
-            _ => (Some(&self.v4), Some(&self.v6)),
+    /// Visits the routes of `family` (`AF_UNSPEC`: IPv4, then IPv6) in
+    /// dump order from the `start`th on, until `f` breaks.
+    pub fn visit(&self, family: u8, start: usize, mut f: impl FnMut(&Route) -> ControlFlow<()>) {
+        let fibs: &[&Fib] = match family {
+            AF_INET => &[&self.v4],
+            AF_INET6 => &[&self.v6],
+            _ => &[&self.v4, &self.v6],
         };
-        a.into_iter().chain(b).flat_map(|f| f.map.values())
+        let mut skip = start;
+        for fib in fibs {
+            if skip >= fib.count {
+                skip -= fib.count;
+                continue;
+            }
+            let order = fib.order();
+            for key in order.iter() {
+                let group = fib.group(key);
+                if skip >= group.len() {
+                    skip -= group.len();
+                    continue;
+                }
+                for r in group.iter().skip(skip) {
+                    if f(r).is_break() {
+                        return;
+                    }
+                }
+                skip = 0;
+            }
+        }
     }
 
     pub fn count(&self, family: u8) -> usize {
         match family {
-            AF_INET => self.v4.map.len(),
-            AF_INET6 => self.v6.map.len(),
-            _ => self.v4.map.len() + self.v6.map.len(),
+            AF_INET => self.v4.count,
+            AF_INET6 => self.v6.count,
+            _ => self.v4.count + self.v6.count,
         }
     }
 
-    /// The routes of one prefix, in order, with their places.
-    fn group(&self, family: u8, key: &Key) -> impl Iterator<Item = (Slot, &Route)> {
+    /// The routes of one prefix, in order.
+    fn group(&self, family: u8, key: &Key) -> &[Route] {
         self.fib(family).group(key)
     }
 
     /// Inserts in dump order: before the routes that compare equal, or
     /// after them with `append`.
     fn insert(&mut self, r: Route, append: bool) {
-        self.index(&r, true);
-        self.seq = self.seq.saturating_add(1);
-        let seq = if append { self.seq } else { -self.seq };
-        let slot = (r.key(), r.tos, r.priority, seq);
-        self.fib_mut(r.family).map.insert(slot, r);
+        self.insert_unless(r, append, |_| false);
     }
 
-    fn remove(&mut self, family: u8, slot: &Slot) -> Option<Route> {
-        let r = self.fib_mut(family).map.remove(slot)?;
+    /// [`Routes::insert`], unless a route of the same prefix is a
+    /// `duplicate`; true if it was added.
+    fn insert_unless(
+        &mut self,
+        r: Route,
+        append: bool,
+        duplicate: impl Fn(&Route) -> bool,
+    ) -> bool {
+        let key = r.key();
+        let family = r.family;
+        let indexed = r.clone();
+        let added = self.fib_mut(family).add(key, r, append, duplicate);
+        if added {
+            self.index(&indexed, true);
+        }
+        added
+    }
+
+    /// Removes route `i` of a prefix.
+    fn remove(&mut self, family: u8, key: &Key, i: usize) -> Option<Route> {
+        let r = self.fib_mut(family).remove(key, i)?;
         self.index(&r, false);
         Some(r)
     }
 
-    /// Puts `r` in the place of the route at `slot` (of the same prefix,
-    /// TOS and metric).
-    fn replace(&mut self, family: u8, slot: &Slot, r: Route) {
+    /// Puts `r` in the place of route `i` of its prefix (of the same TOS
+    /// and metric).
+    fn replace(&mut self, family: u8, key: &Key, i: usize, r: Route) {
         let Some(old) = self
             .fib_mut(family)
-            .map
-            .get_mut(slot)
+            .group_mut(key)
+            .and_then(|g| g.get_mut(i))
             .map(|x| std::mem::replace(x, r.clone()))
         else {
             return;
@@ -370,26 +565,34 @@ impl Routes {
         self.index(&r, true);
     }
 
-    /// Removes the routes `pick` selects from a family, in dump order,
-    /// returning them.
+    /// Removes the routes `pick` selects from a family, returning them in
+    /// dump order.
     fn take(&mut self, family: u8, pick: impl Fn(&Route) -> bool) -> Vec<Route> {
-        let fib = self.fib_mut(family);
-        let slots: Vec<Slot> = fib
-            .map
-            .iter()
-            .filter(|(_, r)| pick(r))
-            .map(|(s, _)| *s)
-            .collect();
-        let gone: Vec<Route> = slots.iter().filter_map(|s| fib.map.remove(s)).collect();
-        for r in &gone {
-            self.index(r, false);
+        let keys: Vec<Key> = self.fib(family).order().to_vec();
+        let mut gone = Vec::new();
+        for key in keys {
+            let mut i = 0;
+            while let Some(r) = self.group(family, &key).get(i) {
+                if pick(r) {
+                    gone.extend(self.remove(family, &key, i));
+                } else {
+                    i += 1;
+                }
+            }
         }
         gone
     }
 
-/// The routes smoltcp holds, both families.
-    pub fn gateway_routes(&self) -> impl Iterator<Item = &Route> {
-        self.iter(AF_UNSPEC).filter(|r| r.is_gateway())
+    /// The routes smoltcp holds, both families, in dump order.
+    pub fn gateway_routes(&self) -> Vec<Route> {
+        let mut v = Vec::with_capacity(self.gateways);
+        self.visit(AF_UNSPEC, 0, |r| {
+            if r.is_gateway() {
+                v.push(r.clone());
+            }
+            ControlFlow::Continue(())
+        });
+        v
     }
 }
 
@@ -492,17 +695,18 @@ impl Model {
     /// Adds a route the kernel makes (an address's); an identical one
     /// already there is left alone, as `fib_magic` ignores `EEXIST`.
     pub(crate) fn add_kernel_route(&mut self, r: Route, events: Events<'_>) {
-        let key = r.key();
-        if self
-            .routes
-            .group(r.family, &key)
-            .any(|(_, o)| o.priority == r.priority && o.same_info(&r))
-        {
+        let table = (r.family, r.table);
+        let same = r.clone();
+        self.routes.repr_of(&r);
+        let duplicate = |o: &Route| o.priority == same.priority && o.same_info(&same);
+        if !self.routes.insert_unless(r, true, duplicate) {
             return;
         }
-        self.routes.tables.insert((r.family, r.table));
-        events(Event::NewRoute(&r.repr(), NLM_F_CREATE | NLM_F_APPEND));
-        self.routes.insert(r, true);
+        self.routes.tables.insert(table);
+        events(Event::NewRoute(
+            &self.routes.scratch,
+            NLM_F_CREATE | NLM_F_APPEND,
+        ));
     }
 
     /// Removes, notified and in dump order, the routes of `family` to the
@@ -535,15 +739,14 @@ impl Model {
         at.dedup_by(|a, b| a.0 == b.0);
         let index = self.index;
         for (key, dst, len) in at {
-            let doomed: Vec<Slot> = self
-                .routes
-                .group(family, &key)
-                .filter(|(_, r)| r.dst == dst && r.dst_len == len && r.oif == index && pred(r))
-                .map(|(s, _)| s)
-                .collect();
-            for slot in doomed {
-                if let Some(r) = self.routes.remove(family, &slot) {
-                    events(Event::DelRoute(&r.repr()));
+            let mut i = 0;
+            while let Some(r) = self.routes.group(family, &key).get(i) {
+                if r.dst == dst && r.dst_len == len && r.oif == index && pred(r) {
+                    if let Some(r) = self.routes.remove(family, &key, i) {
+                        events(Event::DelRoute(self.routes.repr_of(&r)));
+                    }
+                } else {
+                    i += 1;
                 }
             }
         }
@@ -561,7 +764,7 @@ impl Model {
     pub(crate) fn flush_routes6(&mut self, events: Events<'_>) {
         let index = self.index;
         for r in self.routes.take(AF_INET6, |r| r.oif == index) {
-            events(Event::DelRoute(&r.repr()));
+            events(Event::DelRoute(self.routes.repr_of(&r)));
         }
     }
 
@@ -629,7 +832,7 @@ impl Model {
             let best = self
                 .routes
                 .group(AF_INET6, &key)
-                .map(|(_, r)| r)
+                .iter()
                 .filter(|r| r.kind == RTN_UNICAST)
                 .fold(None::<&Route>, |b, r| match b {
                     Some(b) if b.priority <= r.priority => Some(b),
@@ -695,7 +898,8 @@ impl Model {
         if self
             .routes
             .group(r.family, &r.key())
-            .any(|(_, o)| o.is_gateway())
+            .iter()
+            .any(Route::is_gateway)
         {
             return Err(refuse(
                 "smoltcp: one route per destination prefix (it has no metrics)",
@@ -764,13 +968,15 @@ impl Model {
         events: Events<'_>,
     ) -> StackResult<()> {
         let key = r.key();
-        let same: Vec<(Slot, Route)> = self
+        let same: Vec<(usize, Route)> = self
             .routes
             .group(AF_INET, &key)
+            .iter()
+            .enumerate()
             .filter(|(_, o)| o.tos == r.tos && o.priority == r.priority)
-            .map(|(s, o)| (s, o.clone()))
+            .map(|(i, o)| (i, o.clone()))
             .collect();
-        if let Some((slot, old)) = same.first() {
+        if let Some((first, old)) = same.first() {
             if flags.excl() {
                 return Err(StackError::new(EEXIST));
             }
@@ -779,8 +985,8 @@ impl Model {
                     return Ok(());
                 }
                 self.admit_replace(old, &r, req)?;
-                events(Event::NewRoute(&r.repr(), NLM_F_REPLACE));
-                self.routes.replace(AF_INET, slot, r);
+                events(Event::NewRoute(self.routes.repr_of(&r), NLM_F_REPLACE));
+                self.routes.replace(AF_INET, &key, *first, r);
                 return Ok(());
             }
             if plain(req) && same.iter().any(|(_, o)| o.same_info(&r)) {
@@ -797,7 +1003,7 @@ impl Model {
             } else {
                 NLM_F_EXCL
             };
-        events(Event::NewRoute(&r.repr(), nlflags));
+        events(Event::NewRoute(self.routes.repr_of(&r), nlflags));
         self.routes.tables.insert((AF_INET, r.table));
         self.routes.insert(r, flags.append());
         Ok(())
@@ -817,8 +1023,7 @@ impl Model {
         // A multipath request adds its nexthops one by one as siblings: a
         // nexthop given twice collides with itself.
         if let Some(h) = &hops {
-            if h
-                .iter()
+            if h.iter()
                 .enumerate()
                 .any(|(i, x)| h.iter().take(i).any(|y| y == x))
             {
@@ -829,9 +1034,11 @@ impl Model {
         let found = self
             .routes
             .group(AF_INET6, &key)
+            .iter()
+            .enumerate()
             .find(|(_, o)| o.priority == r.priority)
-            .map(|(s, o)| (s, o.clone()));
-        let Some((slot, old)) = found else {
+            .map(|(i, o)| (i, o.clone()));
+        let Some((i, old)) = found else {
             if flags.replace() && !flags.create() {
                 return Err(StackError::with_message(
                     ENOENT,
@@ -839,7 +1046,10 @@ impl Model {
                 ));
             }
             self.admit_insert(&r, req)?;
-            events(Event::NewRoute(&r.repr(), NLM_F_CREATE | NLM_F_EXCL));
+            events(Event::NewRoute(
+                self.routes.repr_of(&r),
+                NLM_F_CREATE | NLM_F_EXCL,
+            ));
             self.routes.tables.insert((AF_INET6, r.table));
             self.routes.insert(r, true);
             return Ok(());
@@ -849,8 +1059,8 @@ impl Model {
         }
         if flags.replace() {
             self.admit_replace(&old, &r, req)?;
-            events(Event::NewRoute(&r.repr(), NLM_F_REPLACE));
-            self.routes.replace(AF_INET6, &slot, r);
+            events(Event::NewRoute(self.routes.repr_of(&r), NLM_F_REPLACE));
+            self.routes.replace(AF_INET6, &key, i, r);
             return Ok(());
         }
         let new = hops.unwrap_or_else(|| vec![(r.gateway, r.oif)]);
@@ -901,9 +1111,9 @@ impl Model {
         let want = Route::from_request(req);
         let key = key_of(family, table, &want.dst, want.dst_len);
         let gw = req.gateway.or(req.via);
-        let mut routes = self.routes.group(family, &key).peekable();
-        let empty = routes.peek().is_none();
-        let found = routes.find(|(_, o)| {
+        let routes = self.routes.group(family, &key);
+        let empty = routes.is_empty();
+        let found = routes.iter().enumerate().find(|(_, o)| {
             (!v4 || o.tos == req.header.tos)
                 && (!v4 || req.header.kind == 0 || o.kind == req.header.kind)
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
@@ -915,7 +1125,7 @@ impl Model {
                 && req.multipath.as_ref().is_none_or(|m| m.as_slice().is_empty())
                 && gw.is_none_or(|g| o.gateway == Some(g))
         });
-        let Some((slot, gateway)) = found.map(|(s, o)| (s, o.is_gateway())) else {
+        let Some((i, gateway)) = found.map(|(i, o)| (i, o.is_gateway())) else {
             // Each IPv6 table's root holds a "null entry" (through lo,
             // index 1 on Linux, metric 0xffffffff, protocol kernel) while
             // it has no ::/0 route; a loose delete finds it and refuses to
@@ -934,8 +1144,8 @@ impl Model {
                 "smoltcp: the routes of an address cannot be deleted (they follow the address)",
             ));
         }
-        if let Some(r) = self.routes.remove(family, &slot) {
-            events(Event::DelRoute(&r.repr()));
+        if let Some(r) = self.routes.remove(family, &key, i) {
+            events(Event::DelRoute(self.routes.repr_of(&r)));
         }
         Ok(())
     }
@@ -956,6 +1166,15 @@ mod tests {
         }
     }
 
+    fn all(t: &Routes, family: u8) -> Vec<Route> {
+        let mut v = Vec::new();
+        t.visit(family, 0, |r| {
+            v.push(r.clone());
+            ControlFlow::Continue(())
+        });
+        v
+    }
+
     #[test]
     fn dump_order_is_the_kernels() {
         let mut t = Routes::new();
@@ -963,8 +1182,8 @@ mod tests {
         t.insert(gw_route("10.1.0.0", 16, "10.0.0.1", 5), true);
         t.insert(gw_route("10.1.0.0", 16, "10.0.0.2", 1), true);
         t.insert(gw_route("10.1.0.0", 24, "10.0.0.2", 0), true);
-        let order: Vec<_> = t
-            .iter(AF_INET)
+        let order: Vec<_> = all(&t, AF_INET)
+            .iter()
             .map(|r| (r.dst.unwrap().to_string(), r.dst_len, r.priority))
             .collect();
         assert_eq!(
@@ -979,9 +1198,17 @@ mod tests {
         assert_eq!(t.gateways, 4);
         // Put before its equals.
         t.insert(gw_route("10.1.0.0", 16, "10.0.0.3", 1), false);
-        let first = t.iter(AF_INET).nth(1).unwrap();
+        let first = all(&t, AF_INET).swap_remove(1);
         assert_eq!(first.gateway, Some("10.0.0.3".parse().unwrap()));
-        assert_eq!(t.take(AF_INET, |r| r.priority == 5 || r.gateway == first.gateway.clone()).len(), 2);
+        let gone = t.take(AF_INET, |r| r.priority == 5 || r.gateway == first.gateway);
+        assert_eq!(gone.len(), 2);
+        // A dump resumes anywhere, even inside a prefix's routes.
+        let mut from2 = Vec::new();
+        t.visit(AF_UNSPEC, 2, |r| {
+            from2.push(r.priority);
+            ControlFlow::Continue(())
+        });
+        assert_eq!(from2, [0]);
         assert_eq!(t.gateways, 3);
         assert_eq!(t.count(AF_UNSPEC), 3);
     }
@@ -991,7 +1218,11 @@ mod tests {
         let net: IpAddr = "2001:db8::".parse().unwrap();
         let sub: IpAddr = "2001:db8:1::".parse().unwrap();
         assert!(key_of(AF_INET6, 254, &Some(sub), 48) < key_of(AF_INET6, 254, &Some(net), 32));
-        assert_eq!(key_of(AF_INET6, 254, &None, 0).2, u128::MAX);
+        let k = key_of(AF_INET6, 254, &None, 0);
+        assert_eq!((k.dst_hi, k.dst_lo), (u64::MAX, u64::MAX));
+        // Tables by id modulo 256: 256 sorts with 0, before main (254).
+        assert!(key_of(AF_INET, 256, &None, 0) < key_of(AF_INET, 254, &None, 0));
+        assert!(key_of(AF_INET, 254, &None, 0) < key_of(AF_INET, 255, &None, 0));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use smoltcp::phy::Device;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
 
 use crate::device::{Counters, LinkDevice};
+use crate::hash::FastSet;
 use crate::model::Model;
 
 /// An address smoltcp takes: unicast, a valid prefix.
@@ -72,46 +73,66 @@ fn route_of(r: &RouteRepr, index: u32) -> Option<Route> {
     })
 }
 
+/// The addresses the interface holds, for lookups that do not scan its
+/// table.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    addrs: FastSet<IpCidr>,
+}
+
 /// Sets or removes one address; nothing happens (no neighbour cache
 /// flush either) when smoltcp has it as asked already.
-fn set_addr(iface: &mut Interface, c: IpCidr, present: bool) {
-    let has = iface.ip_addrs().contains(&c);
-    if has == present {
+fn set_addr(iface: &mut Interface, held: &mut Held, c: IpCidr, present: bool) {
+    if held.addrs.contains(&c) == present {
         return;
     }
+    let mut done = false;
     iface.update_ip_addrs(|addrs| {
         if present {
-            let _ = addrs.push(c);
+            done = addrs.push(c).is_ok();
         } else {
             addrs.retain(|x| *x != c);
+            done = true;
         }
     });
+    if done && present {
+        held.addrs.insert(c);
+    } else if done {
+        held.addrs.remove(&c);
+    }
 }
 
 /// Applies one event to the interface.
-pub(crate) fn apply(iface: &mut Interface, index: u32, e: &Event<'_>) {
+pub(crate) fn apply(iface: &mut Interface, held: &mut Held, index: u32, e: &Event<'_>) {
     match e {
         Event::NewAddr(a) if a.header.index == index => {
             if let Some((c, usable)) = addr_cidr(a) {
-                set_addr(iface, c, usable);
+                set_addr(iface, held, c, usable);
             }
         }
         Event::DelAddr(a) if a.header.index == index => {
             if let Some((c, _)) = addr_cidr(a) {
-                set_addr(iface, c, false);
+                set_addr(iface, held, c, false);
             }
         }
-        Event::NewRoute(r, _) => {
-            if let Some(new) = route_of(r, index) {
-                iface.routes_mut().update(|routes| {
-                    match routes.iter_mut().find(|x| x.cidr == new.cidr) {
-                        Some(x) => *x = new,
-                        None => {
-                            let _ = routes.push(new);
-                        }
+        Event::NewRoute(r, flags) => {
+            let Some(new) = route_of(r, index) else {
+                return;
+            };
+            // There is one route per prefix: a new one is not there yet.
+            iface.routes_mut().update(|routes| {
+                let old = if flags & NLM_F_REPLACE != 0 {
+                    routes.iter_mut().find(|x| x.cidr == new.cidr)
+                } else {
+                    None
+                };
+                match old {
+                    Some(x) => *x = new,
+                    None => {
+                        let _ = routes.push(new);
                     }
-                });
-            }
+                }
+            });
         }
         Event::DelRoute(r) => {
             if let Some(old) = route_of(r, index) {
@@ -125,7 +146,12 @@ pub(crate) fn apply(iface: &mut Interface, index: u32, e: &Event<'_>) {
 }
 
 /// Puts the whole configuration on the interface and the device.
-pub(crate) fn full<D: Device>(iface: &mut Interface, device: &mut LinkDevice<D>, model: &Model) {
+pub(crate) fn full<D: Device>(
+    iface: &mut Interface,
+    held: &mut Held,
+    device: &mut LinkDevice<D>,
+    model: &Model,
+) {
     let mac = EthernetAddress(model.link.mac);
     if mac.is_unicast() && iface.hardware_addr() != HardwareAddress::Ethernet(mac) {
         iface.set_hardware_addr(HardwareAddress::Ethernet(mac));
@@ -145,10 +171,12 @@ pub(crate) fn full<D: Device>(iface: &mut Interface, device: &mut LinkDevice<D>,
             }
         });
     }
+    held.addrs = iface.ip_addrs().iter().copied().collect();
     let index = model.index;
     let routes: Vec<Route> = model
         .routes
         .gateway_routes()
+        .iter()
         .filter_map(|r| route_of(&r.repr(), index))
         .collect();
     iface.routes_mut().update(|table| {

@@ -127,8 +127,12 @@ fn check(ops: &[Op]) -> Result<(), String> {
         if rtm != rto {
             return Err(format!("{}: routes differ\n{rtm:#?}\n{rto:#?}", at()));
         }
-        let lm = mem.link(nlq::stack::LinkKey::Index(INDEX)).map(|l| norm_link(&l));
-        let lo = our.link(nlq::stack::LinkKey::Index(INDEX)).map(|l| norm_link(&l));
+        let lm = mem
+            .link(nlq::stack::LinkKey::Index(INDEX))
+            .map(|l| norm_link(&l));
+        let lo = our
+            .link(nlq::stack::LinkKey::Index(INDEX))
+            .map(|l| norm_link(&l));
         if lm != lo {
             return Err(format!("{}: links differ\n{lm:?}\n{lo:?}", at()));
         }
@@ -272,50 +276,52 @@ fn route_op() -> impl Strategy<Value = Op> {
         0..3usize,
         0..3usize,
     )
-        .prop_map(|((v6, ((dst, len), gw)), metric, oif, f, extra, which, del)| {
-            let mut r = RouteRepr::new(ip(dst), len);
-            r.gateway = gw.map(ip);
-            r.priority = metric;
-            r.oif = oif;
-            match extra {
-                1 => r.table = Some(TABLES[which]),
-                2 => r.header.kind = KINDS[which],
-                3 => r.prefsrc = Some(ip(if v6 { "2001:db8::1" } else { "10.0.0.1" })),
-                4 => {
-                    let mut mx = RouteMetrics::default();
-                    mx.set(RTAX_MTU, 1400);
-                    r.metrics = Some(mx);
-                }
-                5 => {
-                    let mut hops = NextHopList::default();
-                    let gws = if v6 { GW6 } else { GW4 };
-                    for gw in gws {
-                        let _ = hops.push(NextHopRepr {
-                            gateway: gw.map(ip),
-                            ..NextHopRepr::default()
-                        });
+        .prop_map(
+            |((v6, ((dst, len), gw)), metric, oif, f, extra, which, del)| {
+                let mut r = RouteRepr::new(ip(dst), len);
+                r.gateway = gw.map(ip);
+                r.priority = metric;
+                r.oif = oif;
+                match extra {
+                    1 => r.table = Some(TABLES[which]),
+                    2 => r.header.kind = KINDS[which],
+                    3 => r.prefsrc = Some(ip(if v6 { "2001:db8::1" } else { "10.0.0.1" })),
+                    4 => {
+                        let mut mx = RouteMetrics::default();
+                        mx.set(RTAX_MTU, 1400);
+                        r.metrics = Some(mx);
                     }
-                    r.gateway = None;
-                    r.multipath = Some(hops);
+                    5 => {
+                        let mut hops = NextHopList::default();
+                        let gws = if v6 { GW6 } else { GW4 };
+                        for gw in gws {
+                            let _ = hops.push(NextHopRepr {
+                                gateway: gw.map(ip),
+                                ..NextHopRepr::default()
+                            });
+                        }
+                        r.gateway = None;
+                        r.multipath = Some(hops);
+                    }
+                    6 => r.header.protocol = RTPROT_KERNEL,
+                    7 if !v6 => r.header.scope = RT_SCOPE_LINK,
+                    _ => {}
                 }
-                6 => r.header.protocol = RTPROT_KERNEL,
-                7 if !v6 => r.header.scope = RT_SCOPE_LINK,
-                _ => {}
-            }
-            if del == 0 {
-                // `ip route del`: protocol, scope and type are wildcards.
-                if extra != 6 {
-                    r.header.protocol = RTPROT_UNSPEC;
+                if del == 0 {
+                    // `ip route del`: protocol, scope and type are wildcards.
+                    if extra != 6 {
+                        r.header.protocol = RTPROT_UNSPEC;
+                    }
+                    r.header.scope = RT_SCOPE_NOWHERE;
+                    if extra != 2 {
+                        r.header.kind = RTN_UNSPEC;
+                    }
+                    Op::RouteDel(r)
+                } else {
+                    Op::RouteAdd(r, f)
                 }
-                r.header.scope = RT_SCOPE_NOWHERE;
-                if extra != 2 {
-                    r.header.kind = RTN_UNSPEC;
-                }
-                Op::RouteDel(r)
-            } else {
-                Op::RouteAdd(r, f)
-            }
-        })
+            },
+        )
 }
 
 fn link_op() -> impl Strategy<Value = Op> {

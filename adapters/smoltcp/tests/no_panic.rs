@@ -9,9 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use nlq::errno::*;
 use nlq::stack::{CreateFlags, LinkChange, Stack};
 use nlq::wire::consts::*;
-use nlq::wire::{
-    AddrRepr, HwAddr, IfName, NextHopList, NextHopRepr, RouteMetrics, RouteRepr,
-};
+use nlq::wire::{AddrRepr, HwAddr, IfName, NextHopList, NextHopRepr, RouteMetrics, RouteRepr};
 use nlq_smoltcp::SmolStack;
 use proptest::prelude::*;
 use smoltcp::iface::SocketSet;
@@ -127,7 +125,8 @@ fn address_edge_cases() {
     for &(a, len, errno) in cases {
         let got = rig.stack.add_addr(&addr(a, len), EXCL, &mut |_| {});
         assert_eq!(got.err().map_or(0, |e| e.errno), errno, "{a}/{len}");
-        rig.poll().unwrap_or_else(|e| panic!("after {a}/{len}: {e}"));
+        rig.poll()
+            .unwrap_or_else(|e| panic!("after {a}/{len}: {e}"));
     }
     // Families and addresses that disagree, as no server would send.
     let mut r = addr("10.0.0.9", 24);
@@ -141,7 +140,10 @@ fn address_edge_cases() {
     let mut r = addr("10.0.0.9", 24);
     r.address = None;
     r.local = None;
-    assert_eq!(rig.stack.add_addr(&r, EXCL, &mut |_| {}).unwrap_err().errno, EINVAL);
+    assert_eq!(
+        rig.stack.add_addr(&r, EXCL, &mut |_| {}).unwrap_err().errno,
+        EINVAL
+    );
     // An IPv4 delete that names no address takes the first one, as on
     // Linux.
     let before = common::addrs(&rig.stack).len();
@@ -157,7 +159,13 @@ fn link_edge_cases() {
         mtu: Some(m),
         ..LinkChange::default()
     };
-    for (m, errno) in [(0, EINVAL), (67, EINVAL), (u32::MAX, EINVAL), (68, 0), (65521, 0)] {
+    for (m, errno) in [
+        (0, EINVAL),
+        (67, EINVAL),
+        (u32::MAX, EINVAL),
+        (68, 0),
+        (65521, 0),
+    ] {
         let got = rig.stack.set_link(INDEX, &mtu(m), &mut |_| {});
         assert_eq!(got.err().map_or(0, |e| e.errno), errno, "mtu {m}");
         rig.poll().unwrap();
@@ -183,8 +191,17 @@ fn link_edge_cases() {
         name: IfName::try_from_str("a b"),
         ..LinkChange::default()
     };
-    assert_eq!(rig.stack.set_link(INDEX, &rename, &mut |_| {}).unwrap_err().errno, EINVAL);
-    assert_eq!(rig.stack.del_link(INDEX, &mut |_| {}).unwrap_err().errno, EOPNOTSUPP);
+    assert_eq!(
+        rig.stack
+            .set_link(INDEX, &rename, &mut |_| {})
+            .unwrap_err()
+            .errno,
+        EINVAL
+    );
+    assert_eq!(
+        rig.stack.del_link(INDEX, &mut |_| {}).unwrap_err().errno,
+        EOPNOTSUPP
+    );
     rig.poll().unwrap();
 }
 
@@ -221,7 +238,10 @@ fn route_edge_cases() {
     let mut odd = via("10.6.0.0", 16, "10.0.0.254");
     odd.header.family = 0;
     assert_eq!(
-        rig.stack.add_route(&odd, EXCL, &mut |_| {}).unwrap_err().errno,
+        rig.stack
+            .add_route(&odd, EXCL, &mut |_| {})
+            .unwrap_err()
+            .errno,
         EOPNOTSUPP
     );
     rig.poll().unwrap();
@@ -244,9 +264,9 @@ fn any_ip() -> impl Strategy<Value = IpAddr> {
 fn fit(ip: IpAddr, family: u8) -> IpAddr {
     match (family, ip) {
         (AF_INET, IpAddr::V6(a)) => IpAddr::V4(Ipv4Addr::from(u128::from(a) as u32)),
-        (AF_INET6, IpAddr::V4(a)) => {
-            IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) | u128::from(u32::from(a))))
-        }
+        (AF_INET6, IpAddr::V4(a)) => IpAddr::V6(Ipv6Addr::from(
+            (0x2001_0db8u128 << 96) | u128::from(u32::from(a)),
+        )),
         _ => ip,
     }
 }
@@ -264,7 +284,9 @@ fn fit_len(len: u8, family: u8) -> u8 {
 fn fit_mask(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
-            let m = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
+            let m = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
             IpAddr::V4((u32::from(a) & m).into())
         }
         v6 => v6,
@@ -287,26 +309,32 @@ fn any_addr() -> impl Strategy<Value = AddrRepr> {
         proptest::option::of(any_ip()),
         proptest::option::of(any::<u32>()),
     )
-        .prop_map(|((family, len, hflags, scope, index), address, local, brd, flags)| {
-            let mut a = AddrRepr::default();
-            a.header.family = family;
-            let fits = hflags % 8 != 0;
-            a.header.prefix_len = if fits { fit_len(len, family) } else { len % 160 };
-            let (address, local, brd) = if fits {
-                let f = |x: Option<IpAddr>| x.map(|i| fit(i, family));
-                (f(address), f(local), f(brd))
-            } else {
-                (address, local, brd)
-            };
-            a.header.flags = hflags;
-            a.header.scope = scope;
-            a.header.index = index;
-            a.address = address;
-            a.local = local;
-            a.broadcast = brd;
-            a.flags = flags;
-            a
-        })
+        .prop_map(
+            |((family, len, hflags, scope, index), address, local, brd, flags)| {
+                let mut a = AddrRepr::default();
+                a.header.family = family;
+                let fits = hflags % 8 != 0;
+                a.header.prefix_len = if fits {
+                    fit_len(len, family)
+                } else {
+                    len % 160
+                };
+                let (address, local, brd) = if fits {
+                    let f = |x: Option<IpAddr>| x.map(|i| fit(i, family));
+                    (f(address), f(local), f(brd))
+                } else {
+                    (address, local, brd)
+                };
+                a.header.flags = hflags;
+                a.header.scope = scope;
+                a.header.index = index;
+                a.address = address;
+                a.local = local;
+                a.broadcast = brd;
+                a.flags = flags;
+                a
+            },
+        )
 }
 
 fn any_route() -> impl Strategy<Value = RouteRepr> {
@@ -336,20 +364,38 @@ fn any_route() -> impl Strategy<Value = RouteRepr> {
                 let mut r = RouteRepr::default();
                 r.header.family = family;
                 let fits = extra % 8 != 0;
-                r.header.dst_len = if fits { fit_len(dst_len, family) } else { dst_len % 160 };
+                r.header.dst_len = if fits {
+                    fit_len(dst_len, family)
+                } else {
+                    dst_len % 160
+                };
                 let f = |x: Option<IpAddr>| if fits { x.map(|i| fit(i, family)) } else { x };
                 let (dst, src, gateway, prefsrc) = (
-                    f(dst).map(|d| if fits { fit_mask(d, r.header.dst_len) } else { d }),
+                    f(dst).map(|d| {
+                        if fits {
+                            fit_mask(d, r.header.dst_len)
+                        } else {
+                            d
+                        }
+                    }),
                     f(src),
                     f(gateway),
                     f(prefsrc),
                 );
                 r.header.src_len = if extra % 7 == 0 { src_len } else { 0 };
                 r.header.tos = if extra % 5 == 0 { tos } else { 0 };
-                r.header.table = if extra % 4 == 0 { table } else { RT_TABLE_MAIN as u8 };
+                r.header.table = if extra % 4 == 0 {
+                    table
+                } else {
+                    RT_TABLE_MAIN as u8
+                };
                 r.header.protocol = protocol;
                 r.header.scope = scope;
-                r.header.kind = if extra % 3 == 0 { kind % 14 } else { RTN_UNICAST };
+                r.header.kind = if extra % 3 == 0 {
+                    kind % 14
+                } else {
+                    RTN_UNICAST
+                };
                 r.header.flags = flags;
                 r.dst = dst;
                 r.src = src.filter(|_| extra % 11 == 0);
@@ -366,7 +412,7 @@ fn any_route() -> impl Strategy<Value = RouteRepr> {
                 if extra % 19 == 0 {
                     let mut hops = NextHopList::default();
                     let _ = hops.push(NextHopRepr {
-                        gateway: gateway,
+                        gateway,
                         ifindex: INDEX,
                         ..NextHopRepr::default()
                     });

@@ -44,7 +44,8 @@ pub fn request(
     body: impl FnOnce(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>,
 ) -> Vec<u8> {
     let mut w = Writer::new(Vec::new());
-    w.message(kind, flags | NLM_F_REQUEST, seq, 0, body).unwrap();
+    w.message(kind, flags | NLM_F_REQUEST, seq, 0, body)
+        .unwrap();
     w.into_inner()
 }
 

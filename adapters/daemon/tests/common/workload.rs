@@ -69,7 +69,12 @@ pub struct Plan {
     pub per_client: Vec<(u32, Vec<Vec<u8>>)>,
 }
 
-fn msg(kind: u16, flags: u16, seq: u32, body: impl FnOnce(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>) -> Vec<u8> {
+fn msg(
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    body: impl FnOnce(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>,
+) -> Vec<u8> {
     let mut w = Writer::new(Vec::new());
     w.message(kind, flags | NLM_F_REQUEST | NLM_F_ACK, seq, 0, body)
         .expect("a request encodes");
@@ -93,13 +98,17 @@ fn setup_requests(c: usize, index: Option<u32>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     match index {
         None => {
-            let mut l = LinkRepr::default();
-            l.name = nlq::wire::IfName::try_from_str(&bridge_name(c));
-            l.info = Some(nlq::wire::LinkInfoRepr {
-                kind: nlq::wire::InlineStr::try_from_str("bridge"),
-                ..Default::default()
-            });
-            out.push(msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 1, |w| l.emit(w)));
+            let l = LinkRepr {
+                name: nlq::wire::IfName::try_from_str(&bridge_name(c)),
+                info: Some(nlq::wire::LinkInfoRepr {
+                    kind: nlq::wire::InlineStr::try_from_str("bridge"),
+                    ..Default::default()
+                }),
+                ..LinkRepr::default()
+            };
+            out.push(msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 1, |w| {
+                l.emit(w)
+            }));
         }
         Some(index) => {
             let mut l = LinkRepr::default();
@@ -150,7 +159,9 @@ fn client_requests(c: usize, index: u32, n: usize) -> Vec<Vec<u8>> {
             3 => {
                 // The oldest address, or one that is not there.
                 let a = addrs.pop_front().unwrap_or(ip(c, 2, 1));
-                msg(RTM_DELADDR, 0, seq, |w| AddrRepr::new(a, 32, index).with_local(a).emit(w))
+                msg(RTM_DELADDR, 0, seq, |w| {
+                    AddrRepr::new(a, 32, index).with_local(a).emit(w)
+                })
             }
             4 => {
                 let mut l = LinkRepr::default();
@@ -190,10 +201,19 @@ fn client_requests(c: usize, index: u32, n: usize) -> Vec<Vec<u8>> {
 /// The link, address and route dump requests.
 fn dump_requests() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    for (i, kind) in [RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE].into_iter().enumerate() {
+    for (i, kind) in [RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE]
+        .into_iter()
+        .enumerate()
+    {
         let mut w = Writer::new(Vec::new());
-        w.message(kind, NLM_F_REQUEST | NLM_F_DUMP, 900_000 + i as u32, 0, |w| w.put(&[AF_UNSPEC]))
-            .expect("a dump request encodes");
+        w.message(
+            kind,
+            NLM_F_REQUEST | NLM_F_DUMP,
+            900_000 + i as u32,
+            0,
+            |w| w.put(&[AF_UNSPEC]),
+        )
+        .expect("a dump request encodes");
         out.push(w.into_inner());
     }
     out
@@ -247,12 +267,14 @@ fn hear(heard: &mut [Vec<Norm>], indexes: &[u32], ports: &[u32], d: &[u8], group
 /// The marker the monitor stops at: a link created after every client is
 /// done.
 fn end_marker() -> Vec<u8> {
-    let mut l = LinkRepr::default();
-    l.name = nlq::wire::IfName::try_from_str("nlqend");
-    l.info = Some(nlq::wire::LinkInfoRepr {
-        kind: nlq::wire::InlineStr::try_from_str("dummy"),
-        ..Default::default()
-    });
+    let l = LinkRepr {
+        name: nlq::wire::IfName::try_from_str("nlqend"),
+        info: Some(nlq::wire::LinkInfoRepr {
+            kind: nlq::wire::InlineStr::try_from_str("dummy"),
+            ..Default::default()
+        }),
+        ..LinkRepr::default()
+    };
     msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 77, |w| l.emit(w))
 }
 
@@ -299,14 +321,24 @@ pub fn setup_daemon(path: &Path, clients: usize, requests: usize) -> Plan {
     let mut per_client = Vec::new();
     for c in 0..clients {
         let req = setup_requests(c, None).remove(0);
-        assert_eq!(first_errno(&exchange(&mut admin, &req, 1)), Some(0), "bridge {c}");
+        assert_eq!(
+            first_errno(&exchange(&mut admin, &req, 1)),
+            Some(0),
+            "bridge {c}"
+        );
     }
     let mut h = SocketClient::handle(path).expect("a handle");
     for c in 0..clients {
-        let index = h.if_nametoindex(&bridge_name(c)).expect("the bridge exists");
+        let index = h
+            .if_nametoindex(&bridge_name(c))
+            .expect("the bridge exists");
         for (i, req) in setup_requests(c, Some(index)).iter().enumerate() {
             let seq = 2 + i as u32;
-            assert_eq!(first_errno(&exchange(&mut admin, req, seq)), Some(0), "setup of {c}");
+            assert_eq!(
+                first_errno(&exchange(&mut admin, req, seq)),
+                Some(0),
+                "setup of {c}"
+            );
         }
         per_client.push((index, client_requests(c, index, requests)));
     }
@@ -372,7 +404,8 @@ pub fn run_daemon(path: &Path, plan: &Plan, collect: bool) -> (Outcome, Duration
             let start = Arc::clone(&start);
             threads.push(s.spawn(move || {
                 start.wait();
-                let mut answers: Vec<Vec<Norm>> = Vec::with_capacity(if collect { reqs.len() } else { 0 });
+                let mut answers: Vec<Vec<Norm>> =
+                    Vec::with_capacity(if collect { reqs.len() } else { 0 });
                 let mut cur: Vec<Norm> = Vec::new();
                 let mut sent = 0usize;
                 let mut done = 0usize;
@@ -382,7 +415,9 @@ pub fn run_daemon(path: &Path, plan: &Plan, collect: bool) -> (Outcome, Duration
                         client.send(&reqs[sent]).expect("send");
                         sent += 1;
                     }
-                    client.recv(&mut buf, Some(PATIENCE)).expect("an answer in time");
+                    client
+                        .recv(&mut buf, Some(PATIENCE))
+                        .expect("an answer in time");
                     for m in Messages::new(&buf).flatten() {
                         assert_eq!(m.port(), client.port(), "a reply names the client's port");
                         let is_answer = m.kind() == NLMSG_ERROR;
@@ -411,7 +446,10 @@ pub fn run_daemon(path: &Path, plan: &Plan, collect: bool) -> (Outcome, Duration
         let elapsed = t0.elapsed();
         // Every client is done: the marker comes after all they caused.
         let mut admin = SocketClient::connect(path).expect("admin connects");
-        assert_eq!(first_errno(&exchange(&mut admin, &end_marker(), 77)), Some(0));
+        assert_eq!(
+            first_errno(&exchange(&mut admin, &end_marker(), 77)),
+            Some(0)
+        );
         let (heard, overrun) = mon.join().expect("the monitor");
         (elapsed, (answers, heard, overrun))
     });
@@ -468,11 +506,15 @@ pub fn run_serial(plan: &Plan) -> Outcome {
     for (c, (index, _)) in plan.per_client.iter().enumerate() {
         let l = nlq::stack::Stack::link(s.stack(), nlq::stack::LinkKey::Name(&bridge_name(c)))
             .expect("the bridge exists");
-        assert_eq!(l.header.index, *index, "the replay gives bridge {c} the same index");
+        assert_eq!(
+            l.header.index, *index,
+            "the replay gives bridge {c} the same index"
+        );
     }
     let monitor = s.connect();
     s.bind(monitor, 0, MONITOR_GROUPS).expect("bind");
-    s.set_option(monitor, SockOpt::RcvBuf(usize::MAX / 2)).expect("rcvbuf");
+    s.set_option(monitor, SockOpt::RcvBuf(usize::MAX / 2))
+        .expect("rcvbuf");
     let conns: Vec<ConnId> = (0..plan.clients)
         .map(|_| {
             let c = s.connect();
@@ -492,7 +534,11 @@ pub fn run_serial(plan: &Plan) -> Outcome {
             s.send(conns[c], req);
             let mut msgs = Vec::new();
             for d in drain(&mut s, conns[c]) {
-                msgs.extend(Messages::new(&d.bytes).flatten().map(|m| norm(&m, &ports, 0)));
+                msgs.extend(
+                    Messages::new(&d.bytes)
+                        .flatten()
+                        .map(|m| norm(&m, &ports, 0)),
+                );
             }
             mine.push(msgs);
             for d in drain(&mut s, monitor) {
@@ -530,11 +576,18 @@ pub fn verify(run: &Outcome, serial: &Outcome) -> Result<(), String> {
     }
     for (c, (got, want)) in run.answers.iter().zip(&serial.answers).enumerate() {
         if got.len() != want.len() {
-            return Err(format!("client {c}: {} answers, expected {}", got.len(), want.len()));
+            return Err(format!(
+                "client {c}: {} answers, expected {}",
+                got.len(),
+                want.len()
+            ));
         }
         for (k, (g, w)) in got.iter().zip(want).enumerate() {
             if g != w {
-                return Err(format!("client {c}, request {}: answer {g:?}, expected {w:?}", k + 1));
+                return Err(format!(
+                    "client {c}, request {}: answer {g:?}, expected {w:?}",
+                    k + 1
+                ));
             }
         }
     }
@@ -559,11 +612,18 @@ pub fn verify(run: &Outcome, serial: &Outcome) -> Result<(), String> {
     for (i, (got, want)) in run.dumps.iter().zip(&serial.dumps).enumerate() {
         let what = ["link", "address", "route"].get(i).copied().unwrap_or("?");
         if got.len() != want.len() {
-            return Err(format!("the {what} dump has {} messages, expected {}", got.len(), want.len()));
+            return Err(format!(
+                "the {what} dump has {} messages, expected {}",
+                got.len(),
+                want.len()
+            ));
         }
         let strip = |n: &Norm| (n.kind, n.flags, n.payload.clone());
         if let Some(k) = got.iter().zip(want).position(|(g, w)| strip(g) != strip(w)) {
-            return Err(format!("{what} dump, message {k}: {:?}, expected {:?}", got[k], want[k]));
+            return Err(format!(
+                "{what} dump, message {k}: {:?}, expected {:?}",
+                got[k], want[k]
+            ));
         }
     }
     Ok(())

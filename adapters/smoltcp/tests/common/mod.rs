@@ -23,8 +23,14 @@ pub const MAC: [u8; 6] = [0x02, 0x6e, 0x6c, 0, 0, 1];
 /// A stack on a loopback device.
 pub fn loopback_stack() -> SmolStack<Loopback> {
     let config = Config::new(EthernetAddress(MAC).into());
-    SmolStack::new(Loopback::new(Medium::Ethernet), config, Instant::ZERO, NAME, INDEX)
-        .expect("a loopback device makes a stack")
+    SmolStack::new(
+        Loopback::new(Medium::Ethernet),
+        config,
+        Instant::ZERO,
+        NAME,
+        INDEX,
+    )
+    .expect("a loopback device makes a stack")
 }
 
 /// The address dump.
@@ -55,7 +61,13 @@ pub fn in_step<D: Device>(s: &mut SmolStack<D>) -> Result<(), String> {
     let want: BTreeSet<String> = addrs(s)
         .iter()
         .filter(|a| a.flags.unwrap_or(0) & IFA_F_TENTATIVE == 0)
-        .filter_map(|a| Some(format!("{}/{}", a.local.or(a.address)?, a.header.prefix_len)))
+        .filter_map(|a| {
+            Some(format!(
+                "{}/{}",
+                a.local.or(a.address)?,
+                a.header.prefix_len
+            ))
+        })
         .collect();
     let have: BTreeSet<String> = s.iface().ip_addrs().iter().map(IpCidr::to_string).collect();
     if want != have || s.iface().ip_addrs().len() != have.len() {
