@@ -104,7 +104,11 @@ pub fn select_source<S: Stack + ?Sized>(
                 if flags & IFA_F_SECONDARY != 0 || a.header.scope >= RT_SCOPE_HOST {
                     return ControlFlow::Continue(());
                 }
-                u32::from(prefix_contains(a.address.or(Some(local)), a.header.prefix_len, target))
+                u32::from(prefix_contains(
+                    a.address.or(Some(local)),
+                    a.header.prefix_len,
+                    target,
+                ))
             }
             IpAddr::V6(l) => {
                 let link_local = l.segments()[0] & 0xffc0 == 0xfe80;

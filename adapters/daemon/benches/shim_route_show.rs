@@ -25,11 +25,14 @@ const ROUTES: u32 = 10_000;
 
 /// The `ip -batch` file that builds the table.
 fn batch() -> String {
-    let mut s = String::from(
-        "link add br0 type bridge\nlink set br0 up\naddr add 10.255.0.1/16 dev br0\n",
-    );
+    let mut s =
+        String::from("link add br0 type bridge\nlink set br0 up\naddr add 10.255.0.1/16 dev br0\n");
     for i in 0..ROUTES {
-        s.push_str(&format!("route add 10.{}.{}.0/24 dev br0\n", i / 256, i % 256));
+        s.push_str(&format!(
+            "route add 10.{}.{}.0/24 dev br0\n",
+            i / 256,
+            i % 256
+        ));
     }
     s
 }
@@ -126,8 +129,14 @@ fn shim_route_show(c: &mut Criterion) {
         output(ip(None, &shim, &show)),
     );
     assert_eq!(n.lines().count(), k.lines().count(), "route counts differ");
-    assert!(n == k, "`ip -4 route show` differs between nlq and the kernel");
-    eprintln!("shim_route_show: {} lines, equal on both", n.lines().count());
+    assert!(
+        n == k,
+        "`ip -4 route show` differs between nlq and the kernel"
+    );
+    eprintln!(
+        "shim_route_show: {} lines, equal on both",
+        n.lines().count()
+    );
 
     let mut g = c.benchmark_group("shim_route_show");
     g.sample_size(30);

@@ -364,6 +364,9 @@ impl SocketClient {
                 let half = u32::try_from(n.div_ceil(2)).unwrap_or(u32::MAX / 2);
                 (SOL_SOCKET, SO_RCVBUFFORCE, half)
             }
+            SockOpt::PktInfo(v) => (SOL_NETLINK, NETLINK_PKTINFO, u32::from(v)),
+            SockOpt::BroadcastError(v) => (SOL_NETLINK, NETLINK_BROADCAST_ERROR, u32::from(v)),
+            SockOpt::ListenAllNsid(v) => (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, u32::from(v)),
         };
         self.set_option(level, name, value)
     }

@@ -12,7 +12,7 @@ use nlq::errno::{EBADF, EINVAL, ENOPROTOOPT, EPERM};
 use nlq::remote::{self, Request};
 use nlq::server::{ConnId, Server, SockOpt, DEFAULT_RCVBUF, DUMP_GOODSIZE};
 use nlq::stack::Stack;
-use nlq::wire::consts::SOL_NETLINK;
+use nlq::wire::consts::{NETLINK_LIST_MEMBERSHIPS, SOL_NETLINK};
 
 /// `SOL_SOCKET`.
 pub const SOL_SOCKET: i32 = 1;
@@ -191,6 +191,14 @@ impl Sockets {
             } => {
                 let sock = self.socket(cookie)?;
                 let v = match (level, name) {
+                    (SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS) => {
+                        // The whole bitmap, as the kernel copies it: one
+                        // u32 word per 32 groups (rtnetlink has two).
+                        let groups = server.groups(sock.conn);
+                        payload.extend_from_slice(&(groups as u32).to_ne_bytes());
+                        payload.extend_from_slice(&((groups >> 32) as u32).to_ne_bytes());
+                        return Ok(());
+                    }
                     (SOL_NETLINK, _) => server.get_option(sock.conn, name)?,
                     (SOL_SOCKET, SO_RCVBUF) => sock.rcvbuf,
                     _ => return Err(ENOPROTOOPT),
@@ -237,9 +245,15 @@ impl Sockets {
     }
 }
 
-/// `getsockname`'s port and groups 1–32.
+/// `getsockname`'s port and groups 1–32. The port is 0 until the socket
+/// is bound (by `bind` or its first send), as on Linux.
 fn put_name<S: Stack>(server: &Server<S>, conn: ConnId, payload: &mut Vec<u8>) {
-    payload.extend_from_slice(&server.port(conn).to_ne_bytes());
+    let port = if server.is_bound(conn) {
+        server.port(conn)
+    } else {
+        0
+    };
+    payload.extend_from_slice(&port.to_ne_bytes());
     payload.extend_from_slice(&(server.groups(conn) as u32).to_ne_bytes());
 }
 
@@ -328,10 +342,33 @@ mod tests {
             },
         );
         assert_eq!(r, Err(EADDRINUSE));
+        // Not bound yet: port 0, as getsockname says on Linux.
+        let r = ask(&mut socks, &mut server, false, Request::Name { cookie: 2 });
+        assert_eq!(words(&r.unwrap()), vec![0, 0]);
+        server.send(b, &[]);
         let r = ask(&mut socks, &mut server, false, Request::Name { cookie: 2 });
         assert_eq!(words(&r.unwrap()), vec![pb, 0]);
         let r = ask(&mut socks, &mut server, true, Request::Name { cookie: 3 });
         assert_eq!(r, Err(EBADF));
+    }
+
+    #[test]
+    fn memberships_list_every_group() {
+        let (mut server, mut socks, _, _) = setup();
+        let join = Request::SetOption {
+            cookie: 1,
+            level: SOL_NETLINK,
+            name: NETLINK_ADD_MEMBERSHIP,
+            value: 36,
+        };
+        ask(&mut socks, &mut server, true, join).unwrap();
+        let list = Request::GetOption {
+            cookie: 1,
+            level: SOL_NETLINK,
+            name: NETLINK_LIST_MEMBERSHIPS,
+        };
+        let r = ask(&mut socks, &mut server, true, list).unwrap();
+        assert_eq!(words(&r), vec![0, 1 << 3]);
     }
 
     #[test]

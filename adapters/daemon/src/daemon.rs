@@ -26,10 +26,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::control::SOL_SOCKET;
 use bytes::Bytes;
 use nlq::errno::ENOBUFS;
-use nlq::remote::{self, DataHeader, Hello, Role, Welcome};
-use nlq::server::{ConnId, Server};
+use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
+use nlq::server::{ConnId, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
 
 use crate::control::{rmem_max, Sockets};
@@ -98,6 +99,9 @@ struct Conn {
     kind: Kind,
     /// The peer may change the stack (root, or the daemon's own user).
     allowed: bool,
+    /// The peer's process id (0 if unknown): a socket connection's port,
+    /// as the kernel's autobind gives it.
+    pid: u32,
     /// Waiting for room to write (registered for `EPOLLOUT`).
     blocked: bool,
     /// Registered for input (a control connection with replies waiting
@@ -300,9 +304,12 @@ impl<S: Stack> Daemon<S> {
     }
 
     fn add_conn(&mut self, fd: OwnedFd) {
-        let allowed = match sys::peer_cred(fd.as_fd()) {
-            Ok(c) => c.uid == 0 || c.uid == self.euid,
-            Err(_) => false,
+        let (allowed, pid) = match sys::peer_cred(fd.as_fd()) {
+            Ok(c) => (
+                c.uid == 0 || c.uid == self.euid,
+                u32::try_from(c.pid).unwrap_or(0),
+            ),
+            Err(_) => (false, 0),
         };
         sys::grow_buffers(fd.as_fd(), self.options.socket_buffer);
         let slot = self.free.pop().unwrap_or(self.conns.len());
@@ -318,6 +325,7 @@ impl<S: Stack> Daemon<S> {
             fd,
             kind: Kind::Hello,
             allowed,
+            pid,
             blocked: false,
             reading: true,
             registered: interest,
@@ -394,6 +402,14 @@ impl<S: Stack> Daemon<S> {
                 // is sent.
                 c.reading = false;
                 c.update_interest(&self.epoll, slot);
+                if let Ok(Request::SetOption {
+                    cookie,
+                    level: SOL_SOCKET,
+                    ..
+                }) = Request::parse(data)
+                {
+                    self.size_send_buffer(cookie);
+                }
             }
         }
     }
@@ -405,8 +421,12 @@ impl<S: Stack> Daemon<S> {
         let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        let conn = self.server.connect();
+        let conn = self.server.connect_as(c.pid);
         self.server.set_admin(conn, c.allowed);
+        // What the daemon's end may hold for this reader: its receive
+        // buffer (the kernel's default until it sets one), on top of the
+        // server's queue, which the same size bounds.
+        sys::set_send_buffer(c.fd.as_fd(), DEFAULT_RCVBUF);
         let welcome = Welcome {
             port: self.server.port(conn),
             cookie,
@@ -426,6 +446,23 @@ impl<S: Stack> Daemon<S> {
         self.sockets.insert(cookie, conn);
         if self.options.verbose {
             eprintln!("nlq: socket {} (port {})", cookie, welcome.port);
+        }
+    }
+
+    /// Sizes the daemon's end of a socket connection to the receive
+    /// buffer its reader set, so that a reader that stops reading gets
+    /// `ENOBUFS` after about what the kernel would queue (twice: the
+    /// socket and the server's queue each hold that much).
+    fn size_send_buffer(&mut self, cookie: u64) {
+        let Some(sock) = self.sockets.get(cookie).copied() else {
+            return;
+        };
+        for c in self.conns.iter().flatten() {
+            if matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie) {
+                let bytes = usize::try_from(sock.rcvbuf).unwrap_or(usize::MAX);
+                sys::set_send_buffer(c.fd.as_fd(), bytes);
+                return;
+            }
         }
     }
 

@@ -426,7 +426,7 @@ fn pcap(input: &[u8]) -> Result<Capture, Error> {
     })
 }
 
-/// What [`print`] found.
+/// What [`print()`] found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Datagrams printed.

@@ -36,7 +36,7 @@
 
 pub mod client;
 pub mod control;
-mod daemon;
+pub mod daemon;
 pub mod decode;
 pub mod endpoint;
 pub mod state;

@@ -217,6 +217,17 @@ pub fn grow_buffers(fd: BorrowedFd<'_>, bytes: usize) {
     }
 }
 
+/// Sets how much a socket may have sent and not yet read by its peer to
+/// `bytes` (what `SO_SNDBUF` reports), at least 64 KiB so that a 32 KiB
+/// dump datagram always fits. Best effort, like [`grow_buffers`].
+pub fn set_send_buffer(fd: BorrowedFd<'_>, bytes: usize) {
+    // The kernel doubles what it is given.
+    let v = c_int::try_from(bytes.max(64 << 10) / 2).unwrap_or(c_int::MAX);
+    if set_int_option(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, v).is_err() {
+        let _ = set_int_option(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, v);
+    }
+}
+
 /// Flags of [`recv`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecvFlags {

@@ -15,8 +15,10 @@ fn welcome_dump_and_control() {
     let mut c = SocketClient::connect(d.path()).unwrap();
     assert_ne!(c.port(), 0);
     assert_ne!(c.cookie(), 0);
-    let (port, groups) = c.name().unwrap();
-    assert_eq!((port, groups), (c.port(), 0));
+    // Unbound, getsockname says port 0 (as on Linux); the port is this
+    // process's id, as the kernel's autobind gives it first.
+    assert_eq!(c.name().unwrap(), (0, 0));
+    assert_eq!(c.port(), std::process::id());
     // A link dump, as `ip link` sends it: 1-byte body, padded.
     let mut req = common::request(RTM_GETLINK, NLM_F_DUMP, 1, |w| w.put(&[AF_UNSPEC]));
     req.resize(152, 0);
@@ -33,6 +35,7 @@ fn welcome_dump_and_control() {
         .collect();
     assert_eq!(links.first(), Some(&(RTM_NEWLINK, 1, c.port())));
     assert_eq!(links.last().map(|l| l.0), Some(NLMSG_DONE));
+    assert_eq!(c.name().unwrap(), (c.port(), 0), "bound by its first send");
     // Control: ioctl and nameindex.
     let mut ctl = ControlClient::connect(d.path()).unwrap();
     let r = ctl.ioctl(SIOCGIFINDEX, &ifreq("lo")).unwrap();
@@ -57,4 +60,30 @@ fn nlinline_handle_over_the_daemon() {
     let e = h.link_del("nosuch").unwrap_err();
     assert_eq!(e.errno(), libc::ENODEV);
     let _ = LinkRepr::default();
+}
+
+#[test]
+fn silent_and_bad_hellos_block_nothing() {
+    use std::os::fd::AsFd;
+    let d = common::spawn("hello");
+    // Connected, and never says a word.
+    let silent = nlq_daemon::sys::connect_seqpacket(d.path()).unwrap();
+    // Says something that is not a hello: closed by the daemon.
+    let bad = nlq_daemon::sys::connect_seqpacket(d.path()).unwrap();
+    nlq_daemon::sys::send(bad.as_fd(), b"GET / HTTP/1.0\r\n\r\n", false).unwrap();
+    let mut buf = [0u8; 64];
+    assert!(nlq_daemon::sys::poll_readable(bad.as_fd(), Some(Duration::from_secs(10))).unwrap());
+    let flags = nlq_daemon::sys::RecvFlags {
+        peek: false,
+        dontwait: true,
+    };
+    assert_eq!(
+        nlq_daemon::sys::recv(bad.as_fd(), &mut buf, flags).unwrap(),
+        0,
+        "the end of the connection"
+    );
+    // Meanwhile others are served.
+    let mut h = SocketClient::handle(d.path()).unwrap();
+    assert_eq!(h.if_nametoindex("lo").unwrap(), 1);
+    drop(silent);
 }

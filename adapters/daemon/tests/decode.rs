@@ -226,8 +226,10 @@ fn the_binary_decodes_standard_input() {
     assert!(text.contains("RTM_NEWLINK flags=MULTI"), "{text}");
     assert!(text.contains("RTM_NEWROUTE"), "{text}");
     // Not a capture: a clear error.
+    let dir = nlq_daemon::testing::TempDir::new("decode");
     let out = Command::new(env!("CARGO_BIN_EXE_nlq"))
-        .args(["decode", "/nonexistent/nlq-capture"])
+        .arg("decode")
+        .arg(dir.path().join("nlq-capture"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -52,8 +52,10 @@
 //! The semantics are nlq-mem's, the reference stack checked against the
 //! kernel: the same requests get the same answers and the same
 //! notifications, in the same order (this crate's tests compare the two on
-//! generated request sequences). The link behaves as a tap device with
-//! carrier; it starts down, as a new link does on Linux.
+//! generated request sequences; the link differs only in naming no kind in
+//! `IFLA_LINKINFO` and in counting real frames). The link behaves as a tap
+//! device with carrier; it starts down, as a new link does on Linux. The
+//! neighbour dump is empty: smoltcp's neighbour cache is not public.
 //!
 //! ## What smoltcp cannot do
 //!

@@ -110,6 +110,11 @@ struct Conn {
     cap_ack: bool,
     strict: bool,
     no_enobufs: bool,
+    /// `NETLINK_PKTINFO`, `NETLINK_BROADCAST_ERROR`,
+    /// `NETLINK_LISTEN_ALL_NSID`: kept for `getsockopt`, nothing else.
+    pktinfo: bool,
+    broadcast_error: bool,
+    listen_all_nsid: bool,
     admin: bool,
     rcvbuf: usize,
     queued: usize,
@@ -130,6 +135,9 @@ impl Conn {
             cap_ack: false,
             strict: false,
             no_enobufs: false,
+            pktinfo: false,
+            broadcast_error: false,
+            listen_all_nsid: false,
             admin: true,
             rcvbuf: DEFAULT_RCVBUF,
             queued: 0,
@@ -202,14 +210,21 @@ pub enum SockOpt {
     NoEnobufs(bool),
     /// `SO_RCVBUF` (bytes the queue may hold).
     RcvBuf(usize),
+    /// `NETLINK_PKTINFO`: kept for `getsockopt` (the control message it
+    /// asks for is the transport's to add).
+    PktInfo(bool),
+    /// `NETLINK_BROADCAST_ERROR`: kept for `getsockopt`.
+    BroadcastError(bool),
+    /// `NETLINK_LISTEN_ALL_NSID`: kept for `getsockopt` (one namespace
+    /// here).
+    ListenAllNsid(bool),
 }
 
 impl SockOpt {
     /// The option for `setsockopt(fd, SOL_NETLINK, name, &value)`;
     /// `ENOPROTOOPT` for a name the server does not keep (as the kernel
-    /// answers unknown names). Options the kernel accepts but that change
-    /// nothing here (`NETLINK_PKTINFO`, `NETLINK_BROADCAST_ERROR`,
-    /// `NETLINK_LISTEN_ALL_NSID`) come back as `Ok(None)`.
+    /// answers unknown names). `Ok(None)` is kept for options accepted
+    /// without effect (none today).
     pub fn from_sol_netlink(name: i32, value: u32) -> Result<Option<SockOpt>, i32> {
         Ok(Some(match name {
             NETLINK_ADD_MEMBERSHIP => SockOpt::AddMembership(value),
@@ -218,7 +233,9 @@ impl SockOpt {
             NETLINK_CAP_ACK => SockOpt::CapAck(value != 0),
             NETLINK_GET_STRICT_CHK => SockOpt::StrictCheck(value != 0),
             NETLINK_NO_ENOBUFS => SockOpt::NoEnobufs(value != 0),
-            NETLINK_PKTINFO | NETLINK_BROADCAST_ERROR | NETLINK_LISTEN_ALL_NSID => return Ok(None),
+            NETLINK_PKTINFO => SockOpt::PktInfo(value != 0),
+            NETLINK_BROADCAST_ERROR => SockOpt::BroadcastError(value != 0),
+            NETLINK_LISTEN_ALL_NSID => SockOpt::ListenAllNsid(value != 0),
             _ => return Err(ENOPROTOOPT),
         }))
     }
@@ -416,6 +433,9 @@ impl<S: Stack> Server<S> {
                 }
             }
             SockOpt::RcvBuf(n) => c.rcvbuf = n,
+            SockOpt::PktInfo(v) => c.pktinfo = v,
+            SockOpt::BroadcastError(v) => c.broadcast_error = v,
+            SockOpt::ListenAllNsid(v) => c.listen_all_nsid = v,
         }
         Ok(())
     }
@@ -429,7 +449,9 @@ impl<S: Stack> Server<S> {
             NETLINK_CAP_ACK => u32::from(c.cap_ack),
             NETLINK_GET_STRICT_CHK => u32::from(c.strict),
             NETLINK_NO_ENOBUFS => u32::from(c.no_enobufs),
-            NETLINK_PKTINFO | NETLINK_BROADCAST_ERROR | NETLINK_LISTEN_ALL_NSID => 0,
+            NETLINK_PKTINFO => u32::from(c.pktinfo),
+            NETLINK_BROADCAST_ERROR => u32::from(c.broadcast_error),
+            NETLINK_LISTEN_ALL_NSID => u32::from(c.listen_all_nsid),
             NETLINK_LIST_MEMBERSHIPS => c.groups as u32,
             _ => return Err(ENOPROTOOPT),
         })
@@ -824,6 +846,21 @@ mod tests {
         let echo = drain(&mut s, a, 32768);
         assert_eq!((echo.len(), echo[0].group), (1, 0));
         assert_eq!(drain(&mut s, b, 32768).len(), 1);
+    }
+
+    #[test]
+    fn inert_options_read_back_as_set() {
+        let (mut s, c) = server();
+        for name in [
+            NETLINK_PKTINFO,
+            NETLINK_BROADCAST_ERROR,
+            NETLINK_LISTEN_ALL_NSID,
+        ] {
+            assert_eq!(s.get_option(c, name), Ok(0));
+            let opt = SockOpt::from_sol_netlink(name, 1).unwrap().unwrap();
+            s.set_option(c, opt).unwrap();
+            assert_eq!(s.get_option(c, name), Ok(1));
+        }
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub fn kernel_prefix(test: &str) -> Option<Vec<String>> {
             return Some(v);
         }
     }
-    let why = "needs root, or unprivileged user namespaces, to run the same steps on a kernel namespace";
+    let why =
+        "needs root, or unprivileged user namespaces, to run the same steps on a kernel namespace";
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
         "{test}: {why} (required under CI)"

@@ -65,7 +65,10 @@ const SETUP: &[Step<'_>] = &[
     ("add v6", "ip addr add 2001:db8::1/64 dev br0 nodad"),
     ("route via", "ip route add 10.20.0.0/16 via 10.9.0.254"),
     ("route dev", "ip route add 10.30.0.0/16 dev br0 metric 5"),
-    ("route v6", "ip -6 route add 2001:db8:5::/48 via 2001:db8::fe"),
+    (
+        "route v6",
+        "ip -6 route add 2001:db8:5::/48 via 2001:db8::fe",
+    ),
 ];
 
 /// Runs `steps` on both sides and compares them; `expect` lists (step,
@@ -79,10 +82,17 @@ fn run_and_compare(test: &str, steps: &[Step<'_>], expect: &[(&str, &str)]) {
     let daemon = Daemon::start(test);
     let (kernel, nlq) = both(&prefix, &daemon, steps, &scratch.0);
     let diffs = differences(&kernel, &nlq, steps, normalise);
-    assert!(diffs.is_empty(), "{test}: differences\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{test}: differences\n{}",
+        diffs.join("\n")
+    );
     for (label, text) in expect {
         let out = nlq.get(*label).map_or("", |o| o.output.as_str());
-        assert!(out.contains(text), "{test}: `{label}` lacks {text:?}: {out}");
+        assert!(
+            out.contains(text),
+            "{test}: `{label}` lacks {text:?}: {out}"
+        );
     }
 }
 
@@ -139,7 +149,10 @@ fn ip_monitor_hears_changes_made_by_another_client() {
     // addresses and routes; the pauses let it subscribe first and drain
     // last (the comparison does not depend on their length).
     let steps: &[Step<'_>] = &[
-        ("add bridge", "ip link add br0 type bridge && ip link set br0 up"),
+        (
+            "add bridge",
+            "ip link add br0 type bridge && ip link set br0 up",
+        ),
         (
             "monitor",
             "ip -4 monitor address route > monitor.out & M=$!; sleep 0.5; \
@@ -164,12 +177,21 @@ fn ifconfig_shows_and_changes_like_on_the_kernel() {
     }
     let mut steps = SETUP.to_vec();
     steps.extend_from_slice(&[
-        ("list", "ifconfig -a | grep -v 'packets\\|errors\\|collisions'"),
-        ("one", "ifconfig br0 | grep -v 'packets\\|errors\\|collisions'"),
+        (
+            "list",
+            "ifconfig -a | grep -v 'packets\\|errors\\|collisions'",
+        ),
+        (
+            "one",
+            "ifconfig br0 | grep -v 'packets\\|errors\\|collisions'",
+        ),
         ("set mtu", "ifconfig br0 mtu 1300"),
         ("set addr", "ifconfig br0 10.9.2.1 netmask 255.255.255.0"),
         ("down", "ifconfig br0 down"),
-        ("after", "ifconfig -a | grep -v 'packets\\|errors\\|collisions'"),
+        (
+            "after",
+            "ifconfig -a | grep -v 'packets\\|errors\\|collisions'",
+        ),
         ("json addrs", "ip -j addr show dev br0"),
         ("no such", "ifconfig nosuch0"),
     ]);
