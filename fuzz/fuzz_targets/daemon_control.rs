@@ -15,7 +15,8 @@
 //! Checks, besides no panic:
 //! - every reply is a status (0 or a positive errno) and, on success, the
 //!   payload its request promises: 8 bytes for `Bind` and `Name` (the
-//!   port and groups 1–32 the server reports), 4 for `GetOption`, none
+//!   port (0 until bound) and groups 1–32 the server reports), 4 for
+//!   `GetOption` (8 for the membership list), none
 //!   for `SetOption` and `ReaderSize`, an `ifreq` for `Ioctl`, `ifc_len`
 //!   then whole records for `IfConf` (at most the buffer's worth), records
 //!   that decode for `IfAddrs` and `NameIndex`, text for `ProcNetDev`;
@@ -143,10 +144,22 @@ fuzz_target!(|data: &[u8]| {
                     match req {
                         Request::Bind { cookie, .. } | Request::Name { cookie } => {
                             let conn = socks.get(cookie).expect("socket").conn;
-                            let mut want = server.port(conn).to_ne_bytes().to_vec();
+                            // Port 0 until bound (bind, or a first send).
+                            let port = if server.is_bound(conn) {
+                                server.port(conn)
+                            } else {
+                                0
+                            };
+                            let mut want = port.to_ne_bytes().to_vec();
                             want.extend((server.groups(conn) as u32).to_ne_bytes());
                             assert_eq!(p, &want[..]);
                         }
+                        // The membership list is the whole bitmap.
+                        Request::GetOption {
+                            level: 270,
+                            name: 9,
+                            ..
+                        } => assert_eq!(p.len(), 8),
                         Request::GetOption { .. } => assert_eq!(p.len(), 4),
                         Request::SetOption { .. } | Request::ReaderSize { .. } => {
                             assert!(p.is_empty())
