@@ -42,7 +42,7 @@
 //! | --- | --- |
 //! | the link (one, its index and name chosen at [`SmolStack::new`]) | the interface and its device |
 //! | `ip link set up` / `down` | the device passes frames, or drops them ([`LinkDevice`]) |
-//! | `ip link set mtu` (68 up to what the device reported) | frames longer than the MTU are not sent |
+//! | `ip link set mtu` (68 up to what the device reported) | frames longer than the MTU are not sent (smoltcp sizes its segments by the MTU the device reported when the interface was made: below it, longer frames are dropped, not made smaller) |
 //! | `ip link set address` | [`Interface::set_hardware_addr`] |
 //! | addresses, IPv4 and IPv6 | [`Interface::update_ip_addrs`] (IPv6 ones once out of duplicate address detection) |
 //! | routes via a gateway, main table | [`Interface::routes_mut`] |
