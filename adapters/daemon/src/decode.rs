@@ -489,30 +489,6 @@ pub fn render(cap: &Capture, text: &mut String) -> Summary {
     sum
 }
 
-/// The name of a message type.
-pub fn type_name(kind: u16) -> Option<&'static str> {
-    Some(match kind {
-        NLMSG_NOOP => "NLMSG_NOOP",
-        NLMSG_ERROR => "NLMSG_ERROR",
-        NLMSG_DONE => "NLMSG_DONE",
-        NLMSG_OVERRUN => "NLMSG_OVERRUN",
-        RTM_NEWLINK => "RTM_NEWLINK",
-        RTM_DELLINK => "RTM_DELLINK",
-        RTM_GETLINK => "RTM_GETLINK",
-        RTM_SETLINK => "RTM_SETLINK",
-        RTM_NEWADDR => "RTM_NEWADDR",
-        RTM_DELADDR => "RTM_DELADDR",
-        RTM_GETADDR => "RTM_GETADDR",
-        RTM_NEWROUTE => "RTM_NEWROUTE",
-        RTM_DELROUTE => "RTM_DELROUTE",
-        RTM_GETROUTE => "RTM_GETROUTE",
-        RTM_NEWNEIGH => "RTM_NEWNEIGH",
-        RTM_DELNEIGH => "RTM_DELNEIGH",
-        RTM_GETNEIGH => "RTM_GETNEIGH",
-        _ => return None,
-    })
-}
-
 /// The `NLM_F_*` names of `flags` for a message of type `kind`.
 pub fn flag_names(kind: u16, flags: u16) -> String {
     let mut names: Vec<String> = Vec::new();
@@ -572,7 +548,8 @@ pub fn flag_names(kind: u16, flags: u16) -> String {
 
 /// The header of a message: type, flags, seq, port, length.
 pub fn header_line(m: &NlMsg<'_>) -> String {
-    let kind = type_name(m.kind()).map_or_else(|| format!("type {}", m.kind()), String::from);
+    let kind =
+        message_type_name(m.kind()).map_or_else(|| format!("type {}", m.kind()), String::from);
     format!(
         "{kind} flags={} seq={} port={} len={}",
         flag_names(m.kind(), m.flags()),
@@ -594,7 +571,8 @@ pub fn describe(m: &NlMsg<'_>) -> String {
             let req = e.request();
             let of = format!(
                 " (to {} seq={})",
-                type_name(req.kind).map_or_else(|| format!("type {}", req.kind), String::from),
+                message_type_name(req.kind)
+                    .map_or_else(|| format!("type {}", req.kind), String::from),
                 req.seq
             );
             let mut t = if e.is_ack() {

@@ -308,16 +308,7 @@ impl MemStack {
             return;
         }
         if let Some(b) = a.broadcast.filter(|b| v4(b) != u32::MAX) {
-            let r = Route::kernel(
-                RT_TABLE_LOCAL,
-                b,
-                32,
-                RTN_BROADCAST,
-                RT_SCOPE_LINK,
-                a.ifindex,
-                src,
-            );
-            self.add_kernel_route(r, events);
+            self.add_broadcast_route(b, a.ifindex, src, events);
         }
         let prefix = v4(&a.peer) & mask4(a.prefix_len);
         if prefix != 0
@@ -336,18 +327,29 @@ impl MemStack {
             }
             if a.prefix_len < 31 {
                 let b = IpAddr::V4(Ipv4Addr::from(prefix | !mask4(a.prefix_len)));
-                let r = Route::kernel(
-                    RT_TABLE_LOCAL,
-                    b,
-                    32,
-                    RTN_BROADCAST,
-                    RT_SCOPE_LINK,
-                    a.ifindex,
-                    src,
-                );
-                self.add_kernel_route(r, events);
+                self.add_broadcast_route(b, a.ifindex, src, events);
             }
         }
+    }
+
+    /// `broadcast B dev LINK table local scope link`.
+    fn add_broadcast_route(
+        &mut self,
+        b: IpAddr,
+        ifindex: u32,
+        src: Option<IpAddr>,
+        events: Events<'_>,
+    ) {
+        let r = Route::kernel(
+            RT_TABLE_LOCAL,
+            b,
+            32,
+            RTN_BROADCAST,
+            RT_SCOPE_LINK,
+            ifindex,
+            src,
+        );
+        self.add_kernel_route(r, events);
     }
 
     /// `NETDEV_UP` for IPv4: every address of the link gets its routes.

@@ -227,16 +227,8 @@ fn fresh_stream(f: *mut FILE) -> *mut FILE {
 /// As for the C function.
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn fopen(path: *const c_char, mode: *const c_char) -> *mut FILE {
-    guard(std::ptr::null_mut(), || {
-        // SAFETY: the caller's C strings.
-        if let Some(f) =
-            unsafe { emulated(path) }.and_then(|file| unsafe { fopen_emulated(file, mode) })
-        {
-            return f;
-        }
-        // SAFETY: the caller's arguments, unchanged.
-        fresh_stream(unsafe { real::fopen(path, mode) })
-    })
+    // SAFETY: the caller's arguments, and the original of this function.
+    unsafe { open_stream(path, mode, real::fopen) }
 }
 
 /// `fopen64(3)`.
@@ -246,6 +238,21 @@ pub unsafe extern "C" fn fopen(path: *const c_char, mode: *const c_char) -> *mut
 /// As for the C function.
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn fopen64(path: *const c_char, mode: *const c_char) -> *mut FILE {
+    // SAFETY: the caller's arguments, and the original of this function.
+    unsafe { open_stream(path, mode, real::fopen64) }
+}
+
+/// `fopen` and `fopen64`: an emulated file's stream, else what `original`
+/// opens.
+///
+/// # Safety
+///
+/// As for `fopen`; `original` is the libc function being interposed.
+unsafe fn open_stream(
+    path: *const c_char,
+    mode: *const c_char,
+    original: unsafe fn(*const c_char, *const c_char) -> *mut FILE,
+) -> *mut FILE {
     guard(std::ptr::null_mut(), || {
         // SAFETY: the caller's C strings.
         if let Some(f) =
@@ -254,7 +261,7 @@ pub unsafe extern "C" fn fopen64(path: *const c_char, mode: *const c_char) -> *m
             return f;
         }
         // SAFETY: the caller's arguments, unchanged.
-        fresh_stream(unsafe { real::fopen64(path, mode) })
+        fresh_stream(unsafe { original(path, mode) })
     })
 }
 

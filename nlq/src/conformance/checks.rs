@@ -14,9 +14,9 @@ use crate::wire::consts::*;
 use crate::wire::{AddrRepr, FamilyHeader, HwAddr, LinkRepr, NlMsgHeader, RouteRepr};
 
 use super::harness::{
-    addr_body, addr_ip, describe_all, errno_name, fail, family_of, kind_name, link_by_index,
-    link_by_name, new_link_body, prefix_outcome, refused, route_add_body, route_del_body, split,
-    unsupported, Ctx, Endpoint, Msg, Step,
+    addr_body, addr_ip, describe_all, errno_name, fail, family_of, link_by_index, link_by_name,
+    new_link_body, prefix_outcome, refused, route_add_body, route_del_body, split, unsupported,
+    Ctx, Endpoint, Msg, Step,
 };
 use super::{Outcome, TestLink};
 
@@ -197,7 +197,7 @@ fn expect_kinds(what: &str, msgs: &[Msg], want: &[u16]) -> Step<()> {
     }
     let want: Vec<String> = want
         .iter()
-        .map(|k| kind_name(*k).unwrap_or("?").into())
+        .map(|k| message_type_name(*k).unwrap_or("?").into())
         .collect();
     Err(fail(format!(
         "{what}: expected [{}], got {}",
@@ -1222,7 +1222,7 @@ fn heard(what: &str, msgs: &[Msg], kind: u16, pick: impl Fn(&Msg) -> bool, whom:
     if msgs.iter().any(|m| m.kind() == kind && pick(m)) {
         return Ok(());
     }
-    let name = kind_name(kind).unwrap_or("?");
+    let name = message_type_name(kind).unwrap_or("?");
     Err(fail(format!(
         "after {what}, the {whom} heard no {name} for it: {}",
         describe_all(msgs)

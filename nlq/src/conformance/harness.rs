@@ -205,33 +205,11 @@ impl Msg {
                 let e = self.done().unwrap_or(0).checked_neg().unwrap_or(0);
                 format!("NLMSG_DONE({})", errno_name(e))
             }
-            _ => kind_name(kind).map_or_else(|| format!("type {kind}"), ToString::to_string),
+            _ => {
+                message_type_name(kind).map_or_else(|| format!("type {kind}"), ToString::to_string)
+            }
         }
     }
-}
-
-/// The name of a message type.
-pub(super) fn kind_name(kind: u16) -> Option<&'static str> {
-    Some(match kind {
-        NLMSG_NOOP => "NLMSG_NOOP",
-        NLMSG_ERROR => "NLMSG_ERROR",
-        NLMSG_DONE => "NLMSG_DONE",
-        NLMSG_OVERRUN => "NLMSG_OVERRUN",
-        RTM_NEWLINK => "RTM_NEWLINK",
-        RTM_DELLINK => "RTM_DELLINK",
-        RTM_GETLINK => "RTM_GETLINK",
-        RTM_SETLINK => "RTM_SETLINK",
-        RTM_NEWADDR => "RTM_NEWADDR",
-        RTM_DELADDR => "RTM_DELADDR",
-        RTM_GETADDR => "RTM_GETADDR",
-        RTM_NEWROUTE => "RTM_NEWROUTE",
-        RTM_DELROUTE => "RTM_DELROUTE",
-        RTM_GETROUTE => "RTM_GETROUTE",
-        RTM_NEWNEIGH => "RTM_NEWNEIGH",
-        RTM_DELNEIGH => "RTM_DELNEIGH",
-        RTM_GETNEIGH => "RTM_GETNEIGH",
-        _ => return None,
-    })
 }
 
 /// The messages of a reply, described: `[RTM_NEWLINK, NLMSG_ERROR(ACK)]`.

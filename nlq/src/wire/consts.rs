@@ -90,6 +90,32 @@ pub const RTM_NEWNEIGH: u16 = 28;
 pub const RTM_DELNEIGH: u16 = 29;
 pub const RTM_GETNEIGH: u16 = 30;
 
+/// The name of a message type (`"RTM_NEWLINK"`, `"NLMSG_ERROR"`, ...) for
+/// the control types and the link, address, route and neighbour types;
+/// `None` for any other.
+pub fn message_type_name(kind: u16) -> Option<&'static str> {
+    Some(match kind {
+        NLMSG_NOOP => "NLMSG_NOOP",
+        NLMSG_ERROR => "NLMSG_ERROR",
+        NLMSG_DONE => "NLMSG_DONE",
+        NLMSG_OVERRUN => "NLMSG_OVERRUN",
+        RTM_NEWLINK => "RTM_NEWLINK",
+        RTM_DELLINK => "RTM_DELLINK",
+        RTM_GETLINK => "RTM_GETLINK",
+        RTM_SETLINK => "RTM_SETLINK",
+        RTM_NEWADDR => "RTM_NEWADDR",
+        RTM_DELADDR => "RTM_DELADDR",
+        RTM_GETADDR => "RTM_GETADDR",
+        RTM_NEWROUTE => "RTM_NEWROUTE",
+        RTM_DELROUTE => "RTM_DELROUTE",
+        RTM_GETROUTE => "RTM_GETROUTE",
+        RTM_NEWNEIGH => "RTM_NEWNEIGH",
+        RTM_DELNEIGH => "RTM_DELNEIGH",
+        RTM_GETNEIGH => "RTM_GETNEIGH",
+        _ => return None,
+    })
+}
+
 // ---- multicast groups (`enum rtnetlink_groups`) -------------------------
 pub const RTNLGRP_NONE: u32 = 0;
 pub const RTNLGRP_LINK: u32 = 1;
