@@ -48,7 +48,13 @@ fn addr_repr() -> impl Strategy<Value = AddrRepr> {
         (
             (0..=max_prefix(f), any::<u8>(), any::<u8>(), 1u32..100_000),
             (of(ip_of(f)), of(ip_of(f)), of(ip_of(f)), of(ip_of(f))),
-            (of(name()), of(any::<[u32; 4]>()), of(any::<u32>())),
+            (
+                of(name()),
+                of(any::<[u32; 4]>()),
+                of(any::<u32>()),
+                of(any::<u32>()),
+                of(any::<u8>()),
+            ),
         )
             .prop_map(
                 move |((prefix_len, flags, scope, index), ips, rest)| AddrRepr {
@@ -73,6 +79,8 @@ fn addr_repr() -> impl Strategy<Value = AddrRepr> {
                             updated,
                         }),
                     flags: rest.2,
+                    priority: rest.3,
+                    proto: rest.4,
                 },
             )
     })
@@ -225,6 +233,8 @@ fn link_repr(npr_safe: bool) -> impl Strategy<Value = LinkRepr> {
             of(any::<u32>()),
             of(any::<u8>()),
             of(any::<u8>()),
+            of(any::<u8>()),
+            of("[a-z_]{1,15}"),
         ),
         (
             of(any::<u32>()),
@@ -265,6 +275,8 @@ fn link_repr(npr_safe: bool) -> impl Strategy<Value = LinkRepr> {
             stats: nested.1.map(stats32),
             stats64: nested.2.map(stats64),
             af_spec: if npr_safe { None } else { nested.3 },
+            carrier: nums.4,
+            qdisc: nums.5.map(|s| InlineStr::try_from_str(&s).unwrap()),
         })
 }
 

@@ -35,7 +35,16 @@ pub(crate) struct Addr {
     pub label: Option<IfName>,
     pub flags: u32,
     pub scope: u8,
+    /// `IFA_RT_PRIORITY`: the metric of its prefix route (0: none given).
+    pub metric: u32,
+    /// `IFA_PROTO`: who added it (0: not said).
+    pub proto: u8,
 }
+
+/// `IFAPROT_KERNEL_LO`: `::1`, added when `lo` comes up.
+const IFAPROT_KERNEL_LO: u8 = 1;
+/// `IFAPROT_KERNEL_LL`: a link-local address the kernel made.
+const IFAPROT_KERNEL_LL: u8 = 3;
 
 impl Addr {
     /// An address the stack gives itself (127.0.0.1, ::1, link-local):
@@ -56,6 +65,12 @@ impl Addr {
             label,
             flags: IFA_F_PERMANENT,
             scope,
+            metric: 0,
+            proto: match ip {
+                IpAddr::V6(a) if a.is_loopback() => IFAPROT_KERNEL_LO,
+                IpAddr::V6(_) => IFAPROT_KERNEL_LL,
+                IpAddr::V4(_) => 0,
+            },
         }
     }
 
@@ -89,6 +104,8 @@ impl Addr {
                 updated: 0,
             }),
             flags: Some(self.flags),
+            priority: (self.metric != 0).then_some(self.metric),
+            proto: (self.proto != 0).then_some(self.proto),
         }
     }
 }
@@ -226,6 +243,8 @@ impl MemStack {
             flags: (req.flags.unwrap_or(u32::from(req.header.flags)) & !IFA_F_SECONDARY)
                 | IFA_F_PERMANENT,
             scope: req.header.scope,
+            metric: req.priority.unwrap_or(0),
+            proto: req.proto.unwrap_or(0),
         };
         // find_matching_ifa: the same subnet, mask and local address.
         if let Some(pos) = self.addrs.iter().position(|a| {
@@ -322,7 +341,8 @@ impl MemStack {
                     (RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK)
                 };
                 let dst = IpAddr::V4(Ipv4Addr::from(prefix));
-                let r = Route::kernel(table, dst, a.prefix_len, kind, scope, a.ifindex, src);
+                let mut r = Route::kernel(table, dst, a.prefix_len, kind, scope, a.ifindex, src);
+                r.priority = a.metric;
                 self.add_kernel_route(r, events);
             }
             if a.prefix_len < 31 {
@@ -590,6 +610,8 @@ impl MemStack {
             label: None,
             flags: asked | IFA_F_PERMANENT | if dad { IFA_F_TENTATIVE } else { 0 },
             scope: scope6(&pfx),
+            metric: req.priority.unwrap_or(0),
+            proto: req.proto.unwrap_or(0),
         };
         self.insert_addr(a.clone());
         if up {
@@ -621,7 +643,7 @@ impl MemStack {
             a.ifindex,
             None,
         );
-        r.priority = 256;
+        r.priority = if a.metric != 0 { a.metric } else { 256 };
         self.add_kernel_route(r, events);
     }
 

@@ -79,6 +79,9 @@ pub(crate) struct Link {
     pub alias: Option<InlineStr<IFALIASZ>>,
     pub master: u32,
     pub group: u32,
+    /// It has been up once: its queueing discipline is attached (`noop`
+    /// until then, `noqueue` from then on, as the kernel reports them).
+    pub qdisc_attached: bool,
 }
 
 fn hw(b: &[u8]) -> HwAddr {
@@ -100,6 +103,7 @@ impl Link {
             alias: None,
             master: 0,
             group: 0,
+            qdisc_attached: false,
         }
     }
 
@@ -120,6 +124,7 @@ impl Link {
             alias: None,
             master: 0,
             group: 0,
+            qdisc_attached: false,
         }
     }
 
@@ -180,6 +185,14 @@ impl Link {
             }),
             stats: Some(LinkStats::default()),
             stats64: Some(LinkStats64::default()),
+            carrier: Some(u8::from(self.carrier)),
+            qdisc: InlineStr::try_from_str(match (self.qdisc_attached, self.kind) {
+                (false, _) => "noop",
+                // A queue of its own: the kernel's default discipline.
+                (true, Kind::Tap) => "pfifo_fast",
+                // IFF_NO_QUEUE.
+                (true, _) => "noqueue",
+            }),
             ..LinkRepr::default()
         }
     }
@@ -235,8 +248,16 @@ impl MemStack {
     }
 
     fn notify_link(&self, index: u32, events: Events<'_>) {
+        self.notify_link_change(index, 0, events);
+    }
+
+    /// `RTM_NEWLINK` with `ifi_change` = `change` (the flags that changed;
+    /// all ones for a new link).
+    fn notify_link_change(&self, index: u32, change: u32, events: Events<'_>) {
         if let Some(l) = self.links.get(&index) {
-            events(Event::NewLink(&l.repr()));
+            let mut r = l.repr();
+            r.header.change = change;
+            events(Event::NewLink(&r));
         }
     }
 
@@ -305,6 +326,11 @@ impl MemStack {
         }
         if let Some(mac) = new.change.address {
             link.mac = mac;
+            if kind == Kind::Bridge {
+                // A bridge given its address finds no live port when it
+                // recomputes its id: no carrier (as after a MAC change).
+                link.carrier = false;
+            }
         }
         if let Some(q) = new.change.txqlen {
             link.txqlen = q;
@@ -314,10 +340,10 @@ impl MemStack {
         }
         link.alias = new.change.alias;
         self.links.insert(index, link);
-        self.notify_link(index, events);
+        self.notify_link_change(index, u32::MAX, events);
         if let Some(flags) = new.change.flags(0) {
             if flags & IFF_UP != 0 {
-                self.bring_up(index, events);
+                self.bring_up(index, IFF_UP, events);
             }
         }
         Ok(index)
@@ -430,25 +456,26 @@ impl MemStack {
         let was_up = l.is_up();
         let old = l.flags;
         l.flags = (flags & SETTABLE) | (l.flags & !SETTABLE);
-        let changed = l.flags != old;
+        let changed = l.flags ^ old;
         let up = flags & IFF_UP != 0;
         if up && !was_up {
-            self.bring_up(index, events);
+            self.bring_up(index, changed | IFF_UP, events);
         } else if !up && was_up {
-            self.bring_down(index, events);
-        } else if changed {
-            self.notify_link(index, events);
+            self.bring_down(index, changed | IFF_UP, events);
+        } else if changed != 0 {
+            self.notify_link_change(index, changed, events);
         }
         Ok(())
     }
 
     /// Opens a link: `RTM_NEWLINK`, then what `NETDEV_UP` brings (the
     /// loopback addresses, the routes of the IPv4 addresses).
-    fn bring_up(&mut self, index: u32, events: Events<'_>) {
+    fn bring_up(&mut self, index: u32, change: u32, events: Events<'_>) {
         let Ok(l) = self.link_mut(index) else { return };
         l.flags |= IFF_UP;
+        l.qdisc_attached = true;
         let lo = l.kind == Kind::Loopback;
-        self.notify_link(index, events);
+        self.notify_link_change(index, change, events);
         if lo {
             self.loopback_v4_up(index, events);
         }
@@ -457,10 +484,10 @@ impl MemStack {
     }
 
     /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go.
-    fn bring_down(&mut self, index: u32, events: Events<'_>) {
+    fn bring_down(&mut self, index: u32, change: u32, events: Events<'_>) {
         let Ok(l) = self.link_mut(index) else { return };
         l.flags &= !IFF_UP;
-        self.notify_link(index, events);
+        self.notify_link_change(index, change, events);
         self.flush_link_routes(AF_INET, index, false, events);
         self.ipv6_down(index, events);
     }
@@ -484,7 +511,10 @@ impl MemStack {
         }
         l.carrier = carrier;
         let up = l.is_up();
-        self.notify_link(index, events);
+        // `netdev_state_change` tells only about a link that is up.
+        if up {
+            self.notify_link(index, events);
+        }
         self.set_linkdown(index, !carrier);
         if carrier && up {
             self.ipv6_ready(index, events);
@@ -500,7 +530,7 @@ impl MemStack {
             return Err(StackError::new(EOPNOTSUPP));
         }
         if l.is_up() {
-            self.bring_down(index, events);
+            self.bring_down(index, IFF_UP, events);
         }
         // NETDEV_UNREGISTER reaches IPv4 before IPv6 (a link that was up
         // lost its IPv6 addresses when it went down, just before).
@@ -508,7 +538,9 @@ impl MemStack {
         self.ipv6_down(index, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(l) = self.links.remove(&index) {
-            events(Event::DelLink(&l.repr()));
+            let mut r = l.repr();
+            r.header.change = u32::MAX;
+            events(Event::DelLink(&r));
         }
         Ok(())
     }

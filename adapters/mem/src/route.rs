@@ -309,20 +309,24 @@ impl MemStack {
     /// already there is left alone, as `fib_magic` ignores `EEXIST`.
     pub(crate) fn add_kernel_route(&mut self, mut r: Route, events: Events<'_>) {
         let range = self.key_range(&r.key());
-        if self.routes_of(r.family)[range]
-            .iter()
-            .any(|o| o.priority == r.priority && o.same_info(&r))
-        {
+        let same = |o: &Route| o.priority == r.priority && (r.family == AF_INET6 || o.tos == r.tos);
+        let routes = &self.routes_of(r.family)[range];
+        if routes.iter().any(|o| same(o) && o.same_info(&r)) {
             return;
         }
+        // `fib_table_insert`'s notification flags: EXCL unless a route of
+        // the same key and priority was there, then APPEND (`fib_magic`
+        // appends).
+        let nlflags = if routes.iter().any(same) {
+            NLM_F_CREATE | NLM_F_APPEND
+        } else {
+            NLM_F_CREATE | NLM_F_EXCL
+        };
         if self.linkdown(r.oif) && r.kind != RTN_LOCAL {
             r.flags |= RTNH_F_LINKDOWN;
         }
         self.tables.insert((r.family, r.table));
-        events(Event::NewRoute(
-            &Self::repr_of(&r),
-            NLM_F_CREATE | NLM_F_APPEND,
-        ));
+        events(Event::NewRoute(&Self::repr_of(&r), nlflags));
         self.insert_route(r, true);
     }
 
@@ -623,11 +627,14 @@ impl MemStack {
         if !flags.create() {
             return Err(StackError::new(ENOENT));
         }
+        // `fib_table_insert`: EXCL when no route of the same key and
+        // priority was there; otherwise APPEND for an append, nothing for a
+        // prepend.
         let nlflags = NLM_F_CREATE
-            | if flags.append() {
-                NLM_F_APPEND
-            } else {
-                NLM_F_EXCL
+            | match (same.is_empty(), flags.append()) {
+                (true, _) => NLM_F_EXCL,
+                (false, true) => NLM_F_APPEND,
+                (false, false) => 0,
             };
         events(Event::NewRoute(&Self::repr_of(&r), nlflags));
         self.tables.insert((AF_INET, r.table));
@@ -691,10 +698,8 @@ impl MemStack {
         let ecmp = |v: &[(Option<IpAddr>, u32)]| v.iter().all(|(g, _)| g.is_some());
         if !(ecmp(&old) && ecmp(&new) && o.protocol != RTPROT_KERNEL) {
             // Not siblings: another route of the same prefix and metric.
-            events(Event::NewRoute(
-                &Self::repr_of(&r),
-                NLM_F_CREATE | NLM_F_APPEND,
-            ));
+            let append = if flags.append() { NLM_F_APPEND } else { 0 };
+            events(Event::NewRoute(&Self::repr_of(&r), NLM_F_CREATE | append));
             self.insert_route(r, true);
             return Ok(());
         }

@@ -37,6 +37,10 @@ pub(crate) struct Addr {
     pub label: Option<IfName>,
     pub flags: u32,
     pub scope: u8,
+    /// `IFA_RT_PRIORITY`: the metric of its prefix route (0: none given).
+    pub metric: u32,
+    /// `IFA_PROTO`: who added it (0: not said).
+    pub proto: u8,
 }
 
 impl Addr {
@@ -50,6 +54,13 @@ impl Addr {
             label: None,
             flags: IFA_F_PERMANENT,
             scope,
+            metric: 0,
+            proto: match ip {
+                IpAddr::V6(a) if a.is_loopback() => 1,
+                // IFAPROT_KERNEL_LL.
+                IpAddr::V6(_) => 3,
+                IpAddr::V4(_) => 0,
+            },
         }
     }
 
@@ -79,6 +90,8 @@ impl Addr {
                 updated: 0,
             }),
             flags: Some(self.flags),
+            priority: (self.metric != 0).then_some(self.metric),
+            proto: (self.proto != 0).then_some(self.proto),
         }
     }
 }
@@ -380,6 +393,8 @@ impl Model {
             flags: (req.flags.unwrap_or(u32::from(req.header.flags)) & !IFA_F_SECONDARY)
                 | IFA_F_PERMANENT,
             scope: req.header.scope,
+            metric: req.priority.unwrap_or(0),
+            proto: req.proto.unwrap_or(0),
         };
         let mask = mask4(len);
         // find_matching_ifa: the same subnet (of the request's peer), mask
@@ -501,10 +516,9 @@ impl Model {
         if prefix != 0 && a.flags & IFA_F_SECONDARY == 0 && (prefix != l || a.prefix_len < 32) {
             if a.flags & IFA_F_NOPREFIXROUTE == 0 {
                 let dst = IpAddr::V4(Ipv4Addr::from(prefix));
-                self.add_kernel_route(
-                    kernel(RT_TABLE_MAIN, dst, a.prefix_len, RTN_UNICAST, RT_SCOPE_LINK),
-                    events,
-                );
+                let mut r = kernel(RT_TABLE_MAIN, dst, a.prefix_len, RTN_UNICAST, RT_SCOPE_LINK);
+                r.priority = a.metric;
+                self.add_kernel_route(r, events);
             }
             if a.prefix_len < 31 {
                 let b = IpAddr::V4(Ipv4Addr::from(prefix | !mask4(a.prefix_len)));
@@ -681,6 +695,8 @@ impl Model {
             label: None,
             flags: asked | IFA_F_PERMANENT | if dad { IFA_F_TENTATIVE } else { 0 },
             scope: scope6(&pfx),
+            metric: req.priority.unwrap_or(0),
+            proto: req.proto.unwrap_or(0),
         };
         self.v6.insert(a.clone());
         if self.link.is_up() {
@@ -746,7 +762,7 @@ impl Model {
             self.index,
             None,
         );
-        r.priority = 256;
+        r.priority = if a.metric != 0 { a.metric } else { 256 };
         self.add_kernel_route(r, events);
     }
 
@@ -907,6 +923,8 @@ mod tests {
             label: None,
             flags: if sec { IFA_F_SECONDARY } else { 0 },
             scope: 0,
+            metric: 0,
+            proto: 0,
         };
         t.insert(a([10, 0, 0, 1], false));
         t.insert(a([10, 0, 0, 2], true));
@@ -936,6 +954,8 @@ mod tests {
             label: None,
             flags: 0,
             scope,
+            metric: 0,
+            proto: 0,
         };
         t.insert(a("fe80::1", RT_SCOPE_LINK));
         t.insert(a("2001:db8::1", 0));

@@ -35,6 +35,9 @@ pub(crate) struct Link {
     pub txqlen: u32,
     pub alias: Option<InlineStr<IFALIASZ>>,
     pub group: u32,
+    /// It has been up once: its queueing discipline (the kernel's default,
+    /// `pfifo_fast`, as on a tap) is attached.
+    pub qdisc_attached: bool,
 }
 
 impl Link {
@@ -48,6 +51,7 @@ impl Link {
             txqlen: 1000,
             alias: None,
             group: 0,
+            qdisc_attached: false,
         }
     }
 
@@ -94,6 +98,12 @@ impl Link {
             alias: self.alias,
             stats: Some(LinkStats::default()),
             stats64: Some(LinkStats64::default()),
+            carrier: Some(1),
+            qdisc: InlineStr::try_from_str(if self.qdisc_attached {
+                "pfifo_fast"
+            } else {
+                "noop"
+            }),
             ..LinkRepr::default()
         }
     }
@@ -117,7 +127,14 @@ pub(crate) fn valid_ether(mac: &[u8; 6]) -> bool {
 
 impl Model {
     pub(crate) fn notify_link(&self, events: Events<'_>) {
-        events(Event::NewLink(&self.link.repr(self.index)));
+        self.notify_link_change(0, events);
+    }
+
+    /// `RTM_NEWLINK` with `ifi_change` = `change` (the flags that changed).
+    fn notify_link_change(&self, change: u32, events: Events<'_>) {
+        let mut r = self.link.repr(self.index);
+        r.header.change = change;
+        events(Event::NewLink(&r));
     }
 
     /// `do_setlink`: address, MTU, group, name, alias, flags, master, queue
@@ -203,29 +220,31 @@ impl Model {
         let old = self.link.flags;
         self.link.flags = (flags & SETTABLE) | (old & !SETTABLE);
         let up = flags & IFF_UP != 0;
+        let changed = self.link.flags ^ old;
         if up && !was_up {
-            self.bring_up(events);
+            self.bring_up(changed | IFF_UP, events);
         } else if !up && was_up {
-            self.bring_down(events);
-        } else if self.link.flags != old {
-            self.notify_link(events);
+            self.bring_down(changed | IFF_UP, events);
+        } else if changed != 0 {
+            self.notify_link_change(changed, events);
         }
     }
 
     /// Opens the link: `RTM_NEWLINK`, then what `NETDEV_UP` brings (the
     /// routes of the IPv4 addresses, IPv6).
-    fn bring_up(&mut self, events: Events<'_>) {
+    fn bring_up(&mut self, change: u32, events: Events<'_>) {
         self.link.flags |= IFF_UP;
-        self.notify_link(events);
+        self.link.qdisc_attached = true;
+        self.notify_link_change(change, events);
         self.ipv4_routes_up(events);
         self.ipv6_up(events);
     }
 
     /// Closes the link: `RTM_NEWLINK`, its IPv4 routes go silently (but
     /// the local ones), its IPv6 routes and addresses go, notified.
-    fn bring_down(&mut self, events: Events<'_>) {
+    fn bring_down(&mut self, change: u32, events: Events<'_>) {
         self.link.flags &= !IFF_UP;
-        self.notify_link(events);
+        self.notify_link_change(change, events);
         self.flush_routes4_silently();
         self.ipv6_down(events);
     }

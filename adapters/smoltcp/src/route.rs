@@ -699,14 +699,19 @@ impl Model {
         let same = r.clone();
         self.routes.repr_of(&r);
         let duplicate = |o: &Route| o.priority == same.priority && o.same_info(&same);
+        // `fib_table_insert`'s notification flags: EXCL unless a route of
+        // the same key and priority was there, then APPEND.
+        let key = same.key();
+        let shared =
+            self.routes.group(same.family, &key).iter().any(|o| {
+                o.priority == same.priority && (same.family == AF_INET6 || o.tos == same.tos)
+            });
         if !self.routes.insert_unless(r, true, duplicate) {
             return;
         }
         self.routes.tables.insert(table);
-        events(Event::NewRoute(
-            &self.routes.scratch,
-            NLM_F_CREATE | NLM_F_APPEND,
-        ));
+        let nlflags = NLM_F_CREATE | if shared { NLM_F_APPEND } else { NLM_F_EXCL };
+        events(Event::NewRoute(&self.routes.scratch, nlflags));
     }
 
     /// Removes, notified and in dump order, the routes of `family` to the
@@ -997,11 +1002,14 @@ impl Model {
             return Err(StackError::new(ENOENT));
         }
         self.admit_insert(&r, req)?;
+        // `fib_table_insert`: EXCL when no route of the same key and
+        // priority was there; otherwise APPEND for an append, nothing for a
+        // prepend.
         let nlflags = NLM_F_CREATE
-            | if flags.append() {
-                NLM_F_APPEND
-            } else {
-                NLM_F_EXCL
+            | match (same.is_empty(), flags.append()) {
+                (true, _) => NLM_F_EXCL,
+                (false, true) => NLM_F_APPEND,
+                (false, false) => 0,
             };
         events(Event::NewRoute(self.routes.repr_of(&r), nlflags));
         self.routes.tables.insert((AF_INET, r.table));

@@ -259,7 +259,7 @@ impl<S: Stack> Server<S> {
         let addr = found.ok_or(Failure::errno(crate::errno::EADDRNOTAVAIL))?;
         let (seq, port) = (msg.seq(), self.port(id));
         self.reply(id, |w| {
-            w.message(RTM_NEWADDR, 0, seq, port, |w| addr.emit(w))
+            w.message(RTM_NEWADDR, 0, seq, port, |w| addr.emit_reply(w))
         });
         Ok(())
     }
@@ -323,7 +323,7 @@ impl<S: Stack> Server<S> {
         }
         let (seq, port) = (msg.seq(), self.port(id));
         self.reply(id, |w| {
-            w.message(RTM_NEWROUTE, 0, seq, port, |w| route.emit(w))
+            w.message(RTM_NEWROUTE, 0, seq, port, |w| route.emit_reply(w))
         });
         Ok(())
     }

@@ -50,6 +50,17 @@ impl Dump {
             Err(_) => false,
         }
     }
+
+    /// `NLMSG_DONE` comes in a datagram of its own after entries: the
+    /// kernel's link, IPv4 address and route dumpers return the length
+    /// they wrote, so `netlink_dump` calls them once more for the end.
+    fn done_alone(&self) -> bool {
+        match &self.what {
+            Ok(DumpKind::Link(_) | DumpKind::Route(_)) => true,
+            Ok(DumpKind::Addr(f)) => f.family != AF_INET6,
+            _ => false,
+        }
+    }
 }
 
 fn link_matches(f: &LinkFilter, l: &LinkRepr) -> bool {
@@ -77,6 +88,10 @@ struct Filler<'a> {
     /// Positions consumed: entries written and entries filtered out.
     taken: usize,
     full: bool,
+    /// Entries written into this datagram.
+    wrote: bool,
+    /// A route dump.
+    route: bool,
 }
 
 impl Filler<'_> {
@@ -92,6 +107,7 @@ impl Filler<'_> {
         let (flags, seq, port) = (self.flags, self.seq, self.port);
         if self.w.message(kind, flags, seq, port, |w| write(w)).is_ok() {
             self.taken = self.taken.saturating_add(1);
+            self.wrote = true;
             return ControlFlow::Continue(());
         }
         if !self.w.is_empty() {
@@ -117,6 +133,10 @@ impl Filler<'_> {
     /// extended ACKs); false if it does not fit.
     fn done(&mut self, failure: Option<&Failure>, ext_ack: bool) -> bool {
         let errno = failure.map_or(0, |f| f.errno);
+        if self.route {
+            // The kernel marks each route, not the end.
+            self.flags &= !NLM_F_DUMP_FILTERED;
+        }
         let text = failure.and_then(|f| f.message).filter(|_| ext_ack);
         let flags = self.flags | if text.is_some() { NLM_F_ACK_TLVS } else { 0 };
         let (seq, port) = (self.seq, self.port);
@@ -176,6 +196,8 @@ impl<S: Stack> Server<S> {
             port: c.port,
             taken: 0,
             full: false,
+            wrote: false,
+            route: matches!(d.what, Ok(DumpKind::Route(_))),
         };
         let pos = d.position;
         let listed: Checked<()> = match d.what {
@@ -193,7 +215,7 @@ impl<S: Stack> Server<S> {
                 stack
                     .addrs(flt.family, pos, &mut |a| {
                         if flt.index == 0 || a.header.index == flt.index {
-                            f.put(RTM_NEWADDR, |w| a.emit(w))
+                            f.put(RTM_NEWADDR, |w| a.emit_reply(w))
                         } else {
                             f.skip()
                         }
@@ -207,7 +229,7 @@ impl<S: Stack> Server<S> {
                     stack
                         .routes(flt.family, pos, &mut |r| {
                             if route_matches(&flt, r) {
-                                f.put(RTM_NEWROUTE, |w| r.emit(w))
+                                f.put(RTM_NEWROUTE, |w| r.emit_reply(w))
                             } else {
                                 f.skip()
                             }
@@ -228,8 +250,9 @@ impl<S: Stack> Server<S> {
         if let Err(e) = listed {
             d.what = Err(e);
         }
-        let mut finished = !f.full && f.done(d.what.as_ref().err(), ext_ack);
-        if !f.full && !finished && f.w.is_empty() {
+        let wait = f.wrote && d.done_alone();
+        let mut finished = !f.full && !wait && f.done(d.what.as_ref().err(), ext_ack);
+        if !f.full && !wait && !finished && f.w.is_empty() {
             // A reader buffer too small even for NLMSG_DONE: send it anyway
             // (the reader sees it cut) rather than an empty datagram.
             f.w.buffer_mut().limit = usize::MAX;

@@ -66,8 +66,8 @@ fn emit(
     let (kind, flags, _) = header(e);
     w.message(kind, flags, seq, port, |w| match e {
         Event::NewLink(l) | Event::DelLink(l) => l.emit(w),
-        Event::NewAddr(a) | Event::DelAddr(a) => a.emit(w),
-        Event::NewRoute(r, _) | Event::DelRoute(r) => r.emit(w),
+        Event::NewAddr(a) | Event::DelAddr(a) => a.emit_reply(w),
+        Event::NewRoute(r, _) | Event::DelRoute(r) => r.emit_reply(w),
         Event::NewNeigh(n) | Event::DelNeigh(n) => n.emit(w),
     })
 }
@@ -82,6 +82,9 @@ pub(super) fn broadcast(
     origin: Option<Origin>,
 ) {
     let (_, _, group) = header(e);
+    // Link notifications name no requester (`rtmsg_ifinfo`: port 0, seq
+    // 0, no echo); the others do.
+    let origin = origin.filter(|_| group != RTNLGRP_LINK);
     // `nlmsg_notify`: with NLM_F_ECHO the requester gets its copy as a
     // unicast echo, not as a member; without it, it hears like any member.
     let exclude = origin.and_then(|o| o.echo_to.map(|_| o.port));

@@ -194,6 +194,10 @@ pub struct AddrRepr {
     pub cache_info: Option<AddrCacheInfo>,
     /// `IFA_FLAGS`.
     pub flags: Option<u32>,
+    /// `IFA_RT_PRIORITY`: the metric of the address's prefix route.
+    pub priority: Option<u32>,
+    /// `IFA_PROTO`: who added the address (`IFAPROT_*`).
+    pub proto: Option<u8>,
 }
 
 impl AddrRepr {
@@ -240,7 +244,11 @@ impl AddrRepr {
                 AddrAttr::Anycast(ip) => r.anycast = Some(check_ip(&a, header.family, ip.ip())?),
                 AddrAttr::CacheInfo(c) => r.cache_info = Some(c),
                 AddrAttr::Flags(f) => r.flags = Some(f),
-                AddrAttr::Other(_) => {}
+                AddrAttr::Other(o) => match o.kind() {
+                    IFA_RT_PRIORITY => r.priority = Some(o.u32()?),
+                    IFA_PROTO => r.proto = Some(o.u8()?),
+                    _ => {}
+                },
             }
         }
         Ok(r)
@@ -272,6 +280,70 @@ impl AddrRepr {
         }
         if let Some(f) = self.flags {
             w.attr_u32(IFA_FLAGS, f)?;
+        }
+        if let Some(v) = self.priority {
+            w.attr_u32(IFA_RT_PRIORITY, v)?;
+        }
+        if let Some(v) = self.proto {
+            w.attr_u8(IFA_PROTO, v)?;
+        }
+        if let Some(c) = self.cache_info {
+            w.attr(IFA_CACHEINFO, &c.to_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Appends the header and attributes in the order the kernel answers
+    /// with: `inet_fill_ifaddr` for IPv4 (address, local, broadcast,
+    /// label, flags, protocol, priority, cache info) and
+    /// `inet6_fill_ifaddr` for IPv6 (local and address, priority, cache
+    /// info, flags, protocol).
+    pub fn emit_reply<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        self.header.emit(w)?;
+        if self.header.family == AF_INET6 {
+            if let Some(ip) = self.local {
+                w.attr_ip(IFA_LOCAL, ip)?;
+            }
+            if let Some(ip) = self.address {
+                w.attr_ip(IFA_ADDRESS, ip)?;
+            }
+            if let Some(v) = self.priority {
+                w.attr_u32(IFA_RT_PRIORITY, v)?;
+            }
+            if let Some(c) = self.cache_info {
+                w.attr(IFA_CACHEINFO, &c.to_bytes())?;
+            }
+            if let Some(f) = self.flags {
+                w.attr_u32(IFA_FLAGS, f)?;
+            }
+            if let Some(v) = self.proto {
+                w.attr_u8(IFA_PROTO, v)?;
+            }
+            return Ok(());
+        }
+        if let Some(ip) = self.address {
+            w.attr_ip(IFA_ADDRESS, ip)?;
+        }
+        if let Some(ip) = self.local {
+            w.attr_ip(IFA_LOCAL, ip)?;
+        }
+        if let Some(ip) = self.broadcast {
+            w.attr_ip(IFA_BROADCAST, ip)?;
+        }
+        if let Some(ip) = self.anycast {
+            w.attr_ip(IFA_ANYCAST, ip)?;
+        }
+        if let Some(l) = &self.label {
+            w.attr_str(IFA_LABEL, l)?;
+        }
+        if let Some(f) = self.flags {
+            w.attr_u32(IFA_FLAGS, f)?;
+        }
+        if let Some(v) = self.proto {
+            w.attr_u8(IFA_PROTO, v)?;
+        }
+        if let Some(v) = self.priority {
+            w.attr_u32(IFA_RT_PRIORITY, v)?;
         }
         if let Some(c) = self.cache_info {
             w.attr(IFA_CACHEINFO, &c.to_bytes())?;

@@ -316,6 +316,10 @@ pub struct LinkRepr {
     pub ext_mask: Option<u32>,
     /// `IFLA_AF_SPEC`, raw nested attributes.
     pub af_spec: Option<InlineBytes<AF_SPEC_CAPACITY>>,
+    /// `IFLA_CARRIER`.
+    pub carrier: Option<u8>,
+    /// `IFLA_QDISC`: the queueing discipline's name (`noop`, `noqueue`).
+    pub qdisc: Option<InlineStr<IFNAMSIZ>>,
 }
 
 impl LinkRepr {
@@ -348,7 +352,11 @@ impl LinkRepr {
                     check_nested(n.clone())?;
                     r.af_spec = Some(InlineBytes::new(n.remaining(), a.part())?)
                 }
-                LinkAttr::Other(_) => {}
+                LinkAttr::Other(o) => match o.kind() {
+                    IFLA_CARRIER => r.carrier = Some(o.u8()?),
+                    IFLA_QDISC => r.qdisc = Some(InlineStr::new(o.str()?, o.part())?),
+                    _ => {}
+                },
             }
         }
         Ok(r)
@@ -386,6 +394,9 @@ impl LinkRepr {
         if let Some(v) = self.link {
             w.attr_u32(IFLA_LINK, v)?;
         }
+        if let Some(v) = self.carrier {
+            w.attr_u8(IFLA_CARRIER, v)?;
+        }
         if let Some(a) = &self.alias {
             w.attr_str(IFLA_IFALIAS, a)?;
         }
@@ -402,7 +413,8 @@ impl LinkRepr {
             s.emit(w, IFLA_STATS)?;
         }
         if let Some(info) = &self.info {
-            w.nested(IFLA_LINKINFO, |w| {
+            // A plain nest, as the kernel writes it (`nla_nest_start_noflag`).
+            w.nested_noflag(IFLA_LINKINFO, |w| {
                 if let Some(k) = &info.kind {
                     w.attr_str(IFLA_INFO_KIND, k)?;
                 }
@@ -417,6 +429,9 @@ impl LinkRepr {
                 }
                 Ok(())
             })?;
+        }
+        if let Some(q) = &self.qdisc {
+            w.attr_str(IFLA_QDISC, q)?;
         }
         if let Some(v) = self.new_ifindex {
             w.attr_i32(IFLA_NEW_IFINDEX, v)?;

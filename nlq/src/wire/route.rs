@@ -334,7 +334,9 @@ impl RouteMetrics {
     }
 
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
-        w.nested(RTA_METRICS, |w| {
+        // A plain nest, as the kernel writes it: iproute2 drops every
+        // metric of an `RTA_METRICS` that carries `NLA_F_NESTED`.
+        w.nested_noflag(RTA_METRICS, |w| {
             for (k, v) in self.iter() {
                 w.attr_u32(k, v)?;
             }
@@ -551,6 +553,83 @@ impl RouteRepr {
     }
 }
 
+impl RouteRepr {
+    /// Appends the header and attributes in the order the kernel answers
+    /// with: `fib_dump_info` for IPv4 (table, destination, priority,
+    /// metrics, preferred source, then the next hop or hops) and
+    /// `rt6_fill_node` for IPv6 (table, destination, source, preferred
+    /// source, metrics, priority, next hops, expiry, cache info,
+    /// preference). IPv6 answers always carry `RTA_CACHEINFO` (zeros here:
+    /// no use counts).
+    pub fn emit_reply<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        if self.header.family != AF_INET && self.header.family != AF_INET6 {
+            return self.emit(w);
+        }
+        self.header.emit(w)?;
+        let v6 = self.header.family == AF_INET6;
+        if let Some(t) = self.table {
+            w.attr_u32(RTA_TABLE, t)?;
+        }
+        if let Some(ip) = self.dst {
+            w.attr_ip(RTA_DST, ip)?;
+        }
+        if let Some(ip) = self.src {
+            w.attr_ip(RTA_SRC, ip)?;
+        }
+        if let Some(v) = self.iif {
+            w.attr_u32(RTA_IIF, v)?;
+        }
+        if !v6 {
+            if let Some(v) = self.priority {
+                w.attr_u32(RTA_PRIORITY, v)?;
+            }
+            if let Some(m) = &self.metrics {
+                m.emit(w)?;
+            }
+        }
+        if let Some(ip) = self.prefsrc {
+            w.attr_ip(RTA_PREFSRC, ip)?;
+        }
+        if v6 {
+            if let Some(m) = &self.metrics {
+                m.emit(w)?;
+            }
+            if let Some(v) = self.priority {
+                w.attr_u32(RTA_PRIORITY, v)?;
+            }
+        }
+        if let Some(l) = &self.multipath {
+            emit_multipath(w, l)?;
+        } else {
+            if let Some(ip) = self.gateway {
+                w.attr_ip(RTA_GATEWAY, ip)?;
+            }
+            if let Some(ip) = self.via {
+                emit_via(w, ip)?;
+            }
+            if let Some(v) = self.oif {
+                w.attr_u32(RTA_OIF, v)?;
+            }
+        }
+        if let Some(v) = self.mark {
+            w.attr_u32(RTA_MARK, v)?;
+        }
+        if let Some(v) = self.expires {
+            match u32::try_from(v) {
+                Ok(v32) if self.header.kind != RTN_MULTICAST => w.attr_u32(RTA_EXPIRES, v32)?,
+                _ => w.attr_u64(RTA_EXPIRES, v)?,
+            }
+        }
+        if v6 {
+            w.attr(RTA_CACHEINFO, &[0u8; 32])?;
+        }
+        if let Some(v) = self.pref {
+            w.attr_u8(RTA_PREF, v)?;
+        }
+        Ok(())
+    }
+}
+
 fn parse_metrics(m: Metrics<'_>) -> Result<RouteMetrics> {
     let mut out = RouteMetrics::default();
     for metric in m {
@@ -625,7 +704,7 @@ mod tests {
         8, 0, 15, 0,  254, 0, 0, 0,                          // RTA_TABLE 254
         8, 0, 1, 0,   10, 1, 0, 0,                           // RTA_DST 10.1.0.0
         8, 0, 4, 0,   2, 0, 0, 0,                            // RTA_OIF 2
-        12, 0, 8, 0x80,                                      // RTA_METRICS, nested
+        12, 0, 8, 0,                                         // RTA_METRICS, a plain nest (as the kernel writes it)
             8, 0, 2, 0,  0xdc, 0x05, 0, 0,                   //   RTAX_MTU 1500
     ];
 

@@ -392,6 +392,20 @@ impl<B: Buffer> Writer<B> {
         guard.finish()
     }
 
+    /// Writes a nested attribute of `kind` without `NLA_F_NESTED`, as the
+    /// kernel writes `IFLA_LINKINFO` and `RTA_METRICS`
+    /// (`nla_nest_start_noflag`); some readers (iproute2) skip a nest
+    /// that carries the flag there.
+    #[inline]
+    pub fn nested_noflag<F>(&mut self, kind: u16, body: F) -> Result<()>
+    where
+        F: FnOnce(&mut Self) -> Result<()>,
+    {
+        let mut guard = self.begin_len16(&attr_header(0, kind), kind)?;
+        body(&mut guard)?;
+        guard.finish()
+    }
+
     fn patch_len32(&mut self, start: usize) -> Result<usize> {
         let len = self.buf.len().wrapping_sub(start);
         let v = u32::try_from(len).map_err(|_| Error::new(Part::Header, ErrorKind::TooLong))?;

@@ -1,0 +1,313 @@
+//! Comparing two traces message by message and attribute by attribute.
+//!
+//! Everything is compared except what is random or time-bound, masked
+//! here and only here ([`MASKS`]).
+
+use nlinline::wire::consts::*;
+use nlinline::wire::NlMsgHeader;
+
+use super::generate::MACS;
+use super::observe::{Msg, StepTrace};
+
+/// What the comparison masks, and why. Nothing else is masked.
+pub const MASKS: &[(&str, &str)] = &[
+    (
+        "seq and port of notifications caused by `ip`",
+        "ip numbers its requests from the clock and its ports are process ids",
+    ),
+    (
+        "IFLA_STATS, IFLA_STATS64, IFLA_INET6_STATS, IFLA_INET6_ICMP6STATS",
+        "traffic counters",
+    ),
+    (
+        "IFA_CACHEINFO, RTA_CACHEINFO, IFLA_INET6_CACHEINFO",
+        "timestamps",
+    ),
+    (
+        "MACs the kernel picks at random (bridges created without an address)",
+        "random",
+    ),
+    (
+        "the bridge's timers (IFLA_BR_*_TIMER) and ids holding its random MAC",
+        "time-bound or random",
+    ),
+    ("`ip` output: the same values, in text", "as above"),
+];
+
+/// How the kernel namespace is set up, and why: no duplicate address
+/// detection on new links (`accept_dad` 0), because the kernel completes
+/// it after a random delay of up to a second that a step cannot wait
+/// for, and the in-memory stack completes it at once.
+pub const KERNEL_SETUP: &str = "net.ipv6.conf.default.accept_dad = 0";
+
+/// Link attributes the in-memory stack does not model yet, left out on
+/// both sides: queue and offload limits, carrier counters, per-family
+/// device configuration, kind-specific data. This list is a known gap of
+/// the proof, not a mask of randomness; it shrinks as the model grows.
+pub const NOT_MODELLED_LINK: &[u16] = &[
+    14, 26, 30, 31, 32, 35, 39, 40, 41, 43, 47, 48, 50, 51, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67,
+    68, 69,
+];
+
+/// Notifications the in-memory stack does not send yet: the bridge's
+/// forwarding database entries (`RTM_NEWNEIGH`/`RTM_DELNEIGH` of
+/// `AF_BRIDGE`).
+fn not_modelled_message(kind: u16, family: u8) -> bool {
+    (RTM_NEWNEIGH..=RTM_GETNEIGH).contains(&kind) && family == AF_BRIDGE
+}
+
+fn is_fixed_mac(b: &[u8]) -> bool {
+    let text = b
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    MACS.contains(&text.as_str()) || text == "02:00:00:00:00:0a" || b.iter().all(|x| *x == 0)
+}
+
+/// Renders attributes, one per part, masking per [`MASKS`].
+fn attrs(kind: u16, family: u8, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
+    while b.len() >= 4 {
+        let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
+        let t = u16::from_ne_bytes([b[2], b[3]]);
+        if len < 4 || len > b.len() {
+            out.push_str(&format!(" BAD({len})"));
+            return;
+        }
+        let v = &b[4..len];
+        let ty = t & 0x3fff;
+        let nested_flag = if t & 0x8000 != 0 { "N" } else { "" };
+        let mut p = path.to_vec();
+        p.push(ty);
+        let link = (RTM_NEWLINK..=RTM_SETLINK).contains(&kind);
+        let addr = (RTM_NEWADDR..=RTM_GETADDR).contains(&kind);
+        let route = (RTM_NEWROUTE..=RTM_GETROUTE).contains(&kind);
+        let masked = match (link, addr, route, p.as_slice()) {
+            (true, _, _, [IFLA_STATS | IFLA_STATS64]) => true,
+            // AF_SPEC / inet6: stats, icmp6 stats, cacheinfo.
+            (true, _, _, [IFLA_AF_SPEC, 10, 3 | 5 | 6]) => true,
+            (true, _, _, [IFLA_ADDRESS | IFLA_PERM_ADDRESS]) if !is_fixed_mac(v) => true,
+            // Bridge: timers, ids and the random group address.
+            (true, _, _, [IFLA_LINKINFO, IFLA_INFO_DATA, 11 | 12 | 16 | 17 | 18 | 19 | 20]) => true,
+            (_, true, _, [IFA_CACHEINFO]) => true,
+            (_, _, true, [RTA_CACHEINFO]) => true,
+            _ => false,
+        };
+        if link && depth == 0 && NOT_MODELLED_LINK.contains(&ty) {
+            let step = (len + 3) & !3;
+            b = b.get(step..).unwrap_or(&[]);
+            continue;
+        }
+        if link && p.as_slice() == [IFLA_LINKINFO, IFLA_INFO_DATA] {
+            out.push_str(" (kind data not modelled)");
+            let step = (len + 3) & !3;
+            b = b.get(step..).unwrap_or(&[]);
+            continue;
+        }
+        let nested = depth < 3
+            && matches!(
+                (link, route, p.as_slice()),
+                (true, _, [IFLA_LINKINFO])
+                    | (true, _, [IFLA_LINKINFO, IFLA_INFO_DATA])
+                    | (true, _, [IFLA_AF_SPEC])
+                    | (true, _, [IFLA_AF_SPEC, _])
+                    | (_, true, [RTA_METRICS])
+            );
+        if masked {
+            out.push_str(&format!(" {ty}{nested_flag}=<masked>"));
+        } else if nested {
+            out.push_str(&format!(" {ty}{nested_flag}={{"));
+            attrs(kind, family, v, depth + 1, &p, out);
+            out.push_str(" }");
+        } else {
+            out.push_str(&format!(" {ty}{nested_flag}="));
+            for x in v {
+                out.push_str(&format!("{x:02x}"));
+            }
+        }
+        let step = (len + 3) & !3;
+        b = b.get(step..).unwrap_or(&[]);
+    }
+}
+
+fn header_len(kind: u16) -> usize {
+    match kind {
+        RTM_NEWLINK..=RTM_SETLINK => 16,
+        RTM_NEWADDR..=RTM_GETADDR => 8,
+        RTM_NEWROUTE..=RTM_GETROUTE => 12,
+        RTM_NEWNEIGH..=RTM_GETNEIGH => 12,
+        _ => 4,
+    }
+}
+
+/// One message as a line; `pid` is the port of the process that caused
+/// it (masked when it appears).
+pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
+    let Ok((h, _)) = NlMsgHeader::parse(&m.bytes) else {
+        return format!("unparsable {:02x?}", m.bytes);
+    };
+    let body = m.bytes.get(16..h.len as usize).unwrap_or(&[]);
+    let name = nlinline::wire::consts::message_type_name(h.kind)
+        .map_or_else(|| h.kind.to_string(), str::to_string);
+    let (seq, port) = if notification {
+        let port = if h.port == 0 {
+            "0".to_string()
+        } else if h.port == pid {
+            "ip".to_string()
+        } else {
+            "port".to_string()
+        };
+        (if h.seq == 0 { "0" } else { "seq" }.to_string(), port)
+    } else {
+        (h.seq.to_string(), "self".to_string())
+    };
+    let alone = if h.kind == NLMSG_DONE && !m.alone {
+        " NOT-ALONE"
+    } else {
+        ""
+    };
+    let mut s = format!("{name} flags={:#x} seq={seq} port={port}{alone}", h.flags);
+    let hl = header_len(h.kind).min(body.len());
+    let (fixed, rest) = body.split_at(hl);
+    s.push_str(" |");
+    for x in fixed {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s.push_str(" |");
+    if h.kind >= 16 {
+        attrs(
+            h.kind,
+            fixed.first().copied().unwrap_or(0),
+            rest,
+            0,
+            &[],
+            &mut s,
+        );
+    } else {
+        for x in rest {
+            s.push_str(&format!("{x:02x}"));
+        }
+    }
+    s
+}
+
+/// Masks random MACs in `ip`'s text.
+pub fn mask_text(s: &str) -> String {
+    s.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == ',')
+        .map(|tok| {
+            let word = tok.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == ',');
+            let tail = &tok[word.len()..];
+            let bytes: Vec<u8> = word
+                .split(':')
+                .filter_map(|h| u8::from_str_radix(h, 16).ok())
+                .collect();
+            if word.len() == 17 && bytes.len() == 6 && !is_fixed_mac(&bytes) {
+                format!("<mac>{tail}")
+            } else if word.starts_with("gc_timer") || word.ends_with("_timer") {
+                tok.to_string()
+            } else {
+                tok.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The first difference between two traces of `steps`, described.
+pub fn first_difference(
+    steps: &[Vec<String>],
+    k: &[StepTrace],
+    n: &[StepTrace],
+) -> Option<(usize, String)> {
+    for (i, (a, b)) in k.iter().zip(n).enumerate() {
+        let cmd = format!("ip {}", steps[i].join(" "));
+        if a.status != b.status {
+            return Some((
+                i,
+                format!(
+                    "`{cmd}`: status kernel {} nlq {}\n  kernel stderr: {}\n  nlq stderr: {}",
+                    a.status,
+                    b.status,
+                    a.stderr.trim(),
+                    b.stderr.trim()
+                ),
+            ));
+        }
+        let (ka, na) = (mask_text(&a.stderr), mask_text(&b.stderr));
+        if ka != na {
+            return Some((
+                i,
+                format!(
+                    "`{cmd}`: stderr\n  kernel: {}\n  nlq:    {}",
+                    ka.trim(),
+                    na.trim()
+                ),
+            ));
+        }
+        let (ka, na) = (mask_text(&a.stdout), mask_text(&b.stdout));
+        if ka != na {
+            return Some((i, format!("`{cmd}`: stdout\n{}", line_diff(&ka, &na))));
+        }
+        let kn: Vec<String> = a
+            .notifications
+            .iter()
+            .filter(|m| modelled(m))
+            .map(|m| render(m, true, a.pid))
+            .collect();
+        let nn: Vec<String> = b
+            .notifications
+            .iter()
+            .filter(|m| modelled(m))
+            .map(|m| render(m, true, b.pid))
+            .collect();
+        if kn != nn {
+            return Some((
+                i,
+                format!(
+                    "`{cmd}`: notifications\n{}",
+                    line_diff(&kn.join("\n"), &nn.join("\n"))
+                ),
+            ));
+        }
+        let kd: Vec<String> = a.dumps.iter().map(|m| render(m, false, 0)).collect();
+        let nd: Vec<String> = b.dumps.iter().map(|m| render(m, false, 0)).collect();
+        if kd != nd {
+            return Some((
+                i,
+                format!(
+                    "`{cmd}`: tables\n{}",
+                    line_diff(&kd.join("\n"), &nd.join("\n"))
+                ),
+            ));
+        }
+    }
+    None
+}
+
+fn modelled(m: &Msg) -> bool {
+    match NlMsgHeader::parse(&m.bytes) {
+        Ok((h, _)) => !not_modelled_message(h.kind, m.bytes.get(16).copied().unwrap_or(0)),
+        Err(_) => true,
+    }
+}
+
+/// The lines of `a` and `b` that differ (first ones, with context).
+fn line_diff(a: &str, b: &str) -> String {
+    let al: Vec<&str> = a.lines().collect();
+    let bl: Vec<&str> = b.lines().collect();
+    let mut out = String::new();
+    let mut shown = 0;
+    for i in 0..al.len().max(bl.len()) {
+        let (x, y) = (
+            al.get(i).copied().unwrap_or("<none>"),
+            bl.get(i).copied().unwrap_or("<none>"),
+        );
+        if x != y {
+            out.push_str(&format!("  line {i}\n    kernel: {x}\n    nlq:    {y}\n"));
+            shown += 1;
+            if shown == 4 {
+                break;
+            }
+        }
+    }
+    out
+}

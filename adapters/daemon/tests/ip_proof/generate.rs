@@ -1,0 +1,361 @@
+//! Generated `ip` command sequences: route types, scopes, `onlink`,
+//! metrics, `pref`, `add`/`append`/`prepend`/`replace`/`change`, tables,
+//! `src`, multipath, flush and get; addresses with scope, label, metric,
+//! `broadcast +`, `noprefixroute`; links up and down, MTU edges, MACs,
+//! renames; and the shows that print what they did.
+
+/// A small deterministic generator (SplitMix64): a seed names a sequence.
+pub struct Rng(u64);
+
+impl Rng {
+    /// The generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (`n` > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// True with probability `pct` percent.
+    fn chance(&mut self, pct: u64) -> bool {
+        self.next() % 100 < pct
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+}
+
+/// Link names a sequence uses (`lo` and bridges).
+const LINKS: &[&str] = &["lo", "b0", "b1", "b2"];
+/// Names a bridge may be created with or renamed to.
+const NEW_NAMES: &[&str] = &["b0", "b1", "b2"];
+/// The MACs a sequence sets: two unicast, multicast, broadcast, zero.
+pub const MACS: &[&str] = &[
+    "02:00:00:00:00:01",
+    "02:00:00:00:00:02",
+    "01:00:5e:00:00:01",
+    "ff:ff:ff:ff:ff:ff",
+    "00:00:00:00:00:00",
+];
+const MTUS: &[&str] = &[
+    "60", "67", "68", "576", "1279", "1280", "1400", "1500", "9000", "65536", "70000",
+];
+const V4_ADDRS: &[&str] = &[
+    "10.0.0.1/24",
+    "10.0.0.2/24",
+    "10.0.1.1/24",
+    "10.0.0.3/8",
+    "192.0.2.1/24",
+    "127.0.0.2/8",
+    "10.0.0.9/32",
+];
+const V6_ADDRS: &[&str] = &[
+    "2001:db8::1/64",
+    "2001:db8::2/64",
+    "2001:db8:1::1/64",
+    "fe80::1/64",
+    "::1/128",
+    "2001:db8:5::1/128",
+];
+const V4_DSTS: &[&str] = &[
+    "default",
+    "10.1.0.0/16",
+    "10.2.0.0/16",
+    "10.0.0.0/24",
+    "10.3.0.1/32",
+    "192.0.2.0/24",
+    "10.3.0.1/16",
+];
+const V6_DSTS: &[&str] = &[
+    "default",
+    "2001:db8:10::/48",
+    "2001:db8:20::/48",
+    "2001:db8::/64",
+    "2001:db8:30::1/128",
+];
+const V4_GWS: &[&str] = &[
+    "10.0.0.254",
+    "10.0.1.254",
+    "10.9.9.9",
+    "192.0.2.254",
+    "10.0.0.1",
+];
+const V6_GWS: &[&str] = &[
+    "2001:db8::fe",
+    "2001:db8:1::fe",
+    "2001:db8:9::9",
+    "fe80::fe",
+];
+const V4_TARGETS: &[&str] = &[
+    "10.1.2.3",
+    "10.0.0.1",
+    "10.0.0.77",
+    "192.0.2.9",
+    "127.0.0.1",
+    "8.8.8.8",
+    "10.3.0.1",
+];
+const V6_TARGETS: &[&str] = &[
+    "2001:db8:10::5",
+    "2001:db8::1",
+    "2001:db8::77",
+    "::1",
+    "2001:db8:30::1",
+    "2001:4860::1",
+];
+const TABLES: &[&str] = &["main", "local", "100", "200"];
+
+/// One generated step: the arguments of one `ip` run.
+pub type Step = Vec<String>;
+
+fn words(s: &str) -> Step {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+/// A sequence of `len` steps for `seed`.
+pub fn sequence(seed: u64, len: usize) -> Vec<Step> {
+    let mut r = Rng::new(seed);
+    let mut steps = Vec::with_capacity(len);
+    // Most sequences start with a bridge that is up, so that routes and
+    // addresses have somewhere to go.
+    if r.chance(80) {
+        let mac = if r.chance(70) {
+            " address 02:00:00:00:00:0a"
+        } else {
+            ""
+        };
+        steps.push(words(&format!("link add b0{mac} type bridge")));
+        if steps.len() < len && r.chance(80) {
+            steps.push(words("link set b0 up"));
+        }
+    }
+    while steps.len() < len {
+        steps.push(step(&mut r));
+    }
+    steps.truncate(len);
+    steps
+}
+
+fn step(r: &mut Rng) -> Step {
+    match r.below(100) {
+        0..=17 => link_step(r),
+        18..=39 => addr_step(r),
+        40..=79 => route_step(r),
+        80..=89 => get_step(r),
+        _ => show_step(r),
+    }
+}
+
+fn link_step(r: &mut Rng) -> Step {
+    let dev = r.pick(LINKS);
+    let s = match r.below(10) {
+        0 | 1 => {
+            let name = r.pick(NEW_NAMES);
+            let mut s = format!("link add {name}");
+            if r.chance(50) {
+                s.push_str(&format!(" address {}", r.pick(&MACS[..2])));
+            }
+            if r.chance(20) {
+                s.push_str(&format!(" mtu {}", r.pick(MTUS)));
+            }
+            s.push_str(" type bridge");
+            s
+        }
+        2 | 3 => format!("link set {dev} up"),
+        4 => format!("link set {dev} down"),
+        5 => format!("link set {dev} mtu {}", r.pick(MTUS)),
+        6 => format!("link set {dev} address {}", r.pick(MACS)),
+        7 => format!("link set {dev} name {}", r.pick(NEW_NAMES)),
+        8 => format!("link del {dev}"),
+        _ => {
+            if r.chance(50) {
+                format!("link set {dev} name {}", "a-name-that-is-too-long")
+            } else {
+                format!("link set {dev} mtu {} up", r.pick(MTUS))
+            }
+        }
+    };
+    words(&s)
+}
+
+fn addr_step(r: &mut Rng) -> Step {
+    let v6 = r.chance(35);
+    let dev = r.pick(LINKS);
+    let addr = if v6 {
+        r.pick(V6_ADDRS)
+    } else {
+        r.pick(V4_ADDRS)
+    };
+    let fam = if v6 { "-6 " } else { "" };
+    let verb = match r.below(10) {
+        0..=4 => "add",
+        5 | 6 => "del",
+        7 => "replace",
+        8 => "change",
+        _ => return words(&format!("{fam}addr flush dev {dev}")),
+    };
+    let mut s = format!("{fam}addr {verb} {addr} dev {dev}");
+    if verb != "del" {
+        if r.chance(20) {
+            s.push_str(&format!(
+                " scope {}",
+                r.pick(&["host", "link", "global", "site"])
+            ));
+        }
+        if !v6 && r.chance(15) {
+            s.push_str(&format!(" label {dev}:{}", r.below(3)));
+        }
+        if r.chance(20) {
+            s.push_str(&format!(" metric {}", r.pick(&["0", "10", "300"])));
+        }
+        if !v6 && r.chance(20) {
+            s.push_str(" broadcast +");
+        }
+        if r.chance(15) {
+            s.push_str(" noprefixroute");
+        }
+        if v6 && r.chance(60) {
+            s.push_str(" nodad");
+        }
+    }
+    words(&s)
+}
+
+fn route_step(r: &mut Rng) -> Step {
+    let v6 = r.chance(35);
+    let fam = if v6 { "-6 " } else { "" };
+    let verb = match r.below(12) {
+        0..=4 => "add",
+        5 | 6 => "del",
+        7 => "replace",
+        8 => "append",
+        9 => "prepend",
+        10 => "change",
+        _ => {
+            let what = match r.below(3) {
+                0 => format!("table {}", r.pick(TABLES)),
+                1 => format!("dev {}", r.pick(LINKS)),
+                _ => "proto static".to_string(),
+            };
+            return words(&format!("{fam}route flush {what}"));
+        }
+    };
+    let mut s = format!("{fam}route {verb}");
+    let kind = match r.below(14) {
+        0 => "blackhole",
+        1 => "unreachable",
+        2 => "prohibit",
+        3 => "throw",
+        4 => "local",
+        5 if !v6 => "broadcast",
+        _ => "",
+    };
+    if !kind.is_empty() {
+        s.push(' ');
+        s.push_str(kind);
+    }
+    s.push(' ');
+    s.push_str(if v6 { r.pick(V6_DSTS) } else { r.pick(V4_DSTS) });
+    let reject = matches!(kind, "blackhole" | "unreachable" | "prohibit" | "throw");
+    if !reject && r.chance(12) {
+        // Multipath.
+        for _ in 0..(2 + r.below(2)) {
+            let gw = if v6 { r.pick(V6_GWS) } else { r.pick(V4_GWS) };
+            s.push_str(&format!(" nexthop via {gw}"));
+            if r.chance(60) {
+                s.push_str(&format!(" dev {}", r.pick(LINKS)));
+            }
+            if !v6 && r.chance(30) {
+                s.push_str(&format!(" weight {}", 1 + r.below(3)));
+            }
+        }
+    } else if !reject {
+        if r.chance(60) {
+            let gw = if v6 { r.pick(V6_GWS) } else { r.pick(V4_GWS) };
+            s.push_str(&format!(" via {gw}"));
+        }
+        if r.chance(70) {
+            s.push_str(&format!(" dev {}", r.pick(LINKS)));
+        }
+        if r.chance(10) {
+            s.push_str(" onlink");
+        }
+    } else if r.chance(20) {
+        s.push_str(&format!(" dev {}", r.pick(LINKS)));
+    }
+    if r.chance(25) {
+        s.push_str(&format!(" table {}", r.pick(TABLES)));
+    }
+    if r.chance(25) {
+        s.push_str(&format!(" metric {}", r.pick(&["0", "5", "1024", "100"])));
+    }
+    if r.chance(12) {
+        s.push_str(&format!(" scope {}", r.pick(&["host", "link", "global"])));
+    }
+    if r.chance(12) {
+        s.push_str(&format!(
+            " proto {}",
+            r.pick(&["static", "kernel", "boot", "99"])
+        ));
+    }
+    if r.chance(10) {
+        let src = if v6 {
+            r.pick(&["2001:db8::1", "2001:db8::77"])
+        } else {
+            r.pick(&["10.0.0.1", "10.0.0.77", "127.0.0.1"])
+        };
+        s.push_str(&format!(" src {src}"));
+    }
+    if r.chance(12) {
+        s.push_str(&format!(" mtu {}", r.pick(&["1300", "1400", "lock 1200"])));
+    }
+    if r.chance(8) {
+        s.push_str(&format!(" hoplimit {}", r.pick(&["5", "64"])));
+    }
+    if v6 && r.chance(15) {
+        s.push_str(&format!(" pref {}", r.pick(&["high", "low", "medium"])));
+    }
+    words(&s)
+}
+
+fn get_step(r: &mut Rng) -> Step {
+    let v6 = r.chance(35);
+    let (fam, dst) = if v6 {
+        ("-6 ", r.pick(V6_TARGETS))
+    } else {
+        ("", r.pick(V4_TARGETS))
+    };
+    let mut s = format!("{fam}route get {dst}");
+    if r.chance(25) {
+        s.push_str(&format!(" oif {}", r.pick(LINKS)));
+    }
+    words(&s)
+}
+
+fn show_step(r: &mut Rng) -> Step {
+    words(r.pick(&[
+        "addr show",
+        "-4 addr show",
+        "-6 addr show",
+        "link show",
+        "-d link show",
+        "route show",
+        "route show table all",
+        "-6 route show table all",
+        "-6 route show",
+        "route show table local",
+        "-6 link show",
+        "-j addr show",
+    ]))
+}
