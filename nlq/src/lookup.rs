@@ -3,7 +3,7 @@
 use core::net::IpAddr;
 use core::ops::ControlFlow;
 
-use crate::errno::{EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH};
+use crate::errno::{EACCES, EHOSTUNREACH, EINVAL, ENETUNREACH, ENODEV};
 use crate::stack::{Stack, StackError, StackResult};
 use crate::wire::consts::*;
 use crate::wire::{AddrRepr, RouteRepr};
@@ -28,104 +28,312 @@ pub fn prefix_contains(net: Option<IpAddr>, len: u8, addr: IpAddr) -> bool {
     }
 }
 
-/// The kernel's default lookup, as a stack without a FIB of its own gets
-/// it: the local table first, then main, longest prefix, then the lowest
-/// metric. Unreachable, prohibit and blackhole routes answer with their
-/// errno; no match is `ENETUNREACH`.
-pub fn longest_prefix_match<S: Stack + ?Sized>(stack: &S, dst: IpAddr) -> StackResult<RouteRepr> {
+/// What `ip route get` asks (`RTM_GETROUTE` without `NLM_F_DUMP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteQuery {
+    /// `RTA_DST`: where the packet goes.
+    pub dst: IpAddr,
+    /// `RTA_SRC`: the source it has, if the asker fixed one.
+    pub src: Option<IpAddr>,
+    /// `RTA_OIF`: the link it must leave through (0: any).
+    pub oif: u32,
+    /// `RTA_MARK`.
+    pub mark: Option<u32>,
+}
+
+/// `RTCF_LOCAL`: the packet stays on this host.
+pub const RTCF_LOCAL: u32 = 0x8000_0000;
+/// `RTCF_BROADCAST`: the packet is a broadcast.
+pub const RTCF_BROADCAST: u32 = 0x1000_0000;
+
+/// A route candidate: its repr and its rank (longer prefix, then lower
+/// metric, then earlier in dump order).
+type Candidate = (
+    (u8, core::cmp::Reverse<u32>, core::cmp::Reverse<usize>),
+    RouteRepr,
+);
+
+/// The route entries of `tables` holding `dst`, best first.
+fn candidates<S: Stack + ?Sized>(
+    stack: &S,
+    dst: IpAddr,
+    tables: &[u32],
+) -> StackResult<alloc::vec::Vec<Candidate>> {
     let family = if dst.is_ipv4() { AF_INET } else { AF_INET6 };
-    // Rank: (local table, prefix length, lower metric is better).
-    let mut best: Option<((bool, u8, u32), RouteRepr)> = None;
+    let mut out = alloc::vec::Vec::new();
+    let mut n = 0usize;
     stack.routes(family, 0, &mut |r: &RouteRepr| {
-        let table = r.table_id();
-        if r.header.family != family
-            || (table != RT_TABLE_LOCAL && table != RT_TABLE_MAIN)
-            || !prefix_contains(r.dst, r.header.dst_len, dst)
+        n = n.wrapping_add(1);
+        if r.header.family == family
+            && tables.contains(&r.table_id())
+            && prefix_contains(r.dst, r.header.dst_len, dst)
         {
-            return ControlFlow::Continue(());
-        }
-        let metric = r.priority.unwrap_or(0);
-        let rank = (
-            table == RT_TABLE_LOCAL,
-            r.header.dst_len,
-            u32::MAX.saturating_sub(metric),
-        );
-        if best.as_ref().is_none_or(|(b, _)| rank > *b) {
-            best = Some((rank, *r));
+            let rank = (
+                r.header.dst_len,
+                core::cmp::Reverse(r.priority.unwrap_or(0)),
+                core::cmp::Reverse(n),
+            );
+            out.push((rank, *r));
         }
         ControlFlow::Continue(())
     })?;
-    let (_, route) = best.ok_or(StackError::with_message(
-        ENETUNREACH,
-        "Network is unreachable",
-    ))?;
-    match route.header.kind {
-        RTN_UNREACHABLE => Err(StackError::new(EHOSTUNREACH)),
-        RTN_PROHIBIT => Err(StackError::new(EACCES)),
-        RTN_BLACKHOLE => Err(StackError::new(EINVAL)),
-        _ => Ok(route),
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(out)
+}
+
+/// The next hop a route leaves by: (link, gateway); the first of a
+/// multipath route's, or the one through `oif` when given.
+fn next_hop(r: &RouteRepr, oif: u32) -> Option<(u32, Option<IpAddr>)> {
+    match &r.multipath {
+        Some(m) => m
+            .as_slice()
+            .iter()
+            .find(|h| oif == 0 || h.ifindex == oif)
+            .map(|h| (h.ifindex, h.gateway.or(h.via))),
+        None => {
+            let dev = r.oif.unwrap_or(0);
+            (oif == 0 || dev == oif).then_some((dev, r.gateway.or(r.via)))
+        }
     }
 }
 
-/// The source address a packet to `dst` leaving through link `oif` (via
-/// `gateway`, if any) gets when the route names none (`RTA_PREFSRC` of an
-/// `ip route get` answer).
+/// The error a reject route answers with (`fib_props`): `None` for a
+/// route that forwards.
+fn reject_errno(kind: u8) -> Option<i32> {
+    match kind {
+        RTN_UNREACHABLE => Some(EHOSTUNREACH),
+        RTN_PROHIBIT => Some(EACCES),
+        RTN_BLACKHOLE => Some(EINVAL),
+        RTN_THROW => Some(ENETUNREACH),
+        _ => None,
+    }
+}
+
+fn link_of<S: Stack + ?Sized>(stack: &S, index: u32) -> Option<crate::wire::LinkRepr> {
+    stack.link(crate::stack::LinkKey::Index(index)).ok()
+}
+
+fn is_loopback<S: Stack + ?Sized>(stack: &S, index: u32) -> bool {
+    link_of(stack, index).is_some_and(|l| l.header.flags & IFF_LOOPBACK != 0)
+}
+
+/// The answer to `ip route get`, as the kernel gives it: the path a
+/// packet would take, not the FIB entry.
 ///
-/// - IPv4, as `inet_select_addr`: the link's first primary address of
-///   scope narrower than host whose prefix holds the gateway (or `dst`),
-///   else its first primary address of scope narrower than host.
-/// - IPv6, as `ipv6_dev_get_saddr` for the common cases: a usable
-///   (not tentative) address on the link of the same scope as `dst`
-///   (link-local for `fe80::/10`, else global), the one sharing the longest
-///   prefix with `dst`; first in the stack's order on ties.
+/// IPv4 (`ip_route_output_key_hash_rcu`, `rt_fill_info`): the local and
+/// main tables are searched as one (the kernel merges them while there are
+/// no rules), longest prefix first, then the lowest metric; with an output
+/// link, only next hops through it count, and when nothing matches the
+/// destination is taken to be on that link. A local destination leaves by
+/// `lo` with `RTCF_LOCAL`. The answer is in the main table, cloned
+/// (`RTM_F_CLONED`), protocol 0, with the source the packet gets.
 ///
-/// `None` when there is none, or when the stack cannot list addresses.
-pub fn select_source<S: Stack + ?Sized>(
+/// IPv6 (`ip6_route_output`, `rt6_fill_node`): the local table, then main;
+/// the answer is the FIB entry itself (table, protocol, metric,
+/// preference) with the destination and the source (`::` unless given) as
+/// full-length prefixes, the output link (`lo` for local routes) and the
+/// source address selected for it.
+///
+/// Unreachable, prohibit and blackhole routes answer `EHOSTUNREACH`,
+/// `EACCES`, `EINVAL`; `throw` and no route `ENETUNREACH`; an output link
+/// that does not exist `ENODEV`; none carry extended-ACK text.
+pub fn route_get<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
+    if q.oif != 0 {
+        let link = link_of(stack, q.oif).ok_or(StackError::new(ENODEV))?;
+        if q.dst.is_ipv4() && link.header.flags & IFF_UP == 0 {
+            return Err(StackError::new(ENETUNREACH));
+        }
+    }
+    if q.dst.is_ipv4() {
+        route_get4(stack, q)
+    } else {
+        route_get6(stack, q)
+    }
+}
+
+fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
+    let mut found = Err(StackError::new(ENETUNREACH));
+    for (_, r) in candidates(stack, q.dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN])? {
+        if let Some(e) = reject_errno(r.header.kind) {
+            found = Err(StackError::new(e));
+            break;
+        }
+        if let Some(hop) = next_hop(&r, q.oif) {
+            found = Ok((r, hop));
+            break;
+        }
+    }
+    let mut answer = RouteRepr::default();
+    answer.header.family = AF_INET;
+    answer.header.dst_len = 32;
+    answer.header.table = RT_TABLE_MAIN as u8;
+    answer.table = Some(RT_TABLE_MAIN);
+    answer.dst = Some(q.dst);
+    answer.mark = q.mark;
+    if let Some(src) = q.src {
+        answer.header.src_len = 32;
+        answer.src = Some(src);
+    }
+    let mut flags = RTM_F_CLONED;
+    let saddr = match found {
+        Ok((r, (dev, gw))) if r.header.kind == RTN_LOCAL => {
+            answer.header.kind = RTN_LOCAL;
+            answer.oif = Some(LOOPBACK_INDEX);
+            flags |= RTCF_LOCAL;
+            let _ = (dev, gw);
+            q.src.or(r.prefsrc).or(Some(q.dst))
+        }
+        Ok((r, (dev, gw))) => {
+            answer.header.kind = r.header.kind;
+            answer.oif = Some(dev);
+            answer.gateway = gw;
+            answer.metrics = r.metrics;
+            if r.header.kind == RTN_BROADCAST {
+                flags |= RTCF_BROADCAST | RTCF_LOCAL;
+            }
+            if is_loopback(stack, dev) {
+                flags |= RTCF_LOCAL;
+            }
+            q.src
+                .or(r.prefsrc)
+                .or_else(|| select_source4(stack, dev, gw.unwrap_or(q.dst), r.header.scope))
+        }
+        // No route, but an output link: the destination is on it.
+        Err(_) if q.oif != 0 => {
+            answer.header.kind = RTN_UNICAST;
+            answer.oif = Some(q.oif);
+            if is_loopback(stack, q.oif) {
+                flags |= RTCF_LOCAL;
+            }
+            q.src
+                .or_else(|| select_source4(stack, q.oif, q.dst, RT_SCOPE_LINK))
+        }
+        Err(e) => return Err(e),
+    };
+    answer.header.flags = flags;
+    // `rt_fill_info` names the source only when it is not the asked one.
+    answer.prefsrc = saddr.filter(|s| Some(*s) != q.src);
+    Ok(answer)
+}
+
+fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
+    let mut found = Err(StackError::new(ENETUNREACH));
+    'tables: for table in [RT_TABLE_LOCAL, RT_TABLE_MAIN] {
+        for (_, r) in candidates(stack, q.dst, &[table])? {
+            match reject_errno(r.header.kind) {
+                // `throw` goes on with the next table.
+                Some(ENETUNREACH) => continue 'tables,
+                Some(e) => {
+                    found = Err(StackError::new(e));
+                    break 'tables;
+                }
+                None => {}
+            }
+            if let Some(hop) = next_hop(&r, q.oif) {
+                found = Ok((r, hop));
+                break 'tables;
+            }
+        }
+    }
+    let (mut answer, (dev, gw)) = found?;
+    let any = IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED);
+    let dev = if answer.header.kind == RTN_LOCAL {
+        LOOPBACK_INDEX
+    } else {
+        dev
+    };
+    answer.header.dst_len = 128;
+    answer.header.src_len = 128;
+    answer.header.flags = 0;
+    answer.dst = Some(q.dst);
+    answer.src = Some(q.src.unwrap_or(any));
+    answer.multipath = None;
+    answer.oif = Some(dev);
+    answer.gateway = gw;
+    answer.via = None;
+    answer.mark = q.mark;
+    answer.prefsrc = answer.prefsrc.or_else(|| select_source6(stack, dev, q.dst));
+    Ok(answer)
+}
+
+/// The index of `lo`.
+const LOOPBACK_INDEX: u32 = 1;
+
+/// The source address a packet to `target` leaving through `oif` gets, for
+/// a route of `scope` (`inet_select_addr`): the link's first primary
+/// address of that scope or narrower whose subnet holds `target`, else
+/// its first such address; else the first primary address of another
+/// link (not of link scope).
+pub fn select_source4<S: Stack + ?Sized>(
     stack: &S,
     oif: u32,
-    gateway: Option<IpAddr>,
-    dst: IpAddr,
+    target: IpAddr,
+    scope: u8,
 ) -> Option<IpAddr> {
-    let family = if dst.is_ipv4() { AF_INET } else { AF_INET6 };
-    let target = gateway.unwrap_or(dst);
-    let link_local_dst = matches!(dst, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
-    // Rank: IPv4 (same subnet), IPv6 (common prefix length); first wins ties.
-    let mut best: Option<(u32, IpAddr)> = None;
-    let _ = stack.addrs(family, 0, &mut |a: &AddrRepr| {
+    let mut on_link: Option<(bool, IpAddr)> = None;
+    let mut elsewhere: Option<IpAddr> = None;
+    let _ = stack.addrs(AF_INET, 0, &mut |a: &AddrRepr| {
         let Some(local) = a.local.or(a.address) else {
             return ControlFlow::Continue(());
         };
-        if a.header.index != oif || a.header.family != family {
+        if a.header.family != AF_INET || a.all_flags() & IFA_F_SECONDARY != 0 {
             return ControlFlow::Continue(());
         }
-        let flags = a.all_flags();
-        let rank = match local {
-            IpAddr::V4(_) => {
-                if flags & IFA_F_SECONDARY != 0 || a.header.scope >= RT_SCOPE_HOST {
-                    return ControlFlow::Continue(());
-                }
-                u32::from(prefix_contains(
-                    a.address.or(Some(local)),
-                    a.header.prefix_len,
-                    target,
-                ))
+        if a.header.index == oif {
+            if a.header.scope.min(RT_SCOPE_HOST) > scope {
+                return ControlFlow::Continue(());
             }
-            IpAddr::V6(l) => {
-                let link_local = l.segments()[0] & 0xffc0 == 0xfe80;
-                if flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) != 0
-                    || link_local != link_local_dst
-                    || a.header.scope >= RT_SCOPE_HOST
-                {
-                    return ControlFlow::Continue(());
-                }
-                let IpAddr::V6(d) = dst else {
-                    return ControlFlow::Continue(());
-                };
-                (u128::from(l) ^ u128::from(d)).leading_zeros()
+            let matches = prefix_contains(a.address.or(Some(local)), a.header.prefix_len, target);
+            if on_link.is_none_or(|(m, _)| matches && !m) {
+                on_link = Some((matches, local));
             }
+        } else if elsewhere.is_none() && a.header.scope != RT_SCOPE_LINK && a.header.scope <= scope
+        {
+            elsewhere = Some(local);
+        }
+        ControlFlow::Continue(())
+    });
+    on_link.map(|(_, a)| a).or(elsewhere)
+}
+
+/// IPv6 address scopes as `ipv6_addr_scope` ranks them.
+fn scope6(a: &core::net::Ipv6Addr) -> u8 {
+    if a.is_loopback() {
+        1
+    } else if a.segments()[0] & 0xffc0 == 0xfe80 {
+        2
+    } else {
+        14
+    }
+}
+
+/// The source address a packet to `dst` leaving through `oif` gets
+/// (`ipv6_dev_get_saddr`, the rules of RFC 6724 that apply here): the
+/// destination itself if it is ours; an address of sufficient scope
+/// before one of too small a scope; one on the output link before
+/// others; the longest common prefix. Link-local destinations take only
+/// the output link's addresses; tentative addresses are never chosen.
+pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Option<IpAddr> {
+    let IpAddr::V6(d) = dst else { return None };
+    let dscope = scope6(&d);
+    let mut best: Option<((bool, bool, bool, u32), IpAddr)> = None;
+    let _ = stack.addrs(AF_INET6, 0, &mut |a: &AddrRepr| {
+        let Some(IpAddr::V6(l)) = a.local.or(a.address) else {
+            return ControlFlow::Continue(());
         };
+        if a.all_flags() & (IFA_F_TENTATIVE | IFA_F_DADFAILED) != 0
+            || (dscope <= 2 && a.header.index != oif)
+        {
+            return ControlFlow::Continue(());
+        }
+        let rank = (
+            l == d,
+            scope6(&l) >= dscope,
+            a.header.index == oif,
+            (u128::from(l) ^ u128::from(d)).leading_zeros(),
+        );
         if best.is_none_or(|(r, _)| rank > r) {
-            best = Some((rank, local));
+            best = Some((rank, IpAddr::V6(l)));
         }
         ControlFlow::Continue(())
     });

@@ -72,7 +72,6 @@
 //! assert!(server.stack().up);
 //! ```
 
-use core::net::IpAddr;
 use core::ops::ControlFlow;
 
 use crate::errno::EOPNOTSUPP;
@@ -353,12 +352,11 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
-    /// The route a packet to `dst` would take (`ip route get`). The default
-    /// is the longest-prefix match over [`Stack::routes`], local table
-    /// first, then the others, lowest metric on ties; `ENETUNREACH` when
-    /// nothing matches.
-    fn route_get(&self, dst: IpAddr) -> StackResult<RouteRepr> {
-        crate::lookup::longest_prefix_match(self, dst)
+    /// The path a packet would take (`ip route get`), as the answer to
+    /// send. The default, [`crate::lookup::route_get`], looks it up in
+    /// [`Stack::routes`] and [`Stack::addrs`] as the kernel does.
+    fn route_get(&self, query: &crate::lookup::RouteQuery) -> StackResult<RouteRepr> {
+        crate::lookup::route_get(self, query)
     }
 
     /// Every neighbour of `family` (`AF_UNSPEC`: all).
@@ -425,8 +423,8 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     fn del_route(&mut self, route: &RouteRepr, events: Events<'_>) -> StackResult<()> {
         (**self).del_route(route, events)
     }
-    fn route_get(&self, dst: IpAddr) -> StackResult<RouteRepr> {
-        (**self).route_get(dst)
+    fn route_get(&self, query: &crate::lookup::RouteQuery) -> StackResult<RouteRepr> {
+        (**self).route_get(query)
     }
     fn neighbours(&self, family: u8, start: usize, visit: Visit<'_, NeighRepr>) -> StackResult<()> {
         (**self).neighbours(family, start, visit)

@@ -102,6 +102,8 @@ struct Conn {
     /// The peer's process id (0 if unknown): a socket connection's port,
     /// as the kernel's autobind gives it.
     pid: u32,
+    /// The peer's user id (route lookups report it).
+    uid: u32,
     /// Waiting for room to write (registered for `EPOLLOUT`).
     blocked: bool,
     /// Registered for input (a control connection with replies waiting
@@ -304,12 +306,13 @@ impl<S: Stack> Daemon<S> {
     }
 
     fn add_conn(&mut self, fd: OwnedFd) {
-        let (allowed, pid) = match sys::peer_cred(fd.as_fd()) {
+        let (allowed, pid, uid) = match sys::peer_cred(fd.as_fd()) {
             Ok(c) => (
                 c.uid == 0 || c.uid == self.euid,
                 u32::try_from(c.pid).unwrap_or(0),
+                c.uid,
             ),
-            Err(_) => (false, 0),
+            Err(_) => (false, 0, u32::MAX),
         };
         sys::grow_buffers(fd.as_fd(), self.options.socket_buffer);
         let slot = self.free.pop().unwrap_or(self.conns.len());
@@ -326,6 +329,7 @@ impl<S: Stack> Daemon<S> {
             kind: Kind::Hello,
             allowed,
             pid,
+            uid,
             blocked: false,
             reading: true,
             registered: interest,
@@ -423,6 +427,7 @@ impl<S: Stack> Daemon<S> {
         };
         let conn = self.server.connect_as(c.pid);
         self.server.set_admin(conn, c.allowed);
+        self.server.set_uid(conn, c.uid);
         // What the daemon's end may hold for this reader: its receive
         // buffer (the kernel's default until it sets one), on top of the
         // server's queue, which the same size bounds.

@@ -168,16 +168,18 @@ impl MemStack {
             .filter(move |a| a.ifindex == index && a.local.is_ipv4())
     }
 
-    /// Inserts keeping the list ordered by link. IPv4: primaries after the
-    /// link's last primary, secondaries at the end. IPv6: by scope (global
-    /// first), newest first within a scope.
+    /// Inserts keeping the list ordered by link. IPv4 as
+    /// `__inet_insert_ifa`: a primary after the last primary of the same
+    /// or a narrower scope (so host and link scope before global, and
+    /// first when there is none), a secondary at the end. IPv6: by scope
+    /// (global first), newest first within a scope.
     fn insert_addr(&mut self, a: Addr) {
         let same = |x: &Addr| x.ifindex == a.ifindex && x.family() == a.family();
         let pos = if a.local.is_ipv4() {
             if a.flags & IFA_F_SECONDARY == 0 {
                 self.addrs
                     .iter()
-                    .rposition(|x| same(x) && x.flags & IFA_F_SECONDARY == 0)
+                    .rposition(|x| same(x) && x.flags & IFA_F_SECONDARY == 0 && a.scope <= x.scope)
                     .map(|p| p + 1)
                     .or_else(|| self.addrs.iter().position(same))
             } else {
@@ -395,15 +397,33 @@ impl MemStack {
         // Its routes come with the link's NETDEV_UP, right after.
     }
 
-    /// Renames the labels that carried the link's old name.
-    pub(crate) fn relabel(&mut self, index: u32, old: &IfName, new: &IfName) {
-        for a in self.addrs.iter_mut().filter(|a| a.ifindex == index) {
-            if let Some(l) = &a.label {
-                if let Some(rest) = l.as_str().strip_prefix(old.as_str()) {
-                    let renamed = format!("{}{}", new.as_str(), rest);
-                    a.label = IfName::try_from_str(&renamed).or(Some(*new));
-                }
-            }
+    /// `inetdev_changename`: the link's first IPv4 address takes the new
+    /// name as its label; each later one the new name with its old
+    /// `:alias` suffix, or `:N` (its position, from 2) when it had none;
+    /// each is notified.
+    pub(crate) fn relabel(&mut self, index: u32, new: &IfName, events: Events<'_>) {
+        let mut named = 0usize;
+        for a in self
+            .addrs
+            .iter_mut()
+            .filter(|a| a.ifindex == index && a.local.is_ipv4())
+        {
+            named += 1;
+            let label = if named == 1 {
+                new.as_str().to_string()
+            } else {
+                let old = a.label.as_ref().map_or("", IfName::as_str);
+                let suffix = match old.find(':') {
+                    Some(i) => old[i..].to_string(),
+                    None => format!(":{named}"),
+                };
+                // Cut the name, never the suffix, to fit IFNAMSIZ.
+                let room = (IFNAMSIZ - 1).saturating_sub(suffix.len());
+                let head: String = new.as_str().chars().take(room).collect();
+                format!("{head}{suffix}")
+            };
+            a.label = IfName::try_from_str(&label).or(Some(*new));
+            events(Event::NewAddr(&a.repr()));
         }
     }
 

@@ -29,6 +29,7 @@
 mod addr;
 mod link;
 mod route;
+mod route_check;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;

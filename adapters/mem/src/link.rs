@@ -12,6 +12,9 @@ use crate::MemStack;
 
 pub(crate) const NO_DEVICE: StackError = StackError::new(ENODEV);
 
+/// The index of `lo`.
+pub(crate) const LOOPBACK_INDEX: u32 = 1;
+
 /// `IPV6_MIN_MTU`: below it a link loses IPv6.
 pub(crate) const IPV6_MIN_MTU: u32 = 1280;
 
@@ -373,12 +376,18 @@ impl MemStack {
             }
             let l = self.link_mut(index)?;
             l.mac = mac;
+            let lost_carrier = changed && kind == Kind::Bridge && l.carrier;
+            if lost_carrier {
+                // A bridge without ports recomputes its id and finds no
+                // live port: its carrier goes off at once, and
+                // NETDEV_CHANGEADDR already reports it. (An up bridge's
+                // own carrier notification follows, from linkwatch.)
+                l.carrier = false;
+            }
             // NETDEV_CHANGEADDR is notified even when nothing changed.
             self.notify_link(index, events);
-            if changed && kind == Kind::Bridge {
-                // A bridge without ports recomputes its id and finds no
-                // live port: its carrier goes off.
-                self.link_set_carrier(index, false, events)?;
+            if lost_carrier {
+                self.carrier_changed(index, events);
             }
         }
         if let Some(mtu) = change.mtu {
@@ -438,10 +447,9 @@ impl MemStack {
         if self.find_link(LinkKey::Name(name.as_str())).is_some() {
             return Err(StackError::new(EEXIST));
         }
-        let old = self.link_ref(index)?.name;
         self.link_mut(index)?.name = *name;
-        self.relabel(index, &old, name);
         self.notify_link(index, events);
+        self.relabel(index, name, events);
         Ok(())
     }
 
@@ -510,8 +518,16 @@ impl MemStack {
             return Ok(());
         }
         l.carrier = carrier;
-        let up = l.is_up();
-        // `netdev_state_change` tells only about a link that is up.
+        self.carrier_changed(index, events);
+        Ok(())
+    }
+
+    /// What follows a carrier change (`linkwatch`): the link's
+    /// notification (`netdev_state_change` tells only about a link that is
+    /// up), its routes' `linkdown` flag, IPv6 configuration.
+    fn carrier_changed(&mut self, index: u32, events: Events<'_>) {
+        let Ok(l) = self.link_ref(index) else { return };
+        let (up, carrier) = (l.is_up(), l.carrier);
         if up {
             self.notify_link(index, events);
         }
@@ -519,7 +535,6 @@ impl MemStack {
         if carrier && up {
             self.ipv6_ready(index, events);
         }
-        Ok(())
     }
 
     /// Unregisters a link: closed first, then its IPv4 addresses go, then
@@ -530,14 +545,17 @@ impl MemStack {
             return Err(StackError::new(EOPNOTSUPP));
         }
         if l.is_up() {
-            self.bring_down(index, IFF_UP, events);
+            // `dev_close_many` tells that UP and RUNNING changed.
+            self.bring_down(index, IFF_UP | IFF_RUNNING, events);
         }
         // NETDEV_UNREGISTER reaches IPv4 before IPv6 (a link that was up
         // lost its IPv6 addresses when it went down, just before).
         self.ipv4_forget(index, true, events);
         self.ipv6_down(index, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
-        if let Some(l) = self.links.remove(&index) {
+        if let Some(mut l) = self.links.remove(&index) {
+            // Unregistering detaches its queueing discipline.
+            l.qdisc_attached = false;
             let mut r = l.repr();
             r.header.change = u32::MAX;
             events(Event::DelLink(&r));

@@ -15,11 +15,16 @@ use crate::MemStack;
 /// `RTNH_F_DEAD`.
 const RTNH_F_DEAD: u32 = 1;
 /// `RTNH_F_LINKDOWN`: the nexthop's link has no carrier.
-const RTNH_F_LINKDOWN: u32 = 16;
+pub(crate) const RTNH_F_LINKDOWN: u32 = 16;
 /// `RT_TABLE_COMPAT`: what `rtm_table` says of tables above 255.
 const RT_TABLE_COMPAT: u8 = 252;
 /// `IP6_RT_PRIO_USER`: the metric of IPv6 routes that give none.
 const IP6_RT_PRIO_USER: u32 = 1024;
+
+/// `ICMPV6_ROUTER_PREF_HIGH`.
+const ICMPV6_ROUTER_PREF_HIGH: u8 = 1;
+/// `ICMPV6_ROUTER_PREF_LOW`.
+const ICMPV6_ROUTER_PREF_LOW: u8 = 3;
 
 /// What identifies a prefix in a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +74,8 @@ pub(crate) struct Route {
     pub oif: u32,
     pub multipath: Option<Box<[NextHopRepr]>>,
     pub metrics: Option<Box<RouteMetrics>>,
+    /// IPv6 router preference (`RTA_PREF`: 0 medium, 1 high, 3 low).
+    pub pref: u8,
 }
 
 fn bits(ip: &Option<IpAddr>) -> u128 {
@@ -123,6 +130,7 @@ impl Route {
             oif,
             multipath: None,
             metrics: None,
+            pref: 0,
         }
     }
 
@@ -153,7 +161,7 @@ impl Route {
     }
 
     /// The links the route goes through.
-    fn uses(&self, index: u32) -> bool {
+    pub(crate) fn uses(&self, index: u32) -> bool {
         self.oif == index
             || self
                 .multipath
@@ -186,7 +194,8 @@ impl Route {
             kind: self.kind,
             flags: self.flags,
         };
-        r.dst = self.dst;
+        // A default route has no RTA_DST.
+        r.dst = self.dst.filter(|_| self.dst_len != 0);
         r.src = None;
         r.iif = None;
         r.oif = (self.oif != 0).then_some(self.oif);
@@ -203,7 +212,7 @@ impl Route {
         });
         r.table = Some(self.table);
         r.mark = None;
-        r.pref = (self.family == AF_INET6).then_some(0);
+        r.pref = (self.family == AF_INET6).then_some(self.pref);
         r.via = None;
         r.expires = None;
     }
@@ -221,11 +230,12 @@ impl Route {
             dst: req.dst.map(|d| masked(d, req.header.dst_len)),
             dst_len: req.header.dst_len,
             tos: req.header.tos,
-            priority: req.priority.unwrap_or(if family == AF_INET6 {
-                IP6_RT_PRIO_USER
-            } else {
-                0
-            }),
+            // IPv6 stores metric 0 as the user default.
+            priority: match req.priority {
+                Some(p) if p != 0 || family != AF_INET6 => p,
+                _ if family == AF_INET6 => IP6_RT_PRIO_USER,
+                _ => 0,
+            },
             protocol: req.header.protocol,
             // IPv6 keeps no scope: it reports universe for every route.
             scope: if family == AF_INET6 {
@@ -243,6 +253,15 @@ impl Route {
                 .as_ref()
                 .map(|m| m.as_slice().to_vec().into_boxed_slice()),
             metrics: req.metrics.map(Box::new),
+            // `rtm_to_fib6_config`: anything but high or low is medium.
+            pref: match req.pref {
+                Some(p @ (ICMPV6_ROUTER_PREF_HIGH | ICMPV6_ROUTER_PREF_LOW))
+                    if family == AF_INET6 =>
+                {
+                    p
+                }
+                _ => 0,
+            },
         }
     }
 }
@@ -301,7 +320,7 @@ impl MemStack {
         self.routes_of_mut(family).remove(pos)
     }
 
-    fn linkdown(&self, oif: u32) -> bool {
+    pub(crate) fn linkdown(&self, oif: u32) -> bool {
         self.links.get(&oif).is_some_and(|l| !l.carrier)
     }
 
@@ -431,66 +450,10 @@ impl MemStack {
         }
     }
 
-    /// Resolves a gateway as the kernel checks nexthops: a route that is
-    /// not itself through a gateway must cover it (for IPv4 of scope link
-    /// or host, main or local table), through `oif` if one is given.
-    /// Returns the link it goes through.
-    fn resolve_gateway(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
-        let family = if gw.is_ipv4() { AF_INET } else { AF_INET6 };
-        if let IpAddr::V6(a) = gw {
-            if a.segments()[0] & 0xffc0 == 0xfe80 {
-                if oif == 0 {
-                    return Err(StackError::with_message(
-                        EINVAL,
-                        "Egress device not specified",
-                    ));
-                }
-                return Ok(oif);
-            }
-            if self.addrs.iter().any(|x| x.local == gw) {
-                return Err(StackError::with_message(
-                    EINVAL,
-                    "Gateway can not be a local address",
-                ));
-            }
-        }
-        if family == AF_INET6 {
-            return self.resolve_gateway6(gw, oif);
-        }
-        let best = self
-            .routes_of(family)
-            .iter()
-            .filter(|r| {
-                (r.table == RT_TABLE_MAIN || r.table == RT_TABLE_LOCAL)
-                    && r.gateway.is_none()
-                    && r.multipath.is_none()
-                    && (family == AF_INET6 || r.scope >= RT_SCOPE_LINK)
-                    && (r.kind == RTN_UNICAST || (r.kind == RTN_LOCAL && family == AF_INET))
-                    && (oif == 0 || r.oif == oif)
-                    // IPv6 never resolves a gateway through the loopback.
-                    && (family == AF_INET || self.links.get(&r.oif).is_some_and(|l| l.kind != crate::link::Kind::Loopback))
-                    && prefix_contains(r.dst, r.dst_len, gw)
-            })
-            // The best match; among equals, the first in the list (the
-            // kernel's lookup takes the first route of a node).
-            .fold(None::<&Route>, |best, r| match best {
-                Some(b) if (b.table == RT_TABLE_LOCAL, b.dst_len) >= (r.table == RT_TABLE_LOCAL, r.dst_len) => Some(b),
-                _ => Some(r),
-            });
-        match best {
-            Some(r) => Ok(r.oif),
-            None if family == AF_INET6 => Err(StackError::new(EHOSTUNREACH)),
-            None => Err(StackError::with_message(
-                ENETUNREACH,
-                "Nexthop has invalid gateway",
-            )),
-        }
-    }
-
     /// IPv6 looks the gateway up like a packet (`ip6_route_check_nh`): the
     /// best main-table route (longest prefix, then lowest metric, then the
     /// first) must not itself go through a gateway or the loopback.
-    fn resolve_gateway6(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
+    pub(crate) fn resolve_gateway6(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
         let best = self
             .routes6
             .iter()
@@ -524,46 +487,6 @@ impl MemStack {
         }
     }
 
-    /// Checks one nexthop; returns its output link.
-    fn check_nexthop(
-        &self,
-        family: u8,
-        gw: Option<IpAddr>,
-        oif: u32,
-        kind: u8,
-    ) -> StackResult<u32> {
-        let unicast = matches!(kind, RTN_UNICAST | RTN_UNSPEC);
-        if oif != 0 {
-            let link = self.link_ref(oif)?;
-            if family == AF_INET6 && link.mtu < crate::link::IPV6_MIN_MTU {
-                // IPv6 left the link: it has no inet6 device.
-                return Err(StackError::new(ENODEV));
-            }
-            if !link.is_up() && unicast && gw.is_none() {
-                let text = if family == AF_INET {
-                    "Device for nexthop is not up"
-                } else {
-                    "Nexthop device is not up"
-                };
-                return Err(StackError::with_message(ENETDOWN, text));
-            }
-        }
-        match gw {
-            Some(g) => {
-                let out = self.resolve_gateway(g, oif)?;
-                if !self.link_ref(out)?.is_up() {
-                    return Err(StackError::new(ENETDOWN));
-                }
-                Ok(out)
-            }
-            None if oif == 0 && unicast => Err(StackError::with_message(
-                ENODEV,
-                "Nexthop device required for onlink",
-            )),
-            None => Ok(oif),
-        }
-    }
-
     pub(crate) fn route_add(
         &mut self,
         req: &RouteRepr,
@@ -571,30 +494,19 @@ impl MemStack {
         events: Events<'_>,
     ) -> StackResult<()> {
         let mut r = Route::from_request(req);
-        check_host_bits(req)?;
         if r.kind == RTN_UNSPEC || r.kind > 12 {
             return Err(StackError::with_message(EINVAL, "Invalid route type"));
         }
-        if let Some(hops) = r.multipath.as_mut() {
-            for h in hops.iter_mut() {
-                h.ifindex = self.check_nexthop(r.family, h.gateway.or(h.via), h.ifindex, r.kind)?;
-                h.flags &= !(RTNH_F_LINKDOWN as u8);
-                if self.linkdown(h.ifindex) {
-                    h.flags |= RTNH_F_LINKDOWN as u8;
-                }
-            }
-        } else if matches!(
-            r.kind,
-            RTN_UNICAST | RTN_LOCAL | RTN_BROADCAST | RTN_MULTICAST | RTN_ANYCAST
-        ) {
-            r.oif = self.check_nexthop(r.family, r.gateway, r.oif, r.kind)?;
-            if self.linkdown(r.oif) && r.kind != RTN_LOCAL {
-                r.flags |= RTNH_F_LINKDOWN;
-            }
-        }
+        // The table exists from here on, whatever the outcome
+        // (`fib_new_table`, `fib6_new_table`).
+        self.tables.insert((r.family, r.table));
+        let rtm_flags = req.header.flags;
         if r.family == AF_INET {
+            check_host_bits(req)?;
+            self.check_route4(&mut r, rtm_flags)?;
             self.fib4_insert(r, flags, events)
         } else {
+            self.check_route6(&mut r, rtm_flags)?;
             self.fib6_insert(r, flags, events)
         }
     }

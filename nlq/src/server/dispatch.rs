@@ -298,32 +298,23 @@ impl<S: Stack> Server<S> {
             AF_INET6 => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
             _ => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
         });
-        let mut route = self.stack.route_get(dst)?;
-        route.header.dst_len = if dst.is_ipv4() { 32 } else { 128 };
-        route.dst = Some(dst);
-        // The answer describes the packet's path, not the FIB entry: no
-        // nexthop flags (linkdown, dead), the source it would get; IPv4
-        // drops the metric (a cached route has none), IPv6 keeps it.
-        route.header.flags = RTM_F_CLONED;
-        if route.table.is_none() {
-            route.table = Some(u32::from(route.header.table));
-        }
-        if dst.is_ipv4() {
-            route.priority = None;
-        }
-        if route.prefsrc.is_none() {
-            if let Some(oif) = route.oif {
-                route.prefsrc = crate::lookup::select_source(
-                    &self.stack,
-                    oif,
-                    route.gateway.or(route.via),
-                    dst,
-                );
-            }
-        }
+        let query = crate::lookup::RouteQuery {
+            dst,
+            src: req.src,
+            oif: req.oif.unwrap_or(0),
+            mark: req.mark,
+        };
+        // The kernel explains no lookup failure.
+        let route = self
+            .stack
+            .route_get(&query)
+            .map_err(|e| crate::stack::StackError::new(e.errno))?;
+        let uid = self.conn(id).map_or(0, |c| c.uid);
         let (seq, port) = (msg.seq(), self.port(id));
         self.reply(id, |w| {
-            w.message(RTM_NEWROUTE, 0, seq, port, |w| route.emit_reply(w))
+            w.message(RTM_NEWROUTE, 0, seq, port, |w| {
+                super::route_answer::emit(w, &route, uid)
+            })
         });
         Ok(())
     }

@@ -28,6 +28,7 @@ mod dispatch;
 mod dump;
 mod notify;
 mod request;
+mod route_answer;
 #[cfg(feature = "std")]
 mod shared;
 
@@ -116,6 +117,8 @@ struct Conn {
     broadcast_error: bool,
     listen_all_nsid: bool,
     admin: bool,
+    /// The user the peer runs as (`RTA_UID` of route lookups).
+    uid: u32,
     rcvbuf: usize,
     queued: usize,
     overrun: bool,
@@ -139,6 +142,7 @@ impl Conn {
             broadcast_error: false,
             listen_all_nsid: false,
             admin: true,
+            uid: 0,
             rcvbuf: DEFAULT_RCVBUF,
             queued: 0,
             overrun: false,
@@ -468,6 +472,14 @@ impl<S: Stack> Server<S> {
     pub fn set_admin(&mut self, id: ConnId, admin: bool) {
         if let Some(c) = self.conn_mut(id) {
             c.admin = admin;
+        }
+    }
+
+    /// Sets the user the peer runs as (0 by default), which route lookups
+    /// report (`RTA_UID`, as the kernel reports the asking task's uid).
+    pub fn set_uid(&mut self, id: ConnId, uid: u32) {
+        if let Some(c) = self.conn_mut(id) {
+            c.uid = uid;
         }
     }
 

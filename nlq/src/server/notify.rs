@@ -82,9 +82,10 @@ pub(super) fn broadcast(
     origin: Option<Origin>,
 ) {
     let (_, _, group) = header(e);
-    // Link notifications name no requester (`rtmsg_ifinfo`: port 0, seq
-    // 0, no echo); the others do.
-    let origin = origin.filter(|_| group != RTNLGRP_LINK);
+    // Link and IPv6 address notifications name no requester
+    // (`rtmsg_ifinfo`, `inet6_ifa_notify`: port 0, seq 0, no echo); the
+    // others do.
+    let origin = origin.filter(|_| group != RTNLGRP_LINK && group != RTNLGRP_IPV6_IFADDR);
     // `nlmsg_notify`: with NLM_F_ECHO the requester gets its copy as a
     // unicast echo, not as a member; without it, it hears like any member.
     let exclude = origin.and_then(|o| o.echo_to.map(|_| o.port));

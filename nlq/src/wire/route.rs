@@ -333,9 +333,14 @@ impl RouteMetrics {
             .filter_map(|(k, v)| v.map(|v| (k, v)))
     }
 
+    /// Appends `RTA_METRICS` (as a plain nest, the way the kernel writes
+    /// it: iproute2 drops every metric of one that carries
+    /// `NLA_F_NESTED`).
+    pub fn emit_noflag<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        self.emit(w)
+    }
+
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
-        // A plain nest, as the kernel writes it: iproute2 drops every
-        // metric of an `RTA_METRICS` that carries `NLA_F_NESTED`.
         w.nested_noflag(RTA_METRICS, |w| {
             for (k, v) in self.iter() {
                 w.attr_u32(k, v)?;

@@ -34,11 +34,19 @@ pub const MASKS: &[(&str, &str)] = &[
     ("`ip` output: the same values, in text", "as above"),
 ];
 
-/// How the kernel namespace is set up, and why: no duplicate address
-/// detection on new links (`accept_dad` 0), because the kernel completes
-/// it after a random delay of up to a second that a step cannot wait
-/// for, and the in-memory stack completes it at once.
-pub const KERNEL_SETUP: &str = "net.ipv6.conf.default.accept_dad = 0";
+/// How the kernel namespace is set up, and why: duplicate address
+/// detection completes at once on the in-memory stack and after timers on
+/// the kernel (a random delay of up to `router_solicitation_delay`, then
+/// one second per probe). The delay is 0 and no probe is sent, so it
+/// completes as soon as it starts, and each step waits for that; when it
+/// starts stays the kernel's (not before the link has carrier).
+pub const KERNEL_SETUP: &[(&str, &str)] = &[
+    (
+        "/proc/sys/net/ipv6/conf/default/router_solicitation_delay",
+        "0",
+    ),
+    ("/proc/sys/net/ipv6/conf/default/dad_transmits", "0"),
+];
 
 /// Link attributes the in-memory stack does not model yet, left out on
 /// both sides: queue and offload limits, carrier counters, per-family
@@ -63,6 +71,16 @@ fn is_fixed_mac(b: &[u8]) -> bool {
         .collect::<Vec<_>>()
         .join(":");
     MACS.contains(&text.as_str()) || text == "02:00:00:00:00:0a" || b.iter().all(|x| *x == 0)
+}
+
+/// An IPv6 link-local address whose interface id is derived (EUI-64)
+/// from a random MAC.
+fn is_random_link_local(v: &[u8]) -> bool {
+    v.len() == 16
+        && v[..8] == [0xfe, 0x80, 0, 0, 0, 0, 0, 0]
+        && v[11] == 0xff
+        && v[12] == 0xfe
+        && !is_fixed_mac(&[v[8] ^ 2, v[9], v[10], v[13], v[14], v[15]])
 }
 
 /// Renders attributes, one per part, masking per [`MASKS`].
@@ -90,6 +108,8 @@ fn attrs(kind: u16, family: u8, mut b: &[u8], depth: u8, path: &[u16], out: &mut
             // Bridge: timers, ids and the random group address.
             (true, _, _, [IFLA_LINKINFO, IFLA_INFO_DATA, 11 | 12 | 16 | 17 | 18 | 19 | 20]) => true,
             (_, true, _, [IFA_CACHEINFO]) => true,
+            (_, true, _, [IFA_ADDRESS | IFA_LOCAL]) if is_random_link_local(v) => true,
+            (_, _, true, [RTA_DST | RTA_PREFSRC]) if is_random_link_local(v) => true,
             (_, _, true, [RTA_CACHEINFO]) => true,
             _ => false,
         };
@@ -99,7 +119,7 @@ fn attrs(kind: u16, family: u8, mut b: &[u8], depth: u8, path: &[u16], out: &mut
             continue;
         }
         if link && p.as_slice() == [IFLA_LINKINFO, IFLA_INFO_DATA] {
-            out.push_str(" (kind data not modelled)");
+            // Kind-specific data: not modelled (see NOT_MODELLED_LINK).
             let step = (len + 3) & !3;
             b = b.get(step..).unwrap_or(&[]);
             continue;
@@ -201,8 +221,14 @@ pub fn mask_text(s: &str) -> String {
                 .split(':')
                 .filter_map(|h| u8::from_str_radix(h, 16).ok())
                 .collect();
+            let addr = word.split('/').next().unwrap_or("");
             if word.len() == 17 && bytes.len() == 6 && !is_fixed_mac(&bytes) {
                 format!("<mac>{tail}")
+            } else if addr
+                .parse::<std::net::Ipv6Addr>()
+                .is_ok_and(|a| is_random_link_local(&a.octets()))
+            {
+                format!("<random-link-local>{}{tail}", &word[addr.len()..])
             } else if word.starts_with("gc_timer") || word.ends_with("_timer") {
                 tok.to_string()
             } else {
@@ -265,6 +291,17 @@ pub fn first_difference(
                 format!(
                     "`{cmd}`: notifications\n{}",
                     line_diff(&kn.join("\n"), &nn.join("\n"))
+                ),
+            ));
+        }
+        let ka: Vec<String> = a.answer.iter().map(|m| render(m, false, 0)).collect();
+        let na: Vec<String> = b.answer.iter().map(|m| render(m, false, 0)).collect();
+        if ka != na {
+            return Some((
+                i,
+                format!(
+                    "`{cmd}`: answer\n{}",
+                    line_diff(&ka.join("\n"), &na.join("\n"))
                 ),
             ));
         }

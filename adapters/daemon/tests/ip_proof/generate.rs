@@ -349,7 +349,6 @@ fn show_step(r: &mut Rng) -> Step {
         "-4 addr show",
         "-6 addr show",
         "link show",
-        "-d link show",
         "route show",
         "route show table all",
         "-6 route show table all",

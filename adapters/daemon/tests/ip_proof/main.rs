@@ -36,9 +36,11 @@ fn kernel_trace(steps: &Steps) -> Vec<StepTrace> {
         let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
         assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
         // Duplicate address detection completes on a timer on the kernel
-        // and at once on the in-memory stack: without it, the kernel
-        // completes it at once too (`compare::KERNEL_SETUP`).
-        std::fs::write("/proc/sys/net/ipv6/conf/default/accept_dad", "0").expect("accept_dad");
+        // and at once on the in-memory stack: shorten the timer, and wait
+        // for it after each step (`compare::KERNEL_SETUP`).
+        for (knob, value) in compare::KERNEL_SETUP {
+            std::fs::write(knob, value).expect(knob);
+        }
         let mut side = KernelSide::new().expect("kernel sockets");
         trace(&mut side, &steps).expect("kernel trace")
     })
@@ -202,6 +204,9 @@ fn try_a_sequence() {
             );
             for m in &t.notifications {
                 eprintln!("  N {}", compare::render(m, true, t.pid));
+            }
+            for m in &t.answer {
+                eprintln!("  A {}", compare::render(m, false, 0));
             }
             for m in &t.dumps {
                 eprintln!("  D {}", compare::render(m, false, 0));

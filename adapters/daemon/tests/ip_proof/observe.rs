@@ -15,10 +15,11 @@ use nlinline::{KernelSocket, Transport};
 use nlq::server::SockOpt;
 use nlq_daemon::client::SocketClient;
 
-/// The groups the listener joins.
+/// The groups the listener joins. Not the neighbour group: the kernel's
+/// neighbour entries come from traffic (IGMP and MLD reports of links
+/// that come up), which the in-memory stack does not send.
 pub const GROUPS: &[u32] = &[
     RTNLGRP_LINK,
-    RTNLGRP_NEIGH,
     RTNLGRP_IPV4_IFADDR,
     RTNLGRP_IPV4_ROUTE,
     RTNLGRP_IPV6_IFADDR,
@@ -50,6 +51,8 @@ pub struct StepTrace {
     pub notifications: Vec<Msg>,
     /// The tables afterwards: links, addresses, IPv4 routes, IPv6 routes.
     pub dumps: Vec<Msg>,
+    /// For `route get`, the answer to the same question asked directly.
+    pub answer: Vec<Msg>,
 }
 
 /// A place where `ip` runs and whose tables can be read.
@@ -60,6 +63,11 @@ pub trait Side {
     fn observer(&mut self) -> &mut dyn Transport;
     /// The socket subscribed to [`GROUPS`].
     fn listener(&mut self) -> &mut dyn Transport;
+    /// Waits until what a step started on timers has finished (duplicate
+    /// address detection on the kernel).
+    fn settle(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn run_ip(mut cmd: Command) -> (i32, String, String, u32) {
@@ -103,6 +111,16 @@ impl Side for KernelSide {
         let mut c = Command::new("ip");
         c.args(args);
         run_ip(c)
+    }
+    fn settle(&mut self) -> io::Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while probing(&mut self.observer)? {
+            if std::time::Instant::now() > deadline {
+                return Err(io::Error::other("duplicate address detection did not end"));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
     }
     fn observer(&mut self) -> &mut dyn Transport {
         &mut self.observer
@@ -163,6 +181,47 @@ impl Side for NlqSide<'_> {
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// True while an IPv6 address is tentative on a link that is up with
+/// carrier (so duplicate address detection is running).
+fn probing(t: &mut dyn Transport) -> io::Result<bool> {
+    let mut links = Vec::new();
+    let mut addrs = Vec::new();
+    let (seq_l, seq_a) = (0x5e77_0001, 0x5e77_0002);
+    let ifi = [0u8; 16];
+    exchange(
+        t,
+        &request(RTM_GETLINK, NLM_F_DUMP, seq_l, &ifi),
+        seq_l,
+        &mut links,
+        &mut Vec::new(),
+    )?;
+    let ifa = [AF_INET6, 0, 0, 0, 0, 0, 0, 0];
+    exchange(
+        t,
+        &request(RTM_GETADDR, NLM_F_DUMP, seq_a, &ifa),
+        seq_a,
+        &mut addrs,
+        &mut Vec::new(),
+    )?;
+    let word = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map_or(0, |w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+    };
+    let ready: Vec<u32> = links
+        .iter()
+        .filter(|m| word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWLINK))
+        .filter(|m| word(&m.bytes, 24) & (IFF_UP | IFF_LOWER_UP) == (IFF_UP | IFF_LOWER_UP))
+        .map(|m| word(&m.bytes, 20))
+        .collect();
+    Ok(addrs.iter().any(|m| {
+        word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWADDR)
+            && m.bytes
+                .get(18)
+                .is_some_and(|f| u32::from(*f) & IFA_F_TENTATIVE != 0)
+            && ready.contains(&word(&m.bytes, 20))
+    }))
+}
+
 /// The sequence number the listener's barrier request uses.
 const BARRIER_SEQ: u32 = 0x7ead_0001;
 
@@ -216,11 +275,91 @@ fn exchange(
     }
 }
 
+fn attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(value);
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+}
+
+/// The index of link `name` (0 if none), asked on `t`.
+fn index_of(t: &mut dyn Transport, name: &str, seq: u32) -> io::Result<u32> {
+    let mut body = vec![0u8; 16];
+    let mut n = name.as_bytes().to_vec();
+    n.push(0);
+    attr(&mut body, IFLA_IFNAME, &n);
+    let mut answer = Vec::new();
+    exchange(
+        t,
+        &request(RTM_GETLINK, 0, seq, &body),
+        seq,
+        &mut answer,
+        &mut Vec::new(),
+    )?;
+    Ok(answer
+        .first()
+        .filter(|m| {
+            m.bytes.len() >= 24 && u16::from_ne_bytes([m.bytes[4], m.bytes[5]]) == RTM_NEWLINK
+        })
+        .map_or(0, |m| {
+            u32::from_ne_bytes([m.bytes[20], m.bytes[21], m.bytes[22], m.bytes[23]])
+        }))
+}
+
+/// The `RTM_GETROUTE` an `ip route get` step asks (destination, source,
+/// output link), or `None` for other steps.
+fn route_get_request(
+    t: &mut dyn Transport,
+    args: &[String],
+    seq: u32,
+) -> io::Result<Option<Vec<u8>>> {
+    let v6 = args.first().is_some_and(|a| a == "-6");
+    let rest: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .skip(usize::from(v6))
+        .collect();
+    if rest.get(..2) != Some(&["route", "get"][..]) {
+        return Ok(None);
+    }
+    let Some(Ok(dst)) = rest.get(2).map(|d| d.parse::<std::net::IpAddr>()) else {
+        return Ok(None);
+    };
+    let family = if dst.is_ipv4() { AF_INET } else { AF_INET6 };
+    let full = if dst.is_ipv4() { 32 } else { 128 };
+    let mut body = vec![family, full, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let bytes = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(a) => a.octets().to_vec(),
+        std::net::IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    attr(&mut body, RTA_DST, &bytes(dst));
+    let mut words = rest[3..].iter();
+    while let Some(w) = words.next() {
+        match (*w, words.next()) {
+            ("oif", Some(dev)) => {
+                let index = index_of(t, dev, seq ^ 0x8000_0000)?;
+                attr(&mut body, RTA_OIF, &index.to_ne_bytes());
+            }
+            ("from", Some(src)) => {
+                if let Ok(ip) = src.parse() {
+                    body[2] = full;
+                    attr(&mut body, RTA_SRC, &bytes(ip));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(request(RTM_GETROUTE, 0, seq, &body)))
+}
+
 /// Runs `steps` on `side` and records what each showed.
 pub fn trace(side: &mut dyn Side, steps: &[Vec<String>]) -> io::Result<Vec<StepTrace>> {
     let mut out = Vec::with_capacity(steps.len());
     for (i, args) in steps.iter().enumerate() {
         let (status, stdout, stderr, pid) = side.ip(args);
+        side.settle()?;
         let mut t = StepTrace {
             status,
             stdout,
@@ -241,6 +380,11 @@ pub fn trace(side: &mut dyn Side, steps: &[Vec<String>]) -> io::Result<Vec<StepT
             &mut ignored,
             &mut t.notifications,
         )?;
+        if let Some(req) = route_get_request(side.observer(), args, 0x7e7e_0000 + i as u32)? {
+            let mut stray = Vec::new();
+            let seq = 0x7e7e_0000 + i as u32;
+            exchange(side.observer(), &req, seq, &mut t.answer, &mut stray)?;
+        }
         let dumps: [(u16, u8); 4] = [
             (RTM_GETLINK, AF_UNSPEC),
             (RTM_GETADDR, AF_UNSPEC),

@@ -132,9 +132,8 @@ impl Daemon {
             .spawn()
             .expect("spawn nlq serve");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err()
-            && !socket.exists()
-            && Instant::now() < deadline
+        // Bound is not enough: wait until it accepts.
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() && Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -1,0 +1,424 @@
+//! Checking a new route as the kernel does, in the kernel's order and with
+//! its errors: `fib_create_info` and `fib_check_nh` for IPv4,
+//! `fib6_nh_init` and `ip6_validate_gw` for IPv6. The checks resolve each
+//! next hop's link and mark the hops (and the route) `linkdown` when their
+//! link has no carrier.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use nlq::errno::*;
+use nlq::lookup::prefix_contains;
+use nlq::stack::{StackError, StackResult};
+use nlq::wire::consts::*;
+
+use crate::link::{IPV6_MIN_MTU, LOOPBACK_INDEX};
+use crate::route::{Route, RTNH_F_LINKDOWN};
+use crate::MemStack;
+
+fn fail(errno: i32, text: &'static str) -> StackError {
+    StackError::with_message(errno, text)
+}
+
+/// `fib_props[type].scope`: the widest scope a route of the type may have.
+fn widest_scope(kind: u8) -> u8 {
+    match kind {
+        RTN_LOCAL => RT_SCOPE_HOST,
+        RTN_BROADCAST | RTN_ANYCAST => RT_SCOPE_LINK,
+        RTN_NAT => RT_SCOPE_NOWHERE,
+        _ => RT_SCOPE_UNIVERSE,
+    }
+}
+
+/// The types that drop or refuse packets instead of forwarding them.
+pub(crate) fn is_reject(kind: u8) -> bool {
+    matches!(
+        kind,
+        RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT | RTN_THROW
+    )
+}
+
+/// A next hop as a request gives it: gateway, link, `RTNH_F_*` flags.
+#[derive(Debug, Clone, Copy)]
+struct Hop {
+    gateway: Option<IpAddr>,
+    oif: u32,
+    flags: u32,
+}
+
+impl MemStack {
+    /// `fib_create_info`: checks `r` and resolves its next hops.
+    pub(crate) fn check_route4(&self, r: &mut Route, rtm_flags: u32) -> StackResult<()> {
+        if widest_scope(r.kind) > r.scope {
+            return Err(fail(EINVAL, "Invalid scope"));
+        }
+        if rtm_flags & u32::from(RTNH_F_DEAD) != 0 || rtm_flags & RTNH_F_LINKDOWN != 0 {
+            return Err(fail(
+                EINVAL,
+                "Invalid rtm_flags - can not contain DEAD or LINKDOWN",
+            ));
+        }
+        if is_reject(r.kind) {
+            if r.gateway.is_some() || r.oif != 0 || r.multipath.is_some() {
+                return Err(fail(
+                    EINVAL,
+                    "Gateway, device and multipath can not be specified for this route type",
+                ));
+            }
+            return Ok(());
+        }
+        if !matches!(
+            r.kind,
+            RTN_UNICAST | RTN_LOCAL | RTN_BROADCAST | RTN_ANYCAST | RTN_MULTICAST
+        ) {
+            return Err(fail(EINVAL, "Invalid route type"));
+        }
+        if r.scope > RT_SCOPE_HOST {
+            return Err(fail(EINVAL, "Invalid scope"));
+        }
+        if r.scope == RT_SCOPE_HOST {
+            // A local address: one next hop, no gateway, a link that
+            // exists (up or not).
+            let hop = match &r.multipath {
+                Some(m) if m.len() != 1 => {
+                    return Err(fail(
+                        EINVAL,
+                        "Route with host scope can not have multiple nexthops",
+                    ))
+                }
+                Some(m) => (m[0].gateway.or(m[0].via), m[0].ifindex),
+                None => (r.gateway, r.oif),
+            };
+            if hop.0.is_some() {
+                return Err(fail(EINVAL, "Route with host scope can not have a gateway"));
+            }
+            if !self.links.contains_key(&hop.1) {
+                return Err(StackError::new(ENODEV));
+            }
+        } else if let Some(hops) = r.multipath.as_mut() {
+            for h in hops.iter_mut() {
+                let hop = Hop {
+                    gateway: h.gateway.or(h.via),
+                    oif: h.ifindex,
+                    flags: u32::from(h.flags),
+                };
+                let (oif, down) = self.check_nh4(hop, r.table, r.scope)?;
+                h.ifindex = oif;
+                h.flags &= !(RTNH_F_LINKDOWN as u8);
+                if down {
+                    h.flags |= RTNH_F_LINKDOWN as u8;
+                }
+            }
+            if hops.iter().all(|h| h.flags & RTNH_F_LINKDOWN as u8 != 0) {
+                r.flags |= RTNH_F_LINKDOWN;
+            }
+        } else {
+            let hop = Hop {
+                gateway: r.gateway,
+                oif: r.oif,
+                flags: rtm_flags,
+            };
+            let (oif, down) = self.check_nh4(hop, r.table, r.scope)?;
+            r.oif = oif;
+            if down {
+                r.flags |= RTNH_F_LINKDOWN;
+            }
+        }
+        if let Some(src) = r.prefsrc {
+            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
+            if !own && self.addr_type4(src, r.table) != RTN_LOCAL {
+                return Err(fail(EINVAL, "Invalid prefsrc address"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `fib_check_nh`: the link a next hop leaves by, and whether it has
+    /// no carrier.
+    fn check_nh4(&self, hop: Hop, table: u32, scope: u8) -> StackResult<(u32, bool)> {
+        let onlink = hop.flags & u32::from(RTNH_F_ONLINK) != 0;
+        let Some(gw) = hop.gateway else {
+            if onlink || hop.flags & u32::from(RTNH_F_PERVASIVE) != 0 {
+                return Err(fail(
+                    EINVAL,
+                    "Invalid flags for nexthop - PERVASIVE and ONLINK can not be set",
+                ));
+            }
+            // A link without IPv4 (its MTU below 68) has no in_device.
+            let link = self
+                .links
+                .get(&hop.oif)
+                .filter(|l| l.mtu >= 68)
+                .ok_or(StackError::new(ENODEV))?;
+            if !link.is_up() {
+                return Err(fail(ENETDOWN, "Device for nexthop is not up"));
+            }
+            return Ok((hop.oif, !link.carrier));
+        };
+        if gw.is_ipv6() {
+            // An IPv6 gateway (`RTA_VIA`): as IPv6 resolves it.
+            let oif = self.resolve_gateway6(gw, hop.oif)?;
+            return Ok((oif, self.linkdown(oif)));
+        }
+        if onlink {
+            if scope >= RT_SCOPE_LINK {
+                return Err(fail(EINVAL, "Nexthop has invalid scope"));
+            }
+            let link = self
+                .links
+                .get(&hop.oif)
+                .ok_or(fail(ENODEV, "Nexthop device required for onlink"))?;
+            if !link.is_up() {
+                return Err(fail(ENETDOWN, "Nexthop device is not up"));
+            }
+            if self.addr_type4(gw, RT_TABLE_LOCAL) != RTN_UNICAST {
+                return Err(fail(EINVAL, "Nexthop has invalid gateway"));
+            }
+            return Ok((hop.oif, !link.carrier));
+        }
+        // The gateway must be reachable by a route of a narrower scope
+        // (directly, not through another gateway): in the route's table
+        // first, then in local and main.
+        let min_scope = scope.saturating_add(1).max(RT_SCOPE_LINK);
+        let own_table = (table != RT_TABLE_MAIN)
+            .then(|| self.lookup4(gw, &[table], hop.oif, min_scope))
+            .and_then(Result::ok);
+        let found = match own_table {
+            Some(r) => r,
+            None => self
+                .lookup4(gw, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], hop.oif, min_scope)
+                .map_err(|e| fail(e, "Nexthop has invalid gateway"))?,
+        };
+        if found.kind != RTN_UNICAST && found.kind != RTN_LOCAL {
+            return Err(fail(EINVAL, "Nexthop has invalid gateway"));
+        }
+        let dev = match &found.multipath {
+            Some(m) => m.first().map_or(0, |h| h.ifindex),
+            None => found.oif,
+        };
+        let link = self
+            .links
+            .get(&dev)
+            .ok_or(fail(EINVAL, "No egress device for nexthop gateway"))?;
+        if !link.is_up() {
+            return Err(StackError::new(ENETDOWN));
+        }
+        Ok((dev, !link.carrier))
+    }
+
+    /// `fib_table_lookup` over `tables` (as one) for `addr`: the longest
+    /// prefix, then the lowest metric, then the first; routes of a scope
+    /// wider than `min_scope` do not count, nor, with `oif`, next hops
+    /// through other links. A reject route answers with its errno.
+    fn lookup4(
+        &self,
+        addr: IpAddr,
+        tables: &[u32],
+        oif: u32,
+        min_scope: u8,
+    ) -> Result<&Route, i32> {
+        let mut best: Option<&Route> = None;
+        for r in self.routes_of(AF_INET) {
+            if !tables.contains(&r.table)
+                || r.scope < min_scope
+                || !prefix_contains(r.dst, r.dst_len, addr)
+                || (oif != 0 && !is_reject(r.kind) && !r.uses(oif))
+            {
+                continue;
+            }
+            if best.is_none_or(|b| {
+                (r.dst_len, std::cmp::Reverse(r.priority))
+                    > (b.dst_len, std::cmp::Reverse(b.priority))
+            }) {
+                best = Some(r);
+            }
+        }
+        match best {
+            Some(r) if r.kind == RTN_THROW => Err(ENETUNREACH),
+            Some(r) if r.kind == RTN_UNREACHABLE => Err(EHOSTUNREACH),
+            Some(r) if r.kind == RTN_PROHIBIT => Err(EACCES),
+            Some(r) if r.kind == RTN_BLACKHOLE => Err(EINVAL),
+            Some(r) => Ok(r),
+            None => Err(ENETUNREACH),
+        }
+    }
+
+    /// `inet_addr_type_table`: what `addr` is to this host, as the local
+    /// table (and `table`, when another) says: local, broadcast,
+    /// multicast, or unicast (anything else).
+    fn addr_type4(&self, addr: IpAddr, table: u32) -> u8 {
+        let IpAddr::V4(a) = addr else {
+            return RTN_UNICAST;
+        };
+        if a.is_unspecified() || a.is_broadcast() {
+            return RTN_BROADCAST;
+        }
+        if a.is_multicast() {
+            return RTN_MULTICAST;
+        }
+        let kind = |t: u32| {
+            self.routes_of(AF_INET)
+                .iter()
+                .filter(|r| r.table == t && prefix_contains(r.dst, r.dst_len, addr))
+                .max_by_key(|r| r.dst_len)
+                .map(|r| r.kind)
+        };
+        let t = if table == RT_TABLE_MAIN {
+            RT_TABLE_LOCAL
+        } else {
+            table
+        };
+        match kind(t) {
+            Some(RTN_LOCAL) => RTN_LOCAL,
+            _ if t != RT_TABLE_LOCAL => kind(RT_TABLE_LOCAL).unwrap_or(RTN_UNICAST),
+            k => k.unwrap_or(RTN_UNICAST),
+        }
+    }
+
+    /// `fib6_nh_init` for `r` and each of its next hops, then the
+    /// preferred source (`ip6_route_info_create`).
+    pub(crate) fn check_route6(&self, r: &mut Route, rtm_flags: u32) -> StackResult<()> {
+        let onlink = rtm_flags & u32::from(RTNH_F_ONLINK) != 0;
+        if let Some(hops) = r.multipath.as_mut() {
+            for h in hops.iter_mut() {
+                let hop = Hop {
+                    gateway: h.gateway.or(h.via),
+                    oif: h.ifindex,
+                    flags: u32::from(h.flags),
+                };
+                let (oif, down) = self.check_nh6(r.kind, hop, r.table)?;
+                h.ifindex = oif;
+                h.flags &= !(RTNH_F_LINKDOWN as u8);
+                if down {
+                    h.flags |= RTNH_F_LINKDOWN as u8;
+                }
+            }
+            if hops.iter().all(|h| h.flags & RTNH_F_LINKDOWN as u8 != 0) {
+                r.flags |= RTNH_F_LINKDOWN;
+            }
+        } else {
+            let hop = Hop {
+                gateway: r.gateway,
+                oif: r.oif,
+                flags: if onlink { u32::from(RTNH_F_ONLINK) } else { 0 },
+            };
+            let (oif, down) = self.check_nh6(r.kind, hop, r.table)?;
+            r.oif = oif;
+            if down {
+                r.flags |= RTNH_F_LINKDOWN;
+            }
+        }
+        if let Some(src) = r.prefsrc {
+            let dev = r
+                .multipath
+                .as_ref()
+                .map_or(r.oif, |m| m.first().map_or(0, |h| h.ifindex));
+            if !self.usable_source6(src, dev) {
+                return Err(fail(EINVAL, "Invalid source address"));
+            }
+        }
+        Ok(())
+    }
+
+    /// One IPv6 next hop: its link, and whether it has no carrier.
+    fn check_nh6(&self, kind: u8, hop: Hop, table: u32) -> StackResult<(u32, bool)> {
+        let dev = if hop.oif != 0 {
+            // A link without IPv6 (its MTU below 1280) has no inet6_dev.
+            let link = self
+                .links
+                .get(&hop.oif)
+                .filter(|l| l.mtu >= IPV6_MIN_MTU)
+                .ok_or(StackError::new(ENODEV))?;
+            Some(link)
+        } else {
+            None
+        };
+        if hop.flags & u32::from(RTNH_F_ONLINK) != 0 {
+            let link = dev.ok_or(fail(ENODEV, "Nexthop device required for onlink"))?;
+            if !link.is_up() {
+                return Err(fail(ENETDOWN, "Nexthop device is not up"));
+            }
+        }
+        if is_reject(kind) {
+            // Reject routes go through `lo`, whatever link was named.
+            return Ok((LOOPBACK_INDEX, false));
+        }
+        let mut oif = hop.oif;
+        if let Some(gw) = hop.gateway {
+            oif = self.validate_gw6(
+                gw,
+                hop.oif,
+                hop.flags & u32::from(RTNH_F_ONLINK) != 0,
+                table,
+            )?;
+        }
+        let link = self.links.get(&oif).ok_or(StackError::new(ENODEV))?;
+        if !link.is_up() {
+            return Err(fail(ENETDOWN, "Nexthop device is not up"));
+        }
+        let down = !matches!(kind, RTN_LOCAL | RTN_ANYCAST) && !link.carrier;
+        Ok((oif, down))
+    }
+
+    /// `ip6_validate_gw`: the link a gateway is reached by.
+    fn validate_gw6(&self, gw: IpAddr, oif: u32, onlink: bool, table: u32) -> StackResult<u32> {
+        let IpAddr::V6(g) = gw else {
+            return Err(fail(EINVAL, "Invalid gateway address"));
+        };
+        if self.addrs.iter().any(|x| x.local == gw) {
+            return Err(fail(EINVAL, "Gateway can not be a local address"));
+        }
+        let link_local = g.segments()[0] & 0xffc0 == 0xfe80;
+        let mut dev = oif;
+        if !link_local {
+            if g.is_multicast() || g.is_unspecified() {
+                return Err(fail(EINVAL, "Invalid gateway address"));
+            }
+            if onlink {
+                self.check_onlink6(gw, oif, table)?;
+            } else {
+                dev = self.resolve_gateway6(gw, oif)?;
+            }
+        }
+        if dev == 0 {
+            return Err(fail(EINVAL, "Egress device not specified"));
+        }
+        if dev == LOOPBACK_INDEX {
+            return Err(fail(
+                EINVAL,
+                "Egress device can not be loopback device for this route",
+            ));
+        }
+        Ok(dev)
+    }
+
+    /// `ip6_route_check_nh_onlink`: a gateway said to be on the link must
+    /// not be covered by a more specific route of another kind or link.
+    fn check_onlink6(&self, gw: IpAddr, oif: u32, table: u32) -> StackResult<()> {
+        let t = if table == 0 { RT_TABLE_MAIN } else { table };
+        let best = self
+            .routes_of(AF_INET6)
+            .iter()
+            .filter(|r| r.table == t && prefix_contains(r.dst, r.dst_len, gw))
+            .max_by_key(|r| (r.dst_len, std::cmp::Reverse(r.priority)));
+        if let Some(r) = best {
+            if !is_reject(r.kind) && r.dst_len != 0 && (r.kind != RTN_UNICAST || r.oif != oif) {
+                return Err(fail(
+                    EINVAL,
+                    "Nexthop has invalid gateway or device mismatch",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `ipv6_chk_addr`: `src` is a usable (not tentative) address of link
+    /// `dev`, or one of global scope on another link.
+    fn usable_source6(&self, src: IpAddr, dev: u32) -> bool {
+        self.addrs.iter().any(|a| {
+            a.local == src
+                && a.flags & IFA_F_TENTATIVE == 0
+                && (a.ifindex == dev
+                    || matches!(a.local, IpAddr::V6(l) if !l.is_loopback() && l.segments()[0] & 0xffc0 != 0xfe80 && l != Ipv6Addr::UNSPECIFIED))
+        })
+    }
+}
