@@ -237,6 +237,8 @@ pub enum Request {
     NameIndex,
     /// The text of `/proc/net/dev`. Reply: the text.
     ProcNetDev,
+    /// The text of `/proc/net/if_inet6`. Reply: the text.
+    ProcIfInet6,
 }
 
 const OP_BIND: u32 = 1;
@@ -249,6 +251,7 @@ const OP_IFCONF: u32 = 7;
 const OP_IFADDRS: u32 = 8;
 const OP_NAMEINDEX: u32 = 9;
 const OP_PROC_NET_DEV: u32 = 10;
+const OP_PROC_IF_INET6: u32 = 11;
 
 impl Request {
     /// Appends the request's bytes to `out`.
@@ -308,6 +311,7 @@ impl Request {
             Request::IfAddrs => out.extend_from_slice(&OP_IFADDRS.to_ne_bytes()),
             Request::NameIndex => out.extend_from_slice(&OP_NAMEINDEX.to_ne_bytes()),
             Request::ProcNetDev => out.extend_from_slice(&OP_PROC_NET_DEV.to_ne_bytes()),
+            Request::ProcIfInet6 => out.extend_from_slice(&OP_PROC_IF_INET6.to_ne_bytes()),
         }
     }
 
@@ -356,6 +360,7 @@ impl Request {
             OP_IFADDRS => Request::IfAddrs,
             OP_NAMEINDEX => Request::NameIndex,
             OP_PROC_NET_DEV => Request::ProcNetDev,
+            OP_PROC_IF_INET6 => Request::ProcIfInet6,
             _ => return Err(EINVAL),
         };
         r.end()?;
@@ -667,6 +672,7 @@ mod tests {
             Request::IfAddrs,
             Request::NameIndex,
             Request::ProcNetDev,
+            Request::ProcIfInet6,
         ]
     }
 

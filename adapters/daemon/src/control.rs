@@ -240,6 +240,10 @@ impl Sockets {
                 let text = nlq::emulate::proc_net_dev(server.stack())?;
                 payload.extend_from_slice(text.as_bytes());
             }
+            Request::ProcIfInet6 => {
+                let text = nlq::emulate::proc_if_inet6(server.stack())?;
+                payload.extend_from_slice(text.as_bytes());
+            }
         }
         Ok(())
     }

@@ -14,12 +14,9 @@
 //! (after `chdir("/proc")`) is not recognised.
 
 use std::ffi::CStr;
-use std::fmt::Write as _;
-use std::net::Ipv6Addr;
 
 use libc::{c_char, c_int, c_uint, c_void, FILE};
-use nlq::emulate::{IfAddrRecord, SockAddr};
-use nlq::remote::{self, Request};
+use nlq::remote::Request;
 
 use crate::config;
 use crate::control;
@@ -50,61 +47,11 @@ pub(crate) fn proc_file(path: &[u8], pid: u32) -> Option<ProcFile> {
     }
 }
 
-/// `IFA_*` scope of an IPv6 address as `/proc/net/if_inet6` shows it.
-fn ipv6_scope(a: &Ipv6Addr) -> u8 {
-    let first = a.segments()[0];
-    if a.is_loopback() {
-        0x10 // IFA_HOST
-    } else if first & 0xffc0 == 0xfe80 {
-        0x20 // IFA_LINK
-    } else if first & 0xffc0 == 0xfec0 {
-        0x40 // IFA_SITE
-    } else {
-        0 // global
-    }
-}
-
-/// The text of `/proc/net/if_inet6` for these `getifaddrs` records and
-/// links (`(index, name)`): per IPv6 address, the kernel's `"%pi6 %02x
-/// %02x %02x %02x %8s\n"` (address, link index, prefix length, scope,
-/// flags: `IFA_F_PERMANENT`, as for addresses set by hand).
-pub(crate) fn if_inet6_text(records: &[IfAddrRecord], links: &[(u32, String)]) -> String {
-    let mut out = String::new();
-    for rec in records {
-        let Some(SockAddr::Inet6 { addr, .. }) = rec.addr else {
-            continue;
-        };
-        let prefix = match rec.netmask {
-            Some(SockAddr::Inet6 { addr: mask, .. }) => u128::from(mask).leading_ones(),
-            _ => 128,
-        };
-        let link = rec.name.split(':').next().unwrap_or_default();
-        let index = links.iter().find(|(_, n)| n == link).map_or(0, |(i, _)| *i);
-        let _ = writeln!(
-            out,
-            "{:032x} {:02x} {:02x} {:02x} {:02x} {:>8}",
-            u128::from(addr),
-            index,
-            prefix,
-            ipv6_scope(&addr),
-            0x80,
-            rec.name
-        );
-    }
-    out
-}
-
 /// The text of an emulated file, from the daemon.
 fn contents(file: ProcFile) -> Result<Vec<u8>, c_int> {
     match file {
         ProcFile::NetDev => control::request(&Request::ProcNetDev),
-        ProcFile::IfInet6 => {
-            let records = control::request(&Request::IfAddrs)
-                .and_then(|r| remote::decode_ifaddrs(&r).map_err(|_| libc::EIO))?;
-            let links = control::request(&Request::NameIndex)
-                .and_then(|r| remote::decode_nameindex(&r).map_err(|_| libc::EIO))?;
-            Ok(if_inet6_text(&records, &links).into_bytes())
-        }
+        ProcFile::IfInet6 => control::request(&Request::ProcIfInet6),
     }
 }
 
@@ -392,7 +339,6 @@ pub unsafe extern "C" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
 
     #[test]
     fn paths() {
@@ -421,46 +367,5 @@ mod tests {
         assert!(reads_only(libc::O_RDONLY | libc::O_CLOEXEC));
         assert!(!reads_only(libc::O_RDWR));
         assert!(!reads_only(libc::O_PATH));
-    }
-
-    #[test]
-    fn if_inet6_is_the_kernel_s_format() {
-        let v6 = |a: &str, m: &str| IfAddrRecord {
-            name: "lo".into(),
-            flags: 0x49,
-            family: libc::AF_INET6 as u8,
-            addr: Some(SockAddr::Inet6 {
-                addr: a.parse().unwrap(),
-                scope_id: 0,
-            }),
-            netmask: Some(SockAddr::Inet6 {
-                addr: m.parse().unwrap(),
-                scope_id: 0,
-            }),
-            ifu: None,
-            stats: None,
-        };
-        let v4 = IfAddrRecord {
-            name: "lo".into(),
-            flags: 0x49,
-            family: libc::AF_INET as u8,
-            addr: Some(SockAddr::Inet(Ipv4Addr::LOCALHOST)),
-            netmask: None,
-            ifu: None,
-            stats: None,
-        };
-        let records = vec![
-            v4,
-            v6("::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-            v6("fe80::1", "ffff:ffff:ffff:ffff::"),
-            v6("2001:db8::5", "ffff:ffff:ffff:ff00::"),
-        ];
-        let text = if_inet6_text(&records, &[(1, "lo".into())]);
-        assert_eq!(
-            text,
-            "00000000000000000000000000000001 01 80 10 80       lo\n\
-             fe800000000000000000000000000001 01 40 20 80       lo\n\
-             20010db8000000000000000000000005 01 38 00 80       lo\n"
-        );
     }
 }

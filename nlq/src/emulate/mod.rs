@@ -22,7 +22,7 @@ pub(crate) mod testing;
 
 pub use ifaddrs::{getifaddrs, IfAddrRecord, SockAddr};
 pub use ifname::{if_indextoname, if_nameindex, if_nametoindex};
-pub use procfs::proc_net_dev;
+pub use procfs::{proc_if_inet6, proc_net_dev};
 
 /// Every link, in the stack's order; the stack's errno on failure.
 pub(crate) fn collect_links<S: Stack + ?Sized>(stack: &S) -> Result<Vec<LinkRepr>, i32> {

@@ -1,4 +1,4 @@
-//! `/proc/net/dev`.
+//! `/proc/net/dev` and `/proc/net/if_inet6`.
 
 use alloc::string::String;
 use core::fmt::Write;
@@ -6,6 +6,50 @@ use core::fmt::Write;
 use super::{collect_links, link_name};
 use crate::stack::Stack;
 use crate::wire::{LinkRepr, LinkStats, LinkStats64};
+
+/// `IFA_*` scope of an IPv6 address as `/proc/net/if_inet6` shows it
+/// (`ipv6_addr_scope`, shifted as `IFA_HOST`, `IFA_LINK`, `IFA_SITE`).
+fn ipv6_scope(a: &core::net::Ipv6Addr) -> u8 {
+    let first = a.segments()[0];
+    if a.is_loopback() {
+        0x10
+    } else if first & 0xffc0 == 0xfe80 {
+        0x20
+    } else if first & 0xffc0 == 0xfec0 {
+        0x40
+    } else {
+        0
+    }
+}
+
+/// The text of `/proc/net/if_inet6`: per IPv6 address, the kernel's
+/// `"%pi6 %02x %02x %02x %02x %8s\n"` (address, link index, prefix length,
+/// scope, the low byte of the address flags, link name), in the stack's
+/// order (the kernel walks a hash table).
+pub fn proc_if_inet6<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
+    let links = collect_links(stack)?;
+    let mut out = String::new();
+    for a in super::collect_addrs(stack, crate::wire::consts::AF_INET6)? {
+        let Some(core::net::IpAddr::V6(ip)) = a.local.or(a.address) else {
+            continue;
+        };
+        let name = links
+            .iter()
+            .find(|l| l.header.index == a.header.index)
+            .map_or("", link_name);
+        let _ = writeln!(
+            out,
+            "{:032x} {:02x} {:02x} {:02x} {:02x} {:>8}",
+            u128::from(ip),
+            a.header.index,
+            a.header.prefix_len,
+            ipv6_scope(&ip),
+            a.all_flags() & 0xff,
+            name
+        );
+    }
+    Ok(out)
+}
 
 /// The two header lines of `/proc/net/dev`.
 const HEADER: &str = "Inter-|   Receive                                                |  Transmit\n \
@@ -144,5 +188,22 @@ tunnel-to-far:       0       0    0    0    0     0          0         0        
         struct Nothing;
         impl Stack for Nothing {}
         assert_eq!(proc_net_dev(&Nothing), Err(StackError::NOT_SUPPORTED.errno));
+    }
+
+    #[test]
+    fn if_inet6_is_the_kernel_s_format_with_the_address_flags() {
+        let mut s = fixture();
+        for a in s.addrs.iter_mut() {
+            if a.address == Some("2001:db8::1".parse().unwrap()) {
+                // nodad, permanent
+                a.flags = Some(0x82);
+            }
+        }
+        assert_eq!(
+            proc_if_inet6(&s).unwrap(),
+            "00000000000000000000000000000001 01 80 10 80       lo\n\
+             fe800000000000000000000000000001 02 40 20 00     eth0\n\
+             20010db8000000000000000000000001 02 40 00 82     eth0\n"
+        );
     }
 }

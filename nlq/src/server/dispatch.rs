@@ -80,6 +80,7 @@ impl<S: Stack> Server<S> {
                 RTM_GETADDR => request::addr_dump(msg, strict).map(DumpKind::Addr),
                 RTM_GETROUTE => request::route_dump(msg, strict).map(DumpKind::Route),
                 RTM_GETNEIGH => request::neigh_dump(msg, strict).map(DumpKind::Neigh),
+                RTM_GETNSID => Ok(DumpKind::Nsid),
                 _ => return Err(Failure::errno(EOPNOTSUPP)),
             };
             self.start_dump(id, msg, what);
@@ -96,6 +97,7 @@ impl<S: Stack> Server<S> {
             RTM_GETROUTE => self.get_route(id, msg),
             RTM_NEWROUTE => self.new_route(id, msg),
             RTM_DELROUTE => self.del_route(id, msg),
+            RTM_GETNSID => self.get_nsid(id, msg),
             _ => Err(Failure::errno(EOPNOTSUPP)),
         }
         .map(|()| Outcome::Done)
@@ -288,6 +290,40 @@ impl<S: Stack> Server<S> {
         check_addr(&req, false)?;
         self.require_link(req.header.index)?;
         self.change(id, msg, |s, ev| s.del_addr(&req, ev))
+    }
+
+    /// `RTM_GETNSID` (`rtnl_net_getid`): the id this namespace gives
+    /// another one. The stack is one namespace with no peers, so every
+    /// namespace named by file descriptor or process is unassigned (`ip
+    /// monitor` asks this for each named namespace of the host).
+    fn get_nsid(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
+        let body = msg.payload();
+        // `struct rtgenmsg`, padded to 4 bytes.
+        let attrs = body.get(4..).unwrap_or(&[]);
+        let mut named = None;
+        for a in crate::wire::Attrs::new(attrs) {
+            let a = a.map_err(|_| Failure::errno(EINVAL))?;
+            if matches!(a.kind(), NETNSA_PID | NETNSA_FD | NETNSA_NSID) && named.is_none() {
+                named = Some(a.kind());
+            }
+        }
+        match named {
+            None => Err(Failure::new(EINVAL, "Peer netns reference is missing")),
+            Some(NETNSA_NSID) => Err(Failure::new(
+                crate::errno::ENOENT,
+                "Peer netns reference is invalid",
+            )),
+            Some(_) => {
+                let (seq, port) = (msg.seq(), self.port(id));
+                self.reply(id, |w| {
+                    w.message(RTM_NEWNSID, 0, seq, port, |w| {
+                        w.put(&[AF_UNSPEC, 0, 0, 0])?;
+                        w.attr(NETNSA_NSID, &NETNSA_NSID_NOT_ASSIGNED.to_ne_bytes())
+                    })
+                });
+                Ok(())
+            }
+        }
     }
 
     /// `RTM_GETROUTE` for one destination (`ip route get`).

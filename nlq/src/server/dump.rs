@@ -17,6 +17,8 @@ pub(crate) enum DumpKind {
     Addr(AddrFilter),
     Route(RouteFilter),
     Neigh(NeighFilter),
+    /// Namespace ids: none is assigned here (`rtnl_net_dumpid`).
+    Nsid,
 }
 
 /// A dump in progress on a connection.
@@ -47,6 +49,7 @@ impl Dump {
             Ok(DumpKind::Route(f)) => f.marks_filtered(),
             Ok(DumpKind::Link(f)) => f.master.is_some() || f.kind.is_some(),
             Ok(DumpKind::Neigh(f)) => f.index != 0,
+            Ok(DumpKind::Nsid) => false,
             Err(_) => false,
         }
     }
@@ -236,6 +239,7 @@ impl<S: Stack> Server<S> {
                         })
                         .map_err(Failure::from)
                 }),
+            Ok(DumpKind::Nsid) => Ok(()),
             Ok(DumpKind::Neigh(flt)) => stack
                 .neighbours(flt.family, pos, &mut |n| {
                     if flt.index == 0 || n.header.ifindex == flt.index {

@@ -89,6 +89,16 @@ pub const RTM_GETROUTE: u16 = 26;
 pub const RTM_NEWNEIGH: u16 = 28;
 pub const RTM_DELNEIGH: u16 = 29;
 pub const RTM_GETNEIGH: u16 = 30;
+pub const RTM_NEWNSID: u16 = 88;
+pub const RTM_DELNSID: u16 = 89;
+pub const RTM_GETNSID: u16 = 90;
+
+// Network namespace id attributes.
+pub const NETNSA_NSID: u16 = 1;
+pub const NETNSA_PID: u16 = 2;
+pub const NETNSA_FD: u16 = 3;
+/// `NETNSA_NSID` of a namespace that has no id here.
+pub const NETNSA_NSID_NOT_ASSIGNED: i32 = -1;
 
 /// The name of a message type (`"RTM_NEWLINK"`, `"NLMSG_ERROR"`, ...) for
 /// the control types and the link, address, route and neighbour types;

@@ -146,8 +146,12 @@ fn ip_monitor_hears_changes_made_by_another_client() {
         return;
     }
     // The monitor runs in the background while a second `ip` changes
-    // addresses and routes; the pauses let it subscribe first and drain
-    // last (the comparison does not depend on their length).
+    // addresses and routes. It has subscribed once it reports a probe
+    // address (added and removed until it does); it has heard everything
+    // once it reports the last change. The probe's events are left out.
+    // A named network namespace exists meanwhile: `ip monitor` asks its
+    // id (RTM_GETNSID) before it listens, and must get an answer.
+    let _netns = NamedNetns::add();
     let steps: &[Step<'_>] = &[
         (
             "add bridge",
@@ -155,12 +159,17 @@ fn ip_monitor_hears_changes_made_by_another_client() {
         ),
         (
             "monitor",
-            "ip -4 monitor address route > monitor.out & M=$!; sleep 0.5; \
+            "ip -4 monitor address route > monitor.out 2> monitor.err & M=$!; \
+             i=0; until grep -q 10.9.9.9 monitor.out; do \
+               ip addr add 10.9.9.9/32 dev br0 2>/dev/null; ip addr del 10.9.9.9/32 dev br0; \
+               i=$((i+1)); [ $i -gt 250 ] && break; sleep 0.02; done; \
              ip addr add 10.9.0.1/24 dev br0; \
              ip route add 10.20.0.0/16 via 10.9.0.254; \
              ip route del 10.20.0.0/16; \
              ip addr del 10.9.0.1/24 dev br0; \
-             sleep 0.5; kill $M; wait $M 2>/dev/null; cat monitor.out",
+             i=0; until grep -q 'Deleted 10.9.0.1' monitor.out; do \
+               i=$((i+1)); [ $i -gt 250 ] && break; sleep 0.02; done; \
+             kill $M; wait $M 2>/dev/null; grep -v 10.9.9.9 monitor.out; cat monitor.err",
         ),
     ];
     run_and_compare(
@@ -168,6 +177,34 @@ fn ip_monitor_hears_changes_made_by_another_client() {
         steps,
         &[("monitor", "Deleted 10.20.0.0/16 via 10.9.0.254")],
     );
+}
+
+/// A named network namespace (`ip netns add`), deleted on drop.
+struct NamedNetns(String);
+
+impl NamedNetns {
+    /// `None` without root (then the test runs without it).
+    fn add() -> Option<Self> {
+        if !nlkit_is_root() {
+            eprintln!("ip_monitor: without root, no named namespace to answer for");
+            return None;
+        }
+        let name = format!("nlkit-monitor-{}", std::process::id());
+        let ok = std::process::Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name}");
+        Some(NamedNetns(name))
+    }
+}
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
 }
 
 #[test]
