@@ -29,6 +29,7 @@
 mod addr;
 mod link;
 mod route;
+mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -38,6 +39,7 @@ use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
 
 pub use link::Kind;
+pub use tables::Tables;
 
 use addr::Addr;
 use link::Link;

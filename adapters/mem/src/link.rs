@@ -34,7 +34,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn parse(kind: &str) -> Option<Kind> {
+    pub(crate) fn parse(kind: &str) -> Option<Kind> {
         match kind {
             "bridge" => Some(Kind::Bridge),
             "dummy" => Some(Kind::Dummy),
@@ -103,7 +103,7 @@ impl Link {
         }
     }
 
-    fn new(kind: Kind, index: u32, name: IfName, mac: [u8; 6]) -> Link {
+    pub(crate) fn new(kind: Kind, index: u32, name: IfName, mac: [u8; 6]) -> Link {
         Link {
             index,
             name,
@@ -186,7 +186,7 @@ impl Link {
 }
 
 /// `dev_valid_name`.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() < IFNAMSIZ
         && name != "."
