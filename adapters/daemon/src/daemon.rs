@@ -8,8 +8,9 @@
 //!    [`Options::reads_per_turn`] datagrams from each ready connection
 //!    (round robin: a client that floods cannot starve the others), handing
 //!    socket data to the server and answering control requests;
-//! 3. if the stack changed and a state file is kept, writes it (before any
-//!    reply of the turn leaves, so that an acknowledged change is durable);
+//! 3. if the stack changed and a state file is kept, appends the turn's
+//!    records and syncs them (before any reply of the turn leaves, so that
+//!    an acknowledged change is durable; see [`crate::state`]);
 //! 4. writes what every connection has to read, as long as its socket
 //!    takes it. A datagram the socket refuses (`EAGAIN`) waits, and the
 //!    connection with it, for `EPOLLOUT`; meanwhile the server's own queue
@@ -32,16 +33,18 @@ use nlq::errno::ENOBUFS;
 use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
 use nlq::server::{ConnId, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
+use nlq::wire::Messages;
 
 use crate::control::{rmem_max, Sockets};
-use crate::state::StateFile;
+use crate::state::{Guarded, Persist, StateFile};
 use crate::sys::{self, Epoll, Interest, Ready};
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Keep the configuration in this file (see [`crate::state`]): read at
-    /// start, written after every change.
+    /// start, every change appended before it is acknowledged. Needs
+    /// [`Daemon::bind_with_state`].
     pub state: Option<PathBuf>,
     /// The most datagrams read from one connection per turn of the loop.
     pub reads_per_turn: usize,
@@ -132,7 +135,7 @@ pub struct Daemon<S: Stack> {
     _file: SocketFile,
     listening: bool,
     epoll: Epoll,
-    server: Server<S>,
+    server: Server<Guarded<S>>,
     sockets: Sockets,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -141,7 +144,10 @@ pub struct Daemon<S: Stack> {
     rx: Vec<u8>,
     euid: u32,
     random: std::fs::File,
-    state: Option<StateFile>,
+    state: Option<StateFile<S>>,
+    /// Slots of the connections whose requests changed the stack this
+    /// turn.
+    changed: Vec<usize>,
     options: Options,
 }
 
@@ -152,16 +158,34 @@ impl<S: Stack> Daemon<S> {
     /// ready to [`run`](Daemon::run_until).
     ///
     /// A stale socket file (nothing listening) is replaced; a live one is
-    /// `AddrInUse`. A state file that cannot be read back is an error: the
-    /// daemon refuses to start rather than lose it.
+    /// `AddrInUse`. A state file needs [`Daemon::bind_with_state`]: here
+    /// it is `InvalidInput`.
     pub fn bind(path: impl AsRef<Path>, stack: S, options: Options) -> io::Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let mut server = Server::new(stack);
-        // The state first: a bad file must not leave a socket behind.
-        let state = match &options.state {
-            Some(file) => Some(StateFile::open(file, &mut server)?),
-            None => None,
-        };
+        if let Some(file) = &options.state {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "state file {}: this stack cannot be kept in a state file \
+                     (Daemon::bind_with_state takes stacks that implement Persist)",
+                    file.display()
+                ),
+            ));
+        }
+        Self::bind_server(
+            path.as_ref(),
+            Server::new(Guarded::new(stack)),
+            None,
+            options,
+        )
+    }
+
+    fn bind_server(
+        path: &Path,
+        server: Server<Guarded<S>>,
+        state: Option<StateFile<S>>,
+        options: Options,
+    ) -> io::Result<Self> {
+        let path = path.to_path_buf();
         remove_stale_socket(&path)?;
         let listener = sys::listen_seqpacket(&path, 1024)?;
         let file = SocketFile(path.clone());
@@ -192,6 +216,7 @@ impl<S: Stack> Daemon<S> {
             euid: sys::geteuid(),
             random: std::fs::File::open("/dev/urandom")?,
             state,
+            changed: Vec::new(),
             options,
         })
     }
@@ -201,9 +226,9 @@ impl<S: Stack> Daemon<S> {
         &self.path
     }
 
-    /// The server (and through it the stack).
-    pub fn server(&self) -> &Server<S> {
-        &self.server
+    /// The stack.
+    pub fn stack(&self) -> &S {
+        self.server.stack().inner()
     }
 
     /// The number of open connections (sockets, control, and those whose
@@ -230,7 +255,6 @@ impl<S: Stack> Daemon<S> {
             // Descriptors ran out; try again now and then.
             self.set_listening(true);
         }
-        let generation = self.server.stack().generation();
         for r in &ready {
             if r.token == LISTENER {
                 self.accept_all();
@@ -249,24 +273,41 @@ impl<S: Stack> Daemon<S> {
             }
         }
         self.ready = ready;
-        if self.server.stack().generation() != generation {
-            self.save_state();
-        }
+        self.commit();
         self.flush_all();
         self.free.append(&mut self.closed);
         Ok(())
     }
 
-    /// Writes the state file if the configuration changed.
-    fn save_state(&mut self) {
-        if let Some(st) = &mut self.state {
-            if let Err(e) = st.save(self.server.stack()) {
-                eprintln!(
-                    "nlq: cannot write the state file {}: {e}",
-                    st.path().display()
+    /// Makes the turn's changes durable. If that fails, the stack is
+    /// back to what the file holds, and the connections that would hear
+    /// of the undone changes (their senders, and subscribers) are closed
+    /// before anything of the turn is sent.
+    fn commit(&mut self) {
+        let mut changed = std::mem::take(&mut self.changed);
+        let failed = match &mut self.state {
+            Some(st) => match st.commit(&mut self.server) {
+                Ok(()) => false,
+                Err(e) => {
+                    eprintln!("nlq: {e}; the turn's changes are undone");
+                    true
+                }
+            },
+            None => false,
+        };
+        if failed {
+            for slot in 0..self.conns.len() {
+                let subscriber = matches!(
+                    self.conns.get(slot).and_then(Option::as_ref).map(|c| &c.kind),
+                    Some(Kind::Socket { conn, .. }) if self.server.groups(*conn) != 0
                 );
+                if subscriber || changed.contains(&slot) {
+                    self.close(slot);
+                }
             }
         }
+        changed.clear();
+        self.changed = changed;
     }
 
     fn set_listening(&mut self, on: bool) {
@@ -392,11 +433,20 @@ impl<S: Stack> Daemon<S> {
                 }
                 Err(_) => self.close(slot),
             },
-            Kind::Socket { conn, .. } => self.server.send(*conn, data),
+            Kind::Socket { conn, .. } => {
+                let conn = *conn;
+                self.socket_datagram(slot, conn, data);
+            }
             Kind::Control { replies } => {
                 let mut out = Vec::new();
                 self.sockets
                     .handle(&mut self.server, c.allowed, data, &mut out);
+                if !self.server.stack_mut().take_outcomes().is_empty() {
+                    if let Some(st) = &mut self.state {
+                        st.record_snapshot();
+                    }
+                    self.changed.push(slot);
+                }
                 replies.push_back(out);
                 // One reply waits at a time: read the next request once it
                 // is sent.
@@ -412,6 +462,43 @@ impl<S: Stack> Daemon<S> {
                 }
             }
         }
+    }
+
+    /// Hands a socket connection's datagram to the server. With a state
+    /// file, room for the records of its changes is made first (or they
+    /// are refused with the errno of why not), and its requests go one at
+    /// a time, so that each one that changes the stack is recorded.
+    fn socket_datagram(&mut self, slot: usize, conn: ConnId, data: &[u8]) {
+        let Some(st) = &mut self.state else {
+            self.server.send(conn, data);
+            return;
+        };
+        let mut room = 0usize;
+        for m in Messages::new(data).flatten() {
+            if is_change(m.kind()) {
+                room = room
+                    .saturating_add(m.as_bytes().len())
+                    .saturating_add(crate::state::RECORD_OVERHEAD + 16);
+            }
+        }
+        let refusal = if room > 0 {
+            st.prepare(room).err()
+        } else {
+            None
+        };
+        self.server.stack_mut().refuse(refusal);
+        for m in Messages::new(data) {
+            let Ok(m) = m else { break };
+            self.server.send(conn, m.as_bytes());
+            let outcomes = self.server.stack_mut().take_outcomes();
+            if !outcomes.is_empty() {
+                st.record(m.as_bytes(), &outcomes);
+                if !self.changed.contains(&slot) {
+                    self.changed.push(slot);
+                }
+            }
+        }
+        self.server.stack_mut().refuse(None);
     }
 
     /// A hello for a socket connection: a server connection, a cookie, the
@@ -559,10 +646,32 @@ impl<S: Stack> Daemon<S> {
         }
     }
 
-    /// Stops serving (the socket file goes) and returns the server.
-    pub fn into_server(self) -> Server<S> {
-        self.server
+    /// Stops serving (the socket file goes) and returns the stack.
+    pub fn into_stack(self) -> S {
+        self.server.into_stack().into_inner()
     }
+}
+
+impl<S: Persist> Daemon<S> {
+    /// [`Daemon::bind`], keeping the stack in the state file the options
+    /// name, if any (see [`crate::state`]): an existing file replaces
+    /// `stack` with the state it holds. The daemon refuses to start when
+    /// the file cannot be trusted, read back, or written, or when another
+    /// daemon keeps it.
+    pub fn bind_with_state(path: impl AsRef<Path>, stack: S, options: Options) -> io::Result<Self> {
+        let mut server = Server::new(Guarded::new(stack));
+        // The state first: a bad file must not leave a socket behind.
+        let state = match &options.state {
+            Some(file) => Some(StateFile::open(file, &mut server)?),
+            None => None,
+        };
+        Self::bind_server(path.as_ref(), server, state, options)
+    }
+}
+
+/// True for a request type that may change the stack (not a GET).
+fn is_change(kind: u16) -> bool {
+    kind >= nlq::wire::consts::RTM_NEWLINK && kind & 3 != 2
 }
 
 /// Removes the socket file when the daemon goes.

@@ -1,6 +1,7 @@
 //! Safe wrappers around the few libc calls the daemon and its clients need:
 //! `AF_UNIX` `SOCK_SEQPACKET` sockets, `SO_PEERCRED`, `sendmsg` with two
-//! buffers, `poll`, `epoll`, and a stop flag set by `SIGINT` / `SIGTERM`.
+//! buffers, `poll`, `epoll`, `flock`, `fallocate`, and a stop flag set by
+//! `SIGINT` / `SIGTERM`.
 //!
 //! This is the only module with `unsafe` code. Every function takes and
 //! returns owned or borrowed file descriptors and slices, checks lengths
@@ -362,6 +363,50 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Resul
 pub fn geteuid() -> u32 {
     // SAFETY: geteuid(2) cannot fail and takes no pointers.
     unsafe { libc::geteuid() }
+}
+
+/// Takes an exclusive `flock` on the file without waiting: `WouldBlock`
+/// when another open file description holds it.
+pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    loop {
+        // SAFETY: flock(2) takes a descriptor the borrow keeps open and no
+        // pointers.
+        match check(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// Reserves `len` bytes of disk from `offset` on without changing the
+/// file's size (`fallocate` with `FALLOC_FL_KEEP_SIZE`), so that writing
+/// there later cannot fail for lack of space. `ENOSPC` when the space is
+/// not there; `EOPNOTSUPP` on a file system that cannot reserve.
+pub fn reserve(fd: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<()> {
+    let off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    loop {
+        // SAFETY: fallocate(2) takes a descriptor the borrow keeps open and
+        // integers.
+        let r = unsafe { libc::fallocate(fd.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len) };
+        match check(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// True when the file's file system is mounted read-only (`fstatvfs`).
+pub fn read_only(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut st = MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: fstatvfs(2) writes one statvfs into the buffer, which lives
+    // across the call; the descriptor is kept open by the borrow.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    // SAFETY: the call succeeded, so the struct is filled (and it was
+    // zeroed before).
+    let st = unsafe { st.assume_init() };
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
 }
 
 /// Raises the soft limit of open files to the hard limit (many clients
