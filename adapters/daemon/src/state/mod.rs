@@ -227,18 +227,34 @@ impl<S: Persist> StateFile<S> {
     /// error now, not at the first change). Errors name the file.
     pub fn open(path: &Path, server: &mut Server<Guarded<S>>) -> io::Result<Self> {
         let lock = lock(path)?;
-        let mut dropped = 0;
+        let mut existing = None;
         if let Some(mut f) = open_existing(path)? {
             let mut bytes = Vec::new();
             io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| named(path, "read", e))?;
-            let (stack, torn) =
+            let loaded =
                 load(&bytes, S::restore).map_err(|e| named(path, "cannot load", e.into()))?;
-            dropped = torn;
-            *server.stack_mut() = Guarded::new(stack);
+            *server.stack_mut() = Guarded::new(loaded.stack);
+            bytes.truncate(loaded.valid_len);
+            existing = Some((bytes, loaded.snapshot_len, loaded.chain, loaded.torn));
         }
         let (bytes, hash) =
             snapshot(|w| S::save(server.stack().inner(), w)).map_err(|e| named(path, "save", e))?;
-        let file = replace_file(path, &bytes)?;
+        let file = match replace_file(path, &bytes) {
+            Ok(f) => f,
+            Err(e) => match existing {
+                // No room for a second copy: go on with the file as it is
+                // (changes are refused while the disk is full).
+                Some((old, snapshot_len, chain, torn))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+                    ) =>
+                {
+                    return Self::reopen(path, lock, old, snapshot_len, chain, torn);
+                }
+                _ => return Err(e),
+            },
+        };
         Ok(StateFile {
             path: path.to_path_buf(),
             _lock: lock,
@@ -249,6 +265,46 @@ impl<S: Persist> StateFile<S> {
             chain: Chain { number: 0, hash },
             pending: Vec::new(),
             pending_chain: Chain { number: 0, hash },
+            needs_snapshot: false,
+            dropped: existing.map_or(0, |e| e.3),
+            save: S::save,
+            restore: S::restore,
+        })
+    }
+
+    /// Goes on with the existing file (its torn tail cut off), appending.
+    fn reopen(
+        path: &Path,
+        lock: File,
+        durable: Vec<u8>,
+        snapshot_len: usize,
+        chain: Chain,
+        dropped: usize,
+    ) -> io::Result<Self> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| named(path, "open", e))?;
+        check_trusted(path, &file)?;
+        file.set_len(durable.len() as u64)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| named(path, "truncate", e))?;
+        io::Seek::seek(&mut file, io::SeekFrom::End(0)).map_err(|e| named(path, "seek", e))?;
+        eprintln!(
+            "nlq: state file {}: no room to compact it; going on with it as it is",
+            path.display()
+        );
+        Ok(StateFile {
+            path: path.to_path_buf(),
+            _lock: lock,
+            file,
+            snapshot_len,
+            reserved_to: durable.len() as u64,
+            durable,
+            chain,
+            pending: Vec::new(),
+            pending_chain: chain,
             needs_snapshot: false,
             dropped,
             save: S::save,
@@ -399,7 +455,7 @@ impl<S: nlq::stack::Stack> StateFile<S> {
         self.pending_chain = self.chain;
         self.needs_snapshot = false;
         let restore = self.restore;
-        let (stack, _) = load(&self.durable, restore).map_err(|e| {
+        let stack = load(&self.durable, restore).map(|l| l.stack).map_err(|e| {
             named(
                 &self.path,
                 "cannot rebuild the stack from the file",
@@ -411,13 +467,24 @@ impl<S: nlq::stack::Stack> StateFile<S> {
     }
 }
 
+/// A stack rebuilt from a state file, and where the file stands.
+struct Loaded<S> {
+    stack: S,
+    /// The bytes of whole records and snapshot.
+    valid_len: usize,
+    snapshot_len: usize,
+    chain: Chain,
+    /// The bytes of a torn last record.
+    torn: usize,
+}
+
 /// Rebuilds a stack from a state file's bytes: the snapshot restored, the
 /// journal replayed on a server of its own, each record checked to have
-/// its outcomes. Returns the stack and the bytes of a torn last record.
+/// its outcomes.
 fn load<S: nlq::stack::Stack>(
     bytes: &[u8],
     restore: RestoreFn<S>,
-) -> Result<(S, usize), StateError> {
+) -> Result<Loaded<S>, StateError> {
     let parsed = parse(bytes)?;
     let stack = restore(&parsed.snapshot).map_err(StateError::Tables)?;
     let mut server = Server::new(Guarded::new(stack));
@@ -435,7 +502,13 @@ fn load<S: nlq::stack::Stack>(
             });
         }
     }
-    Ok((server.into_stack().into_inner(), parsed.torn))
+    Ok(Loaded {
+        stack: server.into_stack().into_inner(),
+        valid_len: parsed.valid_len,
+        snapshot_len: parsed.snapshot_len,
+        chain: parsed.chain,
+        torn: parsed.torn,
+    })
 }
 
 fn errno_of(e: &io::Error) -> i32 {
