@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use nlq::errno::EINVAL;
 use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, HwAddr, LinkRepr, RouteRepr};
+use nlq::wire::{AddrRepr, LinkRepr, RouteRepr};
 
 use crate::addr::Addr;
 use crate::link::{valid_name, Kind, Link};
@@ -213,7 +213,7 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
     link.carrier = carrier;
     link.mtu = r.mtu.ok_or(invalid("a link without an MTU"))?;
     link.mac = r.address.unwrap_or_default();
-    link.broadcast = r.broadcast.unwrap_or_else(HwAddr::default);
+    link.broadcast = r.broadcast.unwrap_or_default();
     link.txqlen = r.txqlen.unwrap_or(0);
     link.alias = r.alias;
     link.master = r.master.unwrap_or(0);
@@ -304,7 +304,7 @@ mod tests {
         })
         .unwrap();
         s.routes(AF_UNSPEC, 0, &mut |x: &RouteRepr| {
-            r.push(x.clone());
+            r.push(*x);
             ControlFlow::Continue(())
         })
         .unwrap();
@@ -340,12 +340,14 @@ mod tests {
         pub fn requests() -> Vec<Vec<u8>> {
             let create = NLM_F_CREATE | NLM_F_EXCL;
             let mut out = Vec::new();
-            let mut br = LinkRepr::default();
-            br.name = nlq::wire::IfName::try_from_str("br0");
-            br.info = Some(LinkInfoRepr {
-                kind: nlq::wire::InlineStr::try_from_str("bridge"),
-                ..LinkInfoRepr::default()
-            });
+            let br = LinkRepr {
+                name: nlq::wire::IfName::try_from_str("br0"),
+                info: Some(LinkInfoRepr {
+                    kind: nlq::wire::InlineStr::try_from_str("bridge"),
+                    ..LinkInfoRepr::default()
+                }),
+                ..LinkRepr::default()
+            };
             out.push(msg(RTM_NEWLINK, create, |w| br.emit(w)));
             for index in [1, 2] {
                 let mut up = LinkRepr::default();
