@@ -187,10 +187,10 @@ impl<S: Stack> Daemon<S> {
     ) -> io::Result<Self> {
         let path = path.to_path_buf();
         remove_stale_socket(&path)?;
-        let listener = sys::listen_seqpacket(&path, 1024)?;
+        // Connectable by every user; the mode is set without following
+        // the path.
+        let listener = sys::listen_seqpacket_mode(&path, 1024, Some(0o666))?;
         let file = SocketFile(path.clone());
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
         let epoll = Epoll::new(256)?;
         epoll.add(
             listener.as_fd(),

@@ -70,19 +70,46 @@ fn seqpacket(nonblocking: bool) -> io::Result<OwnedFd> {
 }
 
 /// A non-blocking listening `SOCK_SEQPACKET` socket bound to `path` (which
-/// must not exist).
+/// must not exist), with the mode the umask gives.
 pub fn listen_seqpacket(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
+    listen_seqpacket_mode(path, backlog, None)
+}
+
+/// [`listen_seqpacket`], the socket file created with exactly `mode`
+/// (`Some`): the mode is set on the socket before `bind` (`fchmod`) and the
+/// umask cleared for the `bind` alone, so that no path is ever followed to
+/// set it (a `chmod` after `bind` could be sent elsewhere by a link swapped
+/// in). The umask is the process's: another thread creating a file during
+/// the `bind` would get it cleared too.
+pub fn listen_seqpacket_mode(path: &Path, backlog: i32, mode: Option<u32>) -> io::Result<OwnedFd> {
     let (addr, len) = sockaddr_un(path)?;
     let fd = seqpacket(true)?;
-    // SAFETY: `addr` is a valid sockaddr_un of `len` bytes, alive for the
-    // call.
-    check(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
-            len,
-        )
-    })?;
+    let bind = || {
+        // SAFETY: `addr` is a valid sockaddr_un of `len` bytes, alive for
+        // the call.
+        check(unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+                len,
+            )
+        })
+    };
+    match mode {
+        Some(m) => {
+            // SAFETY: fchmod(2) on a descriptor we own; no pointers.
+            check(unsafe { libc::fchmod(fd.as_raw_fd(), m as libc::mode_t) })?;
+            // SAFETY: umask(2) cannot fail and takes no pointers.
+            let old = unsafe { libc::umask(0) };
+            let r = bind();
+            // SAFETY: as above, restoring the mask.
+            unsafe { libc::umask(old) };
+            r?;
+        }
+        None => {
+            bind()?;
+        }
+    }
     // SAFETY: listen(2) takes no pointers.
     check(unsafe { libc::listen(fd.as_raw_fd(), backlog) })?;
     Ok(fd)

@@ -603,3 +603,29 @@ fn a_removed_state_directory_refuses_changes() {
     assert_same(&dumps(&sock), &before, "removed");
     daemon.kill();
 }
+
+/// The socket is 0666 and the state file 0600 whatever the umask: both
+/// modes are set on descriptors, never through a path.
+#[test]
+fn modes_do_not_depend_on_the_umask() {
+    for umask in ["000", "077"] {
+        let dir = TempDir::new("state-umask");
+        let sock = dir.path().join("nlq.sock");
+        let state = dir.path().join("state");
+        let script = format!("umask {umask}; exec \"$0\" \"$@\"");
+        let mut daemon = serve_in(&["sh", "-c", &script], &sock, &state);
+        let mut h = handle(&sock);
+        link_with(&mut h, "d0", "192.0.2.1", 24);
+        daemon.kill();
+        let mut daemon = serve_in(&["sh", "-c", &script], &sock, &state);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&sock), 0o666, "socket, umask {umask}");
+        assert_eq!(mode(&state), 0o600, "state, umask {umask}");
+        assert_eq!(
+            mode(&dir.path().join("state.lock")),
+            0o600,
+            "lock, umask {umask}"
+        );
+        daemon.kill();
+    }
+}

@@ -390,7 +390,9 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
     let req_end = align4(req_len);
     need(req_end.saturating_add(4))?;
     let t_len = u32_at(rest, req_end).unwrap_or(0) as usize;
-    if !(RECORD_OVERHEAD..=RECORD_OVERHEAD + 4 * MAX_OUTCOMES).contains(&t_len) || !t_len.is_multiple_of(4) {
+    if !(RECORD_OVERHEAD..=RECORD_OVERHEAD + 4 * MAX_OUTCOMES).contains(&t_len)
+        || !t_len.is_multiple_of(4)
+    {
         return Err(Bad::Corrupt("no record trailer after the request"));
     }
     let end = req_end + t_len;
