@@ -18,14 +18,14 @@
 //!    on the kernel), so a client that stops reading only loses its own
 //!    messages.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::control::SOL_SOCKET;
 use bytes::Bytes;
@@ -52,6 +52,18 @@ pub struct Options {
     pub socket_buffer: usize,
     /// Print connections and errors on standard error.
     pub verbose: bool,
+    /// A connection that has not said hello by then is closed.
+    pub hello_timeout: Duration,
+    /// The most connections one user other than root may hold.
+    pub max_connections_per_user: usize,
+    /// The most connections in all: by default what the descriptor limit
+    /// (`RLIMIT_NOFILE`, read at bind) leaves, less 32 for the daemon's
+    /// own files.
+    pub max_connections: Option<usize>,
+    /// Connections that only root may take, out of
+    /// [`max_connections`](Options::max_connections): whoever fills the
+    /// rest, root is still served.
+    pub root_reserve: usize,
 }
 
 impl Default for Options {
@@ -61,6 +73,10 @@ impl Default for Options {
             reads_per_turn: 16,
             socket_buffer: 4 << 20,
             verbose: false,
+            hello_timeout: Duration::from_secs(10),
+            max_connections_per_user: 1024,
+            max_connections: None,
+            root_reserve: 64,
         }
     }
 }
@@ -88,6 +104,9 @@ enum Kind {
         conn: ConnId,
         /// A datagram the socket refused for lack of room.
         pending: Option<Out>,
+        /// Errors the reader gets before anything else (`EMSGSIZE` for a
+        /// datagram too large).
+        errors: VecDeque<i32>,
     },
     /// Control requests.
     Control {
@@ -102,6 +121,10 @@ struct Conn {
     kind: Kind,
     /// The peer may change the stack (root, or the daemon's own user).
     allowed: bool,
+    /// The peer's user id (`u32::MAX` if unknown).
+    uid: u32,
+    /// When it was accepted.
+    since: Instant,
     /// The peer's process id (0 if unknown): a socket connection's port,
     /// as the kernel's autobind gives it.
     pid: u32,
@@ -145,6 +168,11 @@ pub struct Daemon<S: Stack> {
     euid: u32,
     random: std::fs::File,
     state: Option<StateFile<S>>,
+    /// Connections per user id (root's too).
+    per_user: HashMap<u32, usize>,
+    /// Connections waiting for their hello, in the order they came.
+    hellos: VecDeque<(usize, Instant)>,
+    max_connections: usize,
     /// Slots of the connections whose requests changed the stack this
     /// turn.
     changed: Vec<usize>,
@@ -216,6 +244,11 @@ impl<S: Stack> Daemon<S> {
             euid: sys::geteuid(),
             random: std::fs::File::open("/dev/urandom")?,
             state,
+            per_user: HashMap::new(),
+            hellos: VecDeque::new(),
+            max_connections: options
+                .max_connections
+                .unwrap_or_else(|| sys::nofile_limit().saturating_sub(32)),
             changed: Vec::new(),
             options,
         })
@@ -273,6 +306,7 @@ impl<S: Stack> Daemon<S> {
             }
         }
         self.ready = ready;
+        self.expire_hellos();
         self.commit();
         self.flush_all();
         self.free.append(&mut self.closed);
@@ -345,13 +379,26 @@ impl<S: Stack> Daemon<S> {
     }
 
     fn add_conn(&mut self, fd: OwnedFd) {
-        let (allowed, pid) = match sys::peer_cred(fd.as_fd()) {
+        let (allowed, pid, uid) = match sys::peer_cred(fd.as_fd()) {
             Ok(c) => (
                 c.uid == 0 || c.uid == self.euid,
                 u32::try_from(c.pid).unwrap_or(0),
+                c.uid,
             ),
-            Err(_) => (false, 0),
+            Err(_) => (false, 0, u32::MAX),
         };
+        let total = self.connections();
+        let mine = self.per_user.get(&uid).copied().unwrap_or(0);
+        let over = uid != 0
+            && (mine >= self.options.max_connections_per_user
+                || total.saturating_add(self.options.root_reserve) >= self.max_connections);
+        if over || total >= self.max_connections {
+            // Refused: the peer sees the connection closed.
+            if self.options.verbose {
+                eprintln!("nlq: connection of uid {uid} refused ({mine} held, {total} in all)");
+            }
+            return;
+        }
         sys::grow_buffers(fd.as_fd(), self.options.socket_buffer);
         let slot = self.free.pop().unwrap_or(self.conns.len());
         let token = u64::try_from(slot).unwrap_or(u64::MAX).saturating_add(1);
@@ -362,10 +409,13 @@ impl<S: Stack> Daemon<S> {
         if self.epoll.add(fd.as_fd(), token, interest).is_err() {
             return;
         }
+        let since = Instant::now();
         let conn = Conn {
             fd,
             kind: Kind::Hello,
             allowed,
+            uid,
+            since,
             pid,
             blocked: false,
             reading: true,
@@ -375,6 +425,30 @@ impl<S: Stack> Daemon<S> {
             self.conns.push(Some(conn));
         } else if let Some(s) = self.conns.get_mut(slot) {
             *s = Some(conn);
+        }
+        *self.per_user.entry(uid).or_insert(0) += 1;
+        self.hellos.push_back((slot, since));
+    }
+
+    /// Closes the connections that did not say hello in time.
+    fn expire_hellos(&mut self) {
+        let now = Instant::now();
+        while let Some(&(slot, since)) = self.hellos.front() {
+            if now.saturating_duration_since(since) < self.options.hello_timeout {
+                return;
+            }
+            self.hellos.pop_front();
+            let waiting = self
+                .conns
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| matches!(c.kind, Kind::Hello) && c.since == since);
+            if waiting {
+                if self.options.verbose {
+                    eprintln!("nlq: a connection said no hello in time");
+                }
+                self.close(slot);
+            }
         }
     }
 
@@ -406,13 +480,27 @@ impl<S: Stack> Daemon<S> {
                 return;
             }
             if n > remote::MAX_REQUEST {
-                // Larger than any netlink socket takes: dropped, as the
-                // kernel refuses it (EMSGSIZE) without handling any of it.
+                // Larger than any netlink socket takes: not handled, as
+                // the kernel refuses it; the sender's next read fails with
+                // EMSGSIZE rather than wait for an answer that never comes.
+                self.refuse_oversize(slot);
                 continue;
             }
             let data = std::mem::take(&mut self.rx);
             self.datagram(slot, data.get(..n).unwrap_or_default());
             self.rx = data;
+        }
+    }
+
+    /// Answers a datagram too large to handle: `EMSGSIZE` for a socket
+    /// connection's reader, the end for any other connection.
+    fn refuse_oversize(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        match &mut c.kind {
+            Kind::Socket { errors, .. } => errors.push_back(libc::EMSGSIZE),
+            _ => self.close(slot),
         }
     }
 
@@ -529,6 +617,7 @@ impl<S: Stack> Daemon<S> {
             cookie,
             conn,
             pending: None,
+            errors: VecDeque::new(),
         };
         self.sockets.insert(cookie, conn);
         if self.options.verbose {
@@ -601,11 +690,17 @@ impl<S: Stack> Daemon<S> {
                 cookie,
                 conn,
                 pending,
+                errors,
             } => {
                 let reader_max = self
                     .sockets
                     .get(*cookie)
                     .map_or(nlq::server::DUMP_GOODSIZE, |s| s.reader_max);
+                if pending.is_none() {
+                    if let Some(errno) = errors.pop_front() {
+                        *pending = Some(error_out(errno));
+                    }
+                }
                 flush_socket(&c.fd, &mut self.server, *conn, reader_max, pending)
             }
             Kind::Control { replies } => {
@@ -633,6 +728,12 @@ impl<S: Stack> Daemon<S> {
             return;
         };
         let _ = self.epoll.delete(c.fd.as_fd());
+        if let Some(n) = self.per_user.get_mut(&c.uid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_user.remove(&c.uid);
+            }
+        }
         if let Kind::Socket { cookie, conn, .. } = c.kind {
             self.server.disconnect(conn);
             self.sockets.remove(cookie);
@@ -740,6 +841,18 @@ fn flush_socket<S: Stack>(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// A datagram that makes the reader's `recv` fail with `errno`.
+fn error_out(errno: i32) -> Out {
+    Out {
+        header: DataHeader {
+            error: u32::try_from(errno).unwrap_or(0),
+            group: 0,
+        }
+        .to_bytes(),
+        bytes: Bytes::new(),
     }
 }
 

@@ -436,6 +436,20 @@ pub fn read_only(fd: BorrowedFd<'_>) -> io::Result<bool> {
     Ok(st.f_flag & libc::ST_RDONLY != 0)
 }
 
+/// The soft limit of open files (`RLIMIT_NOFILE`); 1024 if unknown.
+pub fn nofile_limit() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) writes one rlimit into `lim`, alive for the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024
+    }
+}
+
 /// Raises the soft limit of open files to the hard limit (many clients
 /// means many descriptors). Best effort.
 pub fn raise_nofile_limit() {
