@@ -555,3 +555,84 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<File> {
         .map_err(|e| named(path, "cannot sync its directory", e))?;
     Ok(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlq::stack::Stack;
+    use nlq::wire::consts::*;
+    use nlq::wire::LinkRepr;
+    use nlq_mem::MemStack;
+
+    fn set_mtu(index: u32, mtu: u32) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new());
+        let mut l = LinkRepr::default();
+        l.header.index = index;
+        l.mtu = Some(mtu);
+        w.message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0, |w| l.emit(w))
+            .unwrap();
+        w.into_inner()
+    }
+
+    fn mtu(server: &Server<Guarded<MemStack>>) -> Option<u32> {
+        server
+            .stack()
+            .inner()
+            .link(nlq::stack::LinkKey::Index(1))
+            .unwrap()
+            .mtu
+    }
+
+    /// Applies one request as the daemon does: on the server, recorded.
+    fn apply(st: &mut StateFile<MemStack>, server: &mut Server<Guarded<MemStack>>, req: &[u8]) {
+        let conn = server.connect();
+        server.send(conn, req);
+        let outcomes = server.stack_mut().take_outcomes();
+        st.record(req, &outcomes);
+        server.disconnect(conn);
+    }
+
+    #[test]
+    fn a_failed_commit_undoes_the_turn() {
+        let dir = crate::testing::TempDir::new("state-rollback");
+        let path = dir.path().join("state");
+        let mut server = Server::new(Guarded::new(MemStack::new()));
+        let mut st = StateFile::open(&path, &mut server).unwrap();
+        apply(&mut st, &mut server, &set_mtu(1, 9000));
+        st.commit(&mut server).unwrap();
+        // The next write fails (the descriptor no longer writes).
+        st.file = File::open(&path).unwrap();
+        apply(&mut st, &mut server, &set_mtu(1, 1280));
+        assert_eq!(mtu(&server), Some(1280));
+        assert!(st.commit(&mut server).is_err());
+        assert_eq!(mtu(&server), Some(9000), "memory is back to the disk");
+        assert!(!st.is_dirty());
+        // What the file holds is that too.
+        drop(st);
+        let mut again = Server::new(Guarded::new(MemStack::new()));
+        let _st = StateFile::open(&path, &mut again).unwrap();
+        assert_eq!(mtu(&again), Some(9000));
+    }
+
+    #[test]
+    fn the_journal_is_compacted_when_it_outgrows_the_snapshot() {
+        let dir = crate::testing::TempDir::new("state-compact");
+        let path = dir.path().join("state");
+        let mut server = Server::new(Guarded::new(MemStack::new()));
+        let mut st = StateFile::open(&path, &mut server).unwrap();
+        let mut compacted = false;
+        for i in 0..20_000u32 {
+            let before = st.len();
+            apply(&mut st, &mut server, &set_mtu(1, 1280 + i % 1000));
+            st.commit(&mut server).unwrap();
+            if st.len() < before {
+                compacted = true;
+                break;
+            }
+        }
+        assert!(compacted, "the file only grew");
+        assert!(st.len() <= COMPACT_AT + 1024);
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes, st.durable);
+    }
+}
