@@ -4,10 +4,14 @@
 //! Each turn of the loop:
 //!
 //! 1. waits for readiness;
-//! 2. accepts new connections, and reads at most
-//!    [`Options::reads_per_turn`] datagrams from each ready connection
-//!    (round robin: a client that floods cannot starve the others), handing
-//!    socket data to the server and answering control requests;
+//! 2. accepts new connections (within the per-user cap and the reserve
+//!    kept for root; those that say no hello in time are closed), and
+//!    reads at most [`Options::reads_per_turn`] datagrams and handles at
+//!    most [`Options::requests_per_turn`] requests from each ready
+//!    connection, what is left of a datagram waiting for the next turns
+//!    (round robin: a client that floods, even with one datagram of
+//!    thousands of requests, cannot starve the others), handing socket
+//!    data to the server and answering control requests;
 //! 3. if the stack changed and a state file is kept, appends the turn's
 //!    records and syncs them (before any reply of the turn leaves, so that
 //!    an acknowledged change is durable; see [`crate::state`]);
@@ -48,6 +52,10 @@ pub struct Options {
     pub state: Option<PathBuf>,
     /// The most datagrams read from one connection per turn of the loop.
     pub reads_per_turn: usize,
+    /// The most requests handled for one connection per turn of the loop
+    /// (the rest of a datagram waits for the next turns): a client
+    /// sending thousands of requests per datagram cannot hold the others.
+    pub requests_per_turn: usize,
     /// The send and receive buffers asked for each accepted socket.
     pub socket_buffer: usize,
     /// Print connections and errors on standard error.
@@ -71,6 +79,7 @@ impl Default for Options {
         Options {
             state: None,
             reads_per_turn: 16,
+            requests_per_turn: 64,
             socket_buffer: 4 << 20,
             verbose: false,
             hello_timeout: Duration::from_secs(10),
@@ -133,6 +142,9 @@ struct Conn {
     /// Registered for input (a control connection with replies waiting
     /// is not read).
     reading: bool,
+    /// What is left of a datagram whose requests did not all fit in a
+    /// turn (a socket connection's).
+    backlog: Vec<u8>,
     /// What the epoll instance watches it for now.
     registered: Interest,
 }
@@ -173,6 +185,8 @@ pub struct Daemon<S: Stack> {
     /// Connections waiting for their hello, in the order they came.
     hellos: VecDeque<(usize, Instant)>,
     max_connections: usize,
+    /// Slots of the connections with a backlog of requests.
+    backlogged: Vec<usize>,
     /// Slots of the connections whose requests changed the stack this
     /// turn.
     changed: Vec<usize>,
@@ -250,6 +264,7 @@ impl<S: Stack> Daemon<S> {
                 .max_connections
                 .unwrap_or_else(|| sys::nofile_limit().saturating_sub(32)),
             changed: Vec::new(),
+            backlogged: Vec::new(),
             options,
         })
     }
@@ -283,6 +298,13 @@ impl<S: Stack> Daemon<S> {
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
+        // Requests left from the last turn do not wait for an event.
+        let backlogged = std::mem::take(&mut self.backlogged);
+        let timeout = if backlogged.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
         self.epoll.wait(&mut ready, timeout)?;
         if !self.listening {
             // Descriptors ran out; try again now and then.
@@ -303,6 +325,14 @@ impl<S: Stack> Daemon<S> {
                 self.read(slot, r.hangup);
             } else if r.hangup {
                 self.close(slot);
+            }
+        }
+        for slot in backlogged {
+            let read_already = ready
+                .iter()
+                .any(|r| r.token == token_of(slot) && r.readable);
+            if !read_already {
+                self.read(slot, false);
             }
         }
         self.ready = ready;
@@ -419,6 +449,7 @@ impl<S: Stack> Daemon<S> {
             pid,
             blocked: false,
             reading: true,
+            backlog: Vec::new(),
             registered: interest,
         };
         if slot == self.conns.len() {
@@ -453,8 +484,18 @@ impl<S: Stack> Daemon<S> {
     }
 
     /// Reads up to `reads_per_turn` datagrams from the connection.
+    /// Reads up to `reads_per_turn` datagrams from the connection, and
+    /// handles up to `requests_per_turn` requests (what is left of a
+    /// datagram first).
     fn read(&mut self, slot: usize, hangup: bool) {
+        let mut budget = self.options.requests_per_turn.max(1);
+        if !self.drain_backlog(slot, &mut budget) {
+            return;
+        }
         for _ in 0..self.options.reads_per_turn.max(1) {
+            if budget == 0 {
+                return;
+            }
             let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
                 return;
             };
@@ -487,8 +528,44 @@ impl<S: Stack> Daemon<S> {
                 continue;
             }
             let data = std::mem::take(&mut self.rx);
-            self.datagram(slot, data.get(..n).unwrap_or_default());
+            let datagram = data.get(..n).unwrap_or_default();
+            let used = self.datagram(slot, datagram, &mut budget);
+            if let Some(rest) = datagram.get(used..).filter(|r| !r.is_empty()) {
+                if let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                    c.backlog.extend_from_slice(rest);
+                    self.backlogged.push(slot);
+                }
+                self.rx = data;
+                return;
+            }
             self.rx = data;
+        }
+    }
+
+    /// Handles what is left of the connection's last datagram, within
+    /// `budget`; true when nothing is left.
+    fn drain_backlog(&mut self, slot: usize, budget: &mut usize) -> bool {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return false;
+        };
+        if c.backlog.is_empty() {
+            return true;
+        }
+        let Kind::Socket { conn, .. } = c.kind else {
+            c.backlog.clear();
+            return true;
+        };
+        let backlog = std::mem::take(&mut c.backlog);
+        let used = self.socket_requests(slot, conn, &backlog, budget);
+        match backlog.get(used..).filter(|r| !r.is_empty()) {
+            Some(rest) => {
+                if let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                    c.backlog = rest.to_vec();
+                    self.backlogged.push(slot);
+                }
+                false
+            }
+            None => true,
         }
     }
 
@@ -504,14 +581,23 @@ impl<S: Stack> Daemon<S> {
         }
     }
 
-    /// Handles one datagram from the connection in `slot`.
-    fn datagram(&mut self, slot: usize, data: &[u8]) {
+    /// Handles one datagram from the connection in `slot`, spending
+    /// `budget` (a request each); returns the bytes handled (the rest
+    /// waits for the next turn).
+    fn datagram(&mut self, slot: usize, data: &[u8], budget: &mut usize) -> usize {
         let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
-            return;
+            return data.len();
         };
+        if let Kind::Socket { conn, .. } = &c.kind {
+            let conn = *conn;
+            return self.socket_requests(slot, conn, data, budget);
+        }
+        *budget = budget.saturating_sub(1);
         match &mut c.kind {
             Kind::Hello => match Hello::parse(data) {
-                Ok(Hello { role: Role::Socket }) => self.open_socket(slot),
+                Ok(Hello { role: Role::Socket }) => {
+                    self.open_socket(slot);
+                }
                 Ok(Hello {
                     role: Role::Control,
                 }) => {
@@ -519,12 +605,11 @@ impl<S: Stack> Daemon<S> {
                         replies: VecDeque::new(),
                     };
                 }
-                Err(_) => self.close(slot),
+                Err(_) => {
+                    self.close(slot);
+                }
             },
-            Kind::Socket { conn, .. } => {
-                let conn = *conn;
-                self.socket_datagram(slot, conn, data);
-            }
+            Kind::Socket { .. } => {}
             Kind::Control { replies } => {
                 let mut out = Vec::new();
                 self.sockets
@@ -550,43 +635,64 @@ impl<S: Stack> Daemon<S> {
                 }
             }
         }
+        data.len()
     }
 
-    /// Hands a socket connection's datagram to the server. With a state
-    /// file, room for the records of its changes is made first (or they
-    /// are refused with the errno of why not), and its requests go one at
-    /// a time, so that each one that changes the stack is recorded.
-    fn socket_datagram(&mut self, slot: usize, conn: ConnId, data: &[u8]) {
-        let Some(st) = &mut self.state else {
-            self.server.send(conn, data);
-            return;
-        };
-        let mut room = 0usize;
-        for m in Messages::new(data).flatten() {
-            if is_change(m.kind()) {
-                room = room
-                    .saturating_add(m.as_bytes().len())
-                    .saturating_add(crate::state::RECORD_OVERHEAD + 16);
+    /// Hands a socket connection's requests to the server, one at a time
+    /// and at most `budget` of them; returns the bytes handled. With a
+    /// state file, room for the records of the changes is made first (or
+    /// they are refused with the errno of why not), and each request that
+    /// changed the stack is recorded.
+    fn socket_requests(
+        &mut self,
+        slot: usize,
+        conn: ConnId,
+        data: &[u8],
+        budget: &mut usize,
+    ) -> usize {
+        if let Some(st) = &mut self.state {
+            let mut room = 0usize;
+            for m in Messages::new(data).flatten() {
+                if is_change(m.kind()) {
+                    room = room
+                        .saturating_add(m.as_bytes().len())
+                        .saturating_add(crate::state::RECORD_OVERHEAD + 16);
+                }
             }
+            let refusal = if room > 0 {
+                st.prepare(room).err()
+            } else {
+                None
+            };
+            self.server.stack_mut().refuse(refusal);
         }
-        let refusal = if room > 0 {
-            st.prepare(room).err()
-        } else {
-            None
-        };
-        self.server.stack_mut().refuse(refusal);
-        for m in Messages::new(data) {
-            let Ok(m) = m else { break };
+        let mut it = Messages::new(data);
+        while *budget > 0 {
+            // The end, or a message that does not frame: what follows
+            // is dropped, as the kernel does.
+            let Some(Ok(m)) = it.next() else {
+                self.server.stack_mut().refuse(None);
+                return data.len();
+            };
+            *budget -= 1;
             self.server.send(conn, m.as_bytes());
             let outcomes = self.server.stack_mut().take_outcomes();
             if !outcomes.is_empty() {
-                st.record(m.as_bytes(), &outcomes);
+                if let Some(st) = &mut self.state {
+                    st.record(m.as_bytes(), &outcomes);
+                }
                 if !self.changed.contains(&slot) {
                     self.changed.push(slot);
                 }
             }
         }
         self.server.stack_mut().refuse(None);
+        let rest = it.remaining();
+        if Messages::new(rest).next().is_none() {
+            // Only padding is left.
+            return data.len();
+        }
+        data.len().saturating_sub(rest.len())
     }
 
     /// A hello for a socket connection: a server connection, a cookie, the

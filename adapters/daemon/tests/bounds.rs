@@ -154,3 +154,79 @@ fn a_datagram_too_large_gets_emsgsize() {
     let answers = common::answers(&mut c, 7);
     assert!(!answers.is_empty());
 }
+
+/// `count` route adds (11.x.y.0/24 dev `dev` scope link) in one datagram,
+/// without ACKs.
+fn many_route_adds(count: u32, dev: u32) -> Vec<u8> {
+    use nlq::wire::consts::*;
+    let mut out = Vec::new();
+    for i in 0..count {
+        let mut r = nlq::wire::RouteRepr::default();
+        r.header.family = AF_INET;
+        r.header.dst_len = 24;
+        r.header.table = RT_TABLE_MAIN as u8;
+        r.header.protocol = RTPROT_BOOT;
+        r.header.scope = RT_SCOPE_LINK;
+        r.header.kind = RTN_UNICAST;
+        r.dst = Some(std::net::Ipv4Addr::from(0x0b00_0000u32 + (i << 8)).into());
+        r.oif = Some(dev);
+        out.extend(common::request(
+            RTM_NEWROUTE,
+            NLM_F_CREATE | NLM_F_EXCL,
+            i,
+            |w| r.emit(w),
+        ));
+    }
+    out
+}
+
+/// One client's datagram of 2,000 requests is handled over many turns of
+/// the loop; another client's request is answered within the first
+/// turns, and nothing of the first is lost.
+#[test]
+fn a_datagram_of_thousands_of_requests_does_not_hold_the_others() {
+    use nlq::wire::consts::*;
+    let dir = nlq_daemon::testing::TempDir::new("fair");
+    let path = dir.path().join("nlq.sock");
+    let mut d =
+        nlq_daemon::Daemon::bind(&path, nlq_mem::MemStack::new(), Options::default()).unwrap();
+    // Clients connect (and d0 is made) while a thread runs the loop.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (a, b) = std::thread::scope(|s| {
+        let looping = s.spawn(|| d.run_until(&stop));
+        let a = SocketClient::connect(&path).unwrap();
+        let b = SocketClient::connect(&path).unwrap();
+        let mut h = SocketClient::handle(&path).unwrap();
+        let dev = h.link_add("d0", "dummy", &[], None).unwrap();
+        h.link_set_up(dev, true).unwrap();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        looping.join().unwrap().unwrap();
+        (a, b)
+    });
+    let routes = d.stack().route_count();
+    sys::set_int_option(a.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20).unwrap();
+    a.send(&many_route_adds(2_000, 2)).unwrap();
+    let get = common::request(RTM_GETLINK, 0, 9, |w| {
+        let mut l = nlq::wire::LinkRepr::default();
+        l.header.index = 1;
+        l.emit(w)
+    });
+    b.send(&get).unwrap();
+    let mut turns = 0;
+    while !sys::poll_readable(b.as_fd(), Some(Duration::ZERO)).unwrap() {
+        d.turn(Some(Duration::from_secs(1))).unwrap();
+        turns += 1;
+        assert!(turns <= 3, "the other client waits");
+    }
+    assert!(
+        d.stack().route_count() < routes + 2_000,
+        "all of the large datagram was handled before the other client's request"
+    );
+    for _ in 0..1_000 {
+        if d.stack().route_count() == routes + 2_000 {
+            return;
+        }
+        d.turn(Some(Duration::from_secs(1))).unwrap();
+    }
+    panic!("requests were lost: {} routes", d.stack().route_count());
+}
