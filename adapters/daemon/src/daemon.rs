@@ -68,6 +68,10 @@ pub struct Options {
     /// (`RLIMIT_NOFILE`, read at bind) leaves, less 32 for the daemon's
     /// own files.
     pub max_connections: Option<usize>,
+    /// The daemon's own user may change the stack even without
+    /// `CAP_NET_ADMIN` (anyone else needs it, see [`crate::caps`]). Root
+    /// is always judged by its capabilities, as the kernel judges it.
+    pub owner_may_change: bool,
     /// Connections that only root may take, out of
     /// [`max_connections`](Options::max_connections): whoever fills the
     /// rest, root is still served.
@@ -86,6 +90,7 @@ impl Default for Options {
             max_connections_per_user: 1024,
             max_connections: None,
             root_reserve: 64,
+            owner_may_change: true,
         }
     }
 }
@@ -128,7 +133,8 @@ enum Kind {
 struct Conn {
     fd: OwnedFd,
     kind: Kind,
-    /// The peer may change the stack (root, or the daemon's own user).
+    /// The peer may change the stack (`CAP_NET_ADMIN`, or the daemon's own
+    /// user).
     allowed: bool,
     /// The peer's user id (`u32::MAX` if unknown).
     uid: u32,
@@ -195,9 +201,9 @@ pub struct Daemon<S: Stack> {
 
 impl<S: Stack> Daemon<S> {
     /// Binds the socket at `path` (made connectable by every user, who get
-    /// `EPERM` for changes unless they are root or the daemon's user),
-    /// loads the state file if the options name one, and returns the daemon,
-    /// ready to [`run`](Daemon::run_until).
+    /// `EPERM` for changes unless they have `CAP_NET_ADMIN` or are the
+    /// daemon's user, see [`Options::owner_may_change`]) and returns the
+    /// daemon, ready to [`run`](Daemon::run_until).
     ///
     /// A stale socket file (nothing listening) is replaced; a live one is
     /// `AddrInUse`. A state file needs [`Daemon::bind_with_state`]: here
@@ -411,7 +417,8 @@ impl<S: Stack> Daemon<S> {
     fn add_conn(&mut self, fd: OwnedFd) {
         let (allowed, pid, uid) = match sys::peer_cred(fd.as_fd()) {
             Ok(c) => (
-                c.uid == 0 || c.uid == self.euid,
+                (self.options.owner_may_change && c.uid == self.euid && c.uid != 0)
+                    || crate::caps::peer_has_net_admin(fd.as_fd(), c.pid, c.uid),
                 u32::try_from(c.pid).unwrap_or(0),
                 c.uid,
             ),

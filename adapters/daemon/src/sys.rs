@@ -191,6 +191,51 @@ pub fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
     })
 }
 
+/// `SO_PEERPIDFD` (Linux 6.5): a pidfd of the peer that connected.
+const SO_PEERPIDFD: c_int = 77;
+
+/// A pidfd of the process that connected the socket's peer end
+/// (`SO_PEERPIDFD`): while it is open, that process's pid cannot be
+/// reused. `ENOPROTOOPT` on kernels before 6.5.
+pub fn peer_pidfd(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let mut pidfd: c_int = -1;
+    let mut len = size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: `pidfd` and `len` are valid for writes and `len` holds the
+    // size of `pidfd`.
+    check(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PEERPIDFD,
+            (&mut pidfd as *mut c_int).cast::<c_void>(),
+            &mut len,
+        )
+    })?;
+    if pidfd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    // SAFETY: the kernel just gave us this descriptor; nothing else owns
+    // it.
+    Ok(unsafe { OwnedFd::from_raw_fd(pidfd) })
+}
+
+/// True while the process of `pidfd` has not exited (signal 0 through
+/// `pidfd_send_signal`; `EPERM` means it is there).
+pub fn pidfd_alive(pidfd: BorrowedFd<'_>) -> bool {
+    // SAFETY: pidfd_send_signal(2) with signal 0 sends nothing; the
+    // descriptor is kept open by the borrow; the info pointer may be null.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// `setsockopt` of an `int` option.
 pub fn set_int_option(
     fd: BorrowedFd<'_>,

@@ -132,3 +132,60 @@ fn the_socket_file_is_open_to_everyone() {
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.permissions().mode() & 0o777, 0o666);
 }
+
+const CHILD_ENV: &str = "NLQ_DAEMON_TEST_SOCKET";
+
+/// Run as a child process by `root_without_cap_net_admin_gets_eperm`:
+/// tries to change the stack, prints the errno.
+#[test]
+#[ignore = "a helper run as a child process by root_without_cap_net_admin_gets_eperm"]
+fn child_changes_the_stack() {
+    let path = std::env::var(CHILD_ENV).expect("run by its parent test");
+    let mut h = SocketClient::handle(&path).unwrap();
+    let errno = match h.link_set_mtu("lo", 1400) {
+        Ok(()) => 0,
+        Err(e) => e.errno(),
+    };
+    println!("CHILD-ERRNO={errno}");
+}
+
+/// Permission is `CAP_NET_ADMIN`, not uid 0: a root process without it
+/// (as a container's, or `setpriv --bounding-set=-all`) gets `EPERM`, as
+/// the kernel answers it; root with it may change the stack.
+#[test]
+fn root_without_cap_net_admin_gets_eperm() {
+    if !root_or_skip() {
+        return;
+    }
+    let d = common::spawn("caps");
+    let run = |setpriv: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(setpriv)
+            .arg("--")
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_changes_the_stack",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(CHILD_ENV, d.path())
+            .output()
+            .expect("setpriv runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("CHILD-ERRNO="))
+            .and_then(|e| e.trim().parse::<i32>().ok())
+            .unwrap_or_else(|| panic!("no answer from the child: {text}"))
+    };
+    assert_eq!(
+        run(&["--inh-caps=-all", "--bounding-set=-all"]),
+        libc::EPERM,
+        "root without CAP_NET_ADMIN"
+    );
+    assert_eq!(
+        run(&["--bounding-set=-all,+net_admin"]),
+        0,
+        "root with only CAP_NET_ADMIN"
+    );
+}
