@@ -629,3 +629,72 @@ fn modes_do_not_depend_on_the_umask() {
         daemon.kill();
     }
 }
+
+/// SIGKILL at varying moments while a client adds routes one at a time:
+/// after the restart, every acknowledged route is there, and nothing that
+/// was never sent.
+#[test]
+fn sigkill_during_changes_loses_no_acknowledged_one() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    for trial in 0..6u32 {
+        let dir = TempDir::new("state-kill");
+        let sock = dir.path().join("nlq.sock");
+        let state = dir.path().join("state");
+        let mut daemon = serve(&sock, &state);
+        let mut h = handle(&sock);
+        let d = link_with(&mut h, "d0", "10.0.0.1", 8);
+        let acked = Arc::new(AtomicU32::new(0));
+        let writer = {
+            let acked = Arc::clone(&acked);
+            std::thread::spawn(move || {
+                for i in 0..u32::MAX {
+                    let dst = IpAddr::from((0x0b00_0000u32 + (i << 8)).to_be_bytes());
+                    let r = Route::to(dst, 24).dev(d).scope(RT_SCOPE_LINK);
+                    if h.route_add(&r).is_err() {
+                        return i;
+                    }
+                    acked.store(i + 1, Ordering::SeqCst);
+                }
+                u32::MAX
+            })
+        };
+        // Kill after a varying number of acknowledgements.
+        let target = 1 + (seed.wrapping_mul(2_654_435_761).wrapping_add(trial * 7919)) % 300;
+        let t0 = Instant::now();
+        while acked.load(Ordering::SeqCst) < target {
+            assert!(t0.elapsed() < Duration::from_secs(60), "no progress");
+            std::thread::yield_now();
+        }
+        daemon.kill();
+        let sent = writer.join().unwrap();
+        let acknowledged = acked.load(Ordering::SeqCst);
+        let mut daemon = serve(&sock, &state);
+        let mut h = handle(&sock);
+        let routes = h.routes(AF_INET, Some(RT_TABLE_MAIN)).unwrap();
+        let kept: Vec<u32> = routes
+            .iter()
+            .filter_map(|r| match r.dst {
+                Some(IpAddr::V4(a)) if r.header.dst_len == 24 => {
+                    Some((u32::from(a) - 0x0b00_0000) >> 8)
+                }
+                _ => None,
+            })
+            .collect();
+        for i in 0..acknowledged {
+            assert!(
+                kept.contains(&i),
+                "trial {trial}: acknowledged route {i} lost"
+            );
+        }
+        assert!(
+            kept.iter().all(|i| *i <= sent),
+            "trial {trial}: a route never sent"
+        );
+        daemon.kill();
+    }
+}
