@@ -298,7 +298,9 @@ fn the_configuration_survives_sigkill() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("state file header") && text.contains("name br0"),
+        text.contains("state file header")
+            && text.contains("name br0")
+            && text.contains("state file seal"),
         "{text}"
     );
     daemon.kill();
@@ -389,6 +391,13 @@ fn every_history_comes_back_exactly() {
         history(&mut h);
         let before = dumps(&sock);
         daemon.kill();
+        let out = Command::new(NLQ)
+            .arg("decode")
+            .arg(&state)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("state journal record 1"), "{text}");
         // Twice: from the journal, then from the snapshot the first
         // restart wrote.
         for round in ["from the journal", "from the snapshot"] {
