@@ -636,3 +636,45 @@ mod tests {
         assert_eq!(bytes, st.durable);
     }
 }
+
+#[cfg(test)]
+mod large {
+    use super::*;
+    use nlq_mem::MemStack;
+
+    /// A state file of 100,000 links loads (the time is printed; the
+    /// benchmark is the place for figures).
+    #[test]
+    fn a_state_of_100k_links_loads() {
+        let mut t = MemStack::new().tables();
+        let template = {
+            let mut s = MemStack::new();
+            let new = nlq::stack::NewLink {
+                index: 0,
+                name: None,
+                kind: "dummy",
+                info: None,
+                change: Default::default(),
+            };
+            nlq::stack::Stack::add_link(&mut s, &new, &mut |_| {}).unwrap();
+            s.tables().links[1].clone()
+        };
+        for i in 2..100_002u32 {
+            let mut l = template.clone();
+            l.header.index = i;
+            l.name = nlq::wire::IfName::try_from_str(&format!("d{i}"));
+            t.links.push(l);
+        }
+        t.last_index = 100_001;
+        let stack = MemStack::from_tables(&t).unwrap();
+        let dir = crate::testing::TempDir::new("state-large");
+        let path = dir.path().join("state");
+        let (bytes, _) = snapshot(|w| Persist::save(&stack, w)).unwrap();
+        replace_file(&path, &bytes).unwrap();
+        let t0 = std::time::Instant::now();
+        let mut server = Server::new(Guarded::new(MemStack::new()));
+        let _st = StateFile::open(&path, &mut server).unwrap();
+        eprintln!("{} bytes loaded in {:?}", bytes.len(), t0.elapsed());
+        assert_eq!(server.stack().inner().tables().links.len(), 100_001);
+    }
+}
