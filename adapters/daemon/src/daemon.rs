@@ -712,9 +712,9 @@ impl<S: Stack> Daemon<S> {
         let conn = self.server.connect_as(c.pid);
         self.server.set_admin(conn, c.allowed);
         // What the daemon's end may hold for this reader: its receive
-        // buffer (the kernel's default until it sets one), on top of the
-        // server's queue, which the same size bounds.
-        sys::set_send_buffer(c.fd.as_fd(), DEFAULT_RCVBUF);
+        // buffer (the kernel's default until it sets one), less for a peer
+        // without rights (see `socket_buffer_for`).
+        sys::set_send_buffer(c.fd.as_fd(), socket_buffer_for(c.allowed, DEFAULT_RCVBUF));
         let welcome = Welcome {
             port: self.server.port(conn),
             cookie,
@@ -740,8 +740,10 @@ impl<S: Stack> Daemon<S> {
 
     /// Sizes the daemon's end of a socket connection to the receive
     /// buffer its reader set, so that a reader that stops reading gets
-    /// `ENOBUFS` after about what the kernel would queue (twice: the
-    /// socket and the server's queue each hold that much).
+    /// `ENOBUFS` after about what the kernel would queue. For a peer
+    /// without the right to change the stack the socket holds at most
+    /// [`UNPRIVILEGED_SOCKET_BUFFER`]: what waits for it is counted once,
+    /// in the server's queue.
     fn size_send_buffer(&mut self, cookie: u64) {
         let Some(sock) = self.sockets.get(cookie).copied() else {
             return;
@@ -749,7 +751,7 @@ impl<S: Stack> Daemon<S> {
         for c in self.conns.iter().flatten() {
             if matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie) {
                 let bytes = usize::try_from(sock.rcvbuf).unwrap_or(usize::MAX);
-                sys::set_send_buffer(c.fd.as_fd(), bytes);
+                sys::set_send_buffer(c.fd.as_fd(), socket_buffer_for(c.allowed, bytes));
                 return;
             }
         }
@@ -880,6 +882,21 @@ impl<S: Persist> Daemon<S> {
             None => None,
         };
         Self::bind_server(path.as_ref(), server, state, options)
+    }
+}
+
+/// The most the daemon's end of an unprivileged peer's socket connection
+/// holds (the rest waits in the server's queue, bounded by the reader's
+/// receive buffer).
+pub const UNPRIVILEGED_SOCKET_BUFFER: usize = 64 << 10;
+
+/// The send buffer of the daemon's end of a socket connection whose reader
+/// has a receive buffer of `rcvbuf` bytes.
+fn socket_buffer_for(allowed: bool, rcvbuf: usize) -> usize {
+    if allowed {
+        rcvbuf
+    } else {
+        rcvbuf.min(UNPRIVILEGED_SOCKET_BUFFER)
     }
 }
 

@@ -189,3 +189,74 @@ fn root_without_cap_net_admin_gets_eperm() {
         "root with only CAP_NET_ADMIN"
     );
 }
+
+/// A subscriber without rights that never reads holds the daemon to about
+/// its receive buffer (counted once, in the server's queue; the socket
+/// holds at most `UNPRIVILEGED_SOCKET_BUFFER`), then gets `ENOBUFS`.
+#[test]
+fn an_unprivileged_subscriber_is_counted_once() {
+    if !root_or_skip() {
+        return;
+    }
+    let d = common::spawn("perm-once");
+    let path = d.path().to_path_buf();
+    let mut sub = as_nobody(|| {
+        let mut c = SocketClient::connect(&path).unwrap();
+        c.set_option(SOL_SOCKET, SO_RCVBUF, 1 << 20).unwrap();
+        c.bind(0, 1 << (RTNLGRP_LINK - 1)).unwrap();
+        c
+    });
+    let rcvbuf = 2 * (1usize << 20);
+    // Far more link notifications than that.
+    let mut root = SocketClient::connect(&path).unwrap();
+    for i in 0..6_000u32 {
+        root.send(&set_mtu(1, 1500 + i % 2, i + 10)).unwrap();
+        let _ = common::answers(&mut root, i + 10);
+    }
+    // What the socket held, then ENOBUFS (the reader fell behind).
+    let (mut held, mut datagrams) = (0usize, 0usize);
+    let mut buf = Vec::new();
+    let timeout = Some(std::time::Duration::from_secs(10));
+    loop {
+        match sub.recv(&mut buf, timeout) {
+            Ok(r) => {
+                held += r.len;
+                datagrams += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS), "{e}");
+                break;
+            }
+        }
+    }
+    // Then what the server queued, up to a last change made now (heard,
+    // or lost again with ENOBUFS if the queue is still full).
+    root.send(&set_mtu(1, 1400, 9)).unwrap();
+    let _ = common::answers(&mut root, 9);
+    'queue: loop {
+        match sub.recv(&mut buf, timeout) {
+            Ok(r) => {
+                held += r.len;
+                datagrams += 1;
+                for m in nlq::wire::Messages::new(&buf).flatten() {
+                    let l = LinkRepr::parse_payload(m.payload());
+                    if l.is_ok_and(|l| l.mtu == Some(1400)) {
+                        break 'queue;
+                    }
+                }
+            }
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS), "{e}");
+                break;
+            }
+        }
+    }
+    // As the kernel counts a datagram's truesize against the receive
+    // buffer, the server counts its bytes and DATAGRAM_OVERHEAD; the
+    // socket adds at most UNPRIVILEGED_SOCKET_BUFFER.
+    let counted = held + datagrams * nlq::server::DATAGRAM_OVERHEAD;
+    let bound = rcvbuf + 2 * nlq_daemon::daemon::UNPRIVILEGED_SOCKET_BUFFER;
+    eprintln!("held {held} bytes in {datagrams} datagrams: {counted} of {bound}");
+    assert!(counted <= bound, "counted twice: {counted} > {bound}");
+    assert!(held > rcvbuf / 2, "{held} bytes: the queue was not used");
+}
