@@ -79,8 +79,8 @@ pub fn listen_seqpacket(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
 /// (`Some`): the mode is set on the socket before `bind` (`fchmod`) and the
 /// umask cleared for the `bind` alone, so that no path is ever followed to
 /// set it (a `chmod` after `bind` could be sent elsewhere by a link swapped
-/// in). The umask is the process's: another thread creating a file during
-/// the `bind` would get it cleared too.
+/// in). The umask is the process's: binds here take turns, but another
+/// thread creating a file during the `bind` would get it cleared too.
 pub fn listen_seqpacket_mode(path: &Path, backlog: i32, mode: Option<u32>) -> io::Result<OwnedFd> {
     let (addr, len) = sockaddr_un(path)?;
     let fd = seqpacket(true)?;
@@ -99,6 +99,12 @@ pub fn listen_seqpacket_mode(path: &Path, backlog: i32, mode: Option<u32>) -> io
         Some(m) => {
             // SAFETY: fchmod(2) on a descriptor we own; no pointers.
             check(unsafe { libc::fchmod(fd.as_raw_fd(), m as libc::mode_t) })?;
+            // One bind at a time clears the mask, so that each restores
+            // the one it found.
+            static UMASK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _guard = UMASK
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             // SAFETY: umask(2) cannot fail and takes no pointers.
             let old = unsafe { libc::umask(0) };
             let r = bind();
