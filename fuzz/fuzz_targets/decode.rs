@@ -1,6 +1,7 @@
 //! Fuzz target `decode`: `nlq decode`'s input parsing and printing
 //! (`nlq_daemon::decode`), and the daemon's state-file reader
-//! (`nlq_daemon::state::requests`), on arbitrary bytes.
+//! (`nlq_daemon::state::parse`, then the `mem` stack's restore from the
+//! snapshot), on arbitrary bytes.
 //!
 //! The input is the file. Checks, besides no panic:
 //! - `detect` agrees with `capture` on the format; an input that is not a
@@ -8,8 +9,9 @@
 //!   bytes always decode, hex only when it is hex);
 //! - the printed summary counts at most one line per message and the lines
 //!   it printed;
-//! - a state file that reads back yields only link, address and route
-//!   requests, each within the file.
+//! - a state file that reads back yields journal records of link, address
+//!   and route requests only, each within the file, and a snapshot the
+//!   `mem` stack restores or refuses with an error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -28,10 +30,14 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(_) => assert!(data.is_empty() || format != Format::Raw),
     }
-    if let Ok(reqs) = nlq_daemon::state::requests(data) {
-        for m in reqs {
-            assert!(m.as_bytes().len() <= data.len());
-            assert!((16..=30).contains(&m.kind()));
+    if let Ok(parsed) = nlq_daemon::state::parse(data) {
+        assert!(parsed.valid_len + parsed.torn == data.len());
+        for r in &parsed.records {
+            assert!(r.request.as_bytes().len() <= data.len());
+            assert!((16..=30).contains(&r.request.kind()));
+            assert!(r.outcomes.len() <= nlq_daemon::state::MAX_OUTCOMES);
         }
+        use nlq_daemon::state::Persist;
+        let _ = nlq_mem::MemStack::restore(&parsed.snapshot);
     }
 });

@@ -4,12 +4,17 @@
 //! Each turn of the loop:
 //!
 //! 1. waits for readiness;
-//! 2. accepts new connections, and reads at most
-//!    [`Options::reads_per_turn`] datagrams from each ready connection
-//!    (round robin: a client that floods cannot starve the others), handing
-//!    socket data to the server and answering control requests;
-//! 3. if the stack changed and a state file is kept, writes it (before any
-//!    reply of the turn leaves, so that an acknowledged change is durable);
+//! 2. accepts new connections (within the per-user cap and the reserve
+//!    kept for root; those that say no hello in time are closed), and
+//!    reads at most [`Options::reads_per_turn`] datagrams and handles at
+//!    most [`Options::requests_per_turn`] requests from each ready
+//!    connection, what is left of a datagram waiting for the next turns
+//!    (round robin: a client that floods, even with one datagram of
+//!    thousands of requests, cannot starve the others), handing socket
+//!    data to the server and answering control requests;
+//! 3. if the stack changed and a state file is kept, appends the turn's
+//!    records and syncs them (before any reply of the turn leaves, so that
+//!    an acknowledged change is durable; see [`crate::state`]);
 //! 4. writes what every connection has to read, as long as its socket
 //!    takes it. A datagram the socket refuses (`EAGAIN`) waits, and the
 //!    connection with it, for `EPOLLOUT`; meanwhile the server's own queue
@@ -17,14 +22,14 @@
 //!    on the kernel), so a client that stops reading only loses its own
 //!    messages.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::control::SOL_SOCKET;
 use bytes::Bytes;
@@ -32,23 +37,45 @@ use nlq::errno::ENOBUFS;
 use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
 use nlq::server::{ConnId, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
+use nlq::wire::Messages;
 
 use crate::control::{rmem_max, Sockets};
-use crate::state::StateFile;
+use crate::state::{Guarded, Persist, StateFile};
 use crate::sys::{self, Epoll, Interest, Ready};
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Keep the configuration in this file (see [`crate::state`]): read at
-    /// start, written after every change.
+    /// start, every change appended before it is acknowledged. Needs
+    /// [`Daemon::bind_with_state`].
     pub state: Option<PathBuf>,
     /// The most datagrams read from one connection per turn of the loop.
     pub reads_per_turn: usize,
+    /// The most requests handled for one connection per turn of the loop
+    /// (the rest of a datagram waits for the next turns): a client
+    /// sending thousands of requests per datagram cannot hold the others.
+    pub requests_per_turn: usize,
     /// The send and receive buffers asked for each accepted socket.
     pub socket_buffer: usize,
     /// Print connections and errors on standard error.
     pub verbose: bool,
+    /// A connection that has not said hello by then is closed.
+    pub hello_timeout: Duration,
+    /// The most connections one user other than root may hold.
+    pub max_connections_per_user: usize,
+    /// The most connections in all: by default what the descriptor limit
+    /// (`RLIMIT_NOFILE`, read at bind) leaves, less 32 for the daemon's
+    /// own files.
+    pub max_connections: Option<usize>,
+    /// The daemon's own user may change the stack even without
+    /// `CAP_NET_ADMIN` (anyone else needs it, see [`crate::caps`]). Root
+    /// is always judged by its capabilities, as the kernel judges it.
+    pub owner_may_change: bool,
+    /// Connections that only root may take, out of
+    /// [`max_connections`](Options::max_connections): whoever fills the
+    /// rest, root is still served.
+    pub root_reserve: usize,
 }
 
 impl Default for Options {
@@ -56,8 +83,14 @@ impl Default for Options {
         Options {
             state: None,
             reads_per_turn: 16,
+            requests_per_turn: 64,
             socket_buffer: 4 << 20,
             verbose: false,
+            hello_timeout: Duration::from_secs(10),
+            max_connections_per_user: 1024,
+            max_connections: None,
+            root_reserve: 64,
+            owner_may_change: true,
         }
     }
 }
@@ -85,6 +118,9 @@ enum Kind {
         conn: ConnId,
         /// A datagram the socket refused for lack of room.
         pending: Option<Out>,
+        /// Errors the reader gets before anything else (`EMSGSIZE` for a
+        /// datagram too large).
+        errors: VecDeque<i32>,
     },
     /// Control requests.
     Control {
@@ -97,18 +133,25 @@ enum Kind {
 struct Conn {
     fd: OwnedFd,
     kind: Kind,
-    /// The peer may change the stack (root, or the daemon's own user).
+    /// The peer may change the stack (`CAP_NET_ADMIN`, or the daemon's own
+    /// user).
     allowed: bool,
+    /// The peer's user id (`u32::MAX` if unknown; route lookups report
+    /// it).
+    uid: u32,
+    /// When it was accepted.
+    since: Instant,
     /// The peer's process id (0 if unknown): a socket connection's port,
     /// as the kernel's autobind gives it.
     pid: u32,
-    /// The peer's user id (route lookups report it).
-    uid: u32,
     /// Waiting for room to write (registered for `EPOLLOUT`).
     blocked: bool,
     /// Registered for input (a control connection with replies waiting
     /// is not read).
     reading: bool,
+    /// What is left of a datagram whose requests did not all fit in a
+    /// turn (a socket connection's).
+    backlog: Vec<u8>,
     /// What the epoll instance watches it for now.
     registered: Interest,
 }
@@ -134,7 +177,7 @@ pub struct Daemon<S: Stack> {
     _file: SocketFile,
     listening: bool,
     epoll: Epoll,
-    server: Server<S>,
+    server: Server<Guarded<S>>,
     sockets: Sockets,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -143,32 +186,60 @@ pub struct Daemon<S: Stack> {
     rx: Vec<u8>,
     euid: u32,
     random: std::fs::File,
-    state: Option<StateFile>,
+    state: Option<StateFile<S>>,
+    /// Connections per user id (root's too).
+    per_user: HashMap<u32, usize>,
+    /// Connections waiting for their hello, in the order they came.
+    hellos: VecDeque<(usize, Instant)>,
+    max_connections: usize,
+    /// Slots of the connections with a backlog of requests.
+    backlogged: Vec<usize>,
+    /// Slots of the connections whose requests changed the stack this
+    /// turn.
+    changed: Vec<usize>,
     options: Options,
 }
 
 impl<S: Stack> Daemon<S> {
     /// Binds the socket at `path` (made connectable by every user, who get
-    /// `EPERM` for changes unless they are root or the daemon's user),
-    /// loads the state file if the options name one, and returns the daemon,
-    /// ready to [`run`](Daemon::run_until).
+    /// `EPERM` for changes unless they have `CAP_NET_ADMIN` or are the
+    /// daemon's user, see [`Options::owner_may_change`]) and returns the
+    /// daemon, ready to [`run`](Daemon::run_until).
     ///
     /// A stale socket file (nothing listening) is replaced; a live one is
-    /// `AddrInUse`. A state file that cannot be read back is an error: the
-    /// daemon refuses to start rather than lose it.
+    /// `AddrInUse`. A state file needs [`Daemon::bind_with_state`]: here
+    /// it is `InvalidInput`.
     pub fn bind(path: impl AsRef<Path>, stack: S, options: Options) -> io::Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let mut server = Server::new(stack);
-        // The state first: a bad file must not leave a socket behind.
-        let state = match &options.state {
-            Some(file) => Some(StateFile::open(file, &mut server)?),
-            None => None,
-        };
+        if let Some(file) = &options.state {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "state file {}: this stack cannot be kept in a state file \
+                     (Daemon::bind_with_state takes stacks that implement Persist)",
+                    file.display()
+                ),
+            ));
+        }
+        Self::bind_server(
+            path.as_ref(),
+            Server::new(Guarded::new(stack)),
+            None,
+            options,
+        )
+    }
+
+    fn bind_server(
+        path: &Path,
+        server: Server<Guarded<S>>,
+        state: Option<StateFile<S>>,
+        options: Options,
+    ) -> io::Result<Self> {
+        let path = path.to_path_buf();
         remove_stale_socket(&path)?;
-        let listener = sys::listen_seqpacket(&path, 1024)?;
+        // Connectable by every user; the mode is set without following
+        // the path.
+        let listener = sys::listen_seqpacket_mode(&path, 1024, Some(0o666))?;
         let file = SocketFile(path.clone());
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
         let epoll = Epoll::new(256)?;
         epoll.add(
             listener.as_fd(),
@@ -194,6 +265,13 @@ impl<S: Stack> Daemon<S> {
             euid: sys::geteuid(),
             random: std::fs::File::open("/dev/urandom")?,
             state,
+            per_user: HashMap::new(),
+            hellos: VecDeque::new(),
+            max_connections: options
+                .max_connections
+                .unwrap_or_else(|| sys::nofile_limit().saturating_sub(32)),
+            changed: Vec::new(),
+            backlogged: Vec::new(),
             options,
         })
     }
@@ -203,9 +281,9 @@ impl<S: Stack> Daemon<S> {
         &self.path
     }
 
-    /// The server (and through it the stack).
-    pub fn server(&self) -> &Server<S> {
-        &self.server
+    /// The stack.
+    pub fn stack(&self) -> &S {
+        self.server.stack().inner()
     }
 
     /// The number of open connections (sockets, control, and those whose
@@ -227,12 +305,18 @@ impl<S: Stack> Daemon<S> {
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
+        // Requests left from the last turn do not wait for an event.
+        let backlogged = std::mem::take(&mut self.backlogged);
+        let timeout = if backlogged.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
         self.epoll.wait(&mut ready, timeout)?;
         if !self.listening {
             // Descriptors ran out; try again now and then.
             self.set_listening(true);
         }
-        let generation = self.server.stack().generation();
         for r in &ready {
             if r.token == LISTENER {
                 self.accept_all();
@@ -250,25 +334,51 @@ impl<S: Stack> Daemon<S> {
                 self.close(slot);
             }
         }
-        self.ready = ready;
-        if self.server.stack().generation() != generation {
-            self.save_state();
+        for slot in backlogged {
+            let read_already = ready
+                .iter()
+                .any(|r| r.token == token_of(slot) && r.readable);
+            if !read_already {
+                self.read(slot, false);
+            }
         }
+        self.ready = ready;
+        self.expire_hellos();
+        self.commit();
         self.flush_all();
         self.free.append(&mut self.closed);
         Ok(())
     }
 
-    /// Writes the state file if the configuration changed.
-    fn save_state(&mut self) {
-        if let Some(st) = &mut self.state {
-            if let Err(e) = st.save(self.server.stack()) {
-                eprintln!(
-                    "nlq: cannot write the state file {}: {e}",
-                    st.path().display()
+    /// Makes the turn's changes durable. If that fails, the stack is
+    /// back to what the file holds, and the connections that would hear
+    /// of the undone changes (their senders, and subscribers) are closed
+    /// before anything of the turn is sent.
+    fn commit(&mut self) {
+        let mut changed = std::mem::take(&mut self.changed);
+        let failed = match &mut self.state {
+            Some(st) => match st.commit(&mut self.server) {
+                Ok(()) => false,
+                Err(e) => {
+                    eprintln!("nlq: {e}; the turn's changes are undone");
+                    true
+                }
+            },
+            None => false,
+        };
+        if failed {
+            for slot in 0..self.conns.len() {
+                let subscriber = matches!(
+                    self.conns.get(slot).and_then(Option::as_ref).map(|c| &c.kind),
+                    Some(Kind::Socket { conn, .. }) if self.server.groups(*conn) != 0
                 );
+                if subscriber || changed.contains(&slot) {
+                    self.close(slot);
+                }
             }
         }
+        changed.clear();
+        self.changed = changed;
     }
 
     fn set_listening(&mut self, on: bool) {
@@ -308,12 +418,25 @@ impl<S: Stack> Daemon<S> {
     fn add_conn(&mut self, fd: OwnedFd) {
         let (allowed, pid, uid) = match sys::peer_cred(fd.as_fd()) {
             Ok(c) => (
-                c.uid == 0 || c.uid == self.euid,
+                (self.options.owner_may_change && c.uid == self.euid && c.uid != 0)
+                    || crate::caps::peer_has_net_admin(fd.as_fd(), c.pid, c.uid),
                 u32::try_from(c.pid).unwrap_or(0),
                 c.uid,
             ),
             Err(_) => (false, 0, u32::MAX),
         };
+        let total = self.connections();
+        let mine = self.per_user.get(&uid).copied().unwrap_or(0);
+        let over = uid != 0
+            && (mine >= self.options.max_connections_per_user
+                || total.saturating_add(self.options.root_reserve) >= self.max_connections);
+        if over || total >= self.max_connections {
+            // Refused: the peer sees the connection closed.
+            if self.options.verbose {
+                eprintln!("nlq: connection of uid {uid} refused ({mine} held, {total} in all)");
+            }
+            return;
+        }
         sys::grow_buffers(fd.as_fd(), self.options.socket_buffer);
         let slot = self.free.pop().unwrap_or(self.conns.len());
         let token = u64::try_from(slot).unwrap_or(u64::MAX).saturating_add(1);
@@ -324,14 +447,17 @@ impl<S: Stack> Daemon<S> {
         if self.epoll.add(fd.as_fd(), token, interest).is_err() {
             return;
         }
+        let since = Instant::now();
         let conn = Conn {
             fd,
             kind: Kind::Hello,
             allowed,
-            pid,
             uid,
+            since,
+            pid,
             blocked: false,
             reading: true,
+            backlog: Vec::new(),
             registered: interest,
         };
         if slot == self.conns.len() {
@@ -339,11 +465,45 @@ impl<S: Stack> Daemon<S> {
         } else if let Some(s) = self.conns.get_mut(slot) {
             *s = Some(conn);
         }
+        *self.per_user.entry(uid).or_insert(0) += 1;
+        self.hellos.push_back((slot, since));
+    }
+
+    /// Closes the connections that did not say hello in time.
+    fn expire_hellos(&mut self) {
+        let now = Instant::now();
+        while let Some(&(slot, since)) = self.hellos.front() {
+            if now.saturating_duration_since(since) < self.options.hello_timeout {
+                return;
+            }
+            self.hellos.pop_front();
+            let waiting = self
+                .conns
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| matches!(c.kind, Kind::Hello) && c.since == since);
+            if waiting {
+                if self.options.verbose {
+                    eprintln!("nlq: a connection said no hello in time");
+                }
+                self.close(slot);
+            }
+        }
     }
 
     /// Reads up to `reads_per_turn` datagrams from the connection.
+    /// Reads up to `reads_per_turn` datagrams from the connection, and
+    /// handles up to `requests_per_turn` requests (what is left of a
+    /// datagram first).
     fn read(&mut self, slot: usize, hangup: bool) {
+        let mut budget = self.options.requests_per_turn.max(1);
+        if !self.drain_backlog(slot, &mut budget) {
+            return;
+        }
         for _ in 0..self.options.reads_per_turn.max(1) {
+            if budget == 0 {
+                return;
+            }
             let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
                 return;
             };
@@ -369,24 +529,83 @@ impl<S: Stack> Daemon<S> {
                 return;
             }
             if n > remote::MAX_REQUEST {
-                // Larger than any netlink socket takes: dropped, as the
-                // kernel refuses it (EMSGSIZE) without handling any of it.
+                // Larger than any netlink socket takes: not handled, as
+                // the kernel refuses it; the sender's next read fails with
+                // EMSGSIZE rather than wait for an answer that never comes.
+                self.refuse_oversize(slot);
                 continue;
             }
             let data = std::mem::take(&mut self.rx);
-            self.datagram(slot, data.get(..n).unwrap_or_default());
+            let datagram = data.get(..n).unwrap_or_default();
+            let used = self.datagram(slot, datagram, &mut budget);
+            if let Some(rest) = datagram.get(used..).filter(|r| !r.is_empty()) {
+                if let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                    c.backlog.extend_from_slice(rest);
+                    self.backlogged.push(slot);
+                }
+                self.rx = data;
+                return;
+            }
             self.rx = data;
         }
     }
 
-    /// Handles one datagram from the connection in `slot`.
-    fn datagram(&mut self, slot: usize, data: &[u8]) {
+    /// Handles what is left of the connection's last datagram, within
+    /// `budget`; true when nothing is left.
+    fn drain_backlog(&mut self, slot: usize, budget: &mut usize) -> bool {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return false;
+        };
+        if c.backlog.is_empty() {
+            return true;
+        }
+        let Kind::Socket { conn, .. } = c.kind else {
+            c.backlog.clear();
+            return true;
+        };
+        let backlog = std::mem::take(&mut c.backlog);
+        let used = self.socket_requests(slot, conn, &backlog, budget);
+        match backlog.get(used..).filter(|r| !r.is_empty()) {
+            Some(rest) => {
+                if let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                    c.backlog = rest.to_vec();
+                    self.backlogged.push(slot);
+                }
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Answers a datagram too large to handle: `EMSGSIZE` for a socket
+    /// connection's reader, the end for any other connection.
+    fn refuse_oversize(&mut self, slot: usize) {
         let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
         match &mut c.kind {
+            Kind::Socket { errors, .. } => errors.push_back(libc::EMSGSIZE),
+            _ => self.close(slot),
+        }
+    }
+
+    /// Handles one datagram from the connection in `slot`, spending
+    /// `budget` (a request each); returns the bytes handled (the rest
+    /// waits for the next turn).
+    fn datagram(&mut self, slot: usize, data: &[u8], budget: &mut usize) -> usize {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return data.len();
+        };
+        if let Kind::Socket { conn, .. } = &c.kind {
+            let conn = *conn;
+            return self.socket_requests(slot, conn, data, budget);
+        }
+        *budget = budget.saturating_sub(1);
+        match &mut c.kind {
             Kind::Hello => match Hello::parse(data) {
-                Ok(Hello { role: Role::Socket }) => self.open_socket(slot),
+                Ok(Hello { role: Role::Socket }) => {
+                    self.open_socket(slot);
+                }
                 Ok(Hello {
                     role: Role::Control,
                 }) => {
@@ -394,13 +613,21 @@ impl<S: Stack> Daemon<S> {
                         replies: VecDeque::new(),
                     };
                 }
-                Err(_) => self.close(slot),
+                Err(_) => {
+                    self.close(slot);
+                }
             },
-            Kind::Socket { conn, .. } => self.server.send(*conn, data),
+            Kind::Socket { .. } => {}
             Kind::Control { replies } => {
                 let mut out = Vec::new();
                 self.sockets
                     .handle(&mut self.server, c.allowed, data, &mut out);
+                if !self.server.stack_mut().take_outcomes().is_empty() {
+                    if let Some(st) = &mut self.state {
+                        st.record_snapshot();
+                    }
+                    self.changed.push(slot);
+                }
                 replies.push_back(out);
                 // One reply waits at a time: read the next request once it
                 // is sent.
@@ -416,6 +643,64 @@ impl<S: Stack> Daemon<S> {
                 }
             }
         }
+        data.len()
+    }
+
+    /// Hands a socket connection's requests to the server, one at a time
+    /// and at most `budget` of them; returns the bytes handled. With a
+    /// state file, room for the records of the changes is made first (or
+    /// they are refused with the errno of why not), and each request that
+    /// changed the stack is recorded.
+    fn socket_requests(
+        &mut self,
+        slot: usize,
+        conn: ConnId,
+        data: &[u8],
+        budget: &mut usize,
+    ) -> usize {
+        if let Some(st) = &mut self.state {
+            let mut room = 0usize;
+            for m in Messages::new(data).flatten() {
+                if is_change(m.kind()) {
+                    room = room
+                        .saturating_add(m.as_bytes().len())
+                        .saturating_add(crate::state::RECORD_OVERHEAD + 16);
+                }
+            }
+            let refusal = if room > 0 {
+                st.prepare(room).err()
+            } else {
+                None
+            };
+            self.server.stack_mut().refuse(refusal);
+        }
+        let mut it = Messages::new(data);
+        while *budget > 0 {
+            // The end, or a message that does not frame: what follows
+            // is dropped, as the kernel does.
+            let Some(Ok(m)) = it.next() else {
+                self.server.stack_mut().refuse(None);
+                return data.len();
+            };
+            *budget -= 1;
+            self.server.send(conn, m.as_bytes());
+            let outcomes = self.server.stack_mut().take_outcomes();
+            if !outcomes.is_empty() {
+                if let Some(st) = &mut self.state {
+                    st.record(m.as_bytes(), &outcomes);
+                }
+                if !self.changed.contains(&slot) {
+                    self.changed.push(slot);
+                }
+            }
+        }
+        self.server.stack_mut().refuse(None);
+        let rest = it.remaining();
+        if Messages::new(rest).next().is_none() {
+            // Only padding is left.
+            return data.len();
+        }
+        data.len().saturating_sub(rest.len())
     }
 
     /// A hello for a socket connection: a server connection, a cookie, the
@@ -429,9 +714,9 @@ impl<S: Stack> Daemon<S> {
         self.server.set_admin(conn, c.allowed);
         self.server.set_uid(conn, c.uid);
         // What the daemon's end may hold for this reader: its receive
-        // buffer (the kernel's default until it sets one), on top of the
-        // server's queue, which the same size bounds.
-        sys::set_send_buffer(c.fd.as_fd(), DEFAULT_RCVBUF);
+        // buffer (the kernel's default until it sets one), less for a peer
+        // without rights (see `socket_buffer_for`).
+        sys::set_send_buffer(c.fd.as_fd(), socket_buffer_for(c.allowed, DEFAULT_RCVBUF));
         let welcome = Welcome {
             port: self.server.port(conn),
             cookie,
@@ -447,6 +732,7 @@ impl<S: Stack> Daemon<S> {
             cookie,
             conn,
             pending: None,
+            errors: VecDeque::new(),
         };
         self.sockets.insert(cookie, conn);
         if self.options.verbose {
@@ -456,8 +742,10 @@ impl<S: Stack> Daemon<S> {
 
     /// Sizes the daemon's end of a socket connection to the receive
     /// buffer its reader set, so that a reader that stops reading gets
-    /// `ENOBUFS` after about what the kernel would queue (twice: the
-    /// socket and the server's queue each hold that much).
+    /// `ENOBUFS` after about what the kernel would queue. For a peer
+    /// without the right to change the stack the socket holds at most
+    /// [`UNPRIVILEGED_SOCKET_BUFFER`]: what waits for it is counted once,
+    /// in the server's queue.
     fn size_send_buffer(&mut self, cookie: u64) {
         let Some(sock) = self.sockets.get(cookie).copied() else {
             return;
@@ -465,7 +753,7 @@ impl<S: Stack> Daemon<S> {
         for c in self.conns.iter().flatten() {
             if matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie) {
                 let bytes = usize::try_from(sock.rcvbuf).unwrap_or(usize::MAX);
-                sys::set_send_buffer(c.fd.as_fd(), bytes);
+                sys::set_send_buffer(c.fd.as_fd(), socket_buffer_for(c.allowed, bytes));
                 return;
             }
         }
@@ -519,11 +807,17 @@ impl<S: Stack> Daemon<S> {
                 cookie,
                 conn,
                 pending,
+                errors,
             } => {
                 let reader_max = self
                     .sockets
                     .get(*cookie)
                     .map_or(nlq::server::DUMP_GOODSIZE, |s| s.reader_max);
+                if pending.is_none() {
+                    if let Some(errno) = errors.pop_front() {
+                        *pending = Some(error_out(errno));
+                    }
+                }
                 flush_socket(&c.fd, &mut self.server, *conn, reader_max, pending)
             }
             Kind::Control { replies } => {
@@ -551,6 +845,12 @@ impl<S: Stack> Daemon<S> {
             return;
         };
         let _ = self.epoll.delete(c.fd.as_fd());
+        if let Some(n) = self.per_user.get_mut(&c.uid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_user.remove(&c.uid);
+            }
+        }
         if let Kind::Socket { cookie, conn, .. } = c.kind {
             self.server.disconnect(conn);
             self.sockets.remove(cookie);
@@ -564,10 +864,47 @@ impl<S: Stack> Daemon<S> {
         }
     }
 
-    /// Stops serving (the socket file goes) and returns the server.
-    pub fn into_server(self) -> Server<S> {
-        self.server
+    /// Stops serving (the socket file goes) and returns the stack.
+    pub fn into_stack(self) -> S {
+        self.server.into_stack().into_inner()
     }
+}
+
+impl<S: Persist> Daemon<S> {
+    /// [`Daemon::bind`], keeping the stack in the state file the options
+    /// name, if any (see [`crate::state`]): an existing file replaces
+    /// `stack` with the state it holds. The daemon refuses to start when
+    /// the file cannot be trusted, read back, or written, or when another
+    /// daemon keeps it.
+    pub fn bind_with_state(path: impl AsRef<Path>, stack: S, options: Options) -> io::Result<Self> {
+        let mut server = Server::new(Guarded::new(stack));
+        // The state first: a bad file must not leave a socket behind.
+        let state = match &options.state {
+            Some(file) => Some(StateFile::open(file, &mut server)?),
+            None => None,
+        };
+        Self::bind_server(path.as_ref(), server, state, options)
+    }
+}
+
+/// The most the daemon's end of an unprivileged peer's socket connection
+/// holds (the rest waits in the server's queue, bounded by the reader's
+/// receive buffer).
+pub const UNPRIVILEGED_SOCKET_BUFFER: usize = 64 << 10;
+
+/// The send buffer of the daemon's end of a socket connection whose reader
+/// has a receive buffer of `rcvbuf` bytes.
+fn socket_buffer_for(allowed: bool, rcvbuf: usize) -> usize {
+    if allowed {
+        rcvbuf
+    } else {
+        rcvbuf.min(UNPRIVILEGED_SOCKET_BUFFER)
+    }
+}
+
+/// True for a request type that may change the stack (not a GET).
+fn is_change(kind: u16) -> bool {
+    kind >= nlq::wire::consts::RTM_NEWLINK && kind & 3 != 2
 }
 
 /// Removes the socket file when the daemon goes.
@@ -636,6 +973,18 @@ fn flush_socket<S: Stack>(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// A datagram that makes the reader's `recv` fail with `errno`.
+fn error_out(errno: i32) -> Out {
+    Out {
+        header: DataHeader {
+            error: u32::try_from(errno).unwrap_or(0),
+            group: 0,
+        }
+        .to_bytes(),
+        bytes: Bytes::new(),
     }
 }
 

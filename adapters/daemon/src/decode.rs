@@ -614,7 +614,15 @@ fn noop(p: &[u8]) -> String {
             .get(8..12)
             .and_then(|b| b.try_into().ok())
             .map_or(0, u32::from_ne_bytes);
-        format!("state file end ({count} requests)")
+        format!("state file seal ({count} snapshot messages)")
+    } else if p.starts_with(crate::state::RECORD_MAGIC) {
+        let number = p
+            .get(8..16)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_ne_bytes);
+        format!("state journal record {number}")
+    } else if p.starts_with(crate::state::MEM_MAGIC) {
+        "state snapshot of the mem stack".into()
     } else {
         format!("noop, {} bytes of payload", p.len())
     }

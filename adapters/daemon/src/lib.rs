@@ -15,8 +15,10 @@
 //! - `nlq exec --socket PATH -- CMD ARGS...`
 //! - `nlq decode [FILE]`
 //!
-//! Like the kernel, only root and the daemon's own user may change the
-//! stack; anyone else can read it and gets `EPERM` for changes.
+//! Like the kernel, only a peer with `CAP_NET_ADMIN` (see [`caps`]) may
+//! change the stack, and the daemon's own user if
+//! [`Options::owner_may_change`] says so; anyone else can read it and gets
+//! `EPERM` for changes.
 //!
 //! ```
 //! use nlq_daemon::{Daemon, Options};
@@ -34,6 +36,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod caps;
 pub mod client;
 pub mod control;
 pub mod daemon;

@@ -94,7 +94,7 @@ fn serve(args: &[OsString]) -> Result<ExitCode, Failure> {
     let socket = socket.ok_or_else(|| usage("serve needs --socket PATH"))?;
     nlq_daemon::sys::raise_nofile_limit();
     let stop = nlq_daemon::sys::on_stop_signals().map_err(|e| fail(format!("signals: {e}")))?;
-    let mut daemon = Daemon::bind(&socket, nlq_mem::MemStack::new(), options)
+    let mut daemon = Daemon::bind_with_state(&socket, nlq_mem::MemStack::new(), options)
         .map_err(|e| fail(format!("cannot serve on {}: {e}", socket.display())))?;
     eprintln!("nlq: serving the mem stack on {}", socket.display());
     daemon

@@ -1,6 +1,7 @@
 //! Safe wrappers around the few libc calls the daemon and its clients need:
 //! `AF_UNIX` `SOCK_SEQPACKET` sockets, `SO_PEERCRED`, `sendmsg` with two
-//! buffers, `poll`, `epoll`, and a stop flag set by `SIGINT` / `SIGTERM`.
+//! buffers, `poll`, `epoll`, `flock`, `fallocate`, and a stop flag set by
+//! `SIGINT` / `SIGTERM`.
 //!
 //! This is the only module with `unsafe` code. Every function takes and
 //! returns owned or borrowed file descriptors and slices, checks lengths
@@ -69,19 +70,52 @@ fn seqpacket(nonblocking: bool) -> io::Result<OwnedFd> {
 }
 
 /// A non-blocking listening `SOCK_SEQPACKET` socket bound to `path` (which
-/// must not exist).
+/// must not exist), with the mode the umask gives.
 pub fn listen_seqpacket(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
+    listen_seqpacket_mode(path, backlog, None)
+}
+
+/// [`listen_seqpacket`], the socket file created with exactly `mode`
+/// (`Some`): the mode is set on the socket before `bind` (`fchmod`) and the
+/// umask cleared for the `bind` alone, so that no path is ever followed to
+/// set it (a `chmod` after `bind` could be sent elsewhere by a link swapped
+/// in). The umask is the process's: binds here take turns, but another
+/// thread creating a file during the `bind` would get it cleared too.
+pub fn listen_seqpacket_mode(path: &Path, backlog: i32, mode: Option<u32>) -> io::Result<OwnedFd> {
     let (addr, len) = sockaddr_un(path)?;
     let fd = seqpacket(true)?;
-    // SAFETY: `addr` is a valid sockaddr_un of `len` bytes, alive for the
-    // call.
-    check(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
-            len,
-        )
-    })?;
+    let bind = || {
+        // SAFETY: `addr` is a valid sockaddr_un of `len` bytes, alive for
+        // the call.
+        check(unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+                len,
+            )
+        })
+    };
+    match mode {
+        Some(m) => {
+            // SAFETY: fchmod(2) on a descriptor we own; no pointers.
+            check(unsafe { libc::fchmod(fd.as_raw_fd(), m as libc::mode_t) })?;
+            // One bind at a time clears the mask, so that each restores
+            // the one it found.
+            static UMASK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _guard = UMASK
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // SAFETY: umask(2) cannot fail and takes no pointers.
+            let old = unsafe { libc::umask(0) };
+            let r = bind();
+            // SAFETY: as above, restoring the mask.
+            unsafe { libc::umask(old) };
+            r?;
+        }
+        None => {
+            bind()?;
+        }
+    }
     // SAFETY: listen(2) takes no pointers.
     check(unsafe { libc::listen(fd.as_raw_fd(), backlog) })?;
     Ok(fd)
@@ -161,6 +195,51 @@ pub fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
         uid: cred.uid,
         gid: cred.gid,
     })
+}
+
+/// `SO_PEERPIDFD` (Linux 6.5): a pidfd of the peer that connected.
+const SO_PEERPIDFD: c_int = 77;
+
+/// A pidfd of the process that connected the socket's peer end
+/// (`SO_PEERPIDFD`): while it is open, that process's pid cannot be
+/// reused. `ENOPROTOOPT` on kernels before 6.5.
+pub fn peer_pidfd(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let mut pidfd: c_int = -1;
+    let mut len = size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: `pidfd` and `len` are valid for writes and `len` holds the
+    // size of `pidfd`.
+    check(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PEERPIDFD,
+            (&mut pidfd as *mut c_int).cast::<c_void>(),
+            &mut len,
+        )
+    })?;
+    if pidfd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    // SAFETY: the kernel just gave us this descriptor; nothing else owns
+    // it.
+    Ok(unsafe { OwnedFd::from_raw_fd(pidfd) })
+}
+
+/// True while the process of `pidfd` has not exited (signal 0 through
+/// `pidfd_send_signal`; `EPERM` means it is there).
+pub fn pidfd_alive(pidfd: BorrowedFd<'_>) -> bool {
+    // SAFETY: pidfd_send_signal(2) with signal 0 sends nothing; the
+    // descriptor is kept open by the borrow; the info pointer may be null.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// `setsockopt` of an `int` option.
@@ -362,6 +441,64 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Resul
 pub fn geteuid() -> u32 {
     // SAFETY: geteuid(2) cannot fail and takes no pointers.
     unsafe { libc::geteuid() }
+}
+
+/// Takes an exclusive `flock` on the file without waiting: `WouldBlock`
+/// when another open file description holds it.
+pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    loop {
+        // SAFETY: flock(2) takes a descriptor the borrow keeps open and no
+        // pointers.
+        match check(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// Reserves `len` bytes of disk from `offset` on without changing the
+/// file's size (`fallocate` with `FALLOC_FL_KEEP_SIZE`), so that writing
+/// there later cannot fail for lack of space. `ENOSPC` when the space is
+/// not there; `EOPNOTSUPP` on a file system that cannot reserve.
+pub fn reserve(fd: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<()> {
+    let off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    loop {
+        // SAFETY: fallocate(2) takes a descriptor the borrow keeps open and
+        // integers.
+        let r = unsafe { libc::fallocate(fd.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len) };
+        match check(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// True when the file's file system is mounted read-only (`fstatvfs`).
+pub fn read_only(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut st = MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: fstatvfs(2) writes one statvfs into the buffer, which lives
+    // across the call; the descriptor is kept open by the borrow.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    // SAFETY: the call succeeded, so the struct is filled (and it was
+    // zeroed before).
+    let st = unsafe { st.assume_init() };
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
+}
+
+/// The soft limit of open files (`RLIMIT_NOFILE`); 1024 if unknown.
+pub fn nofile_limit() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) writes one rlimit into `lim`, alive for the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024
+    }
 }
 
 /// Raises the soft limit of open files to the hard limit (many clients

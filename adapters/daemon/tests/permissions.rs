@@ -132,3 +132,131 @@ fn the_socket_file_is_open_to_everyone() {
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.permissions().mode() & 0o777, 0o666);
 }
+
+const CHILD_ENV: &str = "NLQ_DAEMON_TEST_SOCKET";
+
+/// Run as a child process by `root_without_cap_net_admin_gets_eperm`:
+/// tries to change the stack, prints the errno.
+#[test]
+#[ignore = "a helper run as a child process by root_without_cap_net_admin_gets_eperm"]
+fn child_changes_the_stack() {
+    let path = std::env::var(CHILD_ENV).expect("run by its parent test");
+    let mut h = SocketClient::handle(&path).unwrap();
+    let errno = match h.link_set_mtu("lo", 1400) {
+        Ok(()) => 0,
+        Err(e) => e.errno(),
+    };
+    println!("CHILD-ERRNO={errno}");
+}
+
+/// Permission is `CAP_NET_ADMIN`, not uid 0: a root process without it
+/// (as a container's, or `setpriv --bounding-set=-all`) gets `EPERM`, as
+/// the kernel answers it; root with it may change the stack.
+#[test]
+fn root_without_cap_net_admin_gets_eperm() {
+    if !root_or_skip() {
+        return;
+    }
+    let d = common::spawn("caps");
+    let run = |setpriv: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(setpriv)
+            .arg("--")
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_changes_the_stack",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(CHILD_ENV, d.path())
+            .output()
+            .expect("setpriv runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("CHILD-ERRNO="))
+            .and_then(|e| e.trim().parse::<i32>().ok())
+            .unwrap_or_else(|| panic!("no answer from the child: {text}"))
+    };
+    assert_eq!(
+        run(&["--inh-caps=-all", "--bounding-set=-all"]),
+        libc::EPERM,
+        "root without CAP_NET_ADMIN"
+    );
+    assert_eq!(
+        run(&["--bounding-set=-all,+net_admin"]),
+        0,
+        "root with only CAP_NET_ADMIN"
+    );
+}
+
+/// A subscriber without rights that never reads holds the daemon to about
+/// its receive buffer (counted once, in the server's queue; the socket
+/// holds at most `UNPRIVILEGED_SOCKET_BUFFER`), then gets `ENOBUFS`.
+#[test]
+fn an_unprivileged_subscriber_is_counted_once() {
+    if !root_or_skip() {
+        return;
+    }
+    let d = common::spawn("perm-once");
+    let path = d.path().to_path_buf();
+    let mut sub = as_nobody(|| {
+        let mut c = SocketClient::connect(&path).unwrap();
+        c.set_option(SOL_SOCKET, SO_RCVBUF, 1 << 20).unwrap();
+        c.bind(0, 1 << (RTNLGRP_LINK - 1)).unwrap();
+        c
+    });
+    let rcvbuf = 2 * (1usize << 20);
+    // Far more link notifications than that.
+    let mut root = SocketClient::connect(&path).unwrap();
+    for i in 0..6_000u32 {
+        root.send(&set_mtu(1, 1500 + i % 2, i + 10)).unwrap();
+        let _ = common::answers(&mut root, i + 10);
+    }
+    // What the socket held, then ENOBUFS (the reader fell behind).
+    let (mut held, mut datagrams) = (0usize, 0usize);
+    let mut buf = Vec::new();
+    let timeout = Some(std::time::Duration::from_secs(10));
+    loop {
+        match sub.recv(&mut buf, timeout) {
+            Ok(r) => {
+                held += r.len;
+                datagrams += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS), "{e}");
+                break;
+            }
+        }
+    }
+    // Then what the server queued, up to a last change made now (heard,
+    // or lost again with ENOBUFS if the queue is still full).
+    root.send(&set_mtu(1, 1400, 9)).unwrap();
+    let _ = common::answers(&mut root, 9);
+    'queue: loop {
+        match sub.recv(&mut buf, timeout) {
+            Ok(r) => {
+                held += r.len;
+                datagrams += 1;
+                for m in nlq::wire::Messages::new(&buf).flatten() {
+                    let l = LinkRepr::parse_payload(m.payload());
+                    if l.is_ok_and(|l| l.mtu == Some(1400)) {
+                        break 'queue;
+                    }
+                }
+            }
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS), "{e}");
+                break;
+            }
+        }
+    }
+    // As the kernel counts a datagram's truesize against the receive
+    // buffer, the server counts its bytes and DATAGRAM_OVERHEAD; the
+    // socket adds at most UNPRIVILEGED_SOCKET_BUFFER.
+    let counted = held + datagrams * nlq::server::DATAGRAM_OVERHEAD;
+    let bound = rcvbuf + 2 * nlq_daemon::daemon::UNPRIVILEGED_SOCKET_BUFFER;
+    eprintln!("held {held} bytes in {datagrams} datagrams: {counted} of {bound}");
+    assert!(counted <= bound, "counted twice: {counted} > {bound}");
+    assert!(held > rcvbuf / 2, "{held} bytes: the queue was not used");
+}

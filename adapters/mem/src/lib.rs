@@ -30,6 +30,7 @@ mod addr;
 mod link;
 mod route;
 mod route_check;
+mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -39,6 +40,7 @@ use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
 
 pub use link::Kind;
+pub use tables::Tables;
 
 use addr::Addr;
 use link::Link;

@@ -37,7 +37,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn parse(kind: &str) -> Option<Kind> {
+    pub(crate) fn parse(kind: &str) -> Option<Kind> {
         match kind {
             "bridge" => Some(Kind::Bridge),
             "dummy" => Some(Kind::Dummy),
@@ -110,7 +110,7 @@ impl Link {
         }
     }
 
-    fn new(kind: Kind, index: u32, name: IfName, mac: [u8; 6]) -> Link {
+    pub(crate) fn new(kind: Kind, index: u32, name: IfName, mac: [u8; 6]) -> Link {
         Link {
             index,
             name,
@@ -202,7 +202,7 @@ impl Link {
 }
 
 /// `dev_valid_name`.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() < IFNAMSIZ
         && name != "."

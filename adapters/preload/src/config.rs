@@ -48,7 +48,7 @@ pub(crate) fn enabled() -> bool {
 
 /// The `sockaddr_un` of a path; a leading `@` names an abstract socket.
 /// `ENAMETOOLONG` when it does not fit `sun_path` (with its NUL).
-fn daemon_addr(path: &[u8]) -> Result<Daemon, c_int> {
+pub(crate) fn daemon_addr(path: &[u8]) -> Result<Daemon, c_int> {
     // SAFETY: `sockaddr_un` is plain data; all zeros is a valid value.
     let mut addr: sockaddr_un = unsafe { std::mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as sa_family_t;

@@ -6,6 +6,14 @@
 //! after `fork`. Everything goes through [`crate::real`], and every blocking
 //! step is retried on `EINTR` (a control request is one step of the
 //! program's call, as the kernel's work inside a syscall is).
+//!
+//! Connecting, the hello and its welcome, and a control request's reply
+//! each wait at most [`timeout_ms`] (10 s, or `NLQ_TIMEOUT_MS`; 0 waits
+//! forever): a stalled daemon, or a listener that never answers, fails the
+//! program's call with `ETIMEDOUT` instead of hanging it. A netlink
+//! socket's own reads, once connected, wait as the program asked.
+
+use std::sync::OnceLock;
 
 use libc::{c_int, c_void};
 use nlq::remote::{self, Hello, Request, Role, Welcome, WELCOME_LEN};
@@ -43,6 +51,52 @@ pub(crate) fn connect_errno(e: c_int) -> c_int {
     }
 }
 
+/// How long connecting, the hello and a control reply may take, in
+/// milliseconds (0: no limit): `NLQ_TIMEOUT_MS`, else 10 s.
+pub(crate) fn timeout_ms() -> u64 {
+    static MS: OnceLock<u64> = OnceLock::new();
+    *MS.get_or_init(|| {
+        std::env::var("NLQ_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(10_000)
+    })
+}
+
+/// Sets the socket's send and receive timeouts (`SO_SNDTIMEO`, which also
+/// bounds a unix `connect`, and `SO_RCVTIMEO`); 0 clears them.
+fn set_timeouts(fd: c_int, ms: u64) -> Result<(), c_int> {
+    let tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(ms / 1000).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::try_from((ms % 1000).saturating_mul(1000)).unwrap_or(0),
+    };
+    for name in [libc::SO_SNDTIMEO, libc::SO_RCVTIMEO] {
+        // SAFETY: `tv` is a timeval, valid for reads of its size.
+        let r = unsafe {
+            real::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                std::ptr::from_ref(&tv).cast::<c_void>(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(errno());
+        }
+    }
+    Ok(())
+}
+
+/// A timeout of a socket with `SO_*TIMEO` is `EAGAIN`: `ETIMEDOUT` says it.
+fn timed_out(e: c_int) -> c_int {
+    if e == libc::EAGAIN || e == libc::EWOULDBLOCK {
+        libc::ETIMEDOUT
+    } else {
+        e
+    }
+}
+
 /// A connected `SOCK_SEQPACKET` socket to the daemon that has sent its
 /// hello.
 fn connect(role: Role, cloexec: bool) -> Result<Conn, c_int> {
@@ -51,6 +105,11 @@ fn connect(role: Role, cloexec: bool) -> Result<Conn, c_int> {
         Some(Err(e)) => return Err(e),
         None => return Err(libc::ENOTCONN),
     };
+    connect_to(daemon, role, cloexec, timeout_ms())
+}
+
+/// [`connect`] to `daemon`, each step waiting at most `ms` (0: forever).
+fn connect_to(daemon: &config::Daemon, role: Role, cloexec: bool, ms: u64) -> Result<Conn, c_int> {
     let flags = if cloexec { libc::SOCK_CLOEXEC } else { 0 };
     // SAFETY: plain socket creation.
     let fd = unsafe { real::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | flags, 0) };
@@ -58,6 +117,9 @@ fn connect(role: Role, cloexec: bool) -> Result<Conn, c_int> {
         return Err(errno());
     }
     let conn = Conn(fd);
+    if ms > 0 {
+        set_timeouts(fd, ms)?;
+    }
     let (addr, len) = daemon.sockaddr();
     loop {
         // SAFETY: `addr` points to a `sockaddr_un` of `len` bytes.
@@ -68,7 +130,7 @@ fn connect(role: Role, cloexec: bool) -> Result<Conn, c_int> {
             libc::EINTR => continue,
             // An interrupted connect of a unix socket completes on its own.
             libc::EISCONN => break,
-            e => return Err(connect_errno(e)),
+            e => return Err(timed_out(connect_errno(e))),
         }
     }
     send(fd, &Hello { role }.to_bytes())?;
@@ -93,7 +155,7 @@ fn send(fd: c_int, bytes: &[u8]) -> Result<(), c_int> {
         match errno() {
             libc::EINTR => continue,
             libc::EPIPE | libc::ECONNRESET => return Err(libc::ECONNREFUSED),
-            e => return Err(e),
+            e => return Err(timed_out(e)),
         }
     }
 }
@@ -115,7 +177,7 @@ fn recv(fd: c_int) -> Result<Vec<u8>, c_int> {
         match usize::try_from(n) {
             Ok(n) => break n,
             Err(_) if errno() == libc::EINTR => continue,
-            Err(_) => return Err(errno()),
+            Err(_) => return Err(timed_out(errno())),
         }
     };
     let mut buf = vec![0u8; len.max(1)];
@@ -129,7 +191,7 @@ fn recv(fd: c_int) -> Result<Vec<u8>, c_int> {
                 return Ok(buf);
             }
             Err(_) if errno() == libc::EINTR => continue,
-            Err(_) => return Err(errno()),
+            Err(_) => return Err(timed_out(errno())),
         }
     }
 }
@@ -155,12 +217,38 @@ pub(crate) fn open_socket(cloexec: bool) -> Result<(c_int, Welcome), c_int> {
         return Err(libc::EPROTO);
     }
     let welcome = Welcome::parse(&reply).map_err(|_| libc::EPROTO)?;
+    // From now on the program's own reads: they wait as it asks.
+    set_timeouts(conn.0, 0)?;
     Ok((conn.into_raw(), welcome))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listener that never accepts nor answers: the hello's welcome and
+    /// a control reply time out with `ETIMEDOUT`.
+    #[test]
+    fn a_daemon_that_never_answers_times_out() {
+        let dir = std::env::temp_dir().join(format!("nlq-preload-timeout-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s");
+        let daemon =
+            config::daemon_addr(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).unwrap();
+        // SAFETY: plain socket calls on a descriptor this test owns; the
+        // address is a sockaddr_un of its length.
+        let listener = unsafe {
+            let fd = real::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
+            let (addr, len) = daemon.sockaddr();
+            assert_eq!(real::bind(fd, addr, len), 0);
+            assert_eq!(libc::listen(fd, 8), 0);
+            Conn(fd)
+        };
+        let conn = connect_to(&daemon, Role::Socket, true, 200).unwrap();
+        assert_eq!(recv(conn.0), Err(libc::ETIMEDOUT));
+        drop(listener);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn unreachable_daemons_are_refused_connections() {

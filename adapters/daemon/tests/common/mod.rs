@@ -29,7 +29,7 @@ pub fn spawn(tag: &str) -> Running {
 pub fn spawn_with(tag: &str, options: Options) -> Running {
     let dir = TempDir::new(tag);
     let path = dir.path().join("nlq.sock");
-    let daemon = Daemon::bind(&path, MemStack::new(), options)
+    let daemon = Daemon::bind_with_state(&path, MemStack::new(), options)
         .expect("bind")
         .spawn()
         .expect("spawn");

@@ -1,0 +1,175 @@
+//! [`Guarded`]: a stack seen through the state file. It notes the outcome
+//! of every change method called (so that the daemon knows which requests
+//! changed the stack, and a replay can check it does the same), and
+//! refuses changes with an errno while the state file cannot take them.
+
+use nlq::stack::{
+    CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult, Visit,
+};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
+
+/// The extended-ACK text of a change refused because it cannot be made
+/// durable.
+pub const REFUSED_TEXT: &str = "the change cannot be written to the state file";
+
+/// A stack whose change methods are watched. See the [module](self).
+#[derive(Debug, Clone, Default)]
+pub struct Guarded<S> {
+    inner: S,
+    refusal: Option<i32>,
+    outcomes: Vec<i32>,
+}
+
+impl<S> Guarded<S> {
+    /// Watches `inner`.
+    pub fn new(inner: S) -> Self {
+        Guarded {
+            inner,
+            refusal: None,
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// The stack.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The stack, to change it directly (unwatched).
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The stack, unwatched.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    /// Refuse every change with `errno` from now on (`None`: allow them
+    /// again).
+    pub fn refuse(&mut self, errno: Option<i32>) {
+        self.refusal = errno;
+    }
+
+    /// The outcomes (0 or an errno) of the change methods called since the
+    /// last call, in order; a refused call is not one.
+    pub fn take_outcomes(&mut self) -> Vec<i32> {
+        std::mem::take(&mut self.outcomes)
+    }
+
+    /// True when a change method was called since the last
+    /// [`take_outcomes`](Guarded::take_outcomes).
+    pub fn changed(&self) -> bool {
+        !self.outcomes.is_empty()
+    }
+
+    fn change<T>(&mut self, f: impl FnOnce(&mut S) -> StackResult<T>) -> StackResult<T> {
+        if let Some(errno) = self.refusal {
+            return Err(StackError::with_message(errno, REFUSED_TEXT));
+        }
+        let r = f(&mut self.inner);
+        self.outcomes
+            .push(r.as_ref().map_or_else(|e| e.errno, |_| 0));
+        r
+    }
+}
+
+impl<S: Stack> Stack for Guarded<S> {
+    fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
+        self.inner.links(start, visit)
+    }
+
+    fn link(&self, key: LinkKey<'_>) -> StackResult<LinkRepr> {
+        self.inner.link(key)
+    }
+
+    fn has_link(&self, index: u32) -> bool {
+        self.inner.has_link(index)
+    }
+
+    fn add_link(&mut self, link: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
+        self.change(|s| s.add_link(link, events))
+    }
+
+    fn set_link(&mut self, index: u32, change: &LinkChange, events: Events<'_>) -> StackResult<()> {
+        self.change(|s| s.set_link(index, change, events))
+    }
+
+    fn del_link(&mut self, index: u32, events: Events<'_>) -> StackResult<()> {
+        self.change(|s| s.del_link(index, events))
+    }
+
+    fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {
+        self.inner.addrs(family, start, visit)
+    }
+
+    fn add_addr(
+        &mut self,
+        addr: &AddrRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.change(|s| s.add_addr(addr, flags, events))
+    }
+
+    fn del_addr(&mut self, addr: &AddrRepr, events: Events<'_>) -> StackResult<()> {
+        self.change(|s| s.del_addr(addr, events))
+    }
+
+    fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
+        self.inner.routes(family, start, visit)
+    }
+
+    fn route_table_exists(&self, family: u8, table: u32) -> bool {
+        self.inner.route_table_exists(family, table)
+    }
+
+    fn add_route(
+        &mut self,
+        route: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.change(|s| s.add_route(route, flags, events))
+    }
+
+    fn del_route(&mut self, route: &RouteRepr, events: Events<'_>) -> StackResult<()> {
+        self.change(|s| s.del_route(route, events))
+    }
+
+    fn route_get(&self, query: &nlq::lookup::RouteQuery) -> StackResult<RouteRepr> {
+        self.inner.route_get(query)
+    }
+
+    fn neighbours(&self, family: u8, start: usize, visit: Visit<'_, NeighRepr>) -> StackResult<()> {
+        self.inner.neighbours(family, start, visit)
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlq_mem::MemStack;
+
+    #[test]
+    fn outcomes_are_noted_and_refusals_change_nothing() {
+        let mut g = Guarded::new(MemStack::new());
+        let mtu = |m| LinkChange {
+            mtu: Some(m),
+            ..LinkChange::default()
+        };
+        g.set_link(1, &mtu(9000), &mut |_| {}).unwrap();
+        assert!(g.set_link(99, &mtu(9000), &mut |_| {}).is_err());
+        assert_eq!(g.take_outcomes(), vec![0, nlq::errno::ENODEV]);
+        g.refuse(Some(nlq::errno::ENOSPC));
+        let e = g.set_link(1, &mtu(1500), &mut |_| {}).unwrap_err();
+        assert_eq!(e.errno, nlq::errno::ENOSPC);
+        assert_eq!(e.message, Some(REFUSED_TEXT));
+        assert!(!g.changed());
+        assert_eq!(g.inner().link(LinkKey::Index(1)).unwrap().mtu, Some(9000));
+    }
+}

@@ -1,0 +1,430 @@
+//! The whole state of a [`MemStack`] as plain data, and a stack restored
+//! exactly from it: what a persistent server (the nlq daemon's state
+//! file) needs, since replaying requests cannot rebuild every history
+//! (a route whose gateway became reachable only later, a kernel route the
+//! user deleted or replaced).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use nlq::errno::EINVAL;
+use nlq::stack::{StackError, StackResult};
+use nlq::wire::consts::*;
+use nlq::wire::{AddrRepr, LinkRepr, RouteRepr};
+
+use crate::addr::Addr;
+use crate::link::{valid_name, Kind, Link};
+use crate::route::Route;
+use crate::MemStack;
+
+/// `IF_OPER_UP` / `IF_OPER_DOWN`: how [`Tables::links`] tells the carrier.
+const CARRIER_ON: u8 = 6;
+const CARRIER_OFF: u8 = 2;
+
+/// Everything a [`MemStack`] holds, as [`MemStack::tables`] gives it and
+/// [`MemStack::from_tables`] takes it back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tables {
+    /// Every link in index order, as a dump shows it except that
+    /// `header.flags` holds only the flags the user controls (`IFF_UP`,
+    /// ...) and `operstate` is `IF_OPER_UP` (6) when the link has carrier,
+    /// `IF_OPER_DOWN` (2) when not. The kind is `info.kind` (no `info`:
+    /// the loopback link).
+    pub links: Vec<LinkRepr>,
+    /// Every address, in the stack's order (by link; primaries, then
+    /// secondaries), with `local`, `address` and `flags` all present.
+    pub addrs: Vec<AddrRepr>,
+    /// Every route, IPv4 then IPv6, each in dump order, as a dump shows
+    /// it (kernel routes and nexthop flags included).
+    pub routes: Vec<RouteRepr>,
+    /// The last interface index handed out.
+    pub last_index: u32,
+    /// The seed of the next link's MAC address.
+    pub mac_seed: u32,
+    /// The `(family, table)` pairs that exist.
+    pub route_tables: Vec<(u8, u32)>,
+}
+
+fn invalid(what: &'static str) -> StackError {
+    StackError::with_message(EINVAL, what)
+}
+
+fn same_family(a: Option<IpAddr>, family: u8) -> bool {
+    match a {
+        None => true,
+        Some(IpAddr::V4(_)) => family == AF_INET,
+        Some(IpAddr::V6(_)) => family == AF_INET6,
+    }
+}
+
+impl MemStack {
+    /// The stack's whole state (see [`Tables`]).
+    pub fn tables(&self) -> Tables {
+        let links = self
+            .links
+            .values()
+            .map(|l| {
+                let mut r = l.repr();
+                r.header.flags = l.flags;
+                r.operstate = Some(if l.carrier { CARRIER_ON } else { CARRIER_OFF });
+                r.stats = None;
+                r.stats64 = None;
+                r
+            })
+            .collect();
+        let addrs = self
+            .addrs
+            .iter()
+            .map(|a| {
+                let mut r = a.repr();
+                r.local = Some(a.local);
+                r.address = Some(a.peer);
+                r.flags = Some(a.flags);
+                r.cache_info = None;
+                r
+            })
+            .collect();
+        let routes = self
+            .routes4
+            .iter()
+            .chain(&self.routes6)
+            .map(|r| {
+                let mut repr = RouteRepr::default();
+                r.fill(&mut repr);
+                repr
+            })
+            .collect();
+        Tables {
+            links,
+            addrs,
+            routes,
+            last_index: self.last_index,
+            mac_seed: self.mac_seed,
+            route_tables: self.tables.iter().copied().collect(),
+        }
+    }
+
+    /// A stack holding exactly `tables`, checked: `EINVAL` (with a message
+    /// saying what) for tables no history of this stack can produce in
+    /// the ways checked here (duplicate or missing links, a name that is
+    /// not one, an address or route on a link that does not exist,
+    /// routes out of order, families that do not match).
+    pub fn from_tables(t: &Tables) -> StackResult<MemStack> {
+        let mut links = BTreeMap::new();
+        let mut names = BTreeSet::new();
+        for r in &t.links {
+            let l = link_of(r)?;
+            if !names.insert(l.name.as_str().to_owned()) {
+                return Err(invalid("two links have the same name"));
+            }
+            if links.insert(l.index, l).is_some() {
+                return Err(invalid("two links have the same index"));
+            }
+        }
+        match links.get(&1) {
+            Some(l) if l.kind == Kind::Loopback => {}
+            _ => return Err(invalid("link 1 is not the loopback link")),
+        }
+        for l in links.values() {
+            if l.master != 0 && (l.master == l.index || !links.contains_key(&l.master)) {
+                return Err(invalid("a link's master does not exist"));
+            }
+        }
+        let mut addrs = Vec::with_capacity(t.addrs.len());
+        for r in &t.addrs {
+            let a = addr_of(r)?;
+            if !links.contains_key(&a.ifindex) {
+                return Err(invalid("an address is on a link that does not exist"));
+            }
+            addrs.push(a);
+        }
+        let mut routes4 = Vec::new();
+        let mut routes6 = Vec::new();
+        for r in &t.routes {
+            let route = route_of(r)?;
+            let hops_exist = route
+                .multipath
+                .iter()
+                .flat_map(|m| m.iter())
+                .all(|h| links.contains_key(&h.ifindex));
+            if (route.oif != 0 && !links.contains_key(&route.oif)) || !hops_exist {
+                return Err(invalid("a route goes through a link that does not exist"));
+            }
+            if route.family == AF_INET {
+                routes4.push(route);
+            } else {
+                routes6.push(route);
+            }
+        }
+        for v in [&routes4, &routes6] {
+            if v.windows(2).any(|w| w[0].order() > w[1].order()) {
+                return Err(invalid("routes are not in dump order"));
+            }
+        }
+        let tables: BTreeSet<(u8, u32)> = t.route_tables.iter().copied().collect();
+        if tables.iter().any(|(f, _)| *f != AF_INET && *f != AF_INET6) {
+            return Err(invalid("a route table of an unknown family"));
+        }
+        if routes4
+            .iter()
+            .chain(&routes6)
+            .any(|r| !tables.contains(&(r.family, r.table)))
+        {
+            return Err(invalid("a route is in a table that does not exist"));
+        }
+        let last_index = t.last_index.max(1);
+        Ok(MemStack {
+            links,
+            last_index,
+            addrs,
+            routes4,
+            routes6,
+            tables,
+            generation: 0,
+            mac_seed: t.mac_seed,
+        })
+    }
+}
+
+fn link_of(r: &LinkRepr) -> StackResult<Link> {
+    let index = r.header.index;
+    if index == 0 || index > i32::MAX as u32 {
+        return Err(invalid("a link index out of range"));
+    }
+    let name = r.name.ok_or(invalid("a link without a name"))?;
+    if !valid_name(name.as_str()) {
+        return Err(invalid("a link name that is not valid"));
+    }
+    let kind = match r.info.as_ref().and_then(|i| i.kind) {
+        None if r.header.kind == ARPHRD_LOOPBACK && index == 1 => Kind::Loopback,
+        Some(k) => Kind::parse(k.as_str()).ok_or(invalid("a link of an unknown kind"))?,
+        None => return Err(invalid("a link without a kind")),
+    };
+    let carrier = match r.operstate {
+        Some(CARRIER_ON) => true,
+        Some(CARRIER_OFF) => false,
+        _ => return Err(invalid("a link's carrier is not given")),
+    };
+    let mut link = match kind {
+        Kind::Loopback => Link::loopback(),
+        _ => Link::new(kind, index, name, [0; 6]),
+    };
+    link.flags = r.header.flags;
+    link.carrier = carrier;
+    link.mtu = r.mtu.ok_or(invalid("a link without an MTU"))?;
+    link.mac = r.address.unwrap_or_default();
+    link.broadcast = r.broadcast.unwrap_or_default();
+    link.txqlen = r.txqlen.unwrap_or(0);
+    link.alias = r.alias;
+    link.master = r.master.unwrap_or(0);
+    link.group = r.group.unwrap_or(0);
+    link.qdisc_attached = r.qdisc.is_some_and(|q| q.as_str() != "noop");
+    Ok(link)
+}
+
+fn addr_of(r: &AddrRepr) -> StackResult<Addr> {
+    let family = r.header.family;
+    let local = r
+        .local
+        .or(r.address)
+        .ok_or(invalid("an address without IP"))?;
+    let peer = r.address.unwrap_or(local);
+    let max = if family == AF_INET { 32 } else { 128 };
+    let ok = (family == AF_INET || family == AF_INET6)
+        && same_family(Some(local), family)
+        && same_family(Some(peer), family)
+        && same_family(r.broadcast, family)
+        && r.header.prefix_len <= max;
+    if !ok {
+        return Err(invalid("an address of mixed or unknown family"));
+    }
+    Ok(Addr {
+        ifindex: r.header.index,
+        prefix_len: r.header.prefix_len,
+        local,
+        peer,
+        broadcast: r.broadcast,
+        label: r.label,
+        flags: r.flags.unwrap_or(u32::from(r.header.flags)),
+        scope: r.header.scope,
+        metric: r.priority.unwrap_or(0),
+        proto: r.proto.unwrap_or(0),
+    })
+}
+
+fn route_of(r: &RouteRepr) -> StackResult<Route> {
+    let family = r.header.family;
+    let max = if family == AF_INET { 32 } else { 128 };
+    let ok = (family == AF_INET || family == AF_INET6)
+        && same_family(r.dst, family)
+        && same_family(r.prefsrc, family)
+        && r.header.dst_len <= max
+        && (r.dst.is_some() || r.header.dst_len == 0);
+    if !ok {
+        return Err(invalid("a route of mixed or unknown family"));
+    }
+    Ok(Route {
+        family,
+        table: r.table.unwrap_or(u32::from(r.header.table)),
+        dst: r.dst,
+        dst_len: r.header.dst_len,
+        tos: r.header.tos,
+        priority: r.priority.unwrap_or(0),
+        protocol: r.header.protocol,
+        scope: r.header.scope,
+        kind: r.header.kind,
+        flags: r.header.flags,
+        prefsrc: r.prefsrc,
+        gateway: r.gateway,
+        oif: r.oif.unwrap_or(0),
+        multipath: r
+            .multipath
+            .as_ref()
+            .map(|m| m.as_slice().to_vec().into_boxed_slice()),
+        metrics: r.metrics.map(Box::new),
+        pref: r.pref.unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlq::server::Shared;
+    use nlq::stack::Stack;
+    use std::ops::ControlFlow;
+
+    fn dump(s: &MemStack) -> (Vec<LinkRepr>, Vec<AddrRepr>, Vec<RouteRepr>) {
+        let mut l = Vec::new();
+        let mut a = Vec::new();
+        let mut r = Vec::new();
+        s.links(0, &mut |x: &LinkRepr| {
+            l.push(x.clone());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        s.addrs(AF_UNSPEC, 0, &mut |x: &AddrRepr| {
+            a.push(*x);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        s.routes(AF_UNSPEC, 0, &mut |x: &RouteRepr| {
+            r.push(*x);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        (l, a, r)
+    }
+
+    fn configured() -> MemStack {
+        use nlinline_free::*;
+        let shared = Shared::new(MemStack::new());
+        let c = shared.connect();
+        for req in requests() {
+            c.send(&req);
+        }
+        drop(c);
+        shared.with(|s| s.stack().clone())
+    }
+
+    /// Requests built by hand (this crate does not depend on nlinline).
+    mod nlinline_free {
+        use nlq::wire::consts::*;
+        use nlq::wire::{AddrRepr, LinkInfoRepr, LinkRepr, RouteRepr, Writer};
+
+        fn msg(
+            kind: u16,
+            flags: u16,
+            emit: impl FnOnce(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>,
+        ) -> Vec<u8> {
+            let mut w = Writer::new(Vec::new());
+            w.message(kind, NLM_F_REQUEST | flags, 1, 0, emit).unwrap();
+            w.into_inner()
+        }
+
+        pub fn requests() -> Vec<Vec<u8>> {
+            let create = NLM_F_CREATE | NLM_F_EXCL;
+            let mut out = Vec::new();
+            let br = LinkRepr {
+                name: nlq::wire::IfName::try_from_str("br0"),
+                info: Some(LinkInfoRepr {
+                    kind: nlq::wire::InlineStr::try_from_str("bridge"),
+                    ..LinkInfoRepr::default()
+                }),
+                ..LinkRepr::default()
+            };
+            out.push(msg(RTM_NEWLINK, create, |w| br.emit(w)));
+            for index in [1, 2] {
+                let mut up = LinkRepr::default();
+                up.header.index = index;
+                up.header.flags = IFF_UP;
+                up.header.change = IFF_UP;
+                out.push(msg(RTM_NEWLINK, 0, |w| up.emit(w)));
+            }
+            let a = AddrRepr::new("192.0.2.1".parse().unwrap(), 24, 2);
+            out.push(msg(RTM_NEWADDR, create, |w| a.emit(w)));
+            let a6 = AddrRepr::new("2001:db8::1".parse().unwrap(), 64, 2);
+            out.push(msg(RTM_NEWADDR, create, |w| a6.emit(w)));
+            let mut r = RouteRepr::default();
+            r.header.family = AF_INET;
+            r.header.dst_len = 16;
+            r.header.table = RT_TABLE_MAIN as u8;
+            r.header.protocol = RTPROT_STATIC;
+            r.header.kind = RTN_UNICAST;
+            r.dst = Some("10.1.0.0".parse().unwrap());
+            r.gateway = Some("192.0.2.254".parse().unwrap());
+            out.push(msg(RTM_NEWROUTE, create, |w| r.emit(w)));
+            out
+        }
+    }
+
+    #[test]
+    fn a_stack_restored_from_its_tables_is_the_same() {
+        let s = configured();
+        let t = s.tables();
+        assert!(
+            t.links.len() == 2 && t.addrs.len() >= 4 && t.routes.len() >= 5,
+            "{t:?}"
+        );
+        let r = MemStack::from_tables(&t).unwrap();
+        assert_eq!(dump(&s), dump(&r));
+        assert_eq!(r.tables(), t);
+        // Creating a link after the restore gives what it would have.
+        let (mut a, mut b) = (s.clone(), r);
+        let new = nlq::stack::NewLink {
+            index: 0,
+            name: None,
+            kind: "dummy",
+            info: None,
+            change: Default::default(),
+        };
+        let i = a.add_link(&new, &mut |_| {}).unwrap();
+        let j = b.add_link(&new, &mut |_| {}).unwrap();
+        assert_eq!(i, j);
+        assert_eq!(dump(&a), dump(&b));
+    }
+
+    #[test]
+    fn inconsistent_tables_are_refused() {
+        let t = configured().tables();
+        let mut bad = t.clone();
+        bad.links.remove(1);
+        assert!(
+            MemStack::from_tables(&bad).is_err(),
+            "address on a missing link"
+        );
+        let mut bad = t.clone();
+        bad.routes.swap(0, 1);
+        assert!(MemStack::from_tables(&bad).is_err(), "out of order");
+        let mut bad = t.clone();
+        bad.links[1].name = nlq::wire::IfName::try_from_str("lo");
+        assert!(MemStack::from_tables(&bad).is_err(), "same name");
+        let mut bad = t.clone();
+        bad.route_tables.clear();
+        assert!(MemStack::from_tables(&bad).is_err(), "no table");
+        let mut bad = t;
+        if let Some(r) = bad.routes.iter_mut().find(|r| r.oif.is_some()) {
+            r.oif = Some(99);
+        }
+        assert!(MemStack::from_tables(&bad).is_err(), "missing oif");
+    }
+}
