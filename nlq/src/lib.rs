@@ -63,6 +63,7 @@ pub mod ioctl;
 pub mod lookup;
 #[cfg(feature = "alloc")]
 pub mod remote;
+pub mod route_rules;
 #[cfg(feature = "alloc")]
 pub mod server;
 pub mod stack;

@@ -46,39 +46,36 @@ pub const RTCF_LOCAL: u32 = 0x8000_0000;
 /// `RTCF_BROADCAST`: the packet is a broadcast.
 pub const RTCF_BROADCAST: u32 = 0x1000_0000;
 
-/// A route candidate: its repr and its rank (longer prefix, then lower
-/// metric, then earlier in dump order).
-type Candidate = (
-    (u8, core::cmp::Reverse<u32>, core::cmp::Reverse<usize>),
-    RouteRepr,
-);
-
-/// The route entries of `tables` holding `dst`, best first.
-fn candidates<S: Stack + ?Sized>(
+/// The best route of `tables` for `dst` that a lookup through `oif` stops
+/// at: the longest prefix, then the lowest metric, then the first in dump
+/// order, among the reject routes and the routes with a next hop through
+/// `oif` (any, when 0).
+fn best_route<S: Stack + ?Sized>(
     stack: &S,
     dst: IpAddr,
     tables: &[u32],
-) -> StackResult<alloc::vec::Vec<Candidate>> {
+    oif: u32,
+) -> StackResult<Option<RouteRepr>> {
     let family = if dst.is_ipv4() { AF_INET } else { AF_INET6 };
-    let mut out = alloc::vec::Vec::new();
-    let mut n = 0usize;
+    let mut best: Option<((u8, core::cmp::Reverse<u32>), RouteRepr)> = None;
     stack.routes(family, 0, &mut |r: &RouteRepr| {
-        n = n.wrapping_add(1);
-        if r.header.family == family
+        let counts = r.header.family == family
             && tables.contains(&r.table_id())
             && prefix_contains(r.dst, r.header.dst_len, dst)
-        {
+            && (reject_errno(r.header.kind).is_some() || next_hop(r, oif).is_some());
+        if counts {
             let rank = (
                 r.header.dst_len,
                 core::cmp::Reverse(r.priority.unwrap_or(0)),
-                core::cmp::Reverse(n),
             );
-            out.push((rank, *r));
+            // Strictly better only: the first of equals stays.
+            if best.as_ref().is_none_or(|(b, _)| rank > *b) {
+                best = Some((rank, *r));
+            }
         }
         ControlFlow::Continue(())
     })?;
-    out.sort_by(|a, b| b.0.cmp(&a.0));
-    Ok(out)
+    Ok(best.map(|(_, r)| r))
 }
 
 /// The next hop a route leaves by: (link, gateway); the first of a
@@ -152,17 +149,15 @@ pub fn route_get<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Ro
 }
 
 fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
-    let mut found = Err(StackError::new(ENETUNREACH));
-    for (_, r) in candidates(stack, q.dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN])? {
-        if let Some(e) = reject_errno(r.header.kind) {
-            found = Err(StackError::new(e));
-            break;
-        }
-        if let Some(hop) = next_hop(&r, q.oif) {
-            found = Ok((r, hop));
-            break;
-        }
-    }
+    let found = match best_route(stack, q.dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], q.oif)? {
+        Some(r) => match reject_errno(r.header.kind) {
+            Some(e) => Err(StackError::new(e)),
+            None => next_hop(&r, q.oif)
+                .map(|hop| (r, hop))
+                .ok_or(StackError::new(ENETUNREACH)),
+        },
+        None => Err(StackError::new(ENETUNREACH)),
+    };
     let mut answer = RouteRepr::default();
     answer.header.family = AF_INET;
     answer.header.dst_len = 32;
@@ -218,22 +213,19 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
 
 fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
     let mut found = Err(StackError::new(ENETUNREACH));
-    'tables: for table in [RT_TABLE_LOCAL, RT_TABLE_MAIN] {
-        for (_, r) in candidates(stack, q.dst, &[table])? {
-            match reject_errno(r.header.kind) {
-                // `throw` goes on with the next table.
-                Some(ENETUNREACH) => continue 'tables,
-                Some(e) => {
-                    found = Err(StackError::new(e));
-                    break 'tables;
-                }
-                None => {}
-            }
-            if let Some(hop) = next_hop(&r, q.oif) {
-                found = Ok((r, hop));
-                break 'tables;
-            }
-        }
+    for table in [RT_TABLE_LOCAL, RT_TABLE_MAIN] {
+        let Some(r) = best_route(stack, q.dst, &[table], q.oif)? else {
+            continue;
+        };
+        found = match reject_errno(r.header.kind) {
+            // `throw` goes on with the next table.
+            Some(ENETUNREACH) => continue,
+            Some(e) => Err(StackError::new(e)),
+            None => next_hop(&r, q.oif)
+                .map(|hop| (r, hop))
+                .ok_or(StackError::new(ENETUNREACH)),
+        };
+        break;
     }
     let (mut answer, (dev, gw)) = found?;
     let any = IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED);

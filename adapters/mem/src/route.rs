@@ -503,7 +503,7 @@ impl MemStack {
         let rtm_flags = req.header.flags;
         if r.family == AF_INET {
             check_host_bits(req)?;
-            self.check_route4(&mut r, rtm_flags)?;
+            self.check_route4(&mut r, req)?;
             self.fib4_insert(r, flags, events)
         } else {
             self.check_route6(&mut r, rtm_flags)?;

@@ -8,8 +8,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use nlq::errno::*;
 use nlq::lookup::prefix_contains;
+use nlq::route_rules::{check_new_route4, is_reject};
 use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
+use nlq::wire::RouteRepr;
 
 use crate::link::{IPV6_MIN_MTU, LOOPBACK_INDEX};
 use crate::route::{Route, RTNH_F_LINKDOWN};
@@ -17,24 +19,6 @@ use crate::MemStack;
 
 fn fail(errno: i32, text: &'static str) -> StackError {
     StackError::with_message(errno, text)
-}
-
-/// `fib_props[type].scope`: the widest scope a route of the type may have.
-fn widest_scope(kind: u8) -> u8 {
-    match kind {
-        RTN_LOCAL => RT_SCOPE_HOST,
-        RTN_BROADCAST | RTN_ANYCAST => RT_SCOPE_LINK,
-        RTN_NAT => RT_SCOPE_NOWHERE,
-        _ => RT_SCOPE_UNIVERSE,
-    }
-}
-
-/// The types that drop or refuse packets instead of forwarding them.
-pub(crate) fn is_reject(kind: u8) -> bool {
-    matches!(
-        kind,
-        RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT | RTN_THROW
-    )
 }
 
 /// A next hop as a request gives it: gateway, link, `RTNH_F_*` flags.
@@ -46,52 +30,21 @@ struct Hop {
 }
 
 impl MemStack {
-    /// `fib_create_info`: checks `r` and resolves its next hops.
-    pub(crate) fn check_route4(&self, r: &mut Route, rtm_flags: u32) -> StackResult<()> {
-        if widest_scope(r.kind) > r.scope {
-            return Err(fail(EINVAL, "Invalid scope"));
-        }
-        if rtm_flags & u32::from(RTNH_F_DEAD) != 0 || rtm_flags & RTNH_F_LINKDOWN != 0 {
-            return Err(fail(
-                EINVAL,
-                "Invalid rtm_flags - can not contain DEAD or LINKDOWN",
-            ));
-        }
+    /// `fib_create_info`: checks `r` (made from `req`) and resolves its
+    /// next hops.
+    pub(crate) fn check_route4(&self, r: &mut Route, req: &RouteRepr) -> StackResult<()> {
+        check_new_route4(req)?;
         if is_reject(r.kind) {
-            if r.gateway.is_some() || r.oif != 0 || r.multipath.is_some() {
-                return Err(fail(
-                    EINVAL,
-                    "Gateway, device and multipath can not be specified for this route type",
-                ));
-            }
             return Ok(());
         }
-        if !matches!(
-            r.kind,
-            RTN_UNICAST | RTN_LOCAL | RTN_BROADCAST | RTN_ANYCAST | RTN_MULTICAST
-        ) {
-            return Err(fail(EINVAL, "Invalid route type"));
-        }
-        if r.scope > RT_SCOPE_HOST {
-            return Err(fail(EINVAL, "Invalid scope"));
-        }
+        let rtm_flags = req.header.flags;
         if r.scope == RT_SCOPE_HOST {
-            // A local address: one next hop, no gateway, a link that
-            // exists (up or not).
-            let hop = match &r.multipath {
-                Some(m) if m.len() != 1 => {
-                    return Err(fail(
-                        EINVAL,
-                        "Route with host scope can not have multiple nexthops",
-                    ))
-                }
-                Some(m) => (m[0].gateway.or(m[0].via), m[0].ifindex),
-                None => (r.gateway, r.oif),
+            // A local address: a link that exists (up or not).
+            let oif = match &r.multipath {
+                Some(m) => m.first().map_or(0, |h| h.ifindex),
+                None => r.oif,
             };
-            if hop.0.is_some() {
-                return Err(fail(EINVAL, "Route with host scope can not have a gateway"));
-            }
-            if !self.links.contains_key(&hop.1) {
+            if !self.links.contains_key(&oif) {
                 return Err(StackError::new(ENODEV));
             }
         } else if let Some(hops) = r.multipath.as_mut() {
@@ -303,6 +256,10 @@ impl MemStack {
             };
             let (oif, down) = self.check_nh6(r.kind, hop, r.table)?;
             r.oif = oif;
+            if is_reject(r.kind) {
+                // The gateway is never looked at.
+                r.gateway = None;
+            }
             if down {
                 r.flags |= RTNH_F_LINKDOWN;
             }
@@ -364,7 +321,7 @@ impl MemStack {
         let IpAddr::V6(g) = gw else {
             return Err(fail(EINVAL, "Invalid gateway address"));
         };
-        if self.addrs.iter().any(|x| x.local == gw) {
+        if oif != 0 && self.is_local6_for(gw, oif) {
             return Err(fail(EINVAL, "Gateway can not be a local address"));
         }
         let link_local = g.segments()[0] & 0xffc0 == 0xfe80;
@@ -388,7 +345,20 @@ impl MemStack {
                 "Egress device can not be loopback device for this route",
             ));
         }
+        if oif == 0 && self.is_local6_for(gw, dev) {
+            return Err(fail(EINVAL, "Gateway can not be a local address"));
+        }
         Ok(dev)
+    }
+
+    /// `ipv6_chk_addr_and_flags` for link `dev`: `ip` is an address of
+    /// that link, or one of global scope of any link.
+    fn is_local6_for(&self, ip: IpAddr, dev: u32) -> bool {
+        let narrow =
+            matches!(ip, IpAddr::V6(a) if a.is_loopback() || a.segments()[0] & 0xffc0 == 0xfe80);
+        self.addrs
+            .iter()
+            .any(|a| a.local == ip && (a.ifindex == dev || !narrow))
     }
 
     /// `ip6_route_check_nh_onlink`: a gateway said to be on the link must

@@ -181,7 +181,14 @@ impl V4Addrs {
         *self.locals.entry(l).or_insert(0) += 1;
         if a.flags & IFA_F_SECONDARY == 0 {
             self.subnets.insert((l & mask4(len), len), (l, a.scope));
-            self.primaries.push(a);
+            // `__inet_insert_ifa`: after the last primary of the same or a
+            // narrower scope, first when there is none.
+            let pos = self
+                .primaries
+                .iter()
+                .rposition(|x| a.scope <= x.scope)
+                .map_or(0, |p| p + 1);
+            self.primaries.insert(pos, a);
         } else {
             self.secondaries.push(a);
         }
@@ -538,20 +545,31 @@ impl Model {
         }
     }
 
-    /// Renames the labels that carried the link's old name.
-    pub(crate) fn relabel(&mut self, old: &IfName, new: &IfName) {
+    /// `inetdev_changename`: the first IPv4 address takes the new name as
+    /// its label; each later one the new name with its old `:alias`
+    /// suffix, or `:N` (its position, from 2); each is notified.
+    pub(crate) fn relabel(&mut self, new: &IfName, events: Events<'_>) {
+        let index = self.index;
         let all = self
             .v4
             .primaries
             .iter_mut()
             .chain(self.v4.secondaries.iter_mut());
-        for a in all {
-            if let Some(l) = &a.label {
-                if let Some(rest) = l.as_str().strip_prefix(old.as_str()) {
-                    let renamed = format!("{}{}", new.as_str(), rest);
-                    a.label = IfName::try_from_str(&renamed).or(Some(*new));
-                }
-            }
+        for (named, a) in (1usize..).zip(all) {
+            let label = if named == 1 {
+                new.as_str().to_string()
+            } else {
+                let old = a.label.as_ref().map_or("", IfName::as_str);
+                let suffix = match old.find(':') {
+                    Some(i) => old[i..].to_string(),
+                    None => format!(":{named}"),
+                };
+                let room = (IFNAMSIZ - 1).saturating_sub(suffix.len());
+                let head: String = new.as_str().chars().take(room).collect();
+                format!("{head}{suffix}")
+            };
+            a.label = IfName::try_from_str(&label).or(Some(*new));
+            events(Event::NewAddr(&a.repr(index)));
         }
     }
 

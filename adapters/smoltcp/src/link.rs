@@ -188,10 +188,9 @@ impl Model {
                 if !valid_name(name.as_str()) {
                     return Err(StackError::new(EINVAL));
                 }
-                let old = self.link.name;
                 self.link.name = *name;
-                self.relabel(&old, name);
                 self.notify_link(events);
+                self.relabel(name, events);
             }
         }
         if let Some(alias) = change.alias {

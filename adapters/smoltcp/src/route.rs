@@ -101,6 +101,8 @@ pub(crate) struct Route {
     pub prefsrc: Option<IpAddr>,
     pub gateway: Option<IpAddr>,
     pub oif: u32,
+    /// IPv6 router preference (`RTA_PREF`: 0 medium, 1 high, 3 low).
+    pub pref: u8,
 }
 
 impl Route {
@@ -128,6 +130,7 @@ impl Route {
             prefsrc,
             gateway: None,
             oif,
+            pref: 0,
         }
     }
 
@@ -144,9 +147,12 @@ impl Route {
             dst: req.dst.map(|d| masked(d, req.header.dst_len)),
             dst_len: req.header.dst_len,
             tos: req.header.tos,
-            priority: req
-                .priority
-                .unwrap_or(if v6 { IP6_RT_PRIO_USER } else { 0 }),
+            // IPv6 stores metric 0 as the user default.
+            priority: match req.priority {
+                Some(p) if p != 0 || !v6 => p,
+                _ if v6 => IP6_RT_PRIO_USER,
+                _ => 0,
+            },
             protocol: req.header.protocol,
             // IPv6 keeps no scope: it reports universe for every route.
             scope: if v6 {
@@ -159,6 +165,11 @@ impl Route {
             prefsrc: req.prefsrc,
             gateway: req.gateway.or(req.via),
             oif: req.oif.unwrap_or(0),
+            // Anything but high (1) or low (3) is medium.
+            pref: match req.pref {
+                Some(p @ (1 | 3)) if v6 => p,
+                _ => 0,
+            },
         }
     }
 
@@ -205,7 +216,8 @@ impl Route {
             kind: self.kind,
             flags: self.flags,
         };
-        r.dst = self.dst;
+        // A default route has no RTA_DST.
+        r.dst = self.dst.filter(|_| self.dst_len != 0);
         r.src = None;
         r.iif = None;
         r.oif = (self.oif != 0).then_some(self.oif);
@@ -216,7 +228,7 @@ impl Route {
         r.multipath = None;
         r.table = Some(self.table);
         r.mark = None;
-        r.pref = v6.then_some(0);
+        r.pref = v6.then_some(self.pref);
         r.via = None;
         r.expires = None;
     }
@@ -789,7 +801,15 @@ impl Model {
     fn resolve_gateway(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
         match gw {
             IpAddr::V6(a) => {
-                if a.segments()[0] & 0xffc0 == 0xfe80 {
+                let local = StackError::with_message(EINVAL, "Gateway can not be a local address");
+                let link_local = a.segments()[0] & 0xffc0 == 0xfe80;
+                // `ipv6_chk_addr_and_flags`: an address of the named link,
+                // or a global one (all addresses here are on the one link).
+                let ours = self.v6.contains(&gw);
+                if oif != 0 && ours && (oif == self.index || !link_local) {
+                    return Err(local);
+                }
+                if link_local {
                     if oif == 0 {
                         return Err(StackError::with_message(
                             EINVAL,
@@ -798,15 +818,27 @@ impl Model {
                     }
                     return Ok(oif);
                 }
-                if self.v6.contains(&gw) {
-                    return Err(StackError::with_message(
-                        EINVAL,
-                        "Gateway can not be a local address",
-                    ));
+                let dev = self.resolve_gateway6(&a)?;
+                if oif == 0 && ours {
+                    return Err(local);
                 }
-                self.resolve_gateway6(&a)
+                Ok(dev)
             }
             IpAddr::V4(a) => {
+                // The best route to a subnet's broadcast address is its
+                // broadcast route: not a gateway.
+                let key = key_of(AF_INET, RT_TABLE_LOCAL, &Some(gw), 32);
+                if self
+                    .routes
+                    .group(AF_INET, &key)
+                    .first()
+                    .is_some_and(|r| r.kind == RTN_BROADCAST)
+                {
+                    return Err(StackError::with_message(
+                        EINVAL,
+                        "Nexthop has invalid gateway",
+                    ));
+                }
                 if self.onlink4_covers(u32::from(a)) {
                     Ok(self.index)
                 } else {
@@ -864,6 +896,14 @@ impl Model {
     ) -> StackResult<u32> {
         let unicast = matches!(kind, RTN_UNICAST | RTN_UNSPEC);
         if oif != 0 {
+            if family == AF_INET && gw.is_some() && self.check_index(oif).is_err() {
+                // `fib_check_nh_v4_gw` looks the gateway up through that
+                // link, and finds nothing.
+                return Err(StackError::with_message(
+                    ENETUNREACH,
+                    "Nexthop has invalid gateway",
+                ));
+            }
             self.check_index(oif)?;
             if family == AF_INET6 && !self.link.inet6() {
                 // IPv6 left the link: it has no inet6 device.
@@ -943,6 +983,39 @@ impl Model {
         if r.kind == RTN_UNSPEC || r.kind > 12 {
             return Err(StackError::with_message(EINVAL, "Invalid route type"));
         }
+        nlq::route_rules::check_new_route4(req)?;
+        if r.family == AF_INET6 && r.oif != 0 && req.multipath.is_none() {
+            // `fib6_nh_init` looks the link up first, whatever the type.
+            self.check_index(r.oif)?;
+            if !self.link.inet6() {
+                return Err(StackError::new(ENODEV));
+            }
+        }
+        if r.family == AF_INET6 && nlq::route_rules::is_reject(r.kind) {
+            // `fib6_nh_init`: through `lo`, the gateway never looked at.
+            r.oif = 1;
+            r.gateway = None;
+        }
+        if r.family == AF_INET6
+            && !nlq::route_rules::is_reject(r.kind)
+            && r.oif == 0
+            && r.gateway.is_none()
+            && req.multipath.is_none()
+        {
+            // Neither a link nor a gateway to find one by.
+            return Err(StackError::new(ENODEV));
+        }
+        if r.family == AF_INET6
+            && !nlq::route_rules::is_reject(r.kind)
+            && r.gateway.is_none()
+            && req.multipath.is_none()
+            && !self.link.is_up()
+        {
+            return Err(StackError::with_message(
+                ENETDOWN,
+                "Nexthop device is not up",
+            ));
+        }
         let mut hops = None;
         if let Some(m) = &req.multipath {
             let mut resolved = Vec::new();
@@ -956,6 +1029,26 @@ impl Model {
             RTN_UNICAST | RTN_LOCAL | RTN_BROADCAST | RTN_MULTICAST | RTN_ANYCAST
         ) {
             r.oif = self.check_nexthop(r.family, r.gateway, r.oif, r.kind)?;
+        }
+        if let (AF_INET, Some(src), false) =
+            (r.family, r.prefsrc, nlq::route_rules::is_reject(r.kind))
+        {
+            // `fib_valid_prefsrc`: one of this host's addresses.
+            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
+            if !own && !self.v4.iter().any(|a| a.local == src) {
+                return Err(StackError::with_message(EINVAL, "Invalid prefsrc address"));
+            }
+        }
+        if let (AF_INET6, Some(src)) = (r.family, r.prefsrc) {
+            // `ipv6_chk_addr` on the next hop's link (`lo` for reject
+            // routes, where only global addresses of other links count).
+            let on_link = r.oif == self.index;
+            let usable = self.v6.iter().any(|a| {
+                a.local == src && !a.is_tentative() && (on_link || a.scope == RT_SCOPE_UNIVERSE)
+            });
+            if !usable {
+                return Err(StackError::with_message(EINVAL, "Invalid source address"));
+            }
         }
         if r.family == AF_INET {
             self.fib4_insert(r, req, flags, events)
