@@ -62,7 +62,10 @@ fn best_route<S: Stack + ?Sized>(
         let counts = r.header.family == family
             && tables.contains(&r.table_id())
             && prefix_contains(r.dst, r.header.dst_len, dst)
-            && (reject_errno(r.header.kind).is_some() || next_hop(r, oif).is_some());
+            // IPv4 answers a reject route whatever the link; IPv6 reject
+            // routes go through `lo` and count only for it.
+            && ((family == AF_INET && reject_errno(r.header.kind).is_some())
+                || next_hop(r, oif).is_some());
         if counts {
             let rank = (
                 r.header.dst_len,

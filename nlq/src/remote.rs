@@ -239,6 +239,14 @@ pub enum Request {
     ProcNetDev,
     /// The text of `/proc/net/if_inet6`. Reply: the text.
     ProcIfInet6,
+    /// Answered once everything the socket connection `cookie` has sent
+    /// is handled and its answers are written (a netlink `send` returns
+    /// with its replies queued, as the kernel handles a request inside
+    /// `sendmsg`). Reply: empty.
+    Sync {
+        /// The socket connection.
+        cookie: u64,
+    },
 }
 
 const OP_BIND: u32 = 1;
@@ -252,6 +260,7 @@ const OP_IFADDRS: u32 = 8;
 const OP_NAMEINDEX: u32 = 9;
 const OP_PROC_NET_DEV: u32 = 10;
 const OP_PROC_IF_INET6: u32 = 11;
+const OP_SYNC: u32 = 12;
 
 impl Request {
     /// Appends the request's bytes to `out`.
@@ -312,6 +321,10 @@ impl Request {
             Request::NameIndex => out.extend_from_slice(&OP_NAMEINDEX.to_ne_bytes()),
             Request::ProcNetDev => out.extend_from_slice(&OP_PROC_NET_DEV.to_ne_bytes()),
             Request::ProcIfInet6 => out.extend_from_slice(&OP_PROC_IF_INET6.to_ne_bytes()),
+            Request::Sync { cookie } => {
+                out.extend_from_slice(&OP_SYNC.to_ne_bytes());
+                out.extend_from_slice(&cookie.to_ne_bytes());
+            }
         }
     }
 
@@ -361,6 +374,7 @@ impl Request {
             OP_NAMEINDEX => Request::NameIndex,
             OP_PROC_NET_DEV => Request::ProcNetDev,
             OP_PROC_IF_INET6 => Request::ProcIfInet6,
+            OP_SYNC => Request::Sync { cookie: r.u64()? },
             _ => return Err(EINVAL),
         };
         r.end()?;
@@ -673,6 +687,7 @@ mod tests {
             Request::NameIndex,
             Request::ProcNetDev,
             Request::ProcIfInet6,
+            Request::Sync { cookie: 7 },
         ]
     }
 

@@ -244,6 +244,9 @@ impl Sockets {
                 let text = nlq::emulate::proc_if_inet6(server.stack())?;
                 payload.extend_from_slice(text.as_bytes());
             }
+            // The daemon's loop answers it (it needs the connections);
+            // here there is nothing left to wait for.
+            Request::Sync { .. } => {}
         }
         Ok(())
     }

@@ -197,6 +197,9 @@ pub struct Daemon<S: Stack> {
     /// Slots of the connections whose requests changed the stack this
     /// turn.
     changed: Vec<usize>,
+    /// Control connections waiting for the answer to a `Sync`, given once
+    /// the turn's replies are written.
+    synced: Vec<usize>,
     options: Options,
 }
 
@@ -271,6 +274,7 @@ impl<S: Stack> Daemon<S> {
                 .max_connections
                 .unwrap_or_else(|| sys::nofile_limit().saturating_sub(32)),
             changed: Vec::new(),
+            synced: Vec::new(),
             backlogged: Vec::new(),
             options,
         })
@@ -346,8 +350,55 @@ impl<S: Stack> Daemon<S> {
         self.expire_hellos();
         self.commit();
         self.flush_all();
+        self.answer_syncs();
         self.free.append(&mut self.closed);
         Ok(())
+    }
+
+    /// `Sync` from a control connection: everything the socket connection
+    /// `cookie` has sent is handled now, whatever the turn's budget (the
+    /// sender waits, as in the kernel's `sendmsg`); the answer leaves after
+    /// the replies ([`Daemon::answer_syncs`]).
+    fn sync(&mut self, control: usize, cookie: u64) {
+        let socket = self.conns.iter().position(|c| {
+            c.as_ref()
+                .is_some_and(|c| matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie))
+        });
+        if let Some(slot) = socket {
+            let (reads, requests) = (self.options.reads_per_turn, self.options.requests_per_turn);
+            self.options.reads_per_turn = usize::MAX;
+            self.options.requests_per_turn = usize::MAX;
+            self.read(slot, false);
+            self.options.reads_per_turn = reads;
+            self.options.requests_per_turn = requests;
+        }
+        if let Some(c) = self.conns.get_mut(control).and_then(Option::as_mut) {
+            // One reply waits at a time.
+            c.reading = false;
+            c.update_interest(&self.epoll, control);
+        }
+        self.synced.push(control);
+    }
+
+    /// Answers the turn's `Sync` requests, after every reply of the turn
+    /// was written.
+    fn answer_syncs(&mut self) {
+        let synced = std::mem::take(&mut self.synced);
+        for slot in &synced {
+            if let Some(Kind::Control { replies }) = self
+                .conns
+                .get_mut(*slot)
+                .and_then(Option::as_mut)
+                .map(|c| &mut c.kind)
+            {
+                let mut ok = Vec::new();
+                remote::emit_reply(&mut ok, Ok(&[]));
+                replies.push_back(ok);
+            }
+            self.flush(*slot);
+        }
+        self.synced = synced;
+        self.synced.clear();
     }
 
     /// Makes the turn's changes durable. If that fails, the stack is
@@ -618,6 +669,11 @@ impl<S: Stack> Daemon<S> {
                 }
             },
             Kind::Socket { .. } => {}
+            Kind::Control { .. } if matches!(Request::parse(data), Ok(Request::Sync { .. })) => {
+                if let Ok(Request::Sync { cookie }) = Request::parse(data) {
+                    self.sync(slot, cookie);
+                }
+            }
             Kind::Control { replies } => {
                 let mut out = Vec::new();
                 self.sockets

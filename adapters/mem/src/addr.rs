@@ -477,6 +477,7 @@ impl MemStack {
                 let s = self.addrs.remove(p);
                 events(Event::DelAddr(&s.repr()));
                 self.fib_del_ifaddr(&s, events);
+                self.fib_forget_source(s.local, events);
             }
         }
         if let Some(p) = self.addrs.iter().position(|x| {
@@ -486,6 +487,25 @@ impl MemStack {
         }
         events(Event::DelAddr(&a.repr()));
         self.fib_del_ifaddr(&a, events);
+        self.fib_forget_source(a.local, events);
+        if self.v4_addrs(a.ifindex).next().is_none() {
+            // `fib_disable_ip`: the link's last IPv4 address is gone, and
+            // so is every IPv4 route through it, in every table, silently.
+            self.flush_link_routes(AF_INET, a.ifindex, true, events);
+        }
+    }
+
+    /// `fib_sync_down_addr`: once `local` is no address of this host,
+    /// the routes that named it as preferred source go, silently.
+    fn fib_forget_source(&mut self, local: IpAddr, events: Events<'_>) {
+        if self.addrs.iter().any(|x| x.local == local) {
+            return;
+        }
+        self.del_kernel_routes(
+            |r| r.family == AF_INET && r.prefsrc == Some(local),
+            false,
+            events,
+        );
     }
 
     /// The routes an IPv4 address brought go with it, notified: a
@@ -594,14 +614,21 @@ impl MemStack {
         if !self.inet6(index) {
             return Err(StackError::new(EINVAL));
         }
-        // addrconf_add_dev: the link's multicast route comes first, up or
-        // not, even when the address is then refused.
-        if !lo {
+        // addrconf_add_dev: the link's multicast route comes first, even
+        // when the address is then refused; on a link that is down the
+        // route is refused ("Nexthop device is not up") and nothing comes.
+        if !lo && up {
             self.add_mroute6(index, events);
         }
         let asked = req.flags.unwrap_or(u32::from(req.header.flags)) & IFA6_SETTABLE;
-        if pfx.is_unspecified() || pfx.is_multicast() || (pfx.is_loopback() && !lo) {
+        if pfx.is_unspecified() || pfx.is_multicast() {
             return Err(StackError::new(EADDRNOTAVAIL));
+        }
+        if pfx.is_loopback() && !lo {
+            return Err(StackError::with_message(
+                EADDRNOTAVAIL,
+                "ipv6: Cannot assign loopback address on this device",
+            ));
         }
         let ip = IpAddr::V6(pfx);
         if let Some(pos) = self
@@ -620,7 +647,8 @@ impl MemStack {
             events(Event::NewAddr(&a.repr()));
             return Ok(());
         }
-        let dad = asked & IFA_F_NODAD == 0 && !lo && !noarp;
+        // Tentative unless `nodad` (`ipv6_add_addr`), and notified so.
+        let dad = asked & IFA_F_NODAD == 0;
         let a = Addr {
             ifindex: index,
             prefix_len: req.header.prefix_len,
@@ -640,8 +668,9 @@ impl MemStack {
         events(Event::NewAddr(&a.repr()));
         if !dad {
             self.addr6_local_route(&a, events);
-        } else if self.link_ref(index).is_ok_and(|l| l.is_ready()) {
-            // Duplicate address detection succeeds at once here.
+        } else if lo || noarp || self.link_ref(index).is_ok_and(|l| l.is_ready()) {
+            // Duplicate address detection succeeds at once here (without
+            // probes on `lo` and NOARP links, as `addrconf_dad_begin`).
             self.dad_complete(index, ip, events);
         }
         Ok(())

@@ -344,7 +344,7 @@ impl MemStack {
         if self.linkdown(r.oif) && r.kind != RTN_LOCAL {
             r.flags |= RTNH_F_LINKDOWN;
         }
-        self.tables.insert((r.family, r.table));
+        self.create_table(r.family, r.table);
         events(Event::NewRoute(&Self::repr_of(&r), nlflags));
         self.insert_route(r, true);
     }
@@ -487,6 +487,15 @@ impl MemStack {
         }
     }
 
+    /// `fib_new_table`: creating the IPv4 local table creates main too
+    /// (the kernel keeps them merged while there are no rules).
+    pub(crate) fn create_table(&mut self, family: u8, table: u32) {
+        self.tables.insert((family, table));
+        if family == AF_INET && table == RT_TABLE_LOCAL {
+            self.tables.insert((AF_INET, RT_TABLE_MAIN));
+        }
+    }
+
     pub(crate) fn route_add(
         &mut self,
         req: &RouteRepr,
@@ -499,7 +508,7 @@ impl MemStack {
         }
         // The table exists from here on, whatever the outcome
         // (`fib_new_table`, `fib6_new_table`).
-        self.tables.insert((r.family, r.table));
+        self.create_table(r.family, r.table);
         let rtm_flags = req.header.flags;
         if r.family == AF_INET {
             check_host_bits(req)?;
@@ -549,7 +558,7 @@ impl MemStack {
                 (false, false) => 0,
             };
         events(Event::NewRoute(&Self::repr_of(&r), nlflags));
-        self.tables.insert((AF_INET, r.table));
+        self.create_table(AF_INET, r.table);
         self.insert_route(r, flags.append());
         Ok(())
     }
@@ -584,7 +593,7 @@ impl MemStack {
                 &Self::repr_of(&r),
                 NLM_F_CREATE | NLM_F_EXCL,
             ));
-            self.tables.insert((AF_INET6, r.table));
+            self.create_table(AF_INET6, r.table);
             self.insert_route(r, true);
             return Ok(());
         };

@@ -259,10 +259,17 @@ unsafe fn send_netlink(
     m.msg_iovlen = bufs.len();
     // SAFETY: `m` describes the caller's buffers only.
     let n = unsafe { real::sendmsg(fd, &m, flags | libc::MSG_NOSIGNAL) };
-    usize::try_from(n).map_err(|_| match errno() {
+    let sent = usize::try_from(n).map_err(|_| match errno() {
         libc::EPIPE | libc::ECONNRESET => libc::ECONNREFUSED,
         e => e,
-    })
+    })?;
+    // The kernel handles a request inside `sendmsg`: its replies are
+    // queued when the call returns. Wait until the daemon has done the
+    // same (a daemon that cannot answer leaves the send done anyway).
+    if let Some(e) = fdtable::get(fd) {
+        let _ = control::request(&Request::Sync { cookie: e.cookie });
+    }
+    Ok(sent)
 }
 
 /// Receives into one buffer, with an optional sender address.

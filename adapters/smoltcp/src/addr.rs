@@ -614,12 +614,28 @@ impl Model {
                 if let Some(s) = self.v4.remove(s, len) {
                     events(Event::DelAddr(&s.repr(self.index)));
                     self.fib_del_ifaddr(&s, events);
+                    self.fib_forget_source(s.local);
                 }
             }
         }
         self.v4.remove(local, len);
         events(Event::DelAddr(&a.repr(self.index)));
         self.fib_del_ifaddr(&a, events);
+        self.fib_forget_source(a.local);
+        if self.v4.len() == 0 {
+            // `fib_disable_ip`: the link's last IPv4 address is gone, and
+            // so is every IPv4 route through it, silently.
+            let index = self.index;
+            self.routes.take(AF_INET, |r| r.oif == index);
+        }
+    }
+
+    /// `fib_sync_down_addr`: once `local` is no address here, the routes
+    /// that named it as preferred source go, silently.
+    fn fib_forget_source(&mut self, local: IpAddr) {
+        if !self.v4.iter().any(|x| x.local == local) {
+            self.routes.take(AF_INET, |r| r.prefsrc == Some(local));
+        }
     }
 
     /// The routes an IPv4 address brought go with it, notified: a
@@ -686,9 +702,12 @@ impl Model {
             // (the multicast route below included).
             self.admit_addr6(req, asked)?;
         }
-        // addrconf_add_dev: the link's multicast route comes first, up or
-        // not, even when the address is then refused.
-        self.add_mroute6(events);
+        // addrconf_add_dev: the link's multicast route comes first, even
+        // when the address is then refused; on a link that is down the
+        // route is refused and nothing comes.
+        if self.link.is_up() {
+            self.add_mroute6(events);
+        }
         if !valid {
             return Err(StackError::new(EADDRNOTAVAIL));
         }
@@ -705,7 +724,9 @@ impl Model {
             }
             return Ok(());
         }
-        let dad = asked & IFA_F_NODAD == 0 && self.link.flags & IFF_NOARP == 0;
+        // Tentative unless `nodad` (`ipv6_add_addr`), and notified so.
+        let dad = asked & IFA_F_NODAD == 0;
+        let noarp = self.link.flags & IFF_NOARP != 0;
         let a = Addr {
             prefix_len: req.header.prefix_len,
             local: ip,
@@ -723,8 +744,9 @@ impl Model {
         events(Event::NewAddr(&a.repr(self.index)));
         if !dad {
             self.addr6_local_route(&a, events);
-        } else if self.link.is_up() {
-            // Duplicate address detection succeeds at once here.
+        } else if noarp || self.link.is_up() {
+            // Duplicate address detection succeeds at once here (without
+            // probes on a NOARP link).
             self.dad_complete(ip, events);
         }
         Ok(())

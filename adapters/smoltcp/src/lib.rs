@@ -426,7 +426,12 @@ impl<D: Device> Stack for SmolStack<D> {
     }
 
     fn del_addr(&mut self, addr: &AddrRepr, events: Events<'_>) -> StackResult<()> {
-        self.change(events, |m, ev| m.addr_del(addr, ev))
+        let r = self.change(events, |m, ev| m.addr_del(addr, ev));
+        // The last IPv4 address takes the IPv4 routes with it, silently
+        // (`fib_disable_ip`): the interface gets the whole configuration
+        // again.
+        self.resync();
+        r
     }
 
     fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {

@@ -579,7 +579,7 @@ impl Routes {
 
     /// Removes the routes `pick` selects from a family, returning them in
     /// dump order.
-    fn take(&mut self, family: u8, pick: impl Fn(&Route) -> bool) -> Vec<Route> {
+    pub(crate) fn take(&mut self, family: u8, pick: impl Fn(&Route) -> bool) -> Vec<Route> {
         let keys: Vec<Key> = self.fib(family).order().to_vec();
         let mut gone = Vec::new();
         for key in keys {
@@ -722,6 +722,10 @@ impl Model {
             return;
         }
         self.routes.tables.insert(table);
+        if table == (AF_INET, RT_TABLE_LOCAL) {
+            // `fib_new_table`: local and main are created together.
+            self.routes.tables.insert((AF_INET, RT_TABLE_MAIN));
+        }
         let nlflags = NLM_F_CREATE | if shared { NLM_F_APPEND } else { NLM_F_EXCL };
         events(Event::NewRoute(&self.routes.scratch, nlflags));
     }

@@ -5,7 +5,7 @@ use core::ops::ControlFlow;
 
 use crate::stack::Stack;
 use crate::wire::consts::*;
-use crate::wire::{LinkRepr, RouteRepr, Writer};
+use crate::wire::{FamilyHeader, LinkRepr, RouteRepr, Writer};
 
 use super::request::{AddrFilter, Checked, Failure, LinkFilter, NeighFilter, RouteFilter};
 use super::{Bounded, ConnId, Server};
@@ -59,14 +59,61 @@ impl Dump {
     /// they wrote, so `netlink_dump` calls them once more for the end.
     fn done_alone(&self) -> bool {
         match &self.what {
-            Ok(DumpKind::Link(_) | DumpKind::Route(_)) => true,
+            // The IPv6 view of links ends as its last entries do.
+            Ok(DumpKind::Link(f)) => f.family != AF_INET6,
+            Ok(DumpKind::Route(_)) => true,
             Ok(DumpKind::Addr(f)) => f.family != AF_INET6,
             _ => false,
         }
     }
 }
 
+/// `IPV6_MIN_MTU`: a link below it has no IPv6.
+const IPV6_MIN_MTU: u32 = 1280;
+
+/// The IPv6 view of a link (`inet6_fill_ifinfo`): name, link-layer
+/// address, MTU, operational state, and `IFLA_PROTINFO` with the IPv6
+/// flags (`IF_READY` once the link is up with carrier), the token and
+/// the address generation mode (EUI-64). The kernel's per-link IPv6
+/// configuration and counters are not modelled.
+fn emit_inet6_link<B: crate::wire::Buffer>(
+    w: &mut Writer<B>,
+    l: &LinkRepr,
+) -> crate::wire::Result<()> {
+    let mut h = l.header;
+    h.family = AF_INET6;
+    h.change = 0;
+    h.emit(w)?;
+    if let Some(n) = &l.name {
+        w.attr_str(IFLA_IFNAME, n)?;
+    }
+    if let Some(a) = &l.address {
+        w.attr(IFLA_ADDRESS, a)?;
+    }
+    if let Some(v) = l.mtu {
+        w.attr_u32(IFLA_MTU, v)?;
+    }
+    if let Some(v) = l.operstate {
+        w.attr_u8(IFLA_OPERSTATE, v)?;
+    }
+    let ready = l.header.flags & (IFF_UP | IFF_LOWER_UP) == IFF_UP | IFF_LOWER_UP;
+    w.nested_noflag(IFLA_PROTINFO, |w| {
+        w.attr_u32(IFLA_INET6_FLAGS, if ready { IF_READY } else { 0 })?;
+        w.attr(IFLA_INET6_TOKEN, &[0u8; 16])?;
+        w.attr_u8(IFLA_INET6_ADDR_GEN_MODE, 0)
+    })
+}
+
 fn link_matches(f: &LinkFilter, l: &LinkRepr) -> bool {
+    match f.family {
+        // A link below the IPv6 minimum MTU has no IPv6 (`lo` keeps it).
+        AF_INET6 if l.mtu.unwrap_or(0) < IPV6_MIN_MTU && l.header.kind != ARPHRD_LOOPBACK => {
+            return false
+        }
+        // Bridge ports only (`rtnl_bridge_getlink`).
+        AF_BRIDGE if l.master.is_none() => return false,
+        _ => {}
+    }
     if let Some(m) = f.master {
         if l.master.unwrap_or(0) != m {
             return false;
@@ -207,10 +254,12 @@ impl<S: Stack> Server<S> {
             Err(e) => Err(e),
             Ok(DumpKind::Link(flt)) => stack
                 .links(pos, &mut |l| {
-                    if link_matches(&flt, l) {
-                        f.put(RTM_NEWLINK, |w| l.emit(w))
-                    } else {
+                    if !link_matches(&flt, l) {
                         f.skip()
+                    } else if flt.family == AF_INET6 {
+                        f.put(RTM_NEWLINK, |w| emit_inet6_link(w, l))
+                    } else {
+                        f.put(RTM_NEWLINK, |w| l.emit(w))
                     }
                 })
                 .map_err(Failure::from),

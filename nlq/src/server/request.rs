@@ -99,6 +99,9 @@ fn ifi_pad(msg: &NlMsg<'_>) -> u8 {
 /// Filters of a link dump.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct LinkFilter {
+    /// `AF_INET6`: the IPv6 view of each link (`inet6_dump_ifinfo`);
+    /// `AF_BRIDGE`: bridge ports only; anything else: every link.
+    pub family: u8,
     pub master: Option<u32>,
     pub kind: Option<crate::wire::InlineStr<32>>,
 }
@@ -113,6 +116,7 @@ pub(crate) fn link_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<LinkFilter> {
         return Ok(LinkFilter::default());
     }
     let h = IfInfoMsg::parse_short(payload);
+    let family = h.family;
     if strict {
         if ifi_pad(msg) != 0 || h.kind != 0 || h.flags != 0 || h.change != 0 {
             return Err(Failure::new(
@@ -137,7 +141,10 @@ pub(crate) fn link_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<LinkFilter> {
             "Unsupported attribute in link dump request",
         )?;
     }
-    let mut f = LinkFilter::default();
+    let mut f = LinkFilter {
+        family,
+        ..LinkFilter::default()
+    };
     let Ok(m) = LinkMessage::parse(msg) else {
         return Ok(f);
     };

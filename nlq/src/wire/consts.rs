@@ -164,6 +164,7 @@ pub const IFLA_IFNAME: u16 = 3;
 pub const IFLA_MTU: u16 = 4;
 pub const IFLA_LINK: u16 = 5;
 pub const IFLA_QDISC: u16 = 6;
+
 pub const IFLA_STATS: u16 = 7;
 pub const IFLA_COST: u16 = 8;
 pub const IFLA_PRIORITY: u16 = 9;
@@ -198,6 +199,13 @@ pub const IFLA_MIN_MTU: u16 = 50;
 pub const IFLA_MAX_MTU: u16 = 51;
 pub const IFLA_ALT_IFNAME: u16 = 53;
 pub const IFLA_PERM_ADDRESS: u16 = 54;
+
+// IPv6 link attributes (inside IFLA_PROTINFO of an AF_INET6 link).
+pub const IFLA_INET6_FLAGS: u16 = 1;
+pub const IFLA_INET6_TOKEN: u16 = 7;
+pub const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+/// `IF_READY`: the link is ready for IPv6 (up, with carrier).
+pub const IF_READY: u32 = 0x8000_0000;
 
 pub const IFLA_INFO_UNSPEC: u16 = 0;
 pub const IFLA_INFO_KIND: u16 = 1;

@@ -136,19 +136,24 @@ fn generated_ip_sequences_answer_like_the_kernel() {
     let mut found: BTreeMap<String, (u64, Steps, String)> = BTreeMap::new();
     for seed in first..first + cases {
         let steps = generate::sequence(seed, len);
-        let Some((at, _)) = diverges(&steps) else {
+        let Some((at, first)) = diverges(&steps) else {
             continue;
         };
-        let (short, why) = minimise(steps, at);
-        let key = why.lines().next().unwrap_or("").to_string();
         if !survey {
+            let (short, why) = minimise(steps, at);
             panic!(
-                "seed {seed}: divergence, minimised to\n{}\n{why}",
-                show(&short)
+                "seed {seed}: divergence, minimised to\n{}\n{why}\n(masked, and why: {:?})",
+                show(&short),
+                compare::MASKS
             );
         }
+        // A survey minimises each kind of divergence once.
+        let key = first.lines().next().unwrap_or("").to_string();
         eprintln!("seed {seed}: {key}");
-        found.entry(key).or_insert((seed, short, why));
+        if !found.contains_key(&key) {
+            let (short, why) = minimise(steps, at);
+            found.insert(key, (seed, short, why));
+        }
     }
     for (seed, steps, why) in found.values() {
         eprintln!("\n== seed {seed}\n{}\n{why}", show(steps));

@@ -49,7 +49,8 @@ pub struct StepTrace {
     pub pid: u32,
     /// What the listener heard, in order.
     pub notifications: Vec<Msg>,
-    /// The tables afterwards: links, addresses, IPv4 routes, IPv6 routes.
+    /// The tables afterwards: links (all, their IPv6 view, bridge ports),
+    /// addresses, IPv4 routes, IPv6 routes.
     pub dumps: Vec<Msg>,
     /// For `route get`, the answer to the same question asked directly.
     pub answer: Vec<Msg>,
@@ -385,8 +386,10 @@ pub fn trace(side: &mut dyn Side, steps: &[Vec<String>]) -> io::Result<Vec<StepT
             let seq = 0x7e7e_0000 + i as u32;
             exchange(side.observer(), &req, seq, &mut t.answer, &mut stray)?;
         }
-        let dumps: [(u16, u8); 4] = [
+        let dumps: [(u16, u8); 6] = [
             (RTM_GETLINK, AF_UNSPEC),
+            (RTM_GETLINK, AF_INET6),
+            (RTM_GETLINK, AF_BRIDGE),
             (RTM_GETADDR, AF_UNSPEC),
             (RTM_GETROUTE, AF_INET),
             (RTM_GETROUTE, AF_INET6),

@@ -116,6 +116,9 @@ pub struct Daemon {
     child: Child,
     /// Its socket.
     pub socket: PathBuf,
+    /// A copy of the shim that every user can load (the clone may sit in
+    /// a directory other users cannot enter).
+    shim: PathBuf,
     _scratch: Scratch,
 }
 
@@ -123,7 +126,16 @@ impl Daemon {
     /// Starts `nlq serve` on a socket in a scratch directory and waits
     /// until it accepts connections.
     pub fn start(name: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
         let scratch = Scratch::new(name);
+        // Open to other users whatever the umask: programs run as another
+        // user load the shim from here and connect to the socket here.
+        std::fs::set_permissions(&scratch.0, std::fs::Permissions::from_mode(0o755))
+            .expect("scratch mode");
+        let shim_copy = scratch.0.join("libnlq_preload.so");
+        std::fs::copy(shim(), &shim_copy).expect("copy the shim");
+        std::fs::set_permissions(&shim_copy, std::fs::Permissions::from_mode(0o755))
+            .expect("shim mode");
         let socket = scratch.0.join("nlq.sock");
         let child = Command::new(env!("CARGO_BIN_EXE_nlq"))
             .args(["serve", "--socket"])
@@ -133,7 +145,8 @@ impl Daemon {
             .expect("spawn nlq serve");
         let deadline = Instant::now() + Duration::from_secs(10);
         // Bound is not enough: wait until it accepts.
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() && Instant::now() < deadline
+        while nlq_daemon::client::ControlClient::connect(&socket).is_err()
+            && Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -141,6 +154,7 @@ impl Daemon {
         Daemon {
             child,
             socket,
+            shim: shim_copy,
             _scratch: scratch,
         }
     }
@@ -148,7 +162,7 @@ impl Daemon {
     /// `nlq exec --socket SOCKET -- ARGS...` as a command to complete.
     pub fn exec(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_nlq"));
-        c.env("NLQ_PRELOAD", shim())
+        c.env("NLQ_PRELOAD", &self.shim)
             .arg("exec")
             .arg("--socket")
             .arg(&self.socket)

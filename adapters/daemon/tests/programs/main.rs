@@ -365,6 +365,39 @@ fn a_pyroute2_script_sees_what_it_sees_on_the_kernel() {
     run_and_compare("pyroute2", &steps, &[("script", "10.50.0.0")]);
 }
 
+/// Sends a request and reads its answer without waiting, 300 times: the
+/// kernel handles a request inside `sendmsg`, so the answer is there when
+/// `send` returns (busybox's flush relies on it).
+const SYNC_SEND_SCRIPT: &str = r#"
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+s.bind((0, 0))
+ok = 0
+for seq in range(1, 301):
+    body = struct.pack("BxHiII", 0, 0, 1, 0, 0)
+    s.send(struct.pack("IHHII", 16 + len(body), 18, 1, seq, 0) + body)
+    try:
+        s.recv(65536, socket.MSG_DONTWAIT)
+        ok += 1
+    except BlockingIOError:
+        s.recv(65536)
+print(ok, "of 300 answers were there when send returned")
+"#;
+
+#[test]
+fn send_returns_with_the_answer_queued() {
+    let py = python();
+    if !need_program("sync send", &py, &["-c", "import socket"]) {
+        return;
+    }
+    let dir = Scratch::new("sync-send-script");
+    let script = dir.0.join("script.py");
+    std::fs::write(&script, SYNC_SEND_SCRIPT).expect("write the script");
+    let cmd = format!("{py} {}", script.display());
+    let steps: &[Step<'_>] = &[("sync", &cmd)];
+    run_and_compare("sync_send", steps, &[("sync", "300 of 300")]);
+}
+
 #[test]
 fn a_user_who_does_not_own_the_socket_gets_eperm() {
     if !need_program("eperm", "setpriv", &["--version"]) {
