@@ -181,6 +181,13 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
             let _ = (dev, gw);
             q.src.or(r.prefsrc).or(Some(q.dst))
         }
+        Ok((_, (dev, _)))
+            if matches!(q.dst, IpAddr::V4(a) if a.is_loopback()) && !is_loopback(stack, dev) =>
+        {
+            // A loopback destination leaves by `lo` or not at all
+            // (`__mkroute_output`).
+            return Err(StackError::new(EINVAL));
+        }
         Ok((r, (dev, gw))) => {
             answer.header.kind = r.header.kind;
             answer.oif = Some(dev);

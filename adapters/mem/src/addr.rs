@@ -186,12 +186,12 @@ impl MemStack {
                 self.addrs.iter().rposition(same).map(|p| p + 1)
             }
         } else {
-            let scope = |x: &Addr| {
-                if x.scope == RT_SCOPE_UNIVERSE {
-                    0
-                } else {
-                    u16::from(x.scope)
-                }
+            // `ipv6_link_dev_addr` sorts by source scope, where `::1`
+            // counts as link-local.
+            let scope = |x: &Addr| match x.scope {
+                RT_SCOPE_UNIVERSE => 0,
+                RT_SCOPE_HOST => u16::from(RT_SCOPE_LINK),
+                s => u16::from(s),
             };
             self.addrs
                 .iter()
@@ -821,7 +821,10 @@ impl MemStack {
         let index = req.header.index;
         if !self.inet6(index) {
             // No inet6 device on the link.
-            return Err(StackError::new(ENXIO));
+            return Err(StackError::with_message(
+                ENXIO,
+                "ipv6: IPv6 is disabled on this device",
+            ));
         }
         let want = req.local.or(req.address).ok_or(StackError::new(EINVAL))?;
         let pos = self

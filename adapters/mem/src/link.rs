@@ -502,9 +502,10 @@ impl MemStack {
 
     /// IPv6 works on the link (its MTU is large enough).
     pub(crate) fn inet6(&self, index: u32) -> bool {
+        // `lo` keeps its IPv6 device whatever its MTU.
         self.links
             .get(&index)
-            .is_some_and(|l| l.mtu >= IPV6_MIN_MTU)
+            .is_some_and(|l| l.mtu >= IPV6_MIN_MTU || l.kind == Kind::Loopback)
     }
 
     pub(crate) fn link_set_carrier(

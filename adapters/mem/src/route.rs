@@ -253,10 +253,11 @@ impl Route {
                 .as_ref()
                 .map(|m| m.as_slice().to_vec().into_boxed_slice()),
             metrics: req.metrics.map(Box::new),
-            // `rtm_to_fib6_config`: anything but high or low is medium.
+            // `rtm_to_fib6_config`: anything but high or low is medium;
+            // reject routes have none.
             pref: match req.pref {
                 Some(p @ (ICMPV6_ROUTER_PREF_HIGH | ICMPV6_ROUTER_PREF_LOW))
-                    if family == AF_INET6 =>
+                    if family == AF_INET6 && !nlq::route_rules::is_reject(req.header.kind) =>
                 {
                     p
                 }
@@ -333,13 +334,13 @@ impl MemStack {
         if routes.iter().any(|o| same(o) && o.same_info(&r)) {
             return;
         }
-        // `fib_table_insert`'s notification flags: EXCL unless a route of
-        // the same key and priority was there, then APPEND (`fib_magic`
-        // appends).
-        let nlflags = if routes.iter().any(same) {
-            NLM_F_CREATE | NLM_F_APPEND
-        } else {
-            NLM_F_CREATE | NLM_F_EXCL
+        // The notification flags: EXCL unless a route of the same key and
+        // priority was there; then APPEND for IPv4 (`fib_magic` appends),
+        // nothing for IPv6 (addrconf does not).
+        let nlflags = match (routes.iter().any(same), r.family) {
+            (false, _) => NLM_F_CREATE | NLM_F_EXCL,
+            (true, AF_INET) => NLM_F_CREATE | NLM_F_APPEND,
+            (true, _) => NLM_F_CREATE,
         };
         if self.linkdown(r.oif) && r.kind != RTN_LOCAL {
             r.flags |= RTNH_F_LINKDOWN;
@@ -506,12 +507,14 @@ impl MemStack {
         if r.kind == RTN_UNSPEC || r.kind > 12 {
             return Err(StackError::with_message(EINVAL, "Invalid route type"));
         }
+        if r.family == AF_INET {
+            check_host_bits(req)?;
+        }
         // The table exists from here on, whatever the outcome
         // (`fib_new_table`, `fib6_new_table`).
         self.create_table(r.family, r.table);
         let rtm_flags = req.header.flags;
         if r.family == AF_INET {
-            check_host_bits(req)?;
             self.check_route4(&mut r, req)?;
             self.fib4_insert(r, flags, events)
         } else {
@@ -584,14 +587,18 @@ impl MemStack {
             .find(|&i| self.routes6[i].priority == r.priority);
         let Some(i) = found else {
             if flags.replace() && !flags.create() {
-                return Err(StackError::with_message(
-                    ENOENT,
-                    "Can not replace route - no match found",
-                ));
+                // The default prefix finds the null entry: no text.
+                return Err(if r.dst_len == 0 {
+                    StackError::new(ENOENT)
+                } else {
+                    StackError::with_message(ENOENT, "Can not replace route - no match found")
+                });
             }
+            // `fib6_add_rt2node`: EXCL, and APPEND when asked.
+            let append = if flags.append() { NLM_F_APPEND } else { 0 };
             events(Event::NewRoute(
                 &Self::repr_of(&r),
-                NLM_F_CREATE | NLM_F_EXCL,
+                NLM_F_CREATE | NLM_F_EXCL | append,
             ));
             self.create_table(AF_INET6, r.table);
             self.insert_route(r, true);
@@ -690,7 +697,8 @@ impl MemStack {
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
                 && req.prefsrc.is_none_or(|p| o.prefsrc == Some(p))
                 && (req.header.protocol == 0 || o.protocol == req.header.protocol)
-                && req.priority.is_none_or(|p| o.priority == p)
+                // Metric 0 matches any.
+                && req.priority.is_none_or(|p| p == 0 || o.priority == p)
                 && req.oif.is_none_or(|i| o.uses(i))
                 && req.multipath.as_ref().is_none_or(|m| {
                     let mut want: Vec<Option<IpAddr>> =

@@ -166,8 +166,9 @@ impl Route {
             gateway: req.gateway.or(req.via),
             oif: req.oif.unwrap_or(0),
             // Anything but high (1) or low (3) is medium.
+            // Reject routes have no preference.
             pref: match req.pref {
-                Some(p @ (1 | 3)) if v6 => p,
+                Some(p @ (1 | 3)) if v6 && !nlq::route_rules::is_reject(req.header.kind) => p,
                 _ => 0,
             },
         }
@@ -726,7 +727,12 @@ impl Model {
             // `fib_new_table`: local and main are created together.
             self.routes.tables.insert((AF_INET, RT_TABLE_MAIN));
         }
-        let nlflags = NLM_F_CREATE | if shared { NLM_F_APPEND } else { NLM_F_EXCL };
+        // APPEND for IPv4 (`fib_magic` appends), nothing for IPv6.
+        let nlflags = match (shared, same.family) {
+            (false, _) => NLM_F_CREATE | NLM_F_EXCL,
+            (true, AF_INET) => NLM_F_CREATE | NLM_F_APPEND,
+            (true, _) => NLM_F_CREATE,
+        };
         events(Event::NewRoute(&self.routes.scratch, nlflags));
     }
 
@@ -1145,15 +1151,19 @@ impl Model {
             .map(|(i, o)| (i, o.clone()));
         let Some((i, old)) = found else {
             if flags.replace() && !flags.create() {
-                return Err(StackError::with_message(
-                    ENOENT,
-                    "Can not replace route - no match found",
-                ));
+                // The default prefix finds the null entry: no text.
+                return Err(if r.dst_len == 0 {
+                    StackError::new(ENOENT)
+                } else {
+                    StackError::with_message(ENOENT, "Can not replace route - no match found")
+                });
             }
             self.admit_insert(&r, req)?;
+            // `fib6_add_rt2node`: EXCL, and APPEND when asked.
+            let append = if flags.append() { NLM_F_APPEND } else { 0 };
             events(Event::NewRoute(
                 self.routes.repr_of(&r),
-                NLM_F_CREATE | NLM_F_EXCL,
+                NLM_F_CREATE | NLM_F_EXCL | append,
             ));
             self.routes.tables.insert((AF_INET6, r.table));
             self.routes.insert(r, true);
@@ -1224,7 +1234,8 @@ impl Model {
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
                 && req.prefsrc.is_none_or(|p| o.prefsrc == Some(p))
                 && (req.header.protocol == 0 || o.protocol == req.header.protocol)
-                && req.priority.is_none_or(|p| o.priority == p)
+                // Metric 0 matches any.
+                && req.priority.is_none_or(|p| p == 0 || o.priority == p)
                 && req.oif.is_none_or(|i| o.oif == i)
                 // No route here is multipath: only an empty list matches.
                 && req.multipath.as_ref().is_none_or(|m| m.as_slice().is_empty())
