@@ -181,13 +181,6 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
             let _ = (dev, gw);
             q.src.or(r.prefsrc).or(Some(q.dst))
         }
-        Ok((_, (dev, _)))
-            if matches!(q.dst, IpAddr::V4(a) if a.is_loopback()) && !is_loopback(stack, dev) =>
-        {
-            // A loopback destination leaves by `lo` or not at all
-            // (`__mkroute_output`).
-            return Err(StackError::new(EINVAL));
-        }
         Ok((r, (dev, gw))) => {
             answer.header.kind = r.header.kind;
             answer.oif = Some(dev);
@@ -215,6 +208,13 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
         }
         Err(e) => return Err(e),
     };
+    if saddr.is_some_and(|s| matches!(s, IpAddr::V4(a) if a.is_loopback()))
+        && answer.oif.is_some_and(|o| !is_loopback(stack, o))
+    {
+        // A loopback source leaves by `lo` or not at all
+        // (`__mkroute_output`).
+        return Err(StackError::new(EINVAL));
+    }
     answer.header.flags = flags;
     // `rt_fill_info` names the source only when it is not the asked one.
     answer.prefsrc = saddr.filter(|s| Some(*s) != q.src);

@@ -262,8 +262,16 @@ impl MemStack {
                     "ipv4: Address already assigned",
                 ));
             }
+            let old = self.addrs[pos].clone();
+            if old.metric != new.metric {
+                // `fib_modify_prefix_metric`: the prefix route with the new
+                // metric comes, then the old one goes.
+                self.modify_prefix_metric(&old, new.metric, events);
+            }
             let a = &mut self.addrs[pos];
             a.flags = (new.flags & !IFA_F_SECONDARY) | (a.flags & IFA_F_SECONDARY);
+            a.metric = new.metric;
+            a.proto = new.proto;
             events(Event::NewAddr(&a.repr()));
             return Ok(());
         }
@@ -289,6 +297,47 @@ impl MemStack {
         events(Event::NewAddr(&new.repr()));
         self.fib_add_ifaddr(&new, events);
         Ok(())
+    }
+
+    /// `fib_modify_prefix_metric`: a primary's prefix route on an up link
+    /// is replaced by one with `metric` (added first, then the old one
+    /// deleted).
+    fn modify_prefix_metric(&mut self, a: &Addr, metric: u32, events: Events<'_>) {
+        let up = self.link_ref(a.ifindex).is_ok_and(|l| l.is_up());
+        let prefix = v4(&a.peer) & mask4(a.prefix_len);
+        if !up
+            || a.flags & (IFA_F_SECONDARY | IFA_F_NOPREFIXROUTE) != 0
+            || prefix == 0
+            || (prefix == v4(&a.local) && a.prefix_len == 32)
+        {
+            return;
+        }
+        let dst = IpAddr::V4(Ipv4Addr::from(prefix));
+        let mut r = Route::kernel(
+            RT_TABLE_MAIN,
+            dst,
+            a.prefix_len,
+            RTN_UNICAST,
+            RT_SCOPE_LINK,
+            a.ifindex,
+            Some(a.local),
+        );
+        r.priority = metric;
+        self.add_kernel_route(r, events);
+        let (index, len, old) = (a.ifindex, a.prefix_len, a.metric);
+        self.del_kernel_routes(
+            |r| {
+                r.family == AF_INET
+                    && r.table == RT_TABLE_MAIN
+                    && r.protocol == RTPROT_KERNEL
+                    && r.oif == index
+                    && r.dst == Some(dst)
+                    && r.dst_len == len
+                    && r.priority == old
+            },
+            true,
+            events,
+        );
     }
 
     /// The primary address a secondary depends on (itself for a primary).
@@ -391,7 +440,19 @@ impl MemStack {
             return;
         }
         let label = self.link_ref(index).ok().map(|l| l.name);
-        let a = Addr::automatic(index, lo, 8, RT_SCOPE_HOST, label);
+        let mut a = Addr::automatic(index, lo, 8, RT_SCOPE_HOST, label);
+        // `__inet_insert_ifa`: an address of the same subnet and scope
+        // makes it a secondary; one of another scope keeps it out.
+        let same_subnet = self
+            .v4_addrs(index)
+            .find(|o| o.prefix_len == 8 && in_subnet(&o.peer, &a))
+            .map(|o| o.scope);
+        if let Some(scope) = same_subnet {
+            if scope != a.scope {
+                return;
+            }
+            a.flags |= IFA_F_SECONDARY;
+        }
         self.insert_addr(a.clone());
         events(Event::NewAddr(&a.repr()));
         // Its routes come with the link's NETDEV_UP, right after.

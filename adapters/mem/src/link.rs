@@ -149,7 +149,7 @@ impl Link {
         f
     }
 
-    fn operstate(&self) -> u8 {
+    pub(crate) fn operstate(&self) -> u8 {
         if !self.is_up() || !self.carrier {
             IF_OPER_DOWN
         } else if self.kind != Kind::Tap {
@@ -377,15 +377,23 @@ impl MemStack {
             let l = self.link_mut(index)?;
             l.mac = mac;
             let lost_carrier = changed && kind == Kind::Bridge && l.carrier;
+            let was_running = l.iff() & IFF_RUNNING;
+            let operstate = l.operstate();
             if lost_carrier {
                 // A bridge without ports recomputes its id and finds no
                 // live port: its carrier goes off at once, and
-                // NETDEV_CHANGEADDR already reports it. (An up bridge's
-                // own carrier notification follows, from linkwatch.)
+                // NETDEV_CHANGEADDR already reports it, with the
+                // operational state (and IFF_RUNNING) linkwatch has not
+                // updated yet; linkwatch's own notification follows.
                 l.carrier = false;
             }
             // NETDEV_CHANGEADDR is notified even when nothing changed.
-            self.notify_link(index, events);
+            if let Some(l) = self.links.get(&index) {
+                let mut r = l.repr();
+                r.header.flags |= was_running;
+                r.operstate = Some(operstate);
+                events(Event::NewLink(&r));
+            }
             if lost_carrier {
                 self.carrier_changed(index, events);
             }
@@ -489,6 +497,11 @@ impl MemStack {
         }
         self.ipv4_routes_up(index, events);
         self.ipv6_up(index, events);
+        if self.link_ref(index).is_ok_and(|l| l.mtu < IPV6_MIN_MTU) {
+            // An MTU lowered while down stops IPv6 once up (`lo` keeps
+            // its IPv6 device, not its addresses).
+            self.ipv6_down(index, events);
+        }
     }
 
     /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go.

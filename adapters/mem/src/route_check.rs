@@ -13,7 +13,7 @@ use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::RouteRepr;
 
-use crate::link::{IPV6_MIN_MTU, LOOPBACK_INDEX};
+use crate::link::LOOPBACK_INDEX;
 use crate::route::{Route, RTNH_F_LINKDOWN};
 use crate::MemStack;
 
@@ -283,7 +283,7 @@ impl MemStack {
             let link = self
                 .links
                 .get(&hop.oif)
-                .filter(|l| l.mtu >= IPV6_MIN_MTU)
+                .filter(|_| self.inet6(hop.oif))
                 .ok_or(StackError::new(ENODEV))?;
             Some(link)
         } else {

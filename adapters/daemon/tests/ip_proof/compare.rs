@@ -31,6 +31,11 @@ pub const MASKS: &[(&str, &str)] = &[
         "the bridge's timers (IFLA_BR_*_TIMER) and ids holding its random MAC",
         "time-bound or random",
     ),
+    (
+        "IPv6 link-local addresses derived from those MACs (EUI-64), and the order among the \
+         entries that hold them (IPv6 routes sort by address)",
+        "random",
+    ),
     ("`ip` output: the same values, in text", "as above"),
 ];
 
@@ -133,7 +138,9 @@ fn attrs(kind: u16, family: u8, mut b: &[u8], depth: u8, path: &[u16], out: &mut
                     | (true, _, [IFLA_AF_SPEC, _])
                     | (_, true, [RTA_METRICS])
             );
-        if masked {
+        if (addr || route) && is_random_link_local(v) {
+            out.push_str(&format!(" {ty}{nested_flag}=<random-link-local>"));
+        } else if masked {
             out.push_str(&format!(" {ty}{nested_flag}=<masked>"));
         } else if nested {
             out.push_str(&format!(" {ty}{nested_flag}={{"));
@@ -279,12 +286,14 @@ pub fn first_difference(
             .filter(|m| modelled(m))
             .map(|m| render(m, true, a.pid))
             .collect();
+        let kn = settle_random_order(kn);
         let nn: Vec<String> = b
             .notifications
             .iter()
             .filter(|m| modelled(m))
             .map(|m| render(m, true, b.pid))
             .collect();
+        let nn = settle_random_order(nn);
         if kn != nn {
             return Some((
                 i,
@@ -305,8 +314,8 @@ pub fn first_difference(
                 ),
             ));
         }
-        let kd: Vec<String> = a.dumps.iter().map(|m| render(m, false, 0)).collect();
-        let nd: Vec<String> = b.dumps.iter().map(|m| render(m, false, 0)).collect();
+        let kd = settle_random_order(a.dumps.iter().map(|m| render(m, false, 0)).collect());
+        let nd = settle_random_order(b.dumps.iter().map(|m| render(m, false, 0)).collect());
         if kd != nd {
             return Some((
                 i,
@@ -325,6 +334,28 @@ fn modelled(m: &Msg) -> bool {
         Ok((h, _)) => !not_modelled_message(h.kind, m.bytes.get(16).copied().unwrap_or(0)),
         Err(_) => true,
     }
+}
+
+/// Sorts each run of adjacent lines that hold a random link-local address:
+/// their order follows the random values (the kernel keeps IPv6 routes in
+/// a tree by address).
+fn settle_random_order(mut lines: Vec<String>) -> Vec<String> {
+    let random = |l: &String| l.contains("<random-link-local>");
+    let mut i = 0;
+    while i < lines.len() {
+        if !random(&lines[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < lines.len() && random(&lines[i]) {
+            i += 1;
+        }
+        if let Some(run) = lines.get_mut(start..i) {
+            run.sort();
+        }
+    }
+    lines
 }
 
 /// The lines of `a` and `b` that differ (first ones, with context).

@@ -182,8 +182,10 @@ impl Side for NlqSide<'_> {
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// True while an IPv6 address is tentative on a link that is up with
-/// carrier (so duplicate address detection is running).
+/// True while the kernel has work on timers pending: an IPv6 address
+/// tentative on a link that is up with carrier (duplicate address
+/// detection running), or a link up and running that has lost its
+/// carrier (linkwatch has not updated its operational state yet).
 fn probing(t: &mut dyn Transport) -> io::Result<bool> {
     let mut links = Vec::new();
     let mut addrs = Vec::new();
@@ -214,13 +216,18 @@ fn probing(t: &mut dyn Transport) -> io::Result<bool> {
         .filter(|m| word(&m.bytes, 24) & (IFF_UP | IFF_LOWER_UP) == (IFF_UP | IFF_LOWER_UP))
         .map(|m| word(&m.bytes, 20))
         .collect();
-    Ok(addrs.iter().any(|m| {
-        word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWADDR)
-            && m.bytes
-                .get(18)
-                .is_some_and(|f| u32::from(*f) & IFA_F_TENTATIVE != 0)
-            && ready.contains(&word(&m.bytes, 20))
-    }))
+    let linkwatch = links.iter().any(|m| {
+        word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWLINK)
+            && word(&m.bytes, 24) & (IFF_UP | IFF_RUNNING | IFF_LOWER_UP) == IFF_UP | IFF_RUNNING
+    });
+    Ok(linkwatch
+        || addrs.iter().any(|m| {
+            word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWADDR)
+                && m.bytes
+                    .get(18)
+                    .is_some_and(|f| u32::from(*f) & IFA_F_TENTATIVE != 0)
+                && ready.contains(&word(&m.bytes, 20))
+        }))
 }
 
 /// The sequence number the listener's barrier request uses.
