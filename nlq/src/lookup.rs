@@ -113,6 +113,20 @@ fn link_of<S: Stack + ?Sized>(stack: &S, index: u32) -> Option<crate::wire::Link
     stack.link(crate::stack::LinkKey::Index(index)).ok()
 }
 
+fn is_own_address<S: Stack + ?Sized>(stack: &S, ip: IpAddr) -> bool {
+    let family = if ip.is_ipv4() { AF_INET } else { AF_INET6 };
+    let mut own = false;
+    let _ = stack.addrs(family, 0, &mut |a: &AddrRepr| {
+        own |= a.local.or(a.address) == Some(ip);
+        if own {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    own
+}
+
 fn is_loopback<S: Stack + ?Sized>(stack: &S, index: u32) -> bool {
     link_of(stack, index).is_some_and(|l| l.header.flags & IFF_LOOPBACK != 0)
 }
@@ -184,7 +198,9 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
         Ok((r, (dev, gw))) => {
             answer.header.kind = r.header.kind;
             answer.oif = Some(dev);
-            answer.gateway = gw;
+            // A gateway reached through a host route (one of this host's
+            // addresses) is not used as one (`rt_uses_gateway`).
+            answer.gateway = gw.filter(|g| !is_own_address(stack, *g));
             answer.metrics = r.metrics;
             if r.header.kind == RTN_BROADCAST {
                 flags |= RTCF_BROADCAST | RTCF_LOCAL;

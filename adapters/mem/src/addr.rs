@@ -230,8 +230,9 @@ impl MemStack {
     ) -> StackResult<()> {
         let index = req.header.index;
         if self.link_ref(index)?.mtu < 68 {
-            // IPv4 left the link with its MTU.
-            return Err(StackError::new(ENODEV));
+            // IPv4 left the link with its MTU: no in_device
+            // (`rtm_to_ifaddr`).
+            return Err(StackError::new(ENOBUFS));
         }
         let local = req.local.ok_or(StackError::new(EINVAL))?;
         let peer = req.address.unwrap_or(local);
@@ -740,7 +741,8 @@ impl MemStack {
     /// The prefix route of an IPv6 address: main table, metric 256.
     fn addr6_prefix_route(&mut self, a: &Addr, events: Events<'_>) {
         let IpAddr::V6(addr) = a.local else { return };
-        if a.flags & IFA_F_NOPREFIXROUTE != 0 || a.local == IpAddr::V6(Ipv6Addr::LOCALHOST) {
+        // The `::1` that `lo` gives itself has none; one added by hand has.
+        if a.flags & IFA_F_NOPREFIXROUTE != 0 || a.proto == IFAPROT_KERNEL_LO {
             return;
         }
         let dst = IpAddr::V6(prefix6(&addr, a.prefix_len));

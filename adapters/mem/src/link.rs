@@ -405,13 +405,14 @@ impl MemStack {
                 let old = l.mtu;
                 l.mtu = mtu;
                 self.notify_link(index, events);
+                // NETDEV_CHANGEMTU reaches IPv4 before IPv6.
+                if mtu < 68 && old >= 68 {
+                    self.ipv4_forget(index, false, events);
+                }
                 if mtu < IPV6_MIN_MTU && old >= IPV6_MIN_MTU {
                     self.ipv6_down(index, events);
                 } else if mtu >= IPV6_MIN_MTU && old < IPV6_MIN_MTU {
                     self.ipv6_ready(index, events);
-                }
-                if mtu < 68 && old >= 68 {
-                    self.ipv4_forget(index, false, events);
                 }
             }
         }
