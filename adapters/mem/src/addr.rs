@@ -269,8 +269,9 @@ impl MemStack {
                 // metric comes, then the old one goes.
                 self.modify_prefix_metric(&old, new.metric, events);
             }
+            // The flags stay (`inet_rtm_newaddr` replaces metric, protocol
+            // and lifetimes only).
             let a = &mut self.addrs[pos];
-            a.flags = (new.flags & !IFA_F_SECONDARY) | (a.flags & IFA_F_SECONDARY);
             a.metric = new.metric;
             a.proto = new.proto;
             events(Event::NewAddr(&a.repr()));
@@ -456,7 +457,9 @@ impl MemStack {
         }
         self.insert_addr(a.clone());
         events(Event::NewAddr(&a.repr()));
-        // Its routes come with the link's NETDEV_UP, right after.
+        // The link is up: its routes come at once (`fib_inetaddr_event`),
+        // before those of the link's other addresses.
+        self.fib_add_ifaddr(&a, events);
     }
 
     /// `inetdev_changename`: the link's first IPv4 address takes the new
@@ -706,7 +709,17 @@ impl MemStack {
             }
             let a = &mut self.addrs[pos];
             a.flags = (a.flags & !IFA6_SETTABLE) | asked;
-            events(Event::NewAddr(&a.repr()));
+            // `inet6_addr_modify`: the request's protocol, and metric.
+            a.proto = req.proto.unwrap_or(0);
+            a.metric = req.priority.unwrap_or(0);
+            let a = a.clone();
+            // A tentative address is told of once its detection ends.
+            if a.flags & IFA_F_TENTATIVE == 0 {
+                events(Event::NewAddr(&a.repr()));
+            }
+            if up {
+                self.addr6_prefix_route(&a, events);
+            }
             return Ok(());
         }
         // Tentative unless `nodad` (`ipv6_add_addr`), and notified so.

@@ -731,7 +731,8 @@ impl MemStack {
                     .any(|o| o.table == table && o.dst_len == 0)
                 && req.oif.is_none_or(|i| i == 1)
                 && gw.is_none()
-                && req.priority.is_none_or(|p| p == u32::MAX)
+                // Metric 0 matches any.
+                && req.priority.is_none_or(|p| p == 0 || p == u32::MAX)
                 && (req.header.protocol == 0 || req.header.protocol == RTPROT_KERNEL);
             return Err(if null_entry {
                 StackError::new(ENOENT)

@@ -202,7 +202,12 @@ impl MemStack {
         let IpAddr::V4(a) = addr else {
             return RTN_UNICAST;
         };
-        if a.is_unspecified() || a.is_broadcast() {
+        // Without a local table, everything is "broadcast"
+        // (`__inet_dev_addr_type` starts from it).
+        if a.is_unspecified()
+            || a.is_broadcast()
+            || !self.tables.contains(&(AF_INET, RT_TABLE_LOCAL))
+        {
             return RTN_BROADCAST;
         }
         if a.is_multicast() {

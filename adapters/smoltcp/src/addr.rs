@@ -414,7 +414,10 @@ impl Model {
                 ));
             }
             if let Some(a) = self.v4.get_mut(l, len) {
-                a.flags = (new.flags & !IFA_F_SECONDARY) | (a.flags & IFA_F_SECONDARY);
+                // The flags stay (`inet_rtm_newaddr` replaces metric,
+                // protocol and lifetimes only).
+                a.metric = new.metric;
+                a.proto = new.proto;
                 events(Event::NewAddr(&a.repr(self.index)));
             }
             return Ok(());
@@ -720,7 +723,17 @@ impl Model {
             }
             if let Some(a) = self.v6.get_mut(&ip) {
                 a.flags = (a.flags & !IFA6_SETTABLE) | asked;
-                events(Event::NewAddr(&a.repr(self.index)));
+                // `inet6_addr_modify`: the request's protocol and metric.
+                a.proto = req.proto.unwrap_or(0);
+                a.metric = req.priority.unwrap_or(0);
+                let a = a.clone();
+                // A tentative address is told of once its detection ends.
+                if !a.is_tentative() {
+                    events(Event::NewAddr(&a.repr(self.index)));
+                }
+                if self.link.is_up() {
+                    self.addr6_prefix_route(&a, events);
+                }
             }
             return Ok(());
         }

@@ -1251,7 +1251,7 @@ impl Model {
                 && empty
                 && req.oif.is_none_or(|i| i == 1)
                 && gw.is_none()
-                && req.priority.is_none_or(|p| p == u32::MAX)
+                && req.priority.is_none_or(|p| p == 0 || p == u32::MAX)
                 && (req.header.protocol == 0 || req.header.protocol == RTPROT_KERNEL);
             return Err(StackError::new(if null_entry { ENOENT } else { ESRCH }));
         };
