@@ -709,9 +709,11 @@ impl MemStack {
             }
             let a = &mut self.addrs[pos];
             a.flags = (a.flags & !IFA6_SETTABLE) | asked;
-            // `inet6_addr_modify`: the request's protocol, and metric.
+            // `inet6_addr_modify`: the request's protocol, and its metric when it gives one.
             a.proto = req.proto.unwrap_or(0);
-            a.metric = req.priority.unwrap_or(0);
+            if let Some(m) = req.priority {
+                a.metric = m;
+            }
             let a = a.clone();
             // A tentative address is told of once its detection ends.
             if a.flags & IFA_F_TENTATIVE == 0 {

@@ -725,7 +725,9 @@ impl Model {
                 a.flags = (a.flags & !IFA6_SETTABLE) | asked;
                 // `inet6_addr_modify`: the request's protocol and metric.
                 a.proto = req.proto.unwrap_or(0);
-                a.metric = req.priority.unwrap_or(0);
+                if let Some(m) = req.priority {
+                    a.metric = m;
+                }
                 let a = a.clone();
                 // A tentative address is told of once its detection ends.
                 if !a.is_tentative() {
