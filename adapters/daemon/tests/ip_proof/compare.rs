@@ -89,7 +89,7 @@ fn is_random_link_local(v: &[u8]) -> bool {
 }
 
 /// Renders attributes, one per part, masking per [`MASKS`].
-fn attrs(kind: u16, family: u8, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
+fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
     while b.len() >= 4 {
         let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
         let t = u16::from_ne_bytes([b[2], b[3]]);
@@ -144,7 +144,7 @@ fn attrs(kind: u16, family: u8, mut b: &[u8], depth: u8, path: &[u16], out: &mut
             out.push_str(&format!(" {ty}{nested_flag}=<masked>"));
         } else if nested {
             out.push_str(&format!(" {ty}{nested_flag}={{"));
-            attrs(kind, family, v, depth + 1, &p, out);
+            attrs(kind, v, depth + 1, &p, out);
             out.push_str(" }");
         } else {
             out.push_str(&format!(" {ty}{nested_flag}="));
@@ -202,14 +202,7 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
     }
     s.push_str(" |");
     if h.kind >= 16 {
-        attrs(
-            h.kind,
-            fixed.first().copied().unwrap_or(0),
-            rest,
-            0,
-            &[],
-            &mut s,
-        );
+        attrs(h.kind, rest, 0, &[], &mut s);
     } else {
         for x in rest {
             s.push_str(&format!("{x:02x}"));
@@ -236,8 +229,6 @@ pub fn mask_text(s: &str) -> String {
                 .is_ok_and(|a| is_random_link_local(&a.octets()))
             {
                 format!("<random-link-local>{}{tail}", &word[addr.len()..])
-            } else if word.starts_with("gc_timer") || word.ends_with("_timer") {
-                tok.to_string()
             } else {
                 tok.to_string()
             }

@@ -150,9 +150,9 @@ fn generated_ip_sequences_answer_like_the_kernel() {
         // A survey minimises each kind of divergence once.
         let key = first.lines().next().unwrap_or("").to_string();
         eprintln!("seed {seed}: {key}");
-        if !found.contains_key(&key) {
+        if let std::collections::btree_map::Entry::Vacant(e) = found.entry(key) {
             let (short, why) = minimise(steps, at);
-            found.insert(key, (seed, short, why));
+            e.insert((seed, short, why));
         }
     }
     for (seed, steps, why) in found.values() {
