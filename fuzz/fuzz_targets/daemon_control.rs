@@ -161,7 +161,9 @@ fuzz_target!(|data: &[u8]| {
                             ..
                         } => assert_eq!(p.len(), 8),
                         Request::GetOption { .. } => assert_eq!(p.len(), 4),
-                        Request::SetOption { .. } | Request::ReaderSize { .. } => {
+                        Request::SetOption { .. }
+                        | Request::ReaderSize { .. }
+                        | Request::Sync { .. } => {
                             assert!(p.is_empty())
                         }
                         Request::Ioctl { .. } => assert_eq!(p.len(), IFREQ_SIZE),
@@ -181,7 +183,7 @@ fuzz_target!(|data: &[u8]| {
                         Request::NameIndex => {
                             remote::decode_nameindex(p).expect("links decode");
                         }
-                        Request::ProcNetDev => {
+                        Request::ProcNetDev | Request::ProcIfInet6 => {
                             std::str::from_utf8(p).expect("text");
                         }
                     }

@@ -227,6 +227,8 @@ fn addr(c: &mut Cursor<'_>) {
             updated: c.u32(),
         }),
         flags: c.opt_u32(),
+        priority: c.opt_u32(),
+        proto: c.opt_u8(),
     };
     let expect = expect_header(family, &[header.prefix_len]).unwrap_or_else(|| {
         expect_addrs(
@@ -442,6 +444,12 @@ fn link(c: &mut Cursor<'_>) {
         new_ifindex: c.opt_u32().map(|v| v as i32),
         ext_mask: c.opt_u32(),
         af_spec: raw_nest::<AF_SPEC_CAPACITY>(c),
+        carrier: c.opt_u8(),
+        qdisc: if c.bool() {
+            InlineStr::try_from_str(&c.string(IFNAMSIZ))
+        } else {
+            None
+        },
     };
     // Any family and header are fine for a link; names and nested data are
     // built within their capacities and well framed.
