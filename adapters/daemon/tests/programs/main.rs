@@ -148,7 +148,8 @@ fn ip_monitor_hears_changes_made_by_another_client() {
     // The monitor runs in the background while a second `ip` changes
     // addresses and routes. It has subscribed once it reports a probe
     // address (added and removed until it does); it has heard everything
-    // once it reports the last change. The probe's events are left out.
+    // once it reports the last change. The probe's events (one line each,
+    // `-o`) are left out.
     // A named network namespace exists meanwhile: `ip monitor` asks its
     // id (RTM_GETNSID) before it listens, and must get an answer.
     let _netns = NamedNetns::add();
@@ -159,7 +160,7 @@ fn ip_monitor_hears_changes_made_by_another_client() {
         ),
         (
             "monitor",
-            "ip -4 monitor address route > monitor.out 2> monitor.err & M=$!; \
+            ": > monitor.out; ip -o -4 monitor address route > monitor.out 2> monitor.err & M=$!; \
              i=0; until grep -q 10.9.9.9 monitor.out; do \
                ip addr add 10.9.9.9/32 dev br0 2>/dev/null; ip addr del 10.9.9.9/32 dev br0; \
                i=$((i+1)); [ $i -gt 250 ] && break; sleep 0.02; done; \
@@ -167,7 +168,7 @@ fn ip_monitor_hears_changes_made_by_another_client() {
              ip route add 10.20.0.0/16 via 10.9.0.254; \
              ip route del 10.20.0.0/16; \
              ip addr del 10.9.0.1/24 dev br0; \
-             i=0; until grep -q 'Deleted 10.9.0.1' monitor.out; do \
+             i=0; until grep -q 'Deleted local 10.9.0.1' monitor.out; do \
                i=$((i+1)); [ $i -gt 250 ] && break; sleep 0.02; done; \
              kill $M; wait $M 2>/dev/null; grep -v 10.9.9.9 monitor.out; cat monitor.err",
         ),
