@@ -587,8 +587,10 @@ impl MemStack {
             .find(|&i| self.routes6[i].priority == r.priority);
         let Some(i) = found else {
             if flags.replace() && !flags.create() {
-                // The default prefix finds the null entry: no text.
-                return Err(if r.dst_len == 0 {
+                // Text only when no route has the prefix (`fib6_add_1`);
+                // the default prefix always has a node (the null entry).
+                let node = range.clone().next().is_some();
+                return Err(if r.dst_len == 0 || node {
                     StackError::new(ENOENT)
                 } else {
                     StackError::with_message(ENOENT, "Can not replace route - no match found")

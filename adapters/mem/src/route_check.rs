@@ -265,6 +265,10 @@ impl MemStack {
                 // The gateway is never looked at.
                 r.gateway = None;
             }
+            if oif == LOOPBACK_INDEX {
+                // Through `lo`: no router preference.
+                r.pref = 0;
+            }
             if down {
                 r.flags |= RTNH_F_LINKDOWN;
             }
