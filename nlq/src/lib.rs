@@ -53,6 +53,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod addr_rules;
 #[cfg(feature = "std")]
 pub mod conformance;
 #[cfg(feature = "alloc")]

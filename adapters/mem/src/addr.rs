@@ -474,20 +474,7 @@ impl MemStack {
             .filter(|a| a.ifindex == index && a.local.is_ipv4())
         {
             named += 1;
-            let label = if named == 1 {
-                new.as_str().to_string()
-            } else {
-                let old = a.label.as_ref().map_or("", IfName::as_str);
-                let suffix = match old.find(':') {
-                    Some(i) => old[i..].to_string(),
-                    None => format!(":{named}"),
-                };
-                // Cut the name, never the suffix, to fit IFNAMSIZ.
-                let room = (IFNAMSIZ - 1).saturating_sub(suffix.len());
-                let head: String = new.as_str().chars().take(room).collect();
-                format!("{head}{suffix}")
-            };
-            a.label = IfName::try_from_str(&label).or(Some(*new));
+            a.label = Some(nlq::addr_rules::renamed_label(new, a.label.as_ref(), named));
             events(Event::NewAddr(&a.repr()));
         }
     }

@@ -29,6 +29,35 @@ struct Hop {
     flags: u32,
 }
 
+/// Checks each next hop of a multipath route with `check`, which gives
+/// its link and whether it has no carrier; the route is `linkdown` when
+/// all its hops are.
+fn check_hops(
+    r: &mut Route,
+    mut check: impl FnMut(Hop) -> StackResult<(u32, bool)>,
+) -> StackResult<()> {
+    let Some(hops) = r.multipath.as_mut() else {
+        return Ok(());
+    };
+    for h in hops.iter_mut() {
+        let hop = Hop {
+            gateway: h.gateway.or(h.via),
+            oif: h.ifindex,
+            flags: u32::from(h.flags),
+        };
+        let (oif, down) = check(hop)?;
+        h.ifindex = oif;
+        h.flags &= !(RTNH_F_LINKDOWN as u8);
+        if down {
+            h.flags |= RTNH_F_LINKDOWN as u8;
+        }
+    }
+    if hops.iter().all(|h| h.flags & RTNH_F_LINKDOWN as u8 != 0) {
+        r.flags |= RTNH_F_LINKDOWN;
+    }
+    Ok(())
+}
+
 impl MemStack {
     /// `fib_create_info`: checks `r` (made from `req`) and resolves its
     /// next hops.
@@ -47,23 +76,9 @@ impl MemStack {
             if !self.links.contains_key(&oif) {
                 return Err(StackError::new(ENODEV));
             }
-        } else if let Some(hops) = r.multipath.as_mut() {
-            for h in hops.iter_mut() {
-                let hop = Hop {
-                    gateway: h.gateway.or(h.via),
-                    oif: h.ifindex,
-                    flags: u32::from(h.flags),
-                };
-                let (oif, down) = self.check_nh4(hop, r.table, r.scope)?;
-                h.ifindex = oif;
-                h.flags &= !(RTNH_F_LINKDOWN as u8);
-                if down {
-                    h.flags |= RTNH_F_LINKDOWN as u8;
-                }
-            }
-            if hops.iter().all(|h| h.flags & RTNH_F_LINKDOWN as u8 != 0) {
-                r.flags |= RTNH_F_LINKDOWN;
-            }
+        } else if r.multipath.is_some() {
+            let (table, scope) = (r.table, r.scope);
+            check_hops(r, |hop| self.check_nh4(hop, table, scope))?;
         } else {
             let hop = Hop {
                 gateway: r.gateway,
@@ -236,23 +251,9 @@ impl MemStack {
     /// preferred source (`ip6_route_info_create`).
     pub(crate) fn check_route6(&self, r: &mut Route, rtm_flags: u32) -> StackResult<()> {
         let onlink = rtm_flags & u32::from(RTNH_F_ONLINK) != 0;
-        if let Some(hops) = r.multipath.as_mut() {
-            for h in hops.iter_mut() {
-                let hop = Hop {
-                    gateway: h.gateway.or(h.via),
-                    oif: h.ifindex,
-                    flags: u32::from(h.flags),
-                };
-                let (oif, down) = self.check_nh6(r.kind, hop, r.table)?;
-                h.ifindex = oif;
-                h.flags &= !(RTNH_F_LINKDOWN as u8);
-                if down {
-                    h.flags |= RTNH_F_LINKDOWN as u8;
-                }
-            }
-            if hops.iter().all(|h| h.flags & RTNH_F_LINKDOWN as u8 != 0) {
-                r.flags |= RTNH_F_LINKDOWN;
-            }
+        if r.multipath.is_some() {
+            let (kind, table) = (r.kind, r.table);
+            check_hops(r, |hop| self.check_nh6(kind, hop, table))?;
         } else {
             let hop = Hop {
                 gateway: r.gateway,

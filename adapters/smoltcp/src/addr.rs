@@ -559,19 +559,7 @@ impl Model {
             .iter_mut()
             .chain(self.v4.secondaries.iter_mut());
         for (named, a) in (1usize..).zip(all) {
-            let label = if named == 1 {
-                new.as_str().to_string()
-            } else {
-                let old = a.label.as_ref().map_or("", IfName::as_str);
-                let suffix = match old.find(':') {
-                    Some(i) => old[i..].to_string(),
-                    None => format!(":{named}"),
-                };
-                let room = (IFNAMSIZ - 1).saturating_sub(suffix.len());
-                let head: String = new.as_str().chars().take(room).collect();
-                format!("{head}{suffix}")
-            };
-            a.label = IfName::try_from_str(&label).or(Some(*new));
+            a.label = Some(nlq::addr_rules::renamed_label(new, a.label.as_ref(), named));
             events(Event::NewAddr(&a.repr(index)));
         }
     }
