@@ -220,7 +220,9 @@ fn route_edge_cases() {
         (via("0.0.0.0", 0, "10.0.0.254"), 0),
         (via("10.9.0.0", 33, "10.0.0.254"), EINVAL),
         (via("10.9.0.0", 16, "224.0.0.1"), ENETUNREACH),
-        (via("10.9.0.0", 16, "10.0.0.255"), 0),
+        // A subnet's broadcast address is no gateway (its best route is
+        // the broadcast route), as on Linux.
+        (via("10.9.0.0", 16, "10.0.0.255"), EINVAL),
         (via("10.8.0.0", 16, "255.255.255.255"), ENETUNREACH),
         (via("10.7.0.1", 32, "10.0.0.254"), 0),
         (via("10.7.0.1", 16, "10.0.0.254"), EINVAL),
