@@ -337,7 +337,7 @@ fn classify(m: &NlMsg<'_>) -> Expect {
     let is_get = kind.wrapping_sub(RTM_NEWLINK) & 3 == 2;
     if is_get && flags & NLM_F_DUMP != 0 {
         return match kind {
-            RTM_GETLINK | RTM_GETADDR | RTM_GETROUTE | RTM_GETNEIGH => Expect::Dump,
+            RTM_GETLINK | RTM_GETADDR | RTM_GETROUTE | RTM_GETNEIGH | RTM_GETNSID => Expect::Dump,
             _ => Expect::DumpRefused,
         };
     }
