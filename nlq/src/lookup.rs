@@ -188,11 +188,10 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
     }
     let mut flags = RTM_F_CLONED;
     let saddr = match found {
-        Ok((r, (dev, gw))) if r.header.kind == RTN_LOCAL => {
+        Ok((r, _)) if r.header.kind == RTN_LOCAL => {
             answer.header.kind = RTN_LOCAL;
             answer.oif = Some(LOOPBACK_INDEX);
             flags |= RTCF_LOCAL;
-            let _ = (dev, gw);
             q.src.or(r.prefsrc).or(Some(q.dst))
         }
         Ok((r, (dev, gw))) => {

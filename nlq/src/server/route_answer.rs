@@ -33,7 +33,7 @@ pub(super) fn emit<B: Buffer>(
             w.attr_ip(RTA_PREFSRC, ip)?;
         }
         if let Some(m) = &r.metrics {
-            m.emit_noflag(w)?;
+            m.emit(w)?;
         }
         if let Some(v) = r.priority {
             w.attr_u32(RTA_PRIORITY, v)?;
@@ -60,7 +60,7 @@ pub(super) fn emit<B: Buffer>(
         w.attr_ip(RTA_GATEWAY, ip)?;
     }
     if let Some(m) = &r.metrics {
-        m.emit_noflag(w)?;
+        m.emit(w)?;
     }
     if let Some(v) = r.mark {
         w.attr_u32(RTA_MARK, v)?;

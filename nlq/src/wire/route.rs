@@ -333,14 +333,9 @@ impl RouteMetrics {
             .filter_map(|(k, v)| v.map(|v| (k, v)))
     }
 
-    /// Appends `RTA_METRICS` (as a plain nest, the way the kernel writes
-    /// it: iproute2 drops every metric of one that carries
-    /// `NLA_F_NESTED`).
-    pub fn emit_noflag<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
-        self.emit(w)
-    }
-
-    fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+    /// Appends `RTA_METRICS` as a plain nest, the way the kernel writes it
+    /// (iproute2 drops every metric of one that carries `NLA_F_NESTED`).
+    pub(crate) fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
         w.nested_noflag(RTA_METRICS, |w| {
             for (k, v) in self.iter() {
                 w.attr_u32(k, v)?;
