@@ -46,9 +46,13 @@ pub const RTCF_LOCAL: u32 = 0x8000_0000;
 /// `RTCF_BROADCAST`: the packet is a broadcast.
 pub const RTCF_BROADCAST: u32 = 0x1000_0000;
 
+/// How a lookup ranks candidates: prefix length, local table (IPv4),
+/// lowest metric.
+type Rank = (u8, bool, core::cmp::Reverse<u32>);
+
 /// The best route of `tables` for `dst` that a lookup through `oif` stops
-/// at: the longest prefix, then the lowest metric, then the first in dump
-/// order, among the reject routes and the routes with a next hop through
+/// at: the longest prefix, then (IPv4) the local table, then the lowest
+/// metric, then the first in dump order, among the reject routes and the routes with a next hop through
 /// `oif` (any, when 0).
 fn best_route<S: Stack + ?Sized>(
     stack: &S,
@@ -57,7 +61,7 @@ fn best_route<S: Stack + ?Sized>(
     oif: u32,
 ) -> StackResult<Option<RouteRepr>> {
     let family = if dst.is_ipv4() { AF_INET } else { AF_INET6 };
-    let mut best: Option<((u8, core::cmp::Reverse<u32>), RouteRepr)> = None;
+    let mut best: Option<(Rank, RouteRepr)> = None;
     stack.routes(family, 0, &mut |r: &RouteRepr| {
         let counts = r.header.family == family
             && tables.contains(&r.table_id())
@@ -67,8 +71,12 @@ fn best_route<S: Stack + ?Sized>(
             && ((family == AF_INET && reject_errno(r.header.kind).is_some())
                 || next_hop(r, oif).is_some());
         if counts {
+            // Within one prefix length the kernel's merged IPv4 trie
+            // keeps the local table's entries first (`fib_find_alias`
+            // orders by table id, highest first).
             let rank = (
                 r.header.dst_len,
+                family == AF_INET && r.table_id() == RT_TABLE_LOCAL,
                 core::cmp::Reverse(r.priority.unwrap_or(0)),
             );
             // Strictly better only: the first of equals stays.
@@ -191,6 +199,7 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
         Ok((r, _)) if r.header.kind == RTN_LOCAL => {
             answer.header.kind = RTN_LOCAL;
             answer.oif = Some(LOOPBACK_INDEX);
+            answer.metrics = r.metrics;
             flags |= RTCF_LOCAL;
             q.src.or(r.prefsrc).or(Some(q.dst))
         }

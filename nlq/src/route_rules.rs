@@ -5,7 +5,7 @@
 use crate::errno::EINVAL;
 use crate::stack::{StackError, StackResult};
 use crate::wire::consts::*;
-use crate::wire::RouteRepr;
+use crate::wire::{RouteMetrics, RouteRepr};
 
 /// `RTNH_F_LINKDOWN`.
 const RTNH_F_LINKDOWN: u32 = 16;
@@ -81,6 +81,18 @@ pub fn check_new_route4(req: &RouteRepr) -> StackResult<()> {
     Ok(())
 }
 
+/// `fib_metrics_match`: every metric the request gives equals the
+/// route's (0 where the route has none).
+pub fn metrics_match(want: Option<&RouteMetrics>, have: Option<&RouteMetrics>) -> bool {
+    let Some(want) = want else { return true };
+    let value = |k: u16| have.and_then(|h| h.get(k)).unwrap_or(0);
+    want.iter().all(|(k, v)| value(k) == v)
+        && want
+            .cc_algo
+            .as_ref()
+            .is_none_or(|c| have.and_then(|h| h.cc_algo.as_ref()) == Some(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +140,18 @@ mod tests {
             check_new_route4(&route(RTN_THROW, RT_SCOPE_UNIVERSE)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn given_metrics_must_equal_the_route_s() {
+        let mut hoplimit5 = RouteMetrics::default();
+        hoplimit5.set(RTAX_HOPLIMIT, 5);
+        let mut zero = RouteMetrics::default();
+        zero.set(RTAX_HOPLIMIT, 0);
+        assert!(metrics_match(None, Some(&hoplimit5)));
+        assert!(metrics_match(Some(&hoplimit5), Some(&hoplimit5)));
+        assert!(!metrics_match(Some(&hoplimit5), None));
+        assert!(metrics_match(Some(&zero), None));
+        assert!(!metrics_match(Some(&zero), Some(&hoplimit5)));
     }
 }

@@ -854,6 +854,15 @@ impl MemStack {
             return;
         }
         let mac = link.mac;
+        // Addresses that waited for the link end their detection before
+        // the new link-local address, which starts its own
+        // (`addrconf_dad_run` after `addrconf_dev_config`).
+        let tentative: Vec<IpAddr> = self
+            .addrs
+            .iter()
+            .filter(|a| a.ifindex == index && !a.local.is_ipv4() && a.flags & IFA_F_TENTATIVE != 0)
+            .map(|a| a.local)
+            .collect();
         self.add_mroute6(index, events);
         let mut ll = Route::kernel(
             RT_TABLE_MAIN,
@@ -866,20 +875,14 @@ impl MemStack {
         );
         ll.priority = 256;
         self.add_kernel_route(ll, events);
+        for ip in tentative {
+            self.dad_complete(index, ip, events);
+        }
         let lladdr = IpAddr::V6(link_local_of(&mac));
         self.add_auto_addr6(
             Addr::automatic(index, lladdr, 64, RT_SCOPE_LINK, None),
             events,
         );
-        let tentative: Vec<IpAddr> = self
-            .addrs
-            .iter()
-            .filter(|a| a.ifindex == index && !a.local.is_ipv4() && a.flags & IFA_F_TENTATIVE != 0)
-            .map(|a| a.local)
-            .collect();
-        for ip in tentative {
-            self.dad_complete(index, ip, events);
-        }
     }
 
     fn addr6_del(&mut self, req: &AddrRepr, events: Events<'_>) -> StackResult<()> {

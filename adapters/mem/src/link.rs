@@ -409,7 +409,10 @@ impl MemStack {
                 if mtu < 68 && old >= 68 {
                     self.ipv4_forget(index, false, events);
                 }
-                if mtu < IPV6_MIN_MTU && old >= IPV6_MIN_MTU {
+                // Every change below 1280 stops IPv6 (`addrconf_ifdown`);
+                // `lo` keeps its IPv6 device, so it can lose addresses
+                // added since the last one.
+                if mtu < IPV6_MIN_MTU && (old >= IPV6_MIN_MTU || kind == Kind::Loopback) {
                     self.ipv6_down(index, events);
                 } else if mtu >= IPV6_MIN_MTU && old < IPV6_MIN_MTU {
                     self.ipv6_ready(index, events);

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use nlq::errno::*;
 use nlq::lookup::prefix_contains;
+use nlq::route_rules::metrics_match;
 use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{NextHopList, NextHopRepr, RouteMetrics, RouteRepr, RtMsg};
@@ -702,6 +703,7 @@ impl MemStack {
                 // Metric 0 matches any.
                 && req.priority.is_none_or(|p| p == 0 || o.priority == p)
                 && req.oif.is_none_or(|i| o.uses(i))
+                && (!v4 || metrics_match(req.metrics.as_ref(), o.metrics.as_deref()))
                 && req.multipath.as_ref().is_none_or(|m| {
                     let mut want: Vec<Option<IpAddr>> =
                         m.as_slice().iter().map(|h| h.gateway.or(h.via)).collect();

@@ -854,6 +854,14 @@ impl Model {
             return;
         }
         let index = self.index;
+        // Addresses that waited for the link end their detection before
+        // the new link-local address, which starts its own.
+        let tentative: Vec<IpAddr> = self
+            .v6
+            .iter()
+            .filter(|a| a.is_tentative())
+            .map(|a| a.local)
+            .collect();
         self.add_mroute6(events);
         let mut ll = Route::kernel(
             RT_TABLE_MAIN,
@@ -866,21 +874,15 @@ impl Model {
         );
         ll.priority = 256;
         self.add_kernel_route(ll, events);
+        for ip in tentative {
+            self.dad_complete(ip, events);
+        }
         let lladdr = IpAddr::V6(link_local_of(&self.link.mac));
         if !self.v6.contains(&lladdr) {
             let a = Addr::automatic(lladdr, 64, RT_SCOPE_LINK);
             self.v6.insert(a.clone());
             events(Event::NewAddr(&a.repr(index)));
             self.addr6_local_route(&a, events);
-        }
-        let tentative: Vec<IpAddr> = self
-            .v6
-            .iter()
-            .filter(|a| a.is_tentative())
-            .map(|a| a.local)
-            .collect();
-        for ip in tentative {
-            self.dad_complete(ip, events);
         }
     }
 

@@ -1237,6 +1237,8 @@ impl Model {
                 // Metric 0 matches any.
                 && req.priority.is_none_or(|p| p == 0 || o.priority == p)
                 && req.oif.is_none_or(|i| o.oif == i)
+                // No route here has metrics: only zeros match.
+                && (!v4 || nlq::route_rules::metrics_match(req.metrics.as_ref(), None))
                 // No route here is multipath: only an empty list matches.
                 && req.multipath.as_ref().is_none_or(|m| m.as_slice().is_empty())
                 && gw.is_none_or(|g| o.gateway == Some(g))

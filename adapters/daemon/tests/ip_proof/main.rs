@@ -10,12 +10,13 @@
 //! `IP_PROOF_CASES` sets the number of sequences (300 by default, of
 //! 20 steps each), `IP_PROOF_SEED` the first seed (a number, or `random`).
 //! A divergence is minimised to its shortest reproducer before it is
-//! reported; keep it in `REGRESSIONS`. `IP_PROOF_SURVEY=1` goes on after
+//! reported; keep it in `regressions::REGRESSIONS`. `IP_PROOF_SURVEY=1` goes on after
 //! a divergence and prints every one, grouped.
 
 mod compare;
 mod generate;
 mod observe;
+mod regressions;
 
 #[allow(dead_code)]
 #[path = "../programs/harness.rs"]
@@ -174,23 +175,28 @@ fn generated_ip_sequences_answer_like_the_kernel() {
     eprintln!("ip_proof: {cases} sequences of {len} steps, no divergence");
 }
 
-/// Divergences found by the generator, kept as fixed sequences.
-const REGRESSIONS: &[(&str, &[&str])] = &[];
-
 #[test]
 fn divergences_found_stay_fixed() {
     if skip("ip_proof_regressions") {
         return;
     }
-    for (name, steps) in REGRESSIONS {
+    let mut again = Vec::new();
+    for (name, steps) in regressions::REGRESSIONS {
         let steps: Steps = steps
             .iter()
             .map(|s| s.split_whitespace().map(str::to_string).collect())
             .collect();
         if let Some((_, why)) = diverges(&steps) {
-            panic!("{name}: diverges again\n{}\n{why}", show(&steps));
+            again.push(format!("{name}: diverges again\n{}\n{why}", show(&steps)));
         }
     }
+    assert!(
+        again.is_empty(),
+        "{} of {} regressions diverge\n{}",
+        again.len(),
+        regressions::REGRESSIONS.len(),
+        again.join("\n")
+    );
 }
 
 /// `IP_PROOF_TRY=FILE`: runs the `ip` arguments of FILE (one step a

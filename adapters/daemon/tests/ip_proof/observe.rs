@@ -183,8 +183,8 @@ impl Side for NlqSide<'_> {
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// True while the kernel has work on timers pending: an IPv6 address
-/// tentative on a link that is up with carrier (duplicate address
-/// detection running), or a link up and running that has lost its
+/// tentative on a link that is up with carrier or on `lo` (duplicate
+/// address detection running), or a link up and running that has lost its
 /// carrier (linkwatch has not updated its operational state yet).
 fn probing(t: &mut dyn Transport) -> io::Result<bool> {
     let mut links = Vec::new();
@@ -210,10 +210,15 @@ fn probing(t: &mut dyn Transport) -> io::Result<bool> {
         b.get(at..at + 4)
             .map_or(0, |w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
     };
+    // Links where detection runs: up with carrier, or loopback (where it
+    // ends at once, up or not, but still in the kernel's work queue).
     let ready: Vec<u32> = links
         .iter()
         .filter(|m| word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWLINK))
-        .filter(|m| word(&m.bytes, 24) & (IFF_UP | IFF_LOWER_UP) == (IFF_UP | IFF_LOWER_UP))
+        .filter(|m| {
+            let flags = word(&m.bytes, 24);
+            flags & (IFF_UP | IFF_LOWER_UP) == (IFF_UP | IFF_LOWER_UP) || flags & IFF_LOOPBACK != 0
+        })
         .map(|m| word(&m.bytes, 20))
         .collect();
     let linkwatch = links.iter().any(|m| {

@@ -1,0 +1,991 @@
+//! Divergences the generator found, each minimised to its shortest
+//! reproducer (the `ip` arguments of each step), named by the step that
+//! diverged and what differed. They run in `divergences_found_stay_fixed`.
+
+/// (what diverged, the steps).
+pub const REGRESSIONS: &[(&str, &[&str])] = &[
+    (
+        "`ip -4 addr show`: tables",
+        &["-4 addr show"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8:5::1/128 dev b1 scope global nodad`: tables",
+        &["-6 addr change 2001:db8:5::1/128 dev b1 scope global nodad"],
+    ),
+    (
+        "`ip -6 addr del fe80::1/64 dev lo`: tables",
+        &["-6 addr del fe80::1/64 dev lo"],
+    ),
+    (
+        "`ip -6 route del 2001:db8::/64 via 2001:db8:1::fe dev lo`: tables",
+        &["-6 route del 2001:db8::/64 via 2001:db8:1::fe dev lo"],
+    ),
+    (
+        "`ip addr add 10.0.0.1/24 dev b1 metric 0`: tables",
+        &["addr add 10.0.0.1/24 dev b1 metric 0"],
+    ),
+    (
+        "`ip addr flush dev b1`: tables",
+        &["addr flush dev b1"],
+    ),
+    (
+        "`ip link add b0 address 02:00:00:00:00:0a type bridge`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge"],
+    ),
+    (
+        "`ip link add b0 type bridge`: notifications",
+        &["link add b0 type bridge"],
+    ),
+    (
+        "`ip link add b2 address 02:00:00:00:00:01 type bridge`: notifications",
+        &["link add b2 address 02:00:00:00:00:01 type bridge"],
+    ),
+    (
+        "`ip link del lo`: tables",
+        &["link del lo"],
+    ),
+    (
+        "`ip link set b1 name a-name-that-is-too-long`: tables",
+        &["link set b1 name a-name-that-is-too-long"],
+    ),
+    (
+        "`ip route add 10.0.0.0/24 via 10.0.0.1 table 200 scope host`: stderr",
+        &["route add 10.0.0.0/24 via 10.0.0.1 table 200 scope host"],
+    ),
+    (
+        "`ip route add blackhole 10.3.0.1/32 metric 1024 scope global`: tables",
+        &["route add blackhole 10.3.0.1/32 metric 1024 scope global"],
+    ),
+    (
+        "`ip route get 10.0.0.77`: stderr",
+        &["route get 10.0.0.77"],
+    ),
+    (
+        "`ip route get 192.0.2.9 oif b0`: tables",
+        &["route get 192.0.2.9 oif b0"],
+    ),
+    (
+        "`ip route get 8.8.8.8`: stderr",
+        &["route get 8.8.8.8"],
+    ),
+    (
+        "`ip -6 route add 2001:db8:30::1/128 via 2001:db8::fe dev lo metric 0`: stderr",
+        &["link set lo mtu 60", "-6 route add 2001:db8:30::1/128 via 2001:db8::fe dev lo metric 0"],
+    ),
+    (
+        "`ip addr replace 10.0.0.1/24 dev b0 metric 10`: notifications",
+        &["link add b0 type bridge", "addr replace 10.0.0.1/24 dev b0 label b0:2 broadcast +", "addr replace 10.0.0.1/24 dev b0 metric 10"],
+    ),
+    (
+        "`ip link set b0 address 02:00:00:00:00:01`: notifications",
+        &["link add b0 type bridge", "link set b0 up", "link set b0 address 02:00:00:00:00:01"],
+    ),
+    (
+        "`ip link set lo mtu 1279 up`: notifications",
+        &["link set lo mtu 1279 up"],
+    ),
+    (
+        "`ip link set lo mtu 576 up`: notifications",
+        &["link set lo mtu 576 up"],
+    ),
+    (
+        "`ip link set lo mtu 60 up`: notifications",
+        &["link set lo mtu 60 up"],
+    ),
+    (
+        "`ip link set lo mtu 67 up`: notifications",
+        &["link set lo mtu 67 up"],
+    ),
+    (
+        "`ip link set lo mtu 68 up`: notifications",
+        &["link set lo mtu 68 up"],
+    ),
+    (
+        "`ip link set lo up`: notifications",
+        &["addr change 127.0.0.2/8 dev lo scope link", "link set lo up"],
+    ),
+    (
+        "`ip route get 127.0.0.1`: status kernel 0 nlq 2",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "addr replace 10.0.0.1/24 dev b0 label b0:2 noprefixroute", "route add default via 10.0.0.1 dev b0", "route get 127.0.0.1"],
+    ),
+    (
+        "",
+        &["link add b0 type bridge", "link set b0 up", "link add b2 type bridge", "addr del 10.0.0.2/24 dev b1", "addr add 10.0.0.9/32 dev lo", "-6 addr add 2001:db8::2/64 dev b2 nodad"],
+    ),
+    (
+        "`ip addr change 10.0.1.1/24 dev lo broadcast +`: stderr",
+        &["link set lo mtu 67", "addr change 10.0.1.1/24 dev lo broadcast +"],
+    ),
+    (
+        "`ip link set lo mtu 60 up`: notifications",
+        &["link set lo mtu 1400 up", "link set lo mtu 60 up"],
+    ),
+    (
+        "`ip link set lo mtu 67 up`: notifications",
+        &["link set lo up", "link set lo mtu 67 up"],
+    ),
+    (
+        "`ip link set lo up`: notifications",
+        &["-6 addr add ::1/128 dev lo nodad", "link set lo up"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8::1/64 dev b0 metric 300 nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr replace 2001:db8::1/64 dev b0 scope link noprefixroute", "-6 addr change 2001:db8::1/64 dev b0 metric 300 nodad"],
+    ),
+    (
+        "`ip -6 addr change ::1/128 dev lo nodad`: notifications",
+        &["link set lo up", "-6 addr change ::1/128 dev lo nodad"],
+    ),
+    (
+        "`ip -6 route del throw default metric 0`: stderr",
+        &["-6 route del throw default metric 0"],
+    ),
+    (
+        "`ip addr change 127.0.0.2/8 dev lo metric 0 noprefixroute`: notifications",
+        &["addr add 127.0.0.2/8 dev lo broadcast +", "addr change 127.0.0.2/8 dev lo metric 0 noprefixroute"],
+    ),
+    (
+        "`ip addr replace 192.0.2.1/24 dev b0 broadcast + noprefixroute`: notifications",
+        &["link add b0 type bridge", "addr add 192.0.2.1/24 dev b0", "addr replace 192.0.2.1/24 dev b0 broadcast + noprefixroute"],
+    ),
+    (
+        "`ip link set lo mtu 1280 up`: notifications",
+        &["addr replace 192.0.2.1/24 dev lo scope host", "link set lo mtu 1280 up"],
+    ),
+    (
+        "`ip link set lo mtu 576 up`: notifications",
+        &["addr replace 127.0.0.2/8 dev lo broadcast +", "link set lo mtu 576 up"],
+    ),
+    (
+        "`ip link set lo up`: notifications",
+        &["addr add 127.0.0.2/8 dev lo broadcast +", "link set lo up"],
+    ),
+    (
+        "`ip route add 10.0.0.0/24 via 10.0.1.254 dev b0 onlink table 200`: status kernel 2 nlq 0",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "route add 10.0.0.0/24 via 10.0.1.254 dev b0 onlink table 200"],
+    ),
+    (
+        "`ip route add 10.3.0.1/32 via 192.0.2.254 dev b0 onlink table 100`: status kernel 2 nlq 0",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "route add 10.3.0.1/32 via 192.0.2.254 dev b0 onlink table 100"],
+    ),
+    (
+        "`ip route append default via 10.0.0.254 dev b0 onlink proto static`: status kernel 2 nlq 0",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "route append default via 10.0.0.254 dev b0 onlink proto static"],
+    ),
+    (
+        "`ip route change 10.3.0.1/32 via 10.0.0.1 dev b0 onlink`: stderr",
+        &["link add b0 type bridge", "link set b0 up", "route change 10.3.0.1/32 via 10.0.0.1 dev b0 onlink"],
+    ),
+    (
+        "`ip route del prohibit 10.2.0.0/16 table 100 mtu 1400`: status kernel 2 nlq 0",
+        &["route add prohibit 10.2.0.0/16 table 100", "route del prohibit 10.2.0.0/16 table 100 mtu 1400"],
+    ),
+    (
+        "`ip route get 10.0.0.77`: stdout",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "addr change 10.0.0.1/24 dev lo scope global", "addr add 10.0.0.2/24 dev b0", "link set lo up", "route get 10.0.0.77"],
+    ),
+    (
+        "`ip -6 addr replace fe80::1/64 dev b0 scope host nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr change fe80::1/64 dev b0 metric 10 nodad", "-6 addr replace fe80::1/64 dev b0 scope host nodad"],
+    ),
+    (
+        "`ip -6 route add local 2001:db8::/64 dev lo metric 1024 proto kernel src 2001:db8::1`: status kernel 2 nlq 0",
+        &["-6 route add local 2001:db8::/64 dev lo metric 1024 proto kernel src 2001:db8::1"],
+    ),
+    (
+        "`ip -6 route add prohibit 2001:db8:10::/48`: notifications",
+        &["-6 route add prohibit 2001:db8:10::/48"],
+    ),
+    (
+        "`ip -6 route append 2001:db8:20::/48 table 100 metric 5`: stderr",
+        &["-6 route append 2001:db8:20::/48 table 100 metric 5"],
+    ),
+    (
+        "`ip -6 route append 2001:db8:30::1/128 via 2001:db8:1::fe onlink table main mtu 1300 pref medium`: stderr",
+        &["-6 route append 2001:db8:30::1/128 via 2001:db8:1::fe onlink table main mtu 1300 pref medium"],
+    ),
+    (
+        "`ip -6 route append blackhole 2001:db8:10::/48 metric 1024`: notifications",
+        &["-6 route append blackhole 2001:db8:10::/48 metric 1024"],
+    ),
+    (
+        "`ip -6 route get 2001:4860::1`: stderr",
+        &["-6 route get 2001:4860::1"],
+    ),
+    (
+        "`ip -6 route get 2001:db8:10::5`: stderr",
+        &["-6 route get 2001:db8:10::5"],
+    ),
+    (
+        "`ip -6 route get 2001:db8::1`: stderr",
+        &["-6 route get 2001:db8::1"],
+    ),
+    (
+        "`ip -6 route get 2001:db8::77`: stderr",
+        &["-6 route get 2001:db8::77"],
+    ),
+    (
+        "`ip link add b2 address 02:00:00:00:00:01 mtu 1279 type bridge`: notifications",
+        &["link add b2 address 02:00:00:00:00:01 mtu 1279 type bridge"],
+    ),
+    (
+        "`ip link add b2 address 02:00:00:00:00:02 type bridge`: notifications",
+        &["link add b2 address 02:00:00:00:00:02 type bridge"],
+    ),
+    (
+        "`ip route add local default table main scope host`: status kernel 2 nlq 0",
+        &["route add local default table main scope host"],
+    ),
+    (
+        "`ip route add local default via 10.0.0.1 mtu lock 1200`: stderr",
+        &["route add local default via 10.0.0.1 mtu lock 1200"],
+    ),
+    (
+        "`ip route get 10.3.0.1 oif lo`: stderr",
+        &["route get 10.3.0.1 oif lo"],
+    ),
+    (
+        "`ip route get 10.3.0.1`: stderr",
+        &["route get 10.3.0.1"],
+    ),
+    (
+        "`ip route get 127.0.0.1`: stderr",
+        &["route get 127.0.0.1"],
+    ),
+    (
+        "`ip route prepend throw 10.1.0.0/16 dev lo proto static`: status kernel 2 nlq 0",
+        &["route prepend throw 10.1.0.0/16 dev lo proto static"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev b0 nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr add 2001:db8:1::1/64 dev b0 nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev lo metric 300 nodad`: notifications",
+        &["-6 addr add 2001:db8:1::1/64 dev lo metric 300 nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev lo`: notifications",
+        &["-6 addr add 2001:db8:1::1/64 dev lo"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:5::1/128 dev b0 scope site`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr add 2001:db8:5::1/128 dev b0 scope site"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:5::1/128 dev lo`: notifications",
+        &["-6 addr add 2001:db8:5::1/128 dev lo"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::1/64 dev b0 noprefixroute`: notifications",
+        &["link add b0 type bridge", "-6 addr add 2001:db8::1/64 dev b0 noprefixroute"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::1/64 dev lo metric 0`: notifications",
+        &["-6 addr add 2001:db8::1/64 dev lo metric 0"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::2/64 dev lo nodad`: notifications",
+        &["-6 addr add 2001:db8::2/64 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::2/64 dev lo`: notifications",
+        &["-6 addr add 2001:db8::2/64 dev lo"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev b0 metric 0 nodad`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr add ::1/128 dev b0 metric 0 nodad"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev b0 nodad`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr add ::1/128 dev b0 nodad"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev b2 nodad`: stderr",
+        &["link add b2 address 02:00:00:00:00:01 type bridge", "-6 addr add ::1/128 dev b2 nodad"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev lo metric 10 nodad`: notifications",
+        &["-6 addr add ::1/128 dev lo metric 10 nodad"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev lo scope site nodad`: notifications",
+        &["-6 addr add ::1/128 dev lo scope site nodad"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8:1::1/64 dev b0 scope global noprefixroute nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr change 2001:db8:1::1/64 dev b0 scope global noprefixroute nodad"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8:1::1/64 dev b0 scope site nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr change 2001:db8:1::1/64 dev b0 scope site nodad"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8:5::1/128 dev lo`: notifications",
+        &["-6 addr change 2001:db8:5::1/128 dev lo"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8::2/64 dev b1 metric 0 nodad`: notifications",
+        &["link add b1 address 02:00:00:00:00:02 type bridge", "-6 addr change 2001:db8::2/64 dev b1 metric 0 nodad"],
+    ),
+    (
+        "`ip -6 addr change ::1/128 dev b0 noprefixroute`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr change ::1/128 dev b0 noprefixroute"],
+    ),
+    (
+        "`ip -6 addr change fe80::1/64 dev b0 nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr change fe80::1/64 dev b0 nodad"],
+    ),
+    (
+        "`ip -6 addr change fe80::1/64 dev lo metric 300 nodad`: notifications",
+        &["-6 addr change fe80::1/64 dev lo metric 300 nodad"],
+    ),
+    (
+        "`ip -6 addr del 2001:db8:1::1/64 dev b0`: stderr",
+        &["link add b0 mtu 576 type bridge", "-6 addr del 2001:db8:1::1/64 dev b0"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8:1::1/64 dev lo nodad`: notifications",
+        &["-6 addr replace 2001:db8:1::1/64 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8:5::1/128 dev lo nodad`: notifications",
+        &["-6 addr replace 2001:db8:5::1/128 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8::2/64 dev lo nodad`: notifications",
+        &["-6 addr replace 2001:db8::2/64 dev lo nodad"],
+    ),
+    (
+        "`ip -6 route add 2001:db8:10::/48 src 2001:db8::77`: stderr",
+        &["-6 route add 2001:db8:10::/48 src 2001:db8::77"],
+    ),
+    (
+        "`ip -6 route add 2001:db8::/64`: stderr",
+        &["-6 route add 2001:db8::/64"],
+    ),
+    (
+        "`ip -6 route add blackhole 2001:db8:10::/48 dev lo table 100 pref high`: notifications",
+        &["-6 route add blackhole 2001:db8:10::/48 dev lo table 100 pref high"],
+    ),
+    (
+        "`ip -6 route add blackhole 2001:db8::/64 src 2001:db8::77`: status kernel 2 nlq 0",
+        &["-6 route add blackhole 2001:db8::/64 src 2001:db8::77"],
+    ),
+    (
+        "`ip -6 route add default via fe80::fe dev lo metric 100 proto boot pref medium`: stderr",
+        &["-6 route add default via fe80::fe dev lo metric 100 proto boot pref medium"],
+    ),
+    (
+        "`ip -6 route add local 2001:db8::/64 via 2001:db8:1::fe dev b0 onlink scope host pref high`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 route add local 2001:db8::/64 via 2001:db8:1::fe dev b0 onlink scope host pref high"],
+    ),
+    (
+        "`ip -6 route add local 2001:db8::/64 via fe80::fe dev b0`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 route add local 2001:db8::/64 via fe80::fe dev b0"],
+    ),
+    (
+        "`ip -6 route add prohibit 2001:db8:30::1/128 metric 1024 proto kernel src 2001:db8::77`: status kernel 2 nlq 0",
+        &["-6 route add prohibit 2001:db8:30::1/128 metric 1024 proto kernel src 2001:db8::77"],
+    ),
+    (
+        "`ip -6 route add throw 2001:db8:10::/48 src 2001:db8::1`: status kernel 2 nlq 0",
+        &["-6 route add throw 2001:db8:10::/48 src 2001:db8::1"],
+    ),
+    (
+        "`ip -6 route add throw 2001:db8:20::/48 table main src 2001:db8::77`: status kernel 2 nlq 0",
+        &["-6 route add throw 2001:db8:20::/48 table main src 2001:db8::77"],
+    ),
+    (
+        "`ip -6 route add throw 2001:db8::/64 scope link pref low`: notifications",
+        &["-6 route add throw 2001:db8::/64 scope link pref low"],
+    ),
+    (
+        "`ip -6 route append 2001:db8:30::1/128`: stderr",
+        &["-6 route append 2001:db8:30::1/128"],
+    ),
+    (
+        "`ip -6 route append 2001:db8::/64 dev b0 metric 0`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "-6 route append 2001:db8::/64 dev b0 metric 0"],
+    ),
+    (
+        "`ip -6 route append blackhole 2001:db8:20::/48`: notifications",
+        &["-6 route append blackhole 2001:db8:20::/48"],
+    ),
+    (
+        "`ip -6 route get 2001:db8::77 oif b1`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link add b1 mtu 9000 type bridge", "-6 route add prohibit 2001:db8::/64 dev b0", "-6 route get 2001:db8::77 oif b1"],
+    ),
+    (
+        "`ip -6 route prepend unreachable 2001:db8:10::/48 table 100 metric 1024 proto static src 2001:db8::1`: status kernel 2 nlq 0",
+        &["-6 route prepend unreachable 2001:db8:10::/48 table 100 metric 1024 proto static src 2001:db8::1"],
+    ),
+    (
+        "`ip -6 route replace 2001:db8:30::1/128 via fe80::fe dev lo table main metric 100`: stderr",
+        &["-6 route replace 2001:db8:30::1/128 via fe80::fe dev lo table main metric 100"],
+    ),
+    (
+        "`ip -6 route replace blackhole 2001:db8:10::/48 metric 5 pref high`: notifications",
+        &["-6 route replace blackhole 2001:db8:10::/48 metric 5 pref high"],
+    ),
+    (
+        "`ip -6 route replace default`: stderr",
+        &["-6 route replace default"],
+    ),
+    (
+        "`ip -6 route replace prohibit 2001:db8:20::/48 table 200 pref low`: notifications",
+        &["-6 route replace prohibit 2001:db8:20::/48 table 200 pref low"],
+    ),
+    (
+        "`ip link del b0`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "link del b0"],
+    ),
+    (
+        "`ip link set b0 address 02:00:00:00:00:01`: notifications",
+        &["link add b0 type bridge", "link set b0 address 02:00:00:00:00:01"],
+    ),
+    (
+        "`ip link set b0 down`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "-6 addr del 2001:db8::1/64 dev lo", "route append 10.0.0.0/24 via 192.0.2.254 dev b0", "route show table local", "route add 10.3.0.1/16 via 10.9.9.9", "route add 10.3.0.1/16 dev b2 onlink hoplimit 5", "link set b0 down"],
+    ),
+    (
+        "`ip link set b0 name b1`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "addr add 10.0.0.1/24 dev b0 label b0:1", "link set b0 name b1"],
+    ),
+    (
+        "`ip link set b0 up`: notifications",
+        &["link add b0 type bridge", "link set b0 up"],
+    ),
+    (
+        "`ip link set b2 up`: notifications",
+        &["link add b2 type bridge", "link set b2 up"],
+    ),
+    (
+        "`ip link set lo up`: notifications",
+        &["addr replace 10.0.0.1/24 dev lo", "link set lo up"],
+    ),
+    (
+        "`ip route add 10.2.0.0/16 dev lo onlink table 200`: stderr",
+        &["route add 10.2.0.0/16 dev lo onlink table 200"],
+    ),
+    (
+        "`ip route add 10.2.0.0/16 via 10.0.0.254 dev b2 table 100 scope host`: stderr",
+        &["link add b2 mtu 9000 type bridge", "route add 10.2.0.0/16 via 10.0.0.254 dev b2 table 100 scope host"],
+    ),
+    (
+        "`ip route add 10.2.0.0/16`: stderr",
+        &["route add 10.2.0.0/16"],
+    ),
+    (
+        "`ip route add 192.0.2.0/24 table 200`: stderr",
+        &["route add 192.0.2.0/24 table 200"],
+    ),
+    (
+        "`ip route add 192.0.2.0/24 via 10.9.9.9 dev b2 scope host`: stderr",
+        &["link add b2 type bridge", "route add 192.0.2.0/24 via 10.9.9.9 dev b2 scope host"],
+    ),
+    (
+        "`ip route add 192.0.2.0/24 via 10.9.9.9 dev lo onlink metric 5 proto static`: stderr",
+        &["route add 192.0.2.0/24 via 10.9.9.9 dev lo onlink metric 5 proto static"],
+    ),
+    (
+        "`ip route add blackhole 10.2.0.0/16 dev lo src 127.0.0.1 mtu lock 1200`: status kernel 2 nlq 0",
+        &["route add blackhole 10.2.0.0/16 dev lo src 127.0.0.1 mtu lock 1200"],
+    ),
+    (
+        "`ip route add blackhole 10.3.0.1/32 dev lo table 100`: status kernel 2 nlq 0",
+        &["route add blackhole 10.3.0.1/32 dev lo table 100"],
+    ),
+    (
+        "`ip route add broadcast 192.0.2.0/24 dev b0 onlink proto 99`: status kernel 2 nlq 0",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route add broadcast 192.0.2.0/24 dev b0 onlink proto 99"],
+    ),
+    (
+        "`ip route add broadcast default table main`: status kernel 2 nlq 0",
+        &["route add broadcast default table main"],
+    ),
+    (
+        "`ip route add default dev b2 onlink`: stderr",
+        &["link add b2 address 02:00:00:00:00:01 type bridge", "route add default dev b2 onlink"],
+    ),
+    (
+        "`ip route add default via 10.0.0.1 dev b0 onlink table 100`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route add default via 10.0.0.1 dev b0 onlink table 100"],
+    ),
+    (
+        "`ip route add local 10.1.0.0/16 table local`: status kernel 2 nlq 0",
+        &["route add local 10.1.0.0/16 table local"],
+    ),
+    (
+        "`ip route add local 10.3.0.1/32 via 10.0.0.1 dev lo src 10.0.0.1 mtu lock 1200`: stderr",
+        &["route add local 10.3.0.1/32 via 10.0.0.1 dev lo src 10.0.0.1 mtu lock 1200"],
+    ),
+    (
+        "`ip route add local 10.3.0.1/32 via 192.0.2.254 table 200 scope host proto static hoplimit 64`: stderr",
+        &["route add local 10.3.0.1/32 via 192.0.2.254 table 200 scope host proto static hoplimit 64"],
+    ),
+    (
+        "`ip route add local default nexthop via 192.0.2.254 weight 2 nexthop via 10.9.9.9 dev lo nexthop via 10.0.0.254`: stderr",
+        &["route add local default nexthop via 192.0.2.254 weight 2 nexthop via 10.9.9.9 dev lo nexthop via 10.0.0.254"],
+    ),
+    (
+        "`ip route add prohibit 192.0.2.0/24 dev lo`: status kernel 2 nlq 0",
+        &["route add prohibit 192.0.2.0/24 dev lo"],
+    ),
+    (
+        "`ip route append 10.1.0.0/16 proto static mtu lock 1200`: stderr",
+        &["route append 10.1.0.0/16 proto static mtu lock 1200"],
+    ),
+    (
+        "`ip route append local 10.1.0.0/16 via 192.0.2.254 dev b0`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route append local 10.1.0.0/16 via 192.0.2.254 dev b0"],
+    ),
+    (
+        "`ip route append local 10.2.0.0/16 via 10.0.0.254 dev lo table local metric 5`: stderr",
+        &["link add b0 mtu 1279 type bridge", "route append local 10.2.0.0/16 via 10.0.0.254 dev lo table local metric 5"],
+    ),
+    (
+        "`ip route append throw 10.2.0.0/16 dev lo table main scope global mtu 1400`: status kernel 2 nlq 0",
+        &["route append throw 10.2.0.0/16 dev lo table main scope global mtu 1400"],
+    ),
+    (
+        "`ip route change 10.3.0.1/32 dev b0 onlink scope host mtu lock 1200`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route change 10.3.0.1/32 dev b0 onlink scope host mtu lock 1200"],
+    ),
+    (
+        "`ip route change 10.3.0.1/32 dev lo metric 100 src 10.0.0.77`: stderr",
+        &["link set lo mtu 70000 up", "route change 10.3.0.1/32 dev lo metric 100 src 10.0.0.77"],
+    ),
+    (
+        "`ip route change blackhole default dev b0 table 200 src 10.0.0.77`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route change blackhole default dev b0 table 200 src 10.0.0.77"],
+    ),
+    (
+        "`ip route change local 10.1.0.0/16`: stderr",
+        &["route change local 10.1.0.0/16"],
+    ),
+    (
+        "`ip route change local 10.3.0.1/32 via 192.0.2.254 table local proto kernel src 10.0.0.1`: stderr",
+        &["route change local 10.3.0.1/32 via 192.0.2.254 table local proto kernel src 10.0.0.1"],
+    ),
+    (
+        "`ip route del prohibit 10.3.0.1/32 dev lo`: stderr",
+        &["link set lo mtu 70000 up", "route del prohibit 10.3.0.1/32 dev lo"],
+    ),
+    (
+        "`ip route del unreachable 10.0.0.0/24`: stderr",
+        &["route prepend broadcast 10.3.0.1/32 via 10.0.0.1 hoplimit 5", "route del unreachable 10.0.0.0/24"],
+    ),
+    (
+        "`ip route del unreachable 10.1.0.0/16 src 10.0.0.1 hoplimit 64`: stderr",
+        &["addr add 127.0.0.2/8 dev lo scope global", "route del unreachable 10.1.0.0/16 src 10.0.0.1 hoplimit 64"],
+    ),
+    (
+        "`ip route flush proto static`: status kernel 0 nlq 2",
+        &["addr add 10.0.0.3/8 dev lo", "route flush proto static"],
+    ),
+    (
+        "`ip route prepend 10.0.0.0/24`: stderr",
+        &["route prepend 10.0.0.0/24"],
+    ),
+    (
+        "`ip route prepend local 10.3.0.1/32 via 10.9.9.9 dev b0 onlink`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route prepend local 10.3.0.1/32 via 10.9.9.9 dev b0 onlink"],
+    ),
+    (
+        "`ip route replace local 10.1.0.0/16 via 192.0.2.254 dev b0`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route replace local 10.1.0.0/16 via 192.0.2.254 dev b0"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev b2 metric 0 noprefixroute nodad`: notifications",
+        &["link add b2 address 02:00:00:00:00:02 type bridge", "-6 addr add 2001:db8:1::1/64 dev b2 metric 0 noprefixroute nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev lo nodad`: notifications",
+        &["-6 addr add 2001:db8:1::1/64 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:5::1/128 dev b0 nodad`: notifications",
+        &["link add b0 type bridge", "-6 addr add 2001:db8:5::1/128 dev b0 nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:5::1/128 dev lo nodad`: notifications",
+        &["-6 addr add 2001:db8:5::1/128 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:5::1/128 dev lo noprefixroute nodad`: notifications",
+        &["-6 addr add 2001:db8:5::1/128 dev lo noprefixroute nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::1/64 dev b0 scope global nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr add 2001:db8::1/64 dev b0 scope global nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::1/64 dev b1 metric 10`: notifications",
+        &["link add b1 address 02:00:00:00:00:01 type bridge", "-6 addr add 2001:db8::1/64 dev b1 metric 10"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::1/64 dev lo nodad`: notifications",
+        &["-6 addr add 2001:db8::1/64 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::1/64 dev lo`: notifications",
+        &["-6 addr add 2001:db8::1/64 dev lo"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::2/64 dev b2 nodad`: notifications",
+        &["link add b2 type bridge", "-6 addr add 2001:db8::2/64 dev b2 nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::2/64 dev lo metric 300 nodad`: notifications",
+        &["-6 addr add 2001:db8::2/64 dev lo metric 300 nodad"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev b0 metric 0`: stderr",
+        &["link add b0 type bridge", "-6 addr add ::1/128 dev b0 metric 0"],
+    ),
+    (
+        "`ip -6 addr add fe80::1/64 dev b0 scope global metric 300`: notifications",
+        &["link add b0 type bridge", "-6 addr add fe80::1/64 dev b0 scope global metric 300"],
+    ),
+    (
+        "`ip -6 addr add fe80::1/64 dev b0`: notifications",
+        &["link add b0 type bridge", "-6 addr add fe80::1/64 dev b0"],
+    ),
+    (
+        "`ip -6 addr add fe80::1/64 dev lo metric 300`: notifications",
+        &["-6 addr add fe80::1/64 dev lo metric 300"],
+    ),
+    (
+        "`ip -6 addr add fe80::1/64 dev lo nodad`: notifications",
+        &["-6 addr add fe80::1/64 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr add fe80::1/64 dev lo scope site`: notifications",
+        &["-6 addr add fe80::1/64 dev lo scope site"],
+    ),
+    (
+        "`ip -6 addr add fe80::1/64 dev lo`: notifications",
+        &["-6 addr add fe80::1/64 dev lo"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8:5::1/128 dev b2 scope site metric 300`: notifications",
+        &["link add b2 type bridge", "-6 addr change 2001:db8:5::1/128 dev b2 scope site metric 300"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8:5::1/128 dev lo nodad`: notifications",
+        &["-6 addr change 2001:db8:5::1/128 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8::2/64 dev b0`: notifications",
+        &["link add b0 type bridge", "-6 addr change 2001:db8::2/64 dev b0"],
+    ),
+    (
+        "`ip -6 addr change ::1/128 dev b0 scope global`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr change ::1/128 dev b0 scope global"],
+    ),
+    (
+        "`ip -6 addr change ::1/128 dev lo scope host nodad`: notifications",
+        &["-6 addr change ::1/128 dev lo scope host nodad"],
+    ),
+    (
+        "`ip -6 addr change fe80::1/64 dev lo noprefixroute nodad`: notifications",
+        &["-6 addr change fe80::1/64 dev lo noprefixroute nodad"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8:5::1/128 dev b0 metric 300 nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr replace 2001:db8:5::1/128 dev b0 metric 300 nodad"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8:5::1/128 dev b0 noprefixroute`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr replace 2001:db8:5::1/128 dev b0 noprefixroute"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8::1/64 dev b0 nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr replace 2001:db8::1/64 dev b0 nodad"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8::1/64 dev lo nodad`: notifications",
+        &["-6 addr replace 2001:db8::1/64 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8::2/64 dev lo scope global noprefixroute nodad`: notifications",
+        &["-6 addr replace 2001:db8::2/64 dev lo scope global noprefixroute nodad"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8::2/64 dev lo`: notifications",
+        &["-6 addr replace 2001:db8::2/64 dev lo"],
+    ),
+    (
+        "`ip -6 addr replace ::1/128 dev b0 nodad`: stderr",
+        &["link add b0 type bridge", "-6 addr replace ::1/128 dev b0 nodad"],
+    ),
+    (
+        "`ip -6 addr show`: stdout",
+        &["link add b0 type bridge", "link set b0 up", "-6 addr show"],
+    ),
+    (
+        "`ip -6 route add blackhole 2001:db8:10::/48 pref high`: notifications",
+        &["-6 route add blackhole 2001:db8:10::/48 pref high"],
+    ),
+    (
+        "`ip -6 route append 2001:db8:10::/48 via 2001:db8::fe dev b0 onlink mtu 1300`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "-6 route append 2001:db8:10::/48 via 2001:db8::fe dev b0 onlink mtu 1300"],
+    ),
+    (
+        "`ip -6 route append 2001:db8:30::1/128 via fe80::fe dev b0 metric 5`: notifications",
+        &["link add b0 type bridge", "link set b0 up", "-6 route append 2001:db8:30::1/128 via fe80::fe dev b0 metric 5"],
+    ),
+    (
+        "`ip -6 route append prohibit 2001:db8:10::/48 pref high`: notifications",
+        &["-6 route append prohibit 2001:db8:10::/48 pref high"],
+    ),
+    (
+        "`ip -6 route append throw 2001:db8:10::/48`: notifications",
+        &["-6 route append throw 2001:db8:10::/48"],
+    ),
+    (
+        "`ip -6 route append unreachable default table 100`: notifications",
+        &["-6 route append unreachable default table 100"],
+    ),
+    (
+        "`ip -6 route prepend unreachable 2001:db8::/64 dev lo pref low`: notifications",
+        &["-6 route prepend unreachable 2001:db8::/64 dev lo pref low"],
+    ),
+    (
+        "`ip -6 route prepend unreachable default pref low`: notifications",
+        &["-6 route prepend unreachable default pref low"],
+    ),
+    (
+        "`ip addr flush dev b0`: notifications",
+        &["link add b0 type bridge", "link set b0 up", "addr flush dev b0"],
+    ),
+    (
+        "`ip link del b0`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "route replace 10.3.0.1/32 nexthop via 10.0.0.254 dev lo weight 3 nexthop via 10.0.0.254 dev b1 weight 1 metric 0", "-6 route add default via 2001:db8::fe dev b0", "route add blackhole default table main", "route add throw 10.0.0.0/24 dev b1 scope host", "route show", "link del b0"],
+    ),
+    (
+        "`ip link set b0 address 02:00:00:00:00:01`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "addr replace 10.0.0.1/24 dev b2", "route flush proto static", "-6 link show", "route get 127.0.0.1", "link set b0 address 02:00:00:00:00:01"],
+    ),
+    (
+        "`ip link set b0 down`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "-6 route append local 2001:db8::/64 nexthop via 2001:db8::fe dev lo nexthop via 2001:db8:9::9 dev b1 nexthop via fe80::fe", "-6 route del 2001:db8:20::/48 via 2001:db8:1::fe dev lo", "route replace prohibit 10.3.0.1/16 metric 0", "-6 addr del 2001:db8:5::1/128 dev b1", "route show", "link set b0 down"],
+    ),
+    (
+        "`ip route del 10.0.0.0/24 dev lo scope global`: stderr",
+        &["link add b0 type bridge", "addr replace 10.0.0.1/24 dev b0 label b0:2 broadcast +", "route del 10.0.0.0/24 dev lo scope global"],
+    ),
+    (
+        "`ip route del 10.1.0.0/16 via 10.0.0.1 dev lo`: stderr",
+        &["route add local default nexthop via 192.0.2.254 weight 2 nexthop via 10.9.9.9 dev lo nexthop via 10.0.0.254", "route del 10.1.0.0/16 via 10.0.0.1 dev lo"],
+    ),
+    (
+        "`ip route del 10.3.0.1/32 metric 1024 scope global`: stderr",
+        &["link set lo up", "route del 10.3.0.1/32 metric 1024 scope global"],
+    ),
+    (
+        "`ip route del 192.0.2.0/24 via 10.0.0.1 metric 5 proto kernel src 127.0.0.1`: stderr",
+        &["route add 10.3.0.1/16 via 192.0.2.254 dev lo mtu 1300", "route del 192.0.2.0/24 via 10.0.0.1 metric 5 proto kernel src 127.0.0.1"],
+    ),
+    (
+        "`ip route del 192.0.2.0/24 via 10.9.9.9`: stderr",
+        &["addr add 10.0.0.3/8 dev lo scope host", "route del 192.0.2.0/24 via 10.9.9.9"],
+    ),
+    (
+        "`ip route del 192.0.2.0/24`: stderr",
+        &["route add blackhole 10.3.0.1/16", "route del 192.0.2.0/24"],
+    ),
+    (
+        "`ip route del blackhole 10.3.0.1/32 mtu 1400`: stderr",
+        &["route add local default via 10.0.1.254 dev lo scope host proto static mtu lock 1200", "route del blackhole 10.3.0.1/32 mtu 1400"],
+    ),
+    (
+        "`ip route del throw 10.2.0.0/16 dev b0 proto kernel mtu 1400`: stderr",
+        &["link add b0 type bridge", "route prepend broadcast 192.0.2.0/24 via 10.0.0.1 onlink scope host proto boot", "route del throw 10.2.0.0/16 dev b0 proto kernel mtu 1400"],
+    ),
+    (
+        "`ip route del unreachable 10.2.0.0/16`: stderr",
+        &["route replace 10.3.0.1/16 via 10.0.0.1 dev lo", "route del unreachable 10.2.0.0/16"],
+    ),
+    (
+        "`ip route get 127.0.0.1`: status kernel 2 nlq 0",
+        &["link add b0 type bridge", "link set b0 up", "addr replace 127.0.0.2/8 dev b0 scope global", "route get 127.0.0.1"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev b2 metric 300 nodad`: notifications",
+        &["link add b2 type bridge", "-6 addr add 2001:db8:1::1/64 dev b2 metric 300 nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev lo metric 300`: notifications",
+        &["-6 addr add 2001:db8:1::1/64 dev lo metric 300"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev b1`: stderr",
+        &["link add b1 address 02:00:00:00:00:01 type bridge", "-6 addr add ::1/128 dev b1"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev b0 nodad`: notifications",
+        &["link add b0 type bridge", "-6 addr add 2001:db8:1::1/64 dev b0 nodad"],
+    ),
+    (
+        "`ip -6 route append unreachable 2001:db8:30::1/128 table 100 metric 1024 proto boot hoplimit 5`: notifications",
+        &["-6 route append unreachable 2001:db8:30::1/128 table 100 metric 1024 proto boot hoplimit 5"],
+    ),
+    (
+        "`ip link set b1 mtu 67`: tables",
+        &["link set lo name b1", "link set b1 mtu 67"],
+    ),
+    (
+        "`ip link set lo mtu 576`: tables",
+        &["link set lo mtu 576"],
+    ),
+    (
+        "`ip link set lo mtu 60`: tables",
+        &["link set lo mtu 60"],
+    ),
+    (
+        "`ip link set lo mtu 67`: tables",
+        &["link set lo mtu 67"],
+    ),
+    (
+        "`ip link set lo mtu 68`: tables",
+        &["link set lo mtu 68"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev b2 metric 300 nodad`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link add b2 type bridge", "-6 addr add 2001:db8:1::1/64 dev b0 nodad", "-6 addr add 2001:db8:1::1/64 dev b2 metric 300 nodad"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8:1::1/64 dev lo`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "-6 addr change 2001:db8:1::1/64 dev b0 scope site nodad", "-6 addr add 2001:db8:1::1/64 dev lo"],
+    ),
+    (
+        "`ip -6 addr add ::1/128 dev lo noprefixroute`: status kernel 0 nlq 2",
+        &["link set lo mtu 576", "-6 addr add ::1/128 dev lo noprefixroute"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8:5::1/128 dev lo nodad`: status kernel 0 nlq 2",
+        &["link set lo mtu 68", "-6 addr change 2001:db8:5::1/128 dev lo nodad"],
+    ),
+    (
+        "`ip -6 addr del 2001:db8:5::1/128 dev b0`: stderr",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 mtu 1279", "-6 addr del 2001:db8:5::1/128 dev b0"],
+    ),
+    (
+        "`ip -6 addr del 2001:db8::1/64 dev b2`: stderr",
+        &["link add b2 address 02:00:00:00:00:01 mtu 576 type bridge", "-6 addr del 2001:db8::1/64 dev b2"],
+    ),
+    (
+        "`ip -6 addr del fe80::1/64 dev b0`: stderr",
+        &["link add b0 mtu 1279 type bridge", "-6 addr del fe80::1/64 dev b0"],
+    ),
+    (
+        "`ip -6 addr replace 2001:db8:1::1/64 dev lo metric 0 nodad`: notifications",
+        &["link add b0 type bridge", "-6 addr add 2001:db8:1::1/64 dev b0 nodad", "-6 addr replace 2001:db8:1::1/64 dev lo metric 0 nodad"],
+    ),
+    (
+        "`ip -6 route add blackhole default pref high`: notifications",
+        &["-6 route add blackhole default pref high"],
+    ),
+    (
+        "`ip -6 route add prohibit 2001:db8:30::1/128 scope link pref low`: notifications",
+        &["-6 route add prohibit 2001:db8:30::1/128 scope link pref low"],
+    ),
+    (
+        "`ip -6 route add throw 2001:db8:10::/48 dev b0 metric 1024 mtu lock 1200 pref high`: notifications",
+        &["link add b0 type bridge", "-6 route add throw 2001:db8:10::/48 dev b0 metric 1024 mtu lock 1200 pref high"],
+    ),
+    (
+        "`ip -6 route add throw 2001:db8:20::/48 table 200 pref low`: notifications",
+        &["-6 route add throw 2001:db8:20::/48 table 200 pref low"],
+    ),
+    (
+        "`ip -6 route add throw default hoplimit 5 pref low`: notifications",
+        &["-6 route add throw default hoplimit 5 pref low"],
+    ),
+    (
+        "`ip -6 route append 2001:db8:10::/48 dev b0 pref medium`: notifications",
+        &["link add b0 type bridge", "link set b0 up", "-6 route append 2001:db8:10::/48 dev b0 pref medium"],
+    ),
+    (
+        "`ip -6 route append blackhole 2001:db8:20::/48 table local`: notifications",
+        &["-6 route append blackhole 2001:db8:20::/48 table local"],
+    ),
+    (
+        "`ip -6 route append prohibit 2001:db8:30::1/128 hoplimit 5 pref low`: notifications",
+        &["-6 route append prohibit 2001:db8:30::1/128 hoplimit 5 pref low"],
+    ),
+    (
+        "`ip -6 route append unreachable 2001:db8:30::1/128`: notifications",
+        &["-6 route append unreachable 2001:db8:30::1/128"],
+    ),
+    (
+        "`ip -6 route change blackhole default dev lo table local`: stderr",
+        &["-6 route change blackhole default dev lo table local"],
+    ),
+    (
+        "`ip -6 route change blackhole default`: stderr",
+        &["-6 route change blackhole default"],
+    ),
+    (
+        "`ip -6 route change unreachable 2001:db8:10::/48 pref low`: notifications",
+        &["-6 route add throw 2001:db8:10::/48 metric 1024", "-6 route change unreachable 2001:db8:10::/48 pref low"],
+    ),
+    (
+        "`ip -6 route del blackhole 2001:db8::/64 metric 0`: status kernel 0 nlq 2",
+        &["-6 addr add 2001:db8::1/64 dev lo nodad", "link set lo up", "-6 route del blackhole 2001:db8::/64 metric 0"],
+    ),
+    (
+        "`ip -6 route replace prohibit 2001:db8:20::/48 dev lo pref low`: notifications",
+        &["-6 route replace prohibit 2001:db8:20::/48 dev lo pref low"],
+    ),
+    (
+        "`ip link set b2 mtu 70000 up`: tables",
+        &["-6 addr add fe80::1/64 dev lo", "link set lo name b2", "link set b2 mtu 70000 up"],
+    ),
+    (
+        "`ip link set b2 up`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "link add b2 type bridge", "-6 addr add 2001:db8::1/64 dev b0 nodad", "link set b2 up"],
+    ),
+    (
+        "`ip link set lo up`: tables",
+        &["-6 addr add fe80::1/64 dev lo scope site", "link set lo up"],
+    ),
+    (
+        "`ip -6 addr add 2001:db8::1/64 dev lo scope global metric 0`: notifications",
+        &["-6 addr add 2001:db8::1/64 dev lo scope global metric 0"],
+    ),
+    (
+        "`ip -6 route add 2001:db8::/64 dev lo pref high`: notifications",
+        &["link set lo up", "-6 route add 2001:db8::/64 dev lo pref high"],
+    ),
+    (
+        "`ip -6 route change unreachable 2001:db8:10::/48 metric 100 mtu 1400`: stderr",
+        &["-6 route prepend unreachable 2001:db8:10::/48 mtu 1400", "-6 route change unreachable 2001:db8:10::/48 metric 100 mtu 1400"],
+    ),
+    (
+        "`ip link set b1 up`: notifications",
+        &["link add b1 type bridge", "-6 addr add 2001:db8:1::1/64 dev b1 metric 0", "link set b1 up"],
+    ),
+    (
+        "`ip link set lo mtu 60`: notifications",
+        &["link set lo mtu 576 up", "-6 addr add fe80::1/64 dev lo metric 10", "link set lo mtu 60"],
+    ),
+    (
+        "`ip route del 10.3.0.1/32 table main hoplimit 5`: status kernel 2 nlq 0",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "route prepend 10.3.0.1/32 dev b0 metric 5 scope global", "route del 10.3.0.1/32 table main hoplimit 5"],
+    ),
+    (
+        "`ip route get 10.0.0.77`: stdout",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "addr add 10.0.0.1/24 dev b0 scope site metric 0 broadcast +", "addr add 10.0.0.1/24 dev lo broadcast +", "link set lo up", "route get 10.0.0.77"],
+    ),
+    (
+        "`ip route get 127.0.0.1`: stdout",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "route append local default dev b0 hoplimit 5", "route get 127.0.0.1"],
+    ),
+    (
+        "`ip route get 10.0.0.77`: stdout",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "addr add 10.0.0.1/24 dev b0 scope site metric 0 broadcast +", "addr add 10.0.0.1/24 dev lo broadcast +", "link set lo up", "route show table all", "route get 10.0.0.77"],
+    ),
+];
