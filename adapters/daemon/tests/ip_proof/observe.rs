@@ -114,14 +114,19 @@ impl Side for KernelSide {
         run_ip(c)
     }
     fn settle(&mut self) -> io::Result<()> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while probing(&mut self.observer)? {
-            if std::time::Instant::now() > deadline {
+        let start = std::time::Instant::now();
+        loop {
+            let (probing, unrouted) = pending(&mut self.observer)?;
+            // An address can lose its local route by hand: that wait ends
+            // after a while; detection must end.
+            if !probing && (!unrouted || start.elapsed() > Duration::from_secs(1)) {
+                return Ok(());
+            }
+            if start.elapsed() > Duration::from_secs(5) {
                 return Err(io::Error::other("duplicate address detection did not end"));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        Ok(())
     }
     fn observer(&mut self) -> &mut dyn Transport {
         &mut self.observer
@@ -182,14 +187,21 @@ impl Side for NlqSide<'_> {
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// True while the kernel has work on timers pending: an IPv6 address
-/// tentative on a link that is up with carrier or on `lo` (duplicate
-/// address detection running), or a link up and running that has lost its
-/// carrier (linkwatch has not updated its operational state yet).
-fn probing(t: &mut dyn Transport) -> io::Result<bool> {
+/// What the kernel still has to do after a step, in its work queues:
+/// `(probing, unrouted)`.
+///
+/// `probing`: an IPv6 address tentative on a link that is up with carrier
+/// or on `lo` (duplicate address detection running), or a link up and
+/// running that has lost its carrier (linkwatch has not updated its
+/// operational state yet).
+///
+/// `unrouted`: an IPv6 address out of detection (`nodad`, or just done)
+/// whose local route is not in yet: its detection work has not run.
+fn pending(t: &mut dyn Transport) -> io::Result<(bool, bool)> {
     let mut links = Vec::new();
     let mut addrs = Vec::new();
-    let (seq_l, seq_a) = (0x5e77_0001, 0x5e77_0002);
+    let mut routes = Vec::new();
+    let (seq_l, seq_a, seq_r) = (0x5e77_0001, 0x5e77_0002, 0x5e77_0003);
     let ifi = [0u8; 16];
     exchange(
         t,
@@ -206,15 +218,24 @@ fn probing(t: &mut dyn Transport) -> io::Result<bool> {
         &mut addrs,
         &mut Vec::new(),
     )?;
+    let rtm = [AF_INET6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    exchange(
+        t,
+        &request(RTM_GETROUTE, NLM_F_DUMP, seq_r, &rtm),
+        seq_r,
+        &mut routes,
+        &mut Vec::new(),
+    )?;
     let word = |b: &[u8], at: usize| {
         b.get(at..at + 4)
             .map_or(0, |w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
     };
+    let of_kind = |m: &Msg, kind: u16| word(&m.bytes, 4) & 0xffff == u32::from(kind);
     // Links where detection runs: up with carrier, or loopback (where it
     // ends at once, up or not, but still in the kernel's work queue).
     let ready: Vec<u32> = links
         .iter()
-        .filter(|m| word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWLINK))
+        .filter(|m| of_kind(m, RTM_NEWLINK))
         .filter(|m| {
             let flags = word(&m.bytes, 24);
             flags & (IFF_UP | IFF_LOWER_UP) == (IFF_UP | IFF_LOWER_UP) || flags & IFF_LOOPBACK != 0
@@ -222,17 +243,51 @@ fn probing(t: &mut dyn Transport) -> io::Result<bool> {
         .map(|m| word(&m.bytes, 20))
         .collect();
     let linkwatch = links.iter().any(|m| {
-        word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWLINK)
+        of_kind(m, RTM_NEWLINK)
             && word(&m.bytes, 24) & (IFF_UP | IFF_RUNNING | IFF_LOWER_UP) == IFF_UP | IFF_RUNNING
     });
-    Ok(linkwatch
+    let tentative = |m: &Msg| {
+        m.bytes
+            .get(18)
+            .is_some_and(|f| u32::from(*f) & IFA_F_TENTATIVE != 0)
+    };
+    let probing = linkwatch
         || addrs.iter().any(|m| {
-            word(&m.bytes, 4) & 0xffff == u32::from(RTM_NEWADDR)
-                && m.bytes
-                    .get(18)
-                    .is_some_and(|f| u32::from(*f) & IFA_F_TENTATIVE != 0)
-                && ready.contains(&word(&m.bytes, 20))
-        }))
+            of_kind(m, RTM_NEWADDR) && tentative(m) && ready.contains(&word(&m.bytes, 20))
+        });
+    // The local table's host routes: (link, address).
+    let local: Vec<(u32, &[u8])> = routes
+        .iter()
+        .filter(|m| of_kind(m, RTM_NEWROUTE))
+        .filter(|m| m.bytes.get(23) == Some(&RTN_LOCAL) && m.bytes.get(17) == Some(&128))
+        .filter_map(|m| {
+            let attrs = m.bytes.get(28..)?;
+            Some((word(attr_of(attrs, RTA_OIF)?, 0), attr_of(attrs, RTA_DST)?))
+        })
+        .collect();
+    let unrouted = addrs.iter().any(|m| {
+        of_kind(m, RTM_NEWADDR)
+            && !tentative(m)
+            && m.bytes
+                .get(24..)
+                .and_then(|attrs| attr_of(attrs, IFA_ADDRESS))
+                .is_some_and(|a| !local.contains(&(word(&m.bytes, 20), a)))
+    });
+    Ok((probing, unrouted))
+}
+
+/// The value of the first attribute of `kind` in `attrs`.
+fn attr_of(mut attrs: &[u8], kind: u16) -> Option<&[u8]> {
+    while attrs.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
+        let k = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
+        let value = attrs.get(4..len)?;
+        if k == kind {
+            return Some(value);
+        }
+        attrs = attrs.get((len + 3) & !3..).unwrap_or_default();
+    }
+    None
 }
 
 /// The sequence number the listener's barrier request uses.
