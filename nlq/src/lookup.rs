@@ -135,6 +135,22 @@ fn is_own_address<S: Stack + ?Sized>(stack: &S, ip: IpAddr) -> bool {
     own
 }
 
+/// A gateway the local table resolves: one of this host's addresses, or
+/// inside a local prefix.
+fn is_local_gateway<S: Stack + ?Sized>(stack: &S, gw: IpAddr) -> bool {
+    is_own_address(stack, gw)
+        || best_route(stack, gw, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], 0)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.header.kind == RTN_LOCAL)
+}
+
+/// IPv4 works on the link: its MTU is at least 68 (`IPV4_MIN_MTU`), below
+/// which it has no `in_device`.
+fn has_inet4(link: &crate::wire::LinkRepr) -> bool {
+    link.mtu.is_none_or(|m| m >= 68)
+}
+
 fn is_loopback<S: Stack + ?Sized>(stack: &S, index: u32) -> bool {
     link_of(stack, index).is_some_and(|l| l.header.flags & IFF_LOOPBACK != 0)
 }
@@ -162,7 +178,7 @@ fn is_loopback<S: Stack + ?Sized>(stack: &S, index: u32) -> bool {
 pub fn route_get<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
     if q.oif != 0 {
         let link = link_of(stack, q.oif).ok_or(StackError::new(ENODEV))?;
-        if q.dst.is_ipv4() && link.header.flags & IFF_UP == 0 {
+        if q.dst.is_ipv4() && (link.header.flags & IFF_UP == 0 || !has_inet4(&link)) {
             return Err(StackError::new(ENETUNREACH));
         }
     }
@@ -206,9 +222,10 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
         Ok((r, (dev, gw))) => {
             answer.header.kind = r.header.kind;
             answer.oif = Some(dev);
-            // A gateway reached through a host route (one of this host's
-            // addresses) is not used as one (`rt_uses_gateway`).
-            answer.gateway = gw.filter(|g| !is_own_address(stack, *g));
+            // A gateway reached through a host-scope route (one of this
+            // host's addresses, or a local prefix) is not used as one: its
+            // next hop's scope is host (`rt_uses_gateway`).
+            answer.gateway = gw.filter(|g| !is_local_gateway(stack, *g));
             answer.metrics = r.metrics;
             if r.header.kind == RTN_BROADCAST {
                 flags |= RTCF_BROADCAST | RTCF_LOCAL;
@@ -232,6 +249,14 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
         }
         Err(e) => return Err(e),
     };
+    // The output link must have IPv4 (`__mkroute_output`).
+    if answer
+        .oif
+        .and_then(|o| link_of(stack, o))
+        .is_none_or(|l| !has_inet4(&l))
+    {
+        return Err(StackError::new(EINVAL));
+    }
     if saddr.is_some_and(|s| matches!(s, IpAddr::V4(a) if a.is_loopback()))
         && answer.oif.is_some_and(|o| !is_loopback(stack, o))
     {

@@ -8,9 +8,9 @@ use nlkit_tests::nlq_norm::nlq_normalize;
 use nlkit_tests::npr_oracle::npr_normalize;
 use nlq::wire::{
     consts::*, AddrCacheInfo, AddrMessage, AddrRepr, HwAddr, IfAddrMsg, IfInfoMsg, IfName,
-    InlineBytes, InlineStr, LinkInfoRepr, LinkMessage, LinkRepr, LinkStats, LinkStats64, Messages,
-    NdMsg, NeighCacheInfo, NeighMessage, NeighRepr, NextHopRepr, RouteMessage, RouteMetrics,
-    RouteRepr, RtMsg, Writer,
+    InlineBytes, InlineStr, LinkDetails, LinkInfoRepr, LinkMessage, LinkRepr, LinkStats,
+    LinkStats64, Messages, NdMsg, NeighCacheInfo, NeighMessage, NeighRepr, NextHopRepr,
+    RouteMessage, RouteMetrics, RouteRepr, RtMsg, Writer, LINK_MAP_LEN,
 };
 use proptest::option::of;
 use proptest::prelude::*;
@@ -248,6 +248,7 @@ fn link_repr(npr_safe: bool) -> impl Strategy<Value = LinkRepr> {
             of(any::<[u32; 24]>()),
             of(any::<[u64; 25]>()),
             of(raw_nest()),
+            link_details(),
         ),
     )
         .prop_map(move |(h, names, nums, more, nested)| LinkRepr {
@@ -277,6 +278,32 @@ fn link_repr(npr_safe: bool) -> impl Strategy<Value = LinkRepr> {
             af_spec: if npr_safe { None } else { nested.3 },
             carrier: nums.4,
             qdisc: nums.5.map(|s| InlineStr::try_from_str(&s).unwrap()),
+            details: if npr_safe {
+                LinkDetails::default()
+            } else {
+                nested.4
+            },
+        })
+}
+
+/// Limits and counters, with the variable-width pacing horizon on both
+/// sides of 32 bits and a random `IFLA_MAP`.
+fn link_details() -> impl Strategy<Value = LinkDetails> {
+    (
+        any::<[u32; 4]>(),
+        any::<u64>(),
+        any::<[u8; LINK_MAP_LEN]>(),
+        any::<u8>(),
+        any::<bool>(),
+    )
+        .prop_map(|(v, pacing, map, xdp, hooks)| {
+            let mut d = LinkDetails::linux(v[0], v[1], v[2], v[3]);
+            d.max_pacing_offload_horizon = Some(pacing);
+            d.map = Some(map);
+            d.xdp_attached = Some(xdp);
+            d.devlink_port = hooks;
+            d.dpll_pin = !hooks;
+            d
         })
 }
 

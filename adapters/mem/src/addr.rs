@@ -609,10 +609,13 @@ impl MemStack {
         }
     }
 
-    /// IPv4 leaves the link: every address goes, primary first. When the
-    /// link is being unregistered, only each primary's local route is
-    /// notified (the rest go silently with the link); otherwise, as for an
-    /// MTU below 68, each address goes as if deleted.
+    /// IPv4 leaves the link (`inetdev_destroy`): every address goes, in
+    /// list order, with no promotion. When the link is being unregistered,
+    /// only each primary's local route is notified (the rest go silently
+    /// with the link); otherwise (an MTU below 68) each primary takes its
+    /// routes with it, notified, a secondary finds its primary gone and
+    /// takes nothing, and what is left through the link goes silently
+    /// (`fib_disable_ip`).
     pub(crate) fn ipv4_forget(&mut self, index: u32, unregister: bool, events: Events<'_>) {
         if !unregister {
             while let Some(pos) = self
@@ -620,8 +623,14 @@ impl MemStack {
                 .iter()
                 .position(|a| a.ifindex == index && a.local.is_ipv4())
             {
-                self.del_ifa4(pos, events);
+                let a = self.addrs.remove(pos);
+                events(Event::DelAddr(&a.repr()));
+                if a.flags & IFA_F_SECONDARY == 0 {
+                    self.fib_del_ifaddr(&a, events);
+                    self.fib_forget_source(a.local, events);
+                }
             }
+            self.flush_link_routes(AF_INET, index, true, events);
             return;
         }
         let gone: Vec<Addr> = self.v4_addrs(index).cloned().collect();

@@ -27,6 +27,7 @@
 //! ```
 
 mod addr;
+mod bridge;
 mod link;
 mod route;
 mod route_check;

@@ -5,7 +5,8 @@ use nlq::errno::*;
 use nlq::stack::{Event, Events, LinkChange, LinkKey, NewLink, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{
-    HwAddr, IfInfoMsg, IfName, InlineStr, LinkInfoRepr, LinkRepr, LinkStats, LinkStats64,
+    HwAddr, IfInfoMsg, IfName, InlineStr, LinkDetails, LinkInfoRepr, LinkRepr, LinkStats,
+    LinkStats64,
 };
 
 use crate::MemStack;
@@ -60,7 +61,9 @@ impl Kind {
     fn mtu_range(self) -> (u32, u32) {
         match self {
             Kind::Loopback => (0, 0),
-            Kind::Bridge | Kind::Tap => (68, 65535),
+            Kind::Bridge => (68, 65535),
+            // `MAX_MTU` less the Ethernet header (`tun_net_init`).
+            Kind::Tap => (68, 65521),
             Kind::Dummy => (0, 0),
         }
     }
@@ -75,6 +78,10 @@ pub(crate) struct Link {
     /// `IFF_*` the user controls (`IFF_UP` included).
     pub flags: u32,
     pub carrier: bool,
+    /// How many times the carrier came up and went down
+    /// (`IFLA_CARRIER_UP_COUNT`, `IFLA_CARRIER_DOWN_COUNT`).
+    pub carrier_ups: u32,
+    pub carrier_downs: u32,
     pub mtu: u32,
     pub mac: HwAddr,
     pub broadcast: HwAddr,
@@ -85,6 +92,10 @@ pub(crate) struct Link {
     /// It has been up once: its queueing discipline is attached (`noop`
     /// until then, `noqueue` from then on, as the kernel reports them).
     pub qdisc_attached: bool,
+    /// A bridge's MAC was given (at creation, or changed since): its
+    /// bridge id holds it; a bridge with a random MAC and no ports keeps
+    /// the id all zeros.
+    pub mac_given: bool,
 }
 
 fn hw(b: &[u8]) -> HwAddr {
@@ -99,6 +110,8 @@ impl Link {
             kind: Kind::Loopback,
             flags: IFF_LOOPBACK,
             carrier: true,
+            carrier_ups: 0,
+            carrier_downs: 0,
             mtu: 65536,
             mac: hw(&[0; 6]),
             broadcast: hw(&[0; 6]),
@@ -107,6 +120,7 @@ impl Link {
             master: 0,
             group: 0,
             qdisc_attached: false,
+            mac_given: false,
         }
     }
 
@@ -120,6 +134,8 @@ impl Link {
                 _ => IFF_BROADCAST | IFF_MULTICAST,
             },
             carrier: true,
+            carrier_ups: 0,
+            carrier_downs: 0,
             mtu: 1500,
             mac: hw(&mac),
             broadcast: hw(&[0xff; 6]),
@@ -128,6 +144,19 @@ impl Link {
             master: 0,
             group: 0,
             qdisc_attached: false,
+            mac_given: false,
+        }
+    }
+
+    /// Sets the carrier, counting a change as `netif_carrier_on`/`off`.
+    pub fn set_carrier(&mut self, on: bool) {
+        if self.carrier != on {
+            self.carrier = on;
+            if on {
+                self.carrier_ups = self.carrier_ups.wrapping_add(1);
+            } else {
+                self.carrier_downs = self.carrier_downs.wrapping_add(1);
+            }
         }
     }
 
@@ -184,6 +213,10 @@ impl Link {
             alias: self.alias,
             info: (self.kind != Kind::Loopback).then(|| LinkInfoRepr {
                 kind: InlineStr::try_from_str(self.kind.name()),
+                data: match self.kind {
+                    Kind::Bridge => crate::bridge::info_data(self.mac_given.then_some(&self.mac)),
+                    _ => None,
+                },
                 ..LinkInfoRepr::default()
             }),
             stats: Some(LinkStats::default()),
@@ -196,6 +229,20 @@ impl Link {
                 // IFF_NO_QUEUE.
                 (true, _) => "noqueue",
             }),
+            details: {
+                let (min, max) = self.kind.mtu_range();
+                let mut d = LinkDetails::linux(min, max, self.carrier_ups, self.carrier_downs);
+                // Loopback and bridges cannot change namespace.
+                if matches!(self.kind, Kind::Loopback | Kind::Bridge) {
+                    d.netns_immutable = Some(1);
+                }
+                if self.kind == Kind::Loopback {
+                    // `loopback_setup`: `netif_set_tso_max_size(dev, GSO_MAX_SIZE)`
+                    // of the legacy kind, 512 KiB less 8 bytes.
+                    d.tso_max_size = Some(524_280);
+                }
+                d
+            },
             ..LinkRepr::default()
         }
     }
@@ -329,10 +376,11 @@ impl MemStack {
         }
         if let Some(mac) = new.change.address {
             link.mac = mac;
+            link.mac_given = true;
             if kind == Kind::Bridge {
                 // A bridge given its address finds no live port when it
                 // recomputes its id: no carrier (as after a MAC change).
-                link.carrier = false;
+                link.set_carrier(false);
             }
         }
         if let Some(q) = new.change.txqlen {
@@ -376,6 +424,7 @@ impl MemStack {
             }
             let l = self.link_mut(index)?;
             l.mac = mac;
+            l.mac_given |= changed;
             let lost_carrier = changed && kind == Kind::Bridge && l.carrier;
             let was_running = l.iff() & IFF_RUNNING;
             let operstate = l.operstate();
@@ -385,7 +434,7 @@ impl MemStack {
                 // NETDEV_CHANGEADDR already reports it, with the
                 // operational state (and IFF_RUNNING) linkwatch has not
                 // updated yet; linkwatch's own notification follows.
-                l.carrier = false;
+                l.set_carrier(false);
             }
             // NETDEV_CHANGEADDR is notified even when nothing changed.
             if let Some(l) = self.links.get(&index) {
@@ -535,7 +584,7 @@ impl MemStack {
         if l.carrier == carrier {
             return Ok(());
         }
-        l.carrier = carrier;
+        l.set_carrier(carrier);
         self.carrier_changed(index, events);
         Ok(())
     }

@@ -347,6 +347,15 @@ impl MemStack {
             r.flags |= RTNH_F_LINKDOWN;
         }
         self.create_table(r.family, r.table);
+        // `fib_valid_prefsrc`: an IPv4 source must be local, as the local
+        // table says (its own local route, or another's); the kernel's
+        // insert fails silently otherwise (the local table was flushed).
+        if let (AF_INET, Some(src)) = (r.family, r.prefsrc) {
+            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
+            if !own && self.addr_type4(src, r.table) != RTN_LOCAL {
+                return;
+            }
+        }
         events(Event::NewRoute(&Self::repr_of(&r), nlflags));
         self.insert_route(r, true);
     }
@@ -452,41 +461,39 @@ impl MemStack {
         }
     }
 
-    /// IPv6 looks the gateway up like a packet (`ip6_route_check_nh`): the
-    /// best main-table route (longest prefix, then lowest metric, then the
-    /// first) must not itself go through a gateway or the loopback.
-    pub(crate) fn resolve_gateway6(&self, gw: IpAddr, oif: u32) -> StackResult<u32> {
-        let best = self
-            .routes6
-            .iter()
-            .filter(|r| {
-                r.table == RT_TABLE_MAIN
-                    && r.kind == RTN_UNICAST
-                    && (oif == 0 || r.uses(oif))
-                    && prefix_contains(r.dst, r.dst_len, gw)
-            })
-            .fold(None::<&Route>, |best, r| match best {
-                Some(b)
-                    if (b.dst_len, std::cmp::Reverse(b.priority))
-                        >= (r.dst_len, std::cmp::Reverse(r.priority)) =>
-                {
+    /// `ip6_route_check_nh`: the link an IPv6 gateway is reached by,
+    /// through `oif` when given: first in the route's `table`, then as a
+    /// lookup does (the local table, then main). The route found must
+    /// forward without a gateway of its own.
+    pub(crate) fn resolve_gateway6(&self, gw: IpAddr, oif: u32, table: u32) -> StackResult<u32> {
+        let best_in = |t: u32| {
+            self.routes6
+                .iter()
+                .filter(|r| r.table == t && (oif == 0 || r.uses(oif)))
+                .filter(|r| prefix_contains(r.dst, r.dst_len, gw))
+                .fold(None::<&Route>, |best, r| match best {
                     Some(b)
-                }
-                _ => Some(r),
-            });
-        match best {
-            Some(r)
-                if r.gateway.is_none()
-                    && r.multipath.is_none()
-                    && self
-                        .links
-                        .get(&r.oif)
-                        .is_some_and(|l| l.kind != crate::link::Kind::Loopback) =>
-            {
-                Ok(r.oif)
-            }
-            _ => Err(StackError::new(EHOSTUNREACH)),
-        }
+                        if (b.dst_len, std::cmp::Reverse(b.priority))
+                            >= (r.dst_len, std::cmp::Reverse(r.priority)) =>
+                    {
+                        Some(b)
+                    }
+                    _ => Some(r),
+                })
+        };
+        let direct = |r: &&Route| {
+            !nlq::route_rules::is_reject(r.kind) && r.gateway.is_none() && r.multipath.is_none()
+        };
+        let t = if table == 0 { RT_TABLE_MAIN } else { table };
+        best_in(t)
+            .filter(direct)
+            .or_else(|| {
+                best_in(RT_TABLE_LOCAL)
+                    .or_else(|| best_in(RT_TABLE_MAIN))
+                    .filter(direct)
+            })
+            .map(|r| r.oif)
+            .ok_or(StackError::new(EHOSTUNREACH))
     }
 
     /// `fib_new_table`: creating the IPv4 local table creates main too

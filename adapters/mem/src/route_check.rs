@@ -124,7 +124,7 @@ impl MemStack {
         };
         if gw.is_ipv6() {
             // An IPv6 gateway (`RTA_VIA`): as IPv6 resolves it.
-            let oif = self.resolve_gateway6(gw, hop.oif)?;
+            let oif = self.validate_gw6(gw, hop.oif, onlink, table)?;
             return Ok((oif, self.linkdown(oif)));
         }
         if onlink {
@@ -213,7 +213,7 @@ impl MemStack {
     /// `inet_addr_type_table`: what `addr` is to this host, as the local
     /// table (and `table`, when another) says: local, broadcast,
     /// multicast, or unicast (anything else).
-    fn addr_type4(&self, addr: IpAddr, table: u32) -> u8 {
+    pub(crate) fn addr_type4(&self, addr: IpAddr, table: u32) -> u8 {
         let IpAddr::V4(a) = addr else {
             return RTN_UNICAST;
         };
@@ -232,7 +232,9 @@ impl MemStack {
             self.routes_of(AF_INET)
                 .iter()
                 .filter(|r| r.table == t && prefix_contains(r.dst, r.dst_len, addr))
-                .max_by_key(|r| r.dst_len)
+                // The longest prefix, and its first entry (a broadcast
+                // route goes before a local one for the same address).
+                .min_by_key(|r| std::cmp::Reverse(r.dst_len))
                 .map(|r| r.kind)
         };
         let t = if table == RT_TABLE_MAIN {
@@ -343,7 +345,7 @@ impl MemStack {
             if onlink {
                 self.check_onlink6(gw, oif, table)?;
             } else {
-                dev = self.resolve_gateway6(gw, oif)?;
+                dev = self.resolve_gateway6(gw, oif, table)?;
             }
         }
         if dev == 0 {
@@ -379,7 +381,7 @@ impl MemStack {
             .routes_of(AF_INET6)
             .iter()
             .filter(|r| r.table == t && prefix_contains(r.dst, r.dst_len, gw))
-            .max_by_key(|r| (r.dst_len, std::cmp::Reverse(r.priority)));
+            .min_by_key(|r| (std::cmp::Reverse(r.dst_len), r.priority));
         if let Some(r) = best {
             if !is_reject(r.kind) && r.dst_len != 0 && (r.kind != RTN_UNICAST || r.oif != oif) {
                 return Err(fail(

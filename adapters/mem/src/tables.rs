@@ -211,6 +211,8 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
     };
     link.flags = r.header.flags;
     link.carrier = carrier;
+    link.carrier_ups = r.details.carrier_up_count.unwrap_or(0);
+    link.carrier_downs = r.details.carrier_down_count.unwrap_or(0);
     link.mtu = r.mtu.ok_or(invalid("a link without an MTU"))?;
     link.mac = r.address.unwrap_or_default();
     link.broadcast = r.broadcast.unwrap_or_default();
@@ -219,6 +221,10 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
     link.master = r.master.unwrap_or(0);
     link.group = r.group.unwrap_or(0);
     link.qdisc_attached = r.qdisc.is_some_and(|q| q.as_str() != "noop");
+    link.mac_given = r
+        .info
+        .and_then(|i| i.data)
+        .is_some_and(|d| crate::bridge::id_holds_mac(&d));
     Ok(link)
 }
 

@@ -5,7 +5,9 @@
 use nlq::errno::*;
 use nlq::stack::{Event, Events, LinkChange, StackError, StackResult};
 use nlq::wire::consts::*;
-use nlq::wire::{HwAddr, IfInfoMsg, IfName, InlineStr, LinkRepr, LinkStats, LinkStats64};
+use nlq::wire::{
+    HwAddr, IfInfoMsg, IfName, InlineStr, LinkDetails, LinkRepr, LinkStats, LinkStats64,
+};
 
 use crate::model::Model;
 
@@ -104,6 +106,8 @@ impl Link {
             } else {
                 "noop"
             }),
+            // The carrier never changes.
+            details: LinkDetails::linux(68, self.max_mtu, 0, 0),
             ..LinkRepr::default()
         }
     }

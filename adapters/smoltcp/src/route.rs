@@ -708,6 +708,14 @@ impl Model {
     /// Adds a route the kernel makes (an address's); an identical one
     /// already there is left alone, as `fib_magic` ignores `EEXIST`.
     pub(crate) fn add_kernel_route(&mut self, r: Route, events: Events<'_>) {
+        // `fib_valid_prefsrc`: an IPv4 source must be local as the local
+        // table says; the kernel's insert fails silently otherwise.
+        if let (AF_INET, Some(src)) = (r.family, r.prefsrc) {
+            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
+            if !own && self.local_type4(src) != Some(RTN_LOCAL) {
+                return;
+            }
+        }
         let table = (r.family, r.table);
         let same = r.clone();
         self.routes.repr_of(&r);
@@ -734,6 +742,22 @@ impl Model {
             (true, _) => NLM_F_CREATE,
         };
         events(Event::NewRoute(&self.routes.scratch, nlflags));
+    }
+
+    /// `inet_addr_type_table` on the local table: the kind of the route
+    /// there that covers `addr` (longest prefix, then the first).
+    fn local_type4(&self, addr: IpAddr) -> Option<u8> {
+        let mut best: Option<(u8, u8)> = None;
+        self.routes.visit(AF_INET, 0, |r| {
+            if r.table == RT_TABLE_LOCAL
+                && nlq::lookup::prefix_contains(r.dst, r.dst_len, addr)
+                && best.is_none_or(|(len, _)| r.dst_len > len)
+            {
+                best = Some((r.dst_len, r.kind));
+            }
+            ControlFlow::Continue(())
+        });
+        best.map(|(_, kind)| kind)
     }
 
     /// Removes, notified and in dump order, the routes of `family` to the

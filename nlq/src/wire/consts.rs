@@ -193,12 +193,32 @@ pub const IFLA_NUM_TX_QUEUES: u16 = 31;
 pub const IFLA_NUM_RX_QUEUES: u16 = 32;
 pub const IFLA_CARRIER: u16 = 33;
 pub const IFLA_CARRIER_CHANGES: u16 = 35;
+pub const IFLA_PROTO_DOWN: u16 = 39;
+pub const IFLA_GSO_MAX_SEGS: u16 = 40;
+pub const IFLA_GSO_MAX_SIZE: u16 = 41;
+pub const IFLA_XDP: u16 = 43;
+pub const IFLA_CARRIER_UP_COUNT: u16 = 47;
+pub const IFLA_CARRIER_DOWN_COUNT: u16 = 48;
 pub const IFLA_TARGET_NETNSID: u16 = 46;
 pub const IFLA_NEW_IFINDEX: u16 = 49;
 pub const IFLA_MIN_MTU: u16 = 50;
 pub const IFLA_MAX_MTU: u16 = 51;
 pub const IFLA_ALT_IFNAME: u16 = 53;
 pub const IFLA_PERM_ADDRESS: u16 = 54;
+pub const IFLA_GRO_MAX_SIZE: u16 = 58;
+pub const IFLA_TSO_MAX_SIZE: u16 = 59;
+pub const IFLA_TSO_MAX_SEGS: u16 = 60;
+pub const IFLA_ALLMULTI: u16 = 61;
+pub const IFLA_DEVLINK_PORT: u16 = 62;
+pub const IFLA_GSO_IPV4_MAX_SIZE: u16 = 63;
+pub const IFLA_GRO_IPV4_MAX_SIZE: u16 = 64;
+pub const IFLA_DPLL_PIN: u16 = 65;
+pub const IFLA_MAX_PACING_OFFLOAD_HORIZON: u16 = 66;
+pub const IFLA_NETNS_IMMUTABLE: u16 = 67;
+pub const IFLA_HEADROOM: u16 = 68;
+pub const IFLA_TAILROOM: u16 = 69;
+/// `IFLA_XDP_ATTACHED`, inside `IFLA_XDP`.
+pub const IFLA_XDP_ATTACHED: u16 = 2;
 
 // IPv6 link attributes (inside IFLA_PROTINFO of an AF_INET6 link).
 pub const IFLA_INET6_FLAGS: u16 = 1;

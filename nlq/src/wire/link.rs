@@ -5,6 +5,7 @@ use super::attr::{Attr, AttrDecode, Attrs, TypedAttrs};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
 use super::inline::{HwAddr, IfName, InlineBytes, InlineStr};
+use super::link_details::{DetailsAt, LinkDetails};
 use super::parse::{self, PResult};
 use super::writer::{Buffer, Writer};
 use super::{ErrorKind, Result};
@@ -320,6 +321,9 @@ pub struct LinkRepr {
     pub carrier: Option<u8>,
     /// `IFLA_QDISC`: the queueing discipline's name (`noop`, `noqueue`).
     pub qdisc: Option<InlineStr<IFNAMSIZ>>,
+    /// Limits, counters and hooks (`IFLA_MIN_MTU`, `IFLA_PROMISCUITY`,
+    /// `IFLA_NUM_TX_QUEUES`, `IFLA_CARRIER_CHANGES`, ...).
+    pub details: LinkDetails,
 }
 
 impl LinkRepr {
@@ -355,7 +359,9 @@ impl LinkRepr {
                 LinkAttr::Other(o) => match o.kind() {
                     IFLA_CARRIER => r.carrier = Some(o.u8()?),
                     IFLA_QDISC => r.qdisc = Some(InlineStr::new(o.str()?, o.part())?),
-                    _ => {}
+                    _ => {
+                        r.details.take(&o)?;
+                    }
                 },
             }
         }
@@ -382,12 +388,15 @@ impl LinkRepr {
         if let Some(v) = self.linkmode {
             w.attr_u8(IFLA_LINKMODE, v)?;
         }
+        self.details.emit(w, DetailsAt::AfterLinkMode)?;
         if let Some(v) = self.mtu {
             w.attr_u32(IFLA_MTU, v)?;
         }
+        self.details.emit(w, DetailsAt::AfterMtu)?;
         if let Some(v) = self.group {
             w.attr_u32(IFLA_GROUP, v)?;
         }
+        self.details.emit(w, DetailsAt::AfterGroup)?;
         if let Some(v) = self.master {
             w.attr_u32(IFLA_MASTER, v)?;
         }
@@ -400,6 +409,7 @@ impl LinkRepr {
         if let Some(a) = &self.alias {
             w.attr_str(IFLA_IFALIAS, a)?;
         }
+        self.details.emit(w, DetailsAt::AfterCarrier)?;
         if let Some(a) = &self.address {
             w.attr(IFLA_ADDRESS, a)?;
         }
@@ -412,20 +422,22 @@ impl LinkRepr {
         if let Some(s) = &self.stats {
             s.emit(w, IFLA_STATS)?;
         }
+        self.details.emit(w, DetailsAt::AfterStats)?;
         if let Some(info) = &self.info {
-            // A plain nest, as the kernel writes it (`nla_nest_start_noflag`).
+            // Plain nests, as the kernel writes them (`nla_nest_start_noflag`),
+            // the data nests too.
             w.nested_noflag(IFLA_LINKINFO, |w| {
                 if let Some(k) = &info.kind {
                     w.attr_str(IFLA_INFO_KIND, k)?;
                 }
                 if let Some(d) = &info.data {
-                    w.attr(IFLA_INFO_DATA | NLA_F_NESTED, d)?;
+                    w.attr(IFLA_INFO_DATA, d)?;
                 }
                 if let Some(k) = &info.slave_kind {
                     w.attr_str(IFLA_INFO_SLAVE_KIND, k)?;
                 }
                 if let Some(d) = &info.slave_data {
-                    w.attr(IFLA_INFO_SLAVE_DATA | NLA_F_NESTED, d)?;
+                    w.attr(IFLA_INFO_SLAVE_DATA, d)?;
                 }
                 Ok(())
             })?;
@@ -440,8 +452,10 @@ impl LinkRepr {
             w.attr_u32(IFLA_EXT_MASK, v)?;
         }
         if let Some(d) = &self.af_spec {
-            w.attr(IFLA_AF_SPEC | NLA_F_NESTED, d)?;
+            // A plain nest too (`nla_nest_start_noflag`).
+            w.attr(IFLA_AF_SPEC, d)?;
         }
+        self.details.emit(w, DetailsAt::AtEnd)?;
         Ok(())
     }
 }

@@ -39,6 +39,7 @@ mod error;
 mod family;
 mod inline;
 mod link;
+mod link_details;
 mod message;
 mod neigh;
 mod nlmsg;
@@ -57,6 +58,7 @@ pub use link::{
     IfInfoMsg, LinkAttr, LinkInfo, LinkInfoAttr, LinkInfoRepr, LinkMessage, LinkRepr, LinkStats,
     LinkStats64, AF_SPEC_CAPACITY, INFO_DATA_CAPACITY,
 };
+pub use link_details::{DetailsAt, LinkDetails, LINK_MAP_LEN};
 pub use message::Message;
 pub use neigh::{NdMsg, NeighAttr, NeighCacheInfo, NeighMessage, NeighRepr};
 pub use nlmsg::{Messages, NlMsg, NlMsgHeader};

@@ -54,13 +54,10 @@ pub const KERNEL_SETUP: &[(&str, &str)] = &[
 ];
 
 /// Link attributes the in-memory stack does not model yet, left out on
-/// both sides: queue and offload limits, carrier counters, per-family
-/// device configuration, kind-specific data. This list is a known gap of
-/// the proof, not a mask of randomness; it shrinks as the model grows.
-pub const NOT_MODELLED_LINK: &[u16] = &[
-    12, 14, 26, 30, 31, 32, 35, 39, 40, 41, 43, 47, 48, 50, 51, 58, 59, 60, 61, 62, 63, 64, 65, 66,
-    67, 68, 69,
-];
+/// both sides: per-family device configuration (`IFLA_PROTINFO`,
+/// `IFLA_AF_SPEC`). This list is a known gap of the proof, not a mask of
+/// randomness; it shrinks as the model grows.
+pub const NOT_MODELLED_LINK: &[u16] = &[IFLA_PROTINFO, IFLA_AF_SPEC];
 
 /// Notifications the in-memory stack does not send yet: the bridge's
 /// forwarding database entries (`RTM_NEWNEIGH`/`RTM_DELNEIGH` of
@@ -110,8 +107,12 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
             // AF_SPEC / inet6: stats, icmp6 stats, cacheinfo.
             (true, _, _, [IFLA_AF_SPEC, 10, 3 | 5 | 6]) => true,
             (true, _, _, [IFLA_ADDRESS | IFLA_PERM_ADDRESS]) if !is_fixed_mac(v) => true,
-            // Bridge: timers, ids and the random group address.
-            (true, _, _, [IFLA_LINKINFO, IFLA_INFO_DATA, 11 | 12 | 16 | 17 | 18 | 19 | 20]) => true,
+            // Bridge: its timers (IFLA_BR_*_TIMER), and its ids
+            // (IFLA_BR_ROOT_ID, IFLA_BR_BRIDGE_ID) when they hold a random MAC.
+            (true, _, _, [IFLA_LINKINFO, IFLA_INFO_DATA, 16..=19]) => true,
+            (true, _, _, [IFLA_LINKINFO, IFLA_INFO_DATA, 10 | 11]) => {
+                !v.get(2..).is_some_and(is_fixed_mac)
+            }
             (_, true, _, [IFA_CACHEINFO]) => true,
             (_, true, _, [IFA_ADDRESS | IFA_LOCAL]) if is_random_link_local(v) => true,
             (_, _, true, [RTA_DST | RTA_PREFSRC]) if is_random_link_local(v) => true,
@@ -119,12 +120,6 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
             _ => false,
         };
         if link && depth == 0 && NOT_MODELLED_LINK.contains(&ty) {
-            let step = (len + 3) & !3;
-            b = b.get(step..).unwrap_or(&[]);
-            continue;
-        }
-        if link && p.as_slice() == [IFLA_LINKINFO, IFLA_INFO_DATA] {
-            // Kind-specific data: not modelled (see NOT_MODELLED_LINK).
             let step = (len + 3) & !3;
             b = b.get(step..).unwrap_or(&[]);
             continue;
@@ -213,10 +208,20 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
 
 /// Masks random MACs in `ip`'s text.
 pub fn mask_text(s: &str) -> String {
+    // The word before: a bridge timer's value follows its name.
+    let mut before = String::new();
     s.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == ',')
         .map(|tok| {
             let word = tok.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == ',');
             let tail = &tok[word.len()..];
+            if word.is_empty() {
+                return tok.to_string();
+            }
+            let timer = before.ends_with("_timer") && word.parse::<f64>().is_ok();
+            before = word.to_string();
+            if timer {
+                return format!("<timer>{tail}");
+            }
             let bytes: Vec<u8> = word
                 .split(':')
                 .filter_map(|h| u8::from_str_radix(h, 16).ok())

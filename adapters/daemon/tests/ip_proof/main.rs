@@ -29,8 +29,11 @@ use observe::{trace, KernelSide, NlqSide, StepTrace};
 
 type Steps = Vec<Vec<String>>;
 
-fn kernel_trace(steps: &Steps) -> Vec<StepTrace> {
+/// The kernel's trace of `steps`; `expect`: how many notifications the
+/// other side heard at each step (see [`trace`]).
+fn kernel_trace(steps: &Steps, expect: &[usize]) -> Vec<StepTrace> {
     let steps = steps.clone();
+    let expect = expect.to_vec();
     std::thread::spawn(move || {
         // SAFETY: unshare(2) with CLONE_NEWNET moves only this thread,
         // which nothing else uses, into a new namespace.
@@ -43,7 +46,7 @@ fn kernel_trace(steps: &Steps) -> Vec<StepTrace> {
             std::fs::write(knob, value).expect(knob);
         }
         let mut side = KernelSide::new().expect("kernel sockets");
-        trace(&mut side, &steps).expect("kernel trace")
+        trace(&mut side, &steps, &expect).expect("kernel trace")
     })
     .join()
     .expect("kernel side")
@@ -53,14 +56,20 @@ fn nlq_trace(steps: &Steps) -> Vec<StepTrace> {
     let daemon = harness::Daemon::start("ip-proof");
     let shim = harness::shim();
     let mut side = NlqSide::new(&daemon.socket, &shim).expect("daemon sockets");
-    trace(&mut side, steps).expect("nlq trace")
+    trace(&mut side, steps, &[]).expect("nlq trace")
 }
 
 /// The first divergence of `steps`, if any: (step index, description).
 fn diverges(steps: &Steps) -> Option<(usize, String)> {
-    let k = kernel_trace(steps);
-    let n = nlq_trace(steps);
+    let (k, n) = both_traces(steps);
     first_difference(steps, &k, &n)
+}
+
+/// The kernel's and nlq's traces of `steps`.
+fn both_traces(steps: &Steps) -> (Vec<StepTrace>, Vec<StepTrace>) {
+    let n = nlq_trace(steps);
+    let heard: Vec<usize> = n.iter().map(|t| t.notifications.len()).collect();
+    (kernel_trace(steps, &heard), n)
 }
 
 /// Shortens a diverging sequence while it still diverges: drops every
@@ -212,8 +221,7 @@ fn try_a_sequence() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| l.split_whitespace().map(str::to_string).collect())
         .collect();
-    let k = kernel_trace(&steps);
-    let n = nlq_trace(&steps);
+    let (k, n) = both_traces(&steps);
     for (i, (a, b)) in k.iter().zip(&n).enumerate() {
         eprintln!("=== ip {}", steps[i].join(" "));
         for (side, t) in [("kernel", a), ("nlq", b)] {

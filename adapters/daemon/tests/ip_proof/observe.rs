@@ -423,7 +423,17 @@ fn route_get_request(
 }
 
 /// Runs `steps` on `side` and records what each showed.
-pub fn trace(side: &mut dyn Side, steps: &[Vec<String>]) -> io::Result<Vec<StepTrace>> {
+///
+/// `expect` holds, per step, how many notifications the other side heard
+/// (empty: nothing expected). Some of the kernel's come from its work
+/// queues (linkwatch may wait up to a second after its last run): while
+/// fewer have come, the listener is read again, up to a deadline; a
+/// divergence in number then shows as it is.
+pub fn trace(
+    side: &mut dyn Side,
+    steps: &[Vec<String>],
+    expect: &[usize],
+) -> io::Result<Vec<StepTrace>> {
     let mut out = Vec::with_capacity(steps.len());
     for (i, args) in steps.iter().enumerate() {
         let (status, stdout, stderr, pid) = side.ip(args);
@@ -439,15 +449,23 @@ pub fn trace(side: &mut dyn Side, steps: &[Vec<String>]) -> io::Result<Vec<StepT
         // notification already queued for it.
         let mut ifi = [0u8; 16];
         ifi[4..8].copy_from_slice(&1i32.to_ne_bytes());
-        let seq = BARRIER_SEQ.wrapping_add(i as u32);
-        let mut ignored = Vec::new();
-        exchange(
-            side.listener(),
-            &request(RTM_GETLINK, 0, seq, &ifi),
-            seq,
-            &mut ignored,
-            &mut t.notifications,
-        )?;
+        let want = expect.get(i).copied().unwrap_or(0);
+        let deadline = std::time::Instant::now() + Duration::from_millis(2500);
+        for round in 0u32.. {
+            let seq = BARRIER_SEQ.wrapping_add((i as u32) << 8 | round);
+            let mut ignored = Vec::new();
+            exchange(
+                side.listener(),
+                &request(RTM_GETLINK, 0, seq, &ifi),
+                seq,
+                &mut ignored,
+                &mut t.notifications,
+            )?;
+            if t.notifications.len() >= want || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if let Some(req) = route_get_request(side.observer(), args, 0x7e7e_0000 + i as u32)? {
             let mut stray = Vec::new();
             let seq = 0x7e7e_0000 + i as u32;

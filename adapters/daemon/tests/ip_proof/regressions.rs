@@ -988,4 +988,24 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
         "`ip route get 10.0.0.77`: stdout",
         &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "addr add 10.0.0.1/24 dev b0 scope site metric 0 broadcast +", "addr add 10.0.0.1/24 dev lo broadcast +", "link set lo up", "route show table all", "route get 10.0.0.77"],
     ),
+    (
+        "`ip -6 route append default via 2001:db8:9::9 src 2001:db8::1`: stderr",
+        &["link add b0 type bridge", "link set b0 up", "-6 route add default dev b0 table local pref high", "-6 route append default via 2001:db8:9::9 src 2001:db8::1"],
+    ),
+    (
+        "`ip addr add 127.0.0.2/8 dev lo`: notifications",
+        &["link set lo up", "route flush table local", "addr add 127.0.0.2/8 dev lo"],
+    ),
+    (
+        "`ip link set lo mtu 60`: notifications",
+        &["addr add 10.0.0.2/24 dev lo noprefixroute", "addr add 10.0.0.1/24 dev lo", "link set lo mtu 60"],
+    ),
+    (
+        "`ip route get 10.0.0.1`: status",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set lo mtu 67", "addr replace 10.0.0.1/24 dev b0", "route get 10.0.0.1"],
+    ),
+    (
+        "`ip route get 10.3.0.1`: stdout",
+        &["link set lo up", "addr replace 10.0.0.3/8 dev lo", "route add 10.3.0.1/32 via 10.0.0.254 table main", "route get 10.3.0.1"],
+    ),
 ];

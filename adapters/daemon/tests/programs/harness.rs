@@ -22,12 +22,20 @@ pub struct Outcome {
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
-    /// A fresh directory named after `name` and this process.
+    /// A fresh directory named after `name`, this process and a count:
+    /// tests running at once in one process each get their own, and one
+    /// that exists already (another's) is never reused.
     pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("nlkit-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("nlkit-{name}-{}-{n}", std::process::id()));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Scratch(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("scratch dir {}: {e}", dir.display()),
+            }
+        }
     }
 }
 
