@@ -741,6 +741,7 @@ impl MemStack {
         events(Event::NewAddr(&a.repr()));
         if !dad {
             self.addr6_local_route(&a, events);
+            self.solicit_routers(&a);
         } else if lo || noarp || self.link_ref(index).is_ok_and(|l| l.is_ready()) {
             // Duplicate address detection succeeds at once here (without
             // probes on `lo` and NOARP links, as `addrconf_dad_begin`).
@@ -796,6 +797,27 @@ impl MemStack {
         let a = a.clone();
         events(Event::NewAddr(&a.repr()));
         self.addr6_local_route(&a, events);
+        self.solicit_routers(&a);
+    }
+
+    /// The link's only ready link-local address solicits routers
+    /// (`addrconf_dad_completed`), up or not, but not on `lo`.
+    fn solicit_routers(&mut self, a: &Addr) {
+        let lonely = !self.addrs.iter().any(|o| {
+            o.ifindex == a.ifindex
+                && !o.local.is_ipv4()
+                && o.local != a.local
+                && o.scope == RT_SCOPE_LINK
+                && o.flags & IFA_F_TENTATIVE == 0
+        });
+        if a.scope != RT_SCOPE_LINK || !lonely {
+            return;
+        }
+        if let Ok(l) = self.link_mut(a.ifindex) {
+            if l.kind != Kind::Loopback {
+                l.inet6_flags |= nlq::devconf::IF_RS_SENT;
+            }
+        }
     }
 
     /// `NETDEV_UP` for IPv6: the prefix routes of the link's addresses;
@@ -814,6 +836,9 @@ impl MemStack {
             self.addr6_prefix_route(a, events);
         }
         if self.link_ref(index).is_ok_and(|l| l.kind == Kind::Loopback) {
+            if let Ok(l) = self.link_mut(index) {
+                l.inet6_flags |= IF_READY;
+            }
             let lo = IpAddr::V6(Ipv6Addr::LOCALHOST);
             self.add_auto_addr6(Addr::automatic(index, lo, 128, RT_SCOPE_HOST, None), events);
             return;
@@ -850,6 +875,7 @@ impl MemStack {
         self.insert_addr(a.clone());
         events(Event::NewAddr(&a.repr()));
         self.addr6_local_route(&a, events);
+        self.solicit_routers(&a);
     }
 
     /// A link up with carrier (and IPv6): the multicast and link-local
@@ -863,6 +889,9 @@ impl MemStack {
             return;
         }
         let mac = link.mac;
+        if let Ok(l) = self.link_mut(index) {
+            l.inet6_flags |= IF_READY;
+        }
         // Addresses that waited for the link end their detection before
         // the new link-local address, which starts its own
         // (`addrconf_dad_run` after `addrconf_dev_config`).
@@ -947,6 +976,9 @@ impl MemStack {
     /// IPv6 leaves the link (it went down, or its MTU fell below 1280):
     /// every route through it goes, then every IPv6 address, each notified.
     pub(crate) fn ipv6_down(&mut self, index: u32, events: Events<'_>) {
+        if let Ok(l) = self.link_mut(index) {
+            l.inet6_flags = 0;
+        }
         self.flush_link_routes(AF_INET6, index, true, events);
         let gone: Vec<Addr> = self
             .addrs

@@ -28,6 +28,7 @@
 
 mod addr;
 mod bridge;
+mod devconf;
 mod link;
 mod route;
 mod route_check;

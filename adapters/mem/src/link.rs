@@ -96,6 +96,17 @@ pub(crate) struct Link {
     /// bridge id holds it; a bridge with a random MAC and no ports keeps
     /// the id all zeros.
     pub mac_given: bool,
+    /// The IPv6 device's flags (`IF_READY`, `IF_RS_SENT`): set as the
+    /// link becomes ready and solicits routers, cleared when it goes down.
+    pub inet6_flags: u32,
+    /// The IPv6 MTU: the link's, as of the last time it was at least 1280
+    /// (`lo` keeps its IPv6 device below that).
+    pub mtu6: u32,
+    /// It has an IPv4 device (`in_device`) and an IPv6 one (`inet6_dev`):
+    /// they follow the MTU (68, 1280; `lo` keeps IPv6) once the change
+    /// has been notified.
+    pub inet4_dev: bool,
+    pub inet6_dev: bool,
 }
 
 fn hw(b: &[u8]) -> HwAddr {
@@ -121,6 +132,10 @@ impl Link {
             group: 0,
             qdisc_attached: false,
             mac_given: false,
+            inet6_flags: 0,
+            mtu6: 65536,
+            inet4_dev: true,
+            inet6_dev: true,
         }
     }
 
@@ -145,6 +160,10 @@ impl Link {
             group: 0,
             qdisc_attached: false,
             mac_given: false,
+            inet6_flags: 0,
+            mtu6: 1500,
+            inet4_dev: true,
+            inet6_dev: true,
         }
     }
 
@@ -221,6 +240,7 @@ impl Link {
             }),
             stats: Some(LinkStats::default()),
             stats64: Some(LinkStats64::default()),
+            af_spec: crate::devconf::af_spec(self),
             carrier: Some(u8::from(self.carrier)),
             qdisc: InlineStr::try_from_str(match (self.qdisc_attached, self.kind) {
                 (false, _) => "noop",
@@ -293,7 +313,7 @@ impl MemStack {
         self.links.get(&index).ok_or(NO_DEVICE)
     }
 
-    fn link_mut(&mut self, index: u32) -> StackResult<&mut Link> {
+    pub(crate) fn link_mut(&mut self, index: u32) -> StackResult<&mut Link> {
         self.links.get_mut(&index).ok_or(NO_DEVICE)
     }
 
@@ -373,6 +393,9 @@ impl MemStack {
         let mut link = Link::new(kind, index, name, [0x02, 0x6e, 0x6c, s[1], s[2], s[3]]);
         if let Some(mtu) = new.change.mtu {
             link.mtu = mtu;
+            link.mtu6 = mtu;
+            link.inet4_dev = mtu >= 68;
+            link.inet6_dev = mtu >= IPV6_MIN_MTU;
         }
         if let Some(mac) = new.change.address {
             link.mac = mac;
@@ -453,7 +476,15 @@ impl MemStack {
             if l.mtu != mtu {
                 let old = l.mtu;
                 l.mtu = mtu;
+                // NETDEV_CHANGEMTU reaches rtnetlink before IPv6: the
+                // notification still shows the old IPv6 MTU.
                 self.notify_link(index, events);
+                let l = self.link_mut(index)?;
+                if mtu >= IPV6_MIN_MTU {
+                    l.mtu6 = mtu;
+                }
+                l.inet4_dev = mtu >= 68;
+                l.inet6_dev = mtu >= IPV6_MIN_MTU || kind == Kind::Loopback;
                 // NETDEV_CHANGEMTU reaches IPv4 before IPv6.
                 if mtu < 68 && old >= 68 {
                     self.ipv4_forget(index, false, events);
@@ -621,8 +652,11 @@ impl MemStack {
         self.ipv6_down(index, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(mut l) = self.links.remove(&index) {
-            // Unregistering detaches its queueing discipline.
+            // Unregistering detaches its queueing discipline, and its IPv4
+            // and IPv6 devices are gone (an empty IFLA_AF_SPEC).
             l.qdisc_attached = false;
+            l.inet4_dev = false;
+            l.inet6_dev = false;
             let mut r = l.repr();
             r.header.change = u32::MAX;
             events(Event::DelLink(&r));

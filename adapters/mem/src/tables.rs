@@ -13,7 +13,7 @@ use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, RouteRepr};
 
 use crate::addr::Addr;
-use crate::link::{valid_name, Kind, Link};
+use crate::link::{valid_name, Kind, Link, IPV6_MIN_MTU};
 use crate::route::Route;
 use crate::MemStack;
 
@@ -221,6 +221,18 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
     link.master = r.master.unwrap_or(0);
     link.group = r.group.unwrap_or(0);
     link.qdisc_attached = r.qdisc.is_some_and(|q| q.as_str() != "noop");
+    link.inet4_dev = link.mtu >= 68;
+    link.inet6_dev = link.mtu >= IPV6_MIN_MTU || kind == Kind::Loopback;
+    link.mtu6 = link.mtu;
+    if let Some(spec) = &r.af_spec {
+        let conf = nlq::devconf::DevConf::from_af_spec(spec, kind == Kind::Loopback);
+        link.inet6_flags = conf.inet6_flags;
+        if conf.inet6 {
+            link.mtu6 = conf.mtu6;
+        }
+        link.inet4_dev = conf.inet4;
+        link.inet6_dev = conf.inet6;
+    }
     link.mac_given = r
         .info
         .and_then(|i| i.data)

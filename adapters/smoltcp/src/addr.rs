@@ -747,6 +747,7 @@ impl Model {
         events(Event::NewAddr(&a.repr(self.index)));
         if !dad {
             self.addr6_local_route(&a, events);
+            self.solicit_routers(&a);
         } else if noarp || self.link.is_up() {
             // Duplicate address detection succeeds at once here (without
             // probes on a NOARP link).
@@ -831,6 +832,19 @@ impl Model {
         let a = a.clone();
         events(Event::NewAddr(&a.repr(self.index)));
         self.addr6_local_route(&a, events);
+        self.solicit_routers(&a);
+    }
+
+    /// The link's only ready link-local address solicits routers
+    /// (`addrconf_dad_completed`), up or not.
+    fn solicit_routers(&mut self, a: &Addr) {
+        let lonely = !self
+            .v6
+            .iter()
+            .any(|o| o.local != a.local && o.scope == RT_SCOPE_LINK && !o.is_tentative());
+        if a.scope == RT_SCOPE_LINK && lonely {
+            self.link.inet6_flags |= nlq::devconf::IF_RS_SENT;
+        }
     }
 
     /// `NETDEV_UP` for IPv6: the prefix routes of the link's addresses,
@@ -854,6 +868,7 @@ impl Model {
             return;
         }
         let index = self.index;
+        self.link.inet6_flags |= IF_READY;
         // Addresses that waited for the link end their detection before
         // the new link-local address, which starts its own.
         let tentative: Vec<IpAddr> = self
@@ -883,6 +898,7 @@ impl Model {
             self.v6.insert(a.clone());
             events(Event::NewAddr(&a.repr(index)));
             self.addr6_local_route(&a, events);
+            self.solicit_routers(&a);
         }
     }
 
@@ -929,6 +945,7 @@ impl Model {
     /// IPv6 leaves the link (it went down, or its MTU fell below 1280):
     /// every route through it goes, then every IPv6 address, each notified.
     pub(crate) fn ipv6_down(&mut self, events: Events<'_>) {
+        self.link.inet6_flags = 0;
         self.flush_routes6(events);
         for a in self.v6.clear() {
             events(Event::DelAddr(&a.repr(self.index)));

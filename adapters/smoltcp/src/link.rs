@@ -2,6 +2,7 @@
 //! changed in `do_setlink`'s order with the consequences nlq-mem (and the
 //! kernel) give each change.
 
+use nlq::devconf::DevConf;
 use nlq::errno::*;
 use nlq::stack::{Event, Events, LinkChange, StackError, StackResult};
 use nlq::wire::consts::*;
@@ -40,6 +41,13 @@ pub(crate) struct Link {
     /// It has been up once: its queueing discipline (the kernel's default,
     /// `pfifo_fast`, as on a tap) is attached.
     pub qdisc_attached: bool,
+    /// The IPv6 device's flags (`IF_READY`, `IF_RS_SENT`).
+    pub inet6_flags: u32,
+    /// It has an IPv6 device: it follows the MTU (1280) once the change
+    /// has been notified.
+    pub inet6_dev: bool,
+    /// The IPv6 MTU: the link's, as of the last time it had IPv6.
+    pub mtu6: u32,
 }
 
 impl Link {
@@ -54,6 +62,9 @@ impl Link {
             alias: None,
             group: 0,
             qdisc_attached: false,
+            inet6_flags: 0,
+            inet6_dev: mtu >= IPV6_MIN_MTU,
+            mtu6: mtu,
         }
     }
 
@@ -108,6 +119,14 @@ impl Link {
             }),
             // The carrier never changes.
             details: LinkDetails::linux(68, self.max_mtu, 0, 0),
+            af_spec: DevConf {
+                loopback: false,
+                inet4: true,
+                inet6: self.inet6_dev,
+                inet6_flags: self.inet6_flags,
+                mtu6: self.mtu6,
+            }
+            .af_spec(),
             ..LinkRepr::default()
         }
     }
@@ -176,7 +195,12 @@ impl Model {
             let old = self.link.mtu;
             if old != mtu {
                 self.link.mtu = mtu;
+                // rtnetlink hears of the change before IPv6 does.
                 self.notify_link(events);
+                self.link.inet6_dev = mtu >= IPV6_MIN_MTU;
+                if self.link.inet6_dev {
+                    self.link.mtu6 = mtu;
+                }
                 if mtu < IPV6_MIN_MTU && old >= IPV6_MIN_MTU {
                     self.ipv6_down(events);
                 } else if mtu >= IPV6_MIN_MTU && old < IPV6_MIN_MTU {

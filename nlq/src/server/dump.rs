@@ -72,10 +72,10 @@ impl Dump {
 const IPV6_MIN_MTU: u32 = 1280;
 
 /// The IPv6 view of a link (`inet6_fill_ifinfo`): name, link-layer
-/// address, MTU, operational state, and `IFLA_PROTINFO` with the IPv6
-/// flags (`IF_READY` once the link is up with carrier), the token and
-/// the address generation mode (EUI-64). The kernel's per-link IPv6
-/// configuration and counters are not modelled.
+/// address, MTU, operational state, and `IFLA_PROTINFO`: the IPv6
+/// attributes of the link's `IFLA_AF_SPEC` when the stack gives them,
+/// else the IPv6 flags (`IF_READY` once the link is up with carrier), the
+/// token and the address generation mode (EUI-64).
 fn emit_inet6_link<B: crate::wire::Buffer>(
     w: &mut Writer<B>,
     l: &LinkRepr,
@@ -95,6 +95,17 @@ fn emit_inet6_link<B: crate::wire::Buffer>(
     }
     if let Some(v) = l.operstate {
         w.attr_u8(IFLA_OPERSTATE, v)?;
+    }
+    // The stack's own IPv6 attributes (those of `IFLA_AF_SPEC`), if it
+    // gives them.
+    let given = l.af_spec.as_ref().and_then(|spec| {
+        crate::wire::Attrs::new(spec)
+            .find(u16::from(AF_INET6))
+            .ok()
+            .flatten()
+    });
+    if let Some(inet6) = given {
+        return w.attr(IFLA_PROTINFO, inet6.value());
     }
     let ready = l.header.flags & (IFF_UP | IFF_LOWER_UP) == IFF_UP | IFF_LOWER_UP;
     w.nested_noflag(IFLA_PROTINFO, |w| {

@@ -21,7 +21,16 @@ pub const MASKS: &[(&str, &str)] = &[
     ),
     (
         "IFA_CACHEINFO, RTA_CACHEINFO, IFLA_INET6_CACHEINFO",
-        "timestamps",
+        "timestamps (and the IPv6 reachable time, random)",
+    ),
+    (
+        "IFLA_INET_CONF (IFLA_AF_SPEC of AF_INET)",
+        "a new namespace inherits its IPv4 configuration from the host's first one: the host's, \
+         not the stack's",
+    ),
+    (
+        "DEVCONF_DAD_TRANSMITS and DEVCONF_RTR_SOLICIT_DELAY in IFLA_INET6_CONF",
+        "set by KERNEL_SETUP on the kernel side",
     ),
     (
         "MACs the kernel picks at random (bridges created without an address)",
@@ -53,11 +62,11 @@ pub const KERNEL_SETUP: &[(&str, &str)] = &[
     ("/proc/sys/net/ipv6/conf/default/dad_transmits", "0"),
 ];
 
-/// Link attributes the in-memory stack does not model yet, left out on
-/// both sides: per-family device configuration (`IFLA_PROTINFO`,
-/// `IFLA_AF_SPEC`). This list is a known gap of the proof, not a mask of
-/// randomness; it shrinks as the model grows.
-pub const NOT_MODELLED_LINK: &[u16] = &[IFLA_PROTINFO, IFLA_AF_SPEC];
+/// The IPv6 configuration values `KERNEL_SETUP` changes for the links
+/// the kernel side creates (`DEVCONF_DAD_TRANSMITS`,
+/// `DEVCONF_RTR_SOLICIT_DELAY`): the in-memory stack reports the
+/// defaults.
+const SETUP_CONF: [usize; 2] = [6, 9];
 
 /// Notifications the in-memory stack does not send yet: the bridge's
 /// forwarding database entries (`RTM_NEWNEIGH`/`RTM_DELNEIGH` of
@@ -104,8 +113,13 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
         let route = (RTM_NEWROUTE..=RTM_GETROUTE).contains(&kind);
         let masked = match (link, addr, route, p.as_slice()) {
             (true, _, _, [IFLA_STATS | IFLA_STATS64]) => true,
-            // AF_SPEC / inet6: stats, icmp6 stats, cacheinfo.
+            // AF_SPEC / inet6 (and the same in the IPv6 view's PROTINFO):
+            // stats, icmp6 stats, cacheinfo.
             (true, _, _, [IFLA_AF_SPEC, 10, 3 | 5 | 6]) => true,
+            (true, _, _, [IFLA_PROTINFO, 3 | 5 | 6]) => true,
+            // AF_SPEC / inet: the IPv4 configuration, which a namespace
+            // inherits from the host's first one.
+            (true, _, _, [IFLA_AF_SPEC, 2, 1]) => true,
             (true, _, _, [IFLA_ADDRESS | IFLA_PERM_ADDRESS]) if !is_fixed_mac(v) => true,
             // Bridge: its timers (IFLA_BR_*_TIMER), and its ids
             // (IFLA_BR_ROOT_ID, IFLA_BR_BRIDGE_ID) when they hold a random MAC.
@@ -119,11 +133,6 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
             (_, _, true, [RTA_CACHEINFO]) => true,
             _ => false,
         };
-        if link && depth == 0 && NOT_MODELLED_LINK.contains(&ty) {
-            let step = (len + 3) & !3;
-            b = b.get(step..).unwrap_or(&[]);
-            continue;
-        }
         let nested = depth < 3
             && matches!(
                 (link, route, p.as_slice()),
@@ -131,9 +140,21 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
                     | (true, _, [IFLA_LINKINFO, IFLA_INFO_DATA])
                     | (true, _, [IFLA_AF_SPEC])
                     | (true, _, [IFLA_AF_SPEC, _])
+                    | (true, _, [IFLA_PROTINFO])
                     | (_, true, [RTA_METRICS])
             );
-        if (addr || route) && is_random_link_local(v) {
+        let ipv6_conf = link && matches!(p.as_slice(), [IFLA_AF_SPEC, 10, 2] | [IFLA_PROTINFO, 2]);
+        if ipv6_conf {
+            out.push_str(&format!(" {ty}{nested_flag}=["));
+            for (i, w) in v.chunks(4).enumerate() {
+                if SETUP_CONF.contains(&i) {
+                    out.push_str(" <setup>");
+                } else {
+                    out.push_str(&format!(" {:02x?}", w));
+                }
+            }
+            out.push_str(" ]");
+        } else if (addr || route) && is_random_link_local(v) {
             out.push_str(&format!(" {ty}{nested_flag}=<random-link-local>"));
         } else if masked {
             out.push_str(&format!(" {ty}{nested_flag}=<masked>"));

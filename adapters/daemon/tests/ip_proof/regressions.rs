@@ -1008,4 +1008,8 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
         "`ip route get 10.3.0.1`: stdout",
         &["link set lo up", "addr replace 10.0.0.3/8 dev lo", "route add 10.3.0.1/32 via 10.0.0.254 table main", "route get 10.3.0.1"],
     ),
+    (
+        "`ip -d link show`, `ip -6 link show`: stdout, dumps",
+        &["link add b0 type bridge", "link add b1 address 02:00:00:00:00:01 type bridge", "link set b0 up", "link set b1 up", "link set lo up", "link set b1 address 02:00:00:00:00:02", "link set b0 down", "-d link show", "link set b0 up", "link set lo mtu 1000", "-6 link show", "link set lo mtu 1500", "-d link show"],
+    ),
 ];
