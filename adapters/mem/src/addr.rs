@@ -547,17 +547,30 @@ impl MemStack {
         }
     }
 
-    /// `fib_sync_down_addr`: once `local` is no address of this host,
-    /// the routes that named it as preferred source go, silently.
+    /// `fib_sync_down_addr` then `fib_flush`: once `local` is no address
+    /// of this host, the main table's routes that named it as preferred
+    /// source go, each notified, in the order the flush walks the table
+    /// (highest destination first, longest prefix first).
     fn fib_forget_source(&mut self, local: IpAddr, events: Events<'_>) {
         if self.addrs.iter().any(|x| x.local == local) {
             return;
         }
-        self.del_kernel_routes(
-            |r| r.family == AF_INET && r.prefsrc == Some(local),
-            false,
-            events,
-        );
+        let mut gone: Vec<(u32, u8, usize)> = self
+            .routes4
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.table == RT_TABLE_MAIN && r.prefsrc == Some(local))
+            .map(|(i, r)| (r.dst.map_or(0, |d| v4(&d)), r.dst_len, i))
+            .collect();
+        gone.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut removed: Vec<usize> = Vec::new();
+        for (_, _, i) in gone {
+            // Earlier removals shift later positions down.
+            let at = i - removed.iter().filter(|&&j| j < i).count();
+            let r = self.remove_route(AF_INET, at);
+            events(Event::DelRoute(&Self::repr_of(&r)));
+            removed.push(i);
+        }
     }
 
     /// The routes an IPv4 address brought go with it, notified: a
@@ -600,9 +613,22 @@ impl MemStack {
                 );
             }
         }
-        if !self.v4_addrs(index).any(|o| o.local == local) {
+        // The local route of this address and primary goes unless another
+        // address with the same local address and the same primary still
+        // needs it (`LOCAL_OK`).
+        let prim = self.primary_of(a);
+        if !self
+            .v4_addrs(index)
+            .any(|o| o.local == local && self.primary_of(o) == prim)
+        {
             self.del_kernel_routes(
-                |r| kernel(r) && r.kind == RTN_LOCAL && r.dst == Some(local) && r.dst_len == 32,
+                |r| {
+                    kernel(r)
+                        && r.kind == RTN_LOCAL
+                        && r.dst == Some(local)
+                        && r.dst_len == 32
+                        && r.prefsrc == Some(prim)
+                },
                 true,
                 events,
             );
@@ -715,7 +741,16 @@ impl MemStack {
             if a.flags & IFA_F_TENTATIVE == 0 {
                 events(Event::NewAddr(&a.repr()));
             }
-            if up {
+            if up && a.flags & IFA_F_NOPREFIXROUTE == 0 {
+                // `modify_prefix_route`: the prefix route found with
+                // another metric is replaced, deleted then added.
+                let prio = if a.metric != 0 { a.metric } else { 256 };
+                if let Some(i) = self.prefix_route6(&a) {
+                    if self.routes6[i].priority != prio {
+                        let old = self.remove_route(AF_INET6, i);
+                        events(Event::DelRoute(&Self::repr_of(&old)));
+                    }
+                }
                 self.addr6_prefix_route(&a, events);
             }
             return Ok(());
@@ -742,7 +777,12 @@ impl MemStack {
         if !dad {
             self.addr6_local_route(&a, events);
             self.solicit_routers(&a);
-        } else if lo || noarp || self.link_ref(index).is_ok_and(|l| l.is_ready()) {
+        } else if lo
+            || noarp
+            || self
+                .link_ref(index)
+                .is_ok_and(|l| l.inet6_flags & IF_READY != 0)
+        {
             // Duplicate address detection succeeds at once here (without
             // probes on `lo` and NOARP links, as `addrconf_dad_begin`).
             self.dad_complete(index, ip, events);
@@ -961,16 +1001,33 @@ impl MemStack {
             true,
             events,
         );
-        if !shared {
-            self.del_kernel_routes(
-                |r| {
-                    kernel(r) && r.kind == RTN_UNICAST && r.dst == Some(prefix) && r.dst_len == plen
-                },
-                true,
-                events,
-            );
+        // `cleanup_prefix_route`: whatever route the prefix lookup finds
+        // goes, unless another address keeps the prefix.
+        if !shared && a.flags & IFA_F_NOPREFIXROUTE == 0 {
+            if let Some(i) = self.prefix_route6(&a) {
+                let old = self.remove_route(AF_INET6, i);
+                events(Event::DelRoute(&Self::repr_of(&old)));
+            }
         }
         Ok(())
+    }
+
+    /// `addrconf_get_prefix_route`: the first main-table route to the
+    /// prefix of `a` through its link without a gateway, of any kind or
+    /// protocol.
+    fn prefix_route6(&self, a: &Addr) -> Option<usize> {
+        let IpAddr::V6(addr) = a.local else {
+            return None;
+        };
+        let prefix = IpAddr::V6(prefix6(&addr, a.prefix_len));
+        self.routes6.iter().position(|r| {
+            r.table == RT_TABLE_MAIN
+                && r.dst == Some(prefix)
+                && r.dst_len == a.prefix_len
+                && r.oif == a.ifindex
+                && r.gateway.is_none()
+                && r.multipath.is_none()
+        })
     }
 
     /// IPv6 leaves the link (it went down, or its MTU fell below 1280):

@@ -318,7 +318,7 @@ impl MemStack {
         v.insert(pos, r);
     }
 
-    fn remove_route(&mut self, family: u8, pos: usize) -> Route {
+    pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Route {
         self.routes_of_mut(family).remove(pos)
     }
 
@@ -360,7 +360,7 @@ impl MemStack {
         self.insert_route(r, true);
     }
 
-    fn repr_of(r: &Route) -> RouteRepr {
+    pub(crate) fn repr_of(r: &Route) -> RouteRepr {
         let mut repr = RouteRepr::default();
         r.fill(&mut repr);
         repr
@@ -705,7 +705,8 @@ impl MemStack {
             (!v4 || o.tos == req.header.tos)
                 && (!v4 || req.header.kind == 0 || o.kind == req.header.kind)
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
-                && req.prefsrc.is_none_or(|p| o.prefsrc == Some(p))
+                // IPv6 looks at neither the kind nor the source (`ip6_route_del`).
+                && (!v4 || req.prefsrc.is_none_or(|p| o.prefsrc == Some(p)))
                 && (req.header.protocol == 0 || o.protocol == req.header.protocol)
                 // Metric 0 matches any.
                 && req.priority.is_none_or(|p| p == 0 || o.priority == p)

@@ -224,8 +224,16 @@ impl V4Addrs {
             .find(|a| v4(&a.local) == local && a.prefix_len == len)
     }
 
-    fn has_local(&self, local: u32) -> bool {
-        self.locals.contains_key(&local)
+    /// The local address of the primary `a` depends on (its own for a
+    /// primary).
+    fn primary_local(&self, a: &Addr) -> u32 {
+        let (l, len) = (v4(&a.local), a.prefix_len);
+        if a.flags & IFA_F_SECONDARY == 0 {
+            return l;
+        }
+        self.subnets
+            .get(&(l & mask4(len), len))
+            .map_or(l, |(p, _)| *p)
     }
 }
 
@@ -605,14 +613,14 @@ impl Model {
                 if let Some(s) = self.v4.remove(s, len) {
                     events(Event::DelAddr(&s.repr(self.index)));
                     self.fib_del_ifaddr(&s, events);
-                    self.fib_forget_source(s.local);
+                    self.fib_forget_source(s.local, events);
                 }
             }
         }
         self.v4.remove(local, len);
         events(Event::DelAddr(&a.repr(self.index)));
         self.fib_del_ifaddr(&a, events);
-        self.fib_forget_source(a.local);
+        self.fib_forget_source(a.local, events);
         if self.v4.len() == 0 {
             // `fib_disable_ip`: the link's last IPv4 address is gone, and
             // so is every IPv4 route through it, silently.
@@ -621,11 +629,19 @@ impl Model {
         }
     }
 
-    /// `fib_sync_down_addr`: once `local` is no address here, the routes
-    /// that named it as preferred source go, silently.
-    fn fib_forget_source(&mut self, local: IpAddr) {
-        if !self.v4.iter().any(|x| x.local == local) {
-            self.routes.take(AF_INET, |r| r.prefsrc == Some(local));
+    /// `fib_sync_down_addr` then `fib_flush`: once `local` is no address
+    /// here, the main table's routes that named it as preferred source
+    /// go, notified, highest destination (then longest prefix) first.
+    fn fib_forget_source(&mut self, local: IpAddr, events: Events<'_>) {
+        if self.v4.iter().any(|x| x.local == local) {
+            return;
+        }
+        let mut gone = self.routes.take(AF_INET, |r| {
+            r.table == RT_TABLE_MAIN && r.prefsrc == Some(local)
+        });
+        gone.sort_by_key(|r| std::cmp::Reverse((r.dst.map_or(0, |d| v4(&d)), r.dst_len)));
+        for r in &gone {
+            events(Event::DelRoute(&r.repr()));
         }
     }
 
@@ -662,11 +678,19 @@ impl Model {
                 );
             }
         }
-        if !self.v4.has_local(l) {
+        // The local route of this address and primary goes unless another
+        // address with the same local address and primary needs it.
+        let prim = self.v4.primary_local(a);
+        if !self
+            .v4
+            .iter()
+            .any(|o| v4(&o.local) == l && self.v4.primary_local(o) == prim)
+        {
+            let src = ip(prim);
             self.del_kernel_routes(
                 AF_INET,
                 &[(KEY_ANY_TABLE, Some(a.local), 32)],
-                |r| kernel(r) && r.kind == RTN_LOCAL,
+                |r| kernel(r) && r.kind == RTN_LOCAL && r.prefsrc == src,
                 events,
             );
         }

@@ -889,6 +889,28 @@ impl Model {
     /// best main-table route (longest prefix, then lowest metric, then the
     /// first) must not itself go through a gateway.
     fn resolve_gateway6(&self, gw: &Ipv6Addr) -> StackResult<u32> {
+        // The route's table (main) first; then as a lookup goes: the
+        // local table (whose only unicast entries are host routes), then
+        // main again.
+        let main = self.best_main6(gw);
+        if let Some(r) = main.filter(|r| r.gateway.is_none()) {
+            return Ok(r.oif);
+        }
+        let host = Some(IpAddr::V6(*gw));
+        let key = key_of(AF_INET6, RT_TABLE_LOCAL, &host, 128);
+        let found = match self.routes.group(AF_INET6, &key).first() {
+            Some(local) => Some(local),
+            None => main,
+        };
+        match found {
+            Some(r) if r.gateway.is_none() => Ok(r.oif),
+            _ => Err(StackError::new(EHOSTUNREACH)),
+        }
+    }
+
+    /// The main table's best unicast route to `gw`: longest prefix, then
+    /// lowest metric, then the first.
+    fn best_main6(&self, gw: &Ipv6Addr) -> Option<&Route> {
         for len in (0..=128u8).rev() {
             if self
                 .routes
@@ -909,15 +931,11 @@ impl Model {
                     Some(b) if b.priority <= r.priority => Some(b),
                     _ => Some(r),
                 });
-            if let Some(r) = best {
-                return if r.gateway.is_none() {
-                    Ok(r.oif)
-                } else {
-                    Err(StackError::new(EHOSTUNREACH))
-                };
+            if best.is_some() {
+                return best;
             }
         }
-        Err(StackError::new(EHOSTUNREACH))
+        None
     }
 
     /// Checks one nexthop; returns its output link.
@@ -1256,7 +1274,8 @@ impl Model {
             (!v4 || o.tos == req.header.tos)
                 && (!v4 || req.header.kind == 0 || o.kind == req.header.kind)
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
-                && req.prefsrc.is_none_or(|p| o.prefsrc == Some(p))
+                // IPv6 looks at neither the kind nor the source.
+                && (!v4 || req.prefsrc.is_none_or(|p| o.prefsrc == Some(p)))
                 && (req.header.protocol == 0 || o.protocol == req.header.protocol)
                 // Metric 0 matches any.
                 && req.priority.is_none_or(|p| p == 0 || o.priority == p)

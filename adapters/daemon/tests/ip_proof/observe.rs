@@ -190,8 +190,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// What the kernel still has to do after a step, in its work queues:
 /// `(probing, unrouted)`.
 ///
-/// `probing`: an IPv6 address tentative on a link that is up with carrier
-/// or on `lo` (duplicate address detection running), or a link up and
+/// `probing`: an IPv6 address tentative on a link ready for IPv6 or on
+/// `lo` (duplicate address detection running), or a link up and
 /// running that has lost its carrier (linkwatch has not updated its
 /// operational state yet).
 ///
@@ -231,15 +231,21 @@ fn pending(t: &mut dyn Transport) -> io::Result<(bool, bool)> {
             .map_or(0, |w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
     };
     let of_kind = |m: &Msg, kind: u16| word(&m.bytes, 4) & 0xffff == u32::from(kind);
-    // Links where detection runs: up with carrier, or loopback (where it
-    // ends at once, up or not, but still in the kernel's work queue).
+    // Links where detection runs: ready for IPv6 (`IF_READY`, kept when
+    // the carrier goes), or loopback (where it ends at once, up or not,
+    // but still in the kernel's work queue).
+    let inet6_ready = |m: &Msg| {
+        m.bytes
+            .get(32..)
+            .and_then(|a| attr_of(a, IFLA_AF_SPEC))
+            .and_then(|a| attr_of(a, u16::from(AF_INET6)))
+            .and_then(|a| attr_of(a, IFLA_INET6_FLAGS))
+            .is_some_and(|f| word(f, 0) & IF_READY != 0)
+    };
     let ready: Vec<u32> = links
         .iter()
         .filter(|m| of_kind(m, RTM_NEWLINK))
-        .filter(|m| {
-            let flags = word(&m.bytes, 24);
-            flags & (IFF_UP | IFF_LOWER_UP) == (IFF_UP | IFF_LOWER_UP) || flags & IFF_LOOPBACK != 0
-        })
+        .filter(|m| inet6_ready(m) || word(&m.bytes, 24) & IFF_LOOPBACK != 0)
         .map(|m| word(&m.bytes, 20))
         .collect();
     let linkwatch = links.iter().any(|m| {

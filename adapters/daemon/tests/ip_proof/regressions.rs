@@ -1012,4 +1012,36 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
         "`ip -d link show`, `ip -6 link show`: stdout, dumps",
         &["link add b0 type bridge", "link add b1 address 02:00:00:00:00:01 type bridge", "link set b0 up", "link set b1 up", "link set lo up", "link set b1 address 02:00:00:00:00:02", "link set b0 down", "-d link show", "link set b0 up", "link set lo mtu 1000", "-6 link show", "link set lo mtu 1500", "-d link show"],
     ),
+    (
+        "`ip -6 addr add 2001:db8::2/64 dev b0 metric 0 noprefixroute`: notifications",
+        &["link add b0 type bridge", "link set b0 up", "link set b0 address 02:00:00:00:00:02", "-6 addr add 2001:db8::2/64 dev b0 metric 0 noprefixroute"],
+    ),
+    (
+        "`ip -6 addr change 2001:db8::1/64 dev b0 metric 10`: notifications",
+        &["link add b0 type bridge", "link set b0 up", "-6 addr change 2001:db8::1/64 dev b0", "-6 addr change 2001:db8::1/64 dev b0 metric 10"],
+    ),
+    (
+        "`ip -6 addr flush dev lo`: notifications",
+        &["-6 addr change 2001:db8::2/64 dev lo nodad", "-6 route add prohibit 2001:db8::/64 proto boot", "-6 addr flush dev lo"],
+    ),
+    (
+        "`ip -6 route del 2001:db8:10::/48 onlink metric 0 src 2001:db8::77`: status",
+        &["-6 route add blackhole 2001:db8:10::/48 dev lo table main mtu 1400", "-6 route del 2001:db8:10::/48 onlink metric 0 src 2001:db8::77"],
+    ),
+    (
+        "`ip -6 route del prohibit default src 2001:db8::77 mtu 1400`: status",
+        &["-6 route add throw default proto static", "-6 route del prohibit default src 2001:db8::77 mtu 1400"],
+    ),
+    (
+        "`ip link set lo mtu 60`: notifications",
+        &["link set lo up", "route add unreachable 192.0.2.0/24 src 127.0.0.1", "link set lo mtu 60"],
+    ),
+    (
+        "`ip addr del 10.9.0.1/24 dev lo`: notifications",
+        &["link set lo up", "link add b0 type bridge", "link set b0 up", "addr add 10.0.0.1/24 dev b0", "addr add 10.9.0.1/24 dev lo", "route add unreachable 192.0.2.0/24 src 10.9.0.1", "route add 198.51.100.0/24 dev b0 src 10.9.0.1", "route add 198.51.100.0/25 dev b0 src 10.9.0.1", "route add 198.51.100.0/24 dev b0 src 10.9.0.1 table 100", "addr del 10.9.0.1/24 dev lo"],
+    ),
+    (
+        "`ip addr del 10.0.0.2/16 dev b0`: notifications (a secondary's local route)",
+        &["link add b0 type bridge", "link set b0 up", "addr add 10.0.0.1/24 dev b0", "-6 addr add 2001:db8::1/64 dev b0 nodad", "addr add 10.0.0.2/16 dev b0", "addr add 10.0.0.1/16 dev b0", "route show table all", "addr del 10.0.0.2/16 dev b0", "route show table all"],
+    ),
 ];
