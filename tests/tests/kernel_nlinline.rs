@@ -278,7 +278,7 @@ fn routes_v6_and_multipath() {
             .iter()
             .find(|r| r.dst == Some(v4(10, 7, 0, 0)))
             .unwrap();
-        let hops = r.multipath.unwrap();
+        let hops = r.multipath.clone().unwrap();
         assert_eq!(hops.as_slice().len(), 2);
         assert_eq!(hops.as_slice()[1].hops, 2);
         let j = json(&["route", "show", "10.7.0.0/16"]);

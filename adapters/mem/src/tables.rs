@@ -308,7 +308,7 @@ mod tests {
         })
         .unwrap();
         s.routes(AF_UNSPEC, 0, &mut |x: &RouteRepr| {
-            r.push(*x);
+            r.push(x.clone());
             ControlFlow::Continue(())
         })
         .unwrap();
