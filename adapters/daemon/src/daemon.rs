@@ -676,8 +676,15 @@ impl<S: Stack> Daemon<S> {
             }
             Kind::Control { replies } => {
                 let mut out = Vec::new();
+                // A change here (a netdevice ioctl) is kept as a new
+                // snapshot: refused with the errno of why it could not be.
+                if let Some(st) = &mut self.state {
+                    let refusal = st.prepare_snapshot().err();
+                    self.server.stack_mut().refuse(refusal);
+                }
                 self.sockets
                     .handle(&mut self.server, c.allowed, data, &mut out);
+                self.server.stack_mut().refuse(None);
                 if !self.server.stack_mut().take_outcomes().is_empty() {
                     if let Some(st) = &mut self.state {
                         st.record_snapshot();

@@ -456,27 +456,18 @@ pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
-/// Reserves `len` bytes of disk from `offset` on without changing the
-/// file's size (`fallocate` with `FALLOC_FL_KEEP_SIZE`), so that writing
-/// there later cannot fail for lack of space. `ENOSPC` when the space is
-/// not there; `EOPNOTSUPP` on a file system that cannot reserve.
-pub fn reserve(fd: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<()> {
-    let off =
-        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
-    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
-    loop {
-        // SAFETY: fallocate(2) takes a descriptor the borrow keeps open and
-        // integers.
-        let r = unsafe { libc::fallocate(fd.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len) };
-        match check(r) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r.map(drop),
-        }
-    }
+/// What `fstatvfs` says of the file system holding a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsSpace {
+    /// Mounted read-only.
+    pub read_only: bool,
+    /// Bytes free for an unprivileged user.
+    pub available: u64,
 }
 
-/// True when the file's file system is mounted read-only (`fstatvfs`).
-pub fn read_only(fd: BorrowedFd<'_>) -> io::Result<bool> {
+/// The file system of the file: read-only or not, and its free bytes
+/// (`fstatvfs`).
+pub fn fs_space(fd: BorrowedFd<'_>) -> io::Result<FsSpace> {
     let mut st = MaybeUninit::<libc::statvfs>::zeroed();
     // SAFETY: fstatvfs(2) writes one statvfs into the buffer, which lives
     // across the call; the descriptor is kept open by the borrow.
@@ -484,7 +475,12 @@ pub fn read_only(fd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: the call succeeded, so the struct is filled (and it was
     // zeroed before).
     let st = unsafe { st.assume_init() };
-    Ok(st.f_flag & libc::ST_RDONLY != 0)
+    // The field types are narrower on some targets.
+    #[allow(clippy::useless_conversion)]
+    Ok(FsSpace {
+        read_only: st.f_flag & libc::ST_RDONLY != 0,
+        available: u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)),
+    })
 }
 
 /// The soft limit of open files (`RLIMIT_NOFILE`); 1024 if unknown.
