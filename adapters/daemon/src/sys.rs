@@ -456,6 +456,31 @@ pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
+/// The number of names a file has (0: it was removed), asked with
+/// `statx` for `STATX_NLINK` only. Unlike `fstat`, this does not ask for
+/// the file's times, which would make the kernel (multigrain timestamps)
+/// give the next write a fine-grained time, so that every write changed
+/// the inode and `fdatasync` had to write it.
+pub fn link_count(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut st = MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: statx(2) with AT_EMPTY_PATH and an empty C string looks at
+    // the descriptor (kept open by the borrow) and writes one statx into
+    // the buffer, which lives across the call.
+    check(unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_NLINK,
+            st.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: the call succeeded, so the struct is filled (and it was
+    // zeroed before).
+    let st = unsafe { st.assume_init() };
+    Ok(st.stx_nlink)
+}
+
 /// What `fstatvfs` says of the file system holding a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsSpace {

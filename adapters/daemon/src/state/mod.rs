@@ -349,8 +349,8 @@ impl<S: nlq::stack::Stack> StateFile<S> {
     /// the file is still linked and its file system writable. Returns
     /// what that file system has free.
     fn check_writable(&self) -> Result<sys::FsSpace, i32> {
-        let m = self.file.metadata().map_err(|e| errno_of(&e))?;
-        if m.nlink() == 0 {
+        // Not `fstat`: see `sys::link_count`.
+        if sys::link_count(self.file.as_fd()).map_err(|e| errno_of(&e))? == 0 {
             // The file (or its directory) was removed: nothing written
             // now would be found at the next start.
             return Err(libc::ENOENT);
