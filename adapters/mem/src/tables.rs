@@ -177,6 +177,7 @@ impl MemStack {
             links,
             last_index,
             addrs,
+            addr_index: Default::default(),
             routes4,
             routes6,
             tables,
