@@ -373,6 +373,29 @@ fn histories() -> Vec<(&'static str, History)> {
         ("a deleted 127.0.0.1/8 on lo", |h| {
             h.addr_del(ip("127.0.0.1"), 8, 1).unwrap();
         }),
+        ("multipath routes of 256 and 100 next hops", |h| {
+            h.addr_add(ip("10.1.0.1"), 16, 2).unwrap();
+            let hops = (0..256u32)
+                .map(|i| nlinline::NextHop {
+                    gateway: Some(IpAddr::from([10, 1, (i / 200) as u8, (i % 200 + 2) as u8])),
+                    ifindex: 2,
+                    weight: (i % 4 + 1) as u16,
+                })
+                .collect();
+            h.route_add(&Route::to(ip("10.9.0.0"), 16).multipath(hops))
+                .unwrap();
+            h.route_add(&Route::to(ip("2001:db8:ff::"), 64).dev(2))
+                .unwrap();
+            let hops = (0..100u16)
+                .map(|i| nlinline::NextHop {
+                    gateway: Some(IpAddr::from([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, i + 2])),
+                    ifindex: 2,
+                    weight: 1,
+                })
+                .collect();
+            h.route_add(&Route::to(ip("2001:db8:9::"), 48).multipath(hops))
+                .unwrap();
+        }),
     ]
 }
 
