@@ -81,7 +81,7 @@ fn best_route<S: Stack + ?Sized>(
             );
             // Strictly better only: the first of equals stays.
             if best.as_ref().is_none_or(|(b, _)| rank > *b) {
-                best = Some((rank, *r));
+                best = Some((rank, r.clone()));
             }
         }
         ControlFlow::Continue(())

@@ -72,6 +72,7 @@
 //! assert!(server.stack().up);
 //! ```
 
+use core::net::IpAddr;
 use core::ops::ControlFlow;
 
 use crate::errno::EOPNOTSUPP;
@@ -303,6 +304,24 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
+    /// The first address of `family` (in the order of
+    /// [`addrs`](Stack::addrs)) whose local address is `local`, on link
+    /// `index` (0: any link): a single `RTM_GETADDR`. The default walks
+    /// [`addrs`](Stack::addrs); a stack that may hold many addresses
+    /// answers from an index.
+    fn find_addr(&self, family: u8, local: IpAddr, index: u32) -> StackResult<Option<AddrRepr>> {
+        let mut found = None;
+        self.addrs(family, 0, &mut |a: &AddrRepr| {
+            if a.local.or(a.address) == Some(local) && (index == 0 || a.header.index == index) {
+                found = Some(*a);
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        Ok(found)
+    }
+
     /// Adds (or, with `REPLACE`, changes) an address.
     fn add_addr(
         &mut self,
@@ -394,6 +413,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {
         (**self).addrs(family, start, visit)
+    }
+    fn find_addr(&self, family: u8, local: IpAddr, index: u32) -> StackResult<Option<AddrRepr>> {
+        (**self).find_addr(family, local, index)
     }
     fn add_addr(
         &mut self,

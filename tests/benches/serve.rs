@@ -24,6 +24,11 @@
 //! pipelined [`Batch`] for the routes, over the kernel socket or over a
 //! [`Shared`] server's connection.
 //!
+//! - `serve_getaddr_one`: one IPv6 `RTM_GETADDR` lookup (not a dump) of
+//!   the last address of `d0`'s 1,000 or 240,000; `nlq/1000` and
+//!   `nlq/240000`, the server over `MemStack`: the cost of a lookup must
+//!   not grow with the table.
+//!
 //! The `kernel` contenders need root (to create network namespaces); without
 //! it they are skipped with a notice and `nlq` runs alone. Run with
 //! `cargo bench -p nlkit-tests --bench serve`.
@@ -31,7 +36,7 @@
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use nlinline::{Batch, Handle, KernelSocket, Route, Transport};
 use nlkit_tests::netns::{in_netns, is_root};
 use nlq::server::{ConnId, Server, Shared, SockOpt};
@@ -310,5 +315,74 @@ fn serve_newaddr_deladdr(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, serve_route_dump, serve_newaddr_deladdr);
+/// A `MemStack` with `d0` (index 2) holding `n` IPv6 addresses
+/// `2001:db8::<i>/64`, built from tables (adding them one by one costs
+/// O(n) each).
+fn v6_addr_stack(n: u32) -> MemStack {
+    let mut template = None;
+    let stack = mem_stack(|h| {
+        let d = h.link_add("d0", "dummy", &[], None).expect("d0");
+        h.addr_add(v6_addr(0), 64, d).expect("the first address");
+        template = h
+            .addrs(AF_INET6)
+            .expect("address dump")
+            .into_iter()
+            .find(|a| a.header.index == d);
+    });
+    let template = template.expect("the first address");
+    let mut t = stack.tables();
+    let first = t
+        .addrs
+        .iter()
+        .position(|a| a.header.index == 2)
+        .expect("d0's");
+    t.addrs.truncate(first);
+    for i in 0..n {
+        let mut a = template;
+        a.address = Some(v6_addr(i));
+        t.addrs.push(a);
+    }
+    MemStack::from_tables(&t).expect("tables")
+}
+
+/// The `i`-th address of [`v6_addr_stack`].
+fn v6_addr(i: u32) -> IpAddr {
+    let [a, b, c, d] = i.to_be_bytes();
+    IpAddr::from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, a, b, c, d])
+}
+
+/// `serve_getaddr_one`: one IPv6 `RTM_GETADDR` that is not a dump (a
+/// single lookup, `inet6_rtm_getaddr`) of the last address of a table of
+/// 1,000 or 240,000 (the worst case for a walk of the table), the reply
+/// read and checked. Contenders: `nlq/1000` and `nlq/240000`: the
+/// lookup's cost must not grow with the table.
+fn serve_getaddr_one(c: &mut Criterion) {
+    let mut g = c.benchmark_group("serve_getaddr_one");
+    g.throughput(Throughput::Elements(1));
+    for n in [1_000u32, 240_000] {
+        let mut server = Server::new(v6_addr_stack(n));
+        let conn = connect(&mut server);
+        let mut w = Writer::new(Vec::new());
+        let want = AddrRepr::new(v6_addr(n - 1), 64, 0);
+        w.message(RTM_GETADDR, NLM_F_REQUEST, 1, 0, |w| want.emit(w))
+            .expect("request");
+        let request = w.into_inner();
+        g.bench_with_input(BenchmarkId::new("nlq", n), &request, |b, request| {
+            b.iter(|| {
+                server.send(conn, black_box(request));
+                let reply = server.recv(conn, READ).expect("recv").expect("a reply");
+                let m = Messages::new(&reply.bytes).next().expect("a message");
+                assert_eq!(m.expect("frames").kind(), RTM_NEWADDR);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    serve_route_dump,
+    serve_newaddr_deladdr,
+    serve_getaddr_one
+);
 criterion_main!(benches);

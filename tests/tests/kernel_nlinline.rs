@@ -278,7 +278,7 @@ fn routes_v6_and_multipath() {
             .iter()
             .find(|r| r.dst == Some(v4(10, 7, 0, 0)))
             .unwrap();
-        let hops = r.multipath.unwrap();
+        let hops = r.multipath.clone().unwrap();
         assert_eq!(hops.as_slice().len(), 2);
         assert_eq!(hops.as_slice()[1].hops, 2);
         let j = json(&["route", "show", "10.7.0.0/16"]);
@@ -293,6 +293,70 @@ fn routes_v6_and_multipath() {
         let io: std::io::Error = e.into();
         assert!(io.to_string().contains("not up"));
     });
+}
+
+/// `10.9.0.0/16` through `n` next hops `10.1.x.y` on `dev` (which has
+/// `10.1.0.1/16`), each of weight 1 to 4: added, then read back.
+fn wide_multipath<T: nlinline::Transport>(
+    h: &mut Handle<T>,
+    dev: u32,
+    n: u32,
+) -> (Result<(), i32>, Option<nlinline::wire::RouteRepr>) {
+    h.addr_add(v4(10, 1, 0, 1), 16, dev).unwrap();
+    let hops = (0..n)
+        .map(|i| NextHop {
+            gateway: Some(v4(10, 1, (i / 200) as u8, (i % 200 + 2) as u8)),
+            ifindex: dev,
+            weight: (i % 4 + 1) as u16,
+        })
+        .collect();
+    let added = h
+        .route_add(&Route::to(v4(10, 9, 0, 0), 16).multipath(hops))
+        .map_err(|e| e.errno());
+    let found = h
+        .routes(AF_INET, Some(RT_TABLE_MAIN))
+        .unwrap()
+        .into_iter()
+        .find(|r| r.dst == Some(v4(10, 9, 0, 0)));
+    (added, found)
+}
+
+/// More next hops than the 32 nlq once held: the kernel takes them (as
+/// many as fit the attribute), and so does nlq over the mem stack, with
+/// the same route read back.
+#[test]
+fn a_multipath_route_of_many_next_hops_as_the_kernel() {
+    let Some(kernel) = in_netns("a_multipath_route_of_many_next_hops", || {
+        let (mut h, br) = setup();
+        [100, 240].map(|n| {
+            let r = wide_multipath(&mut h, br, n);
+            h.route_del(&Route::to(v4(10, 9, 0, 0), 16)).unwrap();
+            h.addr_del(v4(10, 1, 0, 1), 16, br).unwrap();
+            r
+        })
+    }) else {
+        return;
+    };
+    let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+    let mut h = Handle::in_process(&shared);
+    let br = h.link_add("br0", "bridge", &[], None).unwrap();
+    h.link_set_up(br, true).unwrap();
+    for (n, kernel) in [100, 240].into_iter().zip(kernel) {
+        let mem = wide_multipath(&mut h, br, n);
+        h.route_del(&Route::to(v4(10, 9, 0, 0), 16)).unwrap();
+        h.addr_del(v4(10, 1, 0, 1), 16, br).unwrap();
+        assert_eq!(kernel.0, Ok(()), "{n} next hops");
+        assert_eq!(mem.0, Ok(()), "{n} next hops");
+        let hops = mem.1.as_ref().and_then(|r| r.multipath.as_ref());
+        assert_eq!(hops.map(|m| m.as_slice().len()), Some(n as usize));
+        if n == 100 {
+            assert_eq!(mem, kernel, "{n} next hops");
+        }
+        // 240 next hops (a 3,908-byte RTA_MULTIPATH): the kernel takes the
+        // route but its dump leaves it out (the message does not fit the
+        // first dump buffer, NLMSG_GOODSIZE; `ip route` says "Buffer too
+        // small for object"), which nlq does not mimic.
+    }
 }
 
 #[test]

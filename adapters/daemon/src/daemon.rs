@@ -118,9 +118,10 @@ enum Kind {
         conn: ConnId,
         /// A datagram the socket refused for lack of room.
         pending: Option<Out>,
-        /// Errors the reader gets before anything else (`EMSGSIZE` for a
-        /// datagram too large).
-        errors: VecDeque<i32>,
+        /// Errors for the reader (`EMSGSIZE` for a datagram too large),
+        /// each after the datagrams that were queued for it when it came:
+        /// (errno, datagrams of the server's queue still ahead of it).
+        errors: VecDeque<(i32, usize)>,
     },
     /// Control requests.
     Control {
@@ -635,7 +636,9 @@ impl<S: Stack> Daemon<S> {
             return;
         };
         match &mut c.kind {
-            Kind::Socket { errors, .. } => errors.push_back(libc::EMSGSIZE),
+            Kind::Socket { errors, conn, .. } => {
+                errors.push_back((libc::EMSGSIZE, self.server.queued_datagrams(*conn)));
+            }
             _ => self.close(slot),
         }
     }
@@ -676,8 +679,15 @@ impl<S: Stack> Daemon<S> {
             }
             Kind::Control { replies } => {
                 let mut out = Vec::new();
+                // A change here (a netdevice ioctl) is kept as a new
+                // snapshot: refused with the errno of why it could not be.
+                if let Some(st) = &mut self.state {
+                    let refusal = st.prepare_snapshot().err();
+                    self.server.stack_mut().refuse(refusal);
+                }
                 self.sockets
                     .handle(&mut self.server, c.allowed, data, &mut out);
+                self.server.stack_mut().refuse(None);
                 if !self.server.stack_mut().take_outcomes().is_empty() {
                     if let Some(st) = &mut self.state {
                         st.record_snapshot();
@@ -869,12 +879,7 @@ impl<S: Stack> Daemon<S> {
                     .sockets
                     .get(*cookie)
                     .map_or(nlq::server::DUMP_GOODSIZE, |s| s.reader_max);
-                if pending.is_none() {
-                    if let Some(errno) = errors.pop_front() {
-                        *pending = Some(error_out(errno));
-                    }
-                }
-                flush_socket(&c.fd, &mut self.server, *conn, reader_max, pending)
+                flush_socket(&c.fd, &mut self.server, *conn, reader_max, pending, errors)
             }
             Kind::Control { replies } => {
                 let r = flush_control(&c.fd, replies);
@@ -985,20 +990,31 @@ fn flush_socket<S: Stack>(
     conn: ConnId,
     reader_max: usize,
     pending: &mut Option<Out>,
+    errors: &mut VecDeque<(i32, usize)>,
 ) -> io::Result<()> {
     loop {
+        let error_due = errors.front().is_some_and(|(_, ahead)| *ahead == 0);
         let out = match pending.take() {
             Some(o) => o,
+            None if error_due => match errors.pop_front() {
+                Some((errno, _)) => error_out(errno),
+                None => continue,
+            },
             None => match server.recv(conn, reader_max) {
                 Ok(None) => return Ok(()),
-                Ok(Some(d)) => Out {
-                    header: DataHeader {
-                        error: 0,
-                        group: d.group,
+                Ok(Some(d)) => {
+                    for (_, ahead) in errors.iter_mut() {
+                        *ahead = ahead.saturating_sub(1);
                     }
-                    .to_bytes(),
-                    bytes: d.bytes,
-                },
+                    Out {
+                        header: DataHeader {
+                            error: 0,
+                            group: d.group,
+                        }
+                        .to_bytes(),
+                        bytes: d.bytes,
+                    }
+                }
                 Err(errno) => Out {
                     header: DataHeader {
                         error: u32::try_from(errno).unwrap_or(0),

@@ -76,20 +76,22 @@ pub fn listen_seqpacket(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
 }
 
 /// [`listen_seqpacket`], the socket file created with exactly `mode`
-/// (`Some`): the mode is set on the socket before `bind` (`fchmod`) and the
-/// umask cleared for the `bind` alone, so that no path is ever followed to
-/// set it (a `chmod` after `bind` could be sent elsewhere by a link swapped
-/// in). The umask is the process's: binds here take turns, but another
-/// thread creating a file during the `bind` would get it cleared too.
+/// (`Some`): the mode is set on the socket before `bind` (`fchmod`), and
+/// the `bind` is made by a thread of its own with its own file system
+/// attributes (`unshare(CLONE_FS)`) and its umask cleared, so that no path
+/// is ever followed to set the mode (a `chmod` after `bind` could be sent
+/// elsewhere by a link swapped in) and the process's umask never changes
+/// (other threads may be creating files meanwhile).
 pub fn listen_seqpacket_mode(path: &Path, backlog: i32, mode: Option<u32>) -> io::Result<OwnedFd> {
     let (addr, len) = sockaddr_un(path)?;
     let fd = seqpacket(true)?;
-    let bind = || {
+    let raw = fd.as_raw_fd();
+    let bind = move || {
         // SAFETY: `addr` is a valid sockaddr_un of `len` bytes, alive for
-        // the call.
+        // the call; `raw` is kept open by `fd` until the bind returns.
         check(unsafe {
             libc::bind(
-                fd.as_raw_fd(),
+                raw,
                 (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
                 len,
             )
@@ -99,18 +101,20 @@ pub fn listen_seqpacket_mode(path: &Path, backlog: i32, mode: Option<u32>) -> io
         Some(m) => {
             // SAFETY: fchmod(2) on a descriptor we own; no pointers.
             check(unsafe { libc::fchmod(fd.as_raw_fd(), m as libc::mode_t) })?;
-            // One bind at a time clears the mask, so that each restores
-            // the one it found.
-            static UMASK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-            let _guard = UMASK
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            // SAFETY: umask(2) cannot fail and takes no pointers.
-            let old = unsafe { libc::umask(0) };
-            let r = bind();
-            // SAFETY: as above, restoring the mask.
-            unsafe { libc::umask(old) };
-            r?;
+            let bound = std::thread::scope(|s| {
+                s.spawn(|| {
+                    // SAFETY: unshare(2) with CLONE_FS gives this thread,
+                    // which ends after the bind, its own cwd, root and
+                    // umask (copies); no pointers.
+                    check(unsafe { libc::unshare(libc::CLONE_FS) })?;
+                    // SAFETY: umask(2) cannot fail and takes no pointers;
+                    // it is this thread's alone now.
+                    unsafe { libc::umask(0) };
+                    bind()
+                })
+                .join()
+            });
+            bound.map_err(|_| io::Error::other("the bind thread panicked"))??;
         }
         None => {
             bind()?;
@@ -456,27 +460,43 @@ pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
-/// Reserves `len` bytes of disk from `offset` on without changing the
-/// file's size (`fallocate` with `FALLOC_FL_KEEP_SIZE`), so that writing
-/// there later cannot fail for lack of space. `ENOSPC` when the space is
-/// not there; `EOPNOTSUPP` on a file system that cannot reserve.
-pub fn reserve(fd: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<()> {
-    let off =
-        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
-    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
-    loop {
-        // SAFETY: fallocate(2) takes a descriptor the borrow keeps open and
-        // integers.
-        let r = unsafe { libc::fallocate(fd.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len) };
-        match check(r) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r.map(drop),
-        }
-    }
+/// The number of names a file has (0: it was removed), asked with
+/// `statx` for `STATX_NLINK` only. Unlike `fstat`, this does not ask for
+/// the file's times, which would make the kernel (multigrain timestamps)
+/// give the next write a fine-grained time, so that every write changed
+/// the inode and `fdatasync` had to write it.
+pub fn link_count(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut st = MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: statx(2) with AT_EMPTY_PATH and an empty C string looks at
+    // the descriptor (kept open by the borrow) and writes one statx into
+    // the buffer, which lives across the call.
+    check(unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_NLINK,
+            st.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: the call succeeded, so the struct is filled (and it was
+    // zeroed before).
+    let st = unsafe { st.assume_init() };
+    Ok(st.stx_nlink)
 }
 
-/// True when the file's file system is mounted read-only (`fstatvfs`).
-pub fn read_only(fd: BorrowedFd<'_>) -> io::Result<bool> {
+/// What `fstatvfs` says of the file system holding a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsSpace {
+    /// Mounted read-only.
+    pub read_only: bool,
+    /// Bytes free for an unprivileged user.
+    pub available: u64,
+}
+
+/// The file system of the file: read-only or not, and its free bytes
+/// (`fstatvfs`).
+pub fn fs_space(fd: BorrowedFd<'_>) -> io::Result<FsSpace> {
     let mut st = MaybeUninit::<libc::statvfs>::zeroed();
     // SAFETY: fstatvfs(2) writes one statvfs into the buffer, which lives
     // across the call; the descriptor is kept open by the borrow.
@@ -484,7 +504,12 @@ pub fn read_only(fd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: the call succeeded, so the struct is filled (and it was
     // zeroed before).
     let st = unsafe { st.assume_init() };
-    Ok(st.f_flag & libc::ST_RDONLY != 0)
+    // The field types are narrower on some targets.
+    #[allow(clippy::useless_conversion)]
+    Ok(FsSpace {
+        read_only: st.f_flag & libc::ST_RDONLY != 0,
+        available: u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)),
+    })
 }
 
 /// The soft limit of open files (`RLIMIT_NOFILE`); 1024 if unknown.
@@ -654,4 +679,49 @@ pub fn on_stop_signals() -> io::Result<&'static AtomicBool> {
         check(unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) })?;
     }
     Ok(&STOP)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+
+    /// The process's umask, read without changing it.
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).unwrap()
+    }
+
+    /// Sockets bound with a mode get it exactly, and the process's umask
+    /// never changes meanwhile (watched by another thread).
+    #[test]
+    fn binding_with_a_mode_leaves_the_process_umask_alone() {
+        let dir = crate::testing::TempDir::new("sys-umask");
+        let before = umask();
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut seen = std::collections::BTreeSet::new();
+                while !stop.load(Ordering::SeqCst) {
+                    seen.insert(umask());
+                }
+                seen
+            })
+        };
+        for i in 0..300 {
+            let path = dir.path().join(format!("s{i}"));
+            let _fd = listen_seqpacket_mode(&path, 1, Some(0o666)).unwrap();
+            let mode = std::fs::symlink_metadata(&path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o666);
+        }
+        stop.store(true, Ordering::SeqCst);
+        let seen = watcher.join().unwrap();
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![before]);
+    }
 }

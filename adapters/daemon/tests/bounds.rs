@@ -155,6 +155,38 @@ fn a_datagram_too_large_gets_emsgsize() {
     assert!(!answers.is_empty());
 }
 
+/// The replies to a request sent before a datagram too large come before
+/// its `EMSGSIZE`, as on a netlink socket (the two sent back to back,
+/// handled in one turn of the daemon).
+#[test]
+fn emsgsize_comes_after_the_replies_queued_before() {
+    if !root_or_skip("emsgsize_comes_after_the_replies_queued_before") {
+        return;
+    }
+    let d = common::spawn("oversize-order");
+    let mut c = SocketClient::connect(d.path()).unwrap();
+    sys::set_int_option(c.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 8 << 20).unwrap();
+    let big = vec![0u8; nlq::remote::MAX_REQUEST + 4];
+    // `lo` by index, with an ACK: its answers are queued at once.
+    let mut ifinfomsg = [0u8; 16];
+    ifinfomsg[4..8].copy_from_slice(&1i32.to_ne_bytes());
+    let req = common::request(
+        nlq::wire::consts::RTM_GETLINK,
+        nlq::wire::consts::NLM_F_ACK,
+        5,
+        |w| w.put(&ifinfomsg),
+    );
+    for _ in 0..20 {
+        c.send(&req).unwrap();
+        c.send(&big).unwrap();
+        let answers = common::answers(&mut c, 5);
+        assert_eq!(answers.len(), 2, "the link, then the ACK");
+        let mut buf = Vec::new();
+        let e = c.recv(&mut buf, Some(Duration::from_secs(10))).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EMSGSIZE), "{e}");
+    }
+}
+
 /// `count` route adds (11.x.y.0/24 dev `dev` scope link) in one datagram,
 /// without ACKs.
 fn many_route_adds(count: u32, dev: u32) -> Vec<u8> {

@@ -373,6 +373,29 @@ fn histories() -> Vec<(&'static str, History)> {
         ("a deleted 127.0.0.1/8 on lo", |h| {
             h.addr_del(ip("127.0.0.1"), 8, 1).unwrap();
         }),
+        ("multipath routes of 256 and 100 next hops", |h| {
+            h.addr_add(ip("10.1.0.1"), 16, 2).unwrap();
+            let hops = (0..256u32)
+                .map(|i| nlinline::NextHop {
+                    gateway: Some(IpAddr::from([10, 1, (i / 200) as u8, (i % 200 + 2) as u8])),
+                    ifindex: 2,
+                    weight: (i % 4 + 1) as u16,
+                })
+                .collect();
+            h.route_add(&Route::to(ip("10.9.0.0"), 16).multipath(hops))
+                .unwrap();
+            h.route_add(&Route::to(ip("2001:db8:ff::"), 64).dev(2))
+                .unwrap();
+            let hops = (0..100u16)
+                .map(|i| nlinline::NextHop {
+                    gateway: Some(IpAddr::from([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, i + 2])),
+                    ifindex: 2,
+                    weight: 1,
+                })
+                .collect();
+            h.route_add(&Route::to(ip("2001:db8:9::"), 48).multipath(hops))
+                .unwrap();
+        }),
     ]
 }
 
@@ -434,10 +457,11 @@ fn a_corrupt_state_file_is_refused_and_left_alone() {
     // Cut short: refused too.
     std::fs::write(&state, &good[..mid]).unwrap();
     assert_refused(&serve_refused(&sock, &state), &["corrupt"]);
-    // Zero bytes after the end are not padding.
-    let mut zeros = good.clone();
-    zeros.extend_from_slice(&[0; 16]);
-    std::fs::write(&state, &zeros).unwrap();
+    // Bytes after the end that are not the zeros written ahead for the
+    // journal: refused.
+    let mut junk = good.clone();
+    junk.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0]);
+    std::fs::write(&state, &junk).unwrap();
     assert_refused(&serve_refused(&sock, &state), &["corrupt"]);
     std::fs::write(&state, &good).unwrap();
     let mut daemon = serve(&sock, &state);
@@ -453,13 +477,15 @@ fn a_torn_last_record_is_dropped_and_the_rest_kept() {
     let mut h = handle(&sock);
     link_with(&mut h, "d0", "192.0.2.1", 24);
     let before = dumps(&sock);
-    let len = std::fs::metadata(&state).unwrap().len();
+    // Where the journal ends: zeros written ahead follow it.
+    let end = |b: &[u8]| b.iter().rposition(|x| *x != 0).map_or(0, |p| p + 1);
+    let len = end(&std::fs::read(&state).unwrap());
     h.route_add(&Route::to(ip("10.1.0.0"), 16).via(ip("192.0.2.254")))
         .unwrap();
     daemon.kill();
     // The last record half written, as a crash in its write leaves it.
     let bytes = std::fs::read(&state).unwrap();
-    let cut = (len as usize + bytes.len()) / 2;
+    let cut = (len + end(&bytes)) / 2;
     std::fs::write(&state, &bytes[..cut]).unwrap();
     let mut daemon = serve(&sock, &state);
     assert_same(&dumps(&sock), &before, "torn record");

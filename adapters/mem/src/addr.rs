@@ -206,7 +206,7 @@ impl MemStack {
                 })
                 .unwrap_or(self.addrs.len())
         });
-        self.addrs.insert(pos, a);
+        self.addr_insert(pos, a);
     }
 
     pub(crate) fn addr_add(
@@ -526,7 +526,7 @@ impl MemStack {
                     && s.prefix_len == a.prefix_len
                     && in_subnet(&s.peer, &a)
             }) {
-                let s = self.addrs.remove(p);
+                let s = self.addr_remove(p);
                 events(Event::DelAddr(&s.repr()));
                 self.fib_del_ifaddr(&s, events);
                 self.fib_forget_source(s.local, events);
@@ -535,7 +535,7 @@ impl MemStack {
         if let Some(p) = self.addrs.iter().position(|x| {
             x.ifindex == a.ifindex && x.local == a.local && x.prefix_len == a.prefix_len
         }) {
-            self.addrs.remove(p);
+            self.addr_remove(p);
         }
         events(Event::DelAddr(&a.repr()));
         self.fib_del_ifaddr(&a, events);
@@ -983,7 +983,7 @@ impl MemStack {
                 EADDRNOTAVAIL,
                 "ipv6: address not found",
             ))?;
-        let a = self.addrs.remove(pos);
+        let a = self.addr_remove(pos);
         events(Event::DelAddr(&a.repr()));
         let (local, plen) = (a.local, a.prefix_len);
         let IpAddr::V6(addr) = local else {

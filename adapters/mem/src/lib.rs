@@ -27,6 +27,7 @@
 //! ```
 
 mod addr;
+mod addr_index;
 mod bridge;
 mod devconf;
 mod link;
@@ -35,6 +36,7 @@ mod route_check;
 mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::ops::ControlFlow;
 
 use nlq::stack::{CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit};
@@ -45,6 +47,7 @@ pub use link::Kind;
 pub use tables::Tables;
 
 use addr::Addr;
+use addr_index::AddrIndex;
 use link::Link;
 use route::Route;
 
@@ -56,6 +59,9 @@ pub struct MemStack {
     last_index: u32,
     /// Ordered by link index, then by insertion.
     addrs: Vec<Addr>,
+    /// `addrs` by local address (changed only through
+    /// [`MemStack::addr_insert`] and [`MemStack::addr_remove`]).
+    addr_index: AddrIndex,
     /// IPv4 routes and IPv6 routes, each in the kernel's dump order.
     routes4: Vec<Route>,
     routes6: Vec<Route>,
@@ -81,6 +87,7 @@ impl MemStack {
             links,
             last_index: 1,
             addrs: Vec::new(),
+            addr_index: AddrIndex::default(),
             routes4: Vec::new(),
             routes6: Vec::new(),
             // IPv4 tables appear with their first route; IPv6 has main and
@@ -109,6 +116,7 @@ impl MemStack {
         use std::mem::size_of;
         self.links.len() * (size_of::<Link>() + 4 * size_of::<usize>())
             + self.addrs.capacity() * size_of::<Addr>()
+            + self.addr_index.heap_bytes()
             + (self.routes4.capacity() + self.routes6.capacity()) * size_of::<Route>()
             + self
                 .routes4
@@ -132,6 +140,19 @@ impl MemStack {
 
     fn touch(&mut self) {
         self.generation = self.generation.wrapping_add(1);
+    }
+
+    /// Inserts an address at `pos` of the table (keeping the index).
+    fn addr_insert(&mut self, pos: usize, a: Addr) {
+        self.addrs.insert(pos, a);
+        self.addr_index.invalidate();
+    }
+
+    /// Removes the address at `pos` of the table (keeping the index).
+    fn addr_remove(&mut self, pos: usize) -> Addr {
+        let a = self.addrs.remove(pos);
+        self.addr_index.invalidate();
+        a
     }
 }
 
@@ -185,6 +206,13 @@ impl Stack for MemStack {
             }
         }
         Ok(())
+    }
+
+    fn find_addr(&self, family: u8, local: IpAddr, index: u32) -> StackResult<Option<AddrRepr>> {
+        let found = self.addr_index.find(&self.addrs, local, |a| {
+            (family == AF_UNSPEC || a.family() == family) && (index == 0 || a.ifindex == index)
+        });
+        Ok(found.and_then(|p| self.addrs.get(p)).map(Addr::repr))
     }
 
     fn add_addr(

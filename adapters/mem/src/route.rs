@@ -673,7 +673,7 @@ impl MemStack {
         if let (AF_INET6, Some(hops)) = (req.header.family, &req.multipath) {
             let mut last = Ok(());
             for h in hops.as_slice() {
-                let mut one = *req;
+                let mut one = req.clone();
                 one.multipath = None;
                 one.gateway = h.gateway.or(h.via);
                 one.oif = (h.ifindex != 0).then_some(h.ifindex);

@@ -177,6 +177,7 @@ impl MemStack {
             links,
             last_index,
             addrs,
+            addr_index: Default::default(),
             routes4,
             routes6,
             tables,
@@ -326,7 +327,7 @@ mod tests {
         })
         .unwrap();
         s.routes(AF_UNSPEC, 0, &mut |x: &RouteRepr| {
-            r.push(*x);
+            r.push(x.clone());
             ControlFlow::Continue(())
         })
         .unwrap();

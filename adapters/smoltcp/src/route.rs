@@ -1245,7 +1245,7 @@ impl Model {
         if let (AF_INET6, Some(hops)) = (req.header.family, &req.multipath) {
             let mut last = Ok(());
             for h in hops.as_slice() {
-                let mut one = *req;
+                let mut one = req.clone();
                 one.multipath = None;
                 one.gateway = h.gateway.or(h.via);
                 one.oif = (h.ifindex != 0).then_some(h.ifindex);
@@ -1401,7 +1401,7 @@ mod tests {
             ..ok.clone()
         };
         assert_eq!(expressible(&bcast, &req).unwrap_err().errno, EINVAL);
-        let mut with_src = req;
+        let mut with_src = req.clone();
         with_src.prefsrc = Some("10.0.0.2".parse().unwrap());
         assert_eq!(expressible(&ok, &with_src).unwrap_err().errno, EOPNOTSUPP);
         let v6gw = Route {

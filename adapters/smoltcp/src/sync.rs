@@ -236,10 +236,10 @@ mod tests {
         r.oif = Some(2);
         assert!(route_of(&r, 2).is_some());
         assert!(route_of(&r, 3).is_none());
-        let mut other = r;
+        let mut other = r.clone();
         other.table = Some(100);
         assert!(route_of(&other, 2).is_none());
-        let mut v6gw = r;
+        let mut v6gw = r.clone();
         v6gw.gateway = Some("2001:db8::1".parse().unwrap());
         assert!(route_of(&v6gw, 2).is_none());
         let mut default = RouteRepr::new("0.0.0.0".parse().unwrap(), 0);

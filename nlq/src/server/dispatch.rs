@@ -247,18 +247,11 @@ impl<S: Stack> Server<S> {
             .local
             .or(req.address)
             .ok_or(Failure::new(EINVAL, "invalid address"))?;
-        let mut found = None;
-        let _ = self.stack.addrs(AF_INET6, 0, &mut |a: &AddrRepr| {
-            let hit = a.local.or(a.address) == Some(want)
-                && (req.header.index == 0 || a.header.index == req.header.index);
-            if hit {
-                found = Some(*a);
-                core::ops::ControlFlow::Break(())
-            } else {
-                core::ops::ControlFlow::Continue(())
-            }
-        });
-        let addr = found.ok_or(Failure::errno(crate::errno::EADDRNOTAVAIL))?;
+        let found = self.stack.find_addr(AF_INET6, want, req.header.index);
+        let addr = found
+            .ok()
+            .flatten()
+            .ok_or(Failure::errno(crate::errno::EADDRNOTAVAIL))?;
         let (seq, port) = (msg.seq(), self.port(id));
         self.reply(id, |w| {
             w.message(RTM_NEWADDR, 0, seq, port, |w| addr.emit_reply(w))

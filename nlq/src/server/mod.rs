@@ -490,6 +490,12 @@ impl<S: Stack> Server<S> {
         self.conn(id).map_or(0, |c| c.queued)
     }
 
+    /// Datagrams waiting in the connection's queue (a dump in progress
+    /// makes more as they are read).
+    pub fn queued_datagrams(&self, id: ConnId) -> usize {
+        self.conn(id).map_or(0, |c| c.queue.len())
+    }
+
     /// True when a `recv` would return something now.
     pub fn readable(&self, id: ConnId) -> bool {
         self.conn(id)

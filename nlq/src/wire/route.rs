@@ -363,31 +363,62 @@ pub struct NextHopRepr {
     pub via: Option<IpAddr>,
 }
 
-/// The most next hops a [`RouteRepr`] holds.
+/// The most next hops a [`RouteRepr`] holds: with `alloc`, as many as
+/// fit in `RTA_MULTIPATH` (its length is 16 bits and a next hop takes at
+/// least the 8 bytes of `rtnexthop`), as the kernel accepts them; without
+/// `alloc`, the inline capacity.
+#[cfg(feature = "alloc")]
+pub const MAX_NEXTHOPS: usize = (u16::MAX as usize - 4) / 8;
+
+/// The most next hops a [`RouteRepr`] holds: with `alloc`, as many as
+/// fit in `RTA_MULTIPATH` (its length is 16 bits and a next hop takes at
+/// least the 8 bytes of `rtnexthop`), as the kernel accepts them; without
+/// `alloc`, the inline capacity.
+#[cfg(not(feature = "alloc"))]
 pub const MAX_NEXTHOPS: usize = 32;
 
-/// The next hops of a multipath route, stored inline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// The next hops of a multipath route: on the heap with `alloc`, inline
+/// (at most [`MAX_NEXTHOPS`]) without.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct NextHopList {
+    #[cfg(feature = "alloc")]
+    hops: alloc::vec::Vec<NextHopRepr>,
+    #[cfg(not(feature = "alloc"))]
     len: u8,
+    #[cfg(not(feature = "alloc"))]
     hops: [NextHopRepr; MAX_NEXTHOPS],
 }
 
 impl NextHopList {
     /// Appends a next hop; `TooLong` beyond [`MAX_NEXTHOPS`].
     pub fn push(&mut self, nh: NextHopRepr) -> Result<()> {
-        let slot = self
-            .hops
-            .get_mut(usize::from(self.len))
-            .ok_or(Error::new(Part::Attr(RTA_MULTIPATH), ErrorKind::TooLong))?;
-        *slot = nh;
-        self.len = self.len.saturating_add(1);
+        let too_long = Error::new(Part::Attr(RTA_MULTIPATH), ErrorKind::TooLong);
+        #[cfg(feature = "alloc")]
+        {
+            if self.hops.len() >= MAX_NEXTHOPS {
+                return Err(too_long);
+            }
+            self.hops.push(nh);
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            let slot = self.hops.get_mut(usize::from(self.len)).ok_or(too_long)?;
+            *slot = nh;
+            self.len = self.len.saturating_add(1);
+        }
         Ok(())
     }
 
     /// The next hops.
     pub fn as_slice(&self) -> &[NextHopRepr] {
-        self.hops.get(..usize::from(self.len)).unwrap_or_default()
+        #[cfg(feature = "alloc")]
+        {
+            &self.hops
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            self.hops.get(..usize::from(self.len)).unwrap_or_default()
+        }
     }
 }
 
@@ -404,7 +435,7 @@ impl FromIterator<NextHopRepr> for Option<NextHopList> {
 
 /// A route, owned and validated: IPv4 or IPv6 (or `AF_UNSPEC` without
 /// addresses), prefixes that fit the family, addresses of the family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct RouteRepr {
     /// The fixed header.
     pub header: RtMsg,
@@ -748,7 +779,7 @@ mod tests {
         w.message(RTM_NEWROUTE, NLM_F_MULTI, 1, 0, |w| r.emit(w))
             .unwrap();
         assert_eq!(w.buffer().as_slice(), &NEWROUTE[..]);
-        assert_eq!(RouteRepr::parse_payload(&NEWROUTE[16..]), Ok(r));
+        assert_eq!(RouteRepr::parse_payload(&NEWROUTE[16..]), Ok(r.clone()));
         assert_eq!(r.table_id(), 254);
     }
 

@@ -10,8 +10,13 @@ use nlq::wire::{Message, NlMsg, Writer};
 /// The payload start of the first message: the format's name.
 pub const MAGIC: &[u8; 12] = b"nlq-state\0\0\0";
 
-/// The version written after [`MAGIC`].
-pub const VERSION: u32 = 2;
+/// The version written after [`MAGIC`]: 3, whose journal may be followed
+/// by zeros (room written ahead). Version 2 files (no zeros) are read.
+pub const VERSION: u32 = 3;
+
+/// The size of a disk sector: a write that did not finish leaves whole
+/// sectors of it unwritten (zero, in the room written ahead).
+const SECTOR: usize = 512;
 
 /// The payload start of the message that seals the snapshot.
 pub const END_MAGIC: &[u8; 8] = b"nlq-end\0";
@@ -52,8 +57,8 @@ pub enum StateError {
     Checksum,
     /// The snapshot's tables cannot be restored.
     Tables(String),
-    /// A journal record is damaged and is not the last thing in the file
-    /// (a torn last record is dropped, anything else is corruption).
+    /// A journal record is damaged: not a torn last record (cut by the
+    /// end of the file, or with a sector still zero), which is dropped.
     Journal {
         /// The record's position (1 = the first after the snapshot).
         index: u64,
@@ -268,7 +273,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StateError> {
         return Err(StateError::NotAStateFile);
     }
     let version = u32_at(p, MAGIC.len()).ok_or(StateError::NotAStateFile)?;
-    if version != VERSION {
+    if version != VERSION && version != 2 {
         return Err(StateError::Version(version));
     }
     // The snapshot, up to its seal.
@@ -316,7 +321,31 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StateError> {
     let mut at = snapshot_len;
     let mut torn = 0;
     while at < bytes.len() {
-        match record_at(bytes, at, chain) {
+        let rest = bytes.get(at..).unwrap_or_default();
+        if rest.iter().all(|b| *b == 0) {
+            // The room written ahead: the journal ends here.
+            break;
+        }
+        let result = match record_at(bytes, at, chain) {
+            // A write that did not finish may leave sectors of the room
+            // unwritten in it (zero): inside the record, or at its end
+            // (the record then stops where the written sectors do).
+            Err(_)
+                if unwritten_sector(bytes, at)
+                    || matches!(
+                        record_at(
+                            bytes.get(..written_end(bytes)).unwrap_or_default(),
+                            at,
+                            chain
+                        ),
+                        Err(Bad::Torn)
+                    ) =>
+            {
+                Err(Bad::Torn)
+            }
+            r => r,
+        };
+        match result {
             Ok((r, next, c)) => {
                 records.push(r);
                 chain = c;
@@ -352,22 +381,53 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StateError> {
     })
 }
 
-/// True when no record trailer starts in `bytes[at..]` but, perhaps, the
-/// one of the record at `at` (where its length says): a torn write
-/// leaves a prefix of its last record, not a damaged record with others
-/// after it.
+/// True when, between `at` and the last non-zero byte of the file, a
+/// sector (aligned in the file) holds only zeros where the journal's
+/// bytes would be: what a write of records that did not finish leaves in
+/// the room written ahead for it.
+fn unwritten_sector(bytes: &[u8], at: usize) -> bool {
+    let Some(last) = bytes.iter().rposition(|b| *b != 0) else {
+        return false;
+    };
+    let mut from = at;
+    while from <= last {
+        let to = (from / SECTOR).saturating_add(1).saturating_mul(SECTOR);
+        // Never empty, and never the sector of the last non-zero byte.
+        if bytes
+            .get(from..to.min(last.saturating_add(1)))
+            .is_some_and(|s| s.iter().all(|b| *b == 0))
+        {
+            return true;
+        }
+        from = to;
+    }
+    false
+}
+
+/// The end of the last sector of `bytes` that is not all zeros.
+fn written_end(bytes: &[u8]) -> usize {
+    let last = bytes.iter().rposition(|b| *b != 0).unwrap_or(0);
+    (last / SECTOR)
+        .saturating_add(1)
+        .saturating_mul(SECTOR)
+        .min(bytes.len())
+}
+
+/// True when at most one record trailer starts in `bytes[at..]`: a torn
+/// write leaves a part of its last record, not a damaged record with
+/// others after it.
 fn only_own_trailer(bytes: &[u8], at: usize) -> bool {
     let rest = bytes.get(at..).unwrap_or_default();
-    let own = u32_at(rest, 0).map(|l| align4(l as usize).saturating_add(NLMSG_HDRLEN));
     (0..rest.len())
         .step_by(4)
-        .filter(|p| Some(*p) != own)
-        .all(|p| rest.get(p..p.saturating_add(RECORD_MAGIC.len())) != Some(&RECORD_MAGIC[..]))
+        .filter(|p| rest.get(*p..p.saturating_add(RECORD_MAGIC.len())) == Some(&RECORD_MAGIC[..]))
+        .nth(1)
+        .is_none()
 }
 
 enum Bad {
-    /// A record that the end of the file cuts, or the last one with a
-    /// wrong hash: a write that did not finish.
+    /// A record that the end of the file cuts: a write that did not
+    /// finish.
     Torn,
     Corrupt(&'static str),
 }
@@ -397,11 +457,11 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
     }
     let end = req_end + t_len;
     need(end)?;
-    let at_end = end == rest.len();
-    let torn_or = |e: &'static str| if at_end { Bad::Torn } else { Bad::Corrupt(e) };
-    let (request, _) = NlMsg::parse(rest).map_err(|_| torn_or("the request cannot be framed"))?;
+    // A whole record that is damaged is refused, last or not.
+    let (request, _) =
+        NlMsg::parse(rest).map_err(|_| Bad::Corrupt("the request cannot be framed"))?;
     let (trailer, _) = NlMsg::parse(rest.get(req_end..).unwrap_or_default())
-        .map_err(|_| torn_or("the trailer cannot be framed"))?;
+        .map_err(|_| Bad::Corrupt("the trailer cannot be framed"))?;
     let t = trailer.payload();
     let n = u32_at(t, 16).unwrap_or(u32::MAX) as usize;
     let well_formed = trailer.kind() == NLMSG_NOOP
@@ -414,7 +474,7 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
             .get(req_len..req_end)
             .is_some_and(|p| p.iter().all(|b| *b == 0));
     if !well_formed {
-        return Err(torn_or("a malformed record trailer"));
+        return Err(Bad::Corrupt("a malformed record trailer"));
     }
     let hash_at = t_len - NLMSG_HDRLEN - 8;
     let hash = fnv1a_from(
@@ -423,7 +483,7 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
             .unwrap_or_default(),
     );
     if u64_at(t, hash_at) != Some(hash) {
-        return Err(torn_or("the record does not match its hash"));
+        return Err(Bad::Corrupt("the record does not match its hash"));
     }
     // The hash holds: what follows is what was written.
     let number = chain.number.wrapping_add(1);
@@ -504,23 +564,87 @@ mod tests {
         for cut in 0..snap {
             assert!(parse(&whole[..cut]).is_err(), "cut at {cut}");
         }
-        // Every flipped byte is refused, or drops the last record (whose
-        // hash no longer holds).
+        // Every flipped byte is refused: a whole record that does not
+        // match its hash is damage, even the last one.
         for i in 0..whole.len() {
             let mut bad = whole.clone();
             bad[i] ^= 0x40;
             match parse(&bad) {
                 Err(_) => {}
-                Ok(p) => assert!(i >= first_end && p.records.len() == 1, "byte {i}"),
+                // A length of the last record made larger than the file
+                // is a cut record: dropped.
+                Ok(p) => assert!(
+                    [first_end, first_end + 32].contains(&(i & !3)) && p.records.len() == 1,
+                    "byte {i}"
+                ),
             }
         }
-        // Zeros after the end are not a record.
-        let mut zeros = whole.clone();
-        zeros.extend_from_slice(&[0; 64]);
-        assert!(parse(&zeros).is_err());
         // A damaged record followed by a good one is corruption.
         let mut mid = file(3);
         mid[first_end + 20] ^= 1;
         assert!(matches!(parse(&mid), Err(StateError::Journal { .. })));
+    }
+
+    /// The file as the daemon writes it: the journal, then zeros written
+    /// ahead for the next records.
+    fn with_room(mut bytes: Vec<u8>, room: usize) -> Vec<u8> {
+        bytes.resize(bytes.len() + room, 0);
+        bytes
+    }
+
+    #[test]
+    fn zeros_after_the_journal_end_it() {
+        for records in 0..3 {
+            let end = file(records).len();
+            for room in [1, 4, 100, 4096] {
+                let bytes = with_room(file(records), room);
+                let p = parse(&bytes).unwrap();
+                assert_eq!((p.records.len(), p.torn), (records, 0));
+                assert_eq!(p.valid_len, end);
+            }
+        }
+        // Anything else after the journal is refused.
+        let mut junk = with_room(file(2), 64);
+        junk[file(2).len() + 8] = 1;
+        assert!(matches!(parse(&junk), Err(StateError::Journal { .. })));
+    }
+
+    #[test]
+    fn a_record_written_in_part_over_the_zeros_is_dropped() {
+        // Records long enough to span sectors.
+        let big = |seq: u32| {
+            let mut w = Writer::new(Vec::new());
+            let mut l = nlq::wire::LinkRepr::default();
+            l.header.index = 1;
+            l.mtu = Some(1500 + seq);
+            w.message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, 7, |w| {
+                l.emit(w)?;
+                w.attr(IFLA_IFALIAS, &[b'a'; 1500])
+            })
+            .unwrap();
+            w.into_inner()
+        };
+        let (mut bytes, hash) = snapshot(|_| Ok(())).unwrap();
+        let mut chain = Chain { number: 0, hash };
+        record(&mut bytes, &mut chain, &big(1), &[0]);
+        let first_end = bytes.len();
+        record(&mut bytes, &mut chain, &big(2), &[0]);
+        let whole = with_room(bytes, 4096);
+        assert_eq!(parse(&whole).unwrap().records.len(), 2);
+        // Each sector of the last record left unwritten (zero): dropped.
+        let first_sector = first_end / SECTOR;
+        let last_sector = (whole.iter().rposition(|b| *b != 0).unwrap()) / SECTOR;
+        for sector in first_sector..=last_sector {
+            let mut torn = whole.clone();
+            let from = (sector * SECTOR).max(first_end);
+            torn[from..(sector + 1) * SECTOR].fill(0);
+            let p = parse(&torn).unwrap_or_else(|e| panic!("sector {sector}: {e}"));
+            assert_eq!(p.records.len(), 1, "sector {sector}");
+            assert_eq!(p.valid_len, first_end);
+        }
+        // Zeros that are not a whole sector: damage.
+        let mut damaged = whole.clone();
+        damaged[first_end + 600..first_end + 700].fill(0);
+        assert!(parse(&damaged).is_err());
     }
 }

@@ -6,6 +6,8 @@
 use nlq::stack::{
     CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult, Visit,
 };
+use std::net::IpAddr;
+
 use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
 
 /// The extended-ACK text of a change refused because it cannot be made
@@ -101,6 +103,10 @@ impl<S: Stack> Stack for Guarded<S> {
 
     fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {
         self.inner.addrs(family, start, visit)
+    }
+
+    fn find_addr(&self, family: u8, local: IpAddr, index: u32) -> StackResult<Option<AddrRepr>> {
+        self.inner.find_addr(family, local, index)
     }
 
     fn add_addr(

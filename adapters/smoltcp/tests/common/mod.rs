@@ -48,7 +48,7 @@ pub fn addrs<S: Stack>(s: &S) -> Vec<AddrRepr> {
 pub fn routes<S: Stack>(s: &S) -> Vec<RouteRepr> {
     let mut v = Vec::new();
     s.routes(AF_UNSPEC, 0, &mut |r| {
-        v.push(*r);
+        v.push(r.clone());
         ControlFlow::Continue(())
     })
     .expect("route dump");
