@@ -649,7 +649,7 @@ impl MemStack {
                 .iter()
                 .position(|a| a.ifindex == index && a.local.is_ipv4())
             {
-                let a = self.addrs.remove(pos);
+                let a = self.addr_remove(pos);
                 events(Event::DelAddr(&a.repr()));
                 if a.flags & IFA_F_SECONDARY == 0 {
                     self.fib_del_ifaddr(&a, events);
