@@ -26,9 +26,9 @@ use libfuzzer_sys::fuzz_target;
 use nlq::wire::consts::*;
 use nlq::wire::{
     AddrCacheInfo, AddrRepr, Attr, Error, ErrorKind, HwAddr, IfAddrMsg, IfInfoMsg, IfName,
-    InlineBytes, InlineStr, LinkInfoRepr, LinkRepr, LinkStats, LinkStats64, NdMsg, NeighCacheInfo,
-    NeighRepr, NextHopList, NextHopRepr, Part, RouteMetrics, RouteRepr, RtMsg, Writer,
-    AF_SPEC_CAPACITY, INFO_DATA_CAPACITY, MAX_NEXTHOPS,
+    InlineBytes, InlineStr, LinkDetails, LinkInfoRepr, LinkRepr, LinkStats, LinkStats64, NdMsg,
+    NeighCacheInfo, NeighRepr, NextHopList, NextHopRepr, Part, RouteMetrics, RouteRepr, RtMsg,
+    Writer, AF_SPEC_CAPACITY, INFO_DATA_CAPACITY, MAX_NEXTHOPS,
 };
 
 #[path = "common/mod.rs"]
@@ -450,10 +450,50 @@ fn link(c: &mut Cursor<'_>) {
         } else {
             None
         },
+        details: link_details(c),
     };
     // Any family and header are fine for a link; names and nested data are
     // built within their capacities and well framed.
     check(&r, Expect::Equal);
+}
+
+/// Limits, counters and hooks, each present or not; the pacing horizon
+/// on both sides of 32 bits.
+fn link_details(c: &mut Cursor<'_>) -> LinkDetails {
+    let u16_of = |c: &mut Cursor<'_>| c.opt_u32().map(|v| v as u16);
+    LinkDetails {
+        netns_immutable: c.opt_u8(),
+        min_mtu: c.opt_u32(),
+        max_mtu: c.opt_u32(),
+        promiscuity: c.opt_u32(),
+        allmulti: c.opt_u32(),
+        num_tx_queues: c.opt_u32(),
+        gso_max_segs: c.opt_u32(),
+        gso_max_size: c.opt_u32(),
+        gro_max_size: c.opt_u32(),
+        gso_ipv4_max_size: c.opt_u32(),
+        gro_ipv4_max_size: c.opt_u32(),
+        tso_max_size: c.opt_u32(),
+        tso_max_segs: c.opt_u32(),
+        max_pacing_offload_horizon: c.opt_u32().map(|v| {
+            if v & 1 == 0 {
+                u64::from(v)
+            } else {
+                u64::from(v) << 32
+            }
+        }),
+        num_rx_queues: c.opt_u32(),
+        carrier_changes: c.opt_u32(),
+        carrier_up_count: c.opt_u32(),
+        carrier_down_count: c.opt_u32(),
+        headroom: u16_of(c),
+        tailroom: u16_of(c),
+        proto_down: c.opt_u8(),
+        xdp_attached: c.opt_u8(),
+        map: c.bool().then(|| c.array()),
+        devlink_port: c.bool(),
+        dpll_pin: c.bool(),
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
