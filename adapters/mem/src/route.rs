@@ -481,8 +481,15 @@ impl MemStack {
                     _ => Some(r),
                 })
         };
+        // A route through `lo` that is not local is a reject route inside
+        // the kernel (`fib6_is_reject`).
         let direct = |r: &&Route| {
-            !nlq::route_rules::is_reject(r.kind) && r.gateway.is_none() && r.multipath.is_none()
+            let via_lo =
+                r.oif == crate::link::LOOPBACK_INDEX && !matches!(r.kind, RTN_LOCAL | RTN_ANYCAST);
+            !nlq::route_rules::is_reject(r.kind)
+                && !via_lo
+                && r.gateway.is_none()
+                && r.multipath.is_none()
         };
         let t = if table == 0 { RT_TABLE_MAIN } else { table };
         best_in(t)

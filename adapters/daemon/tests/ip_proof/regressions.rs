@@ -1044,4 +1044,12 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
         "`ip addr del 10.0.0.2/16 dev b0`: notifications (a secondary's local route)",
         &["link add b0 type bridge", "link set b0 up", "addr add 10.0.0.1/24 dev b0", "-6 addr add 2001:db8::1/64 dev b0 nodad", "addr add 10.0.0.2/16 dev b0", "addr add 10.0.0.1/16 dev b0", "route show table all", "addr del 10.0.0.2/16 dev b0", "route show table all"],
     ),
+    (
+        "`ip -6 route add 2001:db8:10::/48 via 2001:db8::fe`: status (a gateway through lo)",
+        &[
+            "-6 addr add 2001:db8::1/64 dev lo",
+            "link set lo up",
+            "-6 route add 2001:db8:10::/48 via 2001:db8::fe",
+        ],
+    ),
 ];
