@@ -730,6 +730,7 @@ impl MemStack {
                 ));
             }
             let a = &mut self.addrs[pos];
+            let had_prefix_route = a.flags & IFA_F_NOPREFIXROUTE == 0;
             a.flags = (a.flags & !IFA6_SETTABLE) | asked;
             // `inet6_addr_modify`: the request's protocol, and its metric when it gives one.
             a.proto = req.proto.unwrap_or(0);
@@ -752,6 +753,11 @@ impl MemStack {
                     }
                 }
                 self.addr6_prefix_route(&a, events);
+            }
+            if had_prefix_route && a.flags & IFA_F_NOPREFIXROUTE != 0 {
+                // Now without one: the prefix route goes unless another
+                // address keeps it (`cleanup_prefix_route`).
+                self.cleanup_prefix_route6(&a, events);
             }
             return Ok(());
         }
@@ -985,15 +991,7 @@ impl MemStack {
             ))?;
         let a = self.addr_remove(pos);
         events(Event::DelAddr(&a.repr()));
-        let (local, plen) = (a.local, a.prefix_len);
-        let IpAddr::V6(addr) = local else {
-            return Ok(());
-        };
-        let prefix = IpAddr::V6(prefix6(&addr, plen));
-        let shared = self.addrs.iter().any(|o| {
-            o.ifindex == index
-                && matches!(o.local, IpAddr::V6(x) if o.prefix_len == plen && IpAddr::V6(prefix6(&x, plen)) == prefix)
-        });
+        let local = a.local;
         let kernel =
             |r: &Route| r.family == AF_INET6 && r.oif == index && r.protocol == RTPROT_KERNEL;
         self.del_kernel_routes(
@@ -1001,15 +999,30 @@ impl MemStack {
             true,
             events,
         );
-        // `cleanup_prefix_route`: whatever route the prefix lookup finds
-        // goes, unless another address keeps the prefix.
-        if !shared && a.flags & IFA_F_NOPREFIXROUTE == 0 {
-            if let Some(i) = self.prefix_route6(&a) {
-                let old = self.remove_route(AF_INET6, i);
-                events(Event::DelRoute(&Self::repr_of(&old)));
-            }
+        if a.flags & IFA_F_NOPREFIXROUTE == 0 {
+            self.cleanup_prefix_route6(&a, events);
         }
         Ok(())
+    }
+
+    /// `cleanup_prefix_route`: whatever route the prefix lookup finds for
+    /// `a` goes, unless another address of the link keeps the prefix.
+    fn cleanup_prefix_route6(&mut self, a: &Addr, events: Events<'_>) {
+        let IpAddr::V6(addr) = a.local else { return };
+        let (index, plen) = (a.ifindex, a.prefix_len);
+        let prefix = prefix6(&addr, plen);
+        let shared = self.addrs.iter().any(|o| {
+            o.ifindex == index
+                && o.local != a.local
+                && matches!(o.local, IpAddr::V6(x) if o.prefix_len == plen && prefix6(&x, plen) == prefix)
+        });
+        if shared {
+            return;
+        }
+        if let Some(i) = self.prefix_route6(a) {
+            let old = self.remove_route(AF_INET6, i);
+            events(Event::DelRoute(&Self::repr_of(&old)));
+        }
     }
 
     /// `addrconf_get_prefix_route`: the first main-table route to the

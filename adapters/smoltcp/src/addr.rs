@@ -734,6 +734,7 @@ impl Model {
                 ));
             }
             if let Some(a) = self.v6.get_mut(&ip) {
+                let had_prefix_route = a.flags & IFA_F_NOPREFIXROUTE == 0;
                 a.flags = (a.flags & !IFA6_SETTABLE) | asked;
                 // `inet6_addr_modify`: the request's protocol and metric.
                 a.proto = req.proto.unwrap_or(0);
@@ -747,6 +748,11 @@ impl Model {
                 }
                 if self.link.is_up() {
                     self.addr6_prefix_route(&a, events);
+                }
+                if had_prefix_route && a.flags & IFA_F_NOPREFIXROUTE != 0 {
+                    // Now without one: the prefix route goes unless
+                    // another address keeps it.
+                    self.cleanup_prefix_route6(&a, events);
                 }
             }
             return Ok(());
@@ -942,12 +948,6 @@ impl Model {
         }
         let a = self.v6.remove(&want).ok_or(not_found)?;
         events(Event::DelAddr(&a.repr(self.index)));
-        let IpAddr::V6(addr) = a.local else {
-            return Ok(());
-        };
-        let plen = a.prefix_len;
-        let prefix = prefix6(&addr, plen);
-        let shared = self.v6.prefixes.contains_key(&(u128::from(prefix), plen));
         let kernel = |r: &Route| r.protocol == RTPROT_KERNEL;
         self.del_kernel_routes(
             AF_INET6,
@@ -955,15 +955,35 @@ impl Model {
             |r| kernel(r) && r.kind == RTN_LOCAL,
             events,
         );
-        if !shared {
-            self.del_kernel_routes(
-                AF_INET6,
-                &[(KEY_ANY_TABLE, Some(IpAddr::V6(prefix)), plen)],
-                |r| kernel(r) && r.kind == RTN_UNICAST,
-                events,
-            );
+        if a.flags & IFA_F_NOPREFIXROUTE == 0 {
+            self.cleanup_prefix_route6(&a, events);
         }
         Ok(())
+    }
+
+    /// `cleanup_prefix_route`: the prefix route of `a` (no longer in the
+    /// table) goes unless another address keeps the prefix.
+    fn cleanup_prefix_route6(&mut self, a: &Addr, events: Events<'_>) {
+        let IpAddr::V6(addr) = a.local else { return };
+        let plen = a.prefix_len;
+        let prefix = prefix6(&addr, plen);
+        let others = self
+            .v6
+            .prefixes
+            .get(&(u128::from(prefix), plen))
+            .copied()
+            .unwrap_or(0);
+        // A modified address is still counted.
+        let own = u32::from(self.v6.contains(&a.local));
+        if others > own {
+            return;
+        }
+        self.del_kernel_routes(
+            AF_INET6,
+            &[(KEY_ANY_TABLE, Some(IpAddr::V6(prefix)), plen)],
+            |r| r.protocol == RTPROT_KERNEL && r.kind == RTN_UNICAST,
+            events,
+        );
     }
 
     /// IPv6 leaves the link (it went down, or its MTU fell below 1280):

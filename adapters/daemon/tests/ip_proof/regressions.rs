@@ -1052,4 +1052,8 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-6 route add 2001:db8:10::/48 via 2001:db8::fe",
         ],
     ),
+    (
+        "`ip -6 addr replace … noprefixroute`, then `del`: notifications",
+        &["link add b0 type bridge", "link set b0 up", "-6 addr add 2001:db8::1/64 dev b0 nodad", "-6 addr replace 2001:db8::1/64 dev b0 nodad noprefixroute", "-6 addr del 2001:db8::1/64 dev b0"],
+    ),
 ];
