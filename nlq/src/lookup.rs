@@ -367,7 +367,7 @@ fn scope6(a: &core::net::Ipv6Addr) -> u8 {
 pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Option<IpAddr> {
     let IpAddr::V6(d) = dst else { return None };
     let dscope = scope6(&d);
-    let mut best: Option<((bool, bool, bool, u32), IpAddr)> = None;
+    let mut best: Option<((bool, i16, bool, u32), IpAddr)> = None;
     let _ = stack.addrs(AF_INET6, 0, &mut |a: &AddrRepr| {
         let Some(IpAddr::V6(l)) = a.local.or(a.address) else {
             return ControlFlow::Continue(());
@@ -377,9 +377,17 @@ pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Op
         {
             return ControlFlow::Continue(());
         }
+        // Rule 2 (`IPV6_SADDR_RULE_SCOPE`): the smallest scope that is
+        // enough for the destination, else the largest.
+        let scope = i16::from(scope6(&l));
+        let scope_rank = if scope >= i16::from(dscope) {
+            scope.saturating_neg()
+        } else {
+            scope.saturating_sub(128)
+        };
         let rank = (
             l == d,
-            scope6(&l) >= dscope,
+            scope_rank,
             a.header.index == oif,
             (u128::from(l) ^ u128::from(d)).leading_zeros(),
         );

@@ -644,11 +644,13 @@ impl MemStack {
     /// (`fib_disable_ip`).
     pub(crate) fn ipv4_forget(&mut self, index: u32, unregister: bool, events: Events<'_>) {
         if !unregister {
+            let mut had_any = false;
             while let Some(pos) = self
                 .addrs
                 .iter()
                 .position(|a| a.ifindex == index && a.local.is_ipv4())
             {
+                had_any = true;
                 let a = self.addr_remove(pos);
                 events(Event::DelAddr(&a.repr()));
                 if a.flags & IFA_F_SECONDARY == 0 {
@@ -656,7 +658,10 @@ impl MemStack {
                     self.fib_forget_source(a.local, events);
                 }
             }
-            self.flush_link_routes(AF_INET, index, true, events);
+            // The last address going takes the rest (none: nothing goes).
+            if had_any {
+                self.flush_link_routes(AF_INET, index, true, events);
+            }
             return;
         }
         let gone: Vec<Addr> = self.v4_addrs(index).cloned().collect();

@@ -480,6 +480,12 @@ impl MemStack {
                 // notification still shows the old IPv6 MTU.
                 self.notify_link(index, events);
                 let l = self.link_mut(index)?;
+                if mtu >= IPV6_MIN_MTU && l.inet6_dev {
+                    // `rt6_mtu_change` sees the IPv6 MTU before it changes.
+                    let old6 = l.mtu6;
+                    self.rt6_mtu_change(index, mtu, old6);
+                }
+                let l = self.link_mut(index)?;
                 if mtu >= IPV6_MIN_MTU {
                     l.mtu6 = mtu;
                 }

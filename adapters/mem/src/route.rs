@@ -503,6 +503,22 @@ impl MemStack {
             .ok_or(StackError::new(EHOSTUNREACH))
     }
 
+    /// `rt6_mtu_change`: the IPv6 routes through link `index` whose MTU
+    /// metric is not locked take the link's new MTU when theirs is at
+    /// least that, or was the link's old IPv6 MTU (`old6`); silently.
+    pub(crate) fn rt6_mtu_change(&mut self, index: u32, mtu: u32, old6: u32) {
+        for r in self.routes6.iter_mut().filter(|r| r.uses(index)) {
+            let Some(m) = r.metrics.as_deref_mut() else {
+                continue;
+            };
+            let locked = m.get(RTAX_LOCK).unwrap_or(0) & (1 << RTAX_MTU) != 0;
+            let pmtu = m.get(RTAX_MTU).unwrap_or(0);
+            if !locked && (pmtu >= mtu || pmtu == old6) {
+                m.set(RTAX_MTU, mtu);
+            }
+        }
+    }
+
     /// `fib_new_table`: creating the IPv4 local table creates main too
     /// (the kernel keeps them merged while there are no rules).
     pub(crate) fn create_table(&mut self, family: u8, table: u32) {

@@ -1056,4 +1056,20 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
         "`ip -6 addr replace … noprefixroute`, then `del`: notifications",
         &["link add b0 type bridge", "link set b0 up", "-6 addr add 2001:db8::1/64 dev b0 nodad", "-6 addr replace 2001:db8::1/64 dev b0 nodad noprefixroute", "-6 addr del 2001:db8::1/64 dev b0"],
     ),
+    (
+        "`ip link set lo mtu 1280`: tables (route MTUs follow the link)",
+        &["-6 route add unreachable 2001:db8:10::/48 mtu 1300", "link set lo mtu 1280", "link set lo mtu 1500", "-6 route add unreachable 2001:db8:20::/48 mtu lock 1300", "link set lo mtu 1280"],
+    ),
+    (
+        "`ip -6 route get 2001:db8:10::5`: stdout (source scope)",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "link set lo up", "-6 route add 2001:db8:10::/48 dev b0 metric 0 pref low", "-6 addr replace fe80::1/64 dev lo nodad", "-6 route get 2001:db8:10::5"],
+    ),
+    (
+        "`ip link set lo mtu 60`: tables (no address, no flush)",
+        &["route add local default dev lo", "link set lo mtu 60"],
+    ),
+    (
+        "`ip -6 addr replace fe80::1/64 dev b0 noprefixroute`: notifications",
+        &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "-6 addr replace fe80::1/64 dev b0 scope global", "-6 addr replace fe80::1/64 dev b0 noprefixroute"],
+    ),
 ];
