@@ -784,6 +784,40 @@ mod tests {
         assert_eq!(msgs.iter().filter(|m| m.kind() == NLMSG_DONE).count(), 1);
     }
 
+    /// A reader that peeks at each datagram's size then reads it whole
+    /// (`recvmsg(MSG_PEEK|MSG_TRUNC)`, then `recv`) reads DONE alone
+    /// after links, IPv4 addresses and routes, as the kernel sends it;
+    /// after IPv6 addresses it shares the last datagram.
+    #[test]
+    fn done_comes_in_a_datagram_of_its_own_where_the_kernel_sends_it_so() {
+        let cases: [(u16, u8, bool); 5] = [
+            (RTM_GETLINK, AF_UNSPEC, true),
+            (RTM_GETADDR, AF_INET, true),
+            (RTM_GETROUTE, AF_INET, true),
+            (RTM_GETROUTE, AF_INET6, true),
+            (RTM_GETADDR, AF_INET6, false),
+        ];
+        for (seq, (kind, family, alone)) in (1u32..).zip(cases) {
+            let (mut s, c) = server();
+            s.send(c, &request(kind, NLM_F_DUMP, seq, |w| w.put(&[family])));
+            let d = drain(&mut s, c, 32768);
+            let last = d.last().expect("a reply");
+            let done_at: Vec<usize> = d
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| messages(d).iter().any(|m| m.kind() == NLMSG_DONE))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(done_at, vec![d.len() - 1], "kind {kind} family {family}");
+            let entries = d.iter().flat_map(messages).count() - 1;
+            if alone {
+                assert_eq!(messages(last).len(), 1, "kind {kind} family {family}");
+            } else if entries > 0 {
+                assert!(messages(last).len() > 1, "kind {kind} family {family}");
+            }
+        }
+    }
+
     #[test]
     fn a_second_dump_while_one_runs_is_ebusy() {
         let (mut s, c) = server();
