@@ -244,8 +244,11 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
             if is_loopback(stack, q.oif) {
                 flags |= RTCF_LOCAL;
             }
-            q.src
-                .or_else(|| select_source4(stack, q.oif, q.dst, RT_SCOPE_LINK))
+            // Chosen without a destination: the first primary.
+            q.src.or_else(|| {
+                let any = IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED);
+                select_source4(stack, q.oif, any, RT_SCOPE_LINK)
+            })
         }
         Err(e) => return Err(e),
     };

@@ -231,10 +231,16 @@ impl MemStack {
         let kind = |t: u32| {
             self.routes_of(AF_INET)
                 .iter()
-                .filter(|r| r.table == t && prefix_contains(r.dst, r.dst_len, addr))
-                // The longest prefix, and its first entry (a broadcast
-                // route goes before a local one for the same address).
-                .min_by_key(|r| std::cmp::Reverse(r.dst_len))
+                // The local table shares main's trie while there are no
+                // rules: a lookup there sees main's routes too.
+                .filter(|r| {
+                    (r.table == t || (t == RT_TABLE_LOCAL && r.table == RT_TABLE_MAIN))
+                        && prefix_contains(r.dst, r.dst_len, addr)
+                })
+                // The longest prefix, the local table's entries first, and
+                // the first of those (a broadcast route goes before a local
+                // one for the same address).
+                .min_by_key(|r| (std::cmp::Reverse(r.dst_len), r.table != t))
                 .map(|r| r.kind)
         };
         let t = if table == RT_TABLE_MAIN {

@@ -1072,4 +1072,12 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
         "`ip -6 addr replace fe80::1/64 dev b0 noprefixroute`: notifications",
         &["link add b0 address 02:00:00:00:00:0a type bridge", "link set b0 up", "-6 addr replace fe80::1/64 dev b0 scope global", "-6 addr replace fe80::1/64 dev b0 noprefixroute"],
     ),
+    (
+        "`ip route prepend 10.2.0.0/16 via 10.0.0.1 dev lo onlink hoplimit 5`: status (a gateway main calls broadcast)",
+        &["link set lo up", "route append broadcast 10.0.0.0/24 dev lo table main metric 1024", "route prepend 10.2.0.0/16 via 10.0.0.1 dev lo onlink hoplimit 5"],
+    ),
+    (
+        "`ip route get 10.1.2.3 oif b0`: stdout (on-link source)",
+        &["link add b0 type bridge", "link set b0 up", "addr add 10.0.1.1/24 dev b0", "addr replace 10.0.0.3/8 dev b0 label b0:1 metric 300 noprefixroute", "route get 10.1.2.3 oif b0"],
+    ),
 ];
