@@ -52,8 +52,8 @@ type Rank = (u8, bool, core::cmp::Reverse<u32>);
 
 /// The best route of `tables` for `dst` that a lookup through `oif` stops
 /// at: the longest prefix, then (IPv4) the local table, then the lowest
-/// metric, then the first in dump order, among the reject routes and the routes with a next hop through
-/// `oif` (any, when 0).
+/// metric, then the first in dump order, among the reject routes and the
+/// routes with a next hop through `oif` (any, when 0).
 fn best_route<S: Stack + ?Sized>(
     stack: &S,
     dst: IpAddr,
@@ -145,10 +145,12 @@ fn is_local_gateway<S: Stack + ?Sized>(stack: &S, gw: IpAddr) -> bool {
             .is_some_and(|r| r.header.kind == RTN_LOCAL)
 }
 
-/// IPv4 works on the link: its MTU is at least 68 (`IPV4_MIN_MTU`), below
-/// which it has no `in_device`.
+/// `IPV4_MIN_MTU`: below it a link has no `in_device`.
+const IPV4_MIN_MTU: u32 = 68;
+
+/// IPv4 works on the link (its MTU is at least [`IPV4_MIN_MTU`]).
 fn has_inet4(link: &crate::wire::LinkRepr) -> bool {
-    link.mtu.is_none_or(|m| m >= 68)
+    link.mtu.is_none_or(|m| m >= IPV4_MIN_MTU)
 }
 
 fn is_loopback<S: Stack + ?Sized>(stack: &S, index: u32) -> bool {

@@ -555,27 +555,26 @@ impl MemStack {
         if self.addrs.iter().any(|x| x.local == local) {
             return;
         }
-        let mut gone: Vec<(u32, u8, usize)> = self
-            .routes4
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.table == RT_TABLE_MAIN && r.prefsrc == Some(local))
-            .map(|(i, r)| (r.dst.map_or(0, |d| v4(&d)), r.dst_len, i))
-            .collect();
-        gone.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-        let mut removed: Vec<usize> = Vec::new();
-        for (_, _, i) in gone {
-            // Earlier removals shift later positions down.
-            let at = i - removed.iter().filter(|&&j| j < i).count();
-            let r = self.remove_route(AF_INET, at);
-            events(Event::DelRoute(&Self::repr_of(&r)));
-            removed.push(i);
+        let mut gone = Vec::new();
+        // From the end, so that positions still to visit stay valid.
+        for i in (0..self.routes4.len()).rev() {
+            let r = &self.routes4[i];
+            if r.table == RT_TABLE_MAIN && r.prefsrc == Some(local) {
+                gone.push(self.remove_route(AF_INET, i));
+            }
+        }
+        gone.reverse();
+        // A stable sort: entries of one prefix keep their order.
+        gone.sort_by_key(|r| std::cmp::Reverse((r.dst.map_or(0, |d| v4(&d)), r.dst_len)));
+        for r in &gone {
+            events(Event::DelRoute(&Self::repr_of(r)));
         }
     }
 
     /// The routes an IPv4 address brought go with it, notified: a
     /// primary's prefix and broadcast routes, then its local route unless
-    /// another address of the link has the same local address.
+    /// another address of the link with the same local address and the
+    /// same primary still needs it.
     fn fib_del_ifaddr(&mut self, a: &Addr, events: Events<'_>) {
         let index = a.ifindex;
         let local = a.local;

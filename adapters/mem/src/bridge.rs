@@ -75,106 +75,111 @@ pub(crate) fn info_data(mac: Option<&HwAddr>) -> Option<InlineBytes<INFO_DATA_CA
         id[2..].copy_from_slice(mac);
     }
     let mut w = Writer::new(Vec::new());
-    let u64s = |w: &mut Writer<Vec<u8>>, list: &[(u16, u64)]| {
-        list.iter().try_for_each(|&(k, v)| w.attr_u64(k, v))
-    };
-    let u32s = |w: &mut Writer<Vec<u8>>, list: &[(u16, u32)]| {
-        list.iter().try_for_each(|&(k, v)| w.attr_u32(k, v))
-    };
-    let u8s = |w: &mut Writer<Vec<u8>>, list: &[(u16, u8)]| {
-        list.iter().try_for_each(|&(k, v)| w.attr_u8(k, v))
-    };
-    let written = (|| {
-        // The timers (centiseconds): nothing runs without STP or ports.
-        u64s(
-            &mut w,
-            &[
-                (IFLA_BR_HELLO_TIMER, 0),
-                (IFLA_BR_TCN_TIMER, 0),
-                (IFLA_BR_TOPOLOGY_CHANGE_TIMER, 0),
-                (IFLA_BR_GC_TIMER, 0),
-            ],
-        )?;
-        u32s(
-            &mut w,
-            &[
-                (IFLA_BR_FORWARD_DELAY, 1500),
-                (IFLA_BR_HELLO_TIME, 200),
-                (IFLA_BR_MAX_AGE, 2000),
-                (IFLA_BR_AGEING_TIME, 30000),
-                (IFLA_BR_STP_STATE, 0),
-            ],
-        )?;
-        w.attr_u16(IFLA_BR_PRIORITY, PRIORITY)?;
-        w.attr_u8(IFLA_BR_VLAN_FILTERING, 0)?;
-        w.attr_u16(IFLA_BR_GROUP_FWD_MASK, 0)?;
-        // Without ports the bridge is its own root.
-        w.attr(IFLA_BR_BRIDGE_ID, &id)?;
-        w.attr(IFLA_BR_ROOT_ID, &id)?;
-        w.attr_u16(IFLA_BR_ROOT_PORT, 0)?;
-        w.attr_u32(IFLA_BR_ROOT_PATH_COST, 0)?;
-        u8s(
-            &mut w,
-            &[
-                (IFLA_BR_TOPOLOGY_CHANGE, 0),
-                (IFLA_BR_TOPOLOGY_CHANGE_DETECTED, 0),
-            ],
-        )?;
-        w.attr(IFLA_BR_GROUP_ADDR, &GROUP_ADDR)?;
-        // `struct br_boolopt_multi`: no option on, mask of the five known.
-        w.attr(IFLA_BR_MULTI_BOOLOPT, &[0, 0, 0, 0, 0x1f, 0, 0, 0])?;
-        u32s(
-            &mut w,
-            &[(IFLA_BR_FDB_N_LEARNED, 0), (IFLA_BR_FDB_MAX_LEARNED, 0)],
-        )?;
-        u8s(
-            &mut w,
-            &[
-                (IFLA_BR_MCAST_ROUTER, 1),
-                (IFLA_BR_MCAST_SNOOPING, 1),
-                (IFLA_BR_MCAST_QUERY_USE_IFADDR, 0),
-                (IFLA_BR_MCAST_QUERIER, 0),
-                (IFLA_BR_MCAST_STATS_ENABLED, 0),
-            ],
-        )?;
-        u32s(
-            &mut w,
-            &[
-                (IFLA_BR_MCAST_HASH_ELASTICITY, 16),
-                (IFLA_BR_MCAST_HASH_MAX, 4096),
-                (IFLA_BR_MCAST_LAST_MEMBER_CNT, 2),
-                (IFLA_BR_MCAST_STARTUP_QUERY_CNT, 2),
-            ],
-        )?;
-        u8s(
-            &mut w,
-            &[
-                (IFLA_BR_MCAST_IGMP_VERSION, 2),
-                (IFLA_BR_MCAST_MLD_VERSION, 1),
-            ],
-        )?;
-        u64s(
-            &mut w,
-            &[
-                (IFLA_BR_MCAST_LAST_MEMBER_INTVL, 100),
-                (IFLA_BR_MCAST_MEMBERSHIP_INTVL, 26000),
-                (IFLA_BR_MCAST_QUERIER_INTVL, 25500),
-                (IFLA_BR_MCAST_QUERY_INTVL, 12500),
-                (IFLA_BR_MCAST_QUERY_RESPONSE_INTVL, 1000),
-                (IFLA_BR_MCAST_STARTUP_QUERY_INTVL, 3124),
-            ],
-        )?;
-        u8s(
-            &mut w,
-            &[
-                (IFLA_BR_NF_CALL_IPTABLES, 0),
-                (IFLA_BR_NF_CALL_IP6TABLES, 0),
-                (IFLA_BR_NF_CALL_ARPTABLES, 0),
-            ],
-        )
-    })();
-    written.ok()?;
+    emit(&mut w, &id).ok()?;
     InlineBytes::try_from_slice(&w.into_inner())
+}
+
+/// Writes the attributes, bridge id `id`.
+fn emit(w: &mut Writer<Vec<u8>>, id: &[u8; 8]) -> nlq::wire::Result<()> {
+    // The timers (centiseconds): nothing runs without STP or ports.
+    u64s(
+        w,
+        &[
+            (IFLA_BR_HELLO_TIMER, 0),
+            (IFLA_BR_TCN_TIMER, 0),
+            (IFLA_BR_TOPOLOGY_CHANGE_TIMER, 0),
+            (IFLA_BR_GC_TIMER, 0),
+        ],
+    )?;
+    u32s(
+        w,
+        &[
+            (IFLA_BR_FORWARD_DELAY, 1500),
+            (IFLA_BR_HELLO_TIME, 200),
+            (IFLA_BR_MAX_AGE, 2000),
+            (IFLA_BR_AGEING_TIME, 30000),
+            (IFLA_BR_STP_STATE, 0),
+        ],
+    )?;
+    w.attr_u16(IFLA_BR_PRIORITY, PRIORITY)?;
+    w.attr_u8(IFLA_BR_VLAN_FILTERING, 0)?;
+    w.attr_u16(IFLA_BR_GROUP_FWD_MASK, 0)?;
+    // Without ports the bridge is its own root.
+    w.attr(IFLA_BR_BRIDGE_ID, id)?;
+    w.attr(IFLA_BR_ROOT_ID, id)?;
+    w.attr_u16(IFLA_BR_ROOT_PORT, 0)?;
+    w.attr_u32(IFLA_BR_ROOT_PATH_COST, 0)?;
+    u8s(
+        w,
+        &[
+            (IFLA_BR_TOPOLOGY_CHANGE, 0),
+            (IFLA_BR_TOPOLOGY_CHANGE_DETECTED, 0),
+        ],
+    )?;
+    w.attr(IFLA_BR_GROUP_ADDR, &GROUP_ADDR)?;
+    // `struct br_boolopt_multi`: no option on, mask of the five known.
+    w.attr(IFLA_BR_MULTI_BOOLOPT, &[0, 0, 0, 0, 0x1f, 0, 0, 0])?;
+    u32s(
+        w,
+        &[(IFLA_BR_FDB_N_LEARNED, 0), (IFLA_BR_FDB_MAX_LEARNED, 0)],
+    )?;
+    u8s(
+        w,
+        &[
+            (IFLA_BR_MCAST_ROUTER, 1),
+            (IFLA_BR_MCAST_SNOOPING, 1),
+            (IFLA_BR_MCAST_QUERY_USE_IFADDR, 0),
+            (IFLA_BR_MCAST_QUERIER, 0),
+            (IFLA_BR_MCAST_STATS_ENABLED, 0),
+        ],
+    )?;
+    u32s(
+        w,
+        &[
+            (IFLA_BR_MCAST_HASH_ELASTICITY, 16),
+            (IFLA_BR_MCAST_HASH_MAX, 4096),
+            (IFLA_BR_MCAST_LAST_MEMBER_CNT, 2),
+            (IFLA_BR_MCAST_STARTUP_QUERY_CNT, 2),
+        ],
+    )?;
+    u8s(
+        w,
+        &[
+            (IFLA_BR_MCAST_IGMP_VERSION, 2),
+            (IFLA_BR_MCAST_MLD_VERSION, 1),
+        ],
+    )?;
+    u64s(
+        w,
+        &[
+            (IFLA_BR_MCAST_LAST_MEMBER_INTVL, 100),
+            (IFLA_BR_MCAST_MEMBERSHIP_INTVL, 26000),
+            (IFLA_BR_MCAST_QUERIER_INTVL, 25500),
+            (IFLA_BR_MCAST_QUERY_INTVL, 12500),
+            (IFLA_BR_MCAST_QUERY_RESPONSE_INTVL, 1000),
+            (IFLA_BR_MCAST_STARTUP_QUERY_INTVL, 3124),
+        ],
+    )?;
+    u8s(
+        w,
+        &[
+            (IFLA_BR_NF_CALL_IPTABLES, 0),
+            (IFLA_BR_NF_CALL_IP6TABLES, 0),
+            (IFLA_BR_NF_CALL_ARPTABLES, 0),
+        ],
+    )
+}
+
+fn u64s(w: &mut Writer<Vec<u8>>, list: &[(u16, u64)]) -> nlq::wire::Result<()> {
+    list.iter().try_for_each(|&(k, v)| w.attr_u64(k, v))
+}
+
+fn u32s(w: &mut Writer<Vec<u8>>, list: &[(u16, u32)]) -> nlq::wire::Result<()> {
+    list.iter().try_for_each(|&(k, v)| w.attr_u32(k, v))
+}
+
+fn u8s(w: &mut Writer<Vec<u8>>, list: &[(u16, u8)]) -> nlq::wire::Result<()> {
+    list.iter().try_for_each(|&(k, v)| w.attr_u8(k, v))
 }
 
 #[cfg(test)]

@@ -363,17 +363,14 @@ pub struct NextHopRepr {
     pub via: Option<IpAddr>,
 }
 
-/// The most next hops a [`RouteRepr`] holds: with `alloc`, as many as
-/// fit in `RTA_MULTIPATH` (its length is 16 bits and a next hop takes at
-/// least the 8 bytes of `rtnexthop`), as the kernel accepts them; without
-/// `alloc`, the inline capacity.
+/// The most next hops a [`RouteRepr`] holds with `alloc`: as many as fit
+/// in `RTA_MULTIPATH` (its length is 16 bits and a next hop takes at least
+/// the 8 bytes of `rtnexthop`), as the kernel accepts them.
 #[cfg(feature = "alloc")]
 pub const MAX_NEXTHOPS: usize = (u16::MAX as usize - 4) / 8;
 
-/// The most next hops a [`RouteRepr`] holds: with `alloc`, as many as
-/// fit in `RTA_MULTIPATH` (its length is 16 bits and a next hop takes at
-/// least the 8 bytes of `rtnexthop`), as the kernel accepts them; without
-/// `alloc`, the inline capacity.
+/// The most next hops a [`RouteRepr`] holds without `alloc`: its inline
+/// capacity.
 #[cfg(not(feature = "alloc"))]
 pub const MAX_NEXTHOPS: usize = 32;
 
