@@ -243,6 +243,12 @@ impl SocketClient {
         Ok(nlinline::Handle::new(c))
     }
 
+    /// The connection, its port and its cookie (for code that reads and
+    /// writes the connection itself, such as the proxy).
+    pub fn into_parts(self) -> (OwnedFd, u32, u64) {
+        (self.fd, self.port, self.cookie)
+    }
+
     /// The port id (`getsockname`'s `nl_pid`).
     pub fn port(&self) -> u32 {
         self.port

@@ -42,6 +42,7 @@ pub mod control;
 pub mod daemon;
 pub mod decode;
 pub mod endpoint;
+pub mod proxy;
 pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -13,6 +13,11 @@ usage:
   nlq serve --socket PATH [--stack mem] [--state FILE] [--verbose]
       Serve a stack's rtnetlink on the unix socket PATH. With --state, the
       configuration is kept in FILE and survives a restart.
+  nlq proxy --socket PATH --policy FILE [--upstream kernel | netns:PATH | socket:PATH]
+            [--log FILE] [--pcap FILE] [--verbose]
+      A netlink firewall: clients connect at PATH as to `nlq serve`; each
+      request is judged by the policy FILE (TOML), then sent to the
+      upstream (the kernel by default). SIGHUP reloads the policy.
   nlq exec --socket PATH -- CMD [ARGS...]
       Run CMD with libnlq_preload.so preloaded, so that its netlink sockets,
       netdevice ioctls, getifaddrs and if_nameindex reach the daemon at PATH.
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
     let rest: Vec<OsString> = args.collect();
     let result = match cmd.to_str() {
         Some("serve") => serve(&rest),
+        Some("proxy") => proxy(&rest),
         Some("exec") => exec(&rest),
         Some("decode") => decode(&rest),
         Some("help" | "--help" | "-h") => {
@@ -100,6 +106,44 @@ fn serve(args: &[OsString]) -> Result<ExitCode, Failure> {
     daemon
         .run_until(stop)
         .map_err(|e| fail(format!("the event loop failed: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn proxy(args: &[OsString]) -> Result<ExitCode, Failure> {
+    use nlq_daemon::proxy::{Policy, Proxy, ProxyOptions};
+    let mut socket = None;
+    let mut options = ProxyOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("--socket") => socket = Some(PathBuf::from(value(&mut it, "--socket")?)),
+            Some("--policy") => options.policy_file = Some(PathBuf::from(value(&mut it, "--policy")?)),
+            Some("--upstream") => {
+                let v = value(&mut it, "--upstream")?;
+                options.upstream = v.to_str().unwrap_or_default().parse().map_err(usage)?;
+            }
+            Some("--log") => options.log = Some(PathBuf::from(value(&mut it, "--log")?)),
+            Some("--pcap") => options.pcap = Some(PathBuf::from(value(&mut it, "--pcap")?)),
+            Some("--verbose" | "-v") => options.verbose = true,
+            _ => return Err(usage(format!("unknown argument {a:?}"))),
+        }
+    }
+    let socket = socket.ok_or_else(|| usage("proxy needs --socket PATH"))?;
+    let policy_file = options
+        .policy_file
+        .clone()
+        .ok_or_else(|| usage("proxy needs --policy FILE"))?;
+    let policy = Policy::load(&policy_file)
+        .map_err(|e| fail(format!("{}: {e}", policy_file.display())))?;
+    nlq_daemon::sys::raise_nofile_limit();
+    let stop = nlq_daemon::sys::on_stop_signals().map_err(|e| fail(format!("signals: {e}")))?;
+    let reload = nlq_daemon::sys::on_reload_signal().map_err(|e| fail(format!("signals: {e}")))?;
+    let mut proxy = Proxy::bind(&socket, policy, options)
+        .map_err(|e| fail(format!("cannot proxy on {}: {e}", socket.display())))?;
+    eprintln!("nlq: proxying on {}", socket.display());
+    proxy
+        .run_until(stop, Some(reload))
+        .map_err(|e| fail(format!("the proxy failed: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,7 +11,7 @@
 use std::ffi::{c_int, c_void};
 use std::io;
 use std::mem::{size_of, MaybeUninit};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -679,6 +679,191 @@ pub fn on_stop_signals() -> io::Result<&'static AtomicBool> {
         check(unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) })?;
     }
     Ok(&STOP)
+}
+
+/// A `NETLINK_ROUTE` socket of the calling thread's network namespace,
+/// not bound yet, with `NETLINK_PKTINFO` on (so that [`netlink_recv`]
+/// reports the multicast group of every datagram).
+pub fn netlink_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the descriptor is owned at once.
+    let fd = check(unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    })?;
+    // SAFETY: `fd` is a new descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    set_int_option(fd.as_fd(), libc::SOL_NETLINK, libc::NETLINK_PKTINFO, 1)?;
+    Ok(fd)
+}
+
+fn sockaddr_nl(port: u32, groups: u32) -> libc::sockaddr_nl {
+    // SAFETY: sockaddr_nl is plain old data; all zeroes is valid.
+    let mut a: libc::sockaddr_nl = unsafe { MaybeUninit::zeroed().assume_init() };
+    a.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    a.nl_pid = port;
+    a.nl_groups = groups;
+    a
+}
+
+/// `bind(2)` of a netlink socket to `port` (0: the kernel picks one) and
+/// groups 1 to 32.
+pub fn netlink_bind(fd: BorrowedFd<'_>, port: u32, groups: u32) -> io::Result<()> {
+    let a = sockaddr_nl(port, groups);
+    // SAFETY: `a` is a valid sockaddr_nl of the given size.
+    check(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&a as *const libc::sockaddr_nl).cast::<libc::sockaddr>(),
+            size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `getsockname(2)` of a netlink socket: its port and groups 1 to 32.
+pub fn netlink_name(fd: BorrowedFd<'_>) -> io::Result<(u32, u32)> {
+    let mut a = sockaddr_nl(0, 0);
+    let mut len = size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+    // SAFETY: `a` and `len` are valid for writes; `len` holds `a`'s size.
+    check(unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut a as *mut libc::sockaddr_nl).cast::<libc::sockaddr>(),
+            &mut len,
+        )
+    })?;
+    Ok((a.nl_pid, a.nl_groups))
+}
+
+/// `setsockopt(2)` with an opaque value.
+pub fn set_option_bytes(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: &[u8]) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(value.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `value` is valid for reads of `len` bytes.
+    check(unsafe {
+        libc::setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast::<c_void>(), len)
+    })?;
+    Ok(())
+}
+
+/// `getsockopt(2)` into a buffer of `max` bytes; returns what the kernel
+/// wrote.
+pub fn get_option_bytes(fd: BorrowedFd<'_>, level: c_int, name: c_int, max: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; max];
+    let mut len = libc::socklen_t::try_from(max).unwrap_or(libc::socklen_t::MAX);
+    // SAFETY: `buf` is valid for writes of `len` bytes; `len` is writable.
+    check(unsafe {
+        libc::getsockopt(fd.as_raw_fd(), level, name, buf.as_mut_ptr().cast::<c_void>(), &mut len)
+    })?;
+    buf.truncate(usize::try_from(len).unwrap_or(0));
+    Ok(buf)
+}
+
+/// What [`netlink_recv`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetlinkDatagram {
+    /// The datagram's whole length (more than the buffer when cut).
+    pub len: usize,
+    /// The multicast group it was sent to, 0 for a unicast reply.
+    pub group: u32,
+}
+
+/// `recvmsg(2)` of one netlink datagram with `MSG_TRUNC` (and `MSG_PEEK`
+/// if asked), with the group from `NETLINK_PKTINFO`.
+pub fn netlink_recv(fd: BorrowedFd<'_>, buf: &mut [u8], peek: bool) -> io::Result<NetlinkDatagram> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast::<c_void>(),
+        iov_len: buf.len(),
+    };
+    // Room for one cmsg holding a u32 (nl_pktinfo), 8-aligned.
+    let mut control = [0u64; 8];
+    // SAFETY: msghdr is plain old data; all zeroes is valid.
+    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast::<c_void>();
+    msg.msg_controllen = size_of::<[u64; 8]>() as _;
+    let flags = libc::MSG_TRUNC | if peek { libc::MSG_PEEK } else { 0 };
+    let len = loop {
+        // SAFETY: `msg` points at `iov` (valid for writes of `buf.len()`
+        // bytes) and at `control` (valid for writes of its size); both
+        // outlive the call.
+        let r = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) };
+        match check_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    let mut group = 0;
+    // SAFETY: the cmsg macros walk the control buffer the kernel filled,
+    // within `msg_controllen`; the data read is a u32 of a cmsg of type
+    // NETLINK_PKTINFO, which holds one.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_NETLINK && (*c).cmsg_type == libc::NETLINK_PKTINFO {
+                group = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<u32>());
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok(NetlinkDatagram { len, group })
+}
+
+/// Moves the calling thread into the network namespace of `ns` (an open
+/// `/run/netns/NAME` or `/proc/PID/ns/net`). Threads it starts later are
+/// born there.
+pub fn enter_netns(ns: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: setns(2) on a valid descriptor; it changes only this thread.
+    check(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) })?;
+    Ok(())
+}
+
+/// An `AF_INET` datagram socket for netdevice ioctls.
+pub fn inet_dgram_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the descriptor is owned at once.
+    let fd = check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A netdevice ioctl (`SIOCGIFFLAGS`...) on `fd` with `ifreq`, which the
+/// kernel may change.
+pub fn ifreq_ioctl(fd: BorrowedFd<'_>, request: u32, ifreq: &mut [u8; 40]) -> io::Result<()> {
+    // SAFETY: `ifreq` is 40 bytes, the size of `struct ifreq` on Linux,
+    // valid for reads and writes for the call; only netdevice requests
+    // (which take a `struct ifreq`) reach here.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, ifreq.as_mut_ptr()) })?;
+    Ok(())
+}
+
+/// Shuts a socket down both ways (a thread blocked reading it wakes).
+pub fn shutdown(fd: BorrowedFd<'_>) {
+    // SAFETY: plain shutdown(2) on a valid descriptor.
+    let _ = unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
+}
+
+/// Set by the handler [`on_reload_signal`] installs.
+static RELOAD: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn reload_handler(_signal: c_int) {
+    RELOAD.store(true, Ordering::SeqCst);
+}
+
+/// Makes `SIGHUP` set a flag instead of ending the process, and returns
+/// the flag.
+pub fn on_reload_signal() -> io::Result<&'static AtomicBool> {
+    // SAFETY: sigaction is plain old data; all zeroes is a valid value.
+    let mut act: libc::sigaction = unsafe { MaybeUninit::zeroed().assume_init() };
+    act.sa_sigaction = reload_handler as extern "C" fn(c_int) as usize;
+    // SAFETY: `act.sa_mask` is valid for writes.
+    check(unsafe { libc::sigemptyset(&mut act.sa_mask) })?;
+    // SAFETY: `act` is a valid sigaction whose handler only stores to an
+    // atomic (async-signal-safe); the old action is not wanted.
+    check(unsafe { libc::sigaction(libc::SIGHUP, &act, std::ptr::null_mut()) })?;
+    Ok(&RELOAD)
 }
 
 #[cfg(test)]

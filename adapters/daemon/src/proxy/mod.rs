@@ -1,0 +1,662 @@
+//! `nlq proxy`: a netlink firewall between a group of processes and a
+//! real network stack.
+//!
+//! Clients connect exactly as to `nlq serve` (the preload shim and
+//! [`crate::client::SocketClient`] work unchanged). Every request is
+//! parsed by the nlq codec, judged by a [`Policy`] (allow, deny with
+//! `EPERM` and the rule's name as extended-ACK text, log), rewritten for
+//! the peer's [`View`] (table ids, interface name prefixes), and the
+//! admitted ones go to the [`Upstream`]: the kernel of a network
+//! namespace, or another nlq daemon. Answers, dumps (datagram by
+//! datagram, never buffered whole) and notifications come back through
+//! the view, which hides what the peer may not see. An [`Audit`] trail
+//! keeps one JSON line per request and, if asked, a pcap of everything.
+//!
+//! Each client connection has a thread (two for a netlink socket: one
+//! reads the client, one the upstream); the policy is shared and
+//! replaced whole by [`ProxyHandle::reload`] or `SIGHUP`.
+
+pub mod audit;
+pub mod directory;
+pub mod message;
+pub mod policy;
+pub mod socket;
+pub mod upstream;
+
+use std::collections::HashMap;
+use std::io;
+use std::ops::ControlFlow;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use nlq::ioctl::{IfReq, IFREQ_SIZE};
+use nlq::remote::{self, Hello, Request, Role, Welcome};
+use nlq::stack::{Stack, StackResult, Visit};
+use nlq::wire::{AddrRepr, LinkRepr};
+
+pub use audit::Audit;
+pub use policy::{Peer, Policy, PolicyError, View};
+pub use upstream::Upstream;
+
+use directory::Directory;
+use message::Links;
+use socket::SocketSession;
+
+use crate::sys;
+
+/// How a proxy runs.
+#[derive(Debug, Clone)]
+pub struct ProxyOptions {
+    /// Where admitted requests go.
+    pub upstream: Upstream,
+    /// The policy file, read again on reload (`None`: the policy given to
+    /// [`Proxy::bind`] stays).
+    pub policy_file: Option<PathBuf>,
+    /// The JSON-lines audit log (appended).
+    pub log: Option<PathBuf>,
+    /// A pcap of every datagram (made afresh).
+    pub pcap: Option<PathBuf>,
+    /// Print connections and errors on standard error.
+    pub verbose: bool,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        ProxyOptions {
+            upstream: Upstream::Kernel,
+            policy_file: None,
+            log: None,
+            pcap: None,
+            verbose: false,
+        }
+    }
+}
+
+/// What the proxy's threads share.
+#[derive(Debug)]
+pub struct Shared {
+    upstream: Upstream,
+    policy: RwLock<(u64, Arc<Policy>)>,
+    policy_file: Option<PathBuf>,
+    audit: Audit,
+    directory: Arc<Directory>,
+    sockets: Mutex<HashMap<u64, Arc<SocketSession>>>,
+    next_cookie: AtomicU64,
+    buckets: Mutex<HashMap<u32, (f64, Instant)>>,
+    /// A socket for netdevice ioctls (kernel upstreams).
+    ioctl_fd: Option<OwnedFd>,
+    verbose: bool,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    /// The policy and its generation.
+    fn policy(&self) -> (u64, Arc<Policy>) {
+        match self.policy.read() {
+            Ok(p) => (p.0, Arc::clone(&p.1)),
+            Err(_) => (u64::MAX, Arc::new(Policy::default())),
+        }
+    }
+
+    /// Takes one request from the peer user's token bucket.
+    fn admit_rate(&self, uid: u32, policy: &Policy) -> bool {
+        let Some((rate, burst)) = policy.rate else {
+            return true;
+        };
+        let Ok(mut b) = self.buckets.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        let (tokens, at) = b.entry(uid).or_insert((f64::from(burst), now));
+        let refill = now.saturating_duration_since(*at).as_secs_f64() * f64::from(rate);
+        *tokens = (*tokens + refill).min(f64::from(burst));
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Reads the policy file again; a bad one is refused and the old one
+    /// kept.
+    fn reload(&self) -> Result<(), PolicyError> {
+        let Some(path) = &self.policy_file else {
+            return Ok(());
+        };
+        let new = Policy::load(path)?;
+        if let Ok(mut p) = self.policy.write() {
+            *p = (p.0.wrapping_add(1), Arc::new(new));
+        }
+        Ok(())
+    }
+}
+
+/// A proxy bound to its socket. See the [module](self).
+#[derive(Debug)]
+pub struct Proxy {
+    path: PathBuf,
+    listener: OwnedFd,
+    shared: Arc<Shared>,
+    directory_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Binds the socket at `path` (connectable by every user; what each
+    /// may do is the policy's) and connects upstream. With a
+    /// [`Upstream::Netns`] upstream, the calling thread enters that
+    /// network namespace (and every thread the proxy starts is born
+    /// there).
+    pub fn bind(path: impl AsRef<Path>, policy: Policy, options: ProxyOptions) -> io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Upstream::Netns(ns) = &options.upstream {
+            let f = std::fs::File::open(ns)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", ns.display())))?;
+            sys::enter_netns(f.as_fd())
+                .map_err(|e| io::Error::new(e.kind(), format!("entering {}: {e}", ns.display())))?;
+        }
+        let audit = Audit::open(options.log.as_deref(), options.pcap.as_deref())?;
+        let (directory, thread) = Directory::start(&options.upstream)?;
+        let ioctl_fd = match options.upstream {
+            Upstream::Kernel | Upstream::Netns(_) => Some(sys::inet_dgram_socket()?),
+            Upstream::Daemon(_) => None,
+        };
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            m.file_type().is_socket()
+        }) && sys::connect_seqpacket(&path).is_err()
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+        let listener = sys::listen_seqpacket_mode(&path, 1024, Some(0o666))?;
+        Ok(Proxy {
+            path,
+            listener,
+            shared: Arc::new(Shared {
+                upstream: options.upstream,
+                policy: RwLock::new((0, Arc::new(policy))),
+                policy_file: options.policy_file,
+                audit,
+                directory,
+                sockets: Mutex::new(HashMap::new()),
+                next_cookie: AtomicU64::new(1),
+                buckets: Mutex::new(HashMap::new()),
+                ioctl_fd,
+                verbose: options.verbose,
+                stop: AtomicBool::new(false),
+            }),
+            directory_thread: Some(thread),
+        })
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Serves until `stop` is set; `reload`, when set, reads the policy
+    /// file again (and is cleared).
+    pub fn run_until(&mut self, stop: &AtomicBool, reload: Option<&AtomicBool>) -> io::Result<()> {
+        while !stop.load(Ordering::SeqCst) && !self.shared.stop.load(Ordering::SeqCst) {
+            if reload.is_some_and(|r| r.swap(false, Ordering::SeqCst)) {
+                match self.shared.reload() {
+                    Ok(()) => eprintln!("nlq proxy: policy reloaded"),
+                    Err(e) => eprintln!("nlq proxy: the new policy is refused, the old one stays: {e}"),
+                }
+            }
+            if !sys::poll_readable(self.listener.as_fd(), Some(Duration::from_millis(100)))? {
+                continue;
+            }
+            match sys::accept(self.listener.as_fd()) {
+                Ok(fd) => self.spawn_connection(fd),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if self.shared.verbose {
+                        eprintln!("nlq proxy: accept: {e}");
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn_connection(&self, fd: OwnedFd) {
+        let peer = match sys::peer_cred(fd.as_fd()) {
+            Ok(c) => Peer {
+                uid: c.uid,
+                gid: c.gid,
+                pid: u32::try_from(c.pid).unwrap_or(0),
+            },
+            Err(_) => return,
+        };
+        sys::grow_buffers(fd.as_fd(), 4 << 20);
+        let shared = Arc::clone(&self.shared);
+        let spawned = std::thread::Builder::new()
+            .name("nlq-proxy-client".into())
+            .spawn(move || connection(&shared, fd, peer));
+        if let Err(e) = spawned {
+            eprintln!("nlq proxy: cannot start a thread for a client: {e}");
+        }
+    }
+
+    /// Runs the proxy on a thread of its own; the handle stops it.
+    pub fn spawn(path: impl AsRef<Path>, policy: Policy, options: ProxyOptions) -> io::Result<ProxyHandle> {
+        let path = path.as_ref().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reload = Arc::new(AtomicBool::new(false));
+        let (s, r) = (Arc::clone(&stop), Arc::clone(&reload));
+        let thread = std::thread::spawn(move || {
+            let mut proxy = match Proxy::bind(&path, policy, options) {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = tx.send(Ok(Arc::clone(&proxy.shared)));
+            let _ = proxy.run_until(&s, Some(&r));
+        });
+        let shared = rx
+            .recv()
+            .map_err(|_| io::Error::other("the proxy thread ended"))??;
+        Ok(ProxyHandle {
+            stop,
+            reload,
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.directory.stop();
+        if let Some(t) = self.directory_thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A proxy running on its own thread ([`Proxy::spawn`]); dropping it
+/// stops the proxy and removes its socket.
+#[derive(Debug)]
+pub struct ProxyHandle {
+    stop: Arc<AtomicBool>,
+    reload: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProxyHandle {
+    /// Reads the policy file again now: a bad one is refused (and
+    /// returned), the old one kept.
+    pub fn reload(&self) -> Result<(), PolicyError> {
+        self.shared.reload()
+    }
+
+    /// Asks the proxy's loop to reload (as `SIGHUP` does).
+    pub fn request_reload(&self) {
+        self.reload.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Serves one client connection: its hello, then its role.
+fn connection(shared: &Arc<Shared>, fd: OwnedFd, peer: Peer) {
+    let mut buf = vec![0u8; 64];
+    match sys::poll_readable(fd.as_fd(), Some(Duration::from_secs(10))) {
+        Ok(true) => {}
+        _ => return,
+    }
+    let Ok(n) = sys::recv(fd.as_fd(), &mut buf, sys::RecvFlags::default()) else {
+        return;
+    };
+    match buf.get(..n).map(Hello::parse) {
+        Some(Ok(Hello { role: Role::Socket })) => {
+            let cookie = shared.next_cookie.fetch_add(1, Ordering::SeqCst);
+            let welcome = Welcome {
+                port: peer.pid,
+                cookie,
+            };
+            if sys::send(fd.as_fd(), &welcome.to_bytes(), false).is_err() {
+                return;
+            }
+            let session = Arc::new(SocketSession::new(cookie, fd, peer));
+            if let Ok(mut s) = shared.sockets.lock() {
+                s.insert(cookie, Arc::clone(&session));
+            }
+            session.serve(shared);
+            if let Ok(mut s) = shared.sockets.lock() {
+                s.remove(&cookie);
+            }
+        }
+        Some(Ok(Hello {
+            role: Role::Control,
+        })) => control(shared, &fd, peer),
+        _ => {}
+    }
+}
+
+/// Answers a control connection's requests until it goes.
+fn control(shared: &Arc<Shared>, fd: &OwnedFd, peer: Peer) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = match sys::recv(fd.as_fd(), &mut buf, sys::RecvFlags::default()) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut payload = Vec::new();
+        let result = buf
+            .get(..n.min(buf.len()))
+            .ok_or(libc::EINVAL)
+            .and_then(|d| Request::parse(d))
+            .and_then(|req| answer(shared, peer, &req, &mut payload));
+        let mut out = Vec::new();
+        remote::emit_reply(&mut out, result.map(|()| payload.as_slice()));
+        if sys::send(fd.as_fd(), &out, false).is_err() {
+            return;
+        }
+    }
+}
+
+fn os(e: io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn session(shared: &Shared, cookie: u64) -> Result<Arc<SocketSession>, i32> {
+    shared
+        .sockets
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&cookie).cloned())
+        .ok_or(libc::EBADF)
+}
+
+fn answer(shared: &Arc<Shared>, peer: Peer, req: &Request, payload: &mut Vec<u8>) -> Result<(), i32> {
+    let words = |payload: &mut Vec<u8>, (a, b): (u32, u32)| {
+        payload.extend_from_slice(&a.to_ne_bytes());
+        payload.extend_from_slice(&b.to_ne_bytes());
+    };
+    match *req {
+        Request::Bind {
+            cookie,
+            port,
+            groups,
+        } => words(payload, session(shared, cookie)?.bind(shared, port, groups).map_err(os)?),
+        Request::Name { cookie } => words(payload, session(shared, cookie)?.name().map_err(os)?),
+        Request::SetOption {
+            cookie,
+            level,
+            name,
+            value,
+        } => session(shared, cookie)?
+            .set_option(level, name, value)
+            .map_err(os)?,
+        Request::GetOption {
+            cookie,
+            level,
+            name,
+        } => payload.extend_from_slice(&session(shared, cookie)?.get_option(level, name).map_err(os)?),
+        Request::ReaderSize { cookie, len } => session(shared, cookie)?.reader(len),
+        Request::Sync { cookie } => {
+            if let Ok(s) = session(shared, cookie) {
+                s.sync();
+            }
+        }
+        Request::Ioctl { request, ifreq } => {
+            let ifr = ioctl(shared, peer, request, ifreq)?;
+            payload.extend_from_slice(&ifr);
+        }
+        Request::IfConf { len } => {
+            let snap = Snapshot::take(shared, peer)?;
+            let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+            let conf = nlq::ioctl::ifconf(&snap, len)?;
+            let n = u32::try_from(conf.len).map_err(|_| libc::EINVAL)?;
+            payload.extend_from_slice(&n.to_ne_bytes());
+            for r in &conf.records {
+                payload.extend_from_slice(r);
+            }
+        }
+        Request::IfAddrs => {
+            let records = nlq::emulate::getifaddrs(&Snapshot::take(shared, peer)?)?;
+            remote::encode_ifaddrs(payload, &records);
+        }
+        Request::NameIndex => {
+            let links = nlq::emulate::if_nameindex(&Snapshot::take(shared, peer)?)?;
+            remote::encode_nameindex(payload, &links);
+        }
+        Request::ProcNetDev => {
+            let text = nlq::emulate::proc_net_dev(&Snapshot::take(shared, peer)?)?;
+            payload.extend_from_slice(text.as_bytes());
+        }
+        Request::ProcIfInet6 => {
+            let text = nlq::emulate::proc_if_inet6(&Snapshot::take(shared, peer)?)?;
+            payload.extend_from_slice(text.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// A netdevice ioctl: the name mapped to the upstream's, hidden links
+/// `ENODEV`, changes judged by the policy (as `link:set`, or
+/// `address:set` for the address requests), then done upstream.
+fn ioctl(shared: &Arc<Shared>, peer: Peer, request: u32, ifreq: IfReq) -> Result<IfReq, i32> {
+    use nlq::ioctl as io;
+    let req = u64::from(request);
+    if !io::is_netdevice_request(req) {
+        return Err(libc::ENOTTY);
+    }
+    let (_, policy) = shared.policy();
+    let view = policy.view(&peer);
+    let dir = &*shared.directory;
+    let mut ifr = ifreq;
+    let client_name = io::ifreq_name(&ifreq).to_vec();
+    let up_name = |n: &[u8]| -> Vec<u8> {
+        match &view.prefix {
+            Some(p) => [p.as_bytes(), n].concat(),
+            None => n.to_vec(),
+        }
+    };
+    if req == io::SIOCGIFNAME {
+        // By index: the answer's name is checked and mapped back.
+        let index = u32::try_from(io::ifreq_int(&ifr)).unwrap_or(0);
+        let (name, kind) = dir.by_index(index).ok_or(libc::ENODEV)?;
+        if view.hides(index, Some(&name), kind.as_deref()) {
+            return Err(libc::ENODEV);
+        }
+        ifr = upstream_ioctl(shared, request, ifr)?;
+        let got = String::from_utf8_lossy(io::ifreq_name(&ifr)).into_owned();
+        let shown = match &view.prefix {
+            Some(p) => got.strip_prefix(p.as_str()).ok_or(libc::ENODEV)?.to_string(),
+            None => got,
+        };
+        io::ifreq_set_name(&mut ifr, shown.as_bytes());
+        return Ok(ifr);
+    }
+    let name = up_name(&client_name);
+    if name.len() >= 16 {
+        return Err(libc::ENODEV);
+    }
+    let name_str = String::from_utf8_lossy(&name).into_owned();
+    let index = dir.by_name(&name_str);
+    let hidden = match index.and_then(|i| dir.by_index(i).map(|e| (i, e))) {
+        Some((i, (n, k))) => view.hides(i, Some(&n), k.as_deref()),
+        None => view.prefix.is_some() && view.hides(0, Some(&name_str), None),
+    };
+    if hidden {
+        return Err(libc::ENODEV);
+    }
+    io::ifreq_set_name(&mut ifr, &name);
+    if io::is_set_request(req) {
+        let address = matches!(
+            req,
+            io::SIOCSIFADDR | io::SIOCSIFDSTADDR | io::SIOCSIFBRDADDR | io::SIOCSIFNETMASK
+        );
+        let mut ifaces = vec![policy::Iface {
+            index: index.unwrap_or(0),
+            name: Some(name_str),
+        }];
+        if req == SIOCSIFNAME {
+            let new = ifreq.get(16..32).unwrap_or_default();
+            let new = new.split(|&b| b == 0).next().unwrap_or(new);
+            let new_up = up_name(new);
+            if new_up.len() >= 16 {
+                return Err(libc::EINVAL);
+            }
+            if let Some(slot) = ifr.get_mut(16..32) {
+                slot.fill(0);
+                if let Some(d) = slot.get_mut(..new_up.len()) {
+                    d.copy_from_slice(&new_up);
+                }
+            }
+            ifaces.push(policy::Iface {
+                index: 0,
+                name: Some(String::from_utf8_lossy(&new_up).into_owned()),
+            });
+        }
+        let facts = policy::Facts {
+            object: if address {
+                policy::Object::Address
+            } else {
+                policy::Object::Link
+            },
+            verb: policy::Verb::Set,
+            kind: 0,
+            flags: 0,
+            link_kind: index.and_then(|i| dir.by_index(i)).and_then(|e| e.1),
+            ifaces,
+            prefix: address.then(|| {
+                let (_, a) = io::ifreq_addr(&ifreq);
+                (std::net::IpAddr::V4(a), 32)
+            }),
+            table: None,
+            attrs: Vec::new(),
+        };
+        let d = policy.decide(&peer, &facts);
+        let mut rec = audit::Record::new(peer, Some(&facts), 0, request);
+        rec.op = format!("ioctl:{request:#x} {}", rec.op);
+        rec.rule = d.rule.clone();
+        rec.logged = d.logged.clone();
+        if !d.allow {
+            rec.outcome = audit::Outcome::Denied;
+            shared.audit.write(&rec, libc::EPERM);
+            return Err(libc::EPERM);
+        }
+        let r = upstream_ioctl(shared, request, ifr);
+        shared.audit.write(&rec, r.err().unwrap_or(0));
+        ifr = r?;
+    } else {
+        ifr = upstream_ioctl(shared, request, ifr)?;
+    }
+    io::ifreq_set_name(&mut ifr, &client_name);
+    Ok(ifr)
+}
+
+/// `SIOCSIFNAME`.
+const SIOCSIFNAME: u64 = 0x8923;
+
+fn upstream_ioctl(shared: &Shared, request: u32, ifreq: IfReq) -> Result<IfReq, i32> {
+    match (&shared.upstream, &shared.ioctl_fd) {
+        (Upstream::Daemon(path), _) => {
+            let r = upstream::daemon_control(path, &Request::Ioctl { request, ifreq }).map_err(os)?;
+            let mut out = [0u8; IFREQ_SIZE];
+            let got = r.get(..IFREQ_SIZE).ok_or(libc::EPROTO)?;
+            out.copy_from_slice(got);
+            Ok(out)
+        }
+        (_, Some(fd)) => {
+            let mut ifr = ifreq;
+            sys::ifreq_ioctl(fd.as_fd(), request, &mut ifr).map_err(os)?;
+            Ok(ifr)
+        }
+        (_, None) => Err(libc::ENOTTY),
+    }
+}
+
+/// The links and addresses a peer sees, read from the upstream, with
+/// the peer's names: the stack the emulations (`getifaddrs`,
+/// `if_nameindex`, `/proc/net/dev`...) read.
+#[derive(Debug)]
+struct Snapshot {
+    links: Vec<LinkRepr>,
+    addrs: Vec<AddrRepr>,
+}
+
+impl Snapshot {
+    fn take(shared: &Shared, peer: Peer) -> Result<Self, i32> {
+        let (_, policy) = shared.policy();
+        let view = policy.view(&peer);
+        let mut h = nlinline::Handle::new(upstream::UpSocket::open(&shared.upstream, 0).map_err(os)?);
+        let err = |e: nlinline::Error| e.errno();
+        let mut links = h.links().map_err(err)?;
+        let mut addrs = h.addrs(libc::AF_UNSPEC as u8).map_err(err)?;
+        let hidden: Vec<u32> = links
+            .iter()
+            .filter(|l| {
+                let kind = l.info.as_ref().and_then(|i| i.kind.as_ref()).map(|k| k.as_str());
+                view.hides(l.header.index, l.name.as_ref().map(|n| n.as_str()), kind)
+            })
+            .map(|l| l.header.index)
+            .collect();
+        links.retain(|l| !hidden.contains(&l.header.index));
+        addrs.retain(|a| !hidden.contains(&a.header.index));
+        if let Some(p) = &view.prefix {
+            let strip = |n: &nlq::wire::IfName| {
+                n.as_str()
+                    .strip_prefix(p.as_str())
+                    .and_then(nlq::wire::IfName::try_from_str)
+            };
+            for l in &mut links {
+                l.name = l.name.as_ref().and_then(strip);
+            }
+            for a in &mut addrs {
+                a.label = a.label.as_ref().and_then(strip);
+            }
+        }
+        Ok(Snapshot { links, addrs })
+    }
+}
+
+impl Stack for Snapshot {
+    fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
+        for l in self.links.iter().skip(start) {
+            if visit(l).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {
+        let mut i = 0usize;
+        for a in &self.addrs {
+            if family != 0 && a.header.family != family {
+                continue;
+            }
+            if i >= start {
+                if let ControlFlow::Break(()) = visit(a) {
+                    break;
+                }
+            }
+            i = i.saturating_add(1);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,579 @@
+//! One client netlink socket through the proxy: a thread reads the
+//! client's datagrams, judges each request and sends the admitted ones
+//! upstream; another reads the upstream and relays answers and
+//! notifications through the peer's view.
+//!
+//! Order is kept as on one kernel socket: a refusal made by the proxy
+//! waits in [`Pending`] behind the requests before it until their answers
+//! are relayed. For that, every forwarded request that is not a dump
+//! carries `NLM_F_ACK` upstream (the ACKs the client did not ask for are
+//! dropped), so that each one ends with exactly one answer.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use nlq::remote::DataHeader;
+use nlq::wire::consts::*;
+use nlq::wire::{ErrorMessage, Messages, NlMsg};
+
+use super::audit::{Outcome, Record};
+use super::message::{self, Direction};
+use super::policy::{Peer, Verb, View};
+use super::upstream::{Received, UpSocket};
+use super::Shared;
+use crate::sys;
+
+/// `NETLINK_PKTINFO`, `NETLINK_LISTEN_ALL_NSID`, `NETLINK_CAP_ACK`,
+/// `NETLINK_EXT_ACK`.
+const NETLINK_PKTINFO: i32 = 3;
+const NETLINK_LISTEN_ALL_NSID: i32 = 8;
+const NETLINK_CAP_ACK: i32 = 10;
+const NETLINK_EXT_ACK: i32 = 11;
+/// `SOL_SOCKET` options.
+const SOL_SOCKET: i32 = 1;
+const SO_RCVBUF: i32 = 8;
+const SO_RCVBUFFORCE: i32 = 33;
+/// `NLM_F_CAPPED` on an error.
+const NLM_F_CAPPED: u16 = 0x100;
+
+/// The kernel's `NLMSG_GOODSIZE` on 4 KiB pages: what dump datagrams are
+/// cut to until the reader says it reads more.
+const GOODSIZE: usize = 3776;
+
+/// How long a `Sync` waits for the socket's requests to be answered.
+const SYNC_WAIT: Duration = Duration::from_secs(10);
+
+/// A request sent upstream, or a refusal waiting for its turn.
+#[derive(Debug)]
+enum Entry {
+    Forwarded {
+        dump: bool,
+        wants_ack: bool,
+        /// The client's bytes, when what went upstream differs.
+        original: Option<Vec<u8>>,
+        record: Option<Record>,
+    },
+    Refusal {
+        bytes: Vec<u8>,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    queue: VecDeque<Entry>,
+    closed: bool,
+}
+
+/// A client's netlink socket. See the [module](self).
+#[derive(Debug)]
+pub struct SocketSession {
+    /// Names it in control requests.
+    pub cookie: u64,
+    client: OwnedFd,
+    peer: Peer,
+    up: Mutex<Option<Arc<UpSocket>>>,
+    port: AtomicU32,
+    pending: Mutex<Pending>,
+    progress: Condvar,
+    reader_size: AtomicUsize,
+    ext_ack: AtomicBool,
+    cap_ack: AtomicBool,
+    busy: AtomicBool,
+    /// Options set before the upstream socket exists: (level, name,
+    /// value), applied when it opens.
+    early_options: Mutex<Vec<(i32, i32, u32)>>,
+    view: Mutex<(u64, Arc<View>)>,
+}
+
+impl SocketSession {
+    /// A session for the client connection `client` of `peer`.
+    pub fn new(cookie: u64, client: OwnedFd, peer: Peer) -> Self {
+        SocketSession {
+            cookie,
+            client,
+            peer,
+            up: Mutex::new(None),
+            port: AtomicU32::new(0),
+            pending: Mutex::new(Pending::default()),
+            progress: Condvar::new(),
+            reader_size: AtomicUsize::new(GOODSIZE),
+            ext_ack: AtomicBool::new(false),
+            cap_ack: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            early_options: Mutex::new(Vec::new()),
+            view: Mutex::new((u64::MAX, Arc::new(View::default()))),
+        }
+    }
+
+    /// The view of the current policy for this peer.
+    fn view(&self, shared: &Shared) -> Arc<View> {
+        let (generation, policy) = shared.policy();
+        let Ok(mut v) = self.view.lock() else {
+            return Arc::new(policy.view(&self.peer));
+        };
+        if v.0 != generation {
+            *v = (generation, Arc::new(policy.view(&self.peer)));
+        }
+        Arc::clone(&v.1)
+    }
+
+    /// The upstream socket, opened (bound to `port`, or as the kernel's
+    /// autobind does when `None`) on first use, with its reader thread.
+    fn upstream(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        port: Option<u32>,
+    ) -> io::Result<Arc<UpSocket>> {
+        let mut up = self.up.lock().map_err(|_| io::Error::other("poisoned"))?;
+        if let Some(u) = up.as_ref() {
+            return Ok(Arc::clone(u));
+        }
+        let sock = match port {
+            Some(p) => {
+                let s = UpSocket::open(&shared.upstream, 0)?;
+                if p != 0 {
+                    // An explicit port: taken or refused, never another.
+                    s.bind(p, 0)?;
+                }
+                s
+            }
+            None => UpSocket::open(&shared.upstream, self.peer.pid)?,
+        };
+        let early = std::mem::take(
+            &mut *self
+                .early_options
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?,
+        );
+        for (level, name, value) in early {
+            sock.set_option(level, name, value)?;
+        }
+        let (p, _) = sock.name()?;
+        self.port.store(p, Ordering::SeqCst);
+        let sock = Arc::new(sock);
+        *up = Some(Arc::clone(&sock));
+        let (me, shared, reader) = (Arc::clone(self), Arc::clone(shared), Arc::clone(&sock));
+        std::thread::Builder::new()
+            .name("nlq-proxy-up".into())
+            .spawn(move || me.relay(&shared, &reader))?;
+        Ok(sock)
+    }
+
+    fn opened(&self) -> Option<Arc<UpSocket>> {
+        self.up.lock().ok()?.as_ref().map(Arc::clone)
+    }
+
+    /// Sends to the client: a header, then the messages.
+    fn to_client(&self, group: u32, error: u32, bytes: &[u8]) -> io::Result<()> {
+        let head = DataHeader { error, group }.to_bytes();
+        sys::send2(self.client.as_fd(), &head, bytes).map(|_| ())
+    }
+
+    /// Serves the client's datagrams until it goes. `first` is a datagram
+    /// already read.
+    pub fn serve(self: &Arc<Self>, shared: &Arc<Shared>) {
+        let mut buf = vec![0u8; nlq::remote::MAX_REQUEST.saturating_add(1)];
+        loop {
+            let n = match sys::recv(self.client.as_fd(), &mut buf, sys::RecvFlags::default()) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            self.busy.store(true, Ordering::SeqCst);
+            if n > nlq::remote::MAX_REQUEST {
+                let _ = self.to_client(0, libc::EMSGSIZE as u32, &[]);
+            } else if let Some(d) = buf.get(..n) {
+                if let Err(e) = self.requests(shared, d) {
+                    if shared.verbose {
+                        eprintln!("nlq proxy: uid {}: upstream: {e}", self.peer.uid);
+                    }
+                    let _ = self.to_client(0, e.raw_os_error().unwrap_or(libc::EIO) as u32, &[]);
+                }
+            }
+            self.busy.store(false, Ordering::SeqCst);
+            self.progress.notify_all();
+        }
+        if let Some(up) = self.opened() {
+            up.shutdown();
+        }
+        if let Ok(mut p) = self.pending.lock() {
+            p.closed = true;
+        }
+        self.progress.notify_all();
+    }
+
+    /// Judges the requests of one datagram, answers the refused ones and
+    /// sends the others upstream in one datagram.
+    fn requests(self: &Arc<Self>, shared: &Arc<Shared>, datagram: &[u8]) -> io::Result<()> {
+        let up = self.upstream(shared, None)?;
+        let view = self.view(shared);
+        let (_, policy) = shared.policy();
+        let port = self.port.load(Ordering::SeqCst);
+        let ext_ack = self.ext_ack.load(Ordering::SeqCst);
+        let cap_ack = self.cap_ack.load(Ordering::SeqCst);
+        let mut upward: Vec<u8> = Vec::new();
+        let mut entries = Vec::new();
+        for msg in Messages::new(datagram) {
+            // A message whose length does not fit ends the datagram, as
+            // in the kernel's netlink_rcv_skb: the rest is dropped.
+            let Ok(msg) = msg else { break };
+            let rewritten = message::rewrite(&msg, &view, Direction::Up);
+            let up_msg = match &rewritten {
+                Some(b) => NlMsg::parse(b).map(|(m, _)| m).unwrap_or(msg),
+                None => msg,
+            };
+            let refuse = |errno: i32, text: Option<&str>, rec: Record, entries: &mut Vec<Entry>| {
+                let mut bytes = Vec::new();
+                message::emit_refusal(&mut bytes, &msg, errno, text, ext_ack, cap_ack, port);
+                shared.audit.write(&rec, errno);
+                entries.push(Entry::Refusal { bytes });
+            };
+            if !shared.admit_rate(self.peer.uid, &policy) {
+                let mut rec = Record::new(self.peer, None, msg.kind(), msg.seq());
+                rec.outcome = Outcome::Limited;
+                refuse(
+                    libc::EBUSY,
+                    Some("over the rate the nlq proxy policy allows"),
+                    rec,
+                    &mut entries,
+                );
+                continue;
+            }
+            let facts = match message::facts(&up_msg, &*shared.directory) {
+                Ok(f) => f,
+                Err(r) => {
+                    let mut rec = Record::new(self.peer, None, msg.kind(), msg.seq());
+                    rec.outcome = Outcome::Invalid;
+                    refuse(r.errno, r.text.as_deref(), rec, &mut entries);
+                    continue;
+                }
+            };
+            let mut rec = Record::new(self.peer, Some(&facts), msg.kind(), msg.seq());
+            if !view.is_plain() && message::names_hidden(&facts, &view, &*shared.directory) {
+                rec.outcome = Outcome::Hidden;
+                refuse(libc::ENODEV, None, rec, &mut entries);
+                continue;
+            }
+            let decision = policy.decide(&self.peer, &facts);
+            rec.rule = decision.rule.clone();
+            rec.logged = decision.logged;
+            if !decision.allow {
+                rec.outcome = Outcome::Denied;
+                let text = match &decision.rule {
+                    Some(r) => format!("denied by policy rule \"{r}\""),
+                    None => "denied by the policy's default".to_string(),
+                };
+                refuse(libc::EPERM, Some(&text), rec, &mut entries);
+                continue;
+            }
+            let dump = facts.verb == Verb::Get && msg.flags() & NLM_F_DUMP == NLM_F_DUMP;
+            let wants_ack = msg.flags() & NLM_F_ACK != 0;
+            let start = upward.len();
+            upward.extend_from_slice(up_msg.as_bytes());
+            let forced = !dump && !wants_ack;
+            if forced {
+                // flags are at bytes 6..8 of nlmsghdr.
+                if let Some(f) = upward.get_mut(start + 6..start + 8) {
+                    let flags = msg.flags() | NLM_F_ACK;
+                    f.copy_from_slice(&flags.to_ne_bytes());
+                }
+            }
+            let original = (forced || rewritten.is_some()).then(|| msg.as_bytes().to_vec());
+            entries.push(Entry::Forwarded {
+                dump,
+                wants_ack,
+                original,
+                record: shared.audit.logs().then_some(rec),
+            });
+        }
+        {
+            let mut p = self.pending.lock().map_err(|_| io::Error::other("poisoned"))?;
+            for e in entries {
+                match e {
+                    Entry::Refusal { bytes } if p.queue.is_empty() => {
+                        self.to_client(0, 0, &bytes)?;
+                    }
+                    e => p.queue.push_back(e),
+                }
+            }
+        }
+        if !upward.is_empty() {
+            shared.audit.capture(&upward, true);
+            up.send(&upward)?;
+        }
+        Ok(())
+    }
+
+    /// Relays what the upstream sends until it closes.
+    fn relay(&self, shared: &Arc<Shared>, up: &UpSocket) {
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let size = self.reader_size.load(Ordering::SeqCst);
+            match up.recv(&mut buf, size) {
+                Ok(Received::Messages { len, group }) => {
+                    let d = buf.get(..len).unwrap_or_default();
+                    shared.audit.capture(d, false);
+                    let ok = if group != 0 {
+                        self.notification(shared, d, group)
+                    } else {
+                        self.answers(shared, d)
+                    };
+                    if ok.is_err() {
+                        break;
+                    }
+                }
+                Ok(Received::Error(e)) => {
+                    if self.to_client(0, e.unsigned_abs(), &[]).is_err() {
+                        break;
+                    }
+                }
+                Ok(Received::Closed) | Err(_) => break,
+            }
+        }
+        sys::shutdown(self.client.as_fd());
+        if let Ok(mut p) = self.pending.lock() {
+            p.closed = true;
+        }
+        self.progress.notify_all();
+    }
+
+    fn notification(&self, shared: &Shared, d: &[u8], group: u32) -> io::Result<()> {
+        let view = self.view(shared);
+        if view.is_plain() {
+            return self.to_client(group, 0, d);
+        }
+        let mut out = Vec::with_capacity(d.len());
+        for msg in Messages::new(d).flatten() {
+            if message::hidden(&msg, &view, &*shared.directory) {
+                continue;
+            }
+            match message::rewrite(&msg, &view, Direction::Down) {
+                Some(b) => out.extend_from_slice(&b),
+                None => out.extend_from_slice(msg.as_bytes()),
+            }
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.to_client(group, 0, &out)
+    }
+
+    /// Relays a datagram of answers: each completed request pops its
+    /// entry, after the messages before it are sent, and lets the
+    /// refusals behind it go.
+    fn answers(&self, shared: &Shared, d: &[u8]) -> io::Result<()> {
+        let view = self.view(shared);
+        let plain = view.is_plain();
+        // Each segment: bytes, then (errno of the completed entry) if one
+        // completed at its end.
+        let mut segments: Vec<(Vec<u8>, Option<i32>)> = Vec::new();
+        let mut chunk = Vec::with_capacity(d.len());
+        {
+            let p = self.pending.lock().map_err(|_| io::Error::other("poisoned"))?;
+            let mut forwarded = p.queue.iter().filter_map(|e| match e {
+                Entry::Forwarded {
+                    dump,
+                    wants_ack,
+                    original,
+                    ..
+                } => Some((*dump, *wants_ack, original)),
+                Entry::Refusal { .. } => None,
+            });
+            let mut current = forwarded.next();
+            for msg in Messages::new(d).flatten() {
+                let kind = msg.kind();
+                let Some((dump, wants_ack, original)) = current else {
+                    chunk.extend_from_slice(msg.as_bytes());
+                    continue;
+                };
+                let errno = match kind {
+                    NLMSG_ERROR => Some(
+                        ErrorMessage::parse(msg.payload(), msg.flags())
+                            .map(|e| e.errno())
+                            .unwrap_or(libc::EIO),
+                    ),
+                    NLMSG_DONE if dump => Some(
+                        nlq::wire::DoneMessage::parse(msg.payload(), msg.flags())
+                            .map(|d| d.error.checked_neg().unwrap_or(0).max(0))
+                            .unwrap_or(0),
+                    ),
+                    _ => None,
+                };
+                match errno {
+                    Some(e) => {
+                        if kind == NLMSG_ERROR {
+                            if e == 0 && !wants_ack {
+                                // The ACK the proxy asked for.
+                            } else if let Some(orig) = original {
+                                reanswer(&msg, orig, &mut chunk);
+                            } else {
+                                chunk.extend_from_slice(msg.as_bytes());
+                            }
+                        } else {
+                            chunk.extend_from_slice(msg.as_bytes());
+                        }
+                        segments.push((std::mem::take(&mut chunk), Some(e)));
+                        current = forwarded.next();
+                    }
+                    None => {
+                        if !plain && message::hidden(&msg, &view, &*shared.directory) {
+                            continue;
+                        }
+                        match (plain, message::rewrite(&msg, &view, Direction::Down)) {
+                            (false, Some(b)) => chunk.extend_from_slice(&b),
+                            _ => chunk.extend_from_slice(msg.as_bytes()),
+                        }
+                    }
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            segments.push((chunk, None));
+        }
+        for (bytes, completed) in segments {
+            if !bytes.is_empty() {
+                self.to_client(0, 0, &bytes)?;
+            }
+            if let Some(errno) = completed {
+                let mut p = self.pending.lock().map_err(|_| io::Error::other("poisoned"))?;
+                if let Some(Entry::Forwarded {
+                    record: Some(rec), ..
+                }) = p.queue.pop_front()
+                {
+                    shared.audit.write(&rec, errno);
+                }
+                while let Some(Entry::Refusal { .. }) = p.queue.front() {
+                    if let Some(Entry::Refusal { bytes }) = p.queue.pop_front() {
+                        self.to_client(0, 0, &bytes)?;
+                    }
+                }
+                drop(p);
+                self.progress.notify_all();
+            }
+        }
+        Ok(())
+    }
+
+    /// `bind`: opens the upstream socket on `port` if it is not open yet.
+    pub fn bind(self: &Arc<Self>, shared: &Arc<Shared>, port: u32, groups: u32) -> io::Result<(u32, u32)> {
+        let up = self.upstream(shared, Some(port))?;
+        let r = up.bind(port, groups)?;
+        self.port.store(r.0, Ordering::SeqCst);
+        Ok(r)
+    }
+
+    /// `getsockname`: (0, 0) until the socket is bound, as on Linux.
+    pub fn name(&self) -> io::Result<(u32, u32)> {
+        match self.opened() {
+            Some(up) => up.name(),
+            None => Ok((0, 0)),
+        }
+    }
+
+    /// `setsockopt`.
+    pub fn set_option(&self, level: i32, name: i32, value: u32) -> io::Result<()> {
+        let (level, name) = match (level, name) {
+            (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID) => {
+                return Err(io::Error::from_raw_os_error(libc::EPERM))
+            }
+            // The proxy reads groups through it: kept on upstream.
+            (SOL_NETLINK, NETLINK_PKTINFO) => return Ok(()),
+            (SOL_NETLINK, NETLINK_EXT_ACK) => {
+                self.ext_ack.store(value != 0, Ordering::SeqCst);
+                (level, name)
+            }
+            (SOL_NETLINK, NETLINK_CAP_ACK) => {
+                self.cap_ack.store(value != 0, Ordering::SeqCst);
+                (level, name)
+            }
+            // The proxy's privilege is not the client's: no forcing.
+            (SOL_SOCKET, SO_RCVBUFFORCE) => (SOL_SOCKET, SO_RCVBUF),
+            other => other,
+        };
+        match self.opened() {
+            Some(up) => up.set_option(level, name, value),
+            None => {
+                if let Ok(mut e) = self.early_options.lock() {
+                    e.push((level, name, value));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `getsockopt`.
+    pub fn get_option(&self, level: i32, name: i32) -> io::Result<Vec<u8>> {
+        if let Some(up) = self.opened() {
+            return up.get_option(level, name);
+        }
+        let early = self
+            .early_options
+            .lock()
+            .ok()
+            .and_then(|e| e.iter().rev().find(|o| o.0 == level && o.1 == name).map(|o| o.2));
+        let v = match (level, name, early) {
+            (_, _, Some(v)) if level == SOL_SOCKET => v.saturating_mul(2),
+            (_, _, Some(v)) => v,
+            (SOL_SOCKET, SO_RCVBUF, None) => crate::control::rmem_max(),
+            _ => 0,
+        };
+        Ok(v.to_ne_bytes().to_vec())
+    }
+
+    /// The reader read with a buffer of `len` bytes.
+    pub fn reader(&self, len: u32) {
+        let len = usize::try_from(len).unwrap_or(usize::MAX).min(32_768);
+        self.reader_size.fetch_max(len, Ordering::SeqCst);
+    }
+
+    /// Waits until everything the client has sent is handled and
+    /// answered (or the session ends).
+    pub fn sync(&self) {
+        let deadline = Instant::now() + SYNC_WAIT;
+        let Ok(mut p) = self.pending.lock() else { return };
+        loop {
+            let unread = {
+                let mut one = [0u8; 1];
+                let flags = sys::RecvFlags {
+                    peek: true,
+                    dontwait: true,
+                };
+                sys::recv(self.client.as_fd(), &mut one, flags).is_ok()
+            };
+            if p.closed || (p.queue.is_empty() && !unread && !self.busy.load(Ordering::SeqCst)) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(20));
+            p = match self.progress.wait_timeout(p, wait) {
+                Ok((g, _)) => g,
+                Err(_) => return,
+            };
+        }
+    }
+}
+
+/// The upstream's error for a request, answered against the client's own
+/// request (without the `NLM_F_ACK` the proxy added, and with the
+/// client's names and tables).
+fn reanswer(err: &NlMsg<'_>, original: &[u8], out: &mut Vec<u8>) {
+    let Ok((req, _)) = NlMsg::parse(original) else {
+        out.extend_from_slice(err.as_bytes());
+        return;
+    };
+    let Ok(e) = ErrorMessage::parse(err.payload(), err.flags()) else {
+        out.extend_from_slice(err.as_bytes());
+        return;
+    };
+    let ack = e.ext_ack();
+    let capped = err.flags() & NLM_F_CAPPED != 0;
+    let mut w = nlq::wire::Writer::new(std::mem::take(out));
+    let _ = nlq::wire::emit_error(&mut w, &req, e.errno(), capped, &ack, err.port());
+    *out = w.into_inner();
+}
