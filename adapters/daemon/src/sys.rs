@@ -839,6 +839,15 @@ pub fn ifreq_ioctl(fd: BorrowedFd<'_>, request: u32, ifreq: &mut [u8; 40]) -> io
     Ok(())
 }
 
+/// Makes a descriptor's reads and writes wait (clears `O_NONBLOCK`).
+pub fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fcntl(2) F_GETFL/F_SETFL on a valid descriptor.
+    let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) })?;
+    Ok(())
+}
+
 /// Shuts a socket down both ways (a thread blocked reading it wakes).
 pub fn shutdown(fd: BorrowedFd<'_>) {
     // SAFETY: plain shutdown(2) on a valid descriptor.

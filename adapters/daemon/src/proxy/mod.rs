@@ -211,15 +211,20 @@ impl Proxy {
             if !sys::poll_readable(self.listener.as_fd(), Some(Duration::from_millis(100)))? {
                 continue;
             }
-            match sys::accept(self.listener.as_fd()) {
-                Ok(fd) => self.spawn_connection(fd),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if self.shared.verbose {
-                        eprintln!("nlq proxy: accept: {e}");
+            // Everything waiting, within a bound.
+            for _ in 0..64 {
+                match sys::accept(self.listener.as_fd()) {
+                    Ok(fd) => self.spawn_connection(fd),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        if self.shared.verbose {
+                            eprintln!("nlq proxy: accept: {e}");
+                        }
+                        // Descriptors ran out: let some go first.
+                        std::thread::sleep(Duration::from_millis(50));
+                        break;
                     }
-                    std::thread::sleep(Duration::from_millis(50));
                 }
             }
         }
@@ -235,6 +240,9 @@ impl Proxy {
             },
             Err(_) => return,
         };
+        if sys::set_blocking(fd.as_fd()).is_err() {
+            return;
+        }
         sys::grow_buffers(fd.as_fd(), 4 << 20);
         let shared = Arc::clone(&self.shared);
         let spawned = std::thread::Builder::new()
@@ -335,14 +343,14 @@ fn connection(shared: &Arc<Shared>, fd: OwnedFd, peer: Peer) {
                 port: peer.pid,
                 cookie,
             };
-            if sys::send(fd.as_fd(), &welcome.to_bytes(), false).is_err() {
-                return;
-            }
             let session = Arc::new(SocketSession::new(cookie, fd, peer));
+            // Known before the client hears its cookie.
             if let Ok(mut s) = shared.sockets.lock() {
                 s.insert(cookie, Arc::clone(&session));
             }
-            session.serve(shared);
+            if session.welcome(&welcome).is_ok() {
+                session.serve(shared);
+            }
             if let Ok(mut s) = shared.sockets.lock() {
                 s.remove(&cookie);
             }

@@ -167,6 +167,11 @@ impl SocketSession {
         self.up.lock().ok()?.as_ref().map(Arc::clone)
     }
 
+    /// Sends the client its welcome.
+    pub fn welcome(&self, w: &nlq::remote::Welcome) -> io::Result<()> {
+        sys::send(self.client.as_fd(), &w.to_bytes(), false).map(|_| ())
+    }
+
     /// Sends to the client: a header, then the messages.
     fn to_client(&self, group: u32, error: u32, bytes: &[u8]) -> io::Result<()> {
         let head = DataHeader { error, group }.to_bytes();
