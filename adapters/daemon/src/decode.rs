@@ -392,18 +392,16 @@ fn pcap(input: &[u8]) -> Result<Capture, Error> {
             });
             continue;
         };
-        if linktype != LINKTYPE_NETLINK {
-            if let Some(p) = pkttype {
-                let _ = write!(
-                    note,
-                    ", {}",
-                    match p {
-                        4 => "outgoing".to_string(),
-                        0 => "incoming".to_string(),
-                        p => format!("packet type {p}"),
-                    }
-                );
-            }
+        if let Some(p) = pkttype {
+            let _ = write!(
+                note,
+                ", {}",
+                match p {
+                    4 => "outgoing".to_string(),
+                    0 => "incoming".to_string(),
+                    p => format!("packet type {p}"),
+                }
+            );
         }
         let mut route = true;
         if arphrd != ARPHRD_NETLINK {

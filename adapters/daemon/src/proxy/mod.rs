@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod directory;
+pub mod judge;
 pub mod message;
 pub mod policy;
 pub mod socket;

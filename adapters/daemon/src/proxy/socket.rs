@@ -20,9 +20,10 @@ use nlq::remote::DataHeader;
 use nlq::wire::consts::*;
 use nlq::wire::{ErrorMessage, Messages, NlMsg};
 
-use super::audit::{Outcome, Record};
+use super::audit::Record;
+use super::judge::{self, Verdict};
 use super::message::{self, Direction};
-use super::policy::{Peer, Verb, View};
+use super::policy::{Peer, View};
 use super::upstream::{Received, UpSocket};
 use super::Shared;
 use crate::sys;
@@ -216,98 +217,53 @@ impl SocketSession {
         let up = self.upstream(shared, None)?;
         let view = self.view(shared);
         let (_, policy) = shared.policy();
-        let port = self.port.load(Ordering::SeqCst);
-        let ext_ack = self.ext_ack.load(Ordering::SeqCst);
-        let cap_ack = self.cap_ack.load(Ordering::SeqCst);
-        let mut upward: Vec<u8> = Vec::new();
-        let mut entries = Vec::new();
-        for msg in Messages::new(datagram) {
-            // A message whose length does not fit ends the datagram, as
-            // in the kernel's netlink_rcv_skb: the rest is dropped.
-            let Ok(msg) = msg else { break };
-            let rewritten = message::rewrite(&msg, &view, Direction::Up);
-            let up_msg = match &rewritten {
-                Some(b) => NlMsg::parse(b).map(|(m, _)| m).unwrap_or(msg),
-                None => msg,
-            };
-            let refuse = |errno: i32, text: Option<&str>, rec: Record, entries: &mut Vec<Entry>| {
-                let mut bytes = Vec::new();
-                message::emit_refusal(&mut bytes, &msg, errno, text, ext_ack, cap_ack, port);
-                shared.audit.write(&rec, errno);
-                entries.push(Entry::Refusal { bytes });
-            };
-            if !shared.admit_rate(self.peer.uid, &policy) {
-                let mut rec = Record::new(self.peer, None, msg.kind(), msg.seq());
-                rec.outcome = Outcome::Limited;
-                refuse(
-                    libc::EBUSY,
-                    Some("over the rate the nlq proxy policy allows"),
-                    rec,
-                    &mut entries,
-                );
-                continue;
-            }
-            let facts = match message::facts(&up_msg, &*shared.directory) {
-                Ok(f) => f,
-                Err(r) => {
-                    let mut rec = Record::new(self.peer, None, msg.kind(), msg.seq());
-                    rec.outcome = Outcome::Invalid;
-                    refuse(r.errno, r.text.as_deref(), rec, &mut entries);
-                    continue;
-                }
-            };
-            let mut rec = Record::new(self.peer, Some(&facts), msg.kind(), msg.seq());
-            if !view.is_plain() && message::names_hidden(&facts, &view, &*shared.directory) {
-                rec.outcome = Outcome::Hidden;
-                refuse(libc::ENODEV, None, rec, &mut entries);
-                continue;
-            }
-            let decision = policy.decide(&self.peer, &facts);
-            rec.rule = decision.rule.clone();
-            rec.logged = decision.logged;
-            if !decision.allow {
-                rec.outcome = Outcome::Denied;
-                let text = match &decision.rule {
-                    Some(r) => format!("denied by policy rule \"{r}\""),
-                    None => "denied by the policy's default".to_string(),
-                };
-                refuse(libc::EPERM, Some(&text), rec, &mut entries);
-                continue;
-            }
-            let dump = facts.verb == Verb::Get && msg.flags() & NLM_F_DUMP == NLM_F_DUMP;
-            let wants_ack = msg.flags() & NLM_F_ACK != 0;
-            let start = upward.len();
-            upward.extend_from_slice(up_msg.as_bytes());
-            let forced = !dump && !wants_ack;
-            if forced {
-                // flags are at bytes 6..8 of nlmsghdr.
-                if let Some(f) = upward.get_mut(start + 6..start + 8) {
-                    let flags = msg.flags() | NLM_F_ACK;
-                    f.copy_from_slice(&flags.to_ne_bytes());
-                }
-            }
-            let original = (forced || rewritten.is_some()).then(|| msg.as_bytes().to_vec());
-            entries.push(Entry::Forwarded {
-                dump,
-                wants_ack,
-                original,
-                record: shared.audit.logs().then_some(rec),
-            });
-        }
+        let mut rate = || shared.admit_rate(self.peer.uid, &policy);
+        let judged = judge::judge(
+            datagram,
+            &mut judge::Context {
+                peer: self.peer,
+                view: &view,
+                policy: &policy,
+                links: &*shared.directory,
+                port: self.port.load(Ordering::SeqCst),
+                ext_ack: self.ext_ack.load(Ordering::SeqCst),
+                cap_ack: self.cap_ack.load(Ordering::SeqCst),
+                admit: &mut rate,
+            },
+        );
         {
             let mut p = self.pending.lock().map_err(|_| io::Error::other("poisoned"))?;
-            for e in entries {
-                match e {
-                    Entry::Refusal { bytes } if p.queue.is_empty() => {
-                        self.to_client(0, 0, &bytes)?;
+            for v in judged.verdicts {
+                match v {
+                    Verdict::Refused {
+                        bytes,
+                        record,
+                        errno,
+                    } => {
+                        shared.audit.write(&record, errno);
+                        if p.queue.is_empty() {
+                            self.to_client(0, 0, &bytes)?;
+                        } else {
+                            p.queue.push_back(Entry::Refusal { bytes });
+                        }
                     }
-                    e => p.queue.push_back(e),
+                    Verdict::Forwarded {
+                        dump,
+                        wants_ack,
+                        original,
+                        record,
+                    } => p.queue.push_back(Entry::Forwarded {
+                        dump,
+                        wants_ack,
+                        original,
+                        record: shared.audit.logs().then_some(record),
+                    }),
                 }
             }
         }
-        if !upward.is_empty() {
-            shared.audit.capture(&upward, true);
-            up.send(&upward)?;
+        if !judged.upward.is_empty() {
+            shared.audit.capture(&judged.upward, true);
+            up.send(&judged.upward)?;
         }
         Ok(())
     }
