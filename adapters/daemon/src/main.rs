@@ -117,7 +117,9 @@ fn proxy(args: &[OsString]) -> Result<ExitCode, Failure> {
     while let Some(a) = it.next() {
         match a.to_str() {
             Some("--socket") => socket = Some(PathBuf::from(value(&mut it, "--socket")?)),
-            Some("--policy") => options.policy_file = Some(PathBuf::from(value(&mut it, "--policy")?)),
+            Some("--policy") => {
+                options.policy_file = Some(PathBuf::from(value(&mut it, "--policy")?))
+            }
             Some("--upstream") => {
                 let v = value(&mut it, "--upstream")?;
                 options.upstream = v.to_str().unwrap_or_default().parse().map_err(usage)?;
@@ -133,8 +135,8 @@ fn proxy(args: &[OsString]) -> Result<ExitCode, Failure> {
         .policy_file
         .clone()
         .ok_or_else(|| usage("proxy needs --policy FILE"))?;
-    let policy = Policy::load(&policy_file)
-        .map_err(|e| fail(format!("{}: {e}", policy_file.display())))?;
+    let policy =
+        Policy::load(&policy_file).map_err(|e| fail(format!("{}: {e}", policy_file.display())))?;
     nlq_daemon::sys::raise_nofile_limit();
     let stop = nlq_daemon::sys::on_stop_signals().map_err(|e| fail(format!("signals: {e}")))?;
     let reload = nlq_daemon::sys::on_reload_signal().map_err(|e| fail(format!("signals: {e}")))?;

@@ -739,23 +739,46 @@ pub fn netlink_name(fd: BorrowedFd<'_>) -> io::Result<(u32, u32)> {
 }
 
 /// `setsockopt(2)` with an opaque value.
-pub fn set_option_bytes(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: &[u8]) -> io::Result<()> {
-    let len = libc::socklen_t::try_from(value.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+pub fn set_option_bytes(
+    fd: BorrowedFd<'_>,
+    level: c_int,
+    name: c_int,
+    value: &[u8],
+) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(value.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: `value` is valid for reads of `len` bytes.
     check(unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast::<c_void>(), len)
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            value.as_ptr().cast::<c_void>(),
+            len,
+        )
     })?;
     Ok(())
 }
 
 /// `getsockopt(2)` into a buffer of `max` bytes; returns what the kernel
 /// wrote.
-pub fn get_option_bytes(fd: BorrowedFd<'_>, level: c_int, name: c_int, max: usize) -> io::Result<Vec<u8>> {
+pub fn get_option_bytes(
+    fd: BorrowedFd<'_>,
+    level: c_int,
+    name: c_int,
+    max: usize,
+) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; max];
     let mut len = libc::socklen_t::try_from(max).unwrap_or(libc::socklen_t::MAX);
     // SAFETY: `buf` is valid for writes of `len` bytes; `len` is writable.
     check(unsafe {
-        libc::getsockopt(fd.as_raw_fd(), level, name, buf.as_mut_ptr().cast::<c_void>(), &mut len)
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            buf.as_mut_ptr().cast::<c_void>(),
+            &mut len,
+        )
     })?;
     buf.truncate(usize::try_from(len).unwrap_or(0));
     Ok(buf)
@@ -824,7 +847,8 @@ pub fn enter_netns(ns: BorrowedFd<'_>) -> io::Result<()> {
 /// An `AF_INET` datagram socket for netdevice ioctls.
 pub fn inet_dgram_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2); the descriptor is owned at once.
-    let fd = check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    let fd =
+        check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: `fd` is a new descriptor nobody else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -324,10 +324,17 @@ fn ip_as_nobody_gets_what_the_policy_allows_and_sees_its_view() {
         .collect();
     assert_eq!(names, ["lo", "tap0"]);
     let addrs = text(&proxy.ip("addr show").stdout);
-    assert!(!addrs.contains("secret0") && !addrs.contains("192.0.2.1"), "{addrs}");
+    assert!(
+        !addrs.contains("secret0") && !addrs.contains("192.0.2.1"),
+        "{addrs}"
+    );
     let out = proxy.ip("link show secret0");
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = proxy.ip("addr add 10.1.0.9/24 dev secret0");
     assert!(!out.status.success());
     assert!(!has_addr(&ns, "secret0", "10.1.0.9"));
@@ -336,11 +343,19 @@ fn ip_as_nobody_gets_what_the_policy_allows_and_sees_its_view() {
         let out = proxy
             .nobody(
                 "python3",
-                &["-c", "import socket; print(sorted(n for _, n in socket.if_nameindex()))"],
+                &[
+                    "-c",
+                    "import socket; print(sorted(n for _, n in socket.if_nameindex()))",
+                ],
             )
             .output()
             .unwrap();
-        assert_eq!(text(&out.stdout).trim(), "['lo', 'tap0']", "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "['lo', 'tap0']",
+            "{}",
+            text(&out.stderr)
+        );
     }
 
     // The log: one line per request, the allowed ones with the
@@ -370,14 +385,16 @@ fn ip_as_nobody_gets_what_the_policy_allows_and_sees_its_view() {
         .filter(|d| d.note.contains("outgoing"))
         .map(|d| nlq::wire::Messages::new(&d.bytes).count())
         .sum();
-    assert_eq!(allowed, forwarded, "one line per request that went upstream");
+    assert_eq!(
+        allowed, forwarded,
+        "one line per request that went upstream"
+    );
     assert!(log.iter().any(|l| l["decision"] == "hidden"));
 }
 
 #[test]
 fn ip_monitor_hears_only_what_the_view_shows() {
-    if !root_or_skip("proxy monitor") || !need_program("proxy monitor", "setpriv", &["--version"])
-    {
+    if !root_or_skip("proxy monitor") || !need_program("proxy monitor", "setpriv", &["--version"]) {
         return;
     }
     let ns = Netns::new("mon");
@@ -429,7 +446,9 @@ fn ip_monitor_hears_only_what_the_view_shows() {
     let _ = mon.kill();
     let _ = mon.wait();
     assert!(
-        !seen.iter().any(|l| l.contains("secret0") || l.contains("192.0.2.7")),
+        !seen
+            .iter()
+            .any(|l| l.contains("secret0") || l.contains("192.0.2.7")),
         "{seen:#?}"
     );
 }
@@ -486,7 +505,10 @@ print(json.dumps(out, sort_keys=True))
 /// can read it: the clone may be private).
 fn pyroute2_copy(python: &str, into: &Path) -> Option<PathBuf> {
     let out = Command::new(python)
-        .args(["-c", "import os, pyroute2; print(os.path.dirname(pyroute2.__file__))"])
+        .args([
+            "-c",
+            "import os, pyroute2; print(os.path.dirname(pyroute2.__file__))",
+        ])
         .output()
         .ok()?;
     if !out.status.success() {

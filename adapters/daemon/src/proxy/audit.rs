@@ -229,7 +229,11 @@ impl Audit {
             .unwrap_or_default();
         let len = u32::try_from(datagram.len().saturating_add(16)).unwrap_or(u32::MAX);
         let mut rec = Vec::with_capacity(datagram.len().saturating_add(32));
-        rec.extend_from_slice(&u32::try_from(now.as_secs()).unwrap_or(u32::MAX).to_ne_bytes());
+        rec.extend_from_slice(
+            &u32::try_from(now.as_secs())
+                .unwrap_or(u32::MAX)
+                .to_ne_bytes(),
+        );
         rec.extend_from_slice(&now.subsec_micros().to_ne_bytes());
         rec.extend_from_slice(&len.to_ne_bytes());
         rec.extend_from_slice(&len.to_ne_bytes());

@@ -48,9 +48,9 @@ impl Directory {
     /// keeps them current on a thread of its own (ended by
     /// [`Directory::stop`]).
     pub fn start(up: &Upstream) -> io::Result<(Arc<Self>, JoinHandle<()>)> {
-        let monitor = UpSocket::open(up, 0)?;
+        let monitor = UpSocket::open(up)?;
         monitor.bind(0, 1 << (RTNLGRP_LINK - 1))?;
-        let query = nlinline::Handle::new(UpSocket::open(up, 0)?);
+        let query = nlinline::Handle::new(UpSocket::open(up)?);
         let dir = Arc::new(Directory {
             links: RwLock::new(HashMap::new()),
             monitor,
@@ -67,7 +67,10 @@ impl Directory {
     /// Reads every link afresh (at start, and after events were lost).
     fn dump(&self) -> io::Result<()> {
         let links = {
-            let mut q = self.query.lock().map_err(|_| io::Error::other("poisoned"))?;
+            let mut q = self
+                .query
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?;
             q.links().map_err(io::Error::other)?
         };
         let mut map = HashMap::new();

@@ -79,7 +79,9 @@ pub fn judge(datagram: &[u8], cx: &mut Context<'_>) -> Judged {
 fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
     let refuse = |errno: i32, text: Option<&str>, mut record: Record, outcome: Outcome| {
         let mut bytes = Vec::new();
-        message::emit_refusal(&mut bytes, msg, errno, text, cx.ext_ack, cx.cap_ack, cx.port);
+        message::emit_refusal(
+            &mut bytes, msg, errno, text, cx.ext_ack, cx.cap_ack, cx.port,
+        );
         record.outcome = outcome;
         Verdict::Refused {
             bytes,
@@ -92,20 +94,22 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
         let text = Some("over the rate the nlq proxy policy allows");
         return refuse(libc::EBUSY, text, bare(), Outcome::Limited);
     }
+    // Checked as the client sent it (a rewrite copies only what parses).
+    let facts = match message::facts(msg, cx.links) {
+        Ok(f) => f,
+        Err(r) => return refuse(r.errno, r.text.as_deref(), bare(), Outcome::Invalid),
+    };
     let rewritten = message::rewrite(msg, cx.view, Direction::Up);
-    let up_msg = match &rewritten {
-        Some(b) => match NlMsg::parse(b) {
-            Ok((m, _)) => m,
+    let (up_msg, facts) = match &rewritten {
+        None => (*msg, facts),
+        Some(b) => match NlMsg::parse(b).map(|(m, _)| (message::facts(&m, cx.links), m)) {
+            Ok((Ok(f), m)) => (m, f),
+            Ok((Err(r), _)) => return refuse(r.errno, r.text.as_deref(), bare(), Outcome::Invalid),
             Err(_) => {
                 let text = Some("Invalid header length");
                 return refuse(libc::EINVAL, text, bare(), Outcome::Invalid);
             }
         },
-        None => *msg,
-    };
-    let facts = match message::facts(&up_msg, cx.links) {
-        Ok(f) => f,
-        Err(r) => return refuse(r.errno, r.text.as_deref(), bare(), Outcome::Invalid),
     };
     let mut record = Record::new(cx.peer, Some(&facts), msg.kind(), msg.seq());
     if !cx.view.is_plain() && message::names_hidden(&facts, cx.view, cx.links) {

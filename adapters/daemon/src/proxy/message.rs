@@ -193,9 +193,7 @@ pub fn facts(msg: &NlMsg<'_>, links: &dyn Links) -> Result<Facts, Refusal> {
                         name: Some(name),
                     });
                     if index == 0 && f.link_kind.is_none() {
-                        f.link_kind = known
-                            .and_then(|i| links.by_index(i))
-                            .and_then(|k| k.1);
+                        f.link_kind = known.and_then(|i| links.by_index(i)).and_then(|k| k.1);
                     }
                 }
             }
@@ -226,8 +224,8 @@ pub fn facts(msg: &NlMsg<'_>, links: &dyn Links) -> Result<Facts, Refusal> {
             let len = p.get(1).copied().unwrap_or(0);
             f.prefix = match find(dst_attr).map(|a| ip_of(a.value())) {
                 Some(a) => a.map(|a| (a, len)),
-                None if family == AF_INET as u8 => Some((IpAddr::from([0u8; 4]), 0)),
-                None if family == AF_INET6 as u8 => Some((IpAddr::from([0u8; 16]), 0)),
+                None if family == AF_INET => Some((IpAddr::from([0u8; 4]), 0)),
+                None if family == AF_INET6 => Some((IpAddr::from([0u8; 16]), 0)),
                 None => None,
             };
             if object == Object::Route {
@@ -490,7 +488,9 @@ pub fn hidden(msg: &NlMsg<'_>, view: &View, links: &dyn Links) -> bool {
     let attrs = || Attrs::new(p.get(hdr..).unwrap_or_default()).flatten();
     match object_of(kind) {
         Object::Link => {
-            let name = attrs().find(|a| a.kind() == IFLA_IFNAME).and_then(|a| str_of(&a));
+            let name = attrs()
+                .find(|a| a.kind() == IFLA_IFNAME)
+                .and_then(|a| str_of(&a));
             let kind = attrs()
                 .find(|a| a.kind() == IFLA_LINKINFO)
                 .and_then(|li| li.nested().flatten().find(|a| a.kind() == IFLA_INFO_KIND))
@@ -581,10 +581,7 @@ mod tests {
         let f = facts(&m, &links()).unwrap();
         assert_eq!((f.object, f.verb), (Object::Route, Verb::New));
         assert_eq!(f.table, Some(254));
-        assert_eq!(
-            f.prefix,
-            Some((IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16))
-        );
+        assert_eq!(f.prefix, Some((IpAddr::V4(Ipv4Addr::new(10, 9, 0, 0)), 16)));
         assert_eq!(f.ifaces[0].name.as_deref(), Some("t1-tap0"));
         assert_eq!(f.link_kind.as_deref(), Some("tun"));
     }
@@ -611,10 +608,9 @@ mod tests {
 
     #[test]
     fn names_get_and_lose_the_prefix() {
-        let p = Policy::parse(
-            "[[rule]]\nname = \"n\"\nprefix = \"t1-\"\naction = \"prefix-names\"\n",
-        )
-        .unwrap();
+        let p =
+            Policy::parse("[[rule]]\nname = \"n\"\nprefix = \"t1-\"\naction = \"prefix-names\"\n")
+                .unwrap();
         let view = p.view(&crate::proxy::policy::Peer {
             uid: 1,
             gid: 1,

@@ -87,6 +87,13 @@ pub struct Shared {
     sockets: Mutex<HashMap<u64, Arc<SocketSession>>>,
     next_cookie: AtomicU64,
     buckets: Mutex<HashMap<u32, (f64, Instant)>>,
+    /// Client ports in use, and the session holding each.
+    ports: Mutex<HashMap<u32, u64>>,
+    /// Upstream socket ports to the ports their clients know.
+    up_ports: RwLock<HashMap<u32, u32>>,
+    /// The next port for a socket whose process has one already (as
+    /// the kernel's autobind: from -4096 down).
+    rover: std::sync::atomic::AtomicU32,
     /// A socket for netdevice ioctls (kernel upstreams).
     ioctl_fd: Option<OwnedFd>,
     verbose: bool,
@@ -120,6 +127,65 @@ impl Shared {
             true
         } else {
             false
+        }
+    }
+
+    /// A port for a new socket of process `pid`: the pid if free, as the
+    /// kernel's autobind tries first, else the next from the rover.
+    fn claim_port(&self, pid: u32, cookie: u64) -> u32 {
+        let Ok(mut ports) = self.ports.lock() else {
+            return pid;
+        };
+        let mut port = pid;
+        while port == 0 || ports.contains_key(&port) {
+            port = self.rover.fetch_sub(1, Ordering::SeqCst);
+        }
+        ports.insert(port, cookie);
+        port
+    }
+
+    /// A session's client port changes (`bind` to a chosen port).
+    fn move_port(&self, cookie: u64, from: u32, to: u32) -> io::Result<()> {
+        let mut ports = self
+            .ports
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?;
+        if ports.contains_key(&to) {
+            return Err(io::Error::from_raw_os_error(libc::EADDRINUSE));
+        }
+        ports.remove(&from);
+        ports.insert(to, cookie);
+        Ok(())
+    }
+
+    /// Records which client port an upstream port stands for.
+    fn map_port(&self, up: u32, client: u32) {
+        if let Ok(mut m) = self.up_ports.write() {
+            m.insert(up, client);
+        }
+    }
+
+    /// The client port an upstream port stands for (itself if none).
+    fn client_port(&self, up: u32) -> u32 {
+        if up == 0 {
+            return 0;
+        }
+        self.up_ports
+            .read()
+            .ok()
+            .and_then(|m| m.get(&up).copied())
+            .unwrap_or(up)
+    }
+
+    /// Forgets a session's ports.
+    fn release(&self, session: &SocketSession) {
+        if let Ok(mut p) = self.ports.lock() {
+            p.remove(&session.port());
+        }
+        if let Some(up) = session.upstream_port() {
+            if let Ok(mut m) = self.up_ports.write() {
+                m.remove(&up);
+            }
         }
     }
 
@@ -186,6 +252,9 @@ impl Proxy {
                 sockets: Mutex::new(HashMap::new()),
                 next_cookie: AtomicU64::new(1),
                 buckets: Mutex::new(HashMap::new()),
+                ports: Mutex::new(HashMap::new()),
+                up_ports: RwLock::new(HashMap::new()),
+                rover: std::sync::atomic::AtomicU32::new(-4096i32 as u32),
                 ioctl_fd,
                 verbose: options.verbose,
                 stop: AtomicBool::new(false),
@@ -206,7 +275,9 @@ impl Proxy {
             if reload.is_some_and(|r| r.swap(false, Ordering::SeqCst)) {
                 match self.shared.reload() {
                     Ok(()) => eprintln!("nlq proxy: policy reloaded"),
-                    Err(e) => eprintln!("nlq proxy: the new policy is refused, the old one stays: {e}"),
+                    Err(e) => {
+                        eprintln!("nlq proxy: the new policy is refused, the old one stays: {e}")
+                    }
                 }
             }
             if !sys::poll_readable(self.listener.as_fd(), Some(Duration::from_millis(100)))? {
@@ -255,7 +326,11 @@ impl Proxy {
     }
 
     /// Runs the proxy on a thread of its own; the handle stops it.
-    pub fn spawn(path: impl AsRef<Path>, policy: Policy, options: ProxyOptions) -> io::Result<ProxyHandle> {
+    pub fn spawn(
+        path: impl AsRef<Path>,
+        policy: Policy,
+        options: ProxyOptions,
+    ) -> io::Result<ProxyHandle> {
         let path = path.as_ref().to_path_buf();
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -340,11 +415,9 @@ fn connection(shared: &Arc<Shared>, fd: OwnedFd, peer: Peer) {
     match buf.get(..n).map(Hello::parse) {
         Some(Ok(Hello { role: Role::Socket })) => {
             let cookie = shared.next_cookie.fetch_add(1, Ordering::SeqCst);
-            let welcome = Welcome {
-                port: peer.pid,
-                cookie,
-            };
-            let session = Arc::new(SocketSession::new(cookie, fd, peer));
+            let port = shared.claim_port(peer.pid, cookie);
+            let welcome = Welcome { port, cookie };
+            let session = Arc::new(SocketSession::new(cookie, fd, peer, port));
             // Known before the client hears its cookie.
             if let Ok(mut s) = shared.sockets.lock() {
                 s.insert(cookie, Arc::clone(&session));
@@ -352,6 +425,7 @@ fn connection(shared: &Arc<Shared>, fd: OwnedFd, peer: Peer) {
             if session.welcome(&welcome).is_ok() {
                 session.serve(shared);
             }
+            shared.release(&session);
             if let Ok(mut s) = shared.sockets.lock() {
                 s.remove(&cookie);
             }
@@ -375,7 +449,7 @@ fn control(shared: &Arc<Shared>, fd: &OwnedFd, peer: Peer) {
         let result = buf
             .get(..n.min(buf.len()))
             .ok_or(libc::EINVAL)
-            .and_then(|d| Request::parse(d))
+            .and_then(Request::parse)
             .and_then(|req| answer(shared, peer, &req, &mut payload));
         let mut out = Vec::new();
         remote::emit_reply(&mut out, result.map(|()| payload.as_slice()));
@@ -398,7 +472,12 @@ fn session(shared: &Shared, cookie: u64) -> Result<Arc<SocketSession>, i32> {
         .ok_or(libc::EBADF)
 }
 
-fn answer(shared: &Arc<Shared>, peer: Peer, req: &Request, payload: &mut Vec<u8>) -> Result<(), i32> {
+fn answer(
+    shared: &Arc<Shared>,
+    peer: Peer,
+    req: &Request,
+    payload: &mut Vec<u8>,
+) -> Result<(), i32> {
     let words = |payload: &mut Vec<u8>, (a, b): (u32, u32)| {
         payload.extend_from_slice(&a.to_ne_bytes());
         payload.extend_from_slice(&b.to_ne_bytes());
@@ -408,7 +487,12 @@ fn answer(shared: &Arc<Shared>, peer: Peer, req: &Request, payload: &mut Vec<u8>
             cookie,
             port,
             groups,
-        } => words(payload, session(shared, cookie)?.bind(shared, port, groups).map_err(os)?),
+        } => words(
+            payload,
+            session(shared, cookie)?
+                .bind(shared, port, groups)
+                .map_err(os)?,
+        ),
         Request::Name { cookie } => words(payload, session(shared, cookie)?.name().map_err(os)?),
         Request::SetOption {
             cookie,
@@ -422,7 +506,11 @@ fn answer(shared: &Arc<Shared>, peer: Peer, req: &Request, payload: &mut Vec<u8>
             cookie,
             level,
             name,
-        } => payload.extend_from_slice(&session(shared, cookie)?.get_option(level, name).map_err(os)?),
+        } => payload.extend_from_slice(
+            &session(shared, cookie)?
+                .get_option(level, name)
+                .map_err(os)?,
+        ),
         Request::ReaderSize { cookie, len } => session(shared, cookie)?.reader(len),
         Request::Sync { cookie } => {
             if let Ok(s) = session(shared, cookie) {
@@ -493,7 +581,10 @@ fn ioctl(shared: &Arc<Shared>, peer: Peer, request: u32, ifreq: IfReq) -> Result
         ifr = upstream_ioctl(shared, request, ifr)?;
         let got = String::from_utf8_lossy(io::ifreq_name(&ifr)).into_owned();
         let shown = match &view.prefix {
-            Some(p) => got.strip_prefix(p.as_str()).ok_or(libc::ENODEV)?.to_string(),
+            Some(p) => got
+                .strip_prefix(p.as_str())
+                .ok_or(libc::ENODEV)?
+                .to_string(),
             None => got,
         };
         io::ifreq_set_name(&mut ifr, shown.as_bytes());
@@ -584,7 +675,8 @@ const SIOCSIFNAME: u64 = 0x8923;
 fn upstream_ioctl(shared: &Shared, request: u32, ifreq: IfReq) -> Result<IfReq, i32> {
     match (&shared.upstream, &shared.ioctl_fd) {
         (Upstream::Daemon(path), _) => {
-            let r = upstream::daemon_control(path, &Request::Ioctl { request, ifreq }).map_err(os)?;
+            let r =
+                upstream::daemon_control(path, &Request::Ioctl { request, ifreq }).map_err(os)?;
             let mut out = [0u8; IFREQ_SIZE];
             let got = r.get(..IFREQ_SIZE).ok_or(libc::EPROTO)?;
             out.copy_from_slice(got);
@@ -612,14 +704,18 @@ impl Snapshot {
     fn take(shared: &Shared, peer: Peer) -> Result<Self, i32> {
         let (_, policy) = shared.policy();
         let view = policy.view(&peer);
-        let mut h = nlinline::Handle::new(upstream::UpSocket::open(&shared.upstream, 0).map_err(os)?);
+        let mut h = nlinline::Handle::new(upstream::UpSocket::open(&shared.upstream).map_err(os)?);
         let err = |e: nlinline::Error| e.errno();
         let mut links = h.links().map_err(err)?;
         let mut addrs = h.addrs(libc::AF_UNSPEC as u8).map_err(err)?;
         let hidden: Vec<u32> = links
             .iter()
             .filter(|l| {
-                let kind = l.info.as_ref().and_then(|i| i.kind.as_ref()).map(|k| k.as_str());
+                let kind = l
+                    .info
+                    .as_ref()
+                    .and_then(|i| i.kind.as_ref())
+                    .map(|k| k.as_str());
                 view.hides(l.header.index, l.name.as_ref().map(|n| n.as_str()), kind)
             })
             .map(|l| l.header.index)

@@ -376,9 +376,8 @@ impl Selectors {
     fn matches(&self, peer: &Peer, f: &Facts) -> bool {
         self.matches_peer(peer)
             && self.ops.as_ref().is_none_or(|ops| {
-                ops.iter().any(|(o, v)| {
-                    o.is_none_or(|o| o == f.object) && v.is_none_or(|v| v == f.verb)
-                })
+                ops.iter()
+                    .any(|(o, v)| o.is_none_or(|o| o == f.object) && v.is_none_or(|v| v == f.verb))
             })
             && self.matches_ifaces(&f.ifaces)
             && self.matches_kind(f.link_kind.as_deref())
@@ -405,7 +404,9 @@ pub fn contains(range: IpAddr, rlen: u8, addr: IpAddr, len: u8) -> bool {
     }
     match (range, addr) {
         (IpAddr::V4(r), IpAddr::V4(a)) => {
-            let mask = u32::MAX.checked_shl(32u32.saturating_sub(rlen.into())).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32u32.saturating_sub(rlen.into()))
+                .unwrap_or(0);
             u32::from(r) & mask == u32::from(a) & mask
         }
         (IpAddr::V6(r), IpAddr::V6(a)) => {
@@ -471,7 +472,8 @@ pub fn glob(pattern: &str, name: &str) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
 impl Policy {
@@ -960,8 +962,9 @@ action = "allow"
 
     #[test]
     fn errors_give_line_and_column() {
-        let e = Policy::parse("[[rule]]\nname = \"x\"\naction = \"allow\"\nops = [\"route:fly\"]\n")
-            .unwrap_err();
+        let e =
+            Policy::parse("[[rule]]\nname = \"x\"\naction = \"allow\"\nops = [\"route:fly\"]\n")
+                .unwrap_err();
         assert_eq!((e.line, e.column), (Some(4), Some(8)));
         assert!(e.message.contains("unknown verb"), "{e}");
         let e = Policy::parse("[[rule]]\nname = \"x\"\nacton = \"allow\"\n").unwrap_err();

@@ -77,7 +77,11 @@ pub struct SocketSession {
     client: OwnedFd,
     peer: Peer,
     up: Mutex<Option<Arc<UpSocket>>>,
+    /// The port the client knows (its replies are addressed to it); the
+    /// upstream socket's own port is the proxy's business.
     port: AtomicU32,
+    /// The client's socket is bound (by `bind` or its first send).
+    bound: AtomicBool,
     pending: Mutex<Pending>,
     progress: Condvar,
     reader_size: AtomicUsize,
@@ -92,13 +96,14 @@ pub struct SocketSession {
 
 impl SocketSession {
     /// A session for the client connection `client` of `peer`.
-    pub fn new(cookie: u64, client: OwnedFd, peer: Peer) -> Self {
+    pub fn new(cookie: u64, client: OwnedFd, peer: Peer, port: u32) -> Self {
         SocketSession {
             cookie,
             client,
             peer,
             up: Mutex::new(None),
-            port: AtomicU32::new(0),
+            port: AtomicU32::new(port),
+            bound: AtomicBool::new(false),
             pending: Mutex::new(Pending::default()),
             progress: Condvar::new(),
             reader_size: AtomicUsize::new(GOODSIZE),
@@ -122,28 +127,19 @@ impl SocketSession {
         Arc::clone(&v.1)
     }
 
-    /// The upstream socket, opened (bound to `port`, or as the kernel's
-    /// autobind does when `None`) on first use, with its reader thread.
-    fn upstream(
-        self: &Arc<Self>,
-        shared: &Arc<Shared>,
-        port: Option<u32>,
-    ) -> io::Result<Arc<UpSocket>> {
+    /// The port the client knows.
+    pub fn port(&self) -> u32 {
+        self.port.load(Ordering::SeqCst)
+    }
+
+    /// The upstream socket, opened on first use (bound to whatever port
+    /// the upstream gives), with its reader thread.
+    fn upstream(self: &Arc<Self>, shared: &Arc<Shared>) -> io::Result<Arc<UpSocket>> {
         let mut up = self.up.lock().map_err(|_| io::Error::other("poisoned"))?;
         if let Some(u) = up.as_ref() {
             return Ok(Arc::clone(u));
         }
-        let sock = match port {
-            Some(p) => {
-                let s = UpSocket::open(&shared.upstream, 0)?;
-                if p != 0 {
-                    // An explicit port: taken or refused, never another.
-                    s.bind(p, 0)?;
-                }
-                s
-            }
-            None => UpSocket::open(&shared.upstream, self.peer.pid)?,
-        };
+        let sock = UpSocket::open(&shared.upstream)?;
         let early = std::mem::take(
             &mut *self
                 .early_options
@@ -153,8 +149,8 @@ impl SocketSession {
         for (level, name, value) in early {
             sock.set_option(level, name, value)?;
         }
-        let (p, _) = sock.name()?;
-        self.port.store(p, Ordering::SeqCst);
+        let (up_port, _) = sock.name()?;
+        shared.map_port(up_port, self.port());
         let sock = Arc::new(sock);
         *up = Some(Arc::clone(&sock));
         let (me, shared, reader) = (Arc::clone(self), Arc::clone(shared), Arc::clone(&sock));
@@ -214,7 +210,8 @@ impl SocketSession {
     /// Judges the requests of one datagram, answers the refused ones and
     /// sends the others upstream in one datagram.
     fn requests(self: &Arc<Self>, shared: &Arc<Shared>, datagram: &[u8]) -> io::Result<()> {
-        let up = self.upstream(shared, None)?;
+        let up = self.upstream(shared)?;
+        self.bound.store(true, Ordering::SeqCst);
         let view = self.view(shared);
         let (_, policy) = shared.policy();
         let mut rate = || shared.admit_rate(self.peer.uid, &policy);
@@ -232,7 +229,10 @@ impl SocketSession {
             },
         );
         {
-            let mut p = self.pending.lock().map_err(|_| io::Error::other("poisoned"))?;
+            let mut p = self
+                .pending
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?;
             for v in judged.verdicts {
                 match v {
                     Verdict::Refused {
@@ -301,19 +301,20 @@ impl SocketSession {
         self.progress.notify_all();
     }
 
+    /// Relays a notification through the view; the port of the socket
+    /// whose request caused it is the one its client knows.
     fn notification(&self, shared: &Shared, d: &[u8], group: u32) -> io::Result<()> {
         let view = self.view(shared);
-        if view.is_plain() {
-            return self.to_client(group, 0, d);
-        }
+        let plain = view.is_plain();
         let mut out = Vec::with_capacity(d.len());
         for msg in Messages::new(d).flatten() {
-            if message::hidden(&msg, &view, &*shared.directory) {
+            if !plain && message::hidden(&msg, &view, &*shared.directory) {
                 continue;
             }
-            match message::rewrite(&msg, &view, Direction::Down) {
-                Some(b) => out.extend_from_slice(&b),
-                None => out.extend_from_slice(msg.as_bytes()),
+            let port = shared.client_port(msg.port());
+            match message::rewrite(&msg, &view, Direction::Down).filter(|_| !plain) {
+                Some(b) => push(&mut out, &b, port),
+                None => push(&mut out, msg.as_bytes(), port),
             }
         }
         if out.is_empty() {
@@ -327,13 +328,17 @@ impl SocketSession {
     /// refusals behind it go.
     fn answers(&self, shared: &Shared, d: &[u8]) -> io::Result<()> {
         let view = self.view(shared);
+        let port = self.port();
         let plain = view.is_plain();
         // Each segment: bytes, then (errno of the completed entry) if one
         // completed at its end.
         let mut segments: Vec<(Vec<u8>, Option<i32>)> = Vec::new();
         let mut chunk = Vec::with_capacity(d.len());
         {
-            let p = self.pending.lock().map_err(|_| io::Error::other("poisoned"))?;
+            let p = self
+                .pending
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?;
             let mut forwarded = p.queue.iter().filter_map(|e| match e {
                 Entry::Forwarded {
                     dump,
@@ -347,7 +352,7 @@ impl SocketSession {
             for msg in Messages::new(d).flatten() {
                 let kind = msg.kind();
                 let Some((dump, wants_ack, original)) = current else {
-                    chunk.extend_from_slice(msg.as_bytes());
+                    push(&mut chunk, msg.as_bytes(), port);
                     continue;
                 };
                 let errno = match kind {
@@ -369,12 +374,12 @@ impl SocketSession {
                             if e == 0 && !wants_ack {
                                 // The ACK the proxy asked for.
                             } else if let Some(orig) = original {
-                                reanswer(&msg, orig, &mut chunk);
+                                reanswer(&msg, orig, port, &mut chunk);
                             } else {
-                                chunk.extend_from_slice(msg.as_bytes());
+                                push(&mut chunk, msg.as_bytes(), port);
                             }
                         } else {
-                            chunk.extend_from_slice(msg.as_bytes());
+                            push(&mut chunk, msg.as_bytes(), port);
                         }
                         segments.push((std::mem::take(&mut chunk), Some(e)));
                         current = forwarded.next();
@@ -384,8 +389,8 @@ impl SocketSession {
                             continue;
                         }
                         match (plain, message::rewrite(&msg, &view, Direction::Down)) {
-                            (false, Some(b)) => chunk.extend_from_slice(&b),
-                            _ => chunk.extend_from_slice(msg.as_bytes()),
+                            (false, Some(b)) => push(&mut chunk, &b, port),
+                            _ => push(&mut chunk, msg.as_bytes(), port),
                         }
                     }
                 }
@@ -399,7 +404,10 @@ impl SocketSession {
                 self.to_client(0, 0, &bytes)?;
             }
             if let Some(errno) = completed {
-                let mut p = self.pending.lock().map_err(|_| io::Error::other("poisoned"))?;
+                let mut p = self
+                    .pending
+                    .lock()
+                    .map_err(|_| io::Error::other("poisoned"))?;
                 if let Some(Entry::Forwarded {
                     record: Some(rec), ..
                 }) = p.queue.pop_front()
@@ -418,20 +426,46 @@ impl SocketSession {
         Ok(())
     }
 
-    /// `bind`: opens the upstream socket on `port` if it is not open yet.
-    pub fn bind(self: &Arc<Self>, shared: &Arc<Shared>, port: u32, groups: u32) -> io::Result<(u32, u32)> {
-        let up = self.upstream(shared, Some(port))?;
-        let r = up.bind(port, groups)?;
-        self.port.store(r.0, Ordering::SeqCst);
-        Ok(r)
+    /// `bind`: a port (0 keeps the one it has; another port once bound
+    /// is `EINVAL`, a port taken is `EADDRINUSE`, as on Linux) and
+    /// groups 1 to 32, joined upstream.
+    pub fn bind(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        port: u32,
+        groups: u32,
+    ) -> io::Result<(u32, u32)> {
+        let mine = self.port();
+        if port != 0 && port != mine {
+            if self.bound.load(Ordering::SeqCst) {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            shared.move_port(self.cookie, mine, port)?;
+            self.port.store(port, Ordering::SeqCst);
+        }
+        let up = self.upstream(shared)?;
+        let (up_port, _) = up.name()?;
+        shared.map_port(up_port, self.port());
+        let (_, groups) = up.bind(0, groups)?;
+        self.bound.store(true, Ordering::SeqCst);
+        Ok((self.port(), groups))
     }
 
     /// `getsockname`: (0, 0) until the socket is bound, as on Linux.
     pub fn name(&self) -> io::Result<(u32, u32)> {
-        match self.opened() {
-            Some(up) => up.name(),
-            None => Ok((0, 0)),
+        if !self.bound.load(Ordering::SeqCst) {
+            return Ok((0, 0));
         }
+        let groups = match self.opened() {
+            Some(up) => up.name()?.1,
+            None => 0,
+        };
+        Ok((self.port(), groups))
+    }
+
+    /// The upstream socket's port, if it is open.
+    pub fn upstream_port(&self) -> Option<u32> {
+        self.opened().and_then(|u| u.name().ok()).map(|n| n.0)
     }
 
     /// `setsockopt`.
@@ -470,11 +504,12 @@ impl SocketSession {
         if let Some(up) = self.opened() {
             return up.get_option(level, name);
         }
-        let early = self
-            .early_options
-            .lock()
-            .ok()
-            .and_then(|e| e.iter().rev().find(|o| o.0 == level && o.1 == name).map(|o| o.2));
+        let early = self.early_options.lock().ok().and_then(|e| {
+            e.iter()
+                .rev()
+                .find(|o| o.0 == level && o.1 == name)
+                .map(|o| o.2)
+        });
         let v = match (level, name, early) {
             (_, _, Some(v)) if level == SOL_SOCKET => v.saturating_mul(2),
             (_, _, Some(v)) => v,
@@ -494,7 +529,9 @@ impl SocketSession {
     /// answered (or the session ends).
     pub fn sync(&self) {
         let deadline = Instant::now() + SYNC_WAIT;
-        let Ok(mut p) = self.pending.lock() else { return };
+        let Ok(mut p) = self.pending.lock() else {
+            return;
+        };
         loop {
             let unread = {
                 let mut one = [0u8; 1];
@@ -523,18 +560,27 @@ impl SocketSession {
 /// The upstream's error for a request, answered against the client's own
 /// request (without the `NLM_F_ACK` the proxy added, and with the
 /// client's names and tables).
-fn reanswer(err: &NlMsg<'_>, original: &[u8], out: &mut Vec<u8>) {
+fn reanswer(err: &NlMsg<'_>, original: &[u8], port: u32, out: &mut Vec<u8>) {
     let Ok((req, _)) = NlMsg::parse(original) else {
-        out.extend_from_slice(err.as_bytes());
+        push(out, err.as_bytes(), port);
         return;
     };
     let Ok(e) = ErrorMessage::parse(err.payload(), err.flags()) else {
-        out.extend_from_slice(err.as_bytes());
+        push(out, err.as_bytes(), port);
         return;
     };
     let ack = e.ext_ack();
     let capped = err.flags() & NLM_F_CAPPED != 0;
     let mut w = nlq::wire::Writer::new(std::mem::take(out));
-    let _ = nlq::wire::emit_error(&mut w, &req, e.errno(), capped, &ack, err.port());
+    let _ = nlq::wire::emit_error(&mut w, &req, e.errno(), capped, &ack, port);
     *out = w.into_inner();
+}
+
+/// Appends one message, addressed to `port` (`nlmsg_pid`, bytes 12..16).
+fn push(out: &mut Vec<u8>, msg: &[u8], port: u32) {
+    let start = out.len();
+    out.extend_from_slice(msg);
+    if let Some(pid) = out.get_mut(start.saturating_add(12)..start.saturating_add(16)) {
+        pid.copy_from_slice(&port.to_ne_bytes());
+    }
 }

@@ -86,15 +86,12 @@ fn errno(e: i32) -> io::Error {
 }
 
 impl UpSocket {
-    /// Opens a socket upstream, bound to `port` if it is free (else to
-    /// one the upstream picks), as the kernel's autobind does.
-    pub fn open(up: &Upstream, port: u32) -> io::Result<Self> {
+    /// Opens a socket upstream, bound to a port the upstream picks.
+    pub fn open(up: &Upstream) -> io::Result<Self> {
         match up {
             Upstream::Kernel | Upstream::Netns(_) => {
                 let fd = sys::netlink_socket()?;
-                if port == 0 || sys::netlink_bind(fd.as_fd(), port, 0).is_err() {
-                    sys::netlink_bind(fd.as_fd(), 0, 0)?;
-                }
+                sys::netlink_bind(fd.as_fd(), 0, 0)?;
                 Ok(UpSocket {
                     inner: Inner::Kernel(fd),
                 })
@@ -103,27 +100,22 @@ impl UpSocket {
                 let c = SocketClient::connect(path)?;
                 let (data, _, cookie) = c.into_parts();
                 let control = ControlClient::connect(path)?;
-                let s = UpSocket {
+                Ok(UpSocket {
                     inner: Inner::Daemon {
                         data,
                         cookie,
                         control: Mutex::new(control),
                     },
-                };
-                if port != 0 && s.bind(port, 0).is_err() {
-                    s.bind(0, 0)?;
-                }
-                Ok(s)
+                })
             }
         }
     }
 
     fn control(&self, req: &Request) -> io::Result<Vec<u8>> {
         match &self.inner {
-            Inner::Daemon { control, .. } => control
-                .lock()
-                .map_err(|_| errno(libc::EIO))?
-                .request(req),
+            Inner::Daemon { control, .. } => {
+                control.lock().map_err(|_| errno(libc::EIO))?.request(req)
+            }
             Inner::Kernel(_) => Err(errno(libc::EINVAL)),
         }
     }
@@ -154,7 +146,11 @@ impl UpSocket {
                 if buf.len() < reader {
                     buf.resize(reader, 0);
                 }
-                let peek = match sys::netlink_recv(fd.as_fd(), buf.get_mut(..reader).unwrap_or_default(), true) {
+                let peek = match sys::netlink_recv(
+                    fd.as_fd(),
+                    buf.get_mut(..reader).unwrap_or_default(),
+                    true,
+                ) {
                     Ok(d) => d,
                     Err(e) => return kernel_error(e),
                 };
@@ -162,7 +158,8 @@ impl UpSocket {
                 if buf.len() < want {
                     buf.resize(want, 0);
                 }
-                match sys::netlink_recv(fd.as_fd(), buf.get_mut(..want).unwrap_or_default(), false) {
+                match sys::netlink_recv(fd.as_fd(), buf.get_mut(..want).unwrap_or_default(), false)
+                {
                     Ok(d) => Ok(Received::Messages {
                         len: d.len.min(want),
                         group: d.group,
@@ -188,7 +185,9 @@ impl UpSocket {
                 }
                 let head = DataHeader::parse(buf.get(..n).unwrap_or_default()).map_err(errno)?;
                 if head.error != 0 {
-                    return Ok(Received::Error(i32::try_from(head.error).unwrap_or(libc::EIO)));
+                    return Ok(Received::Error(
+                        i32::try_from(head.error).unwrap_or(libc::EIO),
+                    ));
                 }
                 buf.copy_within(DATA_HEADER_LEN..n, 0);
                 Ok(Received::Messages {
@@ -233,7 +232,9 @@ impl UpSocket {
     /// `setsockopt` at `SOL_NETLINK` or `SOL_SOCKET`.
     pub fn set_option(&self, level: i32, name: i32, value: u32) -> io::Result<()> {
         match &self.inner {
-            Inner::Kernel(fd) => sys::set_option_bytes(fd.as_fd(), level, name, &value.to_ne_bytes()),
+            Inner::Kernel(fd) => {
+                sys::set_option_bytes(fd.as_fd(), level, name, &value.to_ne_bytes())
+            }
             Inner::Daemon { .. } => self
                 .control(&Request::SetOption {
                     cookie: self.cookie(),
@@ -306,7 +307,10 @@ impl nlinline::Transport for UpSocket {
             Inner::Daemon { data, .. } => data.as_fd(),
         };
         if !sys::poll_readable(fd, Some(timeout.unwrap_or(Duration::from_secs(5))))? {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the upstream did not answer"));
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the upstream did not answer",
+            ));
         }
         let mut b = std::mem::take(buf);
         let r = UpSocket::recv(self, &mut b, 32 << 10);
