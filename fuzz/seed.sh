@@ -45,7 +45,8 @@ corpus = os.path.join(here, "corpus")
 regressions = os.path.join(here, "regressions")
 MAX_SEEDS = 200
 TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "repr_round_trip",
-           "nlinline_replies", "server", "daemon_control", "decode"]
+           "nlinline_replies", "server", "daemon_control", "decode", "proxy_requests",
+           "proxy_policy"]
 REPR_OF_TYPE = {16: "link_repr", 20: "addr_repr", 24: "route_repr", 28: "neigh_repr"}
 
 if clean and os.path.isdir(corpus):
@@ -524,6 +525,61 @@ head = msg(1, 0, b"nlq-state\0\0\0" + struct.pack("<I", 1), seq=0)
 link = msg(16, 0x605, ifinfomsg(0, 0) + attr(3, b"d0\0") + attr(18, attr(1, b"dummy")), seq=1)
 body = head + link
 put("decode", body + msg(1, 0, b"nlq-end\0" + struct.pack("<IIQ", 1, 0, fnv1a(body)), seq=0))
+
+# ---- proxy_requests: an option byte, then one datagram of requests ----------
+# Option bits (see fuzz_targets/proxy_requests.rs): 0x01 a view, 0x02 ACK
+# options. Each hand-made request alone, and all of them in one datagram.
+for opts in (0, 1, 3):
+    for r in requests:
+        put("proxy_requests", bytes([opts]) + r)
+    put("proxy_requests", bytes([opts]) + b"".join(requests))
+
+# ---- proxy_policy: policy files ------------------------------------------------
+put("proxy_policy", b"""[defaults]
+changes = "deny"
+reads = "allow"
+
+[limits]
+requests_per_second = 100
+burst = 200
+
+[[rule]]
+name = "tenant-view"
+uid = [1000]
+interfaces = ["!tap*", "!lo"]
+action = "hide"
+
+[[rule]]
+name = "tables"
+uid = [1000]
+from = "main"
+to = 100
+action = "map-table"
+
+[[rule]]
+name = "names"
+gid = [1000]
+prefix = "t1-"
+action = "prefix-names"
+
+[[rule]]
+name = "tenant-addresses"
+uid = [1000]
+ops = ["address:new", "address:delete", "route:*", "*:get"]
+interfaces = ["tap*"]
+ifindex = [3]
+prefixes = ["10.1.0.0/16", "fd00::/8", "10.0.0.1"]
+tables = [100, "main"]
+kinds = ["veth", "!bridge"]
+flags = ["create", "replace"]
+carries = ["IFA_LOCAL", "RTA_GATEWAY"]
+action = "allow"
+
+[[rule]]
+name = "audit"
+action = "log"
+""")
+put("proxy_policy", b"[[rule]]\nname = \"x\"\naction = \"permit\"\n")
 
 # ---- saved reproducers -------------------------------------------------------
 if os.path.isdir(regressions):

@@ -129,6 +129,10 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
     let wants_ack = msg.flags() & NLM_F_ACK != 0;
     let start = upward.len();
     upward.extend_from_slice(up_msg.as_bytes());
+    // Messages start at 4-byte boundaries (NLMSG_ALIGN).
+    while upward.len() % 4 != 0 {
+        upward.push(0);
+    }
     // Every request but a dump ends with exactly one answer upstream.
     let forced = !dump && !wants_ack;
     if forced {

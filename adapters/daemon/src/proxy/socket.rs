@@ -583,4 +583,7 @@ fn push(out: &mut Vec<u8>, msg: &[u8], port: u32) {
     if let Some(pid) = out.get_mut(start.saturating_add(12)..start.saturating_add(16)) {
         pid.copy_from_slice(&port.to_ne_bytes());
     }
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
 }
