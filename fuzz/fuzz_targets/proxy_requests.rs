@@ -6,15 +6,16 @@
 //! Input: one option byte, then the datagram. Option bit `0x01` gives
 //! the peer a view (links hidden, the main table swapped with 100,
 //! names prefixed with `t1-`); bit `0x02` turns extended and capped ACKs
-//! on.
+//! on; bit `0x04` makes audit records.
 //!
 //! Checks, besides no panic:
 //! - every request is answered once: one verdict per message the kernel
 //!   would read (up to the first whose length does not fit);
 //! - nothing malformed goes upstream: the upstream datagram holds exactly
 //!   the forwarded requests, each well framed, each read again by the
-//!   proxy's own checks without error, each asking for an ACK unless it
-//!   is a dump;
+//!   proxy's own checks without error; the last asks for an ACK unless it
+//!   is a dump (its answer tells the proxy the quiet ones before it
+//!   succeeded);
 //! - every refusal is one `NLMSG_ERROR` with the verdict's errno, for the
 //!   request's seq.
 #![no_main]
@@ -99,6 +100,7 @@ fuzz_target!(|data: &[u8]| {
             ext_ack: opts & 2 != 0,
             cap_ack: opts & 2 != 0,
             admit: &mut admit,
+            records: opts & 4 != 0,
         },
     );
     let framed: Vec<_> = Messages::new(datagram).map_while(Result::ok).collect();

@@ -214,3 +214,112 @@ fn tables_are_rewritten_both_ways_and_dumps_come_whole() {
     let e = c.route_add(&r).unwrap_err();
     assert_eq!(e.errno(), libc::EPERM);
 }
+
+/// Threads of this process named `name` (as `/proc` truncates it).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .count()
+}
+
+#[test]
+fn sessions_leave_nothing_behind() {
+    let s = setup("proxy-threads");
+    for i in 0..40u32 {
+        let mut c = SocketClient::connect(&s.path).unwrap();
+        c.send(&addr_add(i + 1, [10, 1, 0, 1], NLM_F_ACK)).unwrap();
+        let _ = read_until(&mut c, i + 1);
+    }
+    // Their relay threads end once their clients are gone (other tests
+    // of this binary may hold a few).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while threads_named("nlq-proxy-up") > 8 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} relay threads left",
+            threads_named("nlq-proxy-up")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_reload_keeps_the_clients_and_rates_are_limited() {
+    let upstream = spawn("proxy-reload");
+    let dir = nlq_daemon::testing::TempDir::new("proxy-reload-proxy");
+    let path = dir.path().join("proxy.sock");
+    let file = dir.path().join("policy.toml");
+    let uid = nlq_daemon::sys::geteuid();
+    std::fs::write(&file, policy(uid)).unwrap();
+    let proxy = Proxy::spawn(
+        &path,
+        Policy::load(&file).unwrap(),
+        ProxyOptions {
+            upstream: Upstream::Daemon(upstream.path().to_path_buf()),
+            policy_file: Some(file.clone()),
+            ..ProxyOptions::default()
+        },
+    )
+    .unwrap();
+    let mut c = SocketClient::connect(&path).unwrap();
+    c.send(&addr_add(1, [192, 168, 1, 1], NLM_F_ACK)).unwrap();
+    assert_eq!(read_until(&mut c, 1), [(1, NLMSG_ERROR, libc::EPERM)]);
+    // Addresses anywhere, and at most two requests at once.
+    let wider = policy(uid).replace("prefixes = [\"10.0.0.0/8\"]", "");
+    std::fs::write(
+        &file,
+        format!("[limits]\nrequests_per_second = 1\nburst = 2\n{wider}"),
+    )
+    .unwrap();
+    proxy.reload().unwrap();
+    let mut d = Vec::new();
+    for (seq, last) in [(2, 1), (3, 2), (4, 3)] {
+        d.extend(addr_add(seq, [192, 168, 1, last], NLM_F_ACK));
+    }
+    c.send(&d).unwrap();
+    let got = read_until(&mut c, 4);
+    let answers: Vec<(u32, i32)> = got.iter().map(|m| (m.0, m.2)).collect();
+    assert_eq!(answers, [(2, 0), (3, 0), (4, libc::EBUSY)]);
+    // A bad policy is refused; the one in force stays.
+    std::fs::write(&file, "[[rule]]\nname = 1\n").unwrap();
+    let e = proxy.reload().unwrap_err();
+    assert_eq!(e.line, Some(2));
+}
+
+#[test]
+fn requests_sharing_a_seq_are_answered_each_with_it() {
+    let s = setup("proxy-seq");
+    let mut c = SocketClient::connect(&s.path).unwrap();
+    let mut d = addr_add(9, [10, 2, 0, 1], NLM_F_ACK);
+    d.extend(addr_add(9, [10, 2, 0, 1], NLM_F_ACK));
+    d.extend(addr_add(9, [10, 2, 0, 2], 0));
+    c.send(&d).unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        got.extend(read_until(&mut c, 9));
+    }
+    assert_eq!(
+        got,
+        [(9, NLMSG_ERROR, 0), (9, NLMSG_ERROR, libc::EEXIST)],
+        "the quiet third is not answered"
+    );
+    // The echoed request in the error is the client's own.
+    c.send(&addr_add(11, [10, 2, 0, 2], 0)).unwrap();
+    let mut buf = Vec::new();
+    c.recv(&mut buf, Some(Duration::from_secs(10))).unwrap();
+    let (m, _) = nlq::wire::NlMsg::parse(&buf).unwrap();
+    let Ok(nlq::wire::Message::Error(e)) = m.typed() else {
+        panic!("an error")
+    };
+    assert_eq!(e.errno(), libc::EEXIST);
+    assert_eq!(e.request().seq, 11);
+    assert_eq!(
+        e.request().flags & NLM_F_ACK,
+        0,
+        "no ACK flag the client did not set"
+    );
+}

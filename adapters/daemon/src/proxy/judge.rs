@@ -14,22 +14,30 @@ use super::policy::{Peer, Policy, Verb, View};
 pub enum Verdict {
     /// Sent upstream (in [`Judged::upward`]).
     Forwarded {
+        /// Where it starts in [`Judged::upward`].
+        at: usize,
+        /// The client's `nlmsg_seq` and `nlmsg_flags`.
+        seq: u32,
+        /// The client's flags.
+        flags: u16,
         /// A dump: it ends with `NLMSG_DONE` (or an error).
         dump: bool,
-        /// The client asked for an ACK (else the proxy asked for one,
-        /// and drops it).
+        /// The client asked for an ACK.
         wants_ack: bool,
-        /// The client's own bytes, when what went upstream differs.
+        /// The proxy asked for an ACK the client did not (the last
+        /// request of the datagram, so that its end is heard).
+        forced: bool,
+        /// The client's own bytes, when the view rewrote them.
         original: Option<Vec<u8>>,
-        /// Its audit line.
-        record: Record,
+        /// Its audit line (when there is a log).
+        record: Option<Record>,
     },
     /// Answered by the proxy.
     Refused {
         /// The `NLMSG_ERROR` for the client.
         bytes: Vec<u8>,
-        /// Its audit line.
-        record: Record,
+        /// Its audit line (when there is a log).
+        record: Option<Record>,
         /// The errno.
         errno: i32,
     },
@@ -62,6 +70,8 @@ pub struct Context<'a> {
     pub cap_ack: bool,
     /// Takes one request from the peer's rate; false when over it.
     pub admit: &'a mut dyn FnMut() -> bool,
+    /// Make audit records.
+    pub records: bool,
 }
 
 /// Judges every request of `datagram`. A message whose length does not
@@ -73,23 +83,51 @@ pub fn judge(datagram: &[u8], cx: &mut Context<'_>) -> Judged {
         let Ok(msg) = msg else { break };
         out.verdicts.push(one(&msg, cx, &mut out.upward));
     }
+    // The last request sent upstream asks for an ACK if it is not a dump:
+    // its answer says that every quiet request before it succeeded.
+    let last = out
+        .verdicts
+        .iter_mut()
+        .rev()
+        .find(|v| matches!(v, Verdict::Forwarded { .. }));
+    if let Some(Verdict::Forwarded {
+        at,
+        flags,
+        dump: false,
+        wants_ack: false,
+        forced,
+        ..
+    }) = last
+    {
+        *forced = true;
+        // nlmsg_flags: bytes 6..8 of nlmsghdr.
+        if let Some(f) = out
+            .upward
+            .get_mut(at.saturating_add(6)..at.saturating_add(8))
+        {
+            f.copy_from_slice(&(*flags | NLM_F_ACK).to_ne_bytes());
+        }
+    }
     out
 }
 
 fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
-    let refuse = |errno: i32, text: Option<&str>, mut record: Record, outcome: Outcome| {
+    let records = cx.records;
+    let refuse = |errno: i32, text: Option<&str>, mut record: Option<Record>, outcome: Outcome| {
         let mut bytes = Vec::new();
         message::emit_refusal(
             &mut bytes, msg, errno, text, cx.ext_ack, cx.cap_ack, cx.port,
         );
-        record.outcome = outcome;
+        if let Some(r) = &mut record {
+            r.outcome = outcome;
+        }
         Verdict::Refused {
             bytes,
             record,
             errno,
         }
     };
-    let bare = || Record::new(cx.peer, None, msg.kind(), msg.seq());
+    let bare = || records.then(|| Record::new(cx.peer, None, msg.kind(), msg.seq()));
     if !(cx.admit)() {
         let text = Some("over the rate the nlq proxy policy allows");
         return refuse(libc::EBUSY, text, bare(), Outcome::Limited);
@@ -111,13 +149,15 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
             }
         },
     };
-    let mut record = Record::new(cx.peer, Some(&facts), msg.kind(), msg.seq());
+    let mut record = records.then(|| Record::new(cx.peer, Some(&facts), msg.kind(), msg.seq()));
     if !cx.view.is_plain() && message::names_hidden(&facts, cx.view, cx.links) {
         return refuse(libc::ENODEV, None, record, Outcome::Hidden);
     }
     let decision = cx.policy.decide(&cx.peer, &facts);
-    record.rule = decision.rule.clone();
-    record.logged = decision.logged;
+    if let Some(r) = &mut record {
+        r.rule = decision.rule.clone();
+        r.logged = decision.logged;
+    }
     if !decision.allow {
         let text = match &decision.rule {
             Some(r) => format!("denied by policy rule \"{r}\""),
@@ -126,25 +166,20 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
         return refuse(libc::EPERM, Some(&text), record, Outcome::Denied);
     }
     let dump = facts.verb == Verb::Get && msg.flags() & NLM_F_DUMP == NLM_F_DUMP;
-    let wants_ack = msg.flags() & NLM_F_ACK != 0;
-    let start = upward.len();
+    let at = upward.len();
     upward.extend_from_slice(up_msg.as_bytes());
     // Messages start at 4-byte boundaries (NLMSG_ALIGN).
     while upward.len() % 4 != 0 {
         upward.push(0);
     }
-    // Every request but a dump ends with exactly one answer upstream.
-    let forced = !dump && !wants_ack;
-    if forced {
-        // nlmsg_flags: bytes 6..8 of nlmsghdr.
-        if let Some(f) = upward.get_mut(start.saturating_add(6)..start.saturating_add(8)) {
-            f.copy_from_slice(&(msg.flags() | NLM_F_ACK).to_ne_bytes());
-        }
-    }
     Verdict::Forwarded {
+        at,
+        seq: msg.seq(),
+        flags: msg.flags(),
         dump,
-        wants_ack,
-        original: (forced || rewritten.is_some()).then(|| msg.as_bytes().to_vec()),
+        wants_ack: msg.flags() & NLM_F_ACK != 0,
+        forced: false,
+        original: rewritten.is_some().then(|| msg.as_bytes().to_vec()),
         record,
     }
 }

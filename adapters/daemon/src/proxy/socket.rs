@@ -9,7 +9,7 @@
 //! carries `NLM_F_ACK` upstream (the ACKs the client did not ask for are
 //! dropped), so that each one ends with exactly one answer.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -51,22 +51,62 @@ const SYNC_WAIT: Duration = Duration::from_secs(10);
 /// A request sent upstream, or a refusal waiting for its turn.
 #[derive(Debug)]
 enum Entry {
-    Forwarded {
-        dump: bool,
-        wants_ack: bool,
-        /// The client's bytes, when what went upstream differs.
-        original: Option<Vec<u8>>,
-        record: Option<Record>,
-    },
-    Refusal {
-        bytes: Vec<u8>,
-    },
+    Forwarded(Sent),
+    Refusal { bytes: Vec<u8> },
+}
+
+/// A request sent upstream, until its answer is relayed.
+#[derive(Debug)]
+struct Sent {
+    /// Its `nlmsg_seq` upstream: the client's, unless another request in
+    /// flight has that one.
+    up_seq: u32,
+    /// The client's seq and flags.
+    seq: u32,
+    flags: u16,
+    dump: bool,
+    /// The ACK is the proxy's (dropped).
+    forced: bool,
+    /// The client's bytes, when the view rewrote them.
+    original: Option<Vec<u8>>,
+    record: Option<Record>,
 }
 
 #[derive(Debug, Default)]
 struct Pending {
     queue: VecDeque<Entry>,
+    /// The upstream seqs of the requests in `queue`.
+    in_flight: HashSet<u32>,
+    /// Where substitute seqs come from.
+    next_seq: u32,
     closed: bool,
+}
+
+impl Pending {
+    /// Removes the request `up_seq` (its answer was relayed); returns
+    /// its record.
+    fn complete(&mut self, up_seq: u32) -> Option<Option<Record>> {
+        let at = self
+            .queue
+            .iter()
+            .position(|e| matches!(e, Entry::Forwarded(s) if s.up_seq == up_seq))?;
+        self.in_flight.remove(&up_seq);
+        match self.queue.remove(at) {
+            Some(Entry::Forwarded(s)) => Some(s.record),
+            _ => None,
+        }
+    }
+
+    /// The refusals now at the front, in order.
+    fn ready_refusals(&mut self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(Entry::Refusal { .. }) = self.queue.front() {
+            if let Some(Entry::Refusal { bytes }) = self.queue.pop_front() {
+                out.push(bytes);
+            }
+        }
+        out
+    }
 }
 
 /// A client's netlink socket. See the [module](self).
@@ -195,7 +235,11 @@ impl SocketSession {
                     let _ = self.to_client(0, e.raw_os_error().unwrap_or(libc::EIO) as u32, &[]);
                 }
             }
-            self.busy.store(false, Ordering::SeqCst);
+            // Under the lock, so that a `Sync` checking it cannot miss
+            // the wake-up.
+            if let Ok(_p) = self.pending.lock() {
+                self.busy.store(false, Ordering::SeqCst);
+            }
             self.progress.notify_all();
         }
         if let Some(up) = self.opened() {
@@ -215,7 +259,7 @@ impl SocketSession {
         let view = self.view(shared);
         let (_, policy) = shared.policy();
         let mut rate = || shared.admit_rate(self.peer.uid, &policy);
-        let judged = judge::judge(
+        let mut judged = judge::judge(
             datagram,
             &mut judge::Context {
                 peer: self.peer,
@@ -226,6 +270,7 @@ impl SocketSession {
                 ext_ack: self.ext_ack.load(Ordering::SeqCst),
                 cap_ack: self.cap_ack.load(Ordering::SeqCst),
                 admit: &mut rate,
+                records: shared.audit.logs(),
             },
         );
         {
@@ -240,7 +285,9 @@ impl SocketSession {
                         record,
                         errno,
                     } => {
-                        shared.audit.write(&record, errno);
+                        if let Some(r) = &record {
+                            shared.audit.write(r, errno);
+                        }
                         if p.queue.is_empty() {
                             self.to_client(0, 0, &bytes)?;
                         } else {
@@ -248,16 +295,41 @@ impl SocketSession {
                         }
                     }
                     Verdict::Forwarded {
+                        at,
+                        seq,
+                        flags,
                         dump,
-                        wants_ack,
+                        forced,
                         original,
                         record,
-                    } => p.queue.push_back(Entry::Forwarded {
-                        dump,
-                        wants_ack,
-                        original,
-                        record: shared.audit.logs().then_some(record),
-                    }),
+                        ..
+                    } => {
+                        // Answers are matched by seq: each request in
+                        // flight has its own upstream.
+                        let mut up_seq = seq;
+                        while p.in_flight.contains(&up_seq) {
+                            p.next_seq = p.next_seq.wrapping_add(1);
+                            up_seq = p.next_seq | 0x8000_0000;
+                        }
+                        if up_seq != seq {
+                            let field = judged
+                                .upward
+                                .get_mut(at.saturating_add(8)..at.saturating_add(12));
+                            if let Some(f) = field {
+                                f.copy_from_slice(&up_seq.to_ne_bytes());
+                            }
+                        }
+                        p.in_flight.insert(up_seq);
+                        p.queue.push_back(Entry::Forwarded(Sent {
+                            up_seq,
+                            seq,
+                            flags,
+                            dump,
+                            forced,
+                            original,
+                            record,
+                        }));
+                    }
                 }
             }
         }
@@ -313,8 +385,8 @@ impl SocketSession {
             }
             let port = shared.client_port(msg.port());
             match message::rewrite(&msg, &view, Direction::Down).filter(|_| !plain) {
-                Some(b) => push(&mut out, &b, port),
-                None => push(&mut out, msg.as_bytes(), port),
+                Some(b) => push(&mut out, &b, port, None),
+                None => push(&mut out, msg.as_bytes(), port, None),
             }
         }
         if out.is_empty() {
@@ -323,105 +395,116 @@ impl SocketSession {
         self.to_client(group, 0, &out)
     }
 
-    /// Relays a datagram of answers: each completed request pops its
-    /// entry, after the messages before it are sent, and lets the
-    /// refusals behind it go.
+    /// Relays a datagram of answers. The answer of a request (matched by
+    /// seq) says that the quiet requests sent before it succeeded; each
+    /// completion pops its requests after the messages before it are
+    /// sent, and lets the refusals behind them go.
     fn answers(&self, shared: &Shared, d: &[u8]) -> io::Result<()> {
         let view = self.view(shared);
-        let port = self.port();
         let plain = view.is_plain();
-        // Each segment: bytes, then (errno of the completed entry) if one
-        // completed at its end.
-        let mut segments: Vec<(Vec<u8>, Option<i32>)> = Vec::new();
+        let port = self.port();
+        // Each segment: bytes, then the requests (upstream seq, errno)
+        // that completed at its end.
+        let mut segments: Vec<(Vec<u8>, Vec<(u32, i32)>)> = Vec::new();
         let mut chunk = Vec::with_capacity(d.len());
+        let mut done: Vec<(u32, i32)> = Vec::new();
+        let mut completed: HashSet<u32> = HashSet::new();
         {
             let p = self
                 .pending
                 .lock()
                 .map_err(|_| io::Error::other("poisoned"))?;
-            let mut forwarded = p.queue.iter().filter_map(|e| match e {
-                Entry::Forwarded {
-                    dump,
-                    wants_ack,
-                    original,
-                    ..
-                } => Some((*dump, *wants_ack, original)),
-                Entry::Refusal { .. } => None,
-            });
-            let mut current = forwarded.next();
             for msg in Messages::new(d).flatten() {
-                let kind = msg.kind();
-                let Some((dump, wants_ack, original)) = current else {
-                    push(&mut chunk, msg.as_bytes(), port);
+                let x = msg.seq();
+                let sent = p.queue.iter().filter_map(|e| match e {
+                    Entry::Forwarded(s) if !completed.contains(&s.up_seq) => Some(s),
+                    _ => None,
+                });
+                let mut before = Vec::new();
+                let mut found = None;
+                for s in sent {
+                    if s.up_seq == x {
+                        found = Some(s);
+                        break;
+                    }
+                    before.push(s);
+                }
+                let Some(s) = found else {
+                    push(&mut chunk, msg.as_bytes(), port, None);
                     continue;
                 };
+                let kind = msg.kind();
                 let errno = match kind {
                     NLMSG_ERROR => Some(
                         ErrorMessage::parse(msg.payload(), msg.flags())
                             .map(|e| e.errno())
                             .unwrap_or(libc::EIO),
                     ),
-                    NLMSG_DONE if dump => Some(
+                    NLMSG_DONE if s.dump => Some(
                         nlq::wire::DoneMessage::parse(msg.payload(), msg.flags())
                             .map(|d| d.error.checked_neg().unwrap_or(0).max(0))
                             .unwrap_or(0),
                     ),
                     _ => None,
                 };
+                // Requests sent before it that are not dumps are done.
+                for b in before.iter().filter(|b| !b.dump) {
+                    completed.insert(b.up_seq);
+                    done.push((b.up_seq, 0));
+                }
                 match errno {
                     Some(e) => {
                         if kind == NLMSG_ERROR {
-                            if e == 0 && !wants_ack {
+                            if e == 0 && s.forced {
                                 // The ACK the proxy asked for.
-                            } else if let Some(orig) = original {
+                            } else if let Some(orig) = &s.original {
                                 reanswer(&msg, orig, port, &mut chunk);
                             } else {
-                                push(&mut chunk, msg.as_bytes(), port);
+                                push(&mut chunk, msg.as_bytes(), port, Some(s));
                             }
                         } else {
-                            push(&mut chunk, msg.as_bytes(), port);
+                            push(&mut chunk, msg.as_bytes(), port, Some(s));
                         }
-                        segments.push((std::mem::take(&mut chunk), Some(e)));
-                        current = forwarded.next();
+                        completed.insert(s.up_seq);
+                        done.push((s.up_seq, e));
+                        segments.push((std::mem::take(&mut chunk), std::mem::take(&mut done)));
                     }
                     None => {
                         if !plain && message::hidden(&msg, &view, &*shared.directory) {
                             continue;
                         }
                         match (plain, message::rewrite(&msg, &view, Direction::Down)) {
-                            (false, Some(b)) => push(&mut chunk, &b, port),
-                            _ => push(&mut chunk, msg.as_bytes(), port),
+                            (false, Some(b)) => push(&mut chunk, &b, port, Some(s)),
+                            _ => push(&mut chunk, msg.as_bytes(), port, Some(s)),
                         }
                     }
                 }
             }
         }
-        if !chunk.is_empty() {
-            segments.push((chunk, None));
+        if !chunk.is_empty() || !done.is_empty() {
+            segments.push((chunk, done));
         }
-        for (bytes, completed) in segments {
+        for (bytes, completions) in segments {
             if !bytes.is_empty() {
                 self.to_client(0, 0, &bytes)?;
             }
-            if let Some(errno) = completed {
-                let mut p = self
-                    .pending
-                    .lock()
-                    .map_err(|_| io::Error::other("poisoned"))?;
-                if let Some(Entry::Forwarded {
-                    record: Some(rec), ..
-                }) = p.queue.pop_front()
-                {
+            if completions.is_empty() {
+                continue;
+            }
+            let mut p = self
+                .pending
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?;
+            for (up_seq, errno) in completions {
+                if let Some(Some(rec)) = p.complete(up_seq) {
                     shared.audit.write(&rec, errno);
                 }
-                while let Some(Entry::Refusal { .. }) = p.queue.front() {
-                    if let Some(Entry::Refusal { bytes }) = p.queue.pop_front() {
-                        self.to_client(0, 0, &bytes)?;
-                    }
-                }
-                drop(p);
-                self.progress.notify_all();
             }
+            for r in p.ready_refusals() {
+                self.to_client(0, 0, &r)?;
+            }
+            drop(p);
+            self.progress.notify_all();
         }
         Ok(())
     }
@@ -526,7 +609,7 @@ impl SocketSession {
     }
 
     /// Waits until everything the client has sent is handled and
-    /// answered (or the session ends).
+    /// answered, dumps started (or the session ends).
     pub fn sync(&self) {
         let deadline = Instant::now() + SYNC_WAIT;
         let Ok(mut p) = self.pending.lock() else {
@@ -541,7 +624,14 @@ impl SocketSession {
                 };
                 sys::recv(self.client.as_fd(), &mut one, flags).is_ok()
             };
-            if p.closed || (p.queue.is_empty() && !unread && !self.busy.load(Ordering::SeqCst)) {
+            // A dump counts as handled once it started (its first part
+            // comes as the kernel's `sendmsg` returns); whatever waits
+            // behind it waits for the reader, not for the sender.
+            let answered = p
+                .queue
+                .front()
+                .is_none_or(|e| matches!(e, Entry::Forwarded(s) if s.dump));
+            if p.closed || (answered && !unread && !self.busy.load(Ordering::SeqCst)) {
                 return;
             }
             let now = Instant::now();
@@ -562,11 +652,11 @@ impl SocketSession {
 /// client's names and tables).
 fn reanswer(err: &NlMsg<'_>, original: &[u8], port: u32, out: &mut Vec<u8>) {
     let Ok((req, _)) = NlMsg::parse(original) else {
-        push(out, err.as_bytes(), port);
+        push(out, err.as_bytes(), port, None);
         return;
     };
     let Ok(e) = ErrorMessage::parse(err.payload(), err.flags()) else {
-        push(out, err.as_bytes(), port);
+        push(out, err.as_bytes(), port, None);
         return;
     };
     let ack = e.ext_ack();
@@ -576,12 +666,27 @@ fn reanswer(err: &NlMsg<'_>, original: &[u8], port: u32, out: &mut Vec<u8>) {
     *out = w.into_inner();
 }
 
-/// Appends one message, addressed to `port` (`nlmsg_pid`, bytes 12..16).
-fn push(out: &mut Vec<u8>, msg: &[u8], port: u32) {
+/// Appends one message, addressed to `port` (`nlmsg_pid`), with the
+/// client's seq when it answers the request `sent` (and, for an error,
+/// the client's seq and flags in the echoed request header).
+fn push(out: &mut Vec<u8>, msg: &[u8], port: u32, sent: Option<&Sent>) {
     let start = out.len();
     out.extend_from_slice(msg);
-    if let Some(pid) = out.get_mut(start.saturating_add(12)..start.saturating_add(16)) {
-        pid.copy_from_slice(&port.to_ne_bytes());
+    let field = |out: &mut Vec<u8>, at: usize, b: &[u8]| {
+        let at = start.saturating_add(at);
+        if let Some(f) = out.get_mut(at..at.saturating_add(b.len())) {
+            f.copy_from_slice(b);
+        }
+    };
+    field(out, 12, &port.to_ne_bytes());
+    if let Some(s) = sent {
+        field(out, 8, &s.seq.to_ne_bytes());
+        let kind = msg.get(4..6).map(|k| u16::from_ne_bytes([k[0], k[1]]));
+        if kind == Some(NLMSG_ERROR) && msg.len() >= 36 {
+            // The echoed nlmsghdr starts after the 4-byte error.
+            field(out, 20 + 6, &s.flags.to_ne_bytes());
+            field(out, 20 + 8, &s.seq.to_ne_bytes());
+        }
     }
     while out.len() % 4 != 0 {
         out.push(0);

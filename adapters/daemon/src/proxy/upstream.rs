@@ -4,6 +4,7 @@
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -69,7 +70,13 @@ pub enum Received {
 #[derive(Debug)]
 pub struct UpSocket {
     inner: Inner,
+    /// Set by [`UpSocket::shutdown`]: a netlink socket cannot be shut
+    /// down, so its reader looks at this between waits.
+    closed: AtomicBool,
 }
+
+/// How long a reader waits before it looks at `closed` again.
+const TICK: Duration = Duration::from_millis(200);
 
 #[derive(Debug)]
 enum Inner {
@@ -94,6 +101,7 @@ impl UpSocket {
                 sys::netlink_bind(fd.as_fd(), 0, 0)?;
                 Ok(UpSocket {
                     inner: Inner::Kernel(fd),
+                    closed: AtomicBool::new(false),
                 })
             }
             Upstream::Daemon(path) => {
@@ -106,6 +114,7 @@ impl UpSocket {
                         cookie,
                         control: Mutex::new(control),
                     },
+                    closed: AtomicBool::new(false),
                 })
             }
         }
@@ -141,6 +150,14 @@ impl UpSocket {
     /// sizes dump datagrams by the reads it saw.
     pub fn recv(&self, buf: &mut Vec<u8>, reader: usize) -> io::Result<Received> {
         let reader = reader.max(256);
+        while !sys::poll_readable(self.fd(), Some(TICK))? {
+            if self.closed.load(Ordering::SeqCst) {
+                return Ok(Received::Closed);
+            }
+        }
+        if self.closed.load(Ordering::SeqCst) {
+            return Ok(Received::Closed);
+        }
         match &self.inner {
             Inner::Kernel(fd) => {
                 if buf.len() < reader {
@@ -268,11 +285,15 @@ impl UpSocket {
     /// Wakes a reader blocked in [`UpSocket::recv`] (it reads `Closed` or
     /// an error).
     pub fn shutdown(&self) {
-        let fd = match &self.inner {
-            Inner::Kernel(fd) => fd,
-            Inner::Daemon { data, .. } => data,
-        };
-        sys::shutdown(fd.as_fd());
+        self.closed.store(true, Ordering::SeqCst);
+        sys::shutdown(self.fd());
+    }
+
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match &self.inner {
+            Inner::Kernel(fd) => fd.as_fd(),
+            Inner::Daemon { data, .. } => data.as_fd(),
+        }
     }
 }
 
@@ -302,11 +323,7 @@ impl nlinline::Transport for UpSocket {
     }
 
     fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
-        let fd = match &self.inner {
-            Inner::Kernel(fd) => fd.as_fd(),
-            Inner::Daemon { data, .. } => data.as_fd(),
-        };
-        if !sys::poll_readable(fd, Some(timeout.unwrap_or(Duration::from_secs(5))))? {
+        if !sys::poll_readable(self.fd(), Some(timeout.unwrap_or(Duration::from_secs(5))))? {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the upstream did not answer",
