@@ -169,7 +169,7 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
     let at = upward.len();
     upward.extend_from_slice(up_msg.as_bytes());
     // Messages start at 4-byte boundaries (NLMSG_ALIGN).
-    while upward.len() % 4 != 0 {
+    while !upward.len().is_multiple_of(4) {
         upward.push(0);
     }
     Verdict::Forwarded {

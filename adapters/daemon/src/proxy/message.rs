@@ -353,7 +353,7 @@ fn rebuild(
         out.extend_from_slice(&len.to_ne_bytes());
         out.extend_from_slice(&a.raw_kind().to_ne_bytes());
         out.extend_from_slice(v);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }

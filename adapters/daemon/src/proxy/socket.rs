@@ -55,6 +55,10 @@ enum Entry {
     Refusal { bytes: Vec<u8> },
 }
 
+/// Bytes for the client, then the requests (upstream seq, errno) whose
+/// answers they end.
+type Segment = (Vec<u8>, Vec<(u32, i32)>);
+
 /// A request sent upstream, until its answer is relayed.
 #[derive(Debug)]
 struct Sent {
@@ -405,7 +409,7 @@ impl SocketSession {
         let port = self.port();
         // Each segment: bytes, then the requests (upstream seq, errno)
         // that completed at its end.
-        let mut segments: Vec<(Vec<u8>, Vec<(u32, i32)>)> = Vec::new();
+        let mut segments: Vec<Segment> = Vec::new();
         let mut chunk = Vec::with_capacity(d.len());
         let mut done: Vec<(u32, i32)> = Vec::new();
         let mut completed: HashSet<u32> = HashSet::new();
@@ -688,7 +692,7 @@ fn push(out: &mut Vec<u8>, msg: &[u8], port: u32, sent: Option<&Sent>) {
             field(out, 20 + 8, &s.seq.to_ne_bytes());
         }
     }
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
