@@ -303,6 +303,10 @@ impl Proxy {
         Ok(())
     }
 
+    /// Takes a new connection: what it has sent already is handled here
+    /// when that is quick (the shim's control connections usually carry
+    /// one short request, whose answer does not need a thread); the rest
+    /// goes to a thread of its own.
     fn spawn_connection(&self, fd: OwnedFd) {
         let peer = match sys::peer_cred(fd.as_fd()) {
             Ok(c) => Peer {
@@ -312,14 +316,64 @@ impl Proxy {
             },
             Err(_) => return,
         };
+        let now = sys::RecvFlags {
+            peek: false,
+            dontwait: true,
+        };
+        let mut buf = [0u8; 256];
+        let mut first = None;
+        let role = match sys::recv(fd.as_fd(), &mut buf, now) {
+            Ok(n) => match buf.get(..n).map(Hello::parse) {
+                Some(Ok(h)) => Some(h.role),
+                _ => return,
+            },
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(_) => return,
+        };
+        if role == Some(Role::Control) {
+            loop {
+                match sys::recv(fd.as_fd(), &mut buf, now) {
+                    Ok(0) => return,
+                    Ok(n) if n <= buf.len() => {
+                        let data = buf.get(..n).unwrap_or_default();
+                        if !quick(data) {
+                            first = Some(data.to_vec());
+                            break;
+                        }
+                        let out = control_reply(&self.shared, peer, data);
+                        if sys::send(fd.as_fd(), &out, true).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    _ => return,
+                }
+            }
+        }
         if sys::set_blocking(fd.as_fd()).is_err() {
             return;
         }
-        sys::grow_buffers(fd.as_fd(), 4 << 20);
+        if role != Some(Role::Control) {
+            sys::grow_buffers(fd.as_fd(), 4 << 20);
+        }
         let shared = Arc::clone(&self.shared);
-        let spawned = std::thread::Builder::new()
-            .name("nlq-proxy-client".into())
-            .spawn(move || connection(&shared, fd, peer));
+        let spawned = match role {
+            // Welcomed at once; served by a thread of its own.
+            Some(Role::Socket) => {
+                let Some(session) = welcome(&shared, fd, peer) else {
+                    return;
+                };
+                std::thread::Builder::new()
+                    .name("nlq-proxy-client".into())
+                    .spawn(move || serve_socket(&shared, &session))
+            }
+            _ => std::thread::Builder::new()
+                .name("nlq-proxy-client".into())
+                .spawn(move || match role {
+                    Some(Role::Control) => control(&shared, &fd, peer, first),
+                    _ => connection(&shared, fd, peer),
+                }),
+        };
         if let Err(e) = spawned {
             eprintln!("nlq proxy: cannot start a thread for a client: {e}");
         }
@@ -414,46 +468,91 @@ fn connection(shared: &Arc<Shared>, fd: OwnedFd, peer: Peer) {
     };
     match buf.get(..n).map(Hello::parse) {
         Some(Ok(Hello { role: Role::Socket })) => {
-            let cookie = shared.next_cookie.fetch_add(1, Ordering::SeqCst);
-            let port = shared.claim_port(peer.pid, cookie);
-            let welcome = Welcome { port, cookie };
-            let session = Arc::new(SocketSession::new(cookie, fd, peer, port));
-            // Known before the client hears its cookie.
-            if let Ok(mut s) = shared.sockets.lock() {
-                s.insert(cookie, Arc::clone(&session));
-            }
-            if session.welcome(&welcome).is_ok() {
-                session.serve(shared);
-            }
-            shared.release(&session);
-            if let Ok(mut s) = shared.sockets.lock() {
-                s.remove(&cookie);
-            }
+            sys::grow_buffers(fd.as_fd(), 4 << 20);
+            socket_connection(shared, fd, peer);
         }
         Some(Ok(Hello {
             role: Role::Control,
-        })) => control(shared, &fd, peer),
+        })) => control(shared, &fd, peer, None),
         _ => {}
     }
 }
 
-/// Answers a control connection's requests until it goes.
-fn control(shared: &Arc<Shared>, fd: &OwnedFd, peer: Peer) {
+/// Serves a socket connection whose hello was read.
+fn socket_connection(shared: &Arc<Shared>, fd: OwnedFd, peer: Peer) {
+    if let Some(session) = welcome(shared, fd, peer) {
+        serve_socket(shared, &session);
+    }
+}
+
+/// Registers a socket connection and sends its welcome.
+fn welcome(shared: &Arc<Shared>, fd: OwnedFd, peer: Peer) -> Option<Arc<SocketSession>> {
+    let cookie = shared.next_cookie.fetch_add(1, Ordering::SeqCst);
+    let port = shared.claim_port(peer.pid, cookie);
+    let session = Arc::new(SocketSession::new(cookie, fd, peer, port));
+    // Known before the client hears its cookie.
+    if let Ok(mut s) = shared.sockets.lock() {
+        s.insert(cookie, Arc::clone(&session));
+    }
+    if session.welcome(&Welcome { port, cookie }).is_ok() {
+        return Some(session);
+    }
+    forget(shared, &session);
+    None
+}
+
+/// Serves a welcomed socket connection until it goes.
+fn serve_socket(shared: &Arc<Shared>, session: &Arc<SocketSession>) {
+    session.serve(shared);
+    forget(shared, session);
+}
+
+fn forget(shared: &Shared, session: &SocketSession) {
+    shared.release(session);
+    if let Ok(mut s) = shared.sockets.lock() {
+        s.remove(&session.cookie);
+    }
+}
+
+/// A control request answered at once, without reading upstream or
+/// waiting: socket options, `bind`, names, the reader's size.
+fn quick(data: &[u8]) -> bool {
+    matches!(
+        Request::parse(data),
+        Ok(Request::Bind { .. }
+            | Request::Name { .. }
+            | Request::SetOption { .. }
+            | Request::GetOption { .. }
+            | Request::ReaderSize { .. })
+            | Err(_)
+    )
+}
+
+/// The reply to one control datagram.
+fn control_reply(shared: &Arc<Shared>, peer: Peer, data: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    let result = Request::parse(data).and_then(|req| answer(shared, peer, &req, &mut payload));
+    let mut out = Vec::new();
+    remote::emit_reply(&mut out, result.map(|()| payload.as_slice()));
+    out
+}
+
+/// Answers a control connection's requests (`first`, already read, then
+/// the others) until it goes.
+fn control(shared: &Arc<Shared>, fd: &OwnedFd, peer: Peer, first: Option<Vec<u8>>) {
+    if let Some(d) = first {
+        if sys::send(fd.as_fd(), &control_reply(shared, peer, &d), false).is_err() {
+            return;
+        }
+    }
     let mut buf = vec![0u8; 4096];
     loop {
         let n = match sys::recv(fd.as_fd(), &mut buf, sys::RecvFlags::default()) {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        let mut payload = Vec::new();
-        let result = buf
-            .get(..n.min(buf.len()))
-            .ok_or(libc::EINVAL)
-            .and_then(Request::parse)
-            .and_then(|req| answer(shared, peer, &req, &mut payload));
-        let mut out = Vec::new();
-        remote::emit_reply(&mut out, result.map(|()| payload.as_slice()));
-        if sys::send(fd.as_fd(), &out, false).is_err() {
+        let data = buf.get(..n).unwrap_or_default();
+        if sys::send(fd.as_fd(), &control_reply(shared, peer, data), false).is_err() {
             return;
         }
     }

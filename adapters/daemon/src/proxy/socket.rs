@@ -45,6 +45,10 @@ const NLM_F_CAPPED: u16 = 0x100;
 /// cut to until the reader says it reads more.
 const GOODSIZE: usize = 3776;
 
+/// How long the relay waits for a client to say how large its reads are
+/// before it reads a dump.
+const READER_WAIT: Duration = Duration::from_millis(100);
+
 /// How long a `Sync` waits for the socket's requests to be answered.
 const SYNC_WAIT: Duration = Duration::from_secs(10);
 
@@ -129,6 +133,8 @@ pub struct SocketSession {
     pending: Mutex<Pending>,
     progress: Condvar,
     reader_size: AtomicUsize,
+    /// The client said how large its reads are.
+    reader_known: AtomicBool,
     ext_ack: AtomicBool,
     cap_ack: AtomicBool,
     busy: AtomicBool,
@@ -151,6 +157,7 @@ impl SocketSession {
             pending: Mutex::new(Pending::default()),
             progress: Condvar::new(),
             reader_size: AtomicUsize::new(GOODSIZE),
+            reader_known: AtomicBool::new(false),
             ext_ack: AtomicBool::new(false),
             cap_ack: AtomicBool::new(false),
             busy: AtomicBool::new(false),
@@ -348,6 +355,7 @@ impl SocketSession {
     fn relay(&self, shared: &Arc<Shared>, up: &UpSocket) {
         let mut buf = vec![0u8; 64 << 10];
         loop {
+            self.await_reader();
             let size = self.reader_size.load(Ordering::SeqCst);
             match up.recv(&mut buf, size) {
                 Ok(Received::Messages { len, group }) => {
@@ -379,6 +387,38 @@ impl SocketSession {
 
     /// Relays a notification through the view; the port of the socket
     /// whose request caused it is the one its client knows.
+    /// Before a dump is read for a client that has not said how large its
+    /// reads are, waits a little for it to say so (the shim does at its
+    /// first `recvmsg`): the kernel cuts the dump's datagrams by the reads
+    /// it sees, and reading ahead with a smaller buffer would cut the whole
+    /// dump small.
+    fn await_reader(&self) {
+        if self.reader_known.load(Ordering::SeqCst) {
+            return;
+        }
+        let deadline = Instant::now() + READER_WAIT;
+        let Ok(mut p) = self.pending.lock() else {
+            return;
+        };
+        loop {
+            let dumping = p
+                .queue
+                .iter()
+                .any(|e| matches!(e, Entry::Forwarded(s) if s.dump));
+            if !dumping || p.closed || self.reader_known.load(Ordering::SeqCst) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            p = match self.progress.wait_timeout(p, deadline - now) {
+                Ok((g, _)) => g,
+                Err(_) => return,
+            };
+        }
+    }
+
     fn notification(&self, shared: &Shared, d: &[u8], group: u32) -> io::Result<()> {
         let view = self.view(shared);
         let plain = view.is_plain();
@@ -610,6 +650,10 @@ impl SocketSession {
     pub fn reader(&self, len: u32) {
         let len = usize::try_from(len).unwrap_or(usize::MAX).min(32_768);
         self.reader_size.fetch_max(len, Ordering::SeqCst);
+        if let Ok(_p) = self.pending.lock() {
+            self.reader_known.store(true, Ordering::SeqCst);
+        }
+        self.progress.notify_all();
     }
 
     /// Waits until everything the client has sent is handled and
