@@ -96,6 +96,29 @@ impl Drop for Netns {
     }
 }
 
+/// Prints what glibc's `getifaddrs` returns: a name, and an IPv4
+/// address if there is one, a line each.
+const IFADDRS_PROGRAM: &str = r#"
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+int main(void) {
+    struct ifaddrs *list, *i;
+    if (getifaddrs(&list) != 0) { perror("getifaddrs"); return 1; }
+    for (i = list; i; i = i->ifa_next) {
+        char buf[INET_ADDRSTRLEN] = "-";
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf, sizeof buf);
+        printf("%s %s\n", i->ifa_name, buf);
+    }
+    freeifaddrs(list);
+    return 0;
+}
+"#;
+
 const POLICY: &str = r#"
 [[rule]]
 name = "tenant-view"
@@ -243,6 +266,12 @@ impl Drop for Proxy {
     }
 }
 
+/// Whatever the umask, uid 65534 may read (and run) it.
+fn readable_by_all(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -355,6 +384,32 @@ fn ip_as_nobody_gets_what_the_policy_allows_and_sees_its_view() {
             "['lo', 'tap0']",
             "{}",
             text(&out.stderr)
+        );
+    }
+
+    // And glibc's getifaddrs (through the shim's emulation).
+    if need_program("proxy ip", "cc", &["--version"]) {
+        let src = proxy.dir.0.join("ifaddrs.c");
+        let bin = proxy.dir.0.join("ifaddrs");
+        std::fs::write(&src, IFADDRS_PROGRAM).unwrap();
+        let st = Command::new("cc")
+            .arg("-o")
+            .arg(&bin)
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(st.success(), "cc failed");
+        readable_by_all(&bin, 0o755);
+        let out = proxy
+            .nobody(&bin.display().to_string(), &[])
+            .output()
+            .unwrap();
+        let seen = text(&out.stdout);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(seen.contains("tap0 10.1.0.5"), "{seen}");
+        assert!(
+            !seen.contains("secret0") && !seen.contains("192.0.2.1") && !seen.contains("tap0-peer"),
+            "{seen}"
         );
     }
 
@@ -547,6 +602,7 @@ fn pyroute2_as_nobody_through_the_proxy() {
     let proxy = Proxy::start("proxy-py", &ns, POLICY);
     let lib = pyroute2_copy(&python, &proxy.dir.0).expect("pyroute2's directory");
     std::fs::write(proxy.dir.0.join("script.py"), PYROUTE2_SCRIPT).unwrap();
+    readable_by_all(&proxy.dir.0.join("script.py"), 0o644);
     let out = proxy
         .nobody(
             "env",
