@@ -237,9 +237,20 @@ impl Proxy {
         c
     }
 
+    /// `ip ARGS` as uid 65534, ended (and failed) if it runs past a
+    /// minute, so that a lost answer fails the test rather than hangs it.
     fn ip(&self, args: &str) -> Output {
         let v: Vec<&str> = args.split_whitespace().collect();
-        self.nobody("ip", &v).output().unwrap()
+        let c = self.nobody("ip", &v);
+        let out = Command::new("timeout")
+            .args(["--kill-after=5", "60"])
+            .arg(c.get_program())
+            .args(c.get_args())
+            .current_dir(&self.dir.0)
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(124), "ip {args}: no answer in time");
+        out
     }
 
     fn log(&self) -> Vec<serde_json::Value> {
@@ -367,6 +378,15 @@ fn ip_as_nobody_gets_what_the_policy_allows_and_sees_its_view() {
     let out = proxy.ip("addr add 10.1.0.9/24 dev secret0");
     assert!(!out.status.success());
     assert!(!has_addr(&ns, "secret0", "10.1.0.9"));
+    // A lookup that lands on a hidden link: as in a namespace without it.
+    let out = proxy.ip("route get 192.0.2.5");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Network is unreachable"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(proxy.ip("route get 10.1.0.9").status.success());
     // glibc's if_nameindex (through the shim's emulation) too.
     if need_program("proxy ip", "python3", &["-c", "import socket"]) {
         let out = proxy

@@ -323,3 +323,34 @@ fn requests_sharing_a_seq_are_answered_each_with_it() {
         "no ACK flag the client did not set"
     );
 }
+
+#[test]
+fn connections_per_user_are_limited() {
+    let upstream = spawn("proxy-conns");
+    let dir = nlq_daemon::testing::TempDir::new("proxy-conns-proxy");
+    let path = dir.path().join("proxy.sock");
+    let uid = nlq_daemon::sys::geteuid();
+    let text = format!("[limits]\nconnections = 2\n{}", policy(uid));
+    let _proxy = Proxy::spawn(
+        &path,
+        Policy::parse(&text).unwrap(),
+        ProxyOptions {
+            upstream: Upstream::Daemon(upstream.path().to_path_buf()),
+            ..ProxyOptions::default()
+        },
+    )
+    .unwrap();
+    let mut first = SocketClient::connect(&path).unwrap();
+    let _second = SocketClient::connect(&path).unwrap();
+    assert!(SocketClient::connect(&path).is_err(), "a third connection");
+    // The held ones keep working.
+    first.send(&addr_add(1, [10, 3, 0, 1], NLM_F_ACK)).unwrap();
+    assert_eq!(read_until(&mut first, 1), [(1, NLMSG_ERROR, 0)]);
+    // One gone, one more may come (once its thread has seen it go).
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while SocketClient::connect(&path).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the slot stays taken");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

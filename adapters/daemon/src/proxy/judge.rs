@@ -20,6 +20,8 @@ pub enum Verdict {
         seq: u32,
         /// The client's flags.
         flags: u16,
+        /// The client's `nlmsghdr`.
+        head: [u8; 16],
         /// A dump: it ends with `NLMSG_DONE` (or an error).
         dump: bool,
         /// The client asked for an ACK.
@@ -176,6 +178,7 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
         at,
         seq: msg.seq(),
         flags: msg.flags(),
+        head: msg.header().to_bytes(),
         dump,
         wants_ack: msg.flags() & NLM_F_ACK != 0,
         forced: false,

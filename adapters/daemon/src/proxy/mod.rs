@@ -87,6 +87,8 @@ pub struct Shared {
     sockets: Mutex<HashMap<u64, Arc<SocketSession>>>,
     next_cookie: AtomicU64,
     buckets: Mutex<HashMap<u32, (f64, Instant)>>,
+    /// Connections held per user.
+    connections: Mutex<HashMap<u32, usize>>,
     /// Client ports in use, and the session holding each.
     ports: Mutex<HashMap<u32, u64>>,
     /// Upstream socket ports to the ports their clients know.
@@ -252,6 +254,7 @@ impl Proxy {
                 sockets: Mutex::new(HashMap::new()),
                 next_cookie: AtomicU64::new(1),
                 buckets: Mutex::new(HashMap::new()),
+                connections: Mutex::new(HashMap::new()),
                 ports: Mutex::new(HashMap::new()),
                 up_ports: RwLock::new(HashMap::new()),
                 rover: std::sync::atomic::AtomicU32::new(-4096i32 as u32),
@@ -316,6 +319,17 @@ impl Proxy {
             },
             Err(_) => return,
         };
+        // Held until the connection ends (dropped with it, here or in its
+        // thread).
+        let Some(slot) = Slot::take(&self.shared, peer.uid) else {
+            if self.shared.verbose {
+                eprintln!(
+                    "nlq proxy: a connection of uid {} refused: too many",
+                    peer.uid
+                );
+            }
+            return;
+        };
         let now = sys::RecvFlags {
             peek: false,
             dontwait: true,
@@ -365,13 +379,19 @@ impl Proxy {
                 };
                 std::thread::Builder::new()
                     .name("nlq-proxy-client".into())
-                    .spawn(move || serve_socket(&shared, &session))
+                    .spawn(move || {
+                        serve_socket(&shared, &session);
+                        drop(slot);
+                    })
             }
             _ => std::thread::Builder::new()
                 .name("nlq-proxy-client".into())
-                .spawn(move || match role {
-                    Some(Role::Control) => control(&shared, &fd, peer, first),
-                    _ => connection(&shared, fd, peer),
+                .spawn(move || {
+                    match role {
+                        Some(Role::Control) => control(&shared, &fd, peer, first),
+                        _ => connection(&shared, fd, peer),
+                    }
+                    drop(slot);
                 }),
         };
         if let Err(e) = spawned {
@@ -452,6 +472,40 @@ impl Drop for ProxyHandle {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// One connection counted against its user (the policy's
+/// `limits.connections`: each has a thread, two for a netlink socket),
+/// until dropped.
+struct Slot {
+    shared: Arc<Shared>,
+    uid: u32,
+}
+
+impl Slot {
+    fn take(shared: &Arc<Shared>, uid: u32) -> Option<Self> {
+        let most = shared.policy().1.connections;
+        let mut held = shared.connections.lock().ok()?;
+        let n = held.entry(uid).or_insert(0);
+        if *n >= most {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            shared: Arc::clone(shared),
+            uid,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.shared.connections.lock() {
+            if let Some(n) = held.get_mut(&self.uid) {
+                *n = n.saturating_sub(1);
+            }
         }
     }
 }

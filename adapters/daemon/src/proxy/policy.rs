@@ -9,6 +9,7 @@
 //! [limits]
 //! requests_per_second = 200   # per peer user; optional
 //! burst = 400
+//! connections = 64             # per peer user (1024 when not given)
 //!
 //! [[rule]]
 //! name = "tenant-addresses"
@@ -290,7 +291,12 @@ pub struct Policy {
     rules: Vec<Rule>,
     /// Requests per second and burst, per peer user.
     pub rate: Option<(u32, u32)>,
+    /// Connections one peer user may hold at once.
+    pub connections: usize,
 }
+
+/// Connections one peer user may hold when the policy does not say.
+pub const DEFAULT_CONNECTIONS: usize = 1024;
 
 impl Default for Policy {
     /// Changes denied, reads allowed, no rules.
@@ -300,6 +306,7 @@ impl Default for Policy {
             reads_allowed: true,
             rules: Vec::new(),
             rate: None,
+            connections: DEFAULT_CONNECTIONS,
         }
     }
 }
@@ -514,19 +521,29 @@ impl Policy {
             reads_allowed: defaults.reads.is_none_or(|v| v == Verdict::Allow),
             rules: Vec::new(),
             rate: None,
+            connections: DEFAULT_CONNECTIONS,
         };
         if let Some(l) = file.limits {
-            if l.requests_per_second == 0 {
-                return Err(PolicyError {
-                    line: None,
-                    column: None,
-                    message: "limits.requests_per_second must be at least 1".into(),
-                });
+            let refuse = |message: &str| PolicyError {
+                line: None,
+                column: None,
+                message: message.into(),
+            };
+            match (l.requests_per_second, l.burst) {
+                (Some(0), _) => {
+                    return Err(refuse("limits.requests_per_second must be at least 1"))
+                }
+                (Some(rate), burst) => policy.rate = Some((rate, burst.unwrap_or(rate).max(1))),
+                (None, Some(_)) => {
+                    return Err(refuse("limits.burst needs limits.requests_per_second"))
+                }
+                (None, None) => {}
             }
-            policy.rate = Some((
-                l.requests_per_second,
-                l.burst.unwrap_or(l.requests_per_second).max(1),
-            ));
+            match l.connections {
+                Some(0) => return Err(refuse("limits.connections must be at least 1")),
+                Some(n) => policy.connections = usize::try_from(n).unwrap_or(usize::MAX),
+                None => {}
+            }
         }
         let mut names = HashSet::new();
         for spec in file.rule {
@@ -846,8 +863,9 @@ struct Defaults {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Limits {
-    requests_per_second: u32,
+    requests_per_second: Option<u32>,
     burst: Option<u32>,
+    connections: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -978,6 +996,34 @@ action = "allow"
         )
         .unwrap_err();
         assert_eq!(e.line, Some(5), "{e}");
+    }
+
+    #[test]
+    fn the_readme_policy_parses() {
+        let readme = include_str!("../../../../README.md");
+        let start = readme
+            .find("```toml\n# tenant.toml")
+            .expect("the README's policy");
+        let body = &readme[start + "```toml\n".len()..];
+        let end = body.find("```").expect("its end");
+        let p = Policy::parse(&body[..end]).unwrap();
+        assert_eq!(p.connections, 64);
+        assert!(p.rate.is_some());
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let p = Policy::parse("").unwrap();
+        assert_eq!((p.rate, p.connections), (None, DEFAULT_CONNECTIONS));
+        let p = Policy::parse("[limits]\nrequests_per_second = 5\nconnections = 3\n").unwrap();
+        assert_eq!((p.rate, p.connections), (Some((5, 5)), 3));
+        for bad in [
+            "[limits]\nconnections = 0\n",
+            "[limits]\nrequests_per_second = 0\n",
+            "[limits]\nburst = 4\n",
+        ] {
+            assert!(Policy::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

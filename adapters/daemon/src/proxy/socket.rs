@@ -72,6 +72,8 @@ struct Sent {
     /// The client's seq and flags.
     seq: u32,
     flags: u16,
+    /// The client's `nlmsghdr`, for an answer the proxy makes.
+    head: [u8; 16],
     dump: bool,
     /// The ACK is the proxy's (dropped).
     forced: bool,
@@ -87,6 +89,9 @@ struct Pending {
     in_flight: HashSet<u32>,
     /// Where substitute seqs come from.
     next_seq: u32,
+    /// Requests in `queue` (not dumps) whose answer the view hid: their
+    /// ACK, in a later datagram perhaps, becomes "absent".
+    hid: HashSet<u32>,
     closed: bool,
 }
 
@@ -99,6 +104,7 @@ impl Pending {
             .iter()
             .position(|e| matches!(e, Entry::Forwarded(s) if s.up_seq == up_seq))?;
         self.in_flight.remove(&up_seq);
+        self.hid.remove(&up_seq);
         match self.queue.remove(at) {
             Some(Entry::Forwarded(s)) => Some(s.record),
             _ => None,
@@ -309,6 +315,7 @@ impl SocketSession {
                         at,
                         seq,
                         flags,
+                        head,
                         dump,
                         forced,
                         original,
@@ -335,6 +342,7 @@ impl SocketSession {
                             up_seq,
                             seq,
                             flags,
+                            head,
                             dump,
                             forced,
                             original,
@@ -454,13 +462,15 @@ impl SocketSession {
         let mut done: Vec<(u32, i32)> = Vec::new();
         let mut completed: HashSet<u32> = HashSet::new();
         {
-            let p = self
+            let mut guard = self
                 .pending
                 .lock()
                 .map_err(|_| io::Error::other("poisoned"))?;
+            let p = &mut *guard;
+            let (queue, hid) = (&p.queue, &mut p.hid);
             for msg in Messages::new(d).flatten() {
                 let x = msg.seq();
-                let sent = p.queue.iter().filter_map(|e| match e {
+                let sent = queue.iter().filter_map(|e| match e {
                     Entry::Forwarded(s) if !completed.contains(&s.up_seq) => Some(s),
                     _ => None,
                 });
@@ -493,13 +503,20 @@ impl SocketSession {
                 };
                 // Requests sent before it that are not dumps are done.
                 for b in before.iter().filter(|b| !b.dump) {
+                    if hid.contains(&b.up_seq) {
+                        absent(b, port, &mut chunk);
+                    }
                     completed.insert(b.up_seq);
                     done.push((b.up_seq, 0));
                 }
                 match errno {
                     Some(e) => {
                         if kind == NLMSG_ERROR {
-                            if e == 0 && s.forced {
+                            if e == 0 && hid.contains(&s.up_seq) {
+                                // What the client asked about is not in
+                                // its view: as in a namespace without it.
+                                absent(s, port, &mut chunk);
+                            } else if e == 0 && s.forced {
                                 // The ACK the proxy asked for.
                             } else if let Some(orig) = &s.original {
                                 reanswer(&msg, orig, port, &mut chunk);
@@ -515,6 +532,9 @@ impl SocketSession {
                     }
                     None => {
                         if !plain && message::hidden(&msg, &view, &*shared.directory) {
+                            if !s.dump {
+                                hid.insert(s.up_seq);
+                            }
                             continue;
                         }
                         match (plain, message::rewrite(&msg, &view, Direction::Down)) {
@@ -712,6 +732,27 @@ fn reanswer(err: &NlMsg<'_>, original: &[u8], port: u32, out: &mut Vec<u8>) {
     let mut w = nlq::wire::Writer::new(std::mem::take(out));
     let _ = nlq::wire::emit_error(&mut w, &req, e.errno(), capped, &ack, port);
     *out = w.into_inner();
+}
+
+/// Appends the error for a request whose answer the view hides:
+/// `ENETUNREACH` for a route lookup (no route in the view), `ENODEV`
+/// otherwise. The request's header is echoed (capped).
+fn absent(s: &Sent, port: u32, out: &mut Vec<u8>) {
+    let kind = u16::from_ne_bytes([s.head[4], s.head[5]]);
+    let errno = if kind == RTM_GETROUTE {
+        libc::ENETUNREACH
+    } else {
+        libc::ENODEV
+    };
+    let mut m = Vec::with_capacity(36);
+    m.extend_from_slice(&36u32.to_ne_bytes());
+    m.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
+    m.extend_from_slice(&NLM_F_CAPPED.to_ne_bytes());
+    m.extend_from_slice(&s.seq.to_ne_bytes());
+    m.extend_from_slice(&port.to_ne_bytes());
+    m.extend_from_slice(&errno.wrapping_neg().to_ne_bytes());
+    m.extend_from_slice(&s.head);
+    push(out, &m, port, None);
 }
 
 /// Appends one message, addressed to `port` (`nlmsg_pid`), with the
