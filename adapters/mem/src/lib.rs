@@ -33,6 +33,7 @@ mod devconf;
 mod link;
 mod route;
 mod route_check;
+mod route_list;
 mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,6 +51,7 @@ use addr::Addr;
 use addr_index::AddrIndex;
 use link::Link;
 use route::Route;
+use route_list::RouteList;
 
 /// An in-memory network stack with Linux semantics.
 #[derive(Debug, Clone)]
@@ -63,8 +65,8 @@ pub struct MemStack {
     /// [`MemStack::addr_insert`] and [`MemStack::addr_remove`]).
     addr_index: AddrIndex,
     /// IPv4 routes and IPv6 routes, each in the kernel's dump order.
-    routes4: Vec<Route>,
-    routes6: Vec<Route>,
+    routes4: RouteList,
+    routes6: RouteList,
     /// IPv4 tables that exist (a route created them; they never go).
     tables: BTreeSet<(u8, u32)>,
     generation: u64,
@@ -88,8 +90,8 @@ impl MemStack {
             last_index: 1,
             addrs: Vec::new(),
             addr_index: AddrIndex::default(),
-            routes4: Vec::new(),
-            routes6: Vec::new(),
+            routes4: RouteList::default(),
+            routes6: RouteList::default(),
             // IPv4 tables appear with their first route; IPv6 has main and
             // local from the start.
             tables: [(AF_INET6, RT_TABLE_MAIN), (AF_INET6, RT_TABLE_LOCAL)]
@@ -121,7 +123,7 @@ impl MemStack {
             + self
                 .routes4
                 .iter()
-                .chain(&self.routes6)
+                .chain(self.routes6.iter())
                 .map(Route::heap_bytes)
                 .sum::<usize>()
     }
@@ -231,15 +233,16 @@ impl Stack for MemStack {
     }
 
     fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
-        let (v4, v6): (&[Route], &[Route]) = match family {
-            AF_INET => (&self.routes4, &[]),
-            AF_INET6 => (&[], &self.routes6),
+        let none = RouteList::default();
+        let (v4, v6) = match family {
+            AF_INET => (&self.routes4, &none),
+            AF_INET6 => (&none, &self.routes6),
             _ => (&self.routes4, &self.routes6),
         };
-        let from4 = v4.get(start..).unwrap_or_default();
-        let from6 = v6.get(start.saturating_sub(v4.len())..).unwrap_or_default();
+        let from4 = v4.range(start..usize::MAX);
+        let from6 = v6.range(start.saturating_sub(v4.len())..usize::MAX);
         let mut repr = RouteRepr::default();
-        for r in from4.iter().chain(from6) {
+        for r in from4.chain(from6) {
             r.fill(&mut repr);
             if visit(&repr) == ControlFlow::Break(()) {
                 break;

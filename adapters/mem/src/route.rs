@@ -11,6 +11,7 @@ use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{NextHopList, NextHopRepr, RouteMetrics, RouteRepr, RtMsg};
 
+use crate::route_list::RouteList;
 use crate::MemStack;
 
 /// `RTNH_F_DEAD`.
@@ -37,6 +38,19 @@ pub(crate) struct RouteKey {
 }
 
 impl RouteKey {
+    /// The IPv4 prefix of `addr` of length `len` in `table`.
+    pub(crate) fn v4(table: u32, addr: std::net::Ipv4Addr, len: u8) -> Self {
+        let m = u32::MAX
+            .checked_shl(32 - u32::from(len.min(32)))
+            .unwrap_or(0);
+        RouteKey {
+            family: AF_INET,
+            table,
+            dst: u128::from(u32::from(addr) & m),
+            dst_len: len,
+        }
+    }
+
     /// The kernel's dump order within a family: tables by id modulo 256;
     /// IPv4 (LC-trie) by prefix ascending, longer masks first; IPv6 (a
     /// binary tree walked children first) by the prefix padded with ones,
@@ -280,7 +294,7 @@ fn check_host_bits(req: &RouteRepr) -> StackResult<()> {
 }
 
 impl MemStack {
-    pub(crate) fn routes_of(&self, family: u8) -> &Vec<Route> {
+    pub(crate) fn routes_of(&self, family: u8) -> &RouteList {
         if family == AF_INET6 {
             &self.routes6
         } else {
@@ -288,7 +302,7 @@ impl MemStack {
         }
     }
 
-    fn routes_of_mut(&mut self, family: u8) -> &mut Vec<Route> {
+    fn routes_of_mut(&mut self, family: u8) -> &mut RouteList {
         if family == AF_INET6 {
             &mut self.routes6
         } else {
@@ -296,12 +310,21 @@ impl MemStack {
         }
     }
 
+    /// The routes with `key`, in dump order.
+    pub(crate) fn routes_at(&self, key: &RouteKey) -> impl Iterator<Item = &Route> + Clone {
+        let v = self.routes_of(key.family);
+        let k = key.order();
+        let lo = v.partition_point(|r| r.key().order() < k);
+        v.range(lo..usize::MAX)
+            .take_while(move |r| r.key().order() == k)
+    }
+
     /// Where routes with `key` sit in the sorted list.
     fn key_range(&self, key: &RouteKey) -> std::ops::Range<usize> {
         let v = self.routes_of(key.family);
         let k = key.order();
         let lo = v.partition_point(|r| r.key().order() < k);
-        let hi = lo + v[lo..].partition_point(|r| r.key().order() == k);
+        let hi = v.partition_point(|r| r.key().order() <= k);
         lo..hi
     }
 
@@ -331,14 +354,16 @@ impl MemStack {
     pub(crate) fn add_kernel_route(&mut self, mut r: Route, events: Events<'_>) {
         let range = self.key_range(&r.key());
         let same = |o: &Route| o.priority == r.priority && (r.family == AF_INET6 || o.tos == r.tos);
-        let routes = &self.routes_of(r.family)[range];
-        if routes.iter().any(|o| same(o) && o.same_info(&r)) {
+        let routes = self.routes_of(r.family).range(range);
+        if routes.clone().any(|o| same(o) && o.same_info(&r)) {
             return;
         }
+        let any_same = routes.clone().any(same);
+        drop(routes);
         // The notification flags: EXCL unless a route of the same key and
         // priority was there; then APPEND for IPv4 (`fib_magic` appends),
         // nothing for IPv6 (addrconf does not).
-        let nlflags = match (routes.iter().any(same), r.family) {
+        let nlflags = match (any_same, r.family) {
             (false, _) => NLM_F_CREATE | NLM_F_EXCL,
             (true, AF_INET) => NLM_F_CREATE | NLM_F_APPEND,
             (true, _) => NLM_F_CREATE,

@@ -14,7 +14,7 @@ use nlq::wire::consts::*;
 use nlq::wire::RouteRepr;
 
 use crate::link::LOOPBACK_INDEX;
-use crate::route::{Route, RTNH_F_LINKDOWN};
+use crate::route::{Route, RouteKey, RTNH_F_LINKDOWN};
 use crate::MemStack;
 
 fn fail(errno: i32, text: &'static str) -> StackError {
@@ -184,20 +184,29 @@ impl MemStack {
         oif: u32,
         min_scope: u8,
     ) -> Result<&Route, i32> {
+        let IpAddr::V4(a) = addr else {
+            return Err(ENETUNREACH);
+        };
+        // The tables in dump order, where the first of equals is found.
+        let mut order: Vec<u32> = tables.to_vec();
+        order.sort_unstable_by_key(|&t| (t as u8, t));
+        order.dedup();
+        // The longest prefix that has a route that counts: one probe of
+        // the table per prefix length, from /32 down.
         let mut best: Option<&Route> = None;
-        for r in self.routes_of(AF_INET) {
-            if !tables.contains(&r.table)
-                || r.scope < min_scope
-                || !prefix_contains(r.dst, r.dst_len, addr)
-                || (oif != 0 && !is_reject(r.kind) && !r.uses(oif))
-            {
-                continue;
+        for len in self.routes_of(AF_INET).lengths() {
+            for &t in &order {
+                for r in self.routes_at(&RouteKey::v4(t, a, len)) {
+                    if r.scope < min_scope || (oif != 0 && !is_reject(r.kind) && !r.uses(oif)) {
+                        continue;
+                    }
+                    if best.is_none_or(|b| r.priority < b.priority) {
+                        best = Some(r);
+                    }
+                }
             }
-            if best.is_none_or(|b| {
-                (r.dst_len, std::cmp::Reverse(r.priority))
-                    > (b.dst_len, std::cmp::Reverse(b.priority))
-            }) {
-                best = Some(r);
+            if best.is_some() {
+                break;
             }
         }
         match best {
@@ -228,20 +237,21 @@ impl MemStack {
         if a.is_multicast() {
             return RTN_MULTICAST;
         }
+        // The longest prefix, the table's own entries first, and the first
+        // of those (a broadcast route goes before a local one for the same
+        // address). The local table shares main's trie while there are no
+        // rules: a lookup there sees main's routes too.
         let kind = |t: u32| {
-            self.routes_of(AF_INET)
-                .iter()
-                // The local table shares main's trie while there are no
-                // rules: a lookup there sees main's routes too.
-                .filter(|r| {
-                    (r.table == t || (t == RT_TABLE_LOCAL && r.table == RT_TABLE_MAIN))
-                        && prefix_contains(r.dst, r.dst_len, addr)
-                })
-                // The longest prefix, the local table's entries first, and
-                // the first of those (a broadcast route goes before a local
-                // one for the same address).
-                .min_by_key(|r| (std::cmp::Reverse(r.dst_len), r.table != t))
-                .map(|r| r.kind)
+            self.routes_of(AF_INET).lengths().find_map(|len| {
+                let first = |table| self.routes_at(&RouteKey::v4(table, a, len)).next();
+                first(t)
+                    .or_else(|| {
+                        (t == RT_TABLE_LOCAL)
+                            .then(|| first(RT_TABLE_MAIN))
+                            .flatten()
+                    })
+                    .map(|r| r.kind)
+            })
         };
         let t = if table == RT_TABLE_MAIN {
             RT_TABLE_LOCAL

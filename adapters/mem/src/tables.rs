@@ -15,6 +15,7 @@ use nlq::wire::{AddrRepr, LinkRepr, RouteRepr};
 use crate::addr::Addr;
 use crate::link::{valid_name, Kind, Link, IPV6_MIN_MTU};
 use crate::route::Route;
+use crate::route_list::RouteList;
 use crate::MemStack;
 
 /// `IF_OPER_UP` / `IF_OPER_DOWN`: how [`Tables::links`] tells the carrier.
@@ -87,7 +88,7 @@ impl MemStack {
         let routes = self
             .routes4
             .iter()
-            .chain(&self.routes6)
+            .chain(self.routes6.iter())
             .map(|r| {
                 let mut repr = RouteRepr::default();
                 r.fill(&mut repr);
@@ -178,8 +179,8 @@ impl MemStack {
             last_index,
             addrs,
             addr_index: Default::default(),
-            routes4,
-            routes6,
+            routes4: RouteList::from_vec(routes4),
+            routes6: RouteList::from_vec(routes6),
             tables,
             generation: 0,
             mac_seed: t.mac_seed,

@@ -1,0 +1,264 @@
+//! A family's routes in the kernel's dump order, held in chunks so that
+//! adding or removing one in the middle of a large table moves at most
+//! one chunk, and finding a position is a binary search.
+
+use std::ops::{Index, IndexMut, Range};
+
+use crate::route::Route;
+
+/// Routes a chunk holds before it is split in two.
+const CHUNK: usize = 1024;
+
+/// An ordered sequence of routes addressed by position (as a `Vec`), with
+/// inserts and removals in O(chunk + chunks) rather than O(n).
+#[derive(Debug, Clone)]
+pub(crate) struct RouteList {
+    /// Never empty chunks, in order.
+    chunks: Vec<Vec<Route>>,
+    /// How many routes come before each chunk.
+    starts: Vec<usize>,
+    len: usize,
+    /// How many routes have each prefix length (a route's length is never
+    /// changed in place), so that lookups probe only lengths in use.
+    lengths: [usize; 129],
+}
+
+impl Default for RouteList {
+    fn default() -> Self {
+        RouteList {
+            chunks: Vec::new(),
+            starts: Vec::new(),
+            len: 0,
+            lengths: [0; 129],
+        }
+    }
+}
+
+impl RouteList {
+    /// The list of `routes`, in the order given.
+    pub fn from_vec(routes: Vec<Route>) -> Self {
+        let mut list = RouteList::default();
+        for r in &routes {
+            list.count(r, true);
+        }
+        let mut it = routes.into_iter().peekable();
+        while it.peek().is_some() {
+            list.chunks.push(it.by_ref().take(CHUNK / 2).collect());
+        }
+        list.restart(0);
+        list
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    fn count(&mut self, r: &Route, added: bool) {
+        if let Some(n) = self.lengths.get_mut(usize::from(r.dst_len)) {
+            *n = if added { *n + 1 } else { n.saturating_sub(1) };
+        }
+    }
+
+    /// The prefix lengths some route has, longest first.
+    pub fn lengths(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=128u8)
+            .rev()
+            .filter(|&l| self.lengths[usize::from(l)] != 0)
+    }
+
+    /// The chunk holding position `i` (`i < len`), and where in it.
+    fn locate(&self, i: usize) -> (usize, usize) {
+        let c = self.starts.partition_point(|&s| s <= i).saturating_sub(1);
+        (c, i - self.starts.get(c).copied().unwrap_or(0))
+    }
+
+    /// Recounts the starts of the chunks from `c` on.
+    fn restart(&mut self, c: usize) {
+        self.starts.truncate(c);
+        let mut at = match c.checked_sub(1) {
+            Some(p) => self.starts[p] + self.chunks[p].len(),
+            None => 0,
+        };
+        for ch in &self.chunks[c..] {
+            self.starts.push(at);
+            at += ch.len();
+        }
+        self.len = at;
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Route> {
+        if i >= self.len {
+            return None;
+        }
+        let (c, o) = self.locate(i);
+        self.chunks.get(c)?.get(o)
+    }
+
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut Route> {
+        if i >= self.len {
+            return None;
+        }
+        let (c, o) = self.locate(i);
+        self.chunks.get_mut(c)?.get_mut(o)
+    }
+
+    /// Inserts `r` at position `i` (`i <= len`).
+    pub fn insert(&mut self, i: usize, r: Route) {
+        assert!(i <= self.len, "insert at {i} of {}", self.len);
+        self.count(&r, true);
+        if self.chunks.is_empty() {
+            self.chunks.push(vec![r]);
+            self.restart(0);
+            return;
+        }
+        let (c, o) = if i == self.len {
+            let last = self.chunks.len() - 1;
+            (last, self.chunks[last].len())
+        } else {
+            self.locate(i)
+        };
+        let chunk = &mut self.chunks[c];
+        chunk.insert(o, r);
+        if chunk.len() > CHUNK {
+            let tail = chunk.split_off(chunk.len() / 2);
+            self.chunks.insert(c + 1, tail);
+        }
+        self.restart(c);
+    }
+
+    /// Removes and returns the route at position `i` (`i < len`).
+    pub fn remove(&mut self, i: usize) -> Route {
+        assert!(i < self.len, "remove at {i} of {}", self.len);
+        let (c, o) = self.locate(i);
+        let r = self.chunks[c].remove(o);
+        self.count(&r, false);
+        if self.chunks[c].is_empty() {
+            self.chunks.remove(c);
+        }
+        self.restart(c);
+        r
+    }
+
+    /// The first position where `before` is false (it must be true for a
+    /// prefix of the list and false after), as `slice::partition_point`.
+    pub fn partition_point(&self, mut before: impl FnMut(&Route) -> bool) -> usize {
+        let c = self
+            .chunks
+            .partition_point(|ch| ch.last().is_some_and(&mut before));
+        match self.chunks.get(c) {
+            Some(ch) => self.starts[c] + ch.partition_point(before),
+            None => self.len,
+        }
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Route> + Clone {
+        self.chunks.iter().flatten()
+    }
+
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Route> {
+        self.chunks.iter_mut().flatten()
+    }
+
+    /// The routes at positions `range` (clamped to the list).
+    pub fn range(&self, range: Range<usize>) -> impl Iterator<Item = &Route> + Clone {
+        let end = range.end.min(self.len);
+        let start = range.start.min(end);
+        let (c, o) = if start < self.len {
+            self.locate(start)
+        } else {
+            (self.chunks.len(), 0)
+        };
+        let first = self.chunks.get(c).map_or(&[][..], |ch| &ch[o..]);
+        let rest = self.chunks.get(c + 1..).unwrap_or_default();
+        first.iter().chain(rest.iter().flatten()).take(end - start)
+    }
+
+    /// Routes allocated for (the list's capacity).
+    pub fn capacity(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum()
+    }
+}
+
+impl Index<usize> for RouteList {
+    type Output = Route;
+    fn index(&self, i: usize) -> &Route {
+        match self.get(i) {
+            Some(r) => r,
+            None => panic!("route {i} of {}", self.len),
+        }
+    }
+}
+
+impl IndexMut<usize> for RouteList {
+    fn index_mut(&mut self, i: usize) -> &mut Route {
+        let len = self.len;
+        match self.get_mut(i) {
+            Some(r) => r,
+            None => panic!("route {i} of {len}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlq::wire::consts::*;
+
+    fn route(n: u32) -> Route {
+        let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let mut r = Route::kernel(RT_TABLE_MAIN, any, 0, RTN_UNICAST, RT_SCOPE_LINK, 1, None);
+        r.priority = n;
+        r
+    }
+
+    fn ids(l: &RouteList) -> Vec<u32> {
+        l.iter().map(|r| r.priority).collect()
+    }
+
+    /// Inserts and removals at pseudo-random positions agree with a `Vec`
+    /// across many chunk splits and merges.
+    #[test]
+    fn behaves_as_a_vec() {
+        let mut list = RouteList::default();
+        let mut model: Vec<u32> = Vec::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            usize::try_from(x % (m as u64).max(1)).unwrap()
+        };
+        for n in 0..20_000u32 {
+            if model.len() > 10 && next(3) == 0 {
+                let i = next(model.len());
+                assert_eq!(list.remove(i).priority, model.remove(i));
+            } else {
+                let i = next(model.len() + 1);
+                list.insert(i, route(n));
+                model.insert(i, n);
+            }
+        }
+        assert_eq!(list.len(), model.len());
+        assert_eq!(ids(&list), model);
+        for i in (0..model.len()).step_by(97) {
+            assert_eq!(list[i].priority, model[i]);
+            let got: Vec<u32> = list.range(i..i + 300).map(|r| r.priority).collect();
+            assert_eq!(got, model[i..(i + 300).min(model.len())]);
+        }
+        assert_eq!(list.range(model.len()..model.len() + 5).count(), 0);
+        let back: Vec<u32> = list.iter().rev().map(|r| r.priority).collect();
+        assert!(back.iter().eq(model.iter().rev()));
+    }
+
+    #[test]
+    fn partition_point_finds_the_boundary() {
+        let list = RouteList::from_vec((0..5_000).map(route).collect());
+        for k in [0, 1, 511, 512, 513, 2_500, 4_999, 5_000, 9_000] {
+            assert_eq!(
+                list.partition_point(|r| r.priority < k),
+                k.min(5_000) as usize
+            );
+        }
+        assert_eq!(RouteList::default().partition_point(|_| true), 0);
+    }
+}
