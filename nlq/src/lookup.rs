@@ -50,11 +50,12 @@ pub const RTCF_BROADCAST: u32 = 0x1000_0000;
 /// lowest metric.
 type Rank = (u8, bool, core::cmp::Reverse<u32>);
 
-/// The best route of `tables` for `dst` that a lookup through `oif` stops
-/// at: the longest prefix, then (IPv4) the local table, then the lowest
-/// metric, then the first in dump order, among the reject routes and the
-/// routes with a next hop through `oif` (any, when 0).
-fn best_route<S: Stack + ?Sized>(
+/// [`Stack::best_route`] by a walk of [`Stack::routes`]: the best route
+/// of `tables` for `dst` that a lookup through `oif` stops at: the
+/// longest prefix, then (IPv4) the local table, then the lowest metric,
+/// then the first in dump order, among the reject routes and the routes
+/// with a next hop through `oif` (any, when 0).
+pub fn best_route_walk<S: Stack + ?Sized>(
     stack: &S,
     dst: IpAddr,
     tables: &[u32],
@@ -139,7 +140,8 @@ fn is_own_address<S: Stack + ?Sized>(stack: &S, ip: IpAddr) -> bool {
 /// inside a local prefix.
 fn is_local_gateway<S: Stack + ?Sized>(stack: &S, gw: IpAddr) -> bool {
     is_own_address(stack, gw)
-        || best_route(stack, gw, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], 0)
+        || stack
+            .best_route(gw, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], 0)
             .ok()
             .flatten()
             .is_some_and(|r| r.header.kind == RTN_LOCAL)
@@ -192,7 +194,7 @@ pub fn route_get<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Ro
 }
 
 fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
-    let found = match best_route(stack, q.dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], q.oif)? {
+    let found = match stack.best_route(q.dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], q.oif)? {
         Some(r) => match reject_errno(r.header.kind) {
             Some(e) => Err(StackError::new(e)),
             None => next_hop(&r, q.oif)
@@ -278,7 +280,7 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
 fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
     let mut found = Err(StackError::new(ENETUNREACH));
     for table in [RT_TABLE_LOCAL, RT_TABLE_MAIN] {
-        let Some(r) = best_route(stack, q.dst, &[table], q.oif)? else {
+        let Some(r) = stack.best_route(q.dst, &[table], q.oif)? else {
             continue;
         };
         found = match reject_errno(r.header.kind) {

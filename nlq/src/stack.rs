@@ -371,6 +371,17 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
+    /// The route of `tables` (taken as one) that a lookup of `dst`
+    /// through link `oif` (0: any) stops at: the longest prefix, then, for
+    /// IPv4, the local table's, then the lowest metric, then the first in
+    /// dump order; among the reject routes (IPv4) and the routes with a
+    /// next hop through `oif`. [`Stack::route_get`]'s default asks it.
+    /// The default walks [`Stack::routes`]; a stack that may hold many
+    /// routes answers from an index.
+    fn best_route(&self, dst: IpAddr, tables: &[u32], oif: u32) -> StackResult<Option<RouteRepr>> {
+        crate::lookup::best_route_walk(self, dst, tables, oif)
+    }
+
     /// The path a packet would take (`ip route get`), as the answer to
     /// send. The default, [`crate::lookup::route_get`], looks it up in
     /// [`Stack::routes`] and [`Stack::addrs`] as the kernel does.
@@ -444,6 +455,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn del_route(&mut self, route: &RouteRepr, events: Events<'_>) -> StackResult<()> {
         (**self).del_route(route, events)
+    }
+    fn best_route(&self, dst: IpAddr, tables: &[u32], oif: u32) -> StackResult<Option<RouteRepr>> {
+        (**self).best_route(dst, tables, oif)
     }
     fn route_get(&self, query: &crate::lookup::RouteQuery) -> StackResult<RouteRepr> {
         (**self).route_get(query)

@@ -1,6 +1,7 @@
-//! `scale_route_add/{10k,100k,1m}`: IPv4 routes (half `/32`, half `/24`,
-//! all via one gateway on `br0`) added with nlinline batches until the
-//! table holds N of them, in one run against two contenders:
+//! `scale_route_add/{10k,100k,1m}` and `scale_route_add_v6/{10k,200k}`:
+//! IPv4 routes (half `/32`, half `/24`) or IPv6 routes (half `/128`, half
+//! `/64`), all via one gateway on `br0`, added with nlinline batches until
+//! the table holds N of them, in one run against two contenders:
 //!
 //! - `nlq`: an `nlq-mem` stack in this process ([`Handle::in_process`]);
 //! - `kernel`: a fresh network namespace (needs root; skipped without).
@@ -9,43 +10,95 @@
 //! of a million routes); the rate printed is routes per second over the
 //! whole fill, and the rate of the last tenth shows whether adding gets
 //! slower as the table grows; nlq's table bytes per route follow
-//! (`MemStack::table_bytes`). Sizes: `NLKIT_SCALE=10k,100k,1m` (default
-//! `10k,100k`). Run with
+//! (`MemStack::table_bytes`). Sizes: `NLKIT_SCALE=10k,100k,1m` and
+//! `NLKIT_SCALE_V6=10k,200k` (default `10k,100k` each; empty skips). Run with
 //! `cargo bench -p nlkit-tests --bench scale_route_add`.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use nlinline::{Batch, Handle, KernelSocket, Route, Transport};
+use nlinline::{AddrOptions, Batch, Handle, KernelSocket, Route, Transport};
+use nlq::lookup::RouteQuery;
 use nlq::server::Shared;
+use nlq::stack::Stack;
+use nlq::wire::consts::*;
+use nlq::wire::{RouteRepr, Writer};
 use nlq_mem::MemStack;
 
 /// Routes per batch (one pipelined `apply`) at most.
 const BATCH: u32 = 5_000;
-const GATEWAY: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 1);
 
-/// The `i`-th route: even ones `/24` from 11.0.0.0 up, odd ones `/32`
-/// from 100.0.0.0 up (no two alike, none over the gateway's subnet).
-fn route(i: u32) -> Route {
-    let half = i / 2;
-    let (dst, len) = if i & 1 == 0 {
-        (Ipv4Addr::from(0x0b00_0000u32 + (half << 8)), 24)
-    } else {
-        (Ipv4Addr::from(0x6400_0000u32 + half), 32)
-    };
-    Route::to(IpAddr::V4(dst), len).via(IpAddr::V4(GATEWAY))
+/// IPv4 or IPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
 }
 
-/// `br0` up with `192.168.0.2/16`, through `h`.
-fn prepare<T: Transport>(h: &mut Handle<T>) {
-    let br = h.link_add("br0", "bridge", &[], None).expect("br0");
-    h.link_set_up(br, true).expect("br0 up");
-    h.addr_add(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 2)), 16, br)
-        .expect("br0 address");
+impl Family {
+    fn group(self) -> &'static str {
+        match self {
+            Family::V4 => "scale_route_add",
+            Family::V6 => "scale_route_add_v6",
+        }
+    }
+
+    fn gateway(self) -> IpAddr {
+        match self {
+            Family::V4 => IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)),
+            Family::V6 => IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1)),
+        }
+    }
+
+    /// The `i`-th route: even ones a network (`/24`, `/64`), odd ones a
+    /// host (`/32`, `/128`), no two alike, none over the gateway's subnet.
+    fn route(self, i: u32) -> Route {
+        let half = i / 2;
+        let (dst, len) = match (self, i & 1 == 0) {
+            (Family::V4, true) => (IpAddr::V4(Ipv4Addr::from(0x0b00_0000u32 + (half << 8))), 24),
+            (Family::V4, false) => (IpAddr::V4(Ipv4Addr::from(0x6400_0000u32 + half)), 32),
+            (Family::V6, true) => (
+                IpAddr::V6(Ipv6Addr::from(
+                    (0x2001_0db8u128 << 96) | (u128::from(half) << 64),
+                )),
+                64,
+            ),
+            (Family::V6, false) => (
+                IpAddr::V6(Ipv6Addr::from((0x2001_0db9u128 << 96) | u128::from(half))),
+                128,
+            ),
+        };
+        Route::to(dst, len).via(self.gateway())
+    }
+
+    /// `br0` up with an address beside the gateway, through `h`.
+    fn prepare<T: Transport>(self, h: &mut Handle<T>) {
+        let br = h.link_add("br0", "bridge", &[], None).expect("br0");
+        h.link_set_up(br, true).expect("br0 up");
+        let (local, len) = match self {
+            Family::V4 => (IpAddr::V4(Ipv4Addr::new(192, 168, 0, 2)), 16),
+            // No duplicate address detection to wait for.
+            Family::V6 => (IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2)), 64),
+        };
+        match self {
+            Family::V4 => h.addr_add(local, len, br).expect("br0 address"),
+            Family::V6 => h
+                .addr_add_with(
+                    local,
+                    len,
+                    br,
+                    AddrOptions {
+                        flags: IFA_F_NODAD,
+                        scope: None,
+                    },
+                )
+                .expect("br0 address"),
+        }
+    }
 }
 
 /// Adds `n` routes; the time of the whole fill and of its last tenth.
-fn fill<T: Transport>(h: &mut Handle<T>, n: u32) -> (Duration, Duration) {
+fn fill<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> (Duration, Duration) {
     let start = Instant::now();
     let mut last_tenth = None;
     // Batches small enough that the last tenth starts at one.
@@ -57,7 +110,7 @@ fn fill<T: Transport>(h: &mut Handle<T>, n: u32) -> (Duration, Duration) {
         }
         let mut batch = Batch::new();
         for j in i..(i + step).min(n) {
-            batch.route_add(&route(j)).expect("route request");
+            batch.route_add(&family.route(j)).expect("route request");
         }
         let results = h.apply(&batch);
         if let Some((k, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
@@ -69,29 +122,133 @@ fn fill<T: Transport>(h: &mut Handle<T>, n: u32) -> (Duration, Duration) {
     (start.elapsed(), tail)
 }
 
-fn report(size: &str, contender: &str, n: u32, (all, tail): (Duration, Duration)) {
-    let rate = f64::from(n) / all.as_secs_f64();
-    let tail_rate = f64::from(n / 10) / tail.as_secs_f64().max(1e-9);
-    println!(
-        "scale_route_add/{size}/{contender}: {n} routes in {:.3} s = {:.0} adds/s (last tenth {:.0} adds/s)",
-        all.as_secs_f64(),
-        rate,
-        tail_rate
-    );
+/// What a contender measured on its full table.
+struct Measured {
+    /// The whole fill and its last tenth.
+    fill: (Duration, Duration),
+    /// `route get` for random destinations through nlinline, each.
+    gets: Vec<Duration>,
+    /// A full dump of the family: its time and the routes it gave.
+    dump: (Duration, usize),
 }
 
-/// The fill's times, and the bytes the stack's tables hold per route.
-fn nlq(n: u32) -> ((Duration, Duration), usize) {
+/// `GETS` random destinations inside the table's routes.
+const GETS: u32 = 20_000;
+
+/// A destination inside the `k`-th route of `n` (`k` from `dice`).
+fn destination(family: Family, n: u32, dice: &mut u64) -> IpAddr {
+    *dice ^= *dice << 13;
+    *dice ^= *dice >> 7;
+    *dice ^= *dice << 17;
+    let k = (*dice % u64::from(n)) as u32;
+    let host = (*dice >> 32) as u8;
+    match (family.route(k).dst, k & 1 == 0) {
+        (IpAddr::V4(a), true) => IpAddr::V4(Ipv4Addr::from(u32::from(a) | u32::from(host))),
+        (IpAddr::V6(a), true) => IpAddr::V6(Ipv6Addr::from(u128::from(a) | u128::from(host))),
+        (d, false) => d,
+    }
+}
+
+/// `RTM_GETROUTE` for `dst` (as `ip route get` sends it).
+fn get_request(dst: IpAddr) -> Vec<u8> {
+    let mut r = RouteRepr::new(dst, if dst.is_ipv4() { 32 } else { 128 });
+    r.header.table = 0;
+    r.header.protocol = 0;
+    r.header.scope = 0;
+    r.header.kind = 0;
+    let mut w = Writer::new(Vec::new());
+    w.message(RTM_GETROUTE, NLM_F_REQUEST, 0, 0, |w| r.emit(w))
+        .expect("route get request");
+    w.into_inner()
+}
+
+/// Each of `GETS` lookups through `h`, timed.
+fn gets<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> Vec<Duration> {
+    let mut dice = 0x2545_f491_4f6c_dd1d;
+    let requests: Vec<Vec<u8>> = (0..GETS)
+        .map(|_| get_request(destination(family, n, &mut dice)))
+        .collect();
+    requests
+        .iter()
+        .map(|req| {
+            let t = Instant::now();
+            let mut answered = false;
+            h.dialog(req, |_| {
+                answered = true;
+                Ok(())
+            })
+            .expect("route get");
+            assert!(answered, "route get answered");
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// A full dump of `family`, timed.
+fn dump<T: Transport>(family: Family, h: &mut Handle<T>) -> (Duration, usize) {
+    let af = match family {
+        Family::V4 => AF_INET,
+        Family::V6 => AF_INET6,
+    };
+    let t = Instant::now();
+    let routes = h.routes(af, None).expect("route dump").len();
+    (t.elapsed(), routes)
+}
+
+fn measure<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> Measured {
+    family.prepare(h);
+    let fill = fill(family, h, n);
+    Measured {
+        fill,
+        gets: gets(family, h, n),
+        dump: dump(family, h),
+    }
+}
+
+/// nlq's measures, the bytes its tables hold per route, and the medians
+/// of `Stack::route_get` and of `Stack::best_route` (the table lookup
+/// alone) called on the stack itself (no messages).
+fn nlq(family: Family, n: u32) -> (Measured, usize, (Duration, Duration)) {
     let shared = Shared::new(MemStack::new());
     let mut h = Handle::in_process(&shared);
-    prepare(&mut h);
-    let times = fill(&mut h, n);
+    let m = measure(family, &mut h, n);
     let server = shared.lock();
     let stack = server.stack();
-    (times, stack.table_bytes() / stack.route_count().max(1))
+    let mut dice = 0x2545_f491_4f6c_dd1d;
+    let mut direct: Vec<Duration> = (0..GETS)
+        .map(|_| {
+            let q = RouteQuery {
+                dst: destination(family, n, &mut dice),
+                src: None,
+                oif: 0,
+                mark: None,
+            };
+            let t = Instant::now();
+            let answer = stack.route_get(&q);
+            let took = t.elapsed();
+            assert!(answer.is_ok(), "route get {}", q.dst);
+            took
+        })
+        .collect();
+    let mut dice = 0x2545_f491_4f6c_dd1d;
+    let mut best: Vec<Duration> = (0..GETS)
+        .map(|_| {
+            let dst = destination(family, n, &mut dice);
+            let t = Instant::now();
+            let answer = stack.best_route(dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], 0);
+            let took = t.elapsed();
+            assert!(answer.is_ok_and(|a| a.is_some()));
+            took
+        })
+        .collect();
+    (
+        m,
+        stack.table_bytes() / stack.route_count().max(1),
+        (median(&mut direct), median(&mut best)),
+    )
 }
 
-fn kernel(n: u32) -> Option<(Duration, Duration)> {
+fn kernel(family: Family, n: u32) -> Option<Measured> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return None;
@@ -102,11 +259,38 @@ fn kernel(n: u32) -> Option<(Duration, Duration)> {
         let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
         assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
         let mut h = Handle::new(KernelSocket::new().expect("netlink socket"));
-        prepare(&mut h);
-        fill(&mut h, n)
+        measure(family, &mut h, n)
     })
     .join()
     .ok()
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// Prints what `contender` measured.
+fn report(family: Family, size: &str, contender: &str, n: u32, m: &mut Measured) {
+    let add = family.group();
+    let v6 = if family == Family::V6 { "_v6" } else { "" };
+    let (all, tail) = m.fill;
+    println!(
+        "{add}/{size}/{contender}: {n} routes in {:.3} s = {:.0} adds/s (last tenth {:.0} adds/s)",
+        all.as_secs_f64(),
+        f64::from(n) / all.as_secs_f64(),
+        f64::from(n / 10) / tail.as_secs_f64().max(1e-9),
+    );
+    println!(
+        "scale_route_get{v6}/{size}/{contender}: median {:.2} µs per route get (nlinline, {GETS} random destinations)",
+        median(&mut m.gets).as_secs_f64() * 1e6
+    );
+    let (took, routes) = m.dump;
+    println!(
+        "scale_route_dump{v6}/{size}/{contender}: {routes} routes in {:.3} s = {:.0} routes/s",
+        took.as_secs_f64(),
+        routes as f64 / took.as_secs_f64()
+    );
 }
 
 fn parse_size(s: &str) -> Option<u32> {
@@ -123,19 +307,32 @@ fn parse_size(s: &str) -> Option<u32> {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is expected.
-    let sizes = std::env::var("NLKIT_SCALE").unwrap_or_else(|_| "10k,100k".into());
-    for size in sizes.split(',') {
-        let Some(n) = parse_size(size) else {
-            eprintln!("scale_route_add: {size:?} is not a size (10k, 1m, 5000)");
-            std::process::exit(2);
-        };
-        let size = size.trim();
-        let (times, per_route) = nlq(n);
-        report(size, "nlq", n, times);
-        println!("scale_route_add/{size}/nlq: {per_route} bytes per route");
-        match kernel(n) {
-            Some(t) => report(size, "kernel", n, t),
-            None => println!("scale_route_add/{size}/kernel: skipped, needs root"),
+    let families = [
+        (Family::V4, "NLKIT_SCALE", "10k,100k"),
+        (Family::V6, "NLKIT_SCALE_V6", "10k,100k"),
+    ];
+    for (family, var, default) in families {
+        let group = family.group();
+        let sizes = std::env::var(var).unwrap_or_else(|_| default.into());
+        for size in sizes.split(',').filter(|s| !s.trim().is_empty()) {
+            let Some(n) = parse_size(size) else {
+                eprintln!("{group}: {size:?} is not a size (10k, 1m, 5000)");
+                std::process::exit(2);
+            };
+            let size = size.trim();
+            let (mut m, per_route, (get, best)) = nlq(family, n);
+            report(family, size, "nlq", n, &mut m);
+            println!("{group}/{size}/nlq: {per_route} bytes per route");
+            let v6 = if family == Family::V6 { "_v6" } else { "" };
+            println!(
+                "scale_route_get{v6}/{size}/nlq: median {:.3} µs per Stack::route_get, {:.3} µs per Stack::best_route",
+                get.as_secs_f64() * 1e6,
+                best.as_secs_f64() * 1e6
+            );
+            match kernel(family, n) {
+                Some(mut m) => report(family, size, "kernel", n, &mut m),
+                None => println!("{group}/{size}/kernel: skipped, needs root"),
+            }
         }
     }
 }

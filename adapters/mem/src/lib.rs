@@ -251,6 +251,10 @@ impl Stack for MemStack {
         Ok(())
     }
 
+    fn best_route(&self, dst: IpAddr, tables: &[u32], oif: u32) -> StackResult<Option<RouteRepr>> {
+        Ok(self.best_route_indexed(dst, tables, oif))
+    }
+
     fn route_table_exists(&self, family: u8, table: u32) -> bool {
         self.tables.contains(&(family, table))
     }

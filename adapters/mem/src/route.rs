@@ -5,7 +5,6 @@
 use std::net::IpAddr;
 
 use nlq::errno::*;
-use nlq::lookup::prefix_contains;
 use nlq::route_rules::metrics_match;
 use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
@@ -38,15 +37,12 @@ pub(crate) struct RouteKey {
 }
 
 impl RouteKey {
-    /// The IPv4 prefix of `addr` of length `len` in `table`.
-    pub(crate) fn v4(table: u32, addr: std::net::Ipv4Addr, len: u8) -> Self {
-        let m = u32::MAX
-            .checked_shl(32 - u32::from(len.min(32)))
-            .unwrap_or(0);
+    /// The prefix of `addr` of length `len` in `table`.
+    pub(crate) fn prefix_of(table: u32, addr: IpAddr, len: u8) -> Self {
         RouteKey {
-            family: AF_INET,
+            family: if addr.is_ipv4() { AF_INET } else { AF_INET6 },
             table,
-            dst: u128::from(u32::from(addr) & m),
+            dst: bits(&Some(masked(addr, len))),
             dst_len: len,
         }
     }
@@ -319,6 +315,81 @@ impl MemStack {
             .take_while(move |r| r.key().order() == k)
     }
 
+    /// The longest-prefix match for `addr` over `tables` taken as one:
+    /// among the routes `counts` accepts, the longest prefix, then the
+    /// lowest metric, then the first in dump order. One probe per table
+    /// and prefix length in use, longest first.
+    pub(crate) fn longest_match(
+        &self,
+        addr: IpAddr,
+        tables: &[u32],
+        counts: impl Fn(&Route) -> bool,
+    ) -> Option<&Route> {
+        let mut order: Vec<u32> = tables.to_vec();
+        order.sort_unstable_by_key(|&t| (t as u8, t));
+        order.dedup();
+        let family = if addr.is_ipv4() { AF_INET } else { AF_INET6 };
+        for len in self.routes_of(family).lengths() {
+            let mut best: Option<&Route> = None;
+            for &t in &order {
+                for r in self.routes_at(&RouteKey::prefix_of(t, addr, len)) {
+                    if counts(r) && best.is_none_or(|b| r.priority < b.priority) {
+                        best = Some(r);
+                    }
+                }
+            }
+            if best.is_some() {
+                return best;
+            }
+        }
+        None
+    }
+
+    /// [`Stack::best_route`](nlq::stack::Stack::best_route) from the
+    /// index: per prefix length in use, longest first, one probe per
+    /// table; within a length, IPv4's local table first, then the lowest
+    /// metric, then the first in dump order.
+    pub(crate) fn best_route_indexed(
+        &self,
+        dst: IpAddr,
+        tables: &[u32],
+        oif: u32,
+    ) -> Option<RouteRepr> {
+        let mut order: Vec<u32> = tables.to_vec();
+        order.sort_unstable_by_key(|&t| (t as u8, t));
+        order.dedup();
+        let v4 = dst.is_ipv4();
+        let counts = |r: &Route| {
+            (v4 && nlq::route_rules::is_reject(r.kind))
+                || match &r.multipath {
+                    Some(m) => m.iter().any(|h| oif == 0 || h.ifindex == oif),
+                    None => oif == 0 || r.oif == oif,
+                }
+        };
+        let family = if v4 { AF_INET } else { AF_INET6 };
+        for len in self.routes_of(family).lengths() {
+            let mut best: Option<((bool, std::cmp::Reverse<u32>), &Route)> = None;
+            for &t in &order {
+                for r in self.routes_at(&RouteKey::prefix_of(t, dst, len)) {
+                    if !counts(r) {
+                        continue;
+                    }
+                    let rank = (
+                        v4 && r.table == RT_TABLE_LOCAL,
+                        std::cmp::Reverse(r.priority),
+                    );
+                    if best.as_ref().is_none_or(|(b, _)| rank > *b) {
+                        best = Some((rank, r));
+                    }
+                }
+            }
+            if let Some((_, r)) = best {
+                return Some(Self::repr_of(r));
+            }
+        }
+        None
+    }
+
     /// Where routes with `key` sit in the sorted list.
     fn key_range(&self, key: &RouteKey) -> std::ops::Range<usize> {
         let v = self.routes_of(key.family);
@@ -491,21 +562,7 @@ impl MemStack {
     /// lookup does (the local table, then main). The route found must
     /// forward without a gateway of its own.
     pub(crate) fn resolve_gateway6(&self, gw: IpAddr, oif: u32, table: u32) -> StackResult<u32> {
-        let best_in = |t: u32| {
-            self.routes6
-                .iter()
-                .filter(|r| r.table == t && (oif == 0 || r.uses(oif)))
-                .filter(|r| prefix_contains(r.dst, r.dst_len, gw))
-                .fold(None::<&Route>, |best, r| match best {
-                    Some(b)
-                        if (b.dst_len, std::cmp::Reverse(b.priority))
-                            >= (r.dst_len, std::cmp::Reverse(r.priority)) =>
-                    {
-                        Some(b)
-                    }
-                    _ => Some(r),
-                })
-        };
+        let best_in = |t: u32| self.longest_match(gw, &[t], |r| oif == 0 || r.uses(oif));
         // A route through `lo` that is not local is a reject route inside
         // the kernel (`fib6_is_reject`).
         let direct = |r: &&Route| {
@@ -828,5 +885,128 @@ impl MemStack {
         let r = self.remove_route(family, i);
         events(Event::DelRoute(&Self::repr_of(&r)));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use nlq::stack::{CreateFlags, LinkChange, NewLink, Stack};
+
+    use super::*;
+
+    /// A generator of small pseudo-random numbers (xorshift).
+    struct Dice(u64);
+
+    impl Dice {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Two dummy links up, with many device routes of both families, of
+    /// every prefix length in a small range, in three tables, with
+    /// metrics, reject kinds and multipath, some of them equal.
+    fn crowded(dice: &mut Dice) -> MemStack {
+        let mut s = MemStack::new();
+        let mut quiet = |_: Event<'_>| {};
+        for _ in 0..2 {
+            let new = NewLink {
+                index: 0,
+                name: None,
+                kind: "dummy",
+                info: None,
+                change: LinkChange::default(),
+            };
+            let i = s.add_link(&new, &mut quiet).unwrap();
+            let up = LinkChange {
+                flags: IFF_UP,
+                flags_mask: IFF_UP,
+                ..LinkChange::default()
+            };
+            s.set_link(i, &up, &mut quiet).unwrap();
+        }
+        for n in 0..3_000 {
+            let v4 = n % 2 == 0;
+            let mut r = RouteRepr::default();
+            let len = if v4 {
+                (20 + dice.below(13)) as u8
+            } else {
+                (112 + dice.below(17)) as u8
+            };
+            r.header.family = if v4 { AF_INET } else { AF_INET6 };
+            r.header.dst_len = len;
+            let bits = dice.below(1 << 12) as u32;
+            r.dst = Some(if v4 {
+                IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (bits << 4)))
+            } else {
+                IpAddr::V6(Ipv6Addr::from(
+                    (0x2001_0db8u128 << 96) | u128::from(bits << 4),
+                ))
+            })
+            .map(|d| masked(d, len));
+            let table = [RT_TABLE_MAIN, RT_TABLE_LOCAL, 100][dice.below(3) as usize];
+            r.header.table = table as u8;
+            r.table = Some(table);
+            r.header.protocol = RTPROT_STATIC;
+            r.header.scope = RT_SCOPE_LINK;
+            r.header.kind =
+                [RTN_UNICAST, RTN_UNICAST, RTN_UNREACHABLE, RTN_BLACKHOLE][dice.below(4) as usize];
+            r.priority = Some(dice.below(3) as u32 * 100);
+            if r.header.kind == RTN_UNICAST {
+                if dice.below(5) == 0 {
+                    let hops = [2, 3].map(|ifindex| NextHopRepr {
+                        ifindex,
+                        ..NextHopRepr::default()
+                    });
+                    r.multipath = hops.into_iter().collect();
+                } else {
+                    r.oif = Some(2 + dice.below(2) as u32);
+                }
+            } else {
+                r.header.scope = RT_SCOPE_UNIVERSE;
+            }
+            let flags = CreateFlags(NLM_F_CREATE | NLM_F_APPEND);
+            let _ = s.add_route(&r, flags, &mut quiet);
+        }
+        s
+    }
+
+    /// The indexed lookup answers as the walk of the dump does, for
+    /// either family, any set of tables and any output link.
+    #[test]
+    fn indexed_lookups_match_a_walk_of_the_dump() {
+        let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
+        let s = crowded(&mut dice);
+        assert!(s.route_count() > 2_000, "{}", s.route_count());
+        let table_sets: [&[u32]; 4] = [
+            &[RT_TABLE_LOCAL, RT_TABLE_MAIN],
+            &[RT_TABLE_MAIN],
+            &[100],
+            &[100, RT_TABLE_LOCAL],
+        ];
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let bits = dice.below(1 << 16) as u32;
+            let dst = if dice.below(2) == 0 {
+                IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | bits))
+            } else {
+                IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) | u128::from(bits)))
+            };
+            let tables = table_sets[dice.below(4) as usize];
+            let oif = dice.below(4) as u32;
+            let walked = nlq::lookup::best_route_walk(&s, dst, tables, oif).unwrap();
+            assert_eq!(
+                s.best_route(dst, tables, oif).unwrap(),
+                walked,
+                "{dst} {tables:?} oif {oif}"
+            );
+            found += usize::from(walked.is_some());
+        }
+        assert!(found > 5_000, "{found} lookups found a route");
     }
 }

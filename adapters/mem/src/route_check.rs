@@ -7,7 +7,6 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use nlq::errno::*;
-use nlq::lookup::prefix_contains;
 use nlq::route_rules::{check_new_route4, is_reject};
 use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
@@ -184,31 +183,9 @@ impl MemStack {
         oif: u32,
         min_scope: u8,
     ) -> Result<&Route, i32> {
-        let IpAddr::V4(a) = addr else {
-            return Err(ENETUNREACH);
-        };
-        // The tables in dump order, where the first of equals is found.
-        let mut order: Vec<u32> = tables.to_vec();
-        order.sort_unstable_by_key(|&t| (t as u8, t));
-        order.dedup();
-        // The longest prefix that has a route that counts: one probe of
-        // the table per prefix length, from /32 down.
-        let mut best: Option<&Route> = None;
-        for len in self.routes_of(AF_INET).lengths() {
-            for &t in &order {
-                for r in self.routes_at(&RouteKey::v4(t, a, len)) {
-                    if r.scope < min_scope || (oif != 0 && !is_reject(r.kind) && !r.uses(oif)) {
-                        continue;
-                    }
-                    if best.is_none_or(|b| r.priority < b.priority) {
-                        best = Some(r);
-                    }
-                }
-            }
-            if best.is_some() {
-                break;
-            }
-        }
+        let best = self.longest_match(addr, tables, |r| {
+            r.scope >= min_scope && (oif == 0 || is_reject(r.kind) || r.uses(oif))
+        });
         match best {
             Some(r) if r.kind == RTN_THROW => Err(ENETUNREACH),
             Some(r) if r.kind == RTN_UNREACHABLE => Err(EHOSTUNREACH),
@@ -243,7 +220,10 @@ impl MemStack {
         // rules: a lookup there sees main's routes too.
         let kind = |t: u32| {
             self.routes_of(AF_INET).lengths().find_map(|len| {
-                let first = |table| self.routes_at(&RouteKey::v4(table, a, len)).next();
+                let first = |table| {
+                    self.routes_at(&RouteKey::prefix_of(table, addr, len))
+                        .next()
+                };
                 first(t)
                     .or_else(|| {
                         (t == RT_TABLE_LOCAL)
@@ -393,11 +373,7 @@ impl MemStack {
     /// not be covered by a more specific route of another kind or link.
     fn check_onlink6(&self, gw: IpAddr, oif: u32, table: u32) -> StackResult<()> {
         let t = if table == 0 { RT_TABLE_MAIN } else { table };
-        let best = self
-            .routes_of(AF_INET6)
-            .iter()
-            .filter(|r| r.table == t && prefix_contains(r.dst, r.dst_len, gw))
-            .min_by_key(|r| (std::cmp::Reverse(r.dst_len), r.priority));
+        let best = self.longest_match(gw, &[t], |_| true);
         if let Some(r) = best {
             if !is_reject(r.kind) && r.dst_len != 0 && (r.kind != RTN_UNICAST || r.oif != oif) {
                 return Err(fail(

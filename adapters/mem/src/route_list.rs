@@ -43,7 +43,9 @@ impl RouteList {
         }
         let mut it = routes.into_iter().peekable();
         while it.peek().is_some() {
-            list.chunks.push(it.by_ref().take(CHUNK / 2).collect());
+            let mut chunk = Vec::with_capacity(CHUNK + 1);
+            chunk.extend(it.by_ref().take(CHUNK * 3 / 4));
+            list.chunks.push(chunk);
         }
         list.restart(0);
         list
@@ -70,6 +72,16 @@ impl RouteList {
     fn locate(&self, i: usize) -> (usize, usize) {
         let c = self.starts.partition_point(|&s| s <= i).saturating_sub(1);
         (c, i - self.starts.get(c).copied().unwrap_or(0))
+    }
+
+    /// As [`locate`](Self::locate), and the end of the last chunk for
+    /// `i == len` (the list is not empty).
+    fn locate_end(&self, i: usize) -> (usize, usize) {
+        if i < self.len {
+            return self.locate(i);
+        }
+        let last = self.chunks.len() - 1;
+        (last, self.chunks[last].len())
     }
 
     /// Recounts the starts of the chunks from `c` on.
@@ -111,16 +123,33 @@ impl RouteList {
             self.restart(0);
             return;
         }
-        let (c, o) = if i == self.len {
-            let last = self.chunks.len() - 1;
-            (last, self.chunks[last].len())
-        } else {
-            self.locate(i)
+        let (c, o) = match self.locate_end(i) {
+            // Between two chunks: the end of the first, while it has room.
+            (c, 0) if c > 0 && self.chunks[c - 1].len() < CHUNK => {
+                (c - 1, self.chunks[c - 1].len())
+            }
+            at => at,
         };
         let chunk = &mut self.chunks[c];
+        if chunk.len() == chunk.capacity() {
+            // Grown by doubling, to CHUNK + 1 at most: no chunk holds
+            // more than twice what it needs, a full one nothing more.
+            let want = (chunk.capacity() * 2).clamp(4, CHUNK + 1);
+            chunk.reserve_exact(want.saturating_sub(chunk.len()));
+        }
         chunk.insert(o, r);
         if chunk.len() > CHUNK {
-            let tail = chunk.split_off(chunk.len() / 2);
+            // Where a run of routes added in order goes on, the chunk is
+            // cut beside the new route, so that the run fills chunks;
+            // elsewhere it is halved.
+            let at = if o >= CHUNK * 3 / 4 {
+                (o + 1).min(CHUNK)
+            } else if o < CHUNK / 4 {
+                o.max(1)
+            } else {
+                chunk.len() / 2
+            };
+            let tail: Vec<Route> = chunk.drain(at..).collect();
             self.chunks.insert(c + 1, tail);
         }
         self.restart(c);
@@ -248,6 +277,39 @@ mod tests {
         assert_eq!(list.range(model.len()..model.len() + 5).count(), 0);
         let back: Vec<u32> = list.iter().rev().map(|r| r.priority).collect();
         assert!(back.iter().eq(model.iter().rev()));
+    }
+
+    /// A table filled in order (here: two interleaved runs, as `/24`s
+    /// and `/32`s of a full table are) keeps its chunks nearly full; one
+    /// filled at random wastes at most about as much as it holds.
+    #[test]
+    fn chunks_stay_full() {
+        let mut list = RouteList::default();
+        for n in 0..50_000u32 {
+            // Even ones go before all the odd ones, each run ascending.
+            let i = if n & 1 == 0 {
+                (n / 2) as usize
+            } else {
+                list.len()
+            };
+            list.insert(i, route(n));
+        }
+        assert!(
+            list.capacity() <= list.len() + list.len() / 20,
+            "{}",
+            list.capacity()
+        );
+        let mut random = RouteList::default();
+        let mut x: u32 = 7;
+        for n in 0..50_000u32 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            random.insert(x as usize % (random.len() + 1), route(n));
+        }
+        assert!(
+            random.capacity() <= 2 * random.len(),
+            "{}",
+            random.capacity()
+        );
     }
 
     #[test]
