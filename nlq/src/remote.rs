@@ -33,6 +33,24 @@ use crate::errno::EINVAL;
 use crate::ioctl::{IfReq, IFREQ_SIZE};
 use crate::wire::{HwAddr, LinkStats};
 
+/// The environment variable both ends read for [`spin_micros`].
+pub const SPIN_ENV: &str = "NLQ_SPIN_US";
+
+/// How long either end polls its connection for the other's next
+/// datagram before it sleeps, in microseconds: `asked` (the value of
+/// [`SPIN_ENV`]) when it is a number, else 50 on a machine with `cpus` of
+/// 2 or more and 0 (never) on one CPU, where polling would only keep the
+/// other end from running. The answer to a request usually comes within a
+/// few microseconds; sleeping for it costs a wake-up, often more than the
+/// request itself.
+pub fn spin_micros(asked: Option<&str>, cpus: usize) -> u64 {
+    match asked.and_then(|v| v.trim().parse().ok()) {
+        Some(us) => us,
+        None if cpus >= 2 => 50,
+        None => 0,
+    }
+}
+
 /// The first four bytes of a [`Hello`]: the protocol and its version.
 pub const MAGIC: [u8; 4] = *b"nlq1";
 
@@ -240,9 +258,10 @@ pub enum Request {
     /// The text of `/proc/net/if_inet6`. Reply: the text.
     ProcIfInet6,
     /// Answered once everything the socket connection `cookie` has sent
-    /// is handled and its answers are written (a netlink `send` returns
-    /// with its replies queued, as the kernel handles a request inside
-    /// `sendmsg`). Reply: empty.
+    /// is handled and its answers are written: the shim asks it where a
+    /// program could tell that the kernel would have handled its request
+    /// inside `sendmsg` (a read that must not wait, another exchange with
+    /// the daemon, `close`, `exit`). Reply: empty.
     Sync {
         /// The socket connection.
         cookie: u64,
@@ -649,6 +668,15 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spinning_is_asked_or_follows_the_cpus() {
+        assert_eq!(spin_micros(None, 1), 0);
+        assert_eq!(spin_micros(None, 2), 50);
+        assert_eq!(spin_micros(Some(" 0 "), 8), 0);
+        assert_eq!(spin_micros(Some("200"), 1), 200);
+        assert_eq!(spin_micros(Some("lots"), 4), 50);
+    }
     use crate::emulate::getifaddrs;
     use crate::emulate::testing::fixture;
     use crate::ioctl::{ifreq, SIOCGIFFLAGS, SIOCSIFMTU};

@@ -25,6 +25,11 @@ usage:
   nlq decode [FILE]
       Print the netlink messages of FILE (or standard input): a pcap taken
       on an nlmon device, hex text, raw bytes, or a state file.
+
+environment:
+  NLQ_SPIN_US   how long the daemon, and a program's reads through the
+                shim, poll for the other side before sleeping (default 50
+                microseconds; 0 never; never on a machine with one CPU).
 ";
 
 fn main() -> ExitCode {

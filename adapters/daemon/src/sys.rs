@@ -637,8 +637,25 @@ impl Epoll {
             c_int::try_from(t.as_micros().div_ceil(1000)).unwrap_or(c_int::MAX)
         });
         let max = c_int::try_from(self.events.len()).unwrap_or(c_int::MAX);
-        // SAFETY: `events` is valid for writes of `max` entries.
-        let r = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), max, ms) };
+        // A client usually sends its next request within microseconds of
+        // an answer: polling for it that long saves a sleep and wake-up
+        // that would cost more than the request.
+        let spin = Duration::from_micros(spin_us());
+        let mut r = 0;
+        if ms != 0 && !spin.is_zero() {
+            let start = std::time::Instant::now();
+            while r == 0 && start.elapsed() < spin {
+                // SAFETY: `events` is valid for writes of `max` entries.
+                r = unsafe {
+                    libc::epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), max, 0)
+                };
+                std::hint::spin_loop();
+            }
+        }
+        if r == 0 {
+            // SAFETY: `events` is valid for writes of `max` entries.
+            r = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), max, ms) };
+        }
         let n = match check(r) {
             Ok(n) => usize::try_from(n).unwrap_or(0),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
@@ -655,6 +672,17 @@ impl Epoll {
         }
         Ok(())
     }
+}
+
+/// How long a wait for clients first polls, in microseconds
+/// ([`nlq::remote::spin_micros`]).
+pub fn spin_us() -> u64 {
+    static US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *US.get_or_init(|| {
+        let asked = std::env::var(nlq::remote::SPIN_ENV).ok();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        nlq::remote::spin_micros(asked.as_deref(), cpus)
+    })
 }
 
 /// Set by the handler [`on_stop_signals`] installs.

@@ -199,12 +199,31 @@ fn recv(fd: c_int) -> Result<Vec<u8>, c_int> {
 /// Sends `req` on a fresh control connection: the reply's payload, or the
 /// errno the daemon answered (or the connection's).
 pub(crate) fn request(req: &Request) -> Result<Vec<u8>, c_int> {
+    // Whatever this process's netlink sockets sent is handled first, as
+    // the kernel handled it in their `sendmsg`.
+    if !matches!(req, Request::Sync { .. }) {
+        settle_all(None);
+    }
     let conn = connect(Role::Control, true)?;
     let mut bytes = Vec::new();
     req.emit(&mut bytes);
     send(conn.0, &bytes)?;
     let reply = recv(conn.0)?;
     remote::parse_reply(&reply).map(<[u8]>::to_vec)
+}
+
+/// Waits until the daemon has handled everything the socket connection
+/// `cookie` sent (a daemon that cannot answer leaves it at that).
+pub(crate) fn settle(cookie: u64) {
+    let _ = request(&Request::Sync { cookie });
+}
+
+/// [`settle`]s every socket connection of this process that sent since it
+/// was last settled, but `keep`.
+pub(crate) fn settle_all(keep: Option<u64>) {
+    for cookie in crate::fdtable::take_all_sent(keep) {
+        settle(cookie);
+    }
 }
 
 /// Opens the connection behind a new netlink socket: a descriptor connected

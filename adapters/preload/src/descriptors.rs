@@ -21,7 +21,12 @@ use crate::real;
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     guard(-1, || {
-        fdtable::remove(fd);
+        if let Some(e) = fdtable::remove(fd) {
+            // What it sent is handled before it goes, as in the kernel.
+            if fdtable::take_sent(e.cookie) {
+                crate::control::settle(e.cookie);
+            }
+        }
         // SAFETY: the caller's argument, unchanged.
         unsafe { real::close(fd) }
     })

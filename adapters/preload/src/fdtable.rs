@@ -91,15 +91,23 @@ struct Table {
     locked: AtomicBool,
     count: AtomicUsize,
     map: UnsafeCell<BTreeMap<c_int, NetlinkFd>>,
+    /// Cookies of the connections that sent since the daemon last said
+    /// it handled all they sent (see [`sent`]).
+    sent: UnsafeCell<Vec<u64>>,
+    /// `sent` is not empty (read without the lock).
+    any_sent: AtomicBool,
 }
 
-// SAFETY: `map` is only touched while `locked` is held (see `with`).
+// SAFETY: `map` and `sent` are only touched while `locked` is held (see
+// `with` and `with_sent`).
 unsafe impl Sync for Table {}
 
 static TABLE: Table = Table {
     locked: AtomicBool::new(false),
     count: AtomicUsize::new(0),
     map: UnsafeCell::new(BTreeMap::new()),
+    sent: UnsafeCell::new(Vec::new()),
+    any_sent: AtomicBool::new(false),
 };
 
 static ATFORK: Once = Once::new();
@@ -128,6 +136,18 @@ extern "C" fn atfork_release() {
 
 /// Runs `f` on the map under the lock (`f` must not call out of the shim).
 fn with<R>(f: impl FnOnce(&mut BTreeMap<c_int, NetlinkFd>) -> R) -> R {
+    register_atfork();
+    lock();
+    // SAFETY: the lock is held: no other reference to the map exists.
+    let map = unsafe { &mut *TABLE.map.get() };
+    let r = f(map);
+    TABLE.count.store(map.len(), Ordering::Release);
+    unlock();
+    r
+}
+
+/// Makes `fork` take the lock around itself (once).
+fn register_atfork() {
     ATFORK.call_once(|| {
         // SAFETY: registers plain functions that take and release the lock.
         // If it fails (ENOMEM) the table still works, just not across a
@@ -140,13 +160,56 @@ fn with<R>(f: impl FnOnce(&mut BTreeMap<c_int, NetlinkFd>) -> R) -> R {
             )
         };
     });
+}
+
+/// Runs `f` on the cookies that sent, under the lock (as [`with`]).
+fn with_sent<R>(f: impl FnOnce(&mut Vec<u64>) -> R) -> R {
+    register_atfork();
     lock();
-    // SAFETY: the lock is held: no other reference to the map exists.
-    let map = unsafe { &mut *TABLE.map.get() };
-    let r = f(map);
-    TABLE.count.store(map.len(), Ordering::Release);
+    // SAFETY: the lock is held: no other reference to `sent` exists.
+    let sent = unsafe { &mut *TABLE.sent.get() };
+    let r = f(sent);
+    TABLE.any_sent.store(!sent.is_empty(), Ordering::Release);
     unlock();
     r
+}
+
+/// Records that the connection `cookie` sent requests the daemon may not
+/// have handled yet.
+pub(crate) fn sent(cookie: u64) {
+    with_sent(|v| {
+        if !v.contains(&cookie) {
+            v.push(cookie);
+        }
+    });
+}
+
+/// Whether `cookie` sent since it was last settled; it is settled now
+/// (the caller makes sure of it).
+pub(crate) fn take_sent(cookie: u64) -> bool {
+    if !TABLE.any_sent.load(Ordering::Acquire) {
+        return false;
+    }
+    with_sent(|v| match v.iter().position(|&c| c == cookie) {
+        Some(i) => {
+            v.swap_remove(i);
+            true
+        }
+        None => false,
+    })
+}
+
+/// Every cookie that sent since it was last settled, except `keep`'s;
+/// they are settled now (the caller makes sure of it).
+pub(crate) fn take_all_sent(keep: Option<u64>) -> Vec<u64> {
+    if !TABLE.any_sent.load(Ordering::Acquire) {
+        return Vec::new();
+    }
+    with_sent(|v| {
+        let (mine, others): (Vec<u64>, Vec<u64>) = v.iter().partition(|&&c| Some(c) == keep);
+        *v = mine;
+        others
+    })
 }
 
 /// The entry of `fd`, if it is an emulated netlink socket.

@@ -65,8 +65,18 @@
 //! ## Known differences from a kernel netlink socket
 //!
 //! - The kernel handles a request inside `sendmsg`; the daemon answers
-//!   after it, so a reply may not be readable yet when `send` returns (a
-//!   blocking or polling reader does not notice).
+//!   after it. The shim makes the difference invisible where a program can
+//!   see it: before a read that must not wait (`MSG_DONTWAIT`,
+//!   `O_NONBLOCK`), before any other exchange with the daemon (a send on
+//!   another socket, `getifaddrs`, an ioctl, ...), at `close` and at
+//!   `exit`, it waits until the daemon has handled what was sent (`Sync`).
+//!   A read that waits sees the answers when they come. Only `poll`,
+//!   `select` or `epoll` with a zero timeout right after a send may find
+//!   nothing to read yet, where the kernel would have it.
+//! - A read that would wait first polls the daemon connection for up to
+//!   50 µs (`NLQ_SPIN_US`; 0 turns it off; off on a machine with one
+//!   CPU): the answer usually comes sooner, and sleeping for it costs more
+//!   than the request.
 //! - A `sockaddr_nl` destination (`sendto`, `msg_name`) is checked as the
 //!   kernel checks it and then ignored: every datagram goes to the daemon,
 //!   as if to the kernel (`nl_pid` 0), even when it names another port.

@@ -161,8 +161,14 @@ unsafe fn recv_netlink(
     real_msg.msg_control = msg.msg_control;
     real_msg.msg_controllen = control_capacity;
 
+    let nonblocking = flags & libc::MSG_DONTWAIT != 0 || is_nonblocking(fd);
+    if nonblocking && fdtable::take_sent(entry.cookie) {
+        // What is there to read now must include the answers to what was
+        // sent: the kernel handles a request inside `sendmsg`.
+        control::settle(entry.cookie);
+    }
     // SAFETY: every buffer is the caller's or `header`, valid for its length.
-    let n = unsafe { real::recvmsg(fd, &mut real_msg, flags) };
+    let n = unsafe { spin_then_recvmsg(fd, &mut real_msg, flags, nonblocking) };
     let n = usize::try_from(n).map_err(|_| errno())?;
     match interpret(n, &header) {
         Received::Closed => {
@@ -234,6 +240,62 @@ unsafe fn append_pktinfo(msg: &mut msghdr, capacity: usize, group: u32) {
     msg.msg_controllen = end;
 }
 
+static AT_EXIT: std::sync::Once = std::sync::Once::new();
+
+extern "C" fn settle_at_exit() {
+    control::settle_all(None);
+}
+
+/// `O_NONBLOCK` is set on `fd`.
+fn is_nonblocking(fd: c_int) -> bool {
+    // SAFETY: F_GETFL reads the descriptor's flags; no memory is passed.
+    let fl = unsafe { real::fcntl(fd, libc::F_GETFL, 0) };
+    fl >= 0 && fl & libc::O_NONBLOCK != 0
+}
+
+/// How long a read that would wait first polls for the daemon's answer,
+/// in microseconds ([`nlq::remote::spin_micros`]).
+fn spin_us() -> u64 {
+    static US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *US.get_or_init(|| {
+        let asked = std::env::var(nlq::remote::SPIN_ENV).ok();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        nlq::remote::spin_micros(asked.as_deref(), cpus)
+    })
+}
+
+/// `recvmsg` on the daemon connection; a read that would wait polls
+/// first for [`spin_us`].
+///
+/// # Safety
+///
+/// `msg` describes valid buffers.
+unsafe fn spin_then_recvmsg(
+    fd: c_int,
+    msg: &mut msghdr,
+    flags: c_int,
+    nonblocking: bool,
+) -> ssize_t {
+    let us = spin_us();
+    if !nonblocking && us > 0 {
+        let start = std::time::Instant::now();
+        let limit = std::time::Duration::from_micros(us);
+        loop {
+            // SAFETY: the caller's promise.
+            let n = unsafe { real::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT) };
+            if n >= 0 {
+                return n;
+            }
+            if errno() != libc::EAGAIN || start.elapsed() >= limit {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+    }
+    // SAFETY: the caller's promise.
+    unsafe { real::recvmsg(fd, msg, flags) }
+}
+
 /// Sends one datagram of the caller's buffers to the daemon. A destination
 /// address is checked as netlink checks it, then ignored (see the crate
 /// docs); control messages are dropped (netlink has none to send).
@@ -251,6 +313,11 @@ unsafe fn send_netlink(
     if !dest.is_empty() {
         parse_sockaddr_nl(dest)?;
     }
+    // What other sockets of this process sent is handled first, as the
+    // kernel handled it in their `sendmsg`.
+    if let Some(e) = fdtable::get(fd) {
+        control::settle_all(Some(e.cookie));
+    }
     // SAFETY: the caller's promise.
     let bufs = unsafe { iovecs(iov, iovlen) }?;
     // SAFETY: `msghdr` is plain data; all zeros is a valid (empty) one.
@@ -264,10 +331,17 @@ unsafe fn send_netlink(
         e => e,
     })?;
     // The kernel handles a request inside `sendmsg`: its replies are
-    // queued when the call returns. Wait until the daemon has done the
-    // same (a daemon that cannot answer leaves the send done anyway).
+    // queued when the call returns. The daemon is told to catch up only
+    // when that could show: before a read that must not wait, before any
+    // other exchange with the daemon, at close and at exit (see
+    // `control::settle_all`); a read that waits sees the answers anyway.
     if let Some(e) = fdtable::get(fd) {
-        let _ = control::request(&Request::Sync { cookie: e.cookie });
+        fdtable::sent(e.cookie);
+        AT_EXIT.call_once(|| {
+            // SAFETY: registers a plain function. If it fails (ENOMEM),
+            // requests sent just before a bare exit may be handled after.
+            let _ = unsafe { libc::atexit(settle_at_exit) };
+        });
     }
     Ok(sent)
 }
