@@ -399,6 +399,66 @@ fn send_returns_with_the_answer_queued() {
     run_and_compare("sync_send", steps, &[("sync", "300 of 300")]);
 }
 
+/// A change sent on one socket without waiting for anything, then a
+/// lookup on another socket of the process: the kernel handled the change
+/// inside `sendmsg`, so the lookup sees it; then a change sent just before
+/// the program exits, seen by the next program.
+const TWO_SOCKETS_SCRIPT: &str = r#"
+import socket, struct, sys
+def sock():
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    s.bind((0, 0))
+    return s
+def set_mtu(s, mtu, seq):
+    body = struct.pack("BxHiII", 0, 0, 1, 0, 0) + struct.pack("HHI", 8, 4, mtu)
+    s.send(struct.pack("IHHII", 16 + len(body), 19, 1, seq, 0) + body)
+def mtu_of_lo(s, seq):
+    body = struct.pack("BxHiII", 0, 0, 1, 0, 0)
+    s.send(struct.pack("IHHII", 16 + len(body), 18, 1, seq, 0) + body)
+    d = s.recv(65536)
+    at = 32
+    while at + 4 <= len(d):
+        alen, atype = struct.unpack_from("HH", d, at)
+        if atype == 4:
+            return struct.unpack_from("I", d, at + 4)[0]
+        at += (alen + 3) & ~3
+if sys.argv[1] == "two":
+    a, b = sock(), sock()
+    seen = 0
+    for i in range(1, 201):
+        set_mtu(a, 1000 + i, i)
+        if mtu_of_lo(b, i) == 1000 + i:
+            seen += 1
+    print(seen, "of 200 changes were seen by the other socket")
+elif sys.argv[1] == "leave":
+    set_mtu(sock(), 1500, 1)
+    import os
+    sys.stdout.flush()
+    sys.exit(0)
+else:
+    print("mtu", mtu_of_lo(sock(), 1))
+"#;
+
+#[test]
+fn what_one_socket_sent_is_handled_before_the_next_exchange() {
+    let py = python();
+    if !need_program("two sockets", &py, &["-c", "import socket"]) {
+        return;
+    }
+    let dir = Scratch::new("two-sockets-script");
+    let script = dir.0.join("script.py");
+    std::fs::write(&script, TWO_SOCKETS_SCRIPT).expect("write the script");
+    let two = format!("{py} {} two", script.display());
+    let leave = format!("{py} {} leave", script.display());
+    let show = format!("{py} {} show", script.display());
+    let steps: &[Step<'_>] = &[("two", &two), ("leave", &leave), ("show", &show)];
+    run_and_compare(
+        "two_sockets",
+        steps,
+        &[("two", "200 of 200"), ("show", "mtu 1500")],
+    );
+}
+
 #[test]
 fn a_user_who_does_not_own_the_socket_gets_eperm() {
     if !need_program("eperm", "setpriv", &["--version"]) {
