@@ -562,7 +562,12 @@ impl MemStack {
     /// lookup does (the local table, then main). The route found must
     /// forward without a gateway of its own.
     pub(crate) fn resolve_gateway6(&self, gw: IpAddr, oif: u32, table: u32) -> StackResult<u32> {
-        let best_in = |t: u32| self.longest_match(gw, &[t], |r| oif == 0 || r.uses(oif));
+        // Only IPv6 routes can reach an IPv6 gateway.
+        let best_in = |t: u32| {
+            gw.is_ipv6()
+                .then(|| self.longest_match(gw, &[t], |r| oif == 0 || r.uses(oif)))
+                .flatten()
+        };
         // A route through `lo` that is not local is a reject route inside
         // the kernel (`fib6_is_reject`).
         let direct = |r: &&Route| {

@@ -183,9 +183,13 @@ impl MemStack {
         oif: u32,
         min_scope: u8,
     ) -> Result<&Route, i32> {
-        let best = self.longest_match(addr, tables, |r| {
-            r.scope >= min_scope && (oif == 0 || is_reject(r.kind) || r.uses(oif))
+        // An IPv6 next hop (`RTA_VIA`) is in no IPv4 table.
+        let best = addr.is_ipv4().then(|| {
+            self.longest_match(addr, tables, |r| {
+                r.scope >= min_scope && (oif == 0 || is_reject(r.kind) || r.uses(oif))
+            })
         });
+        let best = best.flatten();
         match best {
             Some(r) if r.kind == RTN_THROW => Err(ENETUNREACH),
             Some(r) if r.kind == RTN_UNREACHABLE => Err(EHOSTUNREACH),
@@ -373,7 +377,9 @@ impl MemStack {
     /// not be covered by a more specific route of another kind or link.
     fn check_onlink6(&self, gw: IpAddr, oif: u32, table: u32) -> StackResult<()> {
         let t = if table == 0 { RT_TABLE_MAIN } else { table };
-        let best = self.longest_match(gw, &[t], |_| true);
+        // Only IPv6 routes can cover an IPv6 gateway.
+        let best = gw.is_ipv6().then(|| self.longest_match(gw, &[t], |_| true));
+        let best = best.flatten();
         if let Some(r) = best {
             if !is_reject(r.kind) && r.dst_len != 0 && (r.kind != RTN_UNICAST || r.oif != oif) {
                 return Err(fail(
