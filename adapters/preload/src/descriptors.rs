@@ -40,6 +40,8 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
     guard(-1, || {
+        // What the sockets in the range sent is handled before they go.
+        crate::control::settle_all(None);
         // SAFETY: the caller's arguments, unchanged.
         let r = unsafe { real::close_range(first, last, flags) };
         if r == 0 && flags & (libc::CLOSE_RANGE_CLOEXEC as c_int) == 0 {
@@ -58,6 +60,8 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn closefrom(lowfd: c_int) {
     guard((), || {
+        // What the sockets closed sent is handled before they go.
+        crate::control::settle_all(None);
         fdtable::remove_range(lowfd.max(0), c_int::MAX);
         // SAFETY: the caller's argument, unchanged.
         unsafe { real::closefrom(lowfd) }
@@ -91,8 +95,24 @@ pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
 /// As for the C function.
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn dup2(fd: c_int, newfd: c_int) -> c_int {
-    // SAFETY: the caller's arguments, unchanged.
-    guard(-1, || duplicated(fd, unsafe { real::dup2(fd, newfd) }))
+    guard(-1, || {
+        settle_replaced(fd, newfd);
+        // SAFETY: the caller's arguments, unchanged.
+        duplicated(fd, unsafe { real::dup2(fd, newfd) })
+    })
+}
+
+/// Before `newfd` is closed by a `dup2`/`dup3` onto it: what it sent (as
+/// a netlink socket) is handled first, as at `close`.
+fn settle_replaced(fd: c_int, newfd: c_int) {
+    if fd == newfd {
+        return;
+    }
+    if let Some(e) = fdtable::get(newfd) {
+        if fdtable::take_sent(e.cookie) {
+            crate::control::settle(e.cookie);
+        }
+    }
 }
 
 /// `dup3(2)`.
@@ -102,8 +122,9 @@ pub unsafe extern "C" fn dup2(fd: c_int, newfd: c_int) -> c_int {
 /// As for the C function.
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn dup3(fd: c_int, newfd: c_int, flags: c_int) -> c_int {
-    // SAFETY: the caller's arguments, unchanged.
     guard(-1, || {
+        settle_replaced(fd, newfd);
+        // SAFETY: the caller's arguments, unchanged.
         duplicated(fd, unsafe { real::dup3(fd, newfd, flags) })
     })
 }

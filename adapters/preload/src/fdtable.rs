@@ -212,6 +212,27 @@ pub(crate) fn take_all_sent(keep: Option<u64>) -> Vec<u64> {
     })
 }
 
+/// As [`take_all_sent`] (`None` kept), but `None` instead of waiting
+/// when the lock is held.
+pub(crate) fn try_take_all_sent() -> Option<Vec<u64>> {
+    if !TABLE.any_sent.load(Ordering::Acquire) {
+        return Some(Vec::new());
+    }
+    if TABLE
+        .locked
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return None;
+    }
+    // SAFETY: the lock is held: no other reference to `sent` exists.
+    let sent = unsafe { &mut *TABLE.sent.get() };
+    let all = std::mem::take(sent);
+    TABLE.any_sent.store(false, Ordering::Release);
+    unlock();
+    Some(all)
+}
+
 /// The entry of `fd`, if it is an emulated netlink socket.
 pub(crate) fn get(fd: c_int) -> Option<NetlinkFd> {
     if !may_be_member(fd) {

@@ -70,9 +70,13 @@
 //!   `O_NONBLOCK`), before any other exchange with the daemon (a send on
 //!   another socket, `getifaddrs`, an ioctl, ...), at `close` and at
 //!   `exit`, it waits until the daemon has handled what was sent (`Sync`).
-//!   A read that waits sees the answers when they come. Only `poll`,
-//!   `select` or `epoll` with a zero timeout right after a send may find
-//!   nothing to read yet, where the kernel would have it.
+//!   A read that waits sees the answers when they come. Where the kernel
+//!   would already have queued an answer, these may find nothing yet:
+//!   `poll`, `select` or `epoll` with a zero timeout right after a send,
+//!   `ioctl(FIONREAD)`, a read with a very short `SO_RCVTIMEO`; and a
+//!   process that ends without `exit` (`_exit`, a signal, `exec` closing
+//!   its sockets) leaves its last requests to be handled after it, not
+//!   before.
 //! - A read that would wait first polls the daemon connection for up to
 //!   50 µs (`NLQ_SPIN_US`; 0 turns it off; off on a machine with one
 //!   CPU): the answer usually comes sooner, and sleeping for it costs more

@@ -162,10 +162,11 @@ unsafe fn recv_netlink(
     real_msg.msg_controllen = control_capacity;
 
     let nonblocking = flags & libc::MSG_DONTWAIT != 0 || is_nonblocking(fd);
-    if nonblocking && fdtable::take_sent(entry.cookie) {
-        // What is there to read now must include the answers to what was
-        // sent: the kernel handles a request inside `sendmsg`.
-        control::settle(entry.cookie);
+    if nonblocking {
+        // What is there to read now must include the answers to what any
+        // socket of this process sent, and the notifications it caused:
+        // the kernel handles a request inside `sendmsg`.
+        control::settle_all(None);
     }
     // SAFETY: every buffer is the caller's or `header`, valid for its length.
     let n = unsafe { spin_then_recvmsg(fd, &mut real_msg, flags, nonblocking) };
@@ -240,10 +241,17 @@ unsafe fn append_pktinfo(msg: &mut msghdr, capacity: usize, group: u32) {
     msg.msg_controllen = end;
 }
 
-static AT_EXIT: std::sync::Once = std::sync::Once::new();
+static AT_EXIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// At `exit`: what was sent is handled before the process goes. Gives up
+/// rather than wait when the table's lock is held (`exit` called from a
+/// signal handler that interrupted the shim).
 extern "C" fn settle_at_exit() {
-    control::settle_all(None);
+    if let Some(cookies) = fdtable::try_take_all_sent() {
+        for cookie in cookies {
+            control::settle(cookie);
+        }
+    }
 }
 
 /// `O_NONBLOCK` is set on `fd`.
@@ -256,12 +264,19 @@ fn is_nonblocking(fd: c_int) -> bool {
 /// How long a read that would wait first polls for the daemon's answer,
 /// in microseconds ([`nlq::remote::spin_micros`]).
 fn spin_us() -> u64 {
-    static US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *US.get_or_init(|| {
-        let asked = std::env::var(nlq::remote::SPIN_ENV).ok();
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        nlq::remote::spin_micros(asked.as_deref(), cpus)
-    })
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Worked out once (an atomic, not a `OnceLock`, so that a child
+    // forked meanwhile never waits on it); `u64::MAX`: not yet.
+    static US: AtomicU64 = AtomicU64::new(u64::MAX);
+    let us = US.load(Ordering::Relaxed);
+    if us != u64::MAX {
+        return us;
+    }
+    let asked = std::env::var(nlq::remote::SPIN_ENV).ok();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let us = nlq::remote::spin_micros(asked.as_deref(), cpus).min(u64::MAX - 1);
+    US.store(us, Ordering::Relaxed);
+    us
 }
 
 /// `recvmsg` on the daemon connection; a read that would wait polls
@@ -283,10 +298,12 @@ unsafe fn spin_then_recvmsg(
         loop {
             // SAFETY: the caller's promise.
             let n = unsafe { real::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT) };
-            if n >= 0 {
+            // An answer, or an error (a one-time one, such as a reset,
+            // must not be swallowed by a second call).
+            if n >= 0 || errno() != libc::EAGAIN {
                 return n;
             }
-            if errno() != libc::EAGAIN || start.elapsed() >= limit {
+            if start.elapsed() >= limit {
                 break;
             }
             std::hint::spin_loop();
@@ -337,11 +354,13 @@ unsafe fn send_netlink(
     // `control::settle_all`); a read that waits sees the answers anyway.
     if let Some(e) = fdtable::get(fd) {
         fdtable::sent(e.cookie);
-        AT_EXIT.call_once(|| {
+        // Once per process (an atomic, not a `Once`: a child forked while
+        // another thread registers must not wait on it).
+        if !AT_EXIT.swap(true, std::sync::atomic::Ordering::AcqRel) {
             // SAFETY: registers a plain function. If it fails (ENOMEM),
             // requests sent just before a bare exit may be handled after.
             let _ = unsafe { libc::atexit(settle_at_exit) };
-        });
+        }
     }
     Ok(sent)
 }

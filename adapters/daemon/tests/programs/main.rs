@@ -401,8 +401,9 @@ fn send_returns_with_the_answer_queued() {
 
 /// A change sent on one socket without waiting for anything, then a
 /// lookup on another socket of the process: the kernel handled the change
-/// inside `sendmsg`, so the lookup sees it; then a change sent just before
-/// the program exits, seen by the next program.
+/// inside `sendmsg`, so the lookup sees it, and a read that does not wait
+/// on a third socket finds the notification; then a change sent just
+/// before the program exits, seen by the next program.
 const TWO_SOCKETS_SCRIPT: &str = r#"
 import socket, struct, sys
 def sock():
@@ -430,6 +431,19 @@ if sys.argv[1] == "two":
         if mtu_of_lo(b, i) == 1000 + i:
             seen += 1
     print(seen, "of 200 changes were seen by the other socket")
+elif sys.argv[1] == "notify":
+    a = sock()
+    b = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    b.bind((0, 1))
+    got = 0
+    for i in range(1, 101):
+        set_mtu(a, 1300 + i, i)
+        try:
+            b.recv(65536, socket.MSG_DONTWAIT)
+            got += 1
+        except BlockingIOError:
+            pass
+    print(got, "of 100 notifications were there at once")
 elif sys.argv[1] == "leave":
     set_mtu(sock(), 1500, 1)
     import os
@@ -451,11 +465,21 @@ fn what_one_socket_sent_is_handled_before_the_next_exchange() {
     let two = format!("{py} {} two", script.display());
     let leave = format!("{py} {} leave", script.display());
     let show = format!("{py} {} show", script.display());
-    let steps: &[Step<'_>] = &[("two", &two), ("leave", &leave), ("show", &show)];
+    let notify = format!("{py} {} notify", script.display());
+    let steps: &[Step<'_>] = &[
+        ("two", &two),
+        ("notify", &notify),
+        ("leave", &leave),
+        ("show", &show),
+    ];
     run_and_compare(
         "two_sockets",
         steps,
-        &[("two", "200 of 200"), ("show", "mtu 1500")],
+        &[
+            ("two", "200 of 200"),
+            ("notify", "100 of 100"),
+            ("show", "mtu 1500"),
+        ],
     );
 }
 
