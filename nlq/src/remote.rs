@@ -668,15 +668,6 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spinning_is_asked_or_follows_the_cpus() {
-        assert_eq!(spin_micros(None, 1), 0);
-        assert_eq!(spin_micros(None, 2), 50);
-        assert_eq!(spin_micros(Some(" 0 "), 8), 0);
-        assert_eq!(spin_micros(Some("200"), 1), 200);
-        assert_eq!(spin_micros(Some("lots"), 4), 50);
-    }
     use crate::emulate::getifaddrs;
     use crate::emulate::testing::fixture;
     use crate::ioctl::{ifreq, SIOCGIFFLAGS, SIOCSIFMTU};
@@ -820,5 +811,14 @@ mod tests {
         assert_eq!(back[0], links[0]);
         assert_eq!(back[1].1, "é".repeat(127));
         assert_eq!(decode_nameindex(&b[..3]), Err(EINVAL));
+    }
+
+    #[test]
+    fn spinning_is_asked_or_follows_the_cpus() {
+        assert_eq!(spin_micros(None, 1), 0);
+        assert_eq!(spin_micros(None, 2), 50);
+        assert_eq!(spin_micros(Some(" 0 "), 8), 0);
+        assert_eq!(spin_micros(Some("200"), 1), 200);
+        assert_eq!(spin_micros(Some("lots"), 4), 50);
     }
 }

@@ -233,16 +233,19 @@ impl Stack for MemStack {
     }
 
     fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
-        let none = RouteList::default();
-        let (v4, v6) = match family {
-            AF_INET => (&self.routes4, &none),
-            AF_INET6 => (&none, &self.routes6),
-            _ => (&self.routes4, &self.routes6),
-        };
-        let from4 = v4.range(start..usize::MAX);
-        let from6 = v6.range(start.saturating_sub(v4.len())..usize::MAX);
+        let (v4, v6) = (family != AF_INET6, family != AF_INET);
+        let skipped4 = if v4 { self.routes4.len() } else { 0 };
+        let from4 = v4.then(|| self.routes4.range(start..usize::MAX));
+        let from6 = v6.then(|| {
+            self.routes6
+                .range(start.saturating_sub(skipped4)..usize::MAX)
+        });
         let mut repr = RouteRepr::default();
-        for r in from4.chain(from6) {
+        for r in from4
+            .into_iter()
+            .flatten()
+            .chain(from6.into_iter().flatten())
+        {
             r.fill(&mut repr);
             if visit(&repr) == ControlFlow::Break(()) {
                 break;

@@ -317,47 +317,59 @@ impl MemStack {
 
     /// The longest-prefix match for `addr` over `tables` taken as one:
     /// among the routes `counts` accepts, the longest prefix, then the
-    /// lowest metric, then the first in dump order. One probe per table
-    /// and prefix length in use, longest first.
+    /// lowest metric, then the first in dump order.
     pub(crate) fn longest_match(
         &self,
         addr: IpAddr,
         tables: &[u32],
         counts: impl Fn(&Route) -> bool,
     ) -> Option<&Route> {
+        self.longest_match_by(addr, tables, |r| {
+            counts(r).then_some(std::cmp::Reverse(r.priority))
+        })
+    }
+
+    /// The longest-prefix match for `addr` over `tables` taken as one:
+    /// per prefix length in use, longest first, one probe per table in
+    /// dump order; within the first length that has one, the route of
+    /// the highest `rank` (`None`: it does not count), the first of equals.
+    fn longest_match_by<K: Ord>(
+        &self,
+        addr: IpAddr,
+        tables: &[u32],
+        rank: impl Fn(&Route) -> Option<K>,
+    ) -> Option<&Route> {
         let mut order: Vec<u32> = tables.to_vec();
         order.sort_unstable_by_key(|&t| (t as u8, t));
         order.dedup();
         let family = if addr.is_ipv4() { AF_INET } else { AF_INET6 };
         for len in self.routes_of(family).lengths() {
-            let mut best: Option<&Route> = None;
+            let mut best: Option<(K, &Route)> = None;
             for &t in &order {
                 for r in self.routes_at(&RouteKey::prefix_of(t, addr, len)) {
-                    if counts(r) && best.is_none_or(|b| r.priority < b.priority) {
-                        best = Some(r);
+                    let Some(k) = rank(r) else { continue };
+                    if best.as_ref().is_none_or(|(b, _)| k > *b) {
+                        best = Some((k, r));
                     }
                 }
             }
-            if best.is_some() {
-                return best;
+            if let Some((_, r)) = best {
+                return Some(r);
             }
         }
         None
     }
 
     /// [`Stack::best_route`](nlq::stack::Stack::best_route) from the
-    /// index: per prefix length in use, longest first, one probe per
-    /// table; within a length, IPv4's local table first, then the lowest
-    /// metric, then the first in dump order.
+    /// index: the longest prefix; within it IPv4's local table first,
+    /// then the lowest metric, then the first in dump order; among the
+    /// reject routes (IPv4) and the routes with a next hop through `oif`.
     pub(crate) fn best_route_indexed(
         &self,
         dst: IpAddr,
         tables: &[u32],
         oif: u32,
     ) -> Option<RouteRepr> {
-        let mut order: Vec<u32> = tables.to_vec();
-        order.sort_unstable_by_key(|&t| (t as u8, t));
-        order.dedup();
         let v4 = dst.is_ipv4();
         let counts = |r: &Route| {
             (v4 && nlq::route_rules::is_reject(r.kind))
@@ -366,28 +378,13 @@ impl MemStack {
                     None => oif == 0 || r.oif == oif,
                 }
         };
-        let family = if v4 { AF_INET } else { AF_INET6 };
-        for len in self.routes_of(family).lengths() {
-            let mut best: Option<((bool, std::cmp::Reverse<u32>), &Route)> = None;
-            for &t in &order {
-                for r in self.routes_at(&RouteKey::prefix_of(t, dst, len)) {
-                    if !counts(r) {
-                        continue;
-                    }
-                    let rank = (
-                        v4 && r.table == RT_TABLE_LOCAL,
-                        std::cmp::Reverse(r.priority),
-                    );
-                    if best.as_ref().is_none_or(|(b, _)| rank > *b) {
-                        best = Some((rank, r));
-                    }
-                }
-            }
-            if let Some((_, r)) = best {
-                return Some(Self::repr_of(r));
-            }
-        }
-        None
+        self.longest_match_by(dst, tables, |r| {
+            counts(r).then_some((
+                v4 && r.table == RT_TABLE_LOCAL,
+                std::cmp::Reverse(r.priority),
+            ))
+        })
+        .map(Self::repr_of)
     }
 
     /// Where routes with `key` sit in the sorted list.

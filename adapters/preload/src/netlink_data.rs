@@ -330,9 +330,10 @@ unsafe fn send_netlink(
     if !dest.is_empty() {
         parse_sockaddr_nl(dest)?;
     }
+    let entry = fdtable::get(fd);
     // What other sockets of this process sent is handled first, as the
     // kernel handled it in their `sendmsg`.
-    if let Some(e) = fdtable::get(fd) {
+    if let Some(e) = entry {
         control::settle_all(Some(e.cookie));
     }
     // SAFETY: the caller's promise.
@@ -352,7 +353,7 @@ unsafe fn send_netlink(
     // when that could show: before a read that must not wait, before any
     // other exchange with the daemon, at close and at exit (see
     // `control::settle_all`); a read that waits sees the answers anyway.
-    if let Some(e) = fdtable::get(fd) {
+    if let Some(e) = entry {
         fdtable::sent(e.cookie);
         // Once per process (an atomic, not a `Once`: a child forked while
         // another thread registers must not wait on it).

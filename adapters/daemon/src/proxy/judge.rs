@@ -3,7 +3,7 @@
 //! for the upstream, and, in order, what became of every request.
 
 use nlq::wire::consts::*;
-use nlq::wire::{Messages, NlMsg};
+use nlq::wire::{Messages, NlMsg, NlMsgHeader};
 
 use super::audit::{Outcome, Record};
 use super::message::{self, Direction, Links};
@@ -16,12 +16,8 @@ pub enum Verdict {
     Forwarded {
         /// Where it starts in [`Judged::upward`].
         at: usize,
-        /// The client's `nlmsg_seq` and `nlmsg_flags`.
-        seq: u32,
-        /// The client's flags.
-        flags: u16,
-        /// The client's `nlmsghdr`.
-        head: [u8; 16],
+        /// The client's `nlmsghdr` (its seq and flags, for the answers).
+        head: NlMsgHeader,
         /// A dump: it ends with `NLMSG_DONE` (or an error).
         dump: bool,
         /// The client asked for an ACK.
@@ -94,7 +90,7 @@ pub fn judge(datagram: &[u8], cx: &mut Context<'_>) -> Judged {
         .find(|v| matches!(v, Verdict::Forwarded { .. }));
     if let Some(Verdict::Forwarded {
         at,
-        flags,
+        head,
         dump: false,
         wants_ack: false,
         forced,
@@ -107,7 +103,7 @@ pub fn judge(datagram: &[u8], cx: &mut Context<'_>) -> Judged {
             .upward
             .get_mut(at.saturating_add(6)..at.saturating_add(8))
         {
-            f.copy_from_slice(&(*flags | NLM_F_ACK).to_ne_bytes());
+            f.copy_from_slice(&(head.flags | NLM_F_ACK).to_ne_bytes());
         }
     }
     out
@@ -176,9 +172,7 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
     }
     Verdict::Forwarded {
         at,
-        seq: msg.seq(),
-        flags: msg.flags(),
-        head: msg.header().to_bytes(),
+        head: msg.header(),
         dump,
         wants_ack: msg.flags() & NLM_F_ACK != 0,
         forced: false,

@@ -505,6 +505,9 @@ impl Drop for Slot {
         if let Ok(mut held) = self.shared.connections.lock() {
             if let Some(n) = held.get_mut(&self.uid) {
                 *n = n.saturating_sub(1);
+                if *n == 0 {
+                    held.remove(&self.uid);
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use nlq::remote::DataHeader;
 use nlq::wire::consts::*;
-use nlq::wire::{ErrorMessage, Messages, NlMsg};
+use nlq::wire::{ErrorMessage, Messages, NlMsg, NlMsgHeader};
 
 use super::audit::Record;
 use super::judge::{self, Verdict};
@@ -69,11 +69,9 @@ struct Sent {
     /// Its `nlmsg_seq` upstream: the client's, unless another request in
     /// flight has that one.
     up_seq: u32,
-    /// The client's seq and flags.
-    seq: u32,
-    flags: u16,
-    /// The client's `nlmsghdr`, for an answer the proxy makes.
-    head: [u8; 16],
+    /// The client's `nlmsghdr`: its seq and flags go back in the
+    /// answers, the whole of it in an answer the proxy makes.
+    head: NlMsgHeader,
     dump: bool,
     /// The ACK is the proxy's (dropped).
     forced: bool,
@@ -313,8 +311,6 @@ impl SocketSession {
                     }
                     Verdict::Forwarded {
                         at,
-                        seq,
-                        flags,
                         head,
                         dump,
                         forced,
@@ -324,12 +320,12 @@ impl SocketSession {
                     } => {
                         // Answers are matched by seq: each request in
                         // flight has its own upstream.
-                        let mut up_seq = seq;
+                        let mut up_seq = head.seq;
                         while p.in_flight.contains(&up_seq) {
                             p.next_seq = p.next_seq.wrapping_add(1);
                             up_seq = p.next_seq | 0x8000_0000;
                         }
-                        if up_seq != seq {
+                        if up_seq != head.seq {
                             let field = judged
                                 .upward
                                 .get_mut(at.saturating_add(8)..at.saturating_add(12));
@@ -340,8 +336,6 @@ impl SocketSession {
                         p.in_flight.insert(up_seq);
                         p.queue.push_back(Entry::Forwarded(Sent {
                             up_seq,
-                            seq,
-                            flags,
                             head,
                             dump,
                             forced,
@@ -738,8 +732,7 @@ fn reanswer(err: &NlMsg<'_>, original: &[u8], port: u32, out: &mut Vec<u8>) {
 /// `ENETUNREACH` for a route lookup (no route in the view), `ENODEV`
 /// otherwise. The request's header is echoed (capped).
 fn absent(s: &Sent, port: u32, out: &mut Vec<u8>) {
-    let kind = u16::from_ne_bytes([s.head[4], s.head[5]]);
-    let errno = if kind == RTM_GETROUTE {
+    let errno = if s.head.kind == RTM_GETROUTE {
         libc::ENETUNREACH
     } else {
         libc::ENODEV
@@ -748,10 +741,10 @@ fn absent(s: &Sent, port: u32, out: &mut Vec<u8>) {
     m.extend_from_slice(&36u32.to_ne_bytes());
     m.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
     m.extend_from_slice(&NLM_F_CAPPED.to_ne_bytes());
-    m.extend_from_slice(&s.seq.to_ne_bytes());
+    m.extend_from_slice(&s.head.seq.to_ne_bytes());
     m.extend_from_slice(&port.to_ne_bytes());
     m.extend_from_slice(&errno.wrapping_neg().to_ne_bytes());
-    m.extend_from_slice(&s.head);
+    m.extend_from_slice(&s.head.to_bytes());
     push(out, &m, port, None);
 }
 
@@ -769,12 +762,12 @@ fn push(out: &mut Vec<u8>, msg: &[u8], port: u32, sent: Option<&Sent>) {
     };
     field(out, 12, &port.to_ne_bytes());
     if let Some(s) = sent {
-        field(out, 8, &s.seq.to_ne_bytes());
+        field(out, 8, &s.head.seq.to_ne_bytes());
         let kind = msg.get(4..6).map(|k| u16::from_ne_bytes([k[0], k[1]]));
         if kind == Some(NLMSG_ERROR) && msg.len() >= 36 {
             // The echoed nlmsghdr starts after the 4-byte error.
-            field(out, 20 + 6, &s.flags.to_ne_bytes());
-            field(out, 20 + 8, &s.seq.to_ne_bytes());
+            field(out, 20 + 6, &s.head.flags.to_ne_bytes());
+            field(out, 20 + 8, &s.head.seq.to_ne_bytes());
         }
     }
     while !out.len().is_multiple_of(4) {
