@@ -11,7 +11,7 @@ use nlq::wire::{AddrCacheInfo, AddrRepr, IfAddrMsg, IfName};
 
 use crate::link::Kind;
 use crate::route::Route;
-use crate::MemStack;
+use crate::{DataPlane, MemStack};
 
 const INFINITY_LIFE: u32 = u32::MAX;
 
@@ -161,7 +161,7 @@ fn link_local_of(mac: &[u8]) -> Ipv6Addr {
     )
 }
 
-impl MemStack {
+impl<D: DataPlane> MemStack<D> {
     fn v4_addrs(&self, index: u32) -> impl Iterator<Item = &Addr> {
         self.addrs
             .iter()
@@ -271,10 +271,13 @@ impl MemStack {
             }
             // The flags stay (`inet_rtm_newaddr` replaces metric, protocol
             // and lifetimes only).
-            let a = &mut self.addrs[pos];
-            a.metric = new.metric;
-            a.proto = new.proto;
-            events(Event::NewAddr(&a.repr()));
+            let changed = self.addr_update(pos, |a| {
+                a.metric = new.metric;
+                a.proto = new.proto;
+            });
+            if let Some(a) = changed {
+                events(Event::NewAddr(&a.repr()));
+            }
             return Ok(());
         }
         // __inet_insert_ifa: a second address in a subnet is secondary.
@@ -295,6 +298,7 @@ impl MemStack {
                 new.flags |= IFA_F_SECONDARY;
             }
         }
+        D::admit_addr(self, req)?;
         self.insert_addr(new.clone());
         events(Event::NewAddr(&new.repr()));
         self.fib_add_ifaddr(&new, events);
@@ -468,14 +472,17 @@ impl MemStack {
     /// each is notified.
     pub(crate) fn relabel(&mut self, index: u32, new: &IfName, events: Events<'_>) {
         let mut named = 0usize;
-        for a in self
-            .addrs
-            .iter_mut()
-            .filter(|a| a.ifindex == index && a.local.is_ipv4())
-        {
+        for pos in 0..self.addrs.len() {
+            if !self.addrs[pos].local.is_ipv4() || self.addrs[pos].ifindex != index {
+                continue;
+            }
             named += 1;
-            a.label = Some(nlq::addr_rules::renamed_label(new, a.label.as_ref(), named));
-            events(Event::NewAddr(&a.repr()));
+            let label = |a: &mut Addr| {
+                a.label = Some(nlq::addr_rules::renamed_label(new, a.label.as_ref(), named));
+            };
+            if let Some(a) = self.addr_update(pos, label) {
+                events(Event::NewAddr(&a.repr()));
+            }
         }
     }
 
@@ -663,9 +670,7 @@ impl MemStack {
             }
             return;
         }
-        let gone: Vec<Addr> = self.v4_addrs(index).cloned().collect();
-        self.addrs
-            .retain(|a| !(a.ifindex == index && a.local.is_ipv4()));
+        let gone = self.addr_remove_where(|a| a.ifindex == index && a.local.is_ipv4());
         for a in &gone {
             events(Event::DelAddr(&a.repr()));
             if a.flags & IFA_F_SECONDARY == 0 {
@@ -705,6 +710,18 @@ impl MemStack {
         if !self.inet6(index) {
             return Err(StackError::new(EINVAL));
         }
+        let ip = IpAddr::V6(pfx);
+        let valid = !(pfx.is_unspecified() || pfx.is_multicast() || (pfx.is_loopback() && !lo));
+        if valid
+            && !self
+                .addrs
+                .iter()
+                .any(|a| a.ifindex == index && a.local == ip)
+        {
+            // What the plane cannot hold is refused before anything
+            // changes (the multicast route below included).
+            D::admit_addr(self, req)?;
+        }
         // addrconf_add_dev: the link's multicast route comes first, even
         // when the address is then refused; on a link that is down the
         // route is refused ("Nexthop device is not up") and nothing comes.
@@ -721,7 +738,6 @@ impl MemStack {
                 "ipv6: Cannot assign loopback address on this device",
             ));
         }
-        let ip = IpAddr::V6(pfx);
         if let Some(pos) = self
             .addrs
             .iter()
@@ -733,15 +749,17 @@ impl MemStack {
                     "ipv6: address already assigned",
                 ));
             }
-            let a = &mut self.addrs[pos];
-            let had_prefix_route = a.flags & IFA_F_NOPREFIXROUTE == 0;
-            a.flags = (a.flags & !IFA6_SETTABLE) | asked;
-            // `inet6_addr_modify`: the request's protocol, and its metric when it gives one.
-            a.proto = req.proto.unwrap_or(0);
-            if let Some(m) = req.priority {
-                a.metric = m;
-            }
-            let a = a.clone();
+            let had_prefix_route = self.addrs[pos].flags & IFA_F_NOPREFIXROUTE == 0;
+            let changed = self.addr_update(pos, |a| {
+                a.flags = (a.flags & !IFA6_SETTABLE) | asked;
+                // `inet6_addr_modify`: the request's protocol, and its
+                // metric when it gives one.
+                a.proto = req.proto.unwrap_or(0);
+                if let Some(m) = req.priority {
+                    a.metric = m;
+                }
+            });
+            let Some(a) = changed else { return Ok(()) };
             // A tentative address is told of once its detection ends.
             if a.flags & IFA_F_TENTATIVE == 0 {
                 events(Event::NewAddr(&a.repr()));
@@ -836,15 +854,16 @@ impl MemStack {
     }
 
     fn dad_complete(&mut self, index: u32, ip: IpAddr, events: Events<'_>) {
-        let Some(a) = self
+        let Some(pos) = self
             .addrs
-            .iter_mut()
-            .find(|a| a.ifindex == index && a.local == ip)
+            .iter()
+            .position(|a| a.ifindex == index && a.local == ip)
         else {
             return;
         };
-        a.flags &= !IFA_F_TENTATIVE;
-        let a = a.clone();
+        let Some(a) = self.addr_update(pos, |a| a.flags &= !IFA_F_TENTATIVE) else {
+            return;
+        };
         events(Event::NewAddr(&a.repr()));
         self.addr6_local_route(&a, events);
         self.solicit_routers(&a);
@@ -1054,14 +1073,7 @@ impl MemStack {
             l.inet6_flags = 0;
         }
         self.flush_link_routes(AF_INET6, index, true, events);
-        let gone: Vec<Addr> = self
-            .addrs
-            .iter()
-            .filter(|a| a.ifindex == index && !a.local.is_ipv4())
-            .cloned()
-            .collect();
-        self.addrs
-            .retain(|a| a.ifindex != index || a.local.is_ipv4());
+        let gone = self.addr_remove_where(|a| a.ifindex == index && !a.local.is_ipv4());
         for a in &gone {
             events(Event::DelAddr(&a.repr()));
         }

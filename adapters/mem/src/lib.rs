@@ -31,6 +31,7 @@ mod addr_index;
 mod bridge;
 mod devconf;
 mod link;
+mod plane;
 mod route;
 mod route_check;
 mod route_list;
@@ -40,11 +41,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::ops::ControlFlow;
 
-use nlq::stack::{CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit};
+use nlq::stack::{
+    CreateFlags, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,
+};
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
 
-pub use link::Kind;
+pub use link::{DeviceLink, Kind};
+pub use plane::{AddrRef, Change, ConfigOnly, DataPlane, LinkRef, RouteAdmission, RouteRef};
 pub use tables::Tables;
 
 use addr::Addr;
@@ -53,9 +57,11 @@ use link::Link;
 use route::Route;
 use route_list::RouteList;
 
-/// An in-memory network stack with Linux semantics.
+/// The Linux model: links, addresses and routes with the kernel's rules,
+/// over a [`DataPlane`] that admits and mirrors what changes. With the
+/// default [`ConfigOnly`], an in-memory network stack.
 #[derive(Debug, Clone)]
-pub struct MemStack {
+pub struct MemStack<D: DataPlane = ConfigOnly> {
     links: BTreeMap<u32, Link>,
     /// The last index handed out (the kernel's cyclic `net->ifindex`).
     last_index: u32,
@@ -72,6 +78,8 @@ pub struct MemStack {
     generation: u64,
     /// Seed of the MAC addresses of new links.
     mac_seed: u32,
+    /// The stack under the engine.
+    plane: D,
 }
 
 impl Default for MemStack {
@@ -83,11 +91,26 @@ impl Default for MemStack {
 impl MemStack {
     /// A stack with only `lo` (index 1, down), as a fresh network namespace.
     pub fn new() -> Self {
-        let mut links = BTreeMap::new();
-        links.insert(1, Link::loopback());
+        MemStack::with_plane(ConfigOnly)
+    }
+}
+
+impl<D: DataPlane> MemStack<D> {
+    /// The engine over `plane`, with only `lo` (index 1, down), as a
+    /// fresh network namespace.
+    pub fn with_plane(plane: D) -> Self {
+        let mut s = MemStack::bare(plane);
+        s.links.insert(1, Link::loopback());
+        s.last_index = 1;
+        s
+    }
+
+    /// The engine over `plane`, without any link, not even `lo`: the
+    /// plane brings its own with [`MemStack::attach`].
+    pub fn bare(plane: D) -> Self {
         MemStack {
-            links,
-            last_index: 1,
+            links: BTreeMap::new(),
+            last_index: 0,
             addrs: Vec::new(),
             addr_index: AddrIndex::default(),
             routes4: RouteList::default(),
@@ -99,7 +122,78 @@ impl MemStack {
                 .collect(),
             generation: 0,
             mac_seed: 0,
+            plane,
         }
+    }
+
+    /// Adds a link the data plane provides (a device of its own), down,
+    /// silently, as the namespace's links are there before anyone
+    /// listens. `EEXIST` if the index or the name is taken, `EINVAL` for
+    /// an index of 0 or above `i32::MAX`, an invalid name, a MAC that is
+    /// not unicast or an MTU outside `68..=max_mtu`.
+    pub fn attach(&mut self, device: DeviceLink) -> StackResult<LinkRef<'_>> {
+        let link = self.device_link(device)?;
+        let index = link.index;
+        self.links.insert(index, link);
+        self.last_index = self.last_index.max(index);
+        let link = self.links.get(&index).ok_or(link::NO_DEVICE)?;
+        self.plane.mirror(Change::Link(LinkRef(link)));
+        Ok(LinkRef(link))
+    }
+
+    /// The data plane.
+    pub fn plane(&self) -> &D {
+        &self.plane
+    }
+
+    /// The data plane, mutable (for its own state: the engine's tables
+    /// change only through requests).
+    pub fn plane_mut(&mut self) -> &mut D {
+        &mut self.plane
+    }
+
+    /// The link with index `index`.
+    pub fn link_of(&self, index: u32) -> Option<LinkRef<'_>> {
+        self.links.get(&index).map(LinkRef)
+    }
+
+    /// The links, by index.
+    pub fn links_iter(&self) -> impl Iterator<Item = LinkRef<'_>> {
+        self.links.values().map(LinkRef)
+    }
+
+    /// The addresses of link `index`, IPv4 then IPv6, in dump order.
+    pub fn addrs_on(&self, index: u32) -> impl Iterator<Item = AddrRef<'_>> {
+        self.addrs
+            .iter()
+            .filter(move |a| a.ifindex == index)
+            .map(AddrRef)
+    }
+
+    /// The routes of `table` to exactly `dst/len` (any metric, TOS,
+    /// nexthop), in dump order.
+    pub fn routes_to(
+        &self,
+        family: u8,
+        table: u32,
+        dst: IpAddr,
+        len: u8,
+    ) -> impl Iterator<Item = RouteRef<'_>> {
+        let key = route::RouteKey::prefix_of(table, dst, len);
+        let same_family = (family == AF_INET) == dst.is_ipv4();
+        self.routes_at(&key)
+            .filter(move |_| same_family)
+            .map(RouteRef)
+    }
+
+    /// Every route of `family` (`AF_UNSPEC`: both), in dump order.
+    pub fn routes_iter(&self, family: u8) -> impl Iterator<Item = RouteRef<'_>> {
+        let v4 = (family != AF_INET6).then(|| self.routes4.iter());
+        let v6 = (family != AF_INET).then(|| self.routes6.iter());
+        v4.into_iter()
+            .flatten()
+            .chain(v6.into_iter().flatten())
+            .map(RouteRef)
     }
 
     /// The number of routes, all tables and families.
@@ -137,7 +231,17 @@ impl MemStack {
         carrier: bool,
         events: Events<'_>,
     ) -> StackResult<()> {
-        self.link_set_carrier(index, carrier, events)
+        let decorate = self.plane.link_decorator();
+        let r = self.link_set_carrier(index, carrier, &mut decorated(&decorate, events));
+        self.mirror_link(index);
+        r
+    }
+
+    /// Tells the plane of link `index` as it is now.
+    fn mirror_link(&mut self, index: u32) {
+        if let Some(l) = self.links.get(&index) {
+            self.plane.mirror(Change::Link(LinkRef(l)));
+        }
     }
 
     fn touch(&mut self) {
@@ -146,6 +250,7 @@ impl MemStack {
 
     /// Inserts an address at `pos` of the table (keeping the index).
     fn addr_insert(&mut self, pos: usize, a: Addr) {
+        self.plane.mirror(Change::AddrAdded(AddrRef(&a)));
         self.addrs.insert(pos, a);
         self.addr_index.invalidate();
     }
@@ -154,14 +259,65 @@ impl MemStack {
     fn addr_remove(&mut self, pos: usize) -> Addr {
         let a = self.addrs.remove(pos);
         self.addr_index.invalidate();
+        self.plane.mirror(Change::AddrRemoved(AddrRef(&a)));
         a
+    }
+
+    /// Removes the addresses `gone` selects, in table order.
+    fn addr_remove_where(&mut self, gone: impl Fn(&Addr) -> bool) -> Vec<Addr> {
+        let mut removed = Vec::new();
+        let mut pos = 0;
+        while let Some(a) = self.addrs.get(pos) {
+            if gone(a) {
+                removed.push(self.addr_remove(pos));
+            } else {
+                pos += 1;
+            }
+        }
+        removed
+    }
+
+    /// Changes the address at `pos` in place.
+    fn addr_update(&mut self, pos: usize, change: impl FnOnce(&mut Addr)) -> Option<Addr> {
+        let a = self.addrs.get_mut(pos)?;
+        let old = a.clone();
+        change(a);
+        self.plane.mirror(Change::AddrReplaced {
+            old: AddrRef(&old),
+            new: AddrRef(a),
+        });
+        Some(a.clone())
     }
 }
 
-impl Stack for MemStack {
+/// `events`, with each link completed by `decorate` (the plane's view of
+/// it).
+fn decorated<'a>(
+    decorate: &'a impl Fn(&mut LinkRepr),
+    events: Events<'a>,
+) -> impl FnMut(Event<'_>) + 'a {
+    move |e| match e {
+        Event::NewLink(l) => {
+            let mut l = l.clone();
+            decorate(&mut l);
+            events(Event::NewLink(&l));
+        }
+        Event::DelLink(l) => {
+            let mut l = l.clone();
+            decorate(&mut l);
+            events(Event::DelLink(&l));
+        }
+        e => events(e),
+    }
+}
+
+impl<D: DataPlane> Stack for MemStack<D> {
     fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
+        let decorate = self.plane.link_decorator();
         for l in self.links.values().skip(start) {
-            if visit(&l.repr()).is_break() {
+            let mut r = l.repr();
+            decorate(&mut r);
+            if visit(&r).is_break() {
                 break;
             }
         }
@@ -169,7 +325,9 @@ impl Stack for MemStack {
     }
 
     fn link(&self, key: LinkKey<'_>) -> StackResult<LinkRepr> {
-        self.find_link(key).map(Link::repr).ok_or(link::NO_DEVICE)
+        let mut r = self.find_link(key).map(Link::repr).ok_or(link::NO_DEVICE)?;
+        self.plane.link_decorator()(&mut r);
+        Ok(r)
     }
 
     fn has_link(&self, index: u32) -> bool {
@@ -178,17 +336,27 @@ impl Stack for MemStack {
 
     fn add_link(&mut self, new: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         self.touch();
-        self.link_add(new, events)
+        let decorate = self.plane.link_decorator();
+        let index = self.link_add(new, &mut decorated(&decorate, events))?;
+        self.mirror_link(index);
+        Ok(index)
     }
 
     fn set_link(&mut self, index: u32, change: &LinkChange, events: Events<'_>) -> StackResult<()> {
         self.touch();
-        self.link_set(index, change, events)
+        let decorate = self.plane.link_decorator();
+        let r = self.link_set(index, change, &mut decorated(&decorate, events));
+        // A failure leaves the earlier changes made.
+        self.mirror_link(index);
+        r
     }
 
     fn del_link(&mut self, index: u32, events: Events<'_>) -> StackResult<()> {
         self.touch();
-        self.link_del(index, events)
+        let decorate = self.plane.link_decorator();
+        self.link_del(index, &mut decorated(&decorate, events))?;
+        self.plane.mirror(Change::LinkRemoved(index));
+        Ok(())
     }
 
     fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {

@@ -9,7 +9,7 @@ use nlq::wire::{
     LinkStats64,
 };
 
-use crate::MemStack;
+use crate::{DataPlane, MemStack};
 
 pub(crate) const NO_DEVICE: StackError = StackError::new(ENODEV);
 
@@ -35,6 +35,10 @@ pub enum Kind {
     /// `tap`: an Ethernet link whose carrier the stack controls (on at
     /// creation).
     Tap,
+    /// A device a data plane brings ([`MemStack::attach`]): an Ethernet
+    /// link with carrier, like a tap, that names no kind in
+    /// `IFLA_LINKINFO`; it cannot be created by request.
+    Device,
 }
 
 impl Kind {
@@ -54,6 +58,7 @@ impl Kind {
             Kind::Bridge => "bridge",
             Kind::Dummy => "dummy",
             Kind::Tap => "tap",
+            Kind::Device => "",
         }
     }
 
@@ -64,6 +69,8 @@ impl Kind {
             Kind::Bridge => (68, 65535),
             // `MAX_MTU` less the Ethernet header (`tun_net_init`).
             Kind::Tap => (68, 65521),
+            // The device's own maximum ([`DeviceLink::max_mtu`]).
+            Kind::Device => (68, 0),
             Kind::Dummy => (0, 0),
         }
     }
@@ -83,6 +90,8 @@ pub(crate) struct Link {
     pub carrier_ups: u32,
     pub carrier_downs: u32,
     pub mtu: u32,
+    /// The largest MTU it takes (0: no limit).
+    pub max_mtu: u32,
     pub mac: HwAddr,
     pub broadcast: HwAddr,
     pub txqlen: u32,
@@ -124,6 +133,7 @@ impl Link {
             carrier_ups: 0,
             carrier_downs: 0,
             mtu: 65536,
+            max_mtu: 0,
             mac: hw(&[0; 6]),
             broadcast: hw(&[0; 6]),
             txqlen: 1000,
@@ -152,6 +162,7 @@ impl Link {
             carrier_ups: 0,
             carrier_downs: 0,
             mtu: 1500,
+            max_mtu: kind.mtu_range().1,
             mac: hw(&mac),
             broadcast: hw(&[0xff; 6]),
             txqlen: 1000,
@@ -183,6 +194,11 @@ impl Link {
         self.flags & IFF_UP != 0
     }
 
+    /// `(min_mtu, max_mtu)`; 0 as maximum means no limit.
+    fn mtu_range(&self) -> (u32, u32) {
+        (self.kind.mtu_range().0, self.max_mtu)
+    }
+
     /// Up with carrier: IPv6 configures itself, routes are not `linkdown`.
     pub fn is_ready(&self) -> bool {
         self.is_up() && self.carrier
@@ -200,7 +216,7 @@ impl Link {
     pub(crate) fn operstate(&self) -> u8 {
         if !self.is_up() || !self.carrier {
             IF_OPER_DOWN
-        } else if self.kind != Kind::Tap {
+        } else if !matches!(self.kind, Kind::Tap | Kind::Device) {
             IF_OPER_UNKNOWN
         } else {
             IF_OPER_UP
@@ -230,7 +246,7 @@ impl Link {
             master: (self.master != 0).then_some(self.master),
             group: Some(self.group),
             alias: self.alias,
-            info: (self.kind != Kind::Loopback).then(|| LinkInfoRepr {
+            info: (!matches!(self.kind, Kind::Loopback | Kind::Device)).then(|| LinkInfoRepr {
                 kind: InlineStr::try_from_str(self.kind.name()),
                 data: match self.kind {
                     Kind::Bridge => crate::bridge::info_data(self.mac_given.then_some(&self.mac)),
@@ -245,12 +261,12 @@ impl Link {
             qdisc: InlineStr::try_from_str(match (self.qdisc_attached, self.kind) {
                 (false, _) => "noop",
                 // A queue of its own: the kernel's default discipline.
-                (true, Kind::Tap) => "pfifo_fast",
+                (true, Kind::Tap | Kind::Device) => "pfifo_fast",
                 // IFF_NO_QUEUE.
                 (true, _) => "noqueue",
             }),
             details: {
-                let (min, max) = self.kind.mtu_range();
+                let (min, max) = self.mtu_range();
                 let mut d = LinkDetails::linux(min, max, self.carrier_ups, self.carrier_downs);
                 // Loopback and bridges cannot change namespace.
                 if matches!(self.kind, Kind::Loopback | Kind::Bridge) {
@@ -284,8 +300,7 @@ fn valid_ether(mac: &[u8]) -> bool {
     mac.len() == 6 && mac.first().is_some_and(|b| b & 1 == 0) && mac.iter().any(|b| *b != 0)
 }
 
-fn check_mtu(kind: Kind, mtu: u32) -> StackResult<()> {
-    let (min, max) = kind.mtu_range();
+fn check_mtu((min, max): (u32, u32), mtu: u32) -> StackResult<()> {
     if mtu < min {
         return Err(StackError::with_message(
             EINVAL,
@@ -301,7 +316,50 @@ fn check_mtu(kind: Kind, mtu: u32) -> StackResult<()> {
     Ok(())
 }
 
-impl MemStack {
+/// A link a data plane brings, for [`MemStack::attach`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceLink {
+    /// Its interface index (1 up to `i32::MAX`).
+    pub index: u32,
+    /// Its name.
+    pub name: IfName,
+    /// Its Ethernet address (unicast, not all zeros).
+    pub mac: [u8; 6],
+    /// Its MTU.
+    pub mtu: u32,
+    /// The largest MTU it carries (68 at least).
+    pub max_mtu: u32,
+}
+
+impl<D: DataPlane> MemStack<D> {
+    /// The link `device` describes, checked.
+    pub(crate) fn device_link(&self, device: DeviceLink) -> StackResult<Link> {
+        let DeviceLink {
+            index,
+            name,
+            mac,
+            mtu,
+            max_mtu,
+        } = device;
+        if index == 0 || index > i32::MAX as u32 || !valid_name(name.as_str()) {
+            return Err(StackError::new(EINVAL));
+        }
+        if !valid_ether(&mac) || max_mtu < 68 {
+            return Err(StackError::new(EINVAL));
+        }
+        check_mtu((68, max_mtu), mtu)?;
+        if self.links.contains_key(&index) || self.find_link(LinkKey::Name(name.as_str())).is_some()
+        {
+            return Err(StackError::new(EEXIST));
+        }
+        let mut link = Link::new(Kind::Device, index, name, mac);
+        link.mtu = mtu;
+        link.mtu6 = mtu;
+        link.max_mtu = max_mtu;
+        link.inet6_dev = mtu >= IPV6_MIN_MTU;
+        Ok(link)
+    }
+
     pub(crate) fn find_link(&self, key: LinkKey<'_>) -> Option<&Link> {
         match key {
             LinkKey::Index(i) => self.links.get(&i),
@@ -357,10 +415,11 @@ impl MemStack {
     }
 
     pub(crate) fn link_add(&mut self, new: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
+        D::admit_new_link(self, new)?;
         let kind = Kind::parse(new.kind)
             .ok_or(StackError::with_message(EOPNOTSUPP, "Unknown device type"))?;
         if let Some(mtu) = new.change.mtu {
-            check_mtu(kind, mtu)?;
+            check_mtu(kind.mtu_range(), mtu)?;
         }
         if let Some(mac) = &new.change.address {
             if mac.len() < 6 {
@@ -437,6 +496,7 @@ impl MemStack {
             return Err(StackError::new(EINVAL));
         }
         let kind = link.kind;
+        let mtu_range = link.mtu_range();
         if let Some(mac) = change.address {
             let mac = hw(mac.get(..6).unwrap_or_default());
             // The address it has is always accepted; a new one must be
@@ -471,7 +531,7 @@ impl MemStack {
             }
         }
         if let Some(mtu) = change.mtu {
-            check_mtu(kind, mtu)?;
+            check_mtu(mtu_range, mtu)?;
             let l = self.link_mut(index)?;
             if l.mtu != mtu {
                 let old = l.mtu;
@@ -648,6 +708,8 @@ impl MemStack {
         if l.kind == Kind::Loopback {
             return Err(StackError::new(EOPNOTSUPP));
         }
+        D::admit_del_link(self, index)?;
+        let l = self.link_ref(index)?;
         if l.is_up() {
             // `dev_close_many` tells that UP and RUNNING changed.
             self.bring_down(index, IFF_UP | IFF_RUNNING, events);

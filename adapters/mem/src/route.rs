@@ -10,8 +10,9 @@ use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{NextHopList, NextHopRepr, RouteMetrics, RouteRepr, RtMsg};
 
+use crate::plane::{Change, RouteAdmission, RouteRef};
 use crate::route_list::RouteList;
-use crate::MemStack;
+use crate::{DataPlane, MemStack};
 
 /// `RTNH_F_DEAD`.
 const RTNH_F_DEAD: u32 = 1;
@@ -289,7 +290,7 @@ fn check_host_bits(req: &RouteRepr) -> StackResult<()> {
     }
 }
 
-impl MemStack {
+impl<D: DataPlane> MemStack<D> {
     pub(crate) fn routes_of(&self, family: u8) -> &RouteList {
         if family == AF_INET6 {
             &self.routes6
@@ -400,6 +401,7 @@ impl MemStack {
     /// equal, or after them with `append`.
     fn insert_route(&mut self, r: Route, append: bool) {
         let o = r.order();
+        self.plane.mirror(Change::RouteAdded(RouteRef(&r)));
         let v = self.routes_of_mut(r.family);
         let pos = if append {
             v.partition_point(|x| x.order() <= o)
@@ -410,7 +412,25 @@ impl MemStack {
     }
 
     pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Route {
-        self.routes_of_mut(family).remove(pos)
+        let r = self.routes_of_mut(family).remove(pos);
+        self.plane.mirror(Change::RouteRemoved(RouteRef(&r)));
+        r
+    }
+
+    /// Changes the route at `pos` in place (its key and metric stay).
+    fn update_route(&mut self, family: u8, pos: usize, change: impl FnOnce(&mut Route)) {
+        let list = if family == AF_INET6 {
+            &mut self.routes6
+        } else {
+            &mut self.routes4
+        };
+        let r = &mut list[pos];
+        let old = r.clone();
+        change(r);
+        self.plane.mirror(Change::RouteReplaced {
+            old: RouteRef(&old),
+            new: RouteRef(r),
+        });
     }
 
     pub(crate) fn linkdown(&self, oif: u32) -> bool {
@@ -631,15 +651,21 @@ impl MemStack {
         let rtm_flags = req.header.flags;
         if r.family == AF_INET {
             self.check_route4(&mut r, req)?;
-            self.fib4_insert(r, flags, events)
+            self.fib4_insert(r, req, flags, events)
         } else {
             self.check_route6(&mut r, rtm_flags)?;
-            self.fib6_insert(r, flags, events)
+            self.fib6_insert(r, req, flags, events)
         }
     }
 
     /// `fib_table_insert`.
-    fn fib4_insert(&mut self, r: Route, flags: CreateFlags, events: Events<'_>) -> StackResult<()> {
+    fn fib4_insert(
+        &mut self,
+        r: Route,
+        req: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
         let range = self.key_range(&r.key());
         let same: Vec<usize> = range
             .filter(|&i| {
@@ -655,8 +681,17 @@ impl MemStack {
                 if self.routes4[first].same_info(&r) {
                     return Ok(());
                 }
+                let old = RouteRef(&self.routes4[first]);
+                D::admit_route(
+                    self,
+                    RouteAdmission::Replace {
+                        old,
+                        new: RouteRef(&r),
+                    },
+                    req,
+                )?;
                 events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
-                self.routes4[first] = r;
+                self.update_route(AF_INET, first, |o| *o = r);
                 return Ok(());
             }
             if same.iter().any(|&i| self.routes4[i].same_info(&r)) {
@@ -675,6 +710,7 @@ impl MemStack {
                 (false, true) => NLM_F_APPEND,
                 (false, false) => 0,
             };
+        D::admit_route(self, RouteAdmission::Insert(RouteRef(&r)), req)?;
         events(Event::NewRoute(&Self::repr_of(&r), nlflags));
         self.create_table(AF_INET, r.table);
         self.insert_route(r, flags.append());
@@ -683,7 +719,13 @@ impl MemStack {
 
     /// `fib6_add_rt2node`: gateway routes of the same prefix and metric
     /// merge into one multipath route (ECMP siblings).
-    fn fib6_insert(&mut self, r: Route, flags: CreateFlags, events: Events<'_>) -> StackResult<()> {
+    fn fib6_insert(
+        &mut self,
+        r: Route,
+        req: &RouteRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
         // A multipath request adds its nexthops one by one as siblings: a
         // nexthop given twice collides with itself, and all is rolled back.
         if let Some(m) = &r.multipath {
@@ -711,6 +753,7 @@ impl MemStack {
                     StackError::with_message(ENOENT, "Can not replace route - no match found")
                 });
             }
+            D::admit_route(self, RouteAdmission::Insert(RouteRef(&r)), req)?;
             // `fib6_add_rt2node`: EXCL, and APPEND when asked.
             let append = if flags.append() { NLM_F_APPEND } else { 0 };
             events(Event::NewRoute(
@@ -725,8 +768,17 @@ impl MemStack {
             return Err(StackError::new(EEXIST));
         }
         if flags.replace() {
+            let old = RouteRef(&self.routes6[i]);
+            D::admit_route(
+                self,
+                RouteAdmission::Replace {
+                    old,
+                    new: RouteRef(&r),
+                },
+                req,
+            )?;
             events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
-            self.routes6[i] = r;
+            self.update_route(AF_INET6, i, |o| *o = r);
             return Ok(());
         }
         let hops = |x: &Route| -> Vec<(Option<IpAddr>, u32)> {
@@ -740,6 +792,14 @@ impl MemStack {
         if new.iter().any(|h| old.contains(h)) {
             return Err(StackError::new(EEXIST));
         }
+        D::admit_route(
+            self,
+            RouteAdmission::Join {
+                old: RouteRef(o),
+                new: RouteRef(&r),
+            },
+            req,
+        )?;
         let ecmp = |v: &[(Option<IpAddr>, u32)]| v.iter().all(|(g, _)| g.is_some());
         if !(ecmp(&old) && ecmp(&new) && o.protocol != RTPROT_KERNEL) {
             // Not siblings: another route of the same prefix and metric.
@@ -762,12 +822,13 @@ impl MemStack {
                 via: None,
             });
         }
-        let o = &mut self.routes6[i];
-        o.gateway = None;
-        o.oif = 0;
-        o.flags &= !RTNH_F_LINKDOWN;
-        o.multipath = Some(all.into_boxed_slice());
-        let merged = Self::repr_of(o);
+        self.update_route(AF_INET6, i, |o| {
+            o.gateway = None;
+            o.oif = 0;
+            o.flags &= !RTNH_F_LINKDOWN;
+            o.multipath = Some(all.into_boxed_slice());
+        });
+        let merged = Self::repr_of(&self.routes6[i]);
         events(Event::NewRoute(&merged, NLM_F_CREATE | NLM_F_APPEND));
         Ok(())
     }
@@ -859,6 +920,7 @@ impl MemStack {
                 not_found
             });
         };
+        D::admit_route_del(self, RouteRef(&self.routes_of(family)[i]))?;
         // One gateway of an IPv6 multipath route: only that sibling goes.
         if !v4 {
             if let (Some(g), Some(m)) = (gw, self.routes6[i].multipath.as_ref()) {
@@ -871,14 +933,15 @@ impl MemStack {
                         sibling.gateway = h.gateway;
                         sibling.oif = h.ifindex;
                     }
-                    let o = &mut self.routes6[i];
-                    if let [only] = rest.as_slice() {
-                        o.gateway = only.gateway;
-                        o.oif = only.ifindex;
-                        o.multipath = None;
-                    } else {
-                        o.multipath = Some(rest.into_boxed_slice());
-                    }
+                    self.update_route(AF_INET6, i, |o| {
+                        if let [only] = rest.as_slice() {
+                            o.gateway = only.gateway;
+                            o.oif = only.ifindex;
+                            o.multipath = None;
+                        } else {
+                            o.multipath = Some(rest.into_boxed_slice());
+                        }
+                    });
                     events(Event::DelRoute(&Self::repr_of(&sibling)));
                     return Ok(());
                 }

@@ -14,7 +14,7 @@ use nlq::wire::RouteRepr;
 
 use crate::link::LOOPBACK_INDEX;
 use crate::route::{Route, RouteKey, RTNH_F_LINKDOWN};
-use crate::MemStack;
+use crate::{DataPlane, MemStack};
 
 fn fail(errno: i32, text: &'static str) -> StackError {
     StackError::with_message(errno, text)
@@ -57,7 +57,7 @@ fn check_hops(
     Ok(())
 }
 
-impl MemStack {
+impl<D: DataPlane> MemStack<D> {
     /// `fib_create_info`: checks `r` (made from `req`) and resolves its
     /// next hops.
     pub(crate) fn check_route4(&self, r: &mut Route, req: &RouteRepr) -> StackResult<()> {

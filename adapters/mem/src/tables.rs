@@ -16,7 +16,7 @@ use crate::addr::Addr;
 use crate::link::{valid_name, Kind, Link, IPV6_MIN_MTU};
 use crate::route::Route;
 use crate::route_list::RouteList;
-use crate::MemStack;
+use crate::{DataPlane, MemStack};
 
 /// `IF_OPER_UP` / `IF_OPER_DOWN`: how [`Tables::links`] tells the carrier.
 const CARRIER_ON: u8 = 6;
@@ -58,7 +58,7 @@ fn same_family(a: Option<IpAddr>, family: u8) -> bool {
     }
 }
 
-impl MemStack {
+impl<D: DataPlane> MemStack<D> {
     /// The stack's whole state (see [`Tables`]).
     pub fn tables(&self) -> Tables {
         let links = self
@@ -104,7 +104,9 @@ impl MemStack {
             route_tables: self.tables.iter().copied().collect(),
         }
     }
+}
 
+impl MemStack {
     /// A stack holding exactly `tables`, checked: `EINVAL` (with a message
     /// saying what) for tables no history of this stack can produce in
     /// the ways checked here (duplicate or missing links, a name that is
@@ -184,6 +186,7 @@ impl MemStack {
             tables,
             generation: 0,
             mac_seed: t.mac_seed,
+            plane: crate::ConfigOnly,
         })
     }
 }
