@@ -35,6 +35,7 @@ mod plane;
 mod route;
 mod route_check;
 mod route_list;
+mod shape;
 mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -139,6 +140,11 @@ impl<D: DataPlane> MemStack<D> {
         let link = self.links.get(&index).ok_or(link::NO_DEVICE)?;
         self.plane.mirror(Change::Link(LinkRef(link)));
         Ok(LinkRef(link))
+    }
+
+    /// The data plane, unwrapped (the tables are dropped).
+    pub fn into_plane(self) -> D {
+        self.plane
     }
 
     /// The data plane.
@@ -392,11 +398,13 @@ impl<D: DataPlane> Stack for MemStack<D> {
         events: Events<'_>,
     ) -> StackResult<()> {
         self.touch();
+        shape::addr(addr)?;
         self.addr_add(addr, flags, events)
     }
 
     fn del_addr(&mut self, addr: &AddrRepr, events: Events<'_>) -> StackResult<()> {
         self.touch();
+        shape::addr(addr)?;
         self.addr_del(addr, events)
     }
 
@@ -437,11 +445,13 @@ impl<D: DataPlane> Stack for MemStack<D> {
         events: Events<'_>,
     ) -> StackResult<()> {
         self.touch();
+        shape::route(route)?;
         self.route_add(route, flags, events)
     }
 
     fn del_route(&mut self, route: &RouteRepr, events: Events<'_>) -> StackResult<()> {
         self.touch();
+        shape::route(route)?;
         self.route_del(route, events)
     }
 

@@ -151,14 +151,14 @@ pub enum Change<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct LinkRef<'a>(pub(crate) &'a Link);
 
-impl LinkRef<'_> {
+impl<'a> LinkRef<'a> {
     /// Its interface index.
     pub fn index(&self) -> u32 {
         self.0.index
     }
 
     /// Its name.
-    pub fn name(&self) -> &IfName {
+    pub fn name(&self) -> &'a IfName {
         &self.0.name
     }
 
@@ -178,7 +178,7 @@ impl LinkRef<'_> {
     }
 
     /// Its hardware address.
-    pub fn mac(&self) -> &HwAddr {
+    pub fn mac(&self) -> &'a HwAddr {
         &self.0.mac
     }
 

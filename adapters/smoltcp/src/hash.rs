@@ -6,7 +6,7 @@
 //! the standard library's DoS-resistant SipHash buys nothing here and costs
 //! a third of a request's time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Multiply-rotate hashing, word by word (the scheme of rustc's FxHasher).
@@ -64,8 +64,6 @@ impl Hasher for FastHasher {
     }
 }
 
-/// A `HashMap` with [`FastHasher`].
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 /// A `HashSet` with [`FastHasher`].
 pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 

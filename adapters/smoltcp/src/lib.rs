@@ -49,13 +49,15 @@
 //! | the kernel's routes of an address (prefix, local, broadcast; IPv6 link-local and multicast) | kept by the adapter, as Linux reports them: smoltcp reaches an address's prefix on-link by itself |
 //! | link statistics (`IFLA_STATS64`) | frames and bytes counted by [`LinkDevice`] |
 //!
-//! The semantics are nlq-mem's, the reference stack checked against the
-//! kernel: the same requests get the same answers and the same
-//! notifications, in the same order (this crate's tests compare the two on
-//! generated request sequences; the link differs only in naming no kind in
-//! `IFLA_LINKINFO` and in counting real frames). The link behaves as a tap
-//! device with carrier; it starts down, as a new link does on Linux. The
-//! neighbour dump is empty: smoltcp's neighbour cache is not public.
+//! The semantics are nlq-mem's: the link, address and route rules are
+//! its engine ([`MemStack`]), checked against the kernel; this crate plugs
+//! smoltcp under it as a [`DataPlane`]: admission refuses what smoltcp
+//! cannot express, mirroring puts every change of the engine's tables
+//! (the silent ones included) on the interface. The link is the engine's
+//! device link: an Ethernet link with carrier that names no kind in
+//! `IFLA_LINKINFO` and counts real frames; it starts down, as a new link
+//! does on Linux. The neighbour dump is empty: smoltcp's neighbour cache
+//! is not public.
 //!
 //! ## What smoltcp cannot do
 //!
@@ -111,22 +113,20 @@
     )
 )]
 
-mod addr;
+mod admit;
 mod device;
 mod hash;
-mod link;
-mod model;
-mod route;
 mod sync;
 
 use std::fmt;
 
-use nlq::errno::*;
+use nlq::errno::EOPNOTSUPP;
 use nlq::stack::{
-    CreateFlags, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult, Visit,
+    CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult, Visit,
 };
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, IfName, LinkRepr, NeighRepr, RouteRepr};
+use nlq_mem::{Change, DataPlane, DeviceLink, MemStack, RouteAdmission, RouteRef};
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::phy::{Device, Medium};
 use smoltcp::time::{Duration, Instant};
@@ -134,8 +134,10 @@ use smoltcp::wire::HardwareAddress;
 
 pub use device::LinkDevice;
 
-use link::{valid_ether, valid_name, Link, ETH_MIN_MTU};
-use model::{Limits, Model};
+use admit::Limits;
+
+/// The smallest MTU an Ethernet link takes (`ETH_MIN_MTU`).
+const ETH_MIN_MTU: u32 = 68;
 
 /// The largest MTU the link takes (an Ethernet device's `max_mtu`).
 const MAX_MTU: u32 = 65535;
@@ -174,28 +176,87 @@ impl fmt::Display for NewError {
 
 impl std::error::Error for NewError {}
 
+/// smoltcp under the engine: the interface, its device, what it holds.
+struct SmolPlane<D: Device> {
+    iface: Interface,
+    device: LinkDevice<D>,
+    held: sync::Held,
+    /// The link's index.
+    index: u32,
+    limits: Limits,
+}
+
+impl<D: Device> DataPlane for SmolPlane<D> {
+    fn admit_new_link(_: &MemStack<Self>, _: &NewLink<'_>) -> StackResult<()> {
+        Err(StackError::with_message(
+            EOPNOTSUPP,
+            "smoltcp: one interface; links cannot be created",
+        ))
+    }
+
+    fn admit_del_link(_: &MemStack<Self>, _: u32) -> StackResult<()> {
+        Err(StackError::with_message(
+            EOPNOTSUPP,
+            "smoltcp: the interface cannot be deleted",
+        ))
+    }
+
+    fn admit_addr(engine: &MemStack<Self>, req: &AddrRepr) -> StackResult<()> {
+        let p = engine.plane();
+        admit::addr(engine, p.index, p.limits, req)
+    }
+
+    fn admit_route(
+        engine: &MemStack<Self>,
+        change: RouteAdmission<'_>,
+        req: &RouteRepr,
+    ) -> StackResult<()> {
+        let p = engine.plane();
+        admit::route(engine, p.held.routes, p.limits, change, req)
+    }
+
+    fn admit_route_del(_: &MemStack<Self>, route: RouteRef<'_>) -> StackResult<()> {
+        admit::route_del(&route)
+    }
+
+    fn mirror(&mut self, change: Change<'_>) {
+        sync::apply(
+            &mut self.iface,
+            &mut self.device,
+            &mut self.held,
+            self.index,
+            change,
+        );
+    }
+
+    fn link_decorator(&self) -> impl Fn(&mut LinkRepr) + 'static {
+        let (index, stats) = (self.index, sync::stats(self.device.counters()));
+        move |l: &mut LinkRepr| {
+            if l.header.index == index {
+                sync::set_stats(l, &stats);
+            }
+        }
+    }
+}
+
 /// A smoltcp interface, its device, and its configuration as rtnetlink
 /// sees it. See the [crate documentation](crate) for what it maps and what
 /// it refuses.
 ///
-/// The configuration (addresses, routes, link state) lives here and is
-/// applied to the interface as each request changes it; configure the
-/// interface through rtnetlink, not through [`SmolStack::iface_mut`].
+/// The configuration (addresses, routes, link state) lives in the engine
+/// and is applied to the interface as each request changes it; configure
+/// the interface through rtnetlink, not through [`SmolStack::iface_mut`].
 pub struct SmolStack<D: Device> {
-    model: Model,
-    iface: Interface,
-    device: LinkDevice<D>,
-    held: sync::Held,
+    engine: MemStack<SmolPlane<D>>,
 }
 
 impl<D: Device> fmt::Debug for SmolStack<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmolStack")
-            .field("index", &self.model.index)
-            .field("name", &self.model.name().as_str())
-            .field("up", &self.model.link.is_up())
-            .field("addrs", &(self.model.v4.len() + self.model.v6.len()))
-            .field("routes", &self.model.routes.count(AF_UNSPEC))
+            .field("index", &self.index())
+            .field("name", &self.name())
+            .field("addrs", &self.engine.addr_count())
+            .field("routes", &self.engine.route_count())
             .finish_non_exhaustive()
     }
 }
@@ -222,7 +283,7 @@ impl<D: Device> SmolStack<D> {
             HardwareAddress::Ethernet(e) => e.0,
             _ => return Err(NewError::Medium),
         };
-        if !valid_ether(&mac) {
+        if !(mac[0] & 1 == 0 && mac.iter().any(|b| *b != 0)) {
             return Err(NewError::HardwareAddr);
         }
         if index == 0 || index > i32::MAX as u32 {
@@ -239,181 +300,164 @@ impl<D: Device> SmolStack<D> {
             return Err(NewError::Mtu(caps.max_transmission_unit));
         }
         let iface = Interface::new(config, &mut device, now);
-        let limits = Limits {
-            addrs: smoltcp::config::IFACE_MAX_ADDR_COUNT,
-            routes: smoltcp::config::IFACE_MAX_ROUTE_COUNT,
-        };
-        let mut stack = SmolStack {
-            model: Model::new(index, Link::new(name, mac, mtu, mtu), limits),
+        let plane = SmolPlane {
             iface,
             device: LinkDevice::new(device),
             held: sync::Held::default(),
+            index,
+            limits: Limits {
+                addrs: smoltcp::config::IFACE_MAX_ADDR_COUNT,
+                routes: smoltcp::config::IFACE_MAX_ROUTE_COUNT,
+            },
         };
-        stack.resync();
-        Ok(stack)
+        let mut engine = MemStack::bare(plane);
+        let link = DeviceLink {
+            index,
+            name,
+            mac,
+            mtu,
+            max_mtu: mtu,
+        };
+        engine
+            .attach(link)
+            .map_err(|_| NewError::Mtu(caps.max_transmission_unit))?;
+        Ok(SmolStack { engine })
     }
 
     /// The link's interface index.
     pub fn index(&self) -> u32 {
-        self.model.index
+        self.engine.plane().index
     }
 
     /// The link's name.
     pub fn name(&self) -> &str {
-        self.model.name().as_str()
+        self.engine
+            .link_of(self.index())
+            .map_or("", |l| l.name().as_str())
+    }
+
+    /// The engine: the configuration as rtnetlink sees it, read-only.
+    pub fn engine(&self) -> &MemStack<impl DataPlane> {
+        &self.engine
     }
 
     /// The interface.
     pub fn iface(&self) -> &Interface {
-        &self.iface
+        &self.engine.plane().iface
     }
 
     /// The interface, mutable: for what sockets need
     /// ([`Interface::context`]) and for smoltcp settings rtnetlink has no
     /// word for. Addresses and routes changed here are not seen by
-    /// rtnetlink, and the next link change puts the configured ones back.
+    /// rtnetlink; [`SmolStack::resync`] puts the configured ones back.
     pub fn iface_mut(&mut self) -> &mut Interface {
-        &mut self.iface
+        &mut self.engine.plane_mut().iface
     }
 
     /// The device.
     pub fn device(&self) -> &D {
-        self.device.inner()
+        self.engine.plane().device.inner()
     }
 
     /// The device, mutable.
     pub fn device_mut(&mut self) -> &mut D {
-        self.device.inner_mut()
+        self.engine.plane_mut().device.inner_mut()
     }
 
     /// The interface and the device as smoltcp polls them, for the
     /// `Interface` methods that take a device ([`Interface::poll_egress`],
     /// ...).
     pub fn parts_mut(&mut self) -> (&mut Interface, &mut LinkDevice<D>) {
-        (&mut self.iface, &mut self.device)
+        let p = self.engine.plane_mut();
+        (&mut p.iface, &mut p.device)
     }
 
     /// Polls the interface ([`Interface::poll`]) at time `now` with
     /// `sockets`.
     pub fn poll(&mut self, now: Instant, sockets: &mut SocketSet<'_>) -> PollResult {
-        self.iface.poll(now, &mut self.device, sockets)
+        let p = self.engine.plane_mut();
+        p.iface.poll(now, &mut p.device, sockets)
     }
 
     /// How long until the interface needs polling again
     /// ([`Interface::poll_delay`]); `None`: not before something arrives.
     pub fn poll_delay(&mut self, now: Instant, sockets: &SocketSet<'_>) -> Option<Duration> {
-        self.iface.poll_delay(now, sockets)
+        self.engine.plane_mut().iface.poll_delay(now, sockets)
     }
 
     /// The interface and the device, unwrapped.
     pub fn into_parts(self) -> (Interface, D) {
-        (self.iface, self.device.into_inner())
+        let SmolPlane { iface, device, .. } = self.engine.into_plane();
+        (iface, device.into_inner())
     }
 
-    /// The link as rtnetlink reports it, with the device's counters.
-    fn link_repr(&self) -> LinkRepr {
-        let mut l = self.model.link.repr(self.model.index);
-        sync::set_stats(&mut l, self.device.counters());
-        l
-    }
-
-    /// Runs a change on the model; each event it reports is applied to
-    /// the interface, then passed on.
-    fn change<T>(
-        &mut self,
-        events: Events<'_>,
-        f: impl FnOnce(&mut Model, Events<'_>) -> StackResult<T>,
-    ) -> StackResult<T> {
-        let SmolStack {
-            model,
-            iface,
-            device,
-            held,
-        } = self;
-        model.touch();
-        let index = model.index;
-        let counters = device.counters();
-        f(model, &mut |e: Event<'_>| {
-            sync::apply(iface, held, index, &e);
-            match e {
-                Event::NewLink(l) => {
-                    let mut l = l.clone();
-                    sync::set_stats(&mut l, counters);
-                    events(Event::NewLink(&l));
-                }
-                e => events(e),
-            }
-        })
-    }
-
-    /// Puts the whole configuration on the interface and the device.
-    fn resync(&mut self) {
+    /// Puts the whole configuration back on the interface and the device
+    /// (after changes made through [`SmolStack::iface_mut`]).
+    pub fn resync(&mut self) {
+        let index = self.index();
+        let (addrs, routes) = sync::wanted(&self.engine, index);
+        let Some(link) = self.engine.link_of(index).map(|l| sync::LinkState::of(&l)) else {
+            return;
+        };
+        let p = self.engine.plane_mut();
         sync::full(
-            &mut self.iface,
-            &mut self.held,
-            &mut self.device,
-            &self.model,
+            &mut p.iface,
+            &mut p.device,
+            &mut p.held,
+            &link,
+            addrs,
+            routes,
         );
     }
 }
 
+/// `dev_valid_name`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < IFNAMSIZ
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace())
+}
+
 impl<D: Device> Stack for SmolStack<D> {
     fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
-        if start == 0 {
-            let _ = visit(&self.link_repr());
-        }
-        Ok(())
+        self.engine.links(start, visit)
     }
 
     fn link(&self, key: LinkKey<'_>) -> StackResult<LinkRepr> {
-        let hit = match key {
-            LinkKey::Index(i) => i == self.model.index,
-            LinkKey::Name(n) => n == self.name(),
-        };
-        if hit {
-            Ok(self.link_repr())
-        } else {
-            Err(StackError::new(ENODEV))
-        }
+        self.engine.link(key)
     }
 
     fn has_link(&self, index: u32) -> bool {
-        index == self.model.index
+        self.engine.has_link(index)
     }
 
-    fn add_link(&mut self, _link: &NewLink<'_>, _events: Events<'_>) -> StackResult<u32> {
-        self.model.touch();
-        Err(StackError::with_message(
-            EOPNOTSUPP,
-            "smoltcp: one interface; links cannot be created",
-        ))
+    fn add_link(&mut self, link: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
+        self.engine.add_link(link, events)
     }
 
     fn set_link(&mut self, index: u32, change: &LinkChange, events: Events<'_>) -> StackResult<()> {
-        self.model.check_index(index)?;
-        let r = self.change(events, |m, ev| m.link_set(change, ev));
-        // Link changes remove routes silently (IPv4 ones when the link
-        // goes down): the interface gets the whole configuration again.
-        self.resync();
-        r
+        self.engine.set_link(index, change, events)
     }
 
-    fn del_link(&mut self, index: u32, _events: Events<'_>) -> StackResult<()> {
-        self.model.touch();
-        self.model.check_index(index)?;
-        Err(StackError::with_message(
-            EOPNOTSUPP,
-            "smoltcp: the interface cannot be deleted",
-        ))
+    fn del_link(&mut self, index: u32, events: Events<'_>) -> StackResult<()> {
+        self.engine.del_link(index, events)
     }
 
     fn addrs(&self, family: u8, start: usize, visit: Visit<'_, AddrRepr>) -> StackResult<()> {
-        for a in self.model.addr_iter(family).skip(start) {
-            if visit(&a.repr(self.model.index)).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        self.engine.addrs(family, start, visit)
+    }
+
+    fn find_addr(
+        &self,
+        family: u8,
+        local: std::net::IpAddr,
+        index: u32,
+    ) -> StackResult<Option<AddrRepr>> {
+        self.engine.find_addr(family, local, index)
     }
 
     fn add_addr(
@@ -422,29 +466,19 @@ impl<D: Device> Stack for SmolStack<D> {
         flags: CreateFlags,
         events: Events<'_>,
     ) -> StackResult<()> {
-        self.change(events, |m, ev| m.addr_add(addr, flags, ev))
+        self.engine.add_addr(addr, flags, events)
     }
 
     fn del_addr(&mut self, addr: &AddrRepr, events: Events<'_>) -> StackResult<()> {
-        let r = self.change(events, |m, ev| m.addr_del(addr, ev));
-        // The last IPv4 address takes the IPv4 routes with it, silently
-        // (`fib_disable_ip`): the interface gets the whole configuration
-        // again.
-        self.resync();
-        r
+        self.engine.del_addr(addr, events)
     }
 
     fn routes(&self, family: u8, start: usize, visit: Visit<'_, RouteRepr>) -> StackResult<()> {
-        let mut repr = RouteRepr::default();
-        self.model.routes.visit(family, start, |r| {
-            r.fill(&mut repr);
-            visit(&repr)
-        });
-        Ok(())
+        self.engine.routes(family, start, visit)
     }
 
     fn route_table_exists(&self, family: u8, table: u32) -> bool {
-        self.model.routes.tables.contains(&(family, table))
+        self.engine.route_table_exists(family, table)
     }
 
     fn add_route(
@@ -453,31 +487,37 @@ impl<D: Device> Stack for SmolStack<D> {
         flags: CreateFlags,
         events: Events<'_>,
     ) -> StackResult<()> {
-        self.change(events, |m, ev| m.route_add(route, flags, ev))
+        self.engine.add_route(route, flags, events)
     }
 
     fn del_route(&mut self, route: &RouteRepr, events: Events<'_>) -> StackResult<()> {
-        self.change(events, |m, ev| m.route_del(route, ev))
+        self.engine.del_route(route, events)
     }
 
-    fn neighbours(
+    fn best_route(
         &self,
-        _family: u8,
-        _start: usize,
-        _visit: Visit<'_, NeighRepr>,
-    ) -> StackResult<()> {
+        dst: std::net::IpAddr,
+        tables: &[u32],
+        oif: u32,
+    ) -> StackResult<Option<RouteRepr>> {
+        self.engine.best_route(dst, tables, oif)
+    }
+
+    fn neighbours(&self, family: u8, start: usize, visit: Visit<'_, NeighRepr>) -> StackResult<()> {
         // smoltcp's neighbour cache is not public: nothing to list.
-        Ok(())
+        self.engine.neighbours(family, start, visit)
     }
 
     fn generation(&self) -> u64 {
-        self.model.generation
+        self.engine.generation()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nlq::errno::{ENOBUFS, ENODEV};
+    use nlq::stack::Event;
     use smoltcp::phy::Loopback;
     use smoltcp::wire::EthernetAddress;
     use std::net::IpAddr;
@@ -520,7 +560,7 @@ mod tests {
     #[test]
     fn full_tables_are_enobufs_and_smoltcp_never_overflows() {
         let mut s = stack();
-        s.model.limits = Limits {
+        s.engine.plane_mut().limits = Limits {
             addrs: 3,
             routes: 2,
         };
@@ -551,16 +591,16 @@ mod tests {
     #[test]
     fn link_state_reaches_the_interface_and_the_device() {
         let mut s = stack();
-        assert!(!s.device.is_up());
+        assert!(!s.engine.plane().device.is_up());
         up(&mut s, true);
-        assert!(s.device.is_up());
+        assert!(s.engine.plane().device.is_up());
         let c = LinkChange {
             mtu: Some(1400),
             address: nlq::wire::HwAddr::try_from_slice(&[2, 0, 0, 0, 0, 7]),
             ..LinkChange::default()
         };
         s.set_link(2, &c, &mut |_| {}).unwrap();
-        assert_eq!(s.device.mtu(), 1400);
+        assert_eq!(s.engine.plane().device.mtu(), 1400);
         assert_eq!(
             s.iface().hardware_addr(),
             HardwareAddress::Ethernet(EthernetAddress([2, 0, 0, 0, 0, 7]))
@@ -575,7 +615,7 @@ mod tests {
         up(&mut s, false);
         s.iface_mut().routes_mut().update(|t| n = t.len());
         assert_eq!(n, 0);
-        assert!(!s.device.is_up());
+        assert!(!s.engine.plane().device.is_up());
     }
 
     #[test]
@@ -619,7 +659,7 @@ mod tests {
         let s = new(MAC, "eth0", 1).unwrap();
         assert_eq!((s.index(), s.name()), (1, "eth0"));
         // A loopback device reports 65,535 bytes, Ethernet header included.
-        assert_eq!(s.link_repr().mtu, Some(65521));
+        assert_eq!(s.link(LinkKey::Index(1)).unwrap().mtu, Some(65521));
         assert!(NewError::Mtu(10).to_string().contains("10"));
     }
 }

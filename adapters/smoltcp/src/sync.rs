@@ -1,21 +1,20 @@
-//! Putting the configuration on smoltcp: each event as it comes, or the
-//! whole of it after a link change. Nothing here can make smoltcp panic:
+//! Putting the configuration on smoltcp: each change of the engine's
+//! tables as it comes, or the whole of it. Nothing here can make smoltcp panic:
 //! only unicast addresses and prefixes within their family's length are
 //! handed over, and a full table drops the entry (the model's admission
 //! keeps that from happening).
 
 use std::net::IpAddr;
 
-use nlq::stack::Event;
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, LinkStats, LinkStats64, RouteRepr};
+use nlq::wire::{LinkRepr, LinkStats, LinkStats64};
+use nlq_mem::{AddrRef, Change, LinkRef, MemStack, RouteRef};
 use smoltcp::iface::{Interface, Route};
 use smoltcp::phy::Device;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
 
 use crate::device::{Counters, LinkDevice};
 use crate::hash::FastSet;
-use crate::model::Model;
 
 /// An address smoltcp takes: unicast, a valid prefix.
 fn cidr(ip: IpAddr, len: u8) -> Option<IpCidr> {
@@ -39,45 +38,41 @@ fn prefix(ip: IpAddr, len: u8) -> Option<IpCidr> {
     }
 }
 
-/// The address of an address event, if smoltcp holds it (IPv6 addresses
-/// once out of duplicate address detection).
-fn addr_cidr(a: &AddrRepr) -> Option<(IpCidr, bool)> {
-    let ip = a.local.or(a.address)?;
-    let tentative = a.flags.unwrap_or(u32::from(a.header.flags)) & IFA_F_TENTATIVE != 0;
-    Some((cidr(ip, a.header.prefix_len)?, !tentative))
+/// The address smoltcp holds for `a`, and whether it holds it now
+/// (IPv6 addresses once out of duplicate address detection).
+fn addr_cidr(a: &AddrRef<'_>) -> Option<(IpCidr, bool)> {
+    Some((cidr(a.local(), a.prefix_len())?, !a.is_tentative()))
 }
 
-/// The smoltcp route of a route event, if it is one smoltcp holds.
-fn route_of(r: &RouteRepr, index: u32) -> Option<Route> {
-    let gw = r.gateway?;
-    let family_ok = gw.is_ipv4() == (r.header.family == AF_INET);
-    if r.table_id() != RT_TABLE_MAIN
-        || r.header.kind != RTN_UNICAST
-        || r.oif != Some(index)
-        || r.multipath.is_some()
+/// The smoltcp route of an engine route, if it is one smoltcp holds: a
+/// unicast route of the main table through the link, via a gateway of its
+/// family.
+pub(crate) fn route_of(r: &RouteRef<'_>, index: u32) -> Option<Route> {
+    let gw = r.gateway()?;
+    let family_ok = gw.is_ipv4() == (r.family() == AF_INET);
+    if r.table() != RT_TABLE_MAIN
+        || r.kind() != RTN_UNICAST
+        || r.oif() != index
+        || r.is_multipath()
         || !family_ok
     {
         return None;
     }
-    let any = if gw.is_ipv4() {
-        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
-    };
-    let cidr = prefix(r.dst.unwrap_or(any), r.header.dst_len)?;
+    let (dst, len) = r.dst();
     Some(Route {
-        cidr,
+        cidr: prefix(dst, len)?,
         via_router: IpAddress::from(gw),
         preferred_until: None,
         expires_at: None,
     })
 }
 
-/// The addresses the interface holds, for lookups that do not scan its
-/// table.
+/// What the interface holds, for lookups that do not scan its tables.
 #[derive(Debug, Default)]
 pub(crate) struct Held {
     addrs: FastSet<IpCidr>,
+    /// The number of routes in its table.
+    pub routes: usize,
 }
 
 /// Sets or removes one address; nothing happens (no neighbour cache
@@ -102,94 +97,171 @@ fn set_addr(iface: &mut Interface, held: &mut Held, c: IpCidr, present: bool) {
     }
 }
 
-/// Applies one event to the interface.
-pub(crate) fn apply(iface: &mut Interface, held: &mut Held, index: u32, e: &Event<'_>) {
-    match e {
-        Event::NewAddr(a) if a.header.index == index => {
-            if let Some((c, usable)) = addr_cidr(a) {
+/// Adds a route, or puts it in the place of the one with the same
+/// prefix.
+fn set_route(iface: &mut Interface, held: &mut Held, new: Route) {
+    let mut added = false;
+    iface.routes_mut().update(
+        |routes| match routes.iter_mut().find(|x| x.cidr == new.cidr) {
+            Some(x) => *x = new,
+            None => added = routes.push(new).is_ok(),
+        },
+    );
+    held.routes += usize::from(added);
+}
+
+fn remove_route(iface: &mut Interface, held: &mut Held, old: &Route) {
+    let mut removed = 0;
+    iface.routes_mut().update(|routes| {
+        let before = routes.len();
+        routes.retain(|x| !(x.cidr == old.cidr && x.via_router == old.via_router));
+        removed = before - routes.len();
+    });
+    held.routes = held.routes.saturating_sub(removed);
+}
+
+/// What the interface and the device take of the link.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkState {
+    mac: [u8; 6],
+    up: bool,
+    mtu: u32,
+}
+
+impl LinkState {
+    pub fn of(l: &LinkRef<'_>) -> LinkState {
+        let mut mac = [0; 6];
+        if let Some(m) = l.mac().as_slice().get(..6) {
+            mac.copy_from_slice(m);
+        }
+        LinkState {
+            mac,
+            up: l.is_up(),
+            mtu: l.mtu(),
+        }
+    }
+}
+
+fn set_link<D: Device>(iface: &mut Interface, device: &mut LinkDevice<D>, l: &LinkState) {
+    let mac = EthernetAddress(l.mac);
+    if mac.is_unicast() && iface.hardware_addr() != HardwareAddress::Ethernet(mac) {
+        iface.set_hardware_addr(HardwareAddress::Ethernet(mac));
+    }
+    device.set_up(l.up);
+    device.set_mtu(l.mtu as usize);
+}
+
+/// Applies one change of the engine's tables to the interface and the
+/// device.
+pub(crate) fn apply<D: Device>(
+    iface: &mut Interface,
+    device: &mut LinkDevice<D>,
+    held: &mut Held,
+    index: u32,
+    change: Change<'_>,
+) {
+    match change {
+        Change::Link(l) if l.index() == index => {
+            set_link(iface, device, &LinkState::of(&l));
+        }
+        Change::AddrAdded(a) if a.index() == index => {
+            if let Some((c, usable)) = addr_cidr(&a) {
                 set_addr(iface, held, c, usable);
             }
         }
-        Event::DelAddr(a) if a.header.index == index => {
-            if let Some((c, _)) = addr_cidr(a) {
+        Change::AddrRemoved(a) if a.index() == index => {
+            if let Some((c, _)) = addr_cidr(&a) {
                 set_addr(iface, held, c, false);
             }
         }
-        Event::NewRoute(r, flags) => {
-            let Some(new) = route_of(r, index) else {
-                return;
-            };
-            // There is one route per prefix: a new one is not there yet.
-            iface.routes_mut().update(|routes| {
-                let old = if flags & NLM_F_REPLACE != 0 {
-                    routes.iter_mut().find(|x| x.cidr == new.cidr)
-                } else {
-                    None
-                };
-                match old {
-                    Some(x) => *x = new,
-                    None => {
-                        let _ = routes.push(new);
+        Change::AddrReplaced { old, new } if new.index() == index => {
+            let (old, new) = (addr_cidr(&old), addr_cidr(&new));
+            if let Some((c, _)) = old.filter(|(c, _)| new.is_none_or(|(n, _)| n != *c)) {
+                set_addr(iface, held, c, false);
+            }
+            if let Some((c, usable)) = new {
+                set_addr(iface, held, c, usable);
+            }
+        }
+        Change::RouteAdded(r) => {
+            if let Some(new) = route_of(&r, index) {
+                set_route(iface, held, new);
+            }
+        }
+        Change::RouteRemoved(r) => {
+            if let Some(old) = route_of(&r, index) {
+                remove_route(iface, held, &old);
+            }
+        }
+        Change::RouteReplaced { old, new } => {
+            let (old, new) = (route_of(&old, index), route_of(&new, index));
+            match (old, new) {
+                (Some(o), Some(n)) if o.cidr == n.cidr => set_route(iface, held, n),
+                (o, n) => {
+                    if let Some(o) = o {
+                        remove_route(iface, held, &o);
+                    }
+                    if let Some(n) = n {
+                        set_route(iface, held, n);
                     }
                 }
-            });
-        }
-        Event::DelRoute(r) => {
-            if let Some(old) = route_of(r, index) {
-                iface.routes_mut().update(|routes| {
-                    routes.retain(|x| !(x.cidr == old.cidr && x.via_router == old.via_router));
-                });
             }
         }
         _ => {}
     }
 }
 
-/// Puts the whole configuration on the interface and the device.
+/// Puts the whole configuration of link `index` on the interface and the
+/// device: its state, the addresses out of duplicate address detection,
+/// the gateway routes.
 pub(crate) fn full<D: Device>(
     iface: &mut Interface,
-    held: &mut Held,
     device: &mut LinkDevice<D>,
-    model: &Model,
+    held: &mut Held,
+    link: &LinkState,
+    addrs: Vec<IpCidr>,
+    routes: Vec<Route>,
 ) {
-    let mac = EthernetAddress(model.link.mac);
-    if mac.is_unicast() && iface.hardware_addr() != HardwareAddress::Ethernet(mac) {
-        iface.set_hardware_addr(HardwareAddress::Ethernet(mac));
-    }
-    device.set_up(model.link.is_up());
-    device.set_mtu(model.link.mtu as usize);
-    let want: Vec<IpCidr> = model
-        .addr_iter(AF_UNSPEC)
-        .filter(|a| !a.is_tentative())
-        .filter_map(|a| cidr(a.local, a.prefix_len))
-        .collect();
-    if iface.ip_addrs() != want.as_slice() {
-        iface.update_ip_addrs(|addrs| {
-            addrs.clear();
-            for c in want {
-                let _ = addrs.push(c);
+    set_link(iface, device, link);
+    if iface.ip_addrs() != addrs.as_slice() {
+        iface.update_ip_addrs(|table| {
+            table.clear();
+            for c in addrs {
+                let _ = table.push(c);
             }
         });
     }
     held.addrs = iface.ip_addrs().iter().copied().collect();
-    let index = model.index;
-    let routes: Vec<Route> = model
-        .routes
-        .gateway_routes()
-        .iter()
-        .filter_map(|r| route_of(&r.repr(), index))
-        .collect();
     iface.routes_mut().update(|table| {
         table.clear();
         for r in routes {
             let _ = table.push(r);
         }
+        held.routes = table.len();
     });
 }
 
-/// Puts the device's counters in a link's repr.
-pub(crate) fn set_stats(l: &mut LinkRepr, c: &Counters) {
-    let s = LinkStats64 {
+/// The addresses and routes of link `index` that smoltcp holds, as the
+/// engine has them.
+pub(crate) fn wanted<P: nlq_mem::DataPlane>(
+    engine: &MemStack<P>,
+    index: u32,
+) -> (Vec<IpCidr>, Vec<Route>) {
+    let addrs = engine
+        .addrs_on(index)
+        .filter_map(|a| addr_cidr(&a))
+        .filter_map(|(c, usable)| usable.then_some(c))
+        .collect();
+    let routes = engine
+        .routes_iter(AF_UNSPEC)
+        .filter_map(|r| route_of(&r, index))
+        .collect();
+    (addrs, routes)
+}
+
+/// The device's counters as a link reports them.
+pub(crate) fn stats(c: &Counters) -> LinkStats64 {
+    LinkStats64 {
         rx_packets: c.rx_packets.get(),
         rx_bytes: c.rx_bytes.get(),
         rx_dropped: c.rx_dropped.get(),
@@ -197,7 +269,11 @@ pub(crate) fn set_stats(l: &mut LinkRepr, c: &Counters) {
         tx_bytes: c.tx_bytes.get(),
         tx_dropped: c.tx_dropped.get(),
         ..LinkStats64::default()
-    };
+    }
+}
+
+/// Puts the counters in a link's repr.
+pub(crate) fn set_stats(l: &mut LinkRepr, s: &LinkStats64) {
     // The 32-bit counters wrap, as the kernel's do.
     let w = |v: u64| v as u32;
     l.stats = Some(LinkStats {
@@ -209,7 +285,7 @@ pub(crate) fn set_stats(l: &mut LinkRepr, c: &Counters) {
         tx_dropped: w(s.tx_dropped),
         ..LinkStats::default()
     });
-    l.stats64 = Some(s);
+    l.stats64 = Some(*s);
 }
 
 #[cfg(test)]
@@ -227,25 +303,5 @@ mod tests {
         assert!(cidr("::".parse().unwrap(), 0).is_none());
         assert!(cidr("2001:db8::1".parse().unwrap(), 129).is_none());
         assert!(cidr("::ffff:10.0.0.1".parse().unwrap(), 128).is_some());
-    }
-
-    #[test]
-    fn only_gateway_routes_of_the_main_table_reach_smoltcp() {
-        let mut r = RouteRepr::new("10.1.0.0".parse().unwrap(), 16);
-        r.gateway = Some("10.0.0.1".parse().unwrap());
-        r.oif = Some(2);
-        assert!(route_of(&r, 2).is_some());
-        assert!(route_of(&r, 3).is_none());
-        let mut other = r.clone();
-        other.table = Some(100);
-        assert!(route_of(&other, 2).is_none());
-        let mut v6gw = r.clone();
-        v6gw.gateway = Some("2001:db8::1".parse().unwrap());
-        assert!(route_of(&v6gw, 2).is_none());
-        let mut default = RouteRepr::new("0.0.0.0".parse().unwrap(), 0);
-        default.gateway = r.gateway;
-        default.oif = Some(2);
-        let d = route_of(&default, 2).unwrap();
-        assert_eq!(d.cidr.prefix_len(), 0);
     }
 }
