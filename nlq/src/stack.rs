@@ -7,15 +7,33 @@
 //!
 //! # How to add netlink to your stack
 //!
-//! 1. Implement [`Stack`] for a type that can reach your stack's tables:
-//!    the dump methods hand entries to a callback (no allocation), the
-//!    change methods validate, apply and report what changed through
-//!    [`Events`] (the server turns each event into the kernel's
-//!    notification for subscribers).
-//! 2. Wrap it in a [`Server`](crate::server::Server), open one connection per
-//!    client, feed it request datagrams and hand back the reply datagrams.
-//! 3. Report changes your stack makes on its own (carrier, an address from
-//!    DHCP) with [`Server::notify`](crate::server::Server::notify).
+//! "Answer like Linux" is a large contract: the order of notifications,
+//! the routes an address brings, what a link going down takes with it,
+//! the errno and extended-ACK text of each refusal. Two paths:
+//!
+//! - **Plug your stack under the engine** (the path to take). The crate
+//!   `nlq-mem` holds the Linux model as an engine, `MemStack<D:
+//!   DataPlane>`, checked against the kernel by this workspace's proofs.
+//!   Implement its `DataPlane` trait: *admission* (refuse, with an errno
+//!   and a text, what your stack cannot express; the engine asks where the
+//!   kernel commits the change, so the kernel's own errors still come
+//!   first) and *mirroring* (apply each change of the tables, silent ones
+//!   included, to your data plane). Report your stack's own changes
+//!   (carrier, DHCP) through the engine (`MemStack::set_carrier`, the
+//!   `Stack` methods), so that subscribers hear of them. `MemStack<D>`
+//!   implements [`Stack`]: put it under a [`Server`](crate::server::Server)
+//!   and run the conformance kit ([`crate::conformance`]) against it. The
+//!   smoltcp adapter (`nlq-smoltcp`) is built this way.
+//! - **Implement [`Stack`] yourself**, for a stack that must keep its own
+//!   tables: the dump methods hand entries to a callback (no allocation),
+//!   the change methods validate, apply and report what changed through
+//!   [`Events`] (the server turns each event into the kernel's
+//!   notification for subscribers). Wrap it in a
+//!   [`Server`](crate::server::Server), open one connection per client,
+//!   feed it request datagrams and hand back the reply datagrams; report
+//!   changes your stack makes on its own with
+//!   [`Server::notify`](crate::server::Server::notify). Every method has a
+//!   default answer, `EOPNOTSUPP`, so a stack starts with what it has.
 //!
 //! A complete minimal stack with one link that can go up and down:
 //!

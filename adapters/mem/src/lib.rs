@@ -1,8 +1,7 @@
-//! # nlq-mem: the reference in-memory stack
+//! # nlq-mem: the Linux model, as an engine and as an in-memory stack
 //!
-//! A network stack that holds only configuration (links, addresses,
-//! routes) and answers rtnetlink with Linux semantics, checked against the
-//! kernel by the proof tests of this workspace:
+//! The network configuration (links, addresses, routes) with the kernel's
+//! rules, checked against the kernel by the proof tests of this workspace:
 //!
 //! - links: `lo` at index 1; the kernel's cyclic ifindex allocation; kinds
 //!   `bridge`, `dummy` and `tap` (a tap-like link with carrier); up/down,
@@ -24,6 +23,83 @@
 //! let a = shared.connect();
 //! let b = shared.connect();
 //! assert_ne!(a.port(), b.port());
+//! ```
+//!
+//! # How to add netlink to your stack
+//!
+//! Plug the stack under the engine as a [`DataPlane`]: the engine keeps
+//! the tables and applies the kernel's rules, the plane admits what it
+//! can carry and mirrors what changes (see [`DataPlane`] for the
+//! contract). [`MemStack::new`] is the engine with nothing plugged in
+//! ([`ConfigOnly`]). Then run the conformance kit
+//! ([`nlq::conformance`]) against `MemStack<YourPlane>`: the answers are
+//! the engine's, the refusals yours.
+//!
+//! ```
+//! use std::net::IpAddr;
+//! use nlq::errno::EOPNOTSUPP;
+//! use nlq::stack::{CreateFlags, Stack, StackError, StackResult};
+//! use nlq::wire::consts::*;
+//! use nlq::wire::{AddrRepr, IfName, RouteRepr};
+//! use nlq_mem::{Change, DataPlane, DeviceLink, MemStack, RouteAdmission};
+//!
+//! /// A forwarding table that takes gateway routes of the main table only.
+//! #[derive(Default)]
+//! struct Fib {
+//!     entries: Vec<(IpAddr, u8, IpAddr)>,
+//! }
+//!
+//! impl DataPlane for Fib {
+//!     fn admit_route(_: &MemStack<Self>, change: RouteAdmission<'_>, _: &RouteRepr) -> StackResult<()> {
+//!         let new = match change {
+//!             RouteAdmission::Insert(new) | RouteAdmission::Replace { new, .. } => new,
+//!             RouteAdmission::Join { .. } => {
+//!                 return Err(StackError::with_message(EOPNOTSUPP, "fib: one route per prefix"))
+//!             }
+//!         };
+//!         if new.table() != RT_TABLE_MAIN || new.gateway().is_none() {
+//!             return Err(StackError::with_message(EOPNOTSUPP, "fib: gateway routes of main only"));
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn mirror(&mut self, change: Change<'_>) {
+//!         let entry = |r: &nlq_mem::RouteRef<'_>| {
+//!             let (dst, len) = r.dst();
+//!             Some((dst, len, r.gateway()?)).filter(|_| r.table() == RT_TABLE_MAIN)
+//!         };
+//!         match change {
+//!             Change::RouteAdded(r) => self.entries.extend(entry(&r)),
+//!             Change::RouteRemoved(r) => self.entries.retain(|e| Some(*e) != entry(&r)),
+//!             Change::RouteReplaced { old, new } => {
+//!                 self.entries.retain(|e| Some(*e) != entry(&old));
+//!                 self.entries.extend(entry(&new));
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//! }
+//!
+//! let mut engine = MemStack::bare(Fib::default());
+//! let name = IfName::try_from_str("eth0").unwrap();
+//! let mac = [2, 0, 0, 0, 0, 1];
+//! engine.attach(DeviceLink { index: 2, name, mac, mtu: 1500, max_mtu: 9000 })?;
+//! engine.set_carrier(2, true, &mut |_| {})?;
+//! let up = nlq::stack::LinkChange { flags: IFF_UP, flags_mask: IFF_UP, ..Default::default() };
+//! engine.set_link(2, &up, &mut |_| {})?;
+//! let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+//! let excl = CreateFlags(NLM_F_CREATE | NLM_F_EXCL);
+//! engine.add_addr(&AddrRepr::new(ip("10.0.0.2"), 24, 2).with_local(ip("10.0.0.2")), excl, &mut |_| {})?;
+//! let mut r = RouteRepr::new(ip("0.0.0.0"), 0);
+//! r.gateway = Some(ip("10.0.0.1"));
+//! engine.add_route(&r, excl, &mut |_| {})?;
+//! assert_eq!(engine.plane().entries, [(ip("0.0.0.0"), 0, ip("10.0.0.1"))]);
+//! // The link going down takes the route with it, silently, as on Linux:
+//! // the plane hears of it all the same.
+//! let down = nlq::stack::LinkChange { flags: 0, flags_mask: IFF_UP, ..Default::default() };
+//! engine.set_link(2, &down, &mut |_| {})?;
+//! assert!(engine.plane().entries.is_empty());
+//! # Ok::<(), StackError>(())
 //! ```
 
 mod addr;
