@@ -250,13 +250,17 @@ impl<D: DataPlane> MemStack<D> {
             proto: req.proto.unwrap_or(0),
         };
         // find_matching_ifa: the same subnet, mask and local address.
-        if let Some(pos) = self.addrs.iter().position(|a| {
-            a.ifindex == index
-                && a.local.is_ipv4()
-                && a.prefix_len == new.prefix_len
-                && in_subnet(&a.peer, &new)
-                && a.local == local
-        }) {
+        let beside = self.subnets.beside(&new);
+        let matching = beside.iter().any(|(l, _)| *l == local).then(|| {
+            self.addrs.iter().position(|a| {
+                a.ifindex == index
+                    && a.local.is_ipv4()
+                    && a.prefix_len == new.prefix_len
+                    && in_subnet(&a.peer, &new)
+                    && a.local == local
+            })
+        });
+        if let Some(pos) = matching.flatten() {
             if flags.excl() || !flags.replace() {
                 return Err(StackError::with_message(
                     EEXIST,
@@ -281,21 +285,26 @@ impl<D: DataPlane> MemStack<D> {
             return Ok(());
         }
         // __inet_insert_ifa: a second address in a subnet is secondary.
-        for a in self.v4_addrs(index) {
-            if a.prefix_len == new.prefix_len && in_subnet(&a.peer, &new) {
-                if a.local == local {
-                    return Err(StackError::with_message(
-                        EEXIST,
-                        "ipv4: Address already assigned",
-                    ));
+        // (The table order decides which error comes first: the subnet's
+        // addresses in table order.)
+        let beside = self.subnets.beside(&new);
+        if !beside.is_empty() {
+            for a in self.v4_addrs(index) {
+                if a.prefix_len == new.prefix_len && in_subnet(&a.peer, &new) {
+                    if a.local == local {
+                        return Err(StackError::with_message(
+                            EEXIST,
+                            "ipv4: Address already assigned",
+                        ));
+                    }
+                    if a.scope != new.scope {
+                        return Err(StackError::with_message(
+                            EINVAL,
+                            "ipv4: Invalid scope value",
+                        ));
+                    }
+                    new.flags |= IFA_F_SECONDARY;
                 }
-                if a.scope != new.scope {
-                    return Err(StackError::with_message(
-                        EINVAL,
-                        "ipv4: Invalid scope value",
-                    ));
-                }
-                new.flags |= IFA_F_SECONDARY;
             }
         }
         D::admit_addr(self, req)?;

@@ -112,6 +112,7 @@ mod route;
 mod route_check;
 mod route_list;
 mod shape;
+mod subnet_index;
 mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -133,6 +134,7 @@ use addr_index::AddrIndex;
 use link::Link;
 use route::Route;
 use route_list::RouteList;
+use subnet_index::SubnetIndex;
 
 /// The Linux model: links, addresses and routes with the kernel's rules,
 /// over a [`DataPlane`] that admits and mirrors what changes. With the
@@ -147,6 +149,8 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     /// `addrs` by local address (changed only through
     /// [`MemStack::addr_insert`] and [`MemStack::addr_remove`]).
     addr_index: AddrIndex,
+    /// IPv4 `addrs` by subnet.
+    subnets: SubnetIndex,
     /// IPv4 routes and IPv6 routes, each in the kernel's dump order.
     routes4: RouteList,
     routes6: RouteList,
@@ -190,6 +194,7 @@ impl<D: DataPlane> MemStack<D> {
             last_index: 0,
             addrs: Vec::new(),
             addr_index: AddrIndex::default(),
+            subnets: SubnetIndex::default(),
             routes4: RouteList::default(),
             routes6: RouteList::default(),
             // IPv4 tables appear with their first route; IPv6 has main and
@@ -295,6 +300,7 @@ impl<D: DataPlane> MemStack<D> {
         self.links.len() * (size_of::<Link>() + 4 * size_of::<usize>())
             + self.addrs.capacity() * size_of::<Addr>()
             + self.addr_index.heap_bytes()
+            + self.subnets.heap_bytes()
             + (self.routes4.capacity() + self.routes6.capacity()) * size_of::<Route>()
             + self
                 .routes4
@@ -333,6 +339,7 @@ impl<D: DataPlane> MemStack<D> {
     /// Inserts an address at `pos` of the table (keeping the index).
     fn addr_insert(&mut self, pos: usize, a: Addr) {
         self.plane.mirror(Change::AddrAdded(AddrRef(&a)));
+        self.subnets.insert(&a);
         self.addrs.insert(pos, a);
         self.addr_index.invalidate();
     }
@@ -341,6 +348,7 @@ impl<D: DataPlane> MemStack<D> {
     fn addr_remove(&mut self, pos: usize) -> Addr {
         let a = self.addrs.remove(pos);
         self.addr_index.invalidate();
+        self.subnets.remove(&a);
         self.plane.mirror(Change::AddrRemoved(AddrRef(&a)));
         a
     }
@@ -364,6 +372,12 @@ impl<D: DataPlane> MemStack<D> {
         let a = self.addrs.get_mut(pos)?;
         let old = a.clone();
         change(a);
+        if (a.local, a.peer, a.prefix_len, a.scope)
+            != (old.local, old.peer, old.prefix_len, old.scope)
+        {
+            self.subnets.remove(&old);
+            self.subnets.insert(a);
+        }
         self.plane.mirror(Change::AddrReplaced {
             old: AddrRef(&old),
             new: AddrRef(a),

@@ -176,11 +176,16 @@ impl MemStack {
             return Err(invalid("a route is in a table that does not exist"));
         }
         let last_index = t.last_index.max(1);
+        let mut subnets = crate::subnet_index::SubnetIndex::default();
+        for a in &addrs {
+            subnets.insert(a);
+        }
         Ok(MemStack {
             links,
             last_index,
             addrs,
             addr_index: Default::default(),
+            subnets,
             routes4: RouteList::from_vec(routes4),
             routes6: RouteList::from_vec(routes6),
             tables,

@@ -10,6 +10,8 @@ use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, RouteRepr};
 use nlq_mem::{DataPlane, MemStack, RouteAdmission, RouteRef};
 
+use crate::sync::Held;
+
 /// How much of each table smoltcp can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
@@ -67,6 +69,7 @@ fn link_local_of(mac: &[u8]) -> Option<IpAddr> {
 pub(crate) fn addr<P: DataPlane>(
     engine: &MemStack<P>,
     index: u32,
+    held: &Held,
     limits: Limits,
     req: &AddrRepr,
 ) -> StackResult<()> {
@@ -105,14 +108,10 @@ pub(crate) fn addr<P: DataPlane>(
     }
     let link = engine.link_of(index).ok_or(StackError::new(ENODEV))?;
     let ll = link_local_of(link.mac().as_slice());
-    let mut held = 0;
-    let mut has_ll = false;
-    for a in engine.addrs_on(index) {
-        held += 1;
-        has_ll |= Some(a.local()) == ll;
-    }
+    let has_ll = ll.is_some_and(|ll| held.has_link_local(&ll));
     let reserve = usize::from(!has_ll && ll != Some(local));
-    if held + reserve + 1 > limits.addrs {
+    // The engine holds this link only: its addresses are all here.
+    if engine.addr_count() + reserve + 1 > limits.addrs {
         return Err(StackError::with_message(
             ENOBUFS,
             "smoltcp: the interface's address table is full (IFACE_MAX_ADDR_COUNT)",

@@ -203,7 +203,7 @@ impl<D: Device> DataPlane for SmolPlane<D> {
 
     fn admit_addr(engine: &MemStack<Self>, req: &AddrRepr) -> StackResult<()> {
         let p = engine.plane();
-        admit::addr(engine, p.index, p.limits, req)
+        admit::addr(engine, p.index, &p.held, p.limits, req)
     }
 
     fn admit_route(

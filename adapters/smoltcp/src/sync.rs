@@ -73,6 +73,28 @@ pub(crate) struct Held {
     addrs: FastSet<IpCidr>,
     /// The number of routes in its table.
     pub routes: usize,
+    /// The IPv6 link-local addresses the engine has on the link (usable
+    /// or not).
+    link_locals: FastSet<IpAddr>,
+}
+
+impl Held {
+    /// The engine has `ip` on the link, as a link-local address.
+    pub fn has_link_local(&self, ip: &IpAddr) -> bool {
+        self.link_locals.contains(ip)
+    }
+
+    /// Follows the engine's link-local addresses.
+    fn track(&mut self, a: &AddrRef<'_>, present: bool) {
+        let IpAddr::V6(v6) = a.local() else { return };
+        if v6.segments()[0] & 0xffc0 == 0xfe80 {
+            if present {
+                self.link_locals.insert(a.local());
+            } else {
+                self.link_locals.remove(&a.local());
+            }
+        }
+    }
 }
 
 /// Sets or removes one address; nothing happens (no neighbour cache
@@ -165,11 +187,13 @@ pub(crate) fn apply<D: Device>(
             set_link(iface, device, &LinkState::of(&l));
         }
         Change::AddrAdded(a) if a.index() == index => {
+            held.track(&a, true);
             if let Some((c, usable)) = addr_cidr(&a) {
                 set_addr(iface, held, c, usable);
             }
         }
         Change::AddrRemoved(a) if a.index() == index => {
+            held.track(&a, false);
             if let Some((c, _)) = addr_cidr(&a) {
                 set_addr(iface, held, c, false);
             }
