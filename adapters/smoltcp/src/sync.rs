@@ -209,7 +209,13 @@ pub(crate) fn apply<D: Device>(
         }
         Change::RouteAdded(r) => {
             if let Some(new) = route_of(&r, index) {
-                set_route(iface, held, new);
+                // Admission keeps one route per prefix: a new one is not
+                // there yet.
+                let mut added = false;
+                iface
+                    .routes_mut()
+                    .update(|routes| added = routes.push(new).is_ok());
+                held.routes += usize::from(added);
             }
         }
         Change::RouteRemoved(r) => {
