@@ -137,6 +137,73 @@ pub type StackResult<T> = Result<T, StackError>;
 /// next call restarts from it.
 pub type Visit<'a, T> = &'a mut dyn FnMut(&T) -> ControlFlow<()>;
 
+/// Where a dump resumes: an opaque key that the stack chose for the first
+/// entry not yet delivered, handed back to it for the next datagram.
+///
+/// A stack that keeps a table in an ordered map makes it the entry's key,
+/// so that each datagram starts with a lookup (O(log n)) and an entry
+/// added or removed before it during the dump shifts nothing. The
+/// defaults of the `*_from` methods use a position instead
+/// ([`Cursor::at`]): the number of entries delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Cursor([u8; Cursor::LEN]);
+
+impl Cursor {
+    /// The size of a key.
+    pub const LEN: usize = 32;
+
+    /// The start of a table (all zeros: a stack's own keys must differ
+    /// from it).
+    pub const START: Cursor = Cursor([0; Cursor::LEN]);
+
+    /// A cursor holding `key`.
+    pub const fn new(key: [u8; Cursor::LEN]) -> Cursor {
+        Cursor(key)
+    }
+
+    /// The key.
+    pub const fn key(&self) -> &[u8; Cursor::LEN] {
+        &self.0
+    }
+
+    /// A position: `n` entries delivered.
+    pub fn at(n: usize) -> Cursor {
+        let mut k = [0; Cursor::LEN];
+        if let Some(head) = k.get_mut(..8) {
+            head.copy_from_slice(&(n as u64).to_le_bytes());
+        }
+        Cursor(k)
+    }
+
+    /// The position of a cursor made by [`Cursor::at`].
+    pub fn position(&self) -> usize {
+        let mut n = [0; 8];
+        if let Some(head) = self.0.get(..8) {
+            n.copy_from_slice(head);
+        }
+        usize::try_from(u64::from_le_bytes(n)).unwrap_or(usize::MAX)
+    }
+}
+
+/// Runs a positional dump (`start` = entries delivered) as a cursor one:
+/// the cursor returned counts what `visit` took.
+fn positional<T>(
+    from: &Cursor,
+    visit: Visit<'_, T>,
+    dump: impl FnOnce(usize, Visit<'_, T>) -> StackResult<()>,
+) -> StackResult<Cursor> {
+    let start = from.position();
+    let mut taken = 0usize;
+    dump(start, &mut |e| {
+        let flow = visit(e);
+        if flow.is_continue() {
+            taken = taken.saturating_add(1);
+        }
+        flow
+    })?;
+    Ok(Cursor::at(start.saturating_add(taken)))
+}
+
 /// A change the stack made, reported so that subscribers hear of it.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
@@ -413,6 +480,47 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
+    /// The links from `from` on, as a dump resumes them. Returns where the
+    /// next datagram resumes: at the entry `visit` broke on (not taken),
+    /// or after the last entry when the table was exhausted (a later call
+    /// lists what was added since). The default counts positions over
+    /// [`Stack::links`].
+    fn links_from(&self, from: &Cursor, visit: Visit<'_, LinkRepr>) -> StackResult<Cursor> {
+        positional(from, visit, |start, v| self.links(start, v))
+    }
+
+    /// The addresses of `family` from `from` on (see
+    /// [`Stack::links_from`]).
+    fn addrs_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, AddrRepr>,
+    ) -> StackResult<Cursor> {
+        positional(from, visit, |start, v| self.addrs(family, start, v))
+    }
+
+    /// The routes of `family` from `from` on (see [`Stack::links_from`]).
+    fn routes_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RouteRepr>,
+    ) -> StackResult<Cursor> {
+        positional(from, visit, |start, v| self.routes(family, start, v))
+    }
+
+    /// The neighbours of `family` from `from` on (see
+    /// [`Stack::links_from`]).
+    fn neighbours_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, NeighRepr>,
+    ) -> StackResult<Cursor> {
+        positional(from, visit, |start, v| self.neighbours(family, start, v))
+    }
+
     /// A counter that changes whenever the tables change. A dump that sees
     /// it move between two datagrams is marked `NLM_F_DUMP_INTR`, as the
     /// kernel marks a dump that raced with a change. The default never moves.
@@ -424,6 +532,33 @@ pub trait Stack {
 impl<S: Stack + ?Sized> Stack for &mut S {
     fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
         (**self).links(start, visit)
+    }
+    fn links_from(&self, from: &Cursor, visit: Visit<'_, LinkRepr>) -> StackResult<Cursor> {
+        (**self).links_from(from, visit)
+    }
+    fn addrs_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, AddrRepr>,
+    ) -> StackResult<Cursor> {
+        (**self).addrs_from(family, from, visit)
+    }
+    fn routes_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RouteRepr>,
+    ) -> StackResult<Cursor> {
+        (**self).routes_from(family, from, visit)
+    }
+    fn neighbours_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, NeighRepr>,
+    ) -> StackResult<Cursor> {
+        (**self).neighbours_from(family, from, visit)
     }
     fn link(&self, key: LinkKey<'_>) -> StackResult<LinkRepr> {
         (**self).link(key)

@@ -105,6 +105,7 @@
 mod addr;
 mod addr_index;
 mod bridge;
+mod cursor;
 mod devconf;
 mod link;
 mod plane;
@@ -120,7 +121,7 @@ use std::net::IpAddr;
 use std::ops::ControlFlow;
 
 use nlq::stack::{
-    CreateFlags, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,
+    CreateFlags, Cursor, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,
 };
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
@@ -522,6 +523,28 @@ impl<D: DataPlane> Stack for MemStack<D> {
 
     fn best_route(&self, dst: IpAddr, tables: &[u32], oif: u32) -> StackResult<Option<RouteRepr>> {
         Ok(self.best_route_indexed(dst, tables, oif))
+    }
+
+    fn links_from(&self, from: &Cursor, visit: Visit<'_, LinkRepr>) -> StackResult<Cursor> {
+        self.links_after(from, visit)
+    }
+
+    fn addrs_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, AddrRepr>,
+    ) -> StackResult<Cursor> {
+        self.addrs_after(family, from, visit)
+    }
+
+    fn routes_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RouteRepr>,
+    ) -> StackResult<Cursor> {
+        self.routes_after(family, from, visit)
     }
 
     fn route_table_exists(&self, family: u8, table: u32) -> bool {

@@ -122,7 +122,8 @@ use std::fmt;
 
 use nlq::errno::EOPNOTSUPP;
 use nlq::stack::{
-    CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult, Visit,
+    CreateFlags, Cursor, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult,
+    Visit,
 };
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, IfName, LinkRepr, NeighRepr, RouteRepr};
@@ -510,6 +511,37 @@ impl<D: Device> Stack for SmolStack<D> {
 
     fn generation(&self) -> u64 {
         self.engine.generation()
+    }
+
+    fn links_from(&self, from: &Cursor, visit: Visit<'_, LinkRepr>) -> StackResult<Cursor> {
+        self.engine.links_from(from, visit)
+    }
+
+    fn addrs_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, AddrRepr>,
+    ) -> StackResult<Cursor> {
+        self.engine.addrs_from(family, from, visit)
+    }
+
+    fn routes_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RouteRepr>,
+    ) -> StackResult<Cursor> {
+        self.engine.routes_from(family, from, visit)
+    }
+
+    fn neighbours_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, NeighRepr>,
+    ) -> StackResult<Cursor> {
+        self.engine.neighbours_from(family, from, visit)
     }
 }
 

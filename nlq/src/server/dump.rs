@@ -1,9 +1,10 @@
-//! Dumps, one datagram at a time: a dump keeps only its position, so it
-//! needs memory for one datagram whatever the table's size.
+//! Dumps, one datagram at a time: a dump keeps only the cursor the stack
+//! handed back, so it needs memory for one datagram whatever the table's
+//! size, and each datagram resumes where the last one stopped.
 
 use core::ops::ControlFlow;
 
-use crate::stack::Stack;
+use crate::stack::{Cursor, Stack};
 use crate::wire::consts::*;
 use crate::wire::{FamilyHeader, LinkRepr, RouteRepr, Writer};
 
@@ -26,8 +27,8 @@ pub(crate) enum DumpKind {
 pub(crate) struct Dump {
     what: Result<DumpKind, Failure>,
     seq: u32,
-    /// Entries already delivered (filtered-out ones included).
-    position: usize,
+    /// Where the next datagram resumes.
+    cursor: Cursor,
     generation: u64,
     interrupted: bool,
 }
@@ -37,7 +38,7 @@ impl Dump {
         Dump {
             what,
             seq,
-            position: 0,
+            cursor: Cursor::START,
             generation,
             interrupted: false,
         }
@@ -146,8 +147,7 @@ struct Filler<'a> {
     flags: u16,
     seq: u32,
     port: u32,
-    /// Positions consumed: entries written and entries filtered out.
-    taken: usize,
+    /// The datagram is full: every later entry is refused (not taken).
     full: bool,
     /// Entries written into this datagram.
     wrote: bool,
@@ -156,38 +156,42 @@ struct Filler<'a> {
 }
 
 impl Filler<'_> {
-    /// Writes one entry as a message of type `kind`; breaks when the
-    /// datagram is full. A first entry larger than the datagram is written
-    /// anyway, alone (the reader sees it cut, as from the kernel); one that
-    /// cannot be written at all is skipped rather than stall the dump.
+    /// Writes one entry as a message of type `kind`; breaks (the entry
+    /// not taken) when the datagram is full. A first entry larger than the
+    /// datagram is written anyway, alone (the reader sees it cut, as from
+    /// the kernel), and taken; one that cannot be written at all is passed
+    /// over rather than stall the dump.
     fn put(
         &mut self,
         kind: u16,
         write: impl Fn(&mut Writer<Bounded<'_>>) -> crate::wire::Result<()>,
     ) -> ControlFlow<()> {
+        if self.full {
+            return ControlFlow::Break(());
+        }
         let (flags, seq, port) = (self.flags, self.seq, self.port);
         if self.w.message(kind, flags, seq, port, |w| write(w)).is_ok() {
-            self.taken = self.taken.saturating_add(1);
             self.wrote = true;
             return ControlFlow::Continue(());
         }
+        self.full = true;
         if !self.w.is_empty() {
-            self.full = true;
             return ControlFlow::Break(());
         }
         let limit = self.w.buffer().limit;
         self.w.buffer_mut().limit = usize::MAX;
         let _ = self.w.message(kind, flags, seq, port, |w| write(w));
         self.w.buffer_mut().limit = limit;
-        self.taken = self.taken.saturating_add(1);
-        self.full = true;
-        ControlFlow::Break(())
+        ControlFlow::Continue(())
     }
 
     /// Passes over an entry the filters leave out.
     fn skip(&mut self) -> ControlFlow<()> {
-        self.taken = self.taken.saturating_add(1);
-        ControlFlow::Continue(())
+        if self.full {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 
     /// Appends `NLMSG_DONE` with the dump's status (and its text with
@@ -255,16 +259,15 @@ impl<S: Stack> Server<S> {
             flags,
             seq: d.seq,
             port: c.port,
-            taken: 0,
             full: false,
             wrote: false,
             route: matches!(d.what, Ok(DumpKind::Route(_))),
         };
-        let pos = d.position;
-        let listed: Checked<()> = match d.what {
+        let pos = &d.cursor;
+        let listed: Checked<Cursor> = match d.what {
             Err(e) => Err(e),
             Ok(DumpKind::Link(flt)) => stack
-                .links(pos, &mut |l| {
+                .links_from(pos, &mut |l| {
                     if !link_matches(&flt, l) {
                         f.skip()
                     } else if flt.family == AF_INET6 {
@@ -276,7 +279,7 @@ impl<S: Stack> Server<S> {
                 .map_err(Failure::from),
             Ok(DumpKind::Addr(flt)) => require(stack, flt.index).and_then(|()| {
                 stack
-                    .addrs(flt.family, pos, &mut |a| {
+                    .addrs_from(flt.family, pos, &mut |a| {
                         if flt.index == 0 || a.header.index == flt.index {
                             f.put(RTM_NEWADDR, |w| a.emit_reply(w))
                         } else {
@@ -285,12 +288,12 @@ impl<S: Stack> Server<S> {
                     })
                     .map_err(Failure::from)
             }),
-            Ok(DumpKind::Route(flt)) if flt.cache => Ok(()),
+            Ok(DumpKind::Route(flt)) if flt.cache => Ok(*pos),
             Ok(DumpKind::Route(flt)) => require(stack, flt.oif)
                 .and_then(|()| require_table(stack, &flt))
                 .and_then(|()| {
                     stack
-                        .routes(flt.family, pos, &mut |r| {
+                        .routes_from(flt.family, pos, &mut |r| {
                             if route_matches(&flt, r) {
                                 f.put(RTM_NEWROUTE, |w| r.emit_reply(w))
                             } else {
@@ -299,9 +302,9 @@ impl<S: Stack> Server<S> {
                         })
                         .map_err(Failure::from)
                 }),
-            Ok(DumpKind::Nsid) => Ok(()),
+            Ok(DumpKind::Nsid) => Ok(*pos),
             Ok(DumpKind::Neigh(flt)) => stack
-                .neighbours(flt.family, pos, &mut |n| {
+                .neighbours_from(flt.family, pos, &mut |n| {
                     if flt.index == 0 || n.header.ifindex == flt.index {
                         f.put(RTM_NEWNEIGH, |w| n.emit(w))
                     } else {
@@ -310,9 +313,9 @@ impl<S: Stack> Server<S> {
                 })
                 .map_err(Failure::from),
         };
-        d.position = pos.saturating_add(f.taken);
-        if let Err(e) = listed {
-            d.what = Err(e);
+        match listed {
+            Ok(next) => d.cursor = next,
+            Err(e) => d.what = Err(e),
         }
         let wait = f.wrote && d.done_alone();
         let mut finished = !f.full && !wait && f.done(d.what.as_ref().err(), ext_ack);

@@ -4,7 +4,8 @@
 //! refuses changes with an errno while the state file cannot take them.
 
 use nlq::stack::{
-    CreateFlags, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult, Visit,
+    CreateFlags, Cursor, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult,
+    Visit,
 };
 use std::net::IpAddr;
 
@@ -153,6 +154,37 @@ impl<S: Stack> Stack for Guarded<S> {
 
     fn generation(&self) -> u64 {
         self.inner.generation()
+    }
+
+    fn links_from(&self, from: &Cursor, visit: Visit<'_, LinkRepr>) -> StackResult<Cursor> {
+        self.inner.links_from(from, visit)
+    }
+
+    fn addrs_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, AddrRepr>,
+    ) -> StackResult<Cursor> {
+        self.inner.addrs_from(family, from, visit)
+    }
+
+    fn routes_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RouteRepr>,
+    ) -> StackResult<Cursor> {
+        self.inner.routes_from(family, from, visit)
+    }
+
+    fn neighbours_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, NeighRepr>,
+    ) -> StackResult<Cursor> {
+        self.inner.neighbours_from(family, from, visit)
     }
 }
 
