@@ -10,7 +10,7 @@ use nlq::wire::consts::*;
 use nlq::wire::{AddrCacheInfo, AddrRepr, IfAddrMsg, IfName};
 
 use crate::link::Kind;
-use crate::route::Route;
+use crate::route::{Route, RoutesAt};
 use crate::{DataPlane, MemStack};
 
 const INFINITY_LIFE: u32 = u32::MAX;
@@ -341,6 +341,8 @@ impl<D: DataPlane> MemStack<D> {
         self.add_kernel_route(r, events);
         let (index, len, old) = (a.ifindex, a.prefix_len, a.metric);
         self.del_kernel_routes(
+            AF_INET,
+            RoutesAt::Prefixes(&[(dst, len)]),
             |r| {
                 r.family == AF_INET
                     && r.table == RT_TABLE_MAIN
@@ -568,7 +570,7 @@ impl<D: DataPlane> MemStack<D> {
     /// source go, each notified, in the order the flush walks the table
     /// (highest destination first, longest prefix first).
     fn fib_forget_source(&mut self, local: IpAddr, events: Events<'_>) {
-        if self.addrs.iter().any(|x| x.local == local) {
+        if !self.sources.used(local) || self.addrs.iter().any(|x| x.local == local) {
             return;
         }
         let mut gone = Vec::new();
@@ -603,6 +605,8 @@ impl<D: DataPlane> MemStack<D> {
             |r: &Route| r.family == AF_INET && r.protocol == RTPROT_KERNEL && r.oif == index;
         if primary {
             self.del_kernel_routes(
+                AF_INET,
+                RoutesAt::Prefixes(&[(prefix, plen)]),
                 |r| {
                     kernel(r)
                         && r.dst == Some(prefix)
@@ -617,9 +621,14 @@ impl<D: DataPlane> MemStack<D> {
                 o.flags & IFA_F_SECONDARY == 0 && o.prefix_len == plen && in_subnet(&o.peer, a)
             });
             if !other_primary {
+                let mut at = vec![(subnet_brd, 32)];
+                at.extend(brd.map(|b| (b, 32)));
                 self.del_kernel_routes(
+                    AF_INET,
+                    RoutesAt::Prefixes(&at),
                     |r| {
                         kernel(r)
+                            && r.dst_len == 32
                             && r.kind == RTN_BROADCAST
                             && (r.dst == Some(subnet_brd) || (brd.is_some() && r.dst == brd))
                     },
@@ -637,6 +646,8 @@ impl<D: DataPlane> MemStack<D> {
             .any(|o| o.local == local && self.primary_of(o) == prim)
         {
             self.del_kernel_routes(
+                AF_INET,
+                RoutesAt::Prefixes(&[(local, 32)]),
                 |r| {
                     kernel(r)
                         && r.kind == RTN_LOCAL
@@ -685,6 +696,8 @@ impl<D: DataPlane> MemStack<D> {
             if a.flags & IFA_F_SECONDARY == 0 {
                 let local = a.local;
                 self.del_kernel_routes(
+                    AF_INET,
+                    RoutesAt::Prefixes(&[(local, 32)]),
                     |r| {
                         r.family == AF_INET
                             && r.kind == RTN_LOCAL
@@ -1027,7 +1040,9 @@ impl<D: DataPlane> MemStack<D> {
         let kernel =
             |r: &Route| r.family == AF_INET6 && r.oif == index && r.protocol == RTPROT_KERNEL;
         self.del_kernel_routes(
-            |r| kernel(r) && r.kind == RTN_LOCAL && r.dst == Some(local),
+            AF_INET6,
+            RoutesAt::Prefixes(&[(local, 128)]),
+            |r| kernel(r) && r.kind == RTN_LOCAL && r.dst == Some(local) && r.dst_len == 128,
             true,
             events,
         );

@@ -107,13 +107,13 @@ mod addr_index;
 mod bridge;
 mod cursor;
 mod devconf;
+mod indexes;
 mod link;
 mod plane;
 mod route;
 mod route_check;
 mod route_list;
 mod shape;
-mod subnet_index;
 mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -132,10 +132,10 @@ pub use tables::Tables;
 
 use addr::Addr;
 use addr_index::AddrIndex;
+use indexes::{SourceCount, SubnetIndex};
 use link::Link;
 use route::Route;
 use route_list::RouteList;
-use subnet_index::SubnetIndex;
 
 /// The Linux model: links, addresses and routes with the kernel's rules,
 /// over a [`DataPlane`] that admits and mirrors what changes. With the
@@ -152,6 +152,8 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     addr_index: AddrIndex,
     /// IPv4 `addrs` by subnet.
     subnets: SubnetIndex,
+    /// The preferred sources of the main table's IPv4 routes.
+    sources: SourceCount,
     /// IPv4 routes and IPv6 routes, each in the kernel's dump order.
     routes4: RouteList,
     routes6: RouteList,
@@ -196,6 +198,7 @@ impl<D: DataPlane> MemStack<D> {
             addrs: Vec::new(),
             addr_index: AddrIndex::default(),
             subnets: SubnetIndex::default(),
+            sources: SourceCount::default(),
             routes4: RouteList::default(),
             routes6: RouteList::default(),
             // IPv4 tables appear with their first route; IPv6 has main and

@@ -279,6 +279,15 @@ impl Route {
     }
 }
 
+/// Where the routes to remove are, for
+/// [`MemStack::del_kernel_routes`]: among the routes through a link, or
+/// among the routes to given prefixes (in every table).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RoutesAt<'a> {
+    Link(u32),
+    Prefixes(&'a [(IpAddr, u8)]),
+}
+
 /// IPv4 refuses a destination with bits beyond its prefix length (IPv6
 /// masks them silently).
 fn check_host_bits(req: &RouteRepr) -> StackResult<()> {
@@ -401,6 +410,7 @@ impl<D: DataPlane> MemStack<D> {
     /// equal, or after them with `append`.
     fn insert_route(&mut self, r: Route, append: bool) {
         let o = r.order();
+        self.sources.note(&Change::RouteAdded(RouteRef(&r)));
         self.plane.mirror(Change::RouteAdded(RouteRef(&r)));
         let v = self.routes_of_mut(r.family);
         let pos = if append {
@@ -413,6 +423,7 @@ impl<D: DataPlane> MemStack<D> {
 
     pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Route {
         let r = self.routes_of_mut(family).remove(pos);
+        self.sources.note(&Change::RouteRemoved(RouteRef(&r)));
         self.plane.mirror(Change::RouteRemoved(RouteRef(&r)));
         r
     }
@@ -427,10 +438,13 @@ impl<D: DataPlane> MemStack<D> {
         let r = &mut list[pos];
         let old = r.clone();
         change(r);
-        self.plane.mirror(Change::RouteReplaced {
+        list.changed(pos);
+        let change = Change::RouteReplaced {
             old: RouteRef(&old),
-            new: RouteRef(r),
-        });
+            new: RouteRef(&list[pos]),
+        };
+        self.sources.note(&change);
+        self.plane.mirror(change);
     }
 
     pub(crate) fn linkdown(&self, oif: u32) -> bool {
@@ -479,25 +493,56 @@ impl<D: DataPlane> MemStack<D> {
         repr
     }
 
-    /// Removes the routes `pred` selects, in dump order, notifying each if
-    /// `notify`.
+    /// Removes the routes of `family` that `pred` selects among those
+    /// `at` says where to find, in dump order, notifying each if `notify`.
     pub(crate) fn del_kernel_routes(
         &mut self,
+        family: u8,
+        at: RoutesAt<'_>,
         pred: impl Fn(&Route) -> bool,
         notify: bool,
         events: Events<'_>,
     ) {
-        for family in [AF_INET, AF_INET6] {
-            let mut i = 0;
-            while i < self.routes_of(family).len() {
-                if pred(&self.routes_of(family)[i]) {
-                    let r = self.remove_route(family, i);
-                    if notify {
-                        events(Event::DelRoute(&Self::repr_of(&r)));
-                    }
+        let removed = match at {
+            RoutesAt::Link(index) => {
+                let list = if family == AF_INET6 {
+                    &mut self.routes6
                 } else {
-                    i += 1;
+                    &mut self.routes4
+                };
+                list.drain_link(index, pred)
+            }
+            RoutesAt::Prefixes(prefixes) => {
+                let tables: Vec<u32> = self
+                    .tables
+                    .iter()
+                    .filter(|(f, _)| *f == family)
+                    .map(|(_, t)| *t)
+                    .collect();
+                let mut hits: Vec<usize> = Vec::new();
+                for &t in &tables {
+                    for &(dst, len) in prefixes {
+                        let key = RouteKey::prefix_of(t, dst, len);
+                        let list = self.routes_of(family);
+                        hits.extend(self.key_range(&key).filter(|&i| pred(&list[i])));
+                    }
                 }
+                hits.sort_unstable();
+                hits.dedup();
+                let mut removed: Vec<Route> = hits
+                    .iter()
+                    .rev()
+                    .map(|&i| self.routes_of_mut(family).remove(i))
+                    .collect();
+                removed.reverse();
+                removed
+            }
+        };
+        for r in &removed {
+            self.sources.note(&Change::RouteRemoved(RouteRef(r)));
+            self.plane.mirror(Change::RouteRemoved(RouteRef(r)));
+            if notify {
+                events(Event::DelRoute(&Self::repr_of(r)));
             }
         }
     }
@@ -522,19 +567,17 @@ impl<D: DataPlane> MemStack<D> {
         };
         if family != AF_INET6 {
             self.del_kernel_routes(
-                |r| r.family == AF_INET && through(r) && (all || r.scope != RT_SCOPE_HOST),
+                AF_INET,
+                RoutesAt::Link(index),
+                |r| through(r) && (all || r.scope != RT_SCOPE_HOST),
                 false,
                 events,
             );
         }
         if family != AF_INET {
-            let mut i = 0;
-            while i < self.routes6.len() {
-                if !through(&self.routes6[i]) {
-                    i += 1;
-                    continue;
-                }
-                let r = self.remove_route(AF_INET6, i);
+            for r in self.routes6.drain_link(index, through) {
+                self.sources.note(&Change::RouteRemoved(RouteRef(&r)));
+                self.plane.mirror(Change::RouteRemoved(RouteRef(&r)));
                 match &r.multipath {
                     Some(m) => {
                         for h in m.iter() {
@@ -554,7 +597,7 @@ impl<D: DataPlane> MemStack<D> {
     /// Marks the routes through a link `linkdown` (or clears the mark),
     /// silently, as carrier changes do.
     pub(crate) fn set_linkdown(&mut self, index: u32, down: bool) {
-        for r in self.routes4.iter_mut().chain(self.routes6.iter_mut()) {
+        let mut mark = |r: &mut Route| {
             if r.oif == index && r.kind != RTN_LOCAL {
                 if down {
                     r.flags |= RTNH_F_LINKDOWN;
@@ -571,7 +614,9 @@ impl<D: DataPlane> MemStack<D> {
                     }
                 }
             }
-        }
+        };
+        self.routes4.for_link_mut(index, &mut mark);
+        self.routes6.for_link_mut(index, &mut mark);
     }
 
     /// `ip6_route_check_nh`: the link an IPv6 gateway is reached by,

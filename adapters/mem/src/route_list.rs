@@ -15,6 +15,10 @@ const CHUNK: usize = 1024;
 pub(crate) struct RouteList {
     /// Never empty chunks, in order.
     chunks: Vec<Vec<Route>>,
+    /// For each chunk, the links its routes go through, as bits
+    /// (`ifindex % 64`; a bit may stay set after its routes went), so
+    /// that the routes of one link are found without a walk of the others.
+    links: Vec<u64>,
     /// How many routes come before each chunk.
     starts: Vec<usize>,
     len: usize,
@@ -27,11 +31,27 @@ impl Default for RouteList {
     fn default() -> Self {
         RouteList {
             chunks: Vec::new(),
+            links: Vec::new(),
             starts: Vec::new(),
             len: 0,
             lengths: [0; 129],
         }
     }
+}
+
+/// The bit of link `index`.
+fn link_bit(index: u32) -> u64 {
+    1 << (index % 64)
+}
+
+/// The bits of the links `r` goes through.
+fn route_links(r: &Route) -> u64 {
+    let hops = r.multipath.iter().flat_map(|m| m.iter());
+    hops.fold(link_bit(r.oif), |b, h| b | link_bit(h.ifindex))
+}
+
+fn links_of(chunk: &[Route]) -> u64 {
+    chunk.iter().fold(0, |b, r| b | route_links(r))
 }
 
 impl RouteList {
@@ -45,6 +65,7 @@ impl RouteList {
         while it.peek().is_some() {
             let mut chunk = Vec::with_capacity(CHUNK + 1);
             chunk.extend(it.by_ref().take(CHUNK * 3 / 4));
+            list.links.push(links_of(&chunk));
             list.chunks.push(chunk);
         }
         list.restart(0);
@@ -119,6 +140,7 @@ impl RouteList {
         assert!(i <= self.len, "insert at {i} of {}", self.len);
         self.count(&r, true);
         if self.chunks.is_empty() {
+            self.links.push(route_links(&r));
             self.chunks.push(vec![r]);
             self.restart(0);
             return;
@@ -130,6 +152,7 @@ impl RouteList {
             }
             at => at,
         };
+        self.links[c] |= route_links(&r);
         let chunk = &mut self.chunks[c];
         if chunk.len() == chunk.capacity() {
             // Grown by doubling, to CHUNK + 1 at most: no chunk holds
@@ -150,6 +173,8 @@ impl RouteList {
                 chunk.len() / 2
             };
             let tail: Vec<Route> = chunk.drain(at..).collect();
+            self.links[c] = links_of(chunk);
+            self.links.insert(c + 1, links_of(&tail));
             self.chunks.insert(c + 1, tail);
         }
         self.restart(c);
@@ -163,9 +188,76 @@ impl RouteList {
         self.count(&r, false);
         if self.chunks[c].is_empty() {
             self.chunks.remove(c);
+            self.links.remove(c);
         }
         self.restart(c);
         r
+    }
+
+    /// The route at position `i` changed in place: its links are noted.
+    pub fn changed(&mut self, i: usize) {
+        if i < self.len {
+            let (c, o) = self.locate(i);
+            self.links[c] |= route_links(&self.chunks[c][o]);
+        }
+    }
+
+    /// Runs `f` on every route that may go through link `index` (only the
+    /// chunks holding one are walked; `f` must not change links).
+    pub fn for_link_mut(&mut self, index: u32, mut f: impl FnMut(&mut Route)) {
+        let bit = link_bit(index);
+        for (chunk, links) in self.chunks.iter_mut().zip(&self.links) {
+            if links & bit != 0 {
+                chunk.iter_mut().for_each(&mut f);
+            }
+        }
+    }
+
+    /// Removes the routes through link `index` that `pred` selects, and
+    /// returns them in order. Only the chunks holding a route through the
+    /// link are walked.
+    pub fn drain_link(&mut self, index: u32, pred: impl Fn(&Route) -> bool) -> Vec<Route> {
+        let bit = link_bit(index);
+        let mut removed = Vec::new();
+        let mut first = None;
+        for c in 0..self.chunks.len() {
+            if self.links[c] & bit == 0 {
+                continue;
+            }
+            let chunk = &mut self.chunks[c];
+            let before = removed.len();
+            let mut kept = Vec::with_capacity(chunk.capacity());
+            for r in chunk.drain(..) {
+                if pred(&r) {
+                    removed.push(r);
+                } else {
+                    kept.push(r);
+                }
+            }
+            *chunk = kept;
+            self.links[c] = links_of(chunk);
+            if removed.len() > before {
+                first.get_or_insert(c);
+            }
+        }
+        for r in &removed {
+            if let Some(n) = self.lengths.get_mut(usize::from(r.dst_len)) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        if let Some(first) = first {
+            let mut c = first;
+            while c < self.chunks.len() {
+                if self.chunks[c].is_empty() {
+                    self.chunks.remove(c);
+                    self.links.remove(c);
+                } else {
+                    c += 1;
+                }
+            }
+            self.restart(first);
+        }
+        removed
     }
 
     /// The first position where `before` is false (it must be true for a
@@ -322,5 +414,57 @@ mod tests {
             );
         }
         assert_eq!(RouteList::default().partition_point(|_| true), 0);
+    }
+
+    /// Draining a link's routes removes exactly what a filter of the
+    /// whole list would, keeps the rest in order, and leaves the list
+    /// usable (positions, lengths, later drains) whatever the chunks.
+    #[test]
+    fn drain_link_is_a_filter() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut all: Vec<Route> = (0..6_000u32)
+            .map(|n| {
+                let mut r = route(n);
+                // Links 1 to 200: bits shared by links 64 apart.
+                r.oif = 1 + next(200) as u32;
+                r.dst_len = next(33) as u8;
+                r
+            })
+            .collect();
+        let mut list = RouteList::from_vec(all.clone());
+        for (i, r) in all.iter().enumerate().take(500) {
+            list.insert(i * 3, r.clone());
+        }
+        all = list.iter().cloned().collect();
+        for link in [5u32, 69, 133, 200, 7, 5] {
+            let odd = |r: &Route| r.oif == link && r.priority % 2 == 1;
+            let want: Vec<u32> = all.iter().filter(|r| odd(r)).map(|r| r.priority).collect();
+            let got: Vec<u32> = list
+                .drain_link(link, odd)
+                .iter()
+                .map(|r| r.priority)
+                .collect();
+            assert_eq!(got, want, "link {link}");
+            all.retain(|r| !odd(r));
+            assert_eq!(
+                ids(&list),
+                all.iter().map(|r| r.priority).collect::<Vec<_>>()
+            );
+            assert_eq!(list.len(), all.len());
+            let lengths: Vec<u8> = list.lengths().collect();
+            let mut expect: Vec<u8> = all.iter().map(|r| r.dst_len).collect();
+            expect.sort_unstable_by(|a, b| b.cmp(a));
+            expect.dedup();
+            assert_eq!(lengths, expect);
+        }
+        let everything = list.drain_link(5, |r| r.oif == 5);
+        assert!(everything.iter().all(|r| r.oif == 5));
+        assert!(list.iter().all(|r| r.oif != 5));
     }
 }

@@ -176,9 +176,13 @@ impl MemStack {
             return Err(invalid("a route is in a table that does not exist"));
         }
         let last_index = t.last_index.max(1);
-        let mut subnets = crate::subnet_index::SubnetIndex::default();
+        let mut subnets = crate::indexes::SubnetIndex::default();
         for a in &addrs {
             subnets.insert(a);
+        }
+        let mut sources = crate::indexes::SourceCount::default();
+        for r in &routes4 {
+            sources.note(&crate::Change::RouteAdded(crate::RouteRef(r)));
         }
         Ok(MemStack {
             links,
@@ -186,6 +190,7 @@ impl MemStack {
             addrs,
             addr_index: Default::default(),
             subnets,
+            sources,
             routes4: RouteList::from_vec(routes4),
             routes6: RouteList::from_vec(routes6),
             tables,

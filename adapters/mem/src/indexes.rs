@@ -1,11 +1,15 @@
-//! The IPv4 addresses by subnet (link, prefix of the peer, prefix
-//! length): what `__inet_insert_ifa` and `find_matching_ifa` look for when
-//! an address is added, found without a walk of the address table.
+//! Indexes that spare walks of the tables: the IPv4 addresses by subnet
+//! (link, prefix of the peer, prefix length), what `__inet_insert_ifa` and
+//! `find_matching_ifa` look for when an address is added; the preferred
+//! sources of the main table's IPv4 routes.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use nlq::wire::consts::RT_TABLE_MAIN;
+
 use crate::addr::Addr;
+use crate::plane::{Change, RouteRef};
 
 /// A subnet of a link: `(ifindex, prefix, prefix length)`.
 type Subnet = (u32, u32, u8);
@@ -65,5 +69,49 @@ impl SubnetIndex {
                 .values()
                 .map(|v| v.capacity() * std::mem::size_of::<(IpAddr, u8)>())
                 .sum::<usize>()
+    }
+}
+
+/// How many IPv4 routes of the main table have each preferred source, so
+/// that an address that goes finds the routes naming it (`fib_sync_down_addr`)
+/// without a walk of the table when there are none.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourceCount {
+    counts: HashMap<IpAddr, usize>,
+}
+
+impl SourceCount {
+    fn count(&mut self, r: &RouteRef<'_>, added: bool) {
+        let Some(src) = r.prefsrc() else { return };
+        if r.family() != nlq::wire::consts::AF_INET || r.table() != RT_TABLE_MAIN {
+            return;
+        }
+        let n = self.counts.entry(src).or_default();
+        if added {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.counts.remove(&src);
+            }
+        }
+    }
+
+    /// Follows a change of the route tables.
+    pub fn note(&mut self, change: &Change<'_>) {
+        match change {
+            Change::RouteAdded(r) => self.count(r, true),
+            Change::RouteRemoved(r) => self.count(r, false),
+            Change::RouteReplaced { old, new } => {
+                self.count(old, false);
+                self.count(new, true);
+            }
+            _ => {}
+        }
+    }
+
+    /// Some main-table route has `src` as its preferred source.
+    pub fn used(&self, src: IpAddr) -> bool {
+        self.counts.contains_key(&src)
     }
 }
