@@ -13,6 +13,16 @@
 //! (`MemStack::table_bytes`). Sizes: `NLKIT_SCALE=10k,100k,1m` and
 //! `NLKIT_SCALE_V6=10k,200k` (default `10k,100k` each; empty skips). Run with
 //! `cargo bench -p nlkit-tests --bench scale_route_add`.
+//!
+//! Also, on each full table: `scale_route_get` (random destinations),
+//! `scale_route_dump` (a full dump; for nlq, the most memory allocated
+//! above what was allocated before a dump read message by message, from a
+//! counting allocator) and `scale_link_flush` (a second link with ten
+//! routes through it goes down, then away: what it costs should follow
+//! what it removes, not the table's size).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
@@ -22,8 +32,34 @@ use nlq::lookup::RouteQuery;
 use nlq::server::Shared;
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
-use nlq::wire::{RouteRepr, Writer};
+use nlq::wire::{FamilyHeader, RouteRepr, Writer};
 use nlq_mem::MemStack;
+
+/// The system allocator, counting the bytes allocated now and at most.
+struct Counting;
+
+static NOW: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed to the system allocator unchanged; the
+// counters only observe.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = NOW.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        // SAFETY: the caller's layout, as given.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        NOW.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 /// Routes per batch (one pipelined `apply`) at most.
 const BATCH: u32 = 5_000;
@@ -130,6 +166,8 @@ struct Measured {
     gets: Vec<Duration>,
     /// A full dump of the family: its time and the routes it gave.
     dump: (Duration, usize),
+    /// A link with ten routes through it going down, then away.
+    flush: (Duration, Duration),
 }
 
 /// `GETS` random destinations inside the table's routes.
@@ -195,6 +233,73 @@ fn dump<T: Transport>(family: Family, h: &mut Handle<T>) -> (Duration, usize) {
     (t.elapsed(), routes)
 }
 
+/// The most bytes allocated, above what was allocated before, while a
+/// dump of `family` is read message by message (nothing kept).
+fn dump_memory<T: Transport>(family: Family, h: &mut Handle<T>) -> usize {
+    let af = match family {
+        Family::V4 => AF_INET,
+        Family::V6 => AF_INET6,
+    };
+    let mut w = Writer::new(Vec::new());
+    w.message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0, 0, |w| {
+        nlq::wire::RtMsg {
+            family: af,
+            ..nlq::wire::RtMsg::default()
+        }
+        .emit(w)
+    })
+    .expect("dump request");
+    let before = NOW.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let mut seen = 0usize;
+    h.dialog(w.buffer(), |_| {
+        seen += 1;
+        Ok(())
+    })
+    .expect("route dump");
+    assert!(seen > 0, "routes dumped");
+    PEAK.load(Ordering::Relaxed).saturating_sub(before)
+}
+
+/// `br1` with an address and ten routes through it goes down, then is
+/// deleted: the time of each.
+fn flush<T: Transport>(family: Family, h: &mut Handle<T>) -> (Duration, Duration) {
+    let br = h.link_add("br1", "bridge", &[], None).expect("br1");
+    h.link_set_up(br, true).expect("br1 up");
+    let (local, gw, len) = match family {
+        Family::V4 => (
+            IpAddr::V4(Ipv4Addr::new(172, 31, 0, 2)),
+            IpAddr::V4(Ipv4Addr::new(172, 31, 0, 1)),
+            24,
+        ),
+        Family::V6 => (
+            IpAddr::V6(Ipv6Addr::new(0xfd01, 0, 0, 0, 0, 0, 0, 2)),
+            IpAddr::V6(Ipv6Addr::new(0xfd01, 0, 0, 0, 0, 0, 0, 1)),
+            64,
+        ),
+    };
+    let nodad = AddrOptions {
+        flags: IFA_F_NODAD,
+        scope: None,
+    };
+    h.addr_add_with(local, len, br, nodad).expect("br1 address");
+    for i in 0..10u8 {
+        let dst = match family {
+            Family::V4 => IpAddr::V4(Ipv4Addr::new(172, 30, i, 0)),
+            Family::V6 => IpAddr::V6(Ipv6Addr::new(0xfd02, u16::from(i), 0, 0, 0, 0, 0, 0)),
+        };
+        let plen = if family == Family::V4 { 24 } else { 64 };
+        h.route_add(&Route::to(dst, plen).via(gw))
+            .expect("br1 route");
+    }
+    let t = Instant::now();
+    h.link_set_up(br, false).expect("br1 down");
+    let down = t.elapsed();
+    let t = Instant::now();
+    h.link_del(br).expect("br1 deleted");
+    (down, t.elapsed())
+}
+
 fn measure<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> Measured {
     family.prepare(h);
     let fill = fill(family, h, n);
@@ -202,16 +307,18 @@ fn measure<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> Measured 
         fill,
         gets: gets(family, h, n),
         dump: dump(family, h),
+        flush: flush(family, h),
     }
 }
 
 /// nlq's measures, the bytes its tables hold per route, and the medians
 /// of `Stack::route_get` and of `Stack::best_route` (the table lookup
 /// alone) called on the stack itself (no messages).
-fn nlq(family: Family, n: u32) -> (Measured, usize, (Duration, Duration)) {
+fn nlq(family: Family, n: u32) -> (Measured, usize, (Duration, Duration), usize) {
     let shared = Shared::new(MemStack::new());
     let mut h = Handle::in_process(&shared);
     let m = measure(family, &mut h, n);
+    let above = dump_memory(family, &mut h);
     let server = shared.lock();
     let stack = server.stack();
     let mut dice = 0x2545_f491_4f6c_dd1d;
@@ -245,6 +352,7 @@ fn nlq(family: Family, n: u32) -> (Measured, usize, (Duration, Duration)) {
         m,
         stack.table_bytes() / stack.route_count().max(1),
         (median(&mut direct), median(&mut best)),
+        above,
     )
 }
 
@@ -291,6 +399,12 @@ fn report(family: Family, size: &str, contender: &str, n: u32, m: &mut Measured)
         took.as_secs_f64(),
         routes as f64 / took.as_secs_f64()
     );
+    let (down, del) = m.flush;
+    println!(
+        "scale_link_flush{v6}/{size}/{contender}: a link with 10 routes down in {:.1} µs, deleted in {:.1} µs",
+        down.as_secs_f64() * 1e6,
+        del.as_secs_f64() * 1e6
+    );
 }
 
 fn parse_size(s: &str) -> Option<u32> {
@@ -320,10 +434,13 @@ fn main() {
                 std::process::exit(2);
             };
             let size = size.trim();
-            let (mut m, per_route, (get, best)) = nlq(family, n);
+            let (mut m, per_route, (get, best), above) = nlq(family, n);
             report(family, size, "nlq", n, &mut m);
             println!("{group}/{size}/nlq: {per_route} bytes per route");
             let v6 = if family == Family::V6 { "_v6" } else { "" };
+            println!(
+                "scale_route_dump{v6}/{size}/nlq: {above} bytes allocated above the table during a dump"
+            );
             println!(
                 "scale_route_get{v6}/{size}/nlq: median {:.3} µs per Stack::route_get, {:.3} µs per Stack::best_route",
                 get.as_secs_f64() * 1e6,

@@ -227,8 +227,25 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
     s
 }
 
-/// Masks random MACs in `ip`'s text.
+/// Masks random MACs in `ip`'s text, and the values of bridge timers
+/// with the padding `ip` puts before them (as wide as the value).
 pub fn mask_text(s: &str) -> String {
+    let masked = mask_words(s);
+    let mut parts = masked.split("<timer>").peekable();
+    let mut out = String::with_capacity(masked.len());
+    while let Some(p) = parts.next() {
+        if parts.peek().is_some() {
+            out.push_str(p.trim_end());
+            out.push_str(" <timer>");
+        } else {
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+/// Masks random MACs and timer values, word by word.
+fn mask_words(s: &str) -> String {
     // The word before: a bridge timer's value follows its name.
     let mut before = String::new();
     s.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == ',')
@@ -395,4 +412,17 @@ fn line_diff(a: &str, b: &str) -> String {
         }
     }
     out
+}
+
+/// Timer values are random, and so is their padding; the rest stays.
+#[test]
+fn timers_are_masked_with_their_padding() {
+    let a = mask_text("tcn_timer    0.00 gc_timer  300.01 ageing_time 30000");
+    let b = mask_text("tcn_timer    0.00 gc_timer    0.00 ageing_time 30000");
+    assert_eq!(a, b);
+    assert_eq!(a, "tcn_timer <timer> gc_timer <timer> ageing_time 30000");
+    assert_ne!(
+        mask_text("ageing_time 30000"),
+        mask_text("ageing_time 30001")
+    );
 }
