@@ -22,7 +22,7 @@
 //! what it removes, not the table's size).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
@@ -35,24 +35,32 @@ use nlq::wire::consts::*;
 use nlq::wire::{FamilyHeader, RouteRepr, Writer};
 use nlq_mem::MemStack;
 
-/// The system allocator, counting the bytes allocated now and at most.
+/// The system allocator; while `COUNTING`, it counts the bytes allocated
+/// less those freed (`NOW`) and their most (`PEAK`). Off, it costs one
+/// load per call, so that the timed parts are not slowed.
 struct Counting;
 
-static NOW: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static NOW: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every call is passed to the system allocator unchanged; the
 // counters only observe.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = NOW.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            let size = layout.size() as isize;
+            let now = NOW.fetch_add(size, Ordering::Relaxed) + size;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
         // SAFETY: the caller's layout, as given.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        NOW.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            NOW.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -222,26 +230,16 @@ fn gets<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> Vec<Duration
         .collect()
 }
 
-/// A full dump of `family`, timed.
+/// A full dump of `family`, timed: the datagrams read from the
+/// transport as they come, their messages counted (not parsed), so that
+/// the figure is the stack's and the transport's, not a client's.
 fn dump<T: Transport>(family: Family, h: &mut Handle<T>) -> (Duration, usize) {
     let af = match family {
         Family::V4 => AF_INET,
         Family::V6 => AF_INET6,
     };
-    let t = Instant::now();
-    let routes = h.routes(af, None).expect("route dump").len();
-    (t.elapsed(), routes)
-}
-
-/// The most bytes allocated, above what was allocated before, while a
-/// dump of `family` is read message by message (nothing kept).
-fn dump_memory<T: Transport>(family: Family, h: &mut Handle<T>) -> usize {
-    let af = match family {
-        Family::V4 => AF_INET,
-        Family::V6 => AF_INET6,
-    };
     let mut w = Writer::new(Vec::new());
-    w.message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0, 0, |w| {
+    w.message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 77, 0, |w| {
         nlq::wire::RtMsg {
             family: af,
             ..nlq::wire::RtMsg::default()
@@ -249,16 +247,65 @@ fn dump_memory<T: Transport>(family: Family, h: &mut Handle<T>) -> usize {
         .emit(w)
     })
     .expect("dump request");
-    let before = NOW.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let mut seen = 0usize;
-    h.dialog(w.buffer(), |_| {
-        seen += 1;
-        Ok(())
+    let t = Instant::now();
+    let transport = h.transport();
+    transport.send(w.buffer()).expect("dump request sent");
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut routes = 0;
+    loop {
+        transport
+            .recv(&mut buf, Some(Duration::from_secs(30)))
+            .expect("dump datagram");
+        let mut done = false;
+        for m in nlq::wire::Messages::new(&buf).filter_map(Result::ok) {
+            match m.header().kind {
+                RTM_NEWROUTE => routes += 1,
+                NLMSG_DONE | NLMSG_ERROR => done = true,
+                _ => {}
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    (t.elapsed(), routes)
+}
+
+/// The most bytes allocated, above what was allocated before, while nlq
+/// answers a dump of `family`, datagram by datagram as a reader takes
+/// them (each dropped once read).
+fn dump_memory(family: Family, shared: &Shared<MemStack>) -> usize {
+    let af = match family {
+        Family::V4 => AF_INET,
+        Family::V6 => AF_INET6,
+    };
+    let mut w = Writer::new(Vec::new());
+    w.message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, |w| {
+        nlq::wire::RtMsg {
+            family: af,
+            ..nlq::wire::RtMsg::default()
+        }
+        .emit(w)
     })
-    .expect("route dump");
-    assert!(seen > 0, "routes dumped");
-    PEAK.load(Ordering::Relaxed).saturating_sub(before)
+    .expect("dump request");
+    let mut server = shared.lock();
+    let conn = server.connect();
+    NOW.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    server.send(conn, w.buffer());
+    let mut done = false;
+    while !done {
+        let Ok(Some(reply)) = server.recv(conn, 32 * 1024) else {
+            panic!("the dump ended without NLMSG_DONE");
+        };
+        done = nlq::wire::Messages::new(&reply.bytes)
+            .filter_map(Result::ok)
+            .any(|m| m.header().kind == NLMSG_DONE);
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    server.disconnect(conn);
+    usize::try_from(PEAK.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
 /// `br1` with an address and ten routes through it goes down, then is
@@ -318,7 +365,7 @@ fn nlq(family: Family, n: u32) -> (Measured, usize, (Duration, Duration), usize)
     let shared = Shared::new(MemStack::new());
     let mut h = Handle::in_process(&shared);
     let m = measure(family, &mut h, n);
-    let above = dump_memory(family, &mut h);
+    let above = dump_memory(family, &shared);
     let server = shared.lock();
     let stack = server.stack();
     let mut dice = 0x2545_f491_4f6c_dd1d;
