@@ -118,8 +118,8 @@ fn reject_errno(kind: u8) -> Option<i32> {
     }
 }
 
-fn link_of<S: Stack + ?Sized>(stack: &S, index: u32) -> Option<crate::wire::LinkRepr> {
-    stack.link(crate::stack::LinkKey::Index(index)).ok()
+fn link_of<S: Stack + ?Sized>(stack: &S, index: u32) -> Option<crate::stack::LinkState> {
+    stack.link_state(index)
 }
 
 fn is_own_address<S: Stack + ?Sized>(stack: &S, ip: IpAddr) -> bool {
@@ -151,12 +151,12 @@ fn is_local_gateway<S: Stack + ?Sized>(stack: &S, gw: IpAddr) -> bool {
 const IPV4_MIN_MTU: u32 = 68;
 
 /// IPv4 works on the link (its MTU is at least [`IPV4_MIN_MTU`]).
-fn has_inet4(link: &crate::wire::LinkRepr) -> bool {
+fn has_inet4(link: &crate::stack::LinkState) -> bool {
     link.mtu.is_none_or(|m| m >= IPV4_MIN_MTU)
 }
 
 fn is_loopback<S: Stack + ?Sized>(stack: &S, index: u32) -> bool {
-    link_of(stack, index).is_some_and(|l| l.header.flags & IFF_LOOPBACK != 0)
+    link_of(stack, index).is_some_and(|l| l.flags & IFF_LOOPBACK != 0)
 }
 
 /// The answer to `ip route get`, as the kernel gives it: the path a
@@ -182,7 +182,7 @@ fn is_loopback<S: Stack + ?Sized>(stack: &S, index: u32) -> bool {
 pub fn route_get<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
     if q.oif != 0 {
         let link = link_of(stack, q.oif).ok_or(StackError::new(ENODEV))?;
-        if q.dst.is_ipv4() && (link.header.flags & IFF_UP == 0 || !has_inet4(&link)) {
+        if q.dst.is_ipv4() && (link.flags & IFF_UP == 0 || !has_inet4(&link)) {
             return Err(StackError::new(ENETUNREACH));
         }
     }

@@ -324,6 +324,15 @@ pub struct NewLink<'a> {
     pub change: LinkChange,
 }
 
+/// What a route lookup needs of a link ([`Stack::link_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkState {
+    /// `IFF_*` as the link reports them.
+    pub flags: u32,
+    /// Its MTU, if it has one.
+    pub mtu: Option<u32>,
+}
+
 /// A network stack as rtnetlink sees it. Implement what your stack has; the
 /// rest answers `EOPNOTSUPP`.
 ///
@@ -363,6 +372,17 @@ pub trait Stack {
     /// checks the server makes before address and route changes.
     fn has_link(&self, index: u32) -> bool {
         self.link(LinkKey::Index(index)).is_ok()
+    }
+
+    /// The flags and MTU of link `index`, for route lookups. The default
+    /// takes them from [`Stack::link`]; a stack whose link answers are
+    /// costly to build gives them directly.
+    fn link_state(&self, index: u32) -> Option<LinkState> {
+        let l = self.link(LinkKey::Index(index)).ok()?;
+        Some(LinkState {
+            flags: l.header.flags,
+            mtu: l.mtu,
+        })
     }
 
     /// Creates a link; returns its index.
@@ -565,6 +585,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn has_link(&self, index: u32) -> bool {
         (**self).has_link(index)
+    }
+    fn link_state(&self, index: u32) -> Option<LinkState> {
+        (**self).link_state(index)
     }
     fn add_link(&mut self, link: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         (**self).add_link(link, events)

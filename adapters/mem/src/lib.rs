@@ -434,6 +434,13 @@ impl<D: DataPlane> Stack for MemStack<D> {
         self.links.contains_key(&index)
     }
 
+    fn link_state(&self, index: u32) -> Option<nlq::stack::LinkState> {
+        self.links.get(&index).map(|l| nlq::stack::LinkState {
+            flags: l.iff(),
+            mtu: Some(l.mtu),
+        })
+    }
+
     fn add_link(&mut self, new: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         self.touch();
         let decorate = self.plane.link_decorator();
@@ -583,5 +590,46 @@ impl<D: DataPlane> Stack for MemStack<D> {
 
     fn generation(&self) -> u64 {
         self.generation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nlq::stack::{LinkState, NewLink};
+    use nlq::wire::IfName;
+
+    use super::*;
+
+    /// The link state lookups use is the one the link answer reports.
+    #[test]
+    fn link_state_is_what_the_link_reports() {
+        let mut s = MemStack::new();
+        for kind in ["bridge", "dummy", "tap"] {
+            let new = NewLink {
+                index: 0,
+                name: IfName::try_from_str(&format!("{kind}9")),
+                kind,
+                info: None,
+                change: LinkChange {
+                    mtu: Some(1400),
+                    ..LinkChange::default()
+                },
+            };
+            let index = s.add_link(&new, &mut |_| {}).unwrap();
+            let up = LinkChange {
+                flags: IFF_UP,
+                flags_mask: IFF_UP,
+                ..LinkChange::default()
+            };
+            s.set_link(index, &up, &mut |_| {}).unwrap();
+        }
+        for l in s.links_iter().map(|l| l.repr()).collect::<Vec<_>>() {
+            let want = LinkState {
+                flags: l.header.flags,
+                mtu: l.mtu,
+            };
+            assert_eq!(s.link_state(l.header.index), Some(want));
+        }
+        assert_eq!(s.link_state(99), None);
     }
 }

@@ -137,6 +137,7 @@ impl<D: DataPlane> MemStack<D> {
             if !link.is_up() {
                 return Err(fail(ENETDOWN, "Nexthop device is not up"));
             }
+            // `inet_addr_type_dev_table`: the link only picks the table.
             if self.addr_type4(gw, RT_TABLE_LOCAL) != RTN_UNICAST {
                 return Err(fail(EINVAL, "Nexthop has invalid gateway"));
             }
@@ -200,9 +201,11 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 
-    /// `inet_addr_type_table`: what `addr` is to this host, as the local
-    /// table (and `table`, when another) says: local, broadcast,
-    /// multicast, or unicast (anything else).
+    /// `inet_addr_type_table` (`__inet_dev_addr_type` without a device):
+    /// what `addr` is to this host, as the local table (and `table`, when
+    /// another) says: local, broadcast, multicast, or unicast (anything
+    /// else, and where the route found makes the lookup fail:
+    /// unreachable, prohibit, blackhole, throw).
     pub(crate) fn addr_type4(&self, addr: IpAddr, table: u32) -> u8 {
         let IpAddr::V4(a) = addr else {
             return RTN_UNICAST;
@@ -218,6 +221,13 @@ impl<D: DataPlane> MemStack<D> {
         if a.is_multicast() {
             return RTN_MULTICAST;
         }
+        let type_of = |r: &Route| {
+            if nlq::route_rules::is_reject(r.kind) {
+                RTN_UNICAST
+            } else {
+                r.kind
+            }
+        };
         // The longest prefix, the table's own entries first, and the first
         // of those (a broadcast route goes before a local one for the same
         // address). The local table shares main's trie while there are no
@@ -234,7 +244,7 @@ impl<D: DataPlane> MemStack<D> {
                             .then(|| first(RT_TABLE_MAIN))
                             .flatten()
                     })
-                    .map(|r| r.kind)
+                    .map(type_of)
             })
         };
         let t = if table == RT_TABLE_MAIN {

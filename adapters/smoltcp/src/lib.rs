@@ -432,6 +432,10 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.link(key)
     }
 
+    fn link_state(&self, index: u32) -> Option<nlq::stack::LinkState> {
+        self.engine.link_state(index)
+    }
+
     fn has_link(&self, index: u32) -> bool {
         self.engine.has_link(index)
     }

@@ -86,6 +86,10 @@ impl<S: Stack> Stack for Guarded<S> {
         self.inner.link(key)
     }
 
+    fn link_state(&self, index: u32) -> Option<nlq::stack::LinkState> {
+        self.inner.link_state(index)
+    }
+
     fn has_link(&self, index: u32) -> bool {
         self.inner.has_link(index)
     }

@@ -1080,4 +1080,25 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
         "`ip route get 10.1.2.3 oif b0`: stdout (on-link source)",
         &["link add b0 type bridge", "link set b0 up", "addr add 10.0.1.1/24 dev b0", "addr replace 10.0.0.3/8 dev b0 label b0:1 metric 300 noprefixroute", "route get 10.1.2.3 oif b0"],
     ),
+    (
+        "`ip route prepend 10.0.0.0/24 via 192.0.2.254 dev lo onlink metric 0 proto kernel src 10.0.0.77`: stderr",
+        &[
+            "link set lo up",
+            "route prepend unreachable default hoplimit 5",
+            "route prepend 10.0.0.0/24 via 192.0.2.254 dev lo onlink metric 0 proto kernel src 10.0.0.77",
+        ],
+    ),
+    (
+        "`ip route add 10.1.0.0/24 via 192.0.2.1 dev lo onlink`: the link of an onlink gateway only picks the table",
+        &[
+            "link add b0 type bridge",
+            "link set b0 up",
+            "link set lo up",
+            "addr add 192.0.2.1/24 dev b0",
+            "route add 10.1.0.0/24 via 192.0.2.1 dev lo onlink",
+            "route add 10.2.0.0/24 via 192.0.2.1 dev b0 onlink",
+            "route add 10.3.0.0/24 via 0.1.2.3 dev b0 onlink",
+            "route show table all",
+        ],
+    ),
 ];
