@@ -320,7 +320,12 @@ impl<D: DataPlane> MemStack<D> {
     pub(crate) fn routes_at(&self, key: &RouteKey) -> impl Iterator<Item = &Route> + Clone {
         let v = self.routes_of(key.family);
         let k = key.order();
-        let lo = v.partition_point(|r| r.key().order() < k);
+        // No route of the table has the length: nothing to search.
+        let lo = if v.has_length(key.table, key.dst_len) {
+            v.partition_point(|r| r.key().order() < k)
+        } else {
+            v.len()
+        };
         v.range(lo..usize::MAX)
             .take_while(move |r| r.key().order() == k)
     }
@@ -353,9 +358,10 @@ impl<D: DataPlane> MemStack<D> {
         order.sort_unstable_by_key(|&t| (t as u8, t));
         order.dedup();
         let family = if addr.is_ipv4() { AF_INET } else { AF_INET6 };
-        for len in self.routes_of(family).lengths() {
+        let list = self.routes_of(family);
+        for len in list.lengths() {
             let mut best: Option<(K, &Route)> = None;
-            for &t in &order {
+            for &t in order.iter().filter(|&&t| list.has_length(t, len)) {
                 for r in self.routes_at(&RouteKey::prefix_of(t, addr, len)) {
                     let Some(k) = rank(r) else { continue };
                     if best.as_ref().is_none_or(|(b, _)| k > *b) {
@@ -400,10 +406,18 @@ impl<D: DataPlane> MemStack<D> {
     /// Where routes with `key` sit in the sorted list.
     fn key_range(&self, key: &RouteKey) -> std::ops::Range<usize> {
         let v = self.routes_of(key.family);
+        if !v.has_length(key.table, key.dst_len) {
+            // No route of the table has the length: none has the key.
+            return 0..0;
+        }
         let k = key.order();
         let lo = v.partition_point(|r| r.key().order() < k);
-        let hi = v.partition_point(|r| r.key().order() <= k);
-        lo..hi
+        // The routes of one key are few: counted from the first.
+        let n = v
+            .range(lo..usize::MAX)
+            .take_while(|r| r.key().order() == k)
+            .count();
+        lo..lo + n
     }
 
     /// Inserts in the kernel's dump order: before the routes that compare

@@ -6,8 +6,16 @@ use std::ops::{Index, IndexMut, Range};
 
 use crate::route::Route;
 
-/// Routes a chunk holds before it is split in two.
+/// Routes a chunk holds at most before it is split in two, in a large
+/// table.
 const CHUNK: usize = 1024;
+
+/// The most routes a chunk holds in a list of `len`: about twice the
+/// square root, from 64 to [`CHUNK`], so that an insert moves few routes
+/// in a small table (the chunk) and recounts few chunks in a large one.
+fn chunk_limit(len: usize) -> usize {
+    (2 * len.isqrt()).clamp(64, CHUNK)
+}
 
 /// An ordered sequence of routes addressed by position (as a `Vec`), with
 /// inserts and removals in O(chunk + chunks) rather than O(n).
@@ -25,6 +33,8 @@ pub(crate) struct RouteList {
     /// How many routes have each prefix length (a route's length is never
     /// changed in place), so that lookups probe only lengths in use.
     lengths: [usize; 129],
+    /// The same, per table: (table, counts), a few tables.
+    table_lengths: Vec<(u32, Box<[u32; 129]>)>,
 }
 
 impl Default for RouteList {
@@ -35,6 +45,7 @@ impl Default for RouteList {
             starts: Vec::new(),
             len: 0,
             lengths: [0; 129],
+            table_lengths: Vec::new(),
         }
     }
 }
@@ -61,10 +72,11 @@ impl RouteList {
         for r in &routes {
             list.count(r, true);
         }
+        let limit = chunk_limit(routes.len());
         let mut it = routes.into_iter().peekable();
         while it.peek().is_some() {
-            let mut chunk = Vec::with_capacity(CHUNK + 1);
-            chunk.extend(it.by_ref().take(CHUNK * 3 / 4));
+            let mut chunk = Vec::with_capacity(limit + 1);
+            chunk.extend(it.by_ref().take(limit * 3 / 4));
             list.links.push(links_of(&chunk));
             list.chunks.push(chunk);
         }
@@ -77,9 +89,29 @@ impl RouteList {
     }
 
     fn count(&mut self, r: &Route, added: bool) {
-        if let Some(n) = self.lengths.get_mut(usize::from(r.dst_len)) {
+        let len = usize::from(r.dst_len);
+        if let Some(n) = self.lengths.get_mut(len) {
             *n = if added { *n + 1 } else { n.saturating_sub(1) };
         }
+        let at = match self.table_lengths.iter().position(|(t, _)| *t == r.table) {
+            Some(at) => at,
+            None => {
+                self.table_lengths.push((r.table, Box::new([0; 129])));
+                self.table_lengths.len() - 1
+            }
+        };
+        if let Some(n) = self.table_lengths[at].1.get_mut(len) {
+            *n = if added { *n + 1 } else { n.saturating_sub(1) };
+        }
+    }
+
+    /// Some route of `table` has prefix length `len`.
+    pub fn has_length(&self, table: u32, len: u8) -> bool {
+        self.table_lengths
+            .iter()
+            .find(|(t, _)| *t == table)
+            .and_then(|(_, n)| n.get(usize::from(len)))
+            .is_some_and(|n| *n != 0)
     }
 
     /// The prefix lengths some route has, longest first.
@@ -145,9 +177,10 @@ impl RouteList {
             self.restart(0);
             return;
         }
+        let limit = chunk_limit(self.len);
         let (c, o) = match self.locate_end(i) {
             // Between two chunks: the end of the first, while it has room.
-            (c, 0) if c > 0 && self.chunks[c - 1].len() < CHUNK => {
+            (c, 0) if c > 0 && self.chunks[c - 1].len() < limit => {
                 (c - 1, self.chunks[c - 1].len())
             }
             at => at,
@@ -155,19 +188,19 @@ impl RouteList {
         self.links[c] |= route_links(&r);
         let chunk = &mut self.chunks[c];
         if chunk.len() == chunk.capacity() {
-            // Grown by doubling, to CHUNK + 1 at most: no chunk holds
+            // Grown by doubling, to the limit + 1 at most: no chunk holds
             // more than twice what it needs, a full one nothing more.
-            let want = (chunk.capacity() * 2).clamp(4, CHUNK + 1);
+            let want = (chunk.capacity() * 2).clamp(4, limit + 1);
             chunk.reserve_exact(want.saturating_sub(chunk.len()));
         }
         chunk.insert(o, r);
-        if chunk.len() > CHUNK {
+        if chunk.len() > limit {
             // Where a run of routes added in order goes on, the chunk is
             // cut beside the new route, so that the run fills chunks;
             // elsewhere it is halved.
-            let at = if o >= CHUNK * 3 / 4 {
-                (o + 1).min(CHUNK)
-            } else if o < CHUNK / 4 {
+            let at = if o >= limit * 3 / 4 {
+                (o + 1).min(limit)
+            } else if o < limit / 4 {
                 o.max(1)
             } else {
                 chunk.len() / 2
@@ -241,9 +274,7 @@ impl RouteList {
             }
         }
         for r in &removed {
-            if let Some(n) = self.lengths.get_mut(usize::from(r.dst_len)) {
-                *n = n.saturating_sub(1);
-            }
+            self.count(r, false);
         }
         if let Some(first) = first {
             let mut c = first;
