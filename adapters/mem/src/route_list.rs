@@ -33,6 +33,8 @@ pub(crate) struct RouteList {
     /// How many routes have each prefix length (a route's length is never
     /// changed in place), so that lookups probe only lengths in use.
     lengths: [usize; 129],
+    /// The lengths in use, as bits (bit `l % 64` of word `l / 64`).
+    used: [u64; 3],
     /// The same, per table: (table, counts), a few tables.
     table_lengths: Vec<(u32, Box<[u32; 129]>)>,
 }
@@ -45,6 +47,7 @@ impl Default for RouteList {
             starts: Vec::new(),
             len: 0,
             lengths: [0; 129],
+            used: [0; 3],
             table_lengths: Vec::new(),
         }
     }
@@ -92,6 +95,12 @@ impl RouteList {
         let len = usize::from(r.dst_len);
         if let Some(n) = self.lengths.get_mut(len) {
             *n = if added { *n + 1 } else { n.saturating_sub(1) };
+            let bit = 1u64 << (len % 64);
+            if *n == 0 {
+                self.used[len / 64] &= !bit;
+            } else {
+                self.used[len / 64] |= bit;
+            }
         }
         let at = match self.table_lengths.iter().position(|(t, _)| *t == r.table) {
             Some(at) => at,
@@ -116,9 +125,17 @@ impl RouteList {
 
     /// The prefix lengths some route has, longest first.
     pub fn lengths(&self) -> impl Iterator<Item = u8> + '_ {
-        (0..=128u8)
-            .rev()
-            .filter(|&l| self.lengths[usize::from(l)] != 0)
+        let mut word = 3;
+        let mut bits = 0u64;
+        std::iter::from_fn(move || loop {
+            if bits != 0 {
+                let top = 63 - bits.leading_zeros();
+                bits &= !(1u64 << top);
+                return u8::try_from(word * 64 + top as usize).ok();
+            }
+            word = word.checked_sub(1)?;
+            bits = self.used[word];
+        })
     }
 
     /// The chunk holding position `i` (`i < len`), and where in it.
