@@ -113,8 +113,11 @@ pub enum RouteAdmission<'a> {
     },
 }
 
-/// One change of the tables, for [`DataPlane::mirror`].
+/// One change of the tables, for [`DataPlane::mirror`]. More kinds of
+/// change may come (neighbours, rules): a plane ignores what it does not
+/// carry.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Change<'a> {
     /// A link was created, or changed (flags, carrier, MTU, address,
     /// name).
