@@ -491,10 +491,12 @@ impl<D: DataPlane> MemStack<D> {
         change: &LinkChange,
         events: Events<'_>,
     ) -> StackResult<()> {
-        let link = self.link_ref(index)?;
+        self.link_ref(index)?;
         if change.address.is_some_and(|m| m.len() < 6) {
             return Err(StackError::new(EINVAL));
         }
+        D::admit_link_change(self, index, change)?;
+        let link = self.link_ref(index)?;
         let kind = link.kind;
         let mtu_range = link.mtu_range();
         if let Some(mac) = change.address {

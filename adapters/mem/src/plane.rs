@@ -25,7 +25,7 @@
 
 use std::net::IpAddr;
 
-use nlq::stack::{NewLink, StackResult};
+use nlq::stack::{LinkChange, NewLink, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, HwAddr, IfName, LinkRepr, RouteRepr};
 
@@ -49,6 +49,15 @@ pub trait DataPlane: Sized {
 
     /// Deleting link `index` (it exists).
     fn admit_del_link(_engine: &MemStack<Self>, _index: u32) -> StackResult<()> {
+        Ok(())
+    }
+
+    /// A change of link `index` (it exists), before any of it is made.
+    fn admit_link_change(
+        _engine: &MemStack<Self>,
+        _index: u32,
+        _change: &LinkChange,
+    ) -> StackResult<()> {
         Ok(())
     }
 
@@ -302,5 +311,84 @@ impl RouteRef<'_> {
     /// The route as rtnetlink reports it.
     pub fn repr(&self) -> RouteRepr {
         MemStack::<ConfigOnly>::repr_of(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nlq::errno::EOPNOTSUPP;
+    use nlq::stack::{Stack, StackError};
+
+    use super::*;
+    use crate::DeviceLink;
+
+    /// Refuses renames, counts what it is told.
+    #[derive(Default)]
+    struct NoRename {
+        changes: usize,
+    }
+
+    impl DataPlane for NoRename {
+        fn admit_link_change(_: &MemStack<Self>, _: u32, change: &LinkChange) -> StackResult<()> {
+            match change.name {
+                Some(_) => Err(StackError::with_message(EOPNOTSUPP, "no renames")),
+                None => Ok(()),
+            }
+        }
+
+        fn mirror(&mut self, _: Change<'_>) {
+            self.changes += 1;
+        }
+    }
+
+    fn device() -> DeviceLink {
+        DeviceLink {
+            index: 7,
+            name: IfName::try_from_str("eth0").unwrap(),
+            mac: [2, 0, 0, 0, 0, 7],
+            mtu: 1500,
+            max_mtu: 9000,
+        }
+    }
+
+    #[test]
+    fn a_refused_link_change_changes_nothing() {
+        let mut s = MemStack::bare(NoRename::default());
+        s.attach(device()).unwrap();
+        let told = s.plane().changes;
+        let change = LinkChange {
+            mtu: Some(1400),
+            name: IfName::try_from_str("eth9"),
+            ..LinkChange::default()
+        };
+        let mut events = 0;
+        let e = s.set_link(7, &change, &mut |_| events += 1).unwrap_err();
+        assert_eq!((e.errno, e.message), (EOPNOTSUPP, Some("no renames")));
+        assert_eq!(events, 0);
+        assert_eq!(s.link_of(7).map(|l| l.mtu()), Some(1500));
+        let mtu = LinkChange {
+            mtu: Some(9000),
+            ..LinkChange::default()
+        };
+        s.set_link(7, &mtu, &mut |_| {}).unwrap();
+        assert!(s.plane().changes > told);
+        let over = LinkChange {
+            mtu: Some(9001),
+            ..LinkChange::default()
+        };
+        assert!(s.set_link(7, &over, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn a_device_link_survives_its_tables() {
+        let mut s = MemStack::new();
+        s.attach(device()).unwrap();
+        assert!(s.attach(device()).is_err(), "the index is taken");
+        let t = s.tables();
+        let r = MemStack::from_tables(&t).unwrap();
+        assert_eq!(r.tables(), t);
+        let l = r.link_of(7).unwrap().repr();
+        assert!(l.info.is_none());
+        assert_eq!(l.details.max_mtu, Some(9000));
     }
 }

@@ -212,6 +212,8 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
     }
     let kind = match r.info.as_ref().and_then(|i| i.kind) {
         None if r.header.kind == ARPHRD_LOOPBACK && index == 1 => Kind::Loopback,
+        // A data plane's device names no kind.
+        None if r.header.kind == ARPHRD_ETHER => Kind::Device,
         Some(k) => Kind::parse(k.as_str()).ok_or(invalid("a link of an unknown kind"))?,
         None => return Err(invalid("a link without a kind")),
     };
@@ -229,6 +231,13 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
     link.carrier_ups = r.details.carrier_up_count.unwrap_or(0);
     link.carrier_downs = r.details.carrier_down_count.unwrap_or(0);
     link.mtu = r.mtu.ok_or(invalid("a link without an MTU"))?;
+    if kind == Kind::Device {
+        link.max_mtu = r
+            .details
+            .max_mtu
+            .filter(|m| *m >= link.mtu)
+            .ok_or(invalid("a device link without its largest MTU"))?;
+    }
     link.mac = r.address.unwrap_or_default();
     link.broadcast = r.broadcast.unwrap_or_default();
     link.txqlen = r.txqlen.unwrap_or(0);
