@@ -237,9 +237,12 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
             if is_loopback(stack, dev) {
                 flags |= RTCF_LOCAL;
             }
+            // `fib_result_prefsrc`: chosen for the next hop, with its
+            // gateway (none: any address), not the destination.
+            let any = IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED);
             q.src
                 .or(r.prefsrc)
-                .or_else(|| select_source4(stack, dev, gw.unwrap_or(q.dst), r.header.scope))
+                .or_else(|| select_source4(stack, dev, gw.unwrap_or(any), r.header.scope))
         }
         // No route, but an output link: the destination is on it.
         Err(_) if q.oif != 0 => {
@@ -319,9 +322,9 @@ const LOOPBACK_INDEX: u32 = 1;
 
 /// The source address a packet to `target` leaving through `oif` gets, for
 /// a route of `scope` (`inet_select_addr`): the link's first primary
-/// address of that scope or narrower whose subnet holds `target`, else
-/// its first such address; else the first primary address of another
-/// link (not of link scope).
+/// address of that scope or narrower whose subnet holds `target` (the
+/// next hop's gateway; unspecified: any), else its first such address;
+/// else the first primary address of another link (not of link scope).
 pub fn select_source4<S: Stack + ?Sized>(
     stack: &S,
     oif: u32,
@@ -341,7 +344,9 @@ pub fn select_source4<S: Stack + ?Sized>(
             if a.header.scope.min(RT_SCOPE_HOST) > scope {
                 return ControlFlow::Continue(());
             }
-            let matches = prefix_contains(a.address.or(Some(local)), a.header.prefix_len, target);
+            // Without a target (`!dst`), the first one is taken.
+            let matches = target.is_unspecified()
+                || prefix_contains(a.address.or(Some(local)), a.header.prefix_len, target);
             if on_link.is_none_or(|(m, _)| matches && !m) {
                 on_link = Some((matches, local));
             }

@@ -1101,4 +1101,17 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "route show table all",
         ],
     ),
+    (
+        "`ip route get 10.0.0.1`: stdout (the source is chosen for the gateway, none here, not for the destination)",
+        &[
+            "link add b0 type bridge",
+            "link set b0 up",
+            "route add 10.0.0.0/24 dev b0 metric 100",
+            "addr replace 192.0.2.1/24 dev b0 scope link",
+            "addr add 10.0.0.3/8 dev b0",
+            "route get 10.0.0.1",
+            "route add 10.9.0.0/16 via 10.0.0.9 dev b0",
+            "route get 10.9.1.1",
+        ],
+    ),
 ];
