@@ -20,6 +20,19 @@ pub fn widest_scope(kind: u8) -> u8 {
     }
 }
 
+/// The shape checks of `rtm_to_fib_config` / `rtm_to_fib6_config`: prefix
+/// lengths within the family's (IPv4's, or else IPv6's), a known type.
+pub fn check_shape(r: &RouteRepr) -> StackResult<()> {
+    let max = if r.header.family == AF_INET { 32 } else { 128 };
+    if r.header.dst_len > max || r.header.src_len > max {
+        return Err(StackError::with_message(EINVAL, "Invalid prefix length"));
+    }
+    if r.header.kind > RTN_NAT.saturating_add(1) {
+        return Err(StackError::with_message(EINVAL, "Invalid route type"));
+    }
+    Ok(())
+}
+
 /// The types that drop or refuse packets instead of forwarding them.
 pub fn is_reject(kind: u8) -> bool {
     matches!(

@@ -147,7 +147,7 @@ fn scope6(a: &Ipv6Addr) -> u8 {
 }
 
 /// The modified EUI-64 link-local address of a MAC.
-fn link_local_of(mac: &[u8]) -> Ipv6Addr {
+pub(crate) fn link_local_of(mac: &[u8]) -> Ipv6Addr {
     let m = |i: usize| u16::from(mac.get(i).copied().unwrap_or(0));
     Ipv6Addr::new(
         0xfe80,

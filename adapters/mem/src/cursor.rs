@@ -168,13 +168,10 @@ impl<D: DataPlane> MemStack<D> {
         from: &Cursor,
         visit: Visit<'_, RouteRepr>,
     ) -> StackResult<Cursor> {
-        let mut phases: Vec<(u8, &RouteList)> = Vec::with_capacity(2);
-        if family != AF_INET6 {
-            phases.push((V4, &self.routes4));
-        }
-        if family != AF_INET {
-            phases.push((V6, &self.routes6));
-        }
+        let phases = [
+            (V4, &self.routes4, family != AF_INET6),
+            (V6, &self.routes6, family != AF_INET),
+        ];
         let phase = if *from == Cursor::START {
             0
         } else {
@@ -182,7 +179,7 @@ impl<D: DataPlane> MemStack<D> {
         };
         let mut repr = RouteRepr::default();
         let mut end = Cursor::START;
-        for &(p, list) in phases.iter().filter(|(p, _)| *p >= phase) {
+        for &(p, list, _) in phases.iter().filter(|(p, _, on)| *on && *p >= phase) {
             let first = if p == phase {
                 route_position(list, from)
             } else {

@@ -126,7 +126,7 @@ use nlq::stack::{
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
 
-pub use link::{DeviceLink, Kind};
+pub use link::{valid_ether, valid_name, DeviceLink, Kind};
 pub use plane::{AddrRef, Change, ConfigOnly, DataPlane, LinkRef, RouteAdmission, RouteRef};
 pub use tables::Tables;
 

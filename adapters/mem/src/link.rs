@@ -284,8 +284,9 @@ impl Link {
     }
 }
 
-/// `dev_valid_name`.
-pub(crate) fn valid_name(name: &str) -> bool {
+/// `dev_valid_name`: a name a link may have (not empty, shorter than
+/// `IFNAMSIZ`, not `.` or `..`, without `/`, `:` or white space).
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() < IFNAMSIZ
         && name != "."
@@ -295,8 +296,8 @@ pub(crate) fn valid_name(name: &str) -> bool {
             .any(|c| c == '/' || c == ':' || c.is_whitespace())
 }
 
-/// `is_valid_ether_addr`: not multicast, not all zeros.
-fn valid_ether(mac: &[u8]) -> bool {
+/// `is_valid_ether_addr`: six bytes, not multicast, not all zeros.
+pub fn valid_ether(mac: &[u8]) -> bool {
     mac.len() == 6 && mac.first().is_some_and(|b| b & 1 == 0) && mac.iter().any(|b| *b != 0)
 }
 

@@ -194,6 +194,12 @@ impl<'a> LinkRef<'a> {
         &self.0.mac
     }
 
+    /// The IPv6 link-local address it gets when it comes up (EUI-64 of
+    /// its hardware address).
+    pub fn link_local(&self) -> IpAddr {
+        IpAddr::V6(crate::addr::link_local_of(self.0.mac.as_slice()))
+    }
+
     /// The link as rtnetlink reports it.
     pub fn repr(&self) -> LinkRepr {
         self.0.repr()
@@ -377,6 +383,17 @@ mod tests {
             ..LinkChange::default()
         };
         assert!(s.set_link(7, &over, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn the_link_local_address_is_eui64() {
+        let mut s = MemStack::bare(ConfigOnly);
+        let link = DeviceLink {
+            mac: [0x02, 0, 0, 0, 0, 1],
+            ..device()
+        };
+        let ll = s.attach(link).unwrap().link_local();
+        assert_eq!(ll, "fe80::ff:fe00:1".parse::<IpAddr>().unwrap());
     }
 
     #[test]

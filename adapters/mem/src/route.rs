@@ -442,6 +442,30 @@ impl<D: DataPlane> MemStack<D> {
         r
     }
 
+    /// `NLM_F_REPLACE`: `r` takes the place of the route at `pos`, if the
+    /// plane admits it.
+    fn replace_route(
+        &mut self,
+        family: u8,
+        pos: usize,
+        r: Route,
+        req: &RouteRepr,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let old = RouteRef(&self.routes_of(family)[pos]);
+        D::admit_route(
+            self,
+            RouteAdmission::Replace {
+                old,
+                new: RouteRef(&r),
+            },
+            req,
+        )?;
+        events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
+        self.update_route(family, pos, |o| *o = r);
+        Ok(())
+    }
+
     /// Changes the route at `pos` in place (its key and metric stay).
     fn update_route(&mut self, family: u8, pos: usize, change: impl FnOnce(&mut Route)) {
         let list = if family == AF_INET6 {
@@ -740,18 +764,7 @@ impl<D: DataPlane> MemStack<D> {
                 if self.routes4[first].same_info(&r) {
                     return Ok(());
                 }
-                let old = RouteRef(&self.routes4[first]);
-                D::admit_route(
-                    self,
-                    RouteAdmission::Replace {
-                        old,
-                        new: RouteRef(&r),
-                    },
-                    req,
-                )?;
-                events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
-                self.update_route(AF_INET, first, |o| *o = r);
-                return Ok(());
+                return self.replace_route(AF_INET, first, r, req, events);
             }
             if same.iter().any(|&i| self.routes4[i].same_info(&r)) {
                 return Err(StackError::new(EEXIST));
@@ -827,18 +840,7 @@ impl<D: DataPlane> MemStack<D> {
             return Err(StackError::new(EEXIST));
         }
         if flags.replace() {
-            let old = RouteRef(&self.routes6[i]);
-            D::admit_route(
-                self,
-                RouteAdmission::Replace {
-                    old,
-                    new: RouteRef(&r),
-                },
-                req,
-            )?;
-            events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
-            self.update_route(AF_INET6, i, |o| *o = r);
-            return Ok(());
+            return self.replace_route(AF_INET6, i, r, req, events);
         }
         let hops = |x: &Route| -> Vec<(Option<IpAddr>, u32)> {
             match &x.multipath {

@@ -38,13 +38,8 @@ pub(crate) fn addr(req: &AddrRepr) -> StackResult<()> {
 
 /// A route request.
 pub(crate) fn route(req: &RouteRepr) -> StackResult<()> {
-    let (v4, max) = family(req.header.family)?;
-    if req.header.dst_len > max || req.header.src_len > max {
-        return Err(StackError::with_message(EINVAL, "Invalid prefix length"));
-    }
-    if req.header.kind > RTN_NAT.saturating_add(1) {
-        return Err(StackError::with_message(EINVAL, "Invalid route type"));
-    }
+    let (v4, _) = family(req.header.family)?;
+    nlq::route_rules::check_shape(req)?;
     family_mismatch(v4, &[req.dst, req.src, req.prefsrc])
 }
 

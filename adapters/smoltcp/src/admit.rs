@@ -2,7 +2,7 @@
 //! changes anything, with `EOPNOTSUPP` (or `ENOBUFS` for a full table,
 //! `EINVAL` for what smoltcp would panic on) and a text that says why.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use nlq::errno::*;
 use nlq::stack::{StackError, StackResult};
@@ -33,35 +33,6 @@ fn smoltcp_unicast(ip: &IpAddr) -> bool {
     }
 }
 
-fn v4(ip: &IpAddr) -> u32 {
-    match ip {
-        IpAddr::V4(a) => u32::from(*a),
-        IpAddr::V6(_) => 0,
-    }
-}
-
-fn mask4(len: u8) -> u32 {
-    u32::MAX
-        .checked_shl(32 - u32::from(len.min(32)))
-        .unwrap_or(0)
-}
-
-/// The IPv6 link-local address a link with `mac` gets (EUI-64).
-fn link_local_of(mac: &[u8]) -> Option<IpAddr> {
-    let m: [u8; 6] = mac.get(..6)?.try_into().ok()?;
-    let w = |a: u8, b: u8| (u16::from(a) << 8) | u16::from(b);
-    Some(IpAddr::V6(Ipv6Addr::new(
-        0xfe80,
-        0,
-        0,
-        0,
-        w(m[0] ^ 2, m[1]),
-        w(m[2], 0xff),
-        w(0xfe, m[3]),
-        w(m[4], m[5]),
-    )))
-}
-
 /// A new address on link `index`: one smoltcp treats as Linux does (no
 /// peer, its prefix on-link, no zero network, the subnet's broadcast), in
 /// a table with room for it and for the IPv6 link-local address the link
@@ -90,8 +61,11 @@ pub(crate) fn addr<P: DataPlane>(
             "smoltcp: an address's prefix is always on-link (no noprefixroute)",
         ));
     }
-    if local.is_ipv4() {
-        let (l, mask) = (v4(&local), mask4(req.header.prefix_len));
+    if let IpAddr::V4(l) = local {
+        let l = u32::from(l);
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(req.header.prefix_len.min(32)))
+            .unwrap_or(0);
         if l & mask == 0 {
             // Linux makes no route for a zero network; smoltcp would reach
             // the whole prefix (for /0, everything) on-link.
@@ -99,17 +73,16 @@ pub(crate) fn addr<P: DataPlane>(
                 "smoltcp: an address in the zero network would make all of it on-link",
             ));
         }
-        if let Some(b) = req.broadcast.filter(IpAddr::is_ipv4) {
-            let (b, subnet) = (v4(&b), (l & mask) | !mask);
+        if let Some(IpAddr::V4(b)) = req.broadcast {
+            let (b, subnet) = (u32::from(b), (l & mask) | !mask);
             if b != u32::MAX && !(req.header.prefix_len < 31 && b == subnet) {
                 return Err(refuse("smoltcp: the broadcast address is the subnet's"));
             }
         }
     }
     let link = engine.link_of(index).ok_or(StackError::new(ENODEV))?;
-    let ll = link_local_of(link.mac().as_slice());
-    let has_ll = ll.is_some_and(|ll| held.has_link_local(&ll));
-    let reserve = usize::from(!has_ll && ll != Some(local));
+    let ll = link.link_local();
+    let reserve = usize::from(!held.has_link_local(&ll) && ll != local);
     // The engine holds this link only: its addresses are all here.
     if engine.addr_count() + reserve + 1 > limits.addrs {
         return Err(StackError::with_message(
@@ -231,19 +204,5 @@ pub(crate) fn route_del(route: &RouteRef<'_>) -> StackResult<()> {
         Err(refuse(
             "smoltcp: the routes of an address cannot be deleted (they follow the address)",
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_link_local_address_is_eui64() {
-        assert_eq!(
-            link_local_of(&[0x02, 0, 0, 0, 0, 1]),
-            Some("fe80::ff:fe00:1".parse().unwrap())
-        );
-        assert_eq!(link_local_of(&[1, 2]), None);
     }
 }

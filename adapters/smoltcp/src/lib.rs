@@ -125,7 +125,6 @@ use nlq::stack::{
     CreateFlags, Cursor, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult,
     Visit,
 };
-use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, IfName, LinkRepr, NeighRepr, RouteRepr};
 use nlq_mem::{Change, DataPlane, DeviceLink, MemStack, RouteAdmission, RouteRef};
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
@@ -284,14 +283,14 @@ impl<D: Device> SmolStack<D> {
             HardwareAddress::Ethernet(e) => e.0,
             _ => return Err(NewError::Medium),
         };
-        if !(mac[0] & 1 == 0 && mac.iter().any(|b| *b != 0)) {
+        if !nlq_mem::valid_ether(&mac) {
             return Err(NewError::HardwareAddr);
         }
         if index == 0 || index > i32::MAX as u32 {
             return Err(NewError::Index(index));
         }
         let name = IfName::try_from_str(name)
-            .filter(|n| valid_name(n.as_str()))
+            .filter(|n| nlq_mem::valid_name(n.as_str()))
             .ok_or(NewError::Name)?;
         let mtu = caps
             .max_transmission_unit
@@ -410,17 +409,6 @@ impl<D: Device> SmolStack<D> {
             routes,
         );
     }
-}
-
-/// `dev_valid_name`.
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() < IFNAMSIZ
-        && name != "."
-        && name != ".."
-        && !name
-            .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace())
 }
 
 impl<D: Device> Stack for SmolStack<D> {
@@ -554,6 +542,7 @@ mod tests {
     use super::*;
     use nlq::errno::{ENOBUFS, ENODEV};
     use nlq::stack::Event;
+    use nlq::wire::consts::*;
     use smoltcp::phy::Loopback;
     use smoltcp::wire::EthernetAddress;
     use std::net::IpAddr;

@@ -422,12 +422,5 @@ fn check_addr(a: &AddrRepr, adding: bool) -> Checked<()> {
 
 /// The shape checks of `rtm_to_fib_config` / `rtm_to_fib6_config`.
 fn check_route(r: &RouteRepr) -> Checked<()> {
-    let max = if r.header.family == AF_INET { 32 } else { 128 };
-    if r.header.dst_len > max || r.header.src_len > max {
-        return Err(Failure::new(EINVAL, "Invalid prefix length"));
-    }
-    if r.header.kind > RTN_NAT.saturating_add(1) {
-        return Err(Failure::new(EINVAL, "Invalid route type"));
-    }
-    Ok(())
+    crate::route_rules::check_shape(r).map_err(Failure::from)
 }
