@@ -354,9 +354,19 @@ impl<D: DataPlane> MemStack<D> {
         tables: &[u32],
         rank: impl Fn(&Route) -> Option<K>,
     ) -> Option<&Route> {
-        let mut order: Vec<u32> = tables.to_vec();
+        // In dump order; a table given twice is probed twice, to no
+        // effect (the first of equals is kept). Few tables need no heap.
+        let mut small = [0u32; 4];
+        let mut owned = Vec::new();
+        let order: &mut [u32] = match small.get_mut(..tables.len()) {
+            Some(s) => s,
+            None => {
+                owned.resize(tables.len(), 0);
+                &mut owned
+            }
+        };
+        order.copy_from_slice(tables);
         order.sort_unstable_by_key(|&t| (t as u8, t));
-        order.dedup();
         let family = if addr.is_ipv4() { AF_INET } else { AF_INET6 };
         let list = self.routes_of(family);
         for len in list.lengths() {
