@@ -160,6 +160,13 @@ fn describe(m: &Message<'_>) -> Result<String, nlq::wire::Error> {
             )
         }
         Message::Neigh(n) => format!("neighbour dev #{}", n.header().ifindex),
+        Message::Rule(r) => {
+            let h = r.header();
+            format!(
+                "rule family {} table {} action {}",
+                h.family, h.table, h.action
+            )
+        }
         Message::Done(d) => format!("done (status {})", d.error),
         Message::Error(e) if e.is_ack() => "ack".to_string(),
         Message::Error(e) => format!("error {} {}", e.errno(), e.ext_ack().msg.unwrap_or("")),

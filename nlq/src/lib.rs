@@ -66,6 +66,8 @@ pub mod lookup;
 #[cfg(feature = "alloc")]
 pub mod remote;
 pub mod route_rules;
+mod rule_lookup;
+pub mod rule_rules;
 #[cfg(feature = "alloc")]
 pub mod server;
 pub mod stack;

@@ -194,20 +194,38 @@ pub fn route_get<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Ro
 }
 
 fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
-    let found = match stack.best_route(q.dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], q.oif)? {
-        Some(r) => match reject_errno(r.header.kind) {
+    // Until a rule is added or deleted, local and main are one table,
+    // looked up before the default table and without the rules
+    // (`fib_lookup` without `fib_has_custom_rules`); then the rules lead.
+    let merged = !stack.local_table_split();
+    let best = if merged {
+        crate::rule_lookup::merged_lookup(stack, q)
+    } else {
+        crate::rule_lookup::rules_lookup(stack, q)
+    };
+    let found = match best {
+        Ok(Some(r)) => match reject_errno(r.header.kind) {
             Some(e) => Err(StackError::new(e)),
             None => next_hop(&r, q.oif)
                 .map(|hop| (r, hop))
                 .ok_or(StackError::new(ENETUNREACH)),
         },
-        None => Err(StackError::new(ENETUNREACH)),
+        Ok(None) => Err(StackError::new(ENETUNREACH)),
+        Err(e) => Err(e),
+    };
+    // The table the route was found in (the merged one is main); none
+    // when the packet goes out on the link asked without a route. The
+    // server answers main unless `RTM_F_LOOKUP_TABLE` asked for it.
+    let table = match &found {
+        Ok((r, _)) if merged && r.table_id() != RT_TABLE_DEFAULT => RT_TABLE_MAIN,
+        Ok((r, _)) => r.table_id(),
+        Err(_) => 0,
     };
     let mut answer = RouteRepr::default();
     answer.header.family = AF_INET;
     answer.header.dst_len = 32;
-    answer.header.table = RT_TABLE_MAIN as u8;
-    answer.table = Some(RT_TABLE_MAIN);
+    answer.header.table = u8::try_from(table).unwrap_or(RT_TABLE_COMPAT);
+    answer.table = Some(table);
     answer.dst = Some(q.dst);
     answer.mark = q.mark;
     if let Some(src) = q.src {
@@ -281,21 +299,16 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
 }
 
 fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
-    let mut found = Err(StackError::new(ENETUNREACH));
-    for table in [RT_TABLE_LOCAL, RT_TABLE_MAIN] {
-        let Some(r) = stack.best_route(q.dst, &[table], q.oif)? else {
-            continue;
-        };
-        found = match reject_errno(r.header.kind) {
-            // `throw` goes on with the next table.
-            Some(ENETUNREACH) => continue,
+    // The rules in order (by default: local, then main); `throw` goes on.
+    let found = match crate::rule_lookup::rules_lookup(stack, q)? {
+        None => Err(StackError::new(ENETUNREACH)),
+        Some(r) => match reject_errno(r.header.kind) {
             Some(e) => Err(StackError::new(e)),
             None => next_hop(&r, q.oif)
                 .map(|hop| (r, hop))
                 .ok_or(StackError::new(ENETUNREACH)),
-        };
-        break;
-    }
+        },
+    };
     let (mut answer, (dev, gw)) = found?;
     let any = IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED);
     let dev = if answer.header.kind == RTN_LOCAL {
@@ -319,6 +332,8 @@ fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
 
 /// The index of `lo`.
 const LOOPBACK_INDEX: u32 = 1;
+/// `RT_TABLE_COMPAT`: what `rtm_table` says of tables above 255.
+const RT_TABLE_COMPAT: u8 = 252;
 
 /// The source address a packet to `target` leaving through `oif` gets, for
 /// a route of `scope` (`inet_select_addr`): the link's first primary

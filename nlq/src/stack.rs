@@ -95,7 +95,7 @@ use core::ops::ControlFlow;
 
 use crate::errno::EOPNOTSUPP;
 use crate::wire::{
-    AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, RouteRepr,
+    AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr,
 };
 
 /// Why a stack refused: an errno (positive) and an optional extended-ACK
@@ -224,6 +224,11 @@ pub enum Event<'a> {
     NewNeigh(&'a NeighRepr),
     /// A neighbour went away (`RTM_DELNEIGH`).
     DelNeigh(&'a NeighRepr),
+    /// A policy rule appeared (`RTM_NEWRULE`, group `RTNLGRP_IPV4_RULE` or
+    /// `RTNLGRP_IPV6_RULE`).
+    NewRule(&'a RuleRepr),
+    /// A policy rule went away (`RTM_DELRULE`).
+    DelRule(&'a RuleRepr),
 }
 
 /// Where the change methods report their events.
@@ -541,6 +546,57 @@ pub trait Stack {
         positional(from, visit, |start, v| self.neighbours(family, start, v))
     }
 
+    /// The policy rules of `family` (`AF_UNSPEC`: IPv4's, then IPv6's)
+    /// from `from` on (see [`Stack::links_from`]), as the kernel dumps
+    /// them. The default lists the kernel's default rules
+    /// ([`crate::rule_rules::default_rules`]): a stack without policy
+    /// routing looks up the local, main and default tables, in that order.
+    fn rules_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RuleRepr>,
+    ) -> StackResult<Cursor> {
+        use crate::rule_rules::{default_rules, list};
+        use crate::wire::consts::{AF_INET, AF_INET6};
+        list(
+            default_rules(AF_INET),
+            default_rules(AF_INET6),
+            family,
+            from,
+            &|_| true,
+            visit,
+        )
+    }
+
+    /// IPv4's local and main tables are looked up apart, as the kernel
+    /// does once an IPv4 policy rule was ever added or deleted
+    /// (`fib_unmerge`, `fib_has_custom_rules`): `ip route get` then follows
+    /// the rules one table at a time, and the local table no longer brings
+    /// main with it. Before, local and main are one table, looked up before
+    /// the default table, and the rules are not read. The default: never.
+    fn local_table_split(&self) -> bool {
+        false
+    }
+
+    /// Adds a policy rule (`RTM_NEWRULE`), checked as
+    /// [`crate::rule_rules::RuleTable::add`] checks it.
+    fn add_rule(
+        &mut self,
+        rule: &RuleRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let _ = (rule, flags, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// Deletes the first policy rule `rule` selects (`RTM_DELRULE`).
+    fn del_rule(&mut self, rule: &RuleRepr, events: Events<'_>) -> StackResult<()> {
+        let _ = (rule, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
     /// A counter that changes whenever the tables change. A dump that sees
     /// it move between two datagrams is marked `NLM_F_DUMP_INTR`, as the
     /// kernel marks a dump that raced with a change. The default never moves.
@@ -550,6 +606,28 @@ pub trait Stack {
 }
 
 impl<S: Stack + ?Sized> Stack for &mut S {
+    fn rules_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RuleRepr>,
+    ) -> StackResult<Cursor> {
+        (**self).rules_from(family, from, visit)
+    }
+    fn add_rule(
+        &mut self,
+        rule: &RuleRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        (**self).add_rule(rule, flags, events)
+    }
+    fn del_rule(&mut self, rule: &RuleRepr, events: Events<'_>) -> StackResult<()> {
+        (**self).del_rule(rule, events)
+    }
+    fn local_table_split(&self) -> bool {
+        (**self).local_table_split()
+    }
     fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
         (**self).links(start, visit)
     }

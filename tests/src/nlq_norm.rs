@@ -4,7 +4,7 @@
 
 use nlq::wire::{
     consts::*, AddrAttr, Attrs, Error, LinkAttr, LinkInfoAttr, Message, Messages, Metric,
-    NeighAttr, NextHops, RouteAttr,
+    NeighAttr, NextHops, RouteAttr, RuleAttr,
 };
 
 use crate::norm::{Norm, NormMsg};
@@ -119,6 +119,43 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
                     h.state.into(),
                     h.flags.into(),
                     h.kind.into(),
+                ],
+                attrs,
+            }
+        }
+        Message::Rule(r) => {
+            let h = r.header();
+            let mut attrs = vec![];
+            for a in r.attrs() {
+                attrs.extend(match a? {
+                    RuleAttr::Dst(ip) => Some((FRA_DST, Norm::Ip(ip.ip()))),
+                    RuleAttr::Src(ip) => Some((FRA_SRC, Norm::Ip(ip.ip()))),
+                    RuleAttr::IifName(n) => Some((FRA_IIFNAME, Norm::Str(n.into()))),
+                    RuleAttr::OifName(n) => Some((FRA_OIFNAME, Norm::Str(n.into()))),
+                    RuleAttr::U32(k, v) => {
+                        (!matches!(k, FRA_FLOW | FRA_FLOWLABEL | FRA_FLOWLABEL_MASK))
+                            .then_some((k, u(v)))
+                    }
+                    RuleAttr::U8(k, v) => {
+                        matches!(k, FRA_L3MDEV | FRA_PROTOCOL | FRA_IP_PROTO).then_some((k, u(v)))
+                    }
+                    RuleAttr::UidRange(r) => {
+                        Some((FRA_UID_RANGE, Norm::List(vec![u(r.start), u(r.end)])))
+                    }
+                    RuleAttr::PortRange(k, r) => Some((k, Norm::List(vec![u(r.start), u(r.end)]))),
+                    RuleAttr::TunId(_) | RuleAttr::U16(..) | RuleAttr::Other(_) => None,
+                });
+            }
+            NormMsg {
+                kind,
+                header: vec![
+                    h.family.into(),
+                    h.dst_len.into(),
+                    h.src_len.into(),
+                    h.tos.into(),
+                    h.table.into(),
+                    h.action.into(),
+                    h.flags.into(),
                 ],
                 attrs,
             }

@@ -54,6 +54,7 @@ use netlink_packet_route::{
     link::{LinkAttribute, LinkInfo, LinkMessage},
     neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage},
     route::{RouteAddress, RouteAttribute, RouteMessage, RouteMetric, RouteNextHop, RouteVia},
+    rule::{RuleAttribute, RuleMessage},
     AddressFamily, RouteNetlinkMessage,
 };
 
@@ -153,6 +154,9 @@ pub fn npr_normalize(msg: &[u8]) -> Result<Option<NormMsg>, String> {
         | RouteNetlinkMessage::GetNeighbour(m) => {
             (neigh_header(m), map_attrs(&m.attributes, neigh_attr))
         }
+        RouteNetlinkMessage::NewRule(m)
+        | RouteNetlinkMessage::DelRule(m)
+        | RouteNetlinkMessage::GetRule(m) => (rule_header(m), map_attrs(&m.attributes, rule_attr)),
         _ => {
             return Err(format!(
                 "nlmsg_type {kind}: rtnetlink message not mapped by the npr oracle"
@@ -484,6 +488,50 @@ fn neigh_attr(a: &NeighbourAttribute) -> Option<(u16, Norm)> {
             NDA_CACHEINFO,
             Norm::List(vec![u(c.confirmed), u(c.used), u(c.updated), u(c.refcnt)]),
         ),
+        _ => return None,
+    })
+}
+
+fn rule_header(m: &RuleMessage) -> Vec<u64> {
+    let h = &m.header;
+    vec![
+        u8::from(h.family).into(),
+        h.dst_len.into(),
+        h.src_len.into(),
+        h.tos.into(),
+        h.table.into(),
+        u8::from(h.action).into(),
+        h.flags.bits().into(),
+    ]
+}
+
+/// The rule attributes both readers type alike (npr reads realms, the
+/// tunnel id and the newer DSCP, flow label and mask attributes its own
+/// way or not at all).
+fn rule_attr(a: &RuleAttribute) -> Option<(u16, Norm)> {
+    use nlq::wire::consts::*;
+    Some(match a {
+        RuleAttribute::Destination(ip) => (FRA_DST, Norm::Ip(*ip)),
+        RuleAttribute::Source(ip) => (FRA_SRC, Norm::Ip(*ip)),
+        RuleAttribute::Iifname(n) => (FRA_IIFNAME, Norm::Str(n.clone())),
+        RuleAttribute::Oifname(n) => (FRA_OIFNAME, Norm::Str(n.clone())),
+        RuleAttribute::Goto(v) => (FRA_GOTO, u(*v)),
+        RuleAttribute::Priority(v) => (FRA_PRIORITY, u(*v)),
+        RuleAttribute::FwMark(v) => (FRA_FWMARK, u(*v)),
+        RuleAttribute::FwMask(v) => (FRA_FWMASK, u(*v)),
+        RuleAttribute::SuppressIfGroup(v) => (FRA_SUPPRESS_IFGROUP, u(*v)),
+        RuleAttribute::SuppressPrefixLen(v) => (FRA_SUPPRESS_PREFIXLEN, u(*v)),
+        RuleAttribute::Table(v) => (FRA_TABLE, u(*v)),
+        RuleAttribute::L3MDev(v) => (FRA_L3MDEV, u(u8::from(*v))),
+        RuleAttribute::Protocol(p) => (FRA_PROTOCOL, u(u8::from(*p))),
+        RuleAttribute::IpProtocol(p) => (FRA_IP_PROTO, u(u8::from(*p))),
+        RuleAttribute::UidRange(r) => (FRA_UID_RANGE, Norm::List(vec![u(r.start), u(r.end)])),
+        RuleAttribute::SourcePortRange(r) => {
+            (FRA_SPORT_RANGE, Norm::List(vec![u(r.start), u(r.end)]))
+        }
+        RuleAttribute::DestinationPortRange(r) => {
+            (FRA_DPORT_RANGE, Norm::List(vec![u(r.start), u(r.end)]))
+        }
         _ => return None,
     })
 }

@@ -565,6 +565,7 @@ pub fn describe(m: &NlMsg<'_>) -> String {
         Ok(Message::Addr(a)) => addr(&a),
         Ok(Message::Route(r)) => route(&r),
         Ok(Message::Neigh(n)) => neigh(&n),
+        Ok(Message::Rule(r)) => rule(&r),
         Ok(Message::Error(e)) => {
             let req = e.request();
             let of = format!(
@@ -619,7 +620,9 @@ fn noop(p: &[u8]) -> String {
             .and_then(|b| b.try_into().ok())
             .map_or(0, u64::from_ne_bytes);
         format!("state journal record {number}")
-    } else if p.starts_with(crate::state::MEM_MAGIC) {
+    } else if p.starts_with(crate::state::MEM_MAGIC)
+        || p.starts_with(crate::state::MEM_MAGIC_NO_RULES)
+    {
         "state snapshot of the mem stack".into()
     } else {
         format!("noop, {} bytes of payload", p.len())
@@ -962,6 +965,47 @@ fn neigh(n: &NeighMessage<'_>) -> String {
         }
     }
     let _ = write!(s, " state {:#x}", h.state);
+    s
+}
+
+fn rule(m: &nlq::wire::RuleMessage<'_>) -> String {
+    let h = m.header();
+    let r = match nlq::wire::RuleRepr::parse(m) {
+        Ok(r) => r,
+        Err(e) => return format!("rule {}: cannot be read: {e}", family_name(h.family)),
+    };
+    let mut s = format!(
+        "rule {} pref {}",
+        family_name(h.family),
+        r.priority.unwrap_or(0)
+    );
+    if let Some(ip) = r.src {
+        let _ = write!(s, " from {ip}/{}", h.src_len);
+    }
+    if let Some(ip) = r.dst {
+        let _ = write!(s, " to {ip}/{}", h.dst_len);
+    }
+    if let Some(n) = &r.iifname {
+        let _ = write!(s, " iif {n}");
+    }
+    if let Some(n) = &r.oifname {
+        let _ = write!(s, " oif {n}");
+    }
+    if let Some(mark) = r.fwmark {
+        let _ = write!(s, " fwmark {mark:#x}/{:#x}", r.fwmask.unwrap_or(u32::MAX));
+    }
+    let _ = match h.action {
+        FR_ACT_TO_TBL => write!(s, " lookup {}", r.table_id()),
+        FR_ACT_GOTO => write!(s, " goto {}", r.goto.unwrap_or(0)),
+        FR_ACT_NOP => write!(s, " nop"),
+        FR_ACT_BLACKHOLE => write!(s, " blackhole"),
+        FR_ACT_UNREACHABLE => write!(s, " unreachable"),
+        FR_ACT_PROHIBIT => write!(s, " prohibit"),
+        a => write!(s, " action {a}"),
+    };
+    if h.flags != 0 {
+        let _ = write!(s, " flags {:#x}", h.flags);
+    }
     s
 }
 

@@ -113,6 +113,7 @@ mod plane;
 mod route;
 mod route_check;
 mod route_list;
+mod rule;
 mod shape;
 mod tables;
 
@@ -124,7 +125,7 @@ use nlq::stack::{
     CreateFlags, Cursor, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,
 };
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr};
 
 pub use link::{valid_ether, valid_name, DeviceLink, Kind};
 pub use plane::{AddrRef, Change, ConfigOnly, DataPlane, LinkRef, RouteAdmission, RouteRef};
@@ -157,8 +158,11 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     /// IPv4 routes and IPv6 routes, each in the kernel's dump order.
     routes4: RouteList,
     routes6: RouteList,
-    /// IPv4 tables that exist (a route created them; they never go).
+    /// Route tables that exist (IPv4: a route or a rule created them;
+    /// IPv6: main, local and those rules look up; they never go).
     tables: BTreeSet<(u8, u32)>,
+    /// The policy rules.
+    rules: nlq::rule_rules::RuleTable,
     generation: u64,
     /// Seed of the MAC addresses of new links.
     mac_seed: u32,
@@ -206,6 +210,7 @@ impl<D: DataPlane> MemStack<D> {
             tables: [(AF_INET6, RT_TABLE_MAIN), (AF_INET6, RT_TABLE_LOCAL)]
                 .into_iter()
                 .collect(),
+            rules: nlq::rule_rules::RuleTable::default(),
             generation: 0,
             mac_seed: 0,
             plane,
@@ -586,6 +591,34 @@ impl<D: DataPlane> Stack for MemStack<D> {
     ) -> StackResult<()> {
         // Configuration only: no neighbour is ever resolved here.
         Ok(())
+    }
+
+    fn rules_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RuleRepr>,
+    ) -> StackResult<Cursor> {
+        self.rules_after(family, from, visit)
+    }
+
+    fn add_rule(
+        &mut self,
+        rule: &RuleRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.touch();
+        self.rule_change(rule, Some(flags), events)
+    }
+
+    fn del_rule(&mut self, rule: &RuleRepr, events: Events<'_>) -> StackResult<()> {
+        self.touch();
+        self.rule_change(rule, None, events)
+    }
+
+    fn local_table_split(&self) -> bool {
+        self.rules.local_table_split()
     }
 
     fn generation(&self) -> u64 {

@@ -27,7 +27,7 @@ use std::net::IpAddr;
 
 use nlq::stack::{LinkChange, NewLink, StackResult};
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, HwAddr, IfName, LinkRepr, RouteRepr};
+use nlq::wire::{AddrRepr, HwAddr, IfName, LinkRepr, RouteRepr, RuleRepr};
 
 use crate::addr::Addr;
 use crate::link::Link;
@@ -81,6 +81,13 @@ pub trait DataPlane: Sized {
         Ok(())
     }
 
+    /// A policy rule about to be added (`added`) or deleted, after every
+    /// check of the kernel passed: a plane that routes by destination
+    /// alone refuses what would make it route otherwise.
+    fn admit_rule(&self, _rule: &RuleRepr, _added: bool) -> StackResult<()> {
+        Ok(())
+    }
+
     /// Applies one change of the tables, after it was made.
     fn mirror(&mut self, _change: Change<'_>) {}
 
@@ -123,8 +130,8 @@ pub enum RouteAdmission<'a> {
 }
 
 /// One change of the tables, for [`DataPlane::mirror`]. More kinds of
-/// change may come (neighbours, rules): a plane ignores what it does not
-/// carry.
+/// change may come (neighbours, nexthops): a plane ignores what it does
+/// not carry.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Change<'a> {
@@ -157,6 +164,10 @@ pub enum Change<'a> {
         /// As it is.
         new: RouteRef<'a>,
     },
+    /// A policy rule is in the table (as a dump shows it).
+    RuleAdded(&'a RuleRepr),
+    /// A policy rule left the table.
+    RuleRemoved(&'a RuleRepr),
 }
 
 /// A link of the engine, read-only.

@@ -717,10 +717,10 @@ impl<D: DataPlane> MemStack<D> {
     }
 
     /// `fib_new_table`: creating the IPv4 local table creates main too
-    /// (the kernel keeps them merged while there are no rules).
+    /// (the kernel keeps them merged while no rule was added).
     pub(crate) fn create_table(&mut self, family: u8, table: u32) {
         self.tables.insert((family, table));
-        if family == AF_INET && table == RT_TABLE_LOCAL {
+        if family == AF_INET && table == RT_TABLE_LOCAL && !self.rules.local_table_split() {
             self.tables.insert((AF_INET, RT_TABLE_MAIN));
         }
     }

@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use nlq::errno::*;
 use nlq::route_rules::{check_new_route4, is_reject};
+use nlq::rule_rules::{pref, suppresses, RuleStep, RuleWalk};
 use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::RouteRepr;
@@ -153,7 +154,7 @@ impl<D: DataPlane> MemStack<D> {
         let found = match own_table {
             Some(r) => r,
             None => self
-                .lookup4(gw, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], hop.oif, min_scope)
+                .fib_lookup4(gw, hop.oif, min_scope)
                 .map_err(|e| fail(e, "Nexthop has invalid gateway"))?,
         };
         if found.kind != RTN_UNICAST && found.kind != RTN_LOCAL {
@@ -201,6 +202,54 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 
+    /// `fib_lookup` of `addr` (see [`lookup4`](Self::lookup4) for
+    /// `oif` and `min_scope`): until a rule was added or deleted, local
+    /// and main as one, then the default table if it exists; after, the
+    /// rules in order.
+    fn fib_lookup4(&self, addr: IpAddr, oif: u32, min_scope: u8) -> Result<&Route, i32> {
+        if !self.rules.local_table_split() {
+            let main = self.lookup4(addr, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], oif, min_scope);
+            if main.is_ok() || !self.tables.contains(&(AF_INET, RT_TABLE_DEFAULT)) {
+                return main;
+            }
+            return self.lookup4(addr, &[RT_TABLE_DEFAULT], oif, min_scope);
+        }
+        let rules = self.rules.rules(AF_INET);
+        let q = nlq::lookup::RouteQuery {
+            dst: addr,
+            src: None,
+            oif,
+            mark: None,
+        };
+        let index_of = |n: &str| {
+            self.links
+                .values()
+                .find(|l| l.name.as_str() == n)
+                .map(|l| l.index)
+        };
+        let mut walk = RuleWalk::default();
+        for r in rules {
+            let resolved = r.goto.is_none_or(|t| rules.iter().any(|x| pref(x) == t));
+            let table = match walk.step(r, resolved, &q, &index_of) {
+                RuleStep::Next => continue,
+                RuleStep::Refuse(e) => return Err(e),
+                RuleStep::LookUp(table) => table,
+            };
+            match self.lookup4(addr, &[table], oif, min_scope) {
+                // No route, or `throw`: on with the next rule.
+                Err(ENETUNREACH) => continue,
+                Err(e) => return Err(e),
+                Ok(route) => {
+                    let group = || self.links.get(&route.oif).map(|l| l.group);
+                    if !suppresses(r, route.dst_len, &group) {
+                        return Ok(route);
+                    }
+                }
+            }
+        }
+        Err(ENETUNREACH)
+    }
+
     /// `inet_addr_type_table` (`__inet_dev_addr_type` without a device):
     /// what `addr` is to this host, as the local table (and `table`, when
     /// another) says: local, broadcast, multicast, or unicast (anything
@@ -230,8 +279,9 @@ impl<D: DataPlane> MemStack<D> {
         };
         // The longest prefix, the table's own entries first, and the first
         // of those (a broadcast route goes before a local one for the same
-        // address). The local table shares main's trie while there are no
-        // rules: a lookup there sees main's routes too.
+        // address). The local table shares main's trie until a rule is
+        // added or deleted: a lookup there sees main's routes too.
+        let merged = !self.rules.local_table_split();
         let kind = |t: u32| {
             self.routes_of(AF_INET).lengths().find_map(|len| {
                 let first = |table| {
@@ -240,7 +290,7 @@ impl<D: DataPlane> MemStack<D> {
                 };
                 first(t)
                     .or_else(|| {
-                        (t == RT_TABLE_LOCAL)
+                        (t == RT_TABLE_LOCAL && merged)
                             .then(|| first(RT_TABLE_MAIN))
                             .flatten()
                     })
@@ -278,8 +328,9 @@ impl<D: DataPlane> MemStack<D> {
                 // The gateway is never looked at.
                 r.gateway = None;
             }
-            if oif == LOOPBACK_INDEX {
-                // Through `lo`: no router preference.
+            if oif == LOOPBACK_INDEX && !matches!(r.kind, RTN_LOCAL | RTN_ANYCAST) {
+                // Through `lo`, promoted to a reject route: its flags,
+                // the router preference with them, are replaced.
                 r.pref = 0;
             }
             if down {

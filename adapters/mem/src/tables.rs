@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use nlq::errno::EINVAL;
 use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, RouteRepr};
+use nlq::wire::{AddrRepr, LinkRepr, RouteRepr, RuleRepr};
 
 use crate::addr::Addr;
 use crate::link::{valid_name, Kind, Link, IPV6_MIN_MTU};
@@ -44,6 +44,10 @@ pub struct Tables {
     pub mac_seed: u32,
     /// The `(family, table)` pairs that exist.
     pub route_tables: Vec<(u8, u32)>,
+    /// Every policy rule, IPv4's then IPv6's, each in priority order, with
+    /// the flags the user gave (not those a dump adds); `None`: the
+    /// default rules (a state saved before rules were kept).
+    pub rules: Option<Vec<RuleRepr>>,
 }
 
 fn invalid(what: &'static str) -> StackError {
@@ -102,6 +106,13 @@ impl<D: DataPlane> MemStack<D> {
             last_index: self.last_index,
             mac_seed: self.mac_seed,
             route_tables: self.tables.iter().copied().collect(),
+            rules: Some(
+                [AF_INET, AF_INET6]
+                    .iter()
+                    .flat_map(|f| self.rules.rules(*f))
+                    .copied()
+                    .collect(),
+            ),
         }
     }
 }
@@ -175,6 +186,10 @@ impl MemStack {
         {
             return Err(invalid("a route is in a table that does not exist"));
         }
+        let rules = match &t.rules {
+            Some(rules) => nlq::rule_rules::RuleTable::from_rules(rules)?,
+            None => nlq::rule_rules::RuleTable::default(),
+        };
         let last_index = t.last_index.max(1);
         let mut subnets = crate::indexes::SubnetIndex::default();
         for a in &addrs {
@@ -194,6 +209,7 @@ impl MemStack {
             routes4: RouteList::from_vec(routes4),
             routes6: RouteList::from_vec(routes6),
             tables,
+            rules,
             generation: 0,
             mac_seed: t.mac_seed,
             plane: crate::ConfigOnly,

@@ -187,6 +187,13 @@ struct SmolPlane<D: Device> {
 }
 
 impl<D: Device> DataPlane for SmolPlane<D> {
+    fn admit_rule(&self, _: &nlq::wire::RuleRepr, _: bool) -> StackResult<()> {
+        Err(StackError::with_message(
+            EOPNOTSUPP,
+            "smoltcp: routes by destination alone; policy rules cannot change",
+        ))
+    }
+
     fn admit_new_link(_: &MemStack<Self>, _: &NewLink<'_>) -> StackResult<()> {
         Err(StackError::with_message(
             EOPNOTSUPP,
@@ -534,6 +541,32 @@ impl<D: Device> Stack for SmolStack<D> {
         visit: Visit<'_, NeighRepr>,
     ) -> StackResult<Cursor> {
         self.engine.neighbours_from(family, from, visit)
+    }
+
+    fn rules_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, nlq::wire::RuleRepr>,
+    ) -> StackResult<Cursor> {
+        self.engine.rules_from(family, from, visit)
+    }
+
+    fn add_rule(
+        &mut self,
+        rule: &nlq::wire::RuleRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.engine.add_rule(rule, flags, events)
+    }
+
+    fn del_rule(&mut self, rule: &nlq::wire::RuleRepr, events: Events<'_>) -> StackResult<()> {
+        self.engine.del_rule(rule, events)
+    }
+
+    fn local_table_split(&self) -> bool {
+        self.engine.local_table_split()
     }
 }
 

@@ -11,6 +11,7 @@ use crate::wire::{emit_error, AddrRepr, ExtAck, LinkRepr, NlMsg, RouteRepr};
 use super::dump::{Dump, DumpKind};
 use super::notify;
 use super::request::{self, Checked, Failure, NO_DEVICE};
+use super::rule_request;
 use super::{ConnId, Server};
 
 /// What a handled request leaves to do.
@@ -80,6 +81,7 @@ impl<S: Stack> Server<S> {
                 RTM_GETADDR => request::addr_dump(msg, strict).map(DumpKind::Addr),
                 RTM_GETROUTE => request::route_dump(msg, strict).map(DumpKind::Route),
                 RTM_GETNEIGH => request::neigh_dump(msg, strict).map(DumpKind::Neigh),
+                RTM_GETRULE => rule_request::rule_dump(msg, strict).map(DumpKind::Rule),
                 RTM_GETNSID => Ok(DumpKind::Nsid),
                 _ => return Err(Failure::errno(EOPNOTSUPP)),
             };
@@ -98,6 +100,15 @@ impl<S: Stack> Server<S> {
             RTM_NEWROUTE => self.new_route(id, msg),
             RTM_DELROUTE => self.del_route(id, msg),
             RTM_GETNSID => self.get_nsid(id, msg),
+            RTM_NEWRULE => {
+                let req = rule_request::rule_request(msg)?;
+                let flags = CreateFlags(msg.flags());
+                self.change(id, msg, |s, ev| s.add_rule(&req, flags, ev))
+            }
+            RTM_DELRULE => {
+                let req = rule_request::rule_request(msg)?;
+                self.change(id, msg, |s, ev| s.del_rule(&req, ev))
+            }
             _ => Err(Failure::errno(EOPNOTSUPP)),
         }
         .map(|()| Outcome::Done)
@@ -334,10 +345,16 @@ impl<S: Stack> Server<S> {
             mark: req.mark,
         };
         // The kernel explains no lookup failure.
-        let route = self
+        let mut route = self
             .stack
             .route_get(&query)
             .map_err(|e| crate::stack::StackError::new(e.errno))?;
+        if req.header.family == AF_INET && req.header.flags & RTM_F_LOOKUP_TABLE == 0 {
+            // `inet_rtm_getroute` names the table looked up only when
+            // asked; else main.
+            route.table = Some(RT_TABLE_MAIN);
+            route.header.table = RT_TABLE_MAIN as u8;
+        }
         let uid = self.conn(id).map_or(0, |c| c.uid);
         let (seq, port) = (msg.seq(), self.port(id));
         self.reply(id, |w| {

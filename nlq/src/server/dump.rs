@@ -9,6 +9,7 @@ use crate::wire::consts::*;
 use crate::wire::{FamilyHeader, LinkRepr, RouteRepr, Writer};
 
 use super::request::{AddrFilter, Checked, Failure, LinkFilter, NeighFilter, RouteFilter};
+use super::rule_request::RuleFilter;
 use super::{Bounded, ConnId, Server};
 
 /// What a dump lists, with its filters.
@@ -18,6 +19,7 @@ pub(crate) enum DumpKind {
     Addr(AddrFilter),
     Route(RouteFilter),
     Neigh(NeighFilter),
+    Rule(RuleFilter),
     /// Namespace ids: none is assigned here (`rtnl_net_dumpid`).
     Nsid,
 }
@@ -50,7 +52,7 @@ impl Dump {
             Ok(DumpKind::Route(f)) => f.marks_filtered(),
             Ok(DumpKind::Link(f)) => f.master.is_some() || f.kind.is_some(),
             Ok(DumpKind::Neigh(f)) => f.index != 0,
-            Ok(DumpKind::Nsid) => false,
+            Ok(DumpKind::Nsid | DumpKind::Rule(_)) => false,
             Err(_) => false,
         }
     }
@@ -303,6 +305,9 @@ impl<S: Stack> Server<S> {
                         .map_err(Failure::from)
                 }),
             Ok(DumpKind::Nsid) => Ok(*pos),
+            Ok(DumpKind::Rule(flt)) => stack
+                .rules_from(flt.family, pos, &mut |r| f.put(RTM_NEWRULE, |w| r.emit(w)))
+                .map_err(Failure::from),
             Ok(DumpKind::Neigh(flt)) => stack
                 .neighbours_from(flt.family, pos, &mut |n| {
                     if flt.index == 0 || n.header.ifindex == flt.index {

@@ -29,6 +29,7 @@ mod dump;
 mod notify;
 mod request;
 mod route_answer;
+mod rule_request;
 #[cfg(feature = "std")]
 mod shared;
 

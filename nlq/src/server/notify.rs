@@ -46,6 +46,16 @@ fn header(e: &Event<'_>) -> (u16, u16, u32) {
         ),
         Event::NewNeigh(_) => (RTM_NEWNEIGH, 0, RTNLGRP_NEIGH),
         Event::DelNeigh(_) => (RTM_DELNEIGH, 0, RTNLGRP_NEIGH),
+        Event::NewRule(r) => (
+            RTM_NEWRULE,
+            0,
+            ip_group(r.header.family, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE),
+        ),
+        Event::DelRule(r) => (
+            RTM_DELRULE,
+            0,
+            ip_group(r.header.family, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE),
+        ),
     }
 }
 
@@ -69,6 +79,7 @@ fn emit(
         Event::NewAddr(a) | Event::DelAddr(a) => a.emit_reply(w),
         Event::NewRoute(r, _) | Event::DelRoute(r) => r.emit_reply(w),
         Event::NewNeigh(n) | Event::DelNeigh(n) => n.emit(w),
+        Event::NewRule(r) | Event::DelRule(r) => r.emit(w),
     })
 }
 

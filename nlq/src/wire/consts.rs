@@ -89,6 +89,9 @@ pub const RTM_GETROUTE: u16 = 26;
 pub const RTM_NEWNEIGH: u16 = 28;
 pub const RTM_DELNEIGH: u16 = 29;
 pub const RTM_GETNEIGH: u16 = 30;
+pub const RTM_NEWRULE: u16 = 32;
+pub const RTM_DELRULE: u16 = 33;
+pub const RTM_GETRULE: u16 = 34;
 pub const RTM_NEWNSID: u16 = 88;
 pub const RTM_DELNSID: u16 = 89;
 pub const RTM_GETNSID: u16 = 90;
@@ -101,7 +104,8 @@ pub const NETNSA_FD: u16 = 3;
 pub const NETNSA_NSID_NOT_ASSIGNED: i32 = -1;
 
 /// The name of a message type (`"RTM_NEWLINK"`, `"NLMSG_ERROR"`, ...) for
-/// the control types and the link, address, route and neighbour types;
+/// the control types and the link, address, route, neighbour and rule
+/// types;
 /// `None` for any other.
 pub fn message_type_name(kind: u16) -> Option<&'static str> {
     Some(match kind {
@@ -122,6 +126,9 @@ pub fn message_type_name(kind: u16) -> Option<&'static str> {
         RTM_NEWNEIGH => "RTM_NEWNEIGH",
         RTM_DELNEIGH => "RTM_DELNEIGH",
         RTM_GETNEIGH => "RTM_GETNEIGH",
+        RTM_NEWRULE => "RTM_NEWRULE",
+        RTM_DELRULE => "RTM_DELRULE",
+        RTM_GETRULE => "RTM_GETRULE",
         _ => return None,
     })
 }
@@ -140,6 +147,12 @@ pub const RTNLGRP_IPV6_IFADDR: u32 = 9;
 pub const RTNLGRP_IPV6_MROUTE: u32 = 10;
 pub const RTNLGRP_IPV6_ROUTE: u32 = 11;
 pub const RTNLGRP_IPV6_IFINFO: u32 = 12;
+pub const RTNLGRP_IPV6_PREFIX: u32 = 18;
+pub const RTNLGRP_IPV6_RULE: u32 = 19;
+pub const RTNLGRP_IPV4_NETCONF: u32 = 24;
+pub const RTNLGRP_IPV6_NETCONF: u32 = 25;
+pub const RTNLGRP_NSID: u32 = 28;
+pub const RTNLGRP_NEXTHOP: u32 = 32;
 
 // ---- links: ifinfomsg + IFLA_* ----------------------------------------
 /// Size of `struct ifinfomsg`.
@@ -416,3 +429,46 @@ pub const NTF_SELF: u8 = 0x02;
 pub const NTF_MASTER: u8 = 0x04;
 pub const NTF_PROXY: u8 = 0x08;
 pub const NTF_ROUTER: u8 = 0x80;
+
+// ---- policy rules: fib_rule_hdr + FRA_* (`linux/fib_rules.h`) ---------------
+/// Size of `struct fib_rule_hdr`.
+pub const FIB_RULE_HDR_LEN: usize = 12;
+pub const FRA_DST: u16 = 1;
+pub const FRA_SRC: u16 = 2;
+pub const FRA_IIFNAME: u16 = 3;
+pub const FRA_GOTO: u16 = 4;
+pub const FRA_PRIORITY: u16 = 6;
+pub const FRA_FWMARK: u16 = 10;
+pub const FRA_FLOW: u16 = 11;
+pub const FRA_TUN_ID: u16 = 12;
+pub const FRA_SUPPRESS_IFGROUP: u16 = 13;
+pub const FRA_SUPPRESS_PREFIXLEN: u16 = 14;
+pub const FRA_TABLE: u16 = 15;
+pub const FRA_FWMASK: u16 = 16;
+pub const FRA_OIFNAME: u16 = 17;
+pub const FRA_PAD: u16 = 18;
+pub const FRA_L3MDEV: u16 = 19;
+pub const FRA_UID_RANGE: u16 = 20;
+pub const FRA_PROTOCOL: u16 = 21;
+pub const FRA_IP_PROTO: u16 = 22;
+pub const FRA_SPORT_RANGE: u16 = 23;
+pub const FRA_DPORT_RANGE: u16 = 24;
+pub const FRA_DSCP: u16 = 25;
+pub const FRA_FLOWLABEL: u16 = 26;
+pub const FRA_FLOWLABEL_MASK: u16 = 27;
+pub const FRA_SPORT_MASK: u16 = 28;
+pub const FRA_DPORT_MASK: u16 = 29;
+pub const FRA_DSCP_MASK: u16 = 30;
+pub const FR_ACT_UNSPEC: u8 = 0;
+pub const FR_ACT_TO_TBL: u8 = 1;
+pub const FR_ACT_GOTO: u8 = 2;
+pub const FR_ACT_NOP: u8 = 3;
+pub const FR_ACT_BLACKHOLE: u8 = 6;
+pub const FR_ACT_UNREACHABLE: u8 = 7;
+pub const FR_ACT_PROHIBIT: u8 = 8;
+pub const FIB_RULE_PERMANENT: u32 = 0x1;
+pub const FIB_RULE_INVERT: u32 = 0x2;
+pub const FIB_RULE_UNRESOLVED: u32 = 0x4;
+pub const FIB_RULE_IIF_DETACHED: u32 = 0x8;
+pub const FIB_RULE_OIF_DETACHED: u32 = 0x10;
+pub const FIB_RULE_FIND_SADDR: u32 = 0x10000;

@@ -2,7 +2,7 @@
 
 use super::consts::*;
 use super::control::{DoneMessage, ErrorMessage};
-use super::{AddrMessage, LinkMessage, NeighMessage, NlMsg, Result, RouteMessage};
+use super::{AddrMessage, LinkMessage, NeighMessage, NlMsg, Result, RouteMessage, RuleMessage};
 
 /// A message typed by its `nlmsg_type`.
 ///
@@ -20,6 +20,8 @@ pub enum Message<'a> {
     Route(RouteMessage<'a>),
     /// `RTM_{NEW,DEL,GET}NEIGH`.
     Neigh(NeighMessage<'a>),
+    /// `RTM_{NEW,DEL,GET}RULE`.
+    Rule(RuleMessage<'a>),
     /// `NLMSG_ERROR`: an error or an ACK.
     Error(ErrorMessage<'a>),
     /// `NLMSG_DONE`.
@@ -42,6 +44,7 @@ impl<'a> Message<'a> {
             RTM_NEWADDR..=RTM_GETADDR => Message::Addr(AddrMessage::parse_payload(p)?),
             RTM_NEWROUTE..=RTM_GETROUTE => Message::Route(RouteMessage::parse_payload(p)?),
             RTM_NEWNEIGH..=RTM_GETNEIGH => Message::Neigh(NeighMessage::parse_payload(p)?),
+            RTM_NEWRULE..=RTM_GETRULE => Message::Rule(RuleMessage::parse_payload(p)?),
             NLMSG_ERROR => Message::Error(ErrorMessage::parse(p, msg.flags())?),
             NLMSG_DONE => Message::Done(DoneMessage::parse(p, msg.flags())?),
             NLMSG_NOOP => Message::Noop,

@@ -46,6 +46,7 @@ mod nlmsg;
 mod parse;
 mod repr;
 mod route;
+mod rule;
 mod writer;
 
 pub use addr::{AddrAttr, AddrCacheInfo, AddrMessage, AddrRepr, IfAddrMsg};
@@ -66,4 +67,5 @@ pub use route::{
     Metric, Metrics, NextHop, NextHopList, NextHopRepr, NextHops, RouteAttr, RouteMessage,
     RouteMetrics, RouteRepr, RtMsg, MAX_NEXTHOPS,
 };
+pub use rule::{FibRuleHdr, PortRange, RuleAttr, RuleMessage, RuleRepr, UidRange};
 pub use writer::{Buffer, NestGuard, SliceBuffer, Writer};

@@ -246,6 +246,8 @@ fn journaled(kind: u16) -> bool {
             | RTM_DELADDR
             | RTM_NEWROUTE
             | RTM_DELROUTE
+            | RTM_NEWRULE
+            | RTM_DELRULE
     )
 }
 

@@ -9,7 +9,7 @@ use nlq::stack::{
 };
 use std::net::IpAddr;
 
-use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr};
 
 /// The extended-ACK text of a change refused because it cannot be made
 /// durable.
@@ -189,6 +189,32 @@ impl<S: Stack> Stack for Guarded<S> {
         visit: Visit<'_, NeighRepr>,
     ) -> StackResult<Cursor> {
         self.inner.neighbours_from(family, from, visit)
+    }
+
+    fn rules_from(
+        &self,
+        family: u8,
+        from: &Cursor,
+        visit: Visit<'_, RuleRepr>,
+    ) -> StackResult<Cursor> {
+        self.inner.rules_from(family, from, visit)
+    }
+
+    fn add_rule(
+        &mut self,
+        rule: &RuleRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.change(|s| s.add_rule(rule, flags, events))
+    }
+
+    fn del_rule(&mut self, rule: &RuleRepr, events: Events<'_>) -> StackResult<()> {
+        self.change(|s| s.del_rule(rule, events))
+    }
+
+    fn local_table_split(&self) -> bool {
+        self.inner.local_table_split()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, NlMsg, RouteRepr, Writer};
+use nlq::wire::{AddrRepr, LinkRepr, NlMsg, RouteRepr, RuleRepr, Writer};
 use nlq_mem::{MemStack, Tables};
 
 /// A stack whose state can be saved and restored exactly.
@@ -19,14 +19,16 @@ pub trait Persist: Stack + Sized {
 }
 
 /// The payload start of the `mem` stack's first message: its counters and
-/// route tables.
-pub const MEM_MAGIC: &[u8; 8] = b"nlq-mem\0";
+/// route tables; its rules follow its routes.
+pub const MEM_MAGIC: &[u8; 8] = b"nlq-mem1";
+/// The same, in a state saved before rules were kept (the default rules).
+pub const MEM_MAGIC_NO_RULES: &[u8; 8] = b"nlq-mem\0";
 
 impl Persist for MemStack {
     /// `NLMSG_NOOP` with [`MEM_MAGIC`], the last index, the MAC seed, the
     /// number of route tables and each as `(family, id)` (`u32`s); then
-    /// `RTM_NEWLINK`, `RTM_NEWADDR` and `RTM_NEWROUTE` for every entry of
-    /// [`Tables`].
+    /// `RTM_NEWLINK`, `RTM_NEWADDR`, `RTM_NEWROUTE` and `RTM_NEWRULE` for
+    /// every entry of [`Tables`].
     fn save(&self, w: &mut Writer<Vec<u8>>) -> nlq::wire::Result<()> {
         let t = self.tables();
         w.message(NLMSG_NOOP, 0, 0, 0, |w| {
@@ -50,6 +52,9 @@ impl Persist for MemStack {
         for r in &t.routes {
             w.message(RTM_NEWROUTE, 0, 0, 0, |w| r.emit(w))?;
         }
+        for r in t.rules.iter().flatten() {
+            w.message(RTM_NEWRULE, 0, 0, 0, |w| r.emit(w))?;
+        }
         Ok(())
     }
 
@@ -58,7 +63,8 @@ impl Persist for MemStack {
             .split_first()
             .ok_or_else(|| "no stack header".to_string())?;
         let p = head.payload();
-        if head.kind() != NLMSG_NOOP || !p.starts_with(MEM_MAGIC) {
+        let keeps_rules = p.starts_with(MEM_MAGIC);
+        if head.kind() != NLMSG_NOOP || !(keeps_rules || p.starts_with(MEM_MAGIC_NO_RULES)) {
             return Err("the mem stack's header is missing".into());
         }
         let u32_at = |i: usize| {
@@ -70,6 +76,7 @@ impl Persist for MemStack {
         let mut t = Tables {
             last_index: u32_at(8)?,
             mac_seed: u32_at(12)?,
+            rules: keeps_rules.then(Vec::new),
             ..Tables::default()
         };
         let n = usize::try_from(u32_at(16)?).unwrap_or(usize::MAX);
@@ -92,9 +99,13 @@ impl Persist for MemStack {
                     t.addrs
                         .push(AddrRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?);
                 }
-                RTM_NEWROUTE => {
+                RTM_NEWROUTE if t.rules.as_ref().is_none_or(Vec::is_empty) => {
                     t.routes
                         .push(RouteRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?);
+                }
+                RTM_NEWRULE if keeps_rules => {
+                    let r = RuleRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?;
+                    t.rules.get_or_insert_with(Vec::new).push(r);
                 }
                 k => return Err(bad(&format!("a message of type {k} out of place"))),
             }

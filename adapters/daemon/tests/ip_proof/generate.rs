@@ -2,7 +2,8 @@
 //! metrics, `pref`, `add`/`append`/`prepend`/`replace`/`change`, tables,
 //! `src`, multipath, flush and get; addresses with scope, label, metric,
 //! `broadcast +`, `noprefixroute`; links up and down, MTU edges, MACs,
-//! renames; and the shows that print what they did.
+//! renames; policy rules (selectors, actions, priorities, deletes,
+//! flushes); and the shows that print what they did.
 
 /// A small deterministic generator (SplitMix64): a seed names a sequence.
 pub struct Rng(u64);
@@ -149,12 +150,122 @@ pub fn sequence(seed: u64, len: usize) -> Vec<Step> {
 
 fn step(r: &mut Rng) -> Step {
     match r.below(100) {
-        0..=17 => link_step(r),
-        18..=39 => addr_step(r),
-        40..=79 => route_step(r),
-        80..=89 => get_step(r),
+        0..=15 => link_step(r),
+        16..=34 => addr_step(r),
+        35..=68 => route_step(r),
+        69..=78 => get_step(r),
+        79..=91 => rule_step(r),
         _ => show_step(r),
     }
+}
+
+const V4_RULE_PREFIXES: &[&str] = &[
+    "10.0.0.0/8",
+    "10.1.0.0/16",
+    "192.0.2.1",
+    "0.0.0.0/0",
+    "10.3.0.0/16",
+];
+const V6_RULE_PREFIXES: &[&str] = &["2001:db8::/32", "2001:db8:10::/48", "fe80::/64", "::/0"];
+const RULE_PREFS: &[&str] = &["0", "5", "100", "200", "32765", "32766", "40000"];
+const RULE_TABLES: &[&str] = &["main", "local", "default", "100", "200", "0", "5000"];
+
+/// `ip rule`: selectors (prefixes, links, marks, TOS, uids, protocols and
+/// ports, `not`), actions (a table, `goto`, `nop`, the rejects), options
+/// (priority, suppressors, protocol), deletes by priority or by
+/// selector, flushes and shows.
+fn rule_step(r: &mut Rng) -> Step {
+    let v6 = r.chance(35);
+    let fam = if v6 { "-6 " } else { "" };
+    let verb = match r.below(10) {
+        0..=5 => "add",
+        6..=7 => "del",
+        8 => return words(&format!("{fam}rule flush")),
+        _ => {
+            return words(r.pick(&[
+                "rule show",
+                "-6 rule show",
+                "rule show table main",
+                "-d rule show",
+                "-j rule show",
+            ]))
+        }
+    };
+    let mut s = format!("{fam}rule {verb}");
+    if verb == "del" && r.chance(50) {
+        s.push_str(&format!(" pref {}", r.pick(RULE_PREFS)));
+        return words(&s);
+    }
+    if r.chance(10) {
+        s.push_str(" not");
+    }
+    let prefixes = if v6 {
+        V6_RULE_PREFIXES
+    } else {
+        V4_RULE_PREFIXES
+    };
+    if r.chance(40) {
+        s.push_str(&format!(" from {}", r.pick(prefixes)));
+    }
+    if r.chance(30) {
+        s.push_str(&format!(" to {}", r.pick(prefixes)));
+    }
+    if r.chance(15) {
+        s.push_str(&format!(" iif {}", r.pick(&["lo", "b0", "b1", "nosuch"])));
+    }
+    if r.chance(10) {
+        s.push_str(&format!(" oif {}", r.pick(&["lo", "b0", "b2"])));
+    }
+    if r.chance(15) {
+        s.push_str(&format!(
+            " fwmark {}",
+            r.pick(&["0x10", "0x10/0xff", "5", "0"])
+        ));
+    }
+    if !v6 && r.chance(8) {
+        s.push_str(&format!(
+            " tos {}",
+            r.pick(&["0x10", "0x04", "0x20", "0x02"])
+        ));
+    }
+    if r.chance(6) {
+        s.push_str(&format!(" uidrange {}", r.pick(&["5-10", "10-5", "0-0"])));
+    }
+    if r.chance(6) {
+        s.push_str(&format!(" ipproto {}", r.pick(&["tcp", "udp"])));
+    }
+    if r.chance(6) {
+        s.push_str(&format!(
+            " {} {}",
+            r.pick(&["sport", "dport"]),
+            r.pick(&["1000-2000", "53", "2000-1000", "65535"])
+        ));
+    }
+    if r.chance(60) {
+        s.push_str(&format!(" pref {}", r.pick(RULE_PREFS)));
+    }
+    match r.below(12) {
+        0 => s.push_str(&format!(" goto {}", r.pick(RULE_PREFS))),
+        1 => s.push_str(" nop"),
+        2 => s.push_str(" blackhole"),
+        3 => s.push_str(" unreachable"),
+        4 => s.push_str(" prohibit"),
+        5 | 6 if verb == "del" => {}
+        _ => s.push_str(&format!(" table {}", r.pick(RULE_TABLES))),
+    }
+    if r.chance(8) {
+        s.push_str(&format!(
+            " suppress_prefixlength {}",
+            r.pick(&["0", "8", "24"])
+        ));
+    }
+    if r.chance(5) {
+        s.push_str(" suppress_ifgroup 3");
+    }
+    if r.chance(8) {
+        s.push_str(&format!(" proto {}", r.pick(&["static", "boot", "99"])));
+    }
+    words(&s)
 }
 
 fn link_step(r: &mut Rng) -> Step {
@@ -340,6 +451,9 @@ fn get_step(r: &mut Rng) -> Step {
     if r.chance(25) {
         s.push_str(&format!(" oif {}", r.pick(LINKS)));
     }
+    if r.chance(15) {
+        s.push_str(&format!(" mark {}", r.pick(&["5", "0x10", "0x1f"])));
+    }
     words(&s)
 }
 
@@ -356,5 +470,7 @@ fn show_step(r: &mut Rng) -> Step {
         "route show table local",
         "-6 link show",
         "-j addr show",
+        "-6 route show table 100",
+        "route show table 1",
     ]))
 }

@@ -1,8 +1,9 @@
 //! Running a sequence on one side (a fresh kernel namespace, or a fresh
 //! daemon through the preload shim) and recording everything it shows:
 //! each `ip` run's exit status, stdout and stderr; every notification a
-//! listener subscribed to the link, address and route groups hears; and
-//! after each step the whole link, address and route tables, as dumped.
+//! listener subscribed to the link, address, route and rule groups hears;
+//! and after each step the whole link, address, route and rule tables, as
+//! dumped.
 
 use std::io;
 use std::path::Path;
@@ -24,6 +25,8 @@ pub const GROUPS: &[u32] = &[
     RTNLGRP_IPV4_ROUTE,
     RTNLGRP_IPV6_IFADDR,
     RTNLGRP_IPV6_ROUTE,
+    RTNLGRP_IPV4_RULE,
+    RTNLGRP_IPV6_RULE,
 ];
 
 /// One message as received: its bytes, and whether it came alone in its
@@ -416,6 +419,15 @@ fn route_get_request(
                 let index = index_of(t, dev, seq ^ 0x8000_0000)?;
                 attr(&mut body, RTA_OIF, &index.to_ne_bytes());
             }
+            ("mark", Some(mark)) => {
+                let m = match mark.strip_prefix("0x") {
+                    Some(hex) => u32::from_str_radix(hex, 16),
+                    None => mark.parse(),
+                };
+                if let Ok(m) = m {
+                    attr(&mut body, RTA_MARK, &m.to_ne_bytes());
+                }
+            }
             ("from", Some(src)) => {
                 if let Ok(ip) = src.parse() {
                     body[2] = full;
@@ -477,13 +489,14 @@ pub fn trace(
             let seq = 0x7e7e_0000 + i as u32;
             exchange(side.observer(), &req, seq, &mut t.answer, &mut stray)?;
         }
-        let dumps: [(u16, u8); 6] = [
+        let dumps: [(u16, u8); 7] = [
             (RTM_GETLINK, AF_UNSPEC),
             (RTM_GETLINK, AF_INET6),
             (RTM_GETLINK, AF_BRIDGE),
             (RTM_GETADDR, AF_UNSPEC),
             (RTM_GETROUTE, AF_INET),
             (RTM_GETROUTE, AF_INET6),
+            (RTM_GETRULE, AF_UNSPEC),
         ];
         for (n, (kind, family)) in dumps.into_iter().enumerate() {
             let seq = 1000 * (i as u32 + 1) + n as u32;
