@@ -9,8 +9,8 @@
 //!   bytes always decode, hex only when it is hex);
 //! - the printed summary counts at most one line per message and the lines
 //!   it printed;
-//! - a state file that reads back yields journal records of link, address
-//!   and route requests only, each within the file, and a snapshot the
+//! - a state file that reads back yields journal records of link, address,
+//!   route and rule requests only, each within the file, and a snapshot the
 //!   `mem` stack restores or refuses with an error.
 #![no_main]
 
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(parsed.valid_len + parsed.torn == data.len());
         for r in &parsed.records {
             assert!(r.request.as_bytes().len() <= data.len());
-            assert!((16..=30).contains(&r.request.kind()));
+            assert!((16..=33).contains(&r.request.kind()));
             assert!(r.outcomes.len() <= nlq_daemon::state::MAX_OUTCOMES);
         }
         use nlq_daemon::state::Persist;

@@ -246,6 +246,15 @@ fn walk_neigh(msg: &nlq::wire::NeighMessage<'_>) {
     black_box(NeighRepr::parse(msg).ok());
 }
 
+fn walk_rule(msg: &nlq::wire::RuleMessage<'_>) {
+    let h = msg.header();
+    black_box((h.family, h.dst_len, h.src_len, h.tos, h.table, h.action, h.flags));
+    walk_typed(msg.attrs(), "RuleAttr", |_, t| {
+        black_box(t.ok());
+    });
+    black_box(nlq::wire::RuleRepr::parse(msg).ok());
+}
+
 fn touch_ext_ack(e: &nlq::wire::ExtAck<'_>) {
     black_box((
         e.msg,
@@ -281,6 +290,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(Message::Addr(a)) => walk_addr(&a),
             Ok(Message::Route(r)) => walk_route(&r),
             Ok(Message::Neigh(n)) => walk_neigh(&n),
+            Ok(Message::Rule(r)) => walk_rule(&r),
             Ok(Message::Error(e)) => {
                 let p = msg.payload();
                 let rp = e.request_payload();

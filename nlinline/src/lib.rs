@@ -41,6 +41,7 @@ mod kernel;
 mod link;
 mod neigh;
 mod route;
+mod rule;
 pub mod sandbox;
 mod transport;
 
@@ -53,4 +54,5 @@ pub use kernel::{KernelSocket, DEFAULT_TIMEOUT};
 pub use link::{LinkRef, NameIndex};
 pub use nlq::wire;
 pub use route::{NextHop, Route};
+pub use rule::Rule;
 pub use transport::{Loopback, Serve, Transport, LOOPBACK_READ_SIZE};

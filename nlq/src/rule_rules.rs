@@ -757,3 +757,215 @@ mod table {
         }
     }
 }
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::stack::{CreateFlags, Event};
+    use alloc::vec::Vec;
+    use core::ops::ControlFlow;
+
+    /// Tables and links of a test: (family, id) pairs, link names.
+    #[derive(Default)]
+    struct Host {
+        tables: Vec<(u8, u32)>,
+        links: Vec<&'static str>,
+        refuse: bool,
+    }
+
+    impl RuleHost for Host {
+        fn route_table_exists(&self, family: u8, id: u32) -> bool {
+            self.tables.contains(&(family, id))
+        }
+        fn create_route_table(&mut self, family: u8, id: u32) {
+            self.tables.push((family, id));
+        }
+        fn link_named(&self, name: &str) -> bool {
+            self.links.contains(&name)
+        }
+        fn admit(&self, _: &RuleRepr, _: bool) -> StackResult<()> {
+            if self.refuse {
+                Err(StackError::new(crate::errno::EOPNOTSUPP))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    const EXCL: CreateFlags = CreateFlags(NLM_F_CREATE | NLM_F_EXCL);
+
+    fn lookup(family: u8, table: u8) -> RuleRepr {
+        RuleRepr {
+            header: FibRuleHdr {
+                family,
+                table,
+                action: FR_ACT_TO_TBL,
+                ..FibRuleHdr::default()
+            },
+            ..RuleRepr::default()
+        }
+    }
+
+    fn prefs(t: &RuleTable, family: u8) -> Vec<u32> {
+        t.rules(family).iter().map(pref).collect()
+    }
+
+    fn add(t: &mut RuleTable, h: &mut Host, r: &RuleRepr) -> StackResult<Vec<RuleRepr>> {
+        let mut heard = Vec::new();
+        t.add(r, EXCL, h, &mut |e| {
+            if let Event::NewRule(r) = e {
+                heard.push(*r);
+            }
+        })?;
+        Ok(heard)
+    }
+
+    #[test]
+    fn priorities_are_chosen_below_the_second_rule() {
+        let (mut t, mut h) = (RuleTable::default(), Host::default());
+        assert_eq!(prefs(&t, AF_INET), [0, 32766, 32767]);
+        assert_eq!(prefs(&t, AF_INET6), [0, 32766]);
+        add(&mut t, &mut h, &lookup(AF_INET, 100)).unwrap();
+        add(&mut t, &mut h, &lookup(AF_INET, 101)).unwrap();
+        assert_eq!(prefs(&t, AF_INET), [0, 32764, 32765, 32766, 32767]);
+        // An equal rule with EXCL: EEXIST; the same at another priority
+        // is another rule.
+        let mut again = lookup(AF_INET, 101);
+        again.priority = Some(32764);
+        assert_eq!(add(&mut t, &mut h, &again).unwrap_err().errno, EEXIST);
+        // Equal priorities keep their order: the new one goes last.
+        let mut last = lookup(AF_INET, 7);
+        last.priority = Some(32764);
+        add(&mut t, &mut h, &last).unwrap();
+        assert_eq!(t.rules(AF_INET)[2].table, Some(7));
+        assert!(t.local_table_split());
+    }
+
+    #[test]
+    fn gotos_resolve_to_rules_that_exist() {
+        let (mut t, mut h) = (RuleTable::default(), Host::default());
+        let mut g = RuleRepr::default();
+        g.header.family = AF_INET;
+        g.header.action = FR_ACT_GOTO;
+        g.goto = Some(300);
+        g.priority = Some(300);
+        assert_eq!(
+            add(&mut t, &mut h, &g).unwrap_err().message,
+            Some("Backward goto not supported")
+        );
+        g.priority = Some(200);
+        let heard = add(&mut t, &mut h, &g).unwrap();
+        assert_eq!(heard[0].header.flags, FIB_RULE_UNRESOLVED);
+        let mut target = lookup(AF_INET, 5);
+        target.priority = Some(300);
+        add(&mut t, &mut h, &target).unwrap();
+        let mut listed = Vec::new();
+        t.list(AF_INET, &Cursor::START, &|_| false, &mut |r| {
+            listed.push(r.header.flags);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(listed, [0, 0, 0, 0, 0]);
+        g.goto = None;
+        assert_eq!(
+            add(&mut t, &mut h, &g).unwrap_err().message,
+            Some("Missing goto target for action goto")
+        );
+    }
+
+    #[test]
+    fn deletes_take_the_first_rule_that_has_what_is_given() {
+        let (mut t, h) = (RuleTable::default(), Host::default());
+        let mut by_pref = RuleRepr::default();
+        by_pref.header.family = AF_INET;
+        by_pref.priority = Some(32767);
+        t.del(&by_pref, &h, &mut |_| {}).unwrap();
+        assert_eq!(prefs(&t, AF_INET), [0, 32766]);
+        assert_eq!(t.del(&by_pref, &h, &mut |_| {}).unwrap_err().errno, ENOENT);
+        // A header alone deletes the first rule (local).
+        let mut bare = RuleRepr::default();
+        bare.header.family = AF_INET;
+        t.del(&bare, &h, &mut |_| {}).unwrap();
+        assert_eq!(prefs(&t, AF_INET), [32766]);
+    }
+
+    #[test]
+    fn tables_are_created_as_each_family_does() {
+        let (mut t, mut h) = (RuleTable::default(), Host::default());
+        h.tables.push((AF_INET, 1));
+        let heard = add(&mut t, &mut h, &lookup(AF_INET, 0)).unwrap();
+        assert_eq!(heard[0].table, Some(2));
+        assert!(h.tables.contains(&(AF_INET, 2)));
+        assert_eq!(
+            add(&mut t, &mut h, &lookup(AF_INET6, 0))
+                .unwrap_err()
+                .message,
+            Some("Invalid table")
+        );
+        add(&mut t, &mut h, &lookup(AF_INET6, 9)).unwrap();
+        assert!(h.tables.contains(&(AF_INET6, 9)));
+    }
+
+    #[test]
+    fn a_refused_change_changes_nothing() {
+        let (mut t, mut h) = (RuleTable::default(), Host::default());
+        h.refuse = true;
+        let before = t.clone();
+        assert!(add(&mut t, &mut h, &lookup(AF_INET, 0)).is_err());
+        assert!(h.tables.is_empty());
+        let mut main = RuleRepr::default();
+        main.header.family = AF_INET;
+        main.priority = Some(32766);
+        assert!(t.del(&main, &h, &mut |_| {}).is_err());
+        assert_eq!(t, before);
+    }
+
+    #[test]
+    fn detached_links_and_checks_of_the_request() {
+        let (mut t, mut h) = (RuleTable::default(), Host::default());
+        let mut r = lookup(AF_INET, 5);
+        r.iifname = crate::wire::IfName::try_from_str("eth9");
+        let heard = add(&mut t, &mut h, &r).unwrap();
+        assert_eq!(heard[0].header.flags, FIB_RULE_IIF_DETACHED);
+        h.links.push("eth9");
+        let mut flags = Vec::new();
+        t.list(AF_INET, &Cursor::START, &|n| n == "eth9", &mut |r| {
+            flags.push(r.header.flags);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert!(flags.iter().all(|f| *f == 0));
+        let mut bad = lookup(AF_INET, 5);
+        bad.uid_range = Some(crate::wire::UidRange { start: 10, end: 5 });
+        assert_eq!(
+            from_request(&bad).unwrap_err().message,
+            Some("Invalid uid range")
+        );
+        let mut tos = lookup(AF_INET, 5);
+        tos.header.tos = 0x20;
+        assert_eq!(
+            add(&mut t, &mut h, &tos).unwrap_err().message,
+            Some("Invalid tos")
+        );
+        let mut src = lookup(AF_INET, 5);
+        src.header.src_len = 8;
+        assert_eq!(
+            from_request(&src).unwrap_err().message,
+            Some("Invalid source address")
+        );
+    }
+
+    #[test]
+    fn kept_rules_restore() {
+        let (mut t, mut h) = (RuleTable::default(), Host::default());
+        add(&mut t, &mut h, &lookup(AF_INET, 100)).unwrap();
+        let all: Vec<RuleRepr> = [AF_INET, AF_INET6]
+            .iter()
+            .flat_map(|f| t.rules(*f).iter().copied())
+            .collect();
+        assert_eq!(RuleTable::from_rules(&all).unwrap(), t);
+        let mut reversed = all.clone();
+        reversed.reverse();
+        assert!(RuleTable::from_rules(&reversed).is_err());
+    }
+}

@@ -118,15 +118,16 @@ const NDA_CACHEINFO: u16 = 3;
 /// normal form.
 ///
 /// Returns:
-/// - `Ok(Some(_))` for link, address, route and neighbour messages
+/// - `Ok(Some(_))` for link, address, route, neighbour and rule messages
 ///   (`RTM_{NEW,DEL,GET,SET}LINK`, `RTM_{NEW,DEL,GET}ADDR`,
-///   `RTM_{NEW,DEL,GET}ROUTE`, `RTM_{NEW,DEL,GET}NEIGH`), with `kind` the raw
+///   `RTM_{NEW,DEL,GET}ROUTE`, `RTM_{NEW,DEL,GET}NEIGH`,
+///   `RTM_{NEW,DEL,GET}RULE`), with `kind` the raw
 ///   `nlmsg_type`; see the [module documentation](self) for the header
 ///   vectors, the attributes kept and npr's lossy corner cases;
 /// - `Ok(None)` for the netlink control messages, which carry no rtnetlink
 ///   payload (`NLMSG_NOOP`, `NLMSG_ERROR`, `NLMSG_DONE`, `NLMSG_OVERRUN`);
 /// - `Err(_)` when npr fails to parse the message, and for the other
-///   rtnetlink families (rules, tc, ...), which this oracle does not map.
+///   rtnetlink families (tc, nsid, ...), which this oracle does not map.
 pub fn npr_normalize(msg: &[u8]) -> Result<Option<NormMsg>, String> {
     let parsed =
         NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg).map_err(|e| e.to_string())?;
@@ -1033,11 +1034,15 @@ mod tests {
         assert_eq!(npr_normalize(&done), Ok(None));
         // A truncated message is an error, not a panic.
         assert!(npr_normalize(&done[..10]).is_err());
-        // RTM_NEWRULE (32) is rtnetlink but not mapped.
+        // RTM_NEWRULE (32): the fixed header, in order.
         let rule = [
             28, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
         ];
-        assert!(npr_normalize(&rule).is_err());
+        let norm = npr_normalize(&rule).unwrap().unwrap();
+        assert_eq!(norm.header, vec![2, 0, 0, 0, 0, 0, 1]);
+        // RTM_NEWNSID (88) is rtnetlink but not mapped.
+        let nsid = [20, 0, 0, 0, 88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert!(npr_normalize(&nsid).is_err());
     }
 
     /// The npr enums that carry header numbers give the wire value back

@@ -513,3 +513,55 @@ fn neighbour_dump() {
         assert!(all.iter().any(|n| n.dst == Some(v6("fe80::2"))));
     });
 }
+
+/// The rule helpers on `h`: what each answered, then the rules of both
+/// families.
+fn rule_story<T: nlinline::Transport>(h: &mut Handle<T>) -> Vec<String> {
+    use nlinline::Rule;
+    let ten = v4(10, 0, 0, 0);
+    let db8 = v6("2001:db8::");
+    let steps = [
+        Rule::lookup(100).from(ten, 8).pref(100),
+        Rule::lookup(100).from(ten, 8).pref(100),
+        Rule::lookup(200)
+            .to(v4(192, 168, 0, 0), 16)
+            .fwmark(5, Some(0xff)),
+        Rule::goto(300).pref(200),
+        Rule::goto(100).pref(200),
+        Rule::prohibit().iif("lo").invert(),
+        Rule::lookup(0),
+        Rule::lookup(1000).from(db8, 32),
+        Rule::lookup(0).family(AF_INET6),
+        Rule::blackhole().from(ten, 40),
+    ];
+    let mut out: Vec<String> = steps
+        .iter()
+        .map(|r| format!("add {:?}", h.rule_add(r).map_err(|e| e.errno())))
+        .collect();
+    for del in [
+        Rule::any().pref(32767),
+        Rule::any().pref(32767),
+        Rule::lookup(200),
+    ] {
+        out.push(format!("del {:?}", h.rule_del(&del).map_err(|e| e.errno())));
+    }
+    for r in h.rules(AF_UNSPEC).unwrap() {
+        out.push(format!("{r:?}"));
+    }
+    out
+}
+
+#[test]
+fn rules_answer_as_the_kernel_does() {
+    let nlq = {
+        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let mut h = Handle::in_process(&shared);
+        rule_story(&mut h)
+    };
+    in_netns("rules_answer_as_the_kernel_does", move || {
+        let mut h = Handle::kernel().unwrap();
+        let kernel = rule_story(&mut h);
+        assert_eq!(kernel, nlq);
+        assert!(kernel.len() > 13, "{kernel:?}");
+    });
+}

@@ -78,7 +78,7 @@ impl<D: DataPlane> MemStack<D> {
         };
         match add {
             Some(flags) => rules.add(req, flags, &mut host, &mut heard)?,
-            None => rules.del(req, &mut host, &mut heard)?,
+            None => rules.del(req, &host, &mut heard)?,
         }
         if let Some(r) = changed {
             self.plane.mirror(if add.is_some() {

@@ -3,8 +3,10 @@
 
 use core::fmt::Debug;
 
-use nlq::wire::consts::{RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE};
-use nlq::wire::{AddrRepr, LinkRepr, Message, Messages, NeighRepr, Result, RouteRepr, Writer};
+use nlq::wire::consts::{RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_NEWRULE};
+use nlq::wire::{
+    AddrRepr, LinkRepr, Message, Messages, NeighRepr, Result, RouteRepr, RuleRepr, Writer,
+};
 
 /// The owned reprs, uniformly.
 pub trait Repr: Sized + PartialEq + Debug {
@@ -43,6 +45,7 @@ repr!(LinkRepr, RTM_NEWLINK, Link);
 repr!(AddrRepr, RTM_NEWADDR, Addr);
 repr!(RouteRepr, RTM_NEWROUTE, Route);
 repr!(NeighRepr, RTM_NEWNEIGH, Neigh);
+repr!(RuleRepr, RTM_NEWRULE, Rule);
 
 /// Emits `r` as the body of one `RTM_NEW*` message into a `Vec`; the writer
 /// has no capacity limit, so emitting must succeed.

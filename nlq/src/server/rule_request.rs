@@ -223,3 +223,62 @@ pub(crate) fn rule_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<RuleFilter> {
         _ => Err(Failure::errno(EAFNOSUPPORT)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Messages, Writer};
+    use alloc::vec::Vec;
+
+    /// An `RTM_NEWRULE` with `body` after the header bytes `head`.
+    fn message(head: &[u8], attrs: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new());
+        w.message(RTM_NEWRULE, NLM_F_REQUEST, 1, 0, |w| {
+            w.put(head)?;
+            for (k, v) in attrs {
+                w.attr(*k, v)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        w.into_inner()
+    }
+
+    fn read(bytes: &[u8]) -> Checked<RuleRepr> {
+        let msg = Messages::new(bytes).next().unwrap().unwrap();
+        rule_request(&msg)
+    }
+
+    const V4: [u8; 12] = [AF_INET, 0, 8, 0, 100, 0, 0, FR_ACT_TO_TBL, 0, 0, 0, 0];
+
+    #[test]
+    fn the_policy_as_the_kernel_applies_it() {
+        let ok = read(&message(
+            &V4,
+            &[
+                (FRA_SRC, &[10, 0, 0, 0]),
+                (FRA_PRIORITY, &[5, 0, 0, 0, 9, 9]),
+            ],
+        ))
+        .unwrap();
+        // Below FRA_DSCP an attribute may be longer than its type.
+        assert_eq!(ok.priority, Some(5));
+        assert_eq!(ok.table_id(), 100);
+        let short = read(&message(&V4, &[(FRA_PRIORITY, &[5, 0])])).unwrap_err();
+        assert_eq!((short.errno, short.offset), (ERANGE, Some(28)));
+        let long_name = read(&message(&V4, &[(FRA_IIFNAME, b"sixteen-letters!")])).unwrap_err();
+        assert_eq!(long_name.errno, ERANGE);
+        let inexact = read(&message(&V4, &[(FRA_DSCP, &[1, 0, 0, 0])])).unwrap_err();
+        assert_eq!(inexact.errno, EINVAL);
+        let high = read(&message(&V4, &[(FRA_DSCP, &[64])])).unwrap_err();
+        assert_eq!(high.errno, ERANGE);
+        // Unknown and unused types pass.
+        assert!(read(&message(&V4, &[(5, &[1]), (31, &[])])).is_ok());
+        let mut v5 = V4;
+        v5[0] = AF_BRIDGE;
+        let family = read(&message(&v5, &[])).unwrap_err();
+        assert_eq!(family.message, Some("Rule family not supported"));
+        let cut = read(&message(&V4[..8], &[])).unwrap_err();
+        assert_eq!(cut.message, Some("Invalid msg length"));
+    }
+}

@@ -168,16 +168,13 @@ impl<'a> AttrDecode<'a> for RuleAttr<'a> {
             }
             FRA_SPORT_MASK | FRA_DPORT_MASK => RuleAttr::U16(k, a.u16()?),
             FRA_TUN_ID => RuleAttr::TunId(u64::from_be(a.u64()?)),
-            FRA_UID_RANGE => {
-                let v = a.value();
-                match (v.get(..4), v.get(4..8), v.len()) {
-                    (Some(s), Some(e), 8) => RuleAttr::UidRange(UidRange {
-                        start: u32::from_ne_bytes([s[0], s[1], s[2], s[3]]),
-                        end: u32::from_ne_bytes([e[0], e[1], e[2], e[3]]),
-                    }),
-                    _ => return Err(a.error(ErrorKind::BadValue)),
-                }
-            }
+            FRA_UID_RANGE => match a.value() {
+                &[s0, s1, s2, s3, e0, e1, e2, e3] => RuleAttr::UidRange(UidRange {
+                    start: u32::from_ne_bytes([s0, s1, s2, s3]),
+                    end: u32::from_ne_bytes([e0, e1, e2, e3]),
+                }),
+                _ => return Err(a.error(ErrorKind::BadValue)),
+            },
             FRA_SPORT_RANGE | FRA_DPORT_RANGE => match a.value() {
                 &[s0, s1, e0, e1] => RuleAttr::PortRange(
                     k,

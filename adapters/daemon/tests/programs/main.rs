@@ -366,6 +366,47 @@ fn a_pyroute2_script_sees_what_it_sees_on_the_kernel() {
     run_and_compare("pyroute2", &steps, &[("script", "10.50.0.0")]);
 }
 
+/// pyroute2's NDB, its main API: it reads links, addresses, routes and
+/// rules at start (EOPNOTSUPP for rules used to kill its event reader and
+/// hang `commit()`), then creates, changes and deletes an interface, an
+/// address, a route and a policy rule, waiting on each commit for the
+/// notification that confirms it.
+const NDB_SCRIPT: &str = r#"
+import json
+from pyroute2 import NDB
+with NDB(log='off') as ndb:
+    out = {'rules': sorted((r['family'], r['priority'], r['table']) for r in ndb.rules.dump())}
+    ndb.interfaces.create(ifname='br9', kind='bridge').set('state', 'up').commit()
+    ndb.interfaces['br9'].set('mtu', 1400).commit()
+    ndb.interfaces['br9'].add_ip('10.9.9.1/24').commit()
+    ndb.routes.create(dst='10.10.0.0/16', gateway='10.9.9.254').commit()
+    ndb.rules.create(family=2, priority=100, table=100, src='10.9.0.0', src_len=16).commit()
+    out['made'] = {
+        'mtu': ndb.interfaces['br9']['mtu'],
+        'routes': sorted(r['dst'] for r in ndb.routes.dump() if r['dst'].startswith('10.10')),
+        'rules': sorted((r['priority'], r['table']) for r in ndb.rules.dump() if r['family'] == 2),
+    }
+    ndb.rules[{'family': 2, 'priority': 100}].remove().commit()
+    ndb.routes['10.10.0.0/16'].remove().commit()
+    ndb.interfaces['br9'].remove().commit()
+    out['left'] = sorted(i['ifname'] for i in ndb.interfaces.dump())
+print(json.dumps(out, sort_keys=True))
+"#;
+
+#[test]
+fn pyroute2_ndb_works_as_on_the_kernel() {
+    let py = python();
+    if !need_program("pyroute2", &py, &["-c", "import pyroute2"]) {
+        return;
+    }
+    let dir = Scratch::new("pyroute2-ndb");
+    let script = dir.0.join("ndb.py");
+    std::fs::write(&script, NDB_SCRIPT).expect("write the script");
+    let cmd = format!("{py} {}", script.display());
+    let steps: &[Step<'_>] = &[("ndb", &cmd)];
+    run_and_compare("pyroute2_ndb", steps, &[("ndb", "\"mtu\": 1400")]);
+}
+
 /// Sends a request and reads its answer without waiting, 300 times: the
 /// kernel handles a request inside `sendmsg`, so the answer is there when
 /// `send` returns (busybox's flush relies on it).
