@@ -248,7 +248,9 @@ fn walk_neigh(msg: &nlq::wire::NeighMessage<'_>) {
 
 fn walk_rule(msg: &nlq::wire::RuleMessage<'_>) {
     let h = msg.header();
-    black_box((h.family, h.dst_len, h.src_len, h.tos, h.table, h.action, h.flags));
+    black_box((
+        h.family, h.dst_len, h.src_len, h.tos, h.table, h.action, h.flags,
+    ));
     walk_typed(msg.attrs(), "RuleAttr", |_, t| {
         black_box(t.ok());
     });
