@@ -37,8 +37,9 @@
 //!   `NLMSG_ERROR` if it carries `NLM_F_ACK` (an ACK for one that is not a
 //!   request or has no family byte), none or one error (never an ACK)
 //!   without it; a GET either its one reply (then an ACK only if asked) or
-//!   an error; a dump of links, addresses, routes, neighbours or rules a stream of
-//!   `NLM_F_MULTI` messages of its type ending with exactly one
+//!   an error; a dump of links, addresses, routes, neighbours, rules or
+//!   nexthops a stream of `NLM_F_MULTI` messages of its type ending with
+//!   exactly one
 //!   `NLMSG_DONE`, or `EBUSY` alone (another dump in progress); a dump of
 //!   another type an error; `EPERM` for a change without the admin right
 //!   (and the stack unchanged). Answers may go missing only from a send
@@ -337,9 +338,8 @@ fn classify(m: &NlMsg<'_>) -> Expect {
     let is_get = kind.wrapping_sub(RTM_NEWLINK) & 3 == 2;
     if is_get && flags & NLM_F_DUMP != 0 {
         return match kind {
-            RTM_GETLINK | RTM_GETADDR | RTM_GETROUTE | RTM_GETNEIGH | RTM_GETNSID | RTM_GETRULE => {
-                Expect::Dump
-            }
+            RTM_GETLINK | RTM_GETADDR | RTM_GETROUTE | RTM_GETNEIGH | RTM_GETNSID | RTM_GETRULE
+            | RTM_GETNEXTHOP => Expect::Dump,
             _ => Expect::DumpRefused,
         };
     }

@@ -11,7 +11,7 @@ use crate::wire::{emit_error, AddrRepr, ExtAck, LinkRepr, NlMsg, RouteRepr};
 use super::dump::{Dump, DumpKind};
 use super::notify;
 use super::request::{self, Checked, Failure, NO_DEVICE};
-use super::rule_request;
+use super::{netconf, nexthop_request, rule_request};
 use super::{ConnId, Server};
 
 /// What a handled request leaves to do.
@@ -82,6 +82,8 @@ impl<S: Stack> Server<S> {
                 RTM_GETROUTE => request::route_dump(msg, strict).map(DumpKind::Route),
                 RTM_GETNEIGH => request::neigh_dump(msg, strict).map(DumpKind::Neigh),
                 RTM_GETRULE => rule_request::rule_dump(msg, strict).map(DumpKind::Rule),
+                RTM_GETNEXTHOP => nexthop_request::nexthop_dump(msg).map(|()| DumpKind::Nexthop),
+                RTM_GETNETCONF => netconf::netconf_dump(msg, strict).map(DumpKind::Netconf),
                 RTM_GETNSID => Ok(DumpKind::Nsid),
                 _ => return Err(Failure::errno(EOPNOTSUPP)),
             };
@@ -100,6 +102,17 @@ impl<S: Stack> Server<S> {
             RTM_NEWROUTE => self.new_route(id, msg),
             RTM_DELROUTE => self.del_route(id, msg),
             RTM_GETNSID => self.get_nsid(id, msg),
+            RTM_GETNEXTHOP => nexthop_request::nexthop_get(msg),
+            RTM_GETNETCONF => {
+                let (family, index) = netconf::netconf_get(&self.stack, msg, strict)?;
+                let (seq, port) = (msg.seq(), self.port(id));
+                self.reply(id, |w| {
+                    w.message(RTM_NEWNETCONF, 0, seq, port, |w| {
+                        netconf::emit(w, family, index)
+                    })
+                });
+                Ok(())
+            }
             RTM_NEWRULE => {
                 let req = rule_request::rule_request(msg)?;
                 let flags = CreateFlags(msg.flags());

@@ -22,6 +22,9 @@ pub(crate) enum DumpKind {
     Rule(RuleFilter),
     /// Namespace ids: none is assigned here (`rtnl_net_dumpid`).
     Nsid,
+    /// Nexthop objects: the stack has none.
+    Nexthop,
+    Netconf(super::netconf::NetconfFilter),
 }
 
 /// A dump in progress on a connection.
@@ -52,7 +55,9 @@ impl Dump {
             Ok(DumpKind::Route(f)) => f.marks_filtered(),
             Ok(DumpKind::Link(f)) => f.master.is_some() || f.kind.is_some(),
             Ok(DumpKind::Neigh(f)) => f.index != 0,
-            Ok(DumpKind::Nsid | DumpKind::Rule(_)) => false,
+            Ok(DumpKind::Nsid | DumpKind::Nexthop | DumpKind::Rule(_) | DumpKind::Netconf(_)) => {
+                false
+            }
             Err(_) => false,
         }
     }
@@ -66,6 +71,7 @@ impl Dump {
             Ok(DumpKind::Link(f)) => f.family != AF_INET6,
             Ok(DumpKind::Route(_)) => true,
             Ok(DumpKind::Addr(f)) => f.family != AF_INET6,
+            Ok(DumpKind::Netconf(f)) => f.done_alone(),
             _ => false,
         }
     }
@@ -304,7 +310,13 @@ impl<S: Stack> Server<S> {
                         })
                         .map_err(Failure::from)
                 }),
-            Ok(DumpKind::Nsid) => Ok(*pos),
+            Ok(DumpKind::Nsid | DumpKind::Nexthop) => Ok(*pos),
+            Ok(DumpKind::Netconf(flt)) => {
+                super::netconf::list(stack, flt, pos, &mut |fam, index| {
+                    f.put(RTM_NEWNETCONF, |w| super::netconf::emit(w, fam, index))
+                })
+                .map_err(Failure::from)
+            }
             Ok(DumpKind::Rule(flt)) => stack
                 .rules_from(flt.family, pos, &mut |r| f.put(RTM_NEWRULE, |w| r.emit(w)))
                 .map_err(Failure::from),

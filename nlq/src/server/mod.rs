@@ -26,6 +26,8 @@
 
 mod dispatch;
 mod dump;
+mod netconf;
+mod nexthop_request;
 mod notify;
 mod request;
 mod route_answer;

@@ -92,6 +92,12 @@ pub const RTM_GETNEIGH: u16 = 30;
 pub const RTM_NEWRULE: u16 = 32;
 pub const RTM_DELRULE: u16 = 33;
 pub const RTM_GETRULE: u16 = 34;
+pub const RTM_NEWNETCONF: u16 = 80;
+pub const RTM_DELNETCONF: u16 = 81;
+pub const RTM_GETNETCONF: u16 = 82;
+pub const RTM_NEWNEXTHOP: u16 = 104;
+pub const RTM_DELNEXTHOP: u16 = 105;
+pub const RTM_GETNEXTHOP: u16 = 106;
 pub const RTM_NEWNSID: u16 = 88;
 pub const RTM_DELNSID: u16 = 89;
 pub const RTM_GETNSID: u16 = 90;
@@ -129,6 +135,12 @@ pub fn message_type_name(kind: u16) -> Option<&'static str> {
         RTM_NEWRULE => "RTM_NEWRULE",
         RTM_DELRULE => "RTM_DELRULE",
         RTM_GETRULE => "RTM_GETRULE",
+        RTM_NEWNETCONF => "RTM_NEWNETCONF",
+        RTM_DELNETCONF => "RTM_DELNETCONF",
+        RTM_GETNETCONF => "RTM_GETNETCONF",
+        RTM_NEWNEXTHOP => "RTM_NEWNEXTHOP",
+        RTM_DELNEXTHOP => "RTM_DELNEXTHOP",
+        RTM_GETNEXTHOP => "RTM_GETNEXTHOP",
         _ => return None,
     })
 }
@@ -472,3 +484,13 @@ pub const FIB_RULE_UNRESOLVED: u32 = 0x4;
 pub const FIB_RULE_IIF_DETACHED: u32 = 0x8;
 pub const FIB_RULE_OIF_DETACHED: u32 = 0x10;
 pub const FIB_RULE_FIND_SADDR: u32 = 0x10000;
+
+// ---- nexthop objects: nhmsg + NHA_* (`linux/nexthop.h`) -----------------------
+/// Size of `struct nhmsg`.
+pub const NHMSG_LEN: usize = 8;
+pub const NHA_ID: u16 = 1;
+pub const NHA_OIF: u16 = 5;
+pub const NHA_GROUPS: u16 = 9;
+pub const NHA_MASTER: u16 = 10;
+pub const NHA_FDB: u16 = 11;
+pub const NHA_OP_FLAGS: u16 = 14;

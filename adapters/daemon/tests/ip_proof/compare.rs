@@ -60,6 +60,15 @@ pub const KERNEL_SETUP: &[(&str, &str)] = &[
         "0",
     ),
     ("/proc/sys/net/ipv6/conf/default/dad_transmits", "0"),
+    // A new namespace inherits the host's forwarding and reverse-path
+    // filter; the in-memory stack has a fresh namespace's (off).
+    ("/proc/sys/net/ipv4/conf/all/forwarding", "0"),
+    ("/proc/sys/net/ipv4/conf/default/forwarding", "0"),
+    ("/proc/sys/net/ipv4/conf/all/rp_filter", "0"),
+    ("/proc/sys/net/ipv4/conf/default/rp_filter", "0"),
+    ("/proc/sys/net/ipv4/conf/lo/rp_filter", "0"),
+    ("/proc/sys/net/ipv6/conf/all/forwarding", "0"),
+    ("/proc/sys/net/ipv6/conf/default/forwarding", "0"),
 ];
 
 /// The IPv6 configuration values `KERNEL_SETUP` changes for the links

@@ -472,5 +472,10 @@ fn show_step(r: &mut Rng) -> Step {
         "-j addr show",
         "-6 route show table 100",
         "route show table 1",
+        "nexthop show",
+        "-6 nexthop show",
+        "nexthop get id 5",
+        "netconf show",
+        "-6 netconf show dev b0",
     ]))
 }
