@@ -14,7 +14,7 @@
 
 use core::net::IpAddr;
 
-use crate::errno::{EEXIST, EINVAL, ENOENT, EPERM};
+use crate::errno::EINVAL;
 use crate::stack::{Cursor, StackError, StackResult, Visit};
 use crate::wire::consts::*;
 use crate::wire::{FibRuleHdr, PortRange, RuleRepr};
@@ -428,129 +428,6 @@ pub fn from_request(req: &RuleRepr) -> StackResult<RuleRepr> {
     })
 }
 
-/// `fib4_rule_compare` / `fib6_rule_compare`: the family's fields the
-/// request `req` gives match those of `r`.
-fn family_matches(req: &RuleRepr, r: &RuleRepr) -> bool {
-    let h = &req.header;
-    if h.src_len != 0 && (r.header.src_len != h.src_len || r.src != req.src) {
-        return false;
-    }
-    if h.dst_len != 0 && (r.header.dst_len != h.dst_len || r.dst != req.dst) {
-        return false;
-    }
-    if h.tos != 0 && (r.dscp.is_some() || r.header.tos != h.tos) {
-        return false;
-    }
-    if req.dscp.is_some() && r.dscp != req.dscp {
-        return false;
-    }
-    if req.dscp_mask.is_some() && r.dscp_mask != req.dscp_mask {
-        return false;
-    }
-    if req.flow.is_some() && r.flow.unwrap_or(0) != req.flow.unwrap_or(0) {
-        return false;
-    }
-    if req.flowlabel.is_some() && r.flowlabel.unwrap_or(0) != req.flowlabel.unwrap_or(0) {
-        return false;
-    }
-    if req.flowlabel_mask.is_some()
-        && r.flowlabel_mask.unwrap_or(0) != req.flowlabel_mask.unwrap_or(0)
-    {
-        return false;
-    }
-    true
-}
-
-/// `rule_exists`: `new` (kept form, priority chosen) equals `r` in every
-/// generic field, and `r` has the family's fields the request gives.
-fn exists(req: &RuleRepr, new: &RuleRepr, r: &RuleRepr) -> bool {
-    new.header.action == r.header.action
-        && new.table == r.table
-        && pref(new) == pref(r)
-        && new.iifname == r.iifname
-        && new.oifname == r.oifname
-        && new.fwmark == r.fwmark
-        && new.suppress_ifgroup == r.suppress_ifgroup
-        && new.suppress_prefixlen == r.suppress_prefixlen
-        && new.fwmask == r.fwmask
-        && new.tun_id == r.tun_id
-        && new.l3mdev == r.l3mdev
-        && new.uid_range == r.uid_range
-        && new.ip_proto == r.ip_proto
-        && new.protocol == r.protocol
-        && new.sport_range == r.sport_range
-        && new.sport_mask == r.sport_mask
-        && new.dport_range == r.dport_range
-        && new.dport_mask == r.dport_mask
-        && family_matches(req, r)
-}
-
-/// `rule_find` for a delete: `r` has every field the request sets.
-fn selected(req: &RuleRepr, want: &RuleRepr, r: &RuleRepr) -> bool {
-    let given = |w: Option<u32>, x: Option<u32>| w.is_none_or(|w| Some(w) == x);
-    (want.header.action == 0 || want.header.action == r.header.action)
-        && (want.table == Some(0) || want.table == r.table)
-        && req.priority.is_none_or(|p| p == pref(r))
-        && want.iifname.is_none_or(|n| r.iifname == Some(n))
-        && want.oifname.is_none_or(|n| r.oifname == Some(n))
-        && given(want.fwmark, r.fwmark)
-        && given(want.suppress_ifgroup, r.suppress_ifgroup)
-        && (want.suppress_prefixlen == Some(u32::MAX)
-            || want.suppress_prefixlen == r.suppress_prefixlen)
-        && (want.fwmask.unwrap_or(0) == 0 || want.fwmask == r.fwmask)
-        && want.tun_id.is_none_or(|t| r.tun_id == Some(t))
-        && want.l3mdev.is_none_or(|l| r.l3mdev == Some(l))
-        && want.uid_range.is_none_or(|u| r.uid_range == Some(u))
-        && want.ip_proto.is_none_or(|p| r.ip_proto == Some(p))
-        && (want.protocol == Some(0) || want.protocol == r.protocol)
-        && want.sport_range.is_none_or(|p| r.sport_range == Some(p))
-        && want.sport_mask.is_none_or(|m| r.sport_mask == Some(m))
-        && want.dport_range.is_none_or(|p| r.dport_range == Some(p))
-        && want.dport_mask.is_none_or(|m| r.dport_mask == Some(m))
-        && family_matches(req, r)
-}
-
-/// `fib4_rule_configure` / `fib6_rule_configure`'s checks, in order.
-fn configure_checks(req: &RuleRepr, r: &RuleRepr) -> StackResult<()> {
-    let v4 = r.header.family == AF_INET;
-    if v4 && (req.flowlabel.is_some() || req.flowlabel_mask.is_some()) {
-        return Err(invalid("Flow label cannot be specified for IPv4 FIB rules"));
-    }
-    let tos = r.header.tos;
-    if tos & 0x03 != 0 {
-        return Err(invalid("Invalid dsfield (tos): ECN bits must be 0"));
-    }
-    if v4 && tos & !0x1e != 0 {
-        return Err(invalid("Invalid tos"));
-    }
-    if req.dscp.is_some() && tos != 0 {
-        return Err(invalid("Cannot specify both TOS and DSCP"));
-    }
-    if req.dscp.is_none() && req.dscp_mask.is_some() {
-        return Err(invalid("Cannot specify DSCP mask without DSCP value"));
-    }
-    if let (Some(d), Some(m)) = (r.dscp, r.dscp_mask) {
-        if d & !m != 0 {
-            return Err(invalid("Invalid DSCP mask"));
-        }
-    }
-    if !v4 {
-        match (req.flowlabel, req.flowlabel_mask) {
-            (Some(_), None) | (None, Some(_)) => return Err(StackError::new(EINVAL)),
-            (Some(l), Some(m)) => {
-                if m & !0x000f_ffff != 0 {
-                    return Err(invalid("Invalid flow label mask"));
-                }
-                if l & !m != 0 {
-                    return Err(invalid("Flow label and mask do not match"));
-                }
-            }
-            (None, None) => {}
-        }
-    }
-    Ok(())
-}
-
 #[cfg(feature = "alloc")]
 pub use table::RuleTable;
 
@@ -559,7 +436,131 @@ mod table {
     use alloc::vec::Vec;
 
     use super::*;
+    use crate::errno::{EEXIST, ENOENT, EPERM};
     use crate::stack::{CreateFlags, Event, Events};
+
+    /// `fib4_rule_compare` / `fib6_rule_compare`: the family's fields the
+    /// request `req` gives match those of `r`.
+    fn family_matches(req: &RuleRepr, r: &RuleRepr) -> bool {
+        let h = &req.header;
+        if h.src_len != 0 && (r.header.src_len != h.src_len || r.src != req.src) {
+            return false;
+        }
+        if h.dst_len != 0 && (r.header.dst_len != h.dst_len || r.dst != req.dst) {
+            return false;
+        }
+        if h.tos != 0 && (r.dscp.is_some() || r.header.tos != h.tos) {
+            return false;
+        }
+        if req.dscp.is_some() && r.dscp != req.dscp {
+            return false;
+        }
+        if req.dscp_mask.is_some() && r.dscp_mask != req.dscp_mask {
+            return false;
+        }
+        if req.flow.is_some() && r.flow.unwrap_or(0) != req.flow.unwrap_or(0) {
+            return false;
+        }
+        if req.flowlabel.is_some() && r.flowlabel.unwrap_or(0) != req.flowlabel.unwrap_or(0) {
+            return false;
+        }
+        if req.flowlabel_mask.is_some()
+            && r.flowlabel_mask.unwrap_or(0) != req.flowlabel_mask.unwrap_or(0)
+        {
+            return false;
+        }
+        true
+    }
+
+    /// `rule_exists`: `new` (kept form, priority chosen) equals `r` in every
+    /// generic field, and `r` has the family's fields the request gives.
+    fn exists(req: &RuleRepr, new: &RuleRepr, r: &RuleRepr) -> bool {
+        new.header.action == r.header.action
+            && new.table == r.table
+            && pref(new) == pref(r)
+            && new.iifname == r.iifname
+            && new.oifname == r.oifname
+            && new.fwmark == r.fwmark
+            && new.suppress_ifgroup == r.suppress_ifgroup
+            && new.suppress_prefixlen == r.suppress_prefixlen
+            && new.fwmask == r.fwmask
+            && new.tun_id == r.tun_id
+            && new.l3mdev == r.l3mdev
+            && new.uid_range == r.uid_range
+            && new.ip_proto == r.ip_proto
+            && new.protocol == r.protocol
+            && new.sport_range == r.sport_range
+            && new.sport_mask == r.sport_mask
+            && new.dport_range == r.dport_range
+            && new.dport_mask == r.dport_mask
+            && family_matches(req, r)
+    }
+
+    /// `rule_find` for a delete: `r` has every field the request sets.
+    fn selected(req: &RuleRepr, want: &RuleRepr, r: &RuleRepr) -> bool {
+        let given = |w: Option<u32>, x: Option<u32>| w.is_none_or(|w| Some(w) == x);
+        (want.header.action == 0 || want.header.action == r.header.action)
+            && (want.table == Some(0) || want.table == r.table)
+            && req.priority.is_none_or(|p| p == pref(r))
+            && want.iifname.is_none_or(|n| r.iifname == Some(n))
+            && want.oifname.is_none_or(|n| r.oifname == Some(n))
+            && given(want.fwmark, r.fwmark)
+            && given(want.suppress_ifgroup, r.suppress_ifgroup)
+            && (want.suppress_prefixlen == Some(u32::MAX)
+                || want.suppress_prefixlen == r.suppress_prefixlen)
+            && (want.fwmask.unwrap_or(0) == 0 || want.fwmask == r.fwmask)
+            && want.tun_id.is_none_or(|t| r.tun_id == Some(t))
+            && want.l3mdev.is_none_or(|l| r.l3mdev == Some(l))
+            && want.uid_range.is_none_or(|u| r.uid_range == Some(u))
+            && want.ip_proto.is_none_or(|p| r.ip_proto == Some(p))
+            && (want.protocol == Some(0) || want.protocol == r.protocol)
+            && want.sport_range.is_none_or(|p| r.sport_range == Some(p))
+            && want.sport_mask.is_none_or(|m| r.sport_mask == Some(m))
+            && want.dport_range.is_none_or(|p| r.dport_range == Some(p))
+            && want.dport_mask.is_none_or(|m| r.dport_mask == Some(m))
+            && family_matches(req, r)
+    }
+
+    /// `fib4_rule_configure` / `fib6_rule_configure`'s checks, in order.
+    fn configure_checks(req: &RuleRepr, r: &RuleRepr) -> StackResult<()> {
+        let v4 = r.header.family == AF_INET;
+        if v4 && (req.flowlabel.is_some() || req.flowlabel_mask.is_some()) {
+            return Err(invalid("Flow label cannot be specified for IPv4 FIB rules"));
+        }
+        let tos = r.header.tos;
+        if tos & 0x03 != 0 {
+            return Err(invalid("Invalid dsfield (tos): ECN bits must be 0"));
+        }
+        if v4 && tos & !0x1e != 0 {
+            return Err(invalid("Invalid tos"));
+        }
+        if req.dscp.is_some() && tos != 0 {
+            return Err(invalid("Cannot specify both TOS and DSCP"));
+        }
+        if req.dscp.is_none() && req.dscp_mask.is_some() {
+            return Err(invalid("Cannot specify DSCP mask without DSCP value"));
+        }
+        if let (Some(d), Some(m)) = (r.dscp, r.dscp_mask) {
+            if d & !m != 0 {
+                return Err(invalid("Invalid DSCP mask"));
+            }
+        }
+        if !v4 {
+            match (req.flowlabel, req.flowlabel_mask) {
+                (Some(_), None) | (None, Some(_)) => return Err(StackError::new(EINVAL)),
+                (Some(l), Some(m)) => {
+                    if m & !0x000f_ffff != 0 {
+                        return Err(invalid("Invalid flow label mask"));
+                    }
+                    if l & !m != 0 {
+                        return Err(invalid("Flow label and mask do not match"));
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(())
+    }
 
     /// The rules of a stack, IPv4's and IPv6's, each in priority order as
     /// the kernel lists them, changed by its rules.
@@ -761,6 +762,7 @@ mod table {
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::*;
+    use crate::errno::{EEXIST, ENOENT};
     use crate::stack::{CreateFlags, Event};
     use alloc::vec::Vec;
     use core::ops::ControlFlow;
