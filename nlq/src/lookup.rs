@@ -197,7 +197,7 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
     // Until a rule is added or deleted, local and main are one table,
     // looked up before the default table and without the rules
     // (`fib_lookup` without `fib_has_custom_rules`); then the rules lead.
-    let merged = !stack.local_table_split();
+    let merged = !stack.custom_rules(AF_INET);
     let best = if merged {
         crate::rule_lookup::merged_lookup(stack, q)
     } else {

@@ -6,10 +6,13 @@ use core::ops::ControlFlow;
 
 use crate::lookup::RouteQuery;
 use crate::route_rules::is_reject;
-use crate::rule_rules::{suppresses, RuleStep, RuleWalk};
+use crate::rule_rules::{default_rules, suppresses, RuleStep, RuleWalk};
 use crate::stack::{Cursor, LinkKey, Stack, StackError, StackResult};
 use crate::wire::consts::*;
-use crate::wire::RouteRepr;
+use crate::wire::{RouteRepr, RuleRepr};
+
+/// `IPPROTO_UDP`.
+const IPPROTO_UDP: u8 = 17;
 
 /// The index of the link named `name`, if one is.
 fn index_of<S: Stack + ?Sized>(stack: &S, name: &str) -> Option<u32> {
@@ -44,12 +47,14 @@ pub(crate) fn rules_lookup<S: Stack + ?Sized>(
     q: &RouteQuery,
 ) -> StackResult<Option<RouteRepr>> {
     let family = if q.dst.is_ipv4() { AF_INET } else { AF_INET6 };
+    // `inet_rtm_getroute` asks for UDP unless told; IPv6 for nothing.
+    let proto = if family == AF_INET { IPPROTO_UDP } else { 0 };
     let mut walk = RuleWalk::default();
     let mut outcome: StackResult<Option<RouteRepr>> = Ok(None);
     let index_of = |n: &str| index_of(stack, n);
-    stack.rules_from(family, &Cursor::START, &mut |r| {
+    let mut visit = |r: &RuleRepr| {
         let resolved = r.header.flags & FIB_RULE_UNRESOLVED == 0;
-        outcome = match walk.step(r, resolved, q, &index_of) {
+        outcome = match walk.step(r, resolved, q, proto, &index_of) {
             RuleStep::Next => return ControlFlow::Continue(()),
             RuleStep::Refuse(errno) => Err(StackError::new(errno)),
             RuleStep::LookUp(table) => match stack.best_route(q.dst, &[table], q.oif) {
@@ -73,6 +78,12 @@ pub(crate) fn rules_lookup<S: Stack + ?Sized>(
             },
         };
         ControlFlow::Break(())
-    })?;
+    };
+    if stack.custom_rules(family) {
+        stack.rules_from(family, &Cursor::START, &mut visit)?;
+    } else {
+        // Without custom rules the kernel reads none: its defaults' walk.
+        let _ = default_rules(family).iter().try_for_each(&mut visit);
+    }
     outcome
 }

@@ -166,12 +166,14 @@ pub fn list(
 /// (`flowi_iif` of an output lookup).
 const LOOPBACK_INDEX: u32 = 1;
 
-/// `fib_rule_match` for a packet this host sends to `q.dst` (user and
-/// ports unknown, so 0; no tunnel, no l3mdev; TOS 0), with the family's
-/// prefixes, inverted by `FIB_RULE_INVERT`. `index_of` names links.
+/// `fib_rule_match` for a packet this host sends to `q.dst` with IP
+/// protocol `proto` (user and ports unknown, so 0; no tunnel, no l3mdev;
+/// TOS 0), with the family's prefixes, inverted by `FIB_RULE_INVERT`.
+/// `index_of` names links.
 pub fn rule_matches(
     r: &RuleRepr,
     q: &crate::lookup::RouteQuery,
+    proto: u8,
     index_of: &dyn Fn(&str) -> Option<u32>,
 ) -> bool {
     use crate::lookup::prefix_contains;
@@ -192,7 +194,7 @@ pub fn rule_matches(
         }
         if r.tun_id.is_some()
             || r.l3mdev.is_some()
-            || r.ip_proto.is_some()
+            || r.ip_proto.is_some_and(|p| p != proto)
             || r.sport_range.is_some()
             || r.dport_range.is_some()
             || r.uid_range.is_some_and(|u| u.start > 0)
@@ -260,13 +262,14 @@ pub struct RuleWalk {
 }
 
 impl RuleWalk {
-    /// What `r`, the next rule, does for the packet `q`. `resolved`: a
-    /// `goto` rule's target exists.
+    /// What `r`, the next rule, does for the packet `q` of IP protocol
+    /// `proto`. `resolved`: a `goto` rule's target exists.
     pub fn step(
         &mut self,
         r: &RuleRepr,
         resolved: bool,
         q: &crate::lookup::RouteQuery,
+        proto: u8,
         index_of: &dyn Fn(&str) -> Option<u32>,
     ) -> RuleStep {
         if let Some(target) = self.goto {
@@ -275,7 +278,7 @@ impl RuleWalk {
             }
             self.goto = None;
         }
-        if !rule_matches(r, q, index_of) {
+        if !rule_matches(r, q, proto, index_of) {
             return RuleStep::Next;
         }
         match r.header.action {
@@ -570,6 +573,8 @@ mod table {
         v6: Vec<RuleRepr>,
         /// An IPv4 rule was added or deleted once (`fib_has_custom_rules`).
         split: bool,
+        /// An IPv6 rule was added once (`fib6_has_custom_rules`).
+        custom6: bool,
     }
 
     impl Default for RuleTable {
@@ -579,6 +584,7 @@ mod table {
                 v4: default_rules(AF_INET).to_vec(),
                 v6: default_rules(AF_INET6).to_vec(),
                 split: false,
+                custom6: false,
             }
         }
     }
@@ -611,6 +617,7 @@ mod table {
                 v4: Vec::new(),
                 v6: Vec::new(),
                 split: false,
+                custom6: false,
             };
             for r in rules {
                 let kept = from_request(r).map_err(|_| invalid("a rule is not one"))?;
@@ -624,15 +631,20 @@ mod table {
             }
             // Rules added and deleted again leave nothing to see here.
             t.split = t.v4 != default_rules(AF_INET);
+            t.custom6 = t.v6 != default_rules(AF_INET6);
             Ok(t)
         }
 
-        /// IPv4's local and main tables are apart: an IPv4 rule was added
-        /// or deleted once (see [`Stack::local_table_split`]).
+        /// Lookups of `family` follow the rules (see
+        /// [`Stack::custom_rules`]).
         ///
-        /// [`Stack::local_table_split`]: crate::stack::Stack::local_table_split
-        pub fn local_table_split(&self) -> bool {
-            self.split
+        /// [`Stack::custom_rules`]: crate::stack::Stack::custom_rules
+        pub fn custom_rules(&self, family: u8) -> bool {
+            match family {
+                AF_INET => self.split,
+                AF_INET6 => self.custom6,
+                _ => false,
+            }
         }
 
         /// Lists the rules of `family` (see [`list`]).
@@ -717,6 +729,8 @@ mod table {
             shown.header.flags = dumped_flags(&r, list, &|n| host.link_named(n));
             if family == AF_INET {
                 self.split = true;
+            } else {
+                self.custom6 = true;
             }
             events(Event::NewRule(&shown));
             Ok(())
@@ -750,7 +764,8 @@ mod table {
             shown.header.flags = dumped_flags(&gone, list, &|n| host.link_named(n));
             list.remove(at);
             if req.header.family == AF_INET {
-                // `fib4_rule_delete` splits the tables too.
+                // `fib4_rule_delete` splits the tables too (IPv6's delete
+                // changes nothing).
                 self.split = true;
             }
             events(Event::DelRule(&shown));
@@ -840,7 +855,7 @@ mod tests {
         last.priority = Some(32764);
         add(&mut t, &mut h, &last).unwrap();
         assert_eq!(t.rules(AF_INET)[2].table, Some(7));
-        assert!(t.local_table_split());
+        assert!(t.custom_rules(AF_INET) && !t.custom_rules(AF_INET6));
     }
 
     #[test]

@@ -33,7 +33,11 @@
 //!   feed it request datagrams and hand back the reply datagrams; report
 //!   changes your stack makes on its own with
 //!   [`Server::notify`](crate::server::Server::notify). Every method has a
-//!   default answer, `EOPNOTSUPP`, so a stack starts with what it has.
+//!   default answer, `EOPNOTSUPP`, so a stack starts with what it has
+//!   (the policy rules default to the kernel's three, unchangeable); the
+//!   kernel's rules of policy routing are whole in
+//!   [`RuleTable`](crate::rule_rules::RuleTable), which a stack can keep
+//!   its rules in.
 //!
 //! A complete minimal stack with one link that can go up and down:
 //!
@@ -229,6 +233,23 @@ pub enum Event<'a> {
     NewRule(&'a RuleRepr),
     /// A policy rule went away (`RTM_DELRULE`).
     DelRule(&'a RuleRepr),
+    /// A link gained its IPv4 or IPv6 device (`RTM_NEWNETCONF`, group
+    /// `RTNLGRP_IPV4_NETCONF` or `RTNLGRP_IPV6_NETCONF`): created, or its
+    /// MTU large enough again. The configuration is a fresh namespace's.
+    NewNetconf {
+        /// `AF_INET` or `AF_INET6`.
+        family: u8,
+        /// The link.
+        index: u32,
+    },
+    /// A link lost its IPv4 or IPv6 device (`RTM_DELNETCONF`): deleted, or
+    /// its MTU too small for the family.
+    DelNetconf {
+        /// `AF_INET` or `AF_INET6`.
+        family: u8,
+        /// The link.
+        index: u32,
+    },
 }
 
 /// Where the change methods report their events.
@@ -569,13 +590,15 @@ pub trait Stack {
         )
     }
 
-    /// IPv4's local and main tables are looked up apart, as the kernel
-    /// does once an IPv4 policy rule was ever added or deleted
-    /// (`fib_unmerge`, `fib_has_custom_rules`): `ip route get` then follows
-    /// the rules one table at a time, and the local table no longer brings
-    /// main with it. Before, local and main are one table, looked up before
-    /// the default table, and the rules are not read. The default: never.
-    fn local_table_split(&self) -> bool {
+    /// Lookups of `family` follow the policy rules: an IPv4 rule was ever
+    /// added or deleted (`fib_has_custom_rules`; `fib_unmerge` split the
+    /// local table from main), an IPv6 rule ever added
+    /// (`fib6_has_custom_rules`). Before, IPv4 looks up local and main as
+    /// one table, then the default table, and the local table brings main
+    /// with it; IPv6 looks up local, then main; neither reads the rules.
+    /// The default: never.
+    fn custom_rules(&self, family: u8) -> bool {
+        let _ = family;
         false
     }
 
@@ -625,8 +648,8 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     fn del_rule(&mut self, rule: &RuleRepr, events: Events<'_>) -> StackResult<()> {
         (**self).del_rule(rule, events)
     }
-    fn local_table_split(&self) -> bool {
-        (**self).local_table_split()
+    fn custom_rules(&self, family: u8) -> bool {
+        (**self).custom_rules(family)
     }
     fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
         (**self).links(start, visit)

@@ -617,8 +617,8 @@ impl<D: DataPlane> Stack for MemStack<D> {
         self.rule_change(rule, None, events)
     }
 
-    fn local_table_split(&self) -> bool {
-        self.rules.local_table_split()
+    fn custom_rules(&self, family: u8) -> bool {
+        self.rules.custom_rules(family)
     }
 
     fn generation(&self) -> u64 {

@@ -473,7 +473,12 @@ impl<D: DataPlane> MemStack<D> {
             link.group = g;
         }
         link.alias = new.change.alias;
+        // NETDEV_REGISTER: IPv4, then IPv6, make their devices, then
+        // rtnetlink tells of the link.
+        let (inet4, inet6) = (link.inet4_dev, link.inet6_dev);
         self.links.insert(index, link);
+        netconf(AF_INET, index, inet4, true, events);
+        netconf(AF_INET6, index, inet6, true, events);
         self.notify_link_change(index, u32::MAX, events);
         if let Some(flags) = new.change.flags(0) {
             if flags & IFF_UP != 0 {
@@ -552,18 +557,24 @@ impl<D: DataPlane> MemStack<D> {
                 if mtu >= IPV6_MIN_MTU {
                     l.mtu6 = mtu;
                 }
+                let (had4, had6) = (l.inet4_dev, l.inet6_dev);
                 l.inet4_dev = mtu >= 68;
                 l.inet6_dev = mtu >= IPV6_MIN_MTU || kind == Kind::Loopback;
-                // NETDEV_CHANGEMTU reaches IPv4 before IPv6.
+                let (has4, has6) = (l.inet4_dev, l.inet6_dev);
+                // NETDEV_CHANGEMTU reaches IPv4 before IPv6; each device
+                // goes after its addresses, or comes back first.
                 if mtu < 68 && old >= 68 {
                     self.ipv4_forget(index, false, events);
                 }
+                netconf(AF_INET, index, had4 != has4, has4, events);
                 // Every change below 1280 stops IPv6 (`addrconf_ifdown`);
                 // `lo` keeps its IPv6 device, so it can lose addresses
                 // added since the last one.
                 if mtu < IPV6_MIN_MTU && (old >= IPV6_MIN_MTU || kind == Kind::Loopback) {
                     self.ipv6_down(index, events);
+                    netconf(AF_INET6, index, had6 && !has6, false, events);
                 } else if mtu >= IPV6_MIN_MTU && old < IPV6_MIN_MTU {
+                    netconf(AF_INET6, index, !had6 && has6, true, events);
                     self.ipv6_ready(index, events);
                 }
             }
@@ -611,6 +622,13 @@ impl<D: DataPlane> MemStack<D> {
         self.link_mut(index)?.name = *name;
         self.notify_link(index, events);
         self.relabel(index, name, events);
+        // NETDEV_CHANGENAME: IPv4, then IPv6, register their
+        // configuration again under the new name.
+        let l = self.link_ref(index)?;
+        for (family, has) in [(AF_INET, l.inet4_dev), (AF_INET6, l.inet6_dev)] {
+            netconf(family, index, has, false, events);
+            netconf(family, index, has, true, events);
+        }
         Ok(())
     }
 
@@ -722,6 +740,10 @@ impl<D: DataPlane> MemStack<D> {
         self.ipv4_forget(index, true, events);
         self.ipv6_down(index, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
+        let l = self.link_ref(index)?;
+        let (inet4, inet6) = (l.inet4_dev, l.inet6_dev);
+        netconf(AF_INET, index, inet4, false, events);
+        netconf(AF_INET6, index, inet6, false, events);
         if let Some(mut l) = self.links.remove(&index) {
             // Unregistering detaches its queueing discipline, and its IPv4
             // and IPv6 devices are gone (an empty IFLA_AF_SPEC).
@@ -733,5 +755,18 @@ impl<D: DataPlane> MemStack<D> {
             events(Event::DelLink(&r));
         }
         Ok(())
+    }
+}
+
+/// Reports, when `changed`, that link `index` gained (`added`) or lost its
+/// device of `family` (`devinet_sysctl_register` and `_unregister`,
+/// `addrconf_sysctl_register` and `_unregister`).
+fn netconf(family: u8, index: u32, changed: bool, added: bool, events: Events<'_>) {
+    if changed {
+        events(if added {
+            Event::NewNetconf { family, index }
+        } else {
+            Event::DelNetconf { family, index }
+        });
     }
 }

@@ -720,7 +720,7 @@ impl<D: DataPlane> MemStack<D> {
     /// (the kernel keeps them merged while no rule was added).
     pub(crate) fn create_table(&mut self, family: u8, table: u32) {
         self.tables.insert((family, table));
-        if family == AF_INET && table == RT_TABLE_LOCAL && !self.rules.local_table_split() {
+        if family == AF_INET && table == RT_TABLE_LOCAL && !self.rules.custom_rules(AF_INET) {
             self.tables.insert((AF_INET, RT_TABLE_MAIN));
         }
     }

@@ -207,7 +207,7 @@ impl<D: DataPlane> MemStack<D> {
     /// and main as one, then the default table if it exists; after, the
     /// rules in order.
     fn fib_lookup4(&self, addr: IpAddr, oif: u32, min_scope: u8) -> Result<&Route, i32> {
-        if !self.rules.local_table_split() {
+        if !self.rules.custom_rules(AF_INET) {
             let main = self.lookup4(addr, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], oif, min_scope);
             if main.is_ok() || !self.tables.contains(&(AF_INET, RT_TABLE_DEFAULT)) {
                 return main;
@@ -230,7 +230,8 @@ impl<D: DataPlane> MemStack<D> {
         let mut walk = RuleWalk::default();
         for r in rules {
             let resolved = r.goto.is_none_or(|t| rules.iter().any(|x| pref(x) == t));
-            let table = match walk.step(r, resolved, &q, &index_of) {
+            // `fib_check_nh_v4_gw` asks for no protocol.
+            let table = match walk.step(r, resolved, &q, 0, &index_of) {
                 RuleStep::Next => continue,
                 RuleStep::Refuse(e) => return Err(e),
                 RuleStep::LookUp(table) => table,
@@ -281,7 +282,7 @@ impl<D: DataPlane> MemStack<D> {
         // of those (a broadcast route goes before a local one for the same
         // address). The local table shares main's trie until a rule is
         // added or deleted: a lookup there sees main's routes too.
-        let merged = !self.rules.local_table_split();
+        let merged = !self.rules.custom_rules(AF_INET);
         let kind = |t: u32| {
             self.routes_of(AF_INET).lengths().find_map(|len| {
                 let first = |table| {

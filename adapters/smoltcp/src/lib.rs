@@ -565,8 +565,8 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.del_rule(rule, events)
     }
 
-    fn local_table_split(&self) -> bool {
-        self.engine.local_table_split()
+    fn custom_rules(&self, family: u8) -> bool {
+        self.engine.custom_rules(family)
     }
 }
 

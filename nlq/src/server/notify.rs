@@ -56,6 +56,16 @@ fn header(e: &Event<'_>) -> (u16, u16, u32) {
             0,
             ip_group(r.header.family, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE),
         ),
+        Event::NewNetconf { family, .. } => (
+            RTM_NEWNETCONF,
+            0,
+            ip_group(*family, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF),
+        ),
+        Event::DelNetconf { family, .. } => (
+            RTM_DELNETCONF,
+            0,
+            ip_group(*family, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF),
+        ),
     }
 }
 
@@ -80,6 +90,14 @@ fn emit(
         Event::NewRoute(r, _) | Event::DelRoute(r) => r.emit_reply(w),
         Event::NewNeigh(n) | Event::DelNeigh(n) => n.emit(w),
         Event::NewRule(r) | Event::DelRule(r) => r.emit(w),
+        Event::NewNetconf { family, index } => {
+            super::netconf::emit(w, *family, i32::try_from(*index).unwrap_or(i32::MAX))
+        }
+        // `inet_netconf_notify_devconf` of `RTM_DELNETCONF`: the index only.
+        Event::DelNetconf { family, index } => {
+            w.put(&[*family, 0, 0, 0])?;
+            w.attr_i32(1, i32::try_from(*index).unwrap_or(i32::MAX))
+        }
     })
 }
 
@@ -93,10 +111,16 @@ pub(super) fn broadcast(
     origin: Option<Origin>,
 ) {
     let (_, _, group) = header(e);
-    // Link and IPv6 address notifications name no requester
-    // (`rtmsg_ifinfo`, `inet6_ifa_notify`: port 0, seq 0, no echo); the
-    // others do.
-    let origin = origin.filter(|_| group != RTNLGRP_LINK && group != RTNLGRP_IPV6_IFADDR);
+    // Link, IPv6 address and netconf notifications name no requester
+    // (`rtmsg_ifinfo`, `inet6_ifa_notify`, `inet_netconf_notify_devconf`:
+    // port 0, seq 0, no echo); the others do.
+    let anonymous = [
+        RTNLGRP_LINK,
+        RTNLGRP_IPV6_IFADDR,
+        RTNLGRP_IPV4_NETCONF,
+        RTNLGRP_IPV6_NETCONF,
+    ];
+    let origin = origin.filter(|_| !anonymous.contains(&group));
     // `nlmsg_notify`: with NLM_F_ECHO the requester gets its copy as a
     // unicast echo, not as a member; without it, it hears like any member.
     let exclude = origin.and_then(|o| o.echo_to.map(|_| o.port));

@@ -213,8 +213,8 @@ impl<S: Stack> Stack for Guarded<S> {
         self.change(|s| s.del_rule(rule, events))
     }
 
-    fn local_table_split(&self) -> bool {
-        self.inner.local_table_split()
+    fn custom_rules(&self, family: u8) -> bool {
+        self.inner.custom_rules(family)
     }
 }
 

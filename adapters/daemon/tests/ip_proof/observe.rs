@@ -1,7 +1,8 @@
 //! Running a sequence on one side (a fresh kernel namespace, or a fresh
 //! daemon through the preload shim) and recording everything it shows:
 //! each `ip` run's exit status, stdout and stderr; every notification a
-//! listener subscribed to the link, address, route and rule groups hears;
+//! listener subscribed to the link, address, route, rule and netconf
+//! groups hears;
 //! and after each step the whole link, address, route and rule tables, as
 //! dumped.
 
@@ -27,6 +28,8 @@ pub const GROUPS: &[u32] = &[
     RTNLGRP_IPV6_ROUTE,
     RTNLGRP_IPV4_RULE,
     RTNLGRP_IPV6_RULE,
+    RTNLGRP_IPV4_NETCONF,
+    RTNLGRP_IPV6_NETCONF,
 ];
 
 /// One message as received: its bytes, and whether it came alone in its

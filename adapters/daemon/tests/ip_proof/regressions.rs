@@ -1243,4 +1243,39 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-6 route get 2001:db8::5",
         ],
     ),
+    (
+        "`ip -6 route get 2001:db8:10::5 mark 0x10`: stderr (deleting IPv6 rules leaves lookups without rules)",
+        &[
+            "-6 route add prohibit 2001:db8:10::/48 metric 100 proto boot mtu 1400",
+            "-6 rule flush",
+            "-6 route get 2001:db8:10::5 mark 0x10",
+        ],
+    ),
+    (
+        "`ip route get 10.1.2.3`: stderr (an IPv4 route get asks for UDP)",
+        &[
+            "rule add ipproto udp pref 100 blackhole",
+            "route get 10.1.2.3 oif b1 mark 0x1f",
+            "route get 10.1.2.3",
+            "rule add ipproto tcp pref 90 prohibit",
+            "-6 rule add ipproto udp pref 100 prohibit",
+            "-6 route get ::1",
+        ],
+    ),
+    (
+        "netconf: links created and deleted, MTUs below and above each family's minimum",
+        &[
+            "link add b0 type bridge",
+            "link add b1 mtu 1000 type bridge",
+            "link set b0 mtu 60",
+            "link set b0 mtu 1279",
+            "link set b0 mtu 1500",
+            "link set b1 mtu 1280",
+            "link set lo mtu 1000",
+            "netconf show",
+            "link del b0",
+            "link del b1",
+            "netconf show",
+        ],
+    ),
 ];
