@@ -736,14 +736,15 @@ impl<D: DataPlane> MemStack<D> {
             self.bring_down(index, IFF_UP | IFF_RUNNING, events);
         }
         // NETDEV_UNREGISTER reaches IPv4 before IPv6 (a link that was up
-        // lost its IPv6 addresses when it went down, just before).
-        self.ipv4_forget(index, true, events);
-        self.ipv6_down(index, events);
-        self.flush_link_routes(AF_UNSPEC, index, true, events);
+        // lost its IPv6 addresses when it went down, just before); each
+        // family's device goes after its addresses.
         let l = self.link_ref(index)?;
         let (inet4, inet6) = (l.inet4_dev, l.inet6_dev);
+        self.ipv4_forget(index, true, events);
         netconf(AF_INET, index, inet4, false, events);
+        self.ipv6_down(index, events);
         netconf(AF_INET6, index, inet6, false, events);
+        self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(mut l) = self.links.remove(&index) {
             // Unregistering detaches its queueing discipline, and its IPv4
             // and IPv6 devices are gone (an empty IFLA_AF_SPEC).

@@ -1278,4 +1278,18 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "netconf show",
         ],
     ),
+    (
+        "`ip link del b0`: notifications (IPv4's device goes before IPv6's addresses)",
+        &[
+            "link add b0 type bridge",
+            "-6 addr add 2001:db8:5::1/128 dev b0 scope site noprefixroute",
+            "addr add 10.0.0.1/24 dev b0",
+            "link del b0",
+            "link add b2 address 02:00:00:00:00:02 type bridge",
+            "-6 addr add fe80::1/64 dev b2",
+            "link set b2 up",
+            "addr add 10.0.0.1/24 dev b2",
+            "link del b2",
+        ],
+    ),
 ];
