@@ -44,7 +44,8 @@ fixtures = os.path.join(here, "..", "tests", "fixtures", "kernel-dumps")
 corpus = os.path.join(here, "corpus")
 regressions = os.path.join(here, "regressions")
 MAX_SEEDS = 200
-TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "repr_round_trip",
+TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "rule_repr",
+           "repr_round_trip",
            "nlinline_replies", "server", "daemon_control", "decode", "proxy_requests",
            "proxy_policy"]
 REPR_OF_TYPE = {16: "link_repr", 20: "addr_repr", 24: "route_repr", 28: "neigh_repr"}
@@ -130,6 +131,33 @@ neigh_payloads = [
     ndmsg(AF_UNSPEC, 0, 0),
     # A bridge FDB entry (the repr rejects the family; the views read it).
     ndmsg(AF_BRIDGE, 4, 0x80, 0x02) + attr(2, mac) + attr(5, struct.pack("<H", 10)),
+]
+
+
+def fib_rule_hdr(family, dst_len=0, src_len=0, tos=0, table=254, action=1, flags=0):
+    return struct.pack("<8BI", family, dst_len, src_len, tos, table, 0, 0, action, flags)
+
+
+rule_payloads = [
+    # The default main rule, as dumped: table, suppress_prefixlen, protocol,
+    # priority.
+    fib_rule_hdr(AF_INET) + attr(15, struct.pack("<I", 254))
+    + attr(14, struct.pack("<I", 0xFFFFFFFF)) + attr(21, b"\x02")
+    + attr(6, struct.pack("<I", 32766)),
+    # Selectors of every kind, an inverted IPv4 rule to table 1000.
+    fib_rule_hdr(AF_INET, 24, 8, 0x10, 252, 1, 2) + attr(15, struct.pack("<I", 1000))
+    + attr(3, b"v0\0") + attr(17, b"nosuch\0") + attr(6, struct.pack("<I", 100))
+    + attr(10, struct.pack("<I", 16)) + attr(16, struct.pack("<I", 255))
+    + attr(12, struct.pack(">Q", 7)) + attr(20, struct.pack("<II", 100, 200))
+    + attr(23, struct.pack("<HH", 1000, 2000)) + attr(24, struct.pack("<HH", 80, 80))
+    + attr(29, struct.pack("<H", 0xFFFF)) + attr(22, b"\x06") + attr(13, struct.pack("<I", 3))
+    + attr(1, bytes([192, 168, 1, 0])) + attr(2, bytes([10, 0, 0, 0]))
+    + attr(11, struct.pack("<I", 0x10002)),
+    # IPv6: DSCP, flow label, prefixes; a goto; a dump request body.
+    fib_rule_hdr(AF_INET6, 64, 48, 0, 0, 2) + attr(4, struct.pack("<I", 300))
+    + attr(25, b"\x2e") + attr(30, b"\x3f") + attr(26, struct.pack(">I", 0x12345))
+    + attr(27, struct.pack(">I", 0xFFFFF)) + attr(1, v6) + attr(2, v6),
+    fib_rule_hdr(AF_UNSPEC, table=0, action=0),
 ]
 
 
@@ -237,7 +265,8 @@ for target, payloads in family_payloads.items():
     for p in chosen[:MAX_SEEDS]:
         put(target, p)
 
-for target, payloads in (("neigh_repr", neigh_payloads), ("route_repr", route_payloads),
+for target, payloads in (("neigh_repr", neigh_payloads), ("rule_repr", rule_payloads),
+                         ("route_repr", route_payloads),
                          ("addr_repr", addr_payloads), ("link_repr", link_payloads)):
     for p in payloads:
         put(target, p)
