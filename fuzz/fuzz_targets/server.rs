@@ -37,10 +37,9 @@
 //!   `NLMSG_ERROR` if it carries `NLM_F_ACK` (an ACK for one that is not a
 //!   request or has no family byte), none or one error (never an ACK)
 //!   without it; a GET either its one reply (then an ACK only if asked) or
-//!   an error; a dump of links, addresses, routes, neighbours, rules or
-//!   nexthops a stream of `NLM_F_MULTI` messages of its type ending with
-//!   exactly one
-//!   `NLMSG_DONE`, or `EBUSY` alone (another dump in progress); a dump of
+//!   an error; a dump of links, addresses, routes, neighbours, rules,
+//!   nexthops or netconf a stream of `NLM_F_MULTI` messages of its type
+//!   ending with exactly one `NLMSG_DONE`, or `EBUSY` alone (another dump in progress); a dump of
 //!   another type an error; `EPERM` for a change without the admin right
 //!   (and the stack unchanged). Answers may go missing only from a send
 //!   that left the queue over the receive buffer (errors, `EBUSY` included),
@@ -339,7 +338,7 @@ fn classify(m: &NlMsg<'_>) -> Expect {
     if is_get && flags & NLM_F_DUMP != 0 {
         return match kind {
             RTM_GETLINK | RTM_GETADDR | RTM_GETROUTE | RTM_GETNEIGH | RTM_GETNSID | RTM_GETRULE
-            | RTM_GETNEXTHOP => Expect::Dump,
+            | RTM_GETNEXTHOP | RTM_GETNETCONF => Expect::Dump,
             _ => Expect::DumpRefused,
         };
     }
@@ -559,6 +558,7 @@ fn parse_all(m: &NlMsg<'_>) {
         Message::Addr(v) => AddrRepr::parse(v).map(drop),
         Message::Route(v) => RouteRepr::parse(v).map(drop),
         Message::Neigh(v) => NeighRepr::parse(v).map(drop),
+        Message::Rule(v) => nlq::wire::RuleRepr::parse(v).map(drop),
         _ => Ok(()),
     };
     ok.unwrap_or_else(|e| panic!("server message does not parse: {e:?} {m:?}"));
@@ -583,6 +583,10 @@ fn group_of(m: &NlMsg<'_>) -> u32 {
         RTM_NEWROUTE | RTM_DELROUTE if v6 => RTNLGRP_IPV6_ROUTE,
         RTM_NEWROUTE | RTM_DELROUTE => RTNLGRP_IPV4_ROUTE,
         RTM_NEWNEIGH | RTM_DELNEIGH => RTNLGRP_NEIGH,
+        RTM_NEWRULE | RTM_DELRULE if v6 => RTNLGRP_IPV6_RULE,
+        RTM_NEWRULE | RTM_DELRULE => RTNLGRP_IPV4_RULE,
+        RTM_NEWNETCONF | RTM_DELNETCONF if v6 => RTNLGRP_IPV6_NETCONF,
+        RTM_NEWNETCONF | RTM_DELNETCONF => RTNLGRP_IPV4_NETCONF,
         k => panic!("notification of type {k}"),
     }
 }
