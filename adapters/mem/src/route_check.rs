@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use nlq::errno::*;
 use nlq::route_rules::{check_new_route4, is_reject};
 use nlq::rule_rules::{pref, suppresses, RuleStep, RuleWalk};
-use nlq::stack::{StackError, StackResult};
+use nlq::stack::{LinkKey, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::RouteRepr;
 
@@ -221,12 +221,7 @@ impl<D: DataPlane> MemStack<D> {
             oif,
             mark: None,
         };
-        let index_of = |n: &str| {
-            self.links
-                .values()
-                .find(|l| l.name.as_str() == n)
-                .map(|l| l.index)
-        };
+        let index_of = |n: &str| self.find_link(LinkKey::Name(n)).map(|l| l.index);
         let mut walk = RuleWalk::default();
         for r in rules {
             let resolved = r.goto.is_none_or(|t| rules.iter().any(|x| pref(x) == t));

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nlq::stack::{CreateFlags, Cursor, Event, Events, StackResult, Visit};
+use nlq::stack::{CreateFlags, Cursor, Event, Events, LinkKey, StackResult, Visit};
 use nlq::wire::RuleRepr;
 
 use crate::link::Link;
@@ -45,8 +45,7 @@ impl<D: DataPlane> MemStack<D> {
         from: &Cursor,
         visit: Visit<'_, RuleRepr>,
     ) -> StackResult<Cursor> {
-        let links = &self.links;
-        let named = |n: &str| links.values().any(|l| l.name.as_str() == n);
+        let named = |n: &str| self.find_link(LinkKey::Name(n)).is_some();
         self.rules.list(family, from, &named, visit)
     }
 

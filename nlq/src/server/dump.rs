@@ -80,6 +80,15 @@ impl Dump {
 /// `IPV6_MIN_MTU`: a link below it has no IPv6.
 const IPV6_MIN_MTU: u32 = 1280;
 
+/// The part of `family` in the link's `IFLA_AF_SPEC`, if it gives one.
+pub(super) fn af_spec_part(l: &LinkRepr, family: u8) -> Option<crate::wire::Attr<'_>> {
+    let spec = l.af_spec.as_ref()?;
+    crate::wire::Attrs::new(spec)
+        .find(u16::from(family))
+        .ok()
+        .flatten()
+}
+
 /// The IPv6 view of a link (`inet6_fill_ifinfo`): name, link-layer
 /// address, MTU, operational state, and `IFLA_PROTINFO`: the IPv6
 /// attributes of the link's `IFLA_AF_SPEC` when the stack gives them,
@@ -107,13 +116,7 @@ fn emit_inet6_link<B: crate::wire::Buffer>(
     }
     // The stack's own IPv6 attributes (those of `IFLA_AF_SPEC`), if it
     // gives them.
-    let given = l.af_spec.as_ref().and_then(|spec| {
-        crate::wire::Attrs::new(spec)
-            .find(u16::from(AF_INET6))
-            .ok()
-            .flatten()
-    });
-    if let Some(inet6) = given {
+    if let Some(inet6) = af_spec_part(l, AF_INET6) {
         return w.attr(IFLA_PROTINFO, inet6.value());
     }
     let ready = l.header.flags & (IFF_UP | IFF_LOWER_UP) == IFF_UP | IFF_LOWER_UP;

@@ -89,13 +89,7 @@ pub(crate) fn netconf_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<NetconfFilt
 /// `IFLA_AF_SPEC` has the family's part (a stack that gives none has
 /// both).
 fn has_family(l: &LinkRepr, family: u8) -> bool {
-    l.af_spec.as_ref().is_none_or(|spec| {
-        Attrs::new(spec)
-            .find(u16::from(family))
-            .ok()
-            .flatten()
-            .is_some()
-    })
+    l.af_spec.is_none() || super::dump::af_spec_part(l, family).is_some()
 }
 
 /// Writes one entry (`inet_netconf_fill_devconf` /

@@ -9,7 +9,9 @@ use core::net::IpAddr;
 
 use crate::errno::{EAFNOSUPPORT, EINVAL, ERANGE};
 use crate::wire::consts::*;
-use crate::wire::{FamilyHeader, FibRuleHdr, IfName, NlMsg, Part, PortRange, RuleRepr, UidRange};
+use crate::wire::{
+    Attrs, FamilyHeader, FibRuleHdr, IfName, NlMsg, Part, PortRange, RuleRepr, UidRange,
+};
 
 use super::request::{Checked, Failure};
 
@@ -104,21 +106,14 @@ pub(super) fn rule_request(msg: &NlMsg<'_>) -> Checked<RuleRepr> {
         header,
         ..RuleRepr::default()
     };
-    let base = NLMSG_HDRLEN + FIB_RULE_HDR_LEN;
-    let mut rest = attrs;
-    let mut at = base;
     // `nla_for_each_attr`: what does not hold a whole attribute ends the
     // walk (the deprecated parse only warns of it).
-    while let Some(&[l0, l1, t0, t1]) = rest.get(..4) {
-        let len = usize::from(u16::from_ne_bytes([l0, l1]));
-        let Some(v) = rest.get(4..len.max(4)).filter(|_| len >= 4) else {
-            break;
-        };
-        let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
-        read_attr(&mut r, kind, v, at)?;
-        let step = (len + 3) & !3;
-        rest = rest.get(step..).unwrap_or_default();
-        at = at.saturating_add(step);
+    let base = NLMSG_HDRLEN + FIB_RULE_HDR_LEN;
+    let mut walk = Attrs::new(attrs);
+    loop {
+        let at = base.saturating_add(attrs.len().saturating_sub(walk.remaining().len()));
+        let Some(Ok(a)) = walk.next() else { break };
+        read_attr(&mut r, a.kind(), a.value(), at)?;
     }
     Ok(r)
 }
