@@ -107,6 +107,7 @@ mod addr_index;
 mod bridge;
 mod cursor;
 mod devconf;
+pub mod hash;
 mod indexes;
 mod link;
 mod plane;
@@ -310,7 +311,8 @@ impl<D: DataPlane> MemStack<D> {
             + self.addrs.capacity() * size_of::<Addr>()
             + self.addr_index.heap_bytes()
             + self.subnets.heap_bytes()
-            + (self.routes4.capacity() + self.routes6.capacity()) * size_of::<Route>()
+            + self.routes4.bytes()
+            + self.routes6.bytes()
             + self
                 .routes4
                 .iter()

@@ -38,6 +38,11 @@ pub(crate) struct RouteKey {
 }
 
 impl RouteKey {
+    /// Whether it is IPv6, its table, destination and length.
+    pub(crate) fn parts(&self) -> (bool, u32, u128, u8) {
+        (self.family == AF_INET6, self.table, self.dst, self.dst_len)
+    }
+
     /// The prefix of `addr` of length `len` in `table`.
     pub(crate) fn prefix_of(table: u32, addr: IpAddr, len: u8) -> Self {
         RouteKey {
@@ -318,16 +323,7 @@ impl<D: DataPlane> MemStack<D> {
 
     /// The routes with `key`, in dump order.
     pub(crate) fn routes_at(&self, key: &RouteKey) -> impl Iterator<Item = &Route> + Clone {
-        let v = self.routes_of(key.family);
-        let k = key.order();
-        // No route of the table has the length: nothing to search.
-        let lo = if v.has_length(key.table, key.dst_len) {
-            v.partition_point(|r| r.key().order() < k)
-        } else {
-            v.len()
-        };
-        v.range(lo..usize::MAX)
-            .take_while(move |r| r.key().order() == k)
+        self.routes_of(key.family).with_key(key)
     }
 
     /// The longest-prefix match for `addr` over `tables` taken as one:
@@ -416,8 +412,7 @@ impl<D: DataPlane> MemStack<D> {
     /// Where routes with `key` sit in the sorted list.
     fn key_range(&self, key: &RouteKey) -> std::ops::Range<usize> {
         let v = self.routes_of(key.family);
-        if !v.has_length(key.table, key.dst_len) {
-            // No route of the table has the length: none has the key.
+        if !v.has_key(key) {
             return 0..0;
         }
         let k = key.order();
@@ -704,16 +699,19 @@ impl<D: DataPlane> MemStack<D> {
     /// metric is not locked take the link's new MTU when theirs is at
     /// least that, or was the link's old IPv6 MTU (`old6`); silently.
     pub(crate) fn rt6_mtu_change(&mut self, index: u32, mtu: u32, old6: u32) {
-        for r in self.routes6.iter_mut().filter(|r| r.uses(index)) {
+        self.routes6.for_each_mut(|r| {
+            if !r.uses(index) {
+                return;
+            }
             let Some(m) = r.metrics.as_deref_mut() else {
-                continue;
+                return;
             };
             let locked = m.get(RTAX_LOCK).unwrap_or(0) & (1 << RTAX_MTU) != 0;
             let pmtu = m.get(RTAX_MTU).unwrap_or(0);
             if !locked && (pmtu >= mtu || pmtu == old6) {
                 m.set(RTAX_MTU, mtu);
             }
-        }
+        });
     }
 
     /// `fib_new_table`: creating the IPv4 local table creates main too

@@ -1,14 +1,25 @@
 //! A family's routes in the kernel's dump order, held in chunks so that
 //! adding or removing one in the middle of a large table moves at most
 //! one chunk, and finding a position is a binary search.
+//!
+//! The routes themselves live in a slab and keep their place there for
+//! their life; the chunks hold their handles. A hash of each prefix
+//! (table, destination, length) to the first of its routes, with the
+//! routes of one prefix chained in dump order, makes a lookup by prefix
+//! one probe instead of a binary search over cold memory.
 
+use std::collections::HashMap;
 use std::ops::{Index, IndexMut, Range};
 
-use crate::route::Route;
+use crate::hash::RandomSeed;
+use crate::route::{Route, RouteKey};
 
 /// Routes a chunk holds at most before it is split in two, in a large
 /// table.
 const CHUNK: usize = 1024;
+
+/// The end of a chain of routes with one prefix.
+const END: u32 = u32::MAX;
 
 /// The most routes a chunk holds in a list of `len`: about twice the
 /// square root, from 64 to [`CHUNK`], so that an insert moves few routes
@@ -17,12 +28,33 @@ fn chunk_limit(len: usize) -> usize {
     (2 * len.isqrt()).clamp(64, CHUNK)
 }
 
+/// A route in the slab, and the next route with its prefix.
+#[derive(Debug, Clone)]
+struct Slot {
+    route: Route,
+    /// The handle of the next route of the same prefix in dump order, or
+    /// [`END`].
+    next: u32,
+}
+
+/// The prefix of an IPv4 route, as the hash keys it: table, destination,
+/// length.
+type Key4 = (u32, u32, u8);
+/// The prefix of an IPv6 route: table, destination (as words, so that
+/// the key is not padded to 16-byte alignment), length.
+type Key6 = (u32, [u32; 4], u8);
+
 /// An ordered sequence of routes addressed by position (as a `Vec`), with
-/// inserts and removals in O(chunk + chunks) rather than O(n).
+/// inserts and removals in O(chunk + chunks) rather than O(n), and the
+/// routes of a prefix found in O(1).
 #[derive(Debug, Clone)]
 pub(crate) struct RouteList {
-    /// Never empty chunks, in order.
-    chunks: Vec<Vec<Route>>,
+    /// The routes; a vacant slot is listed in `vacant` (its route is a
+    /// placeholder without heap).
+    slots: Vec<Slot>,
+    vacant: Vec<u32>,
+    /// Never empty chunks of handles, in order.
+    chunks: Vec<Vec<u32>>,
     /// For each chunk, the links its routes go through, as bits
     /// (`ifindex % 64`; a bit may stay set after its routes went), so
     /// that the routes of one link are found without a walk of the others.
@@ -37,11 +69,16 @@ pub(crate) struct RouteList {
     used: [u64; 3],
     /// The same, per table: (table, counts), a few tables.
     table_lengths: Vec<(u32, Box<[u32; 129]>)>,
+    /// The first route of each prefix, by family (a list holds one).
+    heads4: HashMap<Key4, u32, RandomSeed>,
+    heads6: HashMap<Key6, u32, RandomSeed>,
 }
 
 impl Default for RouteList {
     fn default() -> Self {
         RouteList {
+            slots: Vec::new(),
+            vacant: Vec::new(),
             chunks: Vec::new(),
             links: Vec::new(),
             starts: Vec::new(),
@@ -49,6 +86,8 @@ impl Default for RouteList {
             lengths: [0; 129],
             used: [0; 3],
             table_lengths: Vec::new(),
+            heads4: HashMap::default(),
+            heads6: HashMap::default(),
         }
     }
 }
@@ -64,27 +103,170 @@ fn route_links(r: &Route) -> u64 {
     hops.fold(link_bit(r.oif), |b, h| b | link_bit(h.ifindex))
 }
 
-fn links_of(chunk: &[Route]) -> u64 {
-    chunk.iter().fold(0, |b, r| b | route_links(r))
+/// What a vacant slot holds: no heap, no link.
+fn placeholder() -> Route {
+    let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+    Route::kernel(0, any, 0, 0, 0, 0, None)
+}
+
+/// The hash key of `key`, by family.
+enum HeadKey {
+    V4(Key4),
+    V6(Key6),
+}
+
+fn head_key(key: &RouteKey) -> HeadKey {
+    let (v6, table, dst, len) = key.parts();
+    if v6 {
+        let w = |i: u32| (dst >> (96 - 32 * i)) as u32;
+        HeadKey::V6((table, [w(0), w(1), w(2), w(3)], len))
+    } else {
+        HeadKey::V4((table, dst as u32, len))
+    }
 }
 
 impl RouteList {
     /// The list of `routes`, in the order given.
     pub fn from_vec(routes: Vec<Route>) -> Self {
         let mut list = RouteList::default();
-        for r in &routes {
-            list.count(r, true);
-        }
         let limit = chunk_limit(routes.len());
-        let mut it = routes.into_iter().peekable();
-        while it.peek().is_some() {
-            let mut chunk = Vec::with_capacity(limit + 1);
-            chunk.extend(it.by_ref().take(limit * 3 / 4));
-            list.links.push(links_of(&chunk));
-            list.chunks.push(chunk);
+        let per_chunk = (limit * 3 / 4).max(1);
+        let mut chunk: Vec<u32> = Vec::new();
+        let mut last: Option<u32> = None;
+        for r in routes {
+            list.count(&r, true);
+            let h = list.store(r);
+            match last.filter(|&l| list.route(l).key() == list.route(h).key()) {
+                // Routes in order: a prefix's routes follow one another.
+                Some(l) => list.slots[l as usize].next = h,
+                None => list.link_after_last(h),
+            }
+            last = Some(h);
+            chunk.push(h);
+            if chunk.len() == per_chunk {
+                list.push_chunk(std::mem::take(&mut chunk), limit);
+            }
+        }
+        if !chunk.is_empty() {
+            list.push_chunk(chunk, limit);
         }
         list.restart(0);
         list
+    }
+
+    /// Appends `chunk` (of handles) as the last chunk.
+    fn push_chunk(&mut self, mut chunk: Vec<u32>, limit: usize) {
+        chunk.reserve_exact((limit + 1).saturating_sub(chunk.len()));
+        self.links.push(self.links_of(&chunk));
+        self.chunks.push(chunk);
+    }
+
+    /// `h` follows the last route of its prefix.
+    fn link_after_last(&mut self, h: u32) {
+        let key = self.route(h).key();
+        match self.head(&key) {
+            None => self.set_head(&key, Some(h)),
+            Some(mut at) => {
+                while self.slots[at as usize].next != END {
+                    at = self.slots[at as usize].next;
+                }
+                self.slots[at as usize].next = h;
+            }
+        }
+    }
+
+    /// Puts `r` in a slot, and returns its handle.
+    fn store(&mut self, route: Route) -> u32 {
+        let slot = Slot { route, next: END };
+        match self.vacant.pop() {
+            Some(h) => {
+                self.slots[h as usize] = slot;
+                h
+            }
+            None => {
+                let h = u32::try_from(self.slots.len()).expect("fewer than 2^32 routes");
+                self.slots.push(slot);
+                h
+            }
+        }
+    }
+
+    /// Takes the route out of slot `h`, which becomes vacant.
+    fn release(&mut self, h: u32) -> Route {
+        self.vacant.push(h);
+        let slot = &mut self.slots[h as usize];
+        slot.next = END;
+        std::mem::replace(&mut slot.route, placeholder())
+    }
+
+    fn route(&self, h: u32) -> &Route {
+        &self.slots[h as usize].route
+    }
+
+    fn links_of(&self, chunk: &[u32]) -> u64 {
+        chunk.iter().fold(0, |b, &h| b | route_links(self.route(h)))
+    }
+
+    /// The handle of the first route with `key`.
+    fn head(&self, key: &RouteKey) -> Option<u32> {
+        match head_key(key) {
+            HeadKey::V4(k) => self.heads4.get(&k).copied(),
+            HeadKey::V6(k) => self.heads6.get(&k).copied(),
+        }
+    }
+
+    fn set_head(&mut self, key: &RouteKey, h: Option<u32>) {
+        match (head_key(key), h) {
+            (HeadKey::V4(k), Some(h)) => {
+                self.heads4.insert(k, h);
+            }
+            (HeadKey::V4(k), None) => {
+                self.heads4.remove(&k);
+            }
+            (HeadKey::V6(k), Some(h)) => {
+                self.heads6.insert(k, h);
+            }
+            (HeadKey::V6(k), None) => {
+                self.heads6.remove(&k);
+            }
+        }
+    }
+
+    /// Some route has `key`.
+    pub fn has_key(&self, key: &RouteKey) -> bool {
+        self.head(key).is_some()
+    }
+
+    /// The routes with `key`, in dump order: one hash probe, then the
+    /// chain.
+    pub fn with_key(&self, key: &RouteKey) -> impl Iterator<Item = &Route> + Clone {
+        let mut at = self.head(key).unwrap_or(END);
+        std::iter::from_fn(move || {
+            let slot = self.slots.get(at as usize)?;
+            at = slot.next;
+            Some(&slot.route)
+        })
+    }
+
+    /// Takes `h` out of the chain of its prefix.
+    fn unlink(&mut self, h: u32) {
+        let key = self.route(h).key();
+        let next = self.slots[h as usize].next;
+        let Some(first) = self.head(&key) else {
+            return;
+        };
+        if first == h {
+            self.set_head(&key, (next != END).then_some(next));
+            return;
+        }
+        let mut at = first;
+        while self.slots[at as usize].next != END {
+            if self.slots[at as usize].next == h {
+                self.slots[at as usize].next = next;
+                return;
+            }
+            at = self.slots[at as usize].next;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -168,29 +350,47 @@ impl RouteList {
         self.len = at;
     }
 
-    pub fn get(&self, i: usize) -> Option<&Route> {
+    /// The handle at position `i`.
+    fn handle(&self, i: usize) -> Option<u32> {
         if i >= self.len {
             return None;
         }
         let (c, o) = self.locate(i);
-        self.chunks.get(c)?.get(o)
+        self.chunks.get(c)?.get(o).copied()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Route> {
+        self.handle(i).map(|h| self.route(h))
     }
 
     pub fn get_mut(&mut self, i: usize) -> Option<&mut Route> {
-        if i >= self.len {
-            return None;
-        }
-        let (c, o) = self.locate(i);
-        self.chunks.get_mut(c)?.get_mut(o)
+        let h = self.handle(i)?;
+        Some(&mut self.slots[h as usize].route)
     }
 
     /// Inserts `r` at position `i` (`i <= len`).
     pub fn insert(&mut self, i: usize, r: Route) {
         assert!(i <= self.len, "insert at {i} of {}", self.len);
         self.count(&r, true);
+        let key = r.key();
+        let bits = route_links(&r);
+        // Its chain: after the route before it when that has its prefix,
+        // else first (before the route after it, which then has it).
+        let prev = i.checked_sub(1).and_then(|p| self.handle(p));
+        let h = self.store(r);
+        match prev.filter(|&p| self.route(p).key() == key) {
+            Some(p) => {
+                self.slots[h as usize].next = self.slots[p as usize].next;
+                self.slots[p as usize].next = h;
+            }
+            None => {
+                self.slots[h as usize].next = self.head(&key).unwrap_or(END);
+                self.set_head(&key, Some(h));
+            }
+        }
         if self.chunks.is_empty() {
-            self.links.push(route_links(&r));
-            self.chunks.push(vec![r]);
+            self.links.push(bits);
+            self.chunks.push(vec![h]);
             self.restart(0);
             return;
         }
@@ -202,7 +402,7 @@ impl RouteList {
             }
             at => at,
         };
-        self.links[c] |= route_links(&r);
+        self.links[c] |= bits;
         let chunk = &mut self.chunks[c];
         if chunk.len() == chunk.capacity() {
             // Grown by doubling, to the limit + 1 at most: no chunk holds
@@ -210,7 +410,7 @@ impl RouteList {
             let want = (chunk.capacity() * 2).clamp(4, limit + 1);
             chunk.reserve_exact(want.saturating_sub(chunk.len()));
         }
-        chunk.insert(o, r);
+        chunk.insert(o, h);
         if chunk.len() > limit {
             // Where a run of routes added in order goes on, the chunk is
             // cut beside the new route, so that the run fills chunks;
@@ -222,9 +422,11 @@ impl RouteList {
             } else {
                 chunk.len() / 2
             };
-            let tail: Vec<Route> = chunk.drain(at..).collect();
-            self.links[c] = links_of(chunk);
-            self.links.insert(c + 1, links_of(&tail));
+            let mut tail = Vec::with_capacity(limit + 1);
+            tail.extend(chunk.drain(at..));
+            let head_links = self.links_of(&self.chunks[c]);
+            self.links[c] = head_links;
+            self.links.insert(c + 1, self.links_of(&tail));
             self.chunks.insert(c + 1, tail);
         }
         self.restart(c);
@@ -234,7 +436,9 @@ impl RouteList {
     pub fn remove(&mut self, i: usize) -> Route {
         assert!(i < self.len, "remove at {i} of {}", self.len);
         let (c, o) = self.locate(i);
-        let r = self.chunks[c].remove(o);
+        let h = self.chunks[c].remove(o);
+        self.unlink(h);
+        let r = self.release(h);
         self.count(&r, false);
         if self.chunks[c].is_empty() {
             self.chunks.remove(c);
@@ -248,7 +452,7 @@ impl RouteList {
     pub fn changed(&mut self, i: usize) {
         if i < self.len {
             let (c, o) = self.locate(i);
-            self.links[c] |= route_links(&self.chunks[c][o]);
+            self.links[c] |= route_links(self.route(self.chunks[c][o]));
         }
     }
 
@@ -256,9 +460,11 @@ impl RouteList {
     /// chunks holding one are walked; `f` must not change links).
     pub fn for_link_mut(&mut self, index: u32, mut f: impl FnMut(&mut Route)) {
         let bit = link_bit(index);
-        for (chunk, links) in self.chunks.iter_mut().zip(&self.links) {
+        for (chunk, links) in self.chunks.iter().zip(&self.links) {
             if links & bit != 0 {
-                chunk.iter_mut().for_each(&mut f);
+                for &h in chunk {
+                    f(&mut self.slots[h as usize].route);
+                }
             }
         }
     }
@@ -274,22 +480,27 @@ impl RouteList {
             if self.links[c] & bit == 0 {
                 continue;
             }
-            let chunk = &mut self.chunks[c];
             let before = removed.len();
-            let mut kept = Vec::with_capacity(chunk.capacity());
-            for r in chunk.drain(..) {
-                if pred(&r) {
-                    removed.push(r);
-                } else {
-                    kept.push(r);
+            let slots = &self.slots;
+            self.chunks[c].retain(|&h| {
+                let out = pred(&slots[h as usize].route);
+                if out {
+                    removed.push(h);
                 }
-            }
-            *chunk = kept;
-            self.links[c] = links_of(chunk);
+                !out
+            });
+            self.links[c] = self.links_of(&self.chunks[c]);
             if removed.len() > before {
                 first.get_or_insert(c);
             }
         }
+        let removed: Vec<Route> = removed
+            .into_iter()
+            .map(|h| {
+                self.unlink(h);
+                self.release(h)
+            })
+            .collect();
         for r in &removed {
             self.count(r, false);
         }
@@ -313,19 +524,25 @@ impl RouteList {
     pub fn partition_point(&self, mut before: impl FnMut(&Route) -> bool) -> usize {
         let c = self
             .chunks
-            .partition_point(|ch| ch.last().is_some_and(&mut before));
+            .partition_point(|ch| ch.last().is_some_and(|&h| before(self.route(h))));
         match self.chunks.get(c) {
-            Some(ch) => self.starts[c] + ch.partition_point(before),
+            Some(ch) => self.starts[c] + ch.partition_point(|&h| before(self.route(h))),
             None => self.len,
         }
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Route> + Clone {
-        self.chunks.iter().flatten()
+        self.chunks.iter().flatten().map(|&h| self.route(h))
     }
 
-    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Route> {
-        self.chunks.iter_mut().flatten()
+    /// Every route, in no particular order, to change in place (not
+    /// their prefixes).
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Route)) {
+        for chunk in &self.chunks {
+            for &h in chunk {
+                f(&mut self.slots[h as usize].route);
+            }
+        }
     }
 
     /// The routes at positions `range` (clamped to the list).
@@ -339,12 +556,36 @@ impl RouteList {
         };
         let first = self.chunks.get(c).map_or(&[][..], |ch| &ch[o..]);
         let rest = self.chunks.get(c + 1..).unwrap_or_default();
-        first.iter().chain(rest.iter().flatten()).take(end - start)
+        first
+            .iter()
+            .chain(rest.iter().flatten())
+            .take(end - start)
+            .map(|&h| self.route(h))
     }
 
-    /// Routes allocated for (the list's capacity).
+    /// Handles allocated in the chunks (their capacity).
     pub fn capacity(&self) -> usize {
         self.chunks.iter().map(Vec::capacity).sum()
+    }
+
+    /// The bytes the list occupies, without the routes' own heap.
+    pub fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        // A hash map's bucket: its entry and a control byte.
+        let buckets = |cap: usize, entry: usize| {
+            let n = if cap == 0 {
+                0
+            } else {
+                (cap * 8 / 7).next_power_of_two()
+            };
+            n * (entry + 1)
+        };
+        self.slots.capacity() * size_of::<Slot>()
+            + self.vacant.capacity() * 4
+            + self.capacity() * 4
+            + self.chunks.capacity() * (size_of::<Vec<u32>>() + 8 + size_of::<usize>())
+            + buckets(self.heads4.capacity(), size_of::<(Key4, u32)>())
+            + buckets(self.heads6.capacity(), size_of::<(Key6, u32)>())
     }
 }
 
@@ -382,6 +623,71 @@ mod tests {
 
     fn ids(l: &RouteList) -> Vec<u32> {
         l.iter().map(|r| r.priority).collect()
+    }
+
+    /// After inserts in dump order, removals and drains, each prefix's
+    /// chain holds exactly its routes, in list order, and a prefix with
+    /// none has no head.
+    #[test]
+    fn prefix_chains_follow_the_list() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let keyed = |dst: u32, len: u8, prio: u32, oif: u32| {
+            let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::from(dst));
+            let mut r = Route::kernel(RT_TABLE_MAIN, ip, len, RTN_UNICAST, 0, oif, None);
+            r.priority = prio;
+            r
+        };
+        let mut list = RouteList::from_vec(
+            (0..300u32)
+                .map(|n| keyed((n / 3) << 8, 24, n % 3, 1 + n % 7))
+                .collect(),
+        );
+        for n in 0..6_000u32 {
+            match next(5) {
+                0 if list.len() > 0 => {
+                    list.remove(next(list.len() as u64) as usize);
+                }
+                1 if n % 50 == 0 => {
+                    let link = 1 + next(7) as u32;
+                    list.drain_link(link, |r| r.priority % 2 == 0);
+                }
+                _ => {
+                    let r = keyed(
+                        (next(200) as u32) << 8,
+                        24,
+                        next(4) as u32,
+                        1 + next(7) as u32,
+                    );
+                    let o = r.order();
+                    let at = list.partition_point(|x| x.order() < o);
+                    list.insert(at, r);
+                }
+            }
+        }
+        for d in 0..200u32 {
+            let key = keyed(d << 8, 24, 0, 0).key();
+            let walked: Vec<(u32, u32)> = list
+                .iter()
+                .filter(|r| r.key() == key)
+                .map(|r| (r.priority, r.oif))
+                .collect();
+            let chained: Vec<(u32, u32)> =
+                list.with_key(&key).map(|r| (r.priority, r.oif)).collect();
+            assert_eq!(chained, walked, "prefix {d}");
+            assert_eq!(list.has_key(&key), !walked.is_empty());
+        }
+        let rebuilt = RouteList::from_vec(list.iter().cloned().collect());
+        let key = keyed(7 << 8, 24, 0, 0).key();
+        assert!(rebuilt
+            .with_key(&key)
+            .map(|r| r.priority)
+            .eq(list.with_key(&key).map(|r| r.priority)));
     }
 
     /// Inserts and removals at pseudo-random positions agree with a `Vec`

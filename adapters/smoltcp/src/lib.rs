@@ -115,7 +115,6 @@
 
 mod admit;
 mod device;
-mod hash;
 mod sync;
 
 use std::fmt;

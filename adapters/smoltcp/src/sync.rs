@@ -14,7 +14,7 @@ use smoltcp::phy::Device;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
 
 use crate::device::{Counters, LinkDevice};
-use crate::hash::FastSet;
+use nlq_mem::hash::FastSet;
 
 /// An address smoltcp takes: unicast, a valid prefix.
 fn cidr(ip: IpAddr, len: u8) -> Option<IpCidr> {
