@@ -8,7 +8,9 @@
 //! that the answers reach the parsing code. Checks: no panic, every call
 //! returns (a transport out of answers times out), a batch gives one result
 //! per request. Bits 3-4 of the first byte limit the room for answers (so
-//! a batch keeps one to three requests in flight).
+//! a batch keeps one to three requests in flight). With bit 5 set, the
+//! datagrams go to a `Monitor` instead, read event by event until none is
+//! left (errors included: a monitor goes on after one).
 #![no_main]
 
 use std::collections::VecDeque;
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use nlinline::wire::consts::*;
-use nlinline::{Batch, Handle, Route, Transport};
+use nlinline::{Batch, Group, Handle, Monitor, Route, Transport};
 
 const PORT: u32 = 4321;
 
@@ -69,6 +71,10 @@ impl Transport for Replay {
     fn reserve_replies(&mut self, _bytes: usize) -> io::Result<Option<usize>> {
         Ok((self.room > 0).then_some(self.room * 2048))
     }
+
+    fn join_group(&mut self, _group: u32) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -87,6 +93,16 @@ fuzz_target!(|data: &[u8]| {
         last_seq: 0,
         room: usize::from(pick >> 3) % 4,
     };
+    if pick & 0x20 != 0 {
+        let mut m = Monitor::new(t, &Group::ALL).unwrap();
+        // Each call takes at least one message or one datagram.
+        for _ in 0..=data.len() {
+            if let Ok(None) = m.next(Duration::ZERO) {
+                return;
+            }
+        }
+        panic!("the monitor never ran out of events");
+    }
     let mut h = Handle::new(t).with_timeout(Duration::from_millis(1));
     match pick % 8 {
         0 => drop(h.if_nametoindex("eth0")),

@@ -144,9 +144,13 @@ impl Transport for KernelSocket {
     }
 
     fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
-        let deadline = std::time::Instant::now() + timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
+        // A timeout beyond the clock's range waits as long as it says.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = deadline.map_or(timeout, |d| {
+                d.saturating_duration_since(std::time::Instant::now())
+            });
             self.wait_readable(left)?;
             // Learn the datagram's size without consuming it, then read it
             // whole into a buffer of that size.
@@ -173,5 +177,9 @@ impl Transport for KernelSocket {
             return Ok(Some(have));
         }
         self.set_buffers(bytes).map(Some)
+    }
+
+    fn join_group(&mut self, group: u32) -> io::Result<()> {
+        self.sock.add_membership(group)
     }
 }

@@ -3,7 +3,7 @@
 //! Tiny synchronous helpers that configure a network stack over rtnetlink:
 //! names and indexes, links up and down, MAC, MTU, addresses and routes
 //! (IPv4 and IPv6), link creation and deletion, raw dialogs, typed dumps,
-//! and pipelined batches. No async runtime.
+//! pipelined batches, and a [`Monitor`] of notifications. No async runtime.
 //!
 //! The stack is behind a [`Transport`]: the Linux kernel
 //! ([`KernelSocket`], optionally in another network namespace), an
@@ -39,6 +39,7 @@ pub mod free;
 mod handle;
 mod kernel;
 mod link;
+mod monitor;
 mod neigh;
 mod route;
 mod rule;
@@ -52,6 +53,7 @@ pub use free as c;
 pub use handle::{Handle, DUMP_RETRIES};
 pub use kernel::{KernelSocket, DEFAULT_TIMEOUT};
 pub use link::{LinkRef, NameIndex};
+pub use monitor::{Event, Group, Monitor};
 pub use nlq::wire;
 pub use route::{NextHop, Route};
 pub use rule::Rule;

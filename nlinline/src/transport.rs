@@ -62,6 +62,17 @@ pub trait Transport {
         let _ = bytes;
         Ok(None)
     }
+
+    /// Joins multicast group `group` (`RTNLGRP_*`,
+    /// `NETLINK_ADD_MEMBERSHIP`): the stack's notifications to it arrive
+    /// with the replies. By default the transport cannot.
+    fn join_group(&mut self, group: u32) -> io::Result<()> {
+        let _ = group;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport cannot join multicast groups",
+        ))
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -76,6 +87,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn reserve_replies(&mut self, bytes: usize) -> io::Result<Option<usize>> {
         (**self).reserve_replies(bytes)
+    }
+    fn join_group(&mut self, group: u32) -> io::Result<()> {
+        (**self).join_group(group)
     }
 }
 
@@ -213,5 +227,10 @@ impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
         self.set_option(nlq::server::SockOpt::RcvBuf(bytes))
             .map_err(io::Error::from_raw_os_error)?;
         Ok(Some(bytes))
+    }
+
+    fn join_group(&mut self, group: u32) -> io::Result<()> {
+        self.set_option(nlq::server::SockOpt::AddMembership(group))
+            .map_err(io::Error::from_raw_os_error)
     }
 }

@@ -565,3 +565,184 @@ fn rules_answer_as_the_kernel_does() {
         assert!(kernel.len() > 13, "{kernel:?}");
     });
 }
+
+/// One line per event: what identifies it, nothing that holds a time.
+fn event_line(e: &nlinline::Event) -> String {
+    use nlinline::Event;
+    match e {
+        Event::NewLink(l) | Event::DelLink(l) => {
+            let kind = if matches!(e, Event::NewLink(_)) {
+                "+"
+            } else {
+                "-"
+            };
+            let name = l.name.as_ref().map(|n| n.to_string());
+            format!(
+                "{kind}link {name:?} flags {:#x} mtu {:?}",
+                l.header.flags, l.mtu
+            )
+        }
+        Event::NewAddr(a) | Event::DelAddr(a) => {
+            let kind = if matches!(e, Event::NewAddr(_)) {
+                "+"
+            } else {
+                "-"
+            };
+            format!(
+                "{kind}addr {:?}/{} local {:?}",
+                a.address, a.header.prefix_len, a.local
+            )
+        }
+        Event::NewRoute(r) | Event::DelRoute(r) => {
+            let kind = if matches!(e, Event::NewRoute(_)) {
+                "+"
+            } else {
+                "-"
+            };
+            format!(
+                "{kind}route table {} {:?}/{} via {:?} type {} scope {} proto {} flags {:#x}",
+                r.table_id(),
+                r.dst,
+                r.header.dst_len,
+                r.gateway,
+                r.header.kind,
+                r.header.scope,
+                r.header.protocol,
+                r.header.flags
+            )
+        }
+        Event::NewRule(r) | Event::DelRule(r) => {
+            let kind = if matches!(e, Event::NewRule(_)) {
+                "+"
+            } else {
+                "-"
+            };
+            format!("{kind}rule {r:?}")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Configures `br0` (up before the monitor joined) and a bridge `br1`,
+/// and after each acknowledged change takes every event already queued
+/// (the stack sends them before its acknowledgement).
+fn monitor_story<T: nlinline::Transport, M: nlinline::Transport>(
+    h: &mut Handle<T>,
+    monitor: &mut nlinline::Monitor<M>,
+    br: u32,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut drain = |what: &str, monitor: &mut nlinline::Monitor<M>| {
+        out.push(format!("# {what}"));
+        while let Some(e) = monitor.next(Duration::ZERO).expect("event") {
+            out.push(event_line(&e));
+        }
+    };
+    h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+    drain("addr add", monitor);
+    let r = Route::to(v4(10, 1, 0, 0), 16).via(v4(10, 0, 0, 254));
+    h.route_add(&r).unwrap();
+    drain("route add", monitor);
+    h.route_del(&r).unwrap();
+    drain("route del", monitor);
+    let rule = nlinline::Rule::lookup(100)
+        .from(v4(10, 0, 0, 0), 8)
+        .pref(100);
+    h.rule_add(&rule).unwrap();
+    drain("rule add", monitor);
+    h.rule_del(&rule).unwrap();
+    drain("rule del", monitor);
+    h.addr_del(v4(10, 0, 0, 1), 24, br).unwrap();
+    drain("addr del", monitor);
+    let br1 = h.link_add("br1", "bridge", &[], None).unwrap();
+    drain("link add", monitor);
+    h.link_set_mtu(br1, 1400).unwrap();
+    drain("link mtu", monitor);
+    h.link_del(br1).unwrap();
+    drain("link del", monitor);
+    out
+}
+
+const STORY_GROUPS: [nlinline::Group; 4] = [
+    nlinline::Group::Link,
+    nlinline::Group::Ipv4Addr,
+    nlinline::Group::Ipv4Route,
+    nlinline::Group::Ipv4Rule,
+];
+
+#[test]
+fn a_monitor_sees_what_the_kernel_sends() {
+    let nlq = {
+        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let mut h = Handle::in_process(&shared);
+        let br = h.link_add("br0", "bridge", &[], None).unwrap();
+        h.link_set_up(br, true).unwrap();
+        let mut m = nlinline::Monitor::new(shared.connect(), &STORY_GROUPS).unwrap();
+        monitor_story(&mut h, &mut m, br)
+    };
+    in_netns("a_monitor_sees_what_the_kernel_sends", move || {
+        // IPv6 off: its address configuration is asynchronous.
+        std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1").unwrap();
+        let (mut h, br) = setup();
+        let mut m = nlinline::Monitor::new(KernelSocket::new().unwrap(), &STORY_GROUPS).unwrap();
+        let kernel = monitor_story(&mut h, &mut m, br);
+        assert_eq!(kernel, nlq);
+        assert!(
+            kernel.iter().filter(|l| !l.starts_with('#')).count() > 10,
+            "{kernel:#?}"
+        );
+    });
+}
+
+/// Events left unread until the receive buffer overflows: the monitor
+/// says so once, then goes on with the events after the loss.
+fn overflow_story<M: nlinline::Transport>(
+    configure: &mut dyn FnMut(u32),
+    monitor: &mut nlinline::Monitor<M>,
+) {
+    for i in 0..400 {
+        configure(i);
+    }
+    let mut missed = 0;
+    let mut after = 0;
+    while let Some(e) = monitor.next(Duration::ZERO).unwrap() {
+        match e {
+            nlinline::Event::Missed => missed += 1,
+            _ if missed > 0 => after += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(missed, 1, "one loss reported");
+    configure(1000);
+    let e = monitor.next(Duration::from_secs(5)).unwrap();
+    assert!(
+        matches!(e, Some(nlinline::Event::NewRoute(_))),
+        "{e:?} ({after} after the loss)"
+    );
+}
+
+#[test]
+fn a_monitor_reports_lost_events() {
+    let route = |i: u32| {
+        Route::to(IpAddr::V4(Ipv4Addr::from(0x0a80_0000 + (i << 8))), 24).via(v4(10, 0, 0, 254))
+    };
+    {
+        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let mut h = Handle::in_process(&shared);
+        let br = h.link_add("br0", "bridge", &[], None).unwrap();
+        h.link_set_up(br, true).unwrap();
+        h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+        let client = shared.connect();
+        client.set_option(nlq::server::SockOpt::RcvBuf(0)).unwrap();
+        let mut m = nlinline::Monitor::new(client, &[nlinline::Group::Ipv4Route]).unwrap();
+        overflow_story(&mut |i| h.route_add(&route(i)).unwrap(), &mut m);
+    }
+    in_netns("a_monitor_reports_lost_events", move || {
+        let (mut h, br) = setup();
+        h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+        let sock = KernelSocket::new().unwrap();
+        sock.socket().set_rx_buf_sz(0usize).unwrap(); // the kernel's minimum
+        let mut m = nlinline::Monitor::new(sock, &[nlinline::Group::Ipv4Route]).unwrap();
+        overflow_story(&mut |i| h.route_add(&route(i)).unwrap(), &mut m);
+    });
+}

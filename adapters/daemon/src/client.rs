@@ -428,4 +428,8 @@ impl nlinline::Transport for SocketClient {
         let now = self.get_option(SOL_SOCKET, SO_RCVBUF)?;
         Ok(Some(usize::try_from(now).unwrap_or(usize::MAX)))
     }
+
+    fn join_group(&mut self, group: u32) -> io::Result<()> {
+        self.set_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
+    }
 }

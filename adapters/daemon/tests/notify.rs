@@ -117,3 +117,29 @@ fn monitors_hear_another_clients_changes() {
     assert!(got.iter().all(|n| n.0 != RTNLGRP_IPV4_IFADDR), "{got:?}");
     assert!(heard(&mut monitors[0]).iter().any(|n| n.1 == RTM_NEWADDR));
 }
+
+/// nlinline's monitor works over a daemon connection as over the kernel:
+/// it joins by option and types what arrives.
+#[test]
+fn an_nlinline_monitor_hears_the_daemon() {
+    use nlinline::{Event, Group, Monitor};
+    let d = common::spawn("nlinline-monitor");
+    let c = SocketClient::connect(d.path()).unwrap();
+    let mut m = Monitor::new(c, &[Group::Link, Group::Ipv4Addr]).unwrap();
+    let mut h = SocketClient::handle(d.path()).unwrap();
+    let br = h.link_add("br0", "bridge", &[], None).unwrap();
+    h.addr_add(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 24, br)
+        .unwrap();
+    let wait = Duration::from_secs(10);
+    match m.next(wait).unwrap() {
+        Some(Event::NewLink(l)) => assert_eq!(l.header.index, br),
+        other => panic!("{other:?}"),
+    }
+    match m.next(wait).unwrap() {
+        Some(Event::NewAddr(a)) => {
+            assert_eq!(a.local, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.next(Duration::from_millis(50)).unwrap(), None);
+}
