@@ -122,8 +122,8 @@ pub enum Event {
     /// the monitor's owner holds may be stale: dump again. The monitor goes
     /// on with the events after the loss.
     Missed,
-    /// A message of another type (netconf, nexthop objects, …), whole,
-    /// header included.
+    /// A message of another type (netconf, nexthop objects, a bridge's
+    /// forwarding entries, …), whole, header included.
     Other {
         /// Its `nlmsg_type`.
         kind: u16,
@@ -160,7 +160,9 @@ impl Event {
                     Event::DelRoute(r)
                 }
             }
-            RTM_NEWNEIGH | RTM_DELNEIGH => {
+            RTM_NEWNEIGH | RTM_DELNEIGH
+                if matches!(msg.payload().first(), Some(&(AF_INET | AF_INET6))) =>
+            {
                 let n = NeighRepr::parse(&NeighMessage::parse(msg)?)?;
                 if msg.kind() == RTM_NEWNEIGH {
                     Event::NewNeigh(n)

@@ -620,6 +620,27 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
+    /// `RTM_NEWNEIGH`: adds or changes a neighbour entry. The server has
+    /// checked the request as `neigh_add` does up to the table lookup: an
+    /// address of the family, an existing link, a link-layer address at
+    /// least as long as the link's.
+    fn add_neigh(
+        &mut self,
+        neigh: &NeighRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let _ = (neigh, flags, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// `RTM_DELNEIGH`: removes the neighbour entry (checked as for
+    /// [`add_neigh`](Stack::add_neigh)).
+    fn del_neigh(&mut self, neigh: &NeighRepr, events: Events<'_>) -> StackResult<()> {
+        let _ = (neigh, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
     /// A counter that changes whenever the tables change. A dump that sees
     /// it move between two datagrams is marked `NLM_F_DUMP_INTR`, as the
     /// kernel marks a dump that raced with a change. The default never moves.
@@ -647,6 +668,17 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn del_rule(&mut self, rule: &RuleRepr, events: Events<'_>) -> StackResult<()> {
         (**self).del_rule(rule, events)
+    }
+    fn add_neigh(
+        &mut self,
+        neigh: &NeighRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        (**self).add_neigh(neigh, flags, events)
+    }
+    fn del_neigh(&mut self, neigh: &NeighRepr, events: Events<'_>) -> StackResult<()> {
+        (**self).del_neigh(neigh, events)
     }
     fn custom_rules(&self, family: u8) -> bool {
         (**self).custom_rules(family)

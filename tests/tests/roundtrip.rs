@@ -324,9 +324,16 @@ fn neigh_repr() -> impl Strategy<Value = NeighRepr> {
             of(ip_of(f)),
             of(hwaddr()),
             of(any::<[u32; 4]>()),
+            (of(any::<u32>()), of(any::<u8>()), of(any::<u32>())),
         )
             .prop_map(
-                move |((ifindex, state, flags, kind), dst, lladdr, ci)| NeighRepr {
+                move |(
+                    (ifindex, state, flags, kind),
+                    dst,
+                    lladdr,
+                    ci,
+                    (probes, protocol, flags_ext),
+                )| NeighRepr {
                     header: NdMsg {
                         family: f,
                         ifindex,
@@ -342,6 +349,9 @@ fn neigh_repr() -> impl Strategy<Value = NeighRepr> {
                         updated,
                         refcnt,
                     }),
+                    probes,
+                    protocol,
+                    flags_ext,
                 },
             )
     })

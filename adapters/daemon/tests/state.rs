@@ -146,9 +146,15 @@ fn dumps(sock: &Path) -> Vec<Vec<(u16, Vec<u8>)>> {
     let mut c = SocketClient::connect(sock).unwrap();
     c.reader_size(32_768).unwrap();
     let mut out = Vec::new();
-    for (i, kind) in [RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE]
-        .into_iter()
-        .enumerate()
+    for (i, kind) in [
+        RTM_GETLINK,
+        RTM_GETADDR,
+        RTM_GETROUTE,
+        RTM_GETNEIGH,
+        RTM_GETRULE,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let seq = 100 + i as u32;
         let mut w = Writer::new(Vec::new());
@@ -276,12 +282,20 @@ fn the_configuration_survives_sigkill() {
         .unwrap();
     h.route_add(&Route::to(ip("2001:db8:5::"), 48).via(ip("2001:db8::fe")))
         .unwrap();
+    h.neigh_add(ip("192.0.2.9"), br, Some([2, 0, 0, 0, 0, 8]), NUD_PERMANENT)
+        .unwrap();
+    h.neigh_add(ip("2001:db8::9"), d, Some([2, 0, 0, 0, 0, 7]), NUD_STALE)
+        .unwrap();
+    h.rule_add(&nlinline::Rule::lookup(100).from(ip("192.0.2.0"), 24))
+        .unwrap();
     // The last change, acknowledged, then the daemon dies at once.
     h.route_add(&Route::default_via(ip("192.0.2.254"))).unwrap();
     let before = dumps(&sock);
     daemon.kill();
     drop(h);
     assert!(before[0].len() >= 3 && before[1].len() >= 4 && before[2].len() >= 5);
+    assert_eq!(before[3].len(), 2, "the neighbours");
+    assert_eq!(before[4].len(), 6, "the rules: five defaults and one");
 
     let mut daemon = serve(&sock, &state);
     assert_same(&dumps(&sock), &before, "after SIGKILL");

@@ -110,6 +110,7 @@ mod devconf;
 pub mod hash;
 mod indexes;
 mod link;
+mod neigh;
 mod plane;
 mod route;
 mod route_check;
@@ -164,6 +165,8 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     tables: BTreeSet<(u8, u32)>,
     /// The policy rules.
     rules: nlq::rule_rules::RuleTable,
+    /// The neighbours (ARP and NDP entries).
+    neighs: BTreeMap<neigh::NeighKey, neigh::Neigh>,
     generation: u64,
     /// Seed of the MAC addresses of new links.
     mac_seed: u32,
@@ -212,6 +215,7 @@ impl<D: DataPlane> MemStack<D> {
                 .into_iter()
                 .collect(),
             rules: nlq::rule_rules::RuleTable::default(),
+            neighs: BTreeMap::new(),
             generation: 0,
             mac_seed: 0,
             plane,
@@ -585,14 +589,26 @@ impl<D: DataPlane> Stack for MemStack<D> {
         self.route_del(route, events)
     }
 
-    fn neighbours(
-        &self,
-        _family: u8,
-        _start: usize,
-        _visit: Visit<'_, NeighRepr>,
-    ) -> StackResult<()> {
-        // Configuration only: no neighbour is ever resolved here.
+    fn neighbours(&self, family: u8, start: usize, visit: Visit<'_, NeighRepr>) -> StackResult<()> {
+        for n in self.neighs_of(family).skip(start) {
+            if visit(&n).is_break() {
+                break;
+            }
+        }
         Ok(())
+    }
+
+    fn add_neigh(
+        &mut self,
+        neigh: &NeighRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.neigh_add(neigh, flags, events)
+    }
+
+    fn del_neigh(&mut self, neigh: &NeighRepr, events: Events<'_>) -> StackResult<()> {
+        self.neigh_del(neigh, events)
     }
 
     fn rules_from(

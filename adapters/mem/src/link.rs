@@ -534,6 +534,8 @@ impl<D: DataPlane> MemStack<D> {
                 r.operstate = Some(operstate);
                 events(Event::NewLink(&r));
             }
+            // `neigh_changeaddr`: every neighbour of the link goes.
+            self.neigh_flush_link(index, false, events);
             if lost_carrier {
                 self.carrier_changed(index, events);
             }
@@ -680,7 +682,11 @@ impl<D: DataPlane> MemStack<D> {
         let Ok(l) = self.link_mut(index) else { return };
         l.flags &= !IFF_UP;
         self.notify_link_change(index, change, events);
+        // NETDEV_DOWN: IPv4 flushes its routes, then its neighbours
+        // (`fib_disable_ip`); NDP's neighbours go before IPv6's addresses.
         self.flush_link_routes(AF_INET, index, false, events);
+        self.neigh_flush(AF_INET, index, false, events);
+        self.neigh_flush(AF_INET6, index, false, events);
         self.ipv6_down(index, events);
     }
 
@@ -713,6 +719,10 @@ impl<D: DataPlane> MemStack<D> {
     fn carrier_changed(&mut self, index: u32, events: Events<'_>) {
         let Ok(l) = self.link_ref(index) else { return };
         let (up, carrier) = (l.is_up(), l.carrier);
+        if !carrier {
+            // NETDEV_CHANGE before rtnetlink's message: `neigh_carrier_down`.
+            self.neigh_flush_link(index, true, events);
+        }
         if up {
             self.notify_link(index, events);
         }
@@ -741,8 +751,10 @@ impl<D: DataPlane> MemStack<D> {
         let l = self.link_ref(index)?;
         let (inet4, inet6) = (l.inet4_dev, l.inet6_dev);
         self.ipv4_forget(index, true, events);
+        self.neigh_flush(AF_INET, index, false, events);
         netconf(AF_INET, index, inet4, false, events);
         self.ipv6_down(index, events);
+        self.neigh_flush(AF_INET6, index, false, events);
         netconf(AF_INET6, index, inet6, false, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(mut l) = self.links.remove(&index) {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use nlq::errno::EINVAL;
 use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, RouteRepr, RuleRepr};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr};
 
 use crate::addr::Addr;
 use crate::link::{valid_name, Kind, Link, IPV6_MIN_MTU};
@@ -48,6 +48,9 @@ pub struct Tables {
     /// the flags the user gave (not those a dump adds); `None`: the
     /// default rules (a state saved before rules were kept).
     pub rules: Option<Vec<RuleRepr>>,
+    /// Every neighbour entry, IPv4's then IPv6's, by link and address, as
+    /// a dump shows it (the link-layer address only in a valid state).
+    pub neighs: Vec<NeighRepr>,
 }
 
 fn invalid(what: &'static str) -> StackError {
@@ -105,6 +108,7 @@ impl<D: DataPlane> MemStack<D> {
             routes,
             last_index: self.last_index,
             mac_seed: self.mac_seed,
+            neighs: self.neighs_of(AF_UNSPEC).collect(),
             route_tables: self.tables.iter().copied().collect(),
             rules: Some(
                 [AF_INET, AF_INET6]
@@ -199,6 +203,11 @@ impl MemStack {
         for r in &routes4 {
             sources.note(&crate::Change::RouteAdded(crate::RouteRef(r)));
         }
+        let neighs = t
+            .neighs
+            .iter()
+            .map(|n| crate::neigh::restored(n, |i| links.contains_key(&i)))
+            .collect::<StackResult<_>>()?;
         Ok(MemStack {
             links,
             last_index,
@@ -210,6 +219,7 @@ impl MemStack {
             routes6: RouteList::from_vec(routes6),
             tables,
             rules,
+            neighs,
             generation: 0,
             mac_seed: t.mac_seed,
             plane: crate::ConfigOnly,

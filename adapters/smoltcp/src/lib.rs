@@ -564,6 +564,18 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.del_rule(rule, events)
     }
 
+    fn add_neigh(
+        &mut self,
+        _: &NeighRepr,
+        _: nlq::stack::CreateFlags,
+        _: Events<'_>,
+    ) -> StackResult<()> {
+        Err(StackError::with_message(
+            EOPNOTSUPP,
+            "smoltcp: its neighbour cache learns from traffic; entries cannot be set",
+        ))
+    }
+
     fn custom_rules(&self, family: u8) -> bool {
         self.engine.custom_rules(family)
     }

@@ -11,7 +11,7 @@ use crate::wire::{emit_error, AddrRepr, ExtAck, LinkRepr, NlMsg, RouteRepr};
 use super::dump::{Dump, DumpKind};
 use super::notify;
 use super::request::{self, Checked, Failure, NO_DEVICE};
-use super::{netconf, nexthop_request, rule_request};
+use super::{neigh_request, netconf, nexthop_request, rule_request};
 use super::{ConnId, Server};
 
 /// What a handled request leaves to do.
@@ -121,6 +121,15 @@ impl<S: Stack> Server<S> {
             RTM_DELRULE => {
                 let req = rule_request::rule_request(msg)?;
                 self.change(id, msg, |s, ev| s.del_rule(&req, ev))
+            }
+            RTM_NEWNEIGH => {
+                let req = neigh_request::neigh_add_request(&self.stack, msg)?;
+                let flags = CreateFlags(msg.flags());
+                self.change(id, msg, |s, ev| s.add_neigh(&req, flags, ev))
+            }
+            RTM_DELNEIGH => {
+                let req = neigh_request::neigh_del_request(&self.stack, msg)?;
+                self.change(id, msg, |s, ev| s.del_neigh(&req, ev))
             }
             _ => Err(Failure::errno(EOPNOTSUPP)),
         }

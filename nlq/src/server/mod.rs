@@ -26,6 +26,7 @@
 
 mod dispatch;
 mod dump;
+mod neigh_request;
 mod netconf;
 mod nexthop_request;
 mod notify;

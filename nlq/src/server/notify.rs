@@ -121,6 +121,18 @@ pub(super) fn broadcast(
         RTNLGRP_IPV6_NETCONF,
     ];
     let origin = origin.filter(|_| !anonymous.contains(&group));
+    // Neighbours: a change a request made names its port but no seq and
+    // is never echoed (`neigh_update_notify`); an entry going away names
+    // no one (`neigh_cleanup_and_release`).
+    let origin = match e {
+        Event::NewNeigh(_) => origin.map(|o| Origin {
+            seq: 0,
+            port: o.port,
+            echo_to: None,
+        }),
+        Event::DelNeigh(_) => None,
+        _ => origin,
+    };
     // `nlmsg_notify`: with NLM_F_ECHO the requester gets its copy as a
     // unicast echo, not as a member; without it, it hears like any member.
     let exclude = origin.and_then(|o| o.echo_to.map(|_| o.port));

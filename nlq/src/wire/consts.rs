@@ -425,6 +425,12 @@ pub const NDA_PORT: u16 = 6;
 pub const NDA_VNI: u16 = 7;
 pub const NDA_IFINDEX: u16 = 8;
 pub const NDA_MASTER: u16 = 9;
+pub const NDA_LINK_NETNSID: u16 = 10;
+pub const NDA_SRC_VNI: u16 = 11;
+pub const NDA_PROTOCOL: u16 = 12;
+pub const NDA_NH_ID: u16 = 13;
+pub const NDA_FDB_EXT_ATTRS: u16 = 14;
+pub const NDA_FLAGS_EXT: u16 = 15;
 
 pub const NUD_INCOMPLETE: u16 = 0x01;
 pub const NUD_REACHABLE: u16 = 0x02;
@@ -440,6 +446,11 @@ pub const NTF_USE: u8 = 0x01;
 pub const NTF_SELF: u8 = 0x02;
 pub const NTF_MASTER: u8 = 0x04;
 pub const NTF_PROXY: u8 = 0x08;
+pub const NTF_EXT_LEARNED: u8 = 0x10;
+pub const NTF_OFFLOADED: u8 = 0x20;
+pub const NTF_STICKY: u8 = 0x40;
+/// `NTF_EXT_MANAGED`, the first of the extended flags (`NDA_FLAGS_EXT`).
+pub const NTF_EXT_MANAGED: u32 = 1;
 pub const NTF_ROUTER: u8 = 0x80;
 
 // ---- policy rules: fib_rule_hdr + FRA_* (`linux/fib_rules.h`) ---------------

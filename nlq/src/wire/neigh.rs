@@ -149,6 +149,12 @@ pub struct NeighRepr {
     pub lladdr: Option<HwAddr>,
     /// `NDA_CACHEINFO`.
     pub cache_info: Option<NeighCacheInfo>,
+    /// `NDA_PROBES`: the solicitations sent since the last confirmation.
+    pub probes: Option<u32>,
+    /// `NDA_PROTOCOL`: who installed the entry (`RTPROT_*`).
+    pub protocol: Option<u8>,
+    /// `NDA_FLAGS_EXT`: the flags beyond `ndm_flags` (`NTF_EXT_*`).
+    pub flags_ext: Option<u32>,
 }
 
 impl NeighRepr {
@@ -166,7 +172,12 @@ impl NeighRepr {
                 NeighAttr::Dst(ip) => r.dst = Some(check_ip(&a, h.family, ip.ip())?),
                 NeighAttr::LlAddr(b) => r.lladdr = Some(HwAddr::new(b, a.part())?),
                 NeighAttr::CacheInfo(c) => r.cache_info = Some(c),
-                NeighAttr::Other(_) => {}
+                NeighAttr::Other(o) => match o.kind() {
+                    NDA_PROBES => r.probes = Some(o.u32()?),
+                    NDA_PROTOCOL => r.protocol = Some(o.u8()?),
+                    NDA_FLAGS_EXT => r.flags_ext = Some(o.u32()?),
+                    _ => {}
+                },
             }
         }
         Ok(r)
@@ -177,7 +188,8 @@ impl NeighRepr {
         Self::parse(&NeighMessage::parse_payload(payload)?)
     }
 
-    /// Appends the header and attributes.
+    /// Appends the header and attributes, in the kernel's order
+    /// (`neigh_fill_info`).
     pub fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
         self.header.emit(w)?;
         if let Some(ip) = self.dst {
@@ -186,11 +198,20 @@ impl NeighRepr {
         if let Some(l) = &self.lladdr {
             w.attr(NDA_LLADDR, l)?;
         }
+        if let Some(p) = self.probes {
+            w.attr_u32(NDA_PROBES, p)?;
+        }
         if let Some(c) = self.cache_info {
             w.attr(
                 NDA_CACHEINFO,
                 &words([c.confirmed, c.used, c.updated, c.refcnt]),
             )?;
+        }
+        if let Some(p) = self.protocol {
+            w.attr_u8(NDA_PROTOCOL, p)?;
+        }
+        if let Some(f) = self.flags_ext {
+            w.attr_u32(NDA_FLAGS_EXT, f)?;
         }
         Ok(())
     }

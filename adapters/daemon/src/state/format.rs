@@ -248,6 +248,8 @@ fn journaled(kind: u16) -> bool {
             | RTM_DELROUTE
             | RTM_NEWRULE
             | RTM_DELRULE
+            | RTM_NEWNEIGH
+            | RTM_DELNEIGH
     )
 }
 
@@ -495,7 +497,11 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
     let typed_ok = journaled(request.kind())
         && matches!(
             request.typed(),
-            Ok(Message::Link(_) | Message::Addr(_) | Message::Route(_))
+            Ok(Message::Link(_)
+                | Message::Addr(_)
+                | Message::Route(_)
+                | Message::Rule(_)
+                | Message::Neigh(_))
         );
     if !typed_ok {
         return Err(Bad::Corrupt("a request of a type a journal does not hold"));

@@ -216,6 +216,19 @@ impl<S: Stack> Stack for Guarded<S> {
     fn custom_rules(&self, family: u8) -> bool {
         self.inner.custom_rules(family)
     }
+
+    fn add_neigh(
+        &mut self,
+        neigh: &NeighRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.change(|s| s.add_neigh(neigh, flags, events))
+    }
+
+    fn del_neigh(&mut self, neigh: &NeighRepr, events: Events<'_>) -> StackResult<()> {
+        self.change(|s| s.del_neigh(neigh, events))
+    }
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ pub use format::{
     MAX_OUTCOMES, RECORD_MAGIC, RECORD_OVERHEAD, VERSION,
 };
 pub use guard::{Guarded, REFUSED_TEXT};
-pub use persist::{Persist, MEM_MAGIC, MEM_MAGIC_NO_RULES};
+pub use persist::{Persist, MEM_MAGIC, MEM_MAGIC_NO_NEIGHS, MEM_MAGIC_NO_RULES};
 
 use crate::sys;
 

@@ -4,7 +4,7 @@
 
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, NlMsg, RouteRepr, RuleRepr, Writer};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, NlMsg, RouteRepr, RuleRepr, Writer};
 use nlq_mem::{MemStack, Tables};
 
 /// A stack whose state can be saved and restored exactly.
@@ -19,16 +19,18 @@ pub trait Persist: Stack + Sized {
 }
 
 /// The payload start of the `mem` stack's first message: its counters and
-/// route tables; its rules follow its routes.
-pub const MEM_MAGIC: &[u8; 8] = b"nlq-mem1";
+/// route tables; its rules follow its routes, its neighbours its rules.
+pub const MEM_MAGIC: &[u8; 8] = b"nlq-mem2";
+/// The same, in a state saved before neighbours were kept (none).
+pub const MEM_MAGIC_NO_NEIGHS: &[u8; 8] = b"nlq-mem1";
 /// The same, in a state saved before rules were kept (the default rules).
 pub const MEM_MAGIC_NO_RULES: &[u8; 8] = b"nlq-mem\0";
 
 impl Persist for MemStack {
     /// `NLMSG_NOOP` with [`MEM_MAGIC`], the last index, the MAC seed, the
     /// number of route tables and each as `(family, id)` (`u32`s); then
-    /// `RTM_NEWLINK`, `RTM_NEWADDR`, `RTM_NEWROUTE` and `RTM_NEWRULE` for
-    /// every entry of [`Tables`].
+    /// `RTM_NEWLINK`, `RTM_NEWADDR`, `RTM_NEWROUTE`, `RTM_NEWRULE` and
+    /// `RTM_NEWNEIGH` for every entry of [`Tables`].
     fn save(&self, w: &mut Writer<Vec<u8>>) -> nlq::wire::Result<()> {
         let t = self.tables();
         w.message(NLMSG_NOOP, 0, 0, 0, |w| {
@@ -55,6 +57,9 @@ impl Persist for MemStack {
         for r in t.rules.iter().flatten() {
             w.message(RTM_NEWRULE, 0, 0, 0, |w| r.emit(w))?;
         }
+        for n in &t.neighs {
+            w.message(RTM_NEWNEIGH, 0, 0, 0, |w| n.emit(w))?;
+        }
         Ok(())
     }
 
@@ -63,7 +68,8 @@ impl Persist for MemStack {
             .split_first()
             .ok_or_else(|| "no stack header".to_string())?;
         let p = head.payload();
-        let keeps_rules = p.starts_with(MEM_MAGIC);
+        let keeps_neighs = p.starts_with(MEM_MAGIC);
+        let keeps_rules = keeps_neighs || p.starts_with(MEM_MAGIC_NO_NEIGHS);
         if head.kind() != NLMSG_NOOP || !(keeps_rules || p.starts_with(MEM_MAGIC_NO_RULES)) {
             return Err("the mem stack's header is missing".into());
         }
@@ -103,9 +109,13 @@ impl Persist for MemStack {
                     t.routes
                         .push(RouteRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?);
                 }
-                RTM_NEWRULE if keeps_rules => {
+                RTM_NEWRULE if keeps_rules && t.neighs.is_empty() => {
                     let r = RuleRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?;
                     t.rules.get_or_insert_with(Vec::new).push(r);
+                }
+                RTM_NEWNEIGH if keeps_neighs => {
+                    t.neighs
+                        .push(NeighRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?);
                 }
                 k => return Err(bad(&format!("a message of type {k} out of place"))),
             }
@@ -131,12 +141,27 @@ mod tests {
             ..Default::default()
         };
         s.set_link(1, &up, &mut |_| {}).unwrap();
+        let neigh = NeighRepr {
+            header: nlq::wire::NdMsg {
+                family: AF_INET6,
+                ifindex: 1,
+                state: NUD_PERMANENT,
+                ..Default::default()
+            },
+            dst: Some("2001:db8::1".parse().unwrap()),
+            lladdr: nlq::wire::HwAddr::try_from_slice(&[2, 0, 0, 0, 0, 1]),
+            protocol: Some(RTPROT_STATIC),
+            ..NeighRepr::default()
+        };
+        let create = nlq::stack::CreateFlags(NLM_F_CREATE);
+        s.add_neigh(&neigh, create, &mut |_| {}).unwrap();
         let mut w = Writer::new(Vec::new());
         s.save(&mut w).unwrap();
         let bytes = w.into_inner();
         let msgs: Vec<_> = Messages::new(&bytes).map(Result::unwrap).collect();
         let r = MemStack::restore(&msgs).unwrap();
         assert_eq!(r.tables(), s.tables());
+        assert_eq!(r.tables().neighs.len(), 1);
         assert!(MemStack::restore(&msgs[1..]).is_err());
         assert!(MemStack::restore(&[]).is_err());
     }

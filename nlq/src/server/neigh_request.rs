@@ -1,0 +1,170 @@
+//! Reading a neighbour change as the kernel does (`neigh_add` and
+//! `neigh_delete` up to the table lookup): the header, the attribute
+//! policy (`nda_policy`, parsed the deprecated way; a delete is parsed
+//! without a policy), then the checks in the kernel's order, the link's
+//! among them.
+
+use core::net::IpAddr;
+
+use crate::errno::{EAFNOSUPPORT, EINVAL, ENODEV, ENOENT, ERANGE};
+use crate::stack::{LinkKey, Stack};
+use crate::wire::consts::*;
+use crate::wire::{Attrs, FamilyHeader, HwAddr, IpBytes, NdMsg, NeighRepr, NlMsg};
+
+use super::request::{Checked, Failure};
+
+/// `MAX_ADDR_LEN`: the longest `NDA_DST` and `NDA_LLADDR` the policy takes.
+const MAX_ADDR_LEN: usize = 32;
+/// The first type the policy checks strictly (`strict_start_type`).
+const STRICT_START: u16 = NDA_NH_ID;
+/// `NTF_EXT_MASK`: the extended flags `NDA_FLAGS_EXT` may hold.
+const NTF_EXT_MASK: u32 = 0x3;
+/// The link-layer address length of every link the stacks have
+/// (Ethernet, and `lo`, which has one too).
+const ADDR_LEN: usize = 6;
+
+/// What the policy refuses: `ERANGE` with the validator's text and the
+/// attribute's offset.
+fn refused(errno: i32, offset: usize) -> Failure {
+    Failure {
+        errno,
+        message: Some("Attribute failed policy validation"),
+        offset: u32::try_from(offset).ok(),
+    }
+}
+
+/// The raw attributes a request gives, after `nda_policy`.
+#[derive(Default)]
+struct Given<'a> {
+    dst: Option<&'a [u8]>,
+    lladdr: Option<&'a [u8]>,
+    protocol: Option<u8>,
+    flags_ext: Option<u32>,
+}
+
+/// The policy's length check of one attribute: `None` when it passes.
+fn policy(kind: u16, len: usize) -> Option<i32> {
+    let fixed = match kind {
+        NDA_DST | NDA_LLADDR => return (len > MAX_ADDR_LEN).then_some(ERANGE),
+        NDA_CACHEINFO => 16,
+        NDA_PROBES | NDA_VNI | NDA_IFINDEX | NDA_MASTER | NDA_NH_ID | NDA_FLAGS_EXT => 4,
+        NDA_VLAN | NDA_PORT => 2,
+        NDA_PROTOCOL => 1,
+        _ => return None,
+    };
+    if len < fixed {
+        Some(ERANGE)
+    } else if kind >= STRICT_START && len != fixed {
+        Some(EINVAL)
+    } else {
+        None
+    }
+}
+
+fn header_and_attrs<'a>(msg: &NlMsg<'a>, with_policy: bool) -> Checked<(NdMsg, Given<'a>)> {
+    let body = msg.payload();
+    let (Some(attrs), Ok((header, _))) = (body.get(NdMsg::LEN..), NdMsg::parse(body)) else {
+        return Err(Failure::errno(EINVAL));
+    };
+    let mut given = Given::default();
+    let base = NLMSG_HDRLEN + NdMsg::LEN;
+    let mut walk = Attrs::new(attrs);
+    loop {
+        let at = base.saturating_add(attrs.len().saturating_sub(walk.remaining().len()));
+        let Some(Ok(a)) = walk.next() else { break };
+        let v = a.value();
+        if with_policy {
+            if let Some(e) = policy(a.kind(), v.len()) {
+                return Err(refused(e, at));
+            }
+        }
+        match a.kind() {
+            NDA_DST => given.dst = Some(v),
+            NDA_LLADDR => given.lladdr = Some(v),
+            NDA_PROTOCOL => given.protocol = v.first().copied(),
+            NDA_FLAGS_EXT => {
+                let ext = v.first_chunk::<4>().map_or(0, |b| u32::from_ne_bytes(*b));
+                if with_policy && ext & !NTF_EXT_MASK != 0 {
+                    return Err(Failure {
+                        errno: EINVAL,
+                        message: Some("reserved bit set"),
+                        offset: u32::try_from(at).ok(),
+                    });
+                }
+                given.flags_ext = Some(ext);
+            }
+            _ => {}
+        }
+    }
+    Ok((header, given))
+}
+
+/// The checks `neigh_add` and `neigh_delete` share, in their order:
+/// an address given, the link (and the length of the link-layer
+/// address, for an add), the family, the address's length, a link named.
+fn checked<S: Stack>(stack: &S, msg: &NlMsg<'_>, add: bool) -> Checked<NeighRepr> {
+    let (header, given) = header_and_attrs(msg, add)?;
+    let Some(dst) = given.dst else {
+        return Err(Failure::new(EINVAL, "Network address not specified"));
+    };
+    if header.ifindex != 0 {
+        if stack.link(LinkKey::Index(header.ifindex)).is_err() {
+            return Err(Failure::errno(ENODEV));
+        }
+        if add && given.lladdr.is_some_and(|l| l.len() < ADDR_LEN) {
+            return Err(Failure::new(EINVAL, "Invalid link address"));
+        }
+    }
+    let key_len = match header.family {
+        AF_INET => 4,
+        AF_INET6 => 16,
+        _ => return Err(Failure::errno(EAFNOSUPPORT)),
+    };
+    let ip: Option<IpAddr> = dst
+        .get(..key_len)
+        .and_then(|b| IpBytes::new(b, header.family))
+        .map(|b| b.ip());
+    let Some(ip) = ip else {
+        return Err(Failure::new(EINVAL, "Invalid network address"));
+    };
+    if header.flags & NTF_PROXY != 0 {
+        // No proxy entries are kept: none to delete; adding one is not
+        // supported.
+        return Err(if add {
+            Failure::new(
+                crate::errno::EOPNOTSUPP,
+                "proxy neighbour entries are not supported",
+            )
+        } else {
+            Failure::errno(ENOENT)
+        });
+    }
+    if header.ifindex == 0 {
+        return Err(if add {
+            Failure::new(EINVAL, "Device not specified")
+        } else {
+            Failure::errno(EINVAL)
+        });
+    }
+    Ok(NeighRepr {
+        header,
+        dst: Some(ip),
+        lladdr: given
+            .lladdr
+            .and_then(|l| l.get(..ADDR_LEN))
+            .and_then(HwAddr::try_from_slice),
+        protocol: given.protocol,
+        flags_ext: given.flags_ext,
+        ..NeighRepr::default()
+    })
+}
+
+/// `RTM_NEWNEIGH`, checked up to the table lookup.
+pub(super) fn neigh_add_request<S: Stack>(stack: &S, msg: &NlMsg<'_>) -> Checked<NeighRepr> {
+    checked(stack, msg, true)
+}
+
+/// `RTM_DELNEIGH`, checked up to the table lookup.
+pub(super) fn neigh_del_request<S: Stack>(stack: &S, msg: &NlMsg<'_>) -> Checked<NeighRepr> {
+    checked(stack, msg, false)
+}
