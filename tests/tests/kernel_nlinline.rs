@@ -851,6 +851,10 @@ fn neigh_story<T: nlinline::Transport, M: nlinline::Transport>(
     step("add IPv6", r, h, &mut out);
     let r = h.neigh_add(ten(8), 1, mac(8), NUD_PERMANENT);
     step("add on lo", r, h, &mut out);
+    let r = h.neigh_add(ten(7), 1, mac(7), NUD_STALE);
+    step("add another on lo: the same entry", r, h, &mut out);
+    let r = h.neigh_del(ten(7), 1);
+    step("delete it by its address", r, h, &mut out);
     let r = h.neigh_add(v4(224, 0, 0, 5), br, mac(9), NUD_PERMANENT);
     step("add multicast", r, h, &mut out);
     let r = h.neigh_add(v6("ff02::5"), br, None, NUD_NOARP);
@@ -877,6 +881,8 @@ fn neigh_story<T: nlinline::Transport, M: nlinline::Transport>(
     step("delete again", r, h, &mut out);
     let r = h.neigh_del(ten(6), br);
     step("delete the incomplete one", r, h, &mut out);
+    let r = h.neigh_del(v4(0, 0, 0, 0), 1);
+    step("delete lo's entry by its key", r, h, &mut out);
     let r = h.neigh_add(ten(7), 99, mac(7), NUD_PERMANENT);
     step("add on no link", r, h, &mut out);
     let r = h

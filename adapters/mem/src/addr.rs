@@ -560,8 +560,10 @@ impl<D: DataPlane> MemStack<D> {
         self.fib_forget_source(a.local, events);
         if self.v4_addrs(a.ifindex).next().is_none() {
             // `fib_disable_ip`: the link's last IPv4 address is gone, and
-            // so is every IPv4 route through it, in every table, silently.
+            // so is every IPv4 route through it, in every table, silently,
+            // then every ARP entry of the link (`arp_ifdown`).
             self.flush_link_routes(AF_INET, a.ifindex, true, events);
+            self.neigh_flush(AF_INET, a.ifindex, false, events);
         }
     }
 
@@ -684,10 +686,12 @@ impl<D: DataPlane> MemStack<D> {
                     self.fib_forget_source(a.local, events);
                 }
             }
-            // The last address going takes the rest (none: nothing goes).
+            // The last address going takes the rest (none: nothing goes);
+            // `inetdev_destroy` ends with `arp_ifdown`.
             if had_any {
                 self.flush_link_routes(AF_INET, index, true, events);
             }
+            self.neigh_flush(AF_INET, index, false, events);
             return;
         }
         let gone = self.addr_remove_where(|a| a.ifindex == index && a.local.is_ipv4());
@@ -709,6 +713,10 @@ impl<D: DataPlane> MemStack<D> {
                     events,
                 );
             }
+        }
+        if !gone.is_empty() {
+            // The last address's `fib_disable_ip`.
+            self.neigh_flush(AF_INET, index, false, events);
         }
     }
 
@@ -1096,7 +1104,9 @@ impl<D: DataPlane> MemStack<D> {
         if let Ok(l) = self.link_mut(index) {
             l.inet6_flags = 0;
         }
+        // `rt6_disable_ip`: routes, then neighbours.
         self.flush_link_routes(AF_INET6, index, true, events);
+        self.neigh_flush(AF_INET6, index, false, events);
         let gone = self.addr_remove_where(|a| a.ifindex == index && !a.local.is_ipv4());
         for a in &gone {
             events(Event::DelAddr(&a.repr()));

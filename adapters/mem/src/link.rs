@@ -683,10 +683,9 @@ impl<D: DataPlane> MemStack<D> {
         l.flags &= !IFF_UP;
         self.notify_link_change(index, change, events);
         // NETDEV_DOWN: IPv4 flushes its routes, then its neighbours
-        // (`fib_disable_ip`); NDP's neighbours go before IPv6's addresses.
+        // (`fib_disable_ip`); IPv6 flushes its own first (`rt6_disable_ip`).
         self.flush_link_routes(AF_INET, index, false, events);
         self.neigh_flush(AF_INET, index, false, events);
-        self.neigh_flush(AF_INET6, index, false, events);
         self.ipv6_down(index, events);
     }
 
@@ -751,10 +750,10 @@ impl<D: DataPlane> MemStack<D> {
         let l = self.link_ref(index)?;
         let (inet4, inet6) = (l.inet4_dev, l.inet6_dev);
         self.ipv4_forget(index, true, events);
-        self.neigh_flush(AF_INET, index, false, events);
         netconf(AF_INET, index, inet4, false, events);
+        // FIB's NETDEV_UNREGISTER, after IPv4's device went.
+        self.neigh_flush(AF_INET, index, false, events);
         self.ipv6_down(index, events);
-        self.neigh_flush(AF_INET6, index, false, events);
         netconf(AF_INET6, index, inet6, false, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(mut l) = self.links.remove(&index) {

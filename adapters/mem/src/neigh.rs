@@ -106,8 +106,10 @@ fn hw(b: &[u8]) -> HwAddr {
 }
 
 impl<D: DataPlane> MemStack<D> {
-    /// Where `ip` on link `index` is kept.
-    fn neigh_key(&self, family: u8, index: u32, ip: IpAddr) -> NeighKey {
+    /// Where a new entry for `ip` on link `index` is kept: the IPv4
+    /// constructor keys every neighbour of a loopback or point-to-point
+    /// link `0.0.0.0` (lookups by the address itself then miss it).
+    fn neigh_home(&self, family: u8, index: u32, ip: IpAddr) -> NeighKey {
         let flat = self
             .links
             .get(&index)
@@ -214,7 +216,7 @@ impl<D: DataPlane> MemStack<D> {
                 "IPv6 is disabled on this device",
             ));
         }
-        let key = self.neigh_key(h.family, h.ifindex, dst);
+        let mut key = (h.family, h.ifindex, dst);
         let mut override_ll = true;
         if self.neighs.contains_key(&key) {
             if flags.excl() {
@@ -225,9 +227,14 @@ impl<D: DataPlane> MemStack<D> {
             if !flags.create() {
                 return Err(StackError::new(ENOENT));
             }
-            let n = self.neigh_construct(&key)?;
-            self.neighs.insert(key, n);
-            self.generation = self.generation.wrapping_add(1);
+            // `___neigh_create`: an entry already at the constructed key
+            // is the one updated.
+            key = self.neigh_home(h.family, h.ifindex, dst);
+            if !self.neighs.contains_key(&key) {
+                let n = self.neigh_construct(&key)?;
+                self.neighs.insert(key, n);
+                self.generation = self.generation.wrapping_add(1);
+            }
         }
         let Some(n) = self.neighs.get_mut(&key) else {
             return Err(StackError::new(ENOENT));
@@ -263,7 +270,7 @@ impl<D: DataPlane> MemStack<D> {
                 "Network address not specified",
             ));
         };
-        let key = self.neigh_key(h.family, h.ifindex, dst);
+        let key = (h.family, h.ifindex, dst);
         let Some(n) = self.neighs.get_mut(&key) else {
             return Err(StackError::new(ENOENT));
         };

@@ -122,6 +122,13 @@ impl<S: Stack> Server<S> {
                 let req = rule_request::rule_request(msg)?;
                 self.change(id, msg, |s, ev| s.del_rule(&req, ev))
             }
+            RTM_GETNEIGH => {
+                let q = neigh_request::neigh_get_request(msg)?;
+                let n = neigh_request::neigh_get(&self.stack, &q)?;
+                let (seq, port) = (msg.seq(), self.port(id));
+                self.reply(id, |w| w.message(RTM_NEWNEIGH, 0, seq, port, |w| n.emit(w)));
+                Ok(())
+            }
             RTM_NEWNEIGH => {
                 let req = neigh_request::neigh_add_request(&self.stack, msg)?;
                 let flags = CreateFlags(msg.flags());

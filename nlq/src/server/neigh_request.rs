@@ -13,6 +13,8 @@ use crate::wire::{Attrs, FamilyHeader, HwAddr, IpBytes, NdMsg, NeighRepr, NlMsg}
 
 use super::request::{Checked, Failure};
 
+/// `NDA_MAX` of this kernel (`NDA_NDM_FLAGS_MASK`).
+const NDA_MAX: u16 = 17;
 /// `MAX_ADDR_LEN`: the longest `NDA_DST` and `NDA_LLADDR` the policy takes.
 const MAX_ADDR_LEN: usize = 32;
 /// The first type the policy checks strictly (`strict_start_type`).
@@ -167,4 +169,130 @@ pub(super) fn neigh_add_request<S: Stack>(stack: &S, msg: &NlMsg<'_>) -> Checked
 /// `RTM_DELNEIGH`, checked up to the table lookup.
 pub(super) fn neigh_del_request<S: Stack>(stack: &S, msg: &NlMsg<'_>) -> Checked<NeighRepr> {
     checked(stack, msg, false)
+}
+
+/// What `RTM_GETNEIGH` (not a dump) asks for.
+pub(super) struct NeighGet {
+    pub family: u8,
+    pub ifindex: u32,
+    pub proxy: bool,
+    pub dst: Option<IpAddr>,
+}
+
+/// `neigh_valid_get_req`: the header's fields and flags, the family, and
+/// nothing but an address of the family's length.
+pub(super) fn neigh_get_request(msg: &NlMsg<'_>) -> Checked<NeighGet> {
+    let body = msg.payload();
+    let (Some(attrs), Ok((h, _))) = (body.get(NdMsg::LEN..), NdMsg::parse(body)) else {
+        return Err(Failure::new(
+            EINVAL,
+            "Invalid header for neighbor get request",
+        ));
+    };
+    let pads = body.get(1..4).is_some_and(|p| p.iter().any(|b| *b != 0));
+    if pads || h.state != 0 || h.kind != 0 {
+        return Err(Failure::new(
+            EINVAL,
+            "Invalid values in header for neighbor get request",
+        ));
+    }
+    if h.flags & !NTF_PROXY != 0 {
+        return Err(Failure::new(
+            EINVAL,
+            "Invalid flags in header for neighbor get request",
+        ));
+    }
+    // `nlmsg_parse_deprecated_strict`: the policy, exact lengths, no
+    // trailing bytes.
+    let base = NLMSG_HDRLEN + NdMsg::LEN;
+    let mut walk = Attrs::new(attrs);
+    let mut dst = None;
+    loop {
+        let at = base.saturating_add(attrs.len().saturating_sub(walk.remaining().len()));
+        match walk.next() {
+            None => break,
+            Some(Err(_)) => {
+                return Err(Failure::new(
+                    EINVAL,
+                    "bytes leftover after parsing attributes",
+                ))
+            }
+            Some(Ok(a)) => {
+                if let Some(e) = policy(a.kind(), a.value().len()) {
+                    return Err(refused(e, at));
+                }
+                if a.kind() > NDA_MAX {
+                    return Err(Failure {
+                        errno: EINVAL,
+                        message: Some("Unknown attribute type"),
+                        offset: u32::try_from(at).ok(),
+                    });
+                }
+                dst = match a.kind() {
+                    NDA_DST => Some(a.value()),
+                    _ => {
+                        return Err(Failure::new(
+                            EINVAL,
+                            "Unsupported attribute in neighbor get request",
+                        ))
+                    }
+                };
+            }
+        }
+    }
+    let key_len = match h.family {
+        AF_INET => 4,
+        AF_INET6 => 16,
+        _ => {
+            return Err(Failure::new(
+                EAFNOSUPPORT,
+                "Unsupported family in header for neighbor get request",
+            ))
+        }
+    };
+    let dst = match dst {
+        Some(d) if d.len() != key_len => {
+            return Err(Failure::new(
+                EINVAL,
+                "Invalid network address in neighbor get request",
+            ))
+        }
+        Some(d) => IpBytes::new(d, h.family).map(|b| b.ip()),
+        None => None,
+    };
+    Ok(NeighGet {
+        family: h.family,
+        ifindex: h.ifindex,
+        proxy: h.flags & NTF_PROXY != 0,
+        dst,
+    })
+}
+
+/// `neigh_get` after the request's checks: the link, the address, the
+/// entry.
+pub(super) fn neigh_get<S: Stack>(stack: &S, q: &NeighGet) -> Checked<NeighRepr> {
+    if q.ifindex != 0 && stack.link(LinkKey::Index(q.ifindex)).is_err() {
+        return Err(Failure::new(ENODEV, "Unknown device ifindex"));
+    }
+    let Some(dst) = q.dst else {
+        return Err(Failure::new(EINVAL, "Network address not specified"));
+    };
+    if q.proxy {
+        return Err(Failure::new(ENOENT, "Proxy neighbour entry not found"));
+    }
+    if q.ifindex == 0 {
+        return Err(Failure::new(EINVAL, "No device specified"));
+    }
+    let mut found = None;
+    stack
+        .neighbours(q.family, 0, &mut |n: &NeighRepr| {
+            if n.header.ifindex == q.ifindex && n.dst == Some(dst) {
+                found = Some(*n);
+                core::ops::ControlFlow::Break(())
+            } else {
+                core::ops::ControlFlow::Continue(())
+            }
+        })
+        .map_err(Failure::from)?;
+    found.ok_or(Failure::new(ENOENT, "Neighbour entry not found"))
 }

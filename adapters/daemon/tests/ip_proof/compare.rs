@@ -45,6 +45,14 @@ pub const MASKS: &[(&str, &str)] = &[
          entries that hold them (IPv6 routes sort by address)",
         "random",
     ),
+    ("NDA_CACHEINFO", "a neighbour's ages and reference count"),
+    (
+        "neighbour entries the kernel makes for the multicast groups its own IGMP and MLD \
+         reports go to (NOARP, the group's MAC), whether the neighbour dump's NLMSG_DONE \
+         shares their datagram, and the order of neighbour entries in dumps and of \
+         neighbour deletions in a row",
+        "traffic the in-memory stack does not send; the kernel's hash order (random)",
+    ),
     ("`ip` output: the same values, in text", "as above"),
 ];
 
@@ -84,6 +92,43 @@ fn not_modelled_message(kind: u16, family: u8) -> bool {
     (RTM_NEWNEIGH..=RTM_GETNEIGH).contains(&kind) && family == AF_BRIDGE
 }
 
+/// A neighbour entry the kernel made for its own traffic: `NOARP`, a
+/// multicast destination, the group's multicast MAC.
+pub fn kernel_made(m: &Msg) -> bool {
+    let b = &m.bytes;
+    let Ok((h, _)) = NlMsgHeader::parse(b) else {
+        return false;
+    };
+    if !(RTM_NEWNEIGH..=RTM_GETNEIGH).contains(&h.kind) {
+        return false;
+    }
+    let state = b
+        .get(24..26)
+        .map_or(0, |s| u16::from_ne_bytes([s[0], s[1]]));
+    let attrs = b.get(28..).unwrap_or(&[]);
+    let (mut dst, mut ll) = (None, None);
+    let mut rest = attrs;
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let t = u16::from_ne_bytes([rest[2], rest[3]]);
+        if len < 4 || len > rest.len() {
+            break;
+        }
+        match t {
+            NDA_DST => dst = Some(&rest[4..len]),
+            NDA_LLADDR => ll = Some(&rest[4..len]),
+            _ => {}
+        }
+        rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
+    }
+    let multicast = match dst {
+        Some([a, ..]) if dst.is_some_and(|d| d.len() == 4) => *a >= 224 && *a < 240,
+        Some([0xff, ..]) => true,
+        _ => false,
+    };
+    state == NUD_NOARP && multicast && matches!(ll, Some([0x01 | 0x33, ..]))
+}
+
 fn is_fixed_mac(b: &[u8]) -> bool {
     let text = b
         .iter()
@@ -120,6 +165,7 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
         let link = (RTM_NEWLINK..=RTM_SETLINK).contains(&kind);
         let addr = (RTM_NEWADDR..=RTM_GETADDR).contains(&kind);
         let route = (RTM_NEWROUTE..=RTM_GETROUTE).contains(&kind);
+        let neigh = (RTM_NEWNEIGH..=RTM_GETNEIGH).contains(&kind);
         let masked = match (link, addr, route, p.as_slice()) {
             (true, _, _, [IFLA_STATS | IFLA_STATS64]) => true,
             // AF_SPEC / inet6 (and the same in the IPv6 view's PROTINFO):
@@ -140,6 +186,7 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
             (_, true, _, [IFA_ADDRESS | IFA_LOCAL]) if is_random_link_local(v) => true,
             (_, _, true, [RTA_DST | RTA_PREFSRC]) if is_random_link_local(v) => true,
             (_, _, true, [RTA_CACHEINFO]) => true,
+            _ if neigh && p.as_slice() == [NDA_CACHEINFO] => true,
             _ => false,
         };
         let nested = depth < 3
@@ -319,7 +366,16 @@ pub fn first_difference(
                 ),
             ));
         }
-        let (ka, na) = (mask_text(&a.stdout), mask_text(&b.stdout));
+        let (mut ka, mut na) = (mask_text(&a.stdout), mask_text(&b.stdout));
+        if steps[i].iter().any(|w| w == "neigh") {
+            // `ip neigh` prints in dump order: the kernel's hash order.
+            let sorted = |s: &str| {
+                let mut lines: Vec<&str> = s.lines().collect();
+                lines.sort_unstable();
+                lines.join("\n")
+            };
+            (ka, na) = (sorted(&ka), sorted(&na));
+        }
         if ka != na {
             return Some((i, format!("`{cmd}`: stdout\n{}", line_diff(&ka, &na))));
         }
@@ -329,14 +385,23 @@ pub fn first_difference(
             .filter(|m| modelled(m))
             .map(|m| render(m, true, a.pid))
             .collect();
-        let kn = settle_random_order(kn);
+        let flush = steps[i].iter().any(|w| w == "flush") && steps[i].iter().any(|w| w == "neigh");
+        let by_entry = |mut v: Vec<String>| {
+            // `ip neigh flush` deletes in dump order (the kernel's hash
+            // order): each entry's messages keep their order.
+            if flush {
+                v.sort_by(|x, y| neigh_dst(x).cmp(neigh_dst(y)));
+            }
+            v
+        };
+        let kn = by_entry(sort_runs(settle_random_order(kn), "RTM_DELNEIGH"));
         let nn: Vec<String> = b
             .notifications
             .iter()
             .filter(|m| modelled(m))
             .map(|m| render(m, true, b.pid))
             .collect();
-        let nn = settle_random_order(nn);
+        let nn = by_entry(sort_runs(settle_random_order(nn), "RTM_DELNEIGH"));
         if kn != nn {
             return Some((
                 i,
@@ -357,8 +422,21 @@ pub fn first_difference(
                 ),
             ));
         }
-        let kd = settle_random_order(a.dumps.iter().map(|m| render(m, false, 0)).collect());
-        let nd = settle_random_order(b.dumps.iter().map(|m| render(m, false, 0)).collect());
+        let table = |t: &StepTrace| {
+            let mut lines: Vec<String> = t
+                .dumps
+                .iter()
+                .filter(|m| !kernel_made(m))
+                .map(|m| render(m, false, 0))
+                .collect();
+            // The neighbour dump comes last: whether its `NLMSG_DONE`
+            // shares a datagram depends on the masked entries too.
+            if let Some(done) = lines.last_mut() {
+                *done = done.replace(" NOT-ALONE", "");
+            }
+            sort_runs(settle_random_order(lines), "RTM_NEWNEIGH")
+        };
+        let (kd, nd) = (table(a), table(b));
         if kd != nd {
             return Some((
                 i,
@@ -374,9 +452,36 @@ pub fn first_difference(
 
 fn modelled(m: &Msg) -> bool {
     match NlMsgHeader::parse(&m.bytes) {
-        Ok((h, _)) => !not_modelled_message(h.kind, m.bytes.get(16).copied().unwrap_or(0)),
+        Ok((h, _)) => {
+            !not_modelled_message(h.kind, m.bytes.get(16).copied().unwrap_or(0)) && !kernel_made(m)
+        }
         Err(_) => true,
     }
+}
+
+/// The destination of a rendered neighbour message (its `NDA_DST`).
+fn neigh_dst(line: &str) -> &str {
+    line.split(" 1=")
+        .nth(1)
+        .and_then(|v| v.split(' ').next())
+        .unwrap_or("")
+}
+
+/// Sorts each run of adjacent lines that start with `prefix` (neighbour
+/// entries, which the kernel keeps in a hash table).
+fn sort_runs(mut lines: Vec<String>, prefix: &str) -> Vec<String> {
+    let mut i = 0;
+    while i < lines.len() {
+        let start = i;
+        while i < lines.len() && lines[i].starts_with(prefix) {
+            i += 1;
+        }
+        if let Some(run) = lines.get_mut(start..i) {
+            run.sort();
+        }
+        i = i.max(start + 1);
+    }
+    lines
 }
 
 /// Sorts each run of adjacent lines that hold a random link-local address:

@@ -3,7 +3,9 @@
 //! `src`, multipath, flush and get; addresses with scope, label, metric,
 //! `broadcast +`, `noprefixroute`; links up and down, MTU edges, MACs,
 //! renames; policy rules (selectors, actions, priorities, deletes,
-//! flushes); and the shows that print what they did.
+//! flushes); neighbours (add, replace, change, delete, get, flush, in
+//! every state a request can give); and the shows that print what they
+//! did.
 
 /// A small deterministic generator (SplitMix64): a seed names a sequence.
 pub struct Rng(u64);
@@ -150,13 +152,85 @@ pub fn sequence(seed: u64, len: usize) -> Vec<Step> {
 
 fn step(r: &mut Rng) -> Step {
     match r.below(100) {
-        0..=15 => link_step(r),
-        16..=34 => addr_step(r),
-        35..=68 => route_step(r),
-        69..=78 => get_step(r),
-        79..=91 => rule_step(r),
+        0..=14 => link_step(r),
+        15..=31 => addr_step(r),
+        32..=61 => route_step(r),
+        62..=70 => get_step(r),
+        71..=82 => rule_step(r),
+        83..=93 => neigh_step(r),
         _ => show_step(r),
     }
+}
+
+/// Neighbour addresses: unicast on and off the links' subnets, the local
+/// and broadcast addresses, a multicast group no link joins (the groups
+/// the kernel's own reports go to make entries of their own).
+const V4_NEIGHS: &[&str] = &[
+    "10.0.0.2",
+    "10.0.0.77",
+    "10.0.0.1",
+    "10.0.0.255",
+    "10.9.9.9",
+    "224.0.0.5",
+    "0.0.0.0",
+];
+const V6_NEIGHS: &[&str] = &["2001:db8::2", "2001:db8::77", "fe80::2", "ff02::5", "::1"];
+/// The states a request gives that start no timer on the kernel
+/// (`reachable` turns `stale` after 15 to 45 s, `delay` and `probe` at
+/// once, with traffic: the in-memory stack keeps every state as given).
+const NUD_STATES: &[&str] = &[
+    "permanent",
+    "noarp",
+    "stale",
+    "incomplete",
+    "failed",
+    "none",
+];
+
+/// `ip neigh`: add, replace, change and delete in every state, with and
+/// without a link-layer address; get; flush; show.
+fn neigh_step(r: &mut Rng) -> Step {
+    let v6 = r.chance(35);
+    let fam = if v6 { "-6 " } else { "" };
+    let dev = r.pick(LINKS);
+    let addr = if v6 {
+        r.pick(V6_NEIGHS)
+    } else {
+        r.pick(V4_NEIGHS)
+    };
+    let verb = match r.below(20) {
+        0..=7 => "add",
+        8..=9 => "replace",
+        10 => "change",
+        11..=13 => "del",
+        14 => return words(&format!("{fam}neigh get {addr} dev {dev}")),
+        15 => return words(&format!("neigh flush dev {dev}")),
+        _ => {
+            return words(r.pick(&[
+                "neigh show",
+                "-4 neigh show",
+                "-6 neigh show",
+                "neigh show dev b0",
+                "neigh show nud permanent",
+                "neigh show nud stale",
+            ]))
+        }
+    };
+    let mut s = format!("neigh {verb} {addr}");
+    if verb != "del" && r.chance(75) {
+        let mac = r.pick(&[MACS[0], MACS[1], "02:00:00:00:00:03"]);
+        s.push_str(&format!(" lladdr {mac}"));
+    }
+    if verb != "del" && r.chance(40) {
+        s.push_str(&format!(" nud {}", r.pick(NUD_STATES)));
+    }
+    if r.chance(95) {
+        s.push_str(&format!(" dev {dev}"));
+    }
+    if verb != "del" && r.chance(8) {
+        s.push_str(" protocol static");
+    }
+    words(&s)
 }
 
 const V4_RULE_PREFIXES: &[&str] = &[

@@ -3,8 +3,8 @@
 //! each `ip` run's exit status, stdout and stderr; every notification a
 //! listener subscribed to the link, address, route, rule and netconf
 //! groups hears;
-//! and after each step the whole link, address, route and rule tables, as
-//! dumped.
+//! and after each step the whole link, address, route, rule and neighbour
+//! tables, as dumped.
 
 use std::io;
 use std::path::Path;
@@ -17,11 +17,12 @@ use nlinline::{KernelSocket, Transport};
 use nlq::server::SockOpt;
 use nlq_daemon::client::SocketClient;
 
-/// The groups the listener joins. Not the neighbour group: the kernel's
-/// neighbour entries come from traffic (IGMP and MLD reports of links
-/// that come up), which the in-memory stack does not send.
+/// The groups the listener joins. The kernel's own neighbour entries
+/// (made by the IGMP and MLD reports of links that come up) are left out
+/// of the comparison (`compare::kernel_made`).
 pub const GROUPS: &[u32] = &[
     RTNLGRP_LINK,
+    RTNLGRP_NEIGH,
     RTNLGRP_IPV4_IFADDR,
     RTNLGRP_IPV4_ROUTE,
     RTNLGRP_IPV6_IFADDR,
@@ -492,7 +493,7 @@ pub fn trace(
             let seq = 0x7e7e_0000 + i as u32;
             exchange(side.observer(), &req, seq, &mut t.answer, &mut stray)?;
         }
-        let dumps: [(u16, u8); 7] = [
+        let dumps: [(u16, u8); 8] = [
             (RTM_GETLINK, AF_UNSPEC),
             (RTM_GETLINK, AF_INET6),
             (RTM_GETLINK, AF_BRIDGE),
@@ -500,6 +501,7 @@ pub fn trace(
             (RTM_GETROUTE, AF_INET),
             (RTM_GETROUTE, AF_INET6),
             (RTM_GETRULE, AF_UNSPEC),
+            (RTM_GETNEIGH, AF_UNSPEC),
         ];
         for (n, (kind, family)) in dumps.into_iter().enumerate() {
             let seq = 1000 * (i as u32 + 1) + n as u32;
