@@ -405,12 +405,17 @@ requests = [
     msg(25, REQ | ACK | ECHO, rtm(AF_INET, 0) + attr(5, ip4(10, 0, 0, 254))),
     msg(25, REQ | ACK, rtm(AF_INET6, 48) + attr(1, ip6(db8 + [0, 1], 0))),
     # Quiet and refused ones: NOOP, a reply type, no family byte, an unknown
-    # dump, neighbours (no handler for changes).
+    # dump.
     msg(1, REQ | ACK, b""),
     msg(16, ACK, ifi(0)),
     msg(18, REQ | ACK | DUMPF, b""),
     msg(34, REQ | ACK | DUMPF, b"\0" * 4),
+    # Neighbours: add, replace, get, delete; a short address.
     msg(28, REQ | ACK | CREATE, neigh_payloads[0]),
+    msg(28, REQ | ACK | CREATE | REPLACE, neigh_payloads[0]),
+    msg(30, REQ | ACK, struct.pack("<BxxxiHBB", 2, 2, 0, 0, 0) + attr(1, ip4(10, 0, 0, 2))),
+    msg(29, REQ | ACK, struct.pack("<BxxxiHBB", 2, 2, 0, 0, 0) + attr(1, ip4(10, 0, 0, 2))),
+    msg(28, REQ | ACK | CREATE, struct.pack("<BxxxiHBB", 2, 2, 0x80, 0, 0) + attr(1, b"\x0a\x00")),
     msg(99, REQ, b"\1\2\3\4"),
 ]
 

@@ -173,7 +173,13 @@ impl<D: DataPlane> MemStack<D> {
         };
         if kind == RTN_MULTICAST {
             n.state = NUD_NOARP;
-            n.lladdr = hw(&multicast_mac(ip));
+            // `arp_mc_map`, `ndisc_mc_map`: Ethernet maps the group; other
+            // link types (`lo`) take their broadcast address.
+            n.lladdr = if l.kind == crate::Kind::Loopback {
+                l.broadcast
+            } else {
+                hw(&multicast_mac(ip))
+            };
         } else if l.flags & (IFF_NOARP | IFF_LOOPBACK) != 0 {
             n.state = NUD_NOARP;
             n.lladdr = l.mac;

@@ -296,3 +296,213 @@ pub(super) fn neigh_get<S: Stack>(stack: &S, q: &NeighGet) -> Checked<NeighRepr>
         .map_err(Failure::from)?;
     found.ok_or(Failure::new(ENOENT, "Neighbour entry not found"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulate::testing::fixture;
+    use crate::server::{Datagram, Server};
+    use crate::wire::{Message, Messages, Writer};
+    use alloc::vec::Vec;
+
+    fn ndmsg(family: u8, ifindex: u32, flags: u8) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[0] = family;
+        b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+        b[10] = flags;
+        b
+    }
+
+    /// A request of `kind` with header `h` and attributes `(type, value)`.
+    fn request(kind: u16, h: &[u8], attrs: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new());
+        w.message(kind, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, 7, 0, |w| {
+            w.put(h)?;
+            for (t, v) in attrs {
+                w.attr(*t, v)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        w.into_inner()
+    }
+
+    /// The errno, text and offset the server answers `req` with.
+    fn answer(req: &[u8]) -> (i32, Option<alloc::string::String>, Option<u32>) {
+        let mut s = Server::new(fixture());
+        let c = s.connect();
+        s.set_option(c, crate::server::SockOpt::ExtAck(true))
+            .unwrap();
+        s.send(c, req);
+        let d: Datagram = s.recv(c, 32768).unwrap().unwrap();
+        let m = Messages::new(&d.bytes).next().unwrap().unwrap();
+        let Ok(Message::Error(e)) = m.typed() else {
+            panic!("not an answer: {m:?}")
+        };
+        let ack = e.ext_ack();
+        (e.errno(), ack.msg.map(Into::into), ack.offset)
+    }
+
+    fn text(e: i32, m: &str) -> (i32, Option<alloc::string::String>) {
+        (e, Some(m.into()))
+    }
+
+    #[test]
+    fn an_add_is_checked_in_the_kernels_order() {
+        let ten = [10u8, 0, 0, 2];
+        let mac = [2u8, 0, 0, 0, 0, 1];
+        let v4 = ndmsg(AF_INET, 2, 0);
+        let cases: [(Vec<u8>, (i32, Option<alloc::string::String>)); 7] = [
+            (
+                request(RTM_NEWNEIGH, &v4, &[]),
+                text(EINVAL, "Network address not specified"),
+            ),
+            (
+                request(RTM_NEWNEIGH, &ndmsg(AF_INET, 999, 0), &[(NDA_DST, &ten)]),
+                (ENODEV, None),
+            ),
+            (
+                request(
+                    RTM_NEWNEIGH,
+                    &v4,
+                    &[(NDA_DST, &ten), (NDA_LLADDR, &mac[..2])],
+                ),
+                text(EINVAL, "Invalid link address"),
+            ),
+            (
+                request(RTM_NEWNEIGH, &ndmsg(7, 2, 0), &[(NDA_DST, &ten)]),
+                (EAFNOSUPPORT, None),
+            ),
+            (
+                request(RTM_NEWNEIGH, &v4, &[(NDA_DST, &ten[..2])]),
+                text(EINVAL, "Invalid network address"),
+            ),
+            (
+                request(RTM_NEWNEIGH, &ndmsg(AF_INET, 0, 0), &[(NDA_DST, &ten)]),
+                text(EINVAL, "Device not specified"),
+            ),
+            // Checked, then refused by a stack without neighbours.
+            (
+                request(RTM_NEWNEIGH, &v4, &[(NDA_DST, &ten), (NDA_LLADDR, &mac)]),
+                (crate::errno::EOPNOTSUPP, None),
+            ),
+        ];
+        for (req, want) in cases {
+            let (e, m, _) = answer(&req);
+            assert_eq!((e, m), want);
+        }
+    }
+
+    #[test]
+    fn the_policy_refuses_with_the_attributes_offset() {
+        let v4 = ndmsg(AF_INET, 2, 0);
+        let (e, m, at) = answer(&request(
+            RTM_NEWNEIGH,
+            &v4,
+            &[(NDA_DST, &[10, 0, 0, 2]), (NDA_PROBES, &[1, 2])],
+        ));
+        assert_eq!(
+            (e, m.as_deref(), at),
+            (ERANGE, Some("Attribute failed policy validation"), Some(36))
+        );
+        let (e, _, at) = answer(&request(RTM_NEWNEIGH, &v4, &[(NDA_DST, &[0; 40])]));
+        assert_eq!((e, at), (ERANGE, Some(28)));
+        // A delete takes no policy: a short NDA_PROBES passes.
+        let (e, m, _) = answer(&request(
+            RTM_DELNEIGH,
+            &v4,
+            &[(NDA_DST, &[10, 0, 0, 2]), (NDA_PROBES, &[1])],
+        ));
+        assert_eq!((e, m), (crate::errno::EOPNOTSUPP, None));
+    }
+
+    #[test]
+    fn a_get_is_checked_as_neigh_valid_get_req() {
+        let dst = (NDA_DST, &[10u8, 0, 0, 2][..]);
+        let mut padded = ndmsg(AF_INET, 2, 0);
+        padded[1] = 1;
+        let cases = [
+            (
+                request(RTM_GETNEIGH, &[2, 0, 0, 0], &[]),
+                text(EINVAL, "Invalid header for neighbor get request"),
+            ),
+            (
+                request(RTM_GETNEIGH, &padded, &[dst]),
+                text(EINVAL, "Invalid values in header for neighbor get request"),
+            ),
+            (
+                request(RTM_GETNEIGH, &ndmsg(AF_INET, 2, NTF_ROUTER), &[dst]),
+                text(EINVAL, "Invalid flags in header for neighbor get request"),
+            ),
+            (
+                request(RTM_GETNEIGH, &ndmsg(7, 2, 0), &[dst]),
+                text(
+                    EAFNOSUPPORT,
+                    "Unsupported family in header for neighbor get request",
+                ),
+            ),
+            (
+                request(
+                    RTM_GETNEIGH,
+                    &ndmsg(AF_INET, 2, 0),
+                    &[dst, (NDA_PROBES, &[0; 4])],
+                ),
+                text(EINVAL, "Unsupported attribute in neighbor get request"),
+            ),
+            (
+                request(
+                    RTM_GETNEIGH,
+                    &ndmsg(AF_INET, 2, 0),
+                    &[(NDA_DST, &[10, 0, 0])],
+                ),
+                text(EINVAL, "Invalid network address in neighbor get request"),
+            ),
+            (
+                request(RTM_GETNEIGH, &ndmsg(AF_INET, 99, 0), &[dst]),
+                text(ENODEV, "Unknown device ifindex"),
+            ),
+            (
+                request(RTM_GETNEIGH, &ndmsg(AF_INET, 2, 0), &[]),
+                text(EINVAL, "Network address not specified"),
+            ),
+            (
+                request(RTM_GETNEIGH, &ndmsg(AF_INET, 0, 0), &[dst]),
+                text(EINVAL, "No device specified"),
+            ),
+            // Checked, then asked of a stack without neighbours.
+            (
+                request(RTM_GETNEIGH, &ndmsg(AF_INET, 2, 0), &[dst]),
+                (crate::errno::EOPNOTSUPP, None),
+            ),
+        ];
+        for (req, want) in cases {
+            let (e, m, _) = answer(&req);
+            assert_eq!((e, m), want);
+        }
+    }
+
+    /// Every prefix of a request, with its length fixed up, gets an answer
+    /// (an error or an acknowledgement), never a panic.
+    #[test]
+    fn truncated_requests_are_answered() {
+        let v4 = ndmsg(AF_INET, 2, 0);
+        for kind in [RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH] {
+            let full = request(
+                kind,
+                &v4,
+                &[
+                    (NDA_DST, &[10, 0, 0, 2]),
+                    (NDA_LLADDR, &[2, 0, 0, 0, 0, 1]),
+                    (NDA_PROBES, &[0; 4]),
+                ],
+            );
+            for len in NLMSG_HDRLEN..full.len() {
+                let mut cut = full[..len].to_vec();
+                cut[..4].copy_from_slice(&(len as u32).to_ne_bytes());
+                // An error or an acknowledgement, whatever the cut.
+                let (e, _, _) = answer(&cut);
+                assert!(e >= 0, "{kind} cut at {len}: {e}");
+            }
+        }
+    }
+}

@@ -1297,6 +1297,8 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
          (the last IPv4 address, link down, MAC change, MTU, deletion)",
         &[
             "neigh replace 224.0.0.5 lladdr 02:00:00:00:00:02 nud none dev lo",
+            "-6 neigh add ff02::5 dev lo",
+            "neigh add 224.0.0.6 dev lo nud noarp",
             "addr change 10.0.0.1/24 dev lo",
             "addr flush dev lo",
             "neigh add 10.0.0.2 lladdr 02:00:00:00:00:01 dev lo",
