@@ -343,7 +343,10 @@ mod tests {
         (e.errno(), ack.msg.map(Into::into), ack.offset)
     }
 
-    fn text(e: i32, m: &str) -> (i32, Option<alloc::string::String>) {
+    /// An errno and the text that comes with it.
+    type Answer = (i32, Option<alloc::string::String>);
+
+    fn text(e: i32, m: &str) -> Answer {
         (e, Some(m.into()))
     }
 
@@ -352,7 +355,7 @@ mod tests {
         let ten = [10u8, 0, 0, 2];
         let mac = [2u8, 0, 0, 0, 0, 1];
         let v4 = ndmsg(AF_INET, 2, 0);
-        let cases: [(Vec<u8>, (i32, Option<alloc::string::String>)); 7] = [
+        let cases: [(Vec<u8>, Answer); 7] = [
             (
                 request(RTM_NEWNEIGH, &v4, &[]),
                 text(EINVAL, "Network address not specified"),
