@@ -381,6 +381,14 @@ with NDB(log='off') as ndb:
     ndb.interfaces['br9'].add_ip('10.9.9.1/24').commit()
     ndb.routes.create(dst='10.10.0.0/16', gateway='10.9.9.254').commit()
     ndb.rules.create(family=2, priority=100, table=100, src='10.9.0.0', src_len=16).commit()
+    idx = ndb.interfaces['br9']['index']
+    ndb.neighbours.create(ifindex=idx, dst='10.9.9.2', lladdr='02:00:00:00:00:09', state=128).commit()
+    neigh = ndb.neighbours[{'ifindex': idx, 'dst': '10.9.9.2'}]
+    out['neighbour'] = [neigh['lladdr'], neigh['state']]
+    neigh.set('lladdr', '02:00:00:00:00:0a').commit()
+    out['neighbour'].append(ndb.neighbours[{'ifindex': idx, 'dst': '10.9.9.2'}]['lladdr'])
+    ndb.neighbours[{'ifindex': idx, 'dst': '10.9.9.2'}].remove().commit()
+    out['neighbours_left'] = sorted(r['dst'] for r in ndb.neighbours.dump() if r['dst'].startswith('10.9'))
     out['made'] = {
         'mtu': ndb.interfaces['br9']['mtu'],
         'routes': sorted(r['dst'] for r in ndb.routes.dump() if r['dst'].startswith('10.10')),
@@ -404,7 +412,11 @@ fn pyroute2_ndb_works_as_on_the_kernel() {
     std::fs::write(&script, NDB_SCRIPT).expect("write the script");
     let cmd = format!("{py} {}", script.display());
     let steps: &[Step<'_>] = &[("ndb", &cmd)];
-    run_and_compare("pyroute2_ndb", steps, &[("ndb", "\"mtu\": 1400")]);
+    run_and_compare(
+        "pyroute2_ndb",
+        steps,
+        &[("ndb", "\"mtu\": 1400"), ("ndb", "02:00:00:00:00:0a")],
+    );
 }
 
 /// Sends a request and reads its answer without waiting, 300 times: the
