@@ -686,12 +686,12 @@ impl<D: DataPlane> MemStack<D> {
                     self.fib_forget_source(a.local, events);
                 }
             }
-            // The last address going takes the rest (none: nothing goes);
-            // `inetdev_destroy` ends with `arp_ifdown`.
+            // The last address going takes the rest (none: nothing goes),
+            // and the link's ARP entries (`fib_disable_ip`).
             if had_any {
                 self.flush_link_routes(AF_INET, index, true, events);
+                self.neigh_flush(AF_INET, index, false, events);
             }
-            self.neigh_flush(AF_INET, index, false, events);
             return;
         }
         let gone = self.addr_remove_where(|a| a.ifindex == index && a.local.is_ipv4());

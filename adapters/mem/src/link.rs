@@ -569,6 +569,10 @@ impl<D: DataPlane> MemStack<D> {
                     self.ipv4_forget(index, false, events);
                 }
                 netconf(AF_INET, index, had4 != has4, has4, events);
+                if mtu < 68 && old >= 68 {
+                    // `inetdev_destroy` ends with `arp_ifdown`.
+                    self.neigh_flush(AF_INET, index, false, events);
+                }
                 // Every change below 1280 stops IPv6 (`addrconf_ifdown`);
                 // `lo` keeps its IPv6 device, so it can lose addresses
                 // added since the last one.
