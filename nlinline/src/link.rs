@@ -37,7 +37,7 @@ fn ifinfo(index: u32) -> IfInfoMsg {
     }
 }
 
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || IfName::try_from_str(name).is_none() {
         return Err(Error::Invalid(
             "interface name empty or longer than 15 bytes",

@@ -938,3 +938,110 @@ fn neighbours_answer_as_the_kernel_does() {
         assert!(kernel.len() > 60, "{kernel:#?}");
     });
 }
+
+/// The typed kinds write what `ip link add … type KIND …` writes: the
+/// kernel reports back each setting (`ip -d -j link show`).
+#[test]
+fn typed_link_kinds_create_what_they_say() {
+    use nlinline::{BridgeOptions, LinkKind, MacvlanMode, Vxlan};
+    in_netns("typed_link_kinds_create_what_they_say", || {
+        let mut h = Handle::kernel().unwrap();
+        let info = |name: &str| {
+            let v = json(&["-d", "link", "show", "dev", name]);
+            v[0].clone()
+        };
+        let opts = BridgeOptions {
+            stp: Some(true),
+            forward_delay: Some(400),
+            ageing_time: Some(1000),
+            // This kernel is built without VLAN filtering (EOPNOTSUPP).
+            vlan_filtering: None,
+        };
+        h.link_create("br0", &LinkKind::Bridge(opts)).unwrap();
+        let d = &info("br0")["linkinfo"]["info_data"];
+        assert_eq!(
+            (&d["stp_state"], &d["forward_delay"], &d["ageing_time"]),
+            (&Value::from(1), &Value::from(400), &Value::from(1000)),
+            "{d}"
+        );
+        let v0 = h
+            .link_create("v0", &LinkKind::Veth { peer: Some("v1") })
+            .unwrap();
+        let v1 = h.if_nametoindex("v1").unwrap();
+        assert_eq!(info("v0")["link"], "v1");
+        assert_eq!(info("v1")["link"], "v0");
+        assert!(v1 < v0, "the peer is registered first");
+        let lone = h.link_create("v2", &LinkKind::Veth { peer: None }).unwrap();
+        assert_eq!(info("v2")["link"], "veth0", "{lone}");
+        let mv = h
+            .link_create(
+                "mv0",
+                &LinkKind::Macvlan {
+                    parent: v0,
+                    mode: MacvlanMode::Bridge,
+                },
+            )
+            .unwrap();
+        let m = info("mv0");
+        assert_eq!(
+            (&m["link"], &m["linkinfo"]["info_data"]["mode"]),
+            (&Value::from("v0"), &Value::from("bridge")),
+            "{m} {mv}"
+        );
+        let vx = Vxlan {
+            id: 42,
+            remote: Some(v4(10, 0, 0, 9)),
+            local: Some(v4(10, 0, 0, 1)),
+            dev: Some(v0),
+            port: Some(4789),
+            learning: Some(false),
+        };
+        h.link_create("vx0", &LinkKind::Vxlan(vx)).unwrap();
+        let d = &info("vx0")["linkinfo"]["info_data"];
+        assert_eq!(
+            (
+                &d["id"],
+                &d["remote"],
+                &d["local"],
+                &d["link"],
+                &d["port"],
+                &d["learning"]
+            ),
+            (
+                &Value::from(42),
+                &Value::from("10.0.0.9"),
+                &Value::from("10.0.0.1"),
+                &Value::from("v0"),
+                &Value::from(4789),
+                &Value::from(false)
+            ),
+            "{d}"
+        );
+        let group = Vxlan {
+            id: 7,
+            remote: Some(v6("ff05::100")),
+            dev: Some(v0),
+            ..Vxlan::default()
+        };
+        h.link_create("vx1", &LinkKind::Vxlan(group)).unwrap();
+        assert_eq!(info("vx1")["linkinfo"]["info_data"]["group6"], "ff05::100");
+        // Refused before anything is sent.
+        let e = h.link_create(
+            "vx2",
+            &LinkKind::Vxlan(Vxlan {
+                id: 1 << 24,
+                ..Vxlan::default()
+            }),
+        );
+        assert!(matches!(e, Err(nlinline::Error::Invalid(_))), "{e:?}");
+        let e = h.link_create(
+            "vl0",
+            &LinkKind::Vlan {
+                parent: v0,
+                id: 0,
+                qinq: false,
+            },
+        );
+        assert!(matches!(e, Err(nlinline::Error::Invalid(_))), "{e:?}");
+    });
+}
