@@ -620,6 +620,15 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
+    /// When link `index` got its device of `family` (IPv4's `in_device`,
+    /// IPv6's `inet6_dev`), as a number that grows with time: the kernel
+    /// lists each link's neighbour parameters newest first (`ip ntable`).
+    /// The default takes the index (devices made with their links).
+    fn family_device_age(&self, family: u8, index: u32) -> u64 {
+        let _ = family;
+        u64::from(index)
+    }
+
     /// `RTM_NEWNEIGH`: adds or changes a neighbour entry. The server has
     /// checked the request as `neigh_add` does up to the table lookup: an
     /// address of the family, an existing link, a link-layer address at
@@ -679,6 +688,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn del_neigh(&mut self, neigh: &NeighRepr, events: Events<'_>) -> StackResult<()> {
         (**self).del_neigh(neigh, events)
+    }
+    fn family_device_age(&self, family: u8, index: u32) -> u64 {
+        (**self).family_device_age(family, index)
     }
     fn custom_rules(&self, family: u8) -> bool {
         (**self).custom_rules(family)

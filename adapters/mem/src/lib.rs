@@ -167,6 +167,8 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     rules: nlq::rule_rules::RuleTable,
     /// The neighbours (ARP and NDP entries).
     neighs: BTreeMap<neigh::NeighKey, neigh::Neigh>,
+    /// Family devices made so far (see [`Link::born`](link::Link)).
+    births: u64,
     generation: u64,
     /// Seed of the MAC addresses of new links.
     mac_seed: u32,
@@ -216,6 +218,7 @@ impl<D: DataPlane> MemStack<D> {
                 .collect(),
             rules: nlq::rule_rules::RuleTable::default(),
             neighs: BTreeMap::new(),
+            births: 0,
             generation: 0,
             mac_seed: 0,
             plane,
@@ -609,6 +612,14 @@ impl<D: DataPlane> Stack for MemStack<D> {
 
     fn del_neigh(&mut self, neigh: &NeighRepr, events: Events<'_>) -> StackResult<()> {
         self.neigh_del(neigh, events)
+    }
+
+    fn family_device_age(&self, family: u8, index: u32) -> u64 {
+        let f = usize::from(family == AF_INET6);
+        self.links
+            .get(&index)
+            .and_then(|l| l.born.get(f).copied())
+            .unwrap_or(0)
     }
 
     fn rules_from(

@@ -116,6 +116,8 @@ pub(crate) struct Link {
     /// has been notified.
     pub inet4_dev: bool,
     pub inet6_dev: bool,
+    /// When each of those devices was made ([`MemStack::family_device_age`]).
+    pub born: [u64; 2],
 }
 
 fn hw(b: &[u8]) -> HwAddr {
@@ -146,6 +148,7 @@ impl Link {
             mtu6: 65536,
             inet4_dev: true,
             inet6_dev: true,
+            born: [0; 2],
         }
     }
 
@@ -175,6 +178,7 @@ impl Link {
             mtu6: 1500,
             inet4_dev: true,
             inet6_dev: true,
+            born: [0; 2],
         }
     }
 
@@ -476,6 +480,8 @@ impl<D: DataPlane> MemStack<D> {
         // NETDEV_REGISTER: IPv4, then IPv6, make their devices, then
         // rtnetlink tells of the link.
         let (inet4, inet6) = (link.inet4_dev, link.inet6_dev);
+        self.births = self.births.wrapping_add(1);
+        link.born = [self.births; 2];
         self.links.insert(index, link);
         netconf(AF_INET, index, inet4, true, events);
         netconf(AF_INET6, index, inet6, true, events);
@@ -555,6 +561,7 @@ impl<D: DataPlane> MemStack<D> {
                     let old6 = l.mtu6;
                     self.rt6_mtu_change(index, mtu, old6);
                 }
+                let born = self.births.wrapping_add(1);
                 let l = self.link_mut(index)?;
                 if mtu >= IPV6_MIN_MTU {
                     l.mtu6 = mtu;
@@ -563,6 +570,15 @@ impl<D: DataPlane> MemStack<D> {
                 l.inet4_dev = mtu >= 68;
                 l.inet6_dev = mtu >= IPV6_MIN_MTU || kind == Kind::Loopback;
                 let (has4, has6) = (l.inet4_dev, l.inet6_dev);
+                if has4 && !had4 {
+                    l.born[0] = born;
+                }
+                if has6 && !had6 {
+                    l.born[1] = born;
+                }
+                if (has4 && !had4) || (has6 && !had6) {
+                    self.births = born;
+                }
                 // NETDEV_CHANGEMTU reaches IPv4 before IPv6; each device
                 // goes after its addresses, or comes back first.
                 if mtu < 68 && old >= 68 {

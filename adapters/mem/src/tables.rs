@@ -220,6 +220,8 @@ impl MemStack {
             tables,
             rules,
             neighs,
+            // Devices restored in index order.
+            births: u64::from(last_index),
             generation: 0,
             mac_seed: t.mac_seed,
             plane: crate::ConfigOnly,

@@ -564,6 +564,10 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.del_rule(rule, events)
     }
 
+    fn family_device_age(&self, family: u8, index: u32) -> u64 {
+        self.engine.family_device_age(family, index)
+    }
+
     fn add_neigh(
         &mut self,
         _: &NeighRepr,

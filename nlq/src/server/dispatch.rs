@@ -11,7 +11,7 @@ use crate::wire::{emit_error, AddrRepr, ExtAck, LinkRepr, NlMsg, RouteRepr};
 use super::dump::{Dump, DumpKind};
 use super::notify;
 use super::request::{self, Checked, Failure, NO_DEVICE};
-use super::{neigh_request, netconf, nexthop_request, rule_request};
+use super::{neigh_request, neightbl, netconf, nexthop_request, rule_request};
 use super::{ConnId, Server};
 
 /// What a handled request leaves to do.
@@ -84,6 +84,7 @@ impl<S: Stack> Server<S> {
                 RTM_GETRULE => rule_request::rule_dump(msg, strict).map(DumpKind::Rule),
                 RTM_GETNEXTHOP => nexthop_request::nexthop_dump(msg).map(|()| DumpKind::Nexthop),
                 RTM_GETNETCONF => netconf::netconf_dump(msg, strict).map(DumpKind::Netconf),
+                RTM_GETNEIGHTBL => neightbl::neightbl_dump(msg, strict).map(DumpKind::NeighTbl),
                 RTM_GETNSID => Ok(DumpKind::Nsid),
                 _ => return Err(Failure::errno(EOPNOTSUPP)),
             };

@@ -25,6 +25,8 @@ pub(crate) enum DumpKind {
     /// Nexthop objects: the stack has none.
     Nexthop,
     Netconf(super::netconf::NetconfFilter),
+    /// The neighbour tables' settings (`ip ntable show`).
+    NeighTbl(super::neightbl::NeighTblFilter),
 }
 
 /// A dump in progress on a connection.
@@ -55,9 +57,13 @@ impl Dump {
             Ok(DumpKind::Route(f)) => f.marks_filtered(),
             Ok(DumpKind::Link(f)) => f.master.is_some() || f.kind.is_some(),
             Ok(DumpKind::Neigh(f)) => f.index != 0,
-            Ok(DumpKind::Nsid | DumpKind::Nexthop | DumpKind::Rule(_) | DumpKind::Netconf(_)) => {
-                false
-            }
+            Ok(
+                DumpKind::Nsid
+                | DumpKind::Nexthop
+                | DumpKind::Rule(_)
+                | DumpKind::Netconf(_)
+                | DumpKind::NeighTbl(_),
+            ) => false,
             Err(_) => false,
         }
     }
@@ -72,6 +78,8 @@ impl Dump {
             Ok(DumpKind::Route(_)) => true,
             Ok(DumpKind::Addr(f)) => f.family != AF_INET6,
             Ok(DumpKind::Netconf(f)) => f.done_alone(),
+            // `neightbl_dump_info` returns the length it wrote.
+            Ok(DumpKind::NeighTbl(_)) => true,
             _ => false,
         }
     }
@@ -320,6 +328,10 @@ impl<S: Stack> Server<S> {
                 })
                 .map_err(Failure::from)
             }
+            Ok(DumpKind::NeighTbl(flt)) => super::neightbl::list(stack, flt, pos, &mut |e| {
+                f.put(RTM_NEWNEIGHTBL, |w| super::neightbl::emit(w, e))
+            })
+            .map_err(Failure::from),
             Ok(DumpKind::Rule(flt)) => stack
                 .rules_from(flt.family, pos, &mut |r| f.put(RTM_NEWRULE, |w| r.emit(w)))
                 .map_err(Failure::from),

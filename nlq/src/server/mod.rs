@@ -27,6 +27,7 @@
 mod dispatch;
 mod dump;
 mod neigh_request;
+mod neightbl;
 mod netconf;
 mod nexthop_request;
 mod notify;

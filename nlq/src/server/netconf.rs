@@ -88,7 +88,7 @@ pub(crate) fn netconf_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<NetconfFilt
 /// The link has the family (`__in_dev_get_rtnl`, `__in6_dev_get`): its
 /// `IFLA_AF_SPEC` has the family's part (a stack that gives none has
 /// both).
-fn has_family(l: &LinkRepr, family: u8) -> bool {
+pub(crate) fn has_family(l: &LinkRepr, family: u8) -> bool {
     l.af_spec.is_none() || super::dump::af_spec_part(l, family).is_some()
 }
 

@@ -229,6 +229,10 @@ impl<S: Stack> Stack for Guarded<S> {
     fn del_neigh(&mut self, neigh: &NeighRepr, events: Events<'_>) -> StackResult<()> {
         self.change(|s| s.del_neigh(neigh, events))
     }
+
+    fn family_device_age(&self, family: u8, index: u32) -> u64 {
+        self.inner.family_device_age(family, index)
+    }
 }
 
 #[cfg(test)]

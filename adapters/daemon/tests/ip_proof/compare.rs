@@ -53,6 +53,11 @@ pub const MASKS: &[(&str, &str)] = &[
          neighbour deletions in a row",
         "traffic the in-memory stack does not send; the kernel's hash order (random)",
     ),
+    (
+        "the reachable time and the reference count of each neighbour table and link \
+         (`ip ntable`)",
+        "the kernel draws the time at random; its own multicast entries hold references",
+    ),
     ("`ip` output: the same values, in text", "as above"),
 ];
 
@@ -312,9 +317,16 @@ fn mask_words(s: &str) -> String {
                 return tok.to_string();
             }
             let timer = before.ends_with("_timer") && word.parse::<f64>().is_ok();
+            // `ip ntable`: the reachable time the kernel draws at random,
+            // and the references its own multicast entries hold too.
+            let drawn =
+                (before == "reachable" || before == "refcnt") && word.parse::<u64>().is_ok();
             before = word.to_string();
             if timer {
                 return format!("<timer>{tail}");
+            }
+            if drawn {
+                return format!("<random>{tail}");
             }
             let bytes: Vec<u8> = word
                 .split(':')

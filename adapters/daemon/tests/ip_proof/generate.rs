@@ -551,5 +551,8 @@ fn show_step(r: &mut Rng) -> Step {
         "nexthop get id 5",
         "netconf show",
         "-6 netconf show dev b0",
+        "ntable show",
+        "-4 ntable show dev b0",
+        "-6 ntable show name ndisc_cache",
     ]))
 }
