@@ -134,7 +134,8 @@ pub(crate) fn list<S: Stack>(
         let mut on = alloc::collections::BTreeMap::<u32, u32>::new();
         // A stack without neighbours has none in its tables.
         let _ = stack.neighbours(t.family, 0, &mut |n| {
-            *on.entry(n.header.ifindex).or_default() += 1;
+            let count = on.entry(n.header.ifindex).or_default();
+            *count = count.saturating_add(1);
             ControlFlow::Continue(())
         });
         let entries = on.values().fold(0u32, |a, n| a.saturating_add(*n));
@@ -181,7 +182,7 @@ pub(crate) fn emit<B: Buffer>(w: &mut Writer<B>, e: TblEntry) -> crate::wire::Re
     };
     w.put(&[family, 0, 0, 0])?;
     let mut name = [0u8; 12];
-    let len = t.name.len().min(name.len() - 1);
+    let len = t.name.len().min(name.len().saturating_sub(1));
     if let (Some(dst), Some(src)) = (name.get_mut(..len), t.name.as_bytes().get(..len)) {
         dst.copy_from_slice(src);
     }
