@@ -48,6 +48,13 @@
 //!   `/proc/<own pid>/net/...`) for reading, through `fopen`, `open` or
 //!   `openat`, gives a memory file with the daemon's text (what `ifconfig`
 //!   reads for its list, its counters and its IPv6 addresses).
+//! - **Links by the daemon's indexes and names.** Binding or sending on a
+//!   packet socket with an interface index (`sockaddr_ll`), a packet
+//!   socket's `PACKET_ADD_MEMBERSHIP` on one, and `SO_BINDTODEVICE` /
+//!   `SO_BINDTOIFINDEX` on any socket fail with `ENODEV`: the indexes and
+//!   names a program sees are the daemon's, and must not reach whatever
+//!   host interface has them. A packet socket tied to no link is the
+//!   kernel's.
 //! - **libc's interface functions**: `getifaddrs` / `freeifaddrs` (the list
 //!   is one `malloc` block, so glibc's `freeifaddrs` frees it too),
 //!   `if_nametoindex`, `if_indextoname`, `if_nameindex` /
@@ -133,6 +140,7 @@ mod descriptors;
 mod fake_daemon;
 mod fdtable;
 mod ffi;
+mod host_links;
 mod ifaddrs;
 mod nameindex;
 mod netdevice;

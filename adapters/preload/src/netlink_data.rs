@@ -449,6 +449,12 @@ pub unsafe extern "C" fn sendto(
 ) -> ssize_t {
     guard(-1, || {
         if fdtable::get(fd).is_none() {
+            // SAFETY: the caller's promise on `addr` / `addrlen`.
+            let named =
+                unsafe { address_bytes(addr, addrlen) }.is_ok_and(crate::host_links::names_a_link);
+            if named && crate::config::enabled() {
+                return fail(crate::host_links::REFUSAL, -1);
+            }
             // SAFETY: the caller's arguments, unchanged.
             return unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
         }
@@ -487,6 +493,15 @@ unsafe fn sendmsg_netlink(fd: c_int, msg: *const msghdr, flags: c_int) -> Result
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
     guard(-1, || {
         if fdtable::get(fd).is_none() {
+            // SAFETY: the caller's promise: `msg` is null or a `msghdr`.
+            let named = unsafe { msg.as_ref() }.is_some_and(|m| {
+                // SAFETY: the caller's name.
+                unsafe { address_bytes(m.msg_name.cast(), m.msg_namelen) }
+                    .is_ok_and(crate::host_links::names_a_link)
+            });
+            if named && crate::config::enabled() {
+                return fail(crate::host_links::REFUSAL, -1);
+            }
             // SAFETY: the caller's arguments, unchanged.
             return unsafe { real::sendmsg(fd, msg, flags) };
         }

@@ -188,6 +188,12 @@ fn control(req: Request) -> Result<Vec<u8>, c_int> {
 pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
     guard(-1, || {
         let Some(e) = fdtable::get(fd) else {
+            // SAFETY: the caller's promise on `addr` / `len`.
+            let named =
+                unsafe { address_bytes(addr, len) }.is_ok_and(crate::host_links::names_a_link);
+            if named && config::enabled() {
+                return fail(crate::host_links::REFUSAL, -1);
+            }
             // SAFETY: the caller's arguments, unchanged.
             return unsafe { real::bind(fd, addr, len) };
         };
@@ -359,6 +365,16 @@ pub unsafe extern "C" fn setsockopt(
 ) -> c_int {
     guard(-1, || {
         let Some(e) = fdtable::get(fd) else {
+            let bytes = match usize::try_from(len) {
+                // SAFETY: the caller's promise on `value` / `len`.
+                Ok(n) if n > 0 && !value.is_null() => unsafe {
+                    std::slice::from_raw_parts(value.cast::<u8>(), n)
+                },
+                _ => &[],
+            };
+            if config::enabled() && crate::host_links::option_names_a_link(level, name, bytes) {
+                return fail(crate::host_links::REFUSAL, -1);
+            }
             // SAFETY: the caller's arguments, unchanged.
             return unsafe { real::setsockopt(fd, level, name, value, len) };
         };

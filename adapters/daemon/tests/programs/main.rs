@@ -569,3 +569,57 @@ fn nlkit_is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// Ties a packet socket and a UDP socket to links by the indexes and
+/// names the shim gave: each fails with `ENODEV`; an unbound packet
+/// socket is still the kernel's.
+const HOST_LINKS_SCRIPT: &str = r#"
+import errno, socket, struct
+out = []
+def attempt(what, f):
+    try:
+        f()
+        out.append(what + " ok")
+    except OSError as e:
+        out.append(what + " " + errno.errorcode.get(e.errno, str(e.errno)))
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+out.append("packet socket made")
+lo = socket.if_nametoindex("lo")
+attempt("bind lo", lambda: p.bind(("lo", 0)))
+attempt("send on lo", lambda: p.sendto(b"\0" * 60, ("lo", 0x88b5)))
+attempt("membership", lambda: p.setsockopt(263, 1, struct.pack("iHH8s", lo, 1, 0, b"")))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+attempt("bindtodevice", lambda: u.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo"))
+attempt("unbind device", lambda: u.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b""))
+attempt("bindtoifindex", lambda: u.setsockopt(socket.SOL_SOCKET, 62, struct.pack("i", lo)))
+print("; ".join(out))
+"#;
+
+#[test]
+fn links_by_the_daemons_indexes_are_not_host_links() {
+    let py = python();
+    if !need_program("host links", &py, &["-c", "import socket"]) {
+        return;
+    }
+    if !nlkit_is_root() {
+        eprintln!("skipping host links: a packet socket needs CAP_NET_RAW");
+        assert!(std::env::var("CI").as_deref() != Ok("true"));
+        return;
+    }
+    let dir = Scratch::new("host-links");
+    let script = dir.0.join("links.py");
+    std::fs::write(&script, HOST_LINKS_SCRIPT).expect("write the script");
+    let daemon = Daemon::start("host-links");
+    let out = daemon
+        .exec(&[&py, script.to_str().expect("a UTF-8 path")])
+        .output()
+        .expect("run the script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.trim(),
+        "packet socket made; bind lo ENODEV; send on lo ENODEV; membership ENODEV; \
+         bindtodevice ENODEV; unbind device ok; bindtoifindex ENODEV",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
