@@ -121,9 +121,9 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 
-    /// `inet_addr_type_dev_table`: what an IPv4 address is to link
-    /// `index`, from the local table (with main while they are merged).
-    fn addr_type_on(&self, ip: IpAddr, index: u32) -> u8 {
+    /// `inet_addr_type_dev_table`: what an IPv4 address is, from the
+    /// local table (with main while they are merged).
+    fn addr_type(&self, ip: IpAddr) -> u8 {
         let IpAddr::V4(a) = ip else {
             return RTN_UNICAST;
         };
@@ -141,10 +141,10 @@ impl<D: DataPlane> MemStack<D> {
         } else {
             &[RT_TABLE_LOCAL, RT_TABLE_MAIN]
         };
-        match self.longest_match(ip, tables, |r| r.tos == 0) {
-            Some(r) if r.first_hop_link() == index => r.kind,
-            _ => RTN_UNICAST,
-        }
+        // `inet_addr_type_dev_table` asks without the link: whatever link
+        // the route goes through.
+        self.longest_match(ip, tables, |r| r.tos == 0)
+            .map_or(RTN_UNICAST, |r| r.kind)
     }
 
     /// A new entry as the family's constructor makes it: its type, and
@@ -158,7 +158,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         let multicast = ip.is_multicast();
         let mut kind = if v4 {
-            self.addr_type_on(ip, index)
+            self.addr_type(ip)
         } else if multicast {
             RTN_MULTICAST
         } else {

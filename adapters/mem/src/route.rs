@@ -178,14 +178,6 @@ impl Route {
     }
 
     /// The links the route goes through.
-    /// The link of its first next hop (`fib_info_nhc(fi, 0)->nhc_dev`).
-    pub(crate) fn first_hop_link(&self) -> u32 {
-        self.multipath
-            .as_ref()
-            .and_then(|m| m.first())
-            .map_or(self.oif, |h| h.ifindex)
-    }
-
     pub(crate) fn uses(&self, index: u32) -> bool {
         self.oif == index
             || self

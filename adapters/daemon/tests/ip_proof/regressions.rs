@@ -1315,6 +1315,8 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "neigh add 10.0.0.77 lladdr 02:00:00:00:00:03 dev b0 nud incomplete",
             "neigh add 10.0.0.255 dev b0 nud noarp",
             "neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev b0",
+            "route add local 10.0.5.0/24 dev lo",
+            "neigh add 10.0.5.1 lladdr 02:00:00:00:00:01 dev b0",
             "-6 neigh add 2001:db8::2 lladdr 02:00:00:00:00:02 dev b0",
             "-6 neigh add ff02::5 dev b0 nud noarp",
             "neigh change 10.0.0.1 lladdr 02:00:00:00:00:02 dev b0 nud stale",
