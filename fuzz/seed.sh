@@ -45,6 +45,7 @@ corpus = os.path.join(here, "corpus")
 regressions = os.path.join(here, "regressions")
 MAX_SEEDS = 200
 TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "rule_repr",
+           "nexthop_repr",
            "repr_round_trip",
            "nlinline_replies", "server", "daemon_control", "decode", "proxy_requests",
            "proxy_policy"]
@@ -265,7 +266,19 @@ for target, payloads in family_payloads.items():
     for p in chosen[:MAX_SEEDS]:
         put(target, p)
 
+# Nexthops: a gateway on a link, a blackhole, a group of two, a dump filter.
+nexthop_payloads = [
+    struct.pack("<BBBBI", AF_INET, 0, 4, 0, 0) + attr(1, struct.pack("<I", 5))
+    + attr(5, struct.pack("<I", 2)) + attr(6, v4),
+    struct.pack("<BBBBI", AF_UNSPEC, 0, 4, 0, 0) + attr(1, struct.pack("<I", 1)) + attr(4, b""),
+    struct.pack("<BBBBI", AF_UNSPEC, 0, 4, 0, 0) + attr(1, struct.pack("<I", 10))
+    + attr(3, struct.pack("<H", 0)) + attr(2, struct.pack("<IBBH", 5, 0, 0, 0)
+                                           + struct.pack("<IBBH", 6, 43, 1, 0)),
+    struct.pack("<BBBBI", AF_INET6, 0, 0, 0, 0) + attr(9, b"") + attr(10, struct.pack("<I", 3)),
+]
+
 for target, payloads in (("neigh_repr", neigh_payloads), ("rule_repr", rule_payloads),
+                         ("nexthop_repr", nexthop_payloads),
                          ("route_repr", route_payloads),
                          ("addr_repr", addr_payloads), ("link_repr", link_payloads)):
     for p in payloads:

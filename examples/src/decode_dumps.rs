@@ -167,6 +167,7 @@ fn describe(m: &Message<'_>) -> Result<String, nlq::wire::Error> {
                 h.family, h.table, h.action
             )
         }
+        Message::Nexthop(n) => format!("nexthop family {}", n.header().family),
         Message::Done(d) => format!("done (status {})", d.error),
         Message::Error(e) if e.is_ack() => "ack".to_string(),
         Message::Error(e) => format!("error {} {}", e.errno(), e.ext_ack().msg.unwrap_or("")),

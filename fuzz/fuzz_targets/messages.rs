@@ -257,6 +257,19 @@ fn walk_rule(msg: &nlq::wire::RuleMessage<'_>) {
     black_box(nlq::wire::RuleRepr::parse(msg).ok());
 }
 
+fn walk_nexthop(msg: &nlq::wire::NexthopMessage<'_>) {
+    let h = msg.header();
+    black_box((h.family, h.scope, h.protocol, h.flags));
+    walk_typed(msg.attrs(), "NexthopAttr", |_, t| {
+        if let Ok(nlq::wire::NexthopAttr::Group(g)) = t {
+            g.iter().for_each(|m| {
+                black_box(m);
+            });
+        }
+    });
+    black_box(nlq::wire::NexthopRepr::parse(msg).ok());
+}
+
 fn touch_ext_ack(e: &nlq::wire::ExtAck<'_>) {
     black_box((
         e.msg,
@@ -293,6 +306,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(Message::Route(r)) => walk_route(&r),
             Ok(Message::Neigh(n)) => walk_neigh(&n),
             Ok(Message::Rule(r)) => walk_rule(&r),
+            Ok(Message::Nexthop(n)) => walk_nexthop(&n),
             Ok(Message::Error(e)) => {
                 let p = msg.payload();
                 let rp = e.request_payload();

@@ -161,7 +161,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
             }
         }
         Message::Error(_) | Message::Done(_) | Message::Noop | Message::Overrun => return Ok(None),
-        Message::Other(_) => return Ok(None),
+        Message::Other(_) | Message::Nexthop(_) => return Ok(None),
     }))
 }
 

@@ -566,6 +566,7 @@ pub fn describe(m: &NlMsg<'_>) -> String {
         Ok(Message::Route(r)) => route(&r),
         Ok(Message::Neigh(n)) => neigh(&n),
         Ok(Message::Rule(r)) => rule(&r),
+        Ok(Message::Nexthop(n)) => nexthop(&n),
         Ok(Message::Error(e)) => {
             let req = e.request();
             let of = format!(
@@ -967,6 +968,33 @@ fn neigh(n: &NeighMessage<'_>) -> String {
     }
     let _ = write!(s, " state {:#x}", h.state);
     s
+}
+
+fn nexthop(m: &nlq::wire::NexthopMessage<'_>) -> String {
+    match nlq::wire::NexthopRepr::parse(m) {
+        Ok(r) => {
+            let mut s = format!("nexthop id {}", r.id.unwrap_or(0));
+            if let Some(g) = &r.group {
+                let members: Vec<String> = g
+                    .as_slice()
+                    .iter()
+                    .map(|m| format!("{}/{}", m.id, m.weight))
+                    .collect();
+                let _ = write!(s, " group {}", members.join(","));
+            }
+            if let Some(gw) = r.gateway {
+                let _ = write!(s, " via {gw}");
+            }
+            if let Some(oif) = r.oif {
+                let _ = write!(s, " dev {oif}");
+            }
+            if r.blackhole {
+                s.push_str(" blackhole");
+            }
+            s
+        }
+        Err(e) => format!("nexthop that cannot be read: {e}"),
+    }
 }
 
 fn rule(m: &nlq::wire::RuleMessage<'_>) -> String {

@@ -3,9 +3,12 @@
 
 use core::fmt::Debug;
 
-use nlq::wire::consts::{RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_NEWRULE};
+use nlq::wire::consts::{
+    RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE,
+};
 use nlq::wire::{
-    AddrRepr, LinkRepr, Message, Messages, NeighRepr, Result, RouteRepr, RuleRepr, Writer,
+    AddrRepr, LinkRepr, Message, Messages, NeighRepr, NexthopRepr, Result, RouteRepr, RuleRepr,
+    Writer,
 };
 
 /// The owned reprs, uniformly.
@@ -46,6 +49,7 @@ repr!(AddrRepr, RTM_NEWADDR, Addr);
 repr!(RouteRepr, RTM_NEWROUTE, Route);
 repr!(NeighRepr, RTM_NEWNEIGH, Neigh);
 repr!(RuleRepr, RTM_NEWRULE, Rule);
+repr!(NexthopRepr, RTM_NEWNEXTHOP, Nexthop);
 
 /// Emits `r` as the body of one `RTM_NEW*` message into a `Vec`; the writer
 /// has no capacity limit, so emitting must succeed.

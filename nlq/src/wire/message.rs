@@ -2,7 +2,10 @@
 
 use super::consts::*;
 use super::control::{DoneMessage, ErrorMessage};
-use super::{AddrMessage, LinkMessage, NeighMessage, NlMsg, Result, RouteMessage, RuleMessage};
+use super::{
+    AddrMessage, LinkMessage, NeighMessage, NexthopMessage, NlMsg, Result, RouteMessage,
+    RuleMessage,
+};
 
 /// A message typed by its `nlmsg_type`.
 ///
@@ -22,6 +25,8 @@ pub enum Message<'a> {
     Neigh(NeighMessage<'a>),
     /// `RTM_{NEW,DEL,GET}RULE`.
     Rule(RuleMessage<'a>),
+    /// `RTM_{NEW,DEL,GET}NEXTHOP`.
+    Nexthop(NexthopMessage<'a>),
     /// `NLMSG_ERROR`: an error or an ACK.
     Error(ErrorMessage<'a>),
     /// `NLMSG_DONE`.
@@ -45,6 +50,7 @@ impl<'a> Message<'a> {
             RTM_NEWROUTE..=RTM_GETROUTE => Message::Route(RouteMessage::parse_payload(p)?),
             RTM_NEWNEIGH..=RTM_GETNEIGH => Message::Neigh(NeighMessage::parse_payload(p)?),
             RTM_NEWRULE..=RTM_GETRULE => Message::Rule(RuleMessage::parse_payload(p)?),
+            RTM_NEWNEXTHOP..=RTM_GETNEXTHOP => Message::Nexthop(NexthopMessage::parse_payload(p)?),
             NLMSG_ERROR => Message::Error(ErrorMessage::parse(p, msg.flags())?),
             NLMSG_DONE => Message::Done(DoneMessage::parse(p, msg.flags())?),
             NLMSG_NOOP => Message::Noop,

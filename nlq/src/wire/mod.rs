@@ -42,6 +42,7 @@ mod link;
 mod link_details;
 mod message;
 mod neigh;
+mod nexthop;
 mod nlmsg;
 mod parse;
 mod repr;
@@ -62,6 +63,10 @@ pub use link::{
 pub use link_details::{DetailsAt, LinkDetails, LINK_MAP_LEN};
 pub use message::Message;
 pub use neigh::{NdMsg, NeighAttr, NeighCacheInfo, NeighMessage, NeighRepr};
+pub use nexthop::{
+    GroupList, GroupMember, GroupMembers, NexthopAttr, NexthopMessage, NexthopRepr, NhMsg,
+    MAX_GROUP,
+};
 pub use nlmsg::{Messages, NlMsg, NlMsgHeader};
 pub use route::{
     Metric, Metrics, NextHop, NextHopList, NextHopRepr, NextHops, RouteAttr, RouteMessage,
