@@ -143,8 +143,18 @@ impl<D: DataPlane> MemStack<D> {
         };
         // `inet_addr_type_dev_table` asks without the link: whatever link
         // the route goes through.
-        self.longest_match(ip, tables, |r| r.tos == 0)
-            .map_or(RTN_UNICAST, |r| r.kind)
+        // A reject route is a failed lookup (`fib_props[type].error`).
+        match self.longest_match(ip, tables, |r| r.tos == 0) {
+            Some(r)
+                if !matches!(
+                    r.kind,
+                    RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT | RTN_THROW
+                ) =>
+            {
+                r.kind
+            }
+            _ => RTN_UNICAST,
+        }
     }
 
     /// A new entry as the family's constructor makes it: its type, and

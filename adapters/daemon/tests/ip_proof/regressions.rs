@@ -1317,6 +1317,8 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev b0",
             "route add local 10.0.5.0/24 dev lo",
             "neigh add 10.0.5.1 lladdr 02:00:00:00:00:01 dev b0",
+            "route add prohibit 10.0.6.0/24",
+            "neigh add 10.0.6.1 dev b0",
             "-6 neigh add 2001:db8::2 lladdr 02:00:00:00:00:02 dev b0",
             "-6 neigh add ff02::5 dev b0 nud noarp",
             "neigh change 10.0.0.1 lladdr 02:00:00:00:00:02 dev b0 nud stale",
