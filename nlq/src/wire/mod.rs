@@ -40,6 +40,7 @@ mod family;
 mod inline;
 mod link;
 mod link_details;
+mod list;
 mod message;
 mod neigh;
 mod nexthop;
@@ -61,6 +62,7 @@ pub use link::{
     LinkStats64, AF_SPEC_CAPACITY, INFO_DATA_CAPACITY,
 };
 pub use link_details::{DetailsAt, LinkDetails, LINK_MAP_LEN};
+pub use list::BoundedList;
 pub use message::Message;
 pub use neigh::{NdMsg, NeighAttr, NeighCacheInfo, NeighMessage, NeighRepr};
 pub use nexthop::{

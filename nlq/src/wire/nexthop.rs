@@ -10,7 +10,7 @@ use super::family::{FamilyHeader, FamilyMessage};
 use super::parse::{self, PResult};
 use super::repr::{check_ip, check_prefix};
 use super::writer::{Buffer, Writer};
-use super::{Error, ErrorKind, Part, Result};
+use super::{ErrorKind, Part, Result};
 
 /// `NHA_GROUP`: the members, as `struct nexthop_grp`s.
 pub const NHA_GROUP: u16 = 2;
@@ -180,52 +180,14 @@ pub const MAX_GROUP: usize = 32;
 #[cfg(feature = "alloc")]
 pub const MAX_GROUP: usize = (u16::MAX as usize - 4) / GRP_LEN;
 
-/// A group's members: on the heap with `alloc`, inline without.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct GroupList {
-    #[cfg(feature = "alloc")]
-    members: alloc::vec::Vec<GroupMember>,
-    #[cfg(not(feature = "alloc"))]
-    len: u8,
-    #[cfg(not(feature = "alloc"))]
-    members: [GroupMember; MAX_GROUP],
-}
+/// A group's members: on the heap with `alloc`, inline (at most
+/// [`MAX_GROUP`]) without.
+pub type GroupList = super::list::BoundedList<GroupMember, MAX_GROUP, MAX_GROUP>;
 
 impl GroupList {
     /// Appends a member; `TooLong` beyond [`MAX_GROUP`].
     pub fn push(&mut self, m: GroupMember) -> Result<()> {
-        let too_long = Error::new(Part::Attr(NHA_GROUP), ErrorKind::TooLong);
-        #[cfg(feature = "alloc")]
-        {
-            if self.members.len() >= MAX_GROUP {
-                return Err(too_long);
-            }
-            self.members.push(m);
-        }
-        #[cfg(not(feature = "alloc"))]
-        {
-            let slot = self
-                .members
-                .get_mut(usize::from(self.len))
-                .ok_or(too_long)?;
-            *slot = m;
-            self.len = self.len.saturating_add(1);
-        }
-        Ok(())
-    }
-
-    /// The members.
-    pub fn as_slice(&self) -> &[GroupMember] {
-        #[cfg(feature = "alloc")]
-        {
-            &self.members
-        }
-        #[cfg(not(feature = "alloc"))]
-        {
-            self.members
-                .get(..usize::from(self.len))
-                .unwrap_or_default()
-        }
+        self.push_or(m, Part::Attr(NHA_GROUP))
     }
 }
 

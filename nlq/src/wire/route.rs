@@ -376,46 +376,12 @@ pub const MAX_NEXTHOPS: usize = 32;
 
 /// The next hops of a multipath route: on the heap with `alloc`, inline
 /// (at most [`MAX_NEXTHOPS`]) without.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct NextHopList {
-    #[cfg(feature = "alloc")]
-    hops: alloc::vec::Vec<NextHopRepr>,
-    #[cfg(not(feature = "alloc"))]
-    len: u8,
-    #[cfg(not(feature = "alloc"))]
-    hops: [NextHopRepr; MAX_NEXTHOPS],
-}
+pub type NextHopList = super::list::BoundedList<NextHopRepr, MAX_NEXTHOPS, MAX_NEXTHOPS>;
 
 impl NextHopList {
     /// Appends a next hop; `TooLong` beyond [`MAX_NEXTHOPS`].
     pub fn push(&mut self, nh: NextHopRepr) -> Result<()> {
-        let too_long = Error::new(Part::Attr(RTA_MULTIPATH), ErrorKind::TooLong);
-        #[cfg(feature = "alloc")]
-        {
-            if self.hops.len() >= MAX_NEXTHOPS {
-                return Err(too_long);
-            }
-            self.hops.push(nh);
-        }
-        #[cfg(not(feature = "alloc"))]
-        {
-            let slot = self.hops.get_mut(usize::from(self.len)).ok_or(too_long)?;
-            *slot = nh;
-            self.len = self.len.saturating_add(1);
-        }
-        Ok(())
-    }
-
-    /// The next hops.
-    pub fn as_slice(&self) -> &[NextHopRepr] {
-        #[cfg(feature = "alloc")]
-        {
-            &self.hops
-        }
-        #[cfg(not(feature = "alloc"))]
-        {
-            self.hops.get(..usize::from(self.len)).unwrap_or_default()
-        }
+        self.push_or(nh, Part::Attr(RTA_MULTIPATH))
     }
 }
 
