@@ -1045,3 +1045,67 @@ fn typed_link_kinds_create_what_they_say() {
         assert!(matches!(e, Err(nlinline::Error::Invalid(_))), "{e:?}");
     });
 }
+
+/// Nexthop objects through nlinline on the kernel: a gateway, a blackhole,
+/// a weighted group of them, read back as the kernel reports them; a
+/// member in use cannot go without its group changing; deletes.
+#[test]
+fn nexthop_objects_on_the_kernel() {
+    use nlinline::Nexthop;
+    in_netns("nexthop_objects_on_the_kernel", || {
+        // A link with carrier: a veth pair, both ends up.
+        let mut h = Handle::kernel().unwrap();
+        let br = h
+            .link_create("v0", &nlinline::LinkKind::Veth { peer: Some("v1") })
+            .unwrap();
+        h.link_set_up("v1", true).unwrap();
+        h.link_set_up(br, true).unwrap();
+        h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
+        // A blackhole nexthop sits on `lo`, which must be up.
+        h.link_set_up("lo", true).unwrap();
+        h.nexthop_add(&Nexthop::via(1, v4(10, 0, 0, 254)).dev(br))
+            .unwrap();
+        h.nexthop_add(&Nexthop::via(2, v4(10, 0, 0, 253)).dev(br))
+            .unwrap();
+        h.nexthop_add(&Nexthop::blackhole(3)).unwrap();
+        let group = Nexthop::group(10, &[(1, 1), (2, 300)]).unwrap();
+        h.nexthop_add(&group).unwrap();
+        let e = h.nexthop_add(&Nexthop::blackhole(3)).unwrap_err();
+        assert_eq!(e.errno(), libc::EEXIST);
+        let all = h.nexthops().unwrap();
+        let ids: Vec<u32> = all.iter().filter_map(|n| n.id).collect();
+        assert_eq!(ids, [1, 2, 3, 10]);
+        let gw = &all[0];
+        assert_eq!((gw.gateway, gw.oif), (Some(v4(10, 0, 0, 254)), Some(br)));
+        assert!(all[2].blackhole);
+        let members: Vec<(u32, u32)> = all[3]
+            .group
+            .as_ref()
+            .unwrap()
+            .as_slice()
+            .iter()
+            .map(|m| (m.id, m.weight))
+            .collect();
+        assert_eq!(members, [(1, 1), (2, 300)]);
+        // `ip` reads the low byte of a weight only: another group, of
+        // weights below 256, for its text.
+        h.nexthop_add(&Nexthop::group(11, &[(1, 2), (2, 3)]).unwrap())
+            .unwrap();
+        let text = ip(&["nexthop", "show", "id", "11"]);
+        assert!(text.contains("group 1,2/2,3"), "{text}");
+        h.nexthop_del(11).unwrap();
+        // Deleting a member takes it out of its group.
+        h.nexthop_del(1).unwrap();
+        let g = h
+            .nexthops()
+            .unwrap()
+            .into_iter()
+            .find(|n| n.id == Some(10))
+            .unwrap();
+        assert_eq!(g.group.unwrap().as_slice().len(), 1);
+        let e = h.nexthop_del(1).unwrap_err();
+        assert_eq!(e.errno(), libc::ENOENT);
+        let e = Nexthop::group(12, &[(2, 0)]).unwrap_err();
+        assert!(matches!(e, nlinline::Error::Invalid(_)));
+    });
+}
