@@ -350,6 +350,9 @@ fn neigh(c: &mut Cursor<'_>) {
             updated: c.u32(),
             refcnt: c.u32(),
         }),
+        probes: c.opt_u32(),
+        protocol: c.opt_u8(),
+        flags_ext: c.opt_u32(),
     };
     let expect = expect_header(family, &[])
         .unwrap_or_else(|| expect_addrs(family, &[(Part::Attr(NDA_DST), r.dst)]));
