@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use nlq::wire::consts::*;
 use nlq::wire::{
-    AddrMessage, AddrRepr, LinkMessage, LinkRepr, Messages, NeighMessage, NeighRepr, NlMsg,
-    RouteMessage, RouteRepr, RuleMessage, RuleRepr,
+    AddrMessage, AddrRepr, LinkMessage, LinkRepr, Messages, NeighMessage, NeighRepr,
+    NexthopMessage, NexthopRepr, NlMsg, RouteMessage, RouteRepr, RuleMessage, RuleRepr,
 };
 
 use crate::{Error, Result, Transport};
@@ -118,12 +118,16 @@ pub enum Event {
     NewRule(RuleRepr),
     /// `RTM_DELRULE`.
     DelRule(RuleRepr),
+    /// `RTM_NEWNEXTHOP`.
+    NewNexthop(NexthopRepr),
+    /// `RTM_DELNEXTHOP`.
+    DelNexthop(NexthopRepr),
     /// Events were lost: the receive buffer overflowed (`ENOBUFS`). What
     /// the monitor's owner holds may be stale: dump again. The monitor goes
     /// on with the events after the loss.
     Missed,
-    /// A message of another type (netconf, nexthop objects, a bridge's
-    /// forwarding entries, …), whole, header included.
+    /// A message of another type (netconf, a bridge's forwarding
+    /// entries, …), whole, header included.
     Other {
         /// Its `nlmsg_type`.
         kind: u16,
@@ -176,6 +180,14 @@ impl Event {
                     Event::NewRule(r)
                 } else {
                     Event::DelRule(r)
+                }
+            }
+            RTM_NEWNEXTHOP | RTM_DELNEXTHOP => {
+                let n = NexthopRepr::parse(&NexthopMessage::parse(msg)?)?;
+                if msg.kind() == RTM_NEWNEXTHOP {
+                    Event::NewNexthop(n)
+                } else {
+                    Event::DelNexthop(n)
                 }
             }
             kind => Event::Other {

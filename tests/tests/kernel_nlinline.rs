@@ -1063,8 +1063,15 @@ fn nexthop_objects_on_the_kernel() {
         h.addr_add(v4(10, 0, 0, 1), 24, br).unwrap();
         // A blackhole nexthop sits on `lo`, which must be up.
         h.link_set_up("lo", true).unwrap();
+        let mut monitor =
+            nlinline::Monitor::new(KernelSocket::new().unwrap(), &[nlinline::Group::Nexthop])
+                .unwrap();
         h.nexthop_add(&Nexthop::via(1, v4(10, 0, 0, 254)).dev(br))
             .unwrap();
+        match monitor.next(Duration::from_secs(5)).unwrap() {
+            Some(nlinline::Event::NewNexthop(n)) => assert_eq!(n.id, Some(1)),
+            other => panic!("{other:?}"),
+        }
         h.nexthop_add(&Nexthop::via(2, v4(10, 0, 0, 253)).dev(br))
             .unwrap();
         h.nexthop_add(&Nexthop::blackhole(3)).unwrap();
