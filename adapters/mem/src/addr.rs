@@ -783,9 +783,9 @@ impl<D: DataPlane> MemStack<D> {
             let changed = self.addr_update(pos, |a| {
                 a.flags = (a.flags & !IFA6_SETTABLE) | asked;
                 // `inet6_addr_modify`: the request's protocol, and its
-                // metric when it gives one.
+                // metric when it gives one other than 0.
                 a.proto = req.proto.unwrap_or(0);
-                if let Some(m) = req.priority {
+                if let Some(m) = req.priority.filter(|m| *m != 0) {
                     a.metric = m;
                 }
             });

@@ -1343,4 +1343,15 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link del b0",
         ],
     ),
+    (
+        "`ip -6 addr change … metric 0` keeps the address's metric",
+        &[
+            "-6 addr add 2001:db8:5::1/128 dev lo scope link metric 300 nodad",
+            "-6 addr change 2001:db8:5::1/128 dev lo metric 0 nodad",
+            "link set lo up",
+            "-6 addr add 2001:db8::1/64 dev lo metric 300 nodad",
+            "-6 addr change 2001:db8::1/64 dev lo metric 0 nodad",
+            "-6 route show table all",
+        ],
+    ),
 ];
