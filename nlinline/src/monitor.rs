@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use nlq::wire::consts::*;
 use nlq::wire::{
-    AddrMessage, AddrRepr, LinkMessage, LinkRepr, Messages, NeighMessage, NeighRepr,
-    NexthopMessage, NexthopRepr, NlMsg, RouteMessage, RouteRepr, RuleMessage, RuleRepr,
+    AddrRepr, LinkRepr, Message, Messages, NeighRepr, NexthopRepr, NlMsg, RouteRepr, RuleRepr,
 };
 
 use crate::{Error, Result, Transport};
@@ -139,61 +138,35 @@ pub enum Event {
 impl Event {
     /// Types one notification.
     pub fn parse(msg: &NlMsg<'_>) -> Result<Event> {
-        Ok(match msg.kind() {
-            RTM_NEWLINK | RTM_DELLINK => {
-                let l = LinkRepr::parse(&LinkMessage::parse(msg)?)?;
-                if msg.kind() == RTM_NEWLINK {
-                    Event::NewLink(l)
+        // `RTM_NEW*` types are multiples of 4, `RTM_DEL*` follow them.
+        let new = msg.kind() & 3 == 0;
+        let other = || Event::Other {
+            kind: msg.kind(),
+            message: msg.as_bytes().to_vec(),
+        };
+        if msg.kind() < RTM_NEWLINK || msg.kind() & 3 > 1 {
+            return Ok(other());
+        }
+        macro_rules! either {
+            ($view:expr, $repr:ty, $new:ident, $del:ident) => {{
+                let r = <$repr>::parse(&$view)?;
+                if new {
+                    Event::$new(r)
                 } else {
-                    Event::DelLink(l)
+                    Event::$del(r)
                 }
+            }};
+        }
+        Ok(match Message::parse(msg)? {
+            Message::Link(v) => either!(v, LinkRepr, NewLink, DelLink),
+            Message::Addr(v) => either!(v, AddrRepr, NewAddr, DelAddr),
+            Message::Route(v) => either!(v, RouteRepr, NewRoute, DelRoute),
+            Message::Neigh(v) if matches!(v.header().family, AF_INET | AF_INET6) => {
+                either!(v, NeighRepr, NewNeigh, DelNeigh)
             }
-            RTM_NEWADDR | RTM_DELADDR => {
-                let a = AddrRepr::parse(&AddrMessage::parse(msg)?)?;
-                if msg.kind() == RTM_NEWADDR {
-                    Event::NewAddr(a)
-                } else {
-                    Event::DelAddr(a)
-                }
-            }
-            RTM_NEWROUTE | RTM_DELROUTE => {
-                let r = RouteRepr::parse(&RouteMessage::parse(msg)?)?;
-                if msg.kind() == RTM_NEWROUTE {
-                    Event::NewRoute(r)
-                } else {
-                    Event::DelRoute(r)
-                }
-            }
-            RTM_NEWNEIGH | RTM_DELNEIGH
-                if matches!(msg.payload().first(), Some(&(AF_INET | AF_INET6))) =>
-            {
-                let n = NeighRepr::parse(&NeighMessage::parse(msg)?)?;
-                if msg.kind() == RTM_NEWNEIGH {
-                    Event::NewNeigh(n)
-                } else {
-                    Event::DelNeigh(n)
-                }
-            }
-            RTM_NEWRULE | RTM_DELRULE => {
-                let r = RuleRepr::parse(&RuleMessage::parse(msg)?)?;
-                if msg.kind() == RTM_NEWRULE {
-                    Event::NewRule(r)
-                } else {
-                    Event::DelRule(r)
-                }
-            }
-            RTM_NEWNEXTHOP | RTM_DELNEXTHOP => {
-                let n = NexthopRepr::parse(&NexthopMessage::parse(msg)?)?;
-                if msg.kind() == RTM_NEWNEXTHOP {
-                    Event::NewNexthop(n)
-                } else {
-                    Event::DelNexthop(n)
-                }
-            }
-            kind => Event::Other {
-                kind,
-                message: msg.as_bytes().to_vec(),
-            },
+            Message::Rule(v) => either!(v, RuleRepr, NewRule, DelRule),
+            Message::Nexthop(v) => either!(v, NexthopRepr, NewNexthop, DelNexthop),
+            _ => other(),
         })
     }
 }
@@ -269,7 +242,8 @@ impl<T: Transport> Monitor<T> {
         let rest = self.datagram.get(self.at..).unwrap_or_default();
         let mut messages = Messages::new(rest);
         let first = messages.next();
-        self.at += rest.len() - messages.remaining().len();
+        let used = rest.len().saturating_sub(messages.remaining().len());
+        self.at = self.at.saturating_add(used);
         match first {
             None => Ok(None),
             Some(Ok(msg)) => Ok(Some(msg)),

@@ -120,7 +120,7 @@ pub(crate) struct Link {
     pub born: [u64; 2],
 }
 
-fn hw(b: &[u8]) -> HwAddr {
+pub(crate) fn hw(b: &[u8]) -> HwAddr {
     HwAddr::try_from_slice(b).unwrap_or_default()
 }
 

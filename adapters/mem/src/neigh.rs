@@ -15,6 +15,7 @@ use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{HwAddr, NdMsg, NeighCacheInfo, NeighRepr};
 
+use crate::link::hw;
 use crate::{DataPlane, MemStack};
 
 /// `NUD_VALID`: the states that hold a link-layer address.
@@ -101,10 +102,6 @@ fn multicast_mac(ip: IpAddr) -> [u8; 6] {
     }
 }
 
-fn hw(b: &[u8]) -> HwAddr {
-    HwAddr::try_from_slice(b).unwrap_or_default()
-}
-
 impl<D: DataPlane> MemStack<D> {
     /// Where a new entry for `ip` on link `index` is kept: the IPv4
     /// constructor keys every neighbour of a loopback or point-to-point
@@ -166,42 +163,41 @@ impl<D: DataPlane> MemStack<D> {
         if (v4 && !l.inet4_dev) || (!v4 && !l.inet6_dev) {
             return Err(StackError::new(EINVAL));
         }
-        let multicast = ip.is_multicast();
-        let mut kind = if v4 {
+        let loopback = l.flags & IFF_LOOPBACK != 0;
+        let kind = if v4 {
             self.addr_type(ip)
-        } else if multicast {
+        } else if ip.is_multicast() {
             RTN_MULTICAST
+        } else if loopback {
+            RTN_LOCAL
         } else {
             RTN_UNICAST
         };
-        let mut n = Neigh {
-            state: NUD_NONE,
-            flags: 0,
-            kind,
-            lladdr: hw(&[0; 6]),
-            protocol: 0,
-        };
-        if kind == RTN_MULTICAST {
-            n.state = NUD_NOARP;
-            // `arp_mc_map`, `ndisc_mc_map`: Ethernet maps the group; other
-            // link types (`lo`) take their broadcast address.
-            n.lladdr = if l.kind == crate::Kind::Loopback {
+        // What needs no resolution is NOARP from the start, with its
+        // address: `arp_mc_map` / `ndisc_mc_map` for a group (Ethernet maps
+        // it, `lo` takes its broadcast address), the link's own for
+        // NOARP and loopback links, the broadcast one for broadcasts and
+        // point-to-point links.
+        let noarp = if kind == RTN_MULTICAST {
+            Some(if l.kind == crate::Kind::Loopback {
                 l.broadcast
             } else {
                 hw(&multicast_mac(ip))
-            };
-        } else if l.flags & (IFF_NOARP | IFF_LOOPBACK) != 0 {
-            n.state = NUD_NOARP;
-            n.lladdr = l.mac;
-            if !v4 && l.flags & IFF_LOOPBACK != 0 {
-                kind = RTN_LOCAL;
-                n.kind = kind;
-            }
+            })
+        } else if l.flags & IFF_NOARP != 0 || loopback {
+            Some(l.mac)
         } else if (v4 && kind == RTN_BROADCAST) || l.flags & IFF_POINTOPOINT != 0 {
-            n.state = NUD_NOARP;
-            n.lladdr = l.broadcast;
-        }
-        Ok(n)
+            Some(l.broadcast)
+        } else {
+            None
+        };
+        Ok(Neigh {
+            state: if noarp.is_some() { NUD_NOARP } else { NUD_NONE },
+            flags: 0,
+            kind,
+            lladdr: noarp.unwrap_or_else(|| hw(&[0; 6])),
+            protocol: 0,
+        })
     }
 
     /// `neigh_add` from the lookup on (the server checked the request

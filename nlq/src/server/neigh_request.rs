@@ -9,9 +9,9 @@ use core::net::IpAddr;
 use crate::errno::{EAFNOSUPPORT, EINVAL, ENODEV, ENOENT, ERANGE};
 use crate::stack::{LinkKey, Stack};
 use crate::wire::consts::*;
-use crate::wire::{Attrs, FamilyHeader, HwAddr, IpBytes, NdMsg, NeighRepr, NlMsg};
+use crate::wire::{FamilyHeader, HwAddr, IpBytes, NdMsg, NeighRepr, NlMsg};
 
-use super::request::{Checked, Failure};
+use super::request::{attrs_at, Checked, Failure};
 
 /// `NDA_MAX` of this kernel (`NDA_NDM_FLAGS_MASK`).
 const NDA_MAX: u16 = 17;
@@ -69,11 +69,10 @@ fn header_and_attrs<'a>(msg: &NlMsg<'a>, with_policy: bool) -> Checked<(NdMsg, G
         return Err(Failure::errno(EINVAL));
     };
     let mut given = Given::default();
-    let base = NLMSG_HDRLEN + NdMsg::LEN;
-    let mut walk = Attrs::new(attrs);
-    loop {
-        let at = base.saturating_add(attrs.len().saturating_sub(walk.remaining().len()));
-        let Some(Ok(a)) = walk.next() else { break };
+    // What does not hold a whole attribute ends the walk (the deprecated
+    // parse only warns of it).
+    for (at, a) in attrs_at(attrs, NLMSG_HDRLEN + NdMsg::LEN) {
+        let Ok(a) = a else { break };
         let v = a.value();
         if with_policy {
             if let Some(e) = policy(a.kind(), v.len()) {
@@ -204,20 +203,16 @@ pub(super) fn neigh_get_request(msg: &NlMsg<'_>) -> Checked<NeighGet> {
     }
     // `nlmsg_parse_deprecated_strict`: the policy, exact lengths, no
     // trailing bytes.
-    let base = NLMSG_HDRLEN + NdMsg::LEN;
-    let mut walk = Attrs::new(attrs);
     let mut dst = None;
-    loop {
-        let at = base.saturating_add(attrs.len().saturating_sub(walk.remaining().len()));
-        match walk.next() {
-            None => break,
-            Some(Err(_)) => {
+    for (at, a) in attrs_at(attrs, NLMSG_HDRLEN + NdMsg::LEN) {
+        match a {
+            Err(_) => {
                 return Err(Failure::new(
                     EINVAL,
                     "bytes leftover after parsing attributes",
                 ))
             }
-            Some(Ok(a)) => {
+            Ok(a) => {
                 if let Some(e) = policy(a.kind(), a.value().len()) {
                     return Err(refused(e, at));
                 }

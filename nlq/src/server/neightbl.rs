@@ -147,7 +147,7 @@ pub(crate) fn list<S: Stack>(
             ControlFlow::Continue(())
         })?;
         // Oldest first (listed from the end).
-        links.sort_by_key(|&i| stack.family_device_age(t.family, i));
+        links.sort_by_cached_key(|&i| stack.family_device_age(t.family, i));
         let table = TblEntry::Table {
             family: t.family,
             entries,
@@ -181,39 +181,23 @@ pub(crate) fn emit<B: Buffer>(w: &mut Writer<B>, e: TblEntry) -> crate::wire::Re
         return Ok(());
     };
     w.put(&[family, 0, 0, 0])?;
-    let mut name = [0u8; 12];
-    let len = t.name.len().min(name.len().saturating_sub(1));
-    if let (Some(dst), Some(src)) = (name.get_mut(..len), t.name.as_bytes().get(..len)) {
-        dst.copy_from_slice(src);
-    }
-    w.attr(NDTA_NAME, name.get(..=len).unwrap_or_default())?;
+    w.attr_str(NDTA_NAME, t.name)?;
     if index.is_none() {
         w.attr_u64(NDTA_GC_INTERVAL, 30_000)?;
         w.attr_u32(NDTA_THRESH1, 128)?;
         w.attr_u32(NDTA_THRESH2, 512)?;
         w.attr_u32(NDTA_THRESH3, 1024)?;
-        // `struct ndt_config`: key length and entry size (u16), then
-        // entries, last flush and last rand (ms ago), hash seed, hash
-        // mask (32 buckets), chain GC, proxy queue length.
-        let mut config = [0u8; 32];
-        let words: [u32; 7] = [entries, 0, 0, 0, 31, 0, 0];
-        if let Some(head) = config.get_mut(..4) {
-            head.copy_from_slice(&[
-                t.key_len.to_ne_bytes()[0],
-                t.key_len.to_ne_bytes()[1],
-                t.entry_size.to_ne_bytes()[0],
-                t.entry_size.to_ne_bytes()[1],
-            ]);
-        }
-        for (chunk, v) in config
-            .get_mut(4..)
-            .unwrap_or_default()
-            .chunks_mut(4)
-            .zip(words)
-        {
-            chunk.copy_from_slice(&v.to_ne_bytes());
-        }
-        w.attr(NDTA_CONFIG, &config)?;
+        // `struct ndt_config`, a plain attribute written in place: key
+        // length and entry size (u16), then entries, last flush and last
+        // rand (ms ago), hash seed, hash mask (32 buckets), chain GC,
+        // proxy queue length.
+        w.nested_noflag(NDTA_CONFIG, |w| {
+            w.put(&t.key_len.to_ne_bytes())?;
+            w.put(&t.entry_size.to_ne_bytes())?;
+            [entries, 0, 0, 0, 31, 0, 0]
+                .iter()
+                .try_for_each(|v: &u32| w.put(&v.to_ne_bytes()))
+        })?;
         // `struct ndt_stats`: eleven counters.
         w.attr(NDTA_STATS, &[0u8; 88])?;
     }

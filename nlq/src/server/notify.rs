@@ -120,17 +120,17 @@ pub(super) fn broadcast(
         RTNLGRP_IPV4_NETCONF,
         RTNLGRP_IPV6_NETCONF,
     ];
-    let origin = origin.filter(|_| !anonymous.contains(&group));
-    // Neighbours: a change a request made names its port but no seq and
-    // is never echoed (`neigh_update_notify`); an entry going away names
-    // no one (`neigh_cleanup_and_release`).
     let origin = match e {
+        // Neighbours: a change a request made names its port but no seq
+        // and is never echoed (`neigh_update_notify`); an entry going away
+        // names no one (`neigh_cleanup_and_release`).
         Event::NewNeigh(_) => origin.map(|o| Origin {
             seq: 0,
-            port: o.port,
             echo_to: None,
+            ..o
         }),
         Event::DelNeigh(_) => None,
+        _ if anonymous.contains(&group) => None,
         _ => origin,
     };
     // `nlmsg_notify`: with NLM_F_ECHO the requester gets its copy as a

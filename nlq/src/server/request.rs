@@ -63,6 +63,20 @@ pub(crate) type Checked<T> = Result<T, Failure>;
 
 /// True for a GET with `NLM_F_DUMP` (either of its bits, as the kernel
 /// tests it).
+/// The attributes of a request that start `base` bytes into its message,
+/// each with its offset there (what an extended ACK names); a walk ends at
+/// what does not hold a whole attribute, with that error.
+pub(crate) fn attrs_at(
+    attrs: &[u8],
+    base: usize,
+) -> impl Iterator<Item = (usize, crate::wire::Result<crate::wire::Attr<'_>>)> {
+    let mut walk = crate::wire::Attrs::new(attrs);
+    core::iter::from_fn(move || {
+        let at = base.saturating_add(attrs.len().saturating_sub(walk.remaining().len()));
+        walk.next().map(|a| (at, a))
+    })
+}
+
 pub(crate) fn is_dump(msg: &NlMsg<'_>) -> bool {
     msg.flags() & NLM_F_DUMP != 0
 }

@@ -9,11 +9,9 @@ use core::net::IpAddr;
 
 use crate::errno::{EAFNOSUPPORT, EINVAL, ERANGE};
 use crate::wire::consts::*;
-use crate::wire::{
-    Attrs, FamilyHeader, FibRuleHdr, IfName, NlMsg, Part, PortRange, RuleRepr, UidRange,
-};
+use crate::wire::{FamilyHeader, FibRuleHdr, IfName, NlMsg, Part, PortRange, RuleRepr, UidRange};
 
-use super::request::{Checked, Failure};
+use super::request::{attrs_at, Checked, Failure};
 
 /// The first attribute type the policy checks strictly
 /// (`strict_start_type`).
@@ -108,11 +106,8 @@ pub(super) fn rule_request(msg: &NlMsg<'_>) -> Checked<RuleRepr> {
     };
     // `nla_for_each_attr`: what does not hold a whole attribute ends the
     // walk (the deprecated parse only warns of it).
-    let base = NLMSG_HDRLEN + FIB_RULE_HDR_LEN;
-    let mut walk = Attrs::new(attrs);
-    loop {
-        let at = base.saturating_add(attrs.len().saturating_sub(walk.remaining().len()));
-        let Some(Ok(a)) = walk.next() else { break };
+    for (at, a) in attrs_at(attrs, NLMSG_HDRLEN + FIB_RULE_HDR_LEN) {
+        let Ok(a) = a else { break };
         read_attr(&mut r, a.kind(), a.value(), at)?;
     }
     Ok(r)
