@@ -338,7 +338,7 @@ fn classify(m: &NlMsg<'_>) -> Expect {
     if is_get && flags & NLM_F_DUMP != 0 {
         return match kind {
             RTM_GETLINK | RTM_GETADDR | RTM_GETROUTE | RTM_GETNEIGH | RTM_GETNSID | RTM_GETRULE
-            | RTM_GETNEXTHOP | RTM_GETNETCONF => Expect::Dump,
+            | RTM_GETNEXTHOP | RTM_GETNETCONF | RTM_GETNEIGHTBL => Expect::Dump,
             _ => Expect::DumpRefused,
         };
     }
