@@ -111,20 +111,26 @@ impl<D: DataPlane> MemStack<D> {
         from: &Cursor,
         visit: Visit<'_, LinkRepr>,
     ) -> StackResult<Cursor> {
+        // The next index to list, wide enough to go past `u32::MAX`.
         let start = if *from == Cursor::START {
             0
         } else {
-            u32::from_be_bytes(field(from, 1))
+            u64::from_be_bytes(field(from, 1))
         };
         let decorate = self.plane.link_decorator();
         let mut next = start;
-        for (&index, l) in self.links.range(start..) {
+        let first = u32::try_from(start).unwrap_or(u32::MAX);
+        let links = self
+            .links
+            .range(first..)
+            .filter(|(&i, _)| u64::from(i) >= start);
+        for (&index, l) in links {
             let mut r = l.repr();
             decorate(&mut r);
             if visit(&r).is_break() {
-                return Ok(encode(1, &[&index.to_be_bytes()]));
+                return Ok(encode(1, &[&u64::from(index).to_be_bytes()]));
             }
-            next = index.saturating_add(1);
+            next = u64::from(index) + 1;
         }
         Ok(encode(1, &[&next.to_be_bytes()]))
     }
@@ -322,5 +328,37 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), s.addr_count());
+    }
+
+    /// A link at the last index ends its dump like any other.
+    #[test]
+    fn a_link_at_the_last_index_ends_the_dump() {
+        let mut s = MemStack::new();
+        let new = nlq::stack::NewLink {
+            index: u32::MAX,
+            name: nlq::wire::IfName::try_from_str("b0"),
+            kind: "bridge",
+            info: None,
+            change: nlq::stack::LinkChange::default(),
+        };
+        s.add_link(&new, &mut |_| {}).unwrap();
+        let mut at = Cursor::START;
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let before = seen.len();
+            at = s
+                .links_from(&at, &mut |l| {
+                    if seen.len() > before {
+                        return ControlFlow::Break(());
+                    }
+                    seen.push(l.header.index);
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            if seen.len() == before {
+                break;
+            }
+        }
+        assert_eq!(seen, [1, u32::MAX]);
     }
 }
