@@ -18,7 +18,6 @@ use nlq::stack::{Cursor, StackResult, Visit};
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, RouteRepr};
 
-use crate::route::Route;
 use crate::route_list::RouteList;
 use crate::{DataPlane, MemStack};
 
@@ -96,7 +95,7 @@ fn route_cursor_at(phase: u8, list: &RouteList, i: usize) -> Cursor {
 /// The position a route cursor resumes at in `list`.
 fn route_position(list: &RouteList, c: &Cursor) -> usize {
     let (order, rank) = route_place(c);
-    let from = list.partition_point(|r: &Route| r.order() < order);
+    let from = list.partition_by_order(|o| *o < order);
     // Routes of the same place, up to `rank` of them.
     let mut i = from;
     while i < list.len() && i - from < rank as usize && list[i].order() == order {

@@ -107,6 +107,7 @@ mod addr_index;
 mod bridge;
 mod cursor;
 mod devconf;
+mod fenwick;
 pub mod hash;
 mod indexes;
 mod link;
@@ -117,6 +118,7 @@ mod route_check;
 mod route_list;
 mod rule;
 mod shape;
+mod slab;
 mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};

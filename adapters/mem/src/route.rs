@@ -72,6 +72,9 @@ impl RouteKey {
     }
 }
 
+/// Where a route sorts in the kernel's dump order ([`Route::order`]).
+pub(crate) type RouteOrder = (u8, u32, u128, std::cmp::Reverse<u8>, u8, u32);
+
 /// One route, compact (the dump turns it into a `RouteRepr`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Route {
@@ -153,7 +156,7 @@ impl Route {
 
     /// The kernel's dump order: tables by id modulo 256, then prefixes
     /// ascending, longer masks first, then TOS, then metric.
-    pub fn order(&self) -> (u8, u32, u128, std::cmp::Reverse<u8>, u8, u32) {
+    pub fn order(&self) -> RouteOrder {
         let (t, tt, d, l) = self.key().order();
         (t, tt, d, l, self.tos, self.priority)
     }
@@ -416,7 +419,7 @@ impl<D: DataPlane> MemStack<D> {
             return 0..0;
         }
         let k = key.order();
-        let lo = v.partition_point(|r| r.key().order() < k);
+        let lo = v.partition_by_order(|&(t, tt, d, l, _, _)| (t, tt, d, l) < k);
         // The routes of one key are few: counted from the first.
         let n = v
             .range(lo..usize::MAX)
@@ -433,9 +436,9 @@ impl<D: DataPlane> MemStack<D> {
         self.plane.mirror(Change::RouteAdded(RouteRef(&r)));
         let v = self.routes_of_mut(r.family);
         let pos = if append {
-            v.partition_point(|x| x.order() <= o)
+            v.partition_by_order(|x| *x <= o)
         } else {
-            v.partition_point(|x| x.order() < o)
+            v.partition_by_order(|x| *x < o)
         };
         v.insert(pos, r);
     }

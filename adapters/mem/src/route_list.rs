@@ -11,8 +11,10 @@
 use std::collections::HashMap;
 use std::ops::{Index, IndexMut, Range};
 
+use crate::fenwick::Fenwick;
 use crate::hash::RandomSeed;
-use crate::route::{Route, RouteKey};
+use crate::route::{Route, RouteKey, RouteOrder};
+use crate::slab::Slab;
 
 /// Routes a chunk holds at most before it is split in two, in a large
 /// table.
@@ -51,7 +53,7 @@ type Key6 = (u32, [u32; 4], u8);
 pub(crate) struct RouteList {
     /// The routes; a vacant slot is listed in `vacant` (its route is a
     /// placeholder without heap).
-    slots: Vec<Slot>,
+    slots: Slab<Slot>,
     vacant: Vec<u32>,
     /// Never empty chunks of handles, in order.
     chunks: Vec<Vec<u32>>,
@@ -59,8 +61,12 @@ pub(crate) struct RouteList {
     /// (`ifindex % 64`; a bit may stay set after its routes went), so
     /// that the routes of one link are found without a walk of the others.
     links: Vec<u64>,
-    /// How many routes come before each chunk.
-    starts: Vec<usize>,
+    /// The chunks' sizes, so that a position's chunk and a chunk's start
+    /// are found in O(log chunks).
+    sizes: Fenwick,
+    /// The order of each chunk's last route, so that a search by order
+    /// runs over these instead of over the routes.
+    lasts: Vec<RouteOrder>,
     len: usize,
     /// How many routes have each prefix length (a route's length is never
     /// changed in place), so that lookups probe only lengths in use.
@@ -77,11 +83,12 @@ pub(crate) struct RouteList {
 impl Default for RouteList {
     fn default() -> Self {
         RouteList {
-            slots: Vec::new(),
+            slots: Slab::default(),
             vacant: Vec::new(),
             chunks: Vec::new(),
             links: Vec::new(),
-            starts: Vec::new(),
+            sizes: Fenwick::default(),
+            lasts: Vec::new(),
             len: 0,
             lengths: [0; 129],
             used: [0; 3],
@@ -138,7 +145,7 @@ impl RouteList {
             let h = list.store(r);
             match last.filter(|&l| list.route(l).key() == list.route(h).key()) {
                 // Routes in order: a prefix's routes follow one another.
-                Some(l) => list.slots[l as usize].next = h,
+                Some(l) => list.slots[l].next = h,
                 None => list.link_after_last(h),
             }
             last = Some(h);
@@ -150,7 +157,7 @@ impl RouteList {
         if !chunk.is_empty() {
             list.push_chunk(chunk, limit);
         }
-        list.restart(0);
+        list.recount();
         list
     }
 
@@ -158,6 +165,9 @@ impl RouteList {
     fn push_chunk(&mut self, mut chunk: Vec<u32>, limit: usize) {
         chunk.reserve_exact((limit + 1).saturating_sub(chunk.len()));
         self.links.push(self.links_of(&chunk));
+        if let Some(&h) = chunk.last() {
+            self.lasts.push(self.route(h).order());
+        }
         self.chunks.push(chunk);
     }
 
@@ -167,10 +177,10 @@ impl RouteList {
         match self.head(&key) {
             None => self.set_head(&key, Some(h)),
             Some(mut at) => {
-                while self.slots[at as usize].next != END {
-                    at = self.slots[at as usize].next;
+                while self.slots[at].next != END {
+                    at = self.slots[at].next;
                 }
-                self.slots[at as usize].next = h;
+                self.slots[at].next = h;
             }
         }
     }
@@ -180,7 +190,7 @@ impl RouteList {
         let slot = Slot { route, next: END };
         match self.vacant.pop() {
             Some(h) => {
-                self.slots[h as usize] = slot;
+                self.slots[h] = slot;
                 h
             }
             None => {
@@ -194,13 +204,13 @@ impl RouteList {
     /// Takes the route out of slot `h`, which becomes vacant.
     fn release(&mut self, h: u32) -> Route {
         self.vacant.push(h);
-        let slot = &mut self.slots[h as usize];
+        let slot = &mut self.slots[h];
         slot.next = END;
         std::mem::replace(&mut slot.route, placeholder())
     }
 
     fn route(&self, h: u32) -> &Route {
-        &self.slots[h as usize].route
+        &self.slots[h].route
     }
 
     fn links_of(&self, chunk: &[u32]) -> u64 {
@@ -242,7 +252,7 @@ impl RouteList {
     pub fn with_key(&self, key: &RouteKey) -> impl Iterator<Item = &Route> + Clone {
         let mut at = self.head(key).unwrap_or(END);
         std::iter::from_fn(move || {
-            let slot = self.slots.get(at as usize)?;
+            let slot = self.slots.get(at)?;
             at = slot.next;
             Some(&slot.route)
         })
@@ -251,7 +261,7 @@ impl RouteList {
     /// Takes `h` out of the chain of its prefix.
     fn unlink(&mut self, h: u32) {
         let key = self.route(h).key();
-        let next = self.slots[h as usize].next;
+        let next = self.slots[h].next;
         let Some(first) = self.head(&key) else {
             return;
         };
@@ -260,12 +270,12 @@ impl RouteList {
             return;
         }
         let mut at = first;
-        while self.slots[at as usize].next != END {
-            if self.slots[at as usize].next == h {
-                self.slots[at as usize].next = next;
+        while self.slots[at].next != END {
+            if self.slots[at].next == h {
+                self.slots[at].next = next;
                 return;
             }
-            at = self.slots[at as usize].next;
+            at = self.slots[at].next;
         }
     }
 
@@ -322,8 +332,7 @@ impl RouteList {
 
     /// The chunk holding position `i` (`i < len`), and where in it.
     fn locate(&self, i: usize) -> (usize, usize) {
-        let c = self.starts.partition_point(|&s| s <= i).saturating_sub(1);
-        (c, i - self.starts.get(c).copied().unwrap_or(0))
+        self.sizes.find(i)
     }
 
     /// As [`locate`](Self::locate), and the end of the last chunk for
@@ -336,18 +345,17 @@ impl RouteList {
         (last, self.chunks[last].len())
     }
 
-    /// Recounts the starts of the chunks from `c` on.
-    fn restart(&mut self, c: usize) {
-        self.starts.truncate(c);
-        let mut at = match c.checked_sub(1) {
-            Some(p) => self.starts[p] + self.chunks[p].len(),
-            None => 0,
-        };
-        for ch in &self.chunks[c..] {
-            self.starts.push(at);
-            at += ch.len();
+    /// Recounts the chunks' sizes after chunks came or went, in O(chunks).
+    fn recount(&mut self) {
+        self.sizes = Fenwick::new(self.chunks.iter().map(Vec::len));
+        self.len = self.chunks.iter().map(Vec::len).sum();
+    }
+
+    /// Notes the order of chunk `c`'s last route again.
+    fn relast(&mut self, c: usize) {
+        if let Some(&h) = self.chunks[c].last() {
+            self.lasts[c] = self.route(h).order();
         }
-        self.len = at;
     }
 
     /// The handle at position `i`.
@@ -365,7 +373,7 @@ impl RouteList {
 
     pub fn get_mut(&mut self, i: usize) -> Option<&mut Route> {
         let h = self.handle(i)?;
-        Some(&mut self.slots[h as usize].route)
+        Some(&mut self.slots[h].route)
     }
 
     /// Inserts `r` at position `i` (`i <= len`).
@@ -380,18 +388,19 @@ impl RouteList {
         let h = self.store(r);
         match prev.filter(|&p| self.route(p).key() == key) {
             Some(p) => {
-                self.slots[h as usize].next = self.slots[p as usize].next;
-                self.slots[p as usize].next = h;
+                self.slots[h].next = self.slots[p].next;
+                self.slots[p].next = h;
             }
             None => {
-                self.slots[h as usize].next = self.head(&key).unwrap_or(END);
+                self.slots[h].next = self.head(&key).unwrap_or(END);
                 self.set_head(&key, Some(h));
             }
         }
         if self.chunks.is_empty() {
             self.links.push(bits);
+            self.lasts.push(self.route(h).order());
             self.chunks.push(vec![h]);
-            self.restart(0);
+            self.recount();
             return;
         }
         let limit = chunk_limit(self.len);
@@ -427,9 +436,19 @@ impl RouteList {
             let head_links = self.links_of(&self.chunks[c]);
             self.links[c] = head_links;
             self.links.insert(c + 1, self.links_of(&tail));
+            // The tail keeps the chunk's last route.
+            self.lasts.insert(c + 1, self.lasts[c]);
             self.chunks.insert(c + 1, tail);
+            self.relast(c);
+            self.relast(c + 1);
+            self.recount();
+            return;
         }
-        self.restart(c);
+        self.sizes.grow(c);
+        self.len += 1;
+        if o + 1 == self.chunks[c].len() {
+            self.relast(c);
+        }
     }
 
     /// Removes and returns the route at position `i` (`i < len`).
@@ -443,8 +462,15 @@ impl RouteList {
         if self.chunks[c].is_empty() {
             self.chunks.remove(c);
             self.links.remove(c);
+            self.lasts.remove(c);
+            self.recount();
+            return r;
         }
-        self.restart(c);
+        self.sizes.shrink(c);
+        self.len -= 1;
+        if o == self.chunks[c].len() {
+            self.relast(c);
+        }
         r
     }
 
@@ -453,6 +479,7 @@ impl RouteList {
         if i < self.len {
             let (c, o) = self.locate(i);
             self.links[c] |= route_links(self.route(self.chunks[c][o]));
+            self.relast(c);
         }
     }
 
@@ -463,7 +490,7 @@ impl RouteList {
         for (chunk, links) in self.chunks.iter().zip(&self.links) {
             if links & bit != 0 {
                 for &h in chunk {
-                    f(&mut self.slots[h as usize].route);
+                    f(&mut self.slots[h].route);
                 }
             }
         }
@@ -483,7 +510,7 @@ impl RouteList {
             let before = removed.len();
             let slots = &self.slots;
             self.chunks[c].retain(|&h| {
-                let out = pred(&slots[h as usize].route);
+                let out = pred(&slots[h].route);
                 if out {
                     removed.push(h);
                 }
@@ -492,6 +519,7 @@ impl RouteList {
             self.links[c] = self.links_of(&self.chunks[c]);
             if removed.len() > before {
                 first.get_or_insert(c);
+                self.relast(c);
             }
         }
         let removed: Vec<Route> = removed
@@ -510,23 +538,38 @@ impl RouteList {
                 if self.chunks[c].is_empty() {
                     self.chunks.remove(c);
                     self.links.remove(c);
+                    self.lasts.remove(c);
                 } else {
                     c += 1;
                 }
             }
-            self.restart(first);
+            self.recount();
         }
         removed
     }
 
     /// The first position where `before` is false (it must be true for a
     /// prefix of the list and false after), as `slice::partition_point`.
+    #[cfg(test)]
     pub fn partition_point(&self, mut before: impl FnMut(&Route) -> bool) -> usize {
         let c = self
             .chunks
             .partition_point(|ch| ch.last().is_some_and(|&h| before(self.route(h))));
         match self.chunks.get(c) {
-            Some(ch) => self.starts[c] + ch.partition_point(|&h| before(self.route(h))),
+            Some(ch) => self.sizes.start(c) + ch.partition_point(|&h| before(self.route(h))),
+            None => self.len,
+        }
+    }
+
+    /// The first position whose route's order is not `before` (true for
+    /// the orders of a prefix of the list, false after): the chunk found
+    /// among the chunks' last orders, held together, then the route in it.
+    pub fn partition_by_order(&self, mut before: impl FnMut(&RouteOrder) -> bool) -> usize {
+        let c = self.lasts.partition_point(&mut before);
+        match self.chunks.get(c) {
+            Some(ch) => {
+                self.sizes.start(c) + ch.partition_point(|&h| before(&self.route(h).order()))
+            }
             None => self.len,
         }
     }
@@ -540,7 +583,7 @@ impl RouteList {
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Route)) {
         for chunk in &self.chunks {
             for &h in chunk {
-                f(&mut self.slots[h as usize].route);
+                f(&mut self.slots[h].route);
             }
         }
     }
@@ -580,10 +623,11 @@ impl RouteList {
             };
             n * (entry + 1)
         };
-        self.slots.capacity() * size_of::<Slot>()
+        self.slots.bytes()
             + self.vacant.capacity() * 4
             + self.capacity() * 4
             + self.chunks.capacity() * (size_of::<Vec<u32>>() + 8 + size_of::<usize>())
+            + self.lasts.capacity() * size_of::<RouteOrder>()
             + buckets(self.heads4.capacity(), size_of::<(Key4, u32)>())
             + buckets(self.heads6.capacity(), size_of::<(Key6, u32)>())
     }
@@ -666,6 +710,11 @@ mod tests {
                     );
                     let o = r.order();
                     let at = list.partition_point(|x| x.order() < o);
+                    // The chunks' last orders stay those of their routes.
+                    assert_eq!(list.partition_by_order(|x| *x < o), at);
+                    assert_eq!(list.partition_by_order(|x| *x <= o), {
+                        list.partition_point(|x| x.order() <= o)
+                    });
                     list.insert(at, r);
                 }
             }
