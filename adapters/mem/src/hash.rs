@@ -38,6 +38,9 @@ impl BuildHasher for RandomSeed {
 /// A `HashSet` hashed with [`FoldHasher`].
 pub type FastSet<K> = std::collections::HashSet<K, RandomSeed>;
 
+/// A map keyed with [`RandomSeed`].
+pub type FastMap<K, V> = std::collections::HashMap<K, V, RandomSeed>;
+
 /// Digits of π: keeps the multiplier away from zero and small values.
 const ARBITRARY: u64 = 0x243f_6a88_85a3_08d3;
 

@@ -3,12 +3,12 @@
 //! `find_matching_ifa` look for when an address is added; the preferred
 //! sources of the main table's IPv4 routes.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use nlq::wire::consts::RT_TABLE_MAIN;
 
 use crate::addr::Addr;
+use crate::hash::FastMap;
 use crate::plane::{Change, RouteRef};
 
 /// A subnet of a link: `(ifindex, prefix, prefix length)`.
@@ -18,7 +18,7 @@ type Subnet = (u32, u32, u8);
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SubnetIndex {
     /// The local addresses and scopes of each subnet's addresses.
-    subnets: HashMap<Subnet, Vec<(IpAddr, u8)>>,
+    subnets: FastMap<Subnet, Vec<(IpAddr, u8)>>,
 }
 
 /// The subnet of an IPv4 address (`None` for IPv6).
@@ -77,7 +77,7 @@ impl SubnetIndex {
 /// without a walk of the table when there are none.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SourceCount {
-    counts: HashMap<IpAddr, usize>,
+    counts: FastMap<IpAddr, usize>,
 }
 
 impl SourceCount {
