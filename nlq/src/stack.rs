@@ -99,7 +99,8 @@ use core::ops::ControlFlow;
 
 use crate::errno::EOPNOTSUPP;
 use crate::wire::{
-    AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr,
+    AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, NexthopRepr,
+    RouteRepr, RuleRepr,
 };
 
 /// Why a stack refused: an errno (positive) and an optional extended-ACK
@@ -228,6 +229,11 @@ pub enum Event<'a> {
     NewNeigh(&'a NeighRepr),
     /// A neighbour went away (`RTM_DELNEIGH`).
     DelNeigh(&'a NeighRepr),
+    /// A nexthop object appeared or was replaced (`RTM_NEWNEXTHOP`, group
+    /// `RTNLGRP_NEXTHOP`).
+    NewNexthop(&'a NexthopRepr),
+    /// A nexthop object went away (`RTM_DELNEXTHOP`).
+    DelNexthop(&'a NexthopRepr),
     /// A policy rule appeared (`RTM_NEWRULE`, group `RTNLGRP_IPV4_RULE` or
     /// `RTNLGRP_IPV6_RULE`).
     NewRule(&'a RuleRepr),
@@ -650,6 +656,42 @@ pub trait Stack {
         Err(StackError::NOT_SUPPORTED)
     }
 
+    /// The nexthop objects from `from` on, by id (`RTM_GETNEXTHOP` dump;
+    /// see [`Stack::links_from`]), as `nh_fill_node` writes them. The
+    /// default lists none, as a kernel where none was added.
+    fn nexthops_from(&self, from: &Cursor, visit: Visit<'_, NexthopRepr>) -> StackResult<Cursor> {
+        let _ = visit;
+        Ok(*from)
+    }
+
+    /// The nexthop object `id` (`RTM_GETNEXTHOP` of one id). The default:
+    /// none.
+    fn nexthop(&self, id: u32) -> Option<NexthopRepr> {
+        let _ = id;
+        None
+    }
+
+    /// `RTM_NEWNEXTHOP`: adds or replaces a nexthop object. The server has
+    /// checked the message as `rtm_to_nh_config` does before it looks at
+    /// the stack's links and nexthops.
+    fn add_nexthop(
+        &mut self,
+        nexthop: &NexthopRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let _ = (nexthop, flags, events);
+        Err(StackError::NOT_SUPPORTED)
+    }
+
+    /// `RTM_DELNEXTHOP`: removes nexthop `id`, the routes through it and
+    /// its place in the groups holding it. The default: `ENOENT`, there is
+    /// none.
+    fn del_nexthop(&mut self, id: u32, events: Events<'_>) -> StackResult<()> {
+        let _ = (id, events);
+        Err(StackError::new(crate::errno::ENOENT))
+    }
+
     /// A counter that changes whenever the tables change. A dump that sees
     /// it move between two datagrams is marked `NLM_F_DUMP_INTR`, as the
     /// kernel marks a dump that raced with a change. The default never moves.
@@ -659,6 +701,23 @@ pub trait Stack {
 }
 
 impl<S: Stack + ?Sized> Stack for &mut S {
+    fn nexthops_from(&self, from: &Cursor, visit: Visit<'_, NexthopRepr>) -> StackResult<Cursor> {
+        (**self).nexthops_from(from, visit)
+    }
+    fn nexthop(&self, id: u32) -> Option<NexthopRepr> {
+        (**self).nexthop(id)
+    }
+    fn add_nexthop(
+        &mut self,
+        nexthop: &NexthopRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        (**self).add_nexthop(nexthop, flags, events)
+    }
+    fn del_nexthop(&mut self, id: u32, events: Events<'_>) -> StackResult<()> {
+        (**self).del_nexthop(id, events)
+    }
     fn rules_from(
         &self,
         family: u8,

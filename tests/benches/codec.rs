@@ -72,7 +72,8 @@ mod le {
             | RouteAttr::Oif(v)
             | RouteAttr::Priority(v)
             | RouteAttr::Table(v)
-            | RouteAttr::Mark(v) => u64::from(v),
+            | RouteAttr::Mark(v)
+            | RouteAttr::NhId(v) => u64::from(v),
             RouteAttr::Pref(v) => u64::from(v),
             RouteAttr::Expires(v) => v,
             RouteAttr::Via(v) => ip(v),

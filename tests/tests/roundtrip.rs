@@ -163,7 +163,7 @@ fn route_repr() -> impl Strategy<Value = RouteRepr> {
                 of(ip_of(AF_INET)),
                 of(any::<u32>()),
             ),
-            (of(metrics()), of(next_hops(f))),
+            (of(metrics()), of(next_hops(f)), of(any::<u32>())),
         )
             .prop_map(|(header, ips, nums, more, nested)| RouteRepr {
                 header,
@@ -183,6 +183,7 @@ fn route_repr() -> impl Strategy<Value = RouteRepr> {
                 multipath: nested
                     .1
                     .map(|v| v.into_iter().collect::<Option<_>>().unwrap()),
+                nh_id: nested.2,
             })
     })
 }

@@ -583,6 +583,18 @@ impl<D: Device> Stack for SmolStack<D> {
     fn custom_rules(&self, family: u8) -> bool {
         self.engine.custom_rules(family)
     }
+
+    fn add_nexthop(
+        &mut self,
+        _: &nlq::wire::NexthopRepr,
+        _: nlq::stack::CreateFlags,
+        _: Events<'_>,
+    ) -> StackResult<()> {
+        Err(StackError::with_message(
+            EOPNOTSUPP,
+            "smoltcp: routes hold their gateway; there are no nexthop objects",
+        ))
+    }
 }
 
 #[cfg(test)]

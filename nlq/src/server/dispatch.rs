@@ -82,7 +82,7 @@ impl<S: Stack> Server<S> {
                 RTM_GETROUTE => request::route_dump(msg, strict).map(DumpKind::Route),
                 RTM_GETNEIGH => request::neigh_dump(msg, strict).map(DumpKind::Neigh),
                 RTM_GETRULE => rule_request::rule_dump(msg, strict).map(DumpKind::Rule),
-                RTM_GETNEXTHOP => nexthop_request::nexthop_dump(msg).map(|()| DumpKind::Nexthop),
+                RTM_GETNEXTHOP => nexthop_request::nexthop_dump(msg).map(DumpKind::Nexthop),
                 RTM_GETNETCONF => netconf::netconf_dump(msg, strict).map(DumpKind::Netconf),
                 RTM_GETNEIGHTBL => neightbl::neightbl_dump(msg, strict).map(DumpKind::NeighTbl),
                 RTM_GETNSID => Ok(DumpKind::Nsid),
@@ -103,7 +103,27 @@ impl<S: Stack> Server<S> {
             RTM_NEWROUTE => self.new_route(id, msg),
             RTM_DELROUTE => self.del_route(id, msg),
             RTM_GETNSID => self.get_nsid(id, msg),
-            RTM_GETNEXTHOP => nexthop_request::nexthop_get(msg),
+            RTM_GETNEXTHOP => {
+                let nh_id = nexthop_request::nexthop_get(msg)?;
+                let nh = self
+                    .stack
+                    .nexthop(nh_id)
+                    .ok_or(Failure::errno(crate::errno::ENOENT))?;
+                let (seq, port) = (msg.seq(), self.port(id));
+                self.reply(id, |w| {
+                    w.message(RTM_NEWNEXTHOP, 0, seq, port, |w| nh.emit(w))
+                });
+                Ok(())
+            }
+            RTM_NEWNEXTHOP => {
+                let req = nexthop_request::nexthop_new(msg)?;
+                let flags = CreateFlags(msg.flags());
+                self.change(id, msg, |s, ev| s.add_nexthop(&req, flags, ev))
+            }
+            RTM_DELNEXTHOP => {
+                let nh = nexthop_request::nexthop_del(msg)?;
+                self.change(id, msg, |s, ev| s.del_nexthop(nh, ev))
+            }
             RTM_GETNETCONF => {
                 let (family, index) = netconf::netconf_get(&self.stack, msg, strict)?;
                 let (seq, port) = (msg.seq(), self.port(id));
@@ -170,6 +190,7 @@ impl<S: Stack> Server<S> {
     ) -> Checked<T> {
         let own = self.port(id);
         let (seq, kind, echo) = (msg.seq(), msg.kind(), msg.flags() & NLM_F_ECHO != 0);
+        let request_flags = msg.flags();
         let Server {
             stack,
             conns,
@@ -182,6 +203,7 @@ impl<S: Stack> Server<S> {
                 seq,
                 port: own,
                 echo_to: echo.then_some(id),
+                flags: request_flags,
             });
             notify::broadcast(conns, scratch, &e, origin);
         };

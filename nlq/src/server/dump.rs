@@ -22,8 +22,8 @@ pub(crate) enum DumpKind {
     Rule(RuleFilter),
     /// Namespace ids: none is assigned here (`rtnl_net_dumpid`).
     Nsid,
-    /// Nexthop objects: the stack has none.
-    Nexthop,
+    /// Nexthop objects, by id.
+    Nexthop(super::nexthop_request::NexthopFilter),
     Netconf(super::netconf::NetconfFilter),
     /// The neighbour tables' settings (`ip ntable show`).
     NeighTbl(super::neightbl::NeighTblFilter),
@@ -59,7 +59,7 @@ impl Dump {
             Ok(DumpKind::Neigh(f)) => f.index != 0,
             Ok(
                 DumpKind::Nsid
-                | DumpKind::Nexthop
+                | DumpKind::Nexthop(_)
                 | DumpKind::Rule(_)
                 | DumpKind::Netconf(_)
                 | DumpKind::NeighTbl(_),
@@ -321,7 +321,23 @@ impl<S: Stack> Server<S> {
                         })
                         .map_err(Failure::from)
                 }),
-            Ok(DumpKind::Nsid | DumpKind::Nexthop) => Ok(*pos),
+            Ok(DumpKind::Nsid) => Ok(*pos),
+            Ok(DumpKind::Nexthop(flt)) => {
+                let master_of = |index: u32| {
+                    stack
+                        .link(crate::stack::LinkKey::Index(index))
+                        .map_or(0, |l| l.master.unwrap_or(0))
+                };
+                stack
+                    .nexthops_from(pos, &mut |nh| {
+                        if flt.keeps(nh, master_of) {
+                            f.put(RTM_NEWNEXTHOP, |w| nh.emit(w))
+                        } else {
+                            f.skip()
+                        }
+                    })
+                    .map_err(Failure::from)
+            }
             Ok(DumpKind::Netconf(flt)) => {
                 super::netconf::list(stack, flt, pos, &mut |fam, index| {
                     f.put(RTM_NEWNETCONF, |w| super::netconf::emit(w, fam, index))

@@ -16,6 +16,8 @@ pub(super) struct Origin {
     pub seq: u32,
     pub port: u32,
     pub echo_to: Option<ConnId>,
+    /// The request's `nlmsg_flags` (nexthop notifications copy them).
+    pub flags: u16,
 }
 
 /// The message type, flags and group of an event.
@@ -46,6 +48,8 @@ fn header(e: &Event<'_>) -> (u16, u16, u32) {
         ),
         Event::NewNeigh(_) => (RTM_NEWNEIGH, 0, RTNLGRP_NEIGH),
         Event::DelNeigh(_) => (RTM_DELNEIGH, 0, RTNLGRP_NEIGH),
+        Event::NewNexthop(_) => (RTM_NEWNEXTHOP, 0, RTNLGRP_NEXTHOP),
+        Event::DelNexthop(_) => (RTM_DELNEXTHOP, 0, RTNLGRP_NEXTHOP),
         Event::NewRule(r) => (
             RTM_NEWRULE,
             0,
@@ -80,15 +84,22 @@ pub(super) fn same_family(e: &Event<'_>, kind: u16) -> bool {
 fn emit(
     w: &mut Writer<&mut BytesMut>,
     e: &Event<'_>,
-    seq: u32,
-    port: u32,
+    origin: Option<Origin>,
 ) -> crate::wire::Result<usize> {
     let (kind, flags, _) = header(e);
+    let (seq, port) = origin.map_or((0, 0), |o| (o.seq, o.port));
+    // `nexthop_notify` copies the request's flags, `NLM_F_REQUEST` and
+    // all.
+    let flags = match (e, origin) {
+        (Event::NewNexthop(_) | Event::DelNexthop(_), Some(o)) => o.flags,
+        _ => flags,
+    };
     w.message(kind, flags, seq, port, |w| match e {
         Event::NewLink(l) | Event::DelLink(l) => l.emit(w),
         Event::NewAddr(a) | Event::DelAddr(a) => a.emit_reply(w),
         Event::NewRoute(r, _) | Event::DelRoute(r) => r.emit_reply(w),
         Event::NewNeigh(n) | Event::DelNeigh(n) => n.emit(w),
+        Event::NewNexthop(n) | Event::DelNexthop(n) => n.emit(w),
         Event::NewRule(r) | Event::DelRule(r) => r.emit(w),
         Event::NewNetconf { family, index } => {
             super::netconf::emit(w, *family, i32::try_from(*index).unwrap_or(i32::MAX))
@@ -146,9 +157,8 @@ pub(super) fn broadcast(
     if !wanted {
         return;
     }
-    let (seq, port) = origin.map_or((0, 0), |o| (o.seq, o.port));
     scratch.clear();
-    if emit(&mut Writer::new(&mut *scratch), e, seq, port).is_err() {
+    if emit(&mut Writer::new(&mut *scratch), e, origin).is_err() {
         scratch.clear();
         return;
     }

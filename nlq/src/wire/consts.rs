@@ -511,3 +511,6 @@ pub const NHA_GROUPS: u16 = 9;
 pub const NHA_MASTER: u16 = 10;
 pub const NHA_FDB: u16 = 11;
 pub const NHA_OP_FLAGS: u16 = 14;
+/// `NHA_OP_FLAG_RESP_GRP_RESVD_0`: in an answer about a group, the
+/// members' reserved bytes are zero.
+pub const NHA_OP_FLAG_RESP_GRP_RESVD_0: u32 = 1 << 31;

@@ -150,6 +150,8 @@ pub enum NexthopAttr<'a> {
     Groups,
     /// `NHA_MASTER`: a dump of the nexthops of a master link.
     Master(u32),
+    /// `NHA_OP_FLAGS`.
+    OpFlags(u32),
     /// Any other attribute, raw.
     Other(Attr<'a>),
 }
@@ -167,6 +169,7 @@ impl<'a> AttrDecode<'a> for NexthopAttr<'a> {
             NHA_FDB => NexthopAttr::Fdb,
             NHA_GROUPS => NexthopAttr::Groups,
             NHA_MASTER => NexthopAttr::Master(a.u32()?),
+            NHA_OP_FLAGS => NexthopAttr::OpFlags(a.u32()?),
             _ => NexthopAttr::Other(a),
         })
     }
@@ -215,6 +218,10 @@ pub struct NexthopRepr {
     pub groups_only: bool,
     /// `NHA_MASTER` (dump requests).
     pub master: Option<u32>,
+    /// `NHA_OP_FLAGS`: what a request asks for; in the kernel's answers
+    /// about groups, `NHA_OP_FLAG_RESP_GRP_RESVD_0` (the reserved bytes of
+    /// the members are zero).
+    pub op_flags: Option<u32>,
 }
 
 impl NexthopRepr {
@@ -244,6 +251,7 @@ impl NexthopRepr {
                 NexthopAttr::Fdb => r.fdb = true,
                 NexthopAttr::Groups => r.groups_only = true,
                 NexthopAttr::Master(v) => r.master = Some(v),
+                NexthopAttr::OpFlags(v) => r.op_flags = Some(v),
                 NexthopAttr::Other(_) => {}
             }
         }
@@ -256,8 +264,8 @@ impl NexthopRepr {
     }
 
     /// Appends the header and attributes in the kernel's order
-    /// (`nh_fill_node`: id; a group's type and members; the flags; the
-    /// link; the gateway; then a dump's filters).
+    /// (`nh_fill_node`: id; a group's type, members and operation flags;
+    /// the blackhole flag; the link; the gateway; then a dump's filters).
     pub fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
         self.header.emit(w)?;
         if let Some(id) = self.id {
@@ -272,6 +280,9 @@ impl NexthopRepr {
             w.nested_noflag(NHA_GROUP, |w| {
                 g.as_slice().iter().try_for_each(|m| w.put(&m.bytes()))
             })?;
+        }
+        if let Some(f) = self.op_flags {
+            w.attr_u32(NHA_OP_FLAGS, f)?;
         }
         if self.blackhole {
             w.attr(NHA_BLACKHOLE, &[])?;

@@ -272,6 +272,8 @@ pub enum RouteAttr<'a> {
     /// `RTA_EXPIRES`: time until expiry (`u32`, or `u64` as multicast
     /// routes carry it).
     Expires(u64),
+    /// `RTA_NH_ID`: the nexthop object the route goes through.
+    NhId(u32),
     /// Any other attribute, raw (also addresses of non-IP families).
     Other(Attr<'a>),
 }
@@ -295,6 +297,7 @@ impl<'a> AttrDecode<'a> for RouteAttr<'a> {
             RTA_PREF => RouteAttr::Pref(a.u8()?),
             RTA_VIA => RouteAttr::Via(parse_via(&a)?),
             RTA_EXPIRES => RouteAttr::Expires(a.u32().map(u64::from).or_else(|_| a.u64())?),
+            RTA_NH_ID => RouteAttr::NhId(a.u32()?),
             _ => RouteAttr::Other(a),
         })
     }
@@ -430,6 +433,8 @@ pub struct RouteRepr {
     pub via: Option<IpAddr>,
     /// `RTA_EXPIRES`.
     pub expires: Option<u64>,
+    /// `RTA_NH_ID`.
+    pub nh_id: Option<u32>,
 }
 
 impl RouteRepr {
@@ -483,6 +488,7 @@ impl RouteRepr {
                 RouteAttr::Pref(v) => r.pref = Some(v),
                 RouteAttr::Via(ip) => r.via = Some(ip.ip()),
                 RouteAttr::Expires(v) => r.expires = Some(v),
+                RouteAttr::NhId(v) => r.nh_id = Some(v),
                 RouteAttr::Other(_) => {}
             }
         }
@@ -524,6 +530,9 @@ impl RouteRepr {
         if let Some(v) = self.oif {
             w.attr_u32(RTA_OIF, v)?;
         }
+        if let Some(v) = self.nh_id {
+            w.attr_u32(RTA_NH_ID, v)?;
+        }
         if let Some(m) = &self.metrics {
             m.emit(w)?;
         }
@@ -553,8 +562,9 @@ impl RouteRepr {
     /// metrics, preferred source, then the next hop or hops) and
     /// `rt6_fill_node` for IPv6 (table, destination, source, preferred
     /// source, metrics, priority, next hops, expiry, cache info,
-    /// preference). IPv6 answers always carry `RTA_CACHEINFO` (zeros here:
-    /// no use counts).
+    /// preference); a nexthop object's id comes just before the next
+    /// hops. IPv6 answers always carry `RTA_CACHEINFO` (zeros here: no use
+    /// counts).
     pub fn emit_reply<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
         if self.header.family != AF_INET && self.header.family != AF_INET6 {
             return self.emit(w);
@@ -591,6 +601,11 @@ impl RouteRepr {
             if let Some(v) = self.priority {
                 w.attr_u32(RTA_PRIORITY, v)?;
             }
+        }
+        // A nexthop object's id, then (the kernel's compatibility mode)
+        // what it expands to.
+        if let Some(v) = self.nh_id {
+            w.attr_u32(RTA_NH_ID, v)?;
         }
         if let Some(l) = &self.multipath {
             emit_multipath(w, l)?;

@@ -9,7 +9,7 @@ use nlq::stack::{
 };
 use std::net::IpAddr;
 
-use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr, RuleRepr};
 
 /// The extended-ACK text of a change refused because it cannot be made
 /// durable.
@@ -78,6 +78,27 @@ impl<S> Guarded<S> {
 }
 
 impl<S: Stack> Stack for Guarded<S> {
+    fn nexthops_from(&self, from: &Cursor, visit: Visit<'_, NexthopRepr>) -> StackResult<Cursor> {
+        self.inner.nexthops_from(from, visit)
+    }
+
+    fn nexthop(&self, id: u32) -> Option<NexthopRepr> {
+        self.inner.nexthop(id)
+    }
+
+    fn add_nexthop(
+        &mut self,
+        nexthop: &NexthopRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.change(|s| s.add_nexthop(nexthop, flags, events))
+    }
+
+    fn del_nexthop(&mut self, id: u32, events: Events<'_>) -> StackResult<()> {
+        self.change(|s| s.del_nexthop(id, events))
+    }
+
     fn links(&self, start: usize, visit: Visit<'_, LinkRepr>) -> StackResult<()> {
         self.inner.links(start, visit)
     }
