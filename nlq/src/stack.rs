@@ -99,8 +99,8 @@ use core::ops::ControlFlow;
 
 use crate::errno::EOPNOTSUPP;
 use crate::wire::{
-    AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, NexthopRepr,
-    RouteRepr, RuleRepr,
+    AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr,
+    RuleRepr,
 };
 
 /// Why a stack refused: an errno (positive) and an optional extended-ACK

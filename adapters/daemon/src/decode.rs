@@ -622,6 +622,7 @@ fn noop(p: &[u8]) -> String {
             .map_or(0, u64::from_ne_bytes);
         format!("state journal record {number}")
     } else if p.starts_with(crate::state::MEM_MAGIC)
+        || p.starts_with(crate::state::MEM_MAGIC_NO_NEXTHOPS)
         || p.starts_with(crate::state::MEM_MAGIC_NO_NEIGHS)
         || p.starts_with(crate::state::MEM_MAGIC_NO_RULES)
     {

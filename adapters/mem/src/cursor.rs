@@ -12,6 +12,7 @@
 //! is [`Cursor::START`].
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use nlq::stack::{Cursor, StackResult, Visit};
@@ -104,34 +105,45 @@ fn route_position(list: &RouteList, c: &Cursor) -> usize {
     i
 }
 
+/// The entries of `map` (by a 32-bit id) from `from` on, each as `repr`
+/// makes it; the cursor holds the next id, wide enough to go past
+/// `u32::MAX`.
+pub(crate) fn by_id<T, R>(
+    map: &BTreeMap<u32, T>,
+    from: &Cursor,
+    repr: impl Fn(u32, &T) -> R,
+    visit: Visit<'_, R>,
+) -> Cursor {
+    let start = if *from == Cursor::START {
+        0
+    } else {
+        u64::from_be_bytes(field(from, 1))
+    };
+    let mut next = start;
+    let first = u32::try_from(start).unwrap_or(u32::MAX);
+    let entries = map.range(first..).filter(|(&i, _)| u64::from(i) >= start);
+    for (&id, e) in entries {
+        if visit(&repr(id, e)).is_break() {
+            return encode(1, &[&u64::from(id).to_be_bytes()]);
+        }
+        next = u64::from(id) + 1;
+    }
+    encode(1, &[&next.to_be_bytes()])
+}
+
 impl<D: DataPlane> MemStack<D> {
     pub(crate) fn links_after(
         &self,
         from: &Cursor,
         visit: Visit<'_, LinkRepr>,
     ) -> StackResult<Cursor> {
-        // The next index to list, wide enough to go past `u32::MAX`.
-        let start = if *from == Cursor::START {
-            0
-        } else {
-            u64::from_be_bytes(field(from, 1))
-        };
         let decorate = self.plane.link_decorator();
-        let mut next = start;
-        let first = u32::try_from(start).unwrap_or(u32::MAX);
-        let links = self
-            .links
-            .range(first..)
-            .filter(|(&i, _)| u64::from(i) >= start);
-        for (&index, l) in links {
+        let repr = |_, l: &crate::link::Link| {
             let mut r = l.repr();
             decorate(&mut r);
-            if visit(&r).is_break() {
-                return Ok(encode(1, &[&u64::from(index).to_be_bytes()]));
-            }
-            next = u64::from(index) + 1;
-        }
-        Ok(encode(1, &[&next.to_be_bytes()]))
+            r
+        };
+        Ok(by_id(&self.links, from, repr, visit))
     }
 
     pub(crate) fn addrs_after(

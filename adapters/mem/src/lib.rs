@@ -112,6 +112,7 @@ pub mod hash;
 mod indexes;
 mod link;
 mod neigh;
+mod nexthop;
 mod plane;
 mod route;
 mod route_check;
@@ -129,7 +130,7 @@ use nlq::stack::{
     CreateFlags, Cursor, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,
 };
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr, RuleRepr};
 
 pub use link::{valid_ether, valid_name, DeviceLink, Kind};
 pub use plane::{AddrRef, Change, ConfigOnly, DataPlane, LinkRef, RouteAdmission, RouteRef};
@@ -169,6 +170,12 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     rules: nlq::rule_rules::RuleTable,
     /// The neighbours (ARP and NDP entries).
     neighs: BTreeMap<neigh::NeighKey, neigh::Neigh>,
+    /// The nexthop objects, by id.
+    nexthops: BTreeMap<u32, nexthop::Nexthop>,
+    /// The last nexthop id handed out (`last_id_allocated`).
+    nh_last_id: u32,
+    /// Nexthops made so far (see [`nexthop::Nexthop::serial`]).
+    nh_serial: u64,
     /// Family devices made so far (see [`Link::born`](link::Link)).
     births: u64,
     generation: u64,
@@ -220,6 +227,9 @@ impl<D: DataPlane> MemStack<D> {
                 .collect(),
             rules: nlq::rule_rules::RuleTable::default(),
             neighs: BTreeMap::new(),
+            nexthops: BTreeMap::new(),
+            nh_last_id: 0,
+            nh_serial: 0,
             births: 0,
             generation: 0,
             mac_seed: 0,
@@ -592,6 +602,34 @@ impl<D: DataPlane> Stack for MemStack<D> {
         self.touch();
         shape::route(route)?;
         self.route_del(route, events)
+    }
+
+    fn nexthops_from(&self, from: &Cursor, visit: Visit<'_, NexthopRepr>) -> StackResult<Cursor> {
+        Ok(cursor::by_id(
+            &self.nexthops,
+            from,
+            |id, n| n.repr(id),
+            visit,
+        ))
+    }
+
+    fn nexthop(&self, id: u32) -> Option<NexthopRepr> {
+        self.nexthop_repr(id)
+    }
+
+    fn add_nexthop(
+        &mut self,
+        nexthop: &NexthopRepr,
+        flags: CreateFlags,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        self.touch();
+        self.nexthop_add(nexthop, flags, events)
+    }
+
+    fn del_nexthop(&mut self, id: u32, events: Events<'_>) -> StackResult<()> {
+        self.touch();
+        self.nexthop_del(id, events)
     }
 
     fn neighbours(&self, family: u8, start: usize, visit: Visit<'_, NeighRepr>) -> StackResult<()> {

@@ -702,6 +702,9 @@ impl<D: DataPlane> MemStack<D> {
         let Ok(l) = self.link_mut(index) else { return };
         l.flags &= !IFF_UP;
         self.notify_link_change(index, change, events);
+        // NETDEV_DOWN reaches the nexthops first (their notifier is the
+        // oldest).
+        self.nexthop_flush_dev(index, false, events);
         // NETDEV_DOWN: IPv4 flushes its routes, then its neighbours
         // (`fib_disable_ip`); IPv6 flushes its own first (`rt6_disable_ip`).
         self.flush_link_routes(AF_INET, index, false, events);
@@ -739,6 +742,8 @@ impl<D: DataPlane> MemStack<D> {
         let Ok(l) = self.link_ref(index) else { return };
         let (up, carrier) = (l.is_up(), l.carrier);
         if !carrier {
+            // NETDEV_CHANGE without carrier: the link's nexthops go.
+            self.nexthop_flush_dev(index, false, events);
             // NETDEV_CHANGE before rtnetlink's message: `neigh_carrier_down`.
             self.neigh_flush_link(index, true, events);
         }
@@ -767,6 +772,7 @@ impl<D: DataPlane> MemStack<D> {
         // NETDEV_UNREGISTER reaches IPv4 before IPv6 (a link that was up
         // lost its IPv6 addresses when it went down, just before); each
         // family's device goes after its addresses.
+        self.nexthop_flush_dev(index, true, events);
         let l = self.link_ref(index)?;
         let (inet4, inet6) = (l.inet4_dev, l.inet6_dev);
         self.ipv4_forget(index, true, events);

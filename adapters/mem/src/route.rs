@@ -96,6 +96,12 @@ pub(crate) struct Route {
     pub metrics: Option<Box<RouteMetrics>>,
     /// IPv6 router preference (`RTA_PREF`: 0 medium, 1 high, 3 low).
     pub pref: u8,
+    /// The nexthop object it goes through (`RTA_NH_ID`; 0: none); its
+    /// next hops are then copies of that nexthop's.
+    pub nh_id: u32,
+    /// The type asked for, for a route through a nexthop object (a
+    /// blackhole nexthop makes it a blackhole while it is one).
+    pub nh_kind: u8,
 }
 
 fn bits(ip: &Option<IpAddr>) -> u128 {
@@ -151,6 +157,8 @@ impl Route {
             multipath: None,
             metrics: None,
             pref: 0,
+            nh_id: 0,
+            nh_kind: 0,
         }
     }
 
@@ -199,6 +207,7 @@ impl Route {
             && self.oif == o.oif
             && self.multipath == o.multipath
             && self.metrics == o.metrics
+            && self.nh_id == o.nh_id
     }
 
     /// Writes the route into a reused repr (no allocation).
@@ -219,7 +228,11 @@ impl Route {
         r.src = None;
         r.iif = None;
         r.oif = (self.oif != 0).then_some(self.oif);
-        r.gateway = self.gateway;
+        // A gateway of the other family is `RTA_VIA`.
+        let other = self
+            .gateway
+            .filter(|g| g.is_ipv6() != (self.family == AF_INET6));
+        r.gateway = self.gateway.filter(|_| other.is_none());
         r.priority = (self.priority != 0 || self.family == AF_INET6).then_some(self.priority);
         r.prefsrc = self.prefsrc;
         r.metrics = self.metrics.as_deref().cloned();
@@ -233,8 +246,9 @@ impl Route {
         r.table = Some(self.table);
         r.mark = None;
         r.pref = (self.family == AF_INET6).then_some(self.pref);
-        r.via = None;
+        r.via = other;
         r.expires = None;
+        r.nh_id = (self.nh_id != 0).then_some(self.nh_id);
     }
 
     /// The route a request describes, with the kernel's defaults.
@@ -283,6 +297,8 @@ impl Route {
                 }
                 _ => 0,
             },
+            nh_id: req.nh_id.unwrap_or(0),
+            nh_kind: req.header.kind,
         }
     }
 }
@@ -294,6 +310,33 @@ impl Route {
 pub(crate) enum RoutesAt<'a> {
     Link(u32),
     Prefixes(&'a [(IpAddr, u8)]),
+}
+
+/// `rtm_to_fib_config` and `rtm_to_fib6_config`: a route names a
+/// nexthop object or gives its next hops, not both (IPv4 tolerates a
+/// link or gateway of 0 and an id of 0; IPv6 does not).
+fn check_nexthop_spec(req: &RouteRepr) -> StackResult<()> {
+    let v6 = req.header.family == AF_INET6;
+    let named = if v6 {
+        req.nh_id.is_some()
+    } else {
+        req.nh_id.is_some_and(|n| n != 0)
+    };
+    let given = if v6 {
+        req.oif.is_some() || req.gateway.is_some() || req.multipath.is_some()
+    } else {
+        req.oif.is_some_and(|o| o != 0)
+            || req.gateway.is_some_and(|g| !g.is_unspecified())
+            || req.via.is_some()
+            || req.multipath.is_some()
+    };
+    if named && given {
+        return Err(StackError::with_message(
+            EINVAL,
+            "Nexthop specification and nexthop id are mutually exclusive",
+        ));
+    }
+    Ok(())
 }
 
 /// IPv4 refuses a destination with bits beyond its prefix length (IPv6
@@ -445,9 +488,14 @@ impl<D: DataPlane> MemStack<D> {
 
     pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Route {
         let r = self.routes_of_mut(family).remove(pos);
-        self.sources.note(&Change::RouteRemoved(RouteRef(&r)));
-        self.plane.mirror(Change::RouteRemoved(RouteRef(&r)));
+        self.route_gone(&r);
         r
+    }
+
+    /// `r` left the tables: the indexes and the data plane follow.
+    pub(crate) fn route_gone(&mut self, r: &Route) {
+        self.sources.note(&Change::RouteRemoved(RouteRef(r)));
+        self.plane.mirror(Change::RouteRemoved(RouteRef(r)));
     }
 
     /// `NLM_F_REPLACE`: `r` takes the place of the route at `pos`, if the
@@ -585,8 +633,7 @@ impl<D: DataPlane> MemStack<D> {
             }
         };
         for r in &removed {
-            self.sources.note(&Change::RouteRemoved(RouteRef(r)));
-            self.plane.mirror(Change::RouteRemoved(RouteRef(r)));
+            self.route_gone(r);
             if notify {
                 events(Event::DelRoute(&Self::repr_of(r)));
             }
@@ -605,11 +652,14 @@ impl<D: DataPlane> MemStack<D> {
         all: bool,
         events: Events<'_>,
     ) {
+        // Routes through nexthop objects follow their nexthops, not the
+        // link (`fib_sync_down_dev` and `fib6_ifdown` skip them).
         let through = |r: &Route| {
-            r.oif == index
-                || r.multipath
-                    .as_ref()
-                    .is_some_and(|m| !m.is_empty() && m.iter().all(|h| h.ifindex == index))
+            r.nh_id == 0 && r.oif == index
+                || r.nh_id == 0
+                    && r.multipath
+                        .as_ref()
+                        .is_some_and(|m| !m.is_empty() && m.iter().all(|h| h.ifindex == index))
         };
         if family != AF_INET6 {
             self.del_kernel_routes(
@@ -622,8 +672,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         if family != AF_INET {
             for r in self.routes6.drain_link(index, through) {
-                self.sources.note(&Change::RouteRemoved(RouteRef(&r)));
-                self.plane.mirror(Change::RouteRemoved(RouteRef(&r)));
+                self.route_gone(&r);
                 match &r.multipath {
                     Some(m) => {
                         for h in m.iter() {
@@ -644,6 +693,9 @@ impl<D: DataPlane> MemStack<D> {
     /// silently, as carrier changes do.
     pub(crate) fn set_linkdown(&mut self, index: u32, down: bool) {
         let mut mark = |r: &mut Route| {
+            if r.nh_id != 0 {
+                return;
+            }
             if r.oif == index && r.kind != RTN_LOCAL {
                 if down {
                     r.flags |= RTNH_F_LINKDOWN;
@@ -735,6 +787,14 @@ impl<D: DataPlane> MemStack<D> {
         let mut r = Route::from_request(req);
         if r.kind == RTN_UNSPEC || r.kind > 12 {
             return Err(StackError::with_message(EINVAL, "Invalid route type"));
+        }
+        check_nexthop_spec(req)?;
+        if r.family == AF_INET6 && r.nh_id != 0 && !self.nexthops.contains_key(&r.nh_id) {
+            // Before IPv6 makes the table.
+            return Err(StackError::with_message(
+                EINVAL,
+                "Nexthop id does not exist",
+            ));
         }
         if r.family == AF_INET {
             check_host_bits(req)?;
@@ -928,6 +988,14 @@ impl<D: DataPlane> MemStack<D> {
             0 => RT_TABLE_MAIN,
             t => t,
         };
+        if let Some(id) = req.nh_id.filter(|&id| id != 0) {
+            if !self.nexthops.contains_key(&id) {
+                return Err(StackError::with_message(
+                    EINVAL,
+                    "Nexthop id does not exist",
+                ));
+            }
+        }
         check_host_bits(req)?;
         if !self.tables.contains(&(family, table)) {
             return Err(StackError::with_message(ESRCH, "FIB table does not exist"));
@@ -951,6 +1019,7 @@ impl<D: DataPlane> MemStack<D> {
                 // Metric 0 matches any.
                 && req.priority.is_none_or(|p| p == 0 || o.priority == p)
                 && req.oif.is_none_or(|i| o.uses(i))
+                && req.nh_id.is_none_or(|n| n == 0 || o.nh_id == n)
                 && (!v4 || metrics_match(req.metrics.as_ref(), o.metrics.as_deref()))
                 && req.multipath.as_ref().is_none_or(|m| {
                     let mut want: Vec<Option<IpAddr>> =

@@ -23,10 +23,10 @@ fn fail(errno: i32, text: &'static str) -> StackError {
 
 /// A next hop as a request gives it: gateway, link, `RTNH_F_*` flags.
 #[derive(Debug, Clone, Copy)]
-struct Hop {
-    gateway: Option<IpAddr>,
-    oif: u32,
-    flags: u32,
+pub(crate) struct Hop {
+    pub gateway: Option<IpAddr>,
+    pub oif: u32,
+    pub flags: u32,
 }
 
 /// Checks each next hop of a multipath route with `check`, which gives
@@ -63,10 +63,24 @@ impl<D: DataPlane> MemStack<D> {
     /// next hops.
     pub(crate) fn check_route4(&self, r: &mut Route, req: &RouteRepr) -> StackResult<()> {
         check_new_route4(req)?;
-        if is_reject(r.kind) {
+        if r.nh_id != 0 {
+            self.route_through_nexthop(r)?;
+        } else if is_reject(r.kind) {
             return Ok(());
+        } else {
+            self.check_hops4(r, req.header.flags)?;
         }
-        let rtm_flags = req.header.flags;
+        if let Some(src) = r.prefsrc {
+            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
+            if !own && self.addr_type4(src, r.table) != RTN_LOCAL {
+                return Err(fail(EINVAL, "Invalid prefsrc address"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The next hops a route gives itself (`fib_create_info`).
+    fn check_hops4(&self, r: &mut Route, rtm_flags: u32) -> StackResult<()> {
         if r.scope == RT_SCOPE_HOST {
             // A local address: a link that exists (up or not).
             let oif = match &r.multipath {
@@ -91,18 +105,12 @@ impl<D: DataPlane> MemStack<D> {
                 r.flags |= RTNH_F_LINKDOWN;
             }
         }
-        if let Some(src) = r.prefsrc {
-            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
-            if !own && self.addr_type4(src, r.table) != RTN_LOCAL {
-                return Err(fail(EINVAL, "Invalid prefsrc address"));
-            }
-        }
         Ok(())
     }
 
     /// `fib_check_nh`: the link a next hop leaves by, and whether it has
     /// no carrier.
-    fn check_nh4(&self, hop: Hop, table: u32, scope: u8) -> StackResult<(u32, bool)> {
+    pub(crate) fn check_nh4(&self, hop: Hop, table: u32, scope: u8) -> StackResult<(u32, bool)> {
         let onlink = hop.flags & u32::from(RTNH_F_ONLINK) != 0;
         let Some(gw) = hop.gateway else {
             if onlink || hop.flags & u32::from(RTNH_F_PERVASIVE) != 0 {
@@ -308,6 +316,9 @@ impl<D: DataPlane> MemStack<D> {
     /// `fib6_nh_init` for `r` and each of its next hops, then the
     /// preferred source (`ip6_route_info_create`).
     pub(crate) fn check_route6(&self, r: &mut Route, rtm_flags: u32) -> StackResult<()> {
+        if r.nh_id != 0 {
+            return self.route_through_nexthop(r);
+        }
         let onlink = rtm_flags & u32::from(RTNH_F_ONLINK) != 0;
         if r.multipath.is_some() {
             let (kind, table) = (r.kind, r.table);
@@ -346,7 +357,7 @@ impl<D: DataPlane> MemStack<D> {
     }
 
     /// One IPv6 next hop: its link, and whether it has no carrier.
-    fn check_nh6(&self, kind: u8, hop: Hop, table: u32) -> StackResult<(u32, bool)> {
+    pub(crate) fn check_nh6(&self, kind: u8, hop: Hop, table: u32) -> StackResult<(u32, bool)> {
         let dev = if hop.oif != 0 {
             // A link without IPv6 (its MTU below 1280) has no inet6_dev.
             let link = self

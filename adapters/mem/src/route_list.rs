@@ -501,10 +501,44 @@ impl RouteList {
     /// link are walked.
     pub fn drain_link(&mut self, index: u32, pred: impl Fn(&Route) -> bool) -> Vec<Route> {
         let bit = link_bit(index);
+        self.drain(|links| links & bit != 0, pred)
+    }
+
+    /// Removes every route `pred` selects, and returns them in order.
+    pub fn remove_matching(&mut self, pred: impl Fn(&Route) -> bool) -> Vec<Route> {
+        self.drain(|_| true, pred)
+    }
+
+    /// Changes in place (`f`; not their places in the order) the routes
+    /// `pred` selects.
+    pub fn update_matching(
+        &mut self,
+        pred: impl Fn(&Route) -> bool,
+        mut f: impl FnMut(&mut Route),
+    ) {
+        for c in 0..self.chunks.len() {
+            let mut touched = false;
+            for &h in &self.chunks[c] {
+                let r = &mut self.slots[h].route;
+                if pred(r) {
+                    f(r);
+                    touched = true;
+                }
+            }
+            if touched {
+                self.links[c] = self.links_of(&self.chunks[c]);
+                self.relast(c);
+            }
+        }
+    }
+
+    /// Removes the routes `pred` selects in the chunks whose link bits
+    /// `walk` accepts, and returns them in order.
+    fn drain(&mut self, walk: impl Fn(u64) -> bool, pred: impl Fn(&Route) -> bool) -> Vec<Route> {
         let mut removed = Vec::new();
         let mut first = None;
         for c in 0..self.chunks.len() {
-            if self.links[c] & bit == 0 {
+            if !walk(self.links[c]) {
                 continue;
             }
             let before = removed.len();

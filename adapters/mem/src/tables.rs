@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use nlq::errno::EINVAL;
 use nlq::stack::{StackError, StackResult};
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, RouteRepr, RuleRepr};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr, RuleRepr};
 
 use crate::addr::Addr;
 use crate::link::{valid_name, Kind, Link, IPV6_MIN_MTU};
@@ -51,6 +51,10 @@ pub struct Tables {
     /// Every neighbour entry, IPv4's then IPv6's, by link and address, as
     /// a dump shows it (the link-layer address only in a valid state).
     pub neighs: Vec<NeighRepr>,
+    /// Every nexthop object, by id, as a dump shows it.
+    pub nexthops: Vec<NexthopRepr>,
+    /// The last nexthop id handed out.
+    pub last_nexthop_id: u32,
 }
 
 fn invalid(what: &'static str) -> StackError {
@@ -109,6 +113,8 @@ impl<D: DataPlane> MemStack<D> {
             last_index: self.last_index,
             mac_seed: self.mac_seed,
             neighs: self.neighs_of(AF_UNSPEC).collect(),
+            nexthops: self.nexthop_reprs(),
+            last_nexthop_id: self.nh_last_id,
             route_tables: self.tables.iter().copied().collect(),
             rules: Some(
                 [AF_INET, AF_INET6]
@@ -208,7 +214,7 @@ impl MemStack {
             .iter()
             .map(|n| crate::neigh::restored(n, |i| links.contains_key(&i)))
             .collect::<StackResult<_>>()?;
-        Ok(MemStack {
+        let mut s = MemStack {
             links,
             last_index,
             addrs,
@@ -220,12 +226,32 @@ impl MemStack {
             tables,
             rules,
             neighs,
+            nexthops: BTreeMap::new(),
+            nh_last_id: t.last_nexthop_id,
+            nh_serial: 0,
             // Devices restored in index order.
             births: u64::from(last_index),
             generation: 0,
             mac_seed: t.mac_seed,
             plane: crate::ConfigOnly,
-        })
+        };
+        // Single nexthops first: a group may have a smaller id than its
+        // members.
+        let (groups, singles): (Vec<&NexthopRepr>, Vec<&NexthopRepr>) =
+            t.nexthops.iter().partition(|n| n.group.is_some());
+        for n in singles.into_iter().chain(groups) {
+            let ok =
+                n.group.is_some() || n.blackhole || n.oif.is_some_and(|i| s.links.contains_key(&i));
+            if !ok {
+                return Err(invalid("a nexthop on a link that does not exist"));
+            }
+            s.restore_nexthop(n)?;
+        }
+        let through = |r: &Route| r.nh_id == 0 || s.nexthops.contains_key(&r.nh_id);
+        if !(s.routes4.iter().all(through) && s.routes6.iter().all(through)) {
+            return Err(invalid("a route through a nexthop that does not exist"));
+        }
+        Ok(s)
     }
 }
 
@@ -345,7 +371,7 @@ fn route_of(r: &RouteRepr) -> StackResult<Route> {
         kind: r.header.kind,
         flags: r.header.flags,
         prefsrc: r.prefsrc,
-        gateway: r.gateway,
+        gateway: r.gateway.or(r.via),
         oif: r.oif.unwrap_or(0),
         multipath: r
             .multipath
@@ -353,6 +379,8 @@ fn route_of(r: &RouteRepr) -> StackResult<Route> {
             .map(|m| m.as_slice().to_vec().into_boxed_slice()),
         metrics: r.metrics.map(Box::new),
         pref: r.pref.unwrap_or(0),
+        nh_id: r.nh_id.unwrap_or(0),
+        nh_kind: r.header.kind,
     })
 }
 

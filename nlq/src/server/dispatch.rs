@@ -198,7 +198,10 @@ impl<S: Stack> Server<S> {
             ..
         } = self;
         let mut events = |e: Event<'_>| {
-            let mine = notify::same_family(&e, kind);
+            // A nexthop replaced tells its routes in the request's name
+            // (`nexthop_replace_notify`).
+            let mine = notify::same_family(&e, kind)
+                || (kind == RTM_NEWNEXTHOP && matches!(e, Event::NewRoute(..)));
             let origin = mine.then_some(notify::Origin {
                 seq,
                 port: own,

@@ -144,11 +144,7 @@ impl NexthopFilter {
         if self.family != 0 && nh.header.family != self.family {
             return false;
         }
-        let dev = if nh.blackhole {
-            1
-        } else {
-            nh.oif.unwrap_or(0)
-        };
+        let dev = if nh.blackhole { 1 } else { nh.oif.unwrap_or(0) };
         if self.oif != 0 && dev != self.oif {
             return false;
         }
@@ -298,7 +294,13 @@ pub(crate) fn nexthop_new(msg: &NlMsg<'_>) -> Checked<NexthopRepr> {
         }
         r.group_type = Some(kind);
         r.group = Some(group_members(g)?);
-        let group_attrs = [NHA_ID, NHA_GROUP, NHA_GROUP_TYPE, NHA_FDB, NHA_HW_STATS_ENABLE];
+        let group_attrs = [
+            NHA_ID,
+            NHA_GROUP,
+            NHA_GROUP_TYPE,
+            NHA_FDB,
+            NHA_HW_STATS_ENABLE,
+        ];
         let other = (1..=NHA_HW_STATS_ENABLE).any(|k| {
             has(k).is_some()
                 && !group_attrs.contains(&k)
@@ -436,19 +438,28 @@ mod tests {
             parsed(&message(RTM_DELNEXTHOP, 0, head, attrs), nexthop_del)
         };
         let dump = |head: &[u8], attrs: &[(u16, &[u8])]| {
-            parsed(&message(RTM_GETNEXTHOP, NLM_F_DUMP, head, attrs), nexthop_dump)
+            parsed(
+                &message(RTM_GETNEXTHOP, NLM_F_DUMP, head, attrs),
+                nexthop_dump,
+            )
         };
         let zero = [0u8; 8];
         let five = 5u32.to_ne_bytes();
         assert_eq!(get(&zero, &[(NHA_ID, &five)]).unwrap(), 5);
         assert_eq!(text(get(&zero, &[])), Some("Nexthop id is missing"));
-        assert_eq!(text(get(&zero, &[(NHA_ID, &[0; 4])])), Some("Invalid nexthop id"));
+        assert_eq!(
+            text(get(&zero, &[(NHA_ID, &[0; 4])])),
+            Some("Invalid nexthop id")
+        );
         assert_eq!(
             text(get(&zero, &[(NHA_ID, &five), (NHA_OIF, &five)])),
             Some("Unsupported attribute")
         );
         assert_eq!(
-            text(get(&zero, &[(NHA_ID, &five), (NHA_OP_FLAGS, &8u32.to_ne_bytes())])),
+            text(get(
+                &zero,
+                &[(NHA_ID, &five), (NHA_OP_FLAGS, &8u32.to_ne_bytes())]
+            )),
             Some("reserved bit set")
         );
         assert_eq!(
@@ -461,11 +472,19 @@ mod tests {
             Some("Unknown attribute type")
         );
         // The offset names the attribute, from the message's start.
-        let b = message(RTM_DELNEXTHOP, 0, &zero, &[(NHA_ID, &five), (NHA_OIF, &five)]);
+        let b = message(
+            RTM_DELNEXTHOP,
+            0,
+            &zero,
+            &[(NHA_ID, &five), (NHA_OIF, &five)],
+        );
         assert_eq!(parsed(&b, nexthop_del).unwrap_err().offset, Some(32));
         let f = dump(&[AF_INET6, 0, 0, 0, 0, 0, 0, 0], &[(NHA_OIF, &five)]).unwrap();
         assert_eq!((f.family, f.oif, f.groups), (AF_INET6, 5, false));
-        assert_eq!(text(dump(&zero, &[(NHA_ID, &five)])), Some("Unsupported attribute"));
+        assert_eq!(
+            text(dump(&zero, &[(NHA_ID, &five)])),
+            Some("Unsupported attribute")
+        );
         assert_eq!(
             text(dump(&zero, &[(NHA_OIF, &u32::MAX.to_ne_bytes())])),
             Some("Invalid device index")
@@ -485,7 +504,12 @@ mod tests {
         let unspec = [0u8; 8];
         let two = 2u32.to_ne_bytes();
         let gw = [10u8, 0, 0, 1];
-        let r = new(0, &v4, &[(NHA_ID, &two), (NHA_OIF, &two), (NHA_GATEWAY, &gw)]).unwrap();
+        let r = new(
+            0,
+            &v4,
+            &[(NHA_ID, &two), (NHA_OIF, &two), (NHA_GATEWAY, &gw)],
+        )
+        .unwrap();
         assert_eq!((r.id, r.oif), (Some(2), Some(2)));
         assert_eq!(r.gateway, Some(core::net::IpAddr::from(gw)));
         assert_eq!(
@@ -526,7 +550,13 @@ mod tests {
         };
         let g: Vec<u8> = [member(1, 0), member(2, 4)].concat();
         let r = new(0, &unspec, &[(NHA_ID, &two), (NHA_GROUP, &g)]).unwrap();
-        let weights: Vec<u32> = r.group.unwrap().as_slice().iter().map(|m| m.weight).collect();
+        let weights: Vec<u32> = r
+            .group
+            .unwrap()
+            .as_slice()
+            .iter()
+            .map(|m| m.weight)
+            .collect();
         assert_eq!(weights, [1, 5]);
         assert_eq!(
             text(new(0, &v4, &[(NHA_GROUP, &g)])),
@@ -549,7 +579,10 @@ mod tests {
             text(new(0, &v4, &[(NHA_GROUPS, &[])])),
             Some("Unsupported attribute")
         );
-        assert_eq!(text(new(0, &v4, &[(17, &[])])), Some("Unknown attribute type"));
+        assert_eq!(
+            text(new(0, &v4, &[(17, &[])])),
+            Some("Unknown attribute type")
+        );
         assert_eq!(
             text(new(0, &v4, &[(NHA_ID, &[1, 2])])),
             Some("invalid attribute length")

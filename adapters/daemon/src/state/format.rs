@@ -250,6 +250,8 @@ fn journaled(kind: u16) -> bool {
             | RTM_DELRULE
             | RTM_NEWNEIGH
             | RTM_DELNEIGH
+            | RTM_NEWNEXTHOP
+            | RTM_DELNEXTHOP
     )
 }
 

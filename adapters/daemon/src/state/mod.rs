@@ -90,7 +90,9 @@ pub use format::{
     MAX_OUTCOMES, RECORD_MAGIC, RECORD_OVERHEAD, VERSION,
 };
 pub use guard::{Guarded, REFUSED_TEXT};
-pub use persist::{Persist, MEM_MAGIC, MEM_MAGIC_NO_NEIGHS, MEM_MAGIC_NO_RULES};
+pub use persist::{
+    Persist, MEM_MAGIC, MEM_MAGIC_NO_NEIGHS, MEM_MAGIC_NO_NEXTHOPS, MEM_MAGIC_NO_RULES,
+};
 
 use crate::sys;
 

@@ -4,7 +4,7 @@
 
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, NlMsg, RouteRepr, RuleRepr, Writer};
+use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, NexthopRepr, NlMsg, RouteRepr, RuleRepr, Writer};
 use nlq_mem::{MemStack, Tables};
 
 /// A stack whose state can be saved and restored exactly.
@@ -18,9 +18,13 @@ pub trait Persist: Stack + Sized {
     fn restore(msgs: &[NlMsg<'_>]) -> Result<Self, String>;
 }
 
-/// The payload start of the `mem` stack's first message: its counters and
-/// route tables; its rules follow its routes, its neighbours its rules.
-pub const MEM_MAGIC: &[u8; 8] = b"nlq-mem2";
+/// The payload start of the `mem` stack's first message: its counters,
+/// its route tables and the last nexthop id; its rules follow its routes,
+/// its neighbours its rules, its nexthops its neighbours.
+pub const MEM_MAGIC: &[u8; 8] = b"nlq-mem3";
+/// The same, in a state saved before nexthops were kept (none; no last
+/// nexthop id in the header).
+pub const MEM_MAGIC_NO_NEXTHOPS: &[u8; 8] = b"nlq-mem2";
 /// The same, in a state saved before neighbours were kept (none).
 pub const MEM_MAGIC_NO_NEIGHS: &[u8; 8] = b"nlq-mem1";
 /// The same, in a state saved before rules were kept (the default rules).
@@ -28,9 +32,10 @@ pub const MEM_MAGIC_NO_RULES: &[u8; 8] = b"nlq-mem\0";
 
 impl Persist for MemStack {
     /// `NLMSG_NOOP` with [`MEM_MAGIC`], the last index, the MAC seed, the
-    /// number of route tables and each as `(family, id)` (`u32`s); then
-    /// `RTM_NEWLINK`, `RTM_NEWADDR`, `RTM_NEWROUTE`, `RTM_NEWRULE` and
-    /// `RTM_NEWNEIGH` for every entry of [`Tables`].
+    /// number of route tables and each as `(family, id)`, the last
+    /// nexthop id (`u32`s); then `RTM_NEWLINK`, `RTM_NEWADDR`,
+    /// `RTM_NEWROUTE`, `RTM_NEWRULE`, `RTM_NEWNEIGH` and `RTM_NEWNEXTHOP`
+    /// for every entry of [`Tables`].
     fn save(&self, w: &mut Writer<Vec<u8>>) -> nlq::wire::Result<()> {
         let t = self.tables();
         w.message(NLMSG_NOOP, 0, 0, 0, |w| {
@@ -43,7 +48,7 @@ impl Persist for MemStack {
                 w.put(&u32::from(*family).to_ne_bytes())?;
                 w.put(&id.to_ne_bytes())?;
             }
-            Ok(())
+            w.put(&t.last_nexthop_id.to_ne_bytes())
         })?;
         for l in &t.links {
             w.message(RTM_NEWLINK, 0, 0, 0, |w| l.emit(w))?;
@@ -60,6 +65,9 @@ impl Persist for MemStack {
         for n in &t.neighs {
             w.message(RTM_NEWNEIGH, 0, 0, 0, |w| n.emit(w))?;
         }
+        for n in &t.nexthops {
+            w.message(RTM_NEWNEXTHOP, 0, 0, 0, |w| n.emit(w))?;
+        }
         Ok(())
     }
 
@@ -68,7 +76,8 @@ impl Persist for MemStack {
             .split_first()
             .ok_or_else(|| "no stack header".to_string())?;
         let p = head.payload();
-        let keeps_neighs = p.starts_with(MEM_MAGIC);
+        let keeps_nexthops = p.starts_with(MEM_MAGIC);
+        let keeps_neighs = keeps_nexthops || p.starts_with(MEM_MAGIC_NO_NEXTHOPS);
         let keeps_rules = keeps_neighs || p.starts_with(MEM_MAGIC_NO_NEIGHS);
         if head.kind() != NLMSG_NOOP || !(keeps_rules || p.starts_with(MEM_MAGIC_NO_RULES)) {
             return Err("the mem stack's header is missing".into());
@@ -86,8 +95,12 @@ impl Persist for MemStack {
             ..Tables::default()
         };
         let n = usize::try_from(u32_at(16)?).unwrap_or(usize::MAX);
-        if p.len() != n.saturating_mul(8).saturating_add(20) {
+        let tail = if keeps_nexthops { 4 } else { 0 };
+        if p.len() != n.saturating_mul(8).saturating_add(20 + tail) {
             return Err("the mem stack's header has a wrong length".into());
+        }
+        if keeps_nexthops {
+            t.last_nexthop_id = u32_at(n.saturating_mul(8).saturating_add(20))?;
         }
         for i in 0..n {
             let at = 20usize.saturating_add(i.saturating_mul(8));
@@ -113,9 +126,13 @@ impl Persist for MemStack {
                     let r = RuleRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?;
                     t.rules.get_or_insert_with(Vec::new).push(r);
                 }
-                RTM_NEWNEIGH if keeps_neighs => {
+                RTM_NEWNEIGH if keeps_neighs && t.nexthops.is_empty() => {
                     t.neighs
                         .push(NeighRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?);
+                }
+                RTM_NEWNEXTHOP if keeps_nexthops => {
+                    t.nexthops
+                        .push(NexthopRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?);
                 }
                 k => return Err(bad(&format!("a message of type {k} out of place"))),
             }

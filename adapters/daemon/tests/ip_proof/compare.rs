@@ -240,6 +240,8 @@ fn header_len(kind: u16) -> usize {
         RTM_NEWADDR..=RTM_GETADDR => 8,
         RTM_NEWROUTE..=RTM_GETROUTE => 12,
         RTM_NEWNEIGH..=RTM_GETNEIGH => 12,
+        RTM_NEWRULE..=RTM_GETRULE => 12,
+        RTM_NEWNEXTHOP..=RTM_GETNEXTHOP => 8,
         _ => 4,
     }
 }

@@ -4,8 +4,9 @@
 //! `broadcast +`, `noprefixroute`; links up and down, MTU edges, MACs,
 //! renames; policy rules (selectors, actions, priorities, deletes,
 //! flushes); neighbours (add, replace, change, delete, get, flush, in
-//! every state a request can give); and the shows that print what they
-//! did.
+//! every state a request can give); nexthop objects (gateways, links,
+//! blackholes, groups with weights, replaces, deletes) and routes through
+//! them; and the shows that print what they did.
 
 /// A small deterministic generator (SplitMix64): a seed names a sequence.
 pub struct Rng(u64);
@@ -156,9 +157,82 @@ fn step(r: &mut Rng) -> Step {
         15..=31 => addr_step(r),
         32..=61 => route_step(r),
         62..=70 => get_step(r),
-        71..=82 => rule_step(r),
-        83..=93 => neigh_step(r),
+        71..=78 => rule_step(r),
+        79..=86 => neigh_step(r),
+        87..=94 => nexthop_step(r),
         _ => show_step(r),
+    }
+}
+
+/// Nexthop ids a sequence uses.
+const NH_IDS: &[&str] = &["1", "2", "3", "4", "7"];
+
+/// `ip nexthop`: single nexthops (a gateway, a link, a blackhole, onlink)
+/// of both families, groups with weights, replaces, deletes, flushes and
+/// shows; routes through them (`nhid`), so that deleting a nexthop in use,
+/// a group losing its members and links going down meet routes.
+fn nexthop_step(r: &mut Rng) -> Step {
+    let id = r.pick(NH_IDS);
+    let dev = r.pick(LINKS);
+    let v6 = r.chance(35);
+    match r.below(20) {
+        0..=7 => {
+            let verb = if r.chance(15) { "replace" } else { "add" };
+            let with_id = if r.chance(92) {
+                format!(" id {id}")
+            } else {
+                String::new()
+            };
+            let body = match r.below(10) {
+                0..=3 => {
+                    let gw = if v6 { r.pick(V6_GWS) } else { r.pick(V4_GWS) };
+                    let onlink = if r.chance(15) { " onlink" } else { "" };
+                    format!("via {gw} dev {dev}{onlink}")
+                }
+                4..=5 => format!("{}dev {dev}", if v6 { "-6 " } else { "" }),
+                6 => "blackhole".to_string(),
+                _ => {
+                    let a = r.pick(NH_IDS);
+                    let b = r.pick(NH_IDS);
+                    match r.below(3) {
+                        0 => format!("group {a}"),
+                        1 => format!("group {a}/{b}"),
+                        _ => format!("group {a},{}/{b},{}", 1 + r.below(4), 1 + r.below(300)),
+                    }
+                }
+            };
+            // `-6` goes before the verb.
+            let (fam, body) = match body.strip_prefix("-6 ") {
+                Some(b) => ("-6 ", b.to_string()),
+                None => ("", body),
+            };
+            let proto = if r.chance(10) { " proto static" } else { "" };
+            words(&format!("{fam}nexthop {verb}{with_id} {body}{proto}"))
+        }
+        8..=9 => words(&format!("nexthop del id {id}")),
+        10..=13 => {
+            let dst = if v6 { r.pick(V6_DSTS) } else { r.pick(V4_DSTS) };
+            let fam = if v6 { "-6 " } else { "" };
+            let verb = r.pick(&["add", "add", "replace", "del", "append"]);
+            let scope = if !v6 && r.chance(10) {
+                " scope link"
+            } else {
+                ""
+            };
+            words(&format!("{fam}route {verb} {dst} nhid {id}{scope}"))
+        }
+        14 => words(&format!("nexthop get id {id}")),
+        15 => words("nexthop flush"),
+        _ => words(r.pick(&[
+            "nexthop show",
+            "-4 nexthop show",
+            "-6 nexthop show",
+            "nexthop show groups",
+            "nexthop show dev b0",
+            "nexthop show master b1",
+            "-d nexthop show",
+            "nexthop show id 1",
+        ])),
     }
 }
 

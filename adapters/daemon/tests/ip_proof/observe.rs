@@ -1,10 +1,9 @@
 //! Running a sequence on one side (a fresh kernel namespace, or a fresh
 //! daemon through the preload shim) and recording everything it shows:
 //! each `ip` run's exit status, stdout and stderr; every notification a
-//! listener subscribed to the link, address, route, rule and netconf
-//! groups hears;
-//! and after each step the whole link, address, route, rule and neighbour
-//! tables, as dumped.
+//! listener subscribed to the link, address, route, rule, netconf,
+//! neighbour and nexthop groups hears; and after each step the whole
+//! link, address, route, rule, nexthop and neighbour tables, as dumped.
 
 use std::io;
 use std::path::Path;
@@ -31,6 +30,7 @@ pub const GROUPS: &[u32] = &[
     RTNLGRP_IPV6_RULE,
     RTNLGRP_IPV4_NETCONF,
     RTNLGRP_IPV6_NETCONF,
+    RTNLGRP_NEXTHOP,
 ];
 
 /// One message as received: its bytes, and whether it came alone in its
@@ -493,7 +493,7 @@ pub fn trace(
             let seq = 0x7e7e_0000 + i as u32;
             exchange(side.observer(), &req, seq, &mut t.answer, &mut stray)?;
         }
-        let dumps: [(u16, u8); 8] = [
+        let dumps: [(u16, u8); 9] = [
             (RTM_GETLINK, AF_UNSPEC),
             (RTM_GETLINK, AF_INET6),
             (RTM_GETLINK, AF_BRIDGE),
@@ -501,13 +501,14 @@ pub fn trace(
             (RTM_GETROUTE, AF_INET),
             (RTM_GETROUTE, AF_INET6),
             (RTM_GETRULE, AF_UNSPEC),
+            (RTM_GETNEXTHOP, AF_UNSPEC),
             (RTM_GETNEIGH, AF_UNSPEC),
         ];
         for (n, (kind, family)) in dumps.into_iter().enumerate() {
             let seq = 1000 * (i as u32 + 1) + n as u32;
             let body: &[u8] = if kind == RTM_GETLINK {
                 &[family, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-            } else if kind == RTM_GETADDR {
+            } else if kind == RTM_GETADDR || kind == RTM_GETNEXTHOP {
                 &[family, 0, 0, 0, 0, 0, 0, 0]
             } else {
                 &[family, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
