@@ -57,13 +57,13 @@ impl Nexthop {
     }
 
     /// `id ID group A[/WEIGHT],B[/WEIGHT]...`: the members' ids, each
-    /// with its weight (1 to 65,536).
+    /// with its weight (1 to 65,535).
     pub fn group(id: u32, members: &[(u32, u32)]) -> Result<Self> {
         let mut n = Nexthop::new(id);
         let mut list = GroupList::default();
         for &(id, weight) in members {
-            if !(1..=65_536).contains(&weight) {
-                return Err(Error::Invalid("a group member's weight is 1 to 65536"));
+            if !(1..=65_535).contains(&weight) {
+                return Err(Error::Invalid("a group member's weight is 1 to 65535"));
             }
             list.push(GroupMember { id, weight })
                 .map_err(|_| Error::Invalid("too many group members"))?;

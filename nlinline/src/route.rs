@@ -48,6 +48,9 @@ pub struct Route {
     pub multipath: Vec<NextHop>,
     /// Preferred source address.
     pub prefsrc: Option<IpAddr>,
+    /// Through this nexthop object (`RTA_NH_ID`, `ip route add … nhid N`;
+    /// replaces `gateway`, `oif` and `multipath`).
+    pub nhid: Option<u32>,
 }
 
 impl Route {
@@ -65,6 +68,7 @@ impl Route {
             kind: RTN_UNICAST,
             multipath: Vec::new(),
             prefsrc: None,
+            nhid: None,
         }
     }
 
@@ -126,6 +130,13 @@ impl Route {
         self
     }
 
+    /// Through nexthop object `id` (see [`crate::Nexthop`]): its next hops
+    /// are the nexthop's, and follow it when it is replaced.
+    pub fn nhid(mut self, id: u32) -> Self {
+        self.nhid = Some(id);
+        self
+    }
+
     /// The repr sent for this route; `for_delete` leaves out what `ip route
     /// del` leaves out (scope and protocol are wildcards there).
     pub(crate) fn repr(&self, for_delete: bool) -> Result<RouteRepr> {
@@ -139,7 +150,9 @@ impl Route {
         let scope = match (self.scope, self.kind) {
             (Some(s), _) => s,
             (None, RTN_LOCAL) => RT_SCOPE_HOST,
-            (None, RTN_UNICAST) if self.gateway.is_none() && self.multipath.is_empty() => {
+            (None, RTN_UNICAST)
+                if self.gateway.is_none() && self.multipath.is_empty() && self.nhid.is_none() =>
+            {
                 RT_SCOPE_LINK
             }
             _ => RT_SCOPE_UNIVERSE,
@@ -164,6 +177,7 @@ impl Route {
         r.oif = self.oif;
         r.priority = self.metric;
         r.prefsrc = self.prefsrc;
+        r.nh_id = self.nhid;
         if !self.multipath.is_empty() {
             let mut list = NextHopList::default();
             for h in &self.multipath {

@@ -216,6 +216,23 @@ impl<D: DataPlane> MemStack<D> {
                         "Invalid flags for nexthop - PERVASIVE and ONLINK can not be set",
                     ));
                 }
+                // A blackhole goes through `lo`, which must be up: IPv4
+                // checks it as a link-only next hop (`fib_check_nh_nongw`),
+                // IPv6 as the nexthop's device.
+                let lo_up = self
+                    .links
+                    .get(&crate::link::LOOPBACK_INDEX)
+                    .is_some_and(|l| l.is_up());
+                if !lo_up {
+                    return Err(fail(
+                        ENETDOWN,
+                        if nh.family == AF_INET {
+                            "Device for nexthop is not up"
+                        } else {
+                            "Nexthop device is not up"
+                        },
+                    ));
+                }
                 nh.scope = RT_SCOPE_UNIVERSE;
                 Ok(())
             }

@@ -655,11 +655,11 @@ impl<D: DataPlane> MemStack<D> {
         // Routes through nexthop objects follow their nexthops, not the
         // link (`fib_sync_down_dev` and `fib6_ifdown` skip them).
         let through = |r: &Route| {
-            r.nh_id == 0 && r.oif == index
-                || r.nh_id == 0
-                    && r.multipath
+            r.nh_id == 0
+                && (r.oif == index
+                    || r.multipath
                         .as_ref()
-                        .is_some_and(|m| !m.is_empty() && m.iter().all(|h| h.ifindex == index))
+                        .is_some_and(|m| !m.is_empty() && m.iter().all(|h| h.ifindex == index)))
         };
         if family != AF_INET6 {
             self.del_kernel_routes(
@@ -988,6 +988,7 @@ impl<D: DataPlane> MemStack<D> {
             0 => RT_TABLE_MAIN,
             t => t,
         };
+        check_host_bits(req)?;
         if let Some(id) = req.nh_id.filter(|&id| id != 0) {
             if !self.nexthops.contains_key(&id) {
                 return Err(StackError::with_message(
@@ -996,7 +997,6 @@ impl<D: DataPlane> MemStack<D> {
                 ));
             }
         }
-        check_host_bits(req)?;
         if !self.tables.contains(&(family, table)) {
             return Err(StackError::with_message(ESRCH, "FIB table does not exist"));
         }

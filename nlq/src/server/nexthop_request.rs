@@ -375,7 +375,7 @@ fn replace_needs_id(msg: &NlMsg<'_>, r: NexthopRepr) -> Checked<NexthopRepr> {
 /// `nh_check_attr_group`: whole members, reserved bytes clear, weights
 /// that fit, no id twice.
 fn group_members(v: &[u8]) -> Checked<GroupList> {
-    if v.is_empty() || v.len() % 8 != 0 {
+    if v.is_empty() || !v.len().is_multiple_of(8) {
         return Err(failure("Invalid length for nexthop group attribute"));
     }
     let mut list = GroupList::default();
@@ -388,12 +388,16 @@ fn group_members(v: &[u8]) -> Checked<GroupList> {
         if r0 != 0 || r1 != 0 {
             return Err(failure("Reserved field in nexthop_grp must be 0"));
         }
-        let weight = (u32::from(w1) << 8 | u32::from(w0)) + 1;
+        let weight = (u32::from(w1) << 8 | u32::from(w0)).saturating_add(1);
         if weight > 0xffff {
             return Err(failure("Invalid value for weight"));
         }
         let id = u32::from_ne_bytes([i0, i1, i2, i3]);
-        if entries.iter().skip(i + 1).any(|o| o[..4] == e[..4]) {
+        if entries
+            .iter()
+            .skip(i.saturating_add(1))
+            .any(|o| o[..4] == e[..4])
+        {
             return Err(failure("Nexthop id can not be used twice in a group"));
         }
         list.push(GroupMember { id, weight })

@@ -86,7 +86,8 @@ impl FamilyHeader for NhMsg {
 pub type NexthopMessage<'a> = FamilyMessage<'a, NhMsg>;
 
 /// One member of a group (`struct nexthop_grp`): a nexthop id and its
-/// weight, 1 to 65,536 (the kernel keeps weight − 1 in two bytes).
+/// weight, 1 to 65,535 (the kernel keeps weight − 1 in two bytes, and
+/// refuses 65,536).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct GroupMember {
     /// The member's nexthop id.

@@ -133,6 +133,9 @@ pub fn sequence(seed: u64, len: usize) -> Vec<Step> {
     let mut steps = Vec::with_capacity(len);
     // Most sequences start with a bridge that is up, so that routes and
     // addresses have somewhere to go.
+    if r.chance(25) {
+        steps.push(words("link set lo up"));
+    }
     if r.chance(80) {
         let mac = if r.chance(70) {
             " address 02:00:00:00:00:0a"
@@ -173,7 +176,9 @@ const NH_IDS: &[&str] = &["1", "2", "3", "4", "7"];
 /// a group losing its members and links going down meet routes.
 fn nexthop_step(r: &mut Rng) -> Step {
     let id = r.pick(NH_IDS);
-    let dev = r.pick(LINKS);
+    // A bridge without ports has no carrier, and a nexthop needs one:
+    // mostly `lo`.
+    let dev = if r.chance(60) { "lo" } else { r.pick(LINKS) };
     let v6 = r.chance(35);
     match r.below(20) {
         0..=7 => {
@@ -185,7 +190,11 @@ fn nexthop_step(r: &mut Rng) -> Step {
             };
             let body = match r.below(10) {
                 0..=3 => {
-                    let gw = if v6 { r.pick(V6_GWS) } else { r.pick(V4_GWS) };
+                    let gw = if v6 {
+                        r.pick(V6_GWS)
+                    } else {
+                        r.pick(&[V4_GWS[0], V4_GWS[2], V4_GWS[4], "127.0.0.2", "0.0.0.0"])
+                    };
                     let onlink = if r.chance(15) { " onlink" } else { "" };
                     format!("via {gw} dev {dev}{onlink}")
                 }
