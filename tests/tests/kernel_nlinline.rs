@@ -1116,3 +1116,65 @@ fn nexthop_objects_on_the_kernel() {
         assert!(matches!(e, nlinline::Error::Invalid(_)));
     });
 }
+
+/// Routes through nexthop objects (`Route::nhid`), on the kernel and on
+/// the in-memory engine in process, read back the same: a link nexthop, a
+/// gateway, a blackhole and a weighted group of two; the group losing a
+/// member keeps its routes on the other; the group going takes its
+/// routes.
+#[test]
+fn routes_through_nexthops_read_back_as_on_the_kernel() {
+    use nlinline::{Nexthop, Transport};
+    use nlinline::wire::{NexthopRepr, RouteRepr};
+
+    fn run<T: Transport>(h: &mut Handle<T>) -> Vec<(Vec<NexthopRepr>, Vec<RouteRepr>)> {
+        let mut seen = Vec::new();
+        let mut look = |h: &mut Handle<T>| {
+            let routes = h.routes(AF_INET, Some(RT_TABLE_MAIN)).unwrap();
+            seen.push((h.nexthops().unwrap(), routes));
+        };
+        h.link_set_up(1, true).unwrap();
+        h.addr_add(v4(10, 0, 0, 1), 24, 1).unwrap();
+        h.nexthop_add(&Nexthop::on_link(1, 1)).unwrap();
+        h.nexthop_add(&Nexthop::via(2, v4(10, 0, 0, 2)).dev(1))
+            .unwrap();
+        h.nexthop_add(&Nexthop::blackhole(3)).unwrap();
+        h.nexthop_add(&Nexthop::group(10, &[(1, 1), (2, 3)]).unwrap())
+            .unwrap();
+        for (i, id) in [10, 2, 3].into_iter().enumerate() {
+            let dst = v4(11, i as u8, 0, 0);
+            h.route_add(&Route::to(dst, 16).nhid(id)).unwrap();
+        }
+        let e = h
+            .route_add(&Route::to(v4(12, 0, 0, 0), 8).nhid(99))
+            .unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        look(h);
+        h.nexthop_del(1).unwrap();
+        look(h);
+        h.nexthop_del(10).unwrap();
+        look(h);
+        seen
+    }
+
+    in_netns("routes_through_nexthops_read_back_as_on_the_kernel", || {
+        let kernel = run(&mut Handle::kernel().unwrap());
+        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let nlq = run(&mut Handle::in_process(&shared));
+        assert_eq!(kernel.len(), 3);
+        for (i, (k, n)) in kernel.iter().zip(&nlq).enumerate() {
+            assert_eq!(k.0, n.0, "nexthops at look {i}");
+            assert_eq!(k.1, n.1, "routes at look {i}");
+        }
+        // Through the group, the route has two paths; after its member
+        // went, one.
+        let through_group = |l: &(Vec<NexthopRepr>, Vec<RouteRepr>)| {
+            l.1.iter()
+                .find(|r| r.dst == Some(v4(11, 0, 0, 0)))
+                .map(|r| r.multipath.as_ref().map_or(1, |m| m.as_slice().len()))
+        };
+        assert_eq!(through_group(&kernel[0]), Some(2));
+        assert_eq!(through_group(&kernel[1]), Some(1));
+        assert_eq!(through_group(&kernel[2]), None);
+    });
+}
