@@ -257,6 +257,12 @@ pub enum Request {
     ProcNetDev,
     /// The text of `/proc/net/if_inet6`. Reply: the text.
     ProcIfInet6,
+    /// The text of `/proc/net/igmp`. Reply: the text.
+    ProcIgmp,
+    /// The text of `/proc/net/igmp6`. Reply: the text.
+    ProcIgmp6,
+    /// The text of `/proc/net/dev_mcast`. Reply: the text.
+    ProcDevMcast,
     /// Answered once everything the socket connection `cookie` has sent
     /// is handled and its answers are written: the shim asks it where a
     /// program could tell that the kernel would have handled its request
@@ -280,6 +286,9 @@ const OP_NAMEINDEX: u32 = 9;
 const OP_PROC_NET_DEV: u32 = 10;
 const OP_PROC_IF_INET6: u32 = 11;
 const OP_SYNC: u32 = 12;
+const OP_PROC_IGMP: u32 = 13;
+const OP_PROC_IGMP6: u32 = 14;
+const OP_PROC_DEV_MCAST: u32 = 15;
 
 impl Request {
     /// Appends the request's bytes to `out`.
@@ -340,6 +349,9 @@ impl Request {
             Request::NameIndex => out.extend_from_slice(&OP_NAMEINDEX.to_ne_bytes()),
             Request::ProcNetDev => out.extend_from_slice(&OP_PROC_NET_DEV.to_ne_bytes()),
             Request::ProcIfInet6 => out.extend_from_slice(&OP_PROC_IF_INET6.to_ne_bytes()),
+            Request::ProcIgmp => out.extend_from_slice(&OP_PROC_IGMP.to_ne_bytes()),
+            Request::ProcIgmp6 => out.extend_from_slice(&OP_PROC_IGMP6.to_ne_bytes()),
+            Request::ProcDevMcast => out.extend_from_slice(&OP_PROC_DEV_MCAST.to_ne_bytes()),
             Request::Sync { cookie } => {
                 out.extend_from_slice(&OP_SYNC.to_ne_bytes());
                 out.extend_from_slice(&cookie.to_ne_bytes());
@@ -393,6 +405,9 @@ impl Request {
             OP_NAMEINDEX => Request::NameIndex,
             OP_PROC_NET_DEV => Request::ProcNetDev,
             OP_PROC_IF_INET6 => Request::ProcIfInet6,
+            OP_PROC_IGMP => Request::ProcIgmp,
+            OP_PROC_IGMP6 => Request::ProcIgmp6,
+            OP_PROC_DEV_MCAST => Request::ProcDevMcast,
             OP_SYNC => Request::Sync { cookie: r.u64()? },
             _ => return Err(EINVAL),
         };
@@ -706,6 +721,9 @@ mod tests {
             Request::NameIndex,
             Request::ProcNetDev,
             Request::ProcIfInet6,
+            Request::ProcIgmp,
+            Request::ProcIgmp6,
+            Request::ProcDevMcast,
             Request::Sync { cookie: 7 },
         ]
     }

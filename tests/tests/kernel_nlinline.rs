@@ -1124,8 +1124,8 @@ fn nexthop_objects_on_the_kernel() {
 /// routes.
 #[test]
 fn routes_through_nexthops_read_back_as_on_the_kernel() {
-    use nlinline::{Nexthop, Transport};
     use nlinline::wire::{NexthopRepr, RouteRepr};
+    use nlinline::{Nexthop, Transport};
 
     fn run<T: Transport>(h: &mut Handle<T>) -> Vec<(Vec<NexthopRepr>, Vec<RouteRepr>)> {
         let mut seen = Vec::new();

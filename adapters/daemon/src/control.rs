@@ -244,6 +244,18 @@ impl Sockets {
                 let text = nlq::emulate::proc_if_inet6(server.stack())?;
                 payload.extend_from_slice(text.as_bytes());
             }
+            Request::ProcIgmp => {
+                let text = nlq::emulate::proc_igmp(server.stack())?;
+                payload.extend_from_slice(text.as_bytes());
+            }
+            Request::ProcIgmp6 => {
+                let text = nlq::emulate::proc_igmp6(server.stack())?;
+                payload.extend_from_slice(text.as_bytes());
+            }
+            Request::ProcDevMcast => {
+                let text = nlq::emulate::proc_dev_mcast(server.stack())?;
+                payload.extend_from_slice(text.as_bytes());
+            }
             // The daemon's loop answers it (it needs the connections);
             // here there is nothing left to wait for.
             Request::Sync { .. } => {}

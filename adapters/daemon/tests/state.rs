@@ -152,6 +152,7 @@ fn dumps(sock: &Path) -> Vec<Vec<(u16, Vec<u8>)>> {
         RTM_GETROUTE,
         RTM_GETNEIGH,
         RTM_GETRULE,
+        RTM_GETNEXTHOP,
     ]
     .into_iter()
     .enumerate()
@@ -159,7 +160,13 @@ fn dumps(sock: &Path) -> Vec<Vec<(u16, Vec<u8>)>> {
         let seq = 100 + i as u32;
         let mut w = Writer::new(Vec::new());
         w.message(kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0, |w| {
-            w.put(&[AF_UNSPEC])
+            // A nexthop dump wants its whole header.
+            let header: &[u8] = if kind == RTM_GETNEXTHOP {
+                &[AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0]
+            } else {
+                &[AF_UNSPEC]
+            };
+            w.put(header)
         })
         .unwrap();
         c.send(w.buffer()).unwrap();
@@ -288,6 +295,16 @@ fn the_configuration_survives_sigkill() {
         .unwrap();
     h.rule_add(&nlinline::Rule::lookup(100).from(ip("192.0.2.0"), 24))
         .unwrap();
+    // Nexthop objects (one with an id the daemon picks) and a route
+    // through a group of them.
+    h.nexthop_add(&nlinline::Nexthop::on_link(4, d)).unwrap();
+    h.nexthop_add(&nlinline::Nexthop::on_link(0, d)).unwrap();
+    h.nexthop_add(&nlinline::Nexthop::on_link(0, d)).unwrap();
+    h.nexthop_del(2).unwrap();
+    h.nexthop_add(&nlinline::Nexthop::blackhole(9)).unwrap();
+    h.nexthop_add(&nlinline::Nexthop::group(7, &[(4, 2), (1, 1)]).unwrap())
+        .unwrap();
+    h.route_add(&Route::to(ip("10.9.0.0"), 16).nhid(7)).unwrap();
     // The last change, acknowledged, then the daemon dies at once.
     h.route_add(&Route::default_via(ip("192.0.2.254"))).unwrap();
     let before = dumps(&sock);
@@ -296,6 +313,7 @@ fn the_configuration_survives_sigkill() {
     assert!(before[0].len() >= 3 && before[1].len() >= 4 && before[2].len() >= 5);
     assert_eq!(before[3].len(), 2, "the neighbours");
     assert_eq!(before[4].len(), 6, "the rules: five defaults and one");
+    assert_eq!(before[5].len(), 4, "the nexthops");
 
     let mut daemon = serve(&sock, &state);
     assert_same(&dumps(&sock), &before, "after SIGKILL");
@@ -303,6 +321,11 @@ fn the_configuration_survives_sigkill() {
     // restart.
     let mut h = handle(&sock);
     assert_eq!(h.link_add("new0", "dummy", &[], None).unwrap(), d + 1);
+    // So does a nexthop without an id: after the last one handed out (2,
+    // deleted since; ids are not handed out twice).
+    h.nexthop_add(&nlinline::Nexthop::on_link(0, d)).unwrap();
+    let ids: Vec<u32> = h.nexthops().unwrap().iter().filter_map(|n| n.id).collect();
+    assert_eq!(ids, [1, 3, 4, 7, 9]);
     // `nlq decode` prints the state file.
     let out = Command::new(NLQ)
         .arg("decode")

@@ -454,7 +454,10 @@ impl<D: DataPlane> MemStack<D> {
         };
         self.mac_seed = self.mac_seed.wrapping_add(1);
         let s = self.mac_seed.to_be_bytes();
-        let mut link = Link::new(kind, index, name, [0x02, 0x6e, 0x6c, s[1], s[2], s[3]]);
+        // Locally administered, the seed in the middle: the last three
+        // bytes (the solicited-node group of the EUI-64 link-local
+        // address) are never those of a small address.
+        let mut link = Link::new(kind, index, name, [0x02, s[1], s[2], s[3], 0x6e, 0x6c]);
         if let Some(mtu) = new.change.mtu {
             link.mtu = mtu;
             link.mtu6 = mtu;

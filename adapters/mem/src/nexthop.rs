@@ -4,6 +4,7 @@
 //! hops from it (expanded into the route, as the kernel's compatibility
 //! mode shows them), and go with it.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use nlq::errno::*;
@@ -287,17 +288,9 @@ impl<D: DataPlane> MemStack<D> {
         groups.into_iter().map(|(_, g)| g).collect()
     }
 
-    /// The single nexthops `id` stands for (itself, or a group's members).
+    /// The single nexthops `id` stands for (see [`paths_of`]).
     fn paths_of(&self, id: u32) -> Vec<(&Nexthop, u32)> {
-        match self.nexthops.get(&id) {
-            Some(n) if n.is_group() => n
-                .members()
-                .iter()
-                .filter_map(|m| self.nexthops.get(&m.id).map(|x| (x, m.weight)))
-                .collect(),
-            Some(n) => vec![(n, 1)],
-            None => Vec::new(),
-        }
+        paths_of(&self.nexthops, id)
     }
 
     /// `replace_nexthop`: the checks of a replacement, then the routes
@@ -375,29 +368,30 @@ impl<D: DataPlane> MemStack<D> {
         Ok(())
     }
 
-    /// Expands anew the routes through nexthop `id`, each reported to
-    /// `notify` (IPv4's in dump order, then IPv6's).
+    /// Expands anew the routes through nexthop `id`, in one walk of each
+    /// family's list, each reported to `notify` (IPv4's in dump order,
+    /// then IPv6's) and to the data plane.
     fn reexpand_routes(&mut self, id: u32, mut notify: impl FnMut(&Route)) {
-        let mut changed = Vec::new();
-        for v6 in [false, true] {
-            let list = if v6 { &self.routes6 } else { &self.routes4 };
-            for r in list.iter().filter(|r| r.nh_id == id) {
-                let mut x = r.clone();
-                self.expand(&mut x);
-                changed.push(x);
-            }
-        }
-        for x in &changed {
-            let list = if x.family == AF_INET6 {
-                &mut self.routes6
-            } else {
-                &mut self.routes4
-            };
+        let nexthops = &self.nexthops;
+        let mut changed: Vec<(Route, Route)> = Vec::new();
+        for list in [&mut self.routes4, &mut self.routes6] {
             list.update_matching(
-                |r| r.nh_id == id && r.order() == x.order(),
-                |r| *r = x.clone(),
+                |r| r.nh_id == id,
+                |r| {
+                    let old = r.clone();
+                    expand(nexthops, r);
+                    changed.push((old, r.clone()));
+                },
             );
-            notify(x);
+        }
+        for (old, new) in &changed {
+            let change = crate::Change::RouteReplaced {
+                old: crate::RouteRef(old),
+                new: crate::RouteRef(new),
+            };
+            self.sources.note(&change);
+            self.plane.mirror(change);
+            notify(new);
         }
     }
 
@@ -505,54 +499,9 @@ impl<D: DataPlane> MemStack<D> {
         Ok(())
     }
 
-    /// Writes the next hops of `r`'s nexthop into it, as the kernel's
-    /// compatibility mode dumps them: IPv4 one path as a gateway and a
-    /// link, more as multipath; IPv6 any group as multipath; a blackhole
-    /// through `lo`, the route then a blackhole.
+    /// Writes the next hops of `r`'s nexthop into it (see [`expand`]).
     pub(crate) fn expand(&self, r: &mut Route) {
-        let Some(nh) = self.nexthops.get(&r.nh_id) else {
-            return;
-        };
-        let paths = self.paths_of(r.nh_id);
-        let v6 = r.family == AF_INET6;
-        let onlink = |n: &Nexthop| n.flags & u32::from(RTNH_F_ONLINK) != 0;
-        let link_of = |n: &Nexthop| match n.body {
-            Body::Single { oif, .. } => oif,
-            _ => crate::link::LOOPBACK_INDEX,
-        };
-        let gateway_of = |n: &Nexthop| match n.body {
-            Body::Single { gateway, .. } => gateway,
-            _ => None,
-        };
-        let blackhole = paths.len() == 1 && paths.iter().all(|(n, _)| n.body == Body::Blackhole);
-        r.kind = if blackhole { RTN_BLACKHOLE } else { r.nh_kind };
-        r.flags &= !u32::from(RTNH_F_ONLINK);
-        if paths.len() > 1 || (v6 && nh.is_group()) {
-            let hops: Vec<NextHopRepr> = paths
-                .iter()
-                .map(|(n, w)| {
-                    let gw = gateway_of(n);
-                    let other = gw.is_some_and(|g| g.is_ipv6() != v6);
-                    NextHopRepr {
-                        flags: if onlink(n) { RTNH_F_ONLINK } else { 0 },
-                        hops: u8::try_from(w.saturating_sub(1)).unwrap_or(u8::MAX),
-                        ifindex: link_of(n),
-                        gateway: gw.filter(|_| !other),
-                        via: gw.filter(|_| other),
-                    }
-                })
-                .collect();
-            r.gateway = None;
-            r.oif = 0;
-            r.multipath = Some(hops.into_boxed_slice());
-        } else if let Some((n, _)) = paths.first() {
-            r.multipath = None;
-            r.gateway = gateway_of(n);
-            r.oif = link_of(n);
-            if onlink(n) {
-                r.flags |= u32::from(RTNH_F_ONLINK);
-            }
-        }
+        expand(&self.nexthops, r);
     }
 
     /// Every nexthop in id order, for [`crate::Tables`].
@@ -586,11 +535,7 @@ impl<D: DataPlane> MemStack<D> {
 
 /// `fib_check_nexthop`: an IPv4 route of `scope` may go through nexthop
 /// `id` of `table`.
-fn check_route_scope(
-    table: &std::collections::BTreeMap<u32, Nexthop>,
-    id: u32,
-    scope: u8,
-) -> StackResult<()> {
+fn check_route_scope(table: &BTreeMap<u32, Nexthop>, id: u32, scope: u8) -> StackResult<()> {
     let Some(nh) = table.get(&id) else {
         return Err(fail(EINVAL, "Nexthop id does not exist"));
     };
@@ -618,4 +563,69 @@ fn check_route_scope(
         }
     }
     Ok(())
+}
+
+/// Writes the next hops of `r`'s nexthop into it, as the kernel's
+/// compatibility mode dumps them: IPv4 one path as a gateway and a
+/// link, more as multipath; IPv6 any group as multipath; a blackhole
+/// through `lo`, the route then a blackhole.
+fn expand(table: &BTreeMap<u32, Nexthop>, r: &mut Route) {
+    let Some(nh) = table.get(&r.nh_id) else {
+        return;
+    };
+    let paths = paths_of(table, r.nh_id);
+    let v6 = r.family == AF_INET6;
+    let onlink = |n: &Nexthop| n.flags & u32::from(RTNH_F_ONLINK) != 0;
+    let link_of = |n: &Nexthop| match n.body {
+        Body::Single { oif, .. } => oif,
+        _ => crate::link::LOOPBACK_INDEX,
+    };
+    let gateway_of = |n: &Nexthop| match n.body {
+        Body::Single { gateway, .. } => gateway,
+        _ => None,
+    };
+    let blackhole = paths.len() == 1 && paths.iter().all(|(n, _)| n.body == Body::Blackhole);
+    r.kind = if blackhole { RTN_BLACKHOLE } else { r.nh_kind };
+    r.flags &= !u32::from(RTNH_F_ONLINK);
+    if paths.len() > 1 || (v6 && nh.is_group()) {
+        let hops: Vec<NextHopRepr> = paths
+            .iter()
+            .map(|(n, w)| {
+                let gw = gateway_of(n);
+                let other = gw.is_some_and(|g| g.is_ipv6() != v6);
+                NextHopRepr {
+                    flags: if onlink(n) { RTNH_F_ONLINK } else { 0 },
+                    // `rtnh_hops` is a byte: the kernel keeps the low one.
+                    hops: (w.saturating_sub(1) & 0xff) as u8,
+                    ifindex: link_of(n),
+                    gateway: gw.filter(|_| !other),
+                    via: gw.filter(|_| other),
+                }
+            })
+            .collect();
+        r.gateway = None;
+        r.oif = 0;
+        r.multipath = Some(hops.into_boxed_slice());
+    } else if let Some((n, _)) = paths.first() {
+        r.multipath = None;
+        r.gateway = gateway_of(n);
+        r.oif = link_of(n);
+        if onlink(n) {
+            r.flags |= u32::from(RTNH_F_ONLINK);
+        }
+    }
+}
+
+/// The single nexthops `id` stands for (itself, or a group's members),
+/// each with its weight.
+fn paths_of(table: &BTreeMap<u32, Nexthop>, id: u32) -> Vec<(&Nexthop, u32)> {
+    match table.get(&id) {
+        Some(n) if n.is_group() => n
+            .members()
+            .iter()
+            .filter_map(|m| table.get(&m.id).map(|x| (x, m.weight)))
+            .collect(),
+        Some(n) => vec![(n, 1)],
+        None => Vec::new(),
+    }
 }

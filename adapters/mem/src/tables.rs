@@ -427,7 +427,7 @@ mod tests {
     /// Requests built by hand (this crate does not depend on nlinline).
     mod nlinline_free {
         use nlq::wire::consts::*;
-        use nlq::wire::{AddrRepr, LinkInfoRepr, LinkRepr, RouteRepr, Writer};
+        use nlq::wire::{AddrRepr, LinkInfoRepr, LinkRepr, NexthopRepr, RouteRepr, Writer};
 
         fn msg(
             kind: u16,
@@ -471,6 +471,43 @@ mod tests {
             r.dst = Some("10.1.0.0".parse().unwrap());
             r.gateway = Some("192.0.2.254".parse().unwrap());
             out.push(msg(RTM_NEWROUTE, create, |w| r.emit(w)));
+            // Nexthops on `lo` (up, with carrier): a link, a local gateway,
+            // a blackhole, a group; routes through the group and the
+            // blackhole.
+            let nh = |id: u32, oif: Option<u32>, gw: Option<&str>, blackhole: bool| {
+                let mut n = NexthopRepr::default();
+                n.header.family = AF_INET;
+                n.id = Some(id);
+                n.oif = oif;
+                n.gateway = gw.map(|g| g.parse().unwrap());
+                n.blackhole = blackhole;
+                n
+            };
+            for n in [
+                nh(5, Some(1), None, false),
+                nh(9, Some(1), Some("127.0.0.2"), false),
+                nh(6, None, None, true),
+            ] {
+                out.push(msg(RTM_NEWNEXTHOP, create, |w| n.emit(w)));
+            }
+            let mut g = NexthopRepr::default();
+            g.id = Some(7);
+            let mut members = nlq::wire::GroupList::default();
+            members
+                .push(nlq::wire::GroupMember { id: 5, weight: 1 })
+                .unwrap();
+            members
+                .push(nlq::wire::GroupMember { id: 9, weight: 3 })
+                .unwrap();
+            g.group = Some(members);
+            out.push(msg(RTM_NEWNEXTHOP, create, |w| g.emit(w)));
+            for (dst, id) in [("10.2.0.0", 7), ("10.3.0.0", 6)] {
+                let mut r = r.clone();
+                r.gateway = None;
+                r.dst = Some(dst.parse().unwrap());
+                r.nh_id = Some(id);
+                out.push(msg(RTM_NEWROUTE, create, |w| r.emit(w)));
+            }
             out
         }
     }
@@ -480,9 +517,14 @@ mod tests {
         let s = configured();
         let t = s.tables();
         assert!(
-            t.links.len() == 2 && t.addrs.len() >= 4 && t.routes.len() >= 5,
+            t.links.len() == 2 && t.addrs.len() >= 4 && t.routes.len() >= 7,
             "{t:?}"
         );
+        assert_eq!(t.nexthops.len(), 4, "{t:?}");
+        assert!(t
+            .routes
+            .iter()
+            .any(|r| r.nh_id == Some(7) && r.multipath.is_some()));
         let r = MemStack::from_tables(&t).unwrap();
         assert_eq!(dump(&s), dump(&r));
         assert_eq!(r.tables(), t);
@@ -519,6 +561,9 @@ mod tests {
         let mut bad = t.clone();
         bad.route_tables.clear();
         assert!(MemStack::from_tables(&bad).is_err(), "no table");
+        let mut bad = t.clone();
+        bad.nexthops.retain(|n| n.id != Some(6));
+        assert!(MemStack::from_tables(&bad).is_err(), "missing nexthop");
         let mut bad = t;
         if let Some(r) = bad.routes.iter_mut().find(|r| r.oif.is_some()) {
             r.oif = Some(99);

@@ -1,15 +1,17 @@
-//! `/proc/net/dev` and `/proc/net/if_inet6` from the daemon (part of the
-//! netdevice emulation).
+//! `/proc/net/dev`, `/proc/net/if_inet6`, `/proc/net/igmp`,
+//! `/proc/net/igmp6` and `/proc/net/dev_mcast` from the daemon (part of
+//! the netdevice emulation).
 //!
 //! net-tools' `ifconfig` lists interfaces and their counters from
-//! `/proc/net/dev` and their IPv6 addresses from `/proc/net/if_inet6`,
-//! which would show the host's. Opening either for reading (through
+//! `/proc/net/dev` and their IPv6 addresses from `/proc/net/if_inet6`;
+//! `ip maddr` reads the multicast groups from the other three; all would
+//! show the host's. Opening one for reading (through
 //! `fopen`, `fopen64`, `open`, `open64`, `openat`, `openat64` or the
 //! `_FORTIFY_SOURCE` `__open*_2`), also spelled `/proc/self/net/...`,
 //! `/proc/thread-self/net/...` or `/proc/<own pid>/net/...`, returns a
 //! memory file (`memfd_create`) holding the daemon's text instead:
-//! `/proc/net/dev` is `Request::ProcNetDev`; `/proc/net/if_inet6` is made
-//! here from the `getifaddrs` records in the kernel's format. Any other
+//! each file is the daemon's answer to its `Request` (`ProcNetDev`,
+//! `ProcIfInet6`, `ProcIgmp`, `ProcIgmp6`, `ProcDevMcast`). Any other
 //! path, and any open for writing, goes to libc unchanged. A relative path
 //! (after `chdir("/proc")`) is not recognised.
 
@@ -31,6 +33,12 @@ pub(crate) enum ProcFile {
     NetDev,
     /// `/proc/net/if_inet6`.
     IfInet6,
+    /// `/proc/net/igmp`.
+    Igmp,
+    /// `/proc/net/igmp6`.
+    Igmp6,
+    /// `/proc/net/dev_mcast`.
+    DevMcast,
 }
 
 /// Which emulated file `path` names, for a process with id `pid`.
@@ -43,6 +51,9 @@ pub(crate) fn proc_file(path: &[u8], pid: u32) -> Option<ProcFile> {
     match rest {
         b"dev" => Some(ProcFile::NetDev),
         b"if_inet6" => Some(ProcFile::IfInet6),
+        b"igmp" => Some(ProcFile::Igmp),
+        b"igmp6" => Some(ProcFile::Igmp6),
+        b"dev_mcast" => Some(ProcFile::DevMcast),
         _ => None,
     }
 }
@@ -52,6 +63,9 @@ fn contents(file: ProcFile) -> Result<Vec<u8>, c_int> {
     match file {
         ProcFile::NetDev => control::request(&Request::ProcNetDev),
         ProcFile::IfInet6 => control::request(&Request::ProcIfInet6),
+        ProcFile::Igmp => control::request(&Request::ProcIgmp),
+        ProcFile::Igmp6 => control::request(&Request::ProcIgmp6),
+        ProcFile::DevMcast => control::request(&Request::ProcDevMcast),
     }
 }
 
@@ -352,7 +366,10 @@ mod tests {
         assert_eq!(proc_file(b"/proc/42/net/dev", 42), Some(NetDev));
         assert_eq!(proc_file(b"/proc/43/net/dev", 42), None);
         assert_eq!(proc_file(b"/proc/421/net/dev", 42), None);
-        assert_eq!(proc_file(b"/proc/net/dev_mcast", 42), None);
+        assert_eq!(proc_file(b"/proc/net/dev_mcast", 42), Some(DevMcast));
+        assert_eq!(proc_file(b"/proc/self/net/igmp6", 42), Some(Igmp6));
+        assert_eq!(proc_file(b"/proc/net/igmp", 42), Some(Igmp));
+        assert_eq!(proc_file(b"/proc/net/igmp4", 42), None);
         assert_eq!(proc_file(b"/proc/net/route", 42), None);
         assert_eq!(proc_file(b"/etc/passwd", 42), None);
     }

@@ -16,12 +16,14 @@ use crate::wire::{AddrRepr, LinkRepr};
 
 mod ifaddrs;
 mod ifname;
+mod mcast;
 mod procfs;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use ifaddrs::{getifaddrs, IfAddrRecord, SockAddr};
 pub use ifname::{if_indextoname, if_nameindex, if_nametoindex};
+pub use mcast::{proc_dev_mcast, proc_igmp, proc_igmp6};
 pub use procfs::{proc_if_inet6, proc_net_dev};
 
 /// Every link, in the stack's order; the stack's errno on failure.

@@ -703,6 +703,18 @@ fn answer(
             let text = nlq::emulate::proc_if_inet6(&Snapshot::take(shared, peer)?)?;
             payload.extend_from_slice(text.as_bytes());
         }
+        Request::ProcIgmp => {
+            let text = nlq::emulate::proc_igmp(&Snapshot::take(shared, peer)?)?;
+            payload.extend_from_slice(text.as_bytes());
+        }
+        Request::ProcIgmp6 => {
+            let text = nlq::emulate::proc_igmp6(&Snapshot::take(shared, peer)?)?;
+            payload.extend_from_slice(text.as_bytes());
+        }
+        Request::ProcDevMcast => {
+            let text = nlq::emulate::proc_dev_mcast(&Snapshot::take(shared, peer)?)?;
+            payload.extend_from_slice(text.as_bytes());
+        }
     }
     Ok(())
 }

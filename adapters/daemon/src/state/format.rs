@@ -503,7 +503,8 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
                 | Message::Addr(_)
                 | Message::Route(_)
                 | Message::Rule(_)
-                | Message::Neigh(_))
+                | Message::Neigh(_)
+                | Message::Nexthop(_))
         );
     if !typed_ok {
         return Err(Bad::Corrupt("a request of a type a journal does not hold"));

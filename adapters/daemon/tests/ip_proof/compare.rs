@@ -45,6 +45,11 @@ pub const MASKS: &[(&str, &str)] = &[
          entries that hold them (IPv6 routes sort by address)",
         "random",
     ),
+    (
+        "the solicited-node groups of those link-local addresses in `ip maddr`'s text \
+         (ff02::1:ffXX:XXXX with the MAC's last three bytes)",
+        "random",
+    ),
     ("NDA_CACHEINFO", "a neighbour's ages and reference count"),
     (
         "neighbour entries the kernel makes for the multicast groups its own IGMP and MLD \
@@ -145,6 +150,18 @@ fn is_fixed_mac(b: &[u8]) -> bool {
 
 /// An IPv6 link-local address whose interface id is derived (EUI-64)
 /// from a random MAC.
+/// The solicited-node group (`ff02::1:ffXX:XXXX`) of such a link-local
+/// address: its low three bytes are none of a fixed MAC's, nor those of
+/// the generated addresses (below 256).
+fn is_random_solicited(v: &[u8; 16]) -> bool {
+    let low = u32::from_be_bytes([0, v[13], v[14], v[15]]);
+    v[..13] == [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff]
+        && low > 0xff
+        && !MACS
+            .iter()
+            .any(|m| m.ends_with(&format!("{:02x}:{:02x}:{:02x}", v[13], v[14], v[15])))
+}
+
 fn is_random_link_local(v: &[u8]) -> bool {
     v.len() == 16
         && v[..8] == [0xfe, 0x80, 0, 0, 0, 0, 0, 0]
@@ -342,6 +359,11 @@ fn mask_words(s: &str) -> String {
                 .is_ok_and(|a| is_random_link_local(&a.octets()))
             {
                 format!("<random-link-local>{}{tail}", &word[addr.len()..])
+            } else if addr
+                .parse::<std::net::Ipv6Addr>()
+                .is_ok_and(|a| is_random_solicited(&a.octets()))
+            {
+                format!("<random-solicited-node>{tail}")
             } else {
                 tok.to_string()
             }

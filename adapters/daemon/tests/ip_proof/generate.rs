@@ -637,5 +637,8 @@ fn show_step(r: &mut Rng) -> Step {
         "ntable show",
         "-4 ntable show dev b0",
         "-6 ntable show name ndisc_cache",
+        "maddr show",
+        "-6 maddr show dev b0",
+        "-4 maddr show",
     ]))
 }

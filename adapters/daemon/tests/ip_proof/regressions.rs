@@ -1392,4 +1392,26 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-6 route show",
         ],
     ),
+    (
+        "multicast groups as `ip maddr` reads them from /proc (the shim's, not the host's): \
+         all-hosts, the bridge's router discovery, solicited-node groups shared by two \
+         addresses, what going down and a small MTU take",
+        &[
+            "link set lo up",
+            "link add b0 address 02:00:00:00:00:0a type bridge",
+            "maddr show",
+            "link set b0 up",
+            "-6 addr add 2001:db8::1/64 dev b0 nodad",
+            "-6 addr add 2001:db8::2/64 dev b0",
+            "-6 addr add 2001:db9::1/64 dev b0 nodad",
+            "addr add 10.0.0.1/24 dev b0",
+            "maddr show",
+            "-6 maddr show dev b0",
+            "-4 maddr show",
+            "link set b0 down",
+            "maddr show",
+            "link set b0 mtu 1200",
+            "maddr show",
+        ],
+    ),
 ];
