@@ -869,6 +869,7 @@ impl<D: DataPlane> MemStack<D> {
         flags: CreateFlags,
         events: Events<'_>,
     ) -> StackResult<()> {
+        let multipath_request = req.multipath.is_some();
         // A multipath request adds its nexthops one by one as siblings: a
         // nexthop given twice collides with itself, and all is rolled back.
         if let Some(m) = &r.multipath {
@@ -897,11 +898,14 @@ impl<D: DataPlane> MemStack<D> {
                 });
             }
             D::admit_route(self, RouteAdmission::Insert(RouteRef(&r)), req)?;
-            // `fib6_add_rt2node`: EXCL, and APPEND when asked.
+            // `fib6_add_rt2node`: EXCL, and APPEND when asked; a multipath
+            // request tells once for all its next hops, without EXCL
+            // (`ip6_route_multipath_add`).
             let append = if flags.append() { NLM_F_APPEND } else { 0 };
+            let excl = if multipath_request { 0 } else { NLM_F_EXCL };
             events(Event::NewRoute(
                 &Self::repr_of(&r),
-                NLM_F_CREATE | NLM_F_EXCL | append,
+                NLM_F_CREATE | excl | append,
             ));
             self.create_table(AF_INET6, r.table);
             self.insert_route(r, true);
@@ -961,7 +965,13 @@ impl<D: DataPlane> MemStack<D> {
             o.multipath = Some(all.into_boxed_slice());
         });
         let merged = Self::repr_of(&self.routes6[i]);
-        events(Event::NewRoute(&merged, NLM_F_CREATE | NLM_F_APPEND));
+        // A multipath request: APPEND only when asked.
+        let append = if !multipath_request || flags.append() {
+            NLM_F_APPEND
+        } else {
+            0
+        };
+        events(Event::NewRoute(&merged, NLM_F_CREATE | append));
         Ok(())
     }
 

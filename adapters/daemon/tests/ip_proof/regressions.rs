@@ -1414,4 +1414,18 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "maddr show",
         ],
     ),
+    (
+        "an IPv6 multipath request tells once, CREATE and APPEND when asked, never EXCL \
+         (ip6_route_multipath_add)",
+        &[
+            "link add b0 type bridge",
+            "link set b0 up",
+            "link add b1 address 02:00:00:00:00:01 type bridge",
+            "-6 addr change 2001:db8:1::1/64 dev b0",
+            "link set b1 up",
+            "-6 route append 2001:db8:30::1/128 nexthop via 2001:db8:1::fe nexthop via fe80::fe dev b1",
+            "-6 route add 2001:db8:20::/48 nexthop via 2001:db8:1::fe nexthop via 2001:db8:1::fd",
+            "-6 route append 2001:db8:20::/48 nexthop via 2001:db8:1::fc",
+        ],
+    ),
 ];
