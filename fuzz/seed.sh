@@ -430,6 +430,25 @@ requests = [
     msg(29, REQ | ACK, struct.pack("<BxxxiHBB", 2, 2, 0, 0, 0) + attr(1, ip4(10, 0, 0, 2))),
     msg(28, REQ | ACK | CREATE, struct.pack("<BxxxiHBB", 2, 2, 0x80, 0, 0) + attr(1, b"\x0a\x00")),
     msg(99, REQ, b"\1\2\3\4"),
+    # Nexthop objects on `lo` (up first): a link, a blackhole, a group,
+    # a route through the group, a replace, GETs, dumps with filters, deletes.
+    msg(19, REQ | ACK, ifi(1, 1, 1)),
+    msg(104, REQ | ACK | CREATE | EXCL, struct.pack("<BBBBI", AF_INET, 0, 0, 0, 0)
+        + attr(1, u32(5)) + attr(5, u32(1))),
+    msg(104, REQ | ACK | CREATE | EXCL, struct.pack("<BBBBI", AF_INET, 0, 0, 0, 0)
+        + attr(1, u32(6)) + attr(4, b"")),
+    msg(104, REQ | ACK | CREATE, struct.pack("<BBBBI", AF_INET6, 0, 0, 0, 0) + attr(5, u32(1))),
+    msg(104, REQ | ACK | CREATE | EXCL, struct.pack("<BBBBI", AF_UNSPEC, 0, 0, 0, 0)
+        + attr(1, u32(7)) + attr(2, struct.pack("<IBBH", 5, 0, 0, 0) + struct.pack("<IBBH", 1, 2, 0, 0))),
+    msg(24, REQ | ACK | CREATE | EXCL, rtm(AF_INET, 16) + attr(1, ip4(10, 6, 0, 0)) + attr(30, u32(7))),
+    msg(24, REQ | ACK | CREATE | EXCL, rtm(AF_INET6, 48) + attr(1, ip6(db8 + [0, 6], 0)) + attr(30, u32(1))),
+    msg(104, REQ | ACK | CREATE | REPLACE, struct.pack("<BBBBI", AF_INET, 0, 0, 0, 0)
+        + attr(1, u32(5)) + attr(5, u32(1)) + attr(6, ip4(127, 0, 0, 2))),
+    msg(106, REQ | ACK, struct.pack("<BBBBI", 0, 0, 0, 0, 0) + attr(1, u32(7))),
+    msg(106, REQ | DUMPF, struct.pack("<BBBBI", 0, 0, 0, 0, 0) + attr(5, u32(1))),
+    msg(106, REQ | DUMPF, struct.pack("<BBBBI", 0, 0, 0, 0, 0) + attr(9, b"")),
+    msg(105, REQ | ACK | ECHO, struct.pack("<BBBBI", 0, 0, 0, 0, 0) + attr(1, u32(5))),
+    msg(105, REQ | ACK, struct.pack("<BBBBI", 0, 0, 0, 0, 0) + attr(1, u32(6))),
 ]
 
 # The first messages of each dump, as requests that add and that delete.

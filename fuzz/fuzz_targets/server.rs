@@ -559,6 +559,7 @@ fn parse_all(m: &NlMsg<'_>) {
         Message::Route(v) => RouteRepr::parse(v).map(drop),
         Message::Neigh(v) => NeighRepr::parse(v).map(drop),
         Message::Rule(v) => nlq::wire::RuleRepr::parse(v).map(drop),
+        Message::Nexthop(v) => nlq::wire::NexthopRepr::parse(v).map(drop),
         _ => Ok(()),
     };
     ok.unwrap_or_else(|e| panic!("server message does not parse: {e:?} {m:?}"));
@@ -587,6 +588,7 @@ fn group_of(m: &NlMsg<'_>) -> u32 {
         RTM_NEWRULE | RTM_DELRULE => RTNLGRP_IPV4_RULE,
         RTM_NEWNETCONF | RTM_DELNETCONF if v6 => RTNLGRP_IPV6_NETCONF,
         RTM_NEWNETCONF | RTM_DELNETCONF => RTNLGRP_IPV4_NETCONF,
+        RTM_NEWNEXTHOP | RTM_DELNEXTHOP => RTNLGRP_NEXTHOP,
         k => panic!("notification of type {k}"),
     }
 }
@@ -615,12 +617,16 @@ impl Checker {
             n += 1;
             parse_all(&m);
             assert_eq!(group_of(&m), d.group, "notification in the wrong group");
-            assert_eq!(
-                m.flags() & (NLM_F_REQUEST | NLM_F_MULTI | NLM_F_ACK),
-                0,
-                "notification flags {:#x}",
-                m.flags()
-            );
+            // `nexthop_notify` copies the request's flags.
+            let nexthop = matches!(m.kind(), RTM_NEWNEXTHOP | RTM_DELNEXTHOP);
+            if !nexthop {
+                assert_eq!(
+                    m.flags() & (NLM_F_REQUEST | NLM_F_MULTI | NLM_F_ACK),
+                    0,
+                    "notification flags {:#x}",
+                    m.flags()
+                );
+            }
             if m.port() == 0 {
                 assert_eq!(m.seq(), 0, "notification from port 0 with a seq");
                 continue;
@@ -642,8 +648,13 @@ impl Checker {
                 "notification for a {:?}",
                 r.expect
             );
+            if nexthop {
+                assert_eq!(m.flags(), r.flags, "a nexthop notification's flags");
+            }
+            // A nexthop replaced tells its routes in the request's name.
+            let replaced_route = r.kind == RTM_NEWNEXTHOP && m.kind() == RTM_NEWROUTE;
             assert!(
-                same_family(r.kind, m.kind()),
+                same_family(r.kind, m.kind()) || replaced_route,
                 "notification of another family"
             );
             // `nlmsg_notify`: with NLM_F_ECHO the requester gets its own
