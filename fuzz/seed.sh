@@ -45,7 +45,7 @@ corpus = os.path.join(here, "corpus")
 regressions = os.path.join(here, "regressions")
 MAX_SEEDS = 200
 TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "rule_repr",
-           "nexthop_repr",
+           "nexthop_repr", "netconf_repr", "nsid_repr",
            "repr_round_trip",
            "nlinline_replies", "server", "daemon_control", "decode", "proxy_requests",
            "proxy_policy"]
@@ -277,8 +277,22 @@ nexthop_payloads = [
     struct.pack("<BBBBI", AF_INET6, 0, 0, 0, 0) + attr(9, b"") + attr(10, struct.pack("<I", 3)),
 ]
 
+# Netconf (IPv4 of a link, IPv6 of all links) and namespace ids.
+netconf_payloads = [
+    struct.pack("<Bxxx", AF_INET) + b"".join(attr(k, struct.pack("<i", v))
+                                            for k, v in ((1, 2), (2, 0), (3, 0), (4, 0), (8, 0), (5, 0), (6, 0))),
+    struct.pack("<Bxxx", AF_INET6) + attr(1, struct.pack("<i", -1)) + attr(2, struct.pack("<i", 1)),
+    struct.pack("<Bxxx", AF_INET) + attr(1, struct.pack("<i", 3)),
+]
+nsid_payloads = [
+    struct.pack("<Bxxx", AF_UNSPEC) + attr(1, struct.pack("<i", -1)),
+    struct.pack("<Bxxx", AF_UNSPEC) + attr(1, struct.pack("<i", 4)) + attr(5, struct.pack("<i", 2)),
+    struct.pack("<Bxxx", AF_UNSPEC) + attr(2, struct.pack("<I", 1)),
+]
+
 for target, payloads in (("neigh_repr", neigh_payloads), ("rule_repr", rule_payloads),
                          ("nexthop_repr", nexthop_payloads),
+                         ("netconf_repr", netconf_payloads), ("nsid_repr", nsid_payloads),
                          ("route_repr", route_payloads),
                          ("addr_repr", addr_payloads), ("link_repr", link_payloads)):
     for p in payloads:

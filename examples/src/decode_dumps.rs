@@ -168,6 +168,8 @@ fn describe(m: &Message<'_>) -> Result<String, nlq::wire::Error> {
             )
         }
         Message::Nexthop(n) => format!("nexthop family {}", n.header().family),
+        Message::Netconf(n) => format!("netconf family {}", n.header().0.family),
+        Message::Nsid(_) => "namespace id".to_string(),
         Message::Done(d) => format!("done (status {})", d.error),
         Message::Error(e) if e.is_ack() => "ack".to_string(),
         Message::Error(e) => format!("error {} {}", e.errno(), e.ext_ack().msg.unwrap_or("")),

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use nlq::wire::consts::*;
 use nlq::wire::{
-    AddrRepr, LinkRepr, Message, Messages, NeighRepr, NexthopRepr, NlMsg, RouteRepr, RuleRepr,
+    AddrRepr, LinkRepr, Message, Messages, NeighRepr, NetconfRepr, NexthopRepr, NlMsg, NsidRepr,
+    RouteRepr, RuleRepr,
 };
 
 use crate::{Error, Result, Transport};
@@ -54,6 +55,8 @@ pub enum Group {
     Ipv6Netconf,
     /// Nexthop objects (`RTNLGRP_NEXTHOP`).
     Nexthop,
+    /// Namespace ids (`RTNLGRP_NSID`).
+    Nsid,
     /// Any group by its number.
     Number(u32),
 }
@@ -88,6 +91,7 @@ impl Group {
             Group::Ipv4Netconf => RTNLGRP_IPV4_NETCONF,
             Group::Ipv6Netconf => RTNLGRP_IPV6_NETCONF,
             Group::Nexthop => RTNLGRP_NEXTHOP,
+            Group::Nsid => RTNLGRP_NSID,
             Group::Number(n) => n,
         }
     }
@@ -121,12 +125,21 @@ pub enum Event {
     NewNexthop(NexthopRepr),
     /// `RTM_DELNEXTHOP`.
     DelNexthop(NexthopRepr),
+    /// `RTM_NEWNETCONF`: a link got its IPv4 or IPv6 device, or its
+    /// configuration changed.
+    NewNetconf(NetconfRepr),
+    /// `RTM_DELNETCONF`: a link lost its device of the family.
+    DelNetconf(NetconfRepr),
+    /// `RTM_NEWNSID`: a namespace got an id here.
+    NewNsid(NsidRepr),
+    /// `RTM_DELNSID`.
+    DelNsid(NsidRepr),
     /// Events were lost: the receive buffer overflowed (`ENOBUFS`). What
     /// the monitor's owner holds may be stale: dump again. The monitor goes
     /// on with the events after the loss.
     Missed,
-    /// A message of another type (netconf, a bridge's forwarding
-    /// entries, …), whole, header included.
+    /// A message of another type (a bridge's forwarding entries, …),
+    /// whole, header included.
     Other {
         /// Its `nlmsg_type`.
         kind: u16,
@@ -166,6 +179,8 @@ impl Event {
             }
             Message::Rule(v) => either!(v, RuleRepr, NewRule, DelRule),
             Message::Nexthop(v) => either!(v, NexthopRepr, NewNexthop, DelNexthop),
+            Message::Netconf(v) => either!(v, NetconfRepr, NewNetconf, DelNetconf),
+            Message::Nsid(v) => either!(v, NsidRepr, NewNsid, DelNsid),
             _ => other(),
         })
     }

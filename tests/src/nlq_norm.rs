@@ -161,7 +161,9 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
             }
         }
         Message::Error(_) | Message::Done(_) | Message::Noop | Message::Overrun => return Ok(None),
-        Message::Other(_) | Message::Nexthop(_) => return Ok(None),
+        Message::Other(_) | Message::Nexthop(_) | Message::Netconf(_) | Message::Nsid(_) => {
+            return Ok(None)
+        }
     }))
 }
 

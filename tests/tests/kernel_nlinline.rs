@@ -619,6 +619,8 @@ fn event_line(e: &nlinline::Event) -> String {
             };
             format!("{kind}rule {r:?}")
         }
+        Event::NewNetconf(c) => format!("+netconf {c:?}"),
+        Event::DelNetconf(c) => format!("-netconf {c:?}"),
         other => format!("{other:?}"),
     }
 }
@@ -663,11 +665,12 @@ fn monitor_story<T: nlinline::Transport, M: nlinline::Transport>(
     out
 }
 
-const STORY_GROUPS: [nlinline::Group; 4] = [
+const STORY_GROUPS: [nlinline::Group; 5] = [
     nlinline::Group::Link,
     nlinline::Group::Ipv4Addr,
     nlinline::Group::Ipv4Route,
     nlinline::Group::Ipv4Rule,
+    nlinline::Group::Ipv4Netconf,
 ];
 
 #[test]
@@ -687,6 +690,15 @@ fn a_monitor_sees_what_the_kernel_sends() {
         let mut m = nlinline::Monitor::new(KernelSocket::new().unwrap(), &STORY_GROUPS).unwrap();
         let kernel = monitor_story(&mut h, &mut m, br);
         assert_eq!(kernel, nlq);
+        // A link's IPv4 device coming and going, typed.
+        assert!(
+            kernel.iter().any(|l| l.starts_with("+netconf")),
+            "{kernel:#?}"
+        );
+        assert!(
+            kernel.iter().any(|l| l.starts_with("-netconf")),
+            "{kernel:#?}"
+        );
         assert!(
             kernel.iter().filter(|l| !l.starts_with('#')).count() > 10,
             "{kernel:#?}"

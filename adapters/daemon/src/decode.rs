@@ -567,6 +567,14 @@ pub fn describe(m: &NlMsg<'_>) -> String {
         Ok(Message::Neigh(n)) => neigh(&n),
         Ok(Message::Rule(r)) => rule(&r),
         Ok(Message::Nexthop(n)) => nexthop(&n),
+        Ok(Message::Netconf(n)) => match nlq::wire::NetconfRepr::parse(&n) {
+            Ok(r) => format!("{r:?}"),
+            Err(e) => format!("malformed: {e}"),
+        },
+        Ok(Message::Nsid(n)) => match nlq::wire::NsidRepr::parse(&n) {
+            Ok(r) => format!("{r:?}"),
+            Err(e) => format!("malformed: {e}"),
+        },
         Ok(Message::Error(e)) => {
             let req = e.request();
             let of = format!(

@@ -490,8 +490,10 @@ mod tests {
             ] {
                 out.push(msg(RTM_NEWNEXTHOP, create, |w| n.emit(w)));
             }
-            let mut g = NexthopRepr::default();
-            g.id = Some(7);
+            let mut g = NexthopRepr {
+                id: Some(7),
+                ..NexthopRepr::default()
+            };
             let mut members = nlq::wire::GroupList::default();
             members
                 .push(nlq::wire::GroupMember { id: 5, weight: 1 })

@@ -4,11 +4,12 @@
 use core::fmt::Debug;
 
 use nlq::wire::consts::{
-    RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE,
+    RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNETCONF, RTM_NEWNEXTHOP, RTM_NEWNSID,
+    RTM_NEWROUTE, RTM_NEWRULE,
 };
 use nlq::wire::{
-    AddrRepr, LinkRepr, Message, Messages, NeighRepr, NexthopRepr, Result, RouteRepr, RuleRepr,
-    Writer,
+    AddrRepr, LinkRepr, Message, Messages, NeighRepr, NetconfRepr, NexthopRepr, NsidRepr, Result,
+    RouteRepr, RuleRepr, Writer,
 };
 
 /// The owned reprs, uniformly.
@@ -50,6 +51,8 @@ repr!(RouteRepr, RTM_NEWROUTE, Route);
 repr!(NeighRepr, RTM_NEWNEIGH, Neigh);
 repr!(RuleRepr, RTM_NEWRULE, Rule);
 repr!(NexthopRepr, RTM_NEWNEXTHOP, Nexthop);
+repr!(NetconfRepr, RTM_NEWNETCONF, Netconf);
+repr!(NsidRepr, RTM_NEWNSID, Nsid);
 
 /// Emits `r` as the body of one `RTM_NEW*` message into a `Vec`; the writer
 /// has no capacity limit, so emitting must succeed.

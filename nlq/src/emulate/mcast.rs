@@ -254,9 +254,10 @@ mod tests {
         l.name = IfName::new(name, crate::wire::Part::Body).ok();
         l.mtu = Some(if index == 1 { 65536 } else { 1500 });
         if bridge {
-            let mut info = LinkInfoRepr::default();
-            info.kind = crate::wire::InlineStr::new("bridge", crate::wire::Part::Body).ok();
-            l.info = Some(info);
+            l.info = Some(LinkInfoRepr {
+                kind: crate::wire::InlineStr::new("bridge", crate::wire::Part::Body).ok(),
+                ..LinkInfoRepr::default()
+            });
         }
         l
     }

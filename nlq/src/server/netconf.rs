@@ -10,18 +10,10 @@ use core::ops::ControlFlow;
 use crate::errno::{EINVAL, ENODEV, EOPNOTSUPP};
 use crate::stack::{Cursor, LinkKey, Stack, StackResult};
 use crate::wire::consts::*;
-use crate::wire::{Attrs, Buffer, LinkRepr, NlMsg, Writer};
+use crate::wire::{Attrs, Buffer, LinkRepr, NetconfRepr, NlMsg, Writer};
 
 use super::request::{Checked, Failure};
 
-/// `NETCONFA_*`.
-const NETCONFA_IFINDEX: u16 = 1;
-const NETCONFA_FORWARDING: u16 = 2;
-const NETCONFA_RP_FILTER: u16 = 3;
-const NETCONFA_MC_FORWARDING: u16 = 4;
-const NETCONFA_PROXY_NEIGH: u16 = 5;
-const NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN: u16 = 6;
-const NETCONFA_BC_FORWARDING: u16 = 8;
 /// `NETCONFA_IFINDEX_ALL` and `NETCONFA_IFINDEX_DEFAULT`.
 const ALL: i32 = -1;
 const DEFAULT: i32 = -2;
@@ -93,34 +85,26 @@ pub(crate) fn has_family(l: &LinkRepr, family: u8) -> bool {
 }
 
 /// Writes one entry (`inet_netconf_fill_devconf` /
-/// `inet6_netconf_fill_devconf` of `NETCONFA_ALL`).
+/// `inet6_netconf_fill_devconf` of `NETCONFA_ALL`): IPv6 has no
+/// reverse-path filter nor multicast or broadcast forwarding.
 pub(crate) fn emit<B: Buffer>(
     w: &mut Writer<B>,
     family: u8,
     index: i32,
 ) -> crate::wire::Result<()> {
-    w.put(&[family, 0, 0, 0])?;
-    w.attr_i32(NETCONFA_IFINDEX, index)?;
-    let kinds: &[u16] = if family == AF_INET6 {
-        &[
-            NETCONFA_FORWARDING,
-            NETCONFA_PROXY_NEIGH,
-            NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN,
-        ]
-    } else {
-        &[
-            NETCONFA_FORWARDING,
-            NETCONFA_RP_FILTER,
-            NETCONFA_MC_FORWARDING,
-            NETCONFA_BC_FORWARDING,
-            NETCONFA_PROXY_NEIGH,
-            NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN,
-        ]
-    };
-    for k in kinds {
-        w.attr_i32(*k, 0)?;
+    let v4 = (family != AF_INET6).then_some(0);
+    NetconfRepr {
+        family,
+        ifindex: Some(index),
+        forwarding: Some(0),
+        rp_filter: v4,
+        mc_forwarding: v4,
+        bc_forwarding: v4,
+        proxy_neigh: Some(0),
+        ignore_routes_with_linkdown: Some(0),
+        input: None,
     }
-    Ok(())
+    .emit(w)
 }
 
 /// Lists the entries of `filter` from position `from` on into `put`

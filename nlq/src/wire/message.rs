@@ -3,8 +3,8 @@
 use super::consts::*;
 use super::control::{DoneMessage, ErrorMessage};
 use super::{
-    AddrMessage, LinkMessage, NeighMessage, NexthopMessage, NlMsg, Result, RouteMessage,
-    RuleMessage,
+    AddrMessage, LinkMessage, NeighMessage, NetconfMessage, NexthopMessage, NlMsg, NsidMessage,
+    Result, RouteMessage, RuleMessage,
 };
 
 /// A message typed by its `nlmsg_type`.
@@ -27,6 +27,10 @@ pub enum Message<'a> {
     Rule(RuleMessage<'a>),
     /// `RTM_{NEW,DEL,GET}NEXTHOP`.
     Nexthop(NexthopMessage<'a>),
+    /// `RTM_{NEW,DEL,GET}NETCONF`.
+    Netconf(NetconfMessage<'a>),
+    /// `RTM_{NEW,DEL,GET}NSID`.
+    Nsid(NsidMessage<'a>),
     /// `NLMSG_ERROR`: an error or an ACK.
     Error(ErrorMessage<'a>),
     /// `NLMSG_DONE`.
@@ -51,6 +55,11 @@ impl<'a> Message<'a> {
             RTM_NEWNEIGH..=RTM_GETNEIGH => Message::Neigh(NeighMessage::parse_payload(p)?),
             RTM_NEWRULE..=RTM_GETRULE => Message::Rule(RuleMessage::parse_payload(p)?),
             RTM_NEWNEXTHOP..=RTM_GETNEXTHOP => Message::Nexthop(NexthopMessage::parse_payload(p)?),
+            // A request may carry the family byte alone (`ip netconf`
+            // does): untyped then.
+            RTM_NEWNETCONF..=RTM_GETNSID if p.len() < 4 => Message::Other(*msg),
+            RTM_NEWNETCONF..=RTM_GETNETCONF => Message::Netconf(NetconfMessage::parse_payload(p)?),
+            RTM_NEWNSID..=RTM_GETNSID => Message::Nsid(NsidMessage::parse_payload(p)?),
             NLMSG_ERROR => Message::Error(ErrorMessage::parse(p, msg.flags())?),
             NLMSG_DONE => Message::Done(DoneMessage::parse(p, msg.flags())?),
             NLMSG_NOOP => Message::Noop,

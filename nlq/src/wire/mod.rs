@@ -43,6 +43,7 @@ mod link_details;
 mod list;
 mod message;
 mod neigh;
+mod netconf;
 mod nexthop;
 mod nlmsg;
 mod parse;
@@ -65,6 +66,10 @@ pub use link_details::{DetailsAt, LinkDetails, LINK_MAP_LEN};
 pub use list::BoundedList;
 pub use message::Message;
 pub use neigh::{NdMsg, NeighAttr, NeighCacheInfo, NeighMessage, NeighRepr};
+pub use netconf::{
+    FamilyByte, NetconfAttr, NetconfMessage, NetconfMsg, NetconfRepr, NsidAttr, NsidMessage,
+    NsidMsg, NsidRepr,
+};
 pub use nexthop::{
     GroupList, GroupMember, GroupMembers, NexthopAttr, NexthopMessage, NexthopRepr, NhMsg,
     MAX_GROUP,
