@@ -183,7 +183,11 @@ fuzz_target!(|data: &[u8]| {
                         Request::NameIndex => {
                             remote::decode_nameindex(p).expect("links decode");
                         }
-                        Request::ProcNetDev | Request::ProcIfInet6 => {
+                        Request::ProcNetDev
+                        | Request::ProcIfInet6
+                        | Request::ProcIgmp
+                        | Request::ProcIgmp6
+                        | Request::ProcDevMcast => {
                             std::str::from_utf8(p).expect("text");
                         }
                     }

@@ -307,6 +307,12 @@ fuzz_target!(|data: &[u8]| {
             Ok(Message::Neigh(n)) => walk_neigh(&n),
             Ok(Message::Rule(r)) => walk_rule(&r),
             Ok(Message::Nexthop(n)) => walk_nexthop(&n),
+            Ok(Message::Netconf(n)) => {
+                black_box(nlq::wire::NetconfRepr::parse(&n).ok());
+            }
+            Ok(Message::Nsid(n)) => {
+                black_box(nlq::wire::NsidRepr::parse(&n).ok());
+            }
             Ok(Message::Error(e)) => {
                 let p = msg.payload();
                 let rp = e.request_payload();

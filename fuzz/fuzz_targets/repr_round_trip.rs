@@ -317,6 +317,7 @@ fn route(c: &mut Cursor<'_>) {
                 u64::from(c.u32())
             }
         }),
+        nh_id: c.opt_u32(),
     };
     let expect = expect_header(family, &[header.dst_len, header.src_len]).unwrap_or_else(|| {
         let mut addrs = vec![
