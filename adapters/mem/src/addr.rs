@@ -606,6 +606,7 @@ impl<D: DataPlane> MemStack<D> {
         let kernel =
             |r: &Route| r.family == AF_INET && r.protocol == RTPROT_KERNEL && r.oif == index;
         if primary {
+            self.prefix_route_table(a);
             self.del_kernel_routes(
                 AF_INET,
                 RoutesAt::Prefixes(&[(prefix, plen)]),
@@ -670,6 +671,23 @@ impl<D: DataPlane> MemStack<D> {
     /// routes with it, notified, a secondary finds its primary gone and
     /// takes nothing, and what is left through the link goes silently
     /// (`fib_disable_ip`).
+    /// `fib_magic` deletes a primary address's prefix route whether it is
+    /// there or not, and makes its table first (main, or local for `lo`):
+    /// the table exists from then on.
+    fn prefix_route_table(&mut self, a: &Addr) {
+        let prefix = IpAddr::V4(Ipv4Addr::from(v4(&a.peer) & mask4(a.prefix_len)));
+        let deletes = !prefix.is_unspecified()
+            && (prefix != a.local || a.prefix_len < 32)
+            && a.flags & IFA_F_NOPREFIXROUTE == 0;
+        if deletes {
+            let lo = self
+                .links
+                .get(&a.ifindex)
+                .is_some_and(|l| l.kind == Kind::Loopback);
+            self.create_table(AF_INET, if lo { RT_TABLE_LOCAL } else { RT_TABLE_MAIN });
+        }
+    }
+
     pub(crate) fn ipv4_forget(&mut self, index: u32, unregister: bool, events: Events<'_>) {
         if !unregister {
             let mut had_any = false;
@@ -698,6 +716,7 @@ impl<D: DataPlane> MemStack<D> {
         for a in &gone {
             events(Event::DelAddr(&a.repr()));
             if a.flags & IFA_F_SECONDARY == 0 {
+                self.prefix_route_table(a);
                 let local = a.local;
                 self.del_kernel_routes(
                     AF_INET,
@@ -712,6 +731,8 @@ impl<D: DataPlane> MemStack<D> {
                     true,
                     events,
                 );
+                // `fib_del_ifaddr`'s end: the routes preferring it go.
+                self.fib_forget_source(local, events);
             }
         }
         if !gone.is_empty() {
@@ -1057,7 +1078,31 @@ impl<D: DataPlane> MemStack<D> {
         if a.flags & IFA_F_NOPREFIXROUTE == 0 {
             self.cleanup_prefix_route6(&a, events);
         }
+        self.remove_prefsrc6(local);
         Ok(())
+    }
+
+    /// `rt6_remove_prefsrc`: the IPv6 routes (but those through nexthop
+    /// objects) that prefer `local` as their source forget it, silently,
+    /// unless their link still has it or another link has it with a
+    /// scope wider than the link (`ipv6_chk_addr`, not strict).
+    fn remove_prefsrc6(&mut self, local: IpAddr) {
+        let addrs = &self.addrs;
+        let still = |dev: u32| {
+            addrs
+                .iter()
+                .any(|a| a.local == local && (a.ifindex == dev || a.scope < RT_SCOPE_LINK))
+        };
+        let mut changed = Vec::new();
+        self.routes6.update_matching(
+            |r| r.nh_id == 0 && r.prefsrc == Some(local) && !still(r.oif),
+            |r| {
+                let old = r.clone();
+                r.prefsrc = None;
+                changed.push((old, r.clone()));
+            },
+        );
+        self.routes_changed(&changed);
     }
 
     /// `cleanup_prefix_route`: whatever route the prefix lookup finds for

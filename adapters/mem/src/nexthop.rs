@@ -220,10 +220,12 @@ impl<D: DataPlane> MemStack<D> {
                 // A blackhole goes through `lo`, which must be up: IPv4
                 // checks it as a link-only next hop (`fib_check_nh_nongw`),
                 // IPv6 as the nexthop's device.
-                let lo_up = self
-                    .links
-                    .get(&crate::link::LOOPBACK_INDEX)
-                    .is_some_and(|l| l.is_up());
+                let lo = self.links.get(&crate::link::LOOPBACK_INDEX);
+                // IPv4 wants `lo`'s IPv4 device first (gone below 68 bytes).
+                if nh.family == AF_INET && !lo.is_some_and(|l| l.mtu >= 68) {
+                    return Err(StackError::new(ENODEV));
+                }
+                let lo_up = lo.is_some_and(|l| l.is_up());
                 if !lo_up {
                     return Err(fail(
                         ENETDOWN,
@@ -384,13 +386,8 @@ impl<D: DataPlane> MemStack<D> {
                 },
             );
         }
-        for (old, new) in &changed {
-            let change = crate::Change::RouteReplaced {
-                old: crate::RouteRef(old),
-                new: crate::RouteRef(new),
-            };
-            self.sources.note(&change);
-            self.plane.mirror(change);
+        self.routes_changed(&changed);
+        for (_, new) in &changed {
             notify(new);
         }
     }

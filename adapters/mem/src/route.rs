@@ -492,6 +492,19 @@ impl<D: DataPlane> MemStack<D> {
         r
     }
 
+    /// Routes changed in place (`(old, new)` each): the indexes and the
+    /// data plane follow.
+    pub(crate) fn routes_changed(&mut self, changed: &[(Route, Route)]) {
+        for (old, new) in changed {
+            let change = Change::RouteReplaced {
+                old: RouteRef(old),
+                new: RouteRef(new),
+            };
+            self.sources.note(&change);
+            self.plane.mirror(change);
+        }
+    }
+
     /// `r` left the tables: the indexes and the data plane follow.
     pub(crate) fn route_gone(&mut self, r: &Route) {
         self.sources.note(&Change::RouteRemoved(RouteRef(r)));

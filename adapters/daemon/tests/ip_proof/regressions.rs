@@ -1428,4 +1428,47 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-6 route append 2001:db8:20::/48 nexthop via 2001:db8:1::fc",
         ],
     ),
+    (
+        "an IPv6 address going takes itself out of the routes that prefer it as their source \
+         (rt6_remove_prefsrc), silently, unless another link still has it",
+        &[
+            "link add b0 address 02:00:00:00:00:0a type bridge",
+            "link set b0 up",
+            "-6 addr add 2001:db8::1/64 dev lo scope link",
+            "-6 route replace 2001:db8:30::1/128 via fe80::fe dev b0 scope host src 2001:db8::1 mtu 1400",
+            "-6 addr add 2001:db8::1/64 dev b0 nodad",
+            "-6 addr del 2001:db8::1/64 dev lo",
+            "-6 addr del 2001:db8::1/64 dev b0",
+            "-6 route show",
+        ],
+    ),
+    (
+        "deleting a primary IPv4 address makes the main table (fib_magic deletes its prefix \
+         route, there or not), which custom rules had kept apart",
+        &[
+            "link add b0 type bridge",
+            "rule flush",
+            "link add b1 mtu 1279 type bridge",
+            "addr add 192.0.2.1/24 dev b1 scope global label b1:0 broadcast +",
+            "route flush dev b0",
+            "link del b1",
+            "route flush dev b0",
+        ],
+    ),
+    (
+        "a link going away: each IPv4 address's routes preferring it as source go before the next address (fib_del_ifaddr's fib_sync_down_addr); an IPv4 blackhole nexthop wants lo's IPv4 device",
+        &[
+            "link add b0 type bridge",
+            "addr add 10.0.0.1/24 dev b0 scope host broadcast +",
+            "addr add 192.0.2.1/24 dev b0 scope host",
+            "link set b0 up",
+            "route change throw 192.0.2.0/24 proto boot src 10.0.0.1",
+            "link del b0",
+            "link set lo mtu 60",
+            "nexthop add id 2 blackhole",
+            "link set lo mtu 65536",
+            "link set lo up",
+            "nexthop add id 2 blackhole",
+        ],
+    ),
 ];
