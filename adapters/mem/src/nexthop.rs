@@ -290,11 +290,6 @@ impl<D: DataPlane> MemStack<D> {
         groups.into_iter().map(|(_, g)| g).collect()
     }
 
-    /// The single nexthops `id` stands for (see [`paths_of`]).
-    fn paths_of(&self, id: u32) -> Vec<(&Nexthop, u32)> {
-        paths_of(&self.nexthops, id)
-    }
-
     /// `replace_nexthop`: the checks of a replacement, then the routes
     /// through it follow, each notified (`nexthop_replace_notify`).
     fn replace_nexthop(
@@ -351,13 +346,17 @@ impl<D: DataPlane> MemStack<D> {
         }
         new.serial = old.serial;
         // The routes' scopes against what they would go through.
-        let trial = {
-            let mut t = self.nexthops.clone();
-            t.insert(id, new.clone());
-            t
+        let after = |n: u32| {
+            if n == id {
+                Some(&new)
+            } else {
+                self.nexthops.get(&n)
+            }
         };
         for r in self.routes4.iter().filter(|r| users.contains(&r.nh_id)) {
-            check_route_scope(&trial, r.nh_id, r.scope)?;
+            if let Some(nh) = after(r.nh_id) {
+                check_route_scope(nh, after, r.scope)?;
+            }
         }
         events(Event::NewNexthop(&new.repr(id)));
         self.nexthops.insert(id, new);
@@ -479,8 +478,7 @@ impl<D: DataPlane> MemStack<D> {
         };
         if r.family == AF_INET6 {
             let v4 = match &nh.body {
-                Body::Group(_) => self
-                    .paths_of(r.nh_id)
+                Body::Group(_) => paths_of(&self.nexthops, r.nh_id)
                     .iter()
                     .any(|(n, _)| n.family == AF_INET),
                 _ => nh.family == AF_INET,
@@ -489,16 +487,11 @@ impl<D: DataPlane> MemStack<D> {
                 return Err(fail(EINVAL, "IPv6 routes can not use an IPv4 nexthop"));
             }
         } else {
-            check_route_scope(&self.nexthops, r.nh_id, r.scope)?;
+            check_route_scope(nh, |m| self.nexthops.get(&m), r.scope)?;
         }
         r.nh_kind = r.kind;
-        self.expand(r);
-        Ok(())
-    }
-
-    /// Writes the next hops of `r`'s nexthop into it (see [`expand`]).
-    pub(crate) fn expand(&self, r: &mut Route) {
         expand(&self.nexthops, r);
+        Ok(())
     }
 
     /// Every nexthop in id order, for [`crate::Tables`].
@@ -530,12 +523,13 @@ impl<D: DataPlane> MemStack<D> {
     }
 }
 
-/// `fib_check_nexthop`: an IPv4 route of `scope` may go through nexthop
-/// `id` of `table`.
-fn check_route_scope(table: &BTreeMap<u32, Nexthop>, id: u32, scope: u8) -> StackResult<()> {
-    let Some(nh) = table.get(&id) else {
-        return Err(fail(EINVAL, "Nexthop id does not exist"));
-    };
+/// `fib_check_nexthop`: an IPv4 route of `scope` may go through `nh`
+/// (whose members `member` finds).
+fn check_route_scope<'a>(
+    nh: &'a Nexthop,
+    member: impl Fn(u32) -> Option<&'a Nexthop>,
+    scope: u8,
+) -> StackResult<()> {
     if scope == RT_SCOPE_HOST && nh.is_group() {
         return Err(fail(
             EINVAL,
@@ -543,7 +537,7 @@ fn check_route_scope(table: &BTreeMap<u32, Nexthop>, id: u32, scope: u8) -> Stac
         ));
     }
     let singles: Vec<&Nexthop> = match &nh.body {
-        Body::Group(m) => m.iter().filter_map(|m| table.get(&m.id)).collect(),
+        Body::Group(m) => m.iter().filter_map(|m| member(m.id)).collect(),
         _ => vec![nh],
     };
     for n in singles {

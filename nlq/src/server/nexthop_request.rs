@@ -4,23 +4,10 @@
 
 use crate::errno::{EINVAL, EOPNOTSUPP};
 use crate::wire::consts::*;
-use crate::wire::{GroupList, GroupMember, NexthopRepr, NhMsg, NlMsg};
+use crate::wire::{FamilyHeader, GroupList, GroupMember, NexthopRepr, NhMsg, NlMsg};
 
 use super::request::{attrs_at, Checked, Failure};
 
-/// `NHA_GROUP_TYPE`, `NHA_BLACKHOLE`, `NHA_GATEWAY`, `NHA_ENCAP_TYPE`,
-/// `NHA_ENCAP`, `NHA_RES_GROUP`, `NHA_RES_BUCKET`, `NHA_GROUP_STATS`,
-/// `NHA_HW_STATS_ENABLE` (`linux/nexthop.h`).
-const NHA_GROUP: u16 = 2;
-const NHA_GROUP_TYPE: u16 = 3;
-const NHA_BLACKHOLE: u16 = 4;
-const NHA_GATEWAY: u16 = 6;
-const NHA_ENCAP_TYPE: u16 = 7;
-const NHA_ENCAP: u16 = 8;
-const NHA_RES_GROUP: u16 = 12;
-const NHA_RES_BUCKET: u16 = 13;
-const NHA_GROUP_STATS: u16 = 15;
-const NHA_HW_STATS_ENABLE: u16 = 16;
 /// `NEXTHOP_GRP_TYPE_RES`: a resilient group.
 const GRP_TYPE_RES: u16 = 1;
 /// The `nh_flags` a request may set (`NEXTHOP_VALID_USER_FLAGS`).
@@ -44,21 +31,7 @@ fn at(message: &'static str, offset: usize) -> Failure {
 /// The header and attributes of a nexthop request; `EINVAL` "Invalid
 /// header length" for a body shorter than `nhmsg`.
 fn parts<'a>(msg: &NlMsg<'a>) -> Checked<(NhMsg, &'a [u8])> {
-    let body = msg.payload();
-    match (body.get(..NHMSG_LEN), body.get(NHMSG_LEN..)) {
-        (Some(h), Some(attrs)) => {
-            let b = |i: usize| h.get(i).copied().unwrap_or(0);
-            let header = NhMsg {
-                family: b(0),
-                scope: b(1),
-                protocol: b(2),
-                resvd: b(3),
-                flags: u32::from_ne_bytes([b(4), b(5), b(6), b(7)]),
-            };
-            Ok((header, attrs))
-        }
-        _ => Err(failure("Invalid header length")),
-    }
+    NhMsg::parse(msg.payload()).map_err(|_| failure("Invalid header length"))
 }
 
 /// Scope, protocol, the reserved byte and the flags (`nh_family` is not
@@ -240,7 +213,6 @@ pub(crate) fn nexthop_new(msg: &NlMsg<'_>) -> Checked<NexthopRepr> {
         NHA_RES_GROUP,
         NHA_HW_STATS_ENABLE,
     ];
-    let _ = (NHA_RES_BUCKET, NHA_GROUP_STATS);
     let mut given: [Option<&[u8]>; NHA_HW_STATS_ENABLE as usize + 1] = Default::default();
     for (_, a) in strict(attrs, NHA_HW_STATS_ENABLE, &allowed)? {
         if let Some(slot) = given.get_mut(usize::from(a.kind())) {

@@ -527,11 +527,26 @@ pub const FIB_RULE_FIND_SADDR: u32 = 0x10000;
 /// Size of `struct nhmsg`.
 pub const NHMSG_LEN: usize = 8;
 pub const NHA_ID: u16 = 1;
+/// `NHA_GROUP`: the members, as `struct nexthop_grp`s.
+pub const NHA_GROUP: u16 = 2;
+/// `NHA_GROUP_TYPE`: `NEXTHOP_GRP_TYPE_MPATH` (0) or `_RES` (1).
+pub const NHA_GROUP_TYPE: u16 = 3;
+/// `NHA_BLACKHOLE`: a flag.
+pub const NHA_BLACKHOLE: u16 = 4;
 pub const NHA_OIF: u16 = 5;
+/// `NHA_GATEWAY`: an address of the header's family.
+pub const NHA_GATEWAY: u16 = 6;
+/// `NHA_ENCAP_TYPE` and `NHA_ENCAP`: a lightweight tunnel.
+pub const NHA_ENCAP_TYPE: u16 = 7;
+pub const NHA_ENCAP: u16 = 8;
 pub const NHA_GROUPS: u16 = 9;
 pub const NHA_MASTER: u16 = 10;
 pub const NHA_FDB: u16 = 11;
 pub const NHA_OP_FLAGS: u16 = 14;
+/// `NHA_RES_GROUP`: a resilient group's parameters.
+pub const NHA_RES_GROUP: u16 = 12;
+/// `NHA_HW_STATS_ENABLE`: a group's hardware statistics.
+pub const NHA_HW_STATS_ENABLE: u16 = 16;
 /// `NHA_OP_FLAG_RESP_GRP_RESVD_0`: in an answer about a group, the
 /// members' reserved bytes are zero.
 pub const NHA_OP_FLAG_RESP_GRP_RESVD_0: u32 = 1 << 31;

@@ -57,7 +57,9 @@ impl<'a> Message<'a> {
             RTM_NEWNEXTHOP..=RTM_GETNEXTHOP => Message::Nexthop(NexthopMessage::parse_payload(p)?),
             // A request may carry the family byte alone (`ip netconf`
             // does): untyped then.
-            RTM_NEWNETCONF..=RTM_GETNSID if p.len() < 4 => Message::Other(*msg),
+            RTM_NEWNETCONF..=RTM_GETNETCONF | RTM_NEWNSID..=RTM_GETNSID if p.len() < 4 => {
+                Message::Other(*msg)
+            }
             RTM_NEWNETCONF..=RTM_GETNETCONF => Message::Netconf(NetconfMessage::parse_payload(p)?),
             RTM_NEWNSID..=RTM_GETNSID => Message::Nsid(NsidMessage::parse_payload(p)?),
             NLMSG_ERROR => Message::Error(ErrorMessage::parse(p, msg.flags())?),

@@ -12,14 +12,6 @@ use super::repr::{check_ip, check_prefix};
 use super::writer::{Buffer, Writer};
 use super::{ErrorKind, Part, Result};
 
-/// `NHA_GROUP`: the members, as `struct nexthop_grp`s.
-pub const NHA_GROUP: u16 = 2;
-/// `NHA_GROUP_TYPE`: `NEXTHOP_GRP_TYPE_MPATH` (0) or `_RES` (1).
-pub const NHA_GROUP_TYPE: u16 = 3;
-/// `NHA_BLACKHOLE`: a flag.
-pub const NHA_BLACKHOLE: u16 = 4;
-/// `NHA_GATEWAY`: an address of the header's family.
-pub const NHA_GATEWAY: u16 = 6;
 /// Size of `struct nexthop_grp`.
 const GRP_LEN: usize = 8;
 
