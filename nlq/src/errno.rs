@@ -35,6 +35,7 @@ pub const EADDRNOTAVAIL: i32 = 99;
 pub const ENETDOWN: i32 = 100;
 pub const ENETUNREACH: i32 = 101;
 pub const ENOBUFS: i32 = 105;
+pub const ENOTCONN: i32 = 107;
 pub const ECONNREFUSED: i32 = 111;
 pub const EHOSTUNREACH: i32 = 113;
 
@@ -74,6 +75,7 @@ pub fn name(errno: i32) -> &'static str {
         ENETDOWN => "ENETDOWN",
         ENETUNREACH => "ENETUNREACH",
         ENOBUFS => "ENOBUFS",
+        ENOTCONN => "ENOTCONN",
         ECONNREFUSED => "ECONNREFUSED",
         EHOSTUNREACH => "EHOSTUNREACH",
         _ => "E?",

@@ -1002,25 +1002,23 @@ impl<D: DataPlane> MemStack<D> {
     /// routes, its link-local address, and the end of duplicate address
     /// detection for its tentative addresses.
     pub(crate) fn ipv6_ready(&mut self, index: u32, events: Events<'_>) {
+        if self.ipv6_config(index, events) {
+            self.ipv6_dad_run(index, events);
+        }
+    }
+
+    /// `addrconf_dev_config` on a link up with carrier (and IPv6): ready,
+    /// the multicast and link-local routes. Whether it was configured.
+    pub(crate) fn ipv6_config(&mut self, index: u32, events: Events<'_>) -> bool {
         let Ok(link) = self.link_ref(index) else {
-            return;
+            return false;
         };
         if !link.is_ready() || link.kind == Kind::Loopback || !self.inet6(index) {
-            return;
+            return false;
         }
-        let mac = link.mac;
         if let Ok(l) = self.link_mut(index) {
             l.inet6_flags |= IF_READY;
         }
-        // Addresses that waited for the link end their detection before
-        // the new link-local address, which starts its own
-        // (`addrconf_dad_run` after `addrconf_dev_config`).
-        let tentative: Vec<IpAddr> = self
-            .addrs
-            .iter()
-            .filter(|a| a.ifindex == index && !a.local.is_ipv4() && a.flags & IFA_F_TENTATIVE != 0)
-            .map(|a| a.local)
-            .collect();
         self.add_mroute6(index, events);
         let mut ll = Route::kernel(
             RT_TABLE_MAIN,
@@ -1033,6 +1031,24 @@ impl<D: DataPlane> MemStack<D> {
         );
         ll.priority = 256;
         self.add_kernel_route(ll, events);
+        true
+    }
+
+    /// Duplicate address detection on a link just configured: addresses
+    /// that waited for the link end theirs before the new link-local
+    /// address, which starts its own (`addrconf_dad_run` after
+    /// `addrconf_dev_config`).
+    pub(crate) fn ipv6_dad_run(&mut self, index: u32, events: Events<'_>) {
+        let Ok(link) = self.link_ref(index) else {
+            return;
+        };
+        let mac = link.mac;
+        let tentative: Vec<IpAddr> = self
+            .addrs
+            .iter()
+            .filter(|a| a.ifindex == index && !a.local.is_ipv4() && a.flags & IFA_F_TENTATIVE != 0)
+            .map(|a| a.local)
+            .collect();
         for ip in tentative {
             self.dad_complete(index, ip, events);
         }

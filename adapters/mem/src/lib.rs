@@ -121,6 +121,7 @@ mod rule;
 mod shape;
 mod slab;
 mod tables;
+mod veth;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

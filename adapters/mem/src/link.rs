@@ -19,10 +19,6 @@ pub(crate) const LOOPBACK_INDEX: u32 = 1;
 /// `IPV6_MIN_MTU`: below it a link loses IPv6.
 pub(crate) const IPV6_MIN_MTU: u32 = 1280;
 
-const IF_OPER_UNKNOWN: u8 = 0;
-const IF_OPER_DOWN: u8 = 2;
-const IF_OPER_UP: u8 = 6;
-
 /// The kinds of link the stack can create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -35,6 +31,9 @@ pub enum Kind {
     /// `tap`: an Ethernet link whose carrier the stack controls (on at
     /// creation).
     Tap,
+    /// `veth`: one end of a pair made together; each has carrier when
+    /// both are up, and deleting one deletes both.
+    Veth,
     /// A device a data plane brings ([`MemStack::attach`]): an Ethernet
     /// link with carrier, like a tap, that names no kind in
     /// `IFLA_LINKINFO`; it cannot be created by request.
@@ -47,6 +46,7 @@ impl Kind {
             "bridge" => Some(Kind::Bridge),
             "dummy" => Some(Kind::Dummy),
             "tap" => Some(Kind::Tap),
+            "veth" => Some(Kind::Veth),
             _ => None,
         }
     }
@@ -58,6 +58,7 @@ impl Kind {
             Kind::Bridge => "bridge",
             Kind::Dummy => "dummy",
             Kind::Tap => "tap",
+            Kind::Veth => "veth",
             Kind::Device => "",
         }
     }
@@ -66,7 +67,8 @@ impl Kind {
     fn mtu_range(self) -> (u32, u32) {
         match self {
             Kind::Loopback => (0, 0),
-            Kind::Bridge => (68, 65535),
+            // `ETH_MIN_MTU`, `ETH_MAX_MTU`.
+            Kind::Bridge | Kind::Veth => (68, 65535),
             // `MAX_MTU` less the Ethernet header (`tun_net_init`).
             Kind::Tap => (68, 65521),
             // The device's own maximum ([`DeviceLink::max_mtu`]).
@@ -118,6 +120,12 @@ pub(crate) struct Link {
     pub inet6_dev: bool,
     /// When each of those devices was made ([`MemStack::family_device_age`]).
     pub born: [u64; 2],
+    /// A veth's other end (0 while the pair is not tied: as it is made,
+    /// and as it goes).
+    pub peer: u32,
+    /// A veth's operational state as the link watcher last set it
+    /// (`IF_OPER_UNKNOWN` until it first runs).
+    pub oper: u8,
 }
 
 pub(crate) fn hw(b: &[u8]) -> HwAddr {
@@ -149,6 +157,8 @@ impl Link {
             inet4_dev: true,
             inet6_dev: true,
             born: [0; 2],
+            peer: 0,
+            oper: IF_OPER_UNKNOWN,
         }
     }
 
@@ -179,7 +189,36 @@ impl Link {
             inet4_dev: true,
             inet6_dev: true,
             born: [0; 2],
+            peer: 0,
+            oper: IF_OPER_UNKNOWN,
         }
+    }
+
+    /// The MTU a link is made with; its IPv4 and IPv6 devices follow it.
+    pub(crate) fn set_initial_mtu(&mut self, mtu: u32) {
+        self.mtu = mtu;
+        self.mtu6 = mtu;
+        self.inet4_dev = mtu >= 68;
+        self.inet6_dev = mtu >= IPV6_MIN_MTU;
+    }
+
+    /// What a creation request sets on the new link: MTU, address, queue
+    /// length, group, alias.
+    pub(crate) fn apply_new(&mut self, change: &LinkChange) {
+        if let Some(mtu) = change.mtu {
+            self.set_initial_mtu(mtu);
+        }
+        if let Some(mac) = change.address {
+            self.mac = mac;
+            self.mac_given = true;
+        }
+        if let Some(q) = change.txqlen {
+            self.txqlen = q;
+        }
+        if let Some(g) = change.group {
+            self.group = g;
+        }
+        self.alias = change.alias;
     }
 
     /// Sets the carrier, counting a change as `netif_carrier_on`/`off`.
@@ -204,20 +243,39 @@ impl Link {
     }
 
     /// Up with carrier: IPv6 configures itself, routes are not `linkdown`.
+    /// A veth is ready once the link watcher has seen its carrier.
     pub fn is_ready(&self) -> bool {
-        self.is_up() && self.carrier
+        self.is_up() && self.carrier && (self.kind != Kind::Veth || self.oper == IF_OPER_UP)
     }
 
     /// The flags as the kernel reports them.
     pub fn iff(&self) -> u32 {
         let mut f = self.flags;
-        if self.is_ready() {
+        if self.kind == Kind::Veth {
+            // The carrier changes at once, the operational state (hence
+            // `IFF_RUNNING`) when the link watcher runs.
+            if self.is_up() {
+                if self.carrier {
+                    f |= IFF_LOWER_UP;
+                }
+                if matches!(self.oper, IF_OPER_UP | IF_OPER_UNKNOWN) {
+                    f |= IFF_RUNNING;
+                }
+            }
+        } else if self.is_ready() {
             f |= IFF_RUNNING | IFF_LOWER_UP;
         }
         f
     }
 
     pub(crate) fn operstate(&self) -> u8 {
+        if self.kind == Kind::Veth {
+            return if self.is_up() {
+                self.oper
+            } else {
+                IF_OPER_DOWN
+            };
+        }
         if !self.is_up() || !self.carrier {
             IF_OPER_DOWN
         } else if !matches!(self.kind, Kind::Tap | Kind::Device) {
@@ -248,6 +306,8 @@ impl Link {
             operstate: Some(self.operstate()),
             linkmode: Some(0),
             master: (self.master != 0).then_some(self.master),
+            // `dev_get_iflink`: a veth names its peer (0 when untied).
+            link: (self.kind == Kind::Veth).then_some(self.peer),
             group: Some(self.group),
             alias: self.alias,
             info: (!matches!(self.kind, Kind::Loopback | Kind::Device)).then(|| LinkInfoRepr {
@@ -276,10 +336,16 @@ impl Link {
                 if matches!(self.kind, Kind::Loopback | Kind::Bridge) {
                     d.netns_immutable = Some(1);
                 }
-                if self.kind == Kind::Loopback {
-                    // `loopback_setup`: `netif_set_tso_max_size(dev, GSO_MAX_SIZE)`
-                    // of the legacy kind, 512 KiB less 8 bytes.
+                if matches!(self.kind, Kind::Loopback | Kind::Veth) {
+                    // `netif_set_tso_max_size(dev, GSO_MAX_SIZE)` of the
+                    // legacy kind, 512 KiB less 8 bytes.
                     d.tso_max_size = Some(524_280);
+                }
+                if self.kind == Kind::Veth {
+                    // `veth_get_num_queues`: a queue per possible CPU.
+                    let queues = crate::veth::queues();
+                    d.num_tx_queues = Some(queues);
+                    d.num_rx_queues = Some(queues);
                 }
                 d
             },
@@ -380,13 +446,13 @@ impl<D: DataPlane> MemStack<D> {
         self.links.get_mut(&index).ok_or(NO_DEVICE)
     }
 
-    fn notify_link(&self, index: u32, events: Events<'_>) {
+    pub(crate) fn notify_link(&self, index: u32, events: Events<'_>) {
         self.notify_link_change(index, 0, events);
     }
 
     /// `RTM_NEWLINK` with `ifi_change` = `change` (the flags that changed;
     /// all ones for a new link).
-    fn notify_link_change(&self, index: u32, change: u32, events: Events<'_>) {
+    pub(crate) fn notify_link_change(&self, index: u32, change: u32, events: Events<'_>) {
         if let Some(l) = self.links.get(&index) {
             let mut r = l.repr();
             r.header.change = change;
@@ -396,7 +462,7 @@ impl<D: DataPlane> MemStack<D> {
 
     /// The next free index after the last one given, cyclically (the
     /// kernel's `xa_alloc_cyclic` on `net->ifindex`).
-    fn alloc_index(&mut self) -> u32 {
+    pub(crate) fn alloc_index(&mut self) -> u32 {
         let mut i = self.last_index;
         loop {
             i = if i >= i32::MAX as u32 { 1 } else { i + 1 };
@@ -408,7 +474,7 @@ impl<D: DataPlane> MemStack<D> {
     }
 
     /// A name from a pattern with `%d`: the first number not taken.
-    fn alloc_name(&self, pattern: &str) -> StackResult<IfName> {
+    pub(crate) fn alloc_name(&self, pattern: &str) -> StackResult<IfName> {
         let (head, tail) = pattern.split_once("%d").unwrap_or((pattern, ""));
         for n in 0..32768u32 {
             let name = format!("{head}{n}{tail}");
@@ -423,6 +489,9 @@ impl<D: DataPlane> MemStack<D> {
         D::admit_new_link(self, new)?;
         let kind = Kind::parse(new.kind)
             .ok_or(StackError::with_message(EOPNOTSUPP, "Unknown device type"))?;
+        if kind == Kind::Veth {
+            return self.veth_add(new, events);
+        }
         if let Some(mtu) = new.change.mtu {
             check_mtu(kind.mtu_range(), mtu)?;
         }
@@ -432,16 +501,7 @@ impl<D: DataPlane> MemStack<D> {
             }
         }
         let name = match &new.name {
-            Some(n) if n.as_str().contains("%d") => self.alloc_name(n.as_str())?,
-            Some(n) => {
-                if !valid_name(n.as_str()) {
-                    return Err(StackError::new(EINVAL));
-                }
-                if self.find_link(LinkKey::Name(n.as_str())).is_some() {
-                    return Err(StackError::new(EEXIST));
-                }
-                *n
-            }
+            Some(n) => self.new_link_name(n.as_str())?,
             None => self.alloc_name(&format!("{}%d", kind.name()))?,
         };
         let index = if new.index != 0 {
@@ -452,49 +512,49 @@ impl<D: DataPlane> MemStack<D> {
         } else {
             self.alloc_index()
         };
+        let mut link = self.made_link(kind, index, name);
+        link.apply_new(&new.change);
+        if new.change.address.is_some() && kind == Kind::Bridge {
+            // A bridge given its address finds no live port when it
+            // recomputes its id: no carrier (as after a MAC change).
+            link.set_carrier(false);
+        }
+        self.register(link, events);
+        let up = new.change.flags(0).is_some_and(|f| f & IFF_UP != 0);
+        self.announce(index, up, events);
+        Ok(index)
+    }
+
+    /// A new link of `kind`, with a MAC of its own: locally administered,
+    /// a seed in the middle, so that the last three bytes (the
+    /// solicited-node group of its EUI-64 link-local address) are never
+    /// those of a small address.
+    pub(crate) fn made_link(&mut self, kind: Kind, index: u32, name: IfName) -> Link {
         self.mac_seed = self.mac_seed.wrapping_add(1);
         let s = self.mac_seed.to_be_bytes();
-        // Locally administered, the seed in the middle: the last three
-        // bytes (the solicited-node group of the EUI-64 link-local
-        // address) are never those of a small address.
-        let mut link = Link::new(kind, index, name, [0x02, s[1], s[2], s[3], 0x6e, 0x6c]);
-        if let Some(mtu) = new.change.mtu {
-            link.mtu = mtu;
-            link.mtu6 = mtu;
-            link.inet4_dev = mtu >= 68;
-            link.inet6_dev = mtu >= IPV6_MIN_MTU;
-        }
-        if let Some(mac) = new.change.address {
-            link.mac = mac;
-            link.mac_given = true;
-            if kind == Kind::Bridge {
-                // A bridge given its address finds no live port when it
-                // recomputes its id: no carrier (as after a MAC change).
-                link.set_carrier(false);
-            }
-        }
-        if let Some(q) = new.change.txqlen {
-            link.txqlen = q;
-        }
-        if let Some(g) = new.change.group {
-            link.group = g;
-        }
-        link.alias = new.change.alias;
-        // NETDEV_REGISTER: IPv4, then IPv6, make their devices, then
-        // rtnetlink tells of the link.
-        let (inet4, inet6) = (link.inet4_dev, link.inet6_dev);
+        Link::new(kind, index, name, [0x02, s[1], s[2], s[3], 0x6e, 0x6c])
+    }
+
+    /// `register_netdevice`: IPv4, then IPv6, make their devices (the link
+    /// is not told yet).
+    pub(crate) fn register(&mut self, mut link: Link, events: Events<'_>) {
+        let (index, inet4, inet6) = (link.index, link.inet4_dev, link.inet6_dev);
         self.births = self.births.wrapping_add(1);
         link.born = [self.births; 2];
         self.links.insert(index, link);
         netconf(AF_INET, index, inet4, true, events);
         netconf(AF_INET6, index, inet6, true, events);
+    }
+
+    /// `rtnl_configure_link` of a new link: opened first if asked, then
+    /// told (every field changed), then `NETDEV_UP`.
+    pub(crate) fn announce(&mut self, index: u32, up: bool, events: Events<'_>) {
+        let pending = if up { self.open(index) } else { Vec::new() };
         self.notify_link_change(index, u32::MAX, events);
-        if let Some(flags) = new.change.flags(0) {
-            if flags & IFF_UP != 0 {
-                self.bring_up(index, IFF_UP, events);
-            }
+        if up {
+            self.netdev_up(index, events);
+            self.linkwatch(&pending, events);
         }
-        Ok(index)
     }
 
     /// `do_setlink`: address, MTU, group, name, alias, flags, master,
@@ -681,14 +741,34 @@ impl<D: DataPlane> MemStack<D> {
     }
 
     /// Opens a link: `RTM_NEWLINK`, then what `NETDEV_UP` brings (the
-    /// loopback addresses, the routes of the IPv4 addresses).
+    /// loopback addresses, the routes of the IPv4 addresses), then the
+    /// link watcher on the carriers that changed.
     fn bring_up(&mut self, index: u32, change: u32, events: Events<'_>) {
-        let Ok(l) = self.link_mut(index) else { return };
+        let pending = self.open(index);
+        self.notify_link_change(index, change, events);
+        self.netdev_up(index, events);
+        self.linkwatch(&pending, events);
+    }
+
+    /// `__dev_open`: the link is up, its queueing discipline attached; a
+    /// veth and its peer get carrier if both are up. The links whose
+    /// carrier changed, for the link watcher.
+    fn open(&mut self, index: u32) -> Vec<u32> {
+        let Ok(l) = self.link_mut(index) else {
+            return Vec::new();
+        };
         l.flags |= IFF_UP;
         l.qdisc_attached = true;
-        let lo = l.kind == Kind::Loopback;
-        self.notify_link_change(index, change, events);
-        if lo {
+        if l.kind == Kind::Veth {
+            self.veth_open(index)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// What `NETDEV_UP` brings.
+    fn netdev_up(&mut self, index: u32, events: Events<'_>) {
+        if self.link_ref(index).is_ok_and(|l| l.kind == Kind::Loopback) {
             self.loopback_v4_up(index, events);
         }
         self.ipv4_routes_up(index, events);
@@ -700,11 +780,30 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 
-    /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go.
+    /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go;
+    /// then the link watcher on the carriers that changed.
     fn bring_down(&mut self, index: u32, change: u32, events: Events<'_>) {
-        let Ok(l) = self.link_mut(index) else { return };
-        l.flags &= !IFF_UP;
+        let pending = self.close(index);
         self.notify_link_change(index, change, events);
+        self.netdev_down(index, events);
+        self.linkwatch(&pending, events);
+    }
+
+    /// `__dev_close`: the link is down; a veth and its peer lose carrier.
+    fn close(&mut self, index: u32) -> Vec<u32> {
+        let Ok(l) = self.link_mut(index) else {
+            return Vec::new();
+        };
+        l.flags &= !IFF_UP;
+        if l.kind == Kind::Veth {
+            self.veth_close(index)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// What `NETDEV_DOWN` brings.
+    fn netdev_down(&mut self, index: u32, events: Events<'_>) {
         // NETDEV_DOWN reaches the nexthops first (their notifier is the
         // oldest).
         self.nexthop_flush_dev(index, false, events);
@@ -713,6 +812,23 @@ impl<D: DataPlane> MemStack<D> {
         self.flush_link_routes(AF_INET, index, false, events);
         self.neigh_flush(AF_INET, index, false, events);
         self.ipv6_down(index, events);
+    }
+
+    /// `dev_close_many`: every link of `links` that is up closes, then
+    /// each is told (UP and RUNNING changed) and `NETDEV_DOWN` follows.
+    pub(crate) fn close_many(&mut self, links: &[u32], events: Events<'_>) {
+        let up: Vec<u32> = links
+            .iter()
+            .copied()
+            .filter(|i| self.links.get(i).is_some_and(Link::is_up))
+            .collect();
+        for &i in &up {
+            self.close(i);
+        }
+        for &i in &up {
+            self.notify_link_change(i, IFF_UP | IFF_RUNNING, events);
+            self.netdev_down(i, events);
+        }
     }
 
     /// IPv6 works on the link (its MTU is large enough).
@@ -738,45 +854,65 @@ impl<D: DataPlane> MemStack<D> {
         Ok(())
     }
 
-    /// What follows a carrier change (`linkwatch`): the link's
-    /// notification (`netdev_state_change` tells only about a link that is
-    /// up), its routes' `linkdown` flag, IPv6 configuration.
+    /// What follows a carrier change (`linkwatch`): `NETDEV_CHANGE` (the
+    /// link's routes follow the carrier, IPv6 configures itself once
+    /// ready), then the link's notification (`netdev_state_change` tells
+    /// only about a link that is up), then the end of duplicate address
+    /// detection.
     fn carrier_changed(&mut self, index: u32, events: Events<'_>) {
         let Ok(l) = self.link_ref(index) else { return };
         let (up, carrier) = (l.is_up(), l.carrier);
         if !carrier {
-            // NETDEV_CHANGE without carrier: the link's nexthops go.
-            self.nexthop_flush_dev(index, false, events);
-            // NETDEV_CHANGE before rtnetlink's message: `neigh_carrier_down`.
-            self.neigh_flush_link(index, true, events);
-        }
-        if up {
+            self.carrier_lost(index, events);
+        } else if up {
+            self.set_linkdown(index, false);
+            let ready = self.ipv6_config(index, events);
             self.notify_link(index, events);
-        }
-        self.set_linkdown(index, !carrier);
-        if carrier && up {
-            self.ipv6_ready(index, events);
+            if ready {
+                self.ipv6_dad_run(index, events);
+            }
+        } else {
+            self.set_linkdown(index, false);
         }
     }
 
-    /// Unregisters a link: closed first, then its IPv4 addresses go, then
-    /// `RTM_DELLINK`.
+    /// `NETDEV_CHANGE` without carrier: the link's nexthops go, then its
+    /// neighbours (`neigh_carrier_down`); rtnetlink tells of a link that
+    /// is up; its routes are marked `linkdown`.
+    pub(crate) fn carrier_lost(&mut self, index: u32, events: Events<'_>) {
+        self.nexthop_flush_dev(index, false, events);
+        self.neigh_flush_link(index, true, events);
+        if self.link_ref(index).is_ok_and(Link::is_up) {
+            self.notify_link(index, events);
+        }
+        self.set_linkdown(index, true);
+    }
+
+    /// Unregisters a link (a veth with its peer): closed first, then its
+    /// IPv4 addresses go, then `RTM_DELLINK`.
     pub(crate) fn link_del(&mut self, index: u32, events: Events<'_>) -> StackResult<()> {
         let l = self.link_ref(index)?;
         if l.kind == Kind::Loopback {
             return Err(StackError::new(EOPNOTSUPP));
         }
         D::admit_del_link(self, index)?;
-        let l = self.link_ref(index)?;
-        if l.is_up() {
-            // `dev_close_many` tells that UP and RUNNING changed.
-            self.bring_down(index, IFF_UP | IFF_RUNNING, events);
+        if self.link_ref(index)?.kind == Kind::Veth {
+            self.veth_del(index, events);
+            return Ok(());
         }
+        self.close_many(&[index], events);
+        self.unregister(index, true, events);
+        Ok(())
+    }
+
+    /// `NETDEV_UNREGISTER` of a closed link, then `RTM_DELLINK` if the link
+    /// had been told (`told`).
+    pub(crate) fn unregister(&mut self, index: u32, told: bool, events: Events<'_>) {
         // NETDEV_UNREGISTER reaches IPv4 before IPv6 (a link that was up
         // lost its IPv6 addresses when it went down, just before); each
         // family's device goes after its addresses.
         self.nexthop_flush_dev(index, true, events);
-        let l = self.link_ref(index)?;
+        let Ok(l) = self.link_ref(index) else { return };
         let (inet4, inet6) = (l.inet4_dev, l.inet6_dev);
         self.ipv4_forget(index, true, events);
         netconf(AF_INET, index, inet4, false, events);
@@ -786,6 +922,9 @@ impl<D: DataPlane> MemStack<D> {
         netconf(AF_INET6, index, inet6, false, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
         if let Some(mut l) = self.links.remove(&index) {
+            if !told {
+                return;
+            }
             // Unregistering detaches its queueing discipline, and its IPv4
             // and IPv6 devices are gone (an empty IFLA_AF_SPEC).
             l.qdisc_attached = false;
@@ -795,7 +934,6 @@ impl<D: DataPlane> MemStack<D> {
             r.header.change = u32::MAX;
             events(Event::DelLink(&r));
         }
-        Ok(())
     }
 }
 

@@ -34,12 +34,15 @@ pub(crate) struct Hop {
 /// all its hops are.
 fn check_hops(
     r: &mut Route,
+    unique: bool,
     mut check: impl FnMut(Hop) -> StackResult<(u32, bool)>,
 ) -> StackResult<()> {
     let Some(hops) = r.multipath.as_mut() else {
         return Ok(());
     };
-    for h in hops.iter_mut() {
+    for i in 0..hops.len() {
+        let (done, rest) = hops.split_at_mut(i);
+        let Some(h) = rest.first_mut() else { break };
         let hop = Hop {
             gateway: h.gateway.or(h.via),
             oif: h.ifindex,
@@ -50,6 +53,17 @@ fn check_hops(
         h.flags &= !(RTNH_F_LINKDOWN as u8);
         if down {
             h.flags |= RTNH_F_LINKDOWN as u8;
+        }
+        // IPv6 adds the hops one by one as siblings
+        // (`ip6_route_info_append`): a hop given twice collides with the
+        // first before later hops are looked at.
+        let gw = h.gateway.or(h.via);
+        if unique
+            && done
+                .iter()
+                .any(|o| o.gateway.or(o.via) == gw && o.ifindex == h.ifindex)
+        {
+            return Err(StackError::new(EEXIST));
         }
     }
     if hops.iter().all(|h| h.flags & RTNH_F_LINKDOWN as u8 != 0) {
@@ -92,7 +106,7 @@ impl<D: DataPlane> MemStack<D> {
             }
         } else if r.multipath.is_some() {
             let (table, scope) = (r.table, r.scope);
-            check_hops(r, |hop| self.check_nh4(hop, table, scope))?;
+            check_hops(r, false, |hop| self.check_nh4(hop, table, scope))?;
         } else {
             let hop = Hop {
                 gateway: r.gateway,
@@ -322,7 +336,7 @@ impl<D: DataPlane> MemStack<D> {
         let onlink = rtm_flags & u32::from(RTNH_F_ONLINK) != 0;
         if r.multipath.is_some() {
             let (kind, table) = (r.kind, r.table);
-            check_hops(r, |hop| self.check_nh6(kind, hop, table))?;
+            check_hops(r, true, |hop| self.check_nh6(kind, hop, table))?;
         } else {
             let hop = Hop {
                 gateway: r.gateway,

@@ -150,6 +150,14 @@ impl MemStack {
             _ => return Err(invalid("link 1 is not the loopback link")),
         }
         for l in links.values() {
+            if l.kind == Kind::Veth
+                && l.peer != 0
+                && !links
+                    .get(&l.peer)
+                    .is_some_and(|p| p.kind == Kind::Veth && p.peer == l.index)
+            {
+                return Err(invalid("a veth's peer is not its pair"));
+            }
             if l.master != 0 && (l.master == l.index || !links.contains_key(&l.master)) {
                 return Err(invalid("a link's master does not exist"));
             }
@@ -310,6 +318,14 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
         }
         link.inet4_dev = conf.inet4;
         link.inet6_dev = conf.inet6;
+    }
+    if kind == Kind::Veth {
+        link.peer = r.link.unwrap_or(0);
+        link.oper = match (carrier, link.peer) {
+            (true, _) => IF_OPER_UP,
+            (false, 0) => IF_OPER_DOWN,
+            _ => IF_OPER_LOWERLAYERDOWN,
+        };
     }
     link.mac_given = r
         .info

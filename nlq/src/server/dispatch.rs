@@ -247,6 +247,7 @@ impl<S: Stack> Server<S> {
     fn new_link(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
         let req = link_repr(msg)?;
         let flags = CreateFlags(msg.flags());
+        super::link_kind::validate(&req)?;
         match self.named_link(&req)? {
             Some(cur) => {
                 if flags.excl() {

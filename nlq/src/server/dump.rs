@@ -98,7 +98,7 @@ pub(super) fn af_spec_part(l: &LinkRepr, family: u8) -> Option<crate::wire::Attr
 }
 
 /// The IPv6 view of a link (`inet6_fill_ifinfo`): name, link-layer
-/// address, MTU, operational state, and `IFLA_PROTINFO`: the IPv6
+/// address, MTU, the underlying link, operational state, and `IFLA_PROTINFO`: the IPv6
 /// attributes of the link's `IFLA_AF_SPEC` when the stack gives them,
 /// else the IPv6 flags (`IF_READY` once the link is up with carrier), the
 /// token and the address generation mode (EUI-64).
@@ -118,6 +118,10 @@ fn emit_inet6_link<B: crate::wire::Buffer>(
     }
     if let Some(v) = l.mtu {
         w.attr_u32(IFLA_MTU, v)?;
+    }
+    // The underlying link, when there is one.
+    if let Some(v) = l.link.filter(|v| *v != l.header.index) {
+        w.attr_u32(IFLA_LINK, v)?;
     }
     if let Some(v) = l.operstate {
         w.attr_u8(IFLA_OPERSTATE, v)?;

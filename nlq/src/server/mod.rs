@@ -26,6 +26,7 @@
 
 mod dispatch;
 mod dump;
+pub mod link_kind;
 mod neigh_request;
 mod neightbl;
 mod netconf;

@@ -400,9 +400,6 @@ impl LinkRepr {
         if let Some(v) = self.master {
             w.attr_u32(IFLA_MASTER, v)?;
         }
-        if let Some(v) = self.link {
-            w.attr_u32(IFLA_LINK, v)?;
-        }
         if let Some(v) = self.carrier {
             w.attr_u8(IFLA_CARRIER, v)?;
         }
@@ -441,6 +438,10 @@ impl LinkRepr {
                 }
                 Ok(())
             })?;
+        }
+        // `nla_put_iflink`, after the kind's information.
+        if let Some(v) = self.link {
+            w.attr_u32(IFLA_LINK, v)?;
         }
         if let Some(q) = &self.qdisc {
             w.attr_str(IFLA_QDISC, q)?;

@@ -412,6 +412,13 @@ pub fn first_difference(
             };
             (ka, na) = (sorted(&ka), sorted(&na));
         }
+        // Lines of random link-local addresses print in their (random)
+        // order too.
+        let settled = |s: &str| {
+            let lines = s.lines().map(str::to_string).collect();
+            settle_random_order(lines).join("\n")
+        };
+        (ka, na) = (settled(&ka), settled(&na));
         if ka != na {
             return Some((i, format!("`{cmd}`: stdout\n{}", line_diff(&ka, &na))));
         }

@@ -1,7 +1,8 @@
 //! Generated `ip` command sequences: route types, scopes, `onlink`,
 //! metrics, `pref`, `add`/`append`/`prepend`/`replace`/`change`, tables,
 //! `src`, multipath, flush and get; addresses with scope, label, metric,
-//! `broadcast +`, `noprefixroute`; links up and down, MTU edges, MACs,
+//! `broadcast +`, `noprefixroute`; links up and down, veth pairs, MTU
+//! edges, MACs,
 //! renames; policy rules (selectors, actions, priorities, deletes,
 //! flushes); neighbours (add, replace, change, delete, get, flush, in
 //! every state a request can give); nexthop objects (gateways, links,
@@ -40,8 +41,8 @@ impl Rng {
     }
 }
 
-/// Link names a sequence uses (`lo` and bridges).
-const LINKS: &[&str] = &["lo", "b0", "b1", "b2"];
+/// Link names a sequence uses (`lo`, bridges, the ends of a veth pair).
+const LINKS: &[&str] = &["lo", "b0", "b1", "b2", "v0", "v1"];
 /// Names a bridge may be created with or renamed to.
 const NEW_NAMES: &[&str] = &["b0", "b1", "b2"];
 /// The MACs a sequence sets: two unicast, multicast, broadcast, zero.
@@ -145,6 +146,14 @@ pub fn sequence(seed: u64, len: usize) -> Vec<Step> {
         steps.push(words(&format!("link add b0{mac} type bridge")));
         if steps.len() < len && r.chance(80) {
             steps.push(words("link set b0 up"));
+        }
+    }
+    // A veth pair, both ends up: links with carrier.
+    if r.chance(35) {
+        steps.push(words("link add v0 type veth peer name v1"));
+        steps.push(words("link set v0 up"));
+        if r.chance(85) {
+            steps.push(words("link set v1 up"));
         }
     }
     while steps.len() < len {
@@ -425,8 +434,38 @@ fn rule_step(r: &mut Rng) -> Step {
     words(&s)
 }
 
+/// `ip link add … type veth`: names given, taken, or left to the kernel;
+/// addresses and MTUs on either end, some refused; up at once.
+fn veth_step(r: &mut Rng) -> String {
+    let name = r.pick(&["v0", "v0", "v1", "b1"]);
+    let mut s = format!("link add {name}");
+    if r.chance(10) {
+        s.push_str(&format!(" address {}", r.pick(&MACS[..3])));
+    }
+    if r.chance(10) {
+        s.push_str(&format!(" mtu {}", r.pick(MTUS)));
+    }
+    if r.chance(10) {
+        s.push_str(" up");
+    }
+    s.push_str(" type veth");
+    if r.chance(90) {
+        s.push_str(&format!(" peer name {}", r.pick(&["v1", "v1", "v0", "b2"])));
+        if r.chance(10) {
+            s.push_str(&format!(" address {}", r.pick(&MACS[1..4])));
+        }
+        if r.chance(10) {
+            s.push_str(&format!(" mtu {}", r.pick(MTUS)));
+        }
+    }
+    s
+}
+
 fn link_step(r: &mut Rng) -> Step {
     let dev = r.pick(LINKS);
+    if r.chance(12) {
+        return words(&veth_step(r));
+    }
     let s = match r.below(10) {
         0 | 1 => {
             let name = r.pick(NEW_NAMES);

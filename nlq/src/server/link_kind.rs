@@ -1,0 +1,88 @@
+//! What `rtnl_newlink` asks of a link kind before it looks for the link a
+//! request names (`rtnl_link_ops::validate`, and the peer's attributes of
+//! a kind that makes pairs): a request that fails here fails the same way
+//! whether the link exists or not.
+
+use crate::errno::{EADDRNOTAVAIL, EINVAL};
+use crate::stack::StackError;
+use crate::wire::{Attrs, LinkInfoRepr, LinkRepr};
+
+/// `VETH_INFO_PEER`: the peer's `ifinfomsg` and attributes, in a veth's
+/// `IFLA_INFO_DATA`.
+pub const VETH_INFO_PEER: u16 = 1;
+
+/// `veth_validate`: an address of six bytes, unicast and not zero, and an
+/// MTU from 68 to 65,535 (`ETH_MIN_MTU`, `ETH_MAX_MTU`); errors without a
+/// message.
+pub fn veth_validate(address: Option<&[u8]>, mtu: Option<u32>) -> Result<(), StackError> {
+    if let Some(mac) = address {
+        if mac.len() != 6 {
+            return Err(StackError::new(EINVAL));
+        }
+        let multicast = mac.first().is_some_and(|b| b & 1 != 0);
+        if multicast || mac.iter().all(|b| *b == 0) {
+            return Err(StackError::new(EADDRNOTAVAIL));
+        }
+    }
+    if mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
+        return Err(StackError::new(EINVAL));
+    }
+    Ok(())
+}
+
+/// The peer a veth request describes (`VETH_INFO_PEER`), if any;
+/// `EINVAL` when it does not parse.
+pub fn veth_peer(info: Option<&LinkInfoRepr>) -> Result<Option<LinkRepr>, StackError> {
+    let Some(data) = info.and_then(|i| i.data.as_ref()) else {
+        return Ok(None);
+    };
+    let peer = Attrs::new(data)
+        .find(VETH_INFO_PEER)
+        .map_err(|_| StackError::new(EINVAL))?;
+    peer.map(|a| LinkRepr::parse_payload(a.value()).map_err(|_| StackError::new(EINVAL)))
+        .transpose()
+}
+
+/// The kind's checks of a `RTM_NEWLINK` request (the link's attributes,
+/// then its peer's), for the kinds that have them.
+pub fn validate(req: &LinkRepr) -> Result<(), StackError> {
+    let kind = req.info.as_ref().and_then(|i| i.kind.as_ref());
+    if kind.map(|k| k.as_str()) != Some("veth") {
+        return Ok(());
+    }
+    veth_validate(req.address.as_ref().map(|a| a.as_slice()), req.mtu)?;
+    if let Some(peer) = veth_peer(req.info.as_ref())? {
+        veth_validate(peer.address.as_ref().map(|a| a.as_slice()), peer.mtu)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn veth_addresses_and_mtus() {
+        assert!(veth_validate(Some(&[2, 0, 0, 0, 0, 1]), Some(1500)).is_ok());
+        let e = |r: Result<(), StackError>| r.unwrap_err().errno;
+        assert_eq!(e(veth_validate(Some(&[2, 0, 0, 0, 1]), None)), EINVAL);
+        assert_eq!(
+            e(veth_validate(Some(&[1, 0, 0x5e, 0, 0, 1]), None)),
+            EADDRNOTAVAIL
+        );
+        assert_eq!(e(veth_validate(Some(&[0; 6]), None)), EADDRNOTAVAIL);
+        assert_eq!(e(veth_validate(None, Some(67))), EINVAL);
+        assert_eq!(e(veth_validate(None, Some(65536))), EINVAL);
+        assert!(veth_validate(None, Some(68)).is_ok());
+        assert!(veth_validate(None, Some(65535)).is_ok());
+    }
+
+    #[test]
+    fn a_peer_that_does_not_parse_is_invalid() {
+        let mut info = LinkInfoRepr::default();
+        // VETH_INFO_PEER holding three bytes: no `ifinfomsg`.
+        info.data = crate::wire::InlineBytes::try_from_slice(&[7, 0, 1, 0, 1, 2, 3, 0]);
+        assert_eq!(veth_peer(Some(&info)).unwrap_err().errno, EINVAL);
+        assert!(veth_peer(None).unwrap().is_none());
+    }
+}
