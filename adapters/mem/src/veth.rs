@@ -260,6 +260,9 @@ impl<D: DataPlane> MemStack<D> {
 
 #[cfg(test)]
 mod tests {
+    use nlq::stack::{Event, LinkChange, LinkKey, Stack};
+    use nlq::wire::{InlineBytes, InlineStr, LinkInfoRepr, LinkRepr};
+
     use super::*;
 
     #[test]
@@ -271,5 +274,176 @@ mod tests {
         assert_eq!(count_cpus("3-1"), None);
         assert_eq!(count_cpus("x"), None);
         assert!(queues() >= 1);
+    }
+
+    /// `IFLA_LINKINFO` of a veth whose peer is named `peer`, with the
+    /// peer's `ifi_flags`.
+    fn info(peer: &str, flags: u32) -> LinkInfoRepr {
+        let mut p = vec![0u8; 16];
+        p[8..12].copy_from_slice(&flags.to_ne_bytes());
+        let name_len = 4 + peer.len() + 1;
+        p.extend_from_slice(&(name_len as u16).to_ne_bytes());
+        p.extend_from_slice(&IFLA_IFNAME.to_ne_bytes());
+        p.extend_from_slice(peer.as_bytes());
+        p.push(0);
+        p.resize(p.len().next_multiple_of(4), 0);
+        let mut data = ((4 + p.len()) as u16).to_ne_bytes().to_vec();
+        data.extend_from_slice(&1u16.to_ne_bytes());
+        data.extend_from_slice(&p);
+        LinkInfoRepr {
+            kind: InlineStr::try_from_str("veth"),
+            data: InlineBytes::try_from_slice(&data),
+            ..LinkInfoRepr::default()
+        }
+    }
+
+    /// What happened, in a few words per event.
+    fn add(
+        s: &mut MemStack,
+        name: &str,
+        peer: &str,
+        flags: u32,
+    ) -> (StackResult<u32>, Vec<String>) {
+        let info = info(peer, flags);
+        let new = NewLink {
+            index: 0,
+            name: IfName::try_from_str(name),
+            kind: "veth",
+            info: Some(&info),
+            change: LinkChange::default(),
+        };
+        let mut seen = Vec::new();
+        let r = s.add_link(&new, &mut |e| seen.push(said(&e)));
+        (r, seen)
+    }
+
+    fn said(e: &Event<'_>) -> String {
+        match e {
+            Event::NewLink(l) => format!(
+                "link {} link={:?} oper={:?} flags={:#x}",
+                l.header.index,
+                l.link,
+                l.operstate,
+                l.header.flags & (IFF_UP | IFF_RUNNING | IFF_LOWER_UP)
+            ),
+            Event::DelLink(l) => format!("del {} link={:?}", l.header.index, l.link),
+            Event::NewNetconf { family, index } => format!("netconf {family} {index}"),
+            Event::DelNetconf { family, index } => format!("-netconf {family} {index}"),
+            Event::NewAddr(a) => format!("addr {}", a.header.index),
+            Event::DelAddr(a) => format!("-addr {}", a.header.index),
+            Event::NewRoute(r, _) => format!("route {}", r.oif.unwrap_or(0)),
+            Event::DelRoute(r) => format!("-route {}", r.oif.unwrap_or(0)),
+            _ => "other".to_string(),
+        }
+    }
+
+    fn set_up(s: &mut MemStack, index: u32, up: bool) -> Vec<String> {
+        let c = LinkChange {
+            flags: if up { IFF_UP } else { 0 },
+            flags_mask: IFF_UP,
+            ..LinkChange::default()
+        };
+        let mut seen = Vec::new();
+        s.set_link(index, &c, &mut |e| seen.push(said(&e))).unwrap();
+        seen
+    }
+
+    fn link(s: &MemStack, index: u32) -> LinkRepr {
+        s.link(LinkKey::Index(index)).unwrap()
+    }
+
+    #[test]
+    fn the_peer_comes_first_untied_then_the_link_tied_to_it() {
+        let mut s = MemStack::new();
+        let (r, seen) = add(&mut s, "v0", "v1", 0);
+        assert_eq!(r, Ok(3));
+        assert_eq!(
+            seen,
+            [
+                "netconf 2 2",
+                "netconf 10 2",
+                "link 2 link=Some(0) oper=Some(2) flags=0x0",
+                "netconf 2 3",
+                "netconf 10 3",
+                "link 3 link=Some(2) oper=Some(2) flags=0x0",
+            ]
+        );
+        let v1 = link(&s, 2);
+        assert_eq!(v1.name.unwrap().as_str(), "v1");
+        assert_eq!(v1.link, Some(3));
+        assert_eq!(v1.carrier, Some(0));
+        assert_eq!(v1.details.carrier_down_count, Some(1));
+        assert_eq!(v1.details.num_tx_queues, Some(queues()));
+    }
+
+    #[test]
+    fn carrier_needs_both_ends_up_and_the_link_watcher_tells() {
+        let mut s = MemStack::new();
+        add(&mut s, "v0", "v1", 0).0.unwrap();
+        // One end up: no carrier, its lower layer down.
+        let seen = set_up(&mut s, 3, true);
+        assert_eq!(seen, ["link 3 link=Some(2) oper=Some(3) flags=0x1"]);
+        // Both: carrier at once, running once the link watcher ran, for
+        // the link opened, then its peer; then their link-local addresses.
+        let seen = set_up(&mut s, 2, true);
+        assert_eq!(
+            seen,
+            [
+                "link 2 link=Some(3) oper=Some(3) flags=0x10001",
+                "route 2",
+                "route 2",
+                "link 2 link=Some(3) oper=Some(6) flags=0x10041",
+                "route 3",
+                "route 3",
+                "link 3 link=Some(2) oper=Some(6) flags=0x10041",
+                "addr 2",
+                "route 2",
+                "addr 3",
+                "route 3",
+            ]
+        );
+        // One end down: the other loses carrier.
+        set_up(&mut s, 3, false);
+        let v1 = link(&s, 2);
+        assert_eq!(v1.operstate, Some(IF_OPER_LOWERLAYERDOWN));
+        assert_eq!(v1.header.flags & (IFF_RUNNING | IFF_LOWER_UP), 0);
+    }
+
+    #[test]
+    fn deleting_one_end_deletes_both_in_one_batch() {
+        let mut s = MemStack::new();
+        add(&mut s, "v0", "v1", 0).0.unwrap();
+        set_up(&mut s, 2, true);
+        set_up(&mut s, 3, true);
+        let mut seen = Vec::new();
+        s.del_link(2, &mut |e| seen.push(said(&e))).unwrap();
+        let links: Vec<&String> = seen
+            .iter()
+            .filter(|l| l.starts_with("link") || l.starts_with("del"))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                "link 2 link=Some(0) oper=Some(2) flags=0x0",
+                "link 3 link=Some(0) oper=Some(2) flags=0x0",
+                "del 2 link=Some(0)",
+                "del 3 link=Some(0)",
+            ]
+        );
+        assert!(s.link(LinkKey::Index(3)).is_err());
+    }
+
+    #[test]
+    fn a_failed_pair_leaves_nothing() {
+        let mut s = MemStack::new();
+        // The link's name is the peer's: the peer is made, told, and goes.
+        let (r, seen) = add(&mut s, "v0", "v0", 0);
+        assert_eq!(r.unwrap_err().errno, EEXIST);
+        assert_eq!(seen.last().map(String::as_str), Some("del 2 link=Some(0)"));
+        // A peer asked up cannot open before it is tied: never told.
+        let (r, seen) = add(&mut s, "v0", "v1", IFF_UP);
+        assert_eq!(r.unwrap_err().errno, ENOTCONN);
+        assert!(seen.iter().all(|e| e.contains("netconf")));
+        assert_eq!(s.links_iter().count(), 1);
     }
 }
