@@ -4,7 +4,8 @@
 //! rules, checked against the kernel by the proof tests of this workspace:
 //!
 //! - links: `lo` at index 1; the kernel's cyclic ifindex allocation; kinds
-//!   `bridge`, `dummy` and `tap` (a tap-like link with carrier); up/down,
+//!   `bridge`, `dummy`, `tap` (a tap-like link with carrier) and `veth`
+//!   pairs (carrier while both ends are up, deleted together); up/down,
 //!   MTU within the kind's limits, MAC, rename;
 //! - addresses: IPv4 and IPv6, primary and secondary, labels; the kernel's
 //!   prefix routes and local-table routes while the link is up; routes and

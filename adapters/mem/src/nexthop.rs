@@ -141,8 +141,20 @@ impl<D: DataPlane> MemStack<D> {
             ));
         }
         let mut nh = from_request(req);
-        self.check_nexthop(&mut nh)?;
-        let id = req.id.unwrap_or(0);
+        let group = matches!(nh.body, Body::Group(_));
+        if group {
+            // `nh_check_attr_group_rtnl` runs before an id is looked for.
+            self.check_nexthop(&mut nh)?;
+        }
+        // `nexthop_add` hands out an id before it makes the nexthop: a
+        // nexthop that then fails its checks has used it up.
+        let id = match req.id.unwrap_or(0) {
+            0 => self.unused_nexthop_id()?,
+            id => id,
+        };
+        if !group {
+            self.check_nexthop(&mut nh)?;
+        }
         let exists = id != 0 && self.nexthops.contains_key(&id);
         if exists && !flags.replace() {
             return Err(StackError::new(EEXIST));
@@ -156,10 +168,6 @@ impl<D: DataPlane> MemStack<D> {
         if exists {
             return self.replace_nexthop(id, nh, events);
         }
-        let id = match id {
-            0 => self.unused_nexthop_id()?,
-            id => id,
-        };
         self.nh_serial += 1;
         nh.serial = self.nh_serial;
         events(Event::NewNexthop(&nh.repr(id)));

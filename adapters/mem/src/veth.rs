@@ -76,19 +76,25 @@ impl<D: DataPlane> MemStack<D> {
             self.alloc_index()
         };
         let mut link = self.made_link(Kind::Veth, peer_index, peer_name);
-        if let Some(p) = &peer {
-            if let Some(mac) = p.address {
-                link.mac = hw(mac.as_slice());
+        // Without peer attributes the peer is made from the link's own
+        // (all but its address).
+        let (mtu, txqlen, group) = match &peer {
+            Some(p) => {
+                if let Some(mac) = p.address {
+                    link.mac = hw(mac.as_slice());
+                }
+                (p.mtu, p.txqlen, p.group)
             }
-            if let Some(mtu) = p.mtu {
-                link.set_initial_mtu(mtu);
-            }
-            if let Some(q) = p.txqlen {
-                link.txqlen = q;
-            }
-            if let Some(g) = p.group {
-                link.group = g;
-            }
+            None => (new.change.mtu, new.change.txqlen, new.change.group),
+        };
+        if let Some(mtu) = mtu {
+            link.set_initial_mtu(mtu);
+        }
+        if let Some(q) = txqlen {
+            link.txqlen = q;
+        }
+        if let Some(g) = group {
+            link.group = g;
         }
         // `netif_carrier_off` once registered, counted.
         link.set_carrier(false);
@@ -431,6 +437,25 @@ mod tests {
             ]
         );
         assert!(s.link(LinkKey::Index(3)).is_err());
+    }
+
+    #[test]
+    fn a_pair_survives_saving_and_restoring() {
+        let mut s = MemStack::new();
+        add(&mut s, "v0", "v1", 0).0.unwrap();
+        set_up(&mut s, 2, true);
+        let dump = |s: &MemStack| s.links_iter().map(|l| l.repr()).collect::<Vec<_>>();
+        let back = MemStack::from_tables(&s.tables()).unwrap();
+        assert_eq!(dump(&back), dump(&s));
+        // A pair torn apart does not load.
+        let mut t = s.tables();
+        t.links.retain(|l| l.header.index != 3);
+        assert!(MemStack::from_tables(&t).is_err());
+        // Once loaded, the pair still works: the other end up brings
+        // carrier to both.
+        let mut back = back;
+        set_up(&mut back, 3, true);
+        assert_eq!(link(&back, 2).operstate, Some(IF_OPER_UP));
     }
 
     #[test]

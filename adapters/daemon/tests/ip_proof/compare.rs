@@ -63,6 +63,11 @@ pub const MASKS: &[(&str, &str)] = &[
          (`ip ntable`)",
         "the kernel draws the time at random; its own multicast entries hold references",
     ),
+    (
+        "the order in which duplicate address detection ends on different links made ready \
+         by one request (each IPv6 address's `RTM_NEWADDR` with its local route)",
+        "the kernel's address-configuration work runs on a concurrent work queue",
+    ),
     ("`ip` output: the same values, in text", "as above"),
 ];
 
@@ -437,14 +442,20 @@ pub fn first_difference(
             }
             v
         };
-        let kn = by_entry(sort_runs(settle_random_order(kn), "RTM_DELNEIGH"));
+        let kn = by_entry(sort_runs(
+            settle_random_order(settle_dad_order(kn)),
+            "RTM_DELNEIGH",
+        ));
         let nn: Vec<String> = b
             .notifications
             .iter()
             .filter(|m| modelled(m))
             .map(|m| render(m, true, b.pid))
             .collect();
-        let nn = by_entry(sort_runs(settle_random_order(nn), "RTM_DELNEIGH"));
+        let nn = by_entry(sort_runs(
+            settle_random_order(settle_dad_order(nn)),
+            "RTM_DELNEIGH",
+        ));
         if kn != nn {
             return Some((
                 i,
@@ -525,6 +536,51 @@ fn sort_runs(mut lines: Vec<String>, prefix: &str) -> Vec<String> {
         i = i.max(start + 1);
     }
     lines
+}
+
+/// The header of a rendered message (the hex after the first `|`).
+fn rendered_header(line: &str) -> &str {
+    line.split('|').nth(1).unwrap_or("").trim()
+}
+
+/// Sorts each run of two or more ends of duplicate address detection: an
+/// IPv6 `RTM_NEWADDR`, with the local route that follows it (`MASKS`).
+fn settle_dad_order(lines: Vec<String>) -> Vec<String> {
+    let v6_addr = |l: &str| l.starts_with("RTM_NEWADDR") && rendered_header(l).starts_with("0a");
+    let local_route = |l: &str| {
+        let h = rendered_header(l);
+        l.starts_with("RTM_NEWROUTE") && h.get(8..10) == Some("ff") && h.get(14..16) == Some("02")
+    };
+    let mut units: Vec<(bool, Vec<String>)> = Vec::new();
+    let mut it = lines.into_iter().peekable();
+    while let Some(l) = it.next() {
+        if v6_addr(&l) {
+            let mut unit = vec![l];
+            if let Some(next) = it.next_if(|n| local_route(n)) {
+                unit.push(next);
+            }
+            units.push((true, unit));
+        } else {
+            units.push((false, vec![l]));
+        }
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < units.len() {
+        let start = i;
+        while i < units.len() && units[i].0 {
+            i += 1;
+        }
+        if i > start {
+            let mut run: Vec<Vec<String>> = units[start..i].iter().map(|u| u.1.clone()).collect();
+            run.sort();
+            out.extend(run.into_iter().flatten());
+        } else {
+            out.extend(units[i].1.iter().cloned());
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Sorts each run of adjacent lines that hold a random link-local address:

@@ -1471,4 +1471,39 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "nexthop add id 2 blackhole",
         ],
     ),
+    (
+        "veth pairs: the peer first, untied; carrier while both ends are up, the link watcher's \
+         state after; a peer without attributes of its own takes the link's MTU; attributes \
+         checked before the name is looked up; IPv6 multipath: a hop given twice fails before \
+         later hops are looked at",
+        &[
+            "link add b1 mtu 1280 type veth",
+            "link add v0 type veth peer name v1",
+            "link add v0 mtu 70000 type veth peer name v1",
+            "link add v0 type veth peer name v1 address 01:00:5e:00:00:01",
+            "link add v2 type veth peer name v2",
+            "link set v0 up",
+            "-6 addr add 2001:db8:1::1/64 dev v0",
+            "-6 route add 2001:db8:30::1/128 nexthop via 2001:db8:1::fe nexthop via 2001:db8:1::fe dev v0 nexthop via 2001:db8:9::9",
+            "link set v1 up",
+            "addr add 10.0.0.1/24 dev v1",
+            "link set v0 down",
+            "link add v3 up type veth peer name v4 mtu 1400",
+            "link del v1",
+            "link del v4",
+        ],
+    ),
+    (
+        "a nexthop without an id uses one up before its checks fail (nexthop_add hands it out \
+         first); duplicate address detection ending on two links at once",
+        &[
+            "link set lo up",
+            "nexthop add via 2001:db8:9::9 dev lo proto static",
+            "nexthop add blackhole proto static",
+            "link add v0 type veth peer name v1",
+            "link set v0 up",
+            "-6 addr add 2001:db8:1::1/64 dev v0",
+            "link set v1 up",
+        ],
+    ),
 ];
