@@ -79,9 +79,11 @@ mod tests {
 
     #[test]
     fn a_peer_that_does_not_parse_is_invalid() {
-        let mut info = LinkInfoRepr::default();
         // VETH_INFO_PEER holding three bytes: no `ifinfomsg`.
-        info.data = crate::wire::InlineBytes::try_from_slice(&[7, 0, 1, 0, 1, 2, 3, 0]);
+        let info = LinkInfoRepr {
+            data: crate::wire::InlineBytes::try_from_slice(&[7, 0, 1, 0, 1, 2, 3, 0]),
+            ..LinkInfoRepr::default()
+        };
         assert_eq!(veth_peer(Some(&info)).unwrap_err().errno, EINVAL);
         assert!(veth_peer(None).unwrap().is_none());
     }
