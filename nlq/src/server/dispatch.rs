@@ -86,6 +86,7 @@ impl<S: Stack> Server<S> {
                 RTM_GETNETCONF => netconf::netconf_dump(msg, strict).map(DumpKind::Netconf),
                 RTM_GETNEIGHTBL => neightbl::neightbl_dump(msg, strict).map(DumpKind::NeighTbl),
                 RTM_GETNSID => Ok(DumpKind::Nsid),
+                RTM_GETSTATS => super::stats::stats_dump(msg, strict).map(DumpKind::Stats),
                 _ => return Err(Failure::errno(EOPNOTSUPP)),
             };
             self.start_dump(id, msg, what);
@@ -103,6 +104,16 @@ impl<S: Stack> Server<S> {
             RTM_NEWROUTE => self.new_route(id, msg),
             RTM_DELROUTE => self.del_route(id, msg),
             RTM_GETNSID => self.get_nsid(id, msg),
+            RTM_GETSTATS => {
+                let (link, flt) = super::stats::stats_get(&self.stack, msg, strict)?;
+                let (seq, port) = (msg.seq(), self.port(id));
+                self.reply(id, |w| {
+                    w.message(RTM_NEWSTATS, 0, seq, port, |w| {
+                        super::stats::emit(w, &link, &flt)
+                    })
+                });
+                Ok(())
+            }
             RTM_GETNEXTHOP => {
                 let nh_id = nexthop_request::nexthop_get(msg)?;
                 let nh = self

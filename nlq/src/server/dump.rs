@@ -27,6 +27,8 @@ pub(crate) enum DumpKind {
     Netconf(super::netconf::NetconfFilter),
     /// The neighbour tables' settings (`ip ntable show`).
     NeighTbl(super::neightbl::NeighTblFilter),
+    /// Link statistics by group (`ip stats show`).
+    Stats(super::stats::StatsFilter),
 }
 
 /// A dump in progress on a connection.
@@ -62,7 +64,8 @@ impl Dump {
                 | DumpKind::Nexthop(_)
                 | DumpKind::Rule(_)
                 | DumpKind::Netconf(_)
-                | DumpKind::NeighTbl(_),
+                | DumpKind::NeighTbl(_)
+                | DumpKind::Stats(_),
             ) => false,
             Err(_) => false,
         }
@@ -350,6 +353,10 @@ impl<S: Stack> Server<S> {
             }
             Ok(DumpKind::NeighTbl(flt)) => super::neightbl::list(stack, flt, pos, &mut |e| {
                 f.put(RTM_NEWNEIGHTBL, |w| super::neightbl::emit(w, e))
+            })
+            .map_err(Failure::from),
+            Ok(DumpKind::Stats(flt)) => super::stats::list(stack, pos, &mut |l| {
+                f.put(RTM_NEWSTATS, |w| super::stats::emit(w, l, &flt))
             })
             .map_err(Failure::from),
             Ok(DumpKind::Rule(flt)) => stack

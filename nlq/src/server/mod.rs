@@ -37,6 +37,7 @@ mod route_answer;
 mod rule_request;
 #[cfg(feature = "std")]
 mod shared;
+mod stats;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;

@@ -101,6 +101,9 @@ pub const RTM_GETNETCONF: u16 = 82;
 pub const RTM_NEWNEXTHOP: u16 = 104;
 pub const RTM_DELNEXTHOP: u16 = 105;
 pub const RTM_GETNEXTHOP: u16 = 106;
+pub const RTM_NEWSTATS: u16 = 92;
+pub const RTM_GETSTATS: u16 = 94;
+pub const RTM_SETSTATS: u16 = 95;
 pub const RTM_NEWNSID: u16 = 88;
 pub const RTM_DELNSID: u16 = 89;
 pub const RTM_GETNSID: u16 = 90;
@@ -168,6 +171,9 @@ pub fn message_type_name(kind: u16) -> Option<&'static str> {
         RTM_NEWNEXTHOP => "RTM_NEWNEXTHOP",
         RTM_DELNEXTHOP => "RTM_DELNEXTHOP",
         RTM_GETNEXTHOP => "RTM_GETNEXTHOP",
+        RTM_NEWSTATS => "RTM_NEWSTATS",
+        RTM_GETSTATS => "RTM_GETSTATS",
+        RTM_SETSTATS => "RTM_SETSTATS",
         _ => return None,
     })
 }

@@ -121,7 +121,7 @@ macro_rules! stats_struct {
                 Self { $($f),* }
             }
 
-            fn emit<B: Buffer>(&self, w: &mut Writer<B>, kind: u16) -> Result<()> {
+            pub(crate) fn emit<B: Buffer>(&self, w: &mut Writer<B>, kind: u16) -> Result<()> {
                 let mut b = [0u8; Self::LEN];
                 for (d, v) in b.chunks_exact_mut(core::mem::size_of::<$t>()).zip(self.to_array()) {
                     d.copy_from_slice(&v.to_ne_bytes());
