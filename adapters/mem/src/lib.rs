@@ -5,7 +5,8 @@
 //!
 //! - links: `lo` at index 1; the kernel's cyclic ifindex allocation; kinds
 //!   `bridge`, `dummy`, `tap` (a tap-like link with carrier) and `veth`
-//!   pairs (carrier while both ends are up, deleted together); up/down,
+//!   pairs (carrier while both ends are up, deleted together), `vxlan`
+//!   (over a lower link whose MTU bounds its own, and gone with it); up/down,
 //!   MTU within the kind's limits, MAC, rename;
 //! - addresses: IPv4 and IPv6, primary and secondary, labels; the kernel's
 //!   prefix routes and local-table routes while the link is up; routes and
@@ -123,6 +124,7 @@ mod shape;
 mod slab;
 mod tables;
 mod veth;
+mod vxlan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

@@ -34,6 +34,8 @@ pub enum Kind {
     /// `veth`: one end of a pair made together; each has carrier when
     /// both are up, and deleting one deletes both.
     Veth,
+    /// `vxlan`: a VXLAN tunnel, with carrier, over a lower link or none.
+    Vxlan,
     /// A device a data plane brings ([`MemStack::attach`]): an Ethernet
     /// link with carrier, like a tap, that names no kind in
     /// `IFLA_LINKINFO`; it cannot be created by request.
@@ -47,6 +49,7 @@ impl Kind {
             "dummy" => Some(Kind::Dummy),
             "tap" => Some(Kind::Tap),
             "veth" => Some(Kind::Veth),
+            "vxlan" => Some(Kind::Vxlan),
             _ => None,
         }
     }
@@ -59,6 +62,7 @@ impl Kind {
             Kind::Dummy => "dummy",
             Kind::Tap => "tap",
             Kind::Veth => "veth",
+            Kind::Vxlan => "vxlan",
             Kind::Device => "",
         }
     }
@@ -68,7 +72,7 @@ impl Kind {
         match self {
             Kind::Loopback => (0, 0),
             // `ETH_MIN_MTU`, `ETH_MAX_MTU`.
-            Kind::Bridge | Kind::Veth => (68, 65535),
+            Kind::Bridge | Kind::Veth | Kind::Vxlan => (68, 65535),
             // `MAX_MTU` less the Ethernet header (`tun_net_init`).
             Kind::Tap => (68, 65521),
             // The device's own maximum ([`DeviceLink::max_mtu`]).
@@ -126,6 +130,8 @@ pub(crate) struct Link {
     /// A veth's operational state as the link watcher last set it
     /// (`IF_OPER_UNKNOWN` until it first runs).
     pub oper: u8,
+    /// A VXLAN link's configuration.
+    pub vxlan: Option<Box<crate::vxlan::Vxlan>>,
 }
 
 pub(crate) fn hw(b: &[u8]) -> HwAddr {
@@ -159,6 +165,7 @@ impl Link {
             born: [0; 2],
             peer: 0,
             oper: IF_OPER_UNKNOWN,
+            vxlan: None,
         }
     }
 
@@ -191,6 +198,7 @@ impl Link {
             born: [0; 2],
             peer: 0,
             oper: IF_OPER_UNKNOWN,
+            vxlan: None,
         }
     }
 
@@ -314,6 +322,7 @@ impl Link {
                 kind: InlineStr::try_from_str(self.kind.name()),
                 data: match self.kind {
                     Kind::Bridge => crate::bridge::info_data(self.mac_given.then_some(&self.mac)),
+                    Kind::Vxlan => self.vxlan.as_ref().and_then(|c| c.info_data()),
                     _ => None,
                 },
                 ..LinkInfoRepr::default()
@@ -340,6 +349,11 @@ impl Link {
                     // `netif_set_tso_max_size(dev, GSO_MAX_SIZE)` of the
                     // legacy kind, 512 KiB less 8 bytes.
                     d.tso_max_size = Some(524_280);
+                }
+                if let Some(c) = &self.vxlan {
+                    // The room its encapsulation needs before the frame.
+                    d.headroom = Some(c.needed_headroom());
+                    d.tso_max_size = Some(c.tso_max_size);
                 }
                 if self.kind == Kind::Veth {
                     // `veth_get_num_queues`: a queue per possible CPU.
@@ -489,8 +503,10 @@ impl<D: DataPlane> MemStack<D> {
         D::admit_new_link(self, new)?;
         let kind = Kind::parse(new.kind)
             .ok_or(StackError::with_message(EOPNOTSUPP, "Unknown device type"))?;
-        if kind == Kind::Veth {
-            return self.veth_add(new, events);
+        match kind {
+            Kind::Veth => return self.veth_add(new, events),
+            Kind::Vxlan => return self.vxlan_add(new, events),
+            _ => {}
         }
         if let Some(mtu) = new.change.mtu {
             check_mtu(kind.mtu_range(), mtu)?;
@@ -611,6 +627,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         if let Some(mtu) = change.mtu {
             check_mtu(mtu_range, mtu)?;
+            self.vxlan_check_mtu(self.link_ref(index)?, mtu)?;
             let l = self.link_mut(index)?;
             if l.mtu != mtu {
                 let old = l.mtu;
@@ -743,7 +760,7 @@ impl<D: DataPlane> MemStack<D> {
     /// Opens a link: `RTM_NEWLINK`, then what `NETDEV_UP` brings (the
     /// loopback addresses, the routes of the IPv4 addresses), then the
     /// link watcher on the carriers that changed.
-    fn bring_up(&mut self, index: u32, change: u32, events: Events<'_>) {
+    pub(crate) fn bring_up(&mut self, index: u32, change: u32, events: Events<'_>) {
         let pending = self.open(index);
         self.notify_link_change(index, change, events);
         self.netdev_up(index, events);
@@ -900,6 +917,12 @@ impl<D: DataPlane> MemStack<D> {
             self.veth_del(index, events);
             return Ok(());
         }
+        if let Some(lower) = self.link_ref(index)?.vxlan.as_ref().map(|c| c.lower) {
+            if lower != 0 {
+                // `netdev_upper_dev_unlink` before the link goes.
+                self.notify_link(lower, events);
+            }
+        }
         self.close_many(&[index], events);
         self.unregister(index, true, events);
         Ok(())
@@ -921,6 +944,14 @@ impl<D: DataPlane> MemStack<D> {
         self.ipv6_down(index, events);
         netconf(AF_INET6, index, inet6, false, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);
+        // The VXLAN links over it go with it, in one batch.
+        let over = self.vxlans_over(index);
+        if !over.is_empty() {
+            self.close_many(&over, events);
+            for i in over {
+                self.unregister(i, true, events);
+            }
+        }
         if let Some(mut l) = self.links.remove(&index) {
             if !told {
                 return;

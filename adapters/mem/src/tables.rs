@@ -158,8 +158,33 @@ impl MemStack {
             {
                 return Err(invalid("a veth's peer is not its pair"));
             }
+            if l.vxlan
+                .as_ref()
+                .is_some_and(|c| c.lower != 0 && !links.contains_key(&c.lower))
+            {
+                return Err(invalid("a VXLAN link's lower link does not exist"));
+            }
             if l.master != 0 && (l.master == l.index || !links.contains_key(&l.master)) {
                 return Err(invalid("a link's master does not exist"));
+            }
+        }
+        // A VXLAN link offloads what its lower link does.
+        let tso: Vec<(u32, u32)> = links
+            .values()
+            .filter_map(|l| {
+                let c = l.vxlan.as_ref()?;
+                let lower = links.get(&c.lower).filter(|_| c.lower != 0);
+                Some((
+                    l.index,
+                    lower
+                        .and_then(|x| x.repr().details.tso_max_size)
+                        .unwrap_or(65536),
+                ))
+            })
+            .collect();
+        for (i, t) in tso {
+            if let Some(c) = links.get_mut(&i).and_then(|l| l.vxlan.as_mut()) {
+                c.tso_max_size = t;
             }
         }
         let mut addrs = Vec::with_capacity(t.addrs.len());
@@ -318,6 +343,12 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
         }
         link.inet4_dev = conf.inet4;
         link.inet6_dev = conf.inet6;
+    }
+    if kind == Kind::Vxlan {
+        let data = r.info.as_ref().and_then(|i| i.data);
+        let conf = crate::vxlan::Vxlan::parse(data.as_ref().map_or(&[][..], |d| d.as_slice()))
+            .map_err(|_| invalid("a VXLAN link's configuration does not parse"))?;
+        link.vxlan = Some(Box::new(conf));
     }
     if kind == Kind::Veth {
         link.peer = r.link.unwrap_or(0);

@@ -3,7 +3,7 @@
 //! a kind that makes pairs): a request that fails here fails the same way
 //! whether the link exists or not.
 
-use crate::errno::{EADDRNOTAVAIL, EINVAL};
+use crate::errno::{EADDRNOTAVAIL, EINVAL, ERANGE};
 use crate::stack::StackError;
 use crate::wire::{Attrs, LinkInfoRepr, LinkRepr};
 
@@ -43,18 +43,82 @@ pub fn veth_peer(info: Option<&LinkInfoRepr>) -> Result<Option<LinkRepr>, StackE
         .transpose()
 }
 
-/// The kind's checks of a `RTM_NEWLINK` request (the link's attributes,
-/// then its peer's), for the kinds that have them.
-pub fn validate(req: &LinkRepr) -> Result<(), StackError> {
-    let kind = req.info.as_ref().and_then(|i| i.kind.as_ref());
-    if kind.map(|k| k.as_str()) != Some("veth") {
-        return Ok(());
+/// `IFLA_VXLAN_ID`, `IFLA_VXLAN_PORT_RANGE`.
+const IFLA_VXLAN_ID: u16 = 1;
+const IFLA_VXLAN_PORT_RANGE: u16 = 10;
+
+/// `vxlan_validate`: an Ethernet address, an MTU from 68 to 65,535, a
+/// VNI below 2^24, a source port range that is not upside down.
+pub fn vxlan_validate(req: &LinkRepr) -> Result<(), StackError> {
+    if let Some(mac) = &req.address {
+        if mac.len() != 6 {
+            return Err(StackError::with_message(
+                EINVAL,
+                "Provided link layer address is not Ethernet",
+            ));
+        }
+        let multicast = mac.first().is_some_and(|b| b & 1 != 0);
+        if multicast || mac.iter().all(|b| *b == 0) {
+            return Err(StackError::with_message(
+                EADDRNOTAVAIL,
+                "Provided Ethernet address is not unicast",
+            ));
+        }
     }
-    veth_validate(req.address.as_ref().map(|a| a.as_slice()), req.mtu)?;
-    if let Some(peer) = veth_peer(req.info.as_ref())? {
-        veth_validate(peer.address.as_ref().map(|a| a.as_slice()), peer.mtu)?;
+    if req.mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
+        return Err(StackError::with_message(
+            EINVAL,
+            "MTU must be between 68 and 65535",
+        ));
+    }
+    let Some(data) = req.info.as_ref().and_then(|i| i.data.as_ref()) else {
+        return Ok(());
+    };
+    for a in Attrs::new(data).flatten() {
+        let v = a.value();
+        match a.kind() {
+            IFLA_VXLAN_ID if a.u32().is_ok_and(|id| id >= 1 << 24) => {
+                return Err(StackError::with_message(
+                    ERANGE,
+                    "VXLAN ID must be lower than 16777216",
+                ));
+            }
+            IFLA_VXLAN_PORT_RANGE => {
+                let port = |i: usize| {
+                    v.get(i..i.saturating_add(2))
+                        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                        .map(u16::from_be_bytes)
+                };
+                if let (Some(low), Some(high)) = (port(0), port(2)) {
+                    if high < low {
+                        return Err(StackError::with_message(
+                            EINVAL,
+                            "Invalid source port range",
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
+}
+
+/// The kind's checks of a `RTM_NEWLINK` request (the link's attributes,
+/// then a peer's), for the kinds that have them.
+pub fn validate(req: &LinkRepr) -> Result<(), StackError> {
+    let kind = req.info.as_ref().and_then(|i| i.kind.as_ref());
+    match kind.map(|k| k.as_str()) {
+        Some("veth") => {
+            veth_validate(req.address.as_ref().map(|a| a.as_slice()), req.mtu)?;
+            if let Some(peer) = veth_peer(req.info.as_ref())? {
+                veth_validate(peer.address.as_ref().map(|a| a.as_slice()), peer.mtu)?;
+            }
+            Ok(())
+        }
+        Some("vxlan") => vxlan_validate(req),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +139,37 @@ mod tests {
         assert_eq!(e(veth_validate(None, Some(65536))), EINVAL);
         assert!(veth_validate(None, Some(68)).is_ok());
         assert!(veth_validate(None, Some(65535)).is_ok());
+    }
+
+    #[test]
+    fn vxlan_requests_are_checked_before_the_link_is_looked_up() {
+        let req = |data: &[u8], mtu: Option<u32>| LinkRepr {
+            mtu,
+            info: Some(LinkInfoRepr {
+                kind: crate::wire::InlineStr::try_from_str("vxlan"),
+                data: crate::wire::InlineBytes::try_from_slice(data),
+                ..LinkInfoRepr::default()
+            }),
+            ..LinkRepr::default()
+        };
+        let text = |r: Result<(), StackError>| r.unwrap_err().message;
+        // IFLA_VXLAN_ID 1 << 24.
+        let id = [8, 0, 1, 0, 0, 0, 0, 1];
+        assert_eq!(
+            text(validate(&req(&id, None))),
+            Some("VXLAN ID must be lower than 16777216")
+        );
+        // IFLA_VXLAN_PORT_RANGE 2000-1000.
+        let range = [8, 0, 10, 0, 0x07, 0xd0, 0x03, 0xe8];
+        assert_eq!(
+            text(validate(&req(&range, None))),
+            Some("Invalid source port range")
+        );
+        assert_eq!(
+            text(validate(&req(&[], Some(65536)))),
+            Some("MTU must be between 68 and 65535")
+        );
+        assert!(validate(&req(&[8, 0, 1, 0, 42, 0, 0, 0], Some(1500))).is_ok());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Generated `ip` command sequences: route types, scopes, `onlink`,
 //! metrics, `pref`, `add`/`append`/`prepend`/`replace`/`change`, tables,
 //! `src`, multipath, flush and get; addresses with scope, label, metric,
-//! `broadcast +`, `noprefixroute`; links up and down, veth pairs, MTU
-//! edges, MACs,
+//! `broadcast +`, `noprefixroute`; links up and down, veth pairs, VXLAN
+//! links, MTU edges, MACs,
 //! renames; policy rules (selectors, actions, priorities, deletes,
 //! flushes); neighbours (add, replace, change, delete, get, flush, in
 //! every state a request can give); nexthop objects (gateways, links,
@@ -41,8 +41,9 @@ impl Rng {
     }
 }
 
-/// Link names a sequence uses (`lo`, bridges, the ends of a veth pair).
-const LINKS: &[&str] = &["lo", "b0", "b1", "b2", "v0", "v1"];
+/// Link names a sequence uses (`lo`, bridges, the ends of a veth pair, a
+/// VXLAN link).
+const LINKS: &[&str] = &["lo", "b0", "b1", "b2", "v0", "v1", "x0"];
 /// Names a bridge may be created with or renamed to.
 const NEW_NAMES: &[&str] = &["b0", "b1", "b2"];
 /// The MACs a sequence sets: two unicast, multicast, broadcast, zero.
@@ -455,10 +456,53 @@ fn veth_step(r: &mut Rng) -> String {
     s
 }
 
+/// `ip link add … type vxlan`: VNIs and ports that collide or not, remote
+/// and local addresses of both families, a lower link (whose MTU bounds
+/// the tunnel's), TTL, learning, source port ranges (some refused).
+fn vxlan_step(r: &mut Rng) -> String {
+    let name = r.pick(&["x0", "x0", "x1"]);
+    let mut s = format!("link add {name}");
+    if r.chance(10) {
+        s.push_str(&format!(" mtu {}", r.pick(MTUS)));
+    }
+    if r.chance(8) {
+        s.push_str(" up");
+    }
+    s.push_str(&format!(
+        " type vxlan id {} dstport {}",
+        r.pick(&["42", "43"]),
+        r.pick(&["4789", "4789", "0", "4790"])
+    ));
+    match r.below(5) {
+        0 => s.push_str(" remote 10.0.0.9"),
+        1 => s.push_str(" remote 2001:db8::9"),
+        _ => {}
+    }
+    if r.chance(20) {
+        s.push_str(" local 10.0.0.1");
+    }
+    if r.chance(40) {
+        s.push_str(&format!(" dev {}", r.pick(&["b0", "v0", "lo", "nosuch"])));
+    }
+    if r.chance(15) {
+        s.push_str(&format!(" ttl {}", r.pick(&["5", "64", "inherit"])));
+    }
+    if r.chance(15) {
+        s.push_str(" nolearning");
+    }
+    if r.chance(10) {
+        s.push_str(&format!(" srcport {}", r.pick(&["1000 2000", "2000 1000"])));
+    }
+    s
+}
+
 fn link_step(r: &mut Rng) -> Step {
     let dev = r.pick(LINKS);
     if r.chance(12) {
         return words(&veth_step(r));
+    }
+    if r.chance(8) {
+        return words(&vxlan_step(r));
     }
     let s = match r.below(10) {
         0 | 1 => {

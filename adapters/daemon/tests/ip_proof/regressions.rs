@@ -1506,4 +1506,27 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link set v1 up",
         ],
     ),
+    (
+        "VXLAN links: the lower link told of its upper, the MTU its lower link allows, the \
+         VNI taken per port, the driver telling of the link before opening it, the kind's \
+         checks before the name is looked up, and the tunnels going with their lower link",
+        &[
+            "link add b0 type bridge",
+            "link add v0 type veth peer name v1",
+            "link add x0 type vxlan id 42 dstport 4789 dev b0",
+            "link add x1 mtu 9000 type vxlan id 43 dstport 4789 remote 2001:db8::9 dev v0",
+            "link add x2 up type vxlan id 42 dstport 4789",
+            "link add x2 up type vxlan id 42 dstport 4790 local 10.0.0.1 ttl 5 nolearning",
+            "link add x3 type vxlan id 44 dstport 4789 srcport 2000 1000",
+            "link add x0 type vxlan id 44 dstport 4789 srcport 2000 1000",
+            "link add x3 type vxlan id 45 dstport 0 dev lo ttl inherit",
+            "link set x0 mtu 1451",
+            "link set x0 mtu 1450 up",
+            "link set b0 mtu 1400",
+            "link del x3",
+            "link del b0",
+            "link del v1",
+            "-d link show",
+        ],
+    ),
 ];
