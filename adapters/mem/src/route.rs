@@ -1075,6 +1075,8 @@ impl<D: DataPlane> MemStack<D> {
                     .any(|o| o.table == table && o.dst_len == 0)
                 && req.oif.is_none_or(|i| i == 1)
                 && gw.is_none()
+                // A delete by nexthop id passes over routes without one.
+                && req.nh_id.is_none_or(|n| n == 0)
                 // Metric 0 matches any.
                 && req.priority.is_none_or(|p| p == 0 || p == u32::MAX)
                 && (req.header.protocol == 0 || req.header.protocol == RTPROT_KERNEL);

@@ -1529,4 +1529,12 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-d link show",
         ],
     ),
+    (
+        "an IPv6 delete by nexthop id passes over the null entry (ESRCH, not ENOENT)",
+        &[
+            "link set lo up",
+            "nexthop add id 3 blackhole",
+            "-6 route del default nhid 3",
+        ],
+    ),
 ];
