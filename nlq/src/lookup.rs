@@ -374,11 +374,41 @@ pub fn select_source4<S: Stack + ?Sized>(
     on_link.map(|(_, a)| a).or(elsewhere)
 }
 
-/// IPv6 address scopes as `ipv6_addr_scope` ranks them.
+/// The default address labels (`ip6addrlbl_init_table`, RFC 6724's
+/// policy table): `(prefix, length, label)`, the longest match wins.
+const LABELS: [(u128, u32, u8); 10] = [
+    (0, 0, 1),
+    (0xfc00 << 112, 7, 5),
+    (0xfec0 << 112, 10, 11),
+    (0x2002 << 112, 16, 2),
+    (0x3ffe << 112, 16, 12),
+    (0x2001 << 112, 32, 6),
+    (0x2001_0010 << 96, 28, 7),
+    (0xffff << 32, 96, 4),
+    (0, 96, 3),
+    (1, 128, 0),
+];
+
+/// The label of an IPv6 address (`ipv6_addr_label`).
+fn label6(a: &core::net::Ipv6Addr) -> u8 {
+    let v = u128::from(*a);
+    LABELS
+        .iter()
+        .filter(|(p, len, _)| {
+            let mask = u128::MAX
+                .checked_shl(128u32.saturating_sub(*len))
+                .unwrap_or(0);
+            v & mask == *p
+        })
+        .max_by_key(|(_, len, _)| *len)
+        .map_or(1, |(_, _, l)| *l)
+}
+
+/// IPv6 address scopes as source selection ranks them
+/// (`__ipv6_addr_src_scope`): `::1` counts as link-local (RFC 6724, 3.4),
+/// so a link-local address elsewhere does not beat it on scope.
 fn scope6(a: &core::net::Ipv6Addr) -> u8 {
-    if a.is_loopback() {
-        1
-    } else if a.segments()[0] & 0xffc0 == 0xfe80 {
+    if a.is_loopback() || a.segments()[0] & 0xffc0 == 0xfe80 {
         2
     } else {
         14
@@ -394,7 +424,7 @@ fn scope6(a: &core::net::Ipv6Addr) -> u8 {
 pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Option<IpAddr> {
     let IpAddr::V6(d) = dst else { return None };
     let dscope = scope6(&d);
-    let mut best: Option<((bool, i16, bool, u32), IpAddr)> = None;
+    let mut best: Option<((bool, i16, bool, bool, bool, u32), IpAddr)> = None;
     let _ = stack.addrs(AF_INET6, 0, &mut |a: &AddrRepr| {
         let Some(IpAddr::V6(l)) = a.local.or(a.address) else {
             return ControlFlow::Continue(());
@@ -412,10 +442,15 @@ pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Op
         } else {
             scope.saturating_sub(128)
         };
+        // Rule 3: not deprecated; rule 5: on the output link; rule 6: the
+        // destination's label (`ipv6_addr_label`); rule 8: the longest
+        // common prefix.
         let rank = (
             l == d,
             scope_rank,
+            a.all_flags() & IFA_F_DEPRECATED == 0,
             a.header.index == oif,
+            label6(&l) == label6(&d),
             (u128::from(l) ^ u128::from(d)).leading_zeros(),
         );
         if best.is_none_or(|(r, _)| rank > r) {
@@ -430,6 +465,22 @@ pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Op
 mod tests {
     use super::*;
     use core::net::Ipv4Addr;
+
+    #[test]
+    fn addresses_have_the_default_labels() {
+        let l = |s: &str| label6(&s.parse().unwrap());
+        assert_eq!(l("::1"), 0);
+        assert_eq!(l("2001:db8::1"), 1);
+        assert_eq!(l("fe80::1"), 1);
+        assert_eq!(l("fc00::1"), 5);
+        assert_eq!(l("::ffff:1.2.3.4"), 4);
+        assert_eq!(l("2002::1"), 2);
+        assert_eq!(l("2001::1"), 6);
+        assert_eq!(l("2001:10::1"), 7);
+        assert_eq!(l("::2"), 3);
+        // `::1` is as link-local as `fe80::/10` when choosing a source.
+        assert_eq!(scope6(&"::1".parse().unwrap()), 2);
+    }
 
     #[test]
     fn prefixes_contain_their_addresses() {

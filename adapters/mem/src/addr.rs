@@ -319,6 +319,9 @@ impl<D: DataPlane> MemStack<D> {
     /// deleted).
     fn modify_prefix_metric(&mut self, a: &Addr, metric: u32, events: Events<'_>) {
         let up = self.link_ref(a.ifindex).is_ok_and(|l| l.is_up());
+        let lo = self
+            .link_ref(a.ifindex)
+            .is_ok_and(|l| l.kind == Kind::Loopback);
         let prefix = v4(&a.peer) & mask4(a.prefix_len);
         if !up
             || a.flags & (IFA_F_SECONDARY | IFA_F_NOPREFIXROUTE) != 0
@@ -328,12 +331,19 @@ impl<D: DataPlane> MemStack<D> {
             return;
         }
         let dst = IpAddr::V4(Ipv4Addr::from(prefix));
+        // On a loopback link the prefix route is local, as
+        // `fib_add_ifaddr` made it.
+        let (table, kind, scope) = if lo {
+            (RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST)
+        } else {
+            (RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK)
+        };
         let mut r = Route::kernel(
-            RT_TABLE_MAIN,
+            table,
             dst,
             a.prefix_len,
-            RTN_UNICAST,
-            RT_SCOPE_LINK,
+            kind,
+            scope,
             a.ifindex,
             Some(a.local),
         );
@@ -345,7 +355,8 @@ impl<D: DataPlane> MemStack<D> {
             RoutesAt::Prefixes(&[(dst, len)]),
             |r| {
                 r.family == AF_INET
-                    && r.table == RT_TABLE_MAIN
+                    && r.table == table
+                    && r.kind == kind
                     && r.protocol == RTPROT_KERNEL
                     && r.oif == index
                     && r.dst == Some(dst)

@@ -53,7 +53,9 @@ pub const MASKS: &[(&str, &str)] = &[
     ("NDA_CACHEINFO", "a neighbour's ages and reference count"),
     (
         "neighbour entries the kernel makes for the multicast groups its own IGMP and MLD \
-         reports go to (NOARP, the group's MAC), whether the neighbour dump's NLMSG_DONE \
+         reports go to (NOARP, the group's MAC) and for a VXLAN remote its own packets are \
+         sent to through a link that resolves nothing (NOARP, all-ones MAC), whether the \
+         neighbour dump's NLMSG_DONE \
          shares their datagram, and the order of neighbour entries in dumps and of \
          neighbour deletions in a row",
         "traffic the in-memory stack does not send; the kernel's hash order (random)",
@@ -107,8 +109,9 @@ fn not_modelled_message(kind: u16, family: u8) -> bool {
     (RTM_NEWNEIGH..=RTM_GETNEIGH).contains(&kind) && family == AF_BRIDGE
 }
 
-/// A neighbour entry the kernel made for its own traffic: `NOARP`, a
-/// multicast destination, the group's multicast MAC.
+/// A neighbour entry the kernel made for its own traffic: `NOARP`, and a
+/// multicast destination with the group's multicast MAC, or the all-ones
+/// MAC (a tunnel's remote through a link that resolves nothing).
 pub fn kernel_made(m: &Msg) -> bool {
     let b = &m.bytes;
     let Ok((h, _)) = NlMsgHeader::parse(b) else {
@@ -141,7 +144,8 @@ pub fn kernel_made(m: &Msg) -> bool {
         Some([0xff, ..]) => true,
         _ => false,
     };
-    state == NUD_NOARP && multicast && matches!(ll, Some([0x01 | 0x33, ..]))
+    let all_ones = ll == Some(&[0xff; 6][..]);
+    state == NUD_NOARP && ((multicast && matches!(ll, Some([0x01 | 0x33, ..]))) || all_ones)
 }
 
 fn is_fixed_mac(b: &[u8]) -> bool {

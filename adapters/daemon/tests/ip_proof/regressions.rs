@@ -1537,4 +1537,23 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-6 route del default nhid 3",
         ],
     ),
+    (
+        "IPv6 source selection: ::1 has link-local scope, so the output link's ::1 beats a \
+         link-local address elsewhere",
+        &[
+            "link set lo up",
+            "link add b0 type bridge",
+            "link set b0 up",
+            "-6 route replace default dev lo metric 0 mtu 1400",
+            "-6 route get 2001:db8:30::1",
+        ],
+    ),
+    (
+        "an address on lo changing metric replaces its local prefix route in the local table",
+        &[
+            "link set lo up",
+            "addr add 10.0.0.2/24 dev lo metric 300",
+            "addr replace 10.0.0.2/24 dev lo",
+        ],
+    ),
 ];
