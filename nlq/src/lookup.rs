@@ -374,6 +374,11 @@ pub fn select_source4<S: Stack + ?Sized>(
     on_link.map(|(_, a)| a).or(elsewhere)
 }
 
+/// How a candidate source ranks, rule by rule (greater is better): the
+/// destination itself, scope, not deprecated, on the output link, same
+/// label, common prefix length.
+type SourceRank = (bool, i16, bool, bool, bool, u32);
+
 /// The default address labels (`ip6addrlbl_init_table`, RFC 6724's
 /// policy table): `(prefix, length, label)`, the longest match wins.
 const LABELS: [(u128, u32, u8); 10] = [
@@ -424,7 +429,7 @@ fn scope6(a: &core::net::Ipv6Addr) -> u8 {
 pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Option<IpAddr> {
     let IpAddr::V6(d) = dst else { return None };
     let dscope = scope6(&d);
-    let mut best: Option<((bool, i16, bool, bool, bool, u32), IpAddr)> = None;
+    let mut best: Option<(SourceRank, IpAddr)> = None;
     let _ = stack.addrs(AF_INET6, 0, &mut |a: &AddrRepr| {
         let Some(IpAddr::V6(l)) = a.local.or(a.address) else {
             return ControlFlow::Continue(());
