@@ -425,7 +425,7 @@ impl<D: DataPlane> MemStack<D> {
                 return Err(fail(EINVAL, "Invalid gateway address"));
             }
             if onlink {
-                self.check_onlink6(gw, oif, table)?;
+                self.check_onlink6(gw, oif)?;
             } else {
                 dev = self.resolve_gateway6(gw, oif, table)?;
             }
@@ -456,9 +456,10 @@ impl<D: DataPlane> MemStack<D> {
     }
 
     /// `ip6_route_check_nh_onlink`: a gateway said to be on the link must
-    /// not be covered by a more specific route of another kind or link.
-    fn check_onlink6(&self, gw: IpAddr, oif: u32, table: u32) -> StackResult<()> {
-        let t = if table == 0 { RT_TABLE_MAIN } else { table };
+    /// not be covered by a more specific route of another kind or link,
+    /// in the main table whatever the route's (no VRF here).
+    fn check_onlink6(&self, gw: IpAddr, oif: u32) -> StackResult<()> {
+        let t = RT_TABLE_MAIN;
         // Only IPv6 routes can cover an IPv6 gateway.
         let best = gw.is_ipv6().then(|| self.longest_match(gw, &[t], |_| true));
         let best = best.flatten();

@@ -54,7 +54,8 @@ pub const MASKS: &[(&str, &str)] = &[
     (
         "neighbour entries the kernel makes for the multicast groups its own IGMP and MLD \
          reports go to (NOARP, the group's MAC) and for a VXLAN remote its own packets are \
-         sent to through a link that resolves nothing (NOARP, all-ones MAC), whether the \
+         sent to through a link that resolves nothing (NOARP, all-ones MAC) or is resolving \
+         (INCOMPLETE, no link-layer address), whether the \
          neighbour dump's NLMSG_DONE \
          shares their datagram, and the order of neighbour entries in dumps and of \
          neighbour deletions in a row",
@@ -111,7 +112,8 @@ fn not_modelled_message(kind: u16, family: u8) -> bool {
 
 /// A neighbour entry the kernel made for its own traffic: `NOARP`, and a
 /// multicast destination with the group's multicast MAC, or the all-ones
-/// MAC (a tunnel's remote through a link that resolves nothing).
+/// MAC (a tunnel's remote through a link that resolves nothing); or one
+/// it is still resolving (`INCOMPLETE`, no link-layer address).
 pub fn kernel_made(m: &Msg) -> bool {
     let b = &m.bytes;
     let Ok((h, _)) = NlMsgHeader::parse(b) else {
@@ -145,7 +147,11 @@ pub fn kernel_made(m: &Msg) -> bool {
         _ => false,
     };
     let all_ones = ll == Some(&[0xff; 6][..]);
-    state == NUD_NOARP && ((multicast && matches!(ll, Some([0x01 | 0x33, ..]))) || all_ones)
+    let noarp_kind =
+        state == NUD_NOARP && ((multicast && matches!(ll, Some([0x01 | 0x33, ..]))) || all_ones);
+    // An address the kernel is resolving for its own packets (requests
+    // never make `incomplete` entries here).
+    noarp_kind || (state == NUD_INCOMPLETE && ll.is_none())
 }
 
 fn is_fixed_mac(b: &[u8]) -> bool {

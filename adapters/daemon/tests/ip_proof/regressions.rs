@@ -1556,4 +1556,15 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "addr replace 10.0.0.2/24 dev lo",
         ],
     ),
+    (
+        "an onlink IPv6 gateway is checked against the main table, whatever the route's table",
+        &[
+            "link add b0 type bridge",
+            "link set b0 up",
+            "link add v0 type veth peer name v1",
+            "link set v0 up",
+            "-6 addr change 2001:db8::2/64 dev b0 nodad",
+            "-6 route add 2001:db8::/64 via 2001:db8::fe dev v0 onlink table 200 hoplimit 5",
+        ],
+    ),
 ];
