@@ -516,6 +516,27 @@ impl<D: DataPlane> MemStack<D> {
                 return Err(StackError::new(EINVAL));
             }
         }
+        let (name, index) = self.name_and_index(new, kind)?;
+        let mut link = self.made_link(kind, index, name);
+        link.apply_new(&new.change);
+        if new.change.address.is_some() && kind == Kind::Bridge {
+            // A bridge given its address finds no live port when it
+            // recomputes its id: no carrier (as after a MAC change).
+            link.set_carrier(false);
+        }
+        self.register(link, events);
+        let up = new.change.flags(0).is_some_and(|f| f & IFF_UP != 0);
+        self.announce(index, up, events);
+        Ok(index)
+    }
+
+    /// The name a new link of `kind` gets (asked for, or the kind's
+    /// pattern), then its index (asked for, or the next free one).
+    pub(crate) fn name_and_index(
+        &mut self,
+        new: &NewLink<'_>,
+        kind: Kind,
+    ) -> StackResult<(IfName, u32)> {
         let name = match &new.name {
             Some(n) => self.new_link_name(n.as_str())?,
             None => self.alloc_name(&format!("{}%d", kind.name()))?,
@@ -528,17 +549,7 @@ impl<D: DataPlane> MemStack<D> {
         } else {
             self.alloc_index()
         };
-        let mut link = self.made_link(kind, index, name);
-        link.apply_new(&new.change);
-        if new.change.address.is_some() && kind == Kind::Bridge {
-            // A bridge given its address finds no live port when it
-            // recomputes its id: no carrier (as after a MAC change).
-            link.set_carrier(false);
-        }
-        self.register(link, events);
-        let up = new.change.flags(0).is_some_and(|f| f & IFF_UP != 0);
-        self.announce(index, up, events);
-        Ok(index)
+        Ok((name, index))
     }
 
     /// A new link of `kind`, with a MAC of its own: locally administered,

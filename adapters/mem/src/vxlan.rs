@@ -315,18 +315,7 @@ impl<D: DataPlane> MemStack<D> {
             (None, Some(_)) => max,
             (None, None) => 1500,
         };
-        let name = match &new.name {
-            Some(n) => self.new_link_name(n.as_str())?,
-            None => self.alloc_name("vxlan%d")?,
-        };
-        let index = if new.index != 0 {
-            if self.links.contains_key(&new.index) {
-                return Err(StackError::new(EEXIST));
-            }
-            new.index
-        } else {
-            self.alloc_index()
-        };
+        let (name, index) = self.name_and_index(new, Kind::Vxlan)?;
         let mut conf = conf;
         conf.tso_max_size = self.tso_max_of(conf.lower);
         let mut link = self.made_link(Kind::Vxlan, index, name);
