@@ -1190,3 +1190,149 @@ fn routes_through_nexthops_read_back_as_on_the_kernel() {
         assert_eq!(through_group(&kernel[2]), None);
     });
 }
+
+/// veth pairs and VXLAN links through nlinline's typed kinds: what each
+/// request answers and what the links then are (names, kinds, the link
+/// each names, MTU, flags, operational state, carrier changes, a VXLAN's
+/// data), all but the MACs (random on the kernel).
+fn link_kind_story<T: nlinline::Transport>(h: &mut Handle<T>) -> Vec<String> {
+    use nlinline::{LinkKind, Vxlan};
+    let mut out = Vec::new();
+    let note = |out: &mut Vec<String>, what: &str, r: nlinline::Result<u32>| {
+        out.push(format!(
+            "{what}: {:?}",
+            r.map(|_| ()).map_err(|e| e.errno())
+        ));
+    };
+    note(
+        &mut out,
+        "veth",
+        h.link_create("v0", &LinkKind::Veth { peer: Some("v1") }),
+    );
+    note(
+        &mut out,
+        "veth again",
+        h.link_create("v0", &LinkKind::Veth { peer: Some("v2") }),
+    );
+    note(
+        &mut out,
+        "peer taken",
+        h.link_create("v3", &LinkKind::Veth { peer: Some("v1") }),
+    );
+    note(
+        &mut out,
+        "peer unnamed",
+        h.link_create("v4", &LinkKind::Veth { peer: None }),
+    );
+    let v0 = h.if_nametoindex("v0").unwrap();
+    let vx = |id, remote, dev, port, learning| {
+        LinkKind::Vxlan(Vxlan {
+            id,
+            remote,
+            local: None,
+            dev,
+            port,
+            learning,
+        })
+    };
+    note(
+        &mut out,
+        "vxlan",
+        h.link_create("x0", &vx(42, None, None, Some(4789), None)),
+    );
+    note(
+        &mut out,
+        "vni taken",
+        h.link_create("x1", &vx(42, None, None, Some(4789), None)),
+    );
+    note(
+        &mut out,
+        "vxlan over v0",
+        h.link_create(
+            "x1",
+            &vx(43, Some(v4(10, 0, 0, 9)), Some(v0), None, Some(false)),
+        ),
+    );
+    note(
+        &mut out,
+        "vxlan over nothing",
+        h.link_create("x2", &vx(44, None, Some(4242), None, None)),
+    );
+    let up = |h: &mut Handle<T>, name: &str| h.link_set_up(name, true).map(|()| 0);
+    let r = up(h, "v0");
+    note(&mut out, "v0 up", r);
+    let r = up(h, "v1");
+    note(&mut out, "v1 up", r);
+    let r = up(h, "x1");
+    note(&mut out, "x1 up", r);
+    let r = h.link_set_mtu("x1", 1451).map(|()| 0);
+    note(&mut out, "x1 mtu above v0's less 50", r);
+    // The kernel's link watcher runs after the request: wait until both
+    // ends run (at once on the in-memory stack).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let links = h.links().unwrap();
+        let running = links
+            .iter()
+            .filter(|l| {
+                l.name
+                    .is_some_and(|n| n.as_str() == "v0" || n.as_str() == "v1")
+            })
+            .all(|l| l.header.flags & IFF_RUNNING != 0);
+        if running {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let render = |h: &mut Handle<T>, out: &mut Vec<String>| {
+        let links = h.links().unwrap();
+        let name_of = |i: u32| {
+            links
+                .iter()
+                .find(|l| l.header.index == i)
+                .and_then(|l| l.name)
+                .map_or(format!("#{i}"), |n| n.to_string())
+        };
+        for l in &links {
+            let info = l.info.as_ref();
+            out.push(format!(
+                "{} kind {:?} link {:?} mtu {:?} flags {:#x} oper {:?} carrier {:?}/{:?} data {:?}",
+                l.name.map(|n| n.to_string()).unwrap_or_default(),
+                info.and_then(|i| i.kind).map(|k| k.to_string()),
+                l.link.map(name_of),
+                l.mtu,
+                l.header.flags,
+                l.operstate,
+                l.details.carrier_up_count,
+                l.details.carrier_down_count,
+                info.and_then(|i| i.data).map(|d| d.as_slice().to_vec()),
+            ));
+        }
+    };
+    render(h, &mut out);
+    // One end goes, with its peer; the tunnel over it goes too.
+    let r = h.link_del("v1").map(|()| 0);
+    note(&mut out, "v1 deleted", r);
+    render(h, &mut out);
+    out
+}
+
+#[test]
+fn link_kinds_answer_as_the_kernel_does() {
+    let nlq = {
+        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let mut h = Handle::in_process(&shared);
+        link_kind_story(&mut h)
+    };
+    in_netns("link_kinds_answer_as_the_kernel_does", move || {
+        // IPv6 off: its address configuration is asynchronous.
+        std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1").unwrap();
+        let mut h = Handle::kernel().unwrap();
+        let kernel = link_kind_story(&mut h);
+        assert_eq!(kernel, nlq);
+        assert!(
+            kernel.iter().any(|l| l.starts_with("x1 kind")),
+            "{kernel:#?}"
+        );
+    });
+}

@@ -306,7 +306,7 @@ impl<D: DataPlane> MemStack<D> {
         if taken {
             return Err(StackError::with_message(
                 EEXIST,
-                "A VXLAN device with the specified VNI already exists.",
+                "A VXLAN device with the specified VNI already exists",
             ));
         }
         let max = lower_mtu.map_or(65535, |m| m.saturating_sub(conf.headroom()).max(68));
