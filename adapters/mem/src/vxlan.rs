@@ -288,15 +288,21 @@ impl<D: DataPlane> MemStack<D> {
         }
         let lower_mtu = match conf.lower {
             0 => None,
-            i => Some(
-                self.links
-                    .get(&i)
-                    .map(|l| l.mtu)
-                    .ok_or(StackError::with_message(
-                        ENODEV,
-                        "Invalid local interface, device not found",
-                    ))?,
-            ),
+            i => {
+                let lower = self.links.get(&i).ok_or(StackError::with_message(
+                    ENODEV,
+                    "Invalid local interface, device not found",
+                ))?;
+                if lower.kind == Kind::Vxlan {
+                    // Chains of tunnels would make unregistering recurse
+                    // as deep as they are long.
+                    return Err(StackError::with_message(
+                        EOPNOTSUPP,
+                        "nlq: a VXLAN link over a VXLAN link is not supported",
+                    ));
+                }
+                Some(lower.mtu)
+            }
         };
         let taken = self.links.values().any(|l| {
             l.vxlan.as_ref().is_some_and(|o| {
