@@ -845,10 +845,13 @@ impl<D: DataPlane> MemStack<D> {
                 return Err(StackError::new(EEXIST));
             }
             if flags.replace() {
-                if self.routes4[first].same_info(&r) {
-                    return Ok(());
+                // `fa_match`: an identical route among the aliases makes the
+                // replace a no-op when it is the first, EEXIST otherwise.
+                match same.iter().position(|&i| self.routes4[i].same_info(&r)) {
+                    Some(0) => return Ok(()),
+                    Some(_) => return Err(StackError::new(EEXIST)),
+                    None => return self.replace_route(AF_INET, first, r, req, events),
                 }
-                return self.replace_route(AF_INET, first, r, req, events);
             }
             if same.iter().any(|&i| self.routes4[i].same_info(&r)) {
                 return Err(StackError::new(EEXIST));

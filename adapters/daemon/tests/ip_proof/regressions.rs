@@ -1567,4 +1567,14 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-6 route add 2001:db8::/64 via 2001:db8::fe dev v0 onlink table 200 hoplimit 5",
         ],
     ),
+    (
+        "an IPv4 replace is refused when an identical route waits later among the aliases",
+        &[
+            "link set lo up",
+            "route replace blackhole 10.2.0.0/16",
+            "route append throw 10.2.0.0/16",
+            "route replace throw 10.2.0.0/16",
+            "route replace blackhole 10.2.0.0/16",
+        ],
+    ),
 ];
