@@ -318,6 +318,10 @@ pub struct LinkChange {
     pub master: Option<u32>,
     /// `IFLA_GROUP`.
     pub group: Option<u32>,
+    /// `IFLA_LINK` of a link being created: the link it is stacked on
+    /// (a macvlan's lower link). A change of an existing link never
+    /// carries it.
+    pub link: Option<u32>,
 }
 
 impl LinkChange {

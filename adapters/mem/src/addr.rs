@@ -1014,7 +1014,10 @@ impl<D: DataPlane> MemStack<D> {
     /// detection for its tentative addresses.
     pub(crate) fn ipv6_ready(&mut self, index: u32, events: Events<'_>) {
         if self.ipv6_config(index, events) {
-            self.ipv6_dad_run(index, events);
+            match &mut self.dad_deferred {
+                Some(waiting) => waiting.push(index),
+                None => self.ipv6_dad_run(index, events),
+            }
         }
     }
 

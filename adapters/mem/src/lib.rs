@@ -113,6 +113,7 @@ mod fenwick;
 pub mod hash;
 mod indexes;
 mod link;
+mod macvlan;
 mod neigh;
 mod nexthop;
 mod plane;
@@ -185,6 +186,12 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     generation: u64,
     /// Seed of the MAC addresses of new links.
     mac_seed: u32,
+    /// Macvlans whose carrier changed under them, for the link watcher's
+    /// next run.
+    stacked_pending: Vec<u32>,
+    /// While set, links made ready wait here for their duplicate address
+    /// detection (the link watcher runs first).
+    dad_deferred: Option<Vec<u32>>,
     /// The stack under the engine.
     plane: D,
 }
@@ -237,6 +244,8 @@ impl<D: DataPlane> MemStack<D> {
             births: 0,
             generation: 0,
             mac_seed: 0,
+            stacked_pending: Vec::new(),
+            dad_deferred: None,
             plane,
         }
     }

@@ -36,6 +36,9 @@ pub enum Kind {
     Veth,
     /// `vxlan`: a VXLAN tunnel, with carrier, over a lower link or none.
     Vxlan,
+    /// `macvlan`: a link with its own MAC on a lower Ethernet link, whose
+    /// carrier it copies and with which it goes.
+    Macvlan,
     /// A device a data plane brings ([`MemStack::attach`]): an Ethernet
     /// link with carrier, like a tap, that names no kind in
     /// `IFLA_LINKINFO`; it cannot be created by request.
@@ -50,6 +53,7 @@ impl Kind {
             "tap" => Some(Kind::Tap),
             "veth" => Some(Kind::Veth),
             "vxlan" => Some(Kind::Vxlan),
+            "macvlan" => Some(Kind::Macvlan),
             _ => None,
         }
     }
@@ -63,6 +67,7 @@ impl Kind {
             Kind::Tap => "tap",
             Kind::Veth => "veth",
             Kind::Vxlan => "vxlan",
+            Kind::Macvlan => "macvlan",
             Kind::Device => "",
         }
     }
@@ -72,7 +77,7 @@ impl Kind {
         match self {
             Kind::Loopback => (0, 0),
             // `ETH_MIN_MTU`, `ETH_MAX_MTU`.
-            Kind::Bridge | Kind::Veth | Kind::Vxlan => (68, 65535),
+            Kind::Bridge | Kind::Veth | Kind::Vxlan | Kind::Macvlan => (68, 65535),
             // `MAX_MTU` less the Ethernet header (`tun_net_init`).
             Kind::Tap => (68, 65521),
             // The device's own maximum ([`DeviceLink::max_mtu`]).
@@ -132,6 +137,12 @@ pub(crate) struct Link {
     pub oper: u8,
     /// A VXLAN link's configuration.
     pub vxlan: Option<Box<crate::vxlan::Vxlan>>,
+    /// A macvlan's configuration.
+    pub macvlan: Option<Box<crate::macvlan::Macvlan>>,
+    /// Promiscuous for the unicast addresses of the macvlans on it
+    /// (`uc_promisc`): set while it is up with one of them open, and kept
+    /// while it is down.
+    pub uc_promisc: bool,
 }
 
 pub(crate) fn hw(b: &[u8]) -> HwAddr {
@@ -166,6 +177,8 @@ impl Link {
             peer: 0,
             oper: IF_OPER_UNKNOWN,
             vxlan: None,
+            macvlan: None,
+            uc_promisc: false,
         }
     }
 
@@ -199,6 +212,8 @@ impl Link {
             peer: 0,
             oper: IF_OPER_UNKNOWN,
             vxlan: None,
+            macvlan: None,
+            uc_promisc: false,
         }
     }
 
@@ -251,15 +266,24 @@ impl Link {
     }
 
     /// Up with carrier: IPv6 configures itself, routes are not `linkdown`.
-    /// A veth is ready once the link watcher has seen its carrier.
+    /// A veth or a macvlan is ready once the link watcher has seen its
+    /// carrier, or before it ever ran (`netif_oper_up` takes "unknown").
     pub fn is_ready(&self) -> bool {
-        self.is_up() && self.carrier && (self.kind != Kind::Veth || self.oper == IF_OPER_UP)
+        self.is_up()
+            && self.carrier
+            && (!self.watched() || matches!(self.oper, IF_OPER_UP | IF_OPER_UNKNOWN))
+    }
+
+    /// Its operational state is the link watcher's (a veth, a macvlan):
+    /// it follows a carrier that changes under it.
+    pub fn watched(&self) -> bool {
+        matches!(self.kind, Kind::Veth | Kind::Macvlan)
     }
 
     /// The flags as the kernel reports them.
     pub fn iff(&self) -> u32 {
         let mut f = self.flags;
-        if self.kind == Kind::Veth {
+        if self.watched() {
             // The carrier changes at once, the operational state (hence
             // `IFF_RUNNING`) when the link watcher runs.
             if self.is_up() {
@@ -277,7 +301,7 @@ impl Link {
     }
 
     pub(crate) fn operstate(&self) -> u8 {
-        if self.kind == Kind::Veth {
+        if self.watched() {
             return if self.is_up() {
                 self.oper
             } else {
@@ -314,8 +338,13 @@ impl Link {
             operstate: Some(self.operstate()),
             linkmode: Some(0),
             master: (self.master != 0).then_some(self.master),
-            // `dev_get_iflink`: a veth names its peer (0 when untied).
-            link: (self.kind == Kind::Veth).then_some(self.peer),
+            // `dev_get_iflink`: a veth names its peer (0 when untied), a
+            // macvlan its lower link.
+            link: match (&self.macvlan, self.kind) {
+                (Some(c), _) => Some(c.lower),
+                (None, Kind::Veth) => Some(self.peer),
+                _ => None,
+            },
             group: Some(self.group),
             alias: self.alias,
             info: (!matches!(self.kind, Kind::Loopback | Kind::Device)).then(|| LinkInfoRepr {
@@ -323,6 +352,7 @@ impl Link {
                 data: match self.kind {
                     Kind::Bridge => crate::bridge::info_data(self.mac_given.then_some(&self.mac)),
                     Kind::Vxlan => self.vxlan.as_ref().and_then(|c| c.info_data()),
+                    Kind::Macvlan => self.macvlan.as_ref().and_then(|c| c.info_data()),
                     _ => None,
                 },
                 ..LinkInfoRepr::default()
@@ -349,6 +379,10 @@ impl Link {
                     // `netif_set_tso_max_size(dev, GSO_MAX_SIZE)` of the
                     // legacy kind, 512 KiB less 8 bytes.
                     d.tso_max_size = Some(524_280);
+                }
+                d.promiscuity = Some(u32::from(self.uc_promisc));
+                if let Some(c) = &self.macvlan {
+                    d.tso_max_size = Some(c.tso_max_size);
                 }
                 if let Some(c) = &self.vxlan {
                     // The room its encapsulation needs before the frame.
@@ -506,6 +540,7 @@ impl<D: DataPlane> MemStack<D> {
         match kind {
             Kind::Veth => return self.veth_add(new, events),
             Kind::Vxlan => return self.vxlan_add(new, events),
+            Kind::Macvlan => return self.macvlan_add(new, events),
             _ => {}
         }
         if let Some(mtu) = new.change.mtu {
@@ -639,6 +674,7 @@ impl<D: DataPlane> MemStack<D> {
         if let Some(mtu) = change.mtu {
             check_mtu(mtu_range, mtu)?;
             self.vxlan_check_mtu(self.link_ref(index)?, mtu)?;
+            self.macvlan_check_mtu(index, mtu)?;
             let l = self.link_mut(index)?;
             if l.mtu != mtu {
                 let old = l.mtu;
@@ -680,6 +716,8 @@ impl<D: DataPlane> MemStack<D> {
                     // `inetdev_destroy` ends with `arp_ifdown`.
                     self.neigh_flush(AF_INET, index, false, events);
                 }
+                // The macvlans on it, between IPv4 and IPv6.
+                self.macvlan_follow_mtu(index, events);
                 // Every change below 1280 stops IPv6 (`addrconf_ifdown`);
                 // `lo` keeps its IPv6 device, so it can lose addresses
                 // added since the last one.
@@ -773,7 +811,14 @@ impl<D: DataPlane> MemStack<D> {
     /// link watcher on the carriers that changed.
     pub(crate) fn bring_up(&mut self, index: u32, change: u32, events: Events<'_>) {
         let pending = self.open(index);
-        self.notify_link_change(index, change, events);
+        // Opening a lower link with a macvlan open on it sets its receive
+        // mode: promiscuous, which its notification's change shows.
+        let promisc = if self.macvlan_rx_mode(index) {
+            IFF_PROMISC
+        } else {
+            0
+        };
+        self.notify_link_change(index, change | promisc, events);
         self.netdev_up(index, events);
         self.linkwatch(&pending, events);
     }
@@ -787,10 +832,13 @@ impl<D: DataPlane> MemStack<D> {
         };
         l.flags |= IFF_UP;
         l.qdisc_attached = true;
-        if l.kind == Kind::Veth {
-            self.veth_open(index)
-        } else {
-            Vec::new()
+        if let Some(lower) = l.macvlan.as_ref().map(|c| c.lower) {
+            // `macvlan_open`: its MAC on the lower link's list.
+            self.macvlan_rx_mode(lower);
+        }
+        match self.link_ref(index).map(|l| l.kind) {
+            Ok(Kind::Veth) => self.veth_open(index),
+            _ => Vec::new(),
         }
     }
 
@@ -800,6 +848,7 @@ impl<D: DataPlane> MemStack<D> {
             self.loopback_v4_up(index, events);
         }
         self.ipv4_routes_up(index, events);
+        self.macvlan_transfer(index);
         self.ipv6_up(index, events);
         if self.link_ref(index).is_ok_and(|l| l.mtu < IPV6_MIN_MTU) {
             // An MTU lowered while down stops IPv6 once up (`lo` keeps
@@ -823,10 +872,13 @@ impl<D: DataPlane> MemStack<D> {
             return Vec::new();
         };
         l.flags &= !IFF_UP;
-        if l.kind == Kind::Veth {
-            self.veth_close(index)
-        } else {
-            Vec::new()
+        if let Some(lower) = l.macvlan.as_ref().map(|c| c.lower) {
+            // `macvlan_stop`: its MAC off the lower link's list.
+            self.macvlan_rx_mode(lower);
+        }
+        match self.link_ref(index).map(|l| l.kind) {
+            Ok(Kind::Veth) => self.veth_close(index),
+            _ => Vec::new(),
         }
     }
 
@@ -839,6 +891,7 @@ impl<D: DataPlane> MemStack<D> {
         // (`fib_disable_ip`); IPv6 flushes its own first (`rt6_disable_ip`).
         self.flush_link_routes(AF_INET, index, false, events);
         self.neigh_flush(AF_INET, index, false, events);
+        self.macvlan_transfer(index);
         self.ipv6_down(index, events);
     }
 
@@ -895,6 +948,7 @@ impl<D: DataPlane> MemStack<D> {
         } else if up {
             self.set_linkdown(index, false);
             let ready = self.ipv6_config(index, events);
+            self.macvlan_transfer(index);
             self.notify_link(index, events);
             if ready {
                 self.ipv6_dad_run(index, events);
@@ -902,6 +956,8 @@ impl<D: DataPlane> MemStack<D> {
         } else {
             self.set_linkdown(index, false);
         }
+        // The macvlans that took the carrier, in the link watcher's next run.
+        self.linkwatch(&[], events);
     }
 
     /// `NETDEV_CHANGE` without carrier: the link's nexthops go, then its
@@ -911,6 +967,7 @@ impl<D: DataPlane> MemStack<D> {
         self.nexthop_flush_dev(index, false, events);
         self.neigh_flush_link(index, true, events);
         if self.link_ref(index).is_ok_and(Link::is_up) {
+            self.macvlan_transfer(index);
             self.notify_link(index, events);
         }
         self.set_linkdown(index, true);
@@ -928,11 +985,17 @@ impl<D: DataPlane> MemStack<D> {
             self.veth_del(index, events);
             return Ok(());
         }
-        if let Some(lower) = self.link_ref(index)?.vxlan.as_ref().map(|c| c.lower) {
-            if lower != 0 {
-                // `netdev_upper_dev_unlink` before the link goes.
-                self.notify_link(lower, events);
-            }
+        let l = self.link_ref(index)?;
+        let vxlan_lower = l.vxlan.as_ref().map_or(0, |c| c.lower);
+        let macvlan_lower = l.macvlan.as_ref().map_or(0, |c| c.lower);
+        let lower = vxlan_lower.max(macvlan_lower);
+        if macvlan_lower != 0 {
+            // `macvlan_dellink`: off its port's list first.
+            self.macvlan_queue_len(macvlan_lower, &[index]);
+        }
+        if lower != 0 {
+            // `netdev_upper_dev_unlink` before the link goes.
+            self.notify_link(lower, events);
         }
         self.close_many(&[index], events);
         self.unregister(index, true, events);
@@ -952,6 +1015,15 @@ impl<D: DataPlane> MemStack<D> {
         netconf(AF_INET, index, inet4, false, events);
         // FIB's NETDEV_UNREGISTER, after IPv4's device went.
         self.neigh_flush(AF_INET, index, false, events);
+        // The macvlans on it go with it, in one batch, before IPv6 hears.
+        let over = self.macvlans_over(index);
+        if !over.is_empty() {
+            self.macvlan_queue_len(index, &over);
+            self.close_many(&over, events);
+            for i in over {
+                self.unregister(i, true, events);
+            }
+        }
         self.ipv6_down(index, events);
         netconf(AF_INET6, index, inet6, false, events);
         self.flush_link_routes(AF_UNSPEC, index, true, events);

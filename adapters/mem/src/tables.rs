@@ -164,6 +164,13 @@ impl MemStack {
             {
                 return Err(invalid("a VXLAN link's lower link does not exist"));
             }
+            if l.macvlan.as_ref().is_some_and(|c| {
+                !links
+                    .get(&c.lower)
+                    .is_some_and(|x| x.index != l.index && x.macvlan.is_none())
+            }) {
+                return Err(invalid("a macvlan's lower link does not exist"));
+            }
             if l.master != 0 && (l.master == l.index || !links.contains_key(&l.master)) {
                 return Err(invalid("a link's master does not exist"));
             }
@@ -184,6 +191,20 @@ impl MemStack {
             .collect();
         for (i, t) in tso {
             if let Some(c) = links.get_mut(&i).and_then(|l| l.vxlan.as_mut()) {
+                c.tso_max_size = t;
+            }
+        }
+        // A macvlan offloads what its lower link does.
+        let tso: Vec<(u32, u32)> = links
+            .values()
+            .filter_map(|l| {
+                let c = l.macvlan.as_ref()?;
+                let lower = links.get(&c.lower)?;
+                Some((l.index, lower.repr().details.tso_max_size.unwrap_or(65536)))
+            })
+            .collect();
+        for (i, t) in tso {
+            if let Some(c) = links.get_mut(&i).and_then(|l| l.macvlan.as_mut()) {
                 c.tso_max_size = t;
             }
         }
@@ -266,6 +287,8 @@ impl MemStack {
             births: u64::from(last_index),
             generation: 0,
             mac_seed: t.mac_seed,
+            stacked_pending: Vec::new(),
+            dad_deferred: None,
             plane: crate::ConfigOnly,
         };
         // Single nexthops first: a group may have a smaller id than its
@@ -350,6 +373,23 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
             .map_err(|_| invalid("a VXLAN link's configuration does not parse"))?;
         link.vxlan = Some(Box::new(conf));
     }
+    if kind == Kind::Macvlan {
+        let data = r.info.as_ref().and_then(|i| i.data);
+        let lower = r.link.ok_or(invalid("a macvlan without its lower link"))?;
+        let conf = crate::macvlan::Macvlan::parse(
+            data.as_ref().map_or(&[][..], |d| d.as_slice()),
+            lower,
+        )
+        .map_err(|_| invalid("a macvlan's configuration does not parse"))?;
+        link.macvlan = Some(Box::new(conf));
+        link.max_mtu = r.details.max_mtu.unwrap_or(65535);
+        link.oper = if carrier {
+            IF_OPER_UP
+        } else {
+            IF_OPER_LOWERLAYERDOWN
+        };
+    }
+    link.uc_promisc = r.details.promiscuity.is_some_and(|p| p != 0);
     if kind == Kind::Veth {
         link.peer = r.link.unwrap_or(0);
         link.oper = match (carrier, link.peer) {

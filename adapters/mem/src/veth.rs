@@ -222,6 +222,8 @@ impl<D: DataPlane> MemStack<D> {
                 if self.ipv6_config(i, events) {
                     ready.push(i);
                 }
+                // NETDEV_CHANGE reaches the macvlans on it.
+                self.macvlan_transfer(i);
                 self.notify_link(i, events);
             } else {
                 self.carrier_lost(i, events);
@@ -229,6 +231,11 @@ impl<D: DataPlane> MemStack<D> {
         }
         for i in ready {
             self.ipv6_dad_run(i, events);
+        }
+        // The macvlans that took a carrier are the next run's.
+        let next = std::mem::take(&mut self.stacked_pending);
+        if !next.is_empty() {
+            self.linkwatch(&next, events);
         }
     }
 
@@ -238,6 +245,10 @@ impl<D: DataPlane> MemStack<D> {
     fn default_operstate(&self, l: &Link) -> u8 {
         if l.carrier {
             return IF_OPER_UP;
+        }
+        if l.macvlan.is_some() {
+            // Stacked on a link (`dev_get_iflink` is not its own index).
+            return IF_OPER_LOWERLAYERDOWN;
         }
         match self.links.get(&l.peer) {
             Some(p) if l.peer != 0 && !p.carrier => IF_OPER_LOWERLAYERDOWN,

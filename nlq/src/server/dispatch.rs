@@ -480,6 +480,7 @@ fn link_change(req: &LinkRepr, cur: Option<&LinkRepr>) -> LinkChange {
         alias: req.alias,
         master: req.master,
         group: req.group,
+        link: if cur.is_none() { req.link } else { None },
     }
 }
 

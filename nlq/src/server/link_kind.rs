@@ -104,6 +104,53 @@ pub fn vxlan_validate(req: &LinkRepr) -> Result<(), StackError> {
     Ok(())
 }
 
+/// `IFLA_MACVLAN_*` that `macvlan_validate` checks.
+const IFLA_MACVLAN_MODE: u16 = 1;
+const IFLA_MACVLAN_FLAGS: u16 = 2;
+const IFLA_MACVLAN_MACADDR_MODE: u16 = 3;
+const IFLA_MACVLAN_MACADDR: u16 = 4;
+const IFLA_MACVLAN_MACADDR_COUNT: u16 = 6;
+
+/// `macvlan_validate`: an Ethernet address; known flags
+/// (`MACVLAN_FLAG_NOPROMISC`, `_NODST`), modes (private, VEPA, bridge,
+/// passthru, source) and source-list operations; no count of sources.
+/// No texts.
+pub fn macvlan_validate(req: &LinkRepr) -> Result<(), StackError> {
+    let ether = |mac: &[u8]| {
+        if mac.len() != 6 {
+            return Err(StackError::new(EINVAL));
+        }
+        let multicast = mac.first().is_some_and(|b| b & 1 != 0);
+        if multicast || mac.iter().all(|b| *b == 0) {
+            return Err(StackError::new(EADDRNOTAVAIL));
+        }
+        Ok(())
+    };
+    if let Some(mac) = &req.address {
+        ether(mac.as_slice())?;
+    }
+    let Some(data) = req.info.as_ref().and_then(|i| i.data.as_ref()) else {
+        return Ok(());
+    };
+    let attrs = |kind: u16| Attrs::new(data).flatten().filter(move |a| a.kind() == kind);
+    if attrs(IFLA_MACVLAN_FLAGS).any(|a| a.u16().is_ok_and(|f| f & !3 != 0)) {
+        return Err(StackError::new(EINVAL));
+    }
+    if attrs(IFLA_MACVLAN_MODE).any(|a| a.u32().is_ok_and(|m| ![1, 2, 4, 8, 16].contains(&m))) {
+        return Err(StackError::new(EINVAL));
+    }
+    if attrs(IFLA_MACVLAN_MACADDR_MODE).any(|a| a.u32().is_ok_and(|m| m > 3)) {
+        return Err(StackError::new(EINVAL));
+    }
+    for a in attrs(IFLA_MACVLAN_MACADDR) {
+        ether(a.value())?;
+    }
+    if attrs(IFLA_MACVLAN_MACADDR_COUNT).next().is_some() {
+        return Err(StackError::new(EINVAL));
+    }
+    Ok(())
+}
+
 /// The kind's checks of a `RTM_NEWLINK` request (the link's attributes,
 /// then a peer's), for the kinds that have them.
 pub fn validate(req: &LinkRepr) -> Result<(), StackError> {
@@ -117,6 +164,7 @@ pub fn validate(req: &LinkRepr) -> Result<(), StackError> {
             Ok(())
         }
         Some("vxlan") => vxlan_validate(req),
+        Some("macvlan") => macvlan_validate(req),
         _ => Ok(()),
     }
 }

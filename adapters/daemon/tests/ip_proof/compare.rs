@@ -68,7 +68,9 @@ pub const MASKS: &[(&str, &str)] = &[
     ),
     (
         "the order in which duplicate address detection ends on different links made ready \
-         by one request (each IPv6 address's `RTM_NEWADDR` with its local route)",
+         by one request (each IPv6 address's `RTM_NEWADDR` with its local route), and their \
+         place among the link watcher's later runs (a macvlan taking its lower link's \
+         carrier): a step's ends are compared after its other messages",
         "the kernel's address-configuration work runs on a concurrent work queue",
     ),
     ("`ip` output: the same values, in text", "as above"),
@@ -553,8 +555,10 @@ fn rendered_header(line: &str) -> &str {
     line.split('|').nth(1).unwrap_or("").trim()
 }
 
-/// Sorts each run of two or more ends of duplicate address detection: an
-/// IPv6 `RTM_NEWADDR`, with the local route that follows it (`MASKS`).
+/// Puts a step's ends of duplicate address detection (an IPv6
+/// `RTM_NEWADDR`, with the local route that follows it) after the
+/// messages that follow the first of them, and sorts each run of them
+/// (`MASKS`).
 fn settle_dad_order(lines: Vec<String>) -> Vec<String> {
     let v6_addr = |l: &str| l.starts_with("RTM_NEWADDR") && rendered_header(l).starts_with("0a");
     let local_route = |l: &str| {
@@ -573,6 +577,13 @@ fn settle_dad_order(lines: Vec<String>) -> Vec<String> {
         } else {
             units.push((false, vec![l]));
         }
+    }
+    // The ends race with the link watcher's later runs: from the first
+    // end on, the other messages go first, the ends after them.
+    if let Some(first) = units.iter().position(|u| u.0) {
+        let (ends, others): (Vec<_>, Vec<_>) = units.split_off(first).into_iter().partition(|u| u.0);
+        units.extend(others);
+        units.extend(ends);
     }
     let mut out = Vec::new();
     let mut i = 0;
