@@ -14,7 +14,7 @@
 
 use nlq::errno::*;
 use nlq::stack::{Events, LinkChange, NewLink, StackError, StackResult};
-use nlq::wire::consts::{ARPHRD_ETHER, IFF_UP};
+use nlq::wire::consts::{ARPHRD_ETHER, IFF_UP, IF_OPER_LOWERLAYERDOWN};
 use nlq::wire::{Attrs, InlineBytes, Writer, INFO_DATA_CAPACITY};
 
 use crate::link::Kind;
@@ -153,6 +153,11 @@ impl<D: DataPlane> MemStack<D> {
         link.set_initial_mtu(mtu);
         link.max_mtu = lower_max;
         link.carrier = carrier;
+        if !carrier {
+            // `linkwatch_init_dev`: a link registered without carrier has
+            // its operational state at once.
+            link.oper = IF_OPER_LOWERLAYERDOWN;
+        }
         link.macvlan = Some(Box::new(conf));
         self.register(link, events);
         self.macvlan_queue_len(lower, &[]);
@@ -292,7 +297,12 @@ mod tests {
         }
     }
 
-    fn add(s: &mut MemStack, name: &str, info: &LinkInfoRepr, change: LinkChange) -> StackResult<u32> {
+    fn add(
+        s: &mut MemStack,
+        name: &str,
+        info: &LinkInfoRepr,
+        change: LinkChange,
+    ) -> StackResult<u32> {
         let new = NewLink {
             index: 0,
             name: nlq::wire::IfName::try_from_str(name),
@@ -328,7 +338,12 @@ mod tests {
         let b0 = add(&mut s, "b0", &info("bridge", &[]), LinkChange::default()).unwrap();
         let m = info("macvlan", &[(IFLA_MACVLAN_MODE, MODE_BRIDGE)]);
         // A lower link is needed, and must exist and be Ethernet.
-        assert_eq!(add(&mut s, "m0", &m, LinkChange::default()).unwrap_err().errno, EINVAL);
+        assert_eq!(
+            add(&mut s, "m0", &m, LinkChange::default())
+                .unwrap_err()
+                .errno,
+            EINVAL
+        );
         assert_eq!(add(&mut s, "m0", &m, on(99)).unwrap_err().errno, ENODEV);
         assert_eq!(add(&mut s, "m0", &m, on(1)).unwrap_err().errno, EINVAL);
         let big = LinkChange {
@@ -358,7 +373,10 @@ mod tests {
             mtu: Some(m),
             ..LinkChange::default()
         };
-        assert_eq!(s.set_link(m0, &mtu(1600), &mut |_| {}).unwrap_err().errno, EINVAL);
+        assert_eq!(
+            s.set_link(m0, &mtu(1600), &mut |_| {}).unwrap_err().errno,
+            EINVAL
+        );
         s.set_link(b0, &mtu(1400), &mut |_| {}).unwrap();
         assert_eq!(s.link(LinkKey::Index(m1)).unwrap().mtu, Some(1400));
         // Saved and restored, then gone with the lower link.
@@ -377,7 +395,13 @@ mod tests {
         let mut s = MemStack::new();
         let b0 = add(&mut s, "b0", &info("bridge", &[]), LinkChange::default()).unwrap();
         let passthru = info("macvlan", &[(IFLA_MACVLAN_MODE, MODE_PASSTHRU)]);
-        assert_eq!(add(&mut s, "m0", &passthru, on(b0)).unwrap_err().errno, EOPNOTSUPP);
-        assert_eq!(Macvlan::parse(&[4, 0, 9, 0], 2).unwrap_err().errno, EOPNOTSUPP);
+        assert_eq!(
+            add(&mut s, "m0", &passthru, on(b0)).unwrap_err().errno,
+            EOPNOTSUPP
+        );
+        assert_eq!(
+            Macvlan::parse(&[4, 0, 9, 0], 2).unwrap_err().errno,
+            EOPNOTSUPP
+        );
     }
 }

@@ -376,11 +376,9 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
     if kind == Kind::Macvlan {
         let data = r.info.as_ref().and_then(|i| i.data);
         let lower = r.link.ok_or(invalid("a macvlan without its lower link"))?;
-        let conf = crate::macvlan::Macvlan::parse(
-            data.as_ref().map_or(&[][..], |d| d.as_slice()),
-            lower,
-        )
-        .map_err(|_| invalid("a macvlan's configuration does not parse"))?;
+        let conf =
+            crate::macvlan::Macvlan::parse(data.as_ref().map_or(&[][..], |d| d.as_slice()), lower)
+                .map_err(|_| invalid("a macvlan's configuration does not parse"))?;
         link.macvlan = Some(Box::new(conf));
         link.max_mtu = r.details.max_mtu.unwrap_or(65535);
         link.oper = if carrier {

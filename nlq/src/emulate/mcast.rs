@@ -187,48 +187,44 @@ pub fn proc_igmp6<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
 /// name, one reference, not global, the address in hex.
 pub fn proc_dev_mcast<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
     let addrs = v6_addrs(stack)?;
-    let mut out = String::new();
-    for l in collect_links(stack)? {
-        if is_loopback(&l) {
-            continue;
-        }
-        let mut macs: Vec<[u8; 6]> = Vec::new();
-        let v6 = |g: Ipv6Addr| {
-            let o = g.octets();
-            [0x33, 0x33, o[12], o[13], o[14], o[15]]
-        };
-        let v4 = |g: [u8; 4]| [0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]];
-        let inet6 = has_family(&l, AF_INET6);
-        if inet6 {
-            macs.push(v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)));
-        }
-        if is_up(&l) && is_bridge(&l) {
-            if has_family(&l, AF_INET) {
-                macs.push(v4([224, 0, 0, 106]));
-            }
-            if inet6 {
-                macs.push(v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x6a)));
+    let links = collect_links(stack)?;
+    let mut lists: Vec<(u32, Vec<([u8; 6], u32)>)> = links
+        .iter()
+        .map(|l| {
+            let own = link_macs(l, &addrs_of(&addrs, l.header.index));
+            (l.header.index, own.into_iter().map(|m| (m, 1)).collect())
+        })
+        .collect();
+    // `dev_mc_sync`: an open macvlan's addresses are on its lower link's
+    // list too (a new one last, one there gaining a user), and each
+    // gains a user on its own list.
+    for l in links.iter().filter(|l| is_macvlan(l) && is_up(l)) {
+        let (index, lower) = (l.header.index, l.link.unwrap_or(0));
+        let mut synced = Vec::new();
+        if let Some((_, own)) = lists.iter_mut().find(|(i, _)| *i == index) {
+            for (m, users) in own.iter_mut() {
+                *users = users.saturating_add(1);
+                synced.push(*m);
             }
         }
-        if is_up(&l) && has_family(&l, AF_INET) {
-            macs.push(v4([224, 0, 0, 1]));
-        }
-        if inet6 {
-            let groups = groups6(&l, &addrs_of(&addrs, l.header.index));
-            for (g, _) in groups.iter().rev() {
-                let m = v6(*g);
-                if g.segments()[0] == 0xff02 && !macs.contains(&m) {
-                    macs.push(m);
+        if let Some((_, list)) = lists.iter_mut().find(|(i, _)| *i == lower) {
+            for m in synced {
+                match list.iter_mut().find(|(x, _)| *x == m) {
+                    Some((_, users)) => *users = users.saturating_add(1),
+                    None => list.push((m, 1)),
                 }
             }
         }
-        for m in macs {
+    }
+    let mut out = String::new();
+    for (l, (_, macs)) in links.iter().zip(&lists) {
+        for (m, users) in macs {
             let _ = writeln!(
                 out,
                 "{:<4} {:<15} {:<5} {:<5} {:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
                 l.header.index,
-                link_name(&l),
-                1,
+                link_name(l),
+                users,
                 0,
                 m[0],
                 m[1],
@@ -240,6 +236,52 @@ pub fn proc_dev_mcast<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
         }
     }
     Ok(out)
+}
+
+fn is_macvlan(l: &LinkRepr) -> bool {
+    l.info
+        .as_ref()
+        .and_then(|i| i.kind.as_ref())
+        .is_some_and(|k| k.as_str() == "macvlan")
+}
+
+/// The link-layer addresses of link `l`'s own groups (`addrs`: its IPv6
+/// addresses), oldest first; none on `lo`.
+fn link_macs(l: &LinkRepr, addrs: &[Ipv6Addr]) -> Vec<[u8; 6]> {
+    if is_loopback(l) {
+        return Vec::new();
+    }
+    let mut macs: Vec<[u8; 6]> = Vec::new();
+    let v6 = |g: Ipv6Addr| {
+        let o = g.octets();
+        [0x33, 0x33, o[12], o[13], o[14], o[15]]
+    };
+    let v4 = |g: [u8; 4]| [0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]];
+    let inet6 = has_family(l, AF_INET6);
+    if inet6 {
+        macs.push(v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)));
+    }
+    if is_up(l) && is_bridge(l) {
+        if has_family(l, AF_INET) {
+            macs.push(v4([224, 0, 0, 106]));
+        }
+        if inet6 {
+            macs.push(v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x6a)));
+        }
+    }
+    if is_up(l) && has_family(l, AF_INET) {
+        macs.push(v4([224, 0, 0, 1]));
+    }
+    if inet6 {
+        let groups = groups6(l, addrs);
+        for (g, _) in groups.iter().rev() {
+            let m = v6(*g);
+            if g.segments()[0] == 0xff02 && !macs.contains(&m) {
+                macs.push(m);
+            }
+        }
+    }
+    macs
 }
 
 #[cfg(test)]

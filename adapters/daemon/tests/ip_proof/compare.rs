@@ -73,6 +73,11 @@ pub const MASKS: &[(&str, &str)] = &[
          carrier): a step's ends are compared after its other messages",
         "the kernel's address-configuration work runs on a concurrent work queue",
     ),
+    (
+        "IF_RS_SENT in IFLA_INET6_FLAGS of link notifications (dumps compare it)",
+        "set when duplicate address detection of the link-local address ends, on the work \
+         queue that races with the link watcher's runs (a macvlan made up)",
+    ),
     ("`ip` output: the same values, in text", "as above"),
 ];
 
@@ -187,8 +192,9 @@ fn is_random_link_local(v: &[u8]) -> bool {
         && !is_fixed_mac(&[v[8] ^ 2, v[9], v[10], v[13], v[14], v[15]])
 }
 
-/// Renders attributes, one per part, masking per [`MASKS`].
-fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
+/// Renders attributes, one per part, masking per [`MASKS`] (`told`: of a
+/// notification).
+fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], told: bool, out: &mut String) {
     while b.len() >= 4 {
         let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
         let t = u16::from_ne_bytes([b[2], b[3]]);
@@ -249,13 +255,20 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], out: &mut String) {
                 }
             }
             out.push_str(" ]");
+        } else if told && link && p.as_slice() == [IFLA_AF_SPEC, 10, 1] && v.len() == 4 {
+            // IFLA_INET6_FLAGS in a notification, without IF_RS_SENT.
+            let f = u32::from_ne_bytes([v[0], v[1], v[2], v[3]]) & !0x10;
+            out.push_str(&format!(" {ty}{nested_flag}="));
+            for x in f.to_ne_bytes() {
+                out.push_str(&format!("{x:02x}"));
+            }
         } else if (addr || route) && is_random_link_local(v) {
             out.push_str(&format!(" {ty}{nested_flag}=<random-link-local>"));
         } else if masked {
             out.push_str(&format!(" {ty}{nested_flag}=<masked>"));
         } else if nested {
             out.push_str(&format!(" {ty}{nested_flag}={{"));
-            attrs(kind, v, depth + 1, &p, out);
+            attrs(kind, v, depth + 1, &p, told, out);
             out.push_str(" }");
         } else {
             out.push_str(&format!(" {ty}{nested_flag}="));
@@ -315,7 +328,7 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
     }
     s.push_str(" |");
     if h.kind >= 16 {
-        attrs(h.kind, rest, 0, &[], &mut s);
+        attrs(h.kind, rest, 0, &[], notification, &mut s);
     } else {
         for x in rest {
             s.push_str(&format!("{x:02x}"));
@@ -581,7 +594,8 @@ fn settle_dad_order(lines: Vec<String>) -> Vec<String> {
     // The ends race with the link watcher's later runs: from the first
     // end on, the other messages go first, the ends after them.
     if let Some(first) = units.iter().position(|u| u.0) {
-        let (ends, others): (Vec<_>, Vec<_>) = units.split_off(first).into_iter().partition(|u| u.0);
+        let (ends, others): (Vec<_>, Vec<_>) =
+            units.split_off(first).into_iter().partition(|u| u.0);
         units.extend(others);
         units.extend(ends);
     }

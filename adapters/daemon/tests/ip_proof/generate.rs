@@ -1,7 +1,7 @@
 //! Generated `ip` command sequences: route types, scopes, `onlink`,
 //! metrics, `pref`, `add`/`append`/`prepend`/`replace`/`change`, tables,
 //! `src`, multipath, flush and get; addresses with scope, label, metric,
-//! `broadcast +`, `noprefixroute`; links up and down, veth pairs, VXLAN
+//! `broadcast +`, `noprefixroute`; links up and down, veth pairs, macvlans, VXLAN
 //! links, MTU edges, MACs,
 //! renames; policy rules (selectors, actions, priorities, deletes,
 //! flushes); neighbours (add, replace, change, delete, get, flush, in
@@ -42,8 +42,8 @@ impl Rng {
 }
 
 /// Link names a sequence uses (`lo`, bridges, the ends of a veth pair, a
-/// VXLAN link).
-const LINKS: &[&str] = &["lo", "b0", "b1", "b2", "v0", "v1", "x0"];
+/// VXLAN link, a macvlan).
+const LINKS: &[&str] = &["lo", "b0", "b1", "b2", "v0", "v1", "x0", "m0"];
 /// Names a bridge may be created with or renamed to.
 const NEW_NAMES: &[&str] = &["b0", "b1", "b2"];
 /// The MACs a sequence sets: two unicast, multicast, broadcast, zero.
@@ -496,6 +496,41 @@ fn vxlan_step(r: &mut Rng) -> String {
     s
 }
 
+/// `ip link add … type macvlan`: on a bridge, a veth end, a VXLAN link,
+/// another macvlan, `lo`, a link that does not exist or none; modes
+/// (not passthru and source, which the in-memory stack refuses), MTUs
+/// above the lower link's, addresses, broadcast queues; up at once.
+fn macvlan_step(r: &mut Rng) -> String {
+    let name = r.pick(&["m0", "m0", "m1"]);
+    let mut s = format!("link add {name}");
+    if r.chance(90) {
+        s.push_str(&format!(
+            " link {}",
+            r.pick(&["b0", "b0", "v0", "v1", "x0", "m0", "lo", "nosuch"])
+        ));
+    }
+    if r.chance(10) {
+        s.push_str(&format!(" mtu {}", r.pick(MTUS)));
+    }
+    if r.chance(10) {
+        s.push_str(&format!(" address {}", r.pick(&MACS[..3])));
+    }
+    if r.chance(15) {
+        s.push_str(" up");
+    }
+    s.push_str(" type macvlan");
+    if r.chance(60) {
+        s.push_str(&format!(" mode {}", r.pick(&["private", "vepa", "bridge"])));
+    }
+    if r.chance(10) {
+        s.push_str(&format!(" bcqueuelen {}", r.pick(&["100", "2000"])));
+    }
+    if r.chance(10) {
+        s.push_str(" nodst");
+    }
+    s
+}
+
 fn link_step(r: &mut Rng) -> Step {
     let dev = r.pick(LINKS);
     if r.chance(12) {
@@ -503,6 +538,9 @@ fn link_step(r: &mut Rng) -> Step {
     }
     if r.chance(8) {
         return words(&vxlan_step(r));
+    }
+    if r.chance(8) {
+        return words(&macvlan_step(r));
     }
     let s = match r.below(10) {
         0 | 1 => {
