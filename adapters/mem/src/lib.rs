@@ -6,7 +6,10 @@
 //! - links: `lo` at index 1; the kernel's cyclic ifindex allocation; kinds
 //!   `bridge`, `dummy`, `tap` (a tap-like link with carrier) and `veth`
 //!   pairs (carrier while both ends are up, deleted together), `vxlan`
-//!   (over a lower link whose MTU bounds its own, and gone with it); up/down,
+//!   (over a lower link whose MTU bounds its own, and gone with it),
+//!   `macvlan` in modes private, VEPA and bridge (on a lower link whose
+//!   carrier it copies and whose MTU bounds its own, which it makes
+//!   promiscuous while open, and with which it goes); up/down,
 //!   MTU within the kind's limits, MAC, rename;
 //! - addresses: IPv4 and IPv6, primary and secondary, labels; the kernel's
 //!   prefix routes and local-table routes while the link is up; routes and

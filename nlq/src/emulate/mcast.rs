@@ -188,7 +188,7 @@ pub fn proc_igmp6<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
 pub fn proc_dev_mcast<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
     let addrs = v6_addrs(stack)?;
     let links = collect_links(stack)?;
-    let mut lists: Vec<(u32, Vec<([u8; 6], u32)>)> = links
+    let mut lists: Vec<(u32, McList)> = links
         .iter()
         .map(|l| {
             let own = link_macs(l, &addrs_of(&addrs, l.header.index));
@@ -237,6 +237,9 @@ pub fn proc_dev_mcast<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
     }
     Ok(out)
 }
+
+/// A link's link-layer multicast addresses, with their users.
+type McList = Vec<([u8; 6], u32)>;
 
 fn is_macvlan(l: &LinkRepr) -> bool {
     l.info
