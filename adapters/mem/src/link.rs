@@ -73,7 +73,7 @@ impl Kind {
     }
 
     /// `(min_mtu, max_mtu)`; 0 as maximum means no limit.
-    fn mtu_range(self) -> (u32, u32) {
+    pub(crate) fn mtu_range(self) -> (u32, u32) {
         match self {
             Kind::Loopback => (0, 0),
             // `ETH_MIN_MTU`, `ETH_MAX_MTU`.
@@ -419,7 +419,7 @@ pub fn valid_ether(mac: &[u8]) -> bool {
     mac.len() == 6 && mac.first().is_some_and(|b| b & 1 == 0) && mac.iter().any(|b| *b != 0)
 }
 
-fn check_mtu((min, max): (u32, u32), mtu: u32) -> StackResult<()> {
+pub(crate) fn check_mtu((min, max): (u32, u32), mtu: u32) -> StackResult<()> {
     if mtu < min {
         return Err(StackError::with_message(
             EINVAL,

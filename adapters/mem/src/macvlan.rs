@@ -119,6 +119,10 @@ impl<D: DataPlane> MemStack<D> {
         events: Events<'_>,
     ) -> StackResult<u32> {
         let data = new.info.and_then(|i| i.data);
+        // `rtnl_create_link`: the MTU within the kind's range first.
+        if let Some(mtu) = new.change.mtu {
+            crate::link::check_mtu(Kind::Macvlan.mtu_range(), mtu)?;
+        }
         let lower = new.change.link.ok_or_else(bad)?;
         let mut conf = Macvlan::parse(data.as_ref().map_or(&[][..], |d| d.as_slice()), lower)?;
         let mut l = self.links.get(&lower).ok_or(StackError::new(ENODEV))?;

@@ -1604,6 +1604,7 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link add m0 link b0 up type macvlan mode private",
             "link add m1 link m0 type macvlan bcqueuelen 2000",
             "link add m2 link b0 mtu 1600 type macvlan",
+            "link add m2 link b0 mtu 67 type macvlan",
             "link add m2 link lo type macvlan",
             "link add m2 type macvlan",
             "link add m2 link b0 type macvlan mode passthru",
