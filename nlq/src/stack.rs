@@ -344,6 +344,22 @@ impl LinkChange {
     }
 }
 
+/// How a link's IPv6 groups stand on its list of link-layer multicast
+/// addresses ([`Stack::ipv6_mc_load`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Mc6Load {
+    /// Loaded as each group was joined, since the IPv6 device was made.
+    #[default]
+    Initial,
+    /// Taken off as the link went down after IPv6 was ready on it
+    /// (`ipv6_mc_down`); the groups stay joined.
+    Unloaded,
+    /// Put back as the link became ready again (`ipv6_mc_up`): after what
+    /// its opening loaded, newest group first.
+    Reloaded,
+}
+
 /// A `RTM_NEWLINK` that creates a link.
 #[derive(Debug, Clone, Copy)]
 pub struct NewLink<'a> {
@@ -639,6 +655,14 @@ pub trait Stack {
         u64::from(index)
     }
 
+    /// How link `index`'s IPv6 groups stand on its list of link-layer
+    /// multicast addresses (`/proc/net/dev_mcast`, `ip maddr`). The
+    /// default: as loaded when its IPv6 device was made.
+    fn ipv6_mc_load(&self, index: u32) -> Mc6Load {
+        let _ = index;
+        Mc6Load::Initial
+    }
+
     /// `RTM_NEWNEIGH`: adds or changes a neighbour entry. The server has
     /// checked the request as `neigh_add` does up to the table lookup: an
     /// address of the family, an existing link, a link-layer address at
@@ -754,6 +778,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn family_device_age(&self, family: u8, index: u32) -> u64 {
         (**self).family_device_age(family, index)
+    }
+    fn ipv6_mc_load(&self, index: u32) -> Mc6Load {
+        (**self).ipv6_mc_load(index)
     }
     fn custom_rules(&self, family: u8) -> bool {
         (**self).custom_rules(family)

@@ -1032,6 +1032,10 @@ impl<D: DataPlane> MemStack<D> {
         }
         if let Ok(l) = self.link_mut(index) {
             l.inet6_flags |= IF_READY;
+            if l.mc6 == nlq::stack::Mc6Load::Unloaded {
+                // `ipv6_mc_up`: back on the list.
+                l.mc6 = nlq::stack::Mc6Load::Reloaded;
+            }
         }
         self.add_mroute6(index, events);
         let mut ll = Route::kernel(
@@ -1177,6 +1181,10 @@ impl<D: DataPlane> MemStack<D> {
     /// every route through it goes, then every IPv6 address, each notified.
     pub(crate) fn ipv6_down(&mut self, index: u32, events: Events<'_>) {
         if let Ok(l) = self.link_mut(index) {
+            if l.inet6_flags & IF_READY != 0 {
+                // `ipv6_mc_down`: its groups off the link-layer list.
+                l.mc6 = nlq::stack::Mc6Load::Unloaded;
+            }
             l.inet6_flags = 0;
         }
         // `rt6_disable_ip`: routes, then neighbours.

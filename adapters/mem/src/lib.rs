@@ -678,6 +678,12 @@ impl<D: DataPlane> Stack for MemStack<D> {
             .unwrap_or(0)
     }
 
+    fn ipv6_mc_load(&self, index: u32) -> nlq::stack::Mc6Load {
+        self.links
+            .get(&index)
+            .map_or_else(Default::default, |l| l.mc6)
+    }
+
     fn rules_from(
         &self,
         family: u8,

@@ -139,6 +139,8 @@ pub(crate) struct Link {
     pub vxlan: Option<Box<crate::vxlan::Vxlan>>,
     /// A macvlan's configuration.
     pub macvlan: Option<Box<crate::macvlan::Macvlan>>,
+    /// How its IPv6 groups stand on its link-layer multicast list.
+    pub mc6: nlq::stack::Mc6Load,
     /// Promiscuous for the unicast addresses of the macvlans on it
     /// (`uc_promisc`): set while it is up with one of them open, and kept
     /// while it is down.
@@ -178,6 +180,7 @@ impl Link {
             oper: IF_OPER_UNKNOWN,
             vxlan: None,
             macvlan: None,
+            mc6: nlq::stack::Mc6Load::Initial,
             uc_promisc: false,
         }
     }
@@ -213,6 +216,7 @@ impl Link {
             oper: IF_OPER_UNKNOWN,
             vxlan: None,
             macvlan: None,
+            mc6: nlq::stack::Mc6Load::Initial,
             uc_promisc: false,
         }
     }
@@ -702,6 +706,8 @@ impl<D: DataPlane> MemStack<D> {
                 }
                 if has6 && !had6 {
                     l.born[1] = born;
+                    // A new IPv6 device loads its groups as it joins them.
+                    l.mc6 = nlq::stack::Mc6Load::Initial;
                 }
                 if (has4 && !had4) || (has6 && !had6) {
                     self.births = born;

@@ -568,6 +568,10 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.family_device_age(family, index)
     }
 
+    fn ipv6_mc_load(&self, index: u32) -> nlq::stack::Mc6Load {
+        self.engine.ipv6_mc_load(index)
+    }
+
     fn add_neigh(
         &mut self,
         _: &NeighRepr,

@@ -25,7 +25,7 @@ use core::fmt::Write;
 use core::net::{IpAddr, Ipv6Addr};
 
 use super::{collect_addrs, collect_links, link_name};
-use crate::stack::Stack;
+use crate::stack::{Mc6Load, Stack};
 use crate::wire::consts::*;
 use crate::wire::{Attrs, LinkRepr};
 
@@ -191,7 +191,8 @@ pub fn proc_dev_mcast<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
     let mut lists: Vec<(u32, McList)> = links
         .iter()
         .map(|l| {
-            let own = link_macs(l, &addrs_of(&addrs, l.header.index));
+            let load = stack.ipv6_mc_load(l.header.index);
+            let own = link_macs(l, &addrs_of(&addrs, l.header.index), load);
             (l.header.index, own.into_iter().map(|m| (m, 1)).collect())
         })
         .collect();
@@ -249,38 +250,70 @@ fn is_macvlan(l: &LinkRepr) -> bool {
 }
 
 /// The link-layer addresses of link `l`'s own groups (`addrs`: its IPv6
-/// addresses), oldest first; none on `lo`.
-fn link_macs(l: &LinkRepr, addrs: &[Ipv6Addr]) -> Vec<[u8; 6]> {
+/// addresses, newest first), oldest first; none on `lo`. `load`: how its
+/// IPv6 groups stand there (off after a link that was ready went down; put
+/// back newest first, after what its opening brought, once ready again).
+fn link_macs(l: &LinkRepr, addrs: &[Ipv6Addr], load: Mc6Load) -> Vec<[u8; 6]> {
     if is_loopback(l) {
         return Vec::new();
     }
     let mut macs: Vec<[u8; 6]> = Vec::new();
+    let mut push = |m: [u8; 6]| {
+        if !macs.contains(&m) {
+            macs.push(m);
+        }
+    };
     let v6 = |g: Ipv6Addr| {
         let o = g.octets();
         [0x33, 0x33, o[12], o[13], o[14], o[15]]
     };
     let v4 = |g: [u8; 4]| [0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]];
+    let all_nodes = v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1));
     let inet6 = has_family(l, AF_INET6);
-    if inet6 {
-        macs.push(v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)));
+    if inet6 && load == Mc6Load::Initial {
+        push(all_nodes);
     }
     if is_up(l) && is_bridge(l) {
         if has_family(l, AF_INET) {
-            macs.push(v4([224, 0, 0, 106]));
+            push(v4([224, 0, 0, 106]));
         }
         if inet6 {
-            macs.push(v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x6a)));
+            push(v6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x6a)));
         }
     }
     if is_up(l) && has_family(l, AF_INET) {
-        macs.push(v4([224, 0, 0, 1]));
+        push(v4([224, 0, 0, 1]));
     }
-    if inet6 {
-        let groups = groups6(l, addrs);
-        for (g, _) in groups.iter().rev() {
-            let m = v6(*g);
-            if g.segments()[0] == 0xff02 && !macs.contains(&m) {
-                macs.push(m);
+    if !inet6 {
+        return macs;
+    }
+    match load {
+        Mc6Load::Unloaded => {}
+        Mc6Load::Reloaded => {
+            // The groups that stayed (those of the addresses that stayed:
+            // not link-local ones), newest first, then the link-local
+            // addresses' as they came back.
+            let resolves = l.header.flags & IFF_NOARP == 0;
+            for a in addrs
+                .iter()
+                .filter(|a| resolves && !a.is_unicast_link_local())
+            {
+                push(v6(solicited(a)));
+            }
+            push(all_nodes);
+            for a in addrs
+                .iter()
+                .rev()
+                .filter(|a| resolves && a.is_unicast_link_local())
+            {
+                push(v6(solicited(a)));
+            }
+        }
+        _ => {
+            for (g, _) in groups6(l, addrs).iter().rev() {
+                if g.segments()[0] == 0xff02 {
+                    push(v6(*g));
+                }
             }
         }
     }
@@ -331,5 +364,48 @@ mod tests {
         assert_eq!(groups6(&lo, &[a("::1")]).len(), 2);
         let down = link(3, "b1", 0, true);
         assert!(groups4(&down).is_empty());
+    }
+
+    #[test]
+    fn groups_leave_the_link_layer_list_with_readiness_and_come_back_newest_first() {
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        // Newest first, as the stack lists them.
+        let addrs = [a("fe80::1:2:3"), a("2001:db8::2"), a("2001:db8::1")];
+        let hex = |macs: Vec<[u8; 6]>| -> Vec<String> {
+            macs.iter()
+                .map(|m| m.iter().map(|b| alloc::format!("{b:02x}")).collect())
+                .collect()
+        };
+        let up = link(2, "b0", IFF_UP | IFF_BROADCAST | IFF_MULTICAST, true);
+        assert_eq!(
+            hex(link_macs(&up, &addrs, Mc6Load::Initial)),
+            [
+                "333300000001",
+                "01005e00006a",
+                "33330000006a",
+                "01005e000001",
+                "3333ff000001",
+                "3333ff000002",
+                "3333ff020003"
+            ]
+        );
+        assert_eq!(
+            hex(link_macs(&up, &addrs, Mc6Load::Reloaded)),
+            [
+                "01005e00006a",
+                "33330000006a",
+                "01005e000001",
+                "3333ff000002",
+                "3333ff000001",
+                "333300000001",
+                "3333ff020003"
+            ]
+        );
+        let down = link(2, "b0", IFF_BROADCAST | IFF_MULTICAST, true);
+        assert!(link_macs(&down, &addrs[1..], Mc6Load::Unloaded).is_empty());
+        assert_eq!(
+            hex(link_macs(&down, &addrs[1..], Mc6Load::Initial)),
+            ["333300000001", "3333ff000001", "3333ff000002"]
+        );
     }
 }

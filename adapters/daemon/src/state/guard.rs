@@ -254,6 +254,10 @@ impl<S: Stack> Stack for Guarded<S> {
     fn family_device_age(&self, family: u8, index: u32) -> u64 {
         self.inner.family_device_age(family, index)
     }
+
+    fn ipv6_mc_load(&self, index: u32) -> nlq::stack::Mc6Load {
+        self.inner.ipv6_mc_load(index)
+    }
 }
 
 #[cfg(test)]

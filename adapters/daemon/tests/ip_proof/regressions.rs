@@ -1624,4 +1624,24 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link del x0",
         ],
     ),
+    (
+        "a link that was ready takes its IPv6 groups off its link-layer list as it goes down \
+         (`ipv6_mc_down`) and puts them back, newest first, after what its opening brought, \
+         once ready again (`ipv6_mc_up`)",
+        &[
+            "link add b0 type bridge",
+            "link set b0 up",
+            "link set b0 down",
+            "maddr show",
+            "link set b0 up",
+            "addr add 2001:db8::1/64 dev b0 nodad",
+            "link add v0 type veth peer name v1",
+            "link set v0 up",
+            "link set v1 up",
+            "link set v0 down",
+            "maddr show",
+            "link set v0 up",
+            "maddr show",
+        ],
+    ),
 ];
