@@ -103,15 +103,16 @@ impl<T: Transport> Handle<T> {
     where
         F: FnMut(&NlMsg<'_>) -> Result<Flow>,
     {
-        let deadline = Instant::now() + self.timeout;
+        // A timeout too long to reach (`Duration::MAX`) is none.
+        let deadline = Instant::now().checked_add(self.timeout);
         let port = self.transport.port();
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
                 return Err(Error::Timeout);
             }
             let mut buf = std::mem::take(&mut self.inbuf);
-            let got = self.transport.recv(&mut buf, Some(left));
+            let got = self.transport.recv(&mut buf, left);
             let flow = got.map_err(Error::from).and_then(|()| {
                 for m in Messages::new(&buf) {
                     let m = m?;
@@ -248,5 +249,20 @@ fn refused(errno: i32, ext: nlq::wire::ExtAck<'_>) -> Error {
         errno,
         message: ext.msg.map(str::to_owned),
         offset: ext.offset,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_too_long_to_reach_waits_without_one() {
+        let stack = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let mut h = Handle::in_process(&stack).with_timeout(Duration::MAX);
+        let links = h.links().unwrap();
+        assert_eq!(links.len(), 1);
+        let mut h = Handle::in_process(&stack).with_timeout(Duration::ZERO);
+        assert!(matches!(h.links(), Err(Error::Timeout)));
     }
 }

@@ -53,7 +53,7 @@ fn errno(e: i32) -> io::Error {
 /// Receives one datagram on a connection within `timeout`: at once if one
 /// is there, else after waiting for it.
 fn recv_within(fd: BorrowedFd<'_>, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let flags = sys::RecvFlags {
         peek: false,
         dontwait: true,

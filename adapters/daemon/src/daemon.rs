@@ -25,6 +25,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -749,8 +750,19 @@ impl<S: Stack> Daemon<S> {
                 return data.len();
             };
             *budget -= 1;
-            self.server.send(conn, m.as_bytes());
+            let server = &mut self.server;
+            let handled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                server.send(conn, m.as_bytes());
+            }));
             let outcomes = self.server.stack_mut().take_outcomes();
+            if handled.is_err() {
+                // The stack panicked on this request: it is answered with
+                // EIO and not recorded (replaying it would panic again);
+                // the daemon serves on.
+                eprintln!("nlq: the stack panicked on a request; answered EIO");
+                self.server.answer_unhandled(conn, m.as_bytes(), libc::EIO);
+                continue;
+            }
             if !outcomes.is_empty() {
                 if let Some(st) = &mut self.state {
                     st.record(m.as_bytes(), &outcomes);
@@ -1000,30 +1012,34 @@ fn flush_socket<S: Stack>(
                 Some((errno, _)) => error_out(errno),
                 None => continue,
             },
-            None => match server.recv(conn, reader_max) {
-                Ok(None) => return Ok(()),
-                Ok(Some(d)) => {
-                    for (_, ahead) in errors.iter_mut() {
-                        *ahead = ahead.saturating_sub(1);
+            None => {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| server.recv(conn, reader_max)))
+                    .map_err(|_| io::Error::other("the stack panicked in a dump"))?
+                {
+                    Ok(None) => return Ok(()),
+                    Ok(Some(d)) => {
+                        for (_, ahead) in errors.iter_mut() {
+                            *ahead = ahead.saturating_sub(1);
+                        }
+                        Out {
+                            header: DataHeader {
+                                error: 0,
+                                group: d.group,
+                            }
+                            .to_bytes(),
+                            bytes: d.bytes,
+                        }
                     }
-                    Out {
+                    Err(errno) => Out {
                         header: DataHeader {
-                            error: 0,
-                            group: d.group,
+                            error: u32::try_from(errno).unwrap_or(0),
+                            group: 0,
                         }
                         .to_bytes(),
-                        bytes: d.bytes,
-                    }
+                        bytes: Bytes::new(),
+                    },
                 }
-                Err(errno) => Out {
-                    header: DataHeader {
-                        error: u32::try_from(errno).unwrap_or(0),
-                        group: 0,
-                    }
-                    .to_bytes(),
-                    bytes: Bytes::new(),
-                },
-            },
+            }
         };
         match sys::send2(fd.as_fd(), &out.header, &out.bytes) {
             Ok(_) => {}

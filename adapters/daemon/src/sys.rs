@@ -410,7 +410,7 @@ pub fn send2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Result<usize> 
 /// Waits until `fd` is readable (or hung up), at most `timeout` (`None`:
 /// forever). Returns false on timeout.
 pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<bool> {
-    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
     loop {
         let ms: c_int = match deadline {
             None => -1,

@@ -199,3 +199,93 @@ fn misbehaving_clients_disturb_nobody() {
     let mut again = SocketClient::handle(d.path()).unwrap();
     assert_eq!(again.if_nametoindex("br0").unwrap(), br);
 }
+
+/// A stack that panics on some requests: adding a route, and dumping
+/// addresses; its links are `MemStack`'s.
+struct Panicky(nlq_mem::MemStack);
+
+impl nlq::stack::Stack for Panicky {
+    fn links(
+        &self,
+        start: usize,
+        visit: nlq::stack::Visit<'_, LinkRepr>,
+    ) -> nlq::stack::StackResult<()> {
+        self.0.links(start, visit)
+    }
+
+    fn add_route(
+        &mut self,
+        _: &nlq::wire::RouteRepr,
+        _: nlq::stack::CreateFlags,
+        _: nlq::stack::Events<'_>,
+    ) -> nlq::stack::StackResult<()> {
+        panic!("a stack bug (on purpose)");
+    }
+
+    fn addrs(
+        &self,
+        _: u8,
+        _: usize,
+        _: nlq::stack::Visit<'_, nlq::wire::AddrRepr>,
+    ) -> nlq::stack::StackResult<()> {
+        panic!("a stack bug in a dump (on purpose)");
+    }
+}
+
+/// A stack that panics answers that request with `EIO` (a dump that
+/// panics after its first datagram would cost its client the connection)
+/// and the daemon serves on: the same client, and others.
+#[test]
+fn a_panicking_stack_answers_eio_and_the_daemon_serves_on() {
+    let dir = nlq_daemon::testing::TempDir::new("panicky");
+    let path = dir.path().join("nlq.sock");
+    let daemon =
+        nlq_daemon::Daemon::bind(&path, Panicky(nlq_mem::MemStack::new()), Options::default())
+            .expect("bind")
+            .spawn()
+            .expect("spawn");
+    let link_of_lo = |c: &mut SocketClient, seq: u32| {
+        c.send(&common::request(RTM_GETLINK, NLM_F_ACK, seq, |w| {
+            w.put(&[0u8; 16])?;
+            w.attr_str(IFLA_IFNAME, "lo")
+        }))
+        .unwrap();
+        let got = common::answers(c, seq);
+        assert!(
+            got.iter()
+                .any(|d| Messages::new(d).flatten().any(|m| m.kind() == RTM_NEWLINK)),
+            "lo answered"
+        );
+    };
+    let mut a = SocketClient::connect(daemon.path()).unwrap();
+    // `10.9.0.0/16 dev lo`: family, lengths, TOS, main table, boot, link
+    // scope, unicast, no flags.
+    a.send(&common::request(
+        RTM_NEWROUTE,
+        NLM_F_ACK | NLM_F_CREATE,
+        7,
+        |w| {
+            w.put(&[AF_INET, 16, 0, 0, 254, 3, 253, 1, 0, 0, 0, 0])?;
+            w.attr(RTA_DST, &[10, 9, 0, 0])?;
+            w.attr_u32(RTA_OIF, 1)
+        },
+    ))
+    .unwrap();
+    let got = common::answers(&mut a, 7);
+    assert_eq!(common::errno_of(&got, 7), Some(nlq::errno::EIO));
+    // The same client, then another, are served.
+    link_of_lo(&mut a, 8);
+    let mut b = SocketClient::connect(daemon.path()).unwrap();
+    link_of_lo(&mut b, 1);
+    // A dump that panics as it starts: answered EIO too.
+    let mut c = SocketClient::connect(daemon.path()).unwrap();
+    c.send(&common::request(RTM_GETADDR, NLM_F_DUMP, 1, |w| {
+        w.put(&[AF_INET])
+    }))
+    .unwrap();
+    let got = common::answers(&mut c, 1);
+    assert_eq!(common::errno_of(&got, 1), Some(nlq::errno::EIO));
+    link_of_lo(&mut c, 2);
+    link_of_lo(&mut b, 2);
+    link_of_lo(&mut a, 9);
+}

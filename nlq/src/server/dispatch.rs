@@ -43,7 +43,7 @@ impl<S: Stack> Server<S> {
     }
 
     /// Queues the `NLMSG_ERROR` (or ACK) for `msg`.
-    fn answer(&mut self, id: ConnId, msg: &NlMsg<'_>, f: Failure) {
+    pub(super) fn answer(&mut self, id: ConnId, msg: &NlMsg<'_>, f: Failure) {
         let Some(c) = self.conn(id) else { return };
         let (cap, port) = (c.cap_ack, c.port);
         let ext = if c.ext_ack {

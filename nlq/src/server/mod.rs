@@ -522,6 +522,20 @@ impl<S: Stack> Server<S> {
         }
     }
 
+    /// Answers each request of `datagram` with `errno` (an `NLMSG_ERROR`,
+    /// whatever its `NLM_F_ACK`) without handling it: for a host whose
+    /// stack failed on it (a panic caught around [`Server::send`]), so that
+    /// the client is answered rather than left waiting. Framing as in
+    /// [`Server::send`].
+    pub fn answer_unhandled(&mut self, id: ConnId, datagram: &[u8], errno: i32) {
+        for msg in Messages::new(datagram) {
+            let Ok(msg) = msg else { break };
+            if msg.flags() & NLM_F_REQUEST != 0 {
+                self.answer(id, &msg, request::Failure::errno(errno));
+            }
+        }
+    }
+
     /// The next datagram for the connection, at most `max` bytes long when a
     /// dump is cut to size (`max` is the reader's buffer, as in `recvmsg`; a
     /// single larger message is still returned whole, for the reader to see
