@@ -23,6 +23,8 @@ pub const EINVAL: i32 = 22;
 pub const ENFILE: i32 = 23;
 pub const ENOSPC: i32 = 28;
 pub const ERANGE: i32 = 34;
+pub const ELOOP: i32 = 40;
+pub const EXFULL: i32 = 54;
 pub const ENOTTY: i32 = 25;
 pub const EMSGSIZE: i32 = 90;
 pub const EPROTOTYPE: i32 = 91;
@@ -64,6 +66,8 @@ pub fn name(errno: i32) -> &'static str {
         ENOTTY => "ENOTTY",
         ENOSPC => "ENOSPC",
         ERANGE => "ERANGE",
+        ELOOP => "ELOOP",
+        EXFULL => "EXFULL",
         EMSGSIZE => "EMSGSIZE",
         EPROTOTYPE => "EPROTOTYPE",
         ENOPROTOOPT => "ENOPROTOOPT",

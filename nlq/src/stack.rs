@@ -655,6 +655,15 @@ pub trait Stack {
         u64::from(index)
     }
 
+    /// The `AF_BRIDGE` view of link `index` when it is a bridge port
+    /// (`br_fill_ifinfo`: its header with family `AF_BRIDGE`, name, master,
+    /// MTU, operational state, address, underlying link, and the port's
+    /// attributes as `protinfo`), for `bridge link show`. The default: none.
+    fn bridge_port_view(&self, index: u32) -> Option<LinkRepr> {
+        let _ = index;
+        None
+    }
+
     /// How link `index`'s IPv6 groups stand on its list of link-layer
     /// multicast addresses (`/proc/net/dev_mcast`, `ip maddr`). The
     /// default: as loaded when its IPv6 device was made.
@@ -781,6 +790,9 @@ impl<S: Stack + ?Sized> Stack for &mut S {
     }
     fn ipv6_mc_load(&self, index: u32) -> Mc6Load {
         (**self).ipv6_mc_load(index)
+    }
+    fn bridge_port_view(&self, index: u32) -> Option<LinkRepr> {
+        (**self).bridge_port_view(index)
     }
     fn custom_rules(&self, family: u8) -> bool {
         (**self).custom_rules(family)

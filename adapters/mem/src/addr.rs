@@ -1027,7 +1027,13 @@ impl<D: DataPlane> MemStack<D> {
         let Ok(link) = self.link_ref(index) else {
             return false;
         };
-        if !link.is_ready() || link.kind == Kind::Loopback || !self.inet6(index) {
+        // Configured already: a carrier that came back changes nothing
+        // (NETDEV_CHANGE on a device that is `IF_READY`).
+        if !link.is_ready()
+            || link.kind == Kind::Loopback
+            || !self.inet6(index)
+            || link.inet6_flags & IF_READY != 0
+        {
             return false;
         }
         if let Ok(l) = self.link_mut(index) {

@@ -110,6 +110,7 @@
 mod addr;
 mod addr_index;
 mod bridge;
+mod bridge_port;
 mod cursor;
 mod devconf;
 mod fenwick;
@@ -676,6 +677,10 @@ impl<D: DataPlane> Stack for MemStack<D> {
             .get(&index)
             .and_then(|l| l.born.get(f).copied())
             .unwrap_or(0)
+    }
+
+    fn bridge_port_view(&self, index: u32) -> Option<LinkRepr> {
+        self.bridge_port_repr(index)
     }
 
     fn ipv6_mc_load(&self, index: u32) -> nlq::stack::Mc6Load {

@@ -141,6 +141,26 @@ pub(crate) struct Link {
     pub macvlan: Option<Box<crate::macvlan::Macvlan>>,
     /// How its IPv6 groups stand on its link-layer multicast list.
     pub mc6: nlq::stack::Mc6Load,
+    /// Its part as a bridge port (its bridge is `master`).
+    pub port: Option<Box<crate::bridge_port::Port>>,
+    /// Promiscuity and all-multicast counts a bridge holds on it.
+    pub br_promisc: u32,
+    pub allmulti: u32,
+    /// A veth's requested receive headroom, and the headroom it needs (the
+    /// larger of its pair's requests).
+    pub rx_headroom: u16,
+    pub needed_headroom: u16,
+    /// A bridge's MTU was set by the user (it no longer follows its
+    /// ports').
+    pub mtu_by_user: bool,
+    /// A bridge's offload limit once ports set it.
+    pub br_tso: Option<u32>,
+    /// A bridge's features, by its ports' kinds (0: no ports).
+    pub br_features: u8,
+    /// A bridge's headroom: its ports' largest.
+    pub br_headroom: u16,
+    /// A bridge took its MAC from its ports (its id holds it from then).
+    pub mac_adopted: bool,
     /// Promiscuous for the unicast addresses of the macvlans on it
     /// (`uc_promisc`): set while it is up with one of them open, and kept
     /// while it is down.
@@ -181,6 +201,16 @@ impl Link {
             vxlan: None,
             macvlan: None,
             mc6: nlq::stack::Mc6Load::Initial,
+            port: None,
+            br_promisc: 0,
+            allmulti: 0,
+            rx_headroom: 0,
+            needed_headroom: 0,
+            mtu_by_user: false,
+            br_tso: None,
+            br_features: 0,
+            br_headroom: 0,
+            mac_adopted: false,
             uc_promisc: false,
         }
     }
@@ -217,6 +247,16 @@ impl Link {
             vxlan: None,
             macvlan: None,
             mc6: nlq::stack::Mc6Load::Initial,
+            port: None,
+            br_promisc: 0,
+            allmulti: 0,
+            rx_headroom: 0,
+            needed_headroom: 0,
+            mtu_by_user: false,
+            br_tso: None,
+            br_features: 0,
+            br_headroom: 0,
+            mac_adopted: false,
             uc_promisc: false,
         }
     }
@@ -281,7 +321,7 @@ impl Link {
     /// Its operational state is the link watcher's (a veth, a macvlan):
     /// it follows a carrier that changes under it.
     pub fn watched(&self) -> bool {
-        matches!(self.kind, Kind::Veth | Kind::Macvlan)
+        matches!(self.kind, Kind::Veth | Kind::Macvlan | Kind::Bridge)
     }
 
     /// The flags as the kernel reports them.
@@ -354,12 +394,18 @@ impl Link {
             info: (!matches!(self.kind, Kind::Loopback | Kind::Device)).then(|| LinkInfoRepr {
                 kind: InlineStr::try_from_str(self.kind.name()),
                 data: match self.kind {
-                    Kind::Bridge => crate::bridge::info_data(self.mac_given.then_some(&self.mac)),
+                    Kind::Bridge => crate::bridge::info_data(
+                        (self.mac_given || self.mac_adopted).then_some(&self.mac),
+                    ),
                     Kind::Vxlan => self.vxlan.as_ref().and_then(|c| c.info_data()),
                     Kind::Macvlan => self.macvlan.as_ref().and_then(|c| c.info_data()),
                     _ => None,
                 },
-                ..LinkInfoRepr::default()
+                slave_kind: self
+                    .port
+                    .as_ref()
+                    .and_then(|_| InlineStr::try_from_str("bridge")),
+                slave_data: self.port.as_ref().and_then(|p| p.attrs()),
             }),
             stats: Some(LinkStats::default()),
             stats64: Some(LinkStats64::default()),
@@ -384,7 +430,18 @@ impl Link {
                     // legacy kind, 512 KiB less 8 bytes.
                     d.tso_max_size = Some(524_280);
                 }
-                d.promiscuity = Some(u32::from(self.uc_promisc));
+                d.promiscuity = Some(u32::from(self.uc_promisc).saturating_add(self.br_promisc));
+                d.allmulti = Some(self.allmulti);
+                match self.kind {
+                    Kind::Veth => d.headroom = Some(self.needed_headroom),
+                    Kind::Bridge => {
+                        d.headroom = Some(self.br_headroom);
+                        if let Some(t) = self.br_tso {
+                            d.tso_max_size = Some(t);
+                        }
+                    }
+                    _ => {}
+                }
                 if let Some(c) = &self.macvlan {
                     d.tso_max_size = Some(c.tso_max_size);
                 }
@@ -541,12 +598,26 @@ impl<D: DataPlane> MemStack<D> {
         D::admit_new_link(self, new)?;
         let kind = Kind::parse(new.kind)
             .ok_or(StackError::with_message(EOPNOTSUPP, "Unknown device type"))?;
-        match kind {
-            Kind::Veth => return self.veth_add(new, events),
-            Kind::Vxlan => return self.vxlan_add(new, events),
-            Kind::Macvlan => return self.macvlan_add(new, events),
-            _ => {}
+        let index = match kind {
+            Kind::Veth => self.veth_add(new, events)?,
+            Kind::Vxlan => self.vxlan_add(new, events)?,
+            Kind::Macvlan => self.macvlan_add(new, events)?,
+            _ => self.plain_add(kind, new, events)?,
+        };
+        // `rtnl_newlink_create`: the master after the link is configured;
+        // a refusal unregisters the link again.
+        if let Some(m) = new.change.master.filter(|m| *m != 0) {
+            if let Err(e) = self.set_master(index, m, events) {
+                let _ = self.link_del(index, events);
+                return Err(e);
+            }
         }
+        Ok(index)
+    }
+
+    /// A link of a kind without a driver of its own here: a bridge, a
+    /// dummy, a tap.
+    fn plain_add(&mut self, kind: Kind, new: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         if let Some(mtu) = new.change.mtu {
             check_mtu(kind.mtu_range(), mtu)?;
         }
@@ -560,8 +631,10 @@ impl<D: DataPlane> MemStack<D> {
         link.apply_new(&new.change);
         if new.change.address.is_some() && kind == Kind::Bridge {
             // A bridge given its address finds no live port when it
-            // recomputes its id: no carrier (as after a MAC change).
+            // recomputes its id: no carrier (as after a MAC change), and
+            // an operational state at once (`linkwatch_init_dev`).
             link.set_carrier(false);
+            link.oper = IF_OPER_DOWN;
         }
         self.register(link, events);
         let up = new.change.flags(0).is_some_and(|f| f & IFF_UP != 0);
@@ -651,29 +724,21 @@ impl<D: DataPlane> MemStack<D> {
             let l = self.link_mut(index)?;
             l.mac = mac;
             l.mac_given |= changed;
-            let lost_carrier = changed && kind == Kind::Bridge && l.carrier;
-            let was_running = l.iff() & IFF_RUNNING;
-            let operstate = l.operstate();
-            if lost_carrier {
-                // A bridge without ports recomputes its id and finds no
-                // live port: its carrier goes off at once, and
-                // NETDEV_CHANGEADDR already reports it, with the
-                // operational state (and IFF_RUNNING) linkwatch has not
-                // updated yet; linkwatch's own notification follows.
-                l.set_carrier(false);
+            if changed && kind == Kind::Bridge {
+                // `br_stp_change_bridge_id`: its ports learn its id, and its
+                // carrier is reconsidered at once (a port forwarding or
+                // none); the link watcher tells the change afterwards.
+                self.br_set_port_ids(index);
+                self.br_state_selection(index);
             }
             // NETDEV_CHANGEADDR is notified even when nothing changed.
-            if let Some(l) = self.links.get(&index) {
-                let mut r = l.repr();
-                r.header.flags |= was_running;
-                r.operstate = Some(operstate);
-                events(Event::NewLink(&r));
-            }
+            self.notify_link(index, events);
             // `neigh_changeaddr`: every neighbour of the link goes.
             self.neigh_flush_link(index, false, events);
-            if lost_carrier {
-                self.carrier_changed(index, events);
+            if changed {
+                self.br_port_event(index, crate::bridge_port::PortEvent::Addr, events);
             }
+            self.linkwatch(&[], events);
         }
         if let Some(mtu) = change.mtu {
             check_mtu(mtu_range, mtu)?;
@@ -734,6 +799,12 @@ impl<D: DataPlane> MemStack<D> {
                     netconf(AF_INET6, index, !had6 && has6, true, events);
                     self.ipv6_ready(index, events);
                 }
+                // The bridge of a port, last (`br_mtu_auto_adjust`).
+                self.br_port_event(index, crate::bridge_port::PortEvent::Mtu, events);
+            }
+            if kind == Kind::Bridge {
+                // `br_change_mtu`: the user's choice from now on.
+                self.link_mut(index)?.mtu_by_user = true;
             }
         }
         if let Some(g) = change.group {
@@ -750,10 +821,7 @@ impl<D: DataPlane> MemStack<D> {
             self.change_flags(index, flags, events)?;
         }
         if let Some(m) = change.master {
-            if m != 0 {
-                // No link here can be a master (bridge ports are not modelled).
-                return Err(StackError::new(EOPNOTSUPP));
-            }
+            self.set_master(index, m, events)?;
         }
         if let Some(q) = change.txqlen {
             let l = self.link_mut(index)?;
@@ -817,6 +885,10 @@ impl<D: DataPlane> MemStack<D> {
     /// link watcher on the carriers that changed.
     pub(crate) fn bring_up(&mut self, index: u32, change: u32, events: Events<'_>) {
         let pending = self.open(index);
+        if self.link_ref(index).is_ok_and(|l| l.kind == Kind::Bridge) {
+            // `br_dev_open`: the ports that can forward do.
+            self.br_open(index, events);
+        }
         // Opening a lower link with a macvlan open on it sets its receive
         // mode: promiscuous, which its notification's change shows.
         let promisc = if self.macvlan_rx_mode(index) {
@@ -861,12 +933,18 @@ impl<D: DataPlane> MemStack<D> {
             // its IPv6 device, not its addresses).
             self.ipv6_down(index, events);
         }
+        // The bridge's notifier comes after IPv6's.
+        self.br_port_event(index, crate::bridge_port::PortEvent::Up, events);
     }
 
     /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go;
     /// then the link watcher on the carriers that changed.
     fn bring_down(&mut self, index: u32, change: u32, events: Events<'_>) {
         let pending = self.close(index);
+        if self.link_ref(index).is_ok_and(|l| l.kind == Kind::Bridge) {
+            // `br_dev_stop`: its ports are disabled.
+            self.br_stop(index, events);
+        }
         self.notify_link_change(index, change, events);
         self.netdev_down(index, events);
         self.linkwatch(&pending, events);
@@ -899,6 +977,7 @@ impl<D: DataPlane> MemStack<D> {
         self.neigh_flush(AF_INET, index, false, events);
         self.macvlan_transfer(index);
         self.ipv6_down(index, events);
+        self.br_port_event(index, crate::bridge_port::PortEvent::Down, events);
     }
 
     /// `dev_close_many`: every link of `links` that is up closes, then
@@ -911,6 +990,9 @@ impl<D: DataPlane> MemStack<D> {
             .collect();
         for &i in &up {
             self.close(i);
+            if self.link_ref(i).is_ok_and(|l| l.kind == Kind::Bridge) {
+                self.br_stop(i, events);
+            }
         }
         for &i in &up {
             self.notify_link_change(i, IFF_UP | IFF_RUNNING, events);
@@ -974,6 +1056,7 @@ impl<D: DataPlane> MemStack<D> {
         self.neigh_flush_link(index, true, events);
         if self.link_ref(index).is_ok_and(Link::is_up) {
             self.macvlan_transfer(index);
+            self.br_port_event(index, crate::bridge_port::PortEvent::Change, events);
             self.notify_link(index, events);
         }
         self.set_linkdown(index, true);
@@ -987,8 +1070,14 @@ impl<D: DataPlane> MemStack<D> {
             return Err(StackError::new(EOPNOTSUPP));
         }
         D::admit_del_link(self, index)?;
+        if self.link_ref(index)?.kind == Kind::Bridge {
+            // `br_dev_delete`: its ports leave before it closes.
+            self.br_dev_delete(index, events);
+        }
         if self.link_ref(index)?.kind == Kind::Veth {
             self.veth_del(index, events);
+            // A bridge that lost its carrier, after the request.
+            self.linkwatch(&[], events);
             return Ok(());
         }
         let l = self.link_ref(index)?;
@@ -1005,6 +1094,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         self.close_many(&[index], events);
         self.unregister(index, true, events);
+        self.linkwatch(&[], events);
         Ok(())
     }
 
@@ -1032,6 +1122,10 @@ impl<D: DataPlane> MemStack<D> {
         }
         self.ipv6_down(index, events);
         netconf(AF_INET6, index, inet6, false, events);
+        if let Some(br) = self.master_of(index) {
+            // The bridge's NETDEV_UNREGISTER: the port leaves.
+            self.br_del_if(br, index, true, events);
+        }
         self.flush_link_routes(AF_UNSPEC, index, true, events);
         // The VXLAN links over it go with it, in one batch.
         let over = self.vxlans_over(index);

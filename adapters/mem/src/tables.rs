@@ -303,6 +303,7 @@ impl MemStack {
             }
             s.restore_nexthop(n)?;
         }
+        s.restore_ports()?;
         let through = |r: &Route| r.nh_id == 0 || s.nexthops.contains_key(&r.nh_id);
         if !(s.routes4.iter().all(through) && s.routes6.iter().all(through)) {
             return Err(invalid("a route through a nexthop that does not exist"));
@@ -400,6 +401,33 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
         .info
         .and_then(|i| i.data)
         .is_some_and(|d| crate::bridge::id_holds_mac(&d));
+    if kind == Kind::Bridge {
+        // The link watcher's state: never run on a bridge that has had
+        // carrier from its start; a bridge with ports gets it below.
+        link.oper = if carrier {
+            IF_OPER_UNKNOWN
+        } else {
+            IF_OPER_DOWN
+        };
+    }
+    if link.master != 0 {
+        // A bridge port: its number as saved; the rest follows its bridge
+        // (`MemStack::restore_ports`).
+        let no = r
+            .info
+            .and_then(|i| i.slave_data)
+            .and_then(|d| crate::bridge_port::saved_port_no(&d))
+            .ok_or(invalid("a bridge port without its number"))?;
+        link.port = Some(Box::new(crate::bridge_port::Port {
+            no,
+            state: crate::bridge_port::STATE_DISABLED,
+            cost: 100,
+            bridge_id: [0; 8],
+            joined: u64::from(index),
+        }));
+        link.br_promisc = 1;
+        link.allmulti = 1;
+    }
     Ok(link)
 }
 

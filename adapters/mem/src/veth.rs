@@ -222,8 +222,9 @@ impl<D: DataPlane> MemStack<D> {
                 if self.ipv6_config(i, events) {
                     ready.push(i);
                 }
-                // NETDEV_CHANGE reaches the macvlans on it.
+                // NETDEV_CHANGE reaches the macvlans on it, then its bridge.
                 self.macvlan_transfer(i);
+                self.br_port_event(i, crate::bridge_port::PortEvent::Change, events);
                 self.notify_link(i, events);
             } else {
                 self.carrier_lost(i, events);

@@ -572,6 +572,10 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.ipv6_mc_load(index)
     }
 
+    fn bridge_port_view(&self, index: u32) -> Option<nlq::wire::LinkRepr> {
+        self.engine.bridge_port_view(index)
+    }
+
     fn add_neigh(
         &mut self,
         _: &NeighRepr,

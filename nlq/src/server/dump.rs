@@ -298,6 +298,15 @@ impl<S: Stack> Server<S> {
                         f.skip()
                     } else if flt.family == AF_INET6 {
                         f.put(RTM_NEWLINK, |w| emit_inet6_link(w, l))
+                    } else if flt.family == AF_BRIDGE {
+                        // A port's `AF_BRIDGE` view (`rtnl_bridge_getlink`).
+                        let b = stack.bridge_port_view(l.header.index).unwrap_or_else(|| {
+                            let mut b = l.clone();
+                            b.header.family = AF_BRIDGE;
+                            b.header.change = 0;
+                            b
+                        });
+                        f.put(RTM_NEWLINK, |w| b.emit_bridge_port(w))
                     } else {
                         f.put(RTM_NEWLINK, |w| l.emit(w))
                     }

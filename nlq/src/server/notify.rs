@@ -95,6 +95,10 @@ fn emit(
         _ => flags,
     };
     w.message(kind, flags, seq, port, |w| match e {
+        // A bridge port's own messages (`br_ifinfo_notify`).
+        Event::NewLink(l) | Event::DelLink(l) if l.header.family == AF_BRIDGE => {
+            l.emit_bridge_port(w)
+        }
         Event::NewLink(l) | Event::DelLink(l) => l.emit(w),
         Event::NewAddr(a) | Event::DelAddr(a) => a.emit_reply(w),
         Event::NewRoute(r, _) | Event::DelRoute(r) => r.emit_reply(w),

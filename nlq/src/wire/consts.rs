@@ -252,6 +252,10 @@ pub const IFLA_NUM_RX_QUEUES: u16 = 32;
 pub const IFLA_CARRIER: u16 = 33;
 pub const IFLA_CARRIER_CHANGES: u16 = 35;
 pub const IFLA_PROTO_DOWN: u16 = 39;
+/// `IFLA_EVENT`: the netdevice event a link notification reports.
+pub const IFLA_EVENT: u16 = 44;
+/// `IFLA_EVENT_FEATURES`: the offload features changed.
+pub const IFLA_EVENT_FEATURES: u32 = 2;
 pub const IFLA_GSO_MAX_SEGS: u16 = 40;
 pub const IFLA_GSO_MAX_SIZE: u16 = 41;
 pub const IFLA_XDP: u16 = 43;

@@ -317,6 +317,10 @@ pub struct LinkRepr {
     pub ext_mask: Option<u32>,
     /// `IFLA_AF_SPEC`, raw nested attributes.
     pub af_spec: Option<InlineBytes<AF_SPEC_CAPACITY>>,
+    /// `IFLA_PROTINFO`, raw: a bridge port's attributes in its `AF_BRIDGE`
+    /// messages ([`LinkRepr::emit_bridge_port`]); a link message of
+    /// `AF_UNSPEC` never has it.
+    pub protinfo: Option<InlineBytes<INFO_DATA_CAPACITY>>,
     /// `IFLA_CARRIER`.
     pub carrier: Option<u8>,
     /// `IFLA_QDISC`: the queueing discipline's name (`noop`, `noqueue`).
@@ -359,6 +363,10 @@ impl LinkRepr {
                 LinkAttr::Other(o) => match o.kind() {
                     IFLA_CARRIER => r.carrier = Some(o.u8()?),
                     IFLA_QDISC => r.qdisc = Some(InlineStr::new(o.str()?, o.part())?),
+                    IFLA_PROTINFO => {
+                        check_nested(o.nested())?;
+                        r.protinfo = Some(InlineBytes::new(o.value(), o.part())?)
+                    }
                     _ => {
                         r.details.take(&o)?;
                     }
@@ -457,6 +465,40 @@ impl LinkRepr {
             w.attr(IFLA_AF_SPEC, d)?;
         }
         self.details.emit(w, DetailsAt::AtEnd)?;
+        if let Some(p) = &self.protinfo {
+            w.attr(IFLA_PROTINFO | NLA_F_NESTED, p)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the link as a bridge port's `AF_BRIDGE` message
+    /// (`br_fill_ifinfo`): the header (family as given), name, master,
+    /// MTU, operational state, address, the underlying link when it is
+    /// another, and `IFLA_PROTINFO` (a flagged nest) with the port's
+    /// attributes.
+    pub fn emit_bridge_port<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
+        self.header.emit(w)?;
+        if let Some(n) = &self.name {
+            w.attr_str(IFLA_IFNAME, n)?;
+        }
+        if let Some(v) = self.master {
+            w.attr_u32(IFLA_MASTER, v)?;
+        }
+        if let Some(v) = self.mtu {
+            w.attr_u32(IFLA_MTU, v)?;
+        }
+        if let Some(v) = self.operstate {
+            w.attr_u8(IFLA_OPERSTATE, v)?;
+        }
+        if let Some(a) = &self.address {
+            w.attr(IFLA_ADDRESS, a)?;
+        }
+        if let Some(v) = self.link.filter(|v| *v != self.header.index) {
+            w.attr_u32(IFLA_LINK, v)?;
+        }
+        if let Some(p) = &self.protinfo {
+            w.attr(IFLA_PROTINFO | NLA_F_NESTED, p)?;
+        }
         Ok(())
     }
 }

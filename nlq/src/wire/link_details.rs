@@ -68,6 +68,9 @@ pub struct LinkDetails {
     pub devlink_port: bool,
     /// An empty `IFLA_DPLL_PIN` nest.
     pub dpll_pin: bool,
+    /// `IFLA_EVENT`: the event a notification reports (`IFLA_EVENT_*`);
+    /// absent for none.
+    pub event: Option<u32>,
 }
 
 /// Where among the other link attributes a group of details goes.
@@ -121,6 +124,7 @@ impl LinkDetails {
             map: Some([0; LINK_MAP_LEN]),
             devlink_port: true,
             dpll_pin: true,
+            event: None,
         }
     }
 
@@ -143,6 +147,7 @@ impl LinkDetails {
             IFLA_CARRIER_CHANGES => Some(&mut self.carrier_changes),
             IFLA_CARRIER_UP_COUNT => Some(&mut self.carrier_up_count),
             IFLA_CARRIER_DOWN_COUNT => Some(&mut self.carrier_down_count),
+            IFLA_EVENT => Some(&mut self.event),
             _ => None,
         };
         if let Some(slot) = u32_slot {
@@ -228,7 +233,8 @@ impl LinkDetails {
                 if let Some(v) = self.tailroom {
                     w.attr_u16(IFLA_TAILROOM, v)?;
                 }
-                put_u8(w, IFLA_PROTO_DOWN, self.proto_down)
+                put_u8(w, IFLA_PROTO_DOWN, self.proto_down)?;
+                put_u32(w, IFLA_EVENT, self.event)
             }
             DetailsAt::AfterStats => match self.xdp_attached {
                 // A plain nest, as the kernel writes it.

@@ -258,6 +258,10 @@ impl<S: Stack> Stack for Guarded<S> {
     fn ipv6_mc_load(&self, index: u32) -> nlq::stack::Mc6Load {
         self.inner.ipv6_mc_load(index)
     }
+
+    fn bridge_port_view(&self, index: u32) -> Option<nlq::wire::LinkRepr> {
+        self.inner.bridge_port_view(index)
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use nlinline::wire::consts::*;
 use nlinline::wire::NlMsgHeader;
 
-use super::generate::MACS;
+use super::generate::{LINK_MACS, MACS};
 use super::observe::{Msg, StepTrace};
 
 /// What the comparison masks, and why. Nothing else is masked.
@@ -39,6 +39,16 @@ pub const MASKS: &[(&str, &str)] = &[
     (
         "the bridge's timers (IFLA_BR_*_TIMER) and ids holding its random MAC",
         "time-bound or random",
+    ),
+    (
+        "a bridge port's timers (IFLA_BRPORT_*_TIMER) and the bridge ids holding a random \
+         MAC, in its IFLA_INFO_SLAVE_DATA and its AF_BRIDGE messages' IFLA_PROTINFO",
+        "time-bound or random",
+    ),
+    (
+        "what a bridge learns from traffic: its count of learned forwarding entries \
+         (IFLA_BR_FDB_N_LEARNED) and a port's multicast groups (IFLA_BRPORT_MCAST_N_GROUPS)",
+        "traffic the in-memory stack does not send",
     ),
     (
         "IPv6 link-local addresses derived from those MACs (EUI-64), and the order among the \
@@ -167,7 +177,10 @@ fn is_fixed_mac(b: &[u8]) -> bool {
         .map(|x| format!("{x:02x}"))
         .collect::<Vec<_>>()
         .join(":");
-    MACS.contains(&text.as_str()) || text == "02:00:00:00:00:0a" || b.iter().all(|x| *x == 0)
+    MACS.contains(&text.as_str())
+        || LINK_MACS.iter().any(|(_, m)| *m == text)
+        || text == "02:00:00:00:00:0a"
+        || b.iter().all(|x| *x == 0)
 }
 
 /// An IPv6 link-local address whose interface id is derived (EUI-64)
@@ -181,6 +194,7 @@ fn is_random_solicited(v: &[u8; 16]) -> bool {
         && low > 0xff
         && !MACS
             .iter()
+            .chain(LINK_MACS.iter().map(|(_, m)| m))
             .any(|m| m.ends_with(&format!("{:02x}:{:02x}:{:02x}", v[13], v[14], v[15])))
 }
 
@@ -194,7 +208,14 @@ fn is_random_link_local(v: &[u8]) -> bool {
 
 /// Renders attributes, one per part, masking per [`MASKS`] (`told`: of a
 /// notification).
-fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], told: bool, out: &mut String) {
+fn attrs(
+    (kind, family): (u16, u8),
+    mut b: &[u8],
+    depth: u8,
+    path: &[u16],
+    told: bool,
+    out: &mut String,
+) {
     while b.len() >= 4 {
         let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
         let t = u16::from_ne_bytes([b[2], b[3]]);
@@ -216,7 +237,20 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], told: bool, out: &mut
             // AF_SPEC / inet6 (and the same in the IPv6 view's PROTINFO):
             // stats, icmp6 stats, cacheinfo.
             (true, _, _, [IFLA_AF_SPEC, 10, 3 | 5 | 6]) => true,
-            (true, _, _, [IFLA_PROTINFO, 3 | 5 | 6]) => true,
+            (true, _, _, [IFLA_PROTINFO, 3 | 5 | 6]) if family == AF_INET6 => true,
+            // A bridge port's attributes (its own messages' IFLA_PROTINFO,
+            // IFLA_INFO_SLAVE_DATA): timers, multicast groups it learned
+            // from traffic, ids holding a random MAC.
+            (true, _, _, [IFLA_PROTINFO, 21 | 22 | 23 | 41]) if family == AF_BRIDGE => true,
+            (true, _, _, [IFLA_LINKINFO, IFLA_INFO_SLAVE_DATA, 21 | 22 | 23 | 41]) => true,
+            (true, _, _, [IFLA_PROTINFO, 13 | 14]) if family == AF_BRIDGE => {
+                !v.get(2..).is_some_and(is_fixed_mac)
+            }
+            (true, _, _, [IFLA_LINKINFO, IFLA_INFO_SLAVE_DATA, 13 | 14]) => {
+                !v.get(2..).is_some_and(is_fixed_mac)
+            }
+            // A bridge's count of learned forwarding entries (traffic).
+            (true, _, _, [IFLA_LINKINFO, IFLA_INFO_DATA, 48]) => true,
             // AF_SPEC / inet: the IPv4 configuration, which a namespace
             // inherits from the host's first one.
             (true, _, _, [IFLA_AF_SPEC, 2, 1]) => true,
@@ -239,6 +273,7 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], told: bool, out: &mut
                 (link, route, p.as_slice()),
                 (true, _, [IFLA_LINKINFO])
                     | (true, _, [IFLA_LINKINFO, IFLA_INFO_DATA])
+                    | (true, _, [IFLA_LINKINFO, IFLA_INFO_SLAVE_DATA])
                     | (true, _, [IFLA_AF_SPEC])
                     | (true, _, [IFLA_AF_SPEC, _])
                     | (true, _, [IFLA_PROTINFO])
@@ -268,7 +303,7 @@ fn attrs(kind: u16, mut b: &[u8], depth: u8, path: &[u16], told: bool, out: &mut
             out.push_str(&format!(" {ty}{nested_flag}=<masked>"));
         } else if nested {
             out.push_str(&format!(" {ty}{nested_flag}={{"));
-            attrs(kind, v, depth + 1, &p, told, out);
+            attrs((kind, family), v, depth + 1, &p, told, out);
             out.push_str(" }");
         } else {
             out.push_str(&format!(" {ty}{nested_flag}="));
@@ -320,6 +355,7 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
         ""
     };
     let mut s = format!("{name} flags={:#x} seq={seq} port={port}{alone}", h.flags);
+    let family = body.first().copied().unwrap_or(0);
     let hl = header_len(h.kind).min(body.len());
     let (fixed, rest) = body.split_at(hl);
     s.push_str(" |");
@@ -328,7 +364,7 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
     }
     s.push_str(" |");
     if h.kind >= 16 {
-        attrs(h.kind, rest, 0, &[], notification, &mut s);
+        attrs((h.kind, family), rest, 0, &[], notification, &mut s);
     } else {
         for x in rest {
             s.push_str(&format!("{x:02x}"));
@@ -529,7 +565,7 @@ pub fn first_difference(
     None
 }
 
-fn modelled(m: &Msg) -> bool {
+pub fn modelled(m: &Msg) -> bool {
     match NlMsgHeader::parse(&m.bytes) {
         Ok((h, _)) => {
             !not_modelled_message(h.kind, m.bytes.get(16).copied().unwrap_or(0)) && !kernel_made(m)

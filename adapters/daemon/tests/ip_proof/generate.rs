@@ -44,6 +44,32 @@ impl Rng {
 /// Link names a sequence uses (`lo`, bridges, the ends of a veth pair, a
 /// VXLAN link, a macvlan).
 const LINKS: &[&str] = &["lo", "b0", "b1", "b2", "v0", "v1", "x0", "m0"];
+/// The MAC each link a sequence makes is given when no other is asked for,
+/// by name: the kernel's own are random, and which port's is the lowest
+/// (the one a bridge takes) must be the same on both sides.
+pub const LINK_MACS: &[(&str, &str)] = &[
+    ("v0", "02:00:00:00:0a:01"),
+    ("v1", "02:00:00:00:0a:02"),
+    ("x0", "02:00:00:00:0a:03"),
+    ("x1", "02:00:00:00:0a:04"),
+    ("m0", "02:00:00:00:0a:05"),
+    ("m1", "02:00:00:00:0a:06"),
+    ("b1", "02:00:00:00:0a:07"),
+    ("b2", "02:00:00:00:0a:08"),
+];
+
+/// ` address MAC` for a new link named `name`: now and then one of
+/// [`MACS`] (some refused), else the link's own.
+fn address_for(r: &mut Rng, name: &str, fixed: &[&'static str]) -> String {
+    if r.chance(10) {
+        return format!(" address {}", r.pick(fixed));
+    }
+    LINK_MACS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or_else(String::new, |(_, m)| format!(" address {m}"))
+}
+
 /// Names a bridge may be created with or renamed to.
 const NEW_NAMES: &[&str] = &["b0", "b1", "b2"];
 /// The MACs a sequence sets: two unicast, multicast, broadcast, zero.
@@ -151,7 +177,10 @@ pub fn sequence(seed: u64, len: usize) -> Vec<Step> {
     }
     // A veth pair, both ends up: links with carrier.
     if r.chance(35) {
-        steps.push(words("link add v0 type veth peer name v1"));
+        steps.push(words(
+            "link add v0 address 02:00:00:00:0a:01 type veth peer name v1 \
+             address 02:00:00:00:0a:02",
+        ));
         steps.push(words("link set v0 up"));
         if r.chance(85) {
             steps.push(words("link set v1 up"));
@@ -434,9 +463,7 @@ fn rule_step(r: &mut Rng) -> Step {
 fn veth_step(r: &mut Rng) -> String {
     let name = r.pick(&["v0", "v0", "v1", "b1"]);
     let mut s = format!("link add {name}");
-    if r.chance(10) {
-        s.push_str(&format!(" address {}", r.pick(&MACS[..3])));
-    }
+    s.push_str(&address_for(r, name, &MACS[..3]));
     if r.chance(10) {
         s.push_str(&format!(" mtu {}", r.pick(MTUS)));
     }
@@ -445,10 +472,9 @@ fn veth_step(r: &mut Rng) -> String {
     }
     s.push_str(" type veth");
     if r.chance(90) {
-        s.push_str(&format!(" peer name {}", r.pick(&["v1", "v1", "v0", "b2"])));
-        if r.chance(10) {
-            s.push_str(&format!(" address {}", r.pick(&MACS[1..4])));
-        }
+        let peer = r.pick(&["v1", "v1", "v0", "b2"]);
+        s.push_str(&format!(" peer name {peer}"));
+        s.push_str(&address_for(r, peer, &MACS[1..4]));
         if r.chance(10) {
             s.push_str(&format!(" mtu {}", r.pick(MTUS)));
         }
@@ -462,6 +488,7 @@ fn veth_step(r: &mut Rng) -> String {
 fn vxlan_step(r: &mut Rng) -> String {
     let name = r.pick(&["x0", "x0", "x1"]);
     let mut s = format!("link add {name}");
+    s.push_str(&address_for(r, name, &MACS[..3]));
     if r.chance(10) {
         s.push_str(&format!(" mtu {}", r.pick(MTUS)));
     }
@@ -512,9 +539,7 @@ fn macvlan_step(r: &mut Rng) -> String {
     if r.chance(10) {
         s.push_str(&format!(" mtu {}", r.pick(MTUS)));
     }
-    if r.chance(10) {
-        s.push_str(&format!(" address {}", r.pick(&MACS[..3])));
-    }
+    s.push_str(&address_for(r, name, &MACS[..3]));
     if r.chance(15) {
         s.push_str(" up");
     }

@@ -68,7 +68,15 @@ fn diverges(steps: &Steps) -> Option<(usize, String)> {
 /// The kernel's and nlq's traces of `steps`.
 fn both_traces(steps: &Steps) -> (Vec<StepTrace>, Vec<StepTrace>) {
     let n = nlq_trace(steps);
-    let heard: Vec<usize> = n.iter().map(|t| t.notifications.len()).collect();
+    let heard: Vec<usize> = n
+        .iter()
+        .map(|t| {
+            t.notifications
+                .iter()
+                .filter(|m| compare::modelled(m))
+                .count()
+        })
+        .collect();
     (kernel_trace(steps, &heard), n)
 }
 

@@ -447,7 +447,7 @@ fn route_get_request(
 /// Runs `steps` on `side` and records what each showed.
 ///
 /// `expect` holds, per step, how many notifications the other side heard
-/// (empty: nothing expected). Some of the kernel's come from its work
+/// that the comparison looks at (empty: nothing expected). Some of the kernel's come from its work
 /// queues (linkwatch may wait up to a second after its last run): while
 /// fewer have come, the listener is read again, up to a deadline; a
 /// divergence in number then shows as it is.
@@ -483,7 +483,12 @@ pub fn trace(
                 &mut ignored,
                 &mut t.notifications,
             )?;
-            if t.notifications.len() >= want || std::time::Instant::now() > deadline {
+            let heard = t
+                .notifications
+                .iter()
+                .filter(|m| crate::compare::modelled(m))
+                .count();
+            if heard >= want || std::time::Instant::now() > deadline {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
