@@ -1,7 +1,8 @@
 //! Generated `ip` command sequences: route types, scopes, `onlink`,
 //! metrics, `pref`, `add`/`append`/`prepend`/`replace`/`change`, tables,
 //! `src`, multipath, flush and get; addresses with scope, label, metric,
-//! `broadcast +`, `noprefixroute`; links up and down, veth pairs, macvlans, VXLAN
+//! `broadcast +`, `noprefixroute`; links up and down, veth pairs, macvlans, bridge
+//! ports, VXLAN
 //! links, MTU edges, MACs,
 //! renames; policy rules (selectors, actions, priorities, deletes,
 //! flushes); neighbours (add, replace, change, delete, get, flush, in
@@ -556,6 +557,23 @@ fn macvlan_step(r: &mut Rng) -> String {
     s
 }
 
+/// `ip link set … master …` / `nomaster`: ports onto bridges (most
+/// often `b0`), onto links that are no bridge or missing, a bridge onto a
+/// bridge, moved between bridges, released; sometimes with `up`.
+fn master_step(r: &mut Rng, dev: &str) -> String {
+    let dev = if r.chance(60) {
+        r.pick(&["v0", "v0", "v1", "x0", "m0"])
+    } else {
+        dev
+    };
+    if r.chance(25) {
+        return format!("link set {dev} nomaster");
+    }
+    let master = r.pick(&["b0", "b0", "b0", "b1", "v1", "lo"]);
+    let up = if r.chance(15) { " up" } else { "" };
+    format!("link set {dev} master {master}{up}")
+}
+
 fn link_step(r: &mut Rng) -> Step {
     let dev = r.pick(LINKS);
     if r.chance(12) {
@@ -566,6 +584,9 @@ fn link_step(r: &mut Rng) -> Step {
     }
     if r.chance(8) {
         return words(&macvlan_step(r));
+    }
+    if r.chance(12) {
+        return words(&master_step(r, dev));
     }
     let s = match r.below(10) {
         0 | 1 => {

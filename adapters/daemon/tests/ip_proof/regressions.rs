@@ -1644,4 +1644,67 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "maddr show",
         ],
     ),
+    (
+        "bridge ports: a veth end joins a bridge that is down, comes up, gets carrier, the \
+         bridge comes up (the port forwards, the bridge gets carrier), the port leaves (the \
+         bridge's MAC goes back to zeros)",
+        &[
+            "link add b0 type bridge",
+            "link add v0 address 02:00:00:00:0a:01 type veth peer name v1 address 02:00:00:00:0a:02",
+            "link set v0 master b0",
+            "link set v0 up",
+            "link set v1 up",
+            "link set b0 up",
+            "maddr show",
+            "link set v0 nomaster",
+        ],
+    ),
+    (
+        "bridge ports: several of different kinds (MTU, headroom, offload limit, features \
+         and MAC of the bridge from them), one deleted, the last released",
+        &[
+            "link add b0 type bridge",
+            "link set b0 up",
+            "link add v0 address 02:00:00:00:0a:01 type veth peer name v1 address 02:00:00:00:0a:02",
+            "link add v2 address 02:00:00:00:0a:09 type veth peer name v3 address 02:00:00:00:0a:0a",
+            "link set v0 up",
+            "link set v1 up",
+            "link set v2 mtu 1400",
+            "link set v0 master b0",
+            "link set v2 master b0",
+            "link add x0 address 02:00:00:00:0a:03 type vxlan id 5 dstport 4789",
+            "link set x0 master b0",
+            "link set v0 mtu 1300",
+            "link set v2 down",
+            "link set v2 nomaster",
+            "link del v0",
+            "link set x0 nomaster",
+        ],
+    ),
+    (
+        "bridge ports: a bridge with its own MAC, a port made with its master, a macvlan port, \
+         refusals (a macvlan's lower link, a bridge, lo, a link that is no bridge), a port \
+         moved to another bridge, the bridge deleted with its ports",
+        &[
+            "link add b0 address 02:00:00:00:00:01 type bridge",
+            "link add v0 address 02:00:00:00:0a:01 master b0 type veth peer name v1 address 02:00:00:00:0a:02",
+            "link set v0 up",
+            "link set b0 up",
+            "link set v1 up",
+            "link set v1 down",
+            "link set b0 down",
+            "link add v2 address 02:00:00:00:0a:09 type veth peer name v3 address 02:00:00:00:0a:0a",
+            "link add m0 address 02:00:00:00:0a:05 link v2 type macvlan",
+            "link set m0 master b0",
+            "link set v2 master b0",
+            "link set b0 master b0",
+            "link set lo master b0",
+            "link set v3 master v2",
+            "link add b1 type bridge",
+            "link set m0 master b1",
+            "link set b0 up",
+            "link set v1 up",
+            "link del b0",
+        ],
+    ),
 ];
