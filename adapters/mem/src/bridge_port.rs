@@ -840,3 +840,138 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlq::stack::{LinkKey, NewLink, Stack};
+    use nlq::wire::{InlineStr, LinkInfoRepr};
+
+    fn add(s: &mut MemStack, name: &str, kind: &str, change: LinkChange) -> u32 {
+        let info = LinkInfoRepr {
+            kind: InlineStr::try_from_str(kind),
+            ..LinkInfoRepr::default()
+        };
+        let new = NewLink {
+            index: 0,
+            name: nlq::wire::IfName::try_from_str(name),
+            kind,
+            info: Some(&info),
+            change,
+        };
+        s.add_link(&new, &mut |_| {}).unwrap()
+    }
+
+    fn set(s: &mut MemStack, index: u32, change: LinkChange) -> StackResult<Vec<String>> {
+        let mut told = Vec::new();
+        s.set_link(index, &change, &mut |e| {
+            if let Event::NewLink(l) | Event::DelLink(l) = e {
+                told.push(format!("{}:{}", l.header.family, l.header.index));
+            }
+        })?;
+        Ok(told)
+    }
+
+    fn master(m: u32) -> LinkChange {
+        LinkChange {
+            master: Some(m),
+            ..LinkChange::default()
+        }
+    }
+
+    fn up() -> LinkChange {
+        LinkChange {
+            flags: IFF_UP,
+            flags_mask: IFF_UP,
+            ..LinkChange::default()
+        }
+    }
+
+    fn slave(s: &MemStack, index: u32) -> Option<String> {
+        let l = s.link(LinkKey::Index(index)).unwrap();
+        l.info
+            .and_then(|i| i.slave_kind)
+            .map(|k| k.as_str().to_owned())
+    }
+
+    #[test]
+    fn a_port_joins_forwards_and_leaves_as_the_kernel_tells_it() {
+        let mut s = MemStack::new();
+        let b0 = add(&mut s, "b0", "bridge", LinkChange::default());
+        let v0 = add(&mut s, "v0", "veth", LinkChange::default());
+        let v1 = s.link(LinkKey::Index(v0)).unwrap().link.unwrap();
+        // Joining a bridge that is down: its new upper, its promiscuity,
+        // the bridge's features, its AF_BRIDGE message, the bridge's
+        // address (taken from the port).
+        let told = set(&mut s, v0, master(b0)).unwrap();
+        assert_eq!(
+            told,
+            [
+                format!("0:{v0}"),
+                format!("0:{v0}"),
+                format!("0:{b0}"),
+                format!("7:{v0}"),
+                format!("0:{b0}")
+            ]
+        );
+        assert_eq!(slave(&s, v0).as_deref(), Some("bridge"));
+        let port = s.link(LinkKey::Index(v0)).unwrap();
+        assert_eq!(port.master, Some(b0));
+        assert_eq!(port.details.promiscuity, Some(1));
+        let bridge = s.link(LinkKey::Index(b0)).unwrap();
+        assert_eq!(bridge.address, port.address);
+        assert_eq!(bridge.carrier, Some(0));
+        // Everything up: the port forwards, the bridge has carrier.
+        for i in [v0, v1, b0] {
+            set(&mut s, i, up()).unwrap();
+        }
+        assert_eq!(s.link(LinkKey::Index(b0)).unwrap().carrier, Some(1));
+        let view = s.bridge_port_view(v0).unwrap();
+        assert_eq!(view.header.family, AF_BRIDGE);
+        let state = nlq::wire::Attrs::new(view.protinfo.as_ref().unwrap())
+            .find(IFLA_BRPORT_STATE)
+            .unwrap()
+            .unwrap()
+            .u8()
+            .unwrap();
+        assert_eq!(state, STATE_FORWARDING);
+        // Saved and restored as it is.
+        let back = MemStack::from_tables(&s.tables()).unwrap();
+        assert_eq!(back.bridge_port_view(v0), s.bridge_port_view(v0));
+        assert_eq!(
+            back.link(LinkKey::Index(b0)).unwrap(),
+            s.link(LinkKey::Index(b0)).unwrap()
+        );
+        // Released: no master, the bridge without carrier and MAC.
+        set(&mut s, v0, master(0)).unwrap();
+        assert!(slave(&s, v0).is_none());
+        let bridge = s.link(LinkKey::Index(b0)).unwrap();
+        assert_eq!(bridge.carrier, Some(0));
+        assert_eq!(bridge.address.unwrap().as_slice(), &[0; 6]);
+        assert!(s.bridge_port_view(v0).is_none());
+    }
+
+    #[test]
+    fn what_cannot_be_a_port_is_refused() {
+        let mut s = MemStack::new();
+        let b0 = add(&mut s, "b0", "bridge", LinkChange::default());
+        let b1 = add(&mut s, "b1", "bridge", LinkChange::default());
+        let v0 = add(&mut s, "v0", "veth", LinkChange::default());
+        let v1 = s.link(LinkKey::Index(v0)).unwrap().link.unwrap();
+        let errno = |r: StackResult<Vec<String>>| r.unwrap_err().errno;
+        assert_eq!(errno(set(&mut s, b1, master(b0))), ELOOP);
+        assert_eq!(errno(set(&mut s, 1, master(b0))), EINVAL);
+        assert_eq!(errno(set(&mut s, v0, master(v1))), EOPNOTSUPP);
+        assert_eq!(errno(set(&mut s, v0, master(99))), EINVAL);
+        // Made with a master that is no bridge: made, then gone again.
+        let new = NewLink {
+            index: 0,
+            name: nlq::wire::IfName::try_from_str("d0"),
+            kind: "bridge",
+            info: None,
+            change: master(v0),
+        };
+        assert_eq!(s.add_link(&new, &mut |_| {}).unwrap_err().errno, EOPNOTSUPP);
+        assert!(s.link(LinkKey::Name("d0")).is_err());
+    }
+}
