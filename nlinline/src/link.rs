@@ -280,6 +280,43 @@ impl<T: Transport> Handle<T> {
         .map(drop)
     }
 
+    /// Makes a link a port of bridge `master`, or, with `None`, of none
+    /// (`ip link set LINK master M` / `nomaster`): `IFLA_MASTER`.
+    ///
+    /// ```
+    /// use nlinline::{Handle, LinkKind};
+    /// use nlq::server::Shared;
+    ///
+    /// let stack = Shared::new(nlq_mem::MemStack::new());
+    /// let mut h = Handle::in_process(&stack);
+    /// let br = h.link_add("br0", "bridge", &[], None)?;
+    /// let v0 = h.link_create("v0", &LinkKind::Veth { peer: Some("v1") })?;
+    /// h.link_set_master(v0, Some(br))?;
+    /// assert_eq!(h.link_get(v0)?.master, Some(br));
+    /// h.link_set_master("v0", None)?;
+    /// assert_eq!(h.link_get(v0)?.master, None);
+    /// // A veth end is no bridge.
+    /// assert_eq!(h.link_set_master(br, Some(v0)).unwrap_err().errno(), libc::EOPNOTSUPP);
+    /// # Ok::<(), nlinline::Error>(())
+    /// ```
+    pub fn link_set_master<'a>(
+        &mut self,
+        link: impl Into<LinkRef<'a>>,
+        master: Option<u32>,
+    ) -> Result<()> {
+        let index = self.resolve(link.into())?;
+        self.request(
+            RTM_NEWLINK,
+            0,
+            |w| {
+                ifinfo(index).emit(w)?;
+                w.attr_u32(IFLA_MASTER, master.unwrap_or(0))
+            },
+            |_| Ok(()),
+        )
+        .map(drop)
+    }
+
     /// Creates a link of `kind` named `name` (`iplink_add`), with
     /// `IFLA_INFO_DATA` attributes `data` (type, value), at index `index`
     /// or, with `None`, where the stack chooses. Returns the new index.

@@ -1195,6 +1195,22 @@ fn routes_through_nexthops_read_back_as_on_the_kernel() {
 /// request answers and what the links then are (names, kinds, the link
 /// each names, MTU, flags, operational state, carrier changes, a VXLAN's
 /// data), all but the MACs (random on the kernel).
+/// A link's `IFLA_INFO_DATA` as (type, value) pairs, a bridge's ids
+/// (`IFLA_BR_ROOT_ID`, `IFLA_BR_BRIDGE_ID`, which hold a port's random
+/// MAC) reduced to whether they hold one.
+fn without_random_ids(data: &[u8], bridge: bool) -> Vec<(u16, Vec<u8>)> {
+    nlq::wire::Attrs::new(data)
+        .flatten()
+        .map(|a| match a.kind() {
+            10 | 11 if bridge => (
+                a.kind(),
+                vec![u8::from(a.value().iter().skip(2).any(|b| *b != 0))],
+            ),
+            k => (k, a.value().to_vec()),
+        })
+        .collect()
+}
+
 fn link_kind_story<T: nlinline::Transport>(h: &mut Handle<T>) -> Vec<String> {
     use nlinline::{LinkKind, Vxlan};
     let mut out = Vec::new();
@@ -1267,6 +1283,24 @@ fn link_kind_story<T: nlinline::Transport>(h: &mut Handle<T>) -> Vec<String> {
     note(&mut out, "x1 up", r);
     let r = h.link_set_mtu("x1", 1451).map(|()| 0);
     note(&mut out, "x1 mtu above v0's less 50", r);
+    let mv = |parent| LinkKind::Macvlan {
+        parent,
+        mode: nlinline::MacvlanMode::Bridge,
+    };
+    note(&mut out, "macvlan over v0", h.link_create("m0", &mv(v0)));
+    note(
+        &mut out,
+        "macvlan over nothing",
+        h.link_create("m1", &mv(4242)),
+    );
+    note(&mut out, "bridge", h.link_add("b0", "bridge", &[], None));
+    let b0 = h.if_nametoindex("b0").unwrap();
+    let r = h.link_set_master("v4", Some(b0)).map(|()| 0);
+    note(&mut out, "v4 master b0", r);
+    let r = h.link_set_master("v0", Some(b0)).map(|()| 0);
+    note(&mut out, "v0 (a macvlan's lower link) master b0", r);
+    let r = h.link_set_master("x0", Some(v0)).map(|()| 0);
+    note(&mut out, "x0 master v0 (no bridge)", r);
     // The kernel's link watcher runs after the request: wait until both
     // ends run (at once on the in-memory stack).
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -1284,31 +1318,38 @@ fn link_kind_story<T: nlinline::Transport>(h: &mut Handle<T>) -> Vec<String> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let render = |h: &mut Handle<T>, out: &mut Vec<String>| {
-        let links = h.links().unwrap();
-        let name_of = |i: u32| {
-            links
-                .iter()
-                .find(|l| l.header.index == i)
-                .and_then(|l| l.name)
-                .map_or(format!("#{i}"), |n| n.to_string())
-        };
-        for l in &links {
-            let info = l.info.as_ref();
-            out.push(format!(
-                "{} kind {:?} link {:?} mtu {:?} flags {:#x} oper {:?} carrier {:?}/{:?} data {:?}",
+    let render =
+        |h: &mut Handle<T>, out: &mut Vec<String>| {
+            let links = h.links().unwrap();
+            let name_of = |i: u32| {
+                links
+                    .iter()
+                    .find(|l| l.header.index == i)
+                    .and_then(|l| l.name)
+                    .map_or(format!("#{i}"), |n| n.to_string())
+            };
+            for l in &links {
+                let info = l.info.as_ref();
+                out.push(format!(
+                "{} kind {:?} link {:?} master {:?} port of {:?} mtu {:?} flags {:#x} oper {:?} \
+                 carrier {:?}/{:?} data {:?}",
                 l.name.map(|n| n.to_string()).unwrap_or_default(),
                 info.and_then(|i| i.kind).map(|k| k.to_string()),
                 l.link.map(name_of),
+                l.master.map(name_of),
+                info.and_then(|i| i.slave_kind).map(|k| k.to_string()),
                 l.mtu,
                 l.header.flags,
                 l.operstate,
                 l.details.carrier_up_count,
                 l.details.carrier_down_count,
-                info.and_then(|i| i.data).map(|d| d.as_slice().to_vec()),
+                info.and_then(|i| i.data).map(|d| {
+                    let bridge = info.and_then(|i| i.kind).is_some_and(|k| k.as_str() == "bridge");
+                    without_random_ids(d.as_slice(), bridge)
+                }),
             ));
-        }
-    };
+            }
+        };
     render(h, &mut out);
     // One end goes, with its peer; the tunnel over it goes too.
     let r = h.link_del("v1").map(|()| 0);
