@@ -9,7 +9,10 @@
 //!   (over a lower link whose MTU bounds its own, and gone with it),
 //!   `macvlan` in modes private, VEPA and bridge (on a lower link whose
 //!   carrier it copies and whose MTU bounds its own, which it makes
-//!   promiscuous while open, and with which it goes); up/down,
+//!   promiscuous while open, and with which it goes), and bridge ports
+//!   (veth, VXLAN and macvlan links under a bridge: promiscuous, numbered,
+//!   forwarding while both are up, giving the bridge its carrier, MAC,
+//!   MTU, limits and features; `AF_BRIDGE` messages of their own); up/down,
 //!   MTU within the kind's limits, MAC, rename;
 //! - addresses: IPv4 and IPv6, primary and secondary, labels; the kernel's
 //!   prefix routes and local-table routes while the link is up; routes and
