@@ -821,6 +821,15 @@ impl<D: DataPlane> MemStack<D> {
             self.fib4_insert(r, req, flags, events)
         } else {
             self.check_route6(&mut r, rtm_flags)?;
+            // One next hop given as a list is a route of its own: no
+            // siblings, shown with its gateway and link.
+            if let Some([hop]) = r.multipath.as_deref() {
+                let hop = *hop;
+                r.gateway = hop.gateway.or(hop.via);
+                r.oif = hop.ifindex;
+                r.flags |= u32::from(hop.flags) & !(RTNH_F_DEAD | RTNH_F_LINKDOWN);
+                r.multipath = None;
+            }
             self.fib6_insert(r, req, flags, events)
         }
     }
@@ -915,14 +924,16 @@ impl<D: DataPlane> MemStack<D> {
             }
             D::admit_route(self, RouteAdmission::Insert(RouteRef(&r)), req)?;
             // `fib6_add_rt2node`: EXCL, and APPEND when asked; a multipath
-            // request tells once for all its next hops, without EXCL
+            // request tells once for all its next hops, without EXCL, and
+            // as a replace when it is one, even of nothing
             // (`ip6_route_multipath_add`).
             let append = if flags.append() { NLM_F_APPEND } else { 0 };
-            let excl = if multipath_request { 0 } else { NLM_F_EXCL };
-            events(Event::NewRoute(
-                &Self::repr_of(&r),
-                NLM_F_CREATE | excl | append,
-            ));
+            let nlflags = match (multipath_request, flags.replace()) {
+                (true, true) => NLM_F_REPLACE,
+                (true, false) => NLM_F_CREATE,
+                (false, _) => NLM_F_CREATE | NLM_F_EXCL,
+            };
+            events(Event::NewRoute(&Self::repr_of(&r), nlflags | append));
             self.create_table(AF_INET6, r.table);
             self.insert_route(r, true);
             return Ok(());

@@ -1707,4 +1707,18 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link del b0",
         ],
     ),
+    (
+        "an IPv6 multipath replace is told as a replace even of nothing, and one next hop \
+         given as a list makes a route of its own (gateway and link, no RTA_MULTIPATH)",
+        &[
+            "link add v0 address 02:00:00:00:0a:01 type veth peer name v1 address 02:00:00:00:0a:02",
+            "link set v0 up",
+            "link set v1 up",
+            "-6 addr add 2001:db8:1::1/64 dev v1 nodad",
+            "-6 route replace local 2001:db8:20::/48 nexthop via 2001:db8:1::fe nexthop via fe80::fe dev v0",
+            "-6 route replace 2001:db8:21::/48 nexthop via 2001:db8:1::fe nexthop via fe80::fe dev v0",
+            "-6 route append 2001:db8:22::/48 nexthop via 2001:db8:1::fe nexthop via fe80::fe dev v0",
+            "-6 route replace 2001:db8:22::/48 nexthop via 2001:db8:1::fe",
+        ],
+    ),
 ];
