@@ -139,6 +139,11 @@ impl<D: DataPlane> MemStack<D> {
             Some(m) => m,
             None => lower_mtu,
         };
+        // `macvlan_port_create`: a bridge port's receive handler is the
+        // bridge's.
+        if self.macvlans_over(lower).is_empty() && self.master_of(lower).is_some() {
+            return Err(StackError::new(EBUSY));
+        }
         // A passthru macvlan must be its lower link's only one.
         if conf.mode == MODE_PASSTHRU && !self.macvlans_over(lower).is_empty() {
             return Err(bad());

@@ -1702,6 +1702,7 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link set v3 master v2",
             "link add b1 type bridge",
             "link set m0 master b1",
+            "link add m1 link v0 type macvlan",
             "link set b0 up",
             "link set v1 up",
             "link del b0",
