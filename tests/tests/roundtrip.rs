@@ -250,6 +250,7 @@ fn link_repr(npr_safe: bool) -> impl Strategy<Value = LinkRepr> {
             of(any::<[u64; 25]>()),
             of(raw_nest()),
             link_details(),
+            of(raw_nest()),
         ),
     )
         .prop_map(move |(h, names, nums, more, nested)| LinkRepr {
@@ -284,6 +285,7 @@ fn link_repr(npr_safe: bool) -> impl Strategy<Value = LinkRepr> {
             } else {
                 nested.4
             },
+            protinfo: if npr_safe { None } else { nested.5 },
         })
 }
 
@@ -304,6 +306,7 @@ fn link_details() -> impl Strategy<Value = LinkDetails> {
             d.xdp_attached = Some(xdp);
             d.devlink_port = hooks;
             d.dpll_pin = !hooks;
+            d.event = hooks.then_some(IFLA_EVENT_FEATURES);
             d
         })
 }

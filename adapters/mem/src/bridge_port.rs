@@ -450,7 +450,7 @@ impl<D: DataPlane> MemStack<D> {
     fn port_can_forward(&self, br: u32, index: u32) -> bool {
         let oper_up = |l: &Link| l.is_up() && matches!(l.operstate(), IF_OPER_UP | IF_OPER_UNKNOWN);
         self.links.get(&br).is_some_and(|b| b.is_up())
-            && self.links.get(&index).is_some_and(|l| oper_up(l))
+            && self.links.get(&index).is_some_and(oper_up)
     }
 
     /// `br_stp_enable_port`: forwarding at once (`br_make_forwarding`
@@ -618,18 +618,11 @@ impl<D: DataPlane> MemStack<D> {
         let Some(l) = self.links.get(&index) else {
             return 100;
         };
-        let speed_of = |l: &Link| l.kind == Kind::Veth;
-        match (&l.macvlan, l.kind) {
-            // A macvlan reports its lower link's speed.
-            (Some(c), _) => {
-                if self.links.get(&c.lower).is_some_and(speed_of) {
-                    2
-                } else {
-                    100
-                }
-            }
-            // 10 Gb/s.
-            (None, Kind::Veth) => 2,
+        // 10 Gb/s: a veth, or a macvlan on one (it reports its lower
+        // link's speed); unknown otherwise.
+        let lower = l.macvlan.as_ref().and_then(|c| self.links.get(&c.lower));
+        match lower.map_or(l.kind, |x| x.kind) {
+            Kind::Veth => 2,
             _ => 100,
         }
     }
