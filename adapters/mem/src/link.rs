@@ -173,46 +173,13 @@ pub(crate) fn hw(b: &[u8]) -> HwAddr {
 
 impl Link {
     pub fn loopback() -> Link {
-        Link {
-            index: 1,
-            name: IfName::try_from_str("lo").unwrap_or_default(),
-            kind: Kind::Loopback,
-            flags: IFF_LOOPBACK,
-            carrier: true,
-            carrier_ups: 0,
-            carrier_downs: 0,
-            mtu: 65536,
-            max_mtu: 0,
-            mac: hw(&[0; 6]),
-            broadcast: hw(&[0; 6]),
-            txqlen: 1000,
-            alias: None,
-            master: 0,
-            group: 0,
-            qdisc_attached: false,
-            mac_given: false,
-            inet6_flags: 0,
-            mtu6: 65536,
-            inet4_dev: true,
-            inet6_dev: true,
-            born: [0; 2],
-            peer: 0,
-            oper: IF_OPER_UNKNOWN,
-            vxlan: None,
-            macvlan: None,
-            mc6: nlq::stack::Mc6Load::Initial,
-            port: None,
-            br_promisc: 0,
-            allmulti: 0,
-            rx_headroom: 0,
-            needed_headroom: 0,
-            mtu_by_user: false,
-            br_tso: None,
-            br_features: 0,
-            br_headroom: 0,
-            mac_adopted: false,
-            uc_promisc: false,
-        }
+        let name = IfName::try_from_str("lo").unwrap_or_default();
+        let mut l = Link::new(Kind::Loopback, 1, name, [0; 6]);
+        l.flags = IFF_LOOPBACK;
+        l.mtu = 65536;
+        l.mtu6 = 65536;
+        l.broadcast = hw(&[0; 6]);
+        l
     }
 
     pub(crate) fn new(kind: Kind, index: u32, name: IfName, mac: [u8; 6]) -> Link {
