@@ -455,6 +455,7 @@ fn link(c: &mut Cursor<'_>) {
             None
         },
         details: link_details(c),
+        protinfo: raw_nest::<INFO_DATA_CAPACITY>(c),
     };
     // Any family and header are fine for a link; names and nested data are
     // built within their capacities and well framed.
@@ -497,6 +498,7 @@ fn link_details(c: &mut Cursor<'_>) -> LinkDetails {
         map: c.bool().then(|| c.array()),
         devlink_port: c.bool(),
         dpll_pin: c.bool(),
+        event: c.opt_u32(),
     }
 }
 
