@@ -66,16 +66,21 @@ pub(crate) fn id_holds_mac(data: &[u8]) -> bool {
         })
 }
 
-/// `IFLA_INFO_DATA` of a bridge, in the kernel's order; its id holds
-/// `mac` when one was given (all zeros otherwise).
-pub(crate) fn info_data(mac: Option<&HwAddr>) -> Option<InlineBytes<INFO_DATA_CAPACITY>> {
+/// The id of a bridge with `mac`: its priority, then the MAC (all zeros
+/// without one).
+pub(crate) fn bridge_id(mac: Option<&HwAddr>) -> [u8; 8] {
     let mut id = [0u8; 8];
     id[..2].copy_from_slice(&PRIORITY.to_be_bytes());
     if let Some(mac) = mac.and_then(|m| m.get(..6)) {
         id[2..].copy_from_slice(mac);
     }
+    id
+}
+
+/// `IFLA_INFO_DATA` of a bridge with id `id`, in the kernel's order.
+pub(crate) fn info_data(id: &[u8; 8]) -> Option<InlineBytes<INFO_DATA_CAPACITY>> {
     let mut w = Writer::new(Vec::new());
-    emit(&mut w, &id).ok()?;
+    emit(&mut w, id).ok()?;
     InlineBytes::try_from_slice(&w.into_inner())
 }
 
@@ -189,9 +194,9 @@ mod tests {
     #[test]
     fn ids_hold_the_mac_and_every_attribute_is_framed() {
         let mac = HwAddr::try_from_slice(&[2, 0, 0, 0, 0, 1]).unwrap();
-        let data = info_data(Some(&mac)).unwrap();
+        let data = info_data(&bridge_id(Some(&mac))).unwrap();
         assert!(id_holds_mac(&data));
-        assert!(!id_holds_mac(&info_data(None).unwrap()));
+        assert!(!id_holds_mac(&info_data(&bridge_id(None)).unwrap()));
         let attrs: Vec<(u16, &[u8])> = nlq::wire::Attrs::new(&data)
             .map(|a| a.map(|a| (a.kind(), a.value())))
             .collect::<Result<_, _>>()

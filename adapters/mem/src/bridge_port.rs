@@ -31,8 +31,6 @@ use crate::{DataPlane, MemStack};
 pub(crate) const STATE_DISABLED: u8 = 0;
 pub(crate) const STATE_FORWARDING: u8 = 3;
 
-/// The bridge's default priority, the first two bytes of its id.
-const PRIORITY: u16 = 0x8000;
 /// A port's default priority (`BR_PORT_DEFAULT_PRIORITY`... 0x20), the
 /// high bits of its id.
 const PORT_PRIORITY: u16 = 0x20;
@@ -161,16 +159,6 @@ impl Port {
         w.attr_u32(IFLA_BRPORT_MCAST_N_GROUPS, 0)?;
         w.attr_u32(IFLA_BRPORT_MCAST_MAX_GROUPS, 0)
     }
-}
-
-/// The id of a bridge with `mac`: its priority, then the MAC.
-pub(crate) fn bridge_id(mac: Option<&[u8]>) -> [u8; 8] {
-    let mut id = [0u8; 8];
-    id[..2].copy_from_slice(&PRIORITY.to_be_bytes());
-    if let Some(m) = mac.and_then(|m| m.get(..6)) {
-        id[2..].copy_from_slice(m);
-    }
-    id
 }
 
 /// The port number saved in a port's `IFLA_INFO_SLAVE_DATA`.
@@ -448,9 +436,8 @@ impl<D: DataPlane> MemStack<D> {
     /// The port may forward: the bridge and the port are up, and the port
     /// is operationally up (`netif_oper_up`: up or unknown).
     fn port_can_forward(&self, br: u32, index: u32) -> bool {
-        let oper_up = |l: &Link| l.is_up() && matches!(l.operstate(), IF_OPER_UP | IF_OPER_UNKNOWN);
-        self.links.get(&br).is_some_and(|b| b.is_up())
-            && self.links.get(&index).is_some_and(oper_up)
+        self.links.get(&br).is_some_and(Link::is_up)
+            && self.links.get(&index).is_some_and(Link::oper_up)
     }
 
     /// `br_stp_enable_port`: forwarding at once (`br_make_forwarding`
@@ -486,10 +473,7 @@ impl<D: DataPlane> MemStack<D> {
         if let Some(b) = self.links.get_mut(&br) {
             if b.carrier != live {
                 b.set_carrier(live);
-                // One run of the link watcher tells the last state.
-                if !self.stacked_pending.contains(&br) {
-                    self.stacked_pending.push(br);
-                }
+                self.watch_next(br);
             }
         }
     }
@@ -631,17 +615,15 @@ impl<D: DataPlane> MemStack<D> {
     /// cost computed again.
     fn port_cost_if_up(&self, index: u32) -> Option<u32> {
         let l = self.links.get(&index)?;
-        let oper_up = l.is_up() && matches!(l.operstate(), IF_OPER_UP | IF_OPER_UNKNOWN);
-        oper_up.then(|| self.port_cost(index))
+        l.oper_up().then(|| self.port_cost(index))
     }
 
     /// The id of bridge `br`: its MAC, once it was given one or took one
     /// from a port; all zeros before.
     pub(crate) fn bridge_id_of(&self, br: u32) -> [u8; 8] {
-        match self.links.get(&br) {
-            Some(b) if b.mac_given || b.mac_adopted => bridge_id(Some(b.mac.as_slice())),
-            _ => bridge_id(None),
-        }
+        self.links
+            .get(&br)
+            .map_or_else(|| crate::bridge::bridge_id(None), Link::bridge_id)
     }
 
     /// `br_stp_recalculate_bridge_id`: without a MAC given, the bridge

@@ -277,15 +277,31 @@ impl Link {
     }
 
     /// Up with carrier: IPv6 configures itself, routes are not `linkdown`.
-    /// A veth or a macvlan is ready once the link watcher has seen its
-    /// carrier, or before it ever ran (`netif_oper_up` takes "unknown").
+    /// A veth, a macvlan or a bridge is ready once the link watcher has
+    /// seen its carrier, or before it ever ran (`netif_oper_up` takes
+    /// "unknown").
     pub fn is_ready(&self) -> bool {
-        self.is_up()
-            && self.carrier
-            && (!self.watched() || matches!(self.oper, IF_OPER_UP | IF_OPER_UNKNOWN))
+        self.is_up() && self.carrier && (!self.watched() || self.watcher_running())
     }
 
-    /// Its operational state is the link watcher's (a veth, a macvlan):
+    /// The link watcher's state counts as running (up, or not yet set).
+    fn watcher_running(&self) -> bool {
+        matches!(self.oper, IF_OPER_UP | IF_OPER_UNKNOWN)
+    }
+
+    /// A bridge's id: its MAC, once it was given one or took one from a
+    /// port; all zeros before.
+    pub fn bridge_id(&self) -> [u8; 8] {
+        crate::bridge::bridge_id((self.mac_given || self.mac_adopted).then_some(&self.mac))
+    }
+
+    /// Up and operationally up (`netif_oper_up`: up or unknown).
+    pub fn oper_up(&self) -> bool {
+        self.is_up() && matches!(self.operstate(), IF_OPER_UP | IF_OPER_UNKNOWN)
+    }
+
+    /// Its operational state is the link watcher's (a veth, a macvlan, a
+    /// bridge):
     /// it follows a carrier that changes under it.
     pub fn watched(&self) -> bool {
         matches!(self.kind, Kind::Veth | Kind::Macvlan | Kind::Bridge)
@@ -301,7 +317,7 @@ impl Link {
                 if self.carrier {
                     f |= IFF_LOWER_UP;
                 }
-                if matches!(self.oper, IF_OPER_UP | IF_OPER_UNKNOWN) {
+                if self.watcher_running() {
                     f |= IFF_RUNNING;
                 }
             }
@@ -361,9 +377,7 @@ impl Link {
             info: (!matches!(self.kind, Kind::Loopback | Kind::Device)).then(|| LinkInfoRepr {
                 kind: InlineStr::try_from_str(self.kind.name()),
                 data: match self.kind {
-                    Kind::Bridge => crate::bridge::info_data(
-                        (self.mac_given || self.mac_adopted).then_some(&self.mac),
-                    ),
+                    Kind::Bridge => crate::bridge::info_data(&self.bridge_id()),
                     Kind::Vxlan => self.vxlan.as_ref().and_then(|c| c.info_data()),
                     Kind::Macvlan => self.macvlan.as_ref().and_then(|c| c.info_data()),
                     _ => None,
@@ -1048,9 +1062,8 @@ impl<D: DataPlane> MemStack<D> {
             return Ok(());
         }
         let l = self.link_ref(index)?;
-        let vxlan_lower = l.vxlan.as_ref().map_or(0, |c| c.lower);
         let macvlan_lower = l.macvlan.as_ref().map_or(0, |c| c.lower);
-        let lower = vxlan_lower.max(macvlan_lower);
+        let lower = l.vxlan.as_ref().map_or(macvlan_lower, |c| c.lower);
         if macvlan_lower != 0 {
             // `macvlan_dellink`: off its port's list first.
             self.macvlan_queue_len(macvlan_lower, &[index]);

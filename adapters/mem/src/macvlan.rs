@@ -228,7 +228,7 @@ impl<D: DataPlane> MemStack<D> {
             if let Some(l) = self.links.get_mut(&i) {
                 if l.carrier != carrier {
                     l.set_carrier(carrier);
-                    self.stacked_pending.push(i);
+                    self.watch_next(i);
                 }
             }
         }

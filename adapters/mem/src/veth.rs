@@ -240,6 +240,14 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 
+    /// A link whose carrier changed under it, for the link watcher's next
+    /// run (once: that run tells its last state).
+    pub(crate) fn watch_next(&mut self, index: u32) {
+        if !self.stacked_pending.contains(&index) {
+            self.stacked_pending.push(index);
+        }
+    }
+
     /// `default_operstate` of a veth end: up with carrier; without, its
     /// lower layer is down when its peer has no carrier either (always,
     /// once tied), and it is down when it has no peer.
