@@ -48,7 +48,7 @@ TARGETS = ["messages", "link_repr", "addr_repr", "route_repr", "neigh_repr", "ru
            "nexthop_repr", "netconf_repr", "nsid_repr",
            "repr_round_trip",
            "nlinline_replies", "server", "daemon_control", "decode", "proxy_requests",
-           "proxy_policy"]
+           "proxy_policy", "server_peers"]
 REPR_OF_TYPE = {16: "link_repr", 20: "addr_repr", 24: "route_repr", 28: "neigh_repr"}
 
 if clean and os.path.isdir(corpus):
@@ -660,6 +660,16 @@ name = "audit"
 action = "log"
 """)
 put("proxy_policy", b"[[rule]]\nname = \"x\"\naction = \"permit\"\n")
+
+# ---- server_peers: (sender, port, groups, length) headers, then datagrams -----
+def peer_record(sender, port, groups, datagram):
+    return bytes([sender, port]) + struct.pack("<I", groups) + bytes([len(datagram)]) + datagram
+
+getlink = struct.pack("<IHHII", 32, 18, 0x5, 7, 0) + bytes(16)
+put("server_peers", peer_record(1, 0, 1, getlink) + peer_record(0, 2, 0, getlink))
+put("server_peers", b"".join(peer_record(s, p, g, getlink)
+                             for s in range(4) for p in (0, 2, 4, 9) for g in (0, 1, 6)))
+put("server_peers", peer_record(2, 0, 1, b"") + peer_record(3, 1, 0, getlink[:20]))
 
 # ---- saved reproducers -------------------------------------------------------
 if os.path.isdir(regressions):

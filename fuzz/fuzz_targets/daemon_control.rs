@@ -183,6 +183,9 @@ fuzz_target!(|data: &[u8]| {
                         Request::NameIndex => {
                             remote::decode_nameindex(p).expect("links decode");
                         }
+                        // The daemon's loop answers it; here it names
+                        // nothing that could carry it.
+                        Request::SendTo { .. } => panic!("a SendTo answered here"),
                         Request::ProcNetDev
                         | Request::ProcIfInet6
                         | Request::ProcIgmp

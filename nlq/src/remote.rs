@@ -31,6 +31,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 use crate::emulate::{IfAddrRecord, SockAddr};
 use crate::errno::EINVAL;
 use crate::ioctl::{IfReq, IFREQ_SIZE};
+use crate::server::Sender;
 use crate::wire::{HwAddr, LinkStats};
 
 /// The environment variable both ends read for [`spin_micros`].
@@ -61,7 +62,7 @@ pub const HELLO_LEN: usize = 8;
 pub const WELCOME_LEN: usize = 12;
 
 /// The length of a [`DataHeader`].
-pub const DATA_HEADER_LEN: usize = 8;
+pub const DATA_HEADER_LEN: usize = 24;
 
 /// The largest datagram a client may send on a socket connection (what a
 /// netlink socket's default send buffer takes).
@@ -153,14 +154,41 @@ pub struct DataHeader {
     /// The multicast group (`RTNLGRP_*`) the messages were sent to, 0 for a
     /// unicast reply.
     pub group: u32,
+    /// Who sent the messages: the sender address's `nl_pid` and the
+    /// `SCM_CREDENTIALS` a reader that asked for them gets (all 0 for the
+    /// kernel's own).
+    pub sender: Sender,
 }
 
 impl DataHeader {
+    /// The header of a datagram of messages.
+    pub fn data(group: u32, sender: Sender) -> Self {
+        DataHeader {
+            error: 0,
+            group,
+            sender,
+        }
+    }
+
+    /// The header of a datagram that makes the reader's `recvmsg` fail
+    /// with `errno` (a positive errno).
+    pub fn failure(errno: i32) -> Self {
+        DataHeader {
+            error: u32::try_from(errno).unwrap_or(0),
+            ..DataHeader::default()
+        }
+    }
+
     /// The header's bytes.
     pub fn to_bytes(self) -> [u8; DATA_HEADER_LEN] {
         let mut b = [0u8; DATA_HEADER_LEN];
-        put(&mut b, 0, &self.error.to_ne_bytes());
-        put(&mut b, 4, &self.group.to_ne_bytes());
+        let s = self.sender;
+        for (i, v) in [self.error, self.group, s.port, s.pid, s.uid, s.gid]
+            .into_iter()
+            .enumerate()
+        {
+            put(&mut b, i.saturating_mul(4), &v.to_ne_bytes());
+        }
         b
     }
 
@@ -171,6 +199,12 @@ impl DataHeader {
         Ok(DataHeader {
             error: r.u32()?,
             group: r.u32()?,
+            sender: Sender {
+                port: r.u32()?,
+                pid: r.u32()?,
+                uid: r.u32()?,
+                gid: r.u32()?,
+            },
         })
     }
 
@@ -272,6 +306,20 @@ pub enum Request {
         /// The socket connection.
         cookie: u64,
     },
+    /// `sendmsg(2)` with a destination address other than the kernel's
+    /// (a port or groups, see `nlq::server::Server::send_to`): the
+    /// datagram follows the request's fields in the same control datagram
+    /// (see [`Request::parse_with_payload`]). Handled after everything the
+    /// socket connection sent before. Reply: nothing, or the errno
+    /// (`EPERM`, `ECONNREFUSED`).
+    SendTo {
+        /// The socket connection.
+        cookie: u64,
+        /// `nl_pid`.
+        port: u32,
+        /// `nl_groups`.
+        groups: u32,
+    },
 }
 
 const OP_BIND: u32 = 1;
@@ -289,6 +337,7 @@ const OP_SYNC: u32 = 12;
 const OP_PROC_IGMP: u32 = 13;
 const OP_PROC_IGMP6: u32 = 14;
 const OP_PROC_DEV_MCAST: u32 = 15;
+const OP_SEND_TO: u32 = 16;
 
 impl Request {
     /// Appends the request's bytes to `out`.
@@ -356,11 +405,29 @@ impl Request {
                 out.extend_from_slice(&OP_SYNC.to_ne_bytes());
                 out.extend_from_slice(&cookie.to_ne_bytes());
             }
+            Request::SendTo {
+                cookie,
+                port,
+                groups,
+            } => {
+                out.extend_from_slice(&OP_SEND_TO.to_ne_bytes());
+                out.extend_from_slice(&cookie.to_ne_bytes());
+                out.extend_from_slice(&port.to_ne_bytes());
+                out.extend_from_slice(&groups.to_ne_bytes());
+            }
         }
     }
 
     /// Reads one request (the whole datagram); `EINVAL` if it is not one.
+    /// A [`Request::SendTo`] is read with its payload ignored.
     pub fn parse(b: &[u8]) -> Result<Self, i32> {
+        Self::parse_with_payload(b).map(|(req, _)| req)
+    }
+
+    /// Reads one request and what follows its fields: the datagram of a
+    /// [`Request::SendTo`], empty for every other request (which must end
+    /// with its fields, else `EINVAL`).
+    pub fn parse_with_payload(b: &[u8]) -> Result<(Self, &[u8]), i32> {
         let mut r = Reader::new(b);
         let req = match r.u32()? {
             OP_BIND => Request::Bind {
@@ -409,10 +476,18 @@ impl Request {
             OP_PROC_IGMP6 => Request::ProcIgmp6,
             OP_PROC_DEV_MCAST => Request::ProcDevMcast,
             OP_SYNC => Request::Sync { cookie: r.u64()? },
+            OP_SEND_TO => {
+                let req = Request::SendTo {
+                    cookie: r.u64()?,
+                    port: r.u32()?,
+                    groups: r.u32()?,
+                };
+                return Ok((req, r.rest()));
+            }
             _ => return Err(EINVAL),
         };
         r.end()?;
-        Ok(req)
+        Ok((req, &[]))
     }
 
     /// True for requests that change the stack (they need the right to
@@ -725,6 +800,11 @@ mod tests {
             Request::ProcIgmp6,
             Request::ProcDevMcast,
             Request::Sync { cookie: 7 },
+            Request::SendTo {
+                cookie: 7,
+                port: 8,
+                groups: 9,
+            },
         ]
     }
 
@@ -742,11 +822,13 @@ mod tests {
                 );
             }
             b.push(0);
-            assert_eq!(
-                Request::parse(&b),
-                Err(EINVAL),
-                "{req:?} with a trailing byte"
-            );
+            if !matches!(req, Request::SendTo { .. }) {
+                assert_eq!(
+                    Request::parse(&b),
+                    Err(EINVAL),
+                    "{req:?} with a trailing byte"
+                );
+            }
         }
         assert_eq!(Request::parse(&99u32.to_ne_bytes()), Err(EINVAL));
     }
@@ -777,21 +859,34 @@ mod tests {
         };
         assert_eq!(Welcome::parse(&w.to_bytes()), Ok(w));
         assert_eq!(Welcome::parse(&w.to_bytes()[..11]), Err(EINVAL));
-        let h = DataHeader {
-            error: 0,
-            group: 36,
+        let from = Sender {
+            port: 7,
+            pid: 8,
+            uid: 9,
+            gid: 10,
         };
+        let h = DataHeader::data(36, from);
         assert_eq!(DataHeader::parse(&h.to_bytes()), Ok(h));
         assert_eq!(h.groups_mask(), 0);
-        assert_eq!(DataHeader { error: 0, group: 1 }.groups_mask(), 1);
-        assert_eq!(
-            DataHeader {
-                error: 0,
-                group: 32
-            }
-            .groups_mask(),
-            1 << 31
-        );
+        assert_eq!(DataHeader::data(1, from).groups_mask(), 1);
+        assert_eq!(DataHeader::data(32, from).groups_mask(), 1 << 31);
+        assert_eq!(DataHeader::failure(105).error, 105);
+        assert_eq!(DataHeader::parse(&h.to_bytes()[..20]), Err(EINVAL));
+        // A datagram sent to a port travels behind its request's fields.
+        let mut b = Vec::new();
+        let req = Request::SendTo {
+            cookie: 3,
+            port: 4,
+            groups: 5,
+        };
+        req.emit(&mut b);
+        b.extend_from_slice(b"payload");
+        assert_eq!(Request::parse_with_payload(&b), Ok((req, &b"payload"[..])));
+        assert_eq!(Request::parse(&b), Ok(req));
+        let mut sync = Vec::new();
+        Request::Sync { cookie: 1 }.emit(&mut sync);
+        sync.push(0);
+        assert_eq!(Request::parse_with_payload(&sync), Err(EINVAL));
     }
 
     #[test]

@@ -108,8 +108,15 @@ impl ControlClient {
     /// Sends `req` and returns the reply's payload; a refused request is
     /// the `io::Error` of its errno.
     pub fn request(&mut self, req: &Request) -> io::Result<Vec<u8>> {
+        self.request_with_payload(req, &[])
+    }
+
+    /// [`ControlClient::request`] with `payload` after the request's
+    /// fields (the datagram of a [`Request::SendTo`]).
+    pub fn request_with_payload(&mut self, req: &Request, payload: &[u8]) -> io::Result<Vec<u8>> {
         let mut b = Vec::new();
         req.emit(&mut b);
+        b.extend_from_slice(payload);
         sys::send(self.fd.as_fd(), &b, false)?;
         loop {
             let n = recv_within(self.fd.as_fd(), &mut self.buf, Some(self.timeout))?;
@@ -187,6 +194,8 @@ pub struct Received {
     pub len: usize,
     /// The multicast group it was sent to, 0 for a unicast reply.
     pub group: u32,
+    /// Who sent it: the kernel's side (port 0), or another socket.
+    pub sender: nlq::server::Sender,
 }
 
 /// A netlink socket served by the daemon ([`Role::Socket`]).
@@ -303,11 +312,27 @@ impl SocketClient {
         Ok(Received {
             len: buf.len(),
             group: h.group,
+            sender: h.sender,
         })
     }
 
     fn control(&self, req: &Request) -> io::Result<Vec<u8>> {
         ControlClient::connect(&self.path)?.request(req)
+    }
+
+    /// `sendto(2)` with a destination other than the kernel alone: a
+    /// port (`nl_pid`) and groups (`nl_groups`), delivered as the kernel
+    /// delivers them (`EPERM` without the right to change the stack,
+    /// `ECONNREFUSED` for a port no socket has); returns once delivered.
+    pub fn send_to(&self, port: u32, groups: u32, datagram: &[u8]) -> io::Result<()> {
+        let req = Request::SendTo {
+            cookie: self.cookie,
+            port,
+            groups,
+        };
+        ControlClient::connect(&self.path)?
+            .request_with_payload(&req, datagram)
+            .map(|_| ())
     }
 
     /// `bind(2)`: port (0 keeps it) and groups 1–32; returns them as

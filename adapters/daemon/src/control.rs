@@ -259,6 +259,9 @@ impl Sockets {
             // The daemon's loop answers it (it needs the connections);
             // here there is nothing left to wait for.
             Request::Sync { .. } => {}
+            // The daemon's loop answers it too (it hands requests to the
+            // stack and records them); here nothing can carry it.
+            Request::SendTo { .. } => return Err(EBADF),
         }
         Ok(())
     }

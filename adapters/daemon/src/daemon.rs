@@ -34,9 +34,9 @@ use std::time::{Duration, Instant};
 
 use crate::control::SOL_SOCKET;
 use bytes::Bytes;
-use nlq::errno::ENOBUFS;
+use nlq::errno::{EBADF, ENOBUFS};
 use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
-use nlq::server::{ConnId, Server, DEFAULT_RCVBUF};
+use nlq::server::{ConnId, Delivery, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
 use nlq::wire::Messages;
 
@@ -146,6 +146,8 @@ struct Conn {
     /// The peer's process id (0 if unknown): a socket connection's port,
     /// as the kernel's autobind gives it.
     pid: u32,
+    /// The peer's group id (`u32::MAX` if unknown).
+    gid: u32,
     /// Waiting for room to write (registered for `EPOLLOUT`).
     blocked: bool,
     /// Registered for input (a control connection with replies waiting
@@ -199,9 +201,10 @@ pub struct Daemon<S: Stack> {
     /// Slots of the connections whose requests changed the stack this
     /// turn.
     changed: Vec<usize>,
-    /// Control connections waiting for the answer to a `Sync`, given once
-    /// the turn's replies are written.
-    synced: Vec<usize>,
+    /// Control connections waiting for the answer to a `Sync` or a
+    /// `SendTo` (its errno, if it failed), given once the turn's replies
+    /// are written.
+    synced: Vec<(usize, Option<i32>)>,
     options: Options,
 }
 
@@ -367,37 +370,87 @@ impl<S: Stack> Daemon<S> {
                 .is_some_and(|c| matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie))
         });
         if let Some(slot) = socket {
-            let (reads, requests) = (self.options.reads_per_turn, self.options.requests_per_turn);
-            self.options.reads_per_turn = usize::MAX;
-            self.options.requests_per_turn = usize::MAX;
-            self.read(slot, false);
-            self.options.reads_per_turn = reads;
-            self.options.requests_per_turn = requests;
+            self.catch_up(slot);
         }
+        self.answer_after_turn(control, None);
+    }
+
+    /// Handles everything the socket connection in `slot` has sent,
+    /// whatever the turn's budget.
+    fn catch_up(&mut self, slot: usize) {
+        let (reads, requests) = (self.options.reads_per_turn, self.options.requests_per_turn);
+        self.options.reads_per_turn = usize::MAX;
+        self.options.requests_per_turn = usize::MAX;
+        self.read(slot, false);
+        self.options.reads_per_turn = reads;
+        self.options.requests_per_turn = requests;
+    }
+
+    /// The control connection in `control` is answered (`error`: the
+    /// errno, if any) once the turn's replies are written; it is not read
+    /// until then.
+    fn answer_after_turn(&mut self, control: usize, error: Option<i32>) {
         if let Some(c) = self.conns.get_mut(control).and_then(Option::as_mut) {
             // One reply waits at a time.
             c.reading = false;
             c.update_interest(&self.epoll, control);
         }
-        self.synced.push(control);
+        self.synced.push((control, error));
+    }
+
+    /// `SendTo` from a control connection: the socket connection
+    /// `cookie` sends `datagram` to a port or groups, after everything it
+    /// sent before (see `Server::send_to`). What goes to the kernel is
+    /// handled and recorded as the connection's own requests.
+    fn send_to(&mut self, control: usize, cookie: u64, port: u32, groups: u32, datagram: &[u8]) {
+        let socket = self.conns.iter().position(|c| {
+            c.as_ref()
+                .is_some_and(|c| matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie))
+        });
+        let result = match socket {
+            None => Err(EBADF),
+            Some(slot) => {
+                self.catch_up(slot);
+                match self
+                    .conns
+                    .get(slot)
+                    .and_then(Option::as_ref)
+                    .map(|c| &c.kind)
+                {
+                    Some(&Kind::Socket { conn, .. }) => {
+                        match self.server.send_to(conn, port, groups, datagram) {
+                            Ok(Delivery::ToKernel) => {
+                                let mut budget = usize::MAX;
+                                self.socket_requests(slot, conn, datagram, &mut budget);
+                                Ok(())
+                            }
+                            Ok(Delivery::Delivered) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    _ => Err(EBADF),
+                }
+            }
+        };
+        self.answer_after_turn(control, result.err());
     }
 
     /// Answers the turn's `Sync` requests, after every reply of the turn
     /// was written.
     fn answer_syncs(&mut self) {
         let synced = std::mem::take(&mut self.synced);
-        for slot in &synced {
+        for &(slot, error) in &synced {
             if let Some(Kind::Control { replies }) = self
                 .conns
-                .get_mut(*slot)
+                .get_mut(slot)
                 .and_then(Option::as_mut)
                 .map(|c| &mut c.kind)
             {
-                let mut ok = Vec::new();
-                remote::emit_reply(&mut ok, Ok(&[]));
-                replies.push_back(ok);
+                let mut reply = Vec::new();
+                remote::emit_reply(&mut reply, error.map_or(Ok(&[]), Err));
+                replies.push_back(reply);
             }
-            self.flush(*slot);
+            self.flush(slot);
         }
         self.synced = synced;
         self.synced.clear();
@@ -469,14 +522,15 @@ impl<S: Stack> Daemon<S> {
     }
 
     fn add_conn(&mut self, fd: OwnedFd) {
-        let (allowed, pid, uid) = match sys::peer_cred(fd.as_fd()) {
+        let (allowed, pid, uid, gid) = match sys::peer_cred(fd.as_fd()) {
             Ok(c) => (
                 (self.options.owner_may_change && c.uid == self.euid && c.uid != 0)
                     || crate::caps::peer_has_net_admin(fd.as_fd(), c.pid, c.uid),
                 u32::try_from(c.pid).unwrap_or(0),
                 c.uid,
+                c.gid,
             ),
-            Err(_) => (false, 0, u32::MAX),
+            Err(_) => (false, 0, u32::MAX, u32::MAX),
         };
         let total = self.connections();
         let mine = self.per_user.get(&uid).copied().unwrap_or(0);
@@ -508,6 +562,7 @@ impl<S: Stack> Daemon<S> {
             uid,
             since,
             pid,
+            gid,
             blocked: false,
             reading: true,
             backlog: Vec::new(),
@@ -567,17 +622,27 @@ impl<S: Stack> Daemon<S> {
                 peek: false,
                 dontwait: true,
             };
-            let n = match sys::recv(c.fd.as_fd(), &mut self.rx, flags) {
+            // The buffer is taken while a datagram is handled; a read
+            // nested in that (a control connection's `Sync` catching its
+            // socket connection up) gets one of its own.
+            let mut data = std::mem::take(&mut self.rx);
+            if data.is_empty() {
+                data = vec![0; remote::MAX_REQUEST.saturating_add(1)];
+            }
+            let n = match sys::recv(c.fd.as_fd(), &mut data, flags) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    self.close(slot);
+                Err(e) => {
+                    self.rx = data;
+                    if e.kind() != io::ErrorKind::WouldBlock {
+                        self.close(slot);
+                    }
                     return;
                 }
             };
             if n == 0 && hangup {
                 // The end of the connection (an empty datagram comes
                 // without the hang-up).
+                self.rx = data;
                 self.close(slot);
                 return;
             }
@@ -585,10 +650,10 @@ impl<S: Stack> Daemon<S> {
                 // Larger than any netlink socket takes: not handled, as
                 // the kernel refuses it; the sender's next read fails with
                 // EMSGSIZE rather than wait for an answer that never comes.
+                self.rx = data;
                 self.refuse_oversize(slot);
                 continue;
             }
-            let data = std::mem::take(&mut self.rx);
             let datagram = data.get(..n).unwrap_or_default();
             let used = self.datagram(slot, datagram, &mut budget);
             if let Some(rest) = datagram.get(used..).filter(|r| !r.is_empty()) {
@@ -676,6 +741,19 @@ impl<S: Stack> Daemon<S> {
             Kind::Control { .. } if matches!(Request::parse(data), Ok(Request::Sync { .. })) => {
                 if let Ok(Request::Sync { cookie }) = Request::parse(data) {
                     self.sync(slot, cookie);
+                }
+            }
+            Kind::Control { .. } if matches!(Request::parse(data), Ok(Request::SendTo { .. })) => {
+                if let Ok((
+                    Request::SendTo {
+                        cookie,
+                        port,
+                        groups,
+                    },
+                    datagram,
+                )) = Request::parse_with_payload(data)
+                {
+                    self.send_to(slot, cookie, port, groups, datagram);
                 }
             }
             Kind::Control { replies } => {
@@ -790,7 +868,7 @@ impl<S: Stack> Daemon<S> {
         };
         let conn = self.server.connect_as(c.pid);
         self.server.set_admin(conn, c.allowed);
-        self.server.set_uid(conn, c.uid);
+        self.server.set_credentials(conn, c.pid, c.uid, c.gid);
         // What the daemon's end may hold for this reader: its receive
         // buffer (the kernel's default until it sets one), less for a peer
         // without rights (see `socket_buffer_for`).
@@ -1022,22 +1100,11 @@ fn flush_socket<S: Stack>(
                             *ahead = ahead.saturating_sub(1);
                         }
                         Out {
-                            header: DataHeader {
-                                error: 0,
-                                group: d.group,
-                            }
-                            .to_bytes(),
+                            header: DataHeader::data(d.group, d.sender).to_bytes(),
                             bytes: d.bytes,
                         }
                     }
-                    Err(errno) => Out {
-                        header: DataHeader {
-                            error: u32::try_from(errno).unwrap_or(0),
-                            group: 0,
-                        }
-                        .to_bytes(),
-                        bytes: Bytes::new(),
-                    },
+                    Err(errno) => error_out(errno),
                 }
             }
         };
@@ -1050,14 +1117,7 @@ fn flush_socket<S: Stack>(
             Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
                 // Larger than the socket can ever take: lost, as a datagram
                 // the reader had no room for.
-                let lost = DataHeader {
-                    error: ENOBUFS as u32,
-                    group: 0,
-                };
-                *pending = Some(Out {
-                    header: lost.to_bytes(),
-                    bytes: Bytes::new(),
-                });
+                *pending = Some(error_out(ENOBUFS));
             }
             Err(e) => return Err(e),
         }
@@ -1067,11 +1127,7 @@ fn flush_socket<S: Stack>(
 /// A datagram that makes the reader's `recv` fail with `errno`.
 fn error_out(errno: i32) -> Out {
     Out {
-        header: DataHeader {
-            error: u32::try_from(errno).unwrap_or(0),
-            group: 0,
-        }
-        .to_bytes(),
+        header: DataHeader::failure(errno).to_bytes(),
         bytes: Bytes::new(),
     }
 }

@@ -819,6 +819,8 @@ pub struct NetlinkDatagram {
     pub len: usize,
     /// The multicast group it was sent to, 0 for a unicast reply.
     pub group: u32,
+    /// The sender's port: 0 for the kernel, else another socket's.
+    pub port: u32,
 }
 
 /// `recvmsg(2)` of one netlink datagram with `MSG_TRUNC` (and `MSG_PEEK`
@@ -832,6 +834,10 @@ pub fn netlink_recv(fd: BorrowedFd<'_>, buf: &mut [u8], peek: bool) -> io::Resul
     let mut control = [0u64; 8];
     // SAFETY: msghdr is plain old data; all zeroes is valid.
     let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    // SAFETY: sockaddr_nl is plain old data; all zeroes is valid.
+    let mut from: libc::sockaddr_nl = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_name = (&mut from as *mut libc::sockaddr_nl).cast::<c_void>();
+    msg.msg_namelen = size_of::<libc::sockaddr_nl>() as _;
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast::<c_void>();
@@ -839,8 +845,8 @@ pub fn netlink_recv(fd: BorrowedFd<'_>, buf: &mut [u8], peek: bool) -> io::Resul
     let flags = libc::MSG_TRUNC | if peek { libc::MSG_PEEK } else { 0 };
     let len = loop {
         // SAFETY: `msg` points at `iov` (valid for writes of `buf.len()`
-        // bytes) and at `control` (valid for writes of its size); both
-        // outlive the call.
+        // bytes), at `from` and at `control` (valid for writes of their
+        // sizes); all outlive the call.
         let r = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) };
         match check_size(r) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -860,7 +866,11 @@ pub fn netlink_recv(fd: BorrowedFd<'_>, buf: &mut [u8], peek: bool) -> io::Resul
             c = libc::CMSG_NXTHDR(&msg, c);
         }
     }
-    Ok(NetlinkDatagram { len, group })
+    Ok(NetlinkDatagram {
+        len,
+        group,
+        port: from.nl_pid,
+    })
 }
 
 /// Moves the calling thread into the network namespace of `ns` (an open

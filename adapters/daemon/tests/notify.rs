@@ -96,7 +96,7 @@ fn monitors_hear_another_clients_changes() {
             .expect("the route");
         assert_eq!(*route, (RTNLGRP_IPV4_ROUTE, RTM_NEWROUTE, 42, c.port()));
         // The sender address's nl_groups, as the shim reports it.
-        let mask = |g| DataHeader { error: 0, group: g }.groups_mask();
+        let mask = |g| DataHeader::data(g, Default::default()).groups_mask();
         assert_eq!(mask(addr.0), 0x10);
         assert_eq!(mask(route.0), 0x40);
         assert!(got

@@ -199,14 +199,21 @@ fn recv(fd: c_int) -> Result<Vec<u8>, c_int> {
 /// Sends `req` on a fresh control connection: the reply's payload, or the
 /// errno the daemon answered (or the connection's).
 pub(crate) fn request(req: &Request) -> Result<Vec<u8>, c_int> {
+    request_with_payload(req, &[])
+}
+
+/// [`request`] with `payload` after the request's fields (the datagram of
+/// a `SendTo`).
+pub(crate) fn request_with_payload(req: &Request, payload: &[u8]) -> Result<Vec<u8>, c_int> {
     // Whatever this process's netlink sockets sent is handled first, as
     // the kernel handled it in their `sendmsg`.
     if !matches!(req, Request::Sync { .. }) {
         settle_all(None);
     }
     let conn = connect(Role::Control, true)?;
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(payload.len().saturating_add(32));
     req.emit(&mut bytes);
+    bytes.extend_from_slice(payload);
     send(conn.0, &bytes)?;
     let reply = recv(conn.0)?;
     remote::parse_reply(&reply).map(<[u8]>::to_vec)

@@ -116,7 +116,7 @@ fn serve(fd: c_int) {
                 } else if d.starts_with(b"error ") {
                     let e = DataHeader {
                         error: word(b"error "),
-                        group: 0,
+                        ..DataHeader::default()
                     };
                     send(fd, &[&e.to_bytes()]);
                 }

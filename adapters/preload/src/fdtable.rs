@@ -26,6 +26,12 @@ pub(crate) struct NetlinkFd {
     pub(crate) reader_size: u32,
     /// `NETLINK_PKTINFO` is on: receives carry a `nl_pktinfo` message.
     pub(crate) pktinfo: bool,
+    /// `SO_PASSCRED` is on: receives carry the sender's
+    /// `SCM_CREDENTIALS`.
+    pub(crate) passcred: bool,
+    /// The default destination `connect` set (`nl_pid`, `nl_groups`);
+    /// (0, 0) is the kernel.
+    pub(crate) dest: (u32, u32),
 }
 
 impl NetlinkFd {
@@ -36,6 +42,8 @@ impl NetlinkFd {
             kind,
             reader_size: 0,
             pktinfo: false,
+            passcred: false,
+            dest: (0, 0),
         }
     }
 }

@@ -25,15 +25,23 @@
 //!   (see `nlq::remote`). The program's descriptor *is* that socket, so
 //!   `poll`, `select` and `epoll` work as they would on netlink; the shim
 //!   never buffers data. `send`, `sendto`, `sendmsg`, `sendmmsg`, `write`,
-//!   `writev` forward the datagram as it is; `recv`, `recvfrom`, `recvmsg`,
-//!   `recvmmsg`, `read`, `readv` (and the `_FORTIFY_SOURCE` variants) strip
-//!   the daemon's 8-byte header, keep `MSG_PEEK`, `MSG_TRUNC`,
-//!   `MSG_DONTWAIT` semantics, report an errno the daemon queued (such as
-//!   `ENOBUFS`) as the call's failure, and fill the sender's `sockaddr_nl`
-//!   (kernel port 0, the multicast group's bit). `bind`, `getsockname`,
-//!   `getpeername`, `connect`, `setsockopt` / `getsockopt` (`SOL_NETLINK`,
-//!   and `SO_RCVBUF`, `SO_TYPE`, `SO_DOMAIN`, `SO_PROTOCOL` of `SOL_SOCKET`)
-//!   act as on a netlink socket. `close`, `close_range`, `closefrom`, `dup`,
+//!   `writev` forward the datagram as it is; one addressed to another
+//!   socket's port or to groups (`sendto`, `msg_name`, or the destination
+//!   `connect` set) goes to the daemon as a control request, which
+//!   delivers it to those sockets as the kernel does (with the kernel's
+//!   `CAP_NET_ADMIN` rule) and returns once it is delivered. `recv`,
+//!   `recvfrom`, `recvmsg`, `recvmmsg`, `read`, `readv` (and the
+//!   `_FORTIFY_SOURCE` variants) strip the daemon's header, keep
+//!   `MSG_PEEK`, `MSG_TRUNC`, `MSG_DONTWAIT` semantics, report an errno the
+//!   daemon queued (such as `ENOBUFS`) as the call's failure, fill the
+//!   sender's `sockaddr_nl` (port 0 for the kernel, else the sending
+//!   socket's port; the multicast group's bit), and add `NETLINK_PKTINFO`
+//!   and `SCM_CREDENTIALS` (`SO_PASSCRED`: pid, uid and gid 0 for the
+//!   kernel, the sending process's otherwise) when asked, in the kernel's
+//!   order. `bind`, `getsockname`, `getpeername`, `connect`, `setsockopt` /
+//!   `getsockopt` (`SOL_NETLINK`, and `SO_RCVBUF`, `SO_PASSCRED`, `SO_TYPE`,
+//!   `SO_DOMAIN`, `SO_PROTOCOL` of `SOL_SOCKET`) act as on a netlink
+//!   socket. `close`, `close_range`, `closefrom`, `dup`,
 //!   `dup2`, `dup3` and `fcntl(F_DUPFD*)` keep the table of netlink
 //!   descriptors right. Other `AF_NETLINK` protocols (generic netlink, ...)
 //!   and every other socket go to the kernel.
@@ -88,13 +96,18 @@
 //!   50 µs (`NLQ_SPIN_US`; 0 turns it off; off on a machine with one
 //!   CPU): the answer usually comes sooner, and sleeping for it costs more
 //!   than the request.
-//! - A `sockaddr_nl` destination (`sendto`, `msg_name`) is checked as the
-//!   kernel checks it and then ignored: every datagram goes to the daemon,
-//!   as if to the kernel (`nl_pid` 0), even when it names another port.
-//! - Control messages: the shim adds `NETLINK_PKTINFO`; `SOL_SOCKET` ones
-//!   (timestamps, `SCM_CREDENTIALS`) come from the `AF_UNIX` socket, so
-//!   credentials are the daemon's rather than the kernel's; the nsid of
-//!   `NETLINK_LISTEN_ALL_NSID` is never sent.
+//! - `connect` to another socket or to groups without `CAP_NET_ADMIN`
+//!   succeeds; the first send then fails with `EPERM` (the kernel refuses
+//!   the `connect`). A datagram for another socket whose reader has no
+//!   room is queued beyond its receive buffer, where the kernel makes the
+//!   sender wait. Control messages a program sends (its own
+//!   `SCM_CREDENTIALS`) are dropped: the daemon gives the credentials of
+//!   the process that opened the socket. The connected state of a
+//!   receiving socket does not limit who may send to it.
+//! - Control messages: the shim adds `NETLINK_PKTINFO` and
+//!   `SCM_CREDENTIALS`; other `SOL_SOCKET` ones (timestamps) come from the
+//!   `AF_UNIX` socket; the nsid of `NETLINK_LISTEN_ALL_NSID` is never
+//!   sent.
 //! - A netlink descriptor inherited across `execve` is a plain `AF_UNIX`
 //!   socket in the new program (the table lives in process memory). One
 //!   closed behind the shim's back (`fclose` of an `fdopen` stream, a raw

@@ -1,10 +1,10 @@
 //! Sending and receiving on emulated netlink sockets.
 //!
 //! A request datagram goes to the daemon as it is. Every datagram the
-//! daemon sends starts with an 8-byte [`DataHeader`]: a receive reads it
-//! into a scratch buffer placed before the caller's buffers (so `MSG_PEEK`,
-//! `MSG_TRUNC` and `MSG_DONTWAIT` keep their datagram meaning on the real
-//! socket), takes 8 from the length, turns a queued errno into the call's
+//! daemon sends starts with a [`DataHeader`] (status, group, sender): a
+//! receive reads it into a scratch buffer placed before the caller's
+//! buffers (so `MSG_PEEK`, `MSG_TRUNC` and `MSG_DONTWAIT` keep their
+//! datagram meaning on the real socket), takes its size from the length, turns a queued errno into the call's
 //! failure (consuming the datagram even when peeking, as the kernel clears
 //! `sk_err`), and fills in the sender's `sockaddr_nl`. Before a receive with
 //! a larger buffer than any before, the daemon is told the reader's size, as
@@ -14,6 +14,7 @@ use libc::{
     c_int, c_uint, c_void, iovec, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec,
 };
 use nlq::remote::{DataHeader, Request, DATA_HEADER_LEN};
+use nlq::server::Sender;
 
 use crate::control;
 use crate::fdtable::{self, NetlinkFd};
@@ -34,6 +35,8 @@ pub(crate) enum Received {
         len: usize,
         /// `DataHeader::group`.
         group: u32,
+        /// `DataHeader::sender`.
+        sender: Sender,
     },
     /// The call fails with this errno.
     Error(c_int),
@@ -65,6 +68,7 @@ pub(crate) fn interpret(n: usize, header: &[u8; DATA_HEADER_LEN]) -> Received {
     Received::Data {
         len,
         group: h.group,
+        sender: h.sender,
     }
 }
 
@@ -80,18 +84,38 @@ fn cmsg_align(n: usize) -> usize {
 /// as the kernel writes it: the bytes (its `CMSG_SPACE`) and its
 /// `cmsg_len`.
 pub(crate) fn pktinfo_cmsg(group: u32) -> (Vec<u8>, usize) {
-    let len = cmsg_align(CMSG_HDR).saturating_add(4);
+    cmsg(
+        libc::SOL_NETLINK,
+        libc::NETLINK_PKTINFO,
+        &group.to_ne_bytes(),
+    )
+}
+
+/// The `SCM_CREDENTIALS` control message (`struct ucred`) of a datagram
+/// from `sender`, as `scm_recv` writes it: the bytes and its `cmsg_len`.
+pub(crate) fn credentials_cmsg(sender: Sender) -> (Vec<u8>, usize) {
+    let mut data = Vec::with_capacity(12);
+    data.extend_from_slice(&sender.pid.to_ne_bytes());
+    data.extend_from_slice(&sender.uid.to_ne_bytes());
+    data.extend_from_slice(&sender.gid.to_ne_bytes());
+    cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, &data)
+}
+
+/// A control message as the kernel lays it out (`put_cmsg`): the bytes
+/// (its `CMSG_SPACE`) and its `cmsg_len`.
+fn cmsg(level: c_int, kind: c_int, data: &[u8]) -> (Vec<u8>, usize) {
+    let len = cmsg_align(CMSG_HDR).saturating_add(data.len());
     let mut b = vec![0u8; cmsg_align(len)];
     let fields = [
         &len.to_ne_bytes()[..],
-        &libc::SOL_NETLINK.to_ne_bytes(),
-        &libc::NETLINK_PKTINFO.to_ne_bytes(),
+        &level.to_ne_bytes(),
+        &kind.to_ne_bytes(),
     ];
     for (d, s) in b.iter_mut().zip(fields.into_iter().flatten()) {
         *d = *s;
     }
     if let Some(d) = b.get_mut(cmsg_align(CMSG_HDR)..len) {
-        d.copy_from_slice(&group.to_ne_bytes());
+        d.copy_from_slice(data);
     }
     (b, len)
 }
@@ -192,10 +216,10 @@ unsafe fn recv_netlink(
             }
             Err(e)
         }
-        Received::Data { len, group } => {
-            let h = DataHeader { error: 0, group };
+        Received::Data { len, group, sender } => {
+            let h = DataHeader::data(group, sender);
             if !msg.msg_name.is_null() {
-                let sa = sockaddr_nl(0, h.groups_mask());
+                let sa = sockaddr_nl(sender.port, h.groups_mask());
                 let room = usize::try_from(msg.msg_namelen)
                     .unwrap_or(0)
                     .min(SOCKADDR_NL_LEN);
@@ -207,23 +231,28 @@ unsafe fn recv_netlink(
             }
             msg.msg_flags = real_msg.msg_flags;
             msg.msg_controllen = real_msg.msg_controllen;
+            // In `netlink_recvmsg`'s order: the group, then the sender's
+            // credentials.
             if entry.pktinfo {
                 // SAFETY: `msg_control` has `control_capacity` bytes.
-                unsafe { append_pktinfo(msg, control_capacity, group) };
+                unsafe { append_cmsg(msg, control_capacity, &pktinfo_cmsg(group).0) };
+            }
+            if entry.passcred {
+                // SAFETY: `msg_control` has `control_capacity` bytes.
+                unsafe { append_cmsg(msg, control_capacity, &credentials_cmsg(sender).0) };
             }
             Ok(len)
         }
     }
 }
 
-/// Appends the `NETLINK_PKTINFO` message after what the real call wrote, or
-/// sets `MSG_CTRUNC` when it does not fit.
+/// Appends a control message (its `CMSG_SPACE` bytes) after what is
+/// there, or sets `MSG_CTRUNC` when it does not fit.
 ///
 /// # Safety
 ///
 /// `msg.msg_control` is null or valid for `capacity` bytes.
-unsafe fn append_pktinfo(msg: &mut msghdr, capacity: usize, group: u32) {
-    let (cmsg, _) = pktinfo_cmsg(group);
+unsafe fn append_cmsg(msg: &mut msghdr, capacity: usize, cmsg: &[u8]) {
     let used = cmsg_align(msg.msg_controllen);
     let end = used.saturating_add(cmsg.len());
     if msg.msg_control.is_null() || end > capacity {
@@ -314,8 +343,9 @@ unsafe fn spin_then_recvmsg(
 }
 
 /// Sends one datagram of the caller's buffers to the daemon. A destination
-/// address is checked as netlink checks it, then ignored (see the crate
-/// docs); control messages are dropped (netlink has none to send).
+/// address is checked as netlink checks it; one naming a port or groups
+/// goes as a control request (see [`send_to_peers`]); control messages
+/// are dropped.
 ///
 /// # Safety
 ///
@@ -327,10 +357,17 @@ unsafe fn send_netlink(
     dest: &[u8],
     flags: c_int,
 ) -> Result<usize, c_int> {
-    if !dest.is_empty() {
-        parse_sockaddr_nl(dest)?;
-    }
     let entry = fdtable::get(fd);
+    let dest = match dest {
+        [] => entry.map_or((0, 0), |e| e.dest),
+        d => parse_sockaddr_nl(d)?,
+    };
+    if let (Some(e), (port, groups)) = (entry, dest) {
+        if port != 0 || groups != 0 {
+            // SAFETY: the caller's promise.
+            return send_to_peers(e.cookie, unsafe { iovecs(iov, iovlen) }?, port, groups);
+        }
+    }
     // What other sockets of this process sent is handled first, as the
     // kernel handled it in their `sendmsg`.
     if let Some(e) = entry {
@@ -364,6 +401,32 @@ unsafe fn send_netlink(
         }
     }
     Ok(sent)
+}
+
+/// Sends a datagram to a port or groups (`nl_pid`, `nl_groups`) rather
+/// than to the kernel alone: the daemon delivers it as the kernel does
+/// (`EPERM` without `CAP_NET_ADMIN`, `ECONNREFUSED` for a port no socket
+/// has) and answers once it is delivered, and handled when port 0 is a
+/// destination too.
+fn send_to_peers(cookie: u64, bufs: &[iovec], port: u32, groups: u32) -> Result<usize, c_int> {
+    let total = bufs.iter().fold(0usize, |t, v| t.saturating_add(v.iov_len));
+    let mut datagram = Vec::with_capacity(total);
+    for v in bufs.iter().filter(|v| v.iov_len > 0) {
+        if v.iov_base.is_null() {
+            return Err(libc::EFAULT);
+        }
+        // SAFETY: the caller described `iov_len` readable bytes at
+        // `iov_base` (`iovecs`' promise).
+        datagram.extend_from_slice(unsafe {
+            std::slice::from_raw_parts(v.iov_base.cast::<u8>(), v.iov_len)
+        });
+    }
+    let req = Request::SendTo {
+        cookie,
+        port,
+        groups,
+    };
+    control::request_with_payload(&req, &datagram).map(|_| datagram.len())
 }
 
 /// Receives into one buffer, with an optional sender address.
@@ -848,26 +911,36 @@ mod tests {
 
     #[test]
     fn headers_become_lengths_errors_or_eof() {
-        let data = DataHeader { error: 0, group: 5 }.to_bytes();
+        const H: usize = DATA_HEADER_LEN;
+        let sender = Sender {
+            port: 9,
+            pid: 10,
+            uid: 11,
+            gid: 12,
+        };
+        let data = DataHeader::data(5, sender).to_bytes();
         assert_eq!(
-            interpret(8 + 100, &data),
-            Received::Data { len: 100, group: 5 }
+            interpret(H + 100, &data),
+            Received::Data {
+                len: 100,
+                group: 5,
+                sender
+            }
         );
-        assert_eq!(interpret(8, &data), Received::Data { len: 0, group: 5 });
-        let enobufs = DataHeader {
-            error: 105,
-            group: 0,
-        }
-        .to_bytes();
-        assert_eq!(interpret(8, &enobufs), Received::Error(libc::ENOBUFS));
-        let silly = DataHeader {
-            error: 1 << 20,
-            group: 0,
-        }
-        .to_bytes();
-        assert_eq!(interpret(8, &silly), Received::Error(libc::EIO));
-        assert_eq!(interpret(0, &[0; 8]), Received::Closed);
-        assert_eq!(interpret(3, &[0; 8]), Received::Error(libc::EIO));
+        assert_eq!(
+            interpret(H, &data),
+            Received::Data {
+                len: 0,
+                group: 5,
+                sender
+            }
+        );
+        let enobufs = DataHeader::failure(105).to_bytes();
+        assert_eq!(interpret(H, &enobufs), Received::Error(libc::ENOBUFS));
+        let silly = DataHeader::failure(1 << 20).to_bytes();
+        assert_eq!(interpret(H, &silly), Received::Error(libc::EIO));
+        assert_eq!(interpret(0, &[0; H]), Received::Closed);
+        assert_eq!(interpret(3, &[0; H]), Received::Error(libc::EIO));
     }
 
     #[test]
@@ -884,6 +957,26 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_laid_out_as_a_ucred() {
+        let (b, len) = credentials_cmsg(Sender {
+            port: 1,
+            pid: 2,
+            uid: 3,
+            gid: 4,
+        });
+        // SAFETY: pure arithmetic macros.
+        let (space, clen) = unsafe { (libc::CMSG_SPACE(12), libc::CMSG_LEN(12)) };
+        assert_eq!((b.len(), len), (space as usize, clen as usize));
+        assert_eq!(b[8..12], libc::SOL_SOCKET.to_ne_bytes());
+        assert_eq!(b[12..16], libc::SCM_CREDENTIALS.to_ne_bytes());
+        let words: Vec<u32> = b[16..28]
+            .chunks(4)
+            .map(|w| u32::from_ne_bytes(w.try_into().unwrap()))
+            .collect();
+        assert_eq!(words, [2, 3, 4]);
+    }
+
+    #[test]
     fn pktinfo_is_appended_or_truncated() {
         let mut control = [0u64; 8];
         // SAFETY: `msghdr` is plain data.
@@ -891,11 +984,11 @@ mod tests {
         m.msg_control = control.as_mut_ptr().cast();
         m.msg_controllen = 0;
         // SAFETY: `control` has 64 bytes.
-        unsafe { append_pktinfo(&mut m, 64, 3) };
+        unsafe { append_cmsg(&mut m, 64, &pktinfo_cmsg(3).0) };
         assert_eq!(m.msg_controllen, 24);
         assert_eq!(m.msg_flags & libc::MSG_CTRUNC, 0);
         // SAFETY: as above.
-        unsafe { append_pktinfo(&mut m, 40, 3) };
+        unsafe { append_cmsg(&mut m, 40, &pktinfo_cmsg(3).0) };
         assert_eq!(m.msg_controllen, 24);
         assert_ne!(m.msg_flags & libc::MSG_CTRUNC, 0);
         // SAFETY: a valid cmsg buffer written above.

@@ -211,8 +211,10 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
     })
 }
 
-/// `connect(2)`: a netlink socket's default destination. Every datagram
-/// goes to the daemon, so after the kernel's checks this does nothing.
+/// `connect(2)`: a netlink socket's default destination, for sends
+/// without an address (`AF_UNSPEC` makes it the kernel again). A
+/// destination other than the kernel without `CAP_NET_ADMIN` fails with
+/// `EPERM` at the first send rather than here.
 ///
 /// # Safety
 ///
@@ -232,10 +234,13 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
                 .and_then(|f| f.try_into().ok())
                 .map(u16::from_ne_bytes)
                 .ok_or(libc::EINVAL)?;
-            if family == libc::AF_UNSPEC as u16 {
-                return Ok(0);
-            }
-            parse_sockaddr_nl(b).map(|_| 0)
+            let dest = if family == libc::AF_UNSPEC as u16 {
+                (0, 0)
+            } else {
+                parse_sockaddr_nl(b)?
+            };
+            fdtable::update(fd, |e| e.dest = dest);
+            Ok(0)
         })();
         finish(r, -1)
     })
@@ -303,6 +308,9 @@ pub(crate) enum OptionPlan {
     Both,
     /// An `int` the shim knows (`SO_TYPE`, `SO_DOMAIN`, `SO_PROTOCOL`).
     Constant(c_int),
+    /// The shim keeps it: `SO_PASSCRED`, whose credentials the shim
+    /// writes (the `AF_UNIX` socket's would be the daemon's).
+    Shim,
     /// The `AF_UNIX` socket's answer is right.
     PassThrough,
     /// Fails with this errno.
@@ -314,6 +322,7 @@ pub(crate) fn set_option_plan(level: c_int, name: c_int) -> OptionPlan {
     match (level, name) {
         (libc::SOL_NETLINK, _) => OptionPlan::Daemon,
         (libc::SOL_SOCKET, libc::SO_RCVBUF | libc::SO_RCVBUFFORCE) => OptionPlan::Both,
+        (libc::SOL_SOCKET, libc::SO_PASSCRED) => OptionPlan::Shim,
         (libc::SOL_SOCKET, _) => OptionPlan::PassThrough,
         _ => OptionPlan::Refuse(libc::ENOPROTOOPT),
     }
@@ -328,6 +337,7 @@ pub(crate) fn get_option_plan(kind: c_int, level: c_int, name: c_int) -> OptionP
         (libc::SOL_SOCKET, libc::SO_TYPE) => OptionPlan::Constant(kind),
         (libc::SOL_SOCKET, libc::SO_DOMAIN) => OptionPlan::Constant(libc::AF_NETLINK),
         (libc::SOL_SOCKET, libc::SO_PROTOCOL) => OptionPlan::Constant(NETLINK_ROUTE),
+        (libc::SOL_SOCKET, libc::SO_PASSCRED) => OptionPlan::Shim,
         (libc::SOL_SOCKET, _) => OptionPlan::PassThrough,
         _ => OptionPlan::Refuse(libc::ENOPROTOOPT),
     }
@@ -385,6 +395,19 @@ pub unsafe extern "C" fn setsockopt(
                 return unsafe { real::setsockopt(fd, level, name, value, len) }
             }
             OptionPlan::Refuse(err) => return fail(err, -1),
+            OptionPlan::Shim => {
+                // As `sk_setsockopt` reads it: an `int`, `EINVAL` if shorter.
+                if usize::try_from(len).map_or(true, |l| l < 4) {
+                    return fail(libc::EINVAL, -1);
+                }
+                if value.is_null() {
+                    return fail(libc::EFAULT, -1);
+                }
+                // SAFETY: `value` has at least four bytes (checked above).
+                let v = unsafe { std::ptr::read_unaligned(value.cast::<c_int>()) };
+                fdtable::update(fd, |e| e.passcred = v != 0);
+                return 0;
+            }
             OptionPlan::Both => {
                 // SAFETY: the caller's arguments, unchanged.
                 if unsafe { real::setsockopt(fd, level, name, value, len) } < 0 {
@@ -475,6 +498,10 @@ pub unsafe extern "C" fn getsockopt(
             OptionPlan::Refuse(err) => Err(err),
             // SAFETY: the caller's promise on `value` / `len`.
             OptionPlan::Constant(v) => unsafe { option_out(&v.to_ne_bytes(), 0, value, len) },
+            // SAFETY: the caller's promise on `value` / `len`.
+            OptionPlan::Shim => unsafe {
+                option_out(&c_int::from(e.passcred).to_ne_bytes(), 0, value, len)
+            },
             OptionPlan::Daemon | OptionPlan::Both => control(Request::GetOption {
                 cookie: e.cookie,
                 level,
@@ -591,6 +618,11 @@ mod tests {
         assert_eq!(
             set_option_plan(libc::SOL_SOCKET, libc::SO_SNDBUF),
             PassThrough
+        );
+        assert_eq!(set_option_plan(libc::SOL_SOCKET, libc::SO_PASSCRED), Shim);
+        assert_eq!(
+            get_option_plan(raw, libc::SOL_SOCKET, libc::SO_PASSCRED),
+            Shim
         );
         assert_eq!(
             set_option_plan(libc::IPPROTO_IP, 1),

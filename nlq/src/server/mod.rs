@@ -32,6 +32,7 @@ mod neightbl;
 mod netconf;
 mod nexthop_request;
 mod notify;
+mod peer;
 mod request;
 mod route_answer;
 mod rule_request;
@@ -52,6 +53,7 @@ use crate::wire::{Buffer, Messages, Writer};
 use dump::Dump;
 
 #[cfg(feature = "std")]
+pub use peer::{Delivery, Sender};
 pub use shared::{Client, Shared};
 
 /// A connection's handle in its [`Server`].
@@ -74,6 +76,10 @@ pub struct Datagram {
     /// replies. The sender address a reader sees carries `1 << (group - 1)`
     /// in `nl_groups` for groups up to 32.
     pub group: u32,
+    /// Who sent it: [`Sender::KERNEL`] for replies and notifications,
+    /// another connection for a message it sent to this one or to a group
+    /// (see [`Server::send_to`]).
+    pub sender: Sender,
 }
 
 impl Datagram {
@@ -126,6 +132,10 @@ struct Conn {
     admin: bool,
     /// The user the peer runs as (`RTA_UID` of route lookups).
     uid: u32,
+    /// The peer's process and group, for what it sends to other
+    /// connections (`SCM_CREDENTIALS`).
+    pid: u32,
+    gid: u32,
     rcvbuf: usize,
     queued: usize,
     overrun: bool,
@@ -150,6 +160,8 @@ impl Conn {
             listen_all_nsid: false,
             admin: true,
             uid: 0,
+            pid: 0,
+            gid: 0,
             rcvbuf: DEFAULT_RCVBUF,
             queued: 0,
             overrun: false,
@@ -178,23 +190,36 @@ impl Conn {
     /// Queues a datagram if the receive buffer has room (the kernel lets the
     /// last one overshoot); otherwise drops it and marks the overrun.
     fn enqueue(&mut self, bytes: Bytes, group: u32) -> bool {
+        self.enqueue_from(bytes, group, Sender::KERNEL)
+    }
+
+    /// [`Conn::enqueue`] for a datagram another connection sent.
+    fn enqueue_from(&mut self, bytes: Bytes, group: u32, sender: Sender) -> bool {
         if self.queued > self.rcvbuf {
             if !self.no_enobufs {
                 self.overrun = true;
             }
             return false;
         }
-        self.push(bytes, group);
+        self.push_from(bytes, group, sender);
         true
     }
 
     /// Queues a datagram whatever the buffer holds (a dump's next datagram,
     /// made only when the reader asks).
     fn push(&mut self, bytes: Bytes, group: u32) {
+        self.push_from(bytes, group, Sender::KERNEL);
+    }
+
+    fn push_from(&mut self, bytes: Bytes, group: u32, sender: Sender) {
         self.queued = self
             .queued
             .saturating_add(bytes.len().saturating_add(DATAGRAM_OVERHEAD));
-        self.queue.push_back(Datagram { bytes, group });
+        self.queue.push_back(Datagram {
+            bytes,
+            group,
+            sender,
+        });
     }
 
     /// Takes what the arena holds as one datagram.
@@ -343,6 +368,7 @@ impl<S: Stack> Server<S> {
         };
         if let Some(c) = self.conn_mut(id) {
             c.port = port;
+            c.pid = pid;
         }
         id
     }
@@ -640,7 +666,7 @@ mod tests {
     use alloc::vec;
     use core::net::{IpAddr, Ipv4Addr};
 
-    fn server() -> (Server<TestStack>, ConnId) {
+    pub(super) fn server() -> (Server<TestStack>, ConnId) {
         let mut s = Server::new(fixture());
         let c = s.connect();
         (s, c)
@@ -676,7 +702,7 @@ mod tests {
     }
 
     /// Every datagram the connection has now.
-    fn drain(s: &mut Server<TestStack>, c: ConnId, max: usize) -> Vec<Datagram> {
+    pub(super) fn drain(s: &mut Server<TestStack>, c: ConnId, max: usize) -> Vec<Datagram> {
         let mut out = vec![];
         while let Ok(Some(d)) = s.recv(c, max) {
             out.push(d);

@@ -673,6 +673,9 @@ fn answer(
                 s.sync();
             }
         }
+        // A datagram to another socket or a group: the policy grants
+        // requests to the kernel only.
+        Request::SendTo { .. } => return Err(libc::EPERM),
         Request::Ioctl { request, ifreq } => {
             let ifr = ioctl(shared, peer, request, ifreq)?;
             payload.extend_from_slice(&ifr);

@@ -226,7 +226,14 @@ impl SocketSession {
 
     /// Sends to the client: a header, then the messages.
     fn to_client(&self, group: u32, error: u32, bytes: &[u8]) -> io::Result<()> {
-        let head = DataHeader { error, group }.to_bytes();
+        // The proxy relays the kernel's messages only (see
+        // `Upstream::recv`): the sender is the kernel.
+        let head = DataHeader {
+            error,
+            group,
+            ..DataHeader::default()
+        }
+        .to_bytes();
         sys::send2(self.client.as_fd(), &head, bytes).map(|_| ())
     }
 

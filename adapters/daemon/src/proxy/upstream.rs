@@ -149,14 +149,25 @@ impl UpSocket {
     /// buffer of at least `reader` bytes, as the peer reads: the kernel
     /// sizes dump datagrams by the reads it saw.
     pub fn recv(&self, buf: &mut Vec<u8>, reader: usize) -> io::Result<Received> {
+        loop {
+            if let Some(r) = self.recv_one(buf, reader)? {
+                return Ok(r);
+            }
+        }
+    }
+
+    /// One datagram of [`Upstream::recv`]; `None` for one another socket
+    /// sent (to a group the proxy's socket joined): the proxy relays the
+    /// kernel's messages only, and must not pass one off as the kernel's.
+    fn recv_one(&self, buf: &mut Vec<u8>, reader: usize) -> io::Result<Option<Received>> {
         let reader = reader.max(256);
         while !sys::poll_readable(self.fd(), Some(TICK))? {
             if self.closed.load(Ordering::SeqCst) {
-                return Ok(Received::Closed);
+                return Ok(Some(Received::Closed));
             }
         }
         if self.closed.load(Ordering::SeqCst) {
-            return Ok(Received::Closed);
+            return Ok(Some(Received::Closed));
         }
         match &self.inner {
             Inner::Kernel(fd) => {
@@ -169,7 +180,7 @@ impl UpSocket {
                     true,
                 ) {
                     Ok(d) => d,
-                    Err(e) => return kernel_error(e),
+                    Err(e) => return kernel_error(e).map(Some),
                 };
                 let want = peek.len.max(reader);
                 if buf.len() < want {
@@ -177,11 +188,12 @@ impl UpSocket {
                 }
                 match sys::netlink_recv(fd.as_fd(), buf.get_mut(..want).unwrap_or_default(), false)
                 {
-                    Ok(d) => Ok(Received::Messages {
+                    Ok(d) if d.port != 0 => Ok(None),
+                    Ok(d) => Ok(Some(Received::Messages {
                         len: d.len.min(want),
                         group: d.group,
-                    }),
-                    Err(e) => kernel_error(e),
+                    })),
+                    Err(e) => kernel_error(e).map(Some),
                 }
             }
             Inner::Daemon { data, .. } => {
@@ -198,19 +210,22 @@ impl UpSocket {
                 }
                 let n = sys::recv(data.as_fd(), buf, sys::RecvFlags::default())?;
                 if n == 0 {
-                    return Ok(Received::Closed);
+                    return Ok(Some(Received::Closed));
                 }
                 let head = DataHeader::parse(buf.get(..n).unwrap_or_default()).map_err(errno)?;
                 if head.error != 0 {
-                    return Ok(Received::Error(
+                    return Ok(Some(Received::Error(
                         i32::try_from(head.error).unwrap_or(libc::EIO),
-                    ));
+                    )));
+                }
+                if head.sender.port != 0 {
+                    return Ok(None);
                 }
                 buf.copy_within(DATA_HEADER_LEN..n, 0);
-                Ok(Received::Messages {
+                Ok(Some(Received::Messages {
                     len: n.saturating_sub(DATA_HEADER_LEN),
                     group: head.group,
-                })
+                }))
             }
         }
     }

@@ -314,6 +314,166 @@ fn a_c_program_sees_what_it_sees_on_the_kernel() {
     );
 }
 
+/// A C program whose netlink sockets talk to each other: a datagram sent
+/// to a group (and the kernel), to a port, to a port and a group, to a
+/// port nobody has, and as a user without `CAP_NET_ADMIN`; what each
+/// socket then reads, with the sender's address, `NETLINK_PKTINFO` and
+/// `SCM_CREDENTIALS`.
+const PEERS_PROGRAM: &str = r#"
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+static int open_nl(unsigned groups) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) perror("bind");
+    return fd;
+}
+static unsigned port_of(int fd) {
+    struct sockaddr_nl sa; socklen_t l = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &l);
+    return sa.nl_pid;
+}
+/* An RTM_GETLINK for lo, to (pid, groups); the result or -errno. */
+static int send_getlink(int fd, unsigned pid, unsigned groups, unsigned seq) {
+    struct { struct nlmsghdr h; struct ifinfomsg i; } req;
+    memset(&req, 0, sizeof req);
+    req.h.nlmsg_len = sizeof req; req.h.nlmsg_type = RTM_GETLINK;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK; req.h.nlmsg_seq = seq;
+    req.i.ifi_family = AF_UNSPEC; req.i.ifi_index = 1;
+    struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_pid = pid, .nl_groups = groups };
+    int r = sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&sa, sizeof sa);
+    return r < 0 ? -errno : r;
+}
+/* Reads what waits; one line per datagram (sizes only of what a peer sent:
+   the kernel's answers are compared elsewhere). */
+static void drain(const char *who, int fd, unsigned peer) {
+    for (;;) {
+        char buf[65536], ctl[256];
+        struct sockaddr_nl sa; struct iovec iov = { buf, sizeof buf };
+        struct msghdr m = { .msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov, .msg_iovlen = 1,
+                            .msg_control = ctl, .msg_controllen = sizeof ctl };
+        int n = recvmsg(fd, &m, MSG_DONTWAIT);
+        if (n < 0) { printf("%s: end errno=%d\n", who, errno); return; }
+        struct nlmsghdr *h = (void *)buf;
+        printf("%s: type=%u seq=%u from=%s", who, h->nlmsg_type, h->nlmsg_seq,
+               sa.nl_pid == 0 ? "kernel" : sa.nl_pid == peer ? "peer" : "other");
+        if (sa.nl_pid) printf(" bytes=%d", n);
+        printf(" groups=%#x flags=%#x namelen=%u ctl:", sa.nl_groups, m.msg_flags, m.msg_namelen);
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+            if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_PKTINFO)
+                printf(" pktinfo=%u", *(unsigned *)CMSG_DATA(c));
+            else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                struct ucred *u = (void *)CMSG_DATA(c);
+                printf(" creds len=%zu pid=%s uid=%u gid=%u", (size_t)c->cmsg_len,
+                       u->pid == 0 ? "0" : u->pid == getpid() ? "self" : "?", u->uid, u->gid);
+            } else printf(" cmsg %d/%d len %zu", c->cmsg_level, c->cmsg_type, (size_t)c->cmsg_len);
+        }
+        printf("\n");
+    }
+}
+int main(void) {
+    int one = 1, v = -1;
+    socklen_t vl = sizeof v;
+    int a = open_nl(RTMGRP_LINK), b = open_nl(RTMGRP_LINK), c = open_nl(0);
+    setsockopt(a, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    getsockopt(a, SOL_SOCKET, SO_PASSCRED, &v, &vl);
+    printf("passcred=%d len=%u short=%d\n", v, vl, setsockopt(a, SOL_SOCKET, SO_PASSCRED, &one, 2) < 0 ? errno : 0);
+    setsockopt(a, SOL_NETLINK, NETLINK_PKTINFO, &one, sizeof one);
+    unsigned pa = port_of(a), pb = port_of(b);
+    printf("group and kernel: %d\n", send_getlink(b, 0, RTMGRP_LINK, 7));
+    drain("a", a, pb); drain("b", b, pa);
+    printf("lowest of three groups: %d\n", send_getlink(b, 0, 0x5, 8));
+    drain("a", a, pb); drain("b", b, pa);
+    printf("port of a: %d\n", send_getlink(b, pa, 0, 9));
+    drain("a", a, pb); drain("b", b, pa);
+    printf("port and group of a: %d\n", send_getlink(b, pa, RTMGRP_LINK, 10));
+    drain("a", a, pb); drain("b", b, pa);
+    printf("port of c from a: %d\n", send_getlink(a, port_of(c), 0, 11));
+    drain("c", c, pa); drain("a", a, pb);
+    printf("a port nobody has: %d\n", send_getlink(b, 0x7fff1234, 0, 12));
+    printf("kernel alone: %d\n", send_getlink(a, 0, 0, 13));
+    drain("a", a, pb);
+    struct sockaddr_nl to_a = { .nl_family = AF_NETLINK, .nl_pid = pa };
+    printf("connect to a: %d\n", connect(c, (struct sockaddr *)&to_a, sizeof to_a));
+    struct { struct nlmsghdr h; struct ifinfomsg i; } req = { { sizeof req, RTM_GETLINK, NLM_F_REQUEST, 14, 0 }, { 0 } };
+    printf("send on c: %zd\n", send(c, &req, sizeof req, 0));
+    drain("a", a, port_of(c)); drain("c", c, pa);
+    struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+    printf("disconnect: %d\n", connect(c, &unspec, sizeof unspec));
+    int unused = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    unsigned pu = port_of(unused);
+    printf("unused socket's port: %u\n", pu);
+    printf("to port 0: %d\n", send_getlink(a, pu, 0, 15));
+    if (getuid() == 0) {
+        fflush(stdout);
+        pid_t k = fork();
+        if (k == 0) {
+            if (setgid(65534) || setuid(65534)) perror("setuid");
+            int d = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+            printf("nobody to a group: %d\n", send_getlink(d, 0, RTMGRP_LINK, 16));
+            printf("nobody to a port: %d\n", send_getlink(d, pa, 0, 17));
+            printf("nobody to the kernel: %d\n", send_getlink(d, 0, 0, 18));
+            fflush(stdout);
+            _exit(0);
+        }
+        waitpid(k, 0, 0);
+    }
+    drain("a", a, pb);
+    return 0;
+}
+"#;
+
+#[test]
+fn sockets_reach_each_other_as_on_the_kernel() {
+    if !need_program("peers program", "cc", &["--version"]) {
+        return;
+    }
+    let build = Scratch::new("peers-program");
+    let src = build.0.join("peers.c");
+    let bin = build.0.join("peers");
+    std::fs::write(&src, PEERS_PROGRAM).expect("write the C program");
+    let st = std::process::Command::new("cc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(st.success(), "cc failed");
+    // The child that drops to `nobody` must be able to run the program
+    // (the scratch directory is the test's own).
+    let run = bin.display().to_string();
+    let steps: Vec<Step<'_>> = vec![("lo up", "ip link set lo up"), ("program", &run)];
+    let root = nlkit_is_root();
+    let mut expect = vec![
+        ("program", "passcred=1 len=4 short=22"),
+        (
+            "program",
+            "a: type=18 seq=7 from=peer bytes=32 groups=0x1 flags=0 namelen=12 ctl: pktinfo=1 creds len=28 pid=self",
+        ),
+        ("program", "a: type=18 seq=9 from=peer bytes=32 groups=0 flags=0"),
+        ("program", "c: type=18 seq=11 from=peer bytes=32 groups=0"),
+        ("program", "a port nobody has: -111"),
+        ("program", "a: type=16 seq=13 from=kernel groups=0 flags=0 namelen=12 ctl: pktinfo=0 creds len=28 pid=0 uid=0 gid=0"),
+        ("program", "a: type=18 seq=14 from=peer"),
+        ("program", "unused socket's port: 0\nto port 0: 32"),
+    ];
+    if root {
+        expect.push((
+            "program",
+            "nobody to a group: -1\nnobody to a port: -1\nnobody to the kernel: 32",
+        ));
+    }
+    run_and_compare("peers_program", &steps, &expect);
+}
+
 /// The pyroute2 script: reads links, addresses and routes, changes some,
 /// and prints what it reads as sorted JSON.
 const PYROUTE2_SCRIPT: &str = r#"
