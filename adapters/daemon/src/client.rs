@@ -434,9 +434,18 @@ impl nlinline::Transport for SocketClient {
         SocketClient::send(self, datagram)
     }
 
+    /// As the kernel transport does, a datagram another socket sent (to
+    /// a group this one joined) is not an answer nor an event: it is
+    /// skipped.
     fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
         let t = timeout.unwrap_or(self.timeout);
-        SocketClient::recv(self, buf, Some(t)).map(|_| ())
+        let deadline = Instant::now().checked_add(t);
+        loop {
+            let left = deadline.map_or(t, |d| d.saturating_duration_since(Instant::now()));
+            if SocketClient::recv(self, buf, Some(left))?.sender.port == 0 {
+                return Ok(());
+            }
+        }
     }
 
     fn port(&self) -> u32 {
