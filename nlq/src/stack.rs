@@ -735,9 +735,27 @@ pub trait Stack {
     fn generation(&self) -> u64 {
         0
     }
+
+    /// The server is about to hand over the requests of one datagram.
+    /// Until [`Stack::end_requests`], a stack may defer what only its
+    /// data plane needs (putting a run of address changes on its
+    /// interface in one step, say): every answer must still be as if
+    /// each request was applied at once. The default: nothing.
+    fn begin_requests(&mut self) {}
+
+    /// The datagram's requests are handled: whatever
+    /// [`Stack::begin_requests`] let the stack defer is done now. The
+    /// default: nothing.
+    fn end_requests(&mut self) {}
 }
 
 impl<S: Stack + ?Sized> Stack for &mut S {
+    fn begin_requests(&mut self) {
+        (**self).begin_requests()
+    }
+    fn end_requests(&mut self) {
+        (**self).end_requests()
+    }
     fn nexthops_from(&self, from: &Cursor, visit: Visit<'_, NexthopRepr>) -> StackResult<Cursor> {
         (**self).nexthops_from(from, visit)
     }

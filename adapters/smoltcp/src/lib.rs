@@ -511,6 +511,17 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.generation()
     }
 
+    /// Address changes of the datagram's requests go on the interface
+    /// in one step at [`Stack::end_requests`].
+    fn begin_requests(&mut self) {
+        self.engine.plane_mut().held.defer();
+    }
+
+    fn end_requests(&mut self) {
+        let p = self.engine.plane_mut();
+        p.held.settle(&mut p.iface);
+    }
+
     fn links_from(&self, from: &Cursor, visit: Visit<'_, LinkRepr>) -> StackResult<Cursor> {
         self.engine.links_from(from, visit)
     }

@@ -76,12 +76,39 @@ pub(crate) struct Held {
     /// The IPv6 link-local addresses the engine has on the link (usable
     /// or not).
     link_locals: FastSet<IpAddr>,
+    /// Address changes are held back (the server is handing over a
+    /// datagram's requests) ...
+    defer: bool,
+    /// ... and the interface's address list as they leave it, to be put
+    /// on it in one step (`Interface::update_ip_addrs` checks every
+    /// address and flushes the neighbour cache at each call).
+    pending: Option<Vec<IpCidr>>,
 }
 
 impl Held {
     /// The engine has `ip` on the link, as a link-local address.
     pub fn has_link_local(&self, ip: &IpAddr) -> bool {
         self.link_locals.contains(ip)
+    }
+
+    /// Holds address changes back until [`Held::settle`].
+    pub fn defer(&mut self) {
+        self.defer = true;
+    }
+
+    /// Puts the address changes held back on the interface, in one step,
+    /// and stops holding them back.
+    pub fn settle(&mut self, iface: &mut Interface) {
+        self.defer = false;
+        if let Some(list) = self.pending.take() {
+            iface.update_ip_addrs(|addrs| {
+                addrs.clear();
+                for c in list {
+                    // The list was kept within the table's size.
+                    let _ = addrs.push(c);
+                }
+            });
+        }
     }
 
     /// Follows the engine's link-local addresses.
@@ -104,14 +131,28 @@ fn set_addr(iface: &mut Interface, held: &mut Held, c: IpCidr, present: bool) {
         return;
     }
     let mut done = false;
-    iface.update_ip_addrs(|addrs| {
-        if present {
-            done = addrs.push(c).is_ok();
-        } else {
-            addrs.retain(|x| *x != c);
+    if held.defer {
+        // The same steps on the list the interface will get.
+        let list = held
+            .pending
+            .get_or_insert_with(|| iface.ip_addrs().to_vec());
+        if !present {
+            list.retain(|x| *x != c);
+            done = true;
+        } else if list.len() < smoltcp::config::IFACE_MAX_ADDR_COUNT {
+            list.push(c);
             done = true;
         }
-    });
+    } else {
+        iface.update_ip_addrs(|addrs| {
+            if present {
+                done = addrs.push(c).is_ok();
+            } else {
+                addrs.retain(|x| *x != c);
+                done = true;
+            }
+        });
+    }
     if done && present {
         held.addrs.insert(c);
     } else if done {

@@ -53,9 +53,17 @@ fn config(s: &SmolStack<Loopback>) -> String {
     format!("{link:?}\n{:?}\n{:?}", addrs(s), routes(s))
 }
 
-fn check(ops: &[Op]) -> Result<(), String> {
+/// Runs `ops` one by one (`datagram` 0) or in datagrams of `datagram`
+/// requests, as the server hands them over (between
+/// `Stack::begin_requests` and `Stack::end_requests`, which may put
+/// address changes on the interface only at the end): the interface is
+/// checked after each request, or after each datagram.
+fn check(ops: &[Op], datagram: usize) -> Result<(), String> {
     let mut s = common::loopback_stack();
     for (i, op) in ops.iter().enumerate() {
+        if datagram > 0 && i % datagram == 0 {
+            s.begin_requests();
+        }
         let before = config(&s);
         let (r, events) = run(&mut s, op);
         let at = || format!("request {i} {op:?}");
@@ -69,7 +77,13 @@ fn check(ops: &[Op]) -> Result<(), String> {
                 at()
             ));
         }
-        in_step(&mut s).map_err(|e| format!("{}: {e}", at()))?;
+        let last = i + 1 == ops.len();
+        if datagram == 0 || (i + 1) % datagram == 0 || last {
+            if datagram > 0 {
+                s.end_requests();
+            }
+            in_step(&mut s).map_err(|e| format!("{}: {e}", at()))?;
+        }
     }
     Ok(())
 }
@@ -320,7 +334,14 @@ proptest! {
 
     #[test]
     fn the_interface_holds_what_the_engine_holds(ops in ops()) {
-        if let Err(e) = check(&ops) {
+        if let Err(e) = check(&ops, 0) {
+            return Err(TestCaseError::fail(e));
+        }
+    }
+
+    #[test]
+    fn the_interface_holds_it_after_each_datagram(ops in ops(), datagram in 1usize..20) {
+        if let Err(e) = check(&ops, datagram) {
             return Err(TestCaseError::fail(e));
         }
     }

@@ -542,10 +542,12 @@ impl<S: Stack> Server<S> {
     pub fn send(&mut self, id: ConnId, datagram: &[u8]) {
         let Some(c) = self.conn_mut(id) else { return };
         c.bound = true;
+        self.stack.begin_requests();
         for msg in Messages::new(datagram) {
             let Ok(msg) = msg else { break };
             self.handle(id, &msg);
         }
+        self.stack.end_requests();
     }
 
     /// Answers each request of `datagram` with `errno` (an `NLMSG_ERROR`,

@@ -78,6 +78,14 @@ impl<S> Guarded<S> {
 }
 
 impl<S: Stack> Stack for Guarded<S> {
+    fn begin_requests(&mut self) {
+        self.inner.begin_requests()
+    }
+
+    fn end_requests(&mut self) {
+        self.inner.end_requests()
+    }
+
     fn nexthops_from(&self, from: &Cursor, visit: Visit<'_, NexthopRepr>) -> StackResult<Cursor> {
         self.inner.nexthops_from(from, visit)
     }
