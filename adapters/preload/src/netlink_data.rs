@@ -185,15 +185,24 @@ unsafe fn recv_netlink(
     real_msg.msg_control = msg.msg_control;
     real_msg.msg_controllen = control_capacity;
 
-    let nonblocking = flags & libc::MSG_DONTWAIT != 0 || is_nonblocking(fd);
-    if nonblocking {
-        // What is there to read now must include the answers to what any
-        // socket of this process sent, and the notifications it caused:
-        // the kernel handles a request inside `sendmsg`.
-        control::settle_all(None);
-    }
+    // A datagram already there is read first, in any mode: whatever
+    // settling could add (below) would be queued after it. This spares
+    // the mode's `fcntl` when the answer has come.
     // SAFETY: every buffer is the caller's or `header`, valid for its length.
-    let n = unsafe { spin_then_recvmsg(fd, &mut real_msg, flags, nonblocking) };
+    let mut n = unsafe { real::recvmsg(fd, &mut real_msg, flags | libc::MSG_DONTWAIT) };
+    if n < 0 && errno() == libc::EAGAIN {
+        real_msg.msg_controllen = control_capacity;
+        real_msg.msg_flags = 0;
+        let nonblocking = flags & libc::MSG_DONTWAIT != 0 || is_nonblocking(fd);
+        if nonblocking {
+            // What is there to read now must include the answers to what
+            // any socket of this process sent, and the notifications it
+            // caused: the kernel handles a request inside `sendmsg`.
+            control::settle_all(None);
+        }
+        // SAFETY: as above.
+        n = unsafe { spin_then_recvmsg(fd, &mut real_msg, flags, nonblocking) };
+    }
     let n = usize::try_from(n).map_err(|_| errno())?;
     match interpret(n, &header) {
         Received::Closed => {
