@@ -98,6 +98,7 @@ use core::net::IpAddr;
 use core::ops::ControlFlow;
 
 use crate::errno::EOPNOTSUPP;
+use crate::wire::consts::{AF_INET6, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
 use crate::wire::{
     AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr,
     RuleRepr,
@@ -260,6 +261,38 @@ pub enum Event<'a> {
 
 /// Where the change methods report their events.
 pub type Events<'a> = &'a mut dyn FnMut(Event<'_>);
+
+/// The notification groups someone hears the events of, as the server
+/// tells a stack before a change ([`Stack::set_listeners`]): bit `g - 1`
+/// for `RTNLGRP_*` group `g` (1 to 64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listeners(pub u64);
+
+impl Listeners {
+    /// Every group: what a stack assumes unless told otherwise.
+    pub const ALL: Listeners = Listeners(u64::MAX);
+
+    /// Someone hears `group`.
+    pub fn hears(self, group: u32) -> bool {
+        (1..=64).contains(&group) && self.0 & (1u64 << group.saturating_sub(1)) != 0
+    }
+
+    /// Someone hears the route events of `family`
+    /// (`RTNLGRP_IPV6_ROUTE` for IPv6, else `RTNLGRP_IPV4_ROUTE`).
+    pub fn hears_routes(self, family: u8) -> bool {
+        self.hears(if family == AF_INET6 {
+            RTNLGRP_IPV6_ROUTE
+        } else {
+            RTNLGRP_IPV4_ROUTE
+        })
+    }
+}
+
+impl Default for Listeners {
+    fn default() -> Self {
+        Listeners::ALL
+    }
+}
 
 /// How a link is named in a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -736,6 +769,15 @@ pub trait Stack {
         0
     }
 
+    /// Before each change it hands over, the server says which groups
+    /// anyone hears (the requester's echo counts as every group), and
+    /// after it, [`Listeners::ALL`] again. A stack may skip building the
+    /// events of groups nobody hears: no one would see them. Building
+    /// them anyway is always right, and so the default ignores this.
+    fn set_listeners(&mut self, listeners: Listeners) {
+        let _ = listeners;
+    }
+
     /// The server is about to hand over the requests of one datagram.
     /// Until [`Stack::end_requests`], a stack may defer what only its
     /// data plane needs (putting a run of address changes on its
@@ -750,6 +792,9 @@ pub trait Stack {
 }
 
 impl<S: Stack + ?Sized> Stack for &mut S {
+    fn set_listeners(&mut self, listeners: Listeners) {
+        (**self).set_listeners(listeners)
+    }
     fn begin_requests(&mut self) {
         (**self).begin_requests()
     }

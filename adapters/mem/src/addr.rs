@@ -598,7 +598,7 @@ impl<D: DataPlane> MemStack<D> {
         // A stable sort: entries of one prefix keep their order.
         gone.sort_by_key(|r| std::cmp::Reverse((r.dst.map_or(0, |d| v4(&d)), r.dst_len)));
         for r in &gone {
-            events(Event::DelRoute(&Self::repr_of(r)));
+            self.tell_del_route(events, r);
         }
     }
 
@@ -833,7 +833,7 @@ impl<D: DataPlane> MemStack<D> {
                 if let Some(i) = self.prefix_route6(&a) {
                     if self.routes6[i].priority != prio {
                         let old = self.remove_route(AF_INET6, i);
-                        events(Event::DelRoute(&Self::repr_of(&old)));
+                        self.tell_del_route(events, &old);
                     }
                 }
                 self.addr6_prefix_route(&a, events);
@@ -1161,7 +1161,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         if let Some(i) = self.prefix_route6(a) {
             let old = self.remove_route(AF_INET6, i);
-            events(Event::DelRoute(&Self::repr_of(&old)));
+            self.tell_del_route(events, &old);
         }
     }
 

@@ -139,7 +139,8 @@ use std::net::IpAddr;
 use std::ops::ControlFlow;
 
 use nlq::stack::{
-    CreateFlags, Cursor, Event, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,
+    CreateFlags, Cursor, Event, Events, LinkChange, LinkKey, Listeners, NewLink, Stack,
+    StackResult, Visit,
 };
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr, RuleRepr};
@@ -199,6 +200,9 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     /// While set, links made ready wait here for their duplicate address
     /// detection (the link watcher runs first).
     dad_deferred: Option<Vec<u32>>,
+    /// The groups someone hears the events of (see
+    /// `Stack::set_listeners`): route events of the others are not built.
+    listeners: Listeners,
     /// The stack under the engine.
     plane: D,
 }
@@ -250,6 +254,7 @@ impl<D: DataPlane> MemStack<D> {
             nh_serial: 0,
             births: 0,
             generation: 0,
+            listeners: Listeners::ALL,
             mac_seed: 0,
             stacked_pending: Vec::new(),
             dad_deferred: None,
@@ -722,6 +727,10 @@ impl<D: DataPlane> Stack for MemStack<D> {
 
     fn generation(&self) -> u64 {
         self.generation
+    }
+
+    fn set_listeners(&mut self, listeners: Listeners) {
+        self.listeners = listeners;
     }
 }
 

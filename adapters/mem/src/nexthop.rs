@@ -369,9 +369,12 @@ impl<D: DataPlane> MemStack<D> {
         events(Event::NewNexthop(&new.repr(id)));
         self.nexthops.insert(id, new);
         // The routes through it, then through each group holding it.
+        let listeners = self.listeners;
         for user in users {
             self.reexpand_routes(user, |r| {
-                events(Event::NewRoute(&Self::repr_of(r), NLM_F_REPLACE));
+                if listeners.hears_routes(r.family) {
+                    events(Event::NewRoute(&Self::repr_of(r), NLM_F_REPLACE));
+                }
             });
         }
         Ok(())
@@ -454,7 +457,7 @@ impl<D: DataPlane> MemStack<D> {
             self.route_gone(r);
         }
         for r in &removed6 {
-            events(Event::DelRoute(&Self::repr_of(r)));
+            self.tell_del_route(events, r);
         }
     }
 

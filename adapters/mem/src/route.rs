@@ -530,7 +530,7 @@ impl<D: DataPlane> MemStack<D> {
             },
             req,
         )?;
-        events(Event::NewRoute(&Self::repr_of(&r), NLM_F_REPLACE));
+        self.tell_new_route(events, &r, NLM_F_REPLACE);
         self.update_route(family, pos, |o| *o = r);
         Ok(())
     }
@@ -590,8 +590,23 @@ impl<D: DataPlane> MemStack<D> {
                 return;
             }
         }
-        events(Event::NewRoute(&Self::repr_of(&r), nlflags));
+        self.tell_new_route(events, &r, nlflags);
         self.insert_route(r, true);
+    }
+
+    /// Reports `r` as added (or changed) with `nlflags`, its repr built
+    /// only if someone hears its family's route group.
+    pub(crate) fn tell_new_route(&self, events: Events<'_>, r: &Route, nlflags: u16) {
+        if self.listeners.hears_routes(r.family) {
+            events(Event::NewRoute(&Self::repr_of(r), nlflags));
+        }
+    }
+
+    /// Reports `r` as removed, as [`MemStack::tell_new_route`] does.
+    pub(crate) fn tell_del_route(&self, events: Events<'_>, r: &Route) {
+        if self.listeners.hears_routes(r.family) {
+            events(Event::DelRoute(&Self::repr_of(r)));
+        }
     }
 
     pub(crate) fn repr_of(r: &Route) -> RouteRepr {
@@ -648,7 +663,7 @@ impl<D: DataPlane> MemStack<D> {
         for r in &removed {
             self.route_gone(r);
             if notify {
-                events(Event::DelRoute(&Self::repr_of(r)));
+                self.tell_del_route(events, r);
             }
         }
     }
@@ -693,10 +708,10 @@ impl<D: DataPlane> MemStack<D> {
                             one.multipath = None;
                             one.gateway = h.gateway;
                             one.oif = h.ifindex;
-                            events(Event::DelRoute(&Self::repr_of(&one)));
+                            self.tell_del_route(events, &one);
                         }
                     }
-                    None => events(Event::DelRoute(&Self::repr_of(&r))),
+                    None => self.tell_del_route(events, &r),
                 }
             }
         }
@@ -879,7 +894,7 @@ impl<D: DataPlane> MemStack<D> {
                 (false, false) => 0,
             };
         D::admit_route(self, RouteAdmission::Insert(RouteRef(&r)), req)?;
-        events(Event::NewRoute(&Self::repr_of(&r), nlflags));
+        self.tell_new_route(events, &r, nlflags);
         self.create_table(AF_INET, r.table);
         self.insert_route(r, flags.append());
         Ok(())
@@ -933,7 +948,7 @@ impl<D: DataPlane> MemStack<D> {
                 (true, false) => NLM_F_CREATE,
                 (false, _) => NLM_F_CREATE | NLM_F_EXCL,
             };
-            events(Event::NewRoute(&Self::repr_of(&r), nlflags | append));
+            self.tell_new_route(events, &r, nlflags | append);
             self.create_table(AF_INET6, r.table);
             self.insert_route(r, true);
             return Ok(());
@@ -967,7 +982,7 @@ impl<D: DataPlane> MemStack<D> {
         if !(ecmp(&old) && ecmp(&new) && o.protocol != RTPROT_KERNEL) {
             // Not siblings: another route of the same prefix and metric.
             let append = if flags.append() { NLM_F_APPEND } else { 0 };
-            events(Event::NewRoute(&Self::repr_of(&r), NLM_F_CREATE | append));
+            self.tell_new_route(events, &r, NLM_F_CREATE | append);
             self.insert_route(r, true);
             return Ok(());
         }
@@ -1122,13 +1137,13 @@ impl<D: DataPlane> MemStack<D> {
                             o.multipath = Some(rest.into_boxed_slice());
                         }
                     });
-                    events(Event::DelRoute(&Self::repr_of(&sibling)));
+                    self.tell_del_route(events, &sibling);
                     return Ok(());
                 }
             }
         }
         let r = self.remove_route(family, i);
-        events(Event::DelRoute(&Self::repr_of(&r)));
+        self.tell_del_route(events, &r);
         Ok(())
     }
 }

@@ -511,6 +511,10 @@ impl<D: Device> Stack for SmolStack<D> {
         self.engine.generation()
     }
 
+    fn set_listeners(&mut self, listeners: nlq::stack::Listeners) {
+        self.engine.set_listeners(listeners);
+    }
+
     /// Address changes of the datagram's requests go on the interface
     /// in one step at [`Stack::end_requests`].
     fn begin_requests(&mut self) {

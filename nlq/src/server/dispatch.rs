@@ -4,7 +4,9 @@
 use core::net::IpAddr;
 
 use crate::errno::{EINVAL, EOPNOTSUPP, EPERM};
-use crate::stack::{CreateFlags, Event, LinkChange, LinkKey, NewLink, Stack, StackResult};
+use crate::stack::{
+    CreateFlags, Event, LinkChange, LinkKey, Listeners, NewLink, Stack, StackResult,
+};
 use crate::wire::consts::*;
 use crate::wire::{emit_error, AddrRepr, ExtAck, LinkRepr, NlMsg, RouteRepr};
 
@@ -202,6 +204,13 @@ impl<S: Stack> Server<S> {
         let own = self.port(id);
         let (seq, kind, echo) = (msg.seq(), msg.kind(), msg.flags() & NLM_F_ECHO != 0);
         let request_flags = msg.flags();
+        // Whoever would hear the change: the members of each group, and
+        // the requester, for its echo.
+        let listeners = if echo {
+            Listeners::ALL
+        } else {
+            self.listeners()
+        };
         let Server {
             stack,
             conns,
@@ -221,7 +230,10 @@ impl<S: Stack> Server<S> {
             });
             notify::broadcast(conns, scratch, &e, origin);
         };
-        f(stack, &mut events).map_err(Failure::from)
+        stack.set_listeners(listeners);
+        let r = f(stack, &mut events).map_err(Failure::from);
+        stack.set_listeners(Listeners::ALL);
+        r
     }
 
     /// The link a request names: by index if positive, else by name.

@@ -289,6 +289,9 @@ pub struct Server<S> {
     /// Events reported during the current request, turned into
     /// notifications once the stack call returns.
     scratch: BytesMut,
+    /// The groups some connection joined (`None`: to be counted again,
+    /// after a membership changed).
+    listening: Option<u64>,
 }
 
 impl<S: Stack> Server<S> {
@@ -300,6 +303,7 @@ impl<S: Stack> Server<S> {
             next_port: 1,
             rover: AUTOBIND_ROVER,
             scratch: BytesMut::new(),
+            listening: None,
         }
     }
 
@@ -385,6 +389,21 @@ impl<S: Stack> Server<S> {
         if let Some(s) = self.conns.get_mut(id.0 as usize) {
             *s = None;
         }
+        self.listening = None;
+    }
+
+    /// The groups some connection joined, as [`Stack::set_listeners`]
+    /// takes them.
+    fn listeners(&mut self) -> crate::stack::Listeners {
+        let groups = match self.listening {
+            Some(g) => g,
+            None => {
+                let g = self.conns.iter().flatten().fold(0, |g, c| g | c.groups);
+                self.listening = Some(g);
+                g
+            }
+        };
+        crate::stack::Listeners(groups)
     }
 
     /// The number of open connections.
@@ -442,6 +461,7 @@ impl<S: Stack> Server<S> {
         }
         c.bound = true;
         c.groups = (c.groups & !0xffff_ffff) | u64::from(groups);
+        self.listening = None;
         Ok(())
     }
 
@@ -459,6 +479,7 @@ impl<S: Stack> Server<S> {
                 } else {
                     c.groups &= !bit;
                 }
+                self.listening = None;
             }
             SockOpt::ExtAck(v) => c.ext_ack = v,
             SockOpt::CapAck(v) => c.cap_ack = v,

@@ -82,6 +82,10 @@ impl<S: Stack> Stack for Guarded<S> {
         self.inner.begin_requests()
     }
 
+    fn set_listeners(&mut self, listeners: nlq::stack::Listeners) {
+        self.inner.set_listeners(listeners)
+    }
+
     fn end_requests(&mut self) {
         self.inner.end_requests()
     }
