@@ -478,12 +478,11 @@ impl<D: DataPlane> MemStack<D> {
         self.sources.note(&Change::RouteAdded(RouteRef(&r)));
         self.plane.mirror(Change::RouteAdded(RouteRef(&r)));
         let v = self.routes_of_mut(r.family);
-        let pos = if append {
-            v.partition_by_order(|x| *x <= o)
+        if append {
+            v.insert_by_order(r, |x| *x <= o);
         } else {
-            v.partition_by_order(|x| *x < o)
-        };
-        v.insert(pos, r);
+            v.insert_by_order(r, |x| *x < o);
+        }
     }
 
     pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Route {

@@ -337,6 +337,7 @@ impl RouteList {
 
     /// As [`locate`](Self::locate), and the end of the last chunk for
     /// `i == len` (the list is not empty).
+    #[cfg(test)]
     fn locate_end(&self, i: usize) -> (usize, usize) {
         if i < self.len {
             return self.locate(i);
@@ -377,14 +378,52 @@ impl RouteList {
     }
 
     /// Inserts `r` at position `i` (`i <= len`).
+    #[cfg(test)]
     pub fn insert(&mut self, i: usize, r: Route) {
         assert!(i <= self.len, "insert at {i} of {}", self.len);
+        let place = if self.chunks.is_empty() {
+            (0, 0)
+        } else {
+            self.locate_end(i)
+        };
+        self.insert_at(place, r);
+    }
+
+    /// Inserts `r` at the first position whose route's order is not
+    /// `before` (see [`RouteList::partition_by_order`]), found once: no
+    /// position is turned back into a place.
+    pub fn insert_by_order(&mut self, r: Route, before: impl FnMut(&RouteOrder) -> bool) {
+        let place = self.place_by_order(before);
+        self.insert_at(place, r);
+    }
+
+    /// Where [`RouteList::partition_by_order`]'s position is: (chunk,
+    /// offset), the end of the last chunk past every route.
+    fn place_by_order(&self, mut before: impl FnMut(&RouteOrder) -> bool) -> (usize, usize) {
+        let c = self.lasts.partition_point(&mut before);
+        match self.chunks.get(c) {
+            Some(ch) => (c, ch.partition_point(|&h| before(&self.route(h).order()))),
+            None => match self.chunks.len().checked_sub(1) {
+                Some(last) => (last, self.chunks[last].len()),
+                None => (0, 0),
+            },
+        }
+    }
+
+    /// Inserts `r` at `place` (chunk, offset; (0, 0) in an empty list).
+    fn insert_at(&mut self, place: (usize, usize), r: Route) {
         self.count(&r, true);
         let key = r.key();
         let bits = route_links(&r);
         // Its chain: after the route before it when that has its prefix,
         // else first (before the route after it, which then has it).
-        let prev = i.checked_sub(1).and_then(|p| self.handle(p));
+        let prev = match place {
+            (c, 0) => c
+                .checked_sub(1)
+                .and_then(|c| self.chunks.get(c))
+                .and_then(|ch| ch.last().copied()),
+            (c, o) => self.chunks.get(c).and_then(|ch| ch.get(o - 1)).copied(),
+        };
         let h = self.store(r);
         match prev.filter(|&p| self.route(p).key() == key) {
             Some(p) => {
@@ -404,7 +443,7 @@ impl RouteList {
             return;
         }
         let limit = chunk_limit(self.len);
-        let (c, o) = match self.locate_end(i) {
+        let (c, o) = match place {
             // Between two chunks: the end of the first, while it has room.
             (c, 0) if c > 0 && self.chunks[c - 1].len() < limit => {
                 (c - 1, self.chunks[c - 1].len())
@@ -749,7 +788,13 @@ mod tests {
                     assert_eq!(list.partition_by_order(|x| *x <= o), {
                         list.partition_point(|x| x.order() <= o)
                     });
-                    list.insert(at, r);
+                    // By position or by order: the same place.
+                    if n % 2 == 0 {
+                        list.insert(at, r);
+                    } else {
+                        list.insert_by_order(r, |x| *x < o);
+                    }
+                    assert_eq!(list.get(at).map(Route::order), Some(o));
                 }
             }
         }
