@@ -474,15 +474,10 @@ impl<D: DataPlane> MemStack<D> {
     /// Inserts in the kernel's dump order: before the routes that compare
     /// equal, or after them with `append`.
     fn insert_route(&mut self, r: Route, append: bool) {
-        let o = r.order();
         self.sources.note(&Change::RouteAdded(RouteRef(&r)));
         self.plane.mirror(Change::RouteAdded(RouteRef(&r)));
         let v = self.routes_of_mut(r.family);
-        if append {
-            v.insert_by_order(r, |x| *x <= o);
-        } else {
-            v.insert_by_order(r, |x| *x < o);
-        }
+        v.insert_by_order(r, append);
     }
 
     pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Route {

@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::ops::{Index, IndexMut, Range};
 
+use nlq::wire::consts::AF_INET6;
+
 use crate::fenwick::Fenwick;
 use crate::hash::RandomSeed;
 use crate::route::{Route, RouteKey, RouteOrder};
@@ -55,8 +57,9 @@ pub(crate) struct RouteList {
     /// placeholder without heap).
     slots: Slab<Slot>,
     vacant: Vec<u32>,
-    /// Never empty chunks of handles, in order.
-    chunks: Vec<Vec<u32>>,
+    /// Never empty chunks of routes (their handles and order summaries),
+    /// in order.
+    chunks: Vec<Vec<Entry>>,
     /// For each chunk, the links its routes go through, as bits
     /// (`ifindex % 64`; a bit may stay set after its routes went), so
     /// that the routes of one link are found without a walk of the others.
@@ -132,13 +135,51 @@ fn head_key(key: &RouteKey) -> HeadKey {
     }
 }
 
+/// A chunk's entry: a route's handle (low 32 bits) under a summary of
+/// its order (high 32 bits, see [`summary`]), so that a search by order
+/// compares summaries and reads a route only where two tie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry(u64);
+
+impl Entry {
+    fn new(h: u32, r: &Route) -> Entry {
+        Entry(u64::from(summary(r)) << 32 | u64::from(h))
+    }
+
+    fn handle(self) -> u32 {
+        self.0 as u32
+    }
+
+    fn summary(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
+/// 32 bits that never decrease along the dump order of one family
+/// ([`Route::order`]: table as a byte, table, destination, ...): the
+/// table's byte, then the top 24 bits of the destination for a table
+/// below 256 (whose byte is the table), else all ones (tables from 256 on
+/// share their byte with a smaller one, and sort after it; among
+/// themselves they tie). Two routes whose summaries differ are in the
+/// summaries' order; equal ones must be compared whole.
+fn summary(r: &Route) -> u32 {
+    let (t8, table, dst, ..) = r.order();
+    let top = if r.family == AF_INET6 {
+        (dst >> 104) as u32
+    } else {
+        (dst as u32) >> 8
+    };
+    let low = if table < 256 { top } else { 0xff_ffff };
+    u32::from(t8) << 24 | low
+}
+
 impl RouteList {
     /// The list of `routes`, in the order given.
     pub fn from_vec(routes: Vec<Route>) -> Self {
         let mut list = RouteList::default();
         let limit = chunk_limit(routes.len());
         let per_chunk = (limit * 3 / 4).max(1);
-        let mut chunk: Vec<u32> = Vec::new();
+        let mut chunk: Vec<Entry> = Vec::new();
         let mut last: Option<u32> = None;
         for r in routes {
             list.count(&r, true);
@@ -149,7 +190,7 @@ impl RouteList {
                 None => list.link_after_last(h),
             }
             last = Some(h);
-            chunk.push(h);
+            chunk.push(list.entry(h));
             if chunk.len() == per_chunk {
                 list.push_chunk(std::mem::take(&mut chunk), limit);
             }
@@ -161,14 +202,19 @@ impl RouteList {
         list
     }
 
-    /// Appends `chunk` (of handles) as the last chunk.
-    fn push_chunk(&mut self, mut chunk: Vec<u32>, limit: usize) {
+    /// Appends `chunk` as the last chunk.
+    fn push_chunk(&mut self, mut chunk: Vec<Entry>, limit: usize) {
         chunk.reserve_exact((limit + 1).saturating_sub(chunk.len()));
         self.links.push(self.links_of(&chunk));
-        if let Some(&h) = chunk.last() {
-            self.lasts.push(self.route(h).order());
+        if let Some(e) = chunk.last() {
+            self.lasts.push(self.route(e.handle()).order());
         }
         self.chunks.push(chunk);
+    }
+
+    /// The chunk entry of the route in slot `h`.
+    fn entry(&self, h: u32) -> Entry {
+        Entry::new(h, self.route(h))
     }
 
     /// `h` follows the last route of its prefix.
@@ -213,8 +259,10 @@ impl RouteList {
         &self.slots[h].route
     }
 
-    fn links_of(&self, chunk: &[u32]) -> u64 {
-        chunk.iter().fold(0, |b, &h| b | route_links(self.route(h)))
+    fn links_of(&self, chunk: &[Entry]) -> u64 {
+        chunk
+            .iter()
+            .fold(0, |b, e| b | route_links(self.route(e.handle())))
     }
 
     /// The handle of the first route with `key`.
@@ -354,8 +402,8 @@ impl RouteList {
 
     /// Notes the order of chunk `c`'s last route again.
     fn relast(&mut self, c: usize) {
-        if let Some(&h) = self.chunks[c].last() {
-            self.lasts[c] = self.route(h).order();
+        if let Some(e) = self.chunks[c].last() {
+            self.lasts[c] = self.route(e.handle()).order();
         }
     }
 
@@ -365,7 +413,7 @@ impl RouteList {
             return None;
         }
         let (c, o) = self.locate(i);
-        self.chunks.get(c)?.get(o).copied()
+        self.chunks.get(c)?.get(o).map(|e| e.handle())
     }
 
     pub fn get(&self, i: usize) -> Option<&Route> {
@@ -389,25 +437,30 @@ impl RouteList {
         self.insert_at(place, r);
     }
 
-    /// Inserts `r` at the first position whose route's order is not
-    /// `before` (see [`RouteList::partition_by_order`]), found once: no
-    /// position is turned back into a place.
-    pub fn insert_by_order(&mut self, r: Route, before: impl FnMut(&RouteOrder) -> bool) {
-        let place = self.place_by_order(before);
-        self.insert_at(place, r);
-    }
-
-    /// Where [`RouteList::partition_by_order`]'s position is: (chunk,
-    /// offset), the end of the last chunk past every route.
-    fn place_by_order(&self, mut before: impl FnMut(&RouteOrder) -> bool) -> (usize, usize) {
-        let c = self.lasts.partition_point(&mut before);
-        match self.chunks.get(c) {
-            Some(ch) => (c, ch.partition_point(|&h| before(&self.route(h).order()))),
+    /// Inserts `r` in the dump order: before the routes of its order, or
+    /// after them (`after_equals`, an append). Its place (chunk, offset)
+    /// is found once, by the chunks' last orders, then by the summaries
+    /// in the chunk, reading only the routes whose summary ties with
+    /// `r`'s.
+    pub fn insert_by_order(&mut self, r: Route, after_equals: bool) {
+        let o = r.order();
+        let before = |x: &RouteOrder| if after_equals { *x <= o } else { *x < o };
+        let c = self.lasts.partition_point(before);
+        let place = match self.chunks.get(c) {
+            Some(ch) => {
+                let ts = summary(&r);
+                let lo = ch.partition_point(|e| e.summary() < ts);
+                let ties = &ch[lo..];
+                let ties = &ties[..ties.partition_point(|e| e.summary() == ts)];
+                let at = ties.partition_point(|e| before(&self.route(e.handle()).order()));
+                (c, lo + at)
+            }
             None => match self.chunks.len().checked_sub(1) {
                 Some(last) => (last, self.chunks[last].len()),
                 None => (0, 0),
             },
-        }
+        };
+        self.insert_at(place, r);
     }
 
     /// Inserts `r` at `place` (chunk, offset; (0, 0) in an empty list).
@@ -421,10 +474,16 @@ impl RouteList {
             (c, 0) => c
                 .checked_sub(1)
                 .and_then(|c| self.chunks.get(c))
-                .and_then(|ch| ch.last().copied()),
-            (c, o) => self.chunks.get(c).and_then(|ch| ch.get(o - 1)).copied(),
+                .and_then(|ch| ch.last())
+                .map(|e| e.handle()),
+            (c, o) => self
+                .chunks
+                .get(c)
+                .and_then(|ch| ch.get(o - 1))
+                .map(|e| e.handle()),
         };
         let h = self.store(r);
+        let entry = self.entry(h);
         match prev.filter(|&p| self.route(p).key() == key) {
             Some(p) => {
                 self.slots[h].next = self.slots[p].next;
@@ -438,7 +497,7 @@ impl RouteList {
         if self.chunks.is_empty() {
             self.links.push(bits);
             self.lasts.push(self.route(h).order());
-            self.chunks.push(vec![h]);
+            self.chunks.push(vec![entry]);
             self.recount();
             return;
         }
@@ -458,7 +517,7 @@ impl RouteList {
             let want = (chunk.capacity() * 2).clamp(4, limit + 1);
             chunk.reserve_exact(want.saturating_sub(chunk.len()));
         }
-        chunk.insert(o, h);
+        chunk.insert(o, entry);
         if chunk.len() > limit {
             // Where a run of routes added in order goes on, the chunk is
             // cut beside the new route, so that the run fills chunks;
@@ -494,7 +553,7 @@ impl RouteList {
     pub fn remove(&mut self, i: usize) -> Route {
         assert!(i < self.len, "remove at {i} of {}", self.len);
         let (c, o) = self.locate(i);
-        let h = self.chunks[c].remove(o);
+        let h = self.chunks[c].remove(o).handle();
         self.unlink(h);
         let r = self.release(h);
         self.count(&r, false);
@@ -517,7 +576,10 @@ impl RouteList {
     pub fn changed(&mut self, i: usize) {
         if i < self.len {
             let (c, o) = self.locate(i);
-            self.links[c] |= route_links(self.route(self.chunks[c][o]));
+            let h = self.chunks[c][o].handle();
+            self.links[c] |= route_links(self.route(h));
+            // Its place in the order stays; its summary follows it anyway.
+            self.chunks[c][o] = self.entry(h);
             self.relast(c);
         }
     }
@@ -528,8 +590,8 @@ impl RouteList {
         let bit = link_bit(index);
         for (chunk, links) in self.chunks.iter().zip(&self.links) {
             if links & bit != 0 {
-                for &h in chunk {
-                    f(&mut self.slots[h].route);
+                for e in chunk {
+                    f(&mut self.slots[e.handle()].route);
                 }
             }
         }
@@ -557,8 +619,8 @@ impl RouteList {
     ) {
         for c in 0..self.chunks.len() {
             let mut touched = false;
-            for &h in &self.chunks[c] {
-                let r = &mut self.slots[h].route;
+            for e in &self.chunks[c] {
+                let r = &mut self.slots[e.handle()].route;
                 if pred(r) {
                     f(r);
                     touched = true;
@@ -582,10 +644,10 @@ impl RouteList {
             }
             let before = removed.len();
             let slots = &self.slots;
-            self.chunks[c].retain(|&h| {
-                let out = pred(&slots[h].route);
+            self.chunks[c].retain(|e| {
+                let out = pred(&slots[e.handle()].route);
                 if out {
-                    removed.push(h);
+                    removed.push(e.handle());
                 }
                 !out
             });
@@ -627,9 +689,11 @@ impl RouteList {
     pub fn partition_point(&self, mut before: impl FnMut(&Route) -> bool) -> usize {
         let c = self
             .chunks
-            .partition_point(|ch| ch.last().is_some_and(|&h| before(self.route(h))));
+            .partition_point(|ch| ch.last().is_some_and(|e| before(self.route(e.handle()))));
         match self.chunks.get(c) {
-            Some(ch) => self.sizes.start(c) + ch.partition_point(|&h| before(self.route(h))),
+            Some(ch) => {
+                self.sizes.start(c) + ch.partition_point(|e| before(self.route(e.handle())))
+            }
             None => self.len,
         }
     }
@@ -641,22 +705,23 @@ impl RouteList {
         let c = self.lasts.partition_point(&mut before);
         match self.chunks.get(c) {
             Some(ch) => {
-                self.sizes.start(c) + ch.partition_point(|&h| before(&self.route(h).order()))
+                self.sizes.start(c)
+                    + ch.partition_point(|e| before(&self.route(e.handle()).order()))
             }
             None => self.len,
         }
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Route> + Clone {
-        self.chunks.iter().flatten().map(|&h| self.route(h))
+        self.chunks.iter().flatten().map(|e| self.route(e.handle()))
     }
 
     /// Every route, in no particular order, to change in place (not
     /// their prefixes).
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Route)) {
         for chunk in &self.chunks {
-            for &h in chunk {
-                f(&mut self.slots[h].route);
+            for e in chunk {
+                f(&mut self.slots[e.handle()].route);
             }
         }
     }
@@ -676,10 +741,10 @@ impl RouteList {
             .iter()
             .chain(rest.iter().flatten())
             .take(end - start)
-            .map(|&h| self.route(h))
+            .map(|e| self.route(e.handle()))
     }
 
-    /// Handles allocated in the chunks (their capacity).
+    /// Entries allocated in the chunks (their capacity).
     pub fn capacity(&self) -> usize {
         self.chunks.iter().map(Vec::capacity).sum()
     }
@@ -698,8 +763,8 @@ impl RouteList {
         };
         self.slots.bytes()
             + self.vacant.capacity() * 4
-            + self.capacity() * 4
-            + self.chunks.capacity() * (size_of::<Vec<u32>>() + 8 + size_of::<usize>())
+            + self.capacity() * size_of::<Entry>()
+            + self.chunks.capacity() * (size_of::<Vec<Entry>>() + 8 + size_of::<usize>())
             + self.lasts.capacity() * size_of::<RouteOrder>()
             + buckets(self.heads4.capacity(), size_of::<(Key4, u32)>())
             + buckets(self.heads6.capacity(), size_of::<(Key6, u32)>())
@@ -730,6 +795,7 @@ impl IndexMut<usize> for RouteList {
 mod tests {
     use super::*;
     use nlq::wire::consts::*;
+    use std::net::IpAddr;
 
     fn route(n: u32) -> Route {
         let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
@@ -740,6 +806,65 @@ mod tests {
 
     fn ids(l: &RouteList) -> Vec<u32> {
         l.iter().map(|r| r.priority).collect()
+    }
+
+    /// Inserts by order, before or after the routes of equal order, land
+    /// where a sorted `Vec` puts them, whatever the tables (those from 256
+    /// share a byte with a smaller one) and families: the summaries never
+    /// contradict the order.
+    #[test]
+    fn inserts_by_order_land_where_a_sorted_vec_puts_them() {
+        let mut x: u64 = 0x0fed_cba9_8765_4321;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        const TABLES: [u32; 9] = [1, 44, 254, 255, 256, 300, 1000, 1 << 24, (1 << 24) + 44];
+        for v6 in [false, true] {
+            let mut list = RouteList::default();
+            let mut model: Vec<Route> = Vec::new();
+            for n in 0..4_000u32 {
+                let table = TABLES[next(TABLES.len() as u64) as usize];
+                let hi = next(4) as u32;
+                let (ip, len) = if v6 {
+                    let a = u128::from(hi) << 120 | u128::from(next(3) as u32) << 64;
+                    (
+                        IpAddr::V6(std::net::Ipv6Addr::from(a)),
+                        [0u8, 8, 64, 128][next(4) as usize],
+                    )
+                } else {
+                    let a = hi << 30 | (next(3) as u32) << 8;
+                    (
+                        IpAddr::V4(std::net::Ipv4Addr::from(a)),
+                        [0u8, 8, 24, 32][next(4) as usize],
+                    )
+                };
+                let mut r = Route::kernel(table, ip, len, RTN_UNICAST, 0, 1, None);
+                r.priority = next(3) as u32;
+                r.tos = n as u8;
+                let o = r.order();
+                let append = next(2) == 0;
+                let at = if append {
+                    model.partition_point(|m| m.order() <= o)
+                } else {
+                    model.partition_point(|m| m.order() < o)
+                };
+                model.insert(at, r.clone());
+                list.insert_by_order(r, append);
+                if n % 500 == 0 {
+                    list.remove(next(list.len() as u64) as usize);
+                    model.clear();
+                    model.extend(list.iter().cloned());
+                }
+            }
+            let got: Vec<(RouteOrder, u8)> = list.iter().map(|r| (r.order(), r.tos)).collect();
+            let want: Vec<(RouteOrder, u8)> = model.iter().map(|r| (r.order(), r.tos)).collect();
+            assert_eq!(got, want, "v6: {v6}");
+            let sums: Vec<u32> = model.iter().map(summary).collect();
+            assert!(sums.windows(2).all(|w| w[0] <= w[1]), "summaries in order");
+        }
     }
 
     /// After inserts in dump order, removals and drains, each prefix's
@@ -792,7 +917,7 @@ mod tests {
                     if n % 2 == 0 {
                         list.insert(at, r);
                     } else {
-                        list.insert_by_order(r, |x| *x < o);
+                        list.insert_by_order(r, false);
                     }
                     assert_eq!(list.get(at).map(Route::order), Some(o));
                 }
