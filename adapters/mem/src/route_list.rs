@@ -67,9 +67,9 @@ pub(crate) struct RouteList {
     /// The chunks' sizes, so that a position's chunk and a chunk's start
     /// are found in O(log chunks).
     sizes: Fenwick,
-    /// The order of each chunk's last route, so that a search by order
-    /// runs over these instead of over the routes.
-    lasts: Vec<RouteOrder>,
+    /// The summary and order of each chunk's last route, so that a
+    /// search by order runs over these instead of over the routes.
+    lasts: Vec<(u32, RouteOrder)>,
     len: usize,
     /// How many routes have each prefix length (a route's length is never
     /// changed in place), so that lookups probe only lengths in use.
@@ -207,9 +207,16 @@ impl RouteList {
         chunk.reserve_exact((limit + 1).saturating_sub(chunk.len()));
         self.links.push(self.links_of(&chunk));
         if let Some(e) = chunk.last() {
-            self.lasts.push(self.route(e.handle()).order());
+            self.lasts.push(self.last_of(e.handle()));
         }
         self.chunks.push(chunk);
+    }
+
+    /// What `lasts` holds of the route in slot `h`, the last of its
+    /// chunk: its summary and order.
+    fn last_of(&self, h: u32) -> (u32, RouteOrder) {
+        let r = self.route(h);
+        (summary(r), r.order())
     }
 
     /// The chunk entry of the route in slot `h`.
@@ -287,6 +294,15 @@ impl RouteList {
             (HeadKey::V6(k), None) => {
                 self.heads6.remove(&k);
             }
+        }
+    }
+
+    /// Makes `h` the first route with `key`; returns the one that was
+    /// (one hash probe).
+    fn replace_head(&mut self, key: &RouteKey, h: u32) -> Option<u32> {
+        match head_key(key) {
+            HeadKey::V4(k) => self.heads4.insert(k, h),
+            HeadKey::V6(k) => self.heads6.insert(k, h),
         }
     }
 
@@ -403,7 +419,7 @@ impl RouteList {
     /// Notes the order of chunk `c`'s last route again.
     fn relast(&mut self, c: usize) {
         if let Some(e) = self.chunks[c].last() {
-            self.lasts[c] = self.route(e.handle()).order();
+            self.lasts[c] = self.last_of(e.handle());
         }
     }
 
@@ -445,10 +461,12 @@ impl RouteList {
     pub fn insert_by_order(&mut self, r: Route, after_equals: bool) {
         let o = r.order();
         let before = |x: &RouteOrder| if after_equals { *x <= o } else { *x < o };
-        let c = self.lasts.partition_point(before);
+        let ts = summary(&r);
+        let c = self
+            .lasts
+            .partition_point(|(s, x)| *s < ts || (*s == ts && before(x)));
         let place = match self.chunks.get(c) {
             Some(ch) => {
-                let ts = summary(&r);
                 let lo = ch.partition_point(|e| e.summary() < ts);
                 let ties = &ch[lo..];
                 let ties = &ties[..ties.partition_point(|e| e.summary() == ts)];
@@ -490,13 +508,12 @@ impl RouteList {
                 self.slots[p].next = h;
             }
             None => {
-                self.slots[h].next = self.head(&key).unwrap_or(END);
-                self.set_head(&key, Some(h));
+                self.slots[h].next = self.replace_head(&key, h).unwrap_or(END);
             }
         }
         if self.chunks.is_empty() {
             self.links.push(bits);
-            self.lasts.push(self.route(h).order());
+            self.lasts.push(self.last_of(h));
             self.chunks.push(vec![entry]);
             self.recount();
             return;
@@ -702,7 +719,7 @@ impl RouteList {
     /// the orders of a prefix of the list, false after): the chunk found
     /// among the chunks' last orders, held together, then the route in it.
     pub fn partition_by_order(&self, mut before: impl FnMut(&RouteOrder) -> bool) -> usize {
-        let c = self.lasts.partition_point(&mut before);
+        let c = self.lasts.partition_point(|(_, x)| before(x));
         match self.chunks.get(c) {
             Some(ch) => {
                 self.sizes.start(c)
@@ -765,7 +782,7 @@ impl RouteList {
             + self.vacant.capacity() * 4
             + self.capacity() * size_of::<Entry>()
             + self.chunks.capacity() * (size_of::<Vec<Entry>>() + 8 + size_of::<usize>())
-            + self.lasts.capacity() * size_of::<RouteOrder>()
+            + self.lasts.capacity() * size_of::<(u32, RouteOrder)>()
             + buckets(self.heads4.capacity(), size_of::<(Key4, u32)>())
             + buckets(self.heads6.capacity(), size_of::<(Key6, u32)>())
     }
