@@ -96,18 +96,13 @@ impl Batch {
         self.push(RTM_SETLINK, 0, |w| h.emit(w))
     }
 
-    /// The requests' byte ranges.
-    fn requests(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let ends = self
-            .starts
-            .iter()
-            .skip(1)
-            .copied()
-            .chain([self.bytes.len()]);
-        self.starts
-            .iter()
-            .zip(ends)
-            .map(|(&s, e)| self.bytes.get(s..e).unwrap_or_default())
+    /// Request `i`'s bytes (empty past the end).
+    fn request(&self, i: usize) -> &[u8] {
+        let (Some(&s), e) = (self.starts.get(i), self.starts.get(i + 1)) else {
+            return &[];
+        };
+        let e = e.copied().unwrap_or(self.bytes.len());
+        self.bytes.get(s..e).unwrap_or_default()
     }
 }
 
@@ -166,7 +161,6 @@ impl<T: Transport> Handle<T> {
         };
         let base = self.reserve_seqs(n);
         let port = self.transport.port();
-        let requests: Vec<&[u8]> = batch.requests().collect();
         let mut sent = 0usize;
         let failure = loop {
             if st.answered == n {
@@ -179,7 +173,7 @@ impl<T: Transport> Handle<T> {
                 let start = sent;
                 let mut last_flags_at = None;
                 while sent < n && sent.saturating_sub(st.answered) < window {
-                    let Some(req) = requests.get(sent) else { break };
+                    let req = batch.request(sent);
                     if !out.is_empty() && out.len() + req.len() > MAX_DATAGRAM {
                         break;
                     }
