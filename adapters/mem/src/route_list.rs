@@ -71,6 +71,9 @@ pub(crate) struct RouteList {
     /// search by order runs over these instead of over the routes.
     lasts: Vec<(u32, RouteOrder)>,
     len: usize,
+    /// [`chunk_limit`] of the length at the last recount (chunks coming
+    /// or going), so that an insert does not take a square root.
+    limit: usize,
     /// How many routes have each prefix length (a route's length is never
     /// changed in place), so that lookups probe only lengths in use.
     lengths: [usize; 129],
@@ -93,6 +96,7 @@ impl Default for RouteList {
             sizes: Fenwick::default(),
             lasts: Vec::new(),
             len: 0,
+            limit: chunk_limit(0),
             lengths: [0; 129],
             used: [0; 3],
             table_lengths: Vec::new(),
@@ -414,6 +418,7 @@ impl RouteList {
     fn recount(&mut self) {
         self.sizes = Fenwick::new(self.chunks.iter().map(Vec::len));
         self.len = self.chunks.iter().map(Vec::len).sum();
+        self.limit = chunk_limit(self.len);
     }
 
     /// Notes the order of chunk `c`'s last route again.
@@ -518,7 +523,7 @@ impl RouteList {
             self.recount();
             return;
         }
-        let limit = chunk_limit(self.len);
+        let limit = self.limit;
         let (c, o) = match place {
             // Between two chunks: the end of the first, while it has room.
             (c, 0) if c > 0 && self.chunks[c - 1].len() < limit => {
