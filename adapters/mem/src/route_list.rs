@@ -819,6 +819,17 @@ mod tests {
     use nlq::wire::consts::*;
     use std::net::IpAddr;
 
+    /// A pseudo-random draw below `m` (xorshift64 from `seed`).
+    fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |m| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        }
+    }
+
     fn route(n: u32) -> Route {
         let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
         let mut r = Route::kernel(RT_TABLE_MAIN, any, 0, RTN_UNICAST, RT_SCOPE_LINK, 1, None);
@@ -836,13 +847,7 @@ mod tests {
     /// contradict the order.
     #[test]
     fn inserts_by_order_land_where_a_sorted_vec_puts_them() {
-        let mut x: u64 = 0x0fed_cba9_8765_4321;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut next = xorshift(0x0fed_cba9_8765_4321);
         const TABLES: [u32; 9] = [1, 44, 254, 255, 256, 300, 1000, 1 << 24, (1 << 24) + 44];
         for v6 in [false, true] {
             let mut list = RouteList::default();
@@ -894,13 +899,7 @@ mod tests {
     /// none has no head.
     #[test]
     fn prefix_chains_follow_the_list() {
-        let mut x: u64 = 0x1234_5678_9abc_def1;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut next = xorshift(0x1234_5678_9abc_def1);
         let keyed = |dst: u32, len: u8, prio: u32, oif: u32| {
             let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::from(dst));
             let mut r = Route::kernel(RT_TABLE_MAIN, ip, len, RTN_UNICAST, 0, oif, None);
@@ -971,13 +970,8 @@ mod tests {
     fn behaves_as_a_vec() {
         let mut list = RouteList::default();
         let mut model: Vec<u32> = Vec::new();
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |m: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            usize::try_from(x % (m as u64).max(1)).unwrap()
-        };
+        let mut draw = xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = |m: usize| draw(m.max(1) as u64) as usize;
         for n in 0..20_000u32 {
             if model.len() > 10 && next(3) == 0 {
                 let i = next(model.len());
@@ -1050,13 +1044,7 @@ mod tests {
     /// usable (positions, lengths, later drains) whatever the chunks.
     #[test]
     fn drain_link_is_a_filter() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let mut all: Vec<Route> = (0..6_000u32)
             .map(|n| {
                 let mut r = route(n);

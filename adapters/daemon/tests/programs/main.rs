@@ -288,15 +288,16 @@ int main(void) {
 }
 "#;
 
-#[test]
-fn a_c_program_sees_what_it_sees_on_the_kernel() {
-    if !need_program("c program", "cc", &["--version"]) {
-        return;
+/// Compiles `source` as `name` in a scratch directory of its own (kept
+/// while the returned guard lives); `None` without a C compiler.
+fn compile_c(name: &str, source: &str) -> Option<(Scratch, String)> {
+    if !need_program(name, "cc", &["--version"]) {
+        return None;
     }
-    let build = Scratch::new("c-program");
-    let src = build.0.join("ifaddrs.c");
-    let bin = build.0.join("ifaddrs");
-    std::fs::write(&src, C_PROGRAM).expect("write the C program");
+    let build = Scratch::new(name);
+    let src = build.0.join(format!("{name}.c"));
+    let bin = build.0.join(name);
+    std::fs::write(&src, source).expect("write the C program");
     let st = std::process::Command::new("cc")
         .arg("-o")
         .arg(&bin)
@@ -305,6 +306,14 @@ fn a_c_program_sees_what_it_sees_on_the_kernel() {
         .expect("run cc");
     assert!(st.success(), "cc failed");
     let run = bin.display().to_string();
+    Some((build, run))
+}
+
+#[test]
+fn a_c_program_sees_what_it_sees_on_the_kernel() {
+    let Some((_build, run)) = compile_c("ifaddrs", C_PROGRAM) else {
+        return;
+    };
     let mut steps = SETUP.to_vec();
     steps.push(("program", &run));
     run_and_compare(
@@ -433,23 +442,9 @@ int main(void) {
 
 #[test]
 fn sockets_reach_each_other_as_on_the_kernel() {
-    if !need_program("peers program", "cc", &["--version"]) {
+    let Some((_build, run)) = compile_c("peers", PEERS_PROGRAM) else {
         return;
-    }
-    let build = Scratch::new("peers-program");
-    let src = build.0.join("peers.c");
-    let bin = build.0.join("peers");
-    std::fs::write(&src, PEERS_PROGRAM).expect("write the C program");
-    let st = std::process::Command::new("cc")
-        .arg("-o")
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("run cc");
-    assert!(st.success(), "cc failed");
-    // The child that drops to `nobody` must be able to run the program
-    // (the scratch directory is the test's own).
-    let run = bin.display().to_string();
+    };
     let steps: Vec<Step<'_>> = vec![("lo up", "ip link set lo up"), ("program", &run)];
     let root = nlkit_is_root();
     let mut expect = vec![
