@@ -351,6 +351,7 @@ impl<D: DataPlane> MemStack<D> {
         self.births = self.births.wrapping_add(1);
         let joined = self.births;
         let l = self.link_mut(index)?;
+        let first_allmulti = l.allmulti == 0;
         l.allmulti = l.allmulti.saturating_add(1);
         l.master = br;
         l.port = Some(Box::new(Port {
@@ -360,11 +361,16 @@ impl<D: DataPlane> MemStack<D> {
             bridge_id: id,
             joined,
         }));
+        // `dev_set_allmulti`: an open macvlan passes it on (silently).
+        self.macvlan_rx_flags_changed(index, first_allmulti.then_some(1), None, events);
         // `netdev_master_upper_dev_link`: NETDEV_CHANGEUPPER.
         self.notify_link(index, events);
-        // `br_manage_promisc`: every port promiscuous (no VLAN filtering).
+        // `br_manage_promisc`: every port promiscuous (no VLAN filtering);
+        // an open macvlan passes it on first.
         let l = self.link_mut(index)?;
+        let first_promisc = l.promiscuity() == 0;
         l.br_promisc = l.br_promisc.saturating_add(1);
+        self.macvlan_rx_flags_changed(index, None, first_promisc.then_some(1), events);
         self.notify_link_change(index, IFF_PROMISC, events);
         self.br_update_features(br, events);
         self.br_port_headroom(br, index);
@@ -403,9 +409,18 @@ impl<D: DataPlane> MemStack<D> {
     /// end, the bridge's headroom, then unlinked (not told while the
     /// link itself goes).
     fn del_nbp(&mut self, br: u32, index: u32, unregistering: bool, events: Events<'_>) {
+        // `nbp_delete_promisc`: all-multicast, then promiscuity given
+        // back; an open macvlan passes each end on (the promiscuity's
+        // told before its own).
         if let Ok(l) = self.link_mut(index) {
             l.allmulti = l.allmulti.saturating_sub(1);
+            let last = l.allmulti == 0;
+            self.macvlan_rx_flags_changed(index, last.then_some(-1), None, events);
+        }
+        if let Ok(l) = self.link_mut(index) {
             l.br_promisc = l.br_promisc.saturating_sub(1);
+            let last = l.promiscuity() == 0;
+            self.macvlan_rx_flags_changed(index, None, last.then_some(-1), events);
         }
         if !unregistering {
             self.notify_link_change(index, IFF_PROMISC, events);

@@ -143,9 +143,13 @@ pub(crate) struct Link {
     pub mc6: nlq::stack::Mc6Load,
     /// Its part as a bridge port (its bridge is `master`).
     pub port: Option<Box<crate::bridge_port::Port>>,
-    /// Promiscuity and all-multicast counts a bridge holds on it.
+    /// Promiscuity and all-multicast counts a bridge holds on it (the
+    /// latter also those the open macvlans on it pass on).
     pub br_promisc: u32,
     pub allmulti: u32,
+    /// Promiscuity the open, promiscuous macvlans on it pass on
+    /// (`macvlan_change_rx_flags`).
+    pub upper_promisc: u32,
     /// A veth's requested receive headroom, and the headroom it needs (the
     /// larger of its pair's requests).
     pub rx_headroom: u16,
@@ -165,6 +169,16 @@ pub(crate) struct Link {
     /// (`uc_promisc`): set while it is up with one of them open, and kept
     /// while it is down.
     pub uc_promisc: bool,
+}
+
+impl Link {
+    /// `dev->promiscuity`: the unicast list's, a bridge's and the open
+    /// macvlans' on it.
+    pub(crate) fn promiscuity(&self) -> u32 {
+        u32::from(self.uc_promisc)
+            .saturating_add(self.br_promisc)
+            .saturating_add(self.upper_promisc)
+    }
 }
 
 pub(crate) fn hw(b: &[u8]) -> HwAddr {
@@ -225,6 +239,7 @@ impl Link {
             br_headroom: 0,
             mac_adopted: false,
             uc_promisc: false,
+            upper_promisc: 0,
         }
     }
 
@@ -411,7 +426,7 @@ impl Link {
                     // legacy kind, 512 KiB less 8 bytes.
                     d.tso_max_size = Some(524_280);
                 }
-                d.promiscuity = Some(u32::from(self.uc_promisc).saturating_add(self.br_promisc));
+                d.promiscuity = Some(self.promiscuity());
                 d.allmulti = Some(self.allmulti);
                 match self.kind {
                     Kind::Veth => d.headroom = Some(self.needed_headroom),
@@ -870,9 +885,13 @@ impl<D: DataPlane> MemStack<D> {
             // `br_dev_open`: the ports that can forward do.
             self.br_open(index, events);
         }
+        // `macvlan_open`: what it passes on to its lower link.
+        self.macvlan_pass_rx_flags(index, 1, events);
         // Opening a lower link with a macvlan open on it sets its receive
-        // mode: promiscuous, which its notification's change shows.
-        let promisc = if self.macvlan_rx_mode(index) {
+        // mode: promiscuous, which its notification's change shows if
+        // nothing made it so before.
+        let was = self.links.get(&index).map_or(0, Link::promiscuity);
+        let promisc = if self.macvlan_rx_mode(index) && was == 0 {
             IFF_PROMISC
         } else {
             0
@@ -921,6 +940,8 @@ impl<D: DataPlane> MemStack<D> {
     /// Closes a link: `RTM_NEWLINK`, its routes go, its IPv6 addresses go;
     /// then the link watcher on the carriers that changed.
     fn bring_down(&mut self, index: u32, change: u32, events: Events<'_>) {
+        // `macvlan_stop`: what it passed on to its lower link.
+        self.macvlan_pass_rx_flags(index, -1, events);
         let pending = self.close(index);
         if self.link_ref(index).is_ok_and(|l| l.kind == Kind::Bridge) {
             // `br_dev_stop`: its ports are disabled.
@@ -970,6 +991,7 @@ impl<D: DataPlane> MemStack<D> {
             .filter(|i| self.links.get(i).is_some_and(Link::is_up))
             .collect();
         for &i in &up {
+            self.macvlan_pass_rx_flags(i, -1, events);
             self.close(i);
             if self.link_ref(i).is_ok_and(|l| l.kind == Kind::Bridge) {
                 self.br_stop(i, events);

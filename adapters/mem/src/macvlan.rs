@@ -14,7 +14,7 @@
 
 use nlq::errno::*;
 use nlq::stack::{Events, LinkChange, NewLink, StackError, StackResult};
-use nlq::wire::consts::{ARPHRD_ETHER, IFF_UP, IF_OPER_LOWERLAYERDOWN};
+use nlq::wire::consts::{ARPHRD_ETHER, IFF_PROMISC, IFF_UP, IF_OPER_LOWERLAYERDOWN};
 use nlq::wire::{Attrs, InlineBytes, Writer, INFO_DATA_CAPACITY};
 
 use crate::link::Kind;
@@ -230,6 +230,94 @@ impl<D: DataPlane> MemStack<D> {
                     l.set_carrier(carrier);
                     self.watch_next(i);
                 }
+            }
+        }
+    }
+
+    /// What an open macvlan passes on to its lower link of its own
+    /// all-multicast and promiscuous states (`macvlan_open` with `1`,
+    /// `macvlan_stop` with `-1`): the lower link's counts, all-multicast
+    /// silently, promiscuity told (`dev_set_promiscuity`). Nothing for a
+    /// link that is not a macvlan, or is not open.
+    pub(crate) fn macvlan_pass_rx_flags(&mut self, index: u32, step: i32, events: Events<'_>) {
+        let Some((lower, allmulti, promisc)) = self.links.get(&index).and_then(|l| {
+            let lower = l.macvlan.as_ref()?.lower;
+            l.is_up()
+                .then_some((lower, l.allmulti > 0, l.promiscuity() > 0))
+        }) else {
+            return;
+        };
+        self.macvlan_pass_on(
+            lower,
+            allmulti.then_some(step),
+            promisc.then_some(step),
+            events,
+        );
+    }
+
+    /// `macvlan_change_rx_flags`: an open macvlan whose all-multicast
+    /// (`allmulti`) or promiscuous (`promisc`) state turned on (`1`) or off
+    /// (`-1`) passes it on to its lower link.
+    pub(crate) fn macvlan_rx_flags_changed(
+        &mut self,
+        index: u32,
+        allmulti: Option<i32>,
+        promisc: Option<i32>,
+        events: Events<'_>,
+    ) {
+        let Some(lower) = self
+            .links
+            .get(&index)
+            .filter(|l| l.is_up())
+            .and_then(|l| l.macvlan.as_ref())
+            .map(|c| c.lower)
+        else {
+            return;
+        };
+        self.macvlan_pass_on(lower, allmulti, promisc, events);
+    }
+
+    fn macvlan_pass_on(
+        &mut self,
+        lower: u32,
+        allmulti: Option<i32>,
+        promisc: Option<i32>,
+        events: Events<'_>,
+    ) {
+        let Some(l) = self.links.get_mut(&lower) else {
+            return;
+        };
+        if let Some(step) = allmulti {
+            l.allmulti = l.allmulti.saturating_add_signed(step);
+        }
+        if let Some(step) = promisc {
+            l.upper_promisc = l.upper_promisc.saturating_add_signed(step);
+            self.notify_link_change(lower, IFF_PROMISC, events);
+        }
+    }
+
+    /// After a restore: what the open macvlans pass on to their lower
+    /// links, and the rest of each saved promiscuity (`saved`: index and
+    /// promiscuity) is the unicast list's.
+    pub(crate) fn restore_rx_flags(&mut self, saved: &[(u32, u32)]) {
+        let passing: Vec<(u32, bool, bool)> = self
+            .links
+            .values()
+            .filter(|l| l.is_up())
+            .filter_map(|l| {
+                let lower = l.macvlan.as_ref()?.lower;
+                Some((lower, l.allmulti > 0, l.br_promisc > 0))
+            })
+            .collect();
+        for (lower, allmulti, promisc) in passing {
+            if let Some(l) = self.links.get_mut(&lower) {
+                l.allmulti = l.allmulti.saturating_add(u32::from(allmulti));
+                l.upper_promisc = l.upper_promisc.saturating_add(u32::from(promisc));
+            }
+        }
+        for &(index, promiscuity) in saved {
+            if let Some(l) = self.links.get_mut(&index) {
+                l.uc_promisc = promiscuity > l.br_promisc.saturating_add(l.upper_promisc);
             }
         }
     }

@@ -305,6 +305,12 @@ impl MemStack {
             s.restore_nexthop(n)?;
         }
         s.restore_ports()?;
+        let saved: Vec<(u32, u32)> = t
+            .links
+            .iter()
+            .map(|l| (l.header.index, l.details.promiscuity.unwrap_or(0)))
+            .collect();
+        s.restore_rx_flags(&saved);
         let through = |r: &Route| r.nh_id == 0 || s.nexthops.contains_key(&r.nh_id);
         if !(s.routes4.iter().all(through) && s.routes6.iter().all(through)) {
             return Err(invalid("a route through a nexthop that does not exist"));
