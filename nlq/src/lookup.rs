@@ -309,12 +309,14 @@ fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
                 .ok_or(StackError::new(ENETUNREACH)),
         },
     };
-    let (mut answer, (dev, gw)) = found?;
+    let (mut answer, (nh_dev, gw)) = found?;
     let any = IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED);
+    // A local route's packets go through `lo`; its source is chosen for
+    // its next hop's link (`ip6_route_get_saddr` asks `fib6_info_nh_dev`).
     let dev = if answer.header.kind == RTN_LOCAL {
         LOOPBACK_INDEX
     } else {
-        dev
+        nh_dev
     };
     answer.header.dst_len = 128;
     answer.header.src_len = 128;
@@ -326,7 +328,9 @@ fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
     answer.gateway = gw;
     answer.via = None;
     answer.mark = q.mark;
-    answer.prefsrc = answer.prefsrc.or_else(|| select_source6(stack, dev, q.dst));
+    answer.prefsrc = answer
+        .prefsrc
+        .or_else(|| select_source6(stack, nh_dev, q.dst));
     Ok(answer)
 }
 

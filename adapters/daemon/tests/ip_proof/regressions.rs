@@ -1747,4 +1747,19 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link del v0",
         ],
     ),
+    (
+        "`ip -6 route get` through a local route on another link: the source is chosen for \
+         the route's link (its link-local address), not for `lo`",
+        &[
+            "link set lo up",
+            "link add b0 type bridge",
+            "link set b0 up",
+            "-6 route append local default dev b0",
+            "-6 route get 2001:4860::1",
+            "-6 addr add 2001:db8::5/64 dev b0 nodad",
+            "-6 route get 2001:4860::1",
+            "-6 route add local 2001:db8:9::/64 dev lo",
+            "-6 route get 2001:db8:9::1",
+        ],
+    ),
 ];
