@@ -200,6 +200,9 @@ pub struct MemStack<D: DataPlane = ConfigOnly> {
     /// While set, links made ready wait here for their duplicate address
     /// detection (the link watcher runs first).
     dad_deferred: Option<Vec<u32>>,
+    /// While set, the links the link watcher is to look at wait here
+    /// for the end of the request (`link_set`).
+    watch_deferred: Option<link::WatchLater>,
     /// The groups someone hears the events of (see
     /// `Stack::set_listeners`): route events of the others are not built.
     listeners: Listeners,
@@ -258,6 +261,7 @@ impl<D: DataPlane> MemStack<D> {
             mac_seed: 0,
             stacked_pending: Vec::new(),
             dad_deferred: None,
+            watch_deferred: None,
             plane,
         }
     }

@@ -181,6 +181,14 @@ impl Link {
     }
 }
 
+/// The link watcher's run held back until the end of a request: whether
+/// one was asked for, and the links it is to look at.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WatchLater {
+    pub asked: bool,
+    pub links: Vec<u32>,
+}
+
 pub(crate) fn hw(b: &[u8]) -> HwAddr {
     HwAddr::try_from_slice(b).unwrap_or_default()
 }
@@ -694,8 +702,29 @@ impl<D: DataPlane> MemStack<D> {
 
     /// `do_setlink`: address, MTU, group, name, alias, flags, master,
     /// queue length, in that order; a failure leaves the earlier changes
-    /// made (and notified), as on the kernel.
+    /// made (and notified), as on the kernel. The link watcher runs once
+    /// the whole request is done (it waits for the kernel's lock), even
+    /// after a failure.
     pub(crate) fn link_set(
+        &mut self,
+        index: u32,
+        change: &LinkChange,
+        events: Events<'_>,
+    ) -> StackResult<()> {
+        let outer = self.watch_deferred.is_none();
+        if outer {
+            self.watch_deferred = Some(WatchLater::default());
+        }
+        let r = self.link_set_now(index, change, events);
+        if outer {
+            if let Some(later) = self.watch_deferred.take().filter(|w| w.asked) {
+                self.linkwatch(&later.links, events);
+            }
+        }
+        r
+    }
+
+    fn link_set_now(
         &mut self,
         index: u32,
         change: &LinkChange,
@@ -898,7 +927,23 @@ impl<D: DataPlane> MemStack<D> {
         };
         self.notify_link_change(index, change | promisc, events);
         self.netdev_up(index, events);
-        self.linkwatch(&pending, events);
+        self.linkwatch_after_request(pending, events);
+    }
+
+    /// Runs the link watcher on `pending` now, or at the end of the
+    /// request being handled (`link_set`).
+    fn linkwatch_after_request(&mut self, pending: Vec<u32>, events: Events<'_>) {
+        match &mut self.watch_deferred {
+            Some(later) => {
+                later.asked = true;
+                for i in pending {
+                    if !later.links.contains(&i) {
+                        later.links.push(i);
+                    }
+                }
+            }
+            None => self.linkwatch(&pending, events),
+        }
     }
 
     /// `__dev_open`: the link is up, its queueing discipline attached; a
@@ -949,7 +994,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         self.notify_link_change(index, change, events);
         self.netdev_down(index, events);
-        self.linkwatch(&pending, events);
+        self.linkwatch_after_request(pending, events);
     }
 
     /// `__dev_close`: the link is down; a veth and its peer lose carrier.

@@ -289,6 +289,7 @@ impl MemStack {
             mac_seed: t.mac_seed,
             stacked_pending: Vec::new(),
             dad_deferred: None,
+            watch_deferred: None,
             listeners: nlq::stack::Listeners::ALL,
             plane: crate::ConfigOnly,
         };

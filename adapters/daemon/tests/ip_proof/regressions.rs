@@ -1762,4 +1762,19 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "-6 route get 2001:db8:9::1",
         ],
     ),
+    (
+        "`ip link set v1 master b0 up`: the link watcher runs after the whole request (the \
+         port joins first, then IPv6 and the bridge hear the carrier)",
+        &[
+            "link add b0 type bridge",
+            "link add v0 address 02:00:00:00:0a:01 type veth peer name v1 address 02:00:00:00:0a:02",
+            "link set v0 up",
+            "link set v1 master b0 up",
+            "link set v1 nomaster down",
+            "link set v1 up master b0 mtu 1400",
+            "link set v0 down",
+            "link set b0 up",
+            "link set v0 up",
+        ],
+    ),
 ];
