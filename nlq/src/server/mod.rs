@@ -52,8 +52,8 @@ use crate::wire::{Buffer, Messages, Writer};
 
 use dump::Dump;
 
-#[cfg(feature = "std")]
 pub use peer::{Delivery, Sender};
+#[cfg(feature = "std")]
 pub use shared::{Client, Shared};
 
 /// A connection's handle in its [`Server`].
