@@ -365,14 +365,23 @@ impl<S: Stack> Daemon<S> {
     /// sender waits, as in the kernel's `sendmsg`); the answer leaves after
     /// the replies ([`Daemon::answer_syncs`]).
     fn sync(&mut self, control: usize, cookie: u64) {
-        let socket = self.conns.iter().position(|c| {
-            c.as_ref()
-                .is_some_and(|c| matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie))
-        });
-        if let Some(slot) = socket {
+        if let Some((slot, _)) = self.socket_of(cookie) {
             self.catch_up(slot);
         }
         self.answer_after_turn(control, None);
+    }
+
+    /// The slot and server connection of the socket connection `cookie`.
+    fn socket_of(&self, cookie: u64) -> Option<(usize, ConnId)> {
+        self.conns.iter().enumerate().find_map(|(slot, c)| match c {
+            Some(Conn {
+                kind: Kind::Socket {
+                    cookie: k, conn, ..
+                },
+                ..
+            }) if *k == cookie => Some((slot, *conn)),
+            _ => None,
+        })
     }
 
     /// Handles everything the socket connection in `slot` has sent,
@@ -403,32 +412,22 @@ impl<S: Stack> Daemon<S> {
     /// sent before (see `Server::send_to`). What goes to the kernel is
     /// handled and recorded as the connection's own requests.
     fn send_to(&mut self, control: usize, cookie: u64, port: u32, groups: u32, datagram: &[u8]) {
-        let socket = self.conns.iter().position(|c| {
-            c.as_ref()
-                .is_some_and(|c| matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie))
-        });
-        let result = match socket {
+        let result = match self.socket_of(cookie) {
             None => Err(EBADF),
-            Some(slot) => {
+            Some((slot, conn)) => {
+                // Catching up may close the connection: looked up again.
                 self.catch_up(slot);
-                match self
-                    .conns
-                    .get(slot)
-                    .and_then(Option::as_ref)
-                    .map(|c| &c.kind)
-                {
-                    Some(&Kind::Socket { conn, .. }) => {
-                        match self.server.send_to(conn, port, groups, datagram) {
-                            Ok(Delivery::ToKernel) => {
+                match self.socket_of(cookie) {
+                    None => Err(EBADF),
+                    Some(_) => self
+                        .server
+                        .send_to(conn, port, groups, datagram)
+                        .map(|delivery| {
+                            if delivery == Delivery::ToKernel {
                                 let mut budget = usize::MAX;
                                 self.socket_requests(slot, conn, datagram, &mut budget);
-                                Ok(())
                             }
-                            Ok(Delivery::Delivered) => Ok(()),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    _ => Err(EBADF),
+                        }),
                 }
             }
         };
@@ -721,6 +720,28 @@ impl<S: Stack> Daemon<S> {
             return self.socket_requests(slot, conn, data, budget);
         }
         *budget = budget.saturating_sub(1);
+        // The control requests the loop answers itself (it needs the
+        // connections), parsed once.
+        if matches!(c.kind, Kind::Control { .. }) {
+            match Request::parse_with_payload(data) {
+                Ok((Request::Sync { cookie }, _)) => {
+                    self.sync(slot, cookie);
+                    return data.len();
+                }
+                Ok((
+                    Request::SendTo {
+                        cookie,
+                        port,
+                        groups,
+                    },
+                    datagram,
+                )) => {
+                    self.send_to(slot, cookie, port, groups, datagram);
+                    return data.len();
+                }
+                _ => {}
+            }
+        }
         match &mut c.kind {
             Kind::Hello => match Hello::parse(data) {
                 Ok(Hello { role: Role::Socket }) => {
@@ -738,24 +759,6 @@ impl<S: Stack> Daemon<S> {
                 }
             },
             Kind::Socket { .. } => {}
-            Kind::Control { .. } if matches!(Request::parse(data), Ok(Request::Sync { .. })) => {
-                if let Ok(Request::Sync { cookie }) = Request::parse(data) {
-                    self.sync(slot, cookie);
-                }
-            }
-            Kind::Control { .. } if matches!(Request::parse(data), Ok(Request::SendTo { .. })) => {
-                if let Ok((
-                    Request::SendTo {
-                        cookie,
-                        port,
-                        groups,
-                    },
-                    datagram,
-                )) = Request::parse_with_payload(data)
-                {
-                    self.send_to(slot, cookie, port, groups, datagram);
-                }
-            }
             Kind::Control { replies } => {
                 let mut out = Vec::new();
                 // A change here (a netdevice ioctl) is kept as a new

@@ -236,19 +236,18 @@ impl<D: DataPlane> MemStack<D> {
 
     /// What an open macvlan passes on to its lower link of its own
     /// all-multicast and promiscuous states (`macvlan_open` with `1`,
-    /// `macvlan_stop` with `-1`): the lower link's counts, all-multicast
-    /// silently, promiscuity told (`dev_set_promiscuity`). Nothing for a
-    /// link that is not a macvlan, or is not open.
+    /// `macvlan_stop` with `-1`), as [`MemStack::macvlan_rx_flags_changed`]
+    /// does.
     pub(crate) fn macvlan_pass_rx_flags(&mut self, index: u32, step: i32, events: Events<'_>) {
-        let Some((lower, allmulti, promisc)) = self.links.get(&index).and_then(|l| {
-            let lower = l.macvlan.as_ref()?.lower;
-            l.is_up()
-                .then_some((lower, l.allmulti > 0, l.promiscuity() > 0))
-        }) else {
+        let Some((allmulti, promisc)) = self
+            .links
+            .get(&index)
+            .map(|l| (l.allmulti > 0, l.promiscuity() > 0))
+        else {
             return;
         };
-        self.macvlan_pass_on(
-            lower,
+        self.macvlan_rx_flags_changed(
+            index,
             allmulti.then_some(step),
             promisc.then_some(step),
             events,
@@ -257,7 +256,9 @@ impl<D: DataPlane> MemStack<D> {
 
     /// `macvlan_change_rx_flags`: an open macvlan whose all-multicast
     /// (`allmulti`) or promiscuous (`promisc`) state turned on (`1`) or off
-    /// (`-1`) passes it on to its lower link.
+    /// (`-1`) passes it on to its lower link's counts, all-multicast
+    /// silently, promiscuity told (`dev_set_promiscuity`). Nothing for a
+    /// link that is not a macvlan, or is not open.
     pub(crate) fn macvlan_rx_flags_changed(
         &mut self,
         index: u32,
@@ -274,16 +275,6 @@ impl<D: DataPlane> MemStack<D> {
         else {
             return;
         };
-        self.macvlan_pass_on(lower, allmulti, promisc, events);
-    }
-
-    fn macvlan_pass_on(
-        &mut self,
-        lower: u32,
-        allmulti: Option<i32>,
-        promisc: Option<i32>,
-        events: Events<'_>,
-    ) {
         let Some(l) = self.links.get_mut(&lower) else {
             return;
         };

@@ -206,9 +206,12 @@ pub(crate) fn request(req: &Request) -> Result<Vec<u8>, c_int> {
 /// a `SendTo`).
 pub(crate) fn request_with_payload(req: &Request, payload: &[u8]) -> Result<Vec<u8>, c_int> {
     // Whatever this process's netlink sockets sent is handled first, as
-    // the kernel handled it in their `sendmsg`.
-    if !matches!(req, Request::Sync { .. }) {
-        settle_all(None);
+    // the kernel handled it in their `sendmsg` (a `SendTo`'s own socket
+    // the daemon catches up itself).
+    match req {
+        Request::Sync { .. } => {}
+        Request::SendTo { cookie, .. } => settle_all(Some(*cookie)),
+        _ => settle_all(None),
     }
     let conn = connect(Role::Control, true)?;
     let mut bytes = Vec::with_capacity(payload.len().saturating_add(32));

@@ -4,11 +4,12 @@
 //! daemon sends starts with a [`DataHeader`] (status, group, sender): a
 //! receive reads it into a scratch buffer placed before the caller's
 //! buffers (so `MSG_PEEK`, `MSG_TRUNC` and `MSG_DONTWAIT` keep their
-//! datagram meaning on the real socket), takes its size from the length, turns a queued errno into the call's
-//! failure (consuming the datagram even when peeking, as the kernel clears
-//! `sk_err`), and fills in the sender's `sockaddr_nl`. Before a receive with
-//! a larger buffer than any before, the daemon is told the reader's size, as
-//! the kernel sizes dump datagrams to it (`max_recvmsg_len`).
+//! datagram meaning on the real socket), takes its size from the length,
+//! turns a queued errno into the call's failure (consuming the datagram
+//! even when peeking, as the kernel clears `sk_err`), and fills in the
+//! sender's `sockaddr_nl`. Before a receive with a larger buffer than any
+//! before, the daemon is told the reader's size, as the kernel sizes dump
+//! datagrams to it (`max_recvmsg_len`).
 
 use libc::{
     c_int, c_uint, c_void, iovec, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec,
