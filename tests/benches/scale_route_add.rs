@@ -6,10 +6,12 @@
 //! - `nlq`: an `nlq-mem` stack in this process ([`Handle::in_process`]);
 //! - `kernel`: a fresh network namespace (needs root; skipped without).
 //!
-//! One pass per size (criterion's repeated sampling does not fit a table
+//! Fills are timed by hand (criterion's repeated sampling does not fit a table
 //! of a million routes); the rate printed is routes per second over the
 //! whole fill, and the rate of the last tenth shows whether adding gets
-//! slower as the table grows; nlq's table bytes per route follow
+//! slower as the table grows; then the median rate of several fills, each
+//! on a fresh table (`NLKIT_SCALE_RUNS`, 5 below a million routes, 3 from
+//! there), the one to compare; nlq's table bytes per route follow
 //! (`MemStack::table_bytes`). Sizes: `NLKIT_SCALE=10k,100k,1m` and
 //! `NLKIT_SCALE_V6=10k,200k` (default `10k,100k` each; empty skips). Run with
 //! `cargo bench -p nlkit-tests --bench scale_route_add`.
@@ -168,8 +170,9 @@ fn fill<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> (Duration, D
 
 /// What a contender measured on its full table.
 struct Measured {
-    /// The whole fill and its last tenth.
-    fill: (Duration, Duration),
+    /// The whole fill and its last tenth, of each fill (the first on the
+    /// table measured below, the others on fresh tables).
+    fills: Vec<(Duration, Duration)>,
     /// `route get` for random destinations through nlinline, each.
     gets: Vec<Duration>,
     /// A full dump of the family: its time and the routes it gave.
@@ -351,7 +354,7 @@ fn measure<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> Measured 
     family.prepare(h);
     let fill = fill(family, h, n);
     Measured {
-        fill,
+        fills: vec![fill],
         gets: gets(family, h, n),
         dump: dump(family, h),
         flush: flush(family, h),
@@ -364,7 +367,13 @@ fn measure<T: Transport>(family: Family, h: &mut Handle<T>, n: u32) -> Measured 
 fn nlq(family: Family, n: u32) -> (Measured, usize, (Duration, Duration), usize) {
     let shared = Shared::new(MemStack::new());
     let mut h = Handle::in_process(&shared);
-    let m = measure(family, &mut h, n);
+    let mut m = measure(family, &mut h, n);
+    for _ in 1..runs(n) {
+        let fresh = Shared::new(MemStack::new());
+        let mut h = Handle::in_process(&fresh);
+        family.prepare(&mut h);
+        m.fills.push(fill(family, &mut h, n));
+    }
     let above = dump_memory(family, &shared);
     let server = shared.lock();
     let stack = server.stack();
@@ -408,16 +417,43 @@ fn kernel(family: Family, n: u32) -> Option<Measured> {
     if unsafe { libc::geteuid() } != 0 {
         return None;
     }
-    // A thread of its own: the namespace goes with it.
-    std::thread::spawn(move || {
-        // SAFETY: unshare(2) moves only this thread into a new namespace.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
-        let mut h = Handle::new(KernelSocket::new().expect("netlink socket"));
-        measure(family, &mut h, n)
-    })
-    .join()
-    .ok()
+    // A thread of its own per table: the namespace goes with it.
+    let in_namespace = |work: fn(Family, &mut Handle<KernelSocket>, u32) -> Measured| {
+        std::thread::spawn(move || {
+            // SAFETY: unshare(2) moves only this thread into a new namespace.
+            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
+            let mut h = Handle::new(KernelSocket::new().expect("netlink socket"));
+            work(family, &mut h, n)
+        })
+        .join()
+        .ok()
+    };
+    let mut m = in_namespace(measure)?;
+    for _ in 1..runs(n) {
+        let again = in_namespace(|family, h, n| {
+            family.prepare(h);
+            Measured {
+                fills: vec![fill(family, h, n)],
+                gets: Vec::new(),
+                dump: (Duration::ZERO, 0),
+                flush: (Duration::ZERO, Duration::ZERO),
+            }
+        })?;
+        m.fills.extend(again.fills);
+    }
+    Some(m)
+}
+
+/// How many times a table of `n` routes is filled (each time fresh), for
+/// a median: `NLKIT_SCALE_RUNS`, else 5 below a million routes and 3 from
+/// there (a small fill takes milliseconds, and one alone is noise).
+fn runs(n: u32) -> usize {
+    std::env::var("NLKIT_SCALE_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if n < 1_000_000 { 5 } else { 3 })
+        .max(1)
 }
 
 fn median(v: &mut [Duration]) -> Duration {
@@ -429,13 +465,23 @@ fn median(v: &mut [Duration]) -> Duration {
 fn report(family: Family, size: &str, contender: &str, n: u32, m: &mut Measured) {
     let add = family.group();
     let v6 = if family == Family::V6 { "_v6" } else { "" };
-    let (all, tail) = m.fill;
+    let rate = |(all, _): &(Duration, Duration)| f64::from(n) / all.as_secs_f64();
+    let mut rates: Vec<f64> = m.fills.iter().map(rate).collect();
+    rates.sort_by(f64::total_cmp);
+    let (all, tail) = m.fills[0];
     println!(
         "{add}/{size}/{contender}: {n} routes in {:.3} s = {:.0} adds/s (last tenth {:.0} adds/s)",
         all.as_secs_f64(),
         f64::from(n) / all.as_secs_f64(),
         f64::from(n / 10) / tail.as_secs_f64().max(1e-9),
     );
+    if let [lo, .., hi] = rates[..] {
+        println!(
+            "{add}/{size}/{contender}: median of {} fills {:.0} adds/s (from {lo:.0} to {hi:.0})",
+            rates.len(),
+            rates[rates.len() / 2],
+        );
+    }
     println!(
         "scale_route_get{v6}/{size}/{contender}: median {:.2} µs per route get (nlinline, {GETS} random destinations)",
         median(&mut m.gets).as_secs_f64() * 1e6

@@ -124,6 +124,7 @@ mod macvlan;
 mod neigh;
 mod nexthop;
 mod plane;
+mod prefix_map;
 mod route;
 mod route_check;
 mod route_list;

@@ -8,13 +8,12 @@
 //! routes of one prefix chained in dump order, makes a lookup by prefix
 //! one probe instead of a binary search over cold memory.
 
-use std::collections::HashMap;
 use std::ops::{Index, IndexMut, Range};
 
 use nlq::wire::consts::AF_INET6;
 
 use crate::fenwick::Fenwick;
-use crate::hash::RandomSeed;
+use crate::prefix_map::{Key4, Key6, PrefixMap};
 use crate::route::{Route, RouteKey, RouteOrder};
 use crate::slab::Slab;
 
@@ -40,13 +39,6 @@ struct Slot {
     /// [`END`].
     next: u32,
 }
-
-/// The prefix of an IPv4 route, as the hash keys it: table, destination,
-/// length.
-type Key4 = (u32, u32, u8);
-/// The prefix of an IPv6 route: table, destination (as words, so that
-/// the key is not padded to 16-byte alignment), length.
-type Key6 = (u32, [u32; 4], u8);
 
 /// An ordered sequence of routes addressed by position (as a `Vec`), with
 /// inserts and removals in O(chunk + chunks) rather than O(n), and the
@@ -82,8 +74,8 @@ pub(crate) struct RouteList {
     /// The same, per table: (table, counts), a few tables.
     table_lengths: Vec<(u32, Box<[u32; 129]>)>,
     /// The first route of each prefix, by family (a list holds one).
-    heads4: HashMap<Key4, u32, RandomSeed>,
-    heads6: HashMap<Key6, u32, RandomSeed>,
+    heads4: PrefixMap<Key4>,
+    heads6: PrefixMap<Key6>,
 }
 
 impl Default for RouteList {
@@ -100,8 +92,8 @@ impl Default for RouteList {
             lengths: [0; 129],
             used: [0; 3],
             table_lengths: Vec::new(),
-            heads4: HashMap::default(),
-            heads6: HashMap::default(),
+            heads4: PrefixMap::default(),
+            heads6: PrefixMap::default(),
         }
     }
 }
@@ -279,8 +271,8 @@ impl RouteList {
     /// The handle of the first route with `key`.
     fn head(&self, key: &RouteKey) -> Option<u32> {
         match head_key(key) {
-            HeadKey::V4(k) => self.heads4.get(&k).copied(),
-            HeadKey::V6(k) => self.heads6.get(&k).copied(),
+            HeadKey::V4(k) => self.heads4.get(&k),
+            HeadKey::V6(k) => self.heads6.get(&k),
         }
     }
 
@@ -774,22 +766,13 @@ impl RouteList {
     /// The bytes the list occupies, without the routes' own heap.
     pub fn bytes(&self) -> usize {
         use std::mem::size_of;
-        // A hash map's bucket: its entry and a control byte.
-        let buckets = |cap: usize, entry: usize| {
-            let n = if cap == 0 {
-                0
-            } else {
-                (cap * 8 / 7).next_power_of_two()
-            };
-            n * (entry + 1)
-        };
         self.slots.bytes()
             + self.vacant.capacity() * 4
             + self.capacity() * size_of::<Entry>()
             + self.chunks.capacity() * (size_of::<Vec<Entry>>() + 8 + size_of::<usize>())
             + self.lasts.capacity() * size_of::<(u32, RouteOrder)>()
-            + buckets(self.heads4.capacity(), size_of::<(Key4, u32)>())
-            + buckets(self.heads6.capacity(), size_of::<(Key6, u32)>())
+            + self.heads4.bytes()
+            + self.heads6.bytes()
     }
 }
 

@@ -1,0 +1,230 @@
+//! The map from a prefix to the first of its routes, built for tables of
+//! a million prefixes.
+//!
+//! Open addressing with linear probing: each slot holds its key and its
+//! value side by side, so that a lookup (found or not) and an insert read
+//! one cache line where a Swiss table reads its control bytes and then,
+//! elsewhere, its bucket. In a table far larger than the caches, that
+//! miss is most of what adding a route or looking one up costs. Slots
+//! are at most three quarters full; a removal shifts the slots after it
+//! back (no tombstones), so that probes stay short however the table
+//! churns. Keys are hashed with a random seed per map ([`RandomSeed`]),
+//! so nobody can choose prefixes that pile up in one run of slots.
+
+use std::hash::{BuildHasher, Hash};
+
+use crate::hash::RandomSeed;
+
+/// A key that has a value no real key takes, to mark a vacant slot.
+pub(crate) trait SlotKey: Copy + Eq + Hash {
+    /// Never a real key (a prefix length no family has).
+    const VACANT: Self;
+}
+
+/// An IPv4 prefix: table, destination, length.
+pub(crate) type Key4 = (u32, u32, u8);
+/// An IPv6 prefix: table, destination (as words, so that the key is not
+/// padded to 16-byte alignment), length.
+pub(crate) type Key6 = (u32, [u32; 4], u8);
+
+impl SlotKey for Key4 {
+    const VACANT: Self = (0, 0, u8::MAX);
+}
+
+impl SlotKey for Key6 {
+    const VACANT: Self = (0, [0; 4], u8::MAX);
+}
+
+/// A slot: a key ([`SlotKey::VACANT`] when free) and its value.
+#[derive(Debug, Clone, Copy)]
+struct Slot<K> {
+    key: K,
+    value: u32,
+}
+
+/// A hash map from prefixes to `u32` handles (see the module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct PrefixMap<K: SlotKey> {
+    /// A power of two of them, or none.
+    slots: Box<[Slot<K>]>,
+    len: usize,
+    seed: RandomSeed,
+}
+
+impl<K: SlotKey> Default for PrefixMap<K> {
+    fn default() -> Self {
+        PrefixMap {
+            slots: Box::new([]),
+            len: 0,
+            seed: RandomSeed::default(),
+        }
+    }
+}
+
+impl<K: SlotKey> PrefixMap<K> {
+    /// How many keys it holds.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes its slots take.
+    pub fn bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<Slot<K>>()
+    }
+
+    /// The slot where `key`'s probe starts (the table is not empty).
+    fn home(&self, key: &K) -> usize {
+        // The high bits of the hash: the best mixed.
+        let bits = self.slots.len().trailing_zeros();
+        (self.seed.hash_one(key) >> (64 - bits)) as usize
+    }
+
+    /// The slot that holds `key`, or the vacant one where it would go.
+    fn probe(&self, key: &K) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let k = self.slots[i].key;
+            if k == *key || k == K::VACANT {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &K) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let s = self.slots[self.probe(key)];
+        (s.key != K::VACANT).then_some(s.value)
+    }
+
+    /// Sets `key` to `value`; returns the value it had.
+    pub fn insert(&mut self, key: K, value: u32) -> Option<u32> {
+        debug_assert!(key != K::VACANT, "the vacant key is not a prefix");
+        // At most three quarters full, counting the new key.
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let i = self.probe(&key);
+        let slot = &mut self.slots[i];
+        if slot.key == key {
+            return Some(std::mem::replace(&mut slot.value, value));
+        }
+        *slot = Slot { key, value };
+        self.len += 1;
+        None
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove(&mut self, key: &K) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut hole = self.probe(key);
+        if self.slots[hole].key == K::VACANT {
+            return None;
+        }
+        let value = self.slots[hole].value;
+        self.len -= 1;
+        // Back-shift: a key after the hole moves into it when its probe
+        // starts at or before the hole (cyclically), so that no probe
+        // meets a vacant slot before its key.
+        let mask = self.slots.len() - 1;
+        let mut i = hole;
+        loop {
+            i = (i + 1) & mask;
+            let s = self.slots[i];
+            if s.key == K::VACANT {
+                break;
+            }
+            let home = self.home(&s.key);
+            // How far `s` is from its home, and the hole from that home.
+            if (hole.wrapping_sub(home) & mask) < (i.wrapping_sub(home) & mask) {
+                self.slots[hole] = s;
+                hole = i;
+            }
+        }
+        self.slots[hole].key = K::VACANT;
+        Some(value)
+    }
+
+    /// Twice the slots (16 at first), every key placed again.
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let vacant = Slot {
+            key: K::VACANT,
+            value: 0,
+        };
+        let old = std::mem::replace(&mut self.slots, vec![vacant; size].into_boxed_slice());
+        for s in old.iter().filter(|s| s.key != K::VACANT) {
+            let i = self.probe(&s.key);
+            self.slots[i] = *s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Random sequences of inserts, removals and lookups over few keys
+    /// (so that they meet, and removals shift runs of slots) answer as a
+    /// `HashMap` does, and every key stays reachable.
+    #[test]
+    fn answers_as_a_hash_map() {
+        let mut dice = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut roll = |n: u64| {
+            dice ^= dice << 13;
+            dice ^= dice >> 7;
+            dice ^= dice << 17;
+            dice % n
+        };
+        for _ in 0..200 {
+            let mut map = PrefixMap::<Key4>::default();
+            let mut model = HashMap::new();
+            let keys = 1 + roll(200);
+            for _ in 0..roll(600) {
+                let k = roll(keys);
+                let key: Key4 = ((k % 3) as u32, (k / 3) as u32, (k % 2) as u8);
+                match roll(3) {
+                    0 => {
+                        let v = roll(1 << 32) as u32;
+                        assert_eq!(map.insert(key, v), model.insert(key, v));
+                    }
+                    1 => assert_eq!(map.remove(&key), model.remove(&key)),
+                    _ => assert_eq!(map.get(&key), model.get(&key).copied()),
+                }
+                assert_eq!(map.len(), model.len());
+            }
+            for (k, v) in &model {
+                assert_eq!(map.get(k), Some(*v));
+            }
+        }
+    }
+
+    /// A large map: every key found, removing half leaves the other half,
+    /// and the table stays at most three quarters full.
+    #[test]
+    fn holds_many_keys_and_removes_half() {
+        let mut map = PrefixMap::<Key6>::default();
+        let key = |i: u32| (254, [0x2001_0db8, i, 0, i.rotate_left(7)], 64);
+        for i in 0..50_000 {
+            assert_eq!(map.insert(key(i), i), None);
+        }
+        assert!(map.len() * 4 <= map.slots.len() * 3);
+        for i in (0..50_000).step_by(2) {
+            assert_eq!(map.remove(&key(i)), Some(i));
+        }
+        for i in 0..50_000 {
+            let want = (i % 2 == 1).then_some(i);
+            assert_eq!(map.get(&key(i)), want, "key {i}");
+        }
+        assert_eq!(map.len(), 25_000);
+        assert_eq!(map.get(&Key6::VACANT), None);
+    }
+}
