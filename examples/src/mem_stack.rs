@@ -8,10 +8,11 @@
 //! the kernel would give, and the emulations (`getifaddrs`,
 //! `/proc/net/dev`) that work on the same stack.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 use nlinline::wire::consts::*;
-use nlinline::wire::{Message, Messages};
+use nlinline::wire::{FamilyName, Messages, ProtocolName, RouteTypeName, ScopeName, TableName};
 use nlinline::{AddrOptions, Handle, Route};
 use nlq::server::{Shared, SockOpt};
 use nlq_mem::MemStack;
@@ -59,10 +60,19 @@ fn main() -> Result<(), nlinline::Error> {
             .metric(10),
     )?;
 
+    // Link names by index, so that what follows reads as `ip` prints it.
+    let names: BTreeMap<u32, String> = h
+        .links()?
+        .into_iter()
+        .filter_map(|l| Some((l.header.index, l.name?.as_str().to_string())))
+        .collect();
+
     println!("== what `ip monitor` heard");
     while let Ok(Some(d)) = monitor.try_recv(32 * 1024) {
         for m in Messages::new(&d.bytes).flatten() {
-            println!("  group {:2}  {}", d.group, describe(&m));
+            let verb = if m.kind() & 3 == 1 { "deleted" } else { "new" };
+            let what = m.display().body_only().with_names(&names);
+            println!("  group {:2}  {verb} {what}", d.group);
         }
     }
 
@@ -85,15 +95,17 @@ fn main() -> Result<(), nlinline::Error> {
     println!("\n== ip addr");
     for a in h.addrs(AF_UNSPEC)? {
         let ip = a.local.or(a.address).expect("address");
-        let fam = if ip.is_ipv4() { "inet" } else { "inet6" };
+        let fam = FamilyName(a.header.family);
         let secondary = if a.all_flags() & IFA_F_SECONDARY != 0 {
             " secondary"
         } else {
             ""
         };
         println!(
-            "  {}: {fam} {ip}/{}{secondary}",
-            a.header.index, a.header.prefix_len
+            "  {}: {fam} {ip}/{} scope {}{secondary}",
+            dev(&names, a.header.index),
+            a.header.prefix_len,
+            ScopeName(a.header.scope)
         );
     }
 
@@ -105,12 +117,17 @@ fn main() -> Result<(), nlinline::Error> {
                 None => "default".into(),
             };
             let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+            let metric = r
+                .priority
+                .map(|m| format!(" metric {m}"))
+                .unwrap_or_default();
             println!(
-                "  {dst}{via} dev {} table {} proto {} metric {}",
-                r.oif.unwrap_or(0),
-                r.table_id(),
-                r.header.protocol,
-                r.priority.unwrap_or(0)
+                "  {}{dst}{via} dev {} table {} proto {} scope {}{metric}",
+                RouteTypeName(r.header.kind),
+                dev(&names, r.oif.unwrap_or(0)),
+                TableName(r.table_id()),
+                ProtocolName(r.header.protocol),
+                ScopeName(r.header.scope),
             );
         }
     }
@@ -156,33 +173,7 @@ fn mac(b: Option<&[u8]>) -> String {
         .join(":")
 }
 
-fn describe(m: &nlq::wire::NlMsg<'_>) -> String {
-    let verb = match m.kind() {
-        RTM_NEWLINK | RTM_NEWADDR | RTM_NEWROUTE => "new",
-        _ => "del",
-    };
-    match m.typed() {
-        Ok(Message::Link(l)) => format!("{verb} link {}", l.header().index),
-        Ok(Message::Addr(a)) => match nlq::wire::AddrRepr::parse(&a) {
-            Ok(r) => format!(
-                "{verb} addr {}/{} dev {}",
-                r.local
-                    .or(r.address)
-                    .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
-                r.header.prefix_len,
-                r.header.index
-            ),
-            Err(e) => format!("bad address: {e}"),
-        },
-        Ok(Message::Route(rm)) => match nlq::wire::RouteRepr::parse(&rm) {
-            Ok(r) => format!(
-                "{verb} route {}/{} table {}",
-                r.dst.map_or("default".to_string(), |d| d.to_string()),
-                r.header.dst_len,
-                r.table_id()
-            ),
-            Err(e) => format!("bad route: {e}"),
-        },
-        _ => format!("type {}", m.kind()),
-    }
+/// Link `index` by its name, as `ip` shows it.
+fn dev(names: &BTreeMap<u32, String>, index: u32) -> &str {
+    names.get(&index).map_or("?", String::as_str)
 }

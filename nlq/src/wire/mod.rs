@@ -35,6 +35,7 @@ mod addr;
 mod attr;
 pub mod consts;
 mod control;
+mod display;
 mod error;
 mod family;
 mod inline;
@@ -55,6 +56,10 @@ mod writer;
 pub use addr::{AddrAttr, AddrCacheInfo, AddrMessage, AddrRepr, IfAddrMsg};
 pub use attr::{Attr, AttrDecode, Attrs, IpBytes, TypedAttrs};
 pub use control::{emit_done, emit_error, DoneMessage, ErrorMessage, ExtAck};
+pub use display::{
+    FamilyName, FlagNames, LinkNames, NoNames, ProtocolName, RouteTypeName, ScopeName, ShowMessage,
+    TableName, TypeName,
+};
 pub use error::{Error, ErrorKind, Part, Result};
 pub use family::{FamilyHeader, FamilyMessage};
 pub use inline::{HwAddr, IfName, InlineBytes, InlineStr};
