@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use nlq::server::SockOpt;
 
 use crate::transport::Transport;
 
@@ -144,27 +145,7 @@ impl Transport for KernelSocket {
     }
 
     fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
-        let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
-        // A timeout beyond the clock's range waits as long as it says.
-        let deadline = std::time::Instant::now().checked_add(timeout);
-        loop {
-            let left = deadline.map_or(timeout, |d| {
-                d.saturating_duration_since(std::time::Instant::now())
-            });
-            self.wait_readable(left)?;
-            // Learn the datagram's size without consuming it, then read it
-            // whole into a buffer of that size.
-            buf.clear();
-            let (len, _) = self.sock.recv_from(buf, libc::MSG_PEEK | libc::MSG_TRUNC)?;
-            buf.clear();
-            buf.reserve(len);
-            let (n, from) = self.sock.recv_from(buf, 0)?;
-            buf.truncate(n);
-            if from.port_number() == 0 {
-                return Ok(());
-            }
-            // Not from the kernel: ignore it and wait for the next one.
-        }
+        self.receive(buf, None, timeout)
     }
 
     fn port(&self) -> u32 {
@@ -181,5 +162,84 @@ impl Transport for KernelSocket {
 
     fn join_group(&mut self, group: u32) -> io::Result<()> {
         self.sock.add_membership(group)
+    }
+
+    fn set_socket_option(&mut self, opt: SockOpt) -> io::Result<()> {
+        match opt {
+            SockOpt::AddMembership(g) => self.sock.add_membership(g),
+            SockOpt::DropMembership(g) => self.sock.drop_membership(g),
+            SockOpt::ExtAck(v) => self.sock.set_ext_ack(v),
+            SockOpt::CapAck(v) => self.sock.set_cap_ack(v),
+            SockOpt::StrictCheck(v) => self.sock.set_netlink_get_strict_chk(v),
+            SockOpt::NoEnobufs(v) => self.sock.set_no_enobufs(v),
+            SockOpt::RcvBuf(bytes) => self.set_buffers(bytes).map(drop),
+            SockOpt::PktInfo(v) => self.sock.set_pktinfo(v),
+            SockOpt::BroadcastError(v) => self.sock.set_broadcast_error(v),
+            SockOpt::ListenAllNsid(v) => self.sock.set_listen_all_namespaces(v),
+        }
+    }
+
+    /// The kernel cuts dumps to the largest buffer a socket has read with
+    /// (up to 32 KiB): the datagram is first looked at with a buffer of
+    /// `size` bytes, then read whole.
+    fn recv_with_buffer(
+        &mut self,
+        buf: &mut Vec<u8>,
+        size: usize,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        self.receive(buf, Some(size), timeout)
+    }
+}
+
+impl KernelSocket {
+    /// Receives one datagram from the kernel into `buf`, looked at first
+    /// with a buffer of `size` bytes when given (see
+    /// [`Transport::recv_with_buffer`]).
+    fn receive(
+        &mut self,
+        buf: &mut Vec<u8>,
+        size: Option<usize>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
+        // A timeout beyond the clock's range waits as long as it says.
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        loop {
+            let left = deadline.map_or(timeout, |d| {
+                d.saturating_duration_since(std::time::Instant::now())
+            });
+            self.wait_readable(left)?;
+            // Learn the datagram's size without consuming it, then read it
+            // whole into a buffer of that size.
+            buf.clear();
+            let len = match size {
+                None => {
+                    self.sock
+                        .recv_from(buf, libc::MSG_PEEK | libc::MSG_TRUNC)?
+                        .0
+                }
+                Some(size) => {
+                    // The reader's buffer, exactly: the kernel keeps its size.
+                    let mut reader = Vec::with_capacity(size.max(1));
+                    let len = self
+                        .sock
+                        .recv_from(&mut reader, libc::MSG_PEEK | libc::MSG_TRUNC)?
+                        .0;
+                    if buf.capacity() > size.max(len) {
+                        *buf = Vec::new();
+                    }
+                    len
+                }
+            };
+            buf.clear();
+            buf.reserve(len);
+            let (n, from) = self.sock.recv_from(buf, 0)?;
+            buf.truncate(n);
+            if from.port_number() == 0 {
+                return Ok(());
+            }
+            // Not from the kernel: ignore it and wait for the next one.
+        }
     }
 }

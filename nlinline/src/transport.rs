@@ -40,6 +40,8 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 
+use nlq::server::SockOpt;
+
 /// A datagram channel to a netlink server (the kernel or any stack).
 pub trait Transport {
     /// Sends one datagram holding one or more requests.
@@ -73,6 +75,69 @@ pub trait Transport {
             "this transport cannot join multicast groups",
         ))
     }
+
+    /// Sets a socket option, named as nlq's server names them
+    /// ([`SockOpt`]: `NETLINK_CAP_ACK`, `NETLINK_EXT_ACK`,
+    /// `NETLINK_GET_STRICT_CHK`, group membership, the receive buffer...).
+    /// By default only [`SockOpt::AddMembership`] works (through
+    /// [`Transport::join_group`]); any other option is
+    /// `io::ErrorKind::Unsupported`.
+    ///
+    /// ```
+    /// use nlinline::Transport;
+    /// use nlq::server::{Shared, SockOpt};
+    ///
+    /// /// Errors echo only the request's header, and links are heard.
+    /// fn prepare(socket: &mut impl Transport) -> std::io::Result<()> {
+    ///     socket.set_socket_option(SockOpt::CapAck(true))?;
+    ///     socket.set_socket_option(SockOpt::AddMembership(nlinline::wire::consts::RTNLGRP_LINK))
+    /// }
+    ///
+    /// let stack = Shared::new(nlq_mem::MemStack::new());
+    /// prepare(&mut stack.connect())?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn set_socket_option(&mut self, opt: SockOpt) -> io::Result<()> {
+        match opt {
+            SockOpt::AddMembership(group) => self.join_group(group),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this transport cannot set this socket option",
+            )),
+        }
+    }
+
+    /// Receives one datagram as [`Transport::recv`] does, for a reader
+    /// whose buffer holds `size` bytes: a server that cuts dumps to its
+    /// reader's buffer (nlq's server; the kernel, which learns the size
+    /// from `recvmsg`) cuts them to fit `size`. A datagram longer than
+    /// `size` still comes whole, so that the caller sees it did not fit.
+    /// By default the transport cannot tell its server the size, and this
+    /// is [`Transport::recv`].
+    ///
+    /// ```
+    /// use nlinline::{wire::consts::*, wire::Writer, Transport};
+    /// use nlq::server::Shared;
+    ///
+    /// let stack = Shared::new(nlq_mem::MemStack::new());
+    /// let mut socket = stack.connect();
+    /// let mut w = Writer::new(Vec::new());
+    /// w.message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, |w| w.put(&[AF_UNSPEC, 0, 0, 0]))?;
+    /// socket.send(w.buffer())?;
+    /// let mut datagram = Vec::new();
+    /// socket.recv_with_buffer(&mut datagram, 4096, None)?;
+    /// assert!(datagram.len() <= 4096);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn recv_with_buffer(
+        &mut self,
+        buf: &mut Vec<u8>,
+        size: usize,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let _ = size;
+        self.recv(buf, timeout)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -90,6 +155,17 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn join_group(&mut self, group: u32) -> io::Result<()> {
         (**self).join_group(group)
+    }
+    fn set_socket_option(&mut self, opt: SockOpt) -> io::Result<()> {
+        (**self).set_socket_option(opt)
+    }
+    fn recv_with_buffer(
+        &mut self,
+        buf: &mut Vec<u8>,
+        size: usize,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        (**self).recv_with_buffer(buf, size, timeout)
     }
 }
 
@@ -210,13 +286,7 @@ impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
     /// Waits only when given a timeout: without one, an empty queue means
     /// no answer is coming (the server answers within `send`).
     fn recv(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> io::Result<()> {
-        let got = self
-            .recv_timeout(LOOPBACK_READ_SIZE, timeout.unwrap_or(Duration::ZERO))
-            .map_err(io::Error::from_raw_os_error)?;
-        let d = got.ok_or(io::ErrorKind::TimedOut)?;
-        buf.clear();
-        buf.extend_from_slice(&d.bytes);
-        Ok(())
+        self.recv_with_buffer(buf, LOOPBACK_READ_SIZE, timeout)
     }
 
     fn port(&self) -> u32 {
@@ -224,13 +294,31 @@ impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
     }
 
     fn reserve_replies(&mut self, bytes: usize) -> io::Result<Option<usize>> {
-        self.set_option(nlq::server::SockOpt::RcvBuf(bytes))
-            .map_err(io::Error::from_raw_os_error)?;
+        Transport::set_socket_option(self, SockOpt::RcvBuf(bytes))?;
         Ok(Some(bytes))
     }
 
     fn join_group(&mut self, group: u32) -> io::Result<()> {
-        self.set_option(nlq::server::SockOpt::AddMembership(group))
-            .map_err(io::Error::from_raw_os_error)
+        Transport::set_socket_option(self, SockOpt::AddMembership(group))
+    }
+
+    fn set_socket_option(&mut self, opt: SockOpt) -> io::Result<()> {
+        nlq::server::Client::set_option(self, opt).map_err(io::Error::from_raw_os_error)
+    }
+
+    /// Dumps are cut into datagrams of `size` bytes as they are read.
+    fn recv_with_buffer(
+        &mut self,
+        buf: &mut Vec<u8>,
+        size: usize,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let got = self
+            .recv_timeout(size, timeout.unwrap_or(Duration::ZERO))
+            .map_err(io::Error::from_raw_os_error)?;
+        let d = got.ok_or(io::ErrorKind::TimedOut)?;
+        buf.clear();
+        buf.extend_from_slice(&d.bytes);
+        Ok(())
     }
 }

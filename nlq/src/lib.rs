@@ -54,8 +54,6 @@
 extern crate alloc;
 
 pub mod addr_rules;
-#[cfg(feature = "std")]
-pub mod conformance;
 pub mod devconf;
 #[cfg(feature = "alloc")]
 pub mod emulate;

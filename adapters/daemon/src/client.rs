@@ -466,4 +466,20 @@ impl nlinline::Transport for SocketClient {
     fn join_group(&mut self, group: u32) -> io::Result<()> {
         self.set_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
     }
+
+    fn set_socket_option(&mut self, opt: SockOpt) -> io::Result<()> {
+        self.set_sockopt(opt)
+    }
+
+    /// Tells the daemon the reader's buffer size first (see
+    /// [`SocketClient::reader_size`]).
+    fn recv_with_buffer(
+        &mut self,
+        buf: &mut Vec<u8>,
+        size: usize,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        self.reader_size(u32::try_from(size).unwrap_or(u32::MAX))?;
+        nlinline::Transport::recv(self, buf, timeout)
+    }
 }

@@ -1,13 +1,26 @@
 //! The whole conformance kit through a daemon serving `MemStack`: every
 //! check runs on a fresh daemon and talks to it over the socket protocol.
 
-use nlq::conformance::{self, Setup};
+use nlq_conformance::{self as conformance, Endpoint, Settled, Setup};
+use nlq_daemon::client::SocketClient;
 use nlq_daemon::endpoint::DaemonEndpoint;
 use nlq_mem::MemStack;
 
+/// A fresh daemon, as the kit's endpoint.
+struct Daemon(DaemonEndpoint<MemStack>);
+
+impl Endpoint for Daemon {
+    type Socket = SocketClient;
+
+    fn connect(&mut self) -> std::io::Result<SocketClient> {
+        self.0.connect()
+    }
+}
+
 fn check(setup: &Setup) {
     let report = conformance::run_on(setup, || {
-        DaemonEndpoint::spawn(MemStack::new()).map_err(|e| e.to_string())
+        let daemon = DaemonEndpoint::spawn(MemStack::new()).map_err(|e| e.to_string())?;
+        Ok(Settled::new(Daemon(daemon)))
     });
     println!("{report}");
     let failed: Vec<_> = report

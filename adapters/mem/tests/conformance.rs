@@ -1,6 +1,6 @@
 //! The conformance kit against the reference stack: nothing may fail.
 
-use nlq::conformance::{self, Outcome, Setup};
+use nlq_conformance::{self as conformance, Outcome, Setup};
 use nlq_mem::MemStack;
 
 /// Checks known to fail on `MemStack` + `Server`, each with the issue. A

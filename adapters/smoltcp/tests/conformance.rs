@@ -4,7 +4,7 @@
 //! test, so that the table in the README stays true. Run with
 //! `--nocapture` to print the table.
 
-use nlq::conformance::{self, Outcome, Setup};
+use nlq_conformance::{self as conformance, Outcome, Setup};
 
 mod common;
 

@@ -1,97 +1,46 @@
-//! What the checks stand on: the endpoint they talk to, a context per
-//! check, and helpers that send requests as `ip` builds them and read the
-//! answers back.
+//! What the checks stand on: a context per check over the endpoint's
+//! sockets, and helpers that send requests as `ip` builds them and read
+//! the answers back.
 
-use std::format;
-use std::string::{String, ToString};
-use std::vec::Vec;
+use std::io;
+use std::net::IpAddr;
+use std::time::Duration;
 
-use core::net::IpAddr;
-
-use crate::errno::{self, EOPNOTSUPP};
-use crate::server::{ConnId, Server, SockOpt};
-use crate::stack::Stack;
-use crate::wire::consts::*;
-use crate::wire::{
+use nlinline::Transport;
+use nlq::errno::{self, EOPNOTSUPP};
+use nlq::server::SockOpt;
+use nlq::wire::consts::*;
+use nlq::wire::{
     AddrRepr, ErrorMessage, FamilyHeader, IfInfoMsg, IfName, LinkInfoRepr, LinkRepr, Message,
     Messages, NlMsg, RouteRepr, Writer,
 };
 
-use super::{Outcome, Setup, TestLink};
-
-/// Something that answers rtnetlink datagrams on connections: what the
-/// checks talk to.
-///
-/// [`Server`] is one (that is what [`run`](super::run) uses); implement it
-/// for another carrier (a unix socket to a stack in another process, or a
-/// kernel `NETLINK_ROUTE` socket in a scratch network namespace, to see what
-/// Linux answers) and run the same checks with [`run_on`](super::run_on).
-/// Replies must be available as soon as `send` returns (notifications of
-/// changes made on another connection too).
-pub trait Endpoint {
-    /// A connection (a netlink socket).
-    type Conn: Copy;
-
-    /// Opens a connection; `Err` is an errno.
-    fn connect(&mut self) -> Result<Self::Conn, i32>;
-
-    /// Sends one datagram of requests on `conn`.
-    fn send(&mut self, conn: Self::Conn, datagram: &[u8]) -> Result<(), i32>;
-
-    /// The next datagram for `conn`, read with a buffer of `max` bytes (a
-    /// datagram longer than `max` comes back whole, so that the check sees
-    /// it did not fit); `Ok(None)` when there is nothing to read.
-    fn recv(&mut self, conn: Self::Conn, max: usize) -> Result<Option<Vec<u8>>, i32>;
-
-    /// Sets a socket option on `conn`.
-    fn set_option(&mut self, conn: Self::Conn, opt: SockOpt) -> Result<(), i32>;
-}
-
-impl<S: Stack> Endpoint for Server<S> {
-    type Conn = ConnId;
-
-    fn connect(&mut self) -> Result<ConnId, i32> {
-        Ok(Server::connect(self))
-    }
-
-    fn send(&mut self, conn: ConnId, datagram: &[u8]) -> Result<(), i32> {
-        Server::send(self, conn, datagram);
-        Ok(())
-    }
-
-    fn recv(&mut self, conn: ConnId, max: usize) -> Result<Option<Vec<u8>>, i32> {
-        Server::recv(self, conn, max).map(|d| d.map(|d| d.bytes.to_vec()))
-    }
-
-    fn set_option(&mut self, conn: ConnId, opt: SockOpt) -> Result<(), i32> {
-        Server::set_option(self, conn, opt)
-    }
-}
+use crate::{Endpoint, Outcome, Setup, TestLink};
 
 /// What a step of a check gives: a value, or the check's outcome when it
 /// cannot go on (a failure, or something the stack does not do).
-pub(super) type Step<T> = Result<T, Outcome>;
+pub(crate) type Step<T> = Result<T, Outcome>;
 
 /// A failed step.
-pub(super) fn fail(text: impl Into<String>) -> Outcome {
+pub(crate) fn fail(text: impl Into<String>) -> Outcome {
     Outcome::Fail(text.into())
 }
 
 /// A step the stack does not support.
-pub(super) fn unsupported(text: impl Into<String>) -> Outcome {
+pub(crate) fn unsupported(text: impl Into<String>) -> Outcome {
     Outcome::Unsupported(text.into())
 }
 
 /// A reader's buffer large enough for any datagram (the kernel caps dump
 /// datagrams at 32 KiB).
-pub(super) const BIG_READ: usize = 64 * 1024;
+pub(crate) const BIG_READ: usize = 64 * 1024;
 
 /// How many datagrams a check reads at most before it calls the endpoint
 /// broken (a dump that never ends).
 const MAX_DATAGRAMS: usize = 1_000;
 
 /// An errno as `ip` would name it: "ACK" for 0, "ENODEV", or the number.
-pub(super) fn errno_name(e: i32) -> String {
+pub(crate) fn errno_name(e: i32) -> String {
     match (e, errno::name(e)) {
         (0, _) => "ACK".to_string(),
         (_, "E?") => format!("errno {e}"),
@@ -99,10 +48,19 @@ pub(super) fn errno_name(e: i32) -> String {
     }
 }
 
+/// The errno of a transport's error (`EIO` when it has none).
+fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(match e.kind() {
+        io::ErrorKind::Unsupported => libc::EOPNOTSUPP,
+        io::ErrorKind::TimedOut => libc::ETIMEDOUT,
+        _ => libc::EIO,
+    })
+}
+
 /// The outcome of a step answered `got` where `wanted` was expected (0: an
 /// ACK): `EOPNOTSUPP` where something else was wanted means the stack does
 /// not do it.
-pub(super) fn refused(what: &str, got: i32, wanted: i32) -> Outcome {
+pub(crate) fn refused(what: &str, got: i32, wanted: i32) -> Outcome {
     if got == EOPNOTSUPP && wanted != EOPNOTSUPP {
         unsupported(format!("{what}: EOPNOTSUPP"))
     } else {
@@ -116,7 +74,7 @@ pub(super) fn refused(what: &str, got: i32, wanted: i32) -> Outcome {
 
 /// One message of a reply, owned.
 #[derive(Debug, Clone)]
-pub(super) struct Msg {
+pub(crate) struct Msg {
     /// The whole message, header included.
     pub bytes: Vec<u8>,
 }
@@ -213,13 +171,13 @@ impl Msg {
 }
 
 /// The messages of a reply, described: `[RTM_NEWLINK, NLMSG_ERROR(ACK)]`.
-pub(super) fn describe_all(msgs: &[Msg]) -> String {
+pub(crate) fn describe_all(msgs: &[Msg]) -> String {
     let parts: Vec<String> = msgs.iter().map(Msg::describe).collect();
     format!("[{}]", parts.join(", "))
 }
 
 /// Splits a datagram into owned messages; a framing error fails the step.
-pub(super) fn split(datagram: &[u8]) -> Step<Vec<Msg>> {
+pub(crate) fn split(datagram: &[u8]) -> Step<Vec<Msg>> {
     let mut out = Vec::new();
     for m in Messages::new(datagram) {
         let m = m.map_err(|e| fail(format!("a reply datagram does not parse: {e}")))?;
@@ -232,24 +190,29 @@ pub(super) fn split(datagram: &[u8]) -> Step<Vec<Msg>> {
 
 /// The link the checks configure, once known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Link {
+pub(crate) struct Link {
     pub index: u32,
     pub name: String,
 }
 
-/// The state of one check: a fresh endpoint, its first connection, and the
-/// next sequence number.
-pub(super) struct Ctx<'s, E: Endpoint> {
-    pub ep: E,
-    /// The connection requests go out on unless a check says otherwise.
-    pub conn: E::Conn,
+/// A socket of a check: its index among the sockets the check opened.
+pub(crate) type Conn = usize;
+
+/// The state of one check: a fresh endpoint, the sockets opened on it
+/// (the first is the main one), and the next sequence number.
+pub(crate) struct Ctx<'s, E: Endpoint> {
+    /// Declared first: the sockets close before their endpoint goes.
+    socks: Vec<E::Socket>,
+    ep: E,
+    /// The socket requests go out on unless a check says otherwise.
+    pub conn: Conn,
     pub setup: &'s Setup,
     seq: u32,
     link: Option<Link>,
 }
 
 /// A `RTM_GETLINK` / `RTM_NEWLINK` body naming a link by index.
-pub(super) fn link_by_index(index: u32) -> LinkRepr {
+pub(crate) fn link_by_index(index: u32) -> LinkRepr {
     LinkRepr {
         header: IfInfoMsg {
             family: AF_UNSPEC,
@@ -261,7 +224,7 @@ pub(super) fn link_by_index(index: u32) -> LinkRepr {
 }
 
 /// A link body naming a link by name only (`ip link ... dev NAME`).
-pub(super) fn link_by_name(name: &str) -> Step<LinkRepr> {
+pub(crate) fn link_by_name(name: &str) -> Step<LinkRepr> {
     let name = IfName::try_from_str(name).ok_or_else(|| fail(format!("bad link name {name:?}")))?;
     Ok(LinkRepr {
         name: Some(name),
@@ -271,12 +234,12 @@ pub(super) fn link_by_name(name: &str) -> Step<LinkRepr> {
 
 /// The body of `ip addr add|del IP/LEN dev INDEX`: `IFA_LOCAL` and
 /// `IFA_ADDRESS` both set to the address.
-pub(super) fn addr_body(ip: IpAddr, prefix_len: u8, index: u32) -> AddrRepr {
+pub(crate) fn addr_body(ip: IpAddr, prefix_len: u8, index: u32) -> AddrRepr {
     AddrRepr::new(ip, prefix_len, index).with_local(ip)
 }
 
 /// The body of `ip route add DST/LEN via GW`.
-pub(super) fn route_add_body(dst: IpAddr, dst_len: u8, gateway: IpAddr) -> RouteRepr {
+pub(crate) fn route_add_body(dst: IpAddr, dst_len: u8, gateway: IpAddr) -> RouteRepr {
     let mut r = RouteRepr::new(dst, dst_len);
     r.gateway = Some(gateway);
     r
@@ -284,7 +247,7 @@ pub(super) fn route_add_body(dst: IpAddr, dst_len: u8, gateway: IpAddr) -> Route
 
 /// The body of `ip route del DST/LEN via GW`: main table, protocol and type
 /// unspecified, scope nowhere (iproute2 leaves them to match anything).
-pub(super) fn route_del_body(dst: IpAddr, dst_len: u8, gateway: IpAddr) -> RouteRepr {
+pub(crate) fn route_del_body(dst: IpAddr, dst_len: u8, gateway: IpAddr) -> RouteRepr {
     let mut r = route_add_body(dst, dst_len, gateway);
     r.header.protocol = RTPROT_UNSPEC;
     r.header.scope = RT_SCOPE_NOWHERE;
@@ -294,12 +257,12 @@ pub(super) fn route_del_body(dst: IpAddr, dst_len: u8, gateway: IpAddr) -> Route
 
 /// An address's own address as the dumps give it (IPv6 omits `IFA_LOCAL`
 /// when it equals `IFA_ADDRESS`).
-pub(super) fn addr_ip(a: &AddrRepr) -> Option<IpAddr> {
+pub(crate) fn addr_ip(a: &AddrRepr) -> Option<IpAddr> {
     a.local.or(a.address)
 }
 
 /// The family of an address.
-pub(super) fn family_of(ip: &IpAddr) -> u8 {
+pub(crate) fn family_of(ip: &IpAddr) -> u8 {
     if ip.is_ipv4() {
         AF_INET
     } else {
@@ -308,39 +271,62 @@ pub(super) fn family_of(ip: &IpAddr) -> u8 {
 }
 
 /// A message body written by a closure (a repr's `emit`, or raw bytes).
-pub(super) type Body<'b> = &'b dyn Fn(&mut Writer<Vec<u8>>) -> crate::wire::Result<()>;
+pub(crate) type Body<'b> = &'b dyn Fn(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>;
+
+/// One request message, numbered `seq`, from port 0: `NLM_F_REQUEST` is
+/// added to `flags`.
+pub(crate) fn request(
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    body: Body<'_>,
+) -> nlq::wire::Result<Vec<u8>> {
+    let mut w = Writer::new(Vec::new());
+    w.message(kind, flags | NLM_F_REQUEST, seq, 0, |w| body(w))?;
+    Ok(w.into_inner())
+}
 
 impl<'s, E: Endpoint> Ctx<'s, E> {
-    /// A context over a fresh endpoint, with one connection open.
-    pub fn new(setup: &'s Setup, mut ep: E) -> Step<Self> {
-        let conn = ep
-            .connect()
-            .map_err(|e| fail(format!("connect: {}", errno_name(e))))?;
-        Ok(Ctx {
+    /// A context over a fresh endpoint, with one socket open.
+    pub fn new(setup: &'s Setup, ep: E) -> Step<Self> {
+        let mut cx = Ctx {
+            socks: Vec::new(),
             ep,
-            conn,
+            conn: 0,
             setup,
             seq: 0,
             link: None,
-        })
+        };
+        cx.conn = cx.connect()?;
+        Ok(cx)
     }
 
-    /// Opens another connection.
-    pub fn connect(&mut self) -> Step<E::Conn> {
-        self.ep
+    /// Opens another socket.
+    pub fn connect(&mut self) -> Step<Conn> {
+        let s = self
+            .ep
             .connect()
-            .map_err(|e| fail(format!("connect: {}", errno_name(e))))
+            .map_err(|e| fail(format!("connect: {}", errno_name(errno_of(&e)))))?;
+        self.socks.push(s);
+        Ok(self.socks.len().saturating_sub(1))
+    }
+
+    /// Socket `conn`.
+    fn sock(&mut self, conn: Conn) -> Step<&mut E::Socket> {
+        self.socks
+            .get_mut(conn)
+            .ok_or_else(|| fail(format!("the kit has no socket {conn}")))
     }
 
     /// Sets a socket option.
-    pub fn set_option(&mut self, conn: E::Conn, opt: SockOpt) -> Step<()> {
-        self.ep
-            .set_option(conn, opt)
-            .map_err(|e| fail(format!("setsockopt {opt:?}: {}", errno_name(e))))
+    pub fn set_option(&mut self, conn: Conn, opt: SockOpt) -> Step<()> {
+        self.sock(conn)?
+            .set_socket_option(opt)
+            .map_err(|e| fail(format!("setsockopt {opt:?}: {}", errno_name(errno_of(&e)))))
     }
 
     /// Joins a multicast group on `conn`.
-    pub fn join(&mut self, conn: E::Conn, group: u32) -> Step<()> {
+    pub fn join(&mut self, conn: Conn, group: u32) -> Step<()> {
         self.set_option(conn, SockOpt::AddMembership(group))
     }
 
@@ -353,27 +339,37 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
     /// One request message: `NLM_F_REQUEST` is added to `flags`.
     pub fn build(&mut self, kind: u16, flags: u16, body: Body<'_>) -> Step<(u32, Vec<u8>)> {
         let seq = self.next_seq();
-        let mut w = Writer::new(Vec::new());
-        w.message(kind, flags | NLM_F_REQUEST, seq, 0, |w| body(w))
+        let bytes = request(kind, flags, seq, body)
             .map_err(|e| fail(format!("the kit could not encode a request: {e}")))?;
-        Ok((seq, w.into_inner()))
+        Ok((seq, bytes))
     }
 
-    /// Sends a datagram.
-    pub fn send_raw(&mut self, conn: E::Conn, datagram: &[u8]) -> Step<()> {
-        self.ep
-            .send(conn, datagram)
-            .map_err(|e| fail(format!("send: {}", errno_name(e))))
+    /// Sends a datagram, and waits until what it causes can be read.
+    pub fn send_raw(&mut self, conn: Conn, datagram: &[u8]) -> Step<()> {
+        let send = |e: io::Error| fail(format!("send: {}", errno_name(errno_of(&e))));
+        self.sock(conn)?.send(datagram).map_err(send)?;
+        self.ep.settle(&mut self.socks, conn).map_err(send)
     }
 
     /// Every datagram waiting for `conn`, read with a buffer of `max`.
-    pub fn datagrams(&mut self, conn: E::Conn, max: usize) -> Step<Vec<Vec<u8>>> {
+    pub fn datagrams(&mut self, conn: Conn, max: usize) -> Step<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         loop {
-            match self.ep.recv(conn, max) {
-                Ok(Some(d)) => out.push(d),
-                Ok(None) => return Ok(out),
-                Err(e) => return Err(fail(format!("recv: {}", errno_name(e)))),
+            let mut d = Vec::new();
+            match self
+                .sock(conn)?
+                .recv_with_buffer(&mut d, max, Some(Duration::ZERO))
+            {
+                Ok(()) => out.push(d),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                    ) =>
+                {
+                    return Ok(out)
+                }
+                Err(e) => return Err(fail(format!("recv: {}", errno_name(errno_of(&e))))),
             }
             if out.len() > MAX_DATAGRAMS {
                 return Err(fail(format!(
@@ -384,7 +380,7 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
     }
 
     /// Every message waiting for `conn`.
-    pub fn messages(&mut self, conn: E::Conn) -> Step<Vec<Msg>> {
+    pub fn messages(&mut self, conn: Conn) -> Step<Vec<Msg>> {
         let mut out = Vec::new();
         for d in self.datagrams(conn, BIG_READ)? {
             out.extend(split(&d)?);
@@ -396,7 +392,7 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
     /// everything the connection then has to read.
     pub fn exchange_on(
         &mut self,
-        conn: E::Conn,
+        conn: Conn,
         kind: u16,
         flags: u16,
         body: Body<'_>,
@@ -434,13 +430,7 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
     /// A dump on `conn` of `kind` with `body`: the reply messages (all of
     /// type `reply`, marked `NLM_F_MULTI`), checked to end with one
     /// `NLMSG_DONE` whose status is 0.
-    pub fn dump_on(
-        &mut self,
-        conn: E::Conn,
-        what: &str,
-        kind: u16,
-        body: Body<'_>,
-    ) -> Step<Vec<Msg>> {
+    pub fn dump_on(&mut self, conn: Conn, what: &str, kind: u16, body: Body<'_>) -> Step<Vec<Msg>> {
         let (seq, mut msgs) = self.exchange_on(conn, kind, NLM_F_DUMP, body)?;
         let reply = kind.wrapping_sub(2);
         let last = msgs
@@ -454,7 +444,7 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
         let Some(status) = last.done() else {
             return Err(fail(format!(
                 "{what}: the dump does not end with NLMSG_DONE: {}",
-                describe_all(&[msgs, std::vec![last]].concat())
+                describe_all(&[msgs, vec![last]].concat())
             )));
         };
         if status != 0 {
@@ -682,11 +672,11 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
 }
 
 /// The body of `ip link add NAME type KIND`.
-pub(super) fn new_link_body(kind: &str, name: &str) -> Step<LinkRepr> {
+pub(crate) fn new_link_body(kind: &str, name: &str) -> Step<LinkRepr> {
     let mut l = link_by_name(name)?;
     l.info = Some(LinkInfoRepr {
         kind: Some(
-            crate::wire::InlineStr::try_from_str(kind)
+            nlq::wire::InlineStr::try_from_str(kind)
                 .ok_or_else(|| fail(format!("bad link kind {kind:?}")))?,
         ),
         ..LinkInfoRepr::default()
@@ -696,7 +686,7 @@ pub(super) fn new_link_body(kind: &str, name: &str) -> Step<LinkRepr> {
 
 /// Puts `prefix` before the text of a failure or an unsupported outcome
 /// (unless the text names its step already: `setup: ...`).
-pub(super) fn prefix_outcome(o: Outcome, prefix: &str) -> Outcome {
+pub(crate) fn prefix_outcome(o: Outcome, prefix: &str) -> Outcome {
     let add = |t: String| {
         if t.starts_with("setup: ") || t.starts_with(prefix) {
             t
@@ -713,7 +703,7 @@ pub(super) fn prefix_outcome(o: Outcome, prefix: &str) -> Outcome {
 
 /// Checks that `msgs` is exactly one `NLMSG_ERROR` for `seq` carrying
 /// `wanted` (0: an ACK).
-pub(super) fn expect_answer(what: &str, wanted: i32, seq: u32, msgs: &[Msg]) -> Step<()> {
+pub(crate) fn expect_answer(what: &str, wanted: i32, seq: u32, msgs: &[Msg]) -> Step<()> {
     match msgs {
         [m] => {
             let Some(got) = m.errno() else {

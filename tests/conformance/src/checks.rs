@@ -2,26 +2,22 @@
 //! only bytes: requests built as `ip` builds them, answers read as `ip`
 //! reads them.
 
-use std::format;
-use std::string::String;
-use std::vec::Vec;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use nlq::errno::*;
+use nlq::server::SockOpt;
+use nlq::wire::consts::*;
+use nlq::wire::{AddrRepr, FamilyHeader, HwAddr, LinkRepr, NlMsgHeader, RouteRepr};
 
-use crate::errno::*;
-use crate::server::SockOpt;
-use crate::wire::consts::*;
-use crate::wire::{AddrRepr, FamilyHeader, HwAddr, LinkRepr, NlMsgHeader, RouteRepr};
-
-use super::harness::{
+use crate::harness::{
     addr_body, addr_ip, describe_all, errno_name, fail, family_of, link_by_index, link_by_name,
     new_link_body, prefix_outcome, refused, route_add_body, route_del_body, split, unsupported,
-    Ctx, Endpoint, Msg, Step,
+    Conn, Ctx, Msg, Step,
 };
-use super::{Outcome, TestLink};
+use crate::{Endpoint, Outcome, TestLink};
 
 /// One check: where it belongs, its name, what it wants, and its body.
-pub(super) struct Spec<E: Endpoint> {
+pub(crate) struct Spec<E: Endpoint> {
     pub group: &'static str,
     pub name: &'static str,
     pub about: &'static str,
@@ -31,8 +27,8 @@ pub(super) struct Spec<E: Endpoint> {
 macro_rules! specs {
     ($($group:literal, $name:ident, $about:literal;)*) => {
         /// Every check, in report order.
-        pub(super) fn all<E: Endpoint>() -> Vec<Spec<E>> {
-            std::vec![$(Spec {
+        pub(crate) fn all<E: Endpoint>() -> Vec<Spec<E>> {
+            vec![$(Spec {
                 group: $group,
                 name: stringify!($name),
                 about: $about,
@@ -1210,7 +1206,7 @@ fn ipv6_route_delete_missing<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
 // ---------------------------------------------------------- notifications
 
 /// Opens a second connection that joins `group`, with nothing to read yet.
-fn listener<E: Endpoint>(cx: &mut Ctx<'_, E>, group: u32) -> Step<E::Conn> {
+fn listener<E: Endpoint>(cx: &mut Ctx<'_, E>, group: u32) -> Step<Conn> {
     let l = cx.connect()?;
     cx.join(l, group)?;
     cx.messages(l)?;

@@ -1,3 +1,5 @@
+//! # nlq-conformance
+//!
 //! A conformance kit: which rtnetlink behaviours a [`Stack`] gets right.
 //!
 //! An adapter author runs [`run`] against their own stack, from a test,
@@ -7,9 +9,10 @@
 //! leaves the family out). The report prints as a markdown table, to
 //! publish in the adapter's README.
 //!
-//! Every check runs on a fresh stack, wrapped in a [`Server`], and talks
-//! to it only in bytes: the requests are built as `ip` builds them, the
-//! answers are read as `ip` reads them (sequence numbers, `NLM_F_MULTI`,
+//! Every check runs on a fresh stack, wrapped in an in-process
+//! [`Server`](nlq::server::Server) (a [`Shared`] one), and talks to it only
+//! in bytes, over [`nlinline`] transports: the requests are built as `ip`
+//! builds them, the answers are read as `ip` reads them (sequence numbers, `NLM_F_MULTI`,
 //! `NLMSG_DONE`, ACKs, notifications on other sockets). So it checks the
 //! server and the stack together, as a client sees them. A panic in the
 //! stack fails its check, not the run.
@@ -18,8 +21,10 @@
 //! against a kernel `NETLINK_ROUTE` socket in a scratch network namespace
 //! (Linux 6.18 with `bridge`, `veth` and `ifb` links; `ifb` cannot change
 //! its MAC address, so that check comes out unsupported there). To run the
-//! checks against something other than a [`Server`] (a stack in another
-//! process, or the kernel), implement [`Endpoint`] and call [`run_on`].
+//! checks against something other than an in-process server, call
+//! [`run_on`] with an [`Endpoint`]: the kernel ([`Kernel`]), a stack in another process
+//! whose sockets are [`nlinline::Transport`]s ([`Settled`] waits for its
+//! answers), or your own.
 //!
 //! # The checks
 //!
@@ -56,7 +61,7 @@
 //!
 //! ```
 //! use core::ops::ControlFlow;
-//! use nlq::conformance::{self, Outcome, Setup};
+//! use nlq_conformance::{self as conformance, Outcome, Setup};
 //! use nlq::errno::EINVAL;
 //! use nlq::stack::{Event, Events, LinkChange, Stack, StackError, StackResult, Visit};
 //! use nlq::wire::{consts::*, HwAddr, IfName, LinkRepr};
@@ -118,20 +123,19 @@
 //! A stack that creates links instead (as `nlq_mem::MemStack` does):
 //!
 //! ```ignore
-//! let report = nlq::conformance::run(&Setup::create_link("dummy"), nlq_mem::MemStack::new);
+//! let report = nlq_conformance::run(&Setup::create_link("dummy"), nlq_mem::MemStack::new);
 //! ```
 
 mod checks;
+mod endpoint;
 mod harness;
 
 use std::fmt;
-use std::string::{String, ToString};
-use std::vec::Vec;
 
-pub use harness::Endpoint;
+pub use endpoint::{Endpoint, Kernel, Settled, SettledSocket};
 
-use crate::server::Server;
-use crate::stack::Stack;
+use nlq::server::Shared;
+use nlq::stack::Stack;
 
 /// The link the checks configure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,8 +292,8 @@ impl fmt::Display for Report {
         for c in &self.checks {
             let result = match &c.outcome {
                 Outcome::Pass => "pass".to_string(),
-                Outcome::Fail(why) => std::format!("**FAIL**: {}", cell(why)),
-                Outcome::Unsupported(why) => std::format!("unsupported: {}", cell(why)),
+                Outcome::Fail(why) => format!("**FAIL**: {}", cell(why)),
+                Outcome::Unsupported(why) => format!("unsupported: {}", cell(why)),
             };
             writeln!(
                 f,
@@ -312,13 +316,13 @@ impl fmt::Display for Report {
 }
 
 /// Runs every check, each on a fresh stack made by `new_stack` and served
-/// by a [`Server`].
+/// by a fresh in-process [`Server`](nlq::server::Server).
 pub fn run<S, F>(setup: &Setup, mut new_stack: F) -> Report
 where
     S: Stack,
     F: FnMut() -> S,
 {
-    run_on(setup, || Ok(Server::new(new_stack())))
+    run_on(setup, || Ok(Shared::new(new_stack())))
 }
 
 /// Runs every check, each on a fresh endpoint made by `new_endpoint` (an
@@ -332,7 +336,7 @@ where
     for spec in checks::all::<E>() {
         let outcome = match new_endpoint() {
             Ok(ep) => run_one(setup, ep, spec.run),
-            Err(why) => Outcome::Fail(std::format!("no fresh endpoint: {why}")),
+            Err(why) => Outcome::Fail(format!("no fresh endpoint: {why}")),
         };
         report.checks.push(Check {
             group: spec.group,
@@ -349,7 +353,7 @@ pub fn checks() -> impl Iterator<Item = (&'static str, &'static str, &'static st
     /// A stack for naming the checks' endpoint type.
     struct Nothing;
     impl Stack for Nothing {}
-    checks::all::<Server<Nothing>>()
+    checks::all::<Shared<Nothing>>()
         .into_iter()
         .map(|s| (s.group, s.name, s.about))
 }
@@ -374,7 +378,7 @@ fn run_one<E: Endpoint>(
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic".to_string());
-            Outcome::Fail(std::format!("panicked: {text}"))
+            Outcome::Fail(format!("panicked: {text}"))
         }
     }
 }
