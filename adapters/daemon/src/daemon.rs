@@ -572,7 +572,8 @@ impl<S: Stack> Daemon<S> {
         } else if let Some(s) = self.conns.get_mut(slot) {
             *s = Some(conn);
         }
-        *self.per_user.entry(uid).or_insert(0) += 1;
+        let held = self.per_user.entry(uid).or_insert(0);
+        *held = held.saturating_add(1);
         self.hellos.push_back((slot, since));
     }
 
@@ -830,7 +831,7 @@ impl<S: Stack> Daemon<S> {
                 self.server.stack_mut().refuse(None);
                 return data.len();
             };
-            *budget -= 1;
+            *budget = budget.saturating_sub(1);
             let server = &mut self.server;
             let handled = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 server.send(conn, m.as_bytes());

@@ -175,9 +175,10 @@ pub fn capture(input: &[u8]) -> Result<Capture, Error> {
 /// Hex text to bytes: one `Vec` per block (blocks end at blank lines).
 fn hex_datagrams(input: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     let text = std::str::from_utf8(input).map_err(|e| Error::Hex {
-        line: 1 + input
+        line: input
             .get(..e.valid_up_to())
-            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count()),
+            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
+            .saturating_add(1),
         what: "not text".into(),
     })?;
     let mut blocks = Vec::new();

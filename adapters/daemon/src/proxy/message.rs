@@ -300,8 +300,8 @@ fn typed_check(msg: &NlMsg<'_>) -> Result<(), Refusal> {
 /// The interface indexes of an `RTA_MULTIPATH` value (`rtnexthop`s).
 fn hop_indexes(mut v: &[u8]) -> Vec<u32> {
     let mut out = Vec::new();
-    while v.len() >= 8 {
-        let len = usize::from(u16::from_ne_bytes([v[0], v[1]]));
+    while let Some(&[l0, l1, ..]) = v.first_chunk::<8>() {
+        let len = usize::from(u16::from_ne_bytes([l0, l1]));
         out.push(u32_at(v, 4));
         let step = (len.max(8).saturating_add(3)) & !3;
         v = v.get(step..).unwrap_or_default();

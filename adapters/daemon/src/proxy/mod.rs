@@ -492,7 +492,7 @@ impl Slot {
         if *n >= most {
             return None;
         }
-        *n += 1;
+        *n = n.saturating_add(1);
         Some(Slot {
             shared: Arc::clone(shared),
             uid,

@@ -463,17 +463,17 @@ pub fn glob(pattern: &str, name: &str) -> bool {
         match p.get(pi) {
             Some('*') => {
                 star = Some((pi, ni));
-                pi += 1;
+                pi = pi.saturating_add(1);
             }
             Some(&c) if c == '?' || Some(&c) == n.get(ni) => {
-                pi += 1;
-                ni += 1;
+                pi = pi.saturating_add(1);
+                ni = ni.saturating_add(1);
             }
             _ => match star {
                 Some((sp, sn)) => {
-                    pi = sp + 1;
-                    ni = sn + 1;
-                    star = Some((sp, sn + 1));
+                    pi = sp.saturating_add(1);
+                    ni = sn.saturating_add(1);
+                    star = Some((sp, ni));
                 }
                 None => return false,
             },

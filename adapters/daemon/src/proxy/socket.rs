@@ -405,7 +405,7 @@ impl SocketSession {
         if self.reader_known.load(Ordering::SeqCst) {
             return;
         }
-        let deadline = Instant::now() + READER_WAIT;
+        let started = Instant::now();
         let Ok(mut p) = self.pending.lock() else {
             return;
         };
@@ -417,11 +417,11 @@ impl SocketSession {
             if !dumping || p.closed || self.reader_known.load(Ordering::SeqCst) {
                 return;
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let left = READER_WAIT.saturating_sub(started.elapsed());
+            if left.is_zero() {
                 return;
             }
-            p = match self.progress.wait_timeout(p, deadline - now) {
+            p = match self.progress.wait_timeout(p, left) {
                 Ok((g, _)) => g,
                 Err(_) => return,
             };
@@ -680,7 +680,7 @@ impl SocketSession {
     /// Waits until everything the client has sent is handled and
     /// answered, dumps started (or the session ends).
     pub fn sync(&self) {
-        let deadline = Instant::now() + SYNC_WAIT;
+        let started = Instant::now();
         let Ok(mut p) = self.pending.lock() else {
             return;
         };
@@ -703,11 +703,11 @@ impl SocketSession {
             if p.closed || (answered && !unread && !self.busy.load(Ordering::SeqCst)) {
                 return;
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let left = SYNC_WAIT.saturating_sub(started.elapsed());
+            if left.is_zero() {
                 return;
             }
-            let wait = (deadline - now).min(Duration::from_millis(20));
+            let wait = left.min(Duration::from_millis(20));
             p = match self.progress.wait_timeout(p, wait) {
                 Ok((g, _)) => g,
                 Err(_) => return,
@@ -770,7 +770,10 @@ fn push(out: &mut Vec<u8>, msg: &[u8], port: u32, sent: Option<&Sent>) {
     field(out, 12, &port.to_ne_bytes());
     if let Some(s) = sent {
         field(out, 8, &s.head.seq.to_ne_bytes());
-        let kind = msg.get(4..6).map(|k| u16::from_ne_bytes([k[0], k[1]]));
+        let kind = msg
+            .get(4..6)
+            .and_then(|k| k.try_into().ok())
+            .map(u16::from_ne_bytes);
         if kind == Some(NLMSG_ERROR) && msg.len() >= 36 {
             // The echoed nlmsghdr starts after the 4-byte error.
             field(out, 20 + 6, &s.head.flags.to_ne_bytes());

@@ -322,7 +322,7 @@ fn kernel_error(e: io::Error) -> io::Result<Received> {
 
 fn two_words(b: &[u8]) -> io::Result<(u32, u32)> {
     let w = |at: usize| -> io::Result<u32> {
-        b.get(at..at + 4)
+        b.get(at..at.saturating_add(4))
             .and_then(|s| s.try_into().ok())
             .map(u32::from_ne_bytes)
             .ok_or_else(|| errno(libc::EPROTO))

@@ -186,10 +186,10 @@ pub struct Chain {
 pub fn record(out: &mut Vec<u8>, chain: &mut Chain, request: &[u8], outcomes: &[i32]) {
     let start = out.len();
     out.extend_from_slice(request);
-    out.resize(start + align4(request.len()), 0);
+    out.resize(start.saturating_add(align4(request.len())), 0);
     let number = chain.number.wrapping_add(1);
     let n = outcomes.len().min(MAX_OUTCOMES);
-    let len = RECORD_OVERHEAD + 4 * n;
+    let len = RECORD_OVERHEAD.saturating_add(n.saturating_mul(4));
     let t = out.len();
     out.extend_from_slice(&(len as u32).to_ne_bytes());
     out.extend_from_slice(&NLMSG_NOOP.to_ne_bytes());
@@ -205,7 +205,7 @@ pub fn record(out: &mut Vec<u8>, chain: &mut Chain, request: &[u8], outcomes: &[
     }
     let hash = fnv1a_from(chain.hash, out.get(start..).unwrap_or_default());
     out.extend_from_slice(&hash.to_ne_bytes());
-    debug_assert_eq!(out.len() - t, len);
+    debug_assert_eq!(out.len().saturating_sub(t), len);
     *chain = Chain { number, hash };
 }
 
@@ -320,7 +320,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StateError> {
     if u32_at(e, 8) != u32::try_from(snapshot.len()).ok() || u64_at(e, 16) != Some(hash) {
         return Err(StateError::Checksum);
     }
-    let snapshot_len = seal_at + NLMSG_HDRLEN + SEAL_LEN;
+    let snapshot_len = seal_at.saturating_add(NLMSG_HDRLEN + SEAL_LEN);
     // The journal.
     let mut chain = Chain { number: 0, hash };
     let mut records = Vec::new();
@@ -358,7 +358,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StateError> {
                 at = next;
             }
             Err(Bad::Torn) if only_own_trailer(bytes, at) => {
-                torn = bytes.len() - at;
+                torn = bytes.len().saturating_sub(at);
                 break;
             }
             Err(Bad::Torn) => {
@@ -461,7 +461,7 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
     {
         return Err(Bad::Corrupt("no record trailer after the request"));
     }
-    let end = req_end + t_len;
+    let end = req_end.saturating_add(t_len);
     need(end)?;
     // A whole record that is damaged is refused, last or not.
     let (request, _) =
@@ -475,17 +475,18 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
         && t.starts_with(RECORD_MAGIC)
         && u32_at(t, 20) == Some(0)
         && n <= MAX_OUTCOMES
-        && t_len == RECORD_OVERHEAD + 4 * n
+        && t_len == RECORD_OVERHEAD.saturating_add(n.saturating_mul(4))
         && rest
             .get(req_len..req_end)
             .is_some_and(|p| p.iter().all(|b| *b == 0));
     if !well_formed {
         return Err(Bad::Corrupt("a malformed record trailer"));
     }
-    let hash_at = t_len - NLMSG_HDRLEN - 8;
+    // At least RECORD_OVERHEAD, checked above.
+    let hash_at = t_len.saturating_sub(NLMSG_HDRLEN + 8);
     let hash = fnv1a_from(
         chain.hash,
-        rest.get(..req_end + NLMSG_HDRLEN + hash_at)
+        rest.get(..req_end.saturating_add(NLMSG_HDRLEN).saturating_add(hash_at))
             .unwrap_or_default(),
     );
     if u64_at(t, hash_at) != Some(hash) {
@@ -510,11 +511,11 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
         return Err(Bad::Corrupt("a request of a type a journal does not hold"));
     }
     let outcomes = (0..n)
-        .map(|i| u32_at(t, 24 + 4 * i).map_or(0, |v| v as i32))
+        .map(|i| u32_at(t, i.saturating_mul(4).saturating_add(24)).map_or(0, |v| v as i32))
         .collect();
     Ok((
         Record { request, outcomes },
-        at + end,
+        at.saturating_add(end),
         Chain { number, hash },
     ))
 }

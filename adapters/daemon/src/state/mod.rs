@@ -383,20 +383,25 @@ impl<S: nlq::stack::Stack> StateFile<S> {
     /// `Err(errno)` otherwise: the changes must be refused with it.
     pub fn prepare(&mut self, bytes: usize) -> Result<(), i32> {
         self.check_writable()?;
-        let end = (self.durable.len() + self.pending.len() + bytes) as u64;
+        let end = self
+            .durable
+            .len()
+            .saturating_add(self.pending.len())
+            .saturating_add(bytes) as u64;
         if end <= self.reserved_to {
             return Ok(());
         }
         // Zeros ahead, a chunk at a time (or just what is needed when a
         // chunk does not fit), synced with the size.
         let from = self.reserved_to.max(self.durable.len() as u64);
-        let want = end - from;
+        // `end` is past `reserved_to`, and no shorter than `durable`.
+        let want = end.saturating_sub(from);
         let zero_fill = |len: u64| {
             let zeros = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
             self.file
                 .write_all_at(&zeros, from)
                 .and_then(|()| self.file.sync_all())
-                .map(|()| from + len)
+                .map(|()| from.saturating_add(len))
         };
         match zero_fill(want.max(PREALLOC_CHUNK)).or_else(|_| zero_fill(want)) {
             Ok(to) => {
@@ -457,7 +462,8 @@ impl<S: nlq::stack::Stack> StateFile<S> {
             self.rollback(server)?;
             return Err(e);
         }
-        if self.durable.len() - self.snapshot_len > self.snapshot_len.max(COMPACT_AT) {
+        let journal = self.durable.len().saturating_sub(self.snapshot_len);
+        if journal > self.snapshot_len.max(COMPACT_AT) {
             // The journal is long: start again from a snapshot. If that
             // fails, the journal still holds everything.
             if let Err(e) = self.compact(server.stack().inner()) {

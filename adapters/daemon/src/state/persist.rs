@@ -95,8 +95,10 @@ impl Persist for MemStack {
             ..Tables::default()
         };
         let n = usize::try_from(u32_at(16)?).unwrap_or(usize::MAX);
-        let tail = if keeps_nexthops { 4 } else { 0 };
-        if p.len() != n.saturating_mul(8).saturating_add(20 + tail) {
+        // The fixed part: magic, last index, MAC seed, table count, and
+        // the last nexthop id if kept.
+        let fixed: usize = if keeps_nexthops { 24 } else { 20 };
+        if p.len() != n.saturating_mul(8).saturating_add(fixed) {
             return Err("the mem stack's header has a wrong length".into());
         }
         if keeps_nexthops {
