@@ -497,13 +497,10 @@ fn link_change(req: &LinkRepr, cur: Option<&LinkRepr>) -> LinkChange {
 }
 
 /// The checks `inet_rtm_newaddr` / `inet6_rtm_newaddr` (and the deletes)
-/// make before looking at the device.
+/// make before looking at the device, past those of [`AddrRepr::parse`]
+/// (the family, and the prefix length it allows).
 fn check_addr(a: &AddrRepr, adding: bool) -> Checked<()> {
     let v4 = a.header.family == AF_INET;
-    let max = if v4 { 32 } else { 128 };
-    if a.header.prefix_len > max {
-        return Err(Failure::new(EINVAL, "Invalid prefix length"));
-    }
     // Deleting an IPv4 address may name none: the first one goes.
     let needed = adding || !v4;
     let has_addr = if v4 {
