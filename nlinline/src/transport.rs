@@ -119,14 +119,18 @@ pub trait Transport {
     /// use nlinline::{wire::consts::*, wire::Writer, Transport};
     /// use nlq::server::Shared;
     ///
+    /// /// The first datagram of a link dump, read with a page.
+    /// fn first_of_dump(socket: &mut impl Transport) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    ///     let mut w = Writer::new(Vec::new());
+    ///     w.message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, |w| w.put(&[AF_UNSPEC, 0, 0, 0]))?;
+    ///     socket.send(w.buffer())?;
+    ///     let mut datagram = Vec::new();
+    ///     socket.recv_with_buffer(&mut datagram, 4096, None)?;
+    ///     Ok(datagram)
+    /// }
+    ///
     /// let stack = Shared::new(nlq_mem::MemStack::new());
-    /// let mut socket = stack.connect();
-    /// let mut w = Writer::new(Vec::new());
-    /// w.message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, |w| w.put(&[AF_UNSPEC, 0, 0, 0]))?;
-    /// socket.send(w.buffer())?;
-    /// let mut datagram = Vec::new();
-    /// socket.recv_with_buffer(&mut datagram, 4096, None)?;
-    /// assert!(datagram.len() <= 4096);
+    /// assert!(first_of_dump(&mut stack.connect())?.len() <= 4096);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn recv_with_buffer(
@@ -320,5 +324,82 @@ impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
         buf.clear();
         buf.extend_from_slice(&d.bytes);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nlq::wire::consts::*;
+    use nlq::wire::{Messages, Writer};
+
+    /// Joins groups, and hands out what it was given.
+    #[derive(Debug, Default)]
+    struct Joins {
+        groups: Vec<u32>,
+        queued: VecDeque<Vec<u8>>,
+    }
+
+    impl Transport for Joins {
+        fn send(&mut self, _: &[u8]) -> io::Result<()> {
+            Ok(())
+        }
+        fn recv(&mut self, buf: &mut Vec<u8>, _: Option<Duration>) -> io::Result<()> {
+            *buf = self.queued.pop_front().ok_or(io::ErrorKind::TimedOut)?;
+            Ok(())
+        }
+        fn port(&self) -> u32 {
+            0
+        }
+        fn join_group(&mut self, group: u32) -> io::Result<()> {
+            self.groups.push(group);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn by_default_options_join_groups_only_and_sized_reads_are_reads() {
+        let mut t = Joins::default();
+        t.set_socket_option(SockOpt::AddMembership(RTNLGRP_LINK))
+            .unwrap();
+        assert_eq!(t.groups, [RTNLGRP_LINK]);
+        let e = t.set_socket_option(SockOpt::CapAck(true)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+        t.queued.push_back(vec![1; 100]);
+        let mut buf = Vec::new();
+        t.recv_with_buffer(&mut buf, 10, None).unwrap();
+        assert_eq!(buf.len(), 100, "a datagram comes whole");
+    }
+
+    /// Through a `&mut` too: options reach the server, and a dump comes in
+    /// datagrams that fit the reader's buffer.
+    #[test]
+    fn an_in_process_connection_sets_options_and_cuts_dumps_to_the_reader() {
+        let stack = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let mut h = crate::Handle::new(stack.connect());
+        for i in 0..40 {
+            h.link_add(&format!("br{i}"), "bridge", &[], None).unwrap();
+        }
+        let mut client = stack.connect();
+        let mut t = &mut client;
+        t.set_socket_option(SockOpt::ExtAck(true)).unwrap();
+        let mut w = Writer::new(Vec::new());
+        w.message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, |w| {
+            w.put(&[AF_UNSPEC, 0, 0, 0])
+        })
+        .unwrap();
+        t.send(w.buffer()).unwrap();
+        let (mut datagrams, mut links) = (0, 0);
+        let mut buf = Vec::new();
+        while t.recv_with_buffer(&mut buf, 4096, None).is_ok() {
+            assert!(buf.len() <= 4096, "{} bytes", buf.len());
+            datagrams += 1;
+            links += Messages::new(&buf)
+                .flatten()
+                .filter(|m| m.kind() == RTM_NEWLINK)
+                .count();
+        }
+        assert_eq!(links, 41);
+        assert!(datagrams > 2, "{datagrams} datagrams");
     }
 }

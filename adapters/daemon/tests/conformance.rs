@@ -17,11 +17,16 @@ impl Endpoint for Daemon {
     }
 }
 
-fn check(setup: &Setup) {
-    let report = conformance::run_on(setup, || {
+/// Every check, each on a fresh daemon.
+fn through_the_daemon(setup: &Setup) -> conformance::Report {
+    conformance::run_on(setup, || {
         let daemon = DaemonEndpoint::spawn(MemStack::new()).map_err(|e| e.to_string())?;
         Ok(Settled::new(Daemon(daemon)))
-    });
+    })
+}
+
+fn check(setup: &Setup) {
+    let report = through_the_daemon(setup);
     println!("{report}");
     let failed: Vec<_> = report
         .failed()
@@ -42,4 +47,29 @@ fn mem_stack_conforms_through_the_daemon_with_a_dummy_link() {
 #[test]
 fn mem_stack_conforms_through_the_daemon_with_a_bridge() {
     check(&Setup::create_link("bridge"));
+}
+
+/// The same checks on the kernel (as root, each in a fresh network
+/// namespace) come out as through the daemon: all pass.
+#[test]
+fn the_kernel_answers_as_the_daemon_does() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the kernel run must run as root under CI"
+        );
+        eprintln!("skipping the kernel run: needs root");
+        return;
+    }
+    let setup = Setup::create_link("bridge");
+    let kernel = conformance::run_on_kernel(&setup).expect("a kernel run");
+    let daemon = through_the_daemon(&setup);
+    let outcomes = |r: &conformance::Report| {
+        r.checks
+            .iter()
+            .map(|c| (c.name, c.outcome.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outcomes(&kernel), outcomes(&daemon), "{kernel}");
 }

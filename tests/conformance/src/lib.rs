@@ -348,6 +348,40 @@ where
     report
 }
 
+/// Runs every check on the kernel, each in a fresh network namespace: a
+/// thread of its own unshares one before each check (`CAP_SYS_ADMIN`
+/// needed: an `Err` when the first cannot be made). What a stack's report
+/// should be compared with.
+pub fn run_on_kernel(setup: &Setup) -> Result<Report, String> {
+    /// Moves the calling thread into a new network namespace.
+    fn unshare() -> Result<(), String> {
+        // SAFETY: unshare(2) takes only flags; it moves the calling thread
+        // (the kit's own, running nothing but the checks).
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "a new network namespace: {}",
+                std::io::Error::last_os_error()
+            ))
+        }
+    }
+    let setup = setup.clone();
+    std::thread::spawn(move || {
+        unshare()?;
+        let mut first = true;
+        Ok(run_on(&setup, || {
+            // The first check runs in the namespace made above.
+            if !std::mem::take(&mut first) {
+                unshare()?;
+            }
+            Ok(Kernel::current())
+        }))
+    })
+    .join()
+    .map_err(|_| "the kernel run panicked".to_string())?
+}
+
 /// Every check: its group, name and behaviour, in report order.
 pub fn checks() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
     /// A stack for naming the checks' endpoint type.
