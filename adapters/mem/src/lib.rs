@@ -39,8 +39,8 @@
 //! the tables and applies the kernel's rules, the plane admits what it
 //! can carry and mirrors what changes (see [`DataPlane`] for the
 //! contract). [`MemStack::new`] is the engine with nothing plugged in
-//! ([`ConfigOnly`]). Then run the conformance kit
-//! ([`nlq::conformance`]) against `MemStack<YourPlane>`: the answers are
+//! ([`ConfigOnly`]). Then run the conformance kit (the
+//! `nlq-conformance` crate) against `MemStack<YourPlane>`: the answers are
 //! the engine's, the refusals yours.
 //!
 //! ```
