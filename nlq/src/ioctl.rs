@@ -84,6 +84,7 @@ use core::net::{IpAddr, Ipv4Addr};
 use core::ops::ControlFlow;
 
 use crate::errno::{EADDRNOTAVAIL, EINVAL, ENODEV, EOPNOTSUPP};
+use crate::prefix::mask4;
 use crate::stack::{CreateFlags, Events, LinkChange, LinkKey, Stack};
 use crate::wire::consts::{
     AF_INET, IFA_F_SECONDARY, IFF_BROADCAST, IFF_POINTOPOINT, IFF_UP, IFNAMSIZ, NLM_F_CREATE,
@@ -567,13 +568,6 @@ fn broadcast_of(a: &AddrRepr) -> u32 {
     v4(a.broadcast).map_or(0, u32::from)
 }
 
-/// The netmask of a prefix length, in host order.
-fn mask_of(prefix_len: u8) -> u32 {
-    u32::MAX
-        .checked_shl(32u32.saturating_sub(u32::from(prefix_len)))
-        .unwrap_or(0)
-}
-
 /// The kernel's `inet_abc_len`: the classful prefix of `addr` (host order);
 /// `None` for multicast (class D).
 fn classful_prefix(addr: u32) -> Option<u8> {
@@ -619,7 +613,7 @@ fn get_inet<S: Stack + ?Sized>(stack: &S, request: u64, ifr: &mut IfReq) -> Resu
         SIOCGIFADDR => local_of(a),
         SIOCGIFDSTADDR => address_of(a),
         SIOCGIFBRDADDR => broadcast_of(a),
-        _ => mask_of(a.header.prefix_len),
+        _ => mask4(a.header.prefix_len),
     };
     ifreq_set_addr(ifr, Ipv4Addr::from(answer));
     Ok(())
@@ -677,7 +671,7 @@ fn set_inet<S: Stack + ?Sized>(
             let (prefix, broadcast) = if flags & IFF_POINTOPOINT != 0 {
                 (32, 0)
             } else if flags & IFF_BROADCAST != 0 && abc < 31 {
-                (abc, value | !mask_of(abc))
+                (abc, value | !mask4(abc))
             } else {
                 (abc, 0)
             };
@@ -719,7 +713,7 @@ fn set_inet<S: Stack + ?Sized>(
             if bad_mask(value) {
                 return Err(EINVAL);
             }
-            let old_mask = mask_of(old.header.prefix_len);
+            let old_mask = mask4(old.header.prefix_len);
             if old_mask == value {
                 return Ok(());
             }

@@ -61,6 +61,7 @@ pub mod errno;
 #[cfg(feature = "alloc")]
 pub mod ioctl;
 pub mod lookup;
+pub mod prefix;
 #[cfg(feature = "alloc")]
 pub mod remote;
 pub mod route_rules;

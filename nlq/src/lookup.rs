@@ -10,22 +10,7 @@ use crate::wire::{AddrRepr, RouteRepr};
 
 /// True when `addr` lies in `net/len` (`None` is the default route).
 pub fn prefix_contains(net: Option<IpAddr>, len: u8, addr: IpAddr) -> bool {
-    match (net, addr) {
-        (None, _) => len == 0,
-        (Some(IpAddr::V4(n)), IpAddr::V4(a)) => {
-            let mask = u32::MAX
-                .checked_shl(32u32.saturating_sub(u32::from(len)))
-                .unwrap_or(0);
-            u32::from(n) & mask == u32::from(a) & mask
-        }
-        (Some(IpAddr::V6(n)), IpAddr::V6(a)) => {
-            let mask = u128::MAX
-                .checked_shl(128u32.saturating_sub(u32::from(len)))
-                .unwrap_or(0);
-            u128::from(n) & mask == u128::from(a) & mask
-        }
-        _ => false,
-    }
+    crate::prefix::contains(net, len, addr)
 }
 
 /// What `ip route get` asks (`RTM_GETROUTE` without `NLM_F_DUMP`).
@@ -417,7 +402,7 @@ fn label6(a: &core::net::Ipv6Addr) -> u8 {
 /// (`__ipv6_addr_src_scope`): `::1` counts as link-local (RFC 6724, 3.4),
 /// so a link-local address elsewhere does not beat it on scope.
 fn scope6(a: &core::net::Ipv6Addr) -> u8 {
-    if a.is_loopback() || a.segments()[0] & 0xffc0 == 0xfe80 {
+    if a.is_loopback() || a.is_unicast_link_local() {
         2
     } else {
         14

@@ -298,10 +298,6 @@ pub struct Tables {
     pub routes: BTreeSet<String>,
 }
 
-fn link_local(a: &IpAddr) -> bool {
-    matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80)
-}
-
 fn route_key(r: &nlq::wire::RouteRepr) -> String {
     let mut hops: Vec<String> = match &r.multipath {
         Some(m) => m
@@ -351,7 +347,7 @@ pub fn tables<T: Transport>(h: &mut Handle<T>, macs: &BTreeSet<String>) -> Table
         .iter()
         .filter_map(|a| {
             let ip = a.local.or(a.address)?;
-            (!link_local(&ip)).then_some((
+            (!nlq::prefix::is_link_local6(&ip)).then_some((
                 a.header.index,
                 ip,
                 a.header.prefix_len,
@@ -402,7 +398,7 @@ pub fn event_key(datagram: &[u8], links: &mut BTreeSet<String>, out: &mut Vec<St
                 let Some(ip) = r.local.or(r.address) else {
                     continue;
                 };
-                if !link_local(&ip) {
+                if !nlq::prefix::is_link_local6(&ip) {
                     out.push(format!(
                         "{kind} addr {ip}/{} dev {}",
                         r.header.prefix_len, r.header.index

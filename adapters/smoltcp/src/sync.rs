@@ -114,7 +114,7 @@ impl Held {
     /// Follows the engine's link-local addresses.
     fn track(&mut self, a: &AddrRef<'_>, present: bool) {
         let IpAddr::V6(v6) = a.local() else { return };
-        if v6.segments()[0] & 0xffc0 == 0xfe80 {
+        if v6.is_unicast_link_local() {
             if present {
                 self.link_locals.insert(a.local());
             } else {

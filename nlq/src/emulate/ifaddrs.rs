@@ -50,11 +50,10 @@ impl SockAddr {
         match ip {
             IpAddr::V4(a) => SockAddr::Inet(a),
             IpAddr::V6(a) => {
-                let link_scoped = a.segments().first().is_some_and(|&s| {
-                    // fe80::/10, or a multicast address of link scope (ff02::/16
-                    // and the other ffx2).
-                    s & 0xffc0 == 0xfe80 || s & 0xff0f == 0xff02
-                });
+                // fe80::/10, or a multicast address of link scope
+                // (ff02::/16 and the other ffx2).
+                let link_scoped = a.is_unicast_link_local()
+                    || a.segments().first().is_some_and(|&s| s & 0xff0f == 0xff02);
                 SockAddr::Inet6 {
                     addr: a,
                     scope_id: if link_scoped { index } else { 0 },
@@ -191,16 +190,10 @@ fn addr_record(a: &AddrRepr, link: &LinkRepr) -> Option<IfAddrRecord> {
 /// The netmask of `prefix_len` bits (capped at the family's width).
 fn netmask(family: u8, prefix_len: u8) -> SockAddr {
     if family == AF_INET {
-        let bits = u32::MAX
-            .checked_shl(32u32.saturating_sub(u32::from(prefix_len)))
-            .unwrap_or(0);
-        SockAddr::Inet(Ipv4Addr::from(bits))
+        SockAddr::Inet(Ipv4Addr::from(crate::prefix::mask4(prefix_len)))
     } else {
-        let bits = u128::MAX
-            .checked_shl(128u32.saturating_sub(u32::from(prefix_len)))
-            .unwrap_or(0);
         SockAddr::Inet6 {
-            addr: Ipv6Addr::from(bits),
+            addr: Ipv6Addr::from(crate::prefix::mask6(prefix_len)),
             scope_id: 0,
         }
     }

@@ -13,7 +13,7 @@ fn ipv6_scope(a: &core::net::Ipv6Addr) -> u8 {
     let first = a.segments()[0];
     if a.is_loopback() {
         0x10
-    } else if first & 0xffc0 == 0xfe80 {
+    } else if a.is_unicast_link_local() {
         0x20
     } else if first & 0xffc0 == 0xfec0 {
         0x40
