@@ -12,8 +12,8 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     /// The address and its length, for `connect`.
-    pub(crate) fn sockaddr(&self) -> (*const libc::sockaddr, socklen_t) {
-        (std::ptr::from_ref(&self.addr).cast(), self.len)
+    pub(crate) fn sockaddr(&self) -> (&sockaddr_un, socklen_t) {
+        (&self.addr, self.len)
     }
 }
 
@@ -49,9 +49,10 @@ pub(crate) fn enabled() -> bool {
 /// The `sockaddr_un` of a path; a leading `@` names an abstract socket.
 /// `ENAMETOOLONG` when it does not fit `sun_path` (with its NUL).
 pub(crate) fn daemon_addr(path: &[u8]) -> Result<Daemon, c_int> {
-    // SAFETY: `sockaddr_un` is plain data; all zeros is a valid value.
-    let mut addr: sockaddr_un = unsafe { std::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as sa_family_t;
+    let mut addr = sockaddr_un {
+        sun_family: libc::AF_UNIX as sa_family_t,
+        sun_path: [0; 108],
+    };
     let (bytes, abstract_name) = match path.strip_prefix(b"@") {
         Some(name) => (name, true),
         None => (path, false),

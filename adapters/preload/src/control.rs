@@ -3,7 +3,7 @@
 //!
 //! Control requests open a fresh connection, send the request, read its
 //! one reply and close: no state is shared between threads or with a child
-//! after `fork`. Everything goes through [`crate::real`], and every blocking
+//! after `fork`. Everything goes through [`crate::sys::os`], and every blocking
 //! step is retried on `EINTR` (a control request is one step of the
 //! program's call, as the kernel's work inside a syscall is).
 //!
@@ -15,20 +15,20 @@
 
 use std::sync::OnceLock;
 
-use libc::{c_int, c_void};
+use libc::c_int;
 use nlq::remote::{self, Hello, Request, Role, Welcome, WELCOME_LEN};
 
+use crate::c_convention::errno;
 use crate::config;
-use crate::ffi::errno;
-use crate::real;
+use crate::sys::os;
 
 /// A descriptor the shim owns, closed on drop.
 struct Conn(c_int);
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        // SAFETY: the descriptor is ours and closed once.
-        unsafe { real::close(self.0) };
+        // The descriptor is ours and closed once.
+        os::close(self.0);
     }
 }
 
@@ -71,17 +71,7 @@ fn set_timeouts(fd: c_int, ms: u64) -> Result<(), c_int> {
         tv_usec: libc::suseconds_t::try_from((ms % 1000).saturating_mul(1000)).unwrap_or(0),
     };
     for name in [libc::SO_SNDTIMEO, libc::SO_RCVTIMEO] {
-        // SAFETY: `tv` is a timeval, valid for reads of its size.
-        let r = unsafe {
-            real::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                name,
-                std::ptr::from_ref(&tv).cast::<c_void>(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
+        if os::set_timeval_option(fd, name, &tv) != 0 {
             return Err(errno());
         }
     }
@@ -111,8 +101,7 @@ fn connect(role: Role, cloexec: bool) -> Result<Conn, c_int> {
 /// [`connect`] to `daemon`, each step waiting at most `ms` (0: forever).
 fn connect_to(daemon: &config::Daemon, role: Role, cloexec: bool, ms: u64) -> Result<Conn, c_int> {
     let flags = if cloexec { libc::SOCK_CLOEXEC } else { 0 };
-    // SAFETY: plain socket creation.
-    let fd = unsafe { real::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | flags, 0) };
+    let fd = os::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | flags, 0);
     if fd < 0 {
         return Err(errno());
     }
@@ -122,8 +111,7 @@ fn connect_to(daemon: &config::Daemon, role: Role, cloexec: bool, ms: u64) -> Re
     }
     let (addr, len) = daemon.sockaddr();
     loop {
-        // SAFETY: `addr` points to a `sockaddr_un` of `len` bytes.
-        if unsafe { real::connect(fd, addr, len) } == 0 {
+        if os::connect_unix(fd, addr, len) == 0 {
             break;
         }
         match errno() {
@@ -140,15 +128,7 @@ fn connect_to(daemon: &config::Daemon, role: Role, cloexec: bool, ms: u64) -> Re
 /// Sends one datagram (never raising `SIGPIPE`).
 fn send(fd: c_int, bytes: &[u8]) -> Result<(), c_int> {
     loop {
-        // SAFETY: `bytes` is valid for its length.
-        let n = unsafe {
-            real::send(
-                fd,
-                bytes.as_ptr().cast::<c_void>(),
-                bytes.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
+        let n = os::send(fd, bytes, libc::MSG_NOSIGNAL);
         if n >= 0 {
             return Ok(());
         }
@@ -163,17 +143,9 @@ fn send(fd: c_int, bytes: &[u8]) -> Result<(), c_int> {
 /// Receives one whole datagram. A closed connection is `ECONNREFUSED` (the
 /// daemon hung up on us: it refused the request's connection).
 fn recv(fd: c_int) -> Result<Vec<u8>, c_int> {
-    let mut probe = [0u8; 1];
     let len = loop {
-        // SAFETY: `probe` is valid for one byte.
-        let n = unsafe {
-            real::recv(
-                fd,
-                probe.as_mut_ptr().cast::<c_void>(),
-                0,
-                libc::MSG_PEEK | libc::MSG_TRUNC,
-            )
-        };
+        // An empty buffer: only the datagram's length is wanted.
+        let n = os::recv(fd, &mut [], libc::MSG_PEEK | libc::MSG_TRUNC);
         match usize::try_from(n) {
             Ok(n) => break n,
             Err(_) if errno() == libc::EINTR => continue,
@@ -182,8 +154,7 @@ fn recv(fd: c_int) -> Result<Vec<u8>, c_int> {
     };
     let mut buf = vec![0u8; len.max(1)];
     loop {
-        // SAFETY: `buf` is valid for its length.
-        let n = unsafe { real::recv(fd, buf.as_mut_ptr().cast::<c_void>(), buf.len(), 0) };
+        let n = os::recv(fd, &mut buf, 0);
         match usize::try_from(n) {
             Ok(0) if len == 0 => return Err(libc::ECONNREFUSED),
             Ok(n) => {
@@ -264,13 +235,11 @@ mod tests {
         let path = dir.join("s");
         let daemon =
             config::daemon_addr(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).unwrap();
-        // SAFETY: plain socket calls on a descriptor this test owns; the
-        // address is a sockaddr_un of its length.
-        let listener = unsafe {
-            let fd = real::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
+        let listener = {
+            let fd = os::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
             let (addr, len) = daemon.sockaddr();
-            assert_eq!(real::bind(fd, addr, len), 0);
-            assert_eq!(libc::listen(fd, 8), 0);
+            assert_eq!(os::bind_unix(fd, addr, len), 0);
+            assert_eq!(os::listen(fd, 8), 0);
             Conn(fd)
         };
         let conn = connect_to(&daemon, Role::Socket, true, 200).unwrap();

@@ -17,9 +17,11 @@
 
 use std::sync::{Mutex, Once};
 
-use libc::{c_int, c_void};
+use libc::c_int;
 use nlq::ioctl::{ifreq_name, ifreq_set_int};
 use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
+
+use crate::sys::os;
 
 /// The port every socket gets.
 pub(crate) const PORT: u32 = 4242;
@@ -33,31 +35,24 @@ pub(crate) fn start() {
     START.call_once(|| {
         // An abstract name: no file to clean up.
         let name = format!("nlq-preload-test-{}", std::process::id());
-        // SAFETY: plain socket calls on a sockaddr_un we fill.
-        let listener = unsafe {
-            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
+        let listener = {
+            let fd = os::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
             assert!(fd >= 0);
-            let mut addr: libc::sockaddr_un = std::mem::zeroed();
-            addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+            let mut addr = libc::sockaddr_un {
+                sun_family: libc::AF_UNIX as libc::sa_family_t,
+                sun_path: [0; 108],
+            };
             for (d, s) in addr.sun_path.iter_mut().skip(1).zip(name.as_bytes()) {
                 *d = *s as libc::c_char;
             }
             let len = (2 + 1 + name.len()) as libc::socklen_t;
-            assert_eq!(libc::bind(fd, std::ptr::from_ref(&addr).cast(), len), 0);
-            assert_eq!(libc::listen(fd, 64), 0);
+            assert_eq!(os::bind_unix(fd, &addr, len), 0);
+            assert_eq!(os::listen(fd, 64), 0);
             fd
         };
         assert!(crate::config::set_for_tests(format!("@{name}").as_bytes()));
         std::thread::spawn(move || loop {
-            // SAFETY: accepting on our listener.
-            let conn = unsafe {
-                libc::accept4(
-                    listener,
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    libc::SOCK_CLOEXEC,
-                )
-            };
+            let conn = os::accept(listener, libc::SOCK_CLOEXEC);
             if conn >= 0 {
                 std::thread::spawn(move || serve(conn));
             }
@@ -72,8 +67,7 @@ pub(crate) fn requests() -> Vec<Request> {
 
 fn recv(fd: c_int) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 1 << 16];
-    // SAFETY: `buf` is valid for its length.
-    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast::<c_void>(), buf.len(), 0) };
+    let n = os::recv(fd, &mut buf, 0);
     let n = usize::try_from(n).ok().filter(|n| *n > 0)?;
     buf.truncate(n);
     Some(buf)
@@ -81,15 +75,7 @@ fn recv(fd: c_int) -> Option<Vec<u8>> {
 
 fn send(fd: c_int, parts: &[&[u8]]) {
     let bytes = parts.concat();
-    // SAFETY: `bytes` is valid for its length.
-    unsafe {
-        libc::send(
-            fd,
-            bytes.as_ptr().cast::<c_void>(),
-            bytes.len(),
-            libc::MSG_NOSIGNAL,
-        )
-    };
+    os::send(fd, &bytes, libc::MSG_NOSIGNAL);
 }
 
 fn serve(fd: c_int) {
@@ -163,6 +149,6 @@ fn serve(fd: c_int) {
         }
         None => {}
     }
-    // SAFETY: our connection, closed once.
-    unsafe { libc::close(fd) };
+    // Our connection, closed once.
+    os::close(fd);
 }

@@ -1,19 +1,19 @@
 //! Which descriptors of the process are emulated netlink sockets.
 //!
-//! A map from descriptor to [`NetlinkFd`] behind a small spin lock. The
-//! lock is never held while calling out (only map operations run under it),
-//! and `pthread_atfork` handlers take it around `fork`, so a child never
-//! inherits it held. A bitmap of the descriptors below [`BITMAP_FDS`] that
+//! A map from descriptor to [`NetlinkFd`] behind a small spin lock
+//! ([`SpinCell`]). The lock is never held while calling out (only map
+//! operations run under it), and `pthread_atfork` handlers take it around
+//! `fork`, so a child never inherits it held. A bitmap of the descriptors below [`BITMAP_FDS`] that
 //! are in the map lets every `read`, `write` and `close` of another
 //! descriptor skip the lock (so a signal handler writing to a pipe never
 //! waits for it either).
 
-use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Once;
 
 use libc::c_int;
+
+use crate::sys::spin_cell::SpinCell;
 
 /// What the shim knows of one emulated netlink socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,7 @@ fn mark(fd: c_int, member: bool) {
 
 /// False when `fd` is surely not in the map (no lock taken).
 fn may_be_member(fd: c_int) -> bool {
-    if TABLE.count.load(Ordering::Acquire) == 0 {
+    if COUNT.load(Ordering::Acquire) == 0 {
         return false;
     }
     match bit(fd) {
@@ -95,91 +95,43 @@ fn may_be_member(fd: c_int) -> bool {
     }
 }
 
+/// What the lock guards.
 struct Table {
-    locked: AtomicBool,
-    count: AtomicUsize,
-    map: UnsafeCell<BTreeMap<c_int, NetlinkFd>>,
+    map: BTreeMap<c_int, NetlinkFd>,
     /// Cookies of the connections that sent since the daemon last said
     /// it handled all they sent (see [`sent`]).
-    sent: UnsafeCell<Vec<u64>>,
-    /// `sent` is not empty (read without the lock).
-    any_sent: AtomicBool,
+    sent: Vec<u64>,
 }
 
-// SAFETY: `map` and `sent` are only touched while `locked` is held (see
-// `with` and `with_sent`).
-unsafe impl Sync for Table {}
+static TABLE: SpinCell<Table> = SpinCell::new(Table {
+    map: BTreeMap::new(),
+    sent: Vec::new(),
+});
 
-static TABLE: Table = Table {
-    locked: AtomicBool::new(false),
-    count: AtomicUsize::new(0),
-    map: UnsafeCell::new(BTreeMap::new()),
-    sent: UnsafeCell::new(Vec::new()),
-    any_sent: AtomicBool::new(false),
-};
+/// How many entries the map has (read without the lock).
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-static ATFORK: Once = Once::new();
-
-fn lock() {
-    while TABLE
-        .locked
-        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        std::thread::yield_now();
-    }
-}
-
-fn unlock() {
-    TABLE.locked.store(false, Ordering::Release);
-}
-
-extern "C" fn atfork_prepare() {
-    lock();
-}
-
-extern "C" fn atfork_release() {
-    unlock();
-}
+/// `sent` is not empty (read without the lock).
+static ANY_SENT: AtomicBool = AtomicBool::new(false);
 
 /// Runs `f` on the map under the lock (`f` must not call out of the shim).
 fn with<R>(f: impl FnOnce(&mut BTreeMap<c_int, NetlinkFd>) -> R) -> R {
-    register_atfork();
-    lock();
-    // SAFETY: the lock is held: no other reference to the map exists.
-    let map = unsafe { &mut *TABLE.map.get() };
-    let r = f(map);
-    TABLE.count.store(map.len(), Ordering::Release);
-    unlock();
-    r
-}
-
-/// Makes `fork` take the lock around itself (once).
-fn register_atfork() {
-    ATFORK.call_once(|| {
-        // SAFETY: registers plain functions that take and release the lock.
-        // If it fails (ENOMEM) the table still works, just not across a
-        // fork racing another thread.
-        let _ = unsafe {
-            libc::pthread_atfork(
-                Some(atfork_prepare),
-                Some(atfork_release),
-                Some(atfork_release),
-            )
-        };
-    });
+    TABLE.hold_across_fork();
+    TABLE.with(|t| {
+        let r = f(&mut t.map);
+        COUNT.store(t.map.len(), Ordering::Release);
+        r
+    })
 }
 
 /// Runs `f` on the cookies that sent, under the lock (as [`with`]).
 fn with_sent<R>(f: impl FnOnce(&mut Vec<u64>) -> R) -> R {
-    register_atfork();
-    lock();
-    // SAFETY: the lock is held: no other reference to `sent` exists.
-    let sent = unsafe { &mut *TABLE.sent.get() };
-    let r = f(sent);
-    TABLE.any_sent.store(!sent.is_empty(), Ordering::Release);
-    unlock();
-    r
+    TABLE.hold_across_fork();
+    TABLE.with(|t| {
+        let r = f(&mut t.sent);
+        ANY_SENT.store(!t.sent.is_empty(), Ordering::Release);
+        r
+    })
 }
 
 /// Records that the connection `cookie` sent requests the daemon may not
@@ -195,7 +147,7 @@ pub(crate) fn sent(cookie: u64) {
 /// Whether `cookie` sent since it was last settled; it is settled now
 /// (the caller makes sure of it).
 pub(crate) fn take_sent(cookie: u64) -> bool {
-    if !TABLE.any_sent.load(Ordering::Acquire) {
+    if !ANY_SENT.load(Ordering::Acquire) {
         return false;
     }
     with_sent(|v| match v.iter().position(|&c| c == cookie) {
@@ -210,7 +162,7 @@ pub(crate) fn take_sent(cookie: u64) -> bool {
 /// Every cookie that sent since it was last settled, except `keep`'s;
 /// they are settled now (the caller makes sure of it).
 pub(crate) fn take_all_sent(keep: Option<u64>) -> Vec<u64> {
-    if !TABLE.any_sent.load(Ordering::Acquire) {
+    if !ANY_SENT.load(Ordering::Acquire) {
         return Vec::new();
     }
     with_sent(|v| {
@@ -223,22 +175,14 @@ pub(crate) fn take_all_sent(keep: Option<u64>) -> Vec<u64> {
 /// As [`take_all_sent`] (`None` kept), but `None` instead of waiting
 /// when the lock is held.
 pub(crate) fn try_take_all_sent() -> Option<Vec<u64>> {
-    if !TABLE.any_sent.load(Ordering::Acquire) {
+    if !ANY_SENT.load(Ordering::Acquire) {
         return Some(Vec::new());
     }
-    if TABLE
-        .locked
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        return None;
-    }
-    // SAFETY: the lock is held: no other reference to `sent` exists.
-    let sent = unsafe { &mut *TABLE.sent.get() };
-    let all = std::mem::take(sent);
-    TABLE.any_sent.store(false, Ordering::Release);
-    unlock();
-    Some(all)
+    TABLE.try_with(|t| {
+        let all = std::mem::take(&mut t.sent);
+        ANY_SENT.store(false, Ordering::Release);
+        all
+    })
 }
 
 /// The entry of `fd`, if it is an emulated netlink socket.
@@ -281,7 +225,7 @@ pub(crate) fn fresh(fd: c_int) -> c_int {
 
 /// Forgets every descriptor from `first` to `last` (both included).
 pub(crate) fn remove_range(first: c_int, last: c_int) {
-    if TABLE.count.load(Ordering::Acquire) == 0 || first > last {
+    if COUNT.load(Ordering::Acquire) == 0 || first > last {
         return;
     }
     with(|m| {
@@ -298,7 +242,7 @@ pub(crate) fn remove_range(first: c_int, last: c_int) {
 /// After a `dup` of `from` to `to`: `to` is what `from` is (a netlink
 /// socket or not).
 pub(crate) fn duplicate(from: c_int, to: c_int) {
-    if TABLE.count.load(Ordering::Acquire) == 0 {
+    if COUNT.load(Ordering::Acquire) == 0 {
         return;
     }
     with(|m| match m.get(&from).copied() {

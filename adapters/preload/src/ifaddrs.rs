@@ -8,8 +8,9 @@
 //! this `freeifaddrs` and glibc's (which just calls `free`) release it.
 //!
 //! [`layout`] computes the block as bytes plus the places where pointers
-//! go (offsets into the block, relocated once it is allocated), so the
-//! layout is tested without allocating.
+//! go (offsets into the block, relocated once it is allocated by
+//! [`crate::sys::c_lists::materialize`]), so the layout is tested without
+//! allocating.
 
 use std::mem::{offset_of, size_of};
 
@@ -18,10 +19,7 @@ use nlq::emulate::{IfAddrRecord, SockAddr};
 use nlq::remote::{self, Request};
 use nlq::wire::LinkStats;
 
-use crate::config;
 use crate::control;
-use crate::ffi::{fail, guard};
-use crate::real;
 
 /// A list laid out in one block: its bytes, and the pointers to patch
 /// (`(at, target)`: write the address of byte `target` at offset `at`).
@@ -152,94 +150,21 @@ pub(crate) fn layout(records: &[IfAddrRecord]) -> Image {
     img
 }
 
-/// Copies an image into one `malloc` block and relocates its pointers:
-/// the list's head (NULL for an empty image).
-fn materialize(img: &Image) -> Result<*mut ifaddrs, c_int> {
-    if img.bytes.is_empty() {
-        return Ok(std::ptr::null_mut());
-    }
-    // SAFETY: plain allocation.
-    let p = unsafe { libc::malloc(img.bytes.len()) }.cast::<u8>();
-    if p.is_null() {
-        return Err(libc::ENOMEM);
-    }
-    // SAFETY: `p` has `img.bytes.len()` bytes.
-    unsafe { std::ptr::copy_nonoverlapping(img.bytes.as_ptr(), p, img.bytes.len()) };
-    for &(at, target) in &img.pointers {
-        let fits = at
-            .checked_add(size_of::<usize>())
-            .is_some_and(|end| end <= img.bytes.len())
-            && target < img.bytes.len();
-        if fits {
-            // SAFETY: `at..at + 8` and `target` lie inside the block.
-            unsafe {
-                p.add(at)
-                    .cast::<usize>()
-                    .write_unaligned(p.add(target) as usize)
-            };
-        }
-    }
-    Ok(p.cast())
-}
-
-/// The list from the daemon.
-fn build() -> Result<*mut ifaddrs, c_int> {
+/// The list from the daemon, laid out (see [`layout`]).
+pub(crate) fn list_image() -> Result<Image, c_int> {
     let reply = control::request(&Request::IfAddrs)?;
     let records = remote::decode_ifaddrs(&reply).map_err(|_| libc::EIO)?;
-    materialize(&layout(&records))
-}
-
-/// `getifaddrs(3)`.
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn getifaddrs(ifap: *mut *mut ifaddrs) -> c_int {
-    guard(-1, || {
-        if !config::enabled() {
-            // SAFETY: the caller's argument, unchanged.
-            return unsafe { real::getifaddrs(ifap) };
-        }
-        if ifap.is_null() {
-            return fail(libc::EFAULT, -1);
-        }
-        match build() {
-            Ok(head) => {
-                // SAFETY: `ifap` is valid (the caller's promise).
-                unsafe { *ifap = head };
-                0
-            }
-            Err(e) => fail(e, -1),
-        }
-    })
-}
-
-/// `freeifaddrs(3)`: the list is one block (see the module docs).
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn freeifaddrs(ifa: *mut ifaddrs) {
-    guard((), || {
-        if !config::enabled() {
-            // SAFETY: the caller's argument, unchanged.
-            return unsafe { real::freeifaddrs(ifa) };
-        }
-        // SAFETY: `ifa` is NULL or a list from `getifaddrs`, one block.
-        unsafe { libc::free(ifa.cast()) }
-    })
+    Ok(layout(&records))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use nlq::wire::HwAddr;
-    use std::ffi::CStr;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
-    fn records() -> Vec<IfAddrRecord> {
+    /// Three records: a link, an IPv4 and an IPv6 address.
+    pub(crate) fn records() -> Vec<IfAddrRecord> {
         let stats = LinkStats {
             rx_packets: 11,
             rx_nohandler: 24,
@@ -322,57 +247,6 @@ mod tests {
             addr: HwAddr::try_from_slice(&[0; 6]).unwrap(),
         });
         assert_eq!(short.len(), 20);
-    }
-
-    #[test]
-    fn empty_list_is_null() {
-        assert_eq!(layout(&[]), Image::default());
-        assert!(materialize(&layout(&[])).unwrap().is_null());
-    }
-
-    #[test]
-    fn the_block_reads_back_as_a_c_list_and_frees_with_one_free() {
-        let recs = records();
-        let head = materialize(&layout(&recs)).unwrap();
-        // SAFETY: `head` is the list just built; read as C would.
-        unsafe {
-            let mut seen = Vec::new();
-            let mut p = head;
-            while let Some(ifa) = p.as_ref() {
-                seen.push((
-                    CStr::from_ptr(ifa.ifa_name).to_str().unwrap().to_string(),
-                    ifa.ifa_flags,
-                    ifa.ifa_addr.as_ref().map(|a| a.sa_family),
-                    !ifa.ifa_data.is_null(),
-                ));
-                p = ifa.ifa_next;
-            }
-            assert_eq!(
-                seen,
-                vec![
-                    ("eth0".to_string(), 0x1043, Some(17), true),
-                    ("eth0:1".to_string(), 0x1043, Some(2), false),
-                    ("eth0".to_string(), 0x1043, Some(10), false),
-                ]
-            );
-            let first = &*head;
-            let ll = &*first.ifa_addr.cast::<libc::sockaddr_ll>();
-            assert_eq!((ll.sll_ifindex, ll.sll_hatype, ll.sll_halen), (2, 1, 6));
-            assert_eq!(ll.sll_addr[..6], [2, 0, 0, 0, 0, 1]);
-            let stats = std::slice::from_raw_parts(first.ifa_data.cast::<u32>(), 24);
-            assert_eq!((stats[0], stats[23]), (11, 24));
-            let second = &*first.ifa_next;
-            let sin = &*second.ifa_netmask.cast::<libc::sockaddr_in>();
-            assert_eq!(sin.sin_addr.s_addr, u32::from_ne_bytes([255, 255, 255, 0]));
-            let bcast = &*second.ifa_ifu.cast::<libc::sockaddr_in>();
-            assert_eq!(bcast.sin_addr.s_addr, u32::from_ne_bytes([10, 1, 2, 255]));
-            let third = &*second.ifa_next;
-            let sin6 = &*third.ifa_addr.cast::<libc::sockaddr_in6>();
-            assert_eq!(sin6.sin6_scope_id, 2);
-            assert!(third.ifa_ifu.is_null());
-            assert!(third.ifa_next.is_null());
-            libc::free(head.cast());
-        }
     }
 
     #[test]

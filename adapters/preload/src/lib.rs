@@ -132,6 +132,25 @@
 //! argument in place of the `...` (a pointer-sized integer or a `mode_t`),
 //! which on x86_64 and aarch64 Linux arrives in the same register as the
 //! variadic argument would; the originals are called as variadic functions.
+//!
+//! ## Where the unsafe code is
+//!
+//! An `LD_PRELOAD` shim is made of raw pointers: every interposed call
+//! hands it the program's buffers, addresses and structures as C pointers,
+//! and it calls the real libc functions with them. All of that, and
+//! nothing else, is in the module `sys`: the exported `extern "C"`
+//! functions (`sys::exports`), the `dlsym` lookups of the originals
+//! (`sys::originals`), the views that turn the program's pointers into
+//! checked reads and writes (`sys::caller_memory`), the shim's own system
+//! calls (`sys::os`), the `malloc`'d C lists (`sys::c_lists`) and the
+//! descriptor table's fork-safe lock (`sys::spin_cell`). The rest of the
+//! crate (the netlink emulation, the daemon connections, the descriptor
+//! table, the `/proc` files, ...) is safe Rust: the crate denies
+//! `unsafe_code` and only `sys` allows it, so the compiler keeps it that
+//! way, and every unsafe block in `sys` carries a `// SAFETY:` comment
+//! (`clippy::undocumented_unsafe_blocks`).
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(
     not(test),
     warn(
@@ -146,13 +165,13 @@
 // that the test harness itself is not interposed; tests call them directly.
 #![cfg_attr(test, allow(dead_code))]
 
+mod c_convention;
 mod config;
 mod control;
 mod descriptors;
 #[cfg(test)]
 mod fake_daemon;
 mod fdtable;
-mod ffi;
 mod host_links;
 mod ifaddrs;
 mod nameindex;
@@ -160,4 +179,7 @@ mod netdevice;
 mod netlink_data;
 mod netlink_socket;
 mod procfs;
-mod real;
+// The one module with unsafe code (see "Where the unsafe code is"): the C
+// boundary cannot be written without it.
+#[allow(unsafe_code)]
+mod sys;

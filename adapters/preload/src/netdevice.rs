@@ -10,14 +10,12 @@
 //! ethtool, wireless settings, ...) fail with `EOPNOTSUPP` so that the host
 //! is never touched by mistake; every other ioctl goes to the kernel.
 
-use libc::{c_char, c_int, c_ulong, c_void};
+use libc::{c_int, c_ulong};
 use nlq::ioctl::{is_netdevice_request, IfReq, IFREQ_SIZE, SIOCGIFCONF};
 use nlq::remote::{self, Request};
 
 use crate::config;
 use crate::control;
-use crate::ffi::{fail, finish, guard};
-use crate::real;
 
 /// What `ioctl(fd, request, arg)` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,30 +54,14 @@ pub(crate) fn ioctl_plan(request: c_ulong) -> IoctlPlan {
     }
 }
 
-/// A netdevice ioctl on the `ifreq` at `arg`.
-///
-/// # Safety
-///
-/// `arg` is null or valid for `IFREQ_SIZE` bytes.
-unsafe fn ifreq_ioctl(request: u32, arg: *mut c_void) -> Result<(), c_int> {
-    if arg.is_null() {
-        return Err(libc::EFAULT);
-    }
-    let mut ifreq: IfReq = [0; IFREQ_SIZE];
-    // SAFETY: `arg` points to a `struct ifreq` (the caller's promise).
-    unsafe { std::ptr::copy_nonoverlapping(arg.cast::<u8>(), ifreq.as_mut_ptr(), IFREQ_SIZE) };
+/// A netdevice ioctl on the caller's `ifreq`: the daemon's answer
+/// replaces it on success.
+pub(crate) fn ifreq_ioctl(request: u32, ifr: &mut IfReq) -> Result<(), c_int> {
+    let ifreq: IfReq = *ifr;
     let reply = control::request(&Request::Ioctl { request, ifreq })?;
     let out = reply.get(..IFREQ_SIZE).ok_or(libc::EIO)?;
-    // SAFETY: as above.
-    unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), arg.cast::<u8>(), IFREQ_SIZE) };
+    ifr.copy_from_slice(out);
     Ok(())
-}
-
-/// `struct ifconf`.
-#[repr(C)]
-struct IfConf {
-    ifc_len: c_int,
-    ifc_buf: *mut c_char,
 }
 
 /// Reads an `IfConf` reply for a buffer of `buf_len` bytes (`None`: a NULL
@@ -94,36 +76,18 @@ pub(crate) fn ifconf_reply(reply: &[u8], buf_len: Option<usize>) -> Result<(c_in
     Ok((len, copy))
 }
 
-/// `SIOCGIFCONF` on the `ifconf` at `arg`.
-///
-/// # Safety
-///
-/// `arg` is null or a valid `struct ifconf` whose buffer (if any) has
-/// `ifc_len` bytes.
-unsafe fn ifconf_ioctl(arg: *mut c_void) -> Result<(), c_int> {
-    // SAFETY: the caller's promise.
-    let conf = unsafe { arg.cast::<IfConf>().as_mut() }.ok_or(libc::EFAULT)?;
-    let buf_len = if conf.ifc_buf.is_null() {
-        None
-    } else {
-        Some(usize::try_from(conf.ifc_len).unwrap_or(0))
-    };
+/// `SIOCGIFCONF` into the caller's buffer (`None`: a NULL `ifc_buf`):
+/// the new `ifc_len`.
+pub(crate) fn ifconf_ioctl(buf: Option<&mut [u8]>) -> Result<c_int, c_int> {
+    let buf_len = buf.as_ref().map(|b| b.len());
     let reply = control::request(&Request::IfConf {
         len: buf_len.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
     })?;
     let (len, records) = ifconf_reply(&reply, buf_len)?;
-    if !records.is_empty() {
-        // SAFETY: the buffer has `ifc_len >= records.len()` bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                records.as_ptr(),
-                conf.ifc_buf.cast::<u8>(),
-                records.len(),
-            )
-        };
+    if let Some(dest) = buf.and_then(|b| b.get_mut(..records.len())) {
+        dest.copy_from_slice(records);
     }
-    conf.ifc_len = len;
-    Ok(())
+    Ok(len)
 }
 
 /// Runs a netdevice ioctl through the daemon (for callers that are not
@@ -136,36 +100,20 @@ pub(crate) fn ifreq_request(request: u64, ifreq: IfReq) -> Result<IfReq, c_int> 
     Ok(out)
 }
 
-/// `ioctl(2)`. Variadic in C: the argument is taken as a pointer (see the
-/// crate docs).
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int {
-    guard(-1, || {
-        let plan = if config::enabled() {
-            ioctl_plan(request)
-        } else {
-            IoctlPlan::PassThrough
-        };
-        match plan {
-            // SAFETY: the caller's arguments, unchanged.
-            IoctlPlan::PassThrough => unsafe { real::ioctl(fd, request, arg) },
-            IoctlPlan::Refuse => fail(libc::EOPNOTSUPP, -1),
-            // SAFETY: `arg` is the request's `ifreq` (the caller's promise).
-            IoctlPlan::IfReq(r) => finish(unsafe { ifreq_ioctl(r, arg) }.map(|()| 0), -1),
-            // SAFETY: `arg` is an `ifconf` (the caller's promise).
-            IoctlPlan::IfConf => finish(unsafe { ifconf_ioctl(arg) }.map(|()| 0), -1),
-        }
-    })
+/// What `ioctl(fd, request, ..)` does: [`ioctl_plan`] while emulation is
+/// on, else the kernel's.
+pub(crate) fn plan(request: c_ulong) -> IoctlPlan {
+    if config::enabled() {
+        ioctl_plan(request)
+    } else {
+        IoctlPlan::PassThrough
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nlq::ioctl::{SIOCGIFFLAGS, SIOCGIFINDEX, SIOCSIFADDR};
+    use nlq::ioctl::{SIOCGIFFLAGS, SIOCSIFADDR};
 
     #[test]
     fn plans() {
@@ -202,45 +150,5 @@ mod tests {
             Ok((80, 80))
         );
         assert_eq!(ifconf_reply(&[1, 2], None), Err(libc::EINVAL));
-        assert_eq!(
-            std::mem::size_of::<IfConf>(),
-            std::mem::size_of::<libc::ifconf>()
-        );
-    }
-
-    #[test]
-    fn ioctls_through_the_daemon_refused_or_passed() {
-        crate::fake_daemon::start();
-        // SAFETY: valid arguments for each request.
-        unsafe {
-            let mut ifr = nlq::ioctl::ifreq("lo");
-            assert_eq!(
-                ioctl(0, SIOCGIFINDEX as c_ulong, ifr.as_mut_ptr().cast()),
-                0
-            );
-            assert_eq!(nlq::ioctl::ifreq_int(&ifr), 7);
-            let mut ifr = nlq::ioctl::ifreq("nosuch");
-            assert_eq!(
-                ioctl(0, SIOCGIFINDEX as c_ulong, ifr.as_mut_ptr().cast()),
-                -1
-            );
-            assert_eq!(crate::ffi::errno(), libc::ENODEV);
-            assert_eq!(ioctl(0, 0x8946, ifr.as_mut_ptr().cast()), -1); // SIOCETHTOOL
-            assert_eq!(crate::ffi::errno(), libc::EOPNOTSUPP);
-            let mut fds = [0; 2];
-            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
-            let mut n: c_int = -1;
-            assert_eq!(
-                ioctl(
-                    fds[0],
-                    libc::FIONREAD as c_ulong,
-                    std::ptr::from_mut(&mut n).cast()
-                ),
-                0
-            );
-            assert_eq!(n, 0);
-            libc::close(fds[0]);
-            libc::close(fds[1]);
-        }
     }
 }

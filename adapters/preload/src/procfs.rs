@@ -15,16 +15,15 @@
 //! path, and any open for writing, goes to libc unchanged. A relative path
 //! (after `chdir("/proc")`) is not recognised.
 
-use std::ffi::CStr;
-
-use libc::{c_char, c_int, c_uint, c_void, FILE};
+use libc::c_int;
 use nlq::remote::Request;
 
+use crate::c_convention::{errno, fail};
 use crate::config;
 use crate::control;
 use crate::fdtable;
-use crate::ffi::{errno, fail, guard};
-use crate::real;
+use crate::sys::caller_memory::CStrArg;
+use crate::sys::os;
 
 /// An emulated `/proc` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,44 +72,36 @@ fn contents(file: ProcFile) -> Result<Vec<u8>, c_int> {
 fn memory_file(file: ProcFile, cloexec: bool) -> Result<c_int, c_int> {
     let text = contents(file)?;
     let flags = if cloexec { libc::MFD_CLOEXEC } else { 0 };
-    // SAFETY: a NUL-terminated name.
-    let fd = unsafe { libc::memfd_create(c"nlq-proc".as_ptr(), flags) };
+    let fd = os::memfd_create(c"nlq-proc", flags);
     if fd < 0 {
         return Err(errno());
     }
     let fail_with = |e: c_int| {
-        // SAFETY: `fd` is ours, closed once.
-        unsafe { real::close(fd) };
+        // `fd` is ours, closed once.
+        os::close(fd);
         Err(e)
     };
     let mut rest = &text[..];
     while !rest.is_empty() {
-        // SAFETY: `rest` is valid for its length.
-        let n = unsafe { real::write(fd, rest.as_ptr().cast::<c_void>(), rest.len()) };
+        let n = os::write(fd, rest);
         match usize::try_from(n) {
             Ok(n) => rest = rest.get(n..).unwrap_or_default(),
             Err(_) if errno() == libc::EINTR => {}
             Err(_) => return fail_with(errno()),
         }
     }
-    // SAFETY: `fd` is ours.
-    if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } < 0 {
+    if os::lseek(fd, 0, libc::SEEK_SET) < 0 {
         return fail_with(errno());
     }
     Ok(fdtable::fresh(fd))
 }
 
 /// The emulated file a C path names, when emulation is on.
-///
-/// # Safety
-///
-/// `path` is null or a C string.
-unsafe fn emulated(path: *const c_char) -> Option<ProcFile> {
-    if path.is_null() || !config::enabled() {
+fn emulated(path: CStrArg<'_>) -> Option<ProcFile> {
+    if !config::enabled() {
         return None;
     }
-    // SAFETY: the caller's promise.
-    let path = unsafe { CStr::from_ptr(path) }.to_bytes();
+    let path = path.bytes()?;
     if !path.starts_with(b"/proc/") {
         return None;
     }
@@ -129,225 +120,30 @@ fn fopen_mode(mode: &[u8]) -> (bool, bool) {
     (reads, flags.contains(&b'e'))
 }
 
-/// `fopen` of an emulated file: a read-only stream over a memory file.
-///
-/// # Safety
-///
-/// `mode` is a C string.
-unsafe fn fopen_emulated(file: ProcFile, mode: *const c_char) -> Option<*mut FILE> {
-    if mode.is_null() {
-        return None;
-    }
-    // SAFETY: the caller's promise.
-    let (reads, cloexec) = fopen_mode(unsafe { CStr::from_ptr(mode) }.to_bytes());
+/// `fopen` and `fopen64`: for an emulated file opened for reading, the
+/// memory file to make the stream of (or the errno the call fails with);
+/// `None` when the call is libc's.
+pub(crate) fn fopen(path: CStrArg<'_>, mode: CStrArg<'_>) -> Option<Result<c_int, c_int>> {
+    let file = emulated(path)?;
+    let (reads, cloexec) = fopen_mode(mode.bytes()?);
     if !reads {
         return None;
     }
-    let fd = match memory_file(file, cloexec) {
-        Ok(fd) => fd,
-        Err(e) => return Some(fail(e, std::ptr::null_mut())),
-    };
-    // SAFETY: `fd` is ours; the stream takes it over.
-    let f = unsafe { libc::fdopen(fd, c"r".as_ptr()) };
-    if f.is_null() {
-        let e = errno();
-        // SAFETY: `fd` is ours, closed once.
-        unsafe { real::close(fd) };
-        return Some(fail(e, std::ptr::null_mut()));
-    }
-    Some(f)
+    Some(memory_file(file, cloexec))
 }
 
-/// `open` of an emulated file with these flags, if it is one.
-///
-/// # Safety
-///
-/// `path` is null or a C string.
-unsafe fn open_emulated(path: *const c_char, flags: c_int) -> Option<c_int> {
-    // SAFETY: the caller's promise.
-    let file = unsafe { emulated(path) }?;
-    if !reads_only(flags) {
-        return None;
-    }
-    Some(memory_file(file, flags & libc::O_CLOEXEC != 0).unwrap_or_else(|e| fail(e, -1)))
-}
-
-/// Forgets a stale table entry of a new stream's descriptor.
-fn fresh_stream(f: *mut FILE) -> *mut FILE {
-    if !f.is_null() {
-        // SAFETY: `f` is an open stream.
-        fdtable::fresh(unsafe { libc::fileno(f) });
-    }
-    f
-}
-
-/// `fopen(3)`.
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn fopen(path: *const c_char, mode: *const c_char) -> *mut FILE {
-    // SAFETY: the caller's arguments, and the original of this function.
-    unsafe { open_stream(path, mode, real::fopen) }
-}
-
-/// `fopen64(3)`.
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn fopen64(path: *const c_char, mode: *const c_char) -> *mut FILE {
-    // SAFETY: the caller's arguments, and the original of this function.
-    unsafe { open_stream(path, mode, real::fopen64) }
-}
-
-/// `fopen` and `fopen64`: an emulated file's stream, else what `original`
-/// opens.
-///
-/// # Safety
-///
-/// As for `fopen`; `original` is the libc function being interposed.
-unsafe fn open_stream(
-    path: *const c_char,
-    mode: *const c_char,
-    original: unsafe fn(*const c_char, *const c_char) -> *mut FILE,
-) -> *mut FILE {
-    guard(std::ptr::null_mut(), || {
-        // SAFETY: the caller's C strings.
-        if let Some(f) =
-            unsafe { emulated(path) }.and_then(|file| unsafe { fopen_emulated(file, mode) })
-        {
-            return f;
+/// `open`, `open64`, `openat`, `openat64` and the `__open*_2` variants:
+/// an emulated file's memory file, else what `original` opens. Only
+/// absolute paths can name an emulated file (so `openat`'s `dirfd` does
+/// not matter).
+pub(crate) fn open(path: CStrArg<'_>, flags: c_int, original: impl FnOnce() -> c_int) -> c_int {
+    let emulated = emulated(path).filter(|_| reads_only(flags));
+    match emulated {
+        Some(file) => {
+            memory_file(file, flags & libc::O_CLOEXEC != 0).unwrap_or_else(|e| fail(e, -1))
         }
-        // SAFETY: the caller's arguments, unchanged.
-        fresh_stream(unsafe { original(path, mode) })
-    })
-}
-
-/// `open(2)`. Variadic in C: the mode is taken as a fixed argument (see the
-/// crate docs).
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::open(path, flags, mode) }))
-    })
-}
-
-/// `open64(2)`. See [`open`].
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::open64(path, flags, mode) }))
-    })
-}
-
-/// `openat(2)`: only absolute paths can name an emulated file. See
-/// [`open`].
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn openat(
-    dirfd: c_int,
-    path: *const c_char,
-    flags: c_int,
-    mode: c_uint,
-) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::openat(dirfd, path, flags, mode) }))
-    })
-}
-
-/// `openat64(2)`. See [`openat`].
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn openat64(
-    dirfd: c_int,
-    path: *const c_char,
-    flags: c_int,
-    mode: c_uint,
-) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::openat64(dirfd, path, flags, mode) }))
-    })
-}
-
-/// `__open_2`: `open` without a mode, compiled with `_FORTIFY_SOURCE`.
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn __open_2(path: *const c_char, flags: c_int) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::__open_2(path, flags) }))
-    })
-}
-
-/// `__open64_2`. See [`__open_2`].
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn __open64_2(path: *const c_char, flags: c_int) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::__open64_2(path, flags) }))
-    })
-}
-
-/// `__openat_2`. See [`__open_2`].
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::__openat_2(dirfd, path, flags) }))
-    })
-}
-
-/// `__openat64_2`. See [`__open_2`].
-///
-/// # Safety
-///
-/// As for the C function.
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
-    guard(-1, || {
-        // SAFETY: the caller's C string; then its arguments unchanged.
-        unsafe { open_emulated(path, flags) }
-            .unwrap_or_else(|| fdtable::fresh(unsafe { real::__openat64_2(dirfd, path, flags) }))
-    })
+        None => fdtable::fresh(original()),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The functions the shim replaces, as the next object in the lookup order
 //! (libc) defines them.
 //!
+//! Only [`crate::sys`] calls these (they take the caller's raw pointers);
+//! the rest of the shim reaches them through the safe wrappers of
+//! [`super::os`] and the pass-through closures of [`super::exports`].
 //! Inside the shim every interposed function is called through here, never
 //! through `libc::name`: that symbol is the shim's own export, and calling
 //! it would re-enter the shim. Each original is looked up with
@@ -42,11 +45,11 @@ macro_rules! originals {
         /// # Safety
         ///
         /// As for the C function.
-        pub(crate) unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+        pub(in crate::sys) unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
             static SLOT: AtomicPtr<c_void> = AtomicPtr::new(null_mut());
             let p = resolve(&SLOT, concat!(stringify!($name), "\0").as_bytes());
             if p.is_null() {
-                crate::ffi::set_errno(libc::ENOSYS);
+                crate::sys::os::set_errno(libc::ENOSYS);
                 return $($missing)?;
             }
             // SAFETY: `p` is the C function `name`, whose type this is.
@@ -68,11 +71,11 @@ macro_rules! variadic_originals {
         /// # Safety
         ///
         /// As for the C function.
-        pub(crate) unsafe fn $name($($arg: $ty,)* $va: $vty) -> $ret {
+        pub(in crate::sys) unsafe fn $name($($arg: $ty,)* $va: $vty) -> $ret {
             static SLOT: AtomicPtr<c_void> = AtomicPtr::new(null_mut());
             let p = resolve(&SLOT, concat!(stringify!($name), "\0").as_bytes());
             if p.is_null() {
-                crate::ffi::set_errno(libc::ENOSYS);
+                crate::sys::os::set_errno(libc::ENOSYS);
                 return -1;
             }
             // SAFETY: `p` is the C function `name`, whose type this is.
@@ -155,7 +158,7 @@ mod tests {
             assert_eq!(close(d), 0);
             assert_eq!(close(fd), 0);
             assert_eq!(close(fd), -1);
-            assert_eq!(crate::ffi::errno(), libc::EBADF);
+            assert_eq!(crate::sys::os::errno(), libc::EBADF);
         }
     }
 }
