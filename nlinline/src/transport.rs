@@ -371,17 +371,9 @@ mod tests {
         assert_eq!(buf.len(), 100, "a datagram comes whole");
     }
 
-    /// Through a `&mut` too: options reach the server, and a dump comes in
-    /// datagrams that fit the reader's buffer.
-    #[test]
-    fn an_in_process_connection_sets_options_and_cuts_dumps_to_the_reader() {
-        let stack = nlq::server::Shared::new(nlq_mem::MemStack::new());
-        let mut h = crate::Handle::new(stack.connect());
-        for i in 0..40 {
-            h.link_add(&format!("br{i}"), "bridge", &[], None).unwrap();
-        }
-        let mut client = stack.connect();
-        let mut t = &mut client;
+    /// Dumps links with a reader of a page; returns the datagrams and the
+    /// links they held.
+    fn dump_links_by_the_page(mut t: impl Transport) -> (usize, usize) {
         t.set_socket_option(SockOpt::ExtAck(true)).unwrap();
         let mut w = Writer::new(Vec::new());
         w.message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, |w| {
@@ -399,7 +391,22 @@ mod tests {
                 .filter(|m| m.kind() == RTM_NEWLINK)
                 .count();
         }
+        (datagrams, links)
+    }
+
+    /// Through a `&mut` too: options reach the server, and a dump comes in
+    /// datagrams that fit the reader's buffer.
+    #[test]
+    fn an_in_process_connection_sets_options_and_cuts_dumps_to_the_reader() {
+        let stack = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let mut h = crate::Handle::new(stack.connect());
+        for i in 0..40 {
+            h.link_add(&format!("br{i}"), "bridge", &[], None).unwrap();
+        }
+        let mut client = stack.connect();
+        let (datagrams, links) = dump_links_by_the_page(&mut client);
         assert_eq!(links, 41);
         assert!(datagrams > 2, "{datagrams} datagrams");
+        assert_eq!(dump_links_by_the_page(client).1, 41);
     }
 }
