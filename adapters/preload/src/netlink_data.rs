@@ -210,7 +210,7 @@ static AT_EXIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 /// At `exit`: what was sent is handled before the process goes. Gives up
 /// rather than wait when the table's lock is held (`exit` called from a
 /// signal handler that interrupted the shim).
-extern "C" fn settle_at_exit() {
+fn settle_at_exit() {
     if let Some(cookies) = fdtable::try_take_all_sent() {
         for cookie in cookies {
             control::settle(cookie);

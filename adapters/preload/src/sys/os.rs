@@ -7,6 +7,7 @@
 //! `lseek`, `atexit`, ...) straight from `libc`.
 
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libc::{c_int, c_uint, c_void, off_t, sockaddr_un, socklen_t, ssize_t};
 
@@ -123,10 +124,25 @@ pub(crate) fn lseek(fd: c_int, offset: off_t, whence: c_int) -> off_t {
     unsafe { libc::lseek(fd, offset, whence) }
 }
 
-/// `atexit(3)`: runs `f` at `exit`; 0 on success.
-pub(crate) fn at_exit(f: extern "C" fn()) -> c_int {
+/// The function [`at_exit`] registered (a `fn()` as an address; 0: none).
+/// An atomic, not a lock: `exit` may run in a child forked at any moment.
+static EXIT_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn run_exit_hook() {
+    let f = EXIT_HOOK.load(Ordering::Acquire);
+    if f != 0 {
+        // SAFETY: only `at_exit` stores here, the address of a `fn()`.
+        let f = unsafe { std::mem::transmute::<usize, fn()>(f) };
+        f();
+    }
+}
+
+/// `atexit(3)`: runs `f` at `exit`; 0 on success. The shim registers one
+/// such function (a second call replaces the first one's function).
+pub(crate) fn at_exit(f: fn()) -> c_int {
+    EXIT_HOOK.store(f as usize, Ordering::Release);
     // SAFETY: registers a plain function taking no arguments.
-    unsafe { libc::atexit(f) }
+    unsafe { libc::atexit(run_exit_hook) }
 }
 
 /// `CMSG_SPACE(len)` and `CMSG_LEN(len)`: the room and the `cmsg_len` of
