@@ -98,7 +98,7 @@ impl Batch {
 
     /// Request `i`'s bytes (empty past the end).
     fn request(&self, i: usize) -> &[u8] {
-        let (Some(&s), e) = (self.starts.get(i), self.starts.get(i + 1)) else {
+        let (Some(&s), e) = (self.starts.get(i), self.starts.get(i.saturating_add(1))) else {
             return &[];
         };
         let e = e.copied().unwrap_or(self.bytes.len());
@@ -153,7 +153,7 @@ impl<T: Transport> Handle<T> {
         };
         let window = match self
             .transport
-            .reserve_replies(n.min(MAX_WINDOW) * ROOM_PER_ANSWER)
+            .reserve_replies(n.min(MAX_WINDOW).saturating_mul(ROOM_PER_ANSWER))
         {
             Ok(Some(room)) => (room / ROOM_PER_ANSWER).clamp(1, MAX_WINDOW),
             Ok(None) => n,
@@ -171,30 +171,28 @@ impl<T: Transport> Handle<T> {
                 let mut out = std::mem::take(&mut self.out);
                 out.clear();
                 let start = sent;
-                let mut last_flags_at = None;
+                let mut last_at = None;
                 while sent < n && sent.saturating_sub(st.answered) < window {
                     let req = batch.request(sent);
-                    if !out.is_empty() && out.len() + req.len() > MAX_DATAGRAM {
+                    if !out.is_empty() && out.len().saturating_add(req.len()) > MAX_DATAGRAM {
                         break;
                     }
                     let at = out.len();
                     out.extend_from_slice(req);
                     let seq = base.wrapping_add(sent as u32);
-                    if let Some(h) = out.get_mut(at + 6..at + 16) {
-                        let flags = u16::from_ne_bytes([h[0], h[1]]) & !NLM_F_ACK;
-                        h[..2].copy_from_slice(&flags.to_ne_bytes());
-                        h[2..6].copy_from_slice(&seq.to_ne_bytes());
-                        h[6..].copy_from_slice(&port.to_ne_bytes());
+                    if let Some(h) = header_tail(&mut out, at) {
+                        restamp(h, |f| f & !NLM_F_ACK, seq, port);
                     }
-                    last_flags_at = Some(at + 6);
+                    last_at = Some((at, seq));
                     if let Some(g) = st.group_start.get_mut(sent) {
                         *g = start;
                     }
-                    sent += 1;
+                    sent = sent.saturating_add(1);
                 }
-                if let Some(f) = last_flags_at.and_then(|at| out.get_mut(at..at + 2)) {
-                    let flags = u16::from_ne_bytes([f[0], f[1]]) | NLM_F_ACK;
-                    f.copy_from_slice(&flags.to_ne_bytes());
+                if let Some((at, seq)) = last_at {
+                    if let Some(h) = header_tail(&mut out, at) {
+                        restamp(h, |f| f | NLM_F_ACK, seq, port);
+                    }
                     if let Some(last) = sent.checked_sub(1).and_then(|i| st.barrier.get_mut(i)) {
                         *last = true;
                     }
@@ -261,20 +259,36 @@ struct Pending {
     answered: usize,
 }
 
+/// The flags, sequence number and port (bytes 6 to 16) of the message
+/// header at `at` in `out`.
+fn header_tail(out: &mut [u8], at: usize) -> Option<&mut [u8; 10]> {
+    let end = at.checked_add(16)?;
+    out.get_mut(at.checked_add(6)?..end)?.try_into().ok()
+}
+
+/// Gives a header (from its flags on) the flags `flags` makes of its own,
+/// and `seq` and `port`.
+fn restamp(h: &mut [u8; 10], flags: impl Fn(u16) -> u16, seq: u32, port: u32) {
+    let [f0, f1, s0, s1, s2, s3, p0, p1, p2, p3] = h;
+    [*f0, *f1] = flags(u16::from_ne_bytes([*f0, *f1])).to_ne_bytes();
+    [*s0, *s1, *s2, *s3] = seq.to_ne_bytes();
+    [*p0, *p1, *p2, *p3] = port.to_ne_bytes();
+}
+
 impl Pending {
     /// Files the answer to request `i`; an answer to a barrier confirms the
     /// requests of its datagram that got no error.
     fn file(&mut self, i: usize, r: Result<i32>) {
         if let Some(slot @ None) = self.results.get_mut(i) {
             *slot = Some(r);
-            self.answered += 1;
+            self.answered = self.answered.saturating_add(1);
         }
         if self.barrier.get(i) == Some(&true) {
             let start = self.group_start.get(i).copied().unwrap_or(i);
             for slot in self.results.get_mut(start..i).into_iter().flatten() {
                 if slot.is_none() {
                     *slot = Some(Ok(0));
-                    self.answered += 1;
+                    self.answered = self.answered.saturating_add(1);
                 }
             }
         }

@@ -6,9 +6,10 @@
 //! pipelined batches, and a [`Monitor`] of notifications. No async runtime.
 //!
 //! The stack is behind a [`Transport`]: the Linux kernel
-//! ([`KernelSocket`], optionally in another network namespace), an
-//! in-process stack ([`Loopback`] over any [`Serve`]), or anything that can
-//! send and receive netlink datagrams.
+//! ([`KernelSocket`], optionally in another network namespace), an nlq
+//! stack in the same process ([`Handle::in_process`]), a scripted server
+//! in a test ([`Loopback`] over a [`Serve`]), or anything that can send and
+//! receive netlink datagrams.
 //!
 //! ```
 //! use std::net::{IpAddr, Ipv4Addr};
@@ -31,6 +32,18 @@
 //! `std::io::Error`. The free functions of [`c`] have the C `nlinline.h`
 //! names and work on the kernel.
 #![deny(unsafe_op_in_unsafe_fn)]
+// Answers come from any stack, a buggy or hostile one too: nothing read
+// from one may panic here.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod addr;
 mod batch;

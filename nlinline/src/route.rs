@@ -181,12 +181,14 @@ impl Route {
         if !self.multipath.is_empty() {
             let mut list = NextHopList::default();
             for h in &self.multipath {
-                if !family_ok(&h.gateway) || h.weight == 0 || h.weight > 256 {
+                // A weight from 1 to 256 is `rtnh_hops` 0 to 255.
+                let hops = h.weight.checked_sub(1).and_then(|w| u8::try_from(w).ok());
+                let Some(hops) = hops.filter(|_| family_ok(&h.gateway)) else {
                     return Err(Error::Invalid("bad next hop"));
-                }
+                };
                 list.push(NextHopRepr {
                     ifindex: h.ifindex,
-                    hops: (h.weight - 1) as u8,
+                    hops,
                     gateway: h.gateway,
                     ..NextHopRepr::default()
                 })

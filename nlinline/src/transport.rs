@@ -173,9 +173,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
 }
 
-/// A netlink server in the same process: takes the request datagrams and
-/// queues the reply datagrams. nlq's server implements it (sans-IO); tests
-/// may implement it with a script.
+/// A netlink server in the same process that a test writes: it takes the
+/// request datagrams and queues the reply datagrams, say from a script,
+/// to see how nlinline reads answers no real stack gives. (For nlq's
+/// server, use [`Handle::in_process`](crate::Handle::in_process).)
 pub trait Serve {
     /// Handles one request datagram from the connection with port id `port`,
     /// pushing the reply datagrams (each at most `max_reply` bytes, the
