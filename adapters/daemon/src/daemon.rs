@@ -21,11 +21,42 @@
 //!    for it is bounded by its receive buffer (`ENOBUFS` for the reader, as
 //!    on the kernel), so a client that stops reading only loses its own
 //!    messages.
+//!
+//! # A stack that panics
+//!
+//! Each request is handed to the stack under [`panics::catch`]. A request
+//! on which the stack (or the server) panics is answered with an
+//! `NLMSG_ERROR` of [`EIO`] carrying its sequence number and port, so that
+//! the client's dialog ends as for any failure; it is not recorded in the
+//! state file, and the daemon serves on: the rest of the datagram, the
+//! same client, the others. `EIO` because the failure is the provider's,
+//! not the request's: `EINVAL` or `EOPNOTSUPP` would tell the client its
+//! request is wrong, `ENOMEM` or `ENOBUFS` that it may just try again,
+//! `EFAULT` that it passed a bad address; the kernel answers `EIO` when a
+//! driver fails an operation it accepted. A control request (a netdevice
+//! ioctl, `getifaddrs`...) is answered `EIO` the same way; a dump that
+//! panics after its first datagram costs its client the connection (its
+//! answer has begun, nothing else can end it cleanly).
+//!
+//! The panic may have left the stack half-changed (what
+//! `AssertUnwindSafe` around the call asserts is only that the daemon
+//! deals with that, below). With a state file, the stack is rebuilt as the
+//! turn acknowledged it, from the file and the turn's records, as a
+//! restart would rebuild it (see [`StateFile::restore_acknowledged`]), so
+//! that the state served is the one restored later; as the cut-short
+//! change may have been notified, every subscriber gets `ENOBUFS` after
+//! what is queued for it (as a reader that lost messages: it reads the
+//! stack again). Without a state file nothing can rebuild the stack: it
+//! is served as the panic left it. The panic is logged once, on standard
+//! error, with the request and what was done (see [`crate::panics`]: the
+//! process's panic hook does not print it as a crash).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::AssertUnwindSafe;
+
+use crate::panics::{self, Caught};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,14 +65,14 @@ use std::time::{Duration, Instant};
 
 use crate::control::SOL_SOCKET;
 use bytes::Bytes;
-use nlq::errno::{EBADF, ENOBUFS};
+use nlq::errno::{EBADF, EIO, ENOBUFS};
 use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
 use nlq::server::{ConnId, Delivery, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
 use nlq::wire::Messages;
 
 use crate::control::{rmem_max, Sockets};
-use crate::state::{Guarded, Persist, StateFile};
+use crate::state::{Guarded, Persist, Restored, StateFile};
 use crate::sys::{self, Epoll, Interest, Ready};
 
 /// How the daemon runs.
@@ -205,6 +236,9 @@ pub struct Daemon<S: Stack> {
     /// `SendTo` (its errno, if it failed), given once the turn's replies
     /// are written.
     synced: Vec<(usize, Option<i32>)>,
+    /// The turn's changes were undone (a panic left the stack in a state
+    /// its records cannot rebuild): handled as a failed commit.
+    turn_undone: bool,
     options: Options,
 }
 
@@ -242,6 +276,7 @@ impl<S: Stack> Daemon<S> {
         state: Option<StateFile<S>>,
         options: Options,
     ) -> io::Result<Self> {
+        panics::install_hook();
         let path = path.to_path_buf();
         remove_stale_socket(&path)?;
         // Connectable by every user; the mode is set without following
@@ -281,6 +316,7 @@ impl<S: Stack> Daemon<S> {
             changed: Vec::new(),
             synced: Vec::new(),
             backlogged: Vec::new(),
+            turn_undone: false,
             options,
         })
     }
@@ -461,16 +497,18 @@ impl<S: Stack> Daemon<S> {
     /// before anything of the turn is sent.
     fn commit(&mut self) {
         let mut changed = std::mem::take(&mut self.changed);
-        let failed = match &mut self.state {
-            Some(st) => match st.commit(&mut self.server) {
-                Ok(()) => false,
-                Err(e) => {
-                    eprintln!("nlq: {e}; the turn's changes are undone");
-                    true
-                }
-            },
-            None => false,
-        };
+        let undone = std::mem::take(&mut self.turn_undone);
+        let failed = undone
+            || match &mut self.state {
+                Some(st) => match st.commit(&mut self.server) {
+                    Ok(()) => false,
+                    Err(e) => {
+                        eprintln!("nlq: {e}; the turn's changes are undone");
+                        true
+                    }
+                },
+                None => false,
+            };
         if failed {
             for slot in 0..self.conns.len() {
                 let subscriber = matches!(
@@ -768,10 +806,18 @@ impl<S: Stack> Daemon<S> {
                     let refusal = st.prepare_snapshot().err();
                     self.server.stack_mut().refuse(refusal);
                 }
-                self.sockets
-                    .handle(&mut self.server, c.allowed, data, &mut out);
+                let (sockets, server, allowed) = (&mut self.sockets, &mut self.server, c.allowed);
+                // Unwind safety: see the module's doc (`after_stack_panic`).
+                let handled = panics::catch(AssertUnwindSafe(|| {
+                    sockets.handle(server, allowed, data, &mut out);
+                }));
                 self.server.stack_mut().refuse(None);
-                if !self.server.stack_mut().take_outcomes().is_empty() {
+                let changed = !self.server.stack_mut().take_outcomes().is_empty();
+                let panicked = handled.err();
+                if panicked.is_some() {
+                    out.clear();
+                    remote::emit_reply(&mut out, Err(EIO));
+                } else if changed {
                     if let Some(st) = &mut self.state {
                         st.record_snapshot();
                     }
@@ -790,9 +836,67 @@ impl<S: Stack> Daemon<S> {
                 {
                     self.size_send_buffer(cookie);
                 }
+                if let Some(caught) = panicked {
+                    let what = match Request::parse(data) {
+                        Ok(r) => format!("a control request ({r:?})"),
+                        Err(_) => "a control request".to_string(),
+                    };
+                    self.after_stack_panic(&what, changed, &caught);
+                }
             }
         }
         data.len()
+    }
+
+    /// Deals with what a panic of the stack on a request (`what` names
+    /// it; `changed`: a change method had returned before it) may have
+    /// left, once the request is answered `EIO`: see the
+    /// [module](self)'s doc. Logs it in one line.
+    fn after_stack_panic(&mut self, what: &str, changed: bool, caught: &Caught) {
+        let interrupted = self.server.stack_mut().take_interrupted();
+        let aftermath = if !interrupted && !changed {
+            "the stack was not changed".to_string()
+        } else if let Some(st) = &mut self.state {
+            let server = &mut self.server;
+            // Unwind safety: rebuilding replays requests that were
+            // handled before; if that panics, the stack stays as it is.
+            match panics::catch(AssertUnwindSafe(|| st.restore_acknowledged(server))) {
+                Ok(Ok(Restored::Acknowledged)) => {
+                    self.tell_subscribers_to_resync();
+                    "the stack is rebuilt as acknowledged; subscribers get ENOBUFS".to_string()
+                }
+                Ok(Ok(Restored::TurnUndone)) => {
+                    self.turn_undone = true;
+                    "the turn's changes are undone (a snapshot was due); its changers and \
+                     subscribers are closed"
+                        .to_string()
+                }
+                Ok(Err(e)) => format!("the stack may be half-changed ({e})"),
+                Err(again) => {
+                    format!("the stack may be half-changed (rebuilding it panicked: {again})")
+                }
+            }
+        } else if interrupted {
+            "the stack may be half-changed (no state file to rebuild it from)".to_string()
+        } else {
+            "its change was made".to_string()
+        };
+        caught.log(&format!(
+            "nlq: the stack panicked on {what}: {caught}; answered EIO; {aftermath}"
+        ));
+    }
+
+    /// Every socket connection in a group gets `ENOBUFS` after what is
+    /// queued for it, as a reader that lost messages does: it must read
+    /// the stack again.
+    fn tell_subscribers_to_resync(&mut self) {
+        for c in self.conns.iter_mut().flatten() {
+            if let Kind::Socket { conn, errors, .. } = &mut c.kind {
+                if self.server.groups(*conn) != 0 {
+                    errors.push_back((ENOBUFS, self.server.queued_datagrams(*conn)));
+                }
+            }
+        }
     }
 
     /// Hands a socket connection's requests to the server, one at a time
@@ -833,16 +937,20 @@ impl<S: Stack> Daemon<S> {
             };
             *budget = budget.saturating_sub(1);
             let server = &mut self.server;
-            let handled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            // Unwind safety: see the module's doc (`after_stack_panic`).
+            let handled = panics::catch(AssertUnwindSafe(|| {
                 server.send(conn, m.as_bytes());
             }));
             let outcomes = self.server.stack_mut().take_outcomes();
-            if handled.is_err() {
-                // The stack panicked on this request: it is answered with
-                // EIO and not recorded (replaying it would panic again);
-                // the daemon serves on.
-                eprintln!("nlq: the stack panicked on a request; answered EIO");
-                self.server.answer_unhandled(conn, m.as_bytes(), libc::EIO);
+            if let Err(caught) = handled {
+                // Answered, not recorded (replaying it would panic again).
+                self.server.answer_unhandled(conn, m.as_bytes(), EIO);
+                let what = format!(
+                    "{} from port {}",
+                    crate::decode::describe(&m),
+                    self.server.port(conn)
+                );
+                self.after_stack_panic(&what, !outcomes.is_empty(), &caught);
                 continue;
             }
             if !outcomes.is_empty() {
@@ -1095,9 +1203,18 @@ fn flush_socket<S: Stack>(
                 None => continue,
             },
             None => {
-                match std::panic::catch_unwind(AssertUnwindSafe(|| server.recv(conn, reader_max)))
-                    .map_err(|_| io::Error::other("the stack panicked in a dump"))?
-                {
+                // Unwind safety: a dump only reads the stack; the
+                // connection whose dump it was is closed.
+                let next = panics::catch(AssertUnwindSafe(|| server.recv(conn, reader_max)))
+                    .map_err(|caught| {
+                        caught.log(&format!(
+                            "nlq: the stack panicked in a dump for port {}: {caught}; \
+                             its connection is closed",
+                            server.port(conn)
+                        ));
+                        io::Error::other("the stack panicked in a dump")
+                    })?;
+                match next {
                     Ok(None) => return Ok(()),
                     Ok(Some(d)) => {
                         for (_, ahead) in errors.iter_mut() {

@@ -52,6 +52,7 @@ pub mod control;
 pub mod daemon;
 pub mod decode;
 pub mod endpoint;
+pub mod panics;
 pub mod proxy;
 pub mod state;
 #[allow(unsafe_code)]

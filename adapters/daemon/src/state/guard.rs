@@ -2,6 +2,8 @@
 //! of every change method called (so that the daemon knows which requests
 //! changed the stack, and a replay can check it does the same), and
 //! refuses changes with an errno while the state file cannot take them.
+//! It also tells when a change method was cut short by a panic, so that
+//! the daemon knows the stack may be half-changed.
 
 use nlq::stack::{
     CreateFlags, Cursor, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult,
@@ -21,6 +23,8 @@ pub struct Guarded<S> {
     inner: S,
     refusal: Option<i32>,
     outcomes: Vec<i32>,
+    /// A change method is running (still true after it panicked).
+    in_change: bool,
 }
 
 impl<S> Guarded<S> {
@@ -30,7 +34,16 @@ impl<S> Guarded<S> {
             inner,
             refusal: None,
             outcomes: Vec::new(),
+            in_change: false,
         }
+    }
+
+    /// Puts `inner` in place of the stack (a stack rebuilt after a change
+    /// was cut short), forgetting what the old one did; a refusal stays.
+    pub fn replace_inner(&mut self, inner: S) {
+        self.inner = inner;
+        self.outcomes.clear();
+        self.in_change = false;
     }
 
     /// The stack.
@@ -66,11 +79,20 @@ impl<S> Guarded<S> {
         !self.outcomes.is_empty()
     }
 
+    /// True when a change method panicked since the last call: the
+    /// stack may be half-changed (its outcome is not among
+    /// [`take_outcomes`](Guarded::take_outcomes)').
+    pub fn take_interrupted(&mut self) -> bool {
+        std::mem::take(&mut self.in_change)
+    }
+
     fn change<T>(&mut self, f: impl FnOnce(&mut S) -> StackResult<T>) -> StackResult<T> {
         if let Some(errno) = self.refusal {
             return Err(StackError::with_message(errno, REFUSED_TEXT));
         }
+        self.in_change = true;
         let r = f(&mut self.inner);
+        self.in_change = false;
         self.outcomes
             .push(r.as_ref().map_or_else(|e| e.errno, |_| 0));
         r

@@ -503,6 +503,34 @@ impl<S: nlq::stack::Stack> StateFile<S> {
         Ok(())
     }
 
+    /// Puts the server's stack back to what the turn acknowledged so far,
+    /// after a request whose handling was cut short (a panic in the stack)
+    /// may have changed it in a way no record describes: the stack is
+    /// rebuilt from what the file holds and the turn's records, as a
+    /// restart would rebuild it. When the turn's changes cannot be
+    /// replayed from records (one of them is kept by a new snapshot, see
+    /// [`record_snapshot`](Self::record_snapshot)), the turn is undone
+    /// instead, as when a commit fails: [`Restored::TurnUndone`], and the
+    /// caller must not send what the turn acknowledged. An error: not
+    /// even the file could be loaded, the stack is as it was left.
+    pub fn restore_acknowledged(
+        &mut self,
+        server: &mut Server<Guarded<S>>,
+    ) -> io::Result<Restored> {
+        if !self.needs_snapshot {
+            let mut image =
+                Vec::with_capacity(self.durable.len().saturating_add(self.pending.len()));
+            image.extend_from_slice(&self.durable);
+            image.extend_from_slice(&self.pending);
+            if let Ok(loaded) = load(&image, self.restore) {
+                server.stack_mut().replace_inner(loaded.stack);
+                return Ok(Restored::Acknowledged);
+            }
+        }
+        self.rollback(server)?;
+        Ok(Restored::TurnUndone)
+    }
+
     /// Undoes the turn: the stack as the file holds it.
     fn rollback(&mut self, server: &mut Server<Guarded<S>>) -> io::Result<()> {
         self.pending.clear();
@@ -516,9 +544,20 @@ impl<S: nlq::stack::Stack> StateFile<S> {
                 e.into(),
             )
         })?;
-        *server.stack_mut() = Guarded::new(stack);
+        server.stack_mut().replace_inner(stack);
         Ok(())
     }
+}
+
+/// What [`StateFile::restore_acknowledged`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restored {
+    /// The stack is as the file and the turn's records have it: every
+    /// change acknowledged so far is there, the cut-short one is not.
+    Acknowledged,
+    /// The stack is as the file holds it: the turn's changes are undone
+    /// too, and must be handled as after a failed commit.
+    TurnUndone,
 }
 
 /// A stack rebuilt from a state file, and where the file stands.
