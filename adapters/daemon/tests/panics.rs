@@ -9,9 +9,11 @@ mod common;
 
 use std::net::IpAddr;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nlq::errno::{EIO, ENOBUFS, ENODEV};
+use nlq::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
 use nlq::server::SockOpt;
 use nlq::stack::{
     CreateFlags, Cursor, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,
@@ -21,7 +23,7 @@ use nlq::wire::{
     AddrRepr, LinkRepr, Message, Messages, NeighRepr, NexthopRepr, NlMsg, RouteRepr, RuleRepr,
     Writer,
 };
-use nlq_daemon::client::SocketClient;
+use nlq_daemon::client::{ControlClient, SocketClient};
 use nlq_daemon::state::Persist;
 use nlq_daemon::testing::TempDir;
 use nlq_daemon::{Daemon, Options};
@@ -32,7 +34,17 @@ const BOOM: &str = "boom0";
 /// A link name the stack panics on after making (and notifying) the link.
 const HALF: &str = "half0";
 
-/// The `mem` stack, except for the links named [`BOOM`] and [`HALF`].
+/// An MTU the stack panics on before changing anything.
+const BOOM_MTU: u32 = 4242;
+
+/// Held by a test that forks a child and by one that restarts a daemon on
+/// its state file: a child holds the descriptors of the process (the
+/// state file's lock with them) from the fork to its exec, and a restart
+/// then finds the file still locked.
+static NO_FORK: Mutex<()> = Mutex::new(());
+
+/// The `mem` stack, except for the links named [`BOOM`] and [`HALF`] and
+/// the MTU [`BOOM_MTU`].
 #[derive(Debug, Default)]
 struct Faulty {
     inner: MemStack,
@@ -111,6 +123,9 @@ impl Stack for Faulty {
     }
 
     fn set_link(&mut self, index: u32, change: &LinkChange, events: Events<'_>) -> StackResult<()> {
+        if change.mtu == Some(BOOM_MTU) {
+            panic!("a stack bug on MTU {BOOM_MTU} (on purpose)");
+        }
         self.inner.set_link(index, change, events)
     }
 
@@ -396,6 +411,7 @@ fn a_change_cut_short_is_undone_and_the_state_file_keeps_what_was_acknowledged()
     };
     assert_eq!(told.raw_os_error(), Some(ENOBUFS), "{told}");
     // The state restored at the next start is the one served.
+    let _no_fork = NO_FORK.lock().unwrap_or_else(|e| e.into_inner());
     let stopped = daemon.stop().expect("the daemon served on");
     let served = saved(stopped.stack());
     drop(stopped);
@@ -406,6 +422,33 @@ fn a_change_cut_short_is_undone_and_the_state_file_keeps_what_was_acknowledged()
         saved(again.stack()) == served,
         "the state restored differs from the one served"
     );
+}
+
+#[test]
+fn a_control_request_the_stack_panics_on_is_answered_eio() {
+    let dir = TempDir::new("panics-control");
+    let path = dir.path().join("nlq.sock");
+    let daemon = Daemon::bind(&path, Faulty::default(), Options::default())
+        .expect("bind")
+        .spawn()
+        .expect("spawn");
+    let mut ctl = ControlClient::connect(&path).unwrap();
+    let mut ifr = ifreq("lo");
+    ifreq_set_int(&mut ifr, i32::try_from(BOOM_MTU).unwrap());
+    let e = ctl.ioctl(SIOCSIFMTU, &ifr).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(EIO), "{e}");
+    // The same connection goes on.
+    assert_eq!(
+        ifreq_int(&ctl.ioctl(SIOCGIFMTU, &ifreq("lo")).unwrap()),
+        65536
+    );
+    ifreq_set_int(&mut ifr, 1300);
+    ctl.ioctl(SIOCSIFMTU, &ifr).unwrap();
+    assert_eq!(
+        ifreq_int(&ctl.ioctl(SIOCGIFMTU, &ifreq("lo")).unwrap()),
+        1300
+    );
+    daemon.stop().expect("the daemon served on");
 }
 
 /// Run as a child process by `a_panic_is_logged_once_not_as_a_crash`.
@@ -426,6 +469,7 @@ fn child_serves_a_panicking_request() {
 
 #[test]
 fn a_panic_is_logged_once_not_as_a_crash() {
+    let _no_fork = NO_FORK.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",

@@ -320,4 +320,31 @@ mod tests {
         assert!(!g.changed());
         assert_eq!(g.inner().link(LinkKey::Index(1)).unwrap().mtu, Some(9000));
     }
+
+    #[test]
+    fn a_change_cut_short_by_a_panic_is_told_once() {
+        /// Every link change panics.
+        struct Breaks;
+        impl Stack for Breaks {
+            fn links(&self, _: usize, _: Visit<'_, LinkRepr>) -> StackResult<()> {
+                Ok(())
+            }
+            fn set_link(&mut self, _: u32, _: &LinkChange, _: Events<'_>) -> StackResult<()> {
+                panic!("a stack bug (on purpose)")
+            }
+        }
+        crate::panics::install_hook();
+        let mut g = Guarded::new(Breaks);
+        let cut = crate::panics::catch(std::panic::AssertUnwindSafe(|| {
+            g.set_link(1, &LinkChange::default(), &mut |_| {})
+        }));
+        assert!(cut.is_err());
+        assert!(g.take_interrupted());
+        assert!(!g.take_interrupted(), "told once");
+        assert!(g.take_outcomes().is_empty(), "no outcome for it");
+        // A change that returns is no interruption.
+        let mut m = Guarded::new(MemStack::new());
+        let _ = m.set_link(99, &LinkChange::default(), &mut |_| {});
+        assert!(!m.take_interrupted());
+    }
 }
