@@ -589,9 +589,9 @@ impl<D: DataPlane> MemStack<D> {
         let mut gone = Vec::new();
         // From the end, so that positions still to visit stay valid.
         for i in (0..self.routes4.len()).rev() {
-            let r = &self.routes4[i];
-            if r.table == RT_TABLE_MAIN && r.prefsrc == Some(local) {
-                gone.push(self.remove_route(AF_INET, i));
+            let named = |r: &Route| r.table == RT_TABLE_MAIN && r.prefsrc == Some(local);
+            if self.routes4.get(i).is_some_and(named) {
+                gone.extend(self.remove_route(AF_INET, i));
             }
         }
         gone.reverse();
@@ -831,9 +831,10 @@ impl<D: DataPlane> MemStack<D> {
                 // another metric is replaced, deleted then added.
                 let prio = if a.metric != 0 { a.metric } else { 256 };
                 if let Some(i) = self.prefix_route6(&a) {
-                    if self.routes6[i].priority != prio {
-                        let old = self.remove_route(AF_INET6, i);
-                        self.tell_del_route(events, &old);
+                    if self.routes6.get(i).is_some_and(|r| r.priority != prio) {
+                        if let Some(old) = self.remove_route(AF_INET6, i) {
+                            self.tell_del_route(events, &old);
+                        }
                     }
                 }
                 self.addr6_prefix_route(&a, events);
@@ -1159,8 +1160,10 @@ impl<D: DataPlane> MemStack<D> {
         if shared {
             return;
         }
-        if let Some(i) = self.prefix_route6(a) {
-            let old = self.remove_route(AF_INET6, i);
+        if let Some(old) = self
+            .prefix_route6(a)
+            .and_then(|i| self.remove_route(AF_INET6, i))
+        {
             self.tell_del_route(events, &old);
         }
     }

@@ -19,6 +19,7 @@ use nlq::stack::{Cursor, StackResult, Visit};
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, LinkRepr, RouteRepr};
 
+use crate::route::Route;
 use crate::route_list::RouteList;
 use crate::{DataPlane, MemStack};
 
@@ -78,16 +79,25 @@ fn route_place(c: &Cursor) -> (Order, u32) {
 
 /// The cursor of position `i` of `list` (its length: after the last).
 fn route_cursor_at(phase: u8, list: &RouteList, i: usize) -> Cursor {
-    let Some(last) = i.checked_sub(1) else {
-        return route_cursor(phase, (0, 0, 0, Reverse(u8::MAX), 0, 0), 0);
-    };
+    let start = route_cursor(phase, (0, 0, 0, Reverse(u8::MAX), 0, 0), 0);
     // The place of the entry before, and one more than the routes of that
-    // place before it: resuming finds the first route after it.
-    let order = list[last].order();
+    // place before it: resuming finds the first route after it. (`i` is
+    // at most the length: the entry before is there; were it not, the
+    // phase would start over.)
+    let Some(order) = i
+        .checked_sub(1)
+        .and_then(|last| list.get(last))
+        .map(Route::order)
+    else {
+        return start;
+    };
     let mut rank = 1u32;
-    let mut j = last;
-    while j > 0 && list[j - 1].order() == order {
-        j -= 1;
+    let mut j = i.saturating_sub(1);
+    while let Some(prev) = j.checked_sub(1) {
+        if list.get(prev).map(Route::order) != Some(order) {
+            break;
+        }
+        j = prev;
         rank = rank.saturating_add(1);
     }
     route_cursor(phase, order, rank)
@@ -97,12 +107,14 @@ fn route_cursor_at(phase: u8, list: &RouteList, i: usize) -> Cursor {
 fn route_position(list: &RouteList, c: &Cursor) -> usize {
     let (order, rank) = route_place(c);
     let from = list.partition_by_order(|o| *o < order);
-    // Routes of the same place, up to `rank` of them.
-    let mut i = from;
-    while i < list.len() && i - from < rank as usize && list[i].order() == order {
-        i += 1;
-    }
-    i
+    // Routes of the same place, up to `rank` of them (a position in the
+    // list: the sum does not wrap).
+    let same = list
+        .range(from..usize::MAX)
+        .take(rank as usize)
+        .take_while(|r| r.order() == order)
+        .count();
+    from.wrapping_add(same)
 }
 
 /// The entries of `map` (by a 32-bit id) from `from` on, each as `repr`

@@ -109,6 +109,16 @@
 //! assert!(engine.plane().entries.is_empty());
 //! # Ok::<(), StackError>(())
 //! ```
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod addr;
 mod addr_index;

@@ -70,26 +70,36 @@ impl<K: SlotKey> PrefixMap<K> {
 
     /// The bytes its slots take.
     pub fn bytes(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<Slot<K>>()
+        self.slots
+            .len()
+            .saturating_mul(std::mem::size_of::<Slot<K>>())
     }
 
-    /// The slot where `key`'s probe starts (the table is not empty).
+    /// The slot where `key`'s probe starts: past the end in an empty
+    /// table.
     fn home(&self, key: &K) -> usize {
-        // The high bits of the hash: the best mixed.
+        // The high bits of the hash: the best mixed. A table of 2^b
+        // slots takes the top b bits (none of an empty one, whose
+        // `trailing_zeros` is the width of a `usize`).
         let bits = self.slots.len().trailing_zeros();
-        (self.seed.hash_one(key) >> (64 - bits)) as usize
+        let hash = self.seed.hash_one(key);
+        hash.checked_shr(u64::BITS.saturating_sub(bits))
+            .unwrap_or(0) as usize
     }
 
-    /// The slot that holds `key`, or the vacant one where it would go.
-    fn probe(&self, key: &K) -> usize {
-        let mask = self.slots.len() - 1;
+    /// The slot that holds `key`, or the vacant one where it would go;
+    /// `None` in an empty table. (A table at most three quarters full
+    /// has a vacant slot: the probe ends.)
+    fn probe(&self, key: &K) -> Option<usize> {
+        // A power of two of slots: the mask keeps `i` among them.
+        let mask = self.slots.len().wrapping_sub(1);
         let mut i = self.home(key);
         loop {
-            let k = self.slots[i].key;
+            let k = self.slots.get(i)?.key;
             if k == *key || k == K::VACANT {
-                return i;
+                return Some(i);
             }
-            i = (i + 1) & mask;
+            i = i.wrapping_add(1) & mask;
         }
     }
 
@@ -98,24 +108,31 @@ impl<K: SlotKey> PrefixMap<K> {
         if self.len == 0 {
             return None;
         }
-        let s = self.slots[self.probe(key)];
+        let s = self.slots.get(self.probe(key)?)?;
         (s.key != K::VACANT).then_some(s.value)
     }
 
     /// Sets `key` to `value`; returns the value it had.
     pub fn insert(&mut self, key: K, value: u32) -> Option<u32> {
         debug_assert!(key != K::VACANT, "the vacant key is not a prefix");
-        // At most three quarters full, counting the new key.
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
+        // At most three quarters full, counting the new key (the number
+        // of slots is 0 or a multiple of 16).
+        let room = self.slots.len().saturating_sub(self.slots.len() / 4);
+        if self.len >= room {
             self.grow();
         }
-        let i = self.probe(&key);
-        let slot = &mut self.slots[i];
+        let slot = self.probe(&key).and_then(|i| self.slots.get_mut(i));
+        let Some(slot) = slot else {
+            // Not after `grow`: the table has slots.
+            debug_assert!(false, "a probe of a grown table finds a slot");
+            return None;
+        };
         if slot.key == key {
             return Some(std::mem::replace(&mut slot.value, value));
         }
         *slot = Slot { key, value };
-        self.len += 1;
+        // One more key in a slot: the count does not wrap.
+        self.len = self.len.wrapping_add(1);
         None
     }
 
@@ -124,45 +141,53 @@ impl<K: SlotKey> PrefixMap<K> {
         if self.len == 0 {
             return None;
         }
-        let mut hole = self.probe(key);
-        if self.slots[hole].key == K::VACANT {
+        let mut hole = self.probe(key)?;
+        let found = *self.slots.get(hole)?;
+        if found.key == K::VACANT {
             return None;
         }
-        let value = self.slots[hole].value;
-        self.len -= 1;
+        debug_assert!(self.len > 0, "a key found in an empty map");
+        self.len = self.len.saturating_sub(1);
         // Back-shift: a key after the hole moves into it when its probe
         // starts at or before the hole (cyclically), so that no probe
         // meets a vacant slot before its key.
-        let mask = self.slots.len() - 1;
+        let mask = self.slots.len().wrapping_sub(1);
         let mut i = hole;
         loop {
-            i = (i + 1) & mask;
-            let s = self.slots[i];
+            i = i.wrapping_add(1) & mask;
+            let Some(&s) = self.slots.get(i) else {
+                break;
+            };
             if s.key == K::VACANT {
                 break;
             }
             let home = self.home(&s.key);
             // How far `s` is from its home, and the hole from that home.
             if (hole.wrapping_sub(home) & mask) < (i.wrapping_sub(home) & mask) {
-                self.slots[hole] = s;
+                if let Some(h) = self.slots.get_mut(hole) {
+                    *h = s;
+                }
                 hole = i;
             }
         }
-        self.slots[hole].key = K::VACANT;
-        Some(value)
+        if let Some(h) = self.slots.get_mut(hole) {
+            h.key = K::VACANT;
+        }
+        Some(found.value)
     }
 
     /// Twice the slots (16 at first), every key placed again.
     fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(16);
+        let size = self.slots.len().saturating_mul(2).max(16);
         let vacant = Slot {
             key: K::VACANT,
             value: 0,
         };
         let old = std::mem::replace(&mut self.slots, vec![vacant; size].into_boxed_slice());
         for s in old.iter().filter(|s| s.key != K::VACANT) {
-            let i = self.probe(&s.key);
-            self.slots[i] = *s;
+            if let Some(slot) = self.probe(&s.key).and_then(|i| self.slots.get_mut(i)) {
+                *slot = *s;
+            }
         }
     }
 }

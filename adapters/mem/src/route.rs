@@ -480,10 +480,11 @@ impl<D: DataPlane> MemStack<D> {
         v.insert_by_order(r, append);
     }
 
-    pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Route {
-        let r = self.routes_of_mut(family).remove(pos);
+    /// Removes the route at `pos` (none past the end).
+    pub(crate) fn remove_route(&mut self, family: u8, pos: usize) -> Option<Route> {
+        let r = self.routes_of_mut(family).take(pos)?;
         self.route_gone(&r);
-        r
+        Some(r)
     }
 
     /// Routes changed in place (`(old, new)` each): the indexes and the
@@ -515,7 +516,11 @@ impl<D: DataPlane> MemStack<D> {
         req: &RouteRepr,
         events: Events<'_>,
     ) -> StackResult<()> {
-        let old = RouteRef(&self.routes_of(family)[pos]);
+        let old = self
+            .routes_of(family)
+            .get(pos)
+            .ok_or(StackError::new(ENOENT))?;
+        let old = RouteRef(old);
         D::admit_route(
             self,
             RouteAdmission::Replace {
@@ -536,13 +541,19 @@ impl<D: DataPlane> MemStack<D> {
         } else {
             &mut self.routes4
         };
-        let r = &mut list[pos];
+        // A position found just before: there is a route there.
+        let Some(r) = list.get_mut(pos) else {
+            return;
+        };
         let old = r.clone();
         change(r);
         list.changed(pos);
+        let Some(new) = list.get(pos) else {
+            return;
+        };
         let change = Change::RouteReplaced {
             old: RouteRef(&old),
-            new: RouteRef(&list[pos]),
+            new: RouteRef(new),
         };
         self.sources.note(&change);
         self.plane.mirror(change);
@@ -555,6 +566,11 @@ impl<D: DataPlane> MemStack<D> {
     /// Adds a route the kernel makes (an address's); an identical one
     /// already there is left alone, as `fib_magic` ignores `EEXIST`.
     pub(crate) fn add_kernel_route(&mut self, mut r: Route, events: Events<'_>) {
+        if !self.routes_of(r.family).has_room() {
+            // No handle left: the kernel's insert fails, and `fib_magic`
+            // goes on.
+            return;
+        }
         let range = self.key_range(&r.key());
         let same = |o: &Route| o.priority == r.priority && (r.family == AF_INET6 || o.tos == r.tos);
         let routes = self.routes_of(r.family).range(range);
@@ -640,7 +656,10 @@ impl<D: DataPlane> MemStack<D> {
                     for &(dst, len) in prefixes {
                         let key = RouteKey::prefix_of(t, dst, len);
                         let list = self.routes_of(family);
-                        hits.extend(self.key_range(&key).filter(|&i| pred(&list[i])));
+                        hits.extend(
+                            self.key_range(&key)
+                                .filter(|&i| list.get(i).is_some_and(&pred)),
+                        );
                     }
                 }
                 hits.sort_unstable();
@@ -648,7 +667,7 @@ impl<D: DataPlane> MemStack<D> {
                 let mut removed: Vec<Route> = hits
                     .iter()
                     .rev()
-                    .map(|&i| self.routes_of_mut(family).remove(i))
+                    .filter_map(|&i| self.routes_of_mut(family).take(i))
                     .collect();
                 removed.reverse();
                 removed
@@ -821,6 +840,10 @@ impl<D: DataPlane> MemStack<D> {
         if r.family == AF_INET {
             check_host_bits(req)?;
         }
+        if !self.routes_of(r.family).has_room() {
+            // Every route handle taken (2^32 - 1 routes of the family).
+            return Err(StackError::new(ENOMEM));
+        }
         // The table exists from here on, whatever the outcome
         // (`fib_new_table`, `fib6_new_table`).
         self.create_table(r.family, r.table);
@@ -854,8 +877,8 @@ impl<D: DataPlane> MemStack<D> {
         let range = self.key_range(&r.key());
         let same: Vec<usize> = range
             .filter(|&i| {
-                let o = &self.routes4[i];
-                o.tos == r.tos && o.priority == r.priority
+                let o = self.routes4.get(i);
+                o.is_some_and(|o| o.tos == r.tos && o.priority == r.priority)
             })
             .collect();
         if let Some(&first) = same.first() {
@@ -865,13 +888,17 @@ impl<D: DataPlane> MemStack<D> {
             if flags.replace() {
                 // `fa_match`: an identical route among the aliases makes the
                 // replace a no-op when it is the first, EEXIST otherwise.
-                match same.iter().position(|&i| self.routes4[i].same_info(&r)) {
+                let identical = |i: usize| self.routes4.get(i).is_some_and(|o| o.same_info(&r));
+                match same.iter().position(|&i| identical(i)) {
                     Some(0) => return Ok(()),
                     Some(_) => return Err(StackError::new(EEXIST)),
                     None => return self.replace_route(AF_INET, first, r, req, events),
                 }
             }
-            if same.iter().any(|&i| self.routes4[i].same_info(&r)) {
+            if same
+                .iter()
+                .any(|&i| self.routes4.get(i).is_some_and(|o| o.same_info(&r)))
+            {
                 return Err(StackError::new(EEXIST));
             }
         }
@@ -917,9 +944,11 @@ impl<D: DataPlane> MemStack<D> {
             }
         }
         let range = self.key_range(&r.key());
-        let found = range
-            .clone()
-            .find(|&i| self.routes6[i].priority == r.priority);
+        let found = range.clone().find(|&i| {
+            self.routes6
+                .get(i)
+                .is_some_and(|o| o.priority == r.priority)
+        });
         let Some(i) = found else {
             if flags.replace() && !flags.create() {
                 // Text only when no route has the prefix (`fib6_add_1`);
@@ -959,7 +988,7 @@ impl<D: DataPlane> MemStack<D> {
                 None => vec![(x.gateway, x.oif)],
             }
         };
-        let o = &self.routes6[i];
+        let o = self.routes6.get(i).ok_or(StackError::new(ENOENT))?;
         let (old, new) = (hops(o), hops(&r));
         if new.iter().any(|h| old.contains(h)) {
             return Err(StackError::new(EEXIST));
@@ -1000,7 +1029,9 @@ impl<D: DataPlane> MemStack<D> {
             o.flags &= !RTNH_F_LINKDOWN;
             o.multipath = Some(all.into_boxed_slice());
         });
-        let merged = Self::repr_of(&self.routes6[i]);
+        let Some(merged) = self.routes6.get(i).map(Self::repr_of) else {
+            return Ok(());
+        };
         // A multipath request: APPEND only when asked.
         let append = if !multipath_request || flags.append() {
             NLM_F_APPEND
@@ -1054,8 +1085,7 @@ impl<D: DataPlane> MemStack<D> {
         let not_found = StackError::new(ESRCH);
         let gw = req.gateway.or(req.via);
         let v4 = family == AF_INET;
-        let pos = self.key_range(&key).find(|&i| {
-            let o = &self.routes_of(family)[i];
+        let matches = |o: &Route| {
             (!v4 || o.tos == req.header.tos)
                 && (!v4 || req.header.kind == 0 || o.kind == req.header.kind)
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
@@ -1085,7 +1115,11 @@ impl<D: DataPlane> MemStack<D> {
                             .as_ref()
                             .is_some_and(|m| m.iter().any(|h| h.gateway == Some(g)))
                 })
-        });
+        };
+        let list = self.routes_of(family);
+        let pos = self
+            .key_range(&key)
+            .find(|&i| list.get(i).is_some_and(matches));
         let Some(i) = pos else {
             // Each IPv6 table's root holds a "null entry" (through lo,
             // metric 0xffffffff, protocol kernel) while it has no ::/0
@@ -1109,14 +1143,17 @@ impl<D: DataPlane> MemStack<D> {
                 not_found
             });
         };
-        D::admit_route_del(self, RouteRef(&self.routes_of(family)[i]))?;
+        let found = self.routes_of(family).get(i).ok_or(not_found)?;
+        D::admit_route_del(self, RouteRef(found))?;
         // One gateway of an IPv6 multipath route: only that sibling goes.
         if !v4 {
-            if let (Some(g), Some(m)) = (gw, self.routes6[i].multipath.as_ref()) {
+            let found = self.routes6.get(i);
+            if let (Some(g), Some(found)) = (gw, found) {
+                let m = found.multipath.as_deref().unwrap_or_default();
                 if m.len() > 1 {
                     let rest: Vec<NextHopRepr> =
                         m.iter().filter(|h| h.gateway != Some(g)).copied().collect();
-                    let mut sibling = self.routes6[i].clone();
+                    let mut sibling = found.clone();
                     sibling.multipath = None;
                     if let Some(h) = m.iter().find(|h| h.gateway == Some(g)) {
                         sibling.gateway = h.gateway;
@@ -1136,7 +1173,7 @@ impl<D: DataPlane> MemStack<D> {
                 }
             }
         }
-        let r = self.remove_route(family, i);
+        let r = self.remove_route(family, i).ok_or(not_found)?;
         self.tell_del_route(events, &r);
         Ok(())
     }

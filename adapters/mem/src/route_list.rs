@@ -7,8 +7,16 @@
 //! (table, destination, length) to the first of its routes, with the
 //! routes of one prefix chained in dump order, makes a lookup by prefix
 //! one probe instead of a binary search over cold memory.
+//!
+//! Every handle in the chunks and in the chains comes from [`store`]
+//! (RouteList::store), so it names a slot of the slab. The slab is read
+//! with `get` all the same: a handle that is not there (a bug) reads as
+//! the vacant route (no link, no heap) where one route is asked for, and
+//! is skipped where routes are walked; debug builds stop on it. Counts
+//! are of routes held in memory (fewer than 2^32, the handles): they do
+//! not overflow.
 
-use std::ops::{Index, IndexMut, Range};
+use std::ops::Range;
 
 use nlq::wire::consts::AF_INET6;
 
@@ -28,7 +36,7 @@ const END: u32 = u32::MAX;
 /// square root, from 64 to [`CHUNK`], so that an insert moves few routes
 /// in a small table (the chunk) and recounts few chunks in a large one.
 fn chunk_limit(len: usize) -> usize {
-    (2 * len.isqrt()).clamp(64, CHUNK)
+    len.isqrt().saturating_mul(2).clamp(64, CHUNK)
 }
 
 /// A route in the slab, and the next route with its prefix.
@@ -76,6 +84,9 @@ pub(crate) struct RouteList {
     /// The first route of each prefix, by family (a list holds one).
     heads4: PrefixMap<Key4>,
     heads6: PrefixMap<Key6>,
+    /// What a handle missing from the slab reads as (see the module
+    /// docs): a vacant slot's route.
+    none: Route,
 }
 
 impl Default for RouteList {
@@ -94,6 +105,7 @@ impl Default for RouteList {
             table_lengths: Vec::new(),
             heads4: PrefixMap::default(),
             heads6: PrefixMap::default(),
+            none: placeholder(),
         }
     }
 }
@@ -124,8 +136,13 @@ enum HeadKey {
 fn head_key(key: &RouteKey) -> HeadKey {
     let (v6, table, dst, len) = key.parts();
     if v6 {
-        let w = |i: u32| (dst >> (96 - 32 * i)) as u32;
-        HeadKey::V6((table, [w(0), w(1), w(2), w(3)], len))
+        let words = [
+            (dst >> 96) as u32,
+            (dst >> 64) as u32,
+            (dst >> 32) as u32,
+            dst as u32,
+        ];
+        HeadKey::V6((table, words, len))
     } else {
         HeadKey::V4((table, dst as u32, len))
     }
@@ -170,19 +187,22 @@ fn summary(r: &Route) -> u32 {
 }
 
 impl RouteList {
-    /// The list of `routes`, in the order given.
+    /// The list of `routes`, in the order given (fewer than 2^32: those
+    /// past that have no handle, and are left out).
     pub fn from_vec(routes: Vec<Route>) -> Self {
         let mut list = RouteList::default();
         let limit = chunk_limit(routes.len());
-        let per_chunk = (limit * 3 / 4).max(1);
+        let per_chunk = (limit.saturating_mul(3) / 4).max(1);
         let mut chunk: Vec<Entry> = Vec::new();
         let mut last: Option<u32> = None;
         for r in routes {
-            list.count(&r, true);
-            let h = list.store(r);
+            let Some(h) = list.store(r) else {
+                break;
+            };
+            list.count_handle(h, true);
             match last.filter(|&l| list.route(l).key() == list.route(h).key()) {
                 // Routes in order: a prefix's routes follow one another.
-                Some(l) => list.slots[l].next = h,
+                Some(l) => list.set_next(l, h),
                 None => list.link_after_last(h),
             }
             last = Some(h);
@@ -200,7 +220,7 @@ impl RouteList {
 
     /// Appends `chunk` as the last chunk.
     fn push_chunk(&mut self, mut chunk: Vec<Entry>, limit: usize) {
-        chunk.reserve_exact((limit + 1).saturating_sub(chunk.len()));
+        chunk.reserve_exact(limit.saturating_add(1).saturating_sub(chunk.len()));
         self.links.push(self.links_of(&chunk));
         if let Some(e) = chunk.last() {
             self.lasts.push(self.last_of(e.handle()));
@@ -220,46 +240,91 @@ impl RouteList {
         Entry::new(h, self.route(h))
     }
 
+    /// The route after `h` in its prefix's chain, or [`END`].
+    fn next(&self, h: u32) -> u32 {
+        self.slots.get(h).map_or(END, |s| s.next)
+    }
+
+    fn set_next(&mut self, h: u32, next: u32) {
+        if let Some(s) = self.slots.get_mut(h) {
+            s.next = next;
+        }
+    }
+
     /// `h` follows the last route of its prefix.
     fn link_after_last(&mut self, h: u32) {
         let key = self.route(h).key();
         match self.head(&key) {
             None => self.set_head(&key, Some(h)),
             Some(mut at) => {
-                while self.slots[at].next != END {
-                    at = self.slots[at].next;
+                while self.next(at) != END {
+                    at = self.next(at);
                 }
-                self.slots[at].next = h;
+                self.set_next(at, h);
             }
         }
     }
 
-    /// Puts `r` in a slot, and returns its handle.
-    fn store(&mut self, route: Route) -> u32 {
+    /// Room for one more route: a handle below [`END`] is free.
+    pub fn has_room(&self) -> bool {
+        !self.vacant.is_empty() || self.slots.len() < END as usize
+    }
+
+    /// Puts `r` in a slot, and returns its handle; `None` when the
+    /// handles are all taken (see [`has_room`](Self::has_room)).
+    fn store(&mut self, route: Route) -> Option<u32> {
         let slot = Slot { route, next: END };
         match self.vacant.pop() {
             Some(h) => {
-                self.slots[h] = slot;
-                h
+                if let Some(s) = self.slots.get_mut(h) {
+                    *s = slot;
+                }
+                Some(h)
             }
             None => {
-                let h = u32::try_from(self.slots.len()).expect("fewer than 2^32 routes");
+                let h = u32::try_from(self.slots.len()).ok().filter(|&h| h != END)?;
                 self.slots.push(slot);
-                h
+                Some(h)
             }
         }
     }
 
     /// Takes the route out of slot `h`, which becomes vacant.
     fn release(&mut self, h: u32) -> Route {
-        self.vacant.push(h);
-        let slot = &mut self.slots[h];
-        slot.next = END;
-        std::mem::replace(&mut slot.route, placeholder())
+        match self.slots.get_mut(h) {
+            Some(slot) => {
+                self.vacant.push(h);
+                slot.next = END;
+                std::mem::replace(&mut slot.route, placeholder())
+            }
+            None => {
+                debug_assert!(false, "route handle {h} is not in the slab");
+                placeholder()
+            }
+        }
     }
 
+    /// The route in slot `h` (see the module docs for a missing one).
     fn route(&self, h: u32) -> &Route {
-        &self.slots[h].route
+        match self.slots.get(h) {
+            Some(s) => &s.route,
+            None => {
+                debug_assert!(false, "route handle {h} is not in the slab");
+                &self.none
+            }
+        }
+    }
+
+    /// The route of entry `e`, if its handle is in the slab (walks skip
+    /// one that is not).
+    fn entry_route(&self, e: &Entry) -> Option<&Route> {
+        let s = self.slots.get(e.handle());
+        debug_assert!(
+            s.is_some(),
+            "route handle {} is not in the slab",
+            e.handle()
+        );
+        s.map(|s| &s.route)
     }
 
     fn links_of(&self, chunk: &[Entry]) -> u64 {
@@ -321,7 +386,7 @@ impl RouteList {
     /// Takes `h` out of the chain of its prefix.
     fn unlink(&mut self, h: u32) {
         let key = self.route(h).key();
-        let next = self.slots[h].next;
+        let next = self.next(h);
         let Some(first) = self.head(&key) else {
             return;
         };
@@ -330,12 +395,16 @@ impl RouteList {
             return;
         }
         let mut at = first;
-        while self.slots[at].next != END {
-            if self.slots[at].next == h {
-                self.slots[at].next = next;
+        loop {
+            let after = self.next(at);
+            if after == END {
                 return;
             }
-            at = self.slots[at].next;
+            if after == h {
+                self.set_next(at, next);
+                return;
+            }
+            at = after;
         }
     }
 
@@ -343,26 +412,53 @@ impl RouteList {
         self.len
     }
 
+    /// [`count`](Self::count) for the route in slot `h`.
+    fn count_handle(&mut self, h: u32, added: bool) {
+        let (len, table) = {
+            let r = self.route(h);
+            (r.dst_len, r.table)
+        };
+        self.count_length(len, table, added);
+    }
+
     fn count(&mut self, r: &Route, added: bool) {
-        let len = usize::from(r.dst_len);
+        self.count_length(r.dst_len, r.table, added);
+    }
+
+    /// A route of `table` with prefix length `len` came (`added`) or
+    /// went.
+    fn count_length(&mut self, len: u8, table: u32, added: bool) {
+        let len = usize::from(len);
+        // Routes in memory: the counts do not overflow; one going that
+        // was not counted would be a bug, and leaves its count at 0.
         if let Some(n) = self.lengths.get_mut(len) {
-            *n = if added { *n + 1 } else { n.saturating_sub(1) };
-            let bit = 1u64 << (len % 64);
-            if *n == 0 {
-                self.used[len / 64] &= !bit;
+            *n = if added {
+                n.wrapping_add(1)
             } else {
-                self.used[len / 64] |= bit;
+                n.saturating_sub(1)
+            };
+            let bit = 1u64 << (len % 64);
+            if let Some(word) = self.used.get_mut(len / 64) {
+                if *n == 0 {
+                    *word &= !bit;
+                } else {
+                    *word |= bit;
+                }
             }
         }
-        let at = match self.table_lengths.iter().position(|(t, _)| *t == r.table) {
-            Some(at) => at,
+        let counts = match self.table_lengths.iter().position(|(t, _)| *t == table) {
+            Some(at) => self.table_lengths.get_mut(at),
             None => {
-                self.table_lengths.push((r.table, Box::new([0; 129])));
-                self.table_lengths.len() - 1
+                self.table_lengths.push((table, Box::new([0; 129])));
+                self.table_lengths.last_mut()
             }
         };
-        if let Some(n) = self.table_lengths[at].1.get_mut(len) {
-            *n = if added { *n + 1 } else { n.saturating_sub(1) };
+        if let Some(n) = counts.and_then(|(_, counts)| counts.get_mut(len)) {
+            *n = if added {
+                n.wrapping_add(1)
+            } else {
+                n.saturating_sub(1)
+            };
         }
     }
 
@@ -377,16 +473,16 @@ impl RouteList {
 
     /// The prefix lengths some route has, longest first.
     pub fn lengths(&self) -> impl Iterator<Item = u8> + '_ {
-        let mut word = 3;
-        let mut bits = 0u64;
-        std::iter::from_fn(move || loop {
-            if bits != 0 {
-                let top = 63 - bits.leading_zeros();
+        // Word `w` holds lengths `64 w ..`: its base ORed with a bit's
+        // place.
+        let words = self.used.iter().zip([0u8, 64, 128]).rev();
+        words.flat_map(|(&bits, base)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                let top = bits.checked_ilog2()?;
                 bits &= !(1u64 << top);
-                return u8::try_from(word * 64 + top as usize).ok();
-            }
-            word = word.checked_sub(1)?;
-            bits = self.used[word];
+                Some(base | top as u8)
+            })
         })
     }
 
@@ -415,8 +511,12 @@ impl RouteList {
 
     /// Notes the order of chunk `c`'s last route again.
     fn relast(&mut self, c: usize) {
-        if let Some(e) = self.chunks[c].last() {
-            self.lasts[c] = self.last_of(e.handle());
+        let last = self.chunks.get(c).and_then(|ch| ch.last());
+        let Some(order) = last.map(|e| self.last_of(e.handle())) else {
+            return;
+        };
+        if let Some(l) = self.lasts.get_mut(c) {
+            *l = order;
         }
     }
 
@@ -435,7 +535,7 @@ impl RouteList {
 
     pub fn get_mut(&mut self, i: usize) -> Option<&mut Route> {
         let h = self.handle(i)?;
-        Some(&mut self.slots[h].route)
+        self.slots.get_mut(h).map(|s| &mut s.route)
     }
 
     /// Inserts `r` at position `i` (`i <= len`).
@@ -454,7 +554,7 @@ impl RouteList {
     /// after them (`after_equals`, an append). Its place (chunk, offset)
     /// is found once, by the chunks' last orders, then by the summaries
     /// in the chunk, reading only the routes whose summary ties with
-    /// `r`'s.
+    /// `r`'s. Without [room](Self::has_room), `r` is dropped.
     pub fn insert_by_order(&mut self, r: Route, after_equals: bool) {
         let o = r.order();
         let before = |x: &RouteOrder| if after_equals { *x <= o } else { *x < o };
@@ -464,14 +564,18 @@ impl RouteList {
             .partition_point(|(s, x)| *s < ts || (*s == ts && before(x)));
         let place = match self.chunks.get(c) {
             Some(ch) => {
+                // The entries whose summary ties with `r`'s: from `lo`,
+                // `ties` of them.
                 let lo = ch.partition_point(|e| e.summary() < ts);
-                let ties = &ch[lo..];
-                let ties = &ties[..ties.partition_point(|e| e.summary() == ts)];
+                let rest = ch.get(lo..).unwrap_or_default();
+                let ties = rest.partition_point(|e| e.summary() == ts);
+                let ties = rest.get(..ties).unwrap_or_default();
                 let at = ties.partition_point(|e| before(&self.route(e.handle()).order()));
-                (c, lo + at)
+                // Within the chunk: the sum does not wrap.
+                (c, lo.wrapping_add(at))
             }
             None => match self.chunks.len().checked_sub(1) {
-                Some(last) => (last, self.chunks[last].len()),
+                Some(last) => (last, self.chunks.get(last).map_or(0, Vec::len)),
                 None => (0, 0),
             },
         };
@@ -479,33 +583,38 @@ impl RouteList {
     }
 
     /// Inserts `r` at `place` (chunk, offset; (0, 0) in an empty list).
+    /// An impossible place (past the chunks) drops `r`, as does a full
+    /// slab.
     fn insert_at(&mut self, place: (usize, usize), r: Route) {
+        if !self.has_room() {
+            return;
+        }
         self.count(&r, true);
         let key = r.key();
         let bits = route_links(&r);
         // Its chain: after the route before it when that has its prefix,
         // else first (before the route after it, which then has it).
-        let prev = match place {
-            (c, 0) => c
+        let (c, o) = place;
+        let prev = match o.checked_sub(1) {
+            None => c
                 .checked_sub(1)
                 .and_then(|c| self.chunks.get(c))
-                .and_then(|ch| ch.last())
-                .map(|e| e.handle()),
-            (c, o) => self
-                .chunks
-                .get(c)
-                .and_then(|ch| ch.get(o - 1))
-                .map(|e| e.handle()),
+                .and_then(|ch| ch.last()),
+            Some(o) => self.chunks.get(c).and_then(|ch| ch.get(o)),
+        }
+        .map(|e| e.handle());
+        let Some(h) = self.store(r) else {
+            return;
         };
-        let h = self.store(r);
         let entry = self.entry(h);
         match prev.filter(|&p| self.route(p).key() == key) {
             Some(p) => {
-                self.slots[h].next = self.slots[p].next;
-                self.slots[p].next = h;
+                self.set_next(h, self.next(p));
+                self.set_next(p, h);
             }
             None => {
-                self.slots[h].next = self.replace_head(&key, h).unwrap_or(END);
+                let next = self.replace_head(&key, h).unwrap_or(END);
+                self.set_next(h, next);
             }
         }
         if self.chunks.is_empty() {
@@ -518,84 +627,138 @@ impl RouteList {
         let limit = self.limit;
         let (c, o) = match place {
             // Between two chunks: the end of the first, while it has room.
-            (c, 0) if c > 0 && self.chunks[c - 1].len() < limit => {
-                (c - 1, self.chunks[c - 1].len())
-            }
+            (c, 0) => match c
+                .checked_sub(1)
+                .and_then(|p| Some((p, self.chunks.get(p)?.len())))
+            {
+                Some((p, n)) if n < limit => (p, n),
+                _ => place,
+            },
             at => at,
         };
-        self.links[c] |= bits;
-        let chunk = &mut self.chunks[c];
+        let (Some(chunk), Some(links)) = (self.chunks.get_mut(c), self.links.get_mut(c)) else {
+            // Not a place in the list: `r` leaves again.
+            debug_assert!(false, "insert at chunk {c} of {}", self.chunks.len());
+            self.unlink(h);
+            let r = self.release(h);
+            self.count(&r, false);
+            return;
+        };
+        *links |= bits;
         if chunk.len() == chunk.capacity() {
             // Grown by doubling, to the limit + 1 at most: no chunk holds
             // more than twice what it needs, a full one nothing more.
-            let want = (chunk.capacity() * 2).clamp(4, limit + 1);
+            let want = chunk
+                .capacity()
+                .saturating_mul(2)
+                .clamp(4, limit.saturating_add(1));
             chunk.reserve_exact(want.saturating_sub(chunk.len()));
         }
+        let o = o.min(chunk.len());
         chunk.insert(o, entry);
         if chunk.len() > limit {
             // Where a run of routes added in order goes on, the chunk is
             // cut beside the new route, so that the run fills chunks;
-            // elsewhere it is halved.
-            let at = if o >= limit * 3 / 4 {
-                (o + 1).min(limit)
+            // elsewhere it is halved. (`o < len <= limit + 1`: the sums
+            // do not wrap, and `at` is within the chunk.)
+            let at = if o >= limit.saturating_mul(3) / 4 {
+                o.wrapping_add(1).min(limit)
             } else if o < limit / 4 {
                 o.max(1)
             } else {
                 chunk.len() / 2
             };
-            let mut tail = Vec::with_capacity(limit + 1);
-            tail.extend(chunk.drain(at..));
-            let head_links = self.links_of(&self.chunks[c]);
-            self.links[c] = head_links;
-            self.links.insert(c + 1, self.links_of(&tail));
+            let mut tail = Vec::with_capacity(limit.saturating_add(1));
+            tail.extend(chunk.drain(at.min(chunk.len())..));
+            let next = c.wrapping_add(1);
+            let head_links = self.chunks.get(c).map_or(0, |ch| self.links_of(ch));
+            let tail_links = self.links_of(&tail);
             // The tail keeps the chunk's last route.
-            self.lasts.insert(c + 1, self.lasts[c]);
-            self.chunks.insert(c + 1, tail);
+            let last = self
+                .lasts
+                .get(c)
+                .copied()
+                .unwrap_or_else(|| self.last_of(h));
+            if let Some(l) = self.links.get_mut(c) {
+                *l = head_links;
+            }
+            // The three lists run in step: `next <= chunks.len()`, and
+            // the others are as long.
+            self.links.insert(next.min(self.links.len()), tail_links);
+            self.lasts.insert(next.min(self.lasts.len()), last);
+            self.chunks.insert(next, tail);
             self.relast(c);
-            self.relast(c + 1);
+            self.relast(next);
             self.recount();
             return;
         }
+        let at_end = o.wrapping_add(1) == chunk.len();
         self.sizes.grow(c);
-        self.len += 1;
-        if o + 1 == self.chunks[c].len() {
+        self.len = self.len.wrapping_add(1);
+        if at_end {
             self.relast(c);
         }
     }
 
-    /// Removes and returns the route at position `i` (`i < len`).
-    pub fn remove(&mut self, i: usize) -> Route {
-        assert!(i < self.len, "remove at {i} of {}", self.len);
+    /// Removes and returns the route at position `i`, if there is one.
+    pub fn take(&mut self, i: usize) -> Option<Route> {
+        if i >= self.len {
+            return None;
+        }
         let (c, o) = self.locate(i);
-        let h = self.chunks[c].remove(o).handle();
+        let chunk = self.chunks.get_mut(c)?;
+        if o >= chunk.len() {
+            return None;
+        }
+        let h = chunk.remove(o).handle();
+        let emptied = chunk.is_empty();
+        let was_last = o == chunk.len();
         self.unlink(h);
         let r = self.release(h);
         self.count(&r, false);
-        if self.chunks[c].is_empty() {
+        if emptied {
             self.chunks.remove(c);
-            self.links.remove(c);
-            self.lasts.remove(c);
+            if c < self.links.len() {
+                self.links.remove(c);
+            }
+            if c < self.lasts.len() {
+                self.lasts.remove(c);
+            }
             self.recount();
-            return r;
+            return Some(r);
         }
         self.sizes.shrink(c);
-        self.len -= 1;
-        if o == self.chunks[c].len() {
+        self.len = self.len.saturating_sub(1);
+        if was_last {
             self.relast(c);
         }
-        r
+        Some(r)
     }
 
     /// The route at position `i` changed in place: its links are noted.
     pub fn changed(&mut self, i: usize) {
-        if i < self.len {
-            let (c, o) = self.locate(i);
-            let h = self.chunks[c][o].handle();
-            self.links[c] |= route_links(self.route(h));
-            // Its place in the order stays; its summary follows it anyway.
-            self.chunks[c][o] = self.entry(h);
-            self.relast(c);
+        if i >= self.len {
+            return;
         }
+        let (c, o) = self.locate(i);
+        let Some(h) = self
+            .chunks
+            .get(c)
+            .and_then(|ch| ch.get(o))
+            .map(|e| e.handle())
+        else {
+            return;
+        };
+        let bits = route_links(self.route(h));
+        // Its place in the order stays; its summary follows it anyway.
+        let entry = self.entry(h);
+        if let Some(l) = self.links.get_mut(c) {
+            *l |= bits;
+        }
+        if let Some(e) = self.chunks.get_mut(c).and_then(|ch| ch.get_mut(o)) {
+            *e = entry;
+        }
+        self.relast(c);
     }
 
     /// Runs `f` on every route that may go through link `index` (only the
@@ -605,7 +768,9 @@ impl RouteList {
         for (chunk, links) in self.chunks.iter().zip(&self.links) {
             if links & bit != 0 {
                 for e in chunk {
-                    f(&mut self.slots[e.handle()].route);
+                    if let Some(s) = self.slots.get_mut(e.handle()) {
+                        f(&mut s.route);
+                    }
                 }
             }
         }
@@ -632,16 +797,23 @@ impl RouteList {
         mut f: impl FnMut(&mut Route),
     ) {
         for c in 0..self.chunks.len() {
+            let Some(chunk) = self.chunks.get(c) else {
+                break;
+            };
             let mut touched = false;
-            for e in &self.chunks[c] {
-                let r = &mut self.slots[e.handle()].route;
-                if pred(r) {
-                    f(r);
-                    touched = true;
+            for e in chunk {
+                if let Some(s) = self.slots.get_mut(e.handle()) {
+                    if pred(&s.route) {
+                        f(&mut s.route);
+                        touched = true;
+                    }
                 }
             }
             if touched {
-                self.links[c] = self.links_of(&self.chunks[c]);
+                let links = self.links_of(chunk);
+                if let Some(l) = self.links.get_mut(c) {
+                    *l = links;
+                }
                 self.relast(c);
             }
         }
@@ -652,23 +824,35 @@ impl RouteList {
     fn drain(&mut self, walk: impl Fn(u64) -> bool, pred: impl Fn(&Route) -> bool) -> Vec<Route> {
         let mut removed = Vec::new();
         let mut first = None;
-        for c in 0..self.chunks.len() {
-            if !walk(self.links[c]) {
+        let slots = &self.slots;
+        let lists = self
+            .chunks
+            .iter_mut()
+            .zip(&mut self.links)
+            .zip(&mut self.lasts);
+        for (c, ((chunk, links), last)) in lists.enumerate() {
+            if !walk(*links) {
                 continue;
             }
             let before = removed.len();
-            let slots = &self.slots;
-            self.chunks[c].retain(|e| {
-                let out = pred(&slots[e.handle()].route);
+            chunk.retain(|e| {
+                // A handle not in the slab (a bug) stays.
+                let out = slots.get(e.handle()).is_some_and(|s| pred(&s.route));
                 if out {
                     removed.push(e.handle());
                 }
                 !out
             });
-            self.links[c] = self.links_of(&self.chunks[c]);
+            let route = |e: &Entry| slots.get(e.handle()).map(|s| &s.route);
+            *links = chunk
+                .iter()
+                .filter_map(route)
+                .fold(0, |b, r| b | route_links(r));
             if removed.len() > before {
                 first.get_or_insert(c);
-                self.relast(c);
+                if let Some(r) = chunk.last().and_then(route) {
+                    *last = (summary(r), r.order());
+                }
             }
         }
         let removed: Vec<Route> = removed
@@ -681,17 +865,13 @@ impl RouteList {
         for r in &removed {
             self.count(r, false);
         }
-        if let Some(first) = first {
-            let mut c = first;
-            while c < self.chunks.len() {
-                if self.chunks[c].is_empty() {
-                    self.chunks.remove(c);
-                    self.links.remove(c);
-                    self.lasts.remove(c);
-                } else {
-                    c += 1;
-                }
-            }
+        if first.is_some() {
+            // The emptied chunks go, with their links and last orders.
+            let mut keep = self.chunks.iter().map(|ch| !ch.is_empty());
+            self.links.retain(|_| keep.next().unwrap_or(true));
+            let mut keep = self.chunks.iter().map(|ch| !ch.is_empty());
+            self.lasts.retain(|_| keep.next().unwrap_or(true));
+            self.chunks.retain(|ch| !ch.is_empty());
             self.recount();
         }
         removed
@@ -719,15 +899,19 @@ impl RouteList {
         let c = self.lasts.partition_point(|(_, x)| before(x));
         match self.chunks.get(c) {
             Some(ch) => {
-                self.sizes.start(c)
-                    + ch.partition_point(|e| before(&self.route(e.handle()).order()))
+                let at = ch.partition_point(|e| before(&self.route(e.handle()).order()));
+                // A position in the list: below its length.
+                self.sizes.start(c).wrapping_add(at)
             }
             None => self.len,
         }
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Route> + Clone {
-        self.chunks.iter().flatten().map(|e| self.route(e.handle()))
+        self.chunks
+            .iter()
+            .flatten()
+            .filter_map(|e| self.entry_route(e))
     }
 
     /// Every route, in no particular order, to change in place (not
@@ -735,7 +919,9 @@ impl RouteList {
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Route)) {
         for chunk in &self.chunks {
             for e in chunk {
-                f(&mut self.slots[e.handle()].route);
+                if let Some(s) = self.slots.get_mut(e.handle()) {
+                    f(&mut s.route);
+                }
             }
         }
     }
@@ -749,13 +935,17 @@ impl RouteList {
         } else {
             (self.chunks.len(), 0)
         };
-        let first = self.chunks.get(c).map_or(&[][..], |ch| &ch[o..]);
-        let rest = self.chunks.get(c + 1..).unwrap_or_default();
+        let first = self
+            .chunks
+            .get(c)
+            .and_then(|ch| ch.get(o..))
+            .unwrap_or_default();
+        let rest = self.chunks.get(c.saturating_add(1)..).unwrap_or_default();
         first
             .iter()
             .chain(rest.iter().flatten())
-            .take(end - start)
-            .map(|e| self.route(e.handle()))
+            .take(end.saturating_sub(start))
+            .filter_map(|e| self.entry_route(e))
     }
 
     /// Entries allocated in the chunks (their capacity).
@@ -766,17 +956,27 @@ impl RouteList {
     /// The bytes the list occupies, without the routes' own heap.
     pub fn bytes(&self) -> usize {
         use std::mem::size_of;
-        self.slots.bytes()
-            + self.vacant.capacity() * 4
-            + self.capacity() * size_of::<Entry>()
-            + self.chunks.capacity() * (size_of::<Vec<Entry>>() + 8 + size_of::<usize>())
-            + self.lasts.capacity() * size_of::<(u32, RouteOrder)>()
-            + self.heads4.bytes()
-            + self.heads6.bytes()
+        const PER_CHUNK: usize = size_of::<Vec<Entry>>() + 8 + size_of::<usize>();
+        [
+            self.slots.bytes(),
+            self.vacant.capacity().saturating_mul(4),
+            self.capacity().saturating_mul(size_of::<Entry>()),
+            self.chunks.capacity().saturating_mul(PER_CHUNK),
+            self.lasts
+                .capacity()
+                .saturating_mul(size_of::<(u32, RouteOrder)>()),
+            self.heads4.bytes(),
+            self.heads6.bytes(),
+        ]
+        .into_iter()
+        .fold(0, usize::saturating_add)
     }
 }
 
-impl Index<usize> for RouteList {
+/// Indexing and removal by position, for the tests (the crate reads with
+/// `get` and removes with `take`).
+#[cfg(test)]
+impl std::ops::Index<usize> for RouteList {
     type Output = Route;
     fn index(&self, i: usize) -> &Route {
         match self.get(i) {
@@ -786,13 +986,13 @@ impl Index<usize> for RouteList {
     }
 }
 
-impl IndexMut<usize> for RouteList {
-    fn index_mut(&mut self, i: usize) -> &mut Route {
+#[cfg(test)]
+impl RouteList {
+    /// Removes and returns the route at position `i` (`i < len`).
+    pub fn remove(&mut self, i: usize) -> Route {
         let len = self.len;
-        match self.get_mut(i) {
-            Some(r) => r,
-            None => panic!("route {i} of {len}"),
-        }
+        self.take(i)
+            .unwrap_or_else(|| panic!("remove at {i} of {len}"))
     }
 }
 

@@ -2,8 +2,6 @@
 //! that growing never moves (nor copies) what is already stored: a table
 //! of a million routes grows without one large reallocation.
 
-use std::ops::{Index, IndexMut};
-
 /// Values per page (a power of two).
 const PAGE: usize = 4096;
 
@@ -39,7 +37,8 @@ impl<T> Slab<T> {
                 self.pages.push(page);
             }
         }
-        self.len += 1;
+        // One more value in memory: the count does not wrap.
+        self.len = self.len.wrapping_add(1);
     }
 
     /// The value with handle `h`, if there is one.
@@ -48,25 +47,38 @@ impl<T> Slab<T> {
         self.pages.get(h / PAGE)?.get(h % PAGE)
     }
 
+    /// The value with handle `h`, to change, if there is one.
+    pub fn get_mut(&mut self, h: u32) -> Option<&mut T> {
+        let h = h as usize;
+        self.pages.get_mut(h / PAGE)?.get_mut(h % PAGE)
+    }
+
     /// The bytes its pages occupy.
     pub fn bytes(&self) -> usize {
-        self.pages.iter().map(Vec::capacity).sum::<usize>() * std::mem::size_of::<T>()
-            + self.pages.capacity() * std::mem::size_of::<Vec<T>>()
+        let values = self.pages.iter().map(Vec::capacity).sum::<usize>();
+        values
+            .saturating_mul(std::mem::size_of::<T>())
+            .saturating_add(
+                self.pages
+                    .capacity()
+                    .saturating_mul(std::mem::size_of::<Vec<T>>()),
+            )
     }
 }
 
-impl<T> Index<u32> for Slab<T> {
+/// Indexing, for the tests (the crate reads with `get`).
+#[cfg(test)]
+impl<T> std::ops::Index<u32> for Slab<T> {
     type Output = T;
     fn index(&self, h: u32) -> &T {
-        let h = h as usize;
-        &self.pages[h / PAGE][h % PAGE]
+        self.get(h).unwrap()
     }
 }
 
-impl<T> IndexMut<u32> for Slab<T> {
+#[cfg(test)]
+impl<T> std::ops::IndexMut<u32> for Slab<T> {
     fn index_mut(&mut self, h: u32) -> &mut T {
-        let h = h as usize;
-        &mut self.pages[h / PAGE][h % PAGE]
+        self.get_mut(h).unwrap()
     }
 }
 
