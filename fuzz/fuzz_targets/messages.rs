@@ -159,6 +159,9 @@ fn walk_link(msg: &nlq::wire::LinkMessage<'_>) {
             }
             Ok(LinkInfoAttr::Other(a)) => walk_raw(a.nested()),
             Err(_) => {}
+            Ok(other) => {
+                black_box(other);
+            }
         }),
         Ok(LinkAttr::AfSpec(spec)) => walk_raw(spec),
         Ok(LinkAttr::Stats(s)) => {
@@ -200,6 +203,9 @@ fn walk_route_attrs<'a>(attrs: TypedAttrs<'a, RouteAttr<'a>>, depth: usize) {
                 black_box(s);
             }
             Err(_) => {}
+            Ok(other) => {
+                black_box(other);
+            }
         }),
         Ok(RouteAttr::Multipath(hops)) => walk_nexthops(hops, a.value(), depth),
         Ok(RouteAttr::Other(a)) if a.is_nested() => walk_raw(a.nested()),
@@ -362,6 +368,9 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(e) => {
                 black_box(e.to_string());
+            }
+            Ok(other) => {
+                black_box(other);
             }
         }
     });

@@ -5,6 +5,7 @@ use std::io;
 
 /// Why a request failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The stack refused the request: `NLMSG_ERROR` with this (positive)
     /// errno, and the extended-ACK text and offset when it gave them.

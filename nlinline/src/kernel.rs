@@ -176,6 +176,7 @@ impl Transport for KernelSocket {
             SockOpt::PktInfo(v) => self.sock.set_pktinfo(v),
             SockOpt::BroadcastError(v) => self.sock.set_broadcast_error(v),
             SockOpt::ListenAllNsid(v) => self.sock.set_listen_all_namespaces(v),
+            _ => Err(io::ErrorKind::Unsupported.into()),
         }
     }
 

@@ -212,6 +212,7 @@ fn positional<T>(
 
 /// A change the stack made, reported so that subscribers hear of it.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A link appeared or changed (`RTM_NEWLINK`, group `RTNLGRP_LINK`).
     NewLink(&'a LinkRepr),

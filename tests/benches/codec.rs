@@ -81,6 +81,8 @@ mod le {
                 .map(|m| match m.expect("valid metric") {
                     Metric::Value(k, v) => u64::from(k) + u64::from(v),
                     Metric::CcAlgo(s) => s.len() as u64,
+                    // Kinds added later fold to nothing.
+                    _ => 0,
                 })
                 .sum(),
             RouteAttr::Multipath(hops) => hops
@@ -97,6 +99,8 @@ mod le {
                 })
                 .sum(),
             RouteAttr::Other(a) => u64::from(a.kind()) + a.value().len() as u64,
+            // Kinds added later fold to nothing.
+            _ => 0,
         }
     }
 
@@ -117,6 +121,8 @@ mod le {
             }
             AddrAttr::Flags(f) => u64::from(f),
             AddrAttr::Other(a) => u64::from(a.kind()) + a.value().len() as u64,
+            // Kinds added later fold to nothing.
+            _ => 0,
         }
     }
 
@@ -141,10 +147,14 @@ mod le {
                     LinkInfoAttr::Kind(k) | LinkInfoAttr::SlaveKind(k) => k.len() as u64,
                     LinkInfoAttr::Data(d) | LinkInfoAttr::SlaveData(d) => raw(d),
                     LinkInfoAttr::Other(a) => a.value().len() as u64,
+                    // Kinds added later fold to nothing.
+                    _ => 0,
                 })
                 .sum(),
             LinkAttr::AfSpec(spec) => raw(spec),
             LinkAttr::Other(a) => u64::from(a.kind()) + a.value().len() as u64,
+            // Kinds added later fold to nothing.
+            _ => 0,
         }
     }
 
@@ -156,6 +166,8 @@ mod le {
             NeighAttr::LlAddr(b) => b.len() as u64,
             NeighAttr::CacheInfo(c) => u64::from(c.confirmed) + u64::from(c.refcnt),
             NeighAttr::Other(a) => a.value().len() as u64,
+            // Kinds added later fold to nothing.
+            _ => 0,
         }
     }
 

@@ -59,6 +59,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
                     )),
                     AddrAttr::Flags(f) => Some((IFA_FLAGS, u(f))),
                     AddrAttr::Other(_) => None,
+                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
                 });
             }
             NormMsg {
@@ -109,6 +110,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
                         Norm::List(vec![u(c.confirmed), u(c.used), u(c.updated), u(c.refcnt)]),
                     )),
                     NeighAttr::Other(_) => None,
+                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
                 });
             }
             NormMsg {
@@ -144,6 +146,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
                     }
                     RuleAttr::PortRange(k, r) => Some((k, Norm::List(vec![u(r.start), u(r.end)]))),
                     RuleAttr::TunId(_) | RuleAttr::U16(..) | RuleAttr::Other(_) => None,
+                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
                 });
             }
             NormMsg {
@@ -164,6 +167,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
         Message::Other(_) | Message::Nexthop(_) | Message::Netconf(_) | Message::Nsid(_) => {
             return Ok(None)
         }
+        other => panic!("nlq_norm has no normal form for {other:?}: add one"),
     }))
 }
 
@@ -196,6 +200,7 @@ fn link_attr(a: LinkAttr<'_>) -> Result<Option<(u16, Norm)>, Error> {
                         walk(d)?;
                     }
                     LinkInfoAttr::Other(_) => {}
+                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
                 }
             }
             (IFLA_LINKINFO, Norm::Nest(kept))
@@ -205,6 +210,7 @@ fn link_attr(a: LinkAttr<'_>) -> Result<Option<(u16, Norm)>, Error> {
             return Ok(None);
         }
         LinkAttr::Other(_) => return Ok(None),
+        other => panic!("nlq_norm has no normal form for {other:?}: add one"),
     }))
 }
 
@@ -243,6 +249,7 @@ fn route_attr(a: RouteAttr<'_>, family: u8) -> Result<Option<(u16, Norm)>, Error
                 kept.push(match m? {
                     Metric::Value(k, v) => (k, u(v)),
                     Metric::CcAlgo(s) => (RTAX_CC_ALGO, Norm::Str(s.into())),
+                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
                 });
             }
             (RTA_METRICS, Norm::Nest(kept))

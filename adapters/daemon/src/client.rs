@@ -398,6 +398,7 @@ impl SocketClient {
             SockOpt::PktInfo(v) => (SOL_NETLINK, NETLINK_PKTINFO, u32::from(v)),
             SockOpt::BroadcastError(v) => (SOL_NETLINK, NETLINK_BROADCAST_ERROR, u32::from(v)),
             SockOpt::ListenAllNsid(v) => (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, u32::from(v)),
+            _ => return Err(io::ErrorKind::Unsupported.into()),
         };
         self.set_option(level, name, value)
     }

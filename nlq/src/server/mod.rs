@@ -231,6 +231,7 @@ impl Conn {
 /// A socket option of `SOL_NETLINK` (or the receive buffer size) a client
 /// sets on its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SockOpt {
     /// `NETLINK_ADD_MEMBERSHIP` to a group.
     AddMembership(u32),

@@ -138,6 +138,7 @@ pub(crate) fn words(w: [u32; 4]) -> [u8; 16] {
 /// (it more than halved the typed parse of the route dump).
 #[repr(u64)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AddrAttr<'a> {
     /// `IFA_ADDRESS`: the prefix address (the peer on point-to-point links).
     Address(IpBytes<'a>),

@@ -4,6 +4,7 @@ use core::fmt;
 
 /// The part of a message an [`Error`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Part {
     /// The 16-byte `nlmsghdr`.
     Header,
@@ -22,6 +23,7 @@ pub enum Part {
 
 /// What went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// Fewer bytes than the part needs.
     Truncated,

@@ -158,6 +158,7 @@ stats_struct!(
 /// (it more than halved the typed parse of the route dump).
 #[repr(u64)]
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum LinkInfoAttr<'a> {
     /// `IFLA_INFO_KIND`: `"bridge"`, `"tun"`, `"vxlan"`, ...
     Kind(&'a str),
@@ -194,6 +195,7 @@ pub type LinkInfo<'a> = TypedAttrs<'a, LinkInfoAttr<'a>>;
 /// (it more than halved the typed parse of the route dump).
 #[repr(u64)]
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum LinkAttr<'a> {
     /// `IFLA_IFNAME`.
     IfName(&'a str),

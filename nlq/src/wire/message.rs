@@ -14,6 +14,7 @@ use super::{
 /// (it more than halved the typed parse of the route dump).
 #[repr(u64)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Message<'a> {
     /// `RTM_{NEW,DEL,GET,SET}LINK`.
     Link(LinkMessage<'a>),

@@ -114,6 +114,7 @@ impl NeighCacheInfo {
 /// (it more than halved the typed parse of the route dump).
 #[repr(u64)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NeighAttr<'a> {
     /// `NDA_DST`: the neighbour's network address.
     Dst(IpBytes<'a>),

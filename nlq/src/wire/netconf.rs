@@ -54,6 +54,7 @@ pub type NetconfMessage<'a> = FamilyMessage<'a, NetconfMsg>;
 
 /// A typed netconf attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NetconfAttr<'a> {
     /// `NETCONFA_IFINDEX`.
     Ifindex(i32),
@@ -205,6 +206,7 @@ pub type NsidMessage<'a> = FamilyMessage<'a, NsidMsg>;
 
 /// A typed namespace id attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NsidAttr<'a> {
     /// `NETNSA_NSID`: the id (`NETNSA_NSID_NOT_ASSIGNED`: none).
     Nsid(i32),

@@ -124,6 +124,7 @@ impl<'a> GroupMembers<'a> {
 
 /// A typed nexthop attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NexthopAttr<'a> {
     /// `NHA_ID`.
     Id(u32),

@@ -129,6 +129,7 @@ fn copy_after(out: &mut [u8], head: &[u8], tail: &[u8]) -> usize {
 /// (it more than halved the typed parse of the route dump).
 #[repr(u64)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Metric<'a> {
     /// `RTAX_*` with a `u32` value.
     Value(u16, u32),
@@ -242,6 +243,7 @@ impl core::iter::FusedIterator for NextHops<'_> {}
 /// (it more than halved the typed parse of the route dump).
 #[repr(u64)]
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum RouteAttr<'a> {
     /// `RTA_DST`: the destination prefix.
     Dst(IpBytes<'a>),

@@ -110,6 +110,7 @@ pub struct PortRange {
 
 /// A typed rule attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RuleAttr<'a> {
     /// `FRA_DST`: the destination prefix's address.
     Dst(IpBytes<'a>),
