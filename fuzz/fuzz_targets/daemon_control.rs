@@ -33,7 +33,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use nlq::errno::{EBADF, EINVAL, EPERM};
 use nlq::ioctl::IFREQ_SIZE;
-use nlq::remote::{self, Request};
+use nlq_remote::{self as remote, Request};
 use nlq::server::{Server, SockOpt, MAX_GROUP};
 use nlq::stack::Stack;
 use nlq_daemon::control::{Sockets, MAX_READER_SIZE};

@@ -62,8 +62,6 @@ pub mod errno;
 pub mod ioctl;
 pub mod lookup;
 pub mod prefix;
-#[cfg(feature = "alloc")]
-pub mod remote;
 pub mod route_rules;
 mod rule_lookup;
 pub mod rule_rules;

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use nlq::emulate::IfAddrRecord;
 use nlq::ioctl::{IfReq, IFREQ_SIZE};
-use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
 use nlq::server::SockOpt;
 use nlq::wire::consts::*;
+use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};
 
 use crate::control::{SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE};
 use crate::sys;

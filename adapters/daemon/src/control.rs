@@ -1,4 +1,4 @@
-//! Control requests ([`nlq::remote::Request`]): socket options, `bind`,
+//! Control requests ([`nlq_remote::Request`]): socket options, `bind`,
 //! `getsockname`, the reader's buffer size, netdevice ioctls and the
 //! emulations, answered from the [`Server`] without any I/O.
 //!
@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 
 use nlq::errno::{EBADF, EINVAL, ENOPROTOOPT, EPERM};
-use nlq::remote::{self, Request};
 use nlq::server::{ConnId, Server, SockOpt, DEFAULT_RCVBUF, DUMP_GOODSIZE};
 use nlq::stack::Stack;
 use nlq::wire::consts::{NETLINK_LIST_MEMBERSHIPS, SOL_NETLINK};
+use nlq_remote::{self as remote, Request};
 
 /// `SOL_SOCKET`.
 pub const SOL_SOCKET: i32 = 1;

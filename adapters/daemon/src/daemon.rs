@@ -66,10 +66,10 @@ use std::time::{Duration, Instant};
 use crate::control::SOL_SOCKET;
 use bytes::Bytes;
 use nlq::errno::{EBADF, EIO, ENOBUFS};
-use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
 use nlq::server::{ConnId, Delivery, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
 use nlq::wire::Messages;
+use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};
 
 use crate::control::{rmem_max, Sockets};
 use crate::state::{Guarded, Persist, Restored, StateFile};

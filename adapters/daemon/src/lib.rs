@@ -1,7 +1,7 @@
 //! # nlq-daemon: one stack's rtnetlink, served to many processes
 //!
 //! [`Daemon`] serves an [`nlq::stack::Stack`] over an `AF_UNIX`
-//! `SOCK_SEQPACKET` socket speaking the protocol of [`nlq::remote`]: each
+//! `SOCK_SEQPACKET` socket speaking the protocol of [`nlq_remote`]: each
 //! client connection is a netlink socket of the stack (requests in, replies
 //! and notifications out) or a channel for control requests (socket
 //! options, `bind`, ioctls, `getifaddrs`...). The preload shim

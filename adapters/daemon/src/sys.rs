@@ -675,13 +675,13 @@ impl Epoll {
 }
 
 /// How long a wait for clients first polls, in microseconds
-/// ([`nlq::remote::spin_micros`]).
+/// ([`nlq_remote::spin_micros`]).
 pub fn spin_us() -> u64 {
     static US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *US.get_or_init(|| {
-        let asked = std::env::var(nlq::remote::SPIN_ENV).ok();
+        let asked = std::env::var(nlq_remote::SPIN_ENV).ok();
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        nlq::remote::spin_micros(asked.as_deref(), cpus)
+        nlq_remote::spin_micros(asked.as_deref(), cpus)
     })
 }
 

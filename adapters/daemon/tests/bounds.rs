@@ -138,7 +138,7 @@ fn a_datagram_too_large_gets_emsgsize() {
     let mut c = SocketClient::connect(d.path()).unwrap();
     // A send buffer that takes it (root may force one).
     sys::set_int_option(c.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 8 << 20).unwrap();
-    let big = vec![0u8; nlq::remote::MAX_REQUEST + 4];
+    let big = vec![0u8; nlq_remote::MAX_REQUEST + 4];
     c.send(&big).unwrap();
     let mut buf = Vec::new();
     let e = c.recv(&mut buf, Some(Duration::from_secs(10))).unwrap_err();
@@ -166,7 +166,7 @@ fn emsgsize_comes_after_the_replies_queued_before() {
     let d = common::spawn("oversize-order");
     let mut c = SocketClient::connect(d.path()).unwrap();
     sys::set_int_option(c.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 8 << 20).unwrap();
-    let big = vec![0u8; nlq::remote::MAX_REQUEST + 4];
+    let big = vec![0u8; nlq_remote::MAX_REQUEST + 4];
     // `lo` by index, with an ACK: its answers are queued at once.
     let mut ifinfomsg = [0u8; 16];
     ifinfomsg[4..8].copy_from_slice(&1i32.to_ne_bytes());

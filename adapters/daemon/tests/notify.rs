@@ -7,11 +7,11 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use nlq::remote::DataHeader;
 use nlq::server::SockOpt;
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, Messages, RouteRepr};
 use nlq_daemon::client::SocketClient;
+use nlq_remote::DataHeader;
 
 /// Everything a client has been sent so far: a request of its own goes
 /// last, and its answer comes after all that was queued before it.

@@ -9,11 +9,11 @@ mod common;
 
 use std::time::Duration;
 
-use nlq::remote::Request;
 use nlq::wire::consts::*;
 use nlq::wire::Messages;
 use nlq_daemon::client::{ControlClient, SocketClient};
 use nlq_daemon::Options;
+use nlq_remote::Request;
 
 /// An `RTM_GETLINK` for `lo` asking for an ACK.
 fn getlink(seq: u32) -> Vec<u8> {

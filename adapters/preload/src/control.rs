@@ -1,4 +1,4 @@
-//! Connections to the daemon (`nlq::remote`): the socket connection behind
+//! Connections to the daemon (`nlq_remote`): the socket connection behind
 //! each netlink socket, and one short control connection per request.
 //!
 //! Control requests open a fresh connection, send the request, read its
@@ -16,7 +16,7 @@
 use std::sync::OnceLock;
 
 use libc::c_int;
-use nlq::remote::{self, Hello, Request, Role, Welcome, WELCOME_LEN};
+use nlq_remote::{self as remote, Hello, Request, Role, Welcome, WELCOME_LEN};
 
 use crate::c_convention::errno;
 use crate::config;

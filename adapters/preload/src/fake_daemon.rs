@@ -19,7 +19,7 @@ use std::sync::{Mutex, Once};
 
 use libc::c_int;
 use nlq::ioctl::{ifreq_name, ifreq_set_int};
-use nlq::remote::{self, DataHeader, Hello, Request, Role, Welcome};
+use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};
 
 use crate::sys::os;
 

@@ -16,8 +16,8 @@ use std::mem::{offset_of, size_of};
 
 use libc::{c_int, ifaddrs};
 use nlq::emulate::{IfAddrRecord, SockAddr};
-use nlq::remote::{self, Request};
 use nlq::wire::LinkStats;
+use nlq_remote::{self as remote, Request};
 
 use crate::control;
 

@@ -22,7 +22,7 @@
 //! - **Netlink sockets.** `socket(AF_NETLINK, SOCK_RAW | SOCK_DGRAM,
 //!   NETLINK_ROUTE)` (with `SOCK_CLOEXEC` / `SOCK_NONBLOCK` as given)
 //!   returns a connected `AF_UNIX` `SOCK_SEQPACKET` socket to the daemon
-//!   (see `nlq::remote`). The program's descriptor *is* that socket, so
+//!   (see `nlq_remote`). The program's descriptor *is* that socket, so
 //!   `poll`, `select` and `epoll` work as they would on netlink; the shim
 //!   never buffers data. `send`, `sendto`, `sendmsg`, `sendmmsg`, `write`,
 //!   `writev` forward the datagram as it is; one addressed to another

@@ -14,8 +14,8 @@ use libc::{c_int, c_uint};
 use nlq::ioctl::{
     ifreq, ifreq_int, ifreq_name, ifreq_set_int, ifreq_set_name, SIOCGIFINDEX, SIOCGIFNAME,
 };
-use nlq::remote::{self, Request};
 use nlq::wire::consts::IFNAMSIZ;
+use nlq_remote::{self as remote, Request};
 
 use crate::control;
 use crate::netdevice::ifreq_request;

@@ -12,7 +12,7 @@
 
 use libc::{c_int, c_ulong};
 use nlq::ioctl::{is_netdevice_request, IfReq, IFREQ_SIZE, SIOCGIFCONF};
-use nlq::remote::{self, Request};
+use nlq_remote::{self as remote, Request};
 
 use crate::config;
 use crate::control;

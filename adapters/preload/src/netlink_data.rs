@@ -21,8 +21,8 @@
 //! with the program's arguments unchanged (see `crate::sys::exports`).
 
 use libc::{c_int, c_uint, ssize_t};
-use nlq::remote::{DataHeader, Request, DATA_HEADER_LEN};
 use nlq::server::Sender;
+use nlq_remote::{DataHeader, Request, DATA_HEADER_LEN};
 
 use crate::c_convention::{errno, fail, finish};
 use crate::control;
@@ -225,7 +225,7 @@ fn is_nonblocking(fd: c_int) -> bool {
 }
 
 /// How long a read that would wait first polls for the daemon's answer,
-/// in microseconds ([`nlq::remote::spin_micros`]).
+/// in microseconds ([`nlq_remote::spin_micros`]).
 fn spin_us() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     // Worked out once (an atomic, not a `OnceLock`, so that a child
@@ -235,9 +235,9 @@ fn spin_us() -> u64 {
     if us != u64::MAX {
         return us;
     }
-    let asked = std::env::var(nlq::remote::SPIN_ENV).ok();
+    let asked = std::env::var(nlq_remote::SPIN_ENV).ok();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let us = nlq::remote::spin_micros(asked.as_deref(), cpus).min(u64::MAX - 1);
+    let us = nlq_remote::spin_micros(asked.as_deref(), cpus).min(u64::MAX - 1);
     US.store(us, Ordering::Relaxed);
     us
 }

@@ -10,8 +10,8 @@
 //! with the program's arguments unchanged (see `crate::sys::exports`).
 
 use libc::c_int;
-use nlq::remote::{self, Request};
 use nlq::wire::consts::NETLINK_LIST_MEMBERSHIPS;
+use nlq_remote::{self as remote, Request};
 
 use crate::c_convention::{errno, fail, finish};
 use crate::config;

@@ -16,7 +16,7 @@
 //! (after `chdir("/proc")`) is not recognised.
 
 use libc::c_int;
-use nlq::remote::Request;
+use nlq_remote::Request;
 
 use crate::c_convention::{errno, fail};
 use crate::config;

@@ -34,9 +34,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use nlq::ioctl::{IfReq, IFREQ_SIZE};
-use nlq::remote::{self, Hello, Request, Role, Welcome};
 use nlq::stack::{Stack, StackResult, Visit};
 use nlq::wire::{AddrRepr, LinkRepr};
+use nlq_remote::{self as remote, Hello, Request, Role, Welcome};
 
 pub use audit::Audit;
 pub use policy::{Peer, Policy, PolicyError, View};

@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use nlq::remote::DataHeader;
 use nlq::wire::consts::*;
 use nlq::wire::{ErrorMessage, Messages, NlMsg, NlMsgHeader};
+use nlq_remote::DataHeader;
 
 use super::audit::Record;
 use super::judge::{self, Verdict};
@@ -220,7 +220,7 @@ impl SocketSession {
     }
 
     /// Sends the client its welcome.
-    pub fn welcome(&self, w: &nlq::remote::Welcome) -> io::Result<()> {
+    pub fn welcome(&self, w: &nlq_remote::Welcome) -> io::Result<()> {
         sys::send(self.client.as_fd(), &w.to_bytes(), false).map(|_| ())
     }
 
@@ -240,14 +240,14 @@ impl SocketSession {
     /// Serves the client's datagrams until it goes. `first` is a datagram
     /// already read.
     pub fn serve(self: &Arc<Self>, shared: &Arc<Shared>) {
-        let mut buf = vec![0u8; nlq::remote::MAX_REQUEST.saturating_add(1)];
+        let mut buf = vec![0u8; nlq_remote::MAX_REQUEST.saturating_add(1)];
         loop {
             let n = match sys::recv(self.client.as_fd(), &mut buf, sys::RecvFlags::default()) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
             self.busy.store(true, Ordering::SeqCst);
-            if n > nlq::remote::MAX_REQUEST {
+            if n > nlq_remote::MAX_REQUEST {
                 let _ = self.to_client(0, libc::EMSGSIZE as u32, &[]);
             } else if let Some(d) = buf.get(..n) {
                 if let Err(e) = self.requests(shared, d) {

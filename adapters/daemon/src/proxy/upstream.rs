@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use nlq::remote::{DataHeader, Request, DATA_HEADER_LEN};
 use nlq::wire::consts::SOL_NETLINK;
+use nlq_remote::{DataHeader, Request, DATA_HEADER_LEN};
 
 use crate::client::{ControlClient, SocketClient};
 use crate::sys;

@@ -332,7 +332,7 @@ pub unsafe extern "C" fn __recvfrom_chk(
 mod tests {
     use super::*;
     use crate::c_convention::errno;
-    use nlq::remote::Request;
+    use nlq_remote::Request;
 
     /// End to end through the exported functions, against the scripted
     /// daemon of `fake_daemon`.

@@ -140,7 +140,7 @@ mod tests {
     use crate::c_convention::errno;
     use crate::fdtable;
     use crate::netlink_socket::{parse_sockaddr_nl, sockaddr_nl};
-    use nlq::remote::Request;
+    use nlq_remote::Request;
 
     /// Through the exported functions, against `fake_daemon`.
     mod with_a_daemon {

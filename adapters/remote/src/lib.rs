@@ -23,16 +23,25 @@
 //! All integers are native-endian, as in netlink itself (both ends are on
 //! one machine). Every parser here returns `EINVAL` on malformed input and
 //! never panics: the daemon parses what any local process sends.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::emulate::{IfAddrRecord, SockAddr};
-use crate::errno::EINVAL;
-use crate::ioctl::{IfReq, IFREQ_SIZE};
-use crate::server::Sender;
-use crate::wire::{HwAddr, LinkStats};
+use nlq::emulate::{IfAddrRecord, SockAddr};
+use nlq::errno::EINVAL;
+use nlq::ioctl::{IfReq, IFREQ_SIZE};
+use nlq::server::Sender;
+use nlq::wire::{HwAddr, LinkStats};
 
 /// The environment variable both ends read for [`spin_micros`].
 pub const SPIN_ENV: &str = "NLQ_SPIN_US";
@@ -493,7 +502,7 @@ impl Request {
     /// True for requests that change the stack (they need the right to
     /// change state): the `SIOCS*` ioctls.
     pub fn changes_state(&self) -> bool {
-        matches!(self, Request::Ioctl { request, .. } if crate::ioctl::is_set_request(u64::from(*request)))
+        matches!(self, Request::Ioctl { request, .. } if nlq::ioctl::is_set_request(u64::from(*request)))
     }
 }
 
@@ -758,10 +767,10 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulate::getifaddrs;
-    use crate::emulate::testing::fixture;
-    use crate::ioctl::{ifreq, SIOCGIFFLAGS, SIOCSIFMTU};
-    use crate::wire::consts::{NETLINK_ADD_MEMBERSHIP, SOL_NETLINK};
+    use nlq::emulate::getifaddrs;
+    use nlq::ioctl::{ifreq, SIOCGIFFLAGS, SIOCSIFMTU};
+    use nlq::wire::consts::{NETLINK_ADD_MEMBERSHIP, SOL_NETLINK};
+    use nlq_mem::MemStack;
 
     fn every_request() -> Vec<Request> {
         vec![
@@ -904,7 +913,7 @@ mod tests {
 
     #[test]
     fn ifaddrs_and_nameindex_round_trip() {
-        let stack = fixture();
+        let stack = MemStack::new();
         let records = getifaddrs(&stack).unwrap();
         assert!(!records.is_empty());
         let mut b = Vec::new();
