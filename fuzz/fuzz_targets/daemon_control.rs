@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use nlq::errno::{EBADF, EINVAL, EPERM};
-use nlq::ioctl::IFREQ_SIZE;
+use nlq::emulate::ioctl::IFREQ_SIZE;
 use nlq_remote::{self as remote, Request};
 use nlq::server::{Server, SockOpt, MAX_GROUP};
 use nlq::stack::Stack;

@@ -58,8 +58,6 @@ pub mod devconf;
 #[cfg(feature = "alloc")]
 pub mod emulate;
 pub mod errno;
-#[cfg(feature = "alloc")]
-pub mod ioctl;
 pub mod lookup;
 pub mod prefix;
 pub mod route_rules;

@@ -25,8 +25,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nlq::emulate::ioctl::{IfReq, IFREQ_SIZE};
 use nlq::emulate::IfAddrRecord;
-use nlq::ioctl::{IfReq, IFREQ_SIZE};
 use nlq::server::SockOpt;
 use nlq::wire::consts::*;
 use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};

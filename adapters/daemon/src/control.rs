@@ -215,13 +215,14 @@ impl Sockets {
                     return Err(EPERM);
                 }
                 let mut ifr = ifreq;
-                server
-                    .change_stack(|s, ev| nlq::ioctl::ioctl(s, u64::from(request), &mut ifr, ev))?;
+                server.change_stack(|s, ev| {
+                    nlq::emulate::ioctl::ioctl(s, u64::from(request), &mut ifr, ev)
+                })?;
                 payload.extend_from_slice(&ifr);
             }
             Request::IfConf { len } => {
                 let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
-                let conf = nlq::ioctl::ifconf(server.stack(), len)?;
+                let conf = nlq::emulate::ioctl::ifconf(server.stack(), len)?;
                 let n = u32::try_from(conf.len).map_err(|_| EINVAL)?;
                 payload.extend_from_slice(&n.to_ne_bytes());
                 for r in &conf.records {
@@ -304,8 +305,8 @@ pub fn rcvbuf_value(name: i32, value: u32, allowed: bool, rmem_max: u32) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
     use nlq::errno::{EADDRINUSE, EOPNOTSUPP};
-    use nlq::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
     use nlq::wire::consts::*;
     use nlq_mem::MemStack;
 

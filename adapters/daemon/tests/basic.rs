@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use nlq::ioctl::{ifreq, ifreq_int, SIOCGIFINDEX};
+use nlq::emulate::ioctl::{ifreq, ifreq_int, SIOCGIFINDEX};
 use nlq::wire::consts::*;
 use nlq::wire::{LinkRepr, Messages};
 use nlq_daemon::client::{ControlClient, SocketClient};

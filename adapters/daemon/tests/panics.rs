@@ -12,8 +12,8 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
 use nlq::errno::{EIO, ENOBUFS, ENODEV};
-use nlq::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
 use nlq::server::SockOpt;
 use nlq::stack::{
     CreateFlags, Cursor, Events, LinkChange, LinkKey, NewLink, Stack, StackResult, Visit,

@@ -9,7 +9,7 @@
 
 mod common;
 
-use nlq::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
+use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
 use nlq::wire::consts::*;
 use nlq::wire::LinkRepr;
 use nlq_daemon::client::{ControlClient, SocketClient};

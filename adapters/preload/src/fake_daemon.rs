@@ -18,7 +18,7 @@
 use std::sync::{Mutex, Once};
 
 use libc::c_int;
-use nlq::ioctl::{ifreq_name, ifreq_set_int};
+use nlq::emulate::ioctl::{ifreq_name, ifreq_set_int};
 use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};
 
 use crate::sys::os;

@@ -46,7 +46,7 @@
 //!   descriptors right. Other `AF_NETLINK` protocols (generic netlink, ...)
 //!   and every other socket go to the kernel.
 //! - **Netdevice emulation.** The netdevice ioctls (`SIOCGIFFLAGS`,
-//!   `SIOCSIFADDR`, `SIOCGIFCONF`, ..., see `nlq::ioctl`) on any descriptor
+//!   `SIOCSIFADDR`, `SIOCGIFCONF`, ..., see `nlq::emulate::ioctl`) on any descriptor
 //!   are answered by the daemon. Other ioctls that would read or change a
 //!   host interface, its routes or its ARP table (the rest of the
 //!   `0x890b..=0x89ff` socket-ioctl range and the wireless extensions) fail

@@ -11,7 +11,7 @@
 //! [`crate::sys::c_lists`]).
 
 use libc::{c_int, c_uint};
-use nlq::ioctl::{
+use nlq::emulate::ioctl::{
     ifreq, ifreq_int, ifreq_name, ifreq_set_int, ifreq_set_name, SIOCGIFINDEX, SIOCGIFNAME,
 };
 use nlq::wire::consts::IFNAMSIZ;

@@ -2,7 +2,7 @@
 //! any descriptor, answered by the daemon.
 //!
 //! `ifconfig`, glibc's `if_nametoindex` and many daemons read and configure
-//! interfaces with these ioctls on any socket. The ones `nlq::ioctl`
+//! interfaces with these ioctls on any socket. The ones `nlq::emulate::ioctl`
 //! emulates go to the daemon as a `Request::Ioctl` (the 40-byte `ifreq` in,
 //! and on success the `ifreq` as the daemon left it back out) or, for
 //! `SIOCGIFCONF`, a `Request::IfConf`. Other socket ioctls that would read
@@ -11,7 +11,7 @@
 //! is never touched by mistake; every other ioctl goes to the kernel.
 
 use libc::{c_int, c_ulong};
-use nlq::ioctl::{is_netdevice_request, IfReq, IFREQ_SIZE, SIOCGIFCONF};
+use nlq::emulate::ioctl::{is_netdevice_request, IfReq, IFREQ_SIZE, SIOCGIFCONF};
 use nlq_remote::{self as remote, Request};
 
 use crate::config;
@@ -113,7 +113,7 @@ pub(crate) fn plan(request: c_ulong) -> IoctlPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nlq::ioctl::{SIOCGIFFLAGS, SIOCSIFADDR};
+    use nlq::emulate::ioctl::{SIOCGIFFLAGS, SIOCSIFADDR};
 
     #[test]
     fn plans() {

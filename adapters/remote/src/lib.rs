@@ -37,9 +37,9 @@
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
+use nlq::emulate::ioctl::{IfReq, IFREQ_SIZE};
 use nlq::emulate::{IfAddrRecord, SockAddr};
 use nlq::errno::EINVAL;
-use nlq::ioctl::{IfReq, IFREQ_SIZE};
 use nlq::server::Sender;
 use nlq::wire::{HwAddr, LinkStats};
 
@@ -502,7 +502,7 @@ impl Request {
     /// True for requests that change the stack (they need the right to
     /// change state): the `SIOCS*` ioctls.
     pub fn changes_state(&self) -> bool {
-        matches!(self, Request::Ioctl { request, .. } if nlq::ioctl::is_set_request(u64::from(*request)))
+        matches!(self, Request::Ioctl { request, .. } if nlq::emulate::ioctl::is_set_request(u64::from(*request)))
     }
 }
 
@@ -768,7 +768,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use nlq::emulate::getifaddrs;
-    use nlq::ioctl::{ifreq, SIOCGIFFLAGS, SIOCSIFMTU};
+    use nlq::emulate::ioctl::{ifreq, SIOCGIFFLAGS, SIOCSIFMTU};
     use nlq::wire::consts::{NETLINK_ADD_MEMBERSHIP, SOL_NETLINK};
     use nlq_mem::MemStack;
 

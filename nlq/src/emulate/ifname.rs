@@ -4,8 +4,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::collect_links;
+use crate::emulate::ioctl::link_by_name;
 use crate::errno::{ENODEV, ENXIO};
-use crate::ioctl::link_by_name;
 use crate::stack::{LinkKey, Stack};
 use crate::wire::consts::IFNAMSIZ;
 

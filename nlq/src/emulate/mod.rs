@@ -1,7 +1,7 @@
 //! Emulations of the other interfaces programs read the network
-//! configuration through, on top of [`Stack`]: the text of `/proc/net/dev`,
-//! the `if_nameindex` family of `<net/if.h>`, and the records of
-//! `getifaddrs`. (The netdevice ioctls are in [`crate::ioctl`].)
+//! configuration through, on top of [`Stack`]: the text of `/proc/net/dev`
+//! and its neighbours, the `if_nameindex` family of `<net/if.h>`, the
+//! records of `getifaddrs`, and the netdevice ioctls ([`ioctl`]).
 //!
 //! Each function reads the stack through its dumps and answers what Linux
 //! and glibc would answer for the same tables, so that a shim interposing
@@ -16,6 +16,7 @@ use crate::wire::{AddrRepr, LinkRepr};
 
 mod ifaddrs;
 mod ifname;
+pub mod ioctl;
 mod mcast;
 mod procfs;
 #[cfg(test)]

@@ -620,7 +620,7 @@ impl<S: Stack> Server<S> {
 
     /// Runs `f` on the stack with an event sink that notifies subscribers:
     /// for changes made outside netlink (a netdevice ioctl answered by
-    /// [`crate::ioctl::ioctl`], an emulation) that must still be heard by
+    /// [`crate::emulate::ioctl::ioctl`], an emulation) that must still be heard by
     /// `ip monitor`, as the kernel's are.
     pub fn change_stack<R>(&mut self, f: impl FnOnce(&mut S, crate::stack::Events<'_>) -> R) -> R {
         let Server {
@@ -1007,10 +1007,10 @@ mod tests {
         let (mut s, a) = server();
         s.set_option(a, SockOpt::AddMembership(RTNLGRP_LINK))
             .unwrap();
-        let mut ifr = crate::ioctl::ifreq("eth0");
-        crate::ioctl::ifreq_set_int(&mut ifr, 1400);
+        let mut ifr = crate::emulate::ioctl::ifreq("eth0");
+        crate::emulate::ioctl::ifreq_set_int(&mut ifr, 1400);
         s.change_stack(|stack, events| {
-            crate::ioctl::ioctl(stack, crate::ioctl::SIOCSIFMTU, &mut ifr, events)
+            crate::emulate::ioctl::ioctl(stack, crate::emulate::ioctl::SIOCSIFMTU, &mut ifr, events)
         })
         .unwrap();
         let got = drain(&mut s, a, 32768);

@@ -82,8 +82,8 @@ impl<S: Stack> Server<S> {
     }
 
     /// `sendmsg` of `datagram` from connection `from` to the address
-    /// (`port`, `groups`), as the kernel delivers it (see the
-    /// [module](self)). A destination of port 0 and no group is the kernel
+    /// (`port`, `groups`), as the kernel delivers it (the rules are in
+    /// this module's docs). A destination of port 0 and no group is the kernel
     /// alone: use [`Server::send`]. Errors: `EPERM` without the admin
     /// right, `ECONNREFUSED` for a port no connection has, `EBADF` for an
     /// unknown `from`.

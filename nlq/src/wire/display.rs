@@ -78,8 +78,8 @@ impl<S: AsRef<str>, H: core::hash::BuildHasher> LinkNames for std::collections::
     }
 }
 
-/// A message as one line (see the [module docs](self)); made by
-/// [`NlMsg::display`].
+/// A message as one line: its header, then what it says, links by index
+/// or by name; made by [`NlMsg::display`].
 #[derive(Clone, Copy)]
 pub struct ShowMessage<'m, 'a, N: ?Sized = NoNames> {
     msg: &'m NlMsg<'a>,

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use nlq::ioctl::{IfReq, IFREQ_SIZE};
+use nlq::emulate::ioctl::{IfReq, IFREQ_SIZE};
 use nlq::stack::{Stack, StackResult, Visit};
 use nlq::wire::{AddrRepr, LinkRepr};
 use nlq_remote::{self as remote, Hello, Request, Role, Welcome};
@@ -683,7 +683,7 @@ fn answer(
         Request::IfConf { len } => {
             let snap = Snapshot::take(shared, peer)?;
             let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
-            let conf = nlq::ioctl::ifconf(&snap, len)?;
+            let conf = nlq::emulate::ioctl::ifconf(&snap, len)?;
             let n = u32::try_from(conf.len).map_err(|_| libc::EINVAL)?;
             payload.extend_from_slice(&n.to_ne_bytes());
             for r in &conf.records {
@@ -726,7 +726,7 @@ fn answer(
 /// `ENODEV`, changes judged by the policy (as `link:set`, or
 /// `address:set` for the address requests), then done upstream.
 fn ioctl(shared: &Arc<Shared>, peer: Peer, request: u32, ifreq: IfReq) -> Result<IfReq, i32> {
-    use nlq::ioctl as io;
+    use nlq::emulate::ioctl as io;
     let req = u64::from(request);
     if !io::is_netdevice_request(req) {
         return Err(libc::ENOTTY);

@@ -3,7 +3,7 @@
 //! [`crate::netdevice`], [`crate::ifaddrs`], [`crate::nameindex`]).
 
 use libc::{c_char, c_int, c_uint, c_ulong, c_void, if_nameindex as IfNameIndex, ifaddrs};
-use nlq::ioctl::IfReq;
+use nlq::emulate::ioctl::IfReq;
 use nlq::wire::consts::IFNAMSIZ;
 
 use crate::c_convention::{fail, finish, guard};
@@ -188,7 +188,7 @@ pub unsafe extern "C" fn if_freenameindex(list: *mut IfNameIndex) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nlq::ioctl::SIOCGIFINDEX;
+    use nlq::emulate::ioctl::SIOCGIFINDEX;
     use std::ffi::CStr;
 
     #[test]
@@ -204,13 +204,13 @@ mod tests {
         crate::fake_daemon::start();
         // SAFETY: valid arguments for each request.
         unsafe {
-            let mut ifr = nlq::ioctl::ifreq("lo");
+            let mut ifr = nlq::emulate::ioctl::ifreq("lo");
             assert_eq!(
                 ioctl(0, SIOCGIFINDEX as c_ulong, ifr.as_mut_ptr().cast()),
                 0
             );
-            assert_eq!(nlq::ioctl::ifreq_int(&ifr), 7);
-            let mut ifr = nlq::ioctl::ifreq("nosuch");
+            assert_eq!(nlq::emulate::ioctl::ifreq_int(&ifr), 7);
+            let mut ifr = nlq::emulate::ioctl::ifreq("nosuch");
             assert_eq!(
                 ioctl(0, SIOCGIFINDEX as c_ulong, ifr.as_mut_ptr().cast()),
                 -1

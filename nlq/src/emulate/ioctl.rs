@@ -55,7 +55,7 @@
 //!
 //! ```
 //! use core::ops::ControlFlow;
-//! use nlq::ioctl::{ifreq, ifreq_int, ioctl, SIOCGIFINDEX};
+//! use nlq::emulate::ioctl::{ifreq, ifreq_int, ioctl, SIOCGIFINDEX};
 //! use nlq::stack::{Stack, StackResult, Visit};
 //! use nlq::wire::{IfName, LinkRepr};
 //!
