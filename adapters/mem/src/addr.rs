@@ -119,7 +119,7 @@ fn v4(ip: &IpAddr) -> u32 {
 
 fn mask4(len: u8) -> u32 {
     u32::MAX
-        .checked_shl(32 - u32::from(len.min(32)))
+        .checked_shl(32u32.saturating_sub(u32::from(len)))
         .unwrap_or(0)
 }
 
@@ -130,7 +130,7 @@ fn in_subnet(a: &IpAddr, ifa: &Addr) -> bool {
 
 fn prefix6(a: &Ipv6Addr, len: u8) -> Ipv6Addr {
     let m = u128::MAX
-        .checked_shl(128 - u32::from(len.min(128)))
+        .checked_shl(128u32.saturating_sub(u32::from(len)))
         .unwrap_or(0);
     Ipv6Addr::from(u128::from(*a) & m)
 }
@@ -180,10 +180,13 @@ impl<D: DataPlane> MemStack<D> {
                 self.addrs
                     .iter()
                     .rposition(|x| same(x) && x.flags & IFA_F_SECONDARY == 0 && a.scope <= x.scope)
-                    .map(|p| p + 1)
+                    .map(|p| p.saturating_add(1))
                     .or_else(|| self.addrs.iter().position(same))
             } else {
-                self.addrs.iter().rposition(same).map(|p| p + 1)
+                self.addrs
+                    .iter()
+                    .rposition(same)
+                    .map(|p| p.saturating_add(1))
             }
         } else {
             // `ipv6_link_dev_addr` sorts by source scope, where `::1`
@@ -196,7 +199,12 @@ impl<D: DataPlane> MemStack<D> {
             self.addrs
                 .iter()
                 .position(|x| same(x) && scope(x) >= scope(&a))
-                .or_else(|| self.addrs.iter().rposition(same).map(|p| p + 1))
+                .or_else(|| {
+                    self.addrs
+                        .iter()
+                        .rposition(same)
+                        .map(|p| p.saturating_add(1))
+                })
         };
         let pos = pos.unwrap_or_else(|| {
             self.addrs
@@ -267,7 +275,12 @@ impl<D: DataPlane> MemStack<D> {
                     "ipv4: Address already assigned",
                 ));
             }
-            let old = self.addrs[pos].clone();
+            // Found just above: it is there.
+            let old = self
+                .addrs
+                .get(pos)
+                .cloned()
+                .ok_or(StackError::new(EADDRNOTAVAIL))?;
             if old.metric != new.metric {
                 // `fib_modify_prefix_metric`: the prefix route with the new
                 // metric comes, then the old one goes.
@@ -495,10 +508,11 @@ impl<D: DataPlane> MemStack<D> {
     pub(crate) fn relabel(&mut self, index: u32, new: &IfName, events: Events<'_>) {
         let mut named = 0usize;
         for pos in 0..self.addrs.len() {
-            if !self.addrs[pos].local.is_ipv4() || self.addrs[pos].ifindex != index {
+            let ours = |a: &Addr| a.local.is_ipv4() && a.ifindex == index;
+            if !self.addrs.get(pos).is_some_and(ours) {
                 continue;
             }
-            named += 1;
+            named = named.saturating_add(1);
             let label = |a: &mut Addr| {
                 a.label = Some(nlq::addr_rules::renamed_label(new, a.label.as_ref(), named));
             };
@@ -546,7 +560,9 @@ impl<D: DataPlane> MemStack<D> {
     /// `__inet_del_ifa` without promotion: deleting a primary deletes the
     /// secondaries of its subnet first.
     fn del_ifa4(&mut self, pos: usize, events: Events<'_>) {
-        let a = self.addrs[pos].clone();
+        let Some(a) = self.addrs.get(pos).cloned() else {
+            return;
+        };
         if a.flags & IFA_F_SECONDARY == 0 {
             while let Some(p) = self.addrs.iter().position(|s| {
                 s.ifindex == a.ifindex
@@ -811,7 +827,10 @@ impl<D: DataPlane> MemStack<D> {
                     "ipv6: address already assigned",
                 ));
             }
-            let had_prefix_route = self.addrs[pos].flags & IFA_F_NOPREFIXROUTE == 0;
+            let had_prefix_route = self
+                .addrs
+                .get(pos)
+                .is_some_and(|a| a.flags & IFA_F_NOPREFIXROUTE == 0);
             let changed = self.addr_update(pos, |a| {
                 a.flags = (a.flags & !IFA6_SETTABLE) | asked;
                 // `inet6_addr_modify`: the request's protocol, and its

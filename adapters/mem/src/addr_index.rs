@@ -57,7 +57,8 @@ impl AddrIndex {
     pub fn heap_bytes(&self) -> usize {
         let built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
         built.as_ref().map_or(0, |(_, s)| {
-            s.capacity() * std::mem::size_of::<(IpAddr, u32)>()
+            s.capacity()
+                .saturating_mul(std::mem::size_of::<(IpAddr, u32)>())
         })
     }
 }

@@ -231,7 +231,7 @@ impl<D: DataPlane> MemStack<D> {
                 .filter_map(|i| self.links.get(i)?.port.as_ref().map(|p| p.no))
                 .collect();
             nos.sort_unstable();
-            if nos.windows(2).any(|w| w[0] == w[1]) {
+            if nos.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
                 return Err(invalid("two ports of a bridge have one number"));
             }
             if ports.is_empty() {

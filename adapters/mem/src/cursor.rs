@@ -33,12 +33,15 @@ const V6: u8 = 2;
 fn encode(phase: u8, fields: &[&[u8]]) -> Cursor {
     let mut k = [0; Cursor::LEN];
     k[0] = phase;
-    let mut at = 1;
+    // What is left of the key after the phase and the fields so far; the
+    // fields that do not fit are left out.
+    let mut free = k.get_mut(1..).unwrap_or_default();
     for f in fields {
-        if let Some(dst) = k.get_mut(at..at + f.len()) {
-            dst.copy_from_slice(f);
-        }
-        at += f.len();
+        let Some((dst, rest)) = std::mem::take(&mut free).split_at_mut_checked(f.len()) else {
+            break;
+        };
+        dst.copy_from_slice(f);
+        free = rest;
     }
     Cursor::new(k)
 }
@@ -46,7 +49,7 @@ fn encode(phase: u8, fields: &[&[u8]]) -> Cursor {
 /// Reads `N` bytes at `at` of a cursor's key.
 fn field<const N: usize>(c: &Cursor, at: usize) -> [u8; N] {
     let mut b = [0; N];
-    if let Some(src) = c.key().get(at..at + N) {
+    if let Some(src) = c.key().get(at..at.saturating_add(N)) {
         b.copy_from_slice(src);
     }
     b
@@ -177,7 +180,7 @@ impl<D: DataPlane> MemStack<D> {
             (p, usize::try_from(pos).unwrap_or(usize::MAX))
         };
         let at = |p: u8, i: usize| encode(p, &[&(i as u64).to_be_bytes()]);
-        let mut end = at(phases[0].0, 0);
+        let mut end = at(phases.first().map_or(V4, |&(p, _)| p), 0);
         for &(p, f) in phases.iter().filter(|(p, _)| *p >= phase) {
             let first = if p == phase { pos } else { 0 };
             let rest = self.addrs.get(first..).unwrap_or_default();

@@ -60,7 +60,9 @@ impl Members {
     fn heap_bytes(&self) -> usize {
         match self {
             Members::One(_) => 0,
-            Members::Many(v) => v.capacity() * std::mem::size_of::<(IpAddr, u8)>(),
+            Members::Many(v) => v
+                .capacity()
+                .saturating_mul(std::mem::size_of::<(IpAddr, u8)>()),
         }
     }
 }
@@ -71,7 +73,7 @@ fn subnet_of(a: &Addr) -> Option<Subnet> {
         return None;
     };
     let mask = u32::MAX
-        .checked_shl(32 - u32::from(a.prefix_len.min(32)))
+        .checked_shl(32u32.saturating_sub(u32::from(a.prefix_len)))
         .unwrap_or(0);
     Some((a.ifindex, u32::from(peer) & mask, a.prefix_len))
 }
@@ -112,12 +114,11 @@ impl SubnetIndex {
 
     /// The bytes the index occupies, roughly.
     pub fn heap_bytes(&self) -> usize {
-        self.subnets.capacity() * std::mem::size_of::<(Subnet, Members)>()
-            + self
-                .subnets
-                .values()
-                .map(Members::heap_bytes)
-                .sum::<usize>()
+        let members = self.subnets.values().map(Members::heap_bytes);
+        self.subnets
+            .capacity()
+            .saturating_mul(std::mem::size_of::<(Subnet, Members)>())
+            .saturating_add(members.fold(0, usize::saturating_add))
     }
 }
 
@@ -137,7 +138,8 @@ impl SourceCount {
         }
         let n = self.counts.entry(src).or_default();
         if added {
-            *n += 1;
+            // Routes in memory: the count does not overflow.
+            *n = n.saturating_add(1);
         } else {
             *n = n.saturating_sub(1);
             if *n == 0 {

@@ -354,7 +354,8 @@ impl<D: DataPlane> MemStack<D> {
 
     /// The number of routes, all tables and families.
     pub fn route_count(&self) -> usize {
-        self.routes4.len() + self.routes6.len()
+        // Routes in memory: the sum does not overflow.
+        self.routes4.len().saturating_add(self.routes6.len())
     }
 
     /// The number of addresses.
@@ -366,18 +367,21 @@ impl<D: DataPlane> MemStack<D> {
     /// for memory accounting.
     pub fn table_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.links.len() * (size_of::<Link>() + 4 * size_of::<usize>())
-            + self.addrs.capacity() * size_of::<Addr>()
-            + self.addr_index.heap_bytes()
-            + self.subnets.heap_bytes()
-            + self.routes4.bytes()
-            + self.routes6.bytes()
-            + self
-                .routes4
-                .iter()
-                .chain(self.routes6.iter())
+        const PER_LINK: usize = size_of::<Link>() + 4 * size_of::<usize>();
+        let routes_heap = self.routes4.iter().chain(self.routes6.iter());
+        [
+            self.links.len().saturating_mul(PER_LINK),
+            self.addrs.capacity().saturating_mul(size_of::<Addr>()),
+            self.addr_index.heap_bytes(),
+            self.subnets.heap_bytes(),
+            self.routes4.bytes(),
+            self.routes6.bytes(),
+            routes_heap
                 .map(Route::heap_bytes)
-                .sum::<usize>()
+                .fold(0, usize::saturating_add),
+        ]
+        .into_iter()
+        .fold(0, usize::saturating_add)
     }
 
     /// Sets a link's carrier (a cable plugged or pulled, a tap opened),
@@ -410,12 +414,14 @@ impl<D: DataPlane> MemStack<D> {
     fn addr_insert(&mut self, pos: usize, a: Addr) {
         self.plane.mirror(Change::AddrAdded(AddrRef(&a)));
         self.subnets.insert(&a);
-        self.addrs.insert(pos, a);
+        // A position at most the length (as `insert_addr` finds it).
+        self.addrs.insert(pos.min(self.addrs.len()), a);
         self.addr_index.invalidate();
     }
 
     /// Removes the address at `pos` of the table (keeping the index).
     fn addr_remove(&mut self, pos: usize) -> Addr {
+        // Callers name a position they found in the table.
         let a = self.addrs.remove(pos);
         self.addr_index.invalidate();
         self.subnets.remove(&a);
@@ -431,7 +437,8 @@ impl<D: DataPlane> MemStack<D> {
             if gone(a) {
                 removed.push(self.addr_remove(pos));
             } else {
-                pos += 1;
+                // A position in the table: below its length.
+                pos = pos.saturating_add(1);
             }
         }
         removed

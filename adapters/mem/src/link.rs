@@ -578,7 +578,10 @@ impl<D: DataPlane> MemStack<D> {
     pub(crate) fn alloc_index(&mut self) -> u32 {
         let mut i = self.last_index;
         loop {
-            i = if i >= i32::MAX as u32 { 1 } else { i + 1 };
+            i = i
+                .checked_add(1)
+                .filter(|&n| n <= i32::MAX as u32)
+                .unwrap_or(1);
             if !self.links.contains_key(&i) {
                 self.last_index = i;
                 return i;

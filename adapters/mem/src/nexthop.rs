@@ -168,7 +168,8 @@ impl<D: DataPlane> MemStack<D> {
         if exists {
             return self.replace_nexthop(id, nh, events);
         }
-        self.nh_serial += 1;
+        // One per nexthop made: a 64-bit count does not wrap.
+        self.nh_serial = self.nh_serial.wrapping_add(1);
         nh.serial = self.nh_serial;
         events(Event::NewNexthop(&nh.repr(id)));
         self.nexthops.insert(id, nh);
@@ -525,7 +526,8 @@ impl<D: DataPlane> MemStack<D> {
                 ));
             }
         }
-        self.nh_serial += 1;
+        // One per nexthop made: a 64-bit count does not wrap.
+        self.nh_serial = self.nh_serial.wrapping_add(1);
         nh.serial = self.nh_serial;
         if self.nexthops.insert(id, nh).is_some() {
             return Err(fail(EINVAL, "two nexthops with one id"));

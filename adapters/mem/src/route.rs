@@ -116,13 +116,13 @@ fn masked(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
             let m = u32::MAX
-                .checked_shl(32 - u32::from(len.min(32)))
+                .checked_shl(32u32.saturating_sub(u32::from(len)))
                 .unwrap_or(0);
             IpAddr::V4((u32::from(a) & m).into())
         }
         IpAddr::V6(a) => {
             let m = u128::MAX
-                .checked_shl(128 - u32::from(len.min(128)))
+                .checked_shl(128u32.saturating_sub(u32::from(len)))
                 .unwrap_or(0);
             IpAddr::V6((u128::from(a) & m).into())
         }
@@ -179,13 +179,14 @@ impl Route {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.multipath
+        let hops = self.multipath.as_ref().map_or(0, |m| {
+            m.len().saturating_mul(std::mem::size_of::<NextHopRepr>())
+        });
+        let metrics = self
+            .metrics
             .as_ref()
-            .map_or(0, |m| m.len() * std::mem::size_of::<NextHopRepr>())
-            + self
-                .metrics
-                .as_ref()
-                .map_or(0, |_| std::mem::size_of::<RouteMetrics>())
+            .map_or(0, |_| std::mem::size_of::<RouteMetrics>());
+        hops.saturating_add(metrics)
     }
 
     /// The links the route goes through.
@@ -468,7 +469,8 @@ impl<D: DataPlane> MemStack<D> {
             .range(lo..usize::MAX)
             .take_while(|r| r.key().order() == k)
             .count();
-        lo..lo + n
+        // Positions in the list: the sum does not overflow.
+        lo..lo.saturating_add(n)
     }
 
     /// Inserts in the kernel's dump order: before the routes that compare
@@ -935,8 +937,8 @@ impl<D: DataPlane> MemStack<D> {
         // nexthop given twice collides with itself, and all is rolled back.
         if let Some(m) = &r.multipath {
             let dup = m.iter().enumerate().any(|(i, h)| {
-                m[..i]
-                    .iter()
+                m.iter()
+                    .take(i)
                     .any(|o| o.gateway.or(o.via) == h.gateway.or(h.via) && o.ifindex == h.ifindex)
             });
             if dup {

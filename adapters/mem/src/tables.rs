@@ -235,7 +235,9 @@ impl MemStack {
             }
         }
         for v in [&routes4, &routes6] {
-            if v.windows(2).any(|w| w[0].order() > w[1].order()) {
+            if v.windows(2)
+                .any(|w| matches!(w, [a, b] if a.order() > b.order()))
+            {
                 return Err(invalid("routes are not in dump order"));
             }
         }

@@ -147,8 +147,9 @@ impl Vxlan {
             let u8v = || v.first().copied().ok_or_else(bad);
             let u32v = || a.u32().map_err(|_| bad());
             let be16 = |at: usize| {
-                v.get(at..at + 2)
-                    .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                v.get(at..)
+                    .and_then(|b| b.first_chunk::<2>())
+                    .map(|b| u16::from_be_bytes(*b))
                     .ok_or_else(bad)
             };
             match a.kind() {
@@ -163,8 +164,8 @@ impl Vxlan {
                 IFLA_VXLAN_DF => c.df = u8v()?,
                 IFLA_VXLAN_LABEL => {
                     c.label = v
-                        .get(..4)
-                        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+                        .first_chunk::<4>()
+                        .map(|b| u32::from_be_bytes(*b))
                         .ok_or_else(bad)?
                 }
                 IFLA_VXLAN_LABEL_POLICY => c.label_policy = u32v()?,
@@ -217,7 +218,8 @@ impl Vxlan {
     /// `needed_headroom`: an Ethernet header (the lower link's, or its
     /// own) and the encapsulation.
     pub(crate) fn needed_headroom(&self) -> u16 {
-        (14 + self.headroom()) as u16
+        // 14 and 50 or 70: well within a u16.
+        self.headroom().saturating_add(14) as u16
     }
 
     /// `IFLA_INFO_DATA`, in `vxlan_fill_info`'s order.
