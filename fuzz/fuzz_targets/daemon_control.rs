@@ -31,13 +31,13 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use nlq::errno::{EBADF, EINVAL, EPERM};
 use nlq::emulate::ioctl::IFREQ_SIZE;
-use nlq_remote::{self as remote, Request};
+use nlq::errno::{EBADF, EINVAL, EPERM};
 use nlq::server::{Server, SockOpt, MAX_GROUP};
 use nlq::stack::Stack;
 use nlq_daemon::control::{Sockets, MAX_READER_SIZE};
 use nlq_mem::MemStack;
+use nlq_remote::{self as remote, Request};
 
 /// The stack every input starts from, built once.
 fn base() -> &'static MemStack {
@@ -203,7 +203,7 @@ fuzz_target!(|data: &[u8]| {
         }
         for c in conns {
             let mut n = 0;
-            while let Ok(Some(_)) | Err(_) = server.recv(c, 32_768) {
+            while let Ok(Some(_)) | Err(_) = server.next_datagram(c, 32_768) {
                 n += 1;
                 assert!(n < 10_000, "the queue drains");
             }

@@ -247,9 +247,9 @@ fn prepopulated() -> &'static MemStack {
         let mut s = Server::new(MemStack::new());
         let c = s.connect();
         for (i, req) in setup_requests().iter().enumerate() {
-            s.send(c, req);
+            s.handle_datagram(c, req);
             let mut acks = 0;
-            while let Some(d) = s.recv(c, 65536).expect("setup: no overrun") {
+            while let Some(d) = s.next_datagram(c, 65536).expect("setup: no overrun") {
                 for m in Messages::new(&d.bytes) {
                     let m = m.expect("setup reply frames");
                     if let Ok(Message::Error(e)) = m.typed() {
@@ -466,7 +466,7 @@ impl Reader {
             );
             let max = sizes[i % 2];
             let made = s.queued(self.id) == 0;
-            match s.recv(self.id, max) {
+            match s.next_datagram(self.id, max) {
                 Err(e) => {
                     assert_eq!(e, ENOBUFS, "{}: recv error other than ENOBUFS", self.who);
                     assert!(
@@ -985,7 +985,7 @@ fn run(data: &[u8]) {
             .count();
         c.answer_bound += 2 * d.len() + 512 * reqs.len();
         let generation = s.stack().generation();
-        s.send(main, &d);
+        s.handle_datagram(main, &d);
         if o.non_admin {
             // Only reads reach the stack.
             assert_eq!(

@@ -103,14 +103,14 @@ fuzz_target!(|data: &[u8]| {
                 // ENOBUFS once), then the copy itself.
                 let mut read = 0;
                 while read < before[i] {
-                    match server.recv(c, 1 << 16) {
+                    match server.next_datagram(c, 1 << 16) {
                         Ok(Some(_)) => read += 1,
                         Ok(None) => panic!("fewer datagrams than queued"),
                         Err(_) => {}
                     }
                 }
                 let d = loop {
-                    match server.recv(c, 1 << 16) {
+                    match server.next_datagram(c, 1 << 16) {
                         Ok(d) => break d.expect("the copy"),
                         Err(_) => continue,
                     }
@@ -122,10 +122,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         if r == Ok(Delivery::ToKernel) {
-            server.send(from, datagram);
+            server.handle_datagram(from, datagram);
         }
     }
     for &c in &conns {
-        while let Ok(Some(_)) = server.recv(c, 1 << 16) {}
+        while let Ok(Some(_)) = server.next_datagram(c, 1 << 16) {}
     }
 });

@@ -296,10 +296,10 @@ fn dump_memory(family: Family, shared: &Shared<MemStack>) -> usize {
     NOW.store(0, Ordering::Relaxed);
     PEAK.store(0, Ordering::Relaxed);
     COUNTING.store(true, Ordering::Relaxed);
-    server.send(conn, w.buffer());
+    server.handle_datagram(conn, w.buffer());
     let mut done = false;
     while !done {
-        let Ok(Some(reply)) = server.recv(conn, 32 * 1024) else {
+        let Ok(Some(reply)) = server.next_datagram(conn, 32 * 1024) else {
             panic!("the dump ended without NLMSG_DONE");
         };
         done = nlq::wire::Messages::new(&reply.bytes)

@@ -183,11 +183,11 @@ fn acked(datagram: &[u8]) -> bool {
 
 /// One whole dump from the server.
 fn nlq_dump<S: Stack>(server: &mut Server<S>, conn: ConnId, request: &[u8]) -> Tally {
-    server.send(conn, request);
+    server.handle_datagram(conn, request);
     let mut t = Tally::default();
     loop {
         let d = server
-            .recv(conn, READ)
+            .next_datagram(conn, READ)
             .expect("no error")
             .expect("a dump datagram");
         if t.add(&d.bytes) {
@@ -213,8 +213,11 @@ fn kernel_dump(sock: &KernelSocket, request: &[u8], buf: &mut Vec<u8>) -> Tally 
 /// One request to the server, its ACK read and checked.
 #[inline]
 fn nlq_request<S: Stack>(server: &mut Server<S>, conn: ConnId, request: &[u8]) {
-    server.send(conn, request);
-    let d = server.recv(conn, READ).expect("no error").expect("an ACK");
+    server.handle_datagram(conn, request);
+    let d = server
+        .next_datagram(conn, READ)
+        .expect("no error")
+        .expect("an ACK");
     assert!(acked(&d.bytes), "request acknowledged");
 }
 
@@ -369,8 +372,11 @@ fn serve_getaddr_one(c: &mut Criterion) {
         let request = w.into_inner();
         g.bench_with_input(BenchmarkId::new("nlq", n), &request, |b, request| {
             b.iter(|| {
-                server.send(conn, black_box(request));
-                let reply = server.recv(conn, READ).expect("recv").expect("a reply");
+                server.handle_datagram(conn, black_box(request));
+                let reply = server
+                    .next_datagram(conn, READ)
+                    .expect("recv")
+                    .expect("a reply");
                 let m = Messages::new(&reply.bytes).next().expect("a message");
                 assert_eq!(m.expect("frames").kind(), RTM_NEWADDR);
             })

@@ -368,7 +368,7 @@ mod tests {
         // Not bound yet: port 0, as getsockname says on Linux.
         let r = ask(&mut socks, &mut server, false, Request::Name { cookie: 2 });
         assert_eq!(words(&r.unwrap()), vec![0, 0]);
-        server.send(b, &[]);
+        server.handle_datagram(b, &[]);
         let r = ask(&mut socks, &mut server, false, Request::Name { cookie: 2 });
         assert_eq!(words(&r.unwrap()), vec![pb, 0]);
         let r = ask(&mut socks, &mut server, true, Request::Name { cookie: 3 });

@@ -939,7 +939,7 @@ impl<S: Stack> Daemon<S> {
             let server = &mut self.server;
             // Unwind safety: see the module's doc (`after_stack_panic`).
             let handled = panics::catch(AssertUnwindSafe(|| {
-                server.send(conn, m.as_bytes());
+                server.handle_datagram(conn, m.as_bytes());
             }));
             let outcomes = self.server.stack_mut().take_outcomes();
             if let Err(caught) = handled {
@@ -1205,15 +1205,16 @@ fn flush_socket<S: Stack>(
             None => {
                 // Unwind safety: a dump only reads the stack; the
                 // connection whose dump it was is closed.
-                let next = panics::catch(AssertUnwindSafe(|| server.recv(conn, reader_max)))
-                    .map_err(|caught| {
-                        caught.log(&format!(
-                            "nlq: the stack panicked in a dump for port {}: {caught}; \
+                let next =
+                    panics::catch(AssertUnwindSafe(|| server.next_datagram(conn, reader_max)))
+                        .map_err(|caught| {
+                            caught.log(&format!(
+                                "nlq: the stack panicked in a dump for port {}: {caught}; \
                              its connection is closed",
-                            server.port(conn)
-                        ));
-                        io::Error::other("the stack panicked in a dump")
-                    })?;
+                                server.port(conn)
+                            ));
+                            io::Error::other("the stack panicked in a dump")
+                        })?;
                 match next {
                     Ok(None) => return Ok(()),
                     Ok(Some(d)) => {

@@ -62,7 +62,7 @@ fn route(dst: IpAddr, len: u8, flags: u16, seq: u32) -> Vec<u8> {
 /// The types of the messages the connection has, with the seq of each.
 fn heard(s: &mut Server<MemStack>, c: ConnId) -> Vec<(u16, u32)> {
     let mut out = Vec::new();
-    while let Ok(Some(d)) = s.recv(c, 1 << 16) {
+    while let Ok(Some(d)) = s.next_datagram(c, 1 << 16) {
         for m in Messages::new(&d.bytes).flatten() {
             if m.kind() != NLMSG_ERROR {
                 out.push((m.kind(), m.seq()));
@@ -78,11 +78,11 @@ fn whoever_listens_hears_the_routes_it_would_on_the_kernel() {
     let a = s.connect();
     let v4 = |x| IpAddr::V4(Ipv4Addr::new(10, 1, x, 0));
     let v6 = |x| IpAddr::V6(Ipv6Addr::new(0xfd00, x, 0, 0, 0, 0, 0, 0));
-    s.send(a, &up(1, 1));
-    s.send(a, &addr(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 1)), 24, 2));
-    s.send(a, &addr("fd09::1".parse().unwrap(), 64, 3));
+    s.handle_datagram(a, &up(1, 1));
+    s.handle_datagram(a, &addr(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 1)), 24, 2));
+    s.handle_datagram(a, &addr("fd09::1".parse().unwrap(), 64, 3));
     // Nobody listens: nothing but the answers.
-    s.send(a, &route(v4(1), 24, 0, 4));
+    s.handle_datagram(a, &route(v4(1), 24, 0, 4));
     assert!(heard(&mut s, a).is_empty());
 
     // A member of the IPv4 route group joins after that: it hears the next
@@ -90,8 +90,8 @@ fn whoever_listens_hears_the_routes_it_would_on_the_kernel() {
     let m4 = s.connect();
     s.set_option(m4, SockOpt::AddMembership(RTNLGRP_IPV4_ROUTE))
         .unwrap();
-    s.send(a, &route(v4(2), 24, 0, 5));
-    s.send(a, &route(v6(2), 64, 0, 6));
+    s.handle_datagram(a, &route(v4(2), 24, 0, 5));
+    s.handle_datagram(a, &route(v6(2), 64, 0, 6));
     assert_eq!(heard(&mut s, m4), [(RTM_NEWROUTE, 5)]);
 
     // It leaves; one joins the IPv6 group by bind (group 11 is bit 10).
@@ -99,19 +99,19 @@ fn whoever_listens_hears_the_routes_it_would_on_the_kernel() {
         .unwrap();
     let m6 = s.connect();
     s.bind(m6, 0, 1 << (RTNLGRP_IPV6_ROUTE - 1)).unwrap();
-    s.send(a, &route(v4(3), 24, 0, 7));
-    s.send(a, &route(v6(3), 64, 0, 8));
+    s.handle_datagram(a, &route(v4(3), 24, 0, 7));
+    s.handle_datagram(a, &route(v6(3), 64, 0, 8));
     assert!(heard(&mut s, m4).is_empty());
     assert_eq!(heard(&mut s, m6), [(RTM_NEWROUTE, 8)]);
 
     // The IPv6 member goes: an echo is still heard by the requester.
     s.disconnect(m6);
-    s.send(a, &route(v4(4), 24, NLM_F_ECHO, 9));
+    s.handle_datagram(a, &route(v4(4), 24, NLM_F_ECHO, 9));
     assert_eq!(heard(&mut s, a), [(RTM_NEWROUTE, 9)]);
 
     // A change made outside a request, after requests nobody heard,
     // reports every event to whoever made it.
-    s.send(a, &route(v4(5), 24, 0, 10));
+    s.handle_datagram(a, &route(v4(5), 24, 0, 10));
     let mut events = Vec::new();
     let mut r = RouteRepr::new(v4(6), 24);
     r.oif = Some(1);

@@ -379,7 +379,7 @@ impl<S: Stack> Server<S> {
     }
 
     /// True once the connection is bound: by [`Server::bind`], or by its
-    /// first [`Server::send`] (the kernel's autobind). Before that,
+    /// first [`Server::handle_datagram`] (the kernel's autobind). Before that,
     /// `getsockname` reports port 0 on Linux.
     pub fn is_bound(&self, id: ConnId) -> bool {
         self.conn(id).is_some_and(|c| c.bound)
@@ -551,17 +551,17 @@ impl<S: Stack> Server<S> {
         self.conn(id).map_or(0, |c| c.queue.len())
     }
 
-    /// True when a `recv` would return something now.
+    /// True when [`Server::next_datagram`] would return something now.
     pub fn readable(&self, id: ConnId) -> bool {
         self.conn(id)
             .is_some_and(|c| !c.queue.is_empty() || c.dump.is_some() || c.overrun)
     }
 
     /// Handles one datagram of requests sent by the connection. Replies and
-    /// notifications are queued; read them with [`Server::recv`]. A
+    /// notifications are queued; read them with [`Server::next_datagram`]. A
     /// datagram whose framing breaks is handled up to the break and the rest
     /// is dropped, as the kernel does.
-    pub fn send(&mut self, id: ConnId, datagram: &[u8]) {
+    pub fn handle_datagram(&mut self, id: ConnId, datagram: &[u8]) {
         let Some(c) = self.conn_mut(id) else { return };
         c.bound = true;
         self.stack.begin_requests();
@@ -574,9 +574,9 @@ impl<S: Stack> Server<S> {
 
     /// Answers each request of `datagram` with `errno` (an `NLMSG_ERROR`,
     /// whatever its `NLM_F_ACK`) without handling it: for a host whose
-    /// stack failed on it (a panic caught around [`Server::send`]), so that
+    /// stack failed on it (a panic caught around [`Server::handle_datagram`]), so that
     /// the client is answered rather than left waiting. Framing as in
-    /// [`Server::send`].
+    /// [`Server::handle_datagram`].
     pub fn answer_unhandled(&mut self, id: ConnId, datagram: &[u8], errno: i32) {
         for msg in Messages::new(datagram) {
             let Ok(msg) = msg else { break };
@@ -591,7 +591,7 @@ impl<S: Stack> Server<S> {
     /// single larger message is still returned whole, for the reader to see
     /// it truncated). `Ok(None)`: nothing to read. `Err(ENOBUFS)`: messages
     /// were lost because the reader fell behind (reported once).
-    pub fn recv(&mut self, id: ConnId, max: usize) -> Result<Option<Datagram>, i32> {
+    pub fn next_datagram(&mut self, id: ConnId, max: usize) -> Result<Option<Datagram>, i32> {
         let c = self.conn_mut(id).ok_or(EBADF)?;
         c.max_read = c.max_read.max(max);
         if c.overrun {
@@ -728,7 +728,7 @@ mod tests {
     /// Every datagram the connection has now.
     pub(super) fn drain(s: &mut Server<TestStack>, c: ConnId, max: usize) -> Vec<Datagram> {
         let mut out = vec![];
-        while let Ok(Some(d)) = s.recv(c, max) {
+        while let Ok(Some(d)) = s.next_datagram(c, max) {
             out.push(d);
         }
         out
@@ -754,9 +754,9 @@ mod tests {
     #[test]
     fn ack_only_when_asked() {
         let (mut s, c) = server();
-        s.send(c, &link_up(2, false, 0, 1));
+        s.handle_datagram(c, &link_up(2, false, 0, 1));
         assert!(drain(&mut s, c, 32768).is_empty());
-        s.send(c, &link_up(2, true, NLM_F_ACK, 2));
+        s.handle_datagram(c, &link_up(2, true, NLM_F_ACK, 2));
         let d = drain(&mut s, c, 32768);
         assert_eq!(d.len(), 1);
         let (errno, flags, len, _) = error_of(&d[0]);
@@ -770,7 +770,7 @@ mod tests {
     fn errors_come_without_ack_echo_the_request_and_carry_text() {
         let (mut s, c) = server();
         let req = link_up(99, true, 0, 7);
-        s.send(c, &req);
+        s.handle_datagram(c, &req);
         let d = drain(&mut s, c, 32768);
         let (errno, flags, len, text) = error_of(&d[0]);
         assert_eq!(errno, ENODEV);
@@ -785,7 +785,7 @@ mod tests {
         bad.extend_from_slice(&[8, 0, 4, 0, 1, 2]);
         let l = bad.len() as u32;
         bad[..4].copy_from_slice(&l.to_ne_bytes());
-        s.send(c, &bad);
+        s.handle_datagram(c, &bad);
         let (errno, flags, len, text) = error_of(&drain(&mut s, c, 32768)[0]);
         assert_eq!(errno, EINVAL);
         assert_eq!(
@@ -799,7 +799,7 @@ mod tests {
     #[test]
     fn unknown_types_are_eopnotsupp_and_non_requests_are_quiet() {
         let (mut s, c) = server();
-        s.send(
+        s.handle_datagram(
             c,
             &request(RTM_NEWNEIGH + 40, NLM_F_ACK, 1, |w| w.put(&[0; 4])),
         );
@@ -808,7 +808,7 @@ mod tests {
         let mut w = Writer::new(Vec::new());
         w.message(RTM_NEWLINK, NLM_F_ACK, 2, 0, |w| w.put(&[0; 16]))
             .unwrap();
-        s.send(c, w.buffer());
+        s.handle_datagram(c, w.buffer());
         assert_eq!(error_of(&drain(&mut s, c, 32768)[0]).0, 0);
     }
 
@@ -820,7 +820,7 @@ mod tests {
         // `ip` sends a 1-byte family body, padded, in a larger buffer.
         dgram.extend(request(RTM_GETLINK, NLM_F_DUMP, 3, |w| w.put(&[AF_UNSPEC])));
         dgram.extend([0u8; 64]);
-        s.send(c, &dgram);
+        s.handle_datagram(c, &dgram);
         let d = drain(&mut s, c, 32768);
         assert_eq!(error_of(&d[0]).0, 0);
         assert_eq!(error_of(&d[1]).0, ENODEV);
@@ -836,8 +836,8 @@ mod tests {
     fn dumps_come_one_reader_buffer_at_a_time() {
         let (mut s, c) = server();
         // The reader shows its buffer size by reading.
-        assert_eq!(s.recv(c, 120), Ok(None));
-        s.send(
+        assert_eq!(s.next_datagram(c, 120), Ok(None));
+        s.handle_datagram(
             c,
             &request(RTM_GETADDR, NLM_F_DUMP, 9, |w| w.put(&[AF_UNSPEC])),
         );
@@ -870,7 +870,7 @@ mod tests {
         ];
         for (seq, (kind, family, alone)) in (1u32..).zip(cases) {
             let (mut s, c) = server();
-            s.send(c, &request(kind, NLM_F_DUMP, seq, |w| w.put(&[family])));
+            s.handle_datagram(c, &request(kind, NLM_F_DUMP, seq, |w| w.put(&[family])));
             let d = drain(&mut s, c, 32768);
             let last = d.last().expect("a reply");
             let done_at: Vec<usize> = d
@@ -892,10 +892,10 @@ mod tests {
     #[test]
     fn a_second_dump_while_one_runs_is_ebusy() {
         let (mut s, c) = server();
-        assert_eq!(s.recv(c, 100), Ok(None));
+        assert_eq!(s.next_datagram(c, 100), Ok(None));
         let dump = request(RTM_GETADDR, NLM_F_DUMP, 1, |w| w.put(&[AF_UNSPEC]));
-        s.send(c, &dump);
-        s.send(c, &dump);
+        s.handle_datagram(c, &dump);
+        s.handle_datagram(c, &dump);
         let d = drain(&mut s, c, 100);
         let errors: Vec<i32> = d
             .iter()
@@ -916,7 +916,7 @@ mod tests {
         let (mut s, c) = server();
         s.set_option(c, SockOpt::StrictCheck(true)).unwrap();
         s.set_option(c, SockOpt::ExtAck(true)).unwrap();
-        s.send(
+        s.handle_datagram(
             c,
             &request(RTM_GETLINK, NLM_F_DUMP, 4, |w| {
                 let mut l = LinkRepr::default();
@@ -947,7 +947,7 @@ mod tests {
             s.set_option(c, SockOpt::AddMembership(RTNLGRP_IPV4_IFADDR))
                 .unwrap();
         }
-        s.send(a, &new_addr(2, 9, 0, 5));
+        s.handle_datagram(a, &new_addr(2, 9, 0, 5));
         assert_eq!(
             drain(&mut s, a, 32768).len(),
             1,
@@ -961,11 +961,11 @@ mod tests {
         assert_eq!((m.kind(), m.seq(), m.port()), (RTM_NEWADDR, 5, s.port(a)));
         assert!(drain(&mut s, quiet, 32768).is_empty());
         // Link changes come from port 0 to RTNLGRP_LINK.
-        s.send(a, &link_up(3, true, 0, 6));
+        s.handle_datagram(a, &link_up(3, true, 0, 6));
         let got = drain(&mut s, b, 32768);
         assert_eq!(got[0].group, RTNLGRP_LINK);
         // NLM_F_ECHO sends the requester its own notification.
-        s.send(a, &new_addr(2, 10, NLM_F_ECHO, 7));
+        s.handle_datagram(a, &new_addr(2, 10, NLM_F_ECHO, 7));
         let echo = drain(&mut s, a, 32768);
         assert_eq!((echo.len(), echo[0].group), (1, 0));
         assert_eq!(drain(&mut s, b, 32768).len(), 1);
@@ -996,7 +996,7 @@ mod tests {
         assert_eq!(s.port(b), 0xffff_f000);
         assert_eq!(s.port(c), 0xffff_efff);
         assert!(!s.is_bound(a));
-        s.send(a, &[]);
+        s.handle_datagram(a, &[]);
         assert!(s.is_bound(a));
         s.bind(b, 0, 0).unwrap();
         assert!(s.is_bound(b) && !s.is_bound(c));
@@ -1027,22 +1027,22 @@ mod tests {
             .unwrap();
         s.set_option(slow, SockOpt::RcvBuf(2048)).unwrap();
         for i in 0..64 {
-            s.send(a, &link_up(2, i % 2 == 0, 0, i));
+            s.handle_datagram(a, &link_up(2, i % 2 == 0, 0, i));
         }
         assert!(s.queued(slow) <= 2048 + 2 * (DATAGRAM_OVERHEAD + 512));
-        assert_eq!(s.recv(slow, 32768), Err(ENOBUFS));
+        assert_eq!(s.next_datagram(slow, 32768), Err(ENOBUFS));
         let rest = drain(&mut s, slow, 32768);
         assert!(!rest.is_empty() && rest.len() < 64);
-        assert_eq!(s.recv(slow, 32768), Ok(None));
+        assert_eq!(s.next_datagram(slow, 32768), Ok(None));
     }
 
     #[test]
     fn changes_need_the_admin_right_reads_do_not() {
         let (mut s, c) = server();
         s.set_admin(c, false);
-        s.send(c, &link_up(2, true, NLM_F_ACK, 1));
+        s.handle_datagram(c, &link_up(2, true, NLM_F_ACK, 1));
         assert_eq!(error_of(&drain(&mut s, c, 32768)[0]).0, EPERM);
-        s.send(
+        s.handle_datagram(
             c,
             &request(RTM_GETLINK, NLM_F_ACK, 2, |w| {
                 let mut l = LinkRepr::default();
@@ -1058,7 +1058,7 @@ mod tests {
     #[test]
     fn get_link_by_name_and_bind_rules() {
         let (mut s, c) = server();
-        s.send(
+        s.handle_datagram(
             c,
             &request(RTM_GETLINK, 0, 1, |w| {
                 LinkRepr::default().emit(w)?;

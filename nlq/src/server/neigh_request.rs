@@ -328,8 +328,8 @@ mod tests {
         let c = s.connect();
         s.set_option(c, crate::server::SockOpt::ExtAck(true))
             .unwrap();
-        s.send(c, req);
-        let d: Datagram = s.recv(c, 32768).unwrap().unwrap();
+        s.handle_datagram(c, req);
+        let d: Datagram = s.next_datagram(c, 32768).unwrap().unwrap();
         let m = Messages::new(&d.bytes).next().unwrap().unwrap();
         let Ok(Message::Error(e)) = m.typed() else {
             panic!("not an answer: {m:?}")

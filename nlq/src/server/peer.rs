@@ -54,7 +54,7 @@ pub enum Delivery {
     /// more to do.
     Delivered,
     /// The kernel (port 0) is the destination too: hand the datagram to
-    /// [`Server::send`] as requests.
+    /// [`Server::handle_datagram`] as requests.
     ToKernel,
 }
 
@@ -84,7 +84,7 @@ impl<S: Stack> Server<S> {
     /// `sendmsg` of `datagram` from connection `from` to the address
     /// (`port`, `groups`), as the kernel delivers it (the rules are in
     /// this module's docs). A destination of port 0 and no group is the kernel
-    /// alone: use [`Server::send`]. Errors: `EPERM` without the admin
+    /// alone: use [`Server::handle_datagram`]. Errors: `EPERM` without the admin
     /// right, `ECONNREFUSED` for a port no connection has, `EBADF` for an
     /// unknown `from`.
     pub fn send_to(

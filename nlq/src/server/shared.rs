@@ -98,12 +98,12 @@ impl<S: Stack> Client<S> {
 
     /// Sends one datagram of requests.
     pub fn send(&self, datagram: &[u8]) {
-        self.shared.with(|s| s.send(self.id, datagram));
+        self.shared.with(|s| s.handle_datagram(self.id, datagram));
     }
 
-    /// The next datagram, if one is ready (see [`Server::recv`]).
+    /// The next datagram, if one is ready (see [`Server::next_datagram`]).
     pub fn try_recv(&self, max: usize) -> Result<Option<Datagram>, i32> {
-        self.shared.lock().recv(self.id, max)
+        self.shared.lock().next_datagram(self.id, max)
     }
 
     /// The next datagram, waiting up to `timeout` for one (another client's
@@ -112,7 +112,7 @@ impl<S: Stack> Client<S> {
         let deadline = Instant::now().checked_add(timeout);
         let mut server = self.shared.lock();
         loop {
-            if let Some(d) = server.recv(self.id, max)? {
+            if let Some(d) = server.next_datagram(self.id, max)? {
                 return Ok(Some(d));
             }
             let left = deadline.map_or(timeout, |d| d.saturating_duration_since(Instant::now()));

@@ -583,8 +583,8 @@ fn load<S: nlq::stack::Stack>(
     let mut server = Server::new(Guarded::new(stack));
     let conn = server.connect();
     for (i, r) in parsed.records.iter().enumerate() {
-        server.send(conn, r.request.as_bytes());
-        while let Ok(Some(_)) = server.recv(conn, usize::MAX) {}
+        server.handle_datagram(conn, r.request.as_bytes());
+        while let Ok(Some(_)) = server.next_datagram(conn, usize::MAX) {}
         let got = server.stack_mut().take_outcomes();
         if got != r.outcomes {
             return Err(StateError::Replay {
@@ -679,7 +679,7 @@ mod tests {
     /// Applies one request as the daemon does: on the server, recorded.
     fn apply(st: &mut StateFile<MemStack>, server: &mut Server<Guarded<MemStack>>, req: &[u8]) {
         let conn = server.connect();
-        server.send(conn, req);
+        server.handle_datagram(conn, req);
         let outcomes = server.stack_mut().take_outcomes();
         st.record(req, &outcomes);
         server.disconnect(conn);

@@ -481,7 +481,7 @@ pub fn run_daemon(path: &Path, plan: &Plan, collect: bool) -> (Outcome, Duration
 fn drain(server: &mut Server<MemStack>, conn: ConnId) -> Vec<nlq::server::Datagram> {
     let mut out = Vec::new();
     loop {
-        match server.recv(conn, 32_768) {
+        match server.next_datagram(conn, 32_768) {
             Ok(Some(d)) => out.push(d),
             Ok(None) => return out,
             Err(e) => panic!("the serial replay lost messages: {e}"),
@@ -495,11 +495,11 @@ pub fn run_serial(plan: &Plan) -> Outcome {
     let mut s = Server::new(MemStack::new());
     let admin = s.connect();
     for c in 0..plan.clients {
-        s.send(admin, &setup_requests(c, None).remove(0));
+        s.handle_datagram(admin, &setup_requests(c, None).remove(0));
     }
     for (c, (index, _)) in plan.per_client.iter().enumerate() {
         for req in setup_requests(c, Some(*index)) {
-            s.send(admin, &req);
+            s.handle_datagram(admin, &req);
         }
     }
     drain(&mut s, admin);
@@ -531,7 +531,7 @@ pub fn run_serial(plan: &Plan) -> Outcome {
     for (c, (_, reqs)) in plan.per_client.iter().enumerate() {
         let mut mine = Vec::new();
         for req in reqs {
-            s.send(conns[c], req);
+            s.handle_datagram(conns[c], req);
             let mut msgs = Vec::new();
             for d in drain(&mut s, conns[c]) {
                 msgs.extend(
@@ -547,13 +547,13 @@ pub fn run_serial(plan: &Plan) -> Outcome {
         }
         answers.push(mine);
     }
-    s.send(admin, &end_marker());
+    s.handle_datagram(admin, &end_marker());
     drain(&mut s, admin);
     drain(&mut s, monitor);
     let reader = s.connect();
     let mut dumps = Vec::new();
     for req in dump_requests() {
-        s.send(reader, &req);
+        s.handle_datagram(reader, &req);
         let mut msgs = Vec::new();
         for d in drain(&mut s, reader) {
             msgs.extend(Messages::new(&d.bytes).flatten().map(|m| norm(&m, &[], 0)));
