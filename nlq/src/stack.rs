@@ -86,8 +86,8 @@
 //! l.header.flags = IFF_UP;
 //! l.header.change = IFF_UP;
 //! req.message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 7, 0, |w| l.emit(w)).unwrap();
-//! server.send(conn, req.buffer());
-//! let reply = server.recv(conn, 32 * 1024).unwrap().unwrap();
+//! server.handle_datagram(conn, req.buffer());
+//! let reply = server.next_datagram(conn, 32 * 1024).unwrap().unwrap();
 //! let msg = Messages::new(&reply.bytes).next().unwrap().unwrap();
 //! let Message::Error(ack) = msg.typed().unwrap() else { panic!() };
 //! assert!(ack.is_ack());
