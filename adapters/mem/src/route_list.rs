@@ -823,14 +823,15 @@ impl RouteList {
     /// `walk` accepts, and returns them in order.
     fn drain(&mut self, walk: impl Fn(u64) -> bool, pred: impl Fn(&Route) -> bool) -> Vec<Route> {
         let mut removed = Vec::new();
-        let mut first = None;
+        // Some chunk lost routes; some chunk lost them all.
+        let (mut touched, mut emptied) = (false, false);
         let slots = &self.slots;
         let lists = self
             .chunks
             .iter_mut()
             .zip(&mut self.links)
             .zip(&mut self.lasts);
-        for (c, ((chunk, links), last)) in lists.enumerate() {
+        for ((chunk, links), last) in lists {
             if !walk(*links) {
                 continue;
             }
@@ -849,7 +850,8 @@ impl RouteList {
                 .filter_map(route)
                 .fold(0, |b, r| b | route_links(r));
             if removed.len() > before {
-                first.get_or_insert(c);
+                touched = true;
+                emptied |= chunk.is_empty();
                 if let Some(r) = chunk.last().and_then(route) {
                     *last = (summary(r), r.order());
                 }
@@ -865,13 +867,15 @@ impl RouteList {
         for r in &removed {
             self.count(r, false);
         }
-        if first.is_some() {
+        if emptied {
             // The emptied chunks go, with their links and last orders.
             let mut keep = self.chunks.iter().map(|ch| !ch.is_empty());
             self.links.retain(|_| keep.next().unwrap_or(true));
             let mut keep = self.chunks.iter().map(|ch| !ch.is_empty());
             self.lasts.retain(|_| keep.next().unwrap_or(true));
             self.chunks.retain(|ch| !ch.is_empty());
+        }
+        if touched {
             self.recount();
         }
         removed
