@@ -35,8 +35,8 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread;
 use std::time::Duration;
 
+use nlinline::in_process::{Client, Shared};
 use nlinline::{Handle, Route};
-use nlq::server::{Client, Shared};
 use nlq_smoltcp::SmolStack;
 use smoltcp::iface::{Config, SocketHandle, SocketSet};
 use smoltcp::phy::{Medium, TunTapInterface};

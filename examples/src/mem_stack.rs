@@ -13,8 +13,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use nlinline::wire::consts::*;
 use nlinline::wire::{FamilyName, Messages, ProtocolName, RouteTypeName, ScopeName, TableName};
+use nlinline::Shared;
 use nlinline::{AddrOptions, Handle, Route};
-use nlq::server::{Shared, SockOpt};
+use nlq::server::SockOpt;
 use nlq_mem::MemStack;
 
 fn main() -> Result<(), nlinline::Error> {

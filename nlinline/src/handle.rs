@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn a_timeout_too_long_to_reach_waits_without_one() {
-        let stack = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let stack = crate::Shared::new(nlq_mem::MemStack::new());
         let mut h = Handle::in_process(&stack).with_timeout(Duration::MAX);
         let links = h.links().unwrap();
         assert_eq!(links.len(), 1);

@@ -285,7 +285,7 @@ impl<T: Transport> Handle<T> {
     ///
     /// ```
     /// use nlinline::{Handle, LinkKind};
-    /// use nlq::server::Shared;
+    /// use nlinline::Shared;
     ///
     /// let stack = Shared::new(nlq_mem::MemStack::new());
     /// let mut h = Handle::in_process(&stack);

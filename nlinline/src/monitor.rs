@@ -4,7 +4,7 @@
 //! ```
 //! use std::time::Duration;
 //! use nlinline::{Event, Group, Handle, Monitor};
-//! use nlq::server::Shared;
+//! use nlinline::Shared;
 //!
 //! let stack = Shared::new(nlq_mem::MemStack::new());
 //! let mut monitor = Monitor::new(stack.connect(), &[Group::Link])?;

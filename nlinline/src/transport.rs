@@ -85,7 +85,8 @@ pub trait Transport {
     ///
     /// ```
     /// use nlinline::Transport;
-    /// use nlq::server::{Shared, SockOpt};
+    /// use nlinline::Shared;
+    /// use nlq::server::SockOpt;
     ///
     /// /// Errors echo only the request's header, and links are heard.
     /// fn prepare(socket: &mut impl Transport) -> std::io::Result<()> {
@@ -117,7 +118,7 @@ pub trait Transport {
     ///
     /// ```
     /// use nlinline::{wire::consts::*, wire::Writer, Transport};
-    /// use nlq::server::Shared;
+    /// use nlinline::Shared;
     ///
     /// /// The first datagram of a link dump, read with a page.
     /// fn first_of_dump(socket: &mut impl Transport) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
@@ -236,21 +237,21 @@ impl<S: Serve> Transport for Loopback<S> {
     }
 }
 
-impl<S: nlq::stack::Stack> crate::Handle<nlq::server::Client<S>> {
+impl<S: nlq::stack::Stack> crate::Handle<crate::in_process::Client<S>> {
     /// A handle on a new connection to an in-process server, with the
     /// socket options [`KernelSocket`](crate::KernelSocket) sets on the
     /// kernel: extended ACKs, capped ACKs, strict checking of dumps.
     ///
     /// ```
     /// use nlinline::Handle;
-    /// use nlq::server::Shared;
+    /// use nlinline::Shared;
     ///
     /// let stack = Shared::new(nlq_mem::MemStack::new());
     /// let mut h = Handle::in_process(&stack);
     /// let e = h.link_del("nosuch").unwrap_err();
     /// assert_eq!(e.errno(), libc::ENODEV);
     /// ```
-    pub fn in_process(server: &nlq::server::Shared<S>) -> Self {
+    pub fn in_process(server: &crate::Shared<S>) -> Self {
         use nlq::server::SockOpt;
         let client = server.connect();
         for opt in [
@@ -265,14 +266,14 @@ impl<S: nlq::stack::Stack> crate::Handle<nlq::server::Client<S>> {
     }
 }
 
-/// A connection to an in-process [`nlq::server::Shared`] server is a
+/// A connection to an in-process [`nlinline::Shared`] server is a
 /// transport: requests are answered while `send` runs, replies and
 /// notifications wait in the connection's queue, and dumps are cut into
 /// datagrams of [`LOOPBACK_READ_SIZE`] (what `ip` reads) one at a time.
 ///
 /// ```
 /// use nlinline::Handle;
-/// use nlq::server::Shared;
+/// use nlinline::Shared;
 /// use nlq_mem::MemStack;
 ///
 /// let stack = Shared::new(MemStack::new());
@@ -282,9 +283,9 @@ impl<S: nlq::stack::Stack> crate::Handle<nlq::server::Client<S>> {
 /// assert_eq!(h.if_nametoindex("br0")?, br);
 /// # Ok::<(), nlinline::Error>(())
 /// ```
-impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
+impl<S: nlq::stack::Stack> Transport for crate::in_process::Client<S> {
     fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
-        nlq::server::Client::send(self, datagram);
+        crate::in_process::Client::send(self, datagram);
         Ok(())
     }
 
@@ -295,7 +296,7 @@ impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
     }
 
     fn port(&self) -> u32 {
-        nlq::server::Client::port(self)
+        crate::in_process::Client::port(self)
     }
 
     fn reserve_replies(&mut self, bytes: usize) -> io::Result<Option<usize>> {
@@ -308,7 +309,7 @@ impl<S: nlq::stack::Stack> Transport for nlq::server::Client<S> {
     }
 
     fn set_socket_option(&mut self, opt: SockOpt) -> io::Result<()> {
-        nlq::server::Client::set_option(self, opt).map_err(io::Error::from_raw_os_error)
+        crate::in_process::Client::set_option(self, opt).map_err(io::Error::from_raw_os_error)
     }
 
     /// Dumps are cut into datagrams of `size` bytes as they are read.
@@ -399,7 +400,7 @@ mod tests {
     /// datagrams that fit the reader's buffer.
     #[test]
     fn an_in_process_connection_sets_options_and_cuts_dumps_to_the_reader() {
-        let stack = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let stack = crate::Shared::new(nlq_mem::MemStack::new());
         let mut h = crate::Handle::new(stack.connect());
         for i in 0..40 {
             h.link_add(&format!("br{i}"), "bridge", &[], None).unwrap();

@@ -15,8 +15,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nlinline::Shared;
 use nlinline::{Batch, Handle, KernelSocket, Nexthop, Route, Transport};
-use nlq::server::Shared;
 use nlq_mem::MemStack;
 
 const ROUTES: u32 = 100_000;

@@ -29,9 +29,9 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use nlinline::Shared;
 use nlinline::{AddrOptions, Batch, Handle, KernelSocket, Route, Transport};
 use nlq::lookup::RouteQuery;
-use nlq::server::Shared;
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
 use nlq::wire::{FamilyHeader, RouteRepr, Writer};

@@ -37,9 +37,10 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use nlinline::Shared;
 use nlinline::{Batch, Handle, KernelSocket, Route, Transport};
 use nlkit_tests::netns::{in_netns, is_root};
-use nlq::server::{ConnId, Server, Shared, SockOpt};
+use nlq::server::{ConnId, Server, SockOpt};
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, FamilyHeader, Messages, RtMsg, Writer};
@@ -86,7 +87,7 @@ fn route_table<T: Transport>(h: &mut Handle<T>) {
 /// A `MemStack` set up by `setup` through a connection to a server over
 /// it, as any client would set it up; the stack is then taken out of that
 /// server.
-fn mem_stack(setup: impl FnOnce(&mut Handle<nlq::server::Client<MemStack>>)) -> MemStack {
+fn mem_stack(setup: impl FnOnce(&mut Handle<nlinline::in_process::Client<MemStack>>)) -> MemStack {
     let shared = Shared::new(MemStack::new());
     let mut h = Handle::new(shared.connect());
     setup(&mut h);

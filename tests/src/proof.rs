@@ -7,10 +7,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use nlinline::in_process::{Client, Shared};
 use nlinline::wire::consts::*;
 use nlinline::wire::{Message, Messages};
 use nlinline::{Handle, KernelSocket, Route, Transport};
-use nlq::server::{Client, Shared, SockOpt};
+use nlq::server::SockOpt;
 use nlq_mem::MemStack;
 use proptest::prelude::*;
 

@@ -337,7 +337,7 @@ fn a_multipath_route_of_many_next_hops_as_the_kernel() {
     }) else {
         return;
     };
-    let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+    let shared = nlinline::Shared::new(nlq_mem::MemStack::new());
     let mut h = Handle::in_process(&shared);
     let br = h.link_add("br0", "bridge", &[], None).unwrap();
     h.link_set_up(br, true).unwrap();
@@ -554,7 +554,7 @@ fn rule_story<T: nlinline::Transport>(h: &mut Handle<T>) -> Vec<String> {
 #[test]
 fn rules_answer_as_the_kernel_does() {
     let nlq = {
-        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let shared = nlinline::Shared::new(nlq_mem::MemStack::new());
         let mut h = Handle::in_process(&shared);
         rule_story(&mut h)
     };
@@ -676,7 +676,7 @@ const STORY_GROUPS: [nlinline::Group; 5] = [
 #[test]
 fn a_monitor_sees_what_the_kernel_sends() {
     let nlq = {
-        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let shared = nlinline::Shared::new(nlq_mem::MemStack::new());
         let mut h = Handle::in_process(&shared);
         let br = h.link_add("br0", "bridge", &[], None).unwrap();
         h.link_set_up(br, true).unwrap();
@@ -739,7 +739,7 @@ fn a_monitor_reports_lost_events() {
         Route::to(IpAddr::V4(Ipv4Addr::from(0x0a80_0000 + (i << 8))), 24).via(v4(10, 0, 0, 254))
     };
     {
-        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let shared = nlinline::Shared::new(nlq_mem::MemStack::new());
         let mut h = Handle::in_process(&shared);
         let br = h.link_add("br0", "bridge", &[], None).unwrap();
         h.link_set_up(br, true).unwrap();
@@ -929,7 +929,7 @@ fn neighbours_answer_as_the_kernel_does() {
         nlinline::Group::Ipv4Route,
     ];
     let nlq = {
-        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let shared = nlinline::Shared::new(nlq_mem::MemStack::new());
         let mut h = Handle::in_process(&shared);
         let mut m = nlinline::Monitor::new(shared.connect(), &groups).unwrap();
         neigh_story(&mut h, &mut m)
@@ -1171,7 +1171,7 @@ fn routes_through_nexthops_read_back_as_on_the_kernel() {
 
     in_netns("routes_through_nexthops_read_back_as_on_the_kernel", || {
         let kernel = run(&mut Handle::kernel().unwrap());
-        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let shared = nlinline::Shared::new(nlq_mem::MemStack::new());
         let nlq = run(&mut Handle::in_process(&shared));
         assert_eq!(kernel.len(), 3);
         for (i, (k, n)) in kernel.iter().zip(&nlq).enumerate() {
@@ -1361,7 +1361,7 @@ fn link_kind_story<T: nlinline::Transport>(h: &mut Handle<T>) -> Vec<String> {
 #[test]
 fn link_kinds_answer_as_the_kernel_does() {
     let nlq = {
-        let shared = nlq::server::Shared::new(nlq_mem::MemStack::new());
+        let shared = nlinline::Shared::new(nlq_mem::MemStack::new());
         let mut h = Handle::in_process(&shared);
         link_kind_story(&mut h)
     };

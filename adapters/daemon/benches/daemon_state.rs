@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use nlinline::Shared;
 use nlinline::{Handle, Route};
-use nlq::server::Shared;
 use nlq::wire::consts::RT_SCOPE_LINK;
 use nlq_daemon::client::SocketClient;
 use nlq_daemon::testing::TempDir;

@@ -21,10 +21,10 @@
 //!   devices that must be up, metrics, multipath, replace and append.
 //!
 //! [`MemStack`] implements [`nlq::stack::Stack`]; share one among many
-//! clients with [`nlq::server::Shared`]:
+//! clients with [`nlinline::Shared`]:
 //!
 //! ```
-//! use nlq::server::Shared;
+//! use nlinline::Shared;
 //! use nlq_mem::MemStack;
 //!
 //! let shared = Shared::new(MemStack::new());

@@ -510,7 +510,7 @@ fn route_of(r: &RouteRepr) -> StackResult<Route> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nlq::server::Shared;
+    use nlinline::Shared;
     use nlq::stack::Stack;
     use std::ops::ControlFlow;
 

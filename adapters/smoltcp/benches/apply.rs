@@ -40,8 +40,8 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use nlinline::Shared;
 use nlinline::{Batch, Handle, Route};
-use nlq::server::Shared;
 use nlq::stack::{LinkChange, Stack};
 use nlq::wire::consts::IFF_UP;
 use nlq_smoltcp::SmolStack;

@@ -2,13 +2,13 @@
 //!
 //! [`SmolStack`] owns a smoltcp [`Interface`] and its device and
 //! implements [`nlq::stack::Stack`] for them: put it under an
-//! [`nlq::server::Server`] (or a [`Shared`](nlq::server::Shared) one) and
+//! [`nlq::server::Server`] (or a [`Shared`](nlinline::Shared) one) and
 //! the interface is configured with the same rtnetlink requests, and the
 //! same `nlinline` calls, that configure the kernel; `ip monitor`-style
 //! subscribers hear every change.
 //!
 //! ```
-//! use nlq::server::Shared;
+//! use nlinline::Shared;
 //! use nlq_smoltcp::SmolStack;
 //! use smoltcp::iface::{Config, SocketSet};
 //! use smoltcp::phy::{Loopback, Medium};

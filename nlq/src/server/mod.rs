@@ -36,8 +36,6 @@ mod peer;
 mod request;
 mod route_answer;
 mod rule_request;
-#[cfg(feature = "std")]
-mod shared;
 mod stats;
 
 use alloc::collections::VecDeque;
@@ -53,8 +51,6 @@ use crate::wire::{Buffer, Messages, Writer};
 use dump::Dump;
 
 pub use peer::{Delivery, Sender};
-#[cfg(feature = "std")]
-pub use shared::{Client, Shared};
 
 /// A connection's handle in its [`Server`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

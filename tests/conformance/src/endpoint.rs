@@ -6,8 +6,9 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use nlinline::Shared;
 use nlinline::{KernelSocket, Transport};
-use nlq::server::{Shared, SockOpt};
+use nlq::server::SockOpt;
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
 use nlq::wire::Messages;
@@ -45,7 +46,7 @@ pub trait Endpoint {
 
 /// A fresh in-process server: its sockets are its connections.
 impl<S: Stack> Endpoint for Shared<S> {
-    type Socket = nlq::server::Client<S>;
+    type Socket = nlinline::in_process::Client<S>;
 
     fn connect(&mut self) -> io::Result<Self::Socket> {
         Ok(Shared::connect(self))

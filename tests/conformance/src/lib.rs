@@ -134,7 +134,7 @@ use std::fmt;
 
 pub use endpoint::{Endpoint, Kernel, Settled, SettledSocket};
 
-use nlq::server::Shared;
+use nlinline::Shared;
 use nlq::stack::Stack;
 
 /// The link the checks configure.

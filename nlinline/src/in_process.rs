@@ -1,11 +1,15 @@
-//! One server shared by many clients and threads.
+//! An nlq server in this process, shared by many clients and threads:
+//! the transport behind [`Handle::in_process`](crate::Handle::in_process).
+//!
+//! The server itself (`nlq::server::Server`) has no threads, no clock and
+//! no locks; this is the part that adds them: a mutex around the server, a
+//! condition variable for readers that wait, a connection per client.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::stack::{Event, Stack};
-
-use super::{ConnId, Datagram, Server, SockOpt};
+use nlq::server::{ConnId, Datagram, Server, SockOpt};
+use nlq::stack::{Event, Stack};
 
 /// A thread-safe handle to a [`Server`]: clone it freely, give each client
 /// its own [`Client`] connection. Notifications fan out to every client.
@@ -57,7 +61,7 @@ impl<S: Stack> Shared<S> {
         }
     }
 
-    /// Reports a change the stack made on its own (see [`Server::notify`]).
+    /// Reports a change the stack made on its own (see [`Server::notify`](nlq::server::Server::notify)).
     pub fn notify(&self, event: Event<'_>) {
         self.with(|s| s.notify(event));
     }
@@ -86,7 +90,7 @@ impl<S: Stack> Client<S> {
         self.shared.lock().port(self.id)
     }
 
-    /// `bind(2)` (see [`Server::bind`]).
+    /// `bind(2)` (see [`Server::bind`](nlq::server::Server::bind)).
     pub fn bind(&self, port: u32, groups: u32) -> Result<(), i32> {
         self.shared.with(|s| s.bind(self.id, port, groups))
     }
@@ -101,7 +105,7 @@ impl<S: Stack> Client<S> {
         self.shared.with(|s| s.handle_datagram(self.id, datagram));
     }
 
-    /// The next datagram, if one is ready (see [`Server::next_datagram`]).
+    /// The next datagram, if one is ready (see [`Server::next_datagram`](nlq::server::Server::next_datagram)).
     pub fn try_recv(&self, max: usize) -> Result<Option<Datagram>, i32> {
         self.shared.lock().next_datagram(self.id, max)
     }
