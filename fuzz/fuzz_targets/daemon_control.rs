@@ -43,7 +43,7 @@ use nlq_remote::{self as remote, Request};
 fn base() -> &'static MemStack {
     static BASE: OnceLock<MemStack> = OnceLock::new();
     BASE.get_or_init(|| {
-        let shared = nlq::server::Shared::new(MemStack::new());
+        let shared = nlinline::Shared::new(MemStack::new());
         let mut h = nlinline::Handle::in_process(&shared);
         let br = h.link_add("br0", "bridge", &[], None).expect("bridge");
         let d = h.link_add("d0", "dummy", &[], None).expect("dummy");

@@ -58,10 +58,8 @@ pub mod devconf;
 #[cfg(feature = "alloc")]
 pub mod emulate;
 pub mod errno;
-pub mod lookup;
 pub mod prefix;
 pub mod route_rules;
-mod rule_lookup;
 pub mod rule_rules;
 #[cfg(feature = "alloc")]
 pub mod server;

@@ -122,4 +122,14 @@ mod tests {
         let ll = eui64_link_local(&[0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
         assert_eq!(ll, "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap());
     }
+
+    #[test]
+    fn prefixes_contain_their_addresses_v4() {
+        let net = Some(IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0)));
+        assert!(contains(net, 16, IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))));
+        assert!(!contains(net, 16, IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1))));
+        assert!(contains(None, 0, IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4))));
+        assert!(contains(net, 0, IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4))));
+        assert!(!contains(net, 32, "::1".parse().unwrap()));
+    }
 }

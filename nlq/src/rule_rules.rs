@@ -172,11 +172,11 @@ const LOOPBACK_INDEX: u32 = 1;
 /// `index_of` names links.
 pub fn rule_matches(
     r: &RuleRepr,
-    q: &crate::lookup::RouteQuery,
+    q: &crate::stack::lookup::RouteQuery,
     proto: u8,
     index_of: &dyn Fn(&str) -> Option<u32>,
 ) -> bool {
-    use crate::lookup::prefix_contains;
+    use crate::prefix::contains;
     let selected = (|| {
         if r.iifname
             .is_some_and(|n| index_of(&n) != Some(LOOPBACK_INDEX))
@@ -209,15 +209,15 @@ pub fn rule_matches(
         {
             return false;
         }
-        if r.header.dst_len != 0 && !prefix_contains(r.dst, r.header.dst_len, q.dst) {
+        if r.header.dst_len != 0 && !contains(r.dst, r.header.dst_len, q.dst) {
             return false;
         }
         if r.header.src_len != 0 {
             return match (q.src, q.dst) {
-                (Some(s), _) => prefix_contains(r.src, r.header.src_len, s),
+                (Some(s), _) => contains(r.src, r.header.src_len, s),
                 // IPv6 needs a source for a rule of sources; IPv4 takes 0.
                 (None, IpAddr::V6(_)) => false,
-                (None, IpAddr::V4(_)) => prefix_contains(
+                (None, IpAddr::V4(_)) => contains(
                     r.src,
                     r.header.src_len,
                     IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
@@ -268,7 +268,7 @@ impl RuleWalk {
         &mut self,
         r: &RuleRepr,
         resolved: bool,
-        q: &crate::lookup::RouteQuery,
+        q: &crate::stack::lookup::RouteQuery,
         proto: u8,
         index_of: &dyn Fn(&str) -> Option<u32>,
     ) -> RuleStep {

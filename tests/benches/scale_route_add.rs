@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use nlinline::Shared;
 use nlinline::{AddrOptions, Batch, Handle, KernelSocket, Route, Transport};
-use nlq::lookup::RouteQuery;
+use nlq::stack::lookup::RouteQuery;
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
 use nlq::wire::{FamilyHeader, RouteRepr, Writer};

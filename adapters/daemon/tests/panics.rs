@@ -175,7 +175,7 @@ impl Stack for Faulty {
         self.inner.del_route(route, events)
     }
 
-    fn route_get(&self, query: &nlq::lookup::RouteQuery) -> StackResult<RouteRepr> {
+    fn route_get(&self, query: &nlq::stack::lookup::RouteQuery) -> StackResult<RouteRepr> {
         self.inner.route_get(query)
     }
 

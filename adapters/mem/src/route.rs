@@ -1292,7 +1292,7 @@ mod tests {
             };
             let tables = table_sets[dice.below(4) as usize];
             let oif = dice.below(4) as u32;
-            let walked = nlq::lookup::best_route_walk(&s, dst, tables, oif).unwrap();
+            let walked = nlq::stack::lookup::best_route_walk(&s, dst, tables, oif).unwrap();
             assert_eq!(
                 s.best_route(dst, tables, oif).unwrap(),
                 walked,

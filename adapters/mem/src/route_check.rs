@@ -237,7 +237,7 @@ impl<D: DataPlane> MemStack<D> {
             return self.lookup4(addr, &[RT_TABLE_DEFAULT], oif, min_scope);
         }
         let rules = self.rules.rules(AF_INET);
-        let q = nlq::lookup::RouteQuery {
+        let q = nlq::stack::lookup::RouteQuery {
             dst: addr,
             src: None,
             oif,

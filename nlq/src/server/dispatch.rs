@@ -417,7 +417,7 @@ impl<S: Stack> Server<S> {
             AF_INET6 => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
             _ => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
         });
-        let query = crate::lookup::RouteQuery {
+        let query = crate::stack::lookup::RouteQuery {
             dst,
             src: req.src,
             oif: req.oif.unwrap_or(0),

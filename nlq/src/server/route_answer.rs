@@ -7,7 +7,7 @@ use crate::wire::{Buffer, FamilyHeader, RouteRepr, Writer};
 /// `struct rta_cacheinfo`: use counts and expiry, zero for a fresh path.
 const CACHEINFO: [u8; 32] = [0; 32];
 
-/// Appends the answer `r` (from [`crate::lookup::route_get`]) for a task
+/// Appends the answer `r` (from [`crate::stack::lookup::route_get`]) for a task
 /// of user `uid`: IPv4 as `rt_fill_info` writes it (table, destination,
 /// source, output link, preferred source, gateway, metrics, mark, uid,
 /// cache info), IPv6 as `rt6_fill_node` (table, destination, source,

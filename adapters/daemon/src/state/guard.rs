@@ -203,7 +203,7 @@ impl<S: Stack> Stack for Guarded<S> {
         self.change(|s| s.del_route(route, events))
     }
 
-    fn route_get(&self, query: &nlq::lookup::RouteQuery) -> StackResult<RouteRepr> {
+    fn route_get(&self, query: &nlq::stack::lookup::RouteQuery) -> StackResult<RouteRepr> {
         self.inner.route_get(query)
     }
 

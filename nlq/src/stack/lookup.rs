@@ -8,11 +8,6 @@ use crate::stack::{Stack, StackError, StackResult};
 use crate::wire::consts::*;
 use crate::wire::{AddrRepr, RouteRepr};
 
-/// True when `addr` lies in `net/len` (`None` is the default route).
-pub fn prefix_contains(net: Option<IpAddr>, len: u8, addr: IpAddr) -> bool {
-    crate::prefix::contains(net, len, addr)
-}
-
 /// What `ip route get` asks (`RTM_GETROUTE` without `NLM_F_DUMP`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteQuery {
@@ -51,7 +46,7 @@ pub fn best_route_walk<S: Stack + ?Sized>(
     stack.routes(family, 0, &mut |r: &RouteRepr| {
         let counts = r.header.family == family
             && tables.contains(&r.table_id())
-            && prefix_contains(r.dst, r.header.dst_len, dst)
+            && crate::prefix::contains(r.dst, r.header.dst_len, dst)
             // IPv4 answers a reject route whatever the link; IPv6 reject
             // routes go through `lo` and count only for it.
             && ((family == AF_INET && reject_errno(r.header.kind).is_some())
@@ -184,9 +179,9 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
     // (`fib_lookup` without `fib_has_custom_rules`); then the rules lead.
     let merged = !stack.custom_rules(AF_INET);
     let best = if merged {
-        crate::rule_lookup::merged_lookup(stack, q)
+        crate::stack::rule_lookup::merged_lookup(stack, q)
     } else {
-        crate::rule_lookup::rules_lookup(stack, q)
+        crate::stack::rule_lookup::rules_lookup(stack, q)
     };
     let found = match best {
         Ok(Some(r)) => match reject_errno(r.header.kind) {
@@ -285,7 +280,7 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
 
 fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<RouteRepr> {
     // The rules in order (by default: local, then main); `throw` goes on.
-    let found = match crate::rule_lookup::rules_lookup(stack, q)? {
+    let found = match crate::stack::rule_lookup::rules_lookup(stack, q)? {
         None => Err(StackError::new(ENETUNREACH)),
         Some(r) => match reject_errno(r.header.kind) {
             Some(e) => Err(StackError::new(e)),
@@ -350,7 +345,7 @@ pub fn select_source4<S: Stack + ?Sized>(
             }
             // Without a target (`!dst`), the first one is taken.
             let matches = target.is_unspecified()
-                || prefix_contains(a.address.or(Some(local)), a.header.prefix_len, target);
+                || crate::prefix::contains(a.address.or(Some(local)), a.header.prefix_len, target);
             if on_link.is_none_or(|(m, _)| matches && !m) {
                 on_link = Some((matches, local));
             }
@@ -458,7 +453,6 @@ pub fn select_source6<S: Stack + ?Sized>(stack: &S, oif: u32, dst: IpAddr) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::net::Ipv4Addr;
 
     #[test]
     fn addresses_have_the_default_labels() {
@@ -474,31 +468,5 @@ mod tests {
         assert_eq!(l("::2"), 3);
         // `::1` is as link-local as `fe80::/10` when choosing a source.
         assert_eq!(scope6(&"::1".parse().unwrap()), 2);
-    }
-
-    #[test]
-    fn prefixes_contain_their_addresses() {
-        let net = Some(IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0)));
-        assert!(prefix_contains(
-            net,
-            16,
-            IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))
-        ));
-        assert!(!prefix_contains(
-            net,
-            16,
-            IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1))
-        ));
-        assert!(prefix_contains(
-            None,
-            0,
-            IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4))
-        ));
-        assert!(prefix_contains(
-            net,
-            0,
-            IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4))
-        ));
-        assert!(!prefix_contains(net, 32, "::1".parse().unwrap()));
     }
 }

@@ -4,9 +4,9 @@
 
 use core::ops::ControlFlow;
 
-use crate::lookup::RouteQuery;
 use crate::route_rules::is_reject;
 use crate::rule_rules::{default_rules, suppresses, RuleStep, RuleWalk};
+use crate::stack::lookup::RouteQuery;
 use crate::stack::{Cursor, LinkKey, Stack, StackError, StackResult};
 use crate::wire::consts::*;
 use crate::wire::{RouteRepr, RuleRepr};

@@ -94,6 +94,9 @@
 //! assert!(server.stack().up);
 //! ```
 
+pub mod lookup;
+mod rule_lookup;
+
 use core::net::IpAddr;
 use core::ops::ControlFlow;
 
@@ -570,14 +573,14 @@ pub trait Stack {
     /// The default walks [`Stack::routes`]; a stack that may hold many
     /// routes answers from an index.
     fn best_route(&self, dst: IpAddr, tables: &[u32], oif: u32) -> StackResult<Option<RouteRepr>> {
-        crate::lookup::best_route_walk(self, dst, tables, oif)
+        crate::stack::lookup::best_route_walk(self, dst, tables, oif)
     }
 
     /// The path a packet would take (`ip route get`), as the answer to
-    /// send. The default, [`crate::lookup::route_get`], looks it up in
+    /// send. The default, [`crate::stack::lookup::route_get`], looks it up in
     /// [`Stack::routes`] and [`Stack::addrs`] as the kernel does.
-    fn route_get(&self, query: &crate::lookup::RouteQuery) -> StackResult<RouteRepr> {
-        crate::lookup::route_get(self, query)
+    fn route_get(&self, query: &crate::stack::lookup::RouteQuery) -> StackResult<RouteRepr> {
+        crate::stack::lookup::route_get(self, query)
     }
 
     /// Every neighbour of `family` (`AF_UNSPEC`: all).
