@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use nlq::errno::*;
+use nlq::prefix::{eui64_link_local, mask4, mask6};
 use nlq::stack::{CreateFlags, Event, Events, StackError, StackResult};
 use nlq::wire::consts::*;
 use nlq::wire::{AddrCacheInfo, AddrRepr, IfAddrMsg, IfName};
@@ -117,48 +118,24 @@ fn v4(ip: &IpAddr) -> u32 {
     }
 }
 
-fn mask4(len: u8) -> u32 {
-    u32::MAX
-        .checked_shl(32u32.saturating_sub(u32::from(len)))
-        .unwrap_or(0)
-}
-
 /// `inet_ifa_match`: `a` lies in the subnet of `ifa`.
 fn in_subnet(a: &IpAddr, ifa: &Addr) -> bool {
     (v4(a) ^ v4(&ifa.peer)) & mask4(ifa.prefix_len) == 0
 }
 
 fn prefix6(a: &Ipv6Addr, len: u8) -> Ipv6Addr {
-    let m = u128::MAX
-        .checked_shl(128u32.saturating_sub(u32::from(len)))
-        .unwrap_or(0);
-    Ipv6Addr::from(u128::from(*a) & m)
+    Ipv6Addr::from(u128::from(*a) & mask6(len))
 }
 
 /// The scope IPv6 gives an address by its type.
 fn scope6(a: &Ipv6Addr) -> u8 {
     if a.is_loopback() {
         RT_SCOPE_HOST
-    } else if a.segments()[0] & 0xffc0 == 0xfe80 {
+    } else if a.is_unicast_link_local() {
         RT_SCOPE_LINK
     } else {
         RT_SCOPE_UNIVERSE
     }
-}
-
-/// The modified EUI-64 link-local address of a MAC.
-pub(crate) fn link_local_of(mac: &[u8]) -> Ipv6Addr {
-    let m = |i: usize| u16::from(mac.get(i).copied().unwrap_or(0));
-    Ipv6Addr::new(
-        0xfe80,
-        0,
-        0,
-        0,
-        ((m(0) ^ 2) << 8) | m(1),
-        (m(2) << 8) | 0xff,
-        0xfe00 | m(3),
-        (m(4) << 8) | m(5),
-    )
 }
 
 impl<D: DataPlane> MemStack<D> {
@@ -1096,7 +1073,7 @@ impl<D: DataPlane> MemStack<D> {
         for ip in tentative {
             self.dad_complete(index, ip, events);
         }
-        let lladdr = IpAddr::V6(link_local_of(&mac));
+        let lladdr = IpAddr::V6(eui64_link_local(&mac));
         self.add_auto_addr6(
             Addr::automatic(index, lladdr, 64, RT_SCOPE_LINK, None),
             events,

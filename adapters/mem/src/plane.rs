@@ -208,7 +208,7 @@ impl<'a> LinkRef<'a> {
     /// The IPv6 link-local address it gets when it comes up (EUI-64 of
     /// its hardware address).
     pub fn link_local(&self) -> IpAddr {
-        IpAddr::V6(crate::addr::link_local_of(self.0.mac.as_slice()))
+        IpAddr::V6(nlq::prefix::eui64_link_local(self.0.mac.as_slice()))
     }
 
     /// The link as rtnetlink reports it.

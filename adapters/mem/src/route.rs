@@ -48,7 +48,7 @@ impl RouteKey {
         RouteKey {
             family: if addr.is_ipv4() { AF_INET } else { AF_INET6 },
             table,
-            dst: bits(&Some(masked(addr, len))),
+            dst: bits(&Some(nlq::prefix::network(addr, len))),
             dst_len: len,
         }
     }
@@ -109,23 +109,6 @@ fn bits(ip: &Option<IpAddr>) -> u128 {
         Some(IpAddr::V4(a)) => u128::from(u32::from(*a)),
         Some(IpAddr::V6(a)) => u128::from(*a),
         None => 0,
-    }
-}
-
-fn masked(ip: IpAddr, len: u8) -> IpAddr {
-    match ip {
-        IpAddr::V4(a) => {
-            let m = u32::MAX
-                .checked_shl(32u32.saturating_sub(u32::from(len)))
-                .unwrap_or(0);
-            IpAddr::V4((u32::from(a) & m).into())
-        }
-        IpAddr::V6(a) => {
-            let m = u128::MAX
-                .checked_shl(128u32.saturating_sub(u32::from(len)))
-                .unwrap_or(0);
-            IpAddr::V6((u128::from(a) & m).into())
-        }
     }
 }
 
@@ -262,7 +245,7 @@ impl Route {
         Route {
             family,
             table,
-            dst: req.dst.map(|d| masked(d, req.header.dst_len)),
+            dst: req.dst.map(|d| nlq::prefix::network(d, req.header.dst_len)),
             dst_len: req.header.dst_len,
             tos: req.header.tos,
             // IPv6 stores metric 0 as the user default.
@@ -344,7 +327,7 @@ fn check_nexthop_spec(req: &RouteRepr) -> StackResult<()> {
 /// masks them silently).
 fn check_host_bits(req: &RouteRepr) -> StackResult<()> {
     match req.dst {
-        Some(d @ IpAddr::V4(_)) if masked(d, req.header.dst_len) != d => Err(
+        Some(d @ IpAddr::V4(_)) if nlq::prefix::network(d, req.header.dst_len) != d => Err(
             StackError::with_message(EINVAL, "Invalid prefix for given prefix length"),
         ),
         _ => Ok(()),
@@ -1241,7 +1224,7 @@ mod tests {
                     (0x2001_0db8u128 << 96) | u128::from(bits << 4),
                 ))
             })
-            .map(|d| masked(d, len));
+            .map(|d| nlq::prefix::network(d, len));
             let table = [RT_TABLE_MAIN, RT_TABLE_LOCAL, 100][dice.below(3) as usize];
             r.header.table = table as u8;
             r.table = Some(table);

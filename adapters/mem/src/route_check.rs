@@ -418,7 +418,7 @@ impl<D: DataPlane> MemStack<D> {
         if oif != 0 && self.is_local6_for(gw, oif) {
             return Err(fail(EINVAL, "Gateway can not be a local address"));
         }
-        let link_local = g.segments()[0] & 0xffc0 == 0xfe80;
+        let link_local = g.is_unicast_link_local();
         let mut dev = oif;
         if !link_local {
             if g.is_multicast() || g.is_unspecified() {
@@ -448,8 +448,7 @@ impl<D: DataPlane> MemStack<D> {
     /// `ipv6_chk_addr_and_flags` for link `dev`: `ip` is an address of
     /// that link, or one of global scope of any link.
     fn is_local6_for(&self, ip: IpAddr, dev: u32) -> bool {
-        let narrow =
-            matches!(ip, IpAddr::V6(a) if a.is_loopback() || a.segments()[0] & 0xffc0 == 0xfe80);
+        let narrow = matches!(ip, IpAddr::V6(a) if a.is_loopback() || a.is_unicast_link_local());
         self.addrs
             .iter()
             .any(|a| a.local == ip && (a.ifindex == dev || !narrow))
@@ -481,7 +480,7 @@ impl<D: DataPlane> MemStack<D> {
             a.local == src
                 && a.flags & IFA_F_TENTATIVE == 0
                 && (a.ifindex == dev
-                    || matches!(a.local, IpAddr::V6(l) if !l.is_loopback() && l.segments()[0] & 0xffc0 != 0xfe80 && l != Ipv6Addr::UNSPECIFIED))
+                    || matches!(a.local, IpAddr::V6(l) if !l.is_loopback() && !l.is_unicast_link_local() && l != Ipv6Addr::UNSPECIFIED))
         })
     }
 }
