@@ -41,9 +41,31 @@ pub const ENOTCONN: i32 = 107;
 pub const ECONNREFUSED: i32 = 111;
 pub const EHOSTUNREACH: i32 = 113;
 
-/// The symbolic name of `errno` ("EEXIST"), or "E?" when unknown here.
-pub fn name(errno: i32) -> &'static str {
-    match errno {
+/// An errno as a value with a name: `Errno(EEXIST)` shows as `EEXIST`, one
+/// this module does not name as `errno 200`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// Its symbolic name ("EEXIST"), when this module knows it.
+    pub fn name(self) -> Option<&'static str> {
+        name(self.0)
+    }
+}
+
+impl core::fmt::Display for Errno {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "errno {}", self.0),
+        }
+    }
+}
+
+/// The symbolic name of `errno` ("EEXIST"; "OK" for 0), when this module
+/// knows it.
+pub fn name(errno: i32) -> Option<&'static str> {
+    Some(match errno {
         0 => "OK",
         EPERM => "EPERM",
         ENOENT => "ENOENT",
@@ -82,6 +104,19 @@ pub fn name(errno: i32) -> &'static str {
         ENOTCONN => "ENOTCONN",
         ECONNREFUSED => "ECONNREFUSED",
         EHOSTUNREACH => "EHOSTUNREACH",
-        _ => "E?",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_without_a_sentinel() {
+        assert_eq!(name(EEXIST), Some("EEXIST"));
+        assert_eq!(name(200), None);
+        assert_eq!(Errno(ENODEV).to_string(), "ENODEV");
+        assert_eq!(Errno(200).to_string(), "errno 200");
     }
 }

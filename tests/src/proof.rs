@@ -568,9 +568,9 @@ pub fn divergence(ops: &[Op], kernel: &Trace, mem: &Trace) -> Option<String> {
             out.push(format!(
                 "step {i} `{op:?}`: kernel {} ({}), mem {} ({})",
                 k.0,
-                nlq::errno::name(k.0),
+                nlq::errno::Errno(k.0),
                 m.0,
-                nlq::errno::name(m.0)
+                nlq::errno::Errno(m.0)
             ));
         } else if k.1 != m.1 {
             out.push(format!(

@@ -259,7 +259,7 @@ fn body<N: LinkNames + ?Sized>(f: &mut Formatter<'_>, m: &NlMsg<'_>, names: &N) 
                 f.write_str("ACK")?;
             } else {
                 let errno = e.errno();
-                write!(f, "error {} ({errno})", crate::errno::name(errno))?;
+                write!(f, "error {} ({errno})", crate::errno::Errno(errno))?;
             }
             write!(f, " (to {} seq={})", TypeName(req.kind), req.seq)?;
             let ack = e.ext_ack();

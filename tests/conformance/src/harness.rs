@@ -41,10 +41,9 @@ const MAX_DATAGRAMS: usize = 1_000;
 
 /// An errno as `ip` would name it: "ACK" for 0, "ENODEV", or the number.
 pub(crate) fn errno_name(e: i32) -> String {
-    match (e, errno::name(e)) {
-        (0, _) => "ACK".to_string(),
-        (_, "E?") => format!("errno {e}"),
-        (_, n) => n.to_string(),
+    match e {
+        0 => "ACK".to_string(),
+        e => errno::Errno(e).to_string(),
     }
 }
 
