@@ -35,7 +35,8 @@ use nlq::emulate::ioctl::IFREQ_SIZE;
 use nlq::errno::{EBADF, EINVAL, EPERM};
 use nlq::server::{Server, SockOpt, MAX_GROUP};
 use nlq::stack::Stack;
-use nlq_daemon::control::{Sockets, MAX_READER_SIZE};
+use nlq::server::MAX_READER_SIZE;
+use nlq_daemon::control::Sockets;
 use nlq_mem::MemStack;
 use nlq_remote::{self as remote, Request};
 
@@ -109,7 +110,7 @@ fuzz_target!(|data: &[u8]| {
         let before = links(server.stack());
         let readers: Vec<usize> = [1u64, 2]
             .iter()
-            .map(|c| socks.get(*c).expect("socket").reader_max)
+            .map(|c| server.reader_size(socks.get(*c).expect("socket").conn))
             .collect();
         let mut out = Vec::new();
         socks.handle(&mut server, allowed, d, &mut out);
@@ -198,7 +199,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         for (i, c) in [1u64, 2].iter().enumerate() {
-            let r = socks.get(*c).expect("socket").reader_max;
+            let r = server.reader_size(socks.get(*c).expect("socket").conn);
             assert!(r <= MAX_READER_SIZE.max(readers[i]) && r >= readers[i]);
         }
         for c in conns {

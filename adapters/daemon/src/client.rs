@@ -31,7 +31,6 @@ use nlq::server::SockOpt;
 use nlq::wire::consts::*;
 use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};
 
-use crate::control::{SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE};
 use crate::sys;
 
 /// How long a client waits for the daemon's answer to a hello or a control

@@ -9,25 +9,10 @@
 use std::collections::HashMap;
 
 use nlq::errno::{EBADF, EINVAL, ENOPROTOOPT, EPERM};
-use nlq::server::{ConnId, Server, SockOpt, DEFAULT_RCVBUF, DUMP_GOODSIZE};
+use nlq::server::{rcvbuf_from_setsockopt, ConnId, Server, SockOpt};
 use nlq::stack::Stack;
-use nlq::wire::consts::{NETLINK_LIST_MEMBERSHIPS, SOL_NETLINK};
+use nlq::wire::consts::{NETLINK_LIST_MEMBERSHIPS, SOL_NETLINK, SOL_SOCKET, SO_RCVBUF};
 use nlq_remote::{self as remote, Request};
-
-/// `SOL_SOCKET`.
-pub const SOL_SOCKET: i32 = 1;
-/// `SO_RCVBUF`.
-pub const SO_RCVBUF: i32 = 8;
-/// `SO_RCVBUFFORCE`.
-pub const SO_RCVBUFFORCE: i32 = 33;
-
-/// The largest buffer a reader's size counts for: the kernel caps a
-/// netlink socket's `max_recvmsg_len` at 32 KiB.
-pub const MAX_READER_SIZE: usize = 32_768;
-
-/// The smallest receive buffer the kernel gives a socket
-/// (`SOCK_MIN_RCVBUF` on 64-bit Linux).
-pub const MIN_RCVBUF: u32 = 4_608;
 
 /// The kernel's `net.core.rmem_max` default, used when `/proc` cannot be
 /// read.
@@ -41,27 +26,19 @@ pub fn rmem_max() -> u32 {
         .unwrap_or(DEFAULT_RMEM_MAX)
 }
 
-/// What the daemon knows of one socket connection besides the server's
-/// own state.
+/// A socket connection, as control requests name it: its connection in
+/// the server, which keeps everything else of it (options, receive
+/// buffer, the reader's size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Socket {
     /// The connection in the server.
     pub conn: ConnId,
-    /// The largest buffer the reader has used (dump datagrams are cut to
-    /// it): [`DUMP_GOODSIZE`] until it says more.
-    pub reader_max: usize,
-    /// `SO_RCVBUF` as `getsockopt` reports it (the doubled value).
-    pub rcvbuf: u32,
 }
 
 impl Socket {
     /// A socket connection as it starts.
     pub fn new(conn: ConnId) -> Self {
-        Socket {
-            conn,
-            reader_max: DUMP_GOODSIZE,
-            rcvbuf: u32::try_from(DEFAULT_RCVBUF).unwrap_or(u32::MAX),
-        }
+        Socket { conn }
     }
 }
 
@@ -176,10 +153,8 @@ impl Sockets {
                         }
                     }
                     SOL_SOCKET => {
-                        let bytes = rcvbuf_value(name, value, allowed, rmem_max)?;
-                        let size = usize::try_from(bytes).unwrap_or(usize::MAX);
-                        server.set_option(sock.conn, SockOpt::RcvBuf(size))?;
-                        sock.rcvbuf = bytes;
+                        let bytes = rcvbuf_from_setsockopt(name, value, allowed, rmem_max)?;
+                        server.set_option(sock.conn, SockOpt::RcvBuf(bytes))?;
                     }
                     _ => return Err(ENOPROTOOPT),
                 }
@@ -200,15 +175,16 @@ impl Sockets {
                         return Ok(());
                     }
                     (SOL_NETLINK, _) => server.get_option(sock.conn, name)?,
-                    (SOL_SOCKET, SO_RCVBUF) => sock.rcvbuf,
+                    (SOL_SOCKET, SO_RCVBUF) => {
+                        u32::try_from(server.rcvbuf(sock.conn)).unwrap_or(u32::MAX)
+                    }
                     _ => return Err(ENOPROTOOPT),
                 };
                 payload.extend_from_slice(&v.to_ne_bytes());
             }
             Request::ReaderSize { cookie, len } => {
-                let sock = self.socket(cookie)?;
-                let len = usize::try_from(len).unwrap_or(usize::MAX);
-                sock.reader_max = sock.reader_max.max(len.min(MAX_READER_SIZE));
+                let conn = self.socket(cookie)?.conn;
+                server.note_reader_size(conn, usize::try_from(len).unwrap_or(usize::MAX));
             }
             Request::Ioctl { request, ifreq } => {
                 if req.changes_state() && !allowed {
@@ -280,33 +256,12 @@ fn put_name<S: Stack>(server: &Server<S>, conn: ConnId, payload: &mut Vec<u8>) {
     payload.extend_from_slice(&(server.groups(conn) as u32).to_ne_bytes());
 }
 
-/// The receive buffer `setsockopt(SOL_SOCKET, name, value)` gives, as the
-/// kernel computes it: `SO_RCVBUF` is capped at `rmem_max`, then doubled;
-/// `SO_RCVBUFFORCE` (which needs the admin right) is doubled uncapped, a
-/// negative value counting as 0; neither goes below [`MIN_RCVBUF`].
-pub fn rcvbuf_value(name: i32, value: u32, allowed: bool, rmem_max: u32) -> Result<u32, i32> {
-    let v = match name {
-        SO_RCVBUF => value.min(rmem_max),
-        SO_RCVBUFFORCE => {
-            if !allowed {
-                return Err(EPERM);
-            }
-            if i32::try_from(value).is_err() {
-                0
-            } else {
-                value
-            }
-        }
-        _ => return Err(ENOPROTOOPT),
-    };
-    Ok(v.saturating_mul(2).max(MIN_RCVBUF))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
     use nlq::errno::{EADDRINUSE, EOPNOTSUPP};
+    use nlq::server::{DEFAULT_RCVBUF, DUMP_GOODSIZE, MAX_READER_SIZE};
     use nlq::wire::consts::*;
     use nlq_mem::MemStack;
 
@@ -460,9 +415,9 @@ mod tests {
         // The reader's size only grows, up to 32 KiB.
         let size = |len| Request::ReaderSize { cookie: 1, len };
         ask(&mut socks, &mut server, true, size(100)).unwrap();
-        assert_eq!(socks.get(1).unwrap().reader_max, DUMP_GOODSIZE);
+        assert_eq!(server.reader_size(a), DUMP_GOODSIZE);
         ask(&mut socks, &mut server, true, size(1 << 20)).unwrap();
-        assert_eq!(socks.get(1).unwrap().reader_max, MAX_READER_SIZE);
+        assert_eq!(server.reader_size(a), MAX_READER_SIZE);
     }
 
     #[test]

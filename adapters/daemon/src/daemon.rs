@@ -63,11 +63,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::control::SOL_SOCKET;
 use bytes::Bytes;
 use nlq::errno::{EBADF, EIO, ENOBUFS};
 use nlq::server::{ConnId, Delivery, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
+use nlq::wire::consts::SOL_SOCKET;
 use nlq::wire::Messages;
 use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};
 
@@ -1020,7 +1020,7 @@ impl<S: Stack> Daemon<S> {
         };
         for c in self.conns.iter().flatten() {
             if matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie) {
-                let bytes = usize::try_from(sock.rcvbuf).unwrap_or(usize::MAX);
+                let bytes = self.server.rcvbuf(sock.conn);
                 sys::set_send_buffer(c.fd.as_fd(), socket_buffer_for(c.allowed, bytes));
                 return;
             }
@@ -1072,15 +1072,12 @@ impl<S: Stack> Daemon<S> {
         let result = match &mut c.kind {
             Kind::Hello => Ok(()),
             Kind::Socket {
-                cookie,
                 conn,
                 pending,
                 errors,
+                ..
             } => {
-                let reader_max = self
-                    .sockets
-                    .get(*cookie)
-                    .map_or(nlq::server::DUMP_GOODSIZE, |s| s.reader_max);
+                let reader_max = self.server.reader_size(*conn);
                 flush_socket(&c.fd, &mut self.server, *conn, reader_max, pending, errors)
             }
             Kind::Control { replies } => {

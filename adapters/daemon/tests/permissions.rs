@@ -11,9 +11,9 @@ mod common;
 
 use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
 use nlq::wire::consts::*;
+use nlq::wire::consts::{SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE};
 use nlq::wire::LinkRepr;
 use nlq_daemon::client::{ControlClient, SocketClient};
-use nlq_daemon::control::{SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE};
 
 const NOBODY: u32 = 65534;
 

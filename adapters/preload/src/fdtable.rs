@@ -48,8 +48,9 @@ impl NetlinkFd {
     }
 }
 
-/// The kernel's cap on the reader size it remembers (`max_recvmsg_len`).
-pub(crate) const MAX_READER_SIZE: u32 = 32768;
+/// The kernel's cap on the reader size it remembers (`max_recvmsg_len`),
+/// as the server keeps it.
+pub(crate) const MAX_READER_SIZE: u32 = nlq::server::MAX_READER_SIZE as u32;
 
 /// The reader size to report for a receive buffer of `len` bytes when
 /// `reported` was reported before: `None` unless it grew (capped at

@@ -43,7 +43,7 @@ use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::errno::{EBADF, EINVAL, ENOBUFS, ENOPROTOOPT};
+use crate::errno::{EBADF, EINVAL, ENOBUFS, ENOPROTOOPT, EPERM};
 use crate::stack::{Event, Stack};
 use crate::wire::consts::*;
 use crate::wire::{Buffer, Messages, Writer};
@@ -103,6 +103,43 @@ pub const DUMP_GOODSIZE: usize = 3776;
 /// The largest dump datagram: the kernel caps it at 32 KiB less the `skb`
 /// overhead.
 pub const DUMP_MAXSIZE: usize = 32_768 - 320;
+
+/// The largest reader buffer that counts: the kernel caps a netlink
+/// socket's `max_recvmsg_len` at 32 KiB.
+pub const MAX_READER_SIZE: usize = 32_768;
+
+/// The smallest receive buffer the kernel gives a socket
+/// (`SOCK_MIN_RCVBUF` on 64-bit Linux).
+pub const MIN_RCVBUF: usize = 4_608;
+
+/// The receive buffer `setsockopt(SOL_SOCKET, name, value)` gives, as the
+/// kernel computes it: `SO_RCVBUF` is capped at `rmem_max`, then doubled;
+/// `SO_RCVBUFFORCE` (which needs the admin right, `allowed`) is doubled
+/// uncapped, a negative value counting as 0; neither goes below
+/// [`MIN_RCVBUF`]. Errors: `EPERM`, `ENOPROTOOPT` for another option.
+pub fn rcvbuf_from_setsockopt(
+    name: i32,
+    value: u32,
+    allowed: bool,
+    rmem_max: u32,
+) -> Result<usize, i32> {
+    let v = match name {
+        SO_RCVBUF => value.min(rmem_max),
+        SO_RCVBUFFORCE => {
+            if !allowed {
+                return Err(EPERM);
+            }
+            if i32::try_from(value).is_err() {
+                0
+            } else {
+                value
+            }
+        }
+        _ => return Err(ENOPROTOOPT),
+    };
+    let doubled = usize::try_from(v).unwrap_or(usize::MAX).saturating_mul(2);
+    Ok(doubled.max(MIN_RCVBUF))
+}
 
 /// The highest `RTNLGRP_*` a connection may join.
 pub const MAX_GROUP: u32 = 63;
@@ -493,6 +530,29 @@ impl<S: Stack> Server<S> {
             SockOpt::ListenAllNsid(v) => c.listen_all_nsid = v,
         }
         Ok(())
+    }
+
+    /// The connection's receive buffer (`SO_RCVBUF` as `getsockopt`
+    /// reports it: the doubled value); 0 for no connection.
+    pub fn rcvbuf(&self, id: ConnId) -> usize {
+        self.conn(id).map_or(0, |c| c.rcvbuf)
+    }
+
+    /// The reader has read with a buffer of `len` bytes: dump datagrams are
+    /// cut to the largest it has used, up to [`MAX_READER_SIZE`] (the
+    /// kernel's `max_recvmsg_len`). A host that passes reads on (a daemon)
+    /// reports them here, then reads with [`Server::reader_size`].
+    pub fn note_reader_size(&mut self, id: ConnId, len: usize) {
+        if let Some(c) = self.conn_mut(id) {
+            c.max_read = c.max_read.max(len.min(MAX_READER_SIZE));
+        }
+    }
+
+    /// The largest buffer the connection's reader has shown, and at least
+    /// the kernel's `NLMSG_GOODSIZE` ([`DUMP_GOODSIZE`]), which a dump
+    /// datagram never goes below.
+    pub fn reader_size(&self, id: ConnId) -> usize {
+        self.conn(id).map_or(0, |c| c.max_read).max(DUMP_GOODSIZE)
     }
 
     /// Reads a `SOL_NETLINK` option back (`getsockopt`), as the kernel

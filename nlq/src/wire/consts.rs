@@ -64,6 +64,12 @@ pub const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
 
 // Socket options (SOL_NETLINK = 270).
 pub const SOL_NETLINK: i32 = 270;
+/// `SOL_SOCKET`: the socket-level options.
+pub const SOL_SOCKET: i32 = 1;
+/// `SO_RCVBUF`: the receive buffer, capped at `net.core.rmem_max`.
+pub const SO_RCVBUF: i32 = 8;
+/// `SO_RCVBUFFORCE`: the receive buffer, uncapped (needs `CAP_NET_ADMIN`).
+pub const SO_RCVBUFFORCE: i32 = 33;
 pub const NETLINK_ADD_MEMBERSHIP: i32 = 1;
 pub const NETLINK_DROP_MEMBERSHIP: i32 = 2;
 pub const NETLINK_PKTINFO: i32 = 3;

@@ -34,10 +34,6 @@ const NETLINK_PKTINFO: i32 = 3;
 const NETLINK_LISTEN_ALL_NSID: i32 = 8;
 const NETLINK_CAP_ACK: i32 = 10;
 const NETLINK_EXT_ACK: i32 = 11;
-/// `SOL_SOCKET` options.
-const SOL_SOCKET: i32 = 1;
-const SO_RCVBUF: i32 = 8;
-const SO_RCVBUFFORCE: i32 = 33;
 /// `NLM_F_CAPPED` on an error.
 const NLM_F_CAPPED: u16 = 0x100;
 
@@ -669,7 +665,9 @@ impl SocketSession {
 
     /// The reader read with a buffer of `len` bytes.
     pub fn reader(&self, len: u32) {
-        let len = usize::try_from(len).unwrap_or(usize::MAX).min(32_768);
+        let len = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .min(nlq::server::MAX_READER_SIZE);
         self.reader_size.fetch_max(len, Ordering::SeqCst);
         if let Ok(_p) = self.pending.lock() {
             self.reader_known.store(true, Ordering::SeqCst);
