@@ -24,6 +24,19 @@ impl Default for RandomSeed {
     }
 }
 
+impl RandomSeed {
+    /// The hash of a key given as whole words, as a [`FoldHasher`] would
+    /// fold them (one multiplication each, then one to finish): for keys
+    /// that pack into fewer words than their fields.
+    pub(crate) fn hash_words(&self, words: &[u64]) -> u64 {
+        let mut h = self.build_hasher();
+        for w in words {
+            h.add(*w);
+        }
+        h.finish()
+    }
+}
+
 impl BuildHasher for RandomSeed {
     type Hasher = FoldHasher;
 

@@ -6,19 +6,25 @@
 //! one cache line where a Swiss table reads its control bytes and then,
 //! elsewhere, its bucket. In a table far larger than the caches, that
 //! miss is most of what adding a route or looking one up costs. Slots
-//! are at most three quarters full; a removal shifts the slots after it
+//! are at most half full; a removal shifts the slots after it
 //! back (no tombstones), so that probes stay short however the table
 //! churns. Keys are hashed with a random seed per map ([`RandomSeed`]),
 //! so nobody can choose prefixes that pile up in one run of slots.
 
-use std::hash::{BuildHasher, Hash};
 
 use crate::hash::RandomSeed;
 
 /// A key that has a value no real key takes, to mark a vacant slot.
-pub(crate) trait SlotKey: Copy + Eq + Hash {
+pub(crate) trait SlotKey: Copy + Eq {
     /// Never a real key (a prefix length no family has).
     const VACANT: Self;
+
+    /// Whether this is [`SlotKey::VACANT`] (its length byte alone tells).
+    fn is_vacant(&self) -> bool;
+
+    /// Its hash under `seed`, its fields packed into as few words as
+    /// they fit (a probe hashes once, a removal once per key it moves).
+    fn hash(&self, seed: &RandomSeed) -> u64;
 }
 
 /// An IPv4 prefix: table, destination, length.
@@ -29,10 +35,29 @@ pub(crate) type Key6 = (u32, [u32; 4], u8);
 
 impl SlotKey for Key4 {
     const VACANT: Self = (0, 0, u8::MAX);
+
+    fn is_vacant(&self) -> bool {
+        self.2 == u8::MAX
+    }
+
+    fn hash(&self, seed: &RandomSeed) -> u64 {
+        let (table, dst, len) = *self;
+        seed.hash_words(&[u64::from(table) << 32 | u64::from(dst), u64::from(len)])
+    }
 }
 
 impl SlotKey for Key6 {
     const VACANT: Self = (0, [0; 4], u8::MAX);
+
+    fn is_vacant(&self) -> bool {
+        self.2 == u8::MAX
+    }
+
+    fn hash(&self, seed: &RandomSeed) -> u64 {
+        let (table, [a, b, c, d], len) = *self;
+        let pair = |hi: u32, lo: u32| u64::from(hi) << 32 | u64::from(lo);
+        seed.hash_words(&[pair(table, u32::from(len)), pair(a, b), pair(c, d)])
+    }
 }
 
 /// A slot: a key ([`SlotKey::VACANT`] when free) and its value.
@@ -82,13 +107,13 @@ impl<K: SlotKey> PrefixMap<K> {
         // slots takes the top b bits (none of an empty one, whose
         // `trailing_zeros` is the width of a `usize`).
         let bits = self.slots.len().trailing_zeros();
-        let hash = self.seed.hash_one(key);
+        let hash = key.hash(&self.seed);
         hash.checked_shr(u64::BITS.saturating_sub(bits))
             .unwrap_or(0) as usize
     }
 
     /// The slot that holds `key`, or the vacant one where it would go;
-    /// `None` in an empty table. (A table at most three quarters full
+    /// `None` in an empty table. (A table at most half full
     /// has a vacant slot: the probe ends.)
     fn probe(&self, key: &K) -> Option<usize> {
         // A power of two of slots: the mask keeps `i` among them.
@@ -96,7 +121,7 @@ impl<K: SlotKey> PrefixMap<K> {
         let mut i = self.home(key);
         loop {
             let k = self.slots.get(i)?.key;
-            if k == *key || k == K::VACANT {
+            if k.is_vacant() || k == *key {
                 return Some(i);
             }
             i = i.wrapping_add(1) & mask;
@@ -109,7 +134,7 @@ impl<K: SlotKey> PrefixMap<K> {
             return None;
         }
         let s = self.slots.get(self.probe(key)?)?;
-        (s.key != K::VACANT).then_some(s.value)
+        (!s.key.is_vacant()).then_some(s.value)
     }
 
     /// Sets `key` to `value`; returns the value it had.
@@ -143,7 +168,7 @@ impl<K: SlotKey> PrefixMap<K> {
         }
         let mut hole = self.probe(key)?;
         let found = *self.slots.get(hole)?;
-        if found.key == K::VACANT {
+        if found.key.is_vacant() {
             return None;
         }
         debug_assert!(self.len > 0, "a key found in an empty map");
@@ -158,7 +183,7 @@ impl<K: SlotKey> PrefixMap<K> {
             let Some(&s) = self.slots.get(i) else {
                 break;
             };
-            if s.key == K::VACANT {
+            if s.key.is_vacant() {
                 break;
             }
             let home = self.home(&s.key);
@@ -184,7 +209,7 @@ impl<K: SlotKey> PrefixMap<K> {
             value: 0,
         };
         let old = std::mem::replace(&mut self.slots, vec![vacant; size].into_boxed_slice());
-        for s in old.iter().filter(|s| s.key != K::VACANT) {
+        for s in old.iter().filter(|s| !s.key.is_vacant()) {
             if let Some(slot) = self.probe(&s.key).and_then(|i| self.slots.get_mut(i)) {
                 *slot = *s;
             }
@@ -233,7 +258,7 @@ mod tests {
     }
 
     /// A large map: every key found, removing half leaves the other half,
-    /// and the table stays at most three quarters full.
+    /// and the table stays at most half full.
     #[test]
     fn holds_many_keys_and_removes_half() {
         let mut map = PrefixMap::<Key6>::default();
@@ -241,7 +266,7 @@ mod tests {
         for i in 0..50_000 {
             assert_eq!(map.insert(key(i), i), None);
         }
-        assert!(map.len() * 4 <= map.slots.len() * 3);
+        assert!(map.len() * 2 <= map.slots.len());
         for i in (0..50_000).step_by(2) {
             assert_eq!(map.remove(&key(i)), Some(i));
         }
