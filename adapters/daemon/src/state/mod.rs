@@ -589,7 +589,7 @@ fn load<S: nlq::stack::Stack>(
         if got != r.outcomes {
             return Err(StateError::Replay {
                 index: u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1),
-                what: crate::decode::describe(&r.request),
+                what: r.request.to_string(),
                 expected: r.outcomes.clone(),
                 got,
             });
