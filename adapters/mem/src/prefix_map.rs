@@ -11,7 +11,6 @@
 //! churns. Keys are hashed with a random seed per map ([`RandomSeed`]),
 //! so nobody can choose prefixes that pile up in one run of slots.
 
-
 use crate::hash::RandomSeed;
 
 /// A key that has a value no real key takes, to mark a vacant slot.
