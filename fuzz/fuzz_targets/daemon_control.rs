@@ -110,7 +110,7 @@ fuzz_target!(|data: &[u8]| {
         let before = links(server.stack());
         let readers: Vec<usize> = [1u64, 2]
             .iter()
-            .map(|c| server.reader_size(socks.get(*c).expect("socket").conn))
+            .map(|c| server.reader_size(socks.get(*c).expect("socket")))
             .collect();
         let mut out = Vec::new();
         socks.handle(&mut server, allowed, d, &mut out);
@@ -144,7 +144,7 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(p) = reply {
                     match req {
                         Request::Bind { cookie, .. } | Request::Name { cookie } => {
-                            let conn = socks.get(cookie).expect("socket").conn;
+                            let conn = socks.get(cookie).expect("socket");
                             // Port 0 until bound (bind, or a first send).
                             let port = if server.is_bound(conn) {
                                 server.port(conn)
@@ -199,7 +199,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         for (i, c) in [1u64, 2].iter().enumerate() {
-            let r = server.reader_size(socks.get(*c).expect("socket").conn);
+            let r = server.reader_size(socks.get(*c).expect("socket"));
             assert!(r <= MAX_READER_SIZE.max(readers[i]) && r >= readers[i]);
         }
         for c in conns {

@@ -183,15 +183,16 @@ impl<T: Transport> Handle<T> {
                     if let Some(h) = header_tail(&mut out, at) {
                         restamp(h, |f| f & !NLM_F_ACK, seq, port);
                     }
-                    last_at = Some((at, seq));
+                    last_at = Some(at);
                     if let Some(g) = st.group_start.get_mut(sent) {
                         *g = start;
                     }
                     sent = sent.saturating_add(1);
                 }
-                if let Some((at, seq)) = last_at {
-                    if let Some(h) = header_tail(&mut out, at) {
-                        restamp(h, |f| f | NLM_F_ACK, seq, port);
+                if let Some(at) = last_at {
+                    if let Some([f0, f1, ..]) = header_tail(&mut out, at) {
+                        let flags = u16::from_ne_bytes([*f0, *f1]) | NLM_F_ACK;
+                        [*f0, *f1] = flags.to_ne_bytes();
                     }
                     if let Some(last) = sent.checked_sub(1).and_then(|i| st.barrier.get_mut(i)) {
                         *last = true;

@@ -22,14 +22,6 @@ pub fn mask6(len: u8) -> u128 {
         .unwrap_or(0)
 }
 
-/// The netmask of `len` bits as an address of `ip`'s family.
-pub fn netmask_of(ip: &IpAddr, len: u8) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => IpAddr::V4(mask4(len).into()),
-        IpAddr::V6(_) => IpAddr::V6(mask6(len).into()),
-    }
-}
-
 /// `ip` with its host bits cleared: the network of `ip/len`.
 pub fn network(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
@@ -91,10 +83,7 @@ mod tests {
         assert_eq!(mask6(64), u128::MAX << 64);
         let ip = IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3));
         assert_eq!(network(ip, 16), IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0)));
-        assert_eq!(
-            netmask_of(&ip, 20),
-            IpAddr::V4(Ipv4Addr::new(255, 255, 240, 0))
-        );
+        assert_eq!(Ipv4Addr::from(mask4(20)), Ipv4Addr::new(255, 255, 240, 0));
         let v6: IpAddr = "2001:db8::1".parse().unwrap();
         assert_eq!(network(v6, 32), "2001:db8::".parse::<IpAddr>().unwrap());
     }

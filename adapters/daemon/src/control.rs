@@ -26,26 +26,12 @@ pub fn rmem_max() -> u32 {
         .unwrap_or(DEFAULT_RMEM_MAX)
 }
 
-/// A socket connection, as control requests name it: its connection in
-/// the server, which keeps everything else of it (options, receive
-/// buffer, the reader's size).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Socket {
-    /// The connection in the server.
-    pub conn: ConnId,
-}
-
-impl Socket {
-    /// A socket connection as it starts.
-    pub fn new(conn: ConnId) -> Self {
-        Socket { conn }
-    }
-}
-
-/// The socket connections by cookie, and the answers to control requests.
+/// The socket connections by cookie (each the connection in the server,
+/// which keeps everything else of it: options, receive buffer, the
+/// reader's size), and the answers to control requests.
 #[derive(Debug, Clone)]
 pub struct Sockets {
-    by_cookie: HashMap<u64, Socket>,
+    by_cookie: HashMap<u64, ConnId>,
     rmem_max: u32,
 }
 
@@ -67,11 +53,11 @@ impl Sockets {
 
     /// Registers a socket connection under `cookie` (replacing any other).
     pub fn insert(&mut self, cookie: u64, conn: ConnId) {
-        self.by_cookie.insert(cookie, Socket::new(conn));
+        self.by_cookie.insert(cookie, conn);
     }
 
     /// Forgets a socket connection.
-    pub fn remove(&mut self, cookie: u64) -> Option<Socket> {
+    pub fn remove(&mut self, cookie: u64) -> Option<ConnId> {
         self.by_cookie.remove(&cookie)
     }
 
@@ -81,8 +67,8 @@ impl Sockets {
     }
 
     /// The connection named by `cookie`.
-    pub fn get(&self, cookie: u64) -> Option<&Socket> {
-        self.by_cookie.get(&cookie)
+    pub fn get(&self, cookie: u64) -> Option<ConnId> {
+        self.by_cookie.get(&cookie).copied()
     }
 
     /// The number of socket connections.
@@ -112,8 +98,8 @@ impl Sockets {
         remote::emit_reply(out, result.map(|()| payload.as_slice()));
     }
 
-    fn socket(&mut self, cookie: u64) -> Result<&mut Socket, i32> {
-        self.by_cookie.get_mut(&cookie).ok_or(EBADF)
+    fn socket(&self, cookie: u64) -> Result<ConnId, i32> {
+        self.get(cookie).ok_or(EBADF)
     }
 
     /// Answers one request: the payload goes to `payload`.
@@ -130,12 +116,12 @@ impl Sockets {
                 port,
                 groups,
             } => {
-                let conn = self.socket(cookie)?.conn;
+                let conn = self.socket(cookie)?;
                 server.bind(conn, port, groups)?;
                 put_name(server, conn, payload);
             }
             Request::Name { cookie } => {
-                let conn = self.socket(cookie)?.conn;
+                let conn = self.socket(cookie)?;
                 put_name(server, conn, payload);
             }
             Request::SetOption {
@@ -145,16 +131,16 @@ impl Sockets {
                 value,
             } => {
                 let rmem_max = self.rmem_max;
-                let sock = self.socket(cookie)?;
+                let conn = self.socket(cookie)?;
                 match level {
                     SOL_NETLINK => {
                         if let Some(opt) = SockOpt::from_sol_netlink(name, value)? {
-                            server.set_option(sock.conn, opt)?;
+                            server.set_option(conn, opt)?;
                         }
                     }
                     SOL_SOCKET => {
                         let bytes = rcvbuf_from_setsockopt(name, value, allowed, rmem_max)?;
-                        server.set_option(sock.conn, SockOpt::RcvBuf(bytes))?;
+                        server.set_option(conn, SockOpt::RcvBuf(bytes))?;
                     }
                     _ => return Err(ENOPROTOOPT),
                 }
@@ -164,26 +150,26 @@ impl Sockets {
                 level,
                 name,
             } => {
-                let sock = self.socket(cookie)?;
+                let conn = self.socket(cookie)?;
                 let v = match (level, name) {
                     (SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS) => {
                         // The whole bitmap, as the kernel copies it: one
                         // u32 word per 32 groups (rtnetlink has two).
-                        let groups = server.groups(sock.conn);
+                        let groups = server.groups(conn);
                         payload.extend_from_slice(&(groups as u32).to_ne_bytes());
                         payload.extend_from_slice(&((groups >> 32) as u32).to_ne_bytes());
                         return Ok(());
                     }
-                    (SOL_NETLINK, _) => server.get_option(sock.conn, name)?,
+                    (SOL_NETLINK, _) => server.get_option(conn, name)?,
                     (SOL_SOCKET, SO_RCVBUF) => {
-                        u32::try_from(server.rcvbuf(sock.conn)).unwrap_or(u32::MAX)
+                        u32::try_from(server.rcvbuf(conn)).unwrap_or(u32::MAX)
                     }
                     _ => return Err(ENOPROTOOPT),
                 };
                 payload.extend_from_slice(&v.to_ne_bytes());
             }
             Request::ReaderSize { cookie, len } => {
-                let conn = self.socket(cookie)?.conn;
+                let conn = self.socket(cookie)?;
                 server.note_reader_size(conn, usize::try_from(len).unwrap_or(usize::MAX));
             }
             Request::Ioctl { request, ifreq } => {

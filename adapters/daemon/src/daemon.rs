@@ -1015,12 +1015,12 @@ impl<S: Stack> Daemon<S> {
     /// [`UNPRIVILEGED_SOCKET_BUFFER`]: what waits for it is counted once,
     /// in the server's queue.
     fn size_send_buffer(&mut self, cookie: u64) {
-        let Some(sock) = self.sockets.get(cookie).copied() else {
+        let Some(conn) = self.sockets.get(cookie) else {
             return;
         };
         for c in self.conns.iter().flatten() {
             if matches!(c.kind, Kind::Socket { cookie: k, .. } if k == cookie) {
-                let bytes = self.server.rcvbuf(sock.conn);
+                let bytes = self.server.rcvbuf(conn);
                 sys::set_send_buffer(c.fd.as_fd(), socket_buffer_for(c.allowed, bytes));
                 return;
             }
