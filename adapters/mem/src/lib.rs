@@ -572,13 +572,13 @@ impl<D: DataPlane> Stack for MemStack<D> {
         events: Events<'_>,
     ) -> StackResult<()> {
         self.touch();
-        shape::addr(addr)?;
+        shape::addr(addr, false)?;
         self.addr_add(addr, flags, events)
     }
 
     fn del_addr(&mut self, addr: &AddrRepr, events: Events<'_>) -> StackResult<()> {
         self.touch();
-        shape::addr(addr)?;
+        shape::addr(addr, true)?;
         self.addr_del(addr, events)
     }
 

@@ -27,11 +27,18 @@ fn family_mismatch(v4: bool, ips: &[Option<IpAddr>]) -> StackResult<()> {
     Ok(())
 }
 
-/// An address request.
-pub(crate) fn addr(req: &AddrRepr) -> StackResult<()> {
+/// An address request: to add one, or (`deleting`) to delete one. An
+/// IPv4 delete does not check the prefix length (`inet_rtm_deladdr`: an
+/// address named with a longer one than IPv4 has is not found).
+pub(crate) fn addr(req: &AddrRepr, deleting: bool) -> StackResult<()> {
     let (v4, max) = family(req.header.family)?;
-    if req.header.prefix_len > max {
-        return Err(StackError::with_message(EINVAL, "Invalid prefix length"));
+    if req.header.prefix_len > max && !(v4 && deleting) {
+        let text = if v4 {
+            "ipv4: Invalid prefix length"
+        } else {
+            "ipv6: Invalid prefix length"
+        };
+        return Err(StackError::with_message(EINVAL, text));
     }
     family_mismatch(v4, &[req.local, req.address])
 }
@@ -51,10 +58,13 @@ mod tests {
     fn shapes_the_server_refuses_are_refused() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let a = AddrRepr::new(ip("10.0.0.1"), 33, 2);
-        assert_eq!(addr(&a).unwrap_err().errno, EINVAL);
+        assert_eq!(addr(&a, false).unwrap_err().errno, EINVAL);
+        assert!(addr(&a, true).is_ok(), "an IPv4 delete does not check it");
+        let a = AddrRepr::new(ip("2001:db8::1"), 129, 2);
+        assert_eq!(addr(&a, true).unwrap_err().errno, EINVAL);
         let mut a = AddrRepr::new(ip("10.0.0.1"), 24, 2);
         a.local = Some(ip("2001:db8::1"));
-        assert_eq!(addr(&a).unwrap_err().errno, EINVAL);
+        assert_eq!(addr(&a, false).unwrap_err().errno, EINVAL);
         let mut r = RouteRepr::new(ip("2001:db8::"), 129);
         assert_eq!(route(&r).unwrap_err().errno, EINVAL);
         r.header.dst_len = 64;

@@ -3,7 +3,7 @@
 
 use core::net::IpAddr;
 
-use crate::errno::{EINVAL, EOPNOTSUPP, EPERM};
+use crate::errno::{EINVAL, ENODEV, EOPNOTSUPP, EPERM};
 use crate::stack::{
     CreateFlags, Event, LinkChange, LinkKey, Listeners, NewLink, Stack, StackResult,
 };
@@ -329,7 +329,8 @@ impl<S: Stack> Server<S> {
     /// `RTM_GETADDR` without `NLM_F_DUMP`: IPv4 has no handler for it; IPv6
     /// looks the address up (`inet6_rtm_getaddr`).
     fn get_addr(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
-        let req = addr_repr(msg)?;
+        // Neither family's lookup reads the prefix length.
+        let (req, _) = addr_request(msg)?;
         if req.header.family != AF_INET6 {
             return Err(Failure::errno(EOPNOTSUPP));
         }
@@ -349,29 +350,59 @@ impl<S: Stack> Server<S> {
         Ok(())
     }
 
-    /// The link an address or route change names must exist.
-    fn require_link(&self, index: u32) -> Checked<()> {
-        if self.stack.has_link(index) {
+    /// The link an address request names, refused with its family's
+    /// words when it is missing.
+    fn require_addr_link(&self, req: &AddrRepr) -> Checked<()> {
+        if self.stack.has_link(req.header.index)
+            || self.stack.link(LinkKey::Index(req.header.index)).is_ok()
+        {
             return Ok(());
         }
-        match self.stack.link(LinkKey::Index(index)) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        Err(Failure::new(
+            ENODEV,
+            match req.header.family {
+                AF_INET => "ipv4: Device not found",
+                _ => "ipv6: Unable to find the interface",
+            },
+        ))
     }
 
+    /// `inet_rtm_newaddr` / `inet6_rtm_newaddr`, in their order of
+    /// checks: IPv4 the prefix, `IFA_LOCAL`, the link; IPv6 an address,
+    /// the link, the prefix.
     fn new_addr(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
-        let req = addr_repr(msg)?;
-        check_addr(&req, true)?;
-        self.require_link(req.header.index)?;
+        let (req, too_long) = addr_request(msg)?;
+        if req.header.family == AF_INET {
+            if too_long {
+                return Err(Failure::new(EINVAL, "ipv4: Invalid prefix length"));
+            }
+            if req.local.is_none() {
+                return Err(Failure::new(EINVAL, "ipv4: Local address is not supplied"));
+            }
+            self.require_addr_link(&req)?;
+        } else {
+            require_addr6(&req)?;
+            self.require_addr_link(&req)?;
+            if too_long {
+                return Err(Failure::new(EINVAL, "ipv6: Invalid prefix length"));
+            }
+        }
         let flags = CreateFlags(msg.flags());
         self.change(id, msg, |s, ev| s.add_addr(&req, flags, ev))
     }
 
+    /// `inet_rtm_deladdr` / `inet6_rtm_deladdr`: IPv4 checks the link and
+    /// never the prefix (an address named with a longer one is not
+    /// found); IPv6 an address, the prefix, the link.
     fn del_addr(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
-        let req = addr_repr(msg)?;
-        check_addr(&req, false)?;
-        self.require_link(req.header.index)?;
+        let (req, too_long) = addr_request(msg)?;
+        if req.header.family != AF_INET {
+            require_addr6(&req)?;
+            if too_long {
+                return Err(Failure::new(EINVAL, "ipv6: Invalid prefix length"));
+            }
+        }
+        self.require_addr_link(&req)?;
         self.change(id, msg, |s, ev| s.del_addr(&req, ev))
     }
 
@@ -463,10 +494,26 @@ fn link_repr(msg: &NlMsg<'_>) -> Checked<LinkRepr> {
     LinkRepr::parse(&m).map_err(Failure::malformed)
 }
 
-fn addr_repr(msg: &NlMsg<'_>) -> Checked<AddrRepr> {
+/// An address request: its repr, and whether its prefix is longer than
+/// its family's. Such a prefix is kept as sent (the attributes are read
+/// as with the longest the family has), for the caller to refuse where
+/// the kernel's family checks it, or, deleting an IPv4 address, to match
+/// nothing.
+fn addr_request(msg: &NlMsg<'_>) -> Checked<(AddrRepr, bool)> {
     let m = request::addr_message(msg)?;
     request::inet_family(m.family())?;
-    AddrRepr::parse(&m).map_err(Failure::malformed)
+    let header = m.header();
+    let longest = if header.family == AF_INET { 32 } else { 128 };
+    if header.prefix_len <= longest {
+        return Ok((AddrRepr::parse(&m).map_err(Failure::malformed)?, false));
+    }
+    let mut payload = msg.payload().to_vec();
+    if let Some(len) = payload.get_mut(1) {
+        *len = longest;
+    }
+    let mut req = AddrRepr::parse_payload(&payload).map_err(Failure::malformed)?;
+    req.header.prefix_len = header.prefix_len;
+    Ok((req, true))
 }
 
 fn route_repr(msg: &NlMsg<'_>) -> Checked<RouteRepr> {
@@ -499,17 +546,11 @@ fn link_change(req: &LinkRepr, cur: Option<&LinkRepr>) -> LinkChange {
 /// The checks `inet_rtm_newaddr` / `inet6_rtm_newaddr` (and the deletes)
 /// make before looking at the device, past those of [`AddrRepr::parse`]
 /// (the family, and the prefix length it allows).
-fn check_addr(a: &AddrRepr, adding: bool) -> Checked<()> {
-    let v4 = a.header.family == AF_INET;
-    // Deleting an IPv4 address may name none: the first one goes.
-    let needed = adding || !v4;
-    let has_addr = if v4 {
-        a.local.is_some()
-    } else {
-        a.local.is_some() || a.address.is_some()
-    };
-    if needed && !has_addr {
-        return Err(Failure::new(EINVAL, "Missing IFA_LOCAL"));
+/// An IPv6 address request names its address (`IFA_LOCAL` or
+/// `IFA_ADDRESS`): `EINVAL`, without a word, otherwise.
+fn require_addr6(a: &AddrRepr) -> Checked<()> {
+    if a.local.is_none() && a.address.is_none() {
+        return Err(Failure::errno(EINVAL));
     }
     Ok(())
 }

@@ -10,9 +10,9 @@ use nlq::wire::consts::*;
 use nlq::wire::{AddrRepr, FamilyHeader, HwAddr, LinkRepr, NlMsgHeader, RouteRepr};
 
 use crate::harness::{
-    addr_body, addr_ip, describe_all, errno_name, fail, family_of, link_by_index, link_by_name,
-    new_link_body, prefix_outcome, refused, route_add_body, route_del_body, split, unsupported,
-    Conn, Ctx, Msg, Step,
+    addr_body, addr_ip, describe_all, errno_name, expect_answer, fail, family_of, link_by_index,
+    link_by_name, new_link_body, prefix_outcome, refused, route_add_body, route_del_body, split,
+    unsupported, Conn, Ctx, Msg, Step,
 };
 use crate::{Endpoint, Outcome, TestLink};
 
@@ -93,6 +93,8 @@ specs! {
         "Deleting an IPv6 address that is not there: EADDRNOTAVAIL";
     "addresses", addr_bad_prefix,
         "An address with a prefix longer than the family's (/33, /129): EINVAL";
+    "addresses", addr_refusals,
+        "Address requests without an address, on a missing link or with an over-long prefix (/33, /129), added and deleted: the kernel's errno and extended-ACK text, in its order of checks";
     "addresses", addr_missing_link,
         "An address on a link that does not exist: ENODEV";
     "addresses", addr_dump_family,
@@ -909,6 +911,198 @@ fn addr_bad_prefix<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
             NLM_F_CREATE | NLM_F_EXCL,
             &|w| req.emit(w),
         )?;
+    }
+    Ok(())
+}
+
+/// One case of [`addr_refusals`]: what it sends, and the errno and
+/// extended-ACK text the kernel answers.
+struct RefusalCase {
+    what: String,
+    kind: u16,
+    body: AddrRepr,
+    errno: i32,
+    text: Option<&'static str>,
+}
+
+/// The kernel's answers to address requests it refuses. An IPv4 add
+/// (`inet_validate_rtm`) checks the prefix, then `IFA_LOCAL`, then the
+/// link; an IPv4 delete checks the link and never the prefix (an address
+/// named with `/33` is simply not found). IPv6 checks that the request
+/// names an address first (`EINVAL`, no text); then an add checks the
+/// link before the prefix, a delete the prefix before the link.
+fn refusal_cases(ip: IpAddr, link: u32, missing: u32) -> Vec<RefusalCase> {
+    let named = |len: u8, index: u32| AddrRepr::new(ip, len, index).with_local(ip);
+    let bare = |len: u8, index: u32| AddrRepr {
+        address: None,
+        ..AddrRepr::new(ip, len, index)
+    };
+    let case = |what: &str, kind: u16, body: AddrRepr, errno: i32, text: Option<&'static str>| {
+        RefusalCase {
+            what: format!("{what} ({ip}/{})", body.header.prefix_len),
+            kind,
+            body,
+            errno,
+            text,
+        }
+    };
+    if ip.is_ipv4() {
+        let long = Some("ipv4: Invalid prefix length");
+        let missing_link = Some("ipv4: Device not found");
+        let not_found = Some("ipv4: Address not found");
+        let no_local = Some("ipv4: Local address is not supplied");
+        vec![
+            case(
+                "add without IFA_LOCAL",
+                RTM_NEWADDR,
+                bare(24, link),
+                EINVAL,
+                no_local,
+            ),
+            case(
+                "add on a missing link",
+                RTM_NEWADDR,
+                named(24, missing),
+                ENODEV,
+                missing_link,
+            ),
+            case(
+                "delete on a missing link",
+                RTM_DELADDR,
+                named(24, missing),
+                ENODEV,
+                missing_link,
+            ),
+            case("add", RTM_NEWADDR, named(33, link), EINVAL, long),
+            case(
+                "add without IFA_LOCAL",
+                RTM_NEWADDR,
+                bare(33, link),
+                EINVAL,
+                long,
+            ),
+            case(
+                "add on a missing link",
+                RTM_NEWADDR,
+                named(33, missing),
+                EINVAL,
+                long,
+            ),
+            case(
+                "delete",
+                RTM_DELADDR,
+                named(33, link),
+                EADDRNOTAVAIL,
+                not_found,
+            ),
+            case(
+                "delete on a missing link",
+                RTM_DELADDR,
+                named(33, missing),
+                ENODEV,
+                missing_link,
+            ),
+        ]
+    } else {
+        let long = Some("ipv6: Invalid prefix length");
+        let missing_link = Some("ipv6: Unable to find the interface");
+        vec![
+            case(
+                "add without an address",
+                RTM_NEWADDR,
+                bare(64, link),
+                EINVAL,
+                None,
+            ),
+            case(
+                "delete without an address",
+                RTM_DELADDR,
+                bare(64, link),
+                EINVAL,
+                None,
+            ),
+            case(
+                "add on a missing link",
+                RTM_NEWADDR,
+                named(64, missing),
+                ENODEV,
+                missing_link,
+            ),
+            case(
+                "delete on a missing link",
+                RTM_DELADDR,
+                named(64, missing),
+                ENODEV,
+                missing_link,
+            ),
+            case("add", RTM_NEWADDR, named(129, link), EINVAL, long),
+            case(
+                "add without an address",
+                RTM_NEWADDR,
+                bare(129, link),
+                EINVAL,
+                None,
+            ),
+            case(
+                "add on a missing link",
+                RTM_NEWADDR,
+                named(129, missing),
+                ENODEV,
+                missing_link,
+            ),
+            case("delete", RTM_DELADDR, named(129, link), EINVAL, long),
+            case(
+                "delete without an address",
+                RTM_DELADDR,
+                bare(129, link),
+                EINVAL,
+                None,
+            ),
+            case(
+                "delete on a missing link",
+                RTM_DELADDR,
+                named(129, missing),
+                EINVAL,
+                long,
+            ),
+        ]
+    }
+}
+
+fn addr_refusals<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+    let mut ips = Vec::new();
+    if cx.setup.ipv4 {
+        ips.push(V4.0);
+    }
+    if cx.setup.ipv6 {
+        ips.push(V6.0);
+    }
+    if ips.is_empty() {
+        return Err(unsupported("the setup has neither IPv4 nor IPv6"));
+    }
+    let link = cx.link()?.index;
+    let missing = cx.missing_index()?;
+    let conn = cx.connect()?;
+    cx.set_option(conn, SockOpt::ExtAck(true))?;
+    for ip in ips {
+        for c in refusal_cases(ip, link, missing) {
+            let flags = match c.kind {
+                RTM_NEWADDR => NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+                _ => NLM_F_ACK,
+            };
+            let (seq, msgs) = cx.exchange_on(conn, c.kind, flags, &|w| c.body.emit(w))?;
+            expect_answer(&c.what, c.errno, seq, &msgs)?;
+            let text = msgs
+                .first()
+                .and_then(|m| m.error())
+                .and_then(|e| e.ext_ack().msg);
+            if text != c.text {
+                return Err(fail(format!(
+                    "{}: extended-ACK text {text:?}, the kernel's {:?}",
+                    c.what, c.text
+                )));
+            }
+        }
     }
     Ok(())
 }
