@@ -94,7 +94,7 @@ impl<S> Guarded<S> {
         let r = f(&mut self.inner);
         self.in_change = false;
         self.outcomes
-            .push(r.as_ref().map_or_else(|e| e.errno, |_| 0));
+            .push(r.as_ref().map_or_else(|e| e.errno.get(), |_| 0));
         r
     }
 }
