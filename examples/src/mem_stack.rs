@@ -162,7 +162,7 @@ fn main() -> Result<(), nlinline::Error> {
 fn result(r: nlinline::Result<impl Sized>) -> String {
     match r {
         Ok(_) => "ok".into(),
-        Err(e) => format!("{} ({})", nlq::errno::Errno(e.errno()), e),
+        Err(e) => format!("{} ({})", e.errno(), e),
     }
 }
 

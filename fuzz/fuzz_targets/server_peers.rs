@@ -21,7 +21,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nlq::errno::{ECONNREFUSED, EPERM};
+use nlq::errno::Errno;
 use nlq::server::{Delivery, Server};
 use nlq_mem::MemStack;
 
@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
         let r = server.send_to(from, port, groups, datagram);
         let needs_right = port != 0 || group != 0;
         if needs_right && from_i >= 2 {
-            assert_eq!(r, Err(EPERM));
+            assert_eq!(r, Err(Errno::EPERM));
             for (i, &c) in conns.iter().enumerate() {
                 assert_eq!(
                     server.queued_datagrams(c),
@@ -81,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         if port != 0 && target.is_none() {
-            assert_eq!(r, Err(ECONNREFUSED));
+            assert_eq!(r, Err(Errno::ECONNREFUSED));
         } else {
             assert_eq!(
                 r,

@@ -216,7 +216,7 @@ impl<T: Transport> Handle<T> {
                 r.unwrap_or_else(|| {
                     Err(match failure {
                         Some((_, true)) => Error::Timeout,
-                        Some((errno, false)) => Error::Io(io::Error::from_raw_os_error(errno)),
+                        Some((errno, false)) => Error::Io(io::Error::from(errno)),
                         None => Error::Unexpected("no answer"),
                     })
                 })

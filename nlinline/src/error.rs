@@ -3,6 +3,8 @@
 use std::fmt;
 use std::io;
 
+use nlq::errno::Errno;
+
 /// Why a request failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -10,8 +12,8 @@ pub enum Error {
     /// The stack refused the request: `NLMSG_ERROR` with this (positive)
     /// errno, and the extended-ACK text and offset when it gave them.
     Refused {
-        /// The errno, e.g. `libc::EEXIST`.
-        errno: i32,
+        /// The errno, e.g. `Errno(libc::EEXIST)`.
+        errno: Errno,
         /// The extended-ACK message, e.g. "Nexthop device is not up".
         message: Option<String>,
         /// The offset in the request of the attribute at fault.
@@ -33,14 +35,15 @@ pub enum Error {
 impl Error {
     /// The errno this error stands for: the stack's, the I/O error's,
     /// `ETIMEDOUT`, `EBADMSG` for malformed answers, `EINVAL` for requests
-    /// that could not be built.
-    pub fn errno(&self) -> i32 {
+    /// that could not be built. It compares equal to the raw value
+    /// (`e.errno() == libc::EEXIST`).
+    pub fn errno(&self) -> Errno {
         match self {
             Error::Refused { errno, .. } => *errno,
-            Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
-            Error::Timeout => libc::ETIMEDOUT,
-            Error::Malformed(_) | Error::Unexpected(_) => libc::EBADMSG,
-            Error::Invalid(_) => libc::EINVAL,
+            Error::Io(e) => Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+            Error::Timeout => Errno(libc::ETIMEDOUT),
+            Error::Malformed(_) | Error::Unexpected(_) => Errno(libc::EBADMSG),
+            Error::Invalid(_) => Errno::EINVAL,
         }
     }
 
@@ -60,8 +63,8 @@ impl fmt::Display for Error {
                 errno,
                 message: Some(m),
                 ..
-            } => write!(f, "{m} ({})", io::Error::from_raw_os_error(*errno)),
-            Error::Refused { errno, .. } => write!(f, "{}", io::Error::from_raw_os_error(*errno)),
+            } => write!(f, "{m} ({})", io::Error::from(*errno)),
+            Error::Refused { errno, .. } => write!(f, "{}", io::Error::from(*errno)),
             Error::Io(e) => write!(f, "netlink transport: {e}"),
             Error::Timeout => f.write_str("no netlink answer in time"),
             Error::Malformed(e) => write!(f, "malformed netlink answer: {e}"),
@@ -108,9 +111,9 @@ impl From<Error> for io::Error {
                 errno,
                 message: None,
                 ..
-            } => io::Error::from_raw_os_error(errno),
+            } => io::Error::from(errno),
             other => {
-                let kind = io::Error::from_raw_os_error(other.errno()).kind();
+                let kind = io::Error::from(other.errno()).kind();
                 io::Error::new(kind, other)
             }
         }
@@ -127,7 +130,7 @@ mod tests {
     #[test]
     fn errno_and_text_survive_conversion() {
         let e = Error::Refused {
-            errno: libc::ENETDOWN,
+            errno: Errno(libc::ENETDOWN),
             message: Some("Nexthop device is not up".into()),
             offset: None,
         };
@@ -141,7 +144,7 @@ mod tests {
         assert_eq!(inner.message(), Some("Nexthop device is not up"));
 
         let plain: io::Error = Error::Refused {
-            errno: libc::EEXIST,
+            errno: Errno(libc::EEXIST),
             message: None,
             offset: None,
         }

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use nlq::errno::Errno;
 use nlq::wire::{consts::*, Message, Messages, NlMsg, NlMsgHeader, Writer};
 
 use crate::error::{Error, Result};
@@ -240,11 +241,11 @@ pub(crate) fn check(e: &nlq::wire::ErrorMessage<'_>) -> Result<i32> {
 }
 
 /// The positive errno of a negative status (`i32::MIN` saturates).
-fn errno_of(status: i32) -> i32 {
-    status.checked_neg().unwrap_or(i32::MAX)
+fn errno_of(status: i32) -> Errno {
+    Errno(status.checked_neg().unwrap_or(i32::MAX))
 }
 
-fn refused(errno: i32, ext: nlq::wire::ExtAck<'_>) -> Error {
+fn refused(errno: Errno, ext: nlq::wire::ExtAck<'_>) -> Error {
     Error::Refused {
         errno,
         message: ext.msg.map(str::to_owned),

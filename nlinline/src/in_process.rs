@@ -8,6 +8,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use nlq::errno::Errno;
 use nlq::server::{ConnId, Datagram, Server, SockOpt};
 use nlq::stack::{Event, Stack};
 
@@ -91,12 +92,12 @@ impl<S: Stack> Client<S> {
     }
 
     /// `bind(2)` (see [`Server::bind`](nlq::server::Server::bind)).
-    pub fn bind(&self, port: u32, groups: u32) -> Result<(), i32> {
+    pub fn bind(&self, port: u32, groups: u32) -> Result<(), Errno> {
         self.shared.with(|s| s.bind(self.id, port, groups))
     }
 
     /// Sets a socket option.
-    pub fn set_option(&self, opt: SockOpt) -> Result<(), i32> {
+    pub fn set_option(&self, opt: SockOpt) -> Result<(), Errno> {
         self.shared.with(|s| s.set_option(self.id, opt))
     }
 
@@ -106,13 +107,13 @@ impl<S: Stack> Client<S> {
     }
 
     /// The next datagram, if one is ready (see [`Server::next_datagram`](nlq::server::Server::next_datagram)).
-    pub fn try_recv(&self, max: usize) -> Result<Option<Datagram>, i32> {
+    pub fn try_recv(&self, max: usize) -> Result<Option<Datagram>, Errno> {
         self.shared.lock().next_datagram(self.id, max)
     }
 
     /// The next datagram, waiting up to `timeout` for one (another client's
     /// change may bring a notification). `Ok(None)` when none came in time.
-    pub fn recv_timeout(&self, max: usize, timeout: Duration) -> Result<Option<Datagram>, i32> {
+    pub fn recv_timeout(&self, max: usize, timeout: Duration) -> Result<Option<Datagram>, Errno> {
         let deadline = Instant::now().checked_add(timeout);
         let mut server = self.shared.lock();
         loop {

@@ -73,6 +73,7 @@ pub use link::{LinkRef, NameIndex};
 pub use link_kind::{BridgeOptions, LinkKind, MacvlanMode, Vxlan};
 pub use monitor::{Event, Group, Monitor};
 pub use nexthop::Nexthop;
+pub use nlq::errno::Errno;
 pub use nlq::wire;
 pub use route::{NextHop, Route};
 pub use rule::Rule;

@@ -250,7 +250,7 @@ impl<T: Transport> Handle<T> {
         l.address
             .and_then(|a| <[u8; 6]>::try_from(&a[..]).ok())
             .ok_or(Error::Refused {
-                errno: libc::ENODATA,
+                errno: crate::Errno(libc::ENODATA),
                 message: None,
                 offset: None,
             })

@@ -309,7 +309,7 @@ impl<S: nlq::stack::Stack> Transport for crate::in_process::Client<S> {
     }
 
     fn set_socket_option(&mut self, opt: SockOpt) -> io::Result<()> {
-        crate::in_process::Client::set_option(self, opt).map_err(io::Error::from_raw_os_error)
+        crate::in_process::Client::set_option(self, opt).map_err(io::Error::from)
     }
 
     /// Dumps are cut into datagrams of `size` bytes as they are read.
@@ -319,9 +319,7 @@ impl<S: nlq::stack::Stack> Transport for crate::in_process::Client<S> {
         size: usize,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
-        let got = self
-            .recv_timeout(size, timeout.unwrap_or(Duration::ZERO))
-            .map_err(io::Error::from_raw_os_error)?;
+        let got = self.recv_timeout(size, timeout.unwrap_or(Duration::ZERO))?;
         let d = got.ok_or(io::ErrorKind::TimedOut)?;
         buf.clear();
         buf.extend_from_slice(&d.bytes);

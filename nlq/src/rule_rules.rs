@@ -14,7 +14,7 @@
 
 use core::net::IpAddr;
 
-use crate::errno::EINVAL;
+use crate::errno::{Errno, EINVAL};
 use crate::stack::{Cursor, StackError, StackResult, Visit};
 use crate::wire::consts::*;
 use crate::wire::{FibRuleHdr, PortRange, RuleRepr};
@@ -250,7 +250,7 @@ pub enum RuleStep {
     LookUp(u32),
     /// The lookup fails with this errno (`unreachable`: `ENETUNREACH`,
     /// `prohibit`: `EACCES`, `blackhole` and unknown actions: `EINVAL`).
-    Refuse(i32),
+    Refuse(Errno),
 }
 
 /// A walk of the rules in order (`fib_rules_lookup`), one rule at a time;
@@ -290,9 +290,9 @@ impl RuleWalk {
             }
             FR_ACT_NOP => RuleStep::Next,
             FR_ACT_TO_TBL => RuleStep::LookUp(r.table_id()),
-            FR_ACT_UNREACHABLE => RuleStep::Refuse(crate::errno::ENETUNREACH),
-            FR_ACT_PROHIBIT => RuleStep::Refuse(crate::errno::EACCES),
-            _ => RuleStep::Refuse(EINVAL),
+            FR_ACT_UNREACHABLE => RuleStep::Refuse(Errno::ENETUNREACH),
+            FR_ACT_PROHIBIT => RuleStep::Refuse(Errno::EACCES),
+            _ => RuleStep::Refuse(Errno::EINVAL),
         }
     }
 }

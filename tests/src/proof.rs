@@ -217,7 +217,7 @@ pub type Outcome = i32;
 fn errno<T>(r: nlinline::Result<T>) -> Outcome {
     match r {
         Ok(_) => 0,
-        Err(e) => e.errno(),
+        Err(e) => e.errno().get(),
     }
 }
 

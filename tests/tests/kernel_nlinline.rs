@@ -34,7 +34,7 @@ fn setup() -> (Handle<KernelSocket>, u32) {
     (h, br)
 }
 
-fn errno<T: std::fmt::Debug>(r: nlinline::Result<T>) -> i32 {
+fn errno<T: std::fmt::Debug>(r: nlinline::Result<T>) -> nlinline::Errno {
     r.expect_err("the kernel refuses this").errno()
 }
 
@@ -301,7 +301,10 @@ fn wide_multipath<T: nlinline::Transport>(
     h: &mut Handle<T>,
     dev: u32,
     n: u32,
-) -> (Result<(), i32>, Option<nlinline::wire::RouteRepr>) {
+) -> (
+    Result<(), nlinline::Errno>,
+    Option<nlinline::wire::RouteRepr>,
+) {
     h.addr_add(v4(10, 1, 0, 1), 16, dev).unwrap();
     let hops = (0..n)
         .map(|i| NextHop {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use nlq::errno::{EBADF, EINVAL, ENOPROTOOPT, EPERM};
+use nlq::errno::Errno;
 use nlq::server::{rcvbuf_from_setsockopt, ConnId, Server, SockOpt};
 use nlq::stack::Stack;
 use nlq::wire::consts::{NETLINK_LIST_MEMBERSHIPS, SOL_NETLINK, SOL_SOCKET, SO_RCVBUF};
@@ -93,13 +93,15 @@ impl Sockets {
         out: &mut Vec<u8>,
     ) {
         let mut payload = Vec::new();
-        let result = Request::parse(datagram)
-            .and_then(|req| self.answer(server, allowed, &req, &mut payload));
+        let result = Request::parse(datagram).and_then(|req| {
+            self.answer(server, allowed, &req, &mut payload)
+                .map_err(i32::from)
+        });
         remote::emit_reply(out, result.map(|()| payload.as_slice()));
     }
 
-    fn socket(&self, cookie: u64) -> Result<ConnId, i32> {
-        self.get(cookie).ok_or(EBADF)
+    fn socket(&self, cookie: u64) -> Result<ConnId, Errno> {
+        self.get(cookie).ok_or(Errno::EBADF)
     }
 
     /// Answers one request: the payload goes to `payload`.
@@ -109,7 +111,7 @@ impl Sockets {
         allowed: bool,
         req: &Request,
         payload: &mut Vec<u8>,
-    ) -> Result<(), i32> {
+    ) -> Result<(), Errno> {
         match *req {
             Request::Bind {
                 cookie,
@@ -142,7 +144,7 @@ impl Sockets {
                         let bytes = rcvbuf_from_setsockopt(name, value, allowed, rmem_max)?;
                         server.set_option(conn, SockOpt::RcvBuf(bytes))?;
                     }
-                    _ => return Err(ENOPROTOOPT),
+                    _ => return Err(Errno::ENOPROTOOPT),
                 }
             }
             Request::GetOption {
@@ -164,7 +166,7 @@ impl Sockets {
                     (SOL_SOCKET, SO_RCVBUF) => {
                         u32::try_from(server.rcvbuf(conn)).unwrap_or(u32::MAX)
                     }
-                    _ => return Err(ENOPROTOOPT),
+                    _ => return Err(Errno::ENOPROTOOPT),
                 };
                 payload.extend_from_slice(&v.to_ne_bytes());
             }
@@ -174,7 +176,7 @@ impl Sockets {
             }
             Request::Ioctl { request, ifreq } => {
                 if req.changes_state() && !allowed {
-                    return Err(EPERM);
+                    return Err(Errno::EPERM);
                 }
                 let mut ifr = ifreq;
                 server.change_stack(|s, ev| {
@@ -185,7 +187,7 @@ impl Sockets {
             Request::IfConf { len } => {
                 let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
                 let conf = nlq::emulate::ioctl::ifconf(server.stack(), len)?;
-                let n = u32::try_from(conf.len).map_err(|_| EINVAL)?;
+                let n = u32::try_from(conf.len).map_err(|_| Errno::EINVAL)?;
                 payload.extend_from_slice(&n.to_ne_bytes());
                 for r in &conf.records {
                     payload.extend_from_slice(r);
@@ -224,7 +226,7 @@ impl Sockets {
             Request::Sync { .. } => {}
             // The daemon's loop answers it too (it hands requests to the
             // stack and records them); here nothing can carry it.
-            Request::SendTo { .. } => return Err(EBADF),
+            Request::SendTo { .. } => return Err(Errno::EBADF),
         }
         Ok(())
     }
@@ -246,7 +248,7 @@ fn put_name<S: Stack>(server: &Server<S>, conn: ConnId, payload: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
-    use nlq::errno::{EADDRINUSE, EOPNOTSUPP};
+    use nlq::errno::{EADDRINUSE, EBADF, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM};
     use nlq::server::{DEFAULT_RCVBUF, DUMP_GOODSIZE, MAX_READER_SIZE};
     use nlq::wire::consts::*;
     use nlq_mem::MemStack;

@@ -64,7 +64,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nlq::errno::{EBADF, EIO, ENOBUFS};
+use nlq::errno::{Errno, EIO, ENOBUFS};
 use nlq::server::{ConnId, Delivery, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
 use nlq::wire::consts::SOL_SOCKET;
@@ -235,7 +235,7 @@ pub struct Daemon<S: Stack> {
     /// Control connections waiting for the answer to a `Sync` or a
     /// `SendTo` (its errno, if it failed), given once the turn's replies
     /// are written.
-    synced: Vec<(usize, Option<i32>)>,
+    synced: Vec<(usize, Option<Errno>)>,
     /// The turn's changes were undone (a panic left the stack in a state
     /// its records cannot rebuild): handled as a failed commit.
     turn_undone: bool,
@@ -434,7 +434,7 @@ impl<S: Stack> Daemon<S> {
     /// The control connection in `control` is answered (`error`: the
     /// errno, if any) once the turn's replies are written; it is not read
     /// until then.
-    fn answer_after_turn(&mut self, control: usize, error: Option<i32>) {
+    fn answer_after_turn(&mut self, control: usize, error: Option<Errno>) {
         if let Some(c) = self.conns.get_mut(control).and_then(Option::as_mut) {
             // One reply waits at a time.
             c.reading = false;
@@ -449,12 +449,12 @@ impl<S: Stack> Daemon<S> {
     /// handled and recorded as the connection's own requests.
     fn send_to(&mut self, control: usize, cookie: u64, port: u32, groups: u32, datagram: &[u8]) {
         let result = match self.socket_of(cookie) {
-            None => Err(EBADF),
+            None => Err(Errno::EBADF),
             Some((slot, conn)) => {
                 // Catching up may close the connection: looked up again.
                 self.catch_up(slot);
                 match self.socket_of(cookie) {
-                    None => Err(EBADF),
+                    None => Err(Errno::EBADF),
                     Some(_) => self
                         .server
                         .send_to(conn, port, groups, datagram)
@@ -482,7 +482,7 @@ impl<S: Stack> Daemon<S> {
                 .map(|c| &mut c.kind)
             {
                 let mut reply = Vec::new();
-                remote::emit_reply(&mut reply, error.map_or(Ok(&[]), Err));
+                remote::emit_reply(&mut reply, error.map_or(Ok(&[]), |e| Err(e.get())));
                 replies.push_back(reply);
             }
             self.flush(slot);
@@ -944,7 +944,7 @@ impl<S: Stack> Daemon<S> {
             let outcomes = self.server.stack_mut().take_outcomes();
             if let Err(caught) = handled {
                 // Answered, not recorded (replaying it would panic again).
-                self.server.answer_unhandled(conn, m.as_bytes(), EIO);
+                self.server.answer_unhandled(conn, m.as_bytes(), Errno::EIO);
                 let what = format!(
                     "{} from port {}",
                     crate::decode::describe(&m),
@@ -1223,7 +1223,7 @@ fn flush_socket<S: Stack>(
                             bytes: d.bytes,
                         }
                     }
-                    Err(errno) => error_out(errno),
+                    Err(errno) => error_out(errno.get()),
                 }
             }
         };

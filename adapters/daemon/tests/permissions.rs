@@ -144,7 +144,7 @@ fn child_changes_the_stack() {
     let mut h = SocketClient::handle(&path).unwrap();
     let errno = match h.link_set_mtu("lo", 1400) {
         Ok(()) => 0,
-        Err(e) => e.errno(),
+        Err(e) => e.errno().get(),
     };
     println!("CHILD-ERRNO={errno}");
 }

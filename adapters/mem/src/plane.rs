@@ -380,7 +380,7 @@ mod tests {
         };
         let mut events = 0;
         let e = s.set_link(7, &change, &mut |_| events += 1).unwrap_err();
-        assert_eq!((e.errno, e.message), (EOPNOTSUPP, Some("no renames")));
+        assert_eq!((e.errno.get(), e.message), (EOPNOTSUPP, Some("no renames")));
         assert_eq!(events, 0);
         assert_eq!(s.link_of(7).map(|l| l.mtu()), Some(1500));
         let mtu = LinkChange {

@@ -250,7 +250,7 @@ impl<D: DataPlane> MemStack<D> {
             // `fib_check_nh_v4_gw` asks for no protocol.
             let table = match walk.step(r, resolved, &q, 0, &index_of) {
                 RuleStep::Next => continue,
-                RuleStep::Refuse(e) => return Err(e),
+                RuleStep::Refuse(e) => return Err(e.get()),
                 RuleStep::LookUp(table) => table,
             };
             match self.lookup4(addr, &[table], oif, min_scope) {

@@ -68,7 +68,7 @@ fn check(ops: &[Op], datagram: usize) -> Result<(), String> {
         let (r, events) = run(&mut s, op);
         let at = || format!("request {i} {op:?}");
         let refused = r.as_ref().err().is_some_and(|e| {
-            matches!(e.errno, EOPNOTSUPP | ENOBUFS)
+            matches!(e.errno, Errno::EOPNOTSUPP | Errno::ENOBUFS)
                 || e.message.is_some_and(|m| m.starts_with("smoltcp:"))
         });
         if refused && (!events.is_empty() || config(&s) != before) {

@@ -124,7 +124,7 @@ fn address_edge_cases() {
     let mut rig = Rig::new();
     for &(a, len, errno) in cases {
         let got = rig.stack.add_addr(&addr(a, len), EXCL, &mut |_| {});
-        assert_eq!(got.err().map_or(0, |e| e.errno), errno, "{a}/{len}");
+        assert_eq!(got.err().map_or(0, |e| e.errno.get()), errno, "{a}/{len}");
         rig.poll()
             .unwrap_or_else(|e| panic!("after {a}/{len}: {e}"));
     }
@@ -167,7 +167,7 @@ fn link_edge_cases() {
         (65521, 0),
     ] {
         let got = rig.stack.set_link(INDEX, &mtu(m), &mut |_| {});
-        assert_eq!(got.err().map_or(0, |e| e.errno), errno, "mtu {m}");
+        assert_eq!(got.err().map_or(0, |e| e.errno.get()), errno, "mtu {m}");
         rig.poll().unwrap();
     }
     let mac = |b: &[u8]| LinkChange {
@@ -182,7 +182,11 @@ fn link_edge_cases() {
         (&[0x02, 0, 0, 0, 0, 9, 9, 9][..], 0),
     ] {
         let got = rig.stack.set_link(INDEX, &mac(m), &mut |_| {});
-        assert_eq!(got.err().map_or(0, |e| e.errno), errno, "mac {m:02x?}");
+        assert_eq!(
+            got.err().map_or(0, |e| e.errno.get()),
+            errno,
+            "mac {m:02x?}"
+        );
         rig.poll().unwrap();
     }
     let other = rig.stack.set_link(INDEX + 1, &mtu(1500), &mut |_| {});
@@ -231,7 +235,7 @@ fn route_edge_cases() {
     ];
     for (r, errno) in cases {
         let got = rig.stack.add_route(&r, EXCL, &mut |_| {});
-        assert_eq!(got.err().map_or(0, |e| e.errno), errno, "{r:?}");
+        assert_eq!(got.err().map_or(0, |e| e.errno.get()), errno, "{r:?}");
         rig.poll().unwrap();
     }
     let mut mixed = via("10.6.0.0", 16, "10.0.0.254");

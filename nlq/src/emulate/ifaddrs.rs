@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{collect_addrs, collect_links, link_name};
+use crate::errno::Errno;
 use crate::stack::Stack;
 use crate::wire::consts::{AF_INET, AF_INET6, AF_PACKET, AF_UNSPEC};
 use crate::wire::{AddrRepr, HwAddr, LinkRepr, LinkStats, LinkStats64};
@@ -124,7 +125,7 @@ impl IfAddrRecord {
 ///   retries until the dumps agree).
 ///
 /// The stack's errno when a dump fails.
-pub fn getifaddrs<S: Stack + ?Sized>(stack: &S) -> Result<Vec<IfAddrRecord>, i32> {
+pub fn getifaddrs<S: Stack + ?Sized>(stack: &S) -> Result<Vec<IfAddrRecord>, Errno> {
     let links = collect_links(stack)?;
     let addrs = collect_addrs(stack, AF_UNSPEC)?;
     let mut out: Vec<IfAddrRecord> = links.iter().map(link_record).collect();
@@ -237,7 +238,6 @@ fn narrow(s: &LinkStats64) -> LinkStats {
 mod tests {
     use super::*;
     use crate::emulate::testing::fixture;
-    use crate::errno::EOPNOTSUPP;
     use crate::stack::{StackResult, Visit};
     use crate::wire::consts::*;
 
@@ -367,6 +367,6 @@ mod tests {
                 Ok(())
             }
         }
-        assert_eq!(getifaddrs(&LinksOnly), Err(EOPNOTSUPP));
+        assert_eq!(getifaddrs(&LinksOnly), Err(Errno::EOPNOTSUPP));
     }
 }

@@ -56,6 +56,7 @@
 //! ```
 //! use core::ops::ControlFlow;
 //! use nlq::emulate::ioctl::{ifreq, ifreq_int, ioctl, SIOCGIFINDEX};
+//! use nlq::errno::Errno;
 //! use nlq::stack::{Stack, StackResult, Visit};
 //! use nlq::wire::{IfName, LinkRepr};
 //!
@@ -76,14 +77,14 @@
 //! ioctl(&mut OneLink, SIOCGIFINDEX, &mut ifr, &mut |_| {}).unwrap();
 //! assert_eq!(ifreq_int(&ifr), 7);
 //! let mut ifr = ifreq("eth1");
-//! assert_eq!(ioctl(&mut OneLink, SIOCGIFINDEX, &mut ifr, &mut |_| {}), Err(19)); // ENODEV
+//! assert_eq!(ioctl(&mut OneLink, SIOCGIFINDEX, &mut ifr, &mut |_| {}), Err(Errno::ENODEV));
 //! ```
 
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr};
 use core::ops::ControlFlow;
 
-use crate::errno::{EADDRNOTAVAIL, EINVAL, ENODEV, EOPNOTSUPP};
+use crate::errno::Errno;
 use crate::prefix::mask4;
 use crate::stack::{CreateFlags, Events, LinkChange, LinkKey, Stack};
 use crate::wire::consts::{
@@ -311,7 +312,7 @@ pub fn ioctl<S: Stack + ?Sized>(
     request: u64,
     ifr: &mut IfReq,
     events: Events<'_>,
-) -> Result<(), i32> {
+) -> Result<(), Errno> {
     // Linux copies the answer out only on success: work on a copy.
     let mut work = *ifr;
     dispatch(stack, request, &mut work, events)?;
@@ -324,7 +325,7 @@ fn dispatch<S: Stack + ?Sized>(
     request: u64,
     ifr: &mut IfReq,
     events: Events<'_>,
-) -> Result<(), i32> {
+) -> Result<(), Errno> {
     match request {
         SIOCGIFNAME => get_name(stack, ifr),
         SIOCGIFINDEX | SIOCGIFFLAGS | SIOCGIFMTU | SIOCGIFTXQLEN | SIOCGIFHWADDR | SIOCGIFMAP
@@ -342,8 +343,8 @@ fn dispatch<S: Stack + ?Sized>(
         SIOCSIFADDR | SIOCSIFDSTADDR | SIOCSIFBRDADDR | SIOCSIFNETMASK => {
             set_inet(stack, request, ifr, events)
         }
-        SIOCGIFCONF => Err(EINVAL),
-        _ => Err(EOPNOTSUPP),
+        SIOCGIFCONF => Err(Errno::EINVAL),
+        _ => Err(Errno::EOPNOTSUPP),
     }
 }
 
@@ -364,7 +365,7 @@ pub struct IfConf {
 /// `None` when `ifc_buf` is NULL: then nothing is written and
 /// [`IfConf::len`] is the size needed. With a buffer, as many whole records
 /// as fit are returned (Linux stops silently when the buffer is full).
-pub fn ifconf<S: Stack + ?Sized>(stack: &S, buf_len: Option<usize>) -> Result<IfConf, i32> {
+pub fn ifconf<S: Stack + ?Sized>(stack: &S, buf_len: Option<usize>) -> Result<IfConf, Errno> {
     let links = crate::emulate::collect_links(stack)?;
     let addrs = crate::emulate::collect_addrs(stack, AF_INET)?;
     let mut count = 0usize;
@@ -404,9 +405,9 @@ impl RequestName {
 }
 
 /// The name in `ifr`; `ENODEV` when it cannot name a link (not UTF-8).
-fn request_name(ifr: &IfReq) -> Result<RequestName, i32> {
-    let s = core::str::from_utf8(ifreq_name(ifr)).map_err(|_| ENODEV)?;
-    let full = IfName::try_from_str(s).ok_or(ENODEV)?;
+fn request_name(ifr: &IfReq) -> Result<RequestName, Errno> {
+    let s = core::str::from_utf8(ifreq_name(ifr)).map_err(|_| Errno::ENODEV)?;
+    let full = IfName::try_from_str(s).ok_or(Errno::ENODEV)?;
     Ok(RequestName {
         alias: s.contains(':'),
         full,
@@ -414,24 +415,24 @@ fn request_name(ifr: &IfReq) -> Result<RequestName, i32> {
 }
 
 /// The link a request names (alias stripped); `ENODEV` when none.
-fn named_link<S: Stack + ?Sized>(stack: &S, name: &RequestName) -> Result<LinkRepr, i32> {
+fn named_link<S: Stack + ?Sized>(stack: &S, name: &RequestName) -> Result<LinkRepr, Errno> {
     link_by_name(stack, name.link())
 }
 
 /// The link called `name`; `ENODEV` when none (or the name is empty).
-pub(crate) fn link_by_name<S: Stack + ?Sized>(stack: &S, name: &str) -> Result<LinkRepr, i32> {
+pub(crate) fn link_by_name<S: Stack + ?Sized>(stack: &S, name: &str) -> Result<LinkRepr, Errno> {
     if name.is_empty() {
-        return Err(ENODEV);
+        return Err(Errno::ENODEV);
     }
     stack.link(LinkKey::Name(name)).map_err(|e| e.errno)
 }
 
-fn get_name<S: Stack + ?Sized>(stack: &S, ifr: &mut IfReq) -> Result<(), i32> {
-    let index = u32::try_from(ifreq_int(ifr)).map_err(|_| ENODEV)?;
+fn get_name<S: Stack + ?Sized>(stack: &S, ifr: &mut IfReq) -> Result<(), Errno> {
+    let index = u32::try_from(ifreq_int(ifr)).map_err(|_| Errno::ENODEV)?;
     if index == 0 {
-        return Err(ENODEV);
+        return Err(Errno::ENODEV);
     }
-    let link = stack.link(LinkKey::Index(index)).map_err(|e| e.errno)?;
+    let link = stack.link(LinkKey::Index(index))?;
     let name = link.name.as_ref().map_or("", |n| n.as_str());
     ifreq_set_name(ifr, name.as_bytes());
     Ok(())
@@ -470,7 +471,7 @@ fn set_link<S: Stack + ?Sized>(
     request: u64,
     ifr: &mut IfReq,
     events: Events<'_>,
-) -> Result<(), i32> {
+) -> Result<(), Errno> {
     let name = request_name(ifr)?;
     let link = named_link(stack, &name)?;
     let index = link.header.index;
@@ -484,34 +485,36 @@ fn set_link<S: Stack + ?Sized>(
                 let addr = inet_addrs(stack, &link)?
                     .into_iter()
                     .find(|a| label_of(a, link_name(&link)) == name.full.as_str())
-                    .ok_or(EADDRNOTAVAIL)?;
+                    .ok_or(Errno::EADDRNOTAVAIL)?;
                 if flags & IFF_UP == 0 {
-                    stack.del_addr(&addr, events).map_err(|e| e.errno)?;
+                    stack.del_addr(&addr, events)?;
                 }
                 return Ok(());
             }
             change.flags = flags;
             change.flags_mask = 0xffff;
         }
-        SIOCSIFMTU => change.mtu = Some(u32::try_from(ifreq_int(ifr)).map_err(|_| EINVAL)?),
-        SIOCSIFTXQLEN => change.txqlen = Some(u32::try_from(ifreq_int(ifr)).map_err(|_| EINVAL)?),
+        SIOCSIFMTU => change.mtu = Some(u32::try_from(ifreq_int(ifr)).map_err(|_| Errno::EINVAL)?),
+        SIOCSIFTXQLEN => {
+            change.txqlen = Some(u32::try_from(ifreq_int(ifr)).map_err(|_| Errno::EINVAL)?)
+        }
         SIOCSIFHWADDR => {
             let len = link.address.as_ref().map_or(0, |a| a.len());
             if len == 0 {
-                return Err(EOPNOTSUPP);
+                return Err(Errno::EOPNOTSUPP);
             }
             if len > SOCKADDR_SIZE {
-                return Err(EINVAL);
+                return Err(Errno::EINVAL);
             }
             let (family, _) = ifreq_hwaddr(ifr);
             if family != link.header.kind {
-                return Err(EINVAL);
+                return Err(Errno::EINVAL);
             }
             let bytes = take::<SOCKADDR_SIZE>(ifr, SA_DATA);
-            let addr = bytes.get(..len).ok_or(EINVAL)?;
-            change.address = Some(HwAddr::try_from_slice(addr).ok_or(EINVAL)?);
+            let addr = bytes.get(..len).ok_or(Errno::EINVAL)?;
+            change.address = Some(HwAddr::try_from_slice(addr).ok_or(Errno::EINVAL)?);
         }
-        _ => return Err(EOPNOTSUPP),
+        _ => return Err(Errno::EOPNOTSUPP),
     }
     stack.set_link(index, &change, events).map_err(|e| e.errno)
 }
@@ -527,17 +530,15 @@ fn label_of<'a>(a: &'a AddrRepr, link_name: &'a str) -> &'a str {
 }
 
 /// The IPv4 addresses of `link`, in the stack's order.
-fn inet_addrs<S: Stack + ?Sized>(stack: &S, link: &LinkRepr) -> Result<Vec<AddrRepr>, i32> {
+fn inet_addrs<S: Stack + ?Sized>(stack: &S, link: &LinkRepr) -> Result<Vec<AddrRepr>, Errno> {
     let index = link.header.index;
     let mut out = Vec::new();
-    stack
-        .addrs(AF_INET, 0, &mut |a: &AddrRepr| {
-            if a.header.family == AF_INET && a.header.index == index {
-                out.push(*a);
-            }
-            ControlFlow::Continue(())
-        })
-        .map_err(|e| e.errno)?;
+    stack.addrs(AF_INET, 0, &mut |a: &AddrRepr| {
+        if a.header.family == AF_INET && a.header.index == index {
+            out.push(*a);
+        }
+        ControlFlow::Continue(())
+    })?;
     Ok(out)
 }
 
@@ -592,7 +593,7 @@ fn bad_mask(mask: u32) -> bool {
     inv & inv.wrapping_add(1) != 0
 }
 
-fn get_inet<S: Stack + ?Sized>(stack: &S, request: u64, ifr: &mut IfReq) -> Result<(), i32> {
+fn get_inet<S: Stack + ?Sized>(stack: &S, request: u64, ifr: &mut IfReq) -> Result<(), Errno> {
     let (family, wanted) = ifreq_addr(ifr);
     let name = request_name(ifr)?;
     let link = named_link(stack, &name)?;
@@ -608,7 +609,7 @@ fn get_inet<S: Stack + ?Sized>(stack: &S, request: u64, ifr: &mut IfReq) -> Resu
     };
     let a = bsd
         .or_else(|| addrs.iter().find(label))
-        .ok_or(EADDRNOTAVAIL)?;
+        .ok_or(Errno::EADDRNOTAVAIL)?;
     let answer = match request {
         SIOCGIFADDR => local_of(a),
         SIOCGIFDSTADDR => address_of(a),
@@ -635,10 +636,10 @@ fn set_inet<S: Stack + ?Sized>(
     request: u64,
     ifr: &mut IfReq,
     events: Events<'_>,
-) -> Result<(), i32> {
+) -> Result<(), Errno> {
     let (family, value) = ifreq_addr(ifr);
     if family != u16::from(AF_INET) {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     let value = u32::from(value);
     let name = request_name(ifr)?;
@@ -650,11 +651,11 @@ fn set_inet<S: Stack + ?Sized>(
     let create = CreateFlags(NLM_F_CREATE | NLM_F_EXCL);
     let new = match (request, old) {
         (SIOCSIFADDR, old) => {
-            let abc = classful_prefix(value).ok_or(EINVAL)?;
+            let abc = classful_prefix(value).ok_or(Errno::EINVAL)?;
             let mut new = match old {
                 Some(old) if local_of(&old) == value => return Ok(()),
                 Some(old) => {
-                    stack.del_addr(&old, &mut *events).map_err(|e| e.errno)?;
+                    stack.del_addr(&old, &mut *events)?;
                     let mut new = readd(&old);
                     new.cache_info = None;
                     new
@@ -688,12 +689,12 @@ fn set_inet<S: Stack + ?Sized>(
             new.broadcast = (broadcast != 0).then(|| ipv4(broadcast));
             new
         }
-        (_, None) => return Err(EADDRNOTAVAIL),
+        (_, None) => return Err(Errno::EADDRNOTAVAIL),
         (SIOCSIFBRDADDR, Some(old)) => {
             if broadcast_of(&old) == value {
                 return Ok(());
             }
-            stack.del_addr(&old, &mut *events).map_err(|e| e.errno)?;
+            stack.del_addr(&old, &mut *events)?;
             let mut new = readd(&old);
             new.broadcast = (value != 0).then(|| ipv4(value));
             new
@@ -702,8 +703,8 @@ fn set_inet<S: Stack + ?Sized>(
             if address_of(&old) == value {
                 return Ok(());
             }
-            classful_prefix(value).ok_or(EINVAL)?;
-            stack.del_addr(&old, &mut *events).map_err(|e| e.errno)?;
+            classful_prefix(value).ok_or(Errno::EINVAL)?;
+            stack.del_addr(&old, &mut *events)?;
             let mut new = readd(&old);
             new.address = Some(ipv4(value));
             new
@@ -711,13 +712,13 @@ fn set_inet<S: Stack + ?Sized>(
         (_, Some(old)) => {
             // SIOCSIFNETMASK
             if bad_mask(value) {
-                return Err(EINVAL);
+                return Err(Errno::EINVAL);
             }
             let old_mask = mask4(old.header.prefix_len);
             if old_mask == value {
                 return Ok(());
             }
-            stack.del_addr(&old, &mut *events).map_err(|e| e.errno)?;
+            stack.del_addr(&old, &mut *events)?;
             let mut new = readd(&old);
             let prefix = u8::try_from(value.leading_ones()).unwrap_or(32);
             new.header.prefix_len = prefix;
@@ -744,7 +745,7 @@ mod tests {
 
     /// Runs one ioctl, returning its result and the events it reported as
     /// `("+" | "-", label, local)` for addresses and `("link", name, flags)`.
-    fn run(s: &mut TestStack, req: u64, ifr: &mut IfReq) -> (Result<(), i32>, Vec<String>) {
+    fn run(s: &mut TestStack, req: u64, ifr: &mut IfReq) -> (Result<(), Errno>, Vec<String>) {
         let mut ev = Vec::new();
         let r = ioctl(s, req, ifr, &mut |e| {
             ev.push(match e {
@@ -763,7 +764,7 @@ mod tests {
         ifr
     }
 
-    fn err(s: &mut TestStack, req: u64, ifr: &mut IfReq) -> i32 {
+    fn err(s: &mut TestStack, req: u64, ifr: &mut IfReq) -> Errno {
         run(s, req, ifr).0.unwrap_err()
     }
 

@@ -25,6 +25,7 @@ use core::fmt::Write;
 use core::net::{IpAddr, Ipv6Addr};
 
 use super::{collect_addrs, collect_links, link_name};
+use crate::errno::Errno;
 use crate::stack::{Mc6Load, Stack};
 use crate::wire::consts::*;
 use crate::wire::{Attrs, LinkRepr};
@@ -103,7 +104,7 @@ fn groups4(l: &LinkRepr) -> Vec<[u8; 4]> {
 }
 
 /// The IPv6 addresses of each link, in the stack's order.
-fn v6_addrs<S: Stack + ?Sized>(stack: &S) -> Result<Vec<(u32, Ipv6Addr)>, i32> {
+fn v6_addrs<S: Stack + ?Sized>(stack: &S) -> Result<Vec<(u32, Ipv6Addr)>, Errno> {
     Ok(collect_addrs(stack, AF_INET6)?
         .iter()
         .filter_map(|a| match a.local.or(a.address) {
@@ -124,7 +125,7 @@ fn addrs_of(all: &[(u32, Ipv6Addr)], index: u32) -> Vec<Ipv6Addr> {
 /// per link with groups a line (index, name, count, querier `V3`) and a
 /// line per group (the address as the kernel prints a `__be32` with
 /// `%08X` on a little-endian machine, one user, no timer).
-pub fn proc_igmp<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
+pub fn proc_igmp<S: Stack + ?Sized>(stack: &S) -> Result<String, Errno> {
     let mut out = String::from("Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n");
     for l in collect_links(stack)? {
         let groups = groups4(&l);
@@ -155,7 +156,7 @@ pub fn proc_igmp<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
 /// IPv6 and per group, newest first: index, name, the group without
 /// colons, users, flags (loaded into the device, and no reports for
 /// ff02::1 and ff01::1), no timer.
-pub fn proc_igmp6<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
+pub fn proc_igmp6<S: Stack + ?Sized>(stack: &S) -> Result<String, Errno> {
     let addrs = v6_addrs(stack)?;
     let mut out = String::new();
     for l in collect_links(stack)? {
@@ -185,7 +186,7 @@ pub fn proc_igmp6<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
 /// The text of `/proc/net/dev_mcast` (`dev_mc_seq_show`): per link but
 /// `lo` and per link-layer address of its groups, oldest first: index,
 /// name, one reference, not global, the address in hex.
-pub fn proc_dev_mcast<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
+pub fn proc_dev_mcast<S: Stack + ?Sized>(stack: &S) -> Result<String, Errno> {
     let addrs = v6_addrs(stack)?;
     let links = collect_links(stack)?;
     let mut lists: Vec<(u32, McList)> = links

@@ -11,6 +11,7 @@
 use alloc::vec::Vec;
 use core::ops::ControlFlow;
 
+use crate::errno::Errno;
 use crate::stack::Stack;
 use crate::wire::{AddrRepr, LinkRepr};
 
@@ -28,14 +29,12 @@ pub use mcast::{proc_dev_mcast, proc_igmp, proc_igmp6};
 pub use procfs::{proc_if_inet6, proc_net_dev};
 
 /// Every link, in the stack's order; the stack's errno on failure.
-pub(crate) fn collect_links<S: Stack + ?Sized>(stack: &S) -> Result<Vec<LinkRepr>, i32> {
+pub(crate) fn collect_links<S: Stack + ?Sized>(stack: &S) -> Result<Vec<LinkRepr>, Errno> {
     let mut out = Vec::new();
-    stack
-        .links(0, &mut |l: &LinkRepr| {
-            out.push(l.clone());
-            ControlFlow::Continue(())
-        })
-        .map_err(|e| e.errno)?;
+    stack.links(0, &mut |l: &LinkRepr| {
+        out.push(l.clone());
+        ControlFlow::Continue(())
+    })?;
     Ok(out)
 }
 
@@ -45,16 +44,14 @@ pub(crate) fn collect_links<S: Stack + ?Sized>(stack: &S) -> Result<Vec<LinkRepr
 pub(crate) fn collect_addrs<S: Stack + ?Sized>(
     stack: &S,
     family: u8,
-) -> Result<Vec<AddrRepr>, i32> {
+) -> Result<Vec<AddrRepr>, Errno> {
     let mut out = Vec::new();
-    stack
-        .addrs(family, 0, &mut |a: &AddrRepr| {
-            if family == crate::wire::consts::AF_UNSPEC || a.header.family == family {
-                out.push(*a);
-            }
-            ControlFlow::Continue(())
-        })
-        .map_err(|e| e.errno)?;
+    stack.addrs(family, 0, &mut |a: &AddrRepr| {
+        if family == crate::wire::consts::AF_UNSPEC || a.header.family == family {
+            out.push(*a);
+        }
+        ControlFlow::Continue(())
+    })?;
     Ok(out)
 }
 

@@ -4,6 +4,7 @@ use alloc::string::String;
 use core::fmt::Write;
 
 use super::{collect_links, link_name};
+use crate::errno::Errno;
 use crate::stack::Stack;
 use crate::wire::{LinkRepr, LinkStats, LinkStats64};
 
@@ -26,7 +27,7 @@ fn ipv6_scope(a: &core::net::Ipv6Addr) -> u8 {
 /// `"%pi6 %02x %02x %02x %02x %8s\n"` (address, link index, prefix length,
 /// scope, the low byte of the address flags, link name), in the stack's
 /// order (the kernel walks a hash table).
-pub fn proc_if_inet6<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
+pub fn proc_if_inet6<S: Stack + ?Sized>(stack: &S) -> Result<String, Errno> {
     let links = collect_links(stack)?;
     let mut out = String::new();
     for a in super::collect_addrs(stack, crate::wire::consts::AF_INET6)? {
@@ -62,7 +63,7 @@ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packet
 /// `rx_missed_errors` to `rx_dropped`, `frame` sums the length, overrun, CRC
 /// and frame errors, and `carrier` the carrier, aborted, window and
 /// heartbeat errors (wrapping like the kernel's `u64` sums).
-pub fn proc_net_dev<S: Stack + ?Sized>(stack: &S) -> Result<String, i32> {
+pub fn proc_net_dev<S: Stack + ?Sized>(stack: &S) -> Result<String, Errno> {
     let links = collect_links(stack)?;
     let mut out = String::from(HEADER);
     for link in &links {

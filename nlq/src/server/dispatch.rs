@@ -458,7 +458,7 @@ impl<S: Stack> Server<S> {
         let mut route = self
             .stack
             .route_get(&query)
-            .map_err(|e| crate::stack::StackError::new(e.errno))?;
+            .map_err(|e| crate::stack::StackError::from(e.errno))?;
         if req.header.family == AF_INET && req.header.flags & RTM_F_LOOKUP_TABLE == 0 {
             // `inet_rtm_getroute` names the table looked up only when
             // asked; else main.

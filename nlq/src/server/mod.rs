@@ -43,7 +43,7 @@ use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::errno::{EBADF, EINVAL, ENOBUFS, ENOPROTOOPT, EPERM};
+use crate::errno::Errno;
 use crate::stack::{Event, Stack};
 use crate::wire::consts::*;
 use crate::wire::{Buffer, Messages, Writer};
@@ -122,12 +122,12 @@ pub fn rcvbuf_from_setsockopt(
     value: u32,
     allowed: bool,
     rmem_max: u32,
-) -> Result<usize, i32> {
+) -> Result<usize, Errno> {
     let v = match name {
         SO_RCVBUF => value.min(rmem_max),
         SO_RCVBUFFORCE => {
             if !allowed {
-                return Err(EPERM);
+                return Err(Errno::EPERM);
             }
             if i32::try_from(value).is_err() {
                 0
@@ -135,7 +135,7 @@ pub fn rcvbuf_from_setsockopt(
                 value
             }
         }
-        _ => return Err(ENOPROTOOPT),
+        _ => return Err(Errno::ENOPROTOOPT),
     };
     let doubled = usize::try_from(v).unwrap_or(usize::MAX).saturating_mul(2);
     Ok(doubled.max(MIN_RCVBUF))
@@ -295,7 +295,7 @@ impl SockOpt {
     /// `ENOPROTOOPT` for a name the server does not keep (as the kernel
     /// answers unknown names). `Ok(None)` is kept for options accepted
     /// without effect (none today).
-    pub fn from_sol_netlink(name: i32, value: u32) -> Result<Option<SockOpt>, i32> {
+    pub fn from_sol_netlink(name: i32, value: u32) -> Result<Option<SockOpt>, Errno> {
         Ok(Some(match name {
             NETLINK_ADD_MEMBERSHIP => SockOpt::AddMembership(value),
             NETLINK_DROP_MEMBERSHIP => SockOpt::DropMembership(value),
@@ -306,7 +306,7 @@ impl SockOpt {
             NETLINK_PKTINFO => SockOpt::PktInfo(value != 0),
             NETLINK_BROADCAST_ERROR => SockOpt::BroadcastError(value != 0),
             NETLINK_LISTEN_ALL_NSID => SockOpt::ListenAllNsid(value != 0),
-            _ => return Err(ENOPROTOOPT),
+            _ => return Err(Errno::ENOPROTOOPT),
         }))
     }
 }
@@ -473,23 +473,23 @@ impl<S: Stack> Server<S> {
     /// 1 to 32 as a bitmask. `EADDRINUSE` if another connection has the
     /// port; `EINVAL` on a bound connection (one that was bound or has
     /// sent) for any port but its own, as on Linux.
-    pub fn bind(&mut self, id: ConnId, port: u32, groups: u32) -> Result<(), i32> {
+    pub fn bind(&mut self, id: ConnId, port: u32, groups: u32) -> Result<(), Errno> {
         let taken = port != 0
             && self
                 .conns
                 .iter()
                 .enumerate()
                 .any(|(i, c)| i != id.0 as usize && c.as_ref().is_some_and(|c| c.port == port));
-        let c = self.conn_mut(id).ok_or(EBADF)?;
+        let c = self.conn_mut(id).ok_or(Errno::EBADF)?;
         if c.bound {
             // As netlink_bind: a bound socket may only name its own port
             // (0 included: it is not "any" any more).
             if port != c.port {
-                return Err(EINVAL);
+                return Err(Errno::EINVAL);
             }
         } else if port != 0 && port != c.port {
             if taken {
-                return Err(crate::errno::EADDRINUSE);
+                return Err(Errno::EADDRINUSE);
             }
             c.port = port;
         }
@@ -500,12 +500,12 @@ impl<S: Stack> Server<S> {
     }
 
     /// Sets a socket option.
-    pub fn set_option(&mut self, id: ConnId, opt: SockOpt) -> Result<(), i32> {
-        let c = self.conn_mut(id).ok_or(EBADF)?;
+    pub fn set_option(&mut self, id: ConnId, opt: SockOpt) -> Result<(), Errno> {
+        let c = self.conn_mut(id).ok_or(Errno::EBADF)?;
         match opt {
             SockOpt::AddMembership(g) | SockOpt::DropMembership(g) => {
                 if !(1..=MAX_GROUP).contains(&g) {
-                    return Err(EINVAL);
+                    return Err(Errno::EINVAL);
                 }
                 let bit = 1u64 << g.saturating_sub(1);
                 if matches!(opt, SockOpt::AddMembership(_)) {
@@ -557,8 +557,8 @@ impl<S: Stack> Server<S> {
 
     /// Reads a `SOL_NETLINK` option back (`getsockopt`), as the kernel
     /// reports it: flags as 0/1, memberships as the bitmask of groups 1–32.
-    pub fn get_option(&self, id: ConnId, name: i32) -> Result<u32, i32> {
-        let c = self.conn(id).ok_or(EBADF)?;
+    pub fn get_option(&self, id: ConnId, name: i32) -> Result<u32, Errno> {
+        let c = self.conn(id).ok_or(Errno::EBADF)?;
         Ok(match name {
             NETLINK_EXT_ACK => u32::from(c.ext_ack),
             NETLINK_CAP_ACK => u32::from(c.cap_ack),
@@ -568,7 +568,7 @@ impl<S: Stack> Server<S> {
             NETLINK_BROADCAST_ERROR => u32::from(c.broadcast_error),
             NETLINK_LISTEN_ALL_NSID => u32::from(c.listen_all_nsid),
             NETLINK_LIST_MEMBERSHIPS => c.groups as u32,
-            _ => return Err(ENOPROTOOPT),
+            _ => return Err(Errno::ENOPROTOOPT),
         })
     }
 
@@ -633,11 +633,11 @@ impl<S: Stack> Server<S> {
     /// stack failed on it (a panic caught around [`Server::handle_datagram`]), so that
     /// the client is answered rather than left waiting. Framing as in
     /// [`Server::handle_datagram`].
-    pub fn answer_unhandled(&mut self, id: ConnId, datagram: &[u8], errno: i32) {
+    pub fn answer_unhandled(&mut self, id: ConnId, datagram: &[u8], errno: Errno) {
         for msg in Messages::new(datagram) {
             let Ok(msg) = msg else { break };
             if msg.flags() & NLM_F_REQUEST != 0 {
-                self.answer(id, &msg, request::Failure::errno(errno));
+                self.answer(id, &msg, request::Failure::errno(errno.get()));
             }
         }
     }
@@ -647,18 +647,18 @@ impl<S: Stack> Server<S> {
     /// single larger message is still returned whole, for the reader to see
     /// it truncated). `Ok(None)`: nothing to read. `Err(ENOBUFS)`: messages
     /// were lost because the reader fell behind (reported once).
-    pub fn next_datagram(&mut self, id: ConnId, max: usize) -> Result<Option<Datagram>, i32> {
-        let c = self.conn_mut(id).ok_or(EBADF)?;
+    pub fn next_datagram(&mut self, id: ConnId, max: usize) -> Result<Option<Datagram>, Errno> {
+        let c = self.conn_mut(id).ok_or(Errno::EBADF)?;
         c.max_read = c.max_read.max(max);
         if c.overrun {
             c.overrun = false;
-            return Err(ENOBUFS);
+            return Err(Errno::ENOBUFS);
         }
         if c.queue.is_empty() && c.dump.is_some() {
             let size = c.dump_size().min(max.max(1));
             self.dump_next(id, size);
         }
-        let c = self.conn_mut(id).ok_or(EBADF)?;
+        let c = self.conn_mut(id).ok_or(Errno::EBADF)?;
         let d = c.queue.pop_front();
         if let Some(d) = &d {
             c.queued = c
@@ -1086,7 +1086,7 @@ mod tests {
             s.handle_datagram(a, &link_up(2, i % 2 == 0, 0, i));
         }
         assert!(s.queued(slow) <= 2048 + 2 * (DATAGRAM_OVERHEAD + 512));
-        assert_eq!(s.next_datagram(slow, 32768), Err(ENOBUFS));
+        assert_eq!(s.next_datagram(slow, 32768), Err(Errno::ENOBUFS));
         let rest = drain(&mut s, slow, 32768);
         assert!(!rest.is_empty() && rest.len() < 64);
         assert_eq!(s.next_datagram(slow, 32768), Ok(None));
@@ -1129,10 +1129,13 @@ mod tests {
         let other = s.connect();
         let taken = s.port(other);
         // c sent a request: it is bound (autobind) and keeps its port.
-        assert_eq!(s.bind(c, taken, 0), Err(EINVAL));
+        assert_eq!(s.bind(c, taken, 0), Err(Errno::EINVAL));
         let fresh = s.connect();
-        assert_eq!(s.bind(fresh, taken, 0), Err(EADDRINUSE));
-        assert_eq!(s.set_option(c, SockOpt::AddMembership(0)), Err(EINVAL));
-        assert_eq!(SockOpt::from_sol_netlink(99, 1), Err(ENOPROTOOPT));
+        assert_eq!(s.bind(fresh, taken, 0), Err(Errno::EADDRINUSE));
+        assert_eq!(
+            s.set_option(c, SockOpt::AddMembership(0)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(SockOpt::from_sol_netlink(99, 1), Err(Errno::ENOPROTOOPT));
     }
 }

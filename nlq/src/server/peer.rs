@@ -19,7 +19,7 @@
 use bytes::Bytes;
 
 use super::{ConnId, Server};
-use crate::errno::{EBADF, ECONNREFUSED, EPERM};
+use crate::errno::Errno;
 use crate::stack::Stack;
 
 /// Who sent a datagram, as a reader's `recvmsg` reports it: the port
@@ -93,11 +93,11 @@ impl<S: Stack> Server<S> {
         port: u32,
         groups: u32,
         datagram: &[u8],
-    ) -> Result<Delivery, i32> {
+    ) -> Result<Delivery, Errno> {
         let group = lowest_group(groups);
-        let c = self.conn_mut(from).ok_or(EBADF)?;
+        let c = self.conn_mut(from).ok_or(Errno::EBADF)?;
         if (group != 0 || port != 0) && !c.admin {
-            return Err(EPERM);
+            return Err(Errno::EPERM);
         }
         c.bound = true;
         let sender = Sender {
@@ -123,7 +123,7 @@ impl<S: Stack> Server<S> {
             .iter_mut()
             .flatten()
             .find(|c| c.bound && c.port == port)
-            .ok_or(ECONNREFUSED)?;
+            .ok_or(Errno::ECONNREFUSED)?;
         target.push_from(bytes, group, sender);
         Ok(Delivery::Delivered)
     }
@@ -175,11 +175,11 @@ mod tests {
         let (mut s, a) = server();
         let b = s.connect_as(500);
         // b never sent nor bound: not a destination yet.
-        assert_eq!(s.send_to(a, 500, 0, MSG), Err(ECONNREFUSED));
-        assert_eq!(s.send_to(a, 12345, 0, MSG), Err(ECONNREFUSED));
+        assert_eq!(s.send_to(a, 500, 0, MSG), Err(Errno::ECONNREFUSED));
+        assert_eq!(s.send_to(a, 12345, 0, MSG), Err(Errno::ECONNREFUSED));
         s.set_admin(b, false);
-        assert_eq!(s.send_to(b, 0, 1, MSG), Err(EPERM));
-        assert_eq!(s.send_to(b, s.port(a), 0, MSG), Err(EPERM));
+        assert_eq!(s.send_to(b, 0, 1, MSG), Err(Errno::EPERM));
+        assert_eq!(s.send_to(b, s.port(a), 0, MSG), Err(Errno::EPERM));
         assert_eq!(s.send_to(b, 0, 0, MSG), Ok(Delivery::ToKernel));
     }
 }

@@ -52,7 +52,7 @@ impl Failure {
 impl From<StackError> for Failure {
     fn from(e: StackError) -> Self {
         Failure {
-            errno: e.errno,
+            errno: e.errno.get(),
             message: e.message,
             offset: None,
         }

@@ -100,7 +100,7 @@ mod rule_lookup;
 use core::net::IpAddr;
 use core::ops::ControlFlow;
 
-use crate::errno::EOPNOTSUPP;
+use crate::errno::{Errno, EOPNOTSUPP};
 use crate::wire::consts::{AF_INET6, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
 use crate::wire::{
     AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr,
@@ -111,17 +111,18 @@ use crate::wire::{
 /// message for the client (`ip` prints it after "Error:").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StackError {
-    /// The errno, e.g. `errno::EEXIST`.
-    pub errno: i32,
+    /// The errno, e.g. `Errno::EEXIST`.
+    pub errno: Errno,
     /// The extended-ACK text.
     pub message: Option<&'static str>,
 }
 
 impl StackError {
-    /// An error without text.
+    /// An error without text; `errno` as in [`errno`](crate::errno), e.g.
+    /// `errno::EEXIST`.
     pub const fn new(errno: i32) -> Self {
         StackError {
-            errno,
+            errno: Errno(errno),
             message: None,
         }
     }
@@ -129,13 +130,30 @@ impl StackError {
     /// An error with extended-ACK text.
     pub const fn with_message(errno: i32, message: &'static str) -> Self {
         StackError {
-            errno,
+            errno: Errno(errno),
             message: Some(message),
         }
     }
 
     /// The default answer of every method: the stack does not do this.
     pub const NOT_SUPPORTED: StackError = StackError::new(EOPNOTSUPP);
+}
+
+/// An error without text.
+impl From<Errno> for StackError {
+    fn from(errno: Errno) -> Self {
+        StackError {
+            errno,
+            message: None,
+        }
+    }
+}
+
+/// Its errno (the text is dropped).
+impl From<StackError> for Errno {
+    fn from(e: StackError) -> Self {
+        e.errno
+    }
 }
 
 /// What the adapter methods return.

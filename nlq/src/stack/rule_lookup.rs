@@ -56,7 +56,7 @@ pub(crate) fn rules_lookup<S: Stack + ?Sized>(
         let resolved = r.header.flags & FIB_RULE_UNRESOLVED == 0;
         outcome = match walk.step(r, resolved, q, proto, &index_of) {
             RuleStep::Next => return ControlFlow::Continue(()),
-            RuleStep::Refuse(errno) => Err(StackError::new(errno)),
+            RuleStep::Refuse(errno) => Err(StackError::from(errno)),
             RuleStep::LookUp(table) => match stack.best_route(q.dst, &[table], q.oif) {
                 Err(e) => Err(e),
                 Ok(None) => return ControlFlow::Continue(()),

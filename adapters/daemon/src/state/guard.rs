@@ -5,6 +5,7 @@
 //! It also tells when a change method was cut short by a panic, so that
 //! the daemon knows the stack may be half-changed.
 
+use nlq::errno::Errno;
 use nlq::stack::{
     CreateFlags, Cursor, Events, LinkChange, LinkKey, NewLink, Stack, StackError, StackResult,
     Visit,
@@ -21,7 +22,7 @@ pub const REFUSED_TEXT: &str = "the change cannot be written to the state file";
 #[derive(Debug, Clone, Default)]
 pub struct Guarded<S> {
     inner: S,
-    refusal: Option<i32>,
+    refusal: Option<Errno>,
     outcomes: Vec<i32>,
     /// A change method is running (still true after it panicked).
     in_change: bool,
@@ -63,7 +64,7 @@ impl<S> Guarded<S> {
 
     /// Refuse every change with `errno` from now on (`None`: allow them
     /// again).
-    pub fn refuse(&mut self, errno: Option<i32>) {
+    pub fn refuse(&mut self, errno: Option<Errno>) {
         self.refusal = errno;
     }
 
@@ -88,13 +89,16 @@ impl<S> Guarded<S> {
 
     fn change<T>(&mut self, f: impl FnOnce(&mut S) -> StackResult<T>) -> StackResult<T> {
         if let Some(errno) = self.refusal {
-            return Err(StackError::with_message(errno, REFUSED_TEXT));
+            return Err(StackError {
+                errno,
+                message: Some(REFUSED_TEXT),
+            });
         }
         self.in_change = true;
         let r = f(&mut self.inner);
         self.in_change = false;
         self.outcomes
-            .push(r.as_ref().map_or_else(|e| e.errno, |_| 0));
+            .push(r.as_ref().map_or_else(|e| e.errno.get(), |_| 0));
         r
     }
 }
@@ -313,7 +317,7 @@ mod tests {
         g.set_link(1, &mtu(9000), &mut |_| {}).unwrap();
         assert!(g.set_link(99, &mtu(9000), &mut |_| {}).is_err());
         assert_eq!(g.take_outcomes(), vec![0, nlq::errno::ENODEV]);
-        g.refuse(Some(nlq::errno::ENOSPC));
+        g.refuse(Some(Errno::ENOSPC));
         let e = g.set_link(1, &mtu(1500), &mut |_| {}).unwrap_err();
         assert_eq!(e.errno, nlq::errno::ENOSPC);
         assert_eq!(e.message, Some(REFUSED_TEXT));

@@ -82,6 +82,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use nlq::errno::Errno;
 use nlq::server::Server;
 use nlq::wire::{NlMsg, Writer};
 
@@ -350,16 +351,16 @@ impl<S: nlq::stack::Stack> StateFile<S> {
     /// Checks that what is written now will be found at the next start:
     /// the file is still linked and its file system writable. Returns
     /// what that file system has free.
-    fn check_writable(&self) -> Result<sys::FsSpace, i32> {
+    fn check_writable(&self) -> Result<sys::FsSpace, Errno> {
         // Not `fstat`: see `sys::link_count`.
         if sys::link_count(self.file.as_fd()).map_err(|e| errno_of(&e))? == 0 {
             // The file (or its directory) was removed: nothing written
             // now would be found at the next start.
-            return Err(libc::ENOENT);
+            return Err(Errno::ENOENT);
         }
         let space = sys::fs_space(self.file.as_fd()).map_err(|e| errno_of(&e))?;
         if space.read_only {
-            return Err(libc::EROFS);
+            return Err(Errno(libc::EROFS));
         }
         Ok(space)
     }
@@ -369,11 +370,11 @@ impl<S: nlq::stack::Stack> StateFile<S> {
     /// is writable and its file system has room for the new snapshot next
     /// to the old file (estimated as twice what the file holds now).
     /// `Err(errno)` otherwise: the change must be refused with it.
-    pub fn prepare_snapshot(&mut self) -> Result<(), i32> {
+    pub fn prepare_snapshot(&mut self) -> Result<(), Errno> {
         let space = self.check_writable()?;
         let need = (self.durable.len() as u64).saturating_mul(2);
         if space.available < need {
-            return Err(libc::ENOSPC);
+            return Err(Errno::ENOSPC);
         }
         Ok(())
     }
@@ -381,7 +382,7 @@ impl<S: nlq::stack::Stack> StateFile<S> {
     /// Makes sure `bytes` more of records can be written: the file is
     /// still there and the disk has room (zeros written ahead now).
     /// `Err(errno)` otherwise: the changes must be refused with it.
-    pub fn prepare(&mut self, bytes: usize) -> Result<(), i32> {
+    pub fn prepare(&mut self, bytes: usize) -> Result<(), Errno> {
         self.check_writable()?;
         let end = self
             .durable
@@ -604,8 +605,8 @@ fn load<S: nlq::stack::Stack>(
     })
 }
 
-fn errno_of(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
+fn errno_of(e: &io::Error) -> Errno {
+    Errno(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// Replaces the file at `path` with `bytes` so that a crash at any moment
