@@ -209,15 +209,13 @@ impl Conn {
         (1..=MAX_GROUP).contains(&group) && self.groups & (1u64 << group.saturating_sub(1)) != 0
     }
 
-    /// The size of the next dump datagram: what the reader has shown it
-    /// reads (the largest buffer it passed), at most 32 KiB as on the
-    /// kernel; before any read, the kernel's `NLMSG_GOODSIZE`.
+    /// The size of the next dump datagram, as `netlink_dump` allocates it:
+    /// what the reader has shown it reads (the largest buffer it passed),
+    /// never below the kernel's `NLMSG_GOODSIZE` (a reader with a smaller
+    /// buffer sees the datagram truncated, as on the kernel) and at most
+    /// 32 KiB less the `skb` overhead.
     fn dump_size(&self) -> usize {
-        if self.max_read == 0 {
-            DUMP_GOODSIZE
-        } else {
-            self.max_read.min(DUMP_MAXSIZE)
-        }
+        self.max_read.clamp(DUMP_GOODSIZE, DUMP_MAXSIZE)
     }
 
     /// Queues a datagram if the receive buffer has room (the kernel lets the
@@ -642,11 +640,13 @@ impl<S: Stack> Server<S> {
         }
     }
 
-    /// The next datagram for the connection, at most `max` bytes long when a
-    /// dump is cut to size (`max` is the reader's buffer, as in `recvmsg`; a
-    /// single larger message is still returned whole, for the reader to see
-    /// it truncated). `Ok(None)`: nothing to read. `Err(ENOBUFS)`: messages
-    /// were lost because the reader fell behind (reported once).
+    /// The next datagram for the connection; `max` is the reader's buffer,
+    /// as in `recvmsg`. A dump datagram is cut to the largest buffer the
+    /// reader has shown, and never below the kernel's `NLMSG_GOODSIZE`
+    /// ([`DUMP_GOODSIZE`]): a reader with a smaller buffer sees it
+    /// truncated, as it would from the kernel. `Ok(None)`: nothing to read.
+    /// `Err(ENOBUFS)`: messages were lost because the reader fell behind
+    /// (reported once).
     pub fn next_datagram(&mut self, id: ConnId, max: usize) -> Result<Option<Datagram>, Errno> {
         let c = self.conn_mut(id).ok_or(Errno::EBADF)?;
         c.max_read = c.max_read.max(max);
@@ -655,7 +655,7 @@ impl<S: Stack> Server<S> {
             return Err(Errno::ENOBUFS);
         }
         if c.queue.is_empty() && c.dump.is_some() {
-            let size = c.dump_size().min(max.max(1));
+            let size = c.dump_size();
             self.dump_next(id, size);
         }
         let c = self.conn_mut(id).ok_or(Errno::EBADF)?;
@@ -888,27 +888,56 @@ mod tests {
             .all(|m| m.seq() == 3 && m.flags() & NLM_F_MULTI != 0));
     }
 
+    /// As `netlink_dump` sizes them: a dump datagram is as large as the
+    /// largest buffer the reader has shown, never below `NLMSG_GOODSIZE`
+    /// (a reader with a smaller buffer sees it truncated, as from the
+    /// kernel), never above 32 KiB less the `skb` overhead.
     #[test]
-    fn dumps_come_one_reader_buffer_at_a_time() {
+    fn dump_datagrams_are_sized_as_the_kernel_sizes_them() {
         let (mut s, c) = server();
-        // The reader shows its buffer size by reading.
-        assert_eq!(s.next_datagram(c, 120), Ok(None));
-        s.handle_datagram(
-            c,
-            &request(RTM_GETADDR, NLM_F_DUMP, 9, |w| w.put(&[AF_UNSPEC])),
-        );
-        let d = drain(&mut s, c, 120);
+        for i in 0..200u32 {
+            let ip = core::net::Ipv4Addr::from(0x0a00_0001 + (i << 8));
+            let add = request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, i, |w| {
+                AddrRepr::new(IpAddr::V4(ip), 24, 2)
+                    .with_local(IpAddr::V4(ip))
+                    .emit(w)
+            });
+            s.handle_datagram(c, &add);
+        }
+        // (Read as the 120-byte reader below: the largest read counts.)
+        drain(&mut s, c, 120);
         let n_addrs = s.stack().addrs.len();
+        assert!(n_addrs > 100, "{n_addrs} addresses");
+        let dump = |s: &mut Server<_>, seq: u32, reader: usize| {
+            assert_eq!(s.next_datagram(c, reader), Ok(None));
+            s.handle_datagram(
+                c,
+                &request(RTM_GETADDR, NLM_F_DUMP, seq, |w| w.put(&[AF_UNSPEC])),
+            );
+            drain(s, c, reader)
+        };
+        // A reader of 120 bytes: datagrams of up to NLMSG_GOODSIZE.
+        let d = dump(&mut s, 9, 120);
         assert!(d.len() > 2, "{} datagrams", d.len());
-        assert!(d
-            .iter()
-            .all(|d| d.bytes.len() <= 120 || messages(d).len() == 1));
+        assert!(d.iter().all(|d| d.bytes.len() <= DUMP_GOODSIZE));
+        assert!(
+            d[0].bytes.len() > DUMP_GOODSIZE - 200,
+            "{}",
+            d[0].bytes.len()
+        );
         let msgs: Vec<NlMsg<'_>> = d.iter().flat_map(messages).collect();
         assert_eq!(
             msgs.iter().filter(|m| m.kind() == RTM_NEWADDR).count(),
             n_addrs
         );
         assert_eq!(msgs.iter().filter(|m| m.kind() == NLMSG_DONE).count(), 1);
+        // Once it has read with 8 KiB, the datagrams grow to that; a
+        // larger buffer than the kernel's cap counts as the cap.
+        let d = dump(&mut s, 10, 8192);
+        assert!(d.iter().all(|d| d.bytes.len() <= 8192));
+        assert!(d[0].bytes.len() > DUMP_GOODSIZE, "{}", d[0].bytes.len());
+        let d = dump(&mut s, 11, 1 << 20);
+        assert!(d.iter().all(|d| d.bytes.len() <= DUMP_MAXSIZE));
     }
 
     /// A reader that peeks at each datagram's size then reads it whole
