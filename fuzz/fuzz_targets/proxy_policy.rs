@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
                 let f = Facts {
                     object,
                     verb,
-                    kind: 24,
+                    message_type: 24,
                     flags: 0x405,
                     ifaces: vec![Iface {
                         index: 3,

@@ -43,7 +43,7 @@ pub struct Route {
     /// universe, as `ip` chooses.
     pub scope: Option<u8>,
     /// Type (`RTN_*`, default unicast).
-    pub kind: u8,
+    pub route_type: u8,
     /// Next hops of a multipath route (replaces `gateway` / `oif`).
     pub multipath: Vec<NextHop>,
     /// Preferred source address.
@@ -65,7 +65,7 @@ impl Route {
             metric: None,
             protocol: RTPROT_BOOT,
             scope: None,
-            kind: RTN_UNICAST,
+            route_type: RTN_UNICAST,
             multipath: Vec::new(),
             prefsrc: None,
             nhid: None,
@@ -118,9 +118,9 @@ impl Route {
         self
     }
 
-    /// Of type `kind` (`RTN_BLACKHOLE`, `RTN_UNREACHABLE`, ...).
-    pub fn kind(mut self, kind: u8) -> Self {
-        self.kind = kind;
+    /// Of type `route_type` (`RTN_BLACKHOLE`, `RTN_UNREACHABLE`, ...).
+    pub fn route_type(mut self, route_type: u8) -> Self {
+        self.route_type = route_type;
         self
     }
 
@@ -147,7 +147,7 @@ impl Route {
         }
         let mut r = RouteRepr::new(self.dst, self.prefix_len);
         r.dst = (self.prefix_len > 0).then_some(self.dst);
-        let scope = match (self.scope, self.kind) {
+        let scope = match (self.scope, self.route_type) {
             (Some(s), _) => s,
             (None, RTN_LOCAL) => RT_SCOPE_HOST,
             (None, RTN_UNICAST)
@@ -169,7 +169,7 @@ impl Route {
                 self.protocol
             },
             scope: if for_delete { RT_SCOPE_NOWHERE } else { scope },
-            kind: self.kind,
+            kind: self.route_type,
             ..r.header
         };
         r.table = table32.or((self.table != RT_TABLE_MAIN).then_some(self.table));

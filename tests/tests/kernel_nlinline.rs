@@ -193,7 +193,7 @@ fn routes_v4() {
         h.route_add(&Route::to(v4(10, 3, 0, 0), 16).dev(br).table(100).metric(7))
             .unwrap();
         h.route_add(&Route::default_via(v4(10, 0, 0, 254))).unwrap();
-        h.route_add(&Route::to(v4(192, 0, 2, 0), 24).kind(RTN_BLACKHOLE))
+        h.route_add(&Route::to(v4(192, 0, 2, 0), 24).route_type(RTN_BLACKHOLE))
             .unwrap();
         // Errors.
         assert_eq!(

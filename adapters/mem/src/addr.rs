@@ -346,7 +346,7 @@ impl<D: DataPlane> MemStack<D> {
             |r| {
                 r.family == AF_INET
                     && r.table == table
-                    && r.kind == kind
+                    && r.route_type == kind
                     && r.protocol == RTPROT_KERNEL
                     && r.oif == index
                     && r.dst == Some(dst)
@@ -618,8 +618,8 @@ impl<D: DataPlane> MemStack<D> {
                     kernel(r)
                         && r.dst == Some(prefix)
                         && r.dst_len == plen
-                        && r.kind != RTN_BROADCAST
-                        && !(r.kind == RTN_LOCAL && plen == 32)
+                        && r.route_type != RTN_BROADCAST
+                        && !(r.route_type == RTN_LOCAL && plen == 32)
                 },
                 true,
                 events,
@@ -636,7 +636,7 @@ impl<D: DataPlane> MemStack<D> {
                     |r| {
                         kernel(r)
                             && r.dst_len == 32
-                            && r.kind == RTN_BROADCAST
+                            && r.route_type == RTN_BROADCAST
                             && (r.dst == Some(subnet_brd) || (brd.is_some() && r.dst == brd))
                     },
                     true,
@@ -657,7 +657,7 @@ impl<D: DataPlane> MemStack<D> {
                 RoutesAt::Prefixes(&[(local, 32)]),
                 |r| {
                     kernel(r)
-                        && r.kind == RTN_LOCAL
+                        && r.route_type == RTN_LOCAL
                         && r.dst == Some(local)
                         && r.dst_len == 32
                         && r.prefsrc == Some(prim)
@@ -727,7 +727,7 @@ impl<D: DataPlane> MemStack<D> {
                     RoutesAt::Prefixes(&[(local, 32)]),
                     |r| {
                         r.family == AF_INET
-                            && r.kind == RTN_LOCAL
+                            && r.route_type == RTN_LOCAL
                             && r.oif == index
                             && r.dst == Some(local)
                             && r.dst_len == 32
@@ -1108,7 +1108,7 @@ impl<D: DataPlane> MemStack<D> {
         self.del_kernel_routes(
             AF_INET6,
             RoutesAt::Prefixes(&[(local, 128)]),
-            |r| kernel(r) && r.kind == RTN_LOCAL && r.dst == Some(local) && r.dst_len == 128,
+            |r| kernel(r) && r.route_type == RTN_LOCAL && r.dst == Some(local) && r.dst_len == 128,
             true,
             events,
         );

@@ -34,7 +34,7 @@ pub(crate) struct Neigh {
     /// `NTF_*` the entry keeps (`NTF_EXT_LEARNED`).
     pub flags: u8,
     /// `ndm_type`: what the address is to the link (`RTN_*`).
-    pub kind: u8,
+    pub address_type: u8,
     /// The link-layer address (meaningful in a valid state).
     pub lladdr: HwAddr,
     /// `NDA_PROTOCOL` (0: none).
@@ -50,7 +50,7 @@ impl Neigh {
                 ifindex,
                 state: self.state,
                 flags: self.flags,
-                kind: self.kind,
+                kind: self.address_type,
             },
             dst: Some(dst),
             lladdr: (self.state & NUD_VALID != 0).then_some(self.lladdr),
@@ -80,7 +80,7 @@ pub(crate) fn restored(
     let n = Neigh {
         state: h.state,
         flags: h.flags,
-        kind: h.kind,
+        address_type: h.kind,
         lladdr: r.lladdr.unwrap_or_else(|| hw(&[0; 6])),
         protocol: r.protocol.unwrap_or(0),
     };
@@ -144,11 +144,11 @@ impl<D: DataPlane> MemStack<D> {
         match self.longest_match(ip, tables, |r| r.tos == 0) {
             Some(r)
                 if !matches!(
-                    r.kind,
+                    r.route_type,
                     RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT | RTN_THROW
                 ) =>
             {
-                r.kind
+                r.route_type
             }
             _ => RTN_UNICAST,
         }
@@ -194,7 +194,7 @@ impl<D: DataPlane> MemStack<D> {
         Ok(Neigh {
             state: if noarp.is_some() { NUD_NOARP } else { NUD_NONE },
             flags: 0,
-            kind,
+            address_type: kind,
             lladdr: noarp.unwrap_or_else(|| hw(&[0; 6])),
             protocol: 0,
         })

@@ -501,7 +501,7 @@ impl<D: DataPlane> MemStack<D> {
         } else {
             check_route_scope(nh, |m| self.nexthops.get(&m), r.scope)?;
         }
-        r.nh_kind = r.kind;
+        r.nh_route_type = r.route_type;
         expand(&self.nexthops, r);
         Ok(())
     }
@@ -589,7 +589,11 @@ fn expand(table: &BTreeMap<u32, Nexthop>, r: &mut Route) {
         _ => None,
     };
     let blackhole = paths.len() == 1 && paths.iter().all(|(n, _)| n.body == Body::Blackhole);
-    r.kind = if blackhole { RTN_BLACKHOLE } else { r.nh_kind };
+    r.route_type = if blackhole {
+        RTN_BLACKHOLE
+    } else {
+        r.nh_route_type
+    };
     r.flags &= !u32::from(RTNH_F_ONLINK);
     if paths.len() > 1 || (v6 && nh.is_group()) {
         let hops: Vec<NextHopRepr> = paths

@@ -286,8 +286,8 @@ impl RouteRef<'_> {
     }
 
     /// `RTN_*`.
-    pub fn kind(&self) -> u8 {
-        self.0.kind
+    pub fn route_type(&self) -> u8 {
+        self.0.route_type
     }
 
     /// `RTPROT_*`: who added it (`RTPROT_KERNEL`: an address's route).

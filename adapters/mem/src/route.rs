@@ -86,7 +86,7 @@ pub(crate) struct Route {
     pub priority: u32,
     pub protocol: u8,
     pub scope: u8,
-    pub kind: u8,
+    pub route_type: u8,
     /// `RTNH_F_*` of a single nexthop.
     pub flags: u32,
     pub prefsrc: Option<IpAddr>,
@@ -101,7 +101,7 @@ pub(crate) struct Route {
     pub nh_id: u32,
     /// The type asked for, for a route through a nexthop object (a
     /// blackhole nexthop makes it a blackhole while it is one).
-    pub nh_kind: u8,
+    pub nh_route_type: u8,
 }
 
 fn bits(ip: &Option<IpAddr>) -> u128 {
@@ -132,7 +132,7 @@ impl Route {
             priority: 0,
             protocol: RTPROT_KERNEL,
             scope,
-            kind,
+            route_type: kind,
             flags: 0,
             prefsrc,
             gateway: None,
@@ -141,7 +141,7 @@ impl Route {
             metrics: None,
             pref: 0,
             nh_id: 0,
-            nh_kind: 0,
+            nh_route_type: 0,
         }
     }
 
@@ -183,7 +183,7 @@ impl Route {
 
     /// Same destination, kind and nexthops: what makes an add `EEXIST`.
     fn same_info(&self, o: &Route) -> bool {
-        self.kind == o.kind
+        self.route_type == o.route_type
             && self.scope == o.scope
             && self.protocol == o.protocol
             && self.prefsrc == o.prefsrc
@@ -204,7 +204,7 @@ impl Route {
             table: u8::try_from(self.table).unwrap_or(RT_TABLE_COMPAT),
             protocol: self.protocol,
             scope: self.scope,
-            kind: self.kind,
+            kind: self.route_type,
             flags: self.flags,
         };
         // A default route has no RTA_DST.
@@ -261,7 +261,7 @@ impl Route {
             } else {
                 req.header.scope
             },
-            kind: req.header.kind,
+            route_type: req.header.kind,
             flags: req.header.flags & 0xff & !(RTNH_F_DEAD | RTNH_F_LINKDOWN),
             prefsrc: req.prefsrc,
             gateway: req.gateway.or(req.via),
@@ -282,7 +282,7 @@ impl Route {
                 _ => 0,
             },
             nh_id: req.nh_id.unwrap_or(0),
-            nh_kind: req.header.kind,
+            nh_route_type: req.header.kind,
         }
     }
 }
@@ -424,7 +424,7 @@ impl<D: DataPlane> MemStack<D> {
     ) -> Option<RouteRepr> {
         let v4 = dst.is_ipv4();
         let counts = |r: &Route| {
-            (v4 && nlq::route_rules::is_reject(r.kind))
+            (v4 && nlq::route_rules::is_reject(r.route_type))
                 || match &r.multipath {
                     Some(m) => m.iter().any(|h| oif == 0 || h.ifindex == oif),
                     None => oif == 0 || r.oif == oif,
@@ -572,7 +572,7 @@ impl<D: DataPlane> MemStack<D> {
             (true, AF_INET) => NLM_F_CREATE | NLM_F_APPEND,
             (true, _) => NLM_F_CREATE,
         };
-        if self.linkdown(r.oif) && r.kind != RTN_LOCAL {
+        if self.linkdown(r.oif) && r.route_type != RTN_LOCAL {
             r.flags |= RTNH_F_LINKDOWN;
         }
         self.create_table(r.family, r.table);
@@ -580,7 +580,7 @@ impl<D: DataPlane> MemStack<D> {
         // table says (its own local route, or another's); the kernel's
         // insert fails silently otherwise (the local table was flushed).
         if let (AF_INET, Some(src)) = (r.family, r.prefsrc) {
-            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
+            let own = r.route_type == RTN_LOCAL && r.dst == Some(src);
             if !own && self.addr_type4(src, r.table) != RTN_LOCAL {
                 return;
             }
@@ -722,7 +722,7 @@ impl<D: DataPlane> MemStack<D> {
             if r.nh_id != 0 {
                 return;
             }
-            if r.oif == index && r.kind != RTN_LOCAL {
+            if r.oif == index && r.route_type != RTN_LOCAL {
                 if down {
                     r.flags |= RTNH_F_LINKDOWN;
                 } else {
@@ -757,9 +757,9 @@ impl<D: DataPlane> MemStack<D> {
         // A route through `lo` that is not local is a reject route inside
         // the kernel (`fib6_is_reject`).
         let direct = |r: &&Route| {
-            let via_lo =
-                r.oif == crate::link::LOOPBACK_INDEX && !matches!(r.kind, RTN_LOCAL | RTN_ANYCAST);
-            !nlq::route_rules::is_reject(r.kind)
+            let via_lo = r.oif == crate::link::LOOPBACK_INDEX
+                && !matches!(r.route_type, RTN_LOCAL | RTN_ANYCAST);
+            !nlq::route_rules::is_reject(r.route_type)
                 && !via_lo
                 && r.gateway.is_none()
                 && r.multipath.is_none()
@@ -811,7 +811,7 @@ impl<D: DataPlane> MemStack<D> {
         events: Events<'_>,
     ) -> StackResult<()> {
         let mut r = Route::from_request(req);
-        if r.kind == RTN_UNSPEC || r.kind > 12 {
+        if r.route_type == RTN_UNSPEC || r.route_type > 12 {
             return Err(StackError::with_message(EINVAL, "Invalid route type"));
         }
         check_nexthop_spec(req)?;
@@ -1072,7 +1072,7 @@ impl<D: DataPlane> MemStack<D> {
         let v4 = family == AF_INET;
         let matches = |o: &Route| {
             (!v4 || o.tos == req.header.tos)
-                && (!v4 || req.header.kind == 0 || o.kind == req.header.kind)
+                && (!v4 || req.header.kind == 0 || o.route_type == req.header.kind)
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
                 // IPv6 looks at neither the kind nor the source (`ip6_route_del`).
                 && (!v4 || req.prefsrc.is_none_or(|p| o.prefsrc == Some(p)))

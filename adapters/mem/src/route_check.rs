@@ -79,13 +79,13 @@ impl<D: DataPlane> MemStack<D> {
         check_new_route4(req)?;
         if r.nh_id != 0 {
             self.route_through_nexthop(r)?;
-        } else if is_reject(r.kind) {
+        } else if is_reject(r.route_type) {
             return Ok(());
         } else {
             self.check_hops4(r, req.header.flags)?;
         }
         if let Some(src) = r.prefsrc {
-            let own = r.kind == RTN_LOCAL && r.dst == Some(src);
+            let own = r.route_type == RTN_LOCAL && r.dst == Some(src);
             if !own && self.addr_type4(src, r.table) != RTN_LOCAL {
                 return Err(fail(EINVAL, "Invalid prefsrc address"));
             }
@@ -179,7 +179,7 @@ impl<D: DataPlane> MemStack<D> {
                 .fib_lookup4(gw, hop.oif, min_scope)
                 .map_err(|e| fail(e, "Nexthop has invalid gateway"))?,
         };
-        if found.kind != RTN_UNICAST && found.kind != RTN_LOCAL {
+        if found.route_type != RTN_UNICAST && found.route_type != RTN_LOCAL {
             return Err(fail(EINVAL, "Nexthop has invalid gateway"));
         }
         let dev = match &found.multipath {
@@ -210,15 +210,15 @@ impl<D: DataPlane> MemStack<D> {
         // An IPv6 next hop (`RTA_VIA`) is in no IPv4 table.
         let best = addr.is_ipv4().then(|| {
             self.longest_match(addr, tables, |r| {
-                r.scope >= min_scope && (oif == 0 || is_reject(r.kind) || r.uses(oif))
+                r.scope >= min_scope && (oif == 0 || is_reject(r.route_type) || r.uses(oif))
             })
         });
         let best = best.flatten();
         match best {
-            Some(r) if r.kind == RTN_THROW => Err(ENETUNREACH),
-            Some(r) if r.kind == RTN_UNREACHABLE => Err(EHOSTUNREACH),
-            Some(r) if r.kind == RTN_PROHIBIT => Err(EACCES),
-            Some(r) if r.kind == RTN_BLACKHOLE => Err(EINVAL),
+            Some(r) if r.route_type == RTN_THROW => Err(ENETUNREACH),
+            Some(r) if r.route_type == RTN_UNREACHABLE => Err(EHOSTUNREACH),
+            Some(r) if r.route_type == RTN_PROHIBIT => Err(EACCES),
+            Some(r) if r.route_type == RTN_BLACKHOLE => Err(EINVAL),
             Some(r) => Ok(r),
             None => Err(ENETUNREACH),
         }
@@ -289,10 +289,10 @@ impl<D: DataPlane> MemStack<D> {
             return RTN_MULTICAST;
         }
         let type_of = |r: &Route| {
-            if nlq::route_rules::is_reject(r.kind) {
+            if nlq::route_rules::is_reject(r.route_type) {
                 RTN_UNICAST
             } else {
-                r.kind
+                r.route_type
             }
         };
         // The longest prefix, the table's own entries first, and the first
@@ -335,7 +335,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         let onlink = rtm_flags & u32::from(RTNH_F_ONLINK) != 0;
         if r.multipath.is_some() {
-            let (kind, table) = (r.kind, r.table);
+            let (kind, table) = (r.route_type, r.table);
             check_hops(r, true, |hop| self.check_nh6(kind, hop, table))?;
         } else {
             let hop = Hop {
@@ -343,13 +343,13 @@ impl<D: DataPlane> MemStack<D> {
                 oif: r.oif,
                 flags: if onlink { u32::from(RTNH_F_ONLINK) } else { 0 },
             };
-            let (oif, down) = self.check_nh6(r.kind, hop, r.table)?;
+            let (oif, down) = self.check_nh6(r.route_type, hop, r.table)?;
             r.oif = oif;
-            if is_reject(r.kind) {
+            if is_reject(r.route_type) {
                 // The gateway is never looked at.
                 r.gateway = None;
             }
-            if oif == LOOPBACK_INDEX && !matches!(r.kind, RTN_LOCAL | RTN_ANYCAST) {
+            if oif == LOOPBACK_INDEX && !matches!(r.route_type, RTN_LOCAL | RTN_ANYCAST) {
                 // Through `lo`, promoted to a reject route: its flags,
                 // the router preference with them, are replaced.
                 r.pref = 0;
@@ -463,7 +463,10 @@ impl<D: DataPlane> MemStack<D> {
         let best = gw.is_ipv6().then(|| self.longest_match(gw, &[t], |_| true));
         let best = best.flatten();
         if let Some(r) = best {
-            if !is_reject(r.kind) && r.dst_len != 0 && (r.kind != RTN_UNICAST || r.oif != oif) {
+            if !is_reject(r.route_type)
+                && r.dst_len != 0
+                && (r.route_type != RTN_UNICAST || r.oif != oif)
+            {
                 return Err(fail(
                     EINVAL,
                     "Nexthop has invalid gateway or device mismatch",

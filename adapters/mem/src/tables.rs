@@ -491,7 +491,7 @@ fn route_of(r: &RouteRepr) -> StackResult<Route> {
         priority: r.priority.unwrap_or(0),
         protocol: r.header.protocol,
         scope: r.header.scope,
-        kind: r.header.kind,
+        route_type: r.header.kind,
         flags: r.header.flags,
         prefsrc: r.prefsrc,
         gateway: r.gateway.or(r.via),
@@ -503,7 +503,7 @@ fn route_of(r: &RouteRepr) -> StackResult<Route> {
         metrics: r.metrics.map(Box::new),
         pref: r.pref.unwrap_or(0),
         nh_id: r.nh_id.unwrap_or(0),
-        nh_kind: r.header.kind,
+        nh_route_type: r.header.kind,
     })
 }
 

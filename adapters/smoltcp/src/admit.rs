@@ -95,7 +95,7 @@ pub(crate) fn addr<P: DataPlane>(
 
 /// A route smoltcp holds: unicast, main table, via a gateway.
 fn is_gateway(r: &RouteRef<'_>) -> bool {
-    r.table() == RT_TABLE_MAIN && r.kind() == RTN_UNICAST && r.gateway().is_some()
+    r.table() == RT_TABLE_MAIN && r.route_type() == RTN_UNICAST && r.gateway().is_some()
 }
 
 /// What smoltcp can express of a route: unicast via a unicast gateway of
@@ -107,7 +107,7 @@ fn expressible(r: &RouteRef<'_>, req: &RouteRepr) -> StackResult<()> {
     if r.table() != RT_TABLE_MAIN {
         return Err(refuse("smoltcp: one routing table (main)"));
     }
-    if r.kind() != RTN_UNICAST {
+    if r.route_type() != RTN_UNICAST {
         return Err(refuse("smoltcp: unicast routes only"));
     }
     let Some(gw) = r.gateway() else {

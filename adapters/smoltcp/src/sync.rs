@@ -51,7 +51,7 @@ pub(crate) fn route_of(r: &RouteRef<'_>, index: u32) -> Option<Route> {
     let gw = r.gateway()?;
     let family_ok = gw.is_ipv4() == (r.family() == AF_INET);
     if r.table() != RT_TABLE_MAIN
-        || r.kind() != RTN_UNICAST
+        || r.route_type() != RTN_UNICAST
         || r.oif() != index
         || r.is_multipath()
         || !family_ok

@@ -246,7 +246,7 @@ impl Filler<'_> {
 fn route_matches(f: &RouteFilter, r: &RouteRepr) -> bool {
     (f.table == 0 || r.table_id() == f.table)
         && (f.protocol == 0 || r.header.protocol == f.protocol)
-        && (f.kind == 0 || r.header.kind == f.kind)
+        && (f.route_type == 0 || r.header.kind == f.route_type)
         && (f.oif == 0
             || r.oif == Some(f.oif)
             || r.multipath

@@ -261,7 +261,7 @@ pub(crate) struct RouteFilter {
     pub family: u8,
     pub table: u32,
     pub protocol: u8,
-    pub kind: u8,
+    pub route_type: u8,
     pub oif: u32,
     /// `RTM_F_CLONED`: the route cache, which holds nothing here.
     pub cache: bool,
@@ -273,7 +273,7 @@ pub(crate) struct RouteFilter {
 impl RouteFilter {
     /// True when strict filters were given (`NLM_F_DUMP_FILTERED`).
     pub fn is_set(&self) -> bool {
-        self.table != 0 || self.protocol != 0 || self.kind != 0 || self.oif != 0 || self.cache
+        self.table != 0 || self.protocol != 0 || self.route_type != 0 || self.oif != 0 || self.cache
     }
 
     /// True when the dump's messages carry `NLM_F_DUMP_FILTERED`.
@@ -311,7 +311,7 @@ pub(crate) fn route_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<RouteFilter> 
     f.cache = h.flags & RTM_F_CLONED != 0;
     f.strict = true;
     f.protocol = h.protocol;
-    f.kind = h.kind;
+    f.route_type = h.kind;
     f.table = u32::from(h.table);
     for a in Attrs::new(attrs_after(msg, RtMsg::LEN)) {
         let a = a.map_err(Failure::malformed)?;

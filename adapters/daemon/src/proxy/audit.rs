@@ -57,8 +57,8 @@ pub struct Record {
     /// `object:verb`, or the message type for what the policy does not
     /// classify.
     pub op: String,
-    /// `nlmsg_type` and `nlmsg_seq`.
-    pub kind: u16,
+    /// `nlmsg_type`.
+    pub message_type: u16,
     /// `nlmsg_seq`.
     pub seq: u32,
     /// Key fields: interfaces, prefix, table, link kind.
@@ -107,7 +107,7 @@ impl Record {
                 .map_or(0.0, |d| d.as_secs_f64()),
             peer,
             op,
-            kind,
+            message_type: kind,
             seq,
             key,
             outcome: Outcome::Allowed,
@@ -123,7 +123,7 @@ impl Record {
         o.insert("gid".into(), self.peer.gid.into());
         o.insert("pid".into(), self.peer.pid.into());
         o.insert("op".into(), self.op.clone().into());
-        o.insert("type".into(), self.kind.into());
+        o.insert("type".into(), self.message_type.into());
         o.insert("seq".into(), self.seq.into());
         for (k, v) in &self.key {
             o.insert(k.clone(), v.clone());
@@ -265,7 +265,7 @@ mod tests {
         let facts = Facts {
             object: Object::Route,
             verb: Verb::New,
-            kind: 24,
+            message_type: 24,
             flags: 0,
             ifaces: vec![Iface {
                 index: 3,

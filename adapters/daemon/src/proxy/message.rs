@@ -131,7 +131,7 @@ pub fn facts(msg: &NlMsg<'_>, links: &dyn Links) -> Result<Facts, Refusal> {
     let mut f = Facts {
         object,
         verb,
-        kind,
+        message_type: kind,
         flags,
         ifaces: Vec::new(),
         prefix: None,

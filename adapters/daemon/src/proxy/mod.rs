@@ -809,7 +809,7 @@ fn ioctl(shared: &Arc<Shared>, peer: Peer, request: u32, ifreq: IfReq) -> Result
                 policy::Object::Link
             },
             verb: policy::Verb::Set,
-            kind: 0,
+            message_type: 0,
             flags: 0,
             link_kind: index.and_then(|i| dir.by_index(i)).and_then(|e| e.1),
             ifaces,

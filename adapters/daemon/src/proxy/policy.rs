@@ -175,7 +175,7 @@ pub struct Facts {
     /// The verb.
     pub verb: Verb,
     /// `nlmsg_type`.
-    pub kind: u16,
+    pub message_type: u16,
     /// `nlmsg_flags`.
     pub flags: u16,
     /// Every interface the request names.
@@ -919,7 +919,7 @@ mod tests {
         Facts {
             object,
             verb,
-            kind: RTM_NEWADDR,
+            message_type: RTM_NEWADDR,
             flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE,
             ifaces: vec![Iface {
                 index: 3,

@@ -39,7 +39,7 @@ pub const MONITOR_GROUPS: u32 =
 /// port 0, the stack itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Norm {
-    pub kind: u16,
+    pub message_type: u16,
     pub flags: u16,
     pub seq: u32,
     pub origin: Option<usize>,
@@ -231,7 +231,7 @@ fn link_of(m: &NlMsg<'_>) -> Option<u32> {
 
 fn norm(m: &NlMsg<'_>, ports: &[u32], group: u32) -> Norm {
     Norm {
-        kind: m.kind(),
+        message_type: m.kind(),
         flags: m.flags(),
         seq: m.seq(),
         origin: ports.iter().position(|p| *p == m.port() && *p != 0),
@@ -618,7 +618,7 @@ pub fn verify(run: &Outcome, serial: &Outcome) -> Result<(), String> {
                 want.len()
             ));
         }
-        let strip = |n: &Norm| (n.kind, n.flags, n.payload.clone());
+        let strip = |n: &Norm| (n.message_type, n.flags, n.payload.clone());
         if let Some(k) = got.iter().zip(want).position(|(g, w)| strip(g) != strip(w)) {
             return Err(format!(
                 "{what} dump, message {k}: {:?}, expected {:?}",
