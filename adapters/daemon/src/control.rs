@@ -94,6 +94,7 @@ impl Sockets {
     ) {
         let mut payload = Vec::new();
         let result = Request::parse(datagram)
+            .map_err(|e| e.0)
             .and_then(|req| self.answer(server, allowed, &req, &mut payload));
         remote::emit_reply(out, result.map(|()| payload.as_slice()));
     }
@@ -246,7 +247,7 @@ fn put_name<S: Stack>(server: &Server<S>, conn: ConnId, payload: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
-    use nlq::errno::{EADDRINUSE, EOPNOTSUPP};
+    use nlq::errno::{Errno, EADDRINUSE, EOPNOTSUPP};
     use nlq::server::{DEFAULT_RCVBUF, DUMP_GOODSIZE, MAX_READER_SIZE};
     use nlq::wire::consts::*;
     use nlq_mem::MemStack;
@@ -271,7 +272,9 @@ mod tests {
         req.emit(&mut b);
         let mut out = Vec::new();
         socks.handle(server, allowed, &b, &mut out);
-        remote::parse_reply(&out).map(<[u8]>::to_vec)
+        remote::parse_reply(&out)
+            .map(<[u8]>::to_vec)
+            .map_err(|e| e.0)
     }
 
     fn words(b: &[u8]) -> Vec<u32> {
@@ -458,7 +461,7 @@ mod tests {
         for bad in [&[][..], &[1, 2, 3], &[0xff; 40]] {
             let mut out = Vec::new();
             socks.handle(&mut server, true, bad, &mut out);
-            assert_eq!(remote::parse_reply(&out), Err(EINVAL));
+            assert_eq!(remote::parse_reply(&out), Err(Errno(EINVAL)));
         }
     }
 }
