@@ -68,11 +68,16 @@ impl<'a> NlMsg<'a> {
     /// (capped at `bytes.len()`: the last message's padding may be missing).
     #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Result<(Self, usize)> {
+        // The length field alone, then the size: cheaper on the walk of a
+        // dump than one peek at the whole header.
         let mut r = Reader::new(bytes);
-        let Ok([l0, l1, l2, l3, ..]) = r.peek::<NLMSG_HDRLEN>() else {
+        let Ok([l0, l1, l2, l3]) = r.peek::<4>() else {
             return Err(Error::new(Part::Header, ErrorKind::Truncated));
         };
         let len = ne32(l0, l1, l2, l3) as usize;
+        if r.remaining() < NLMSG_HDRLEN {
+            return Err(Error::new(Part::Header, ErrorKind::Truncated));
+        }
         if len < NLMSG_HDRLEN {
             return Err(Error::new(Part::Header, ErrorKind::BadLength));
         }

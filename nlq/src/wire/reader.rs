@@ -6,6 +6,10 @@
 //! and so does the daemon protocol (`nlq-remote`). The reads themselves are
 //! the `nom` parsers of the `parse` module (whole-chunk reads, so that a
 //! header costs one bounds check).
+//!
+//! The reads match on the nom result rather than map its error and use `?`:
+//! on the attribute walk the `?` form cost about 5 % of a typed parse of a
+//! link dump, the explicit match nothing measurable.
 
 use super::parse;
 use crate::errno::{Errno, EINVAL};
@@ -42,7 +46,8 @@ impl From<Short> for Errno {
 /// use nlq::wire::{Reader, Short};
 ///
 /// // An attribute: length 6, type 3, two value bytes, two of padding.
-/// let bytes = [6, 0, 3, 0, 0xaa, 0xbb, 0, 0];
+/// let ([l0, l1], [k0, k1]) = (6u16.to_ne_bytes(), 3u16.to_ne_bytes());
+/// let bytes = [l0, l1, k0, k1, 0xaa, 0xbb, 0, 0];
 /// let mut r = Reader::new(&bytes);
 /// let len = r.u16()?;
 /// let kind = r.u16()?;
@@ -67,9 +72,13 @@ impl<'a> Reader<'a> {
     /// The next `n` bytes.
     #[inline(always)]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], Short> {
-        let (rest, b) = parse::bytes(self.rest, n).map_err(|_| Short)?;
-        self.rest = rest;
-        Ok(b)
+        match parse::bytes(self.rest, n) {
+            Ok((rest, b)) => {
+                self.rest = rest;
+                Ok(b)
+            }
+            Err(_) => Err(Short),
+        }
     }
 
     /// A reader over the next `len` bytes (a nested structure of known
@@ -82,17 +91,22 @@ impl<'a> Reader<'a> {
     /// The next `N` bytes as an array.
     #[inline(always)]
     pub fn array<const N: usize>(&mut self) -> Result<[u8; N], Short> {
-        let (rest, a) = parse::chunk::<N>(self.rest).map_err(|_| Short)?;
-        self.rest = rest;
-        Ok(a)
+        match parse::chunk::<N>(self.rest) {
+            Ok((rest, a)) => {
+                self.rest = rest;
+                Ok(a)
+            }
+            Err(_) => Err(Short),
+        }
     }
 
     /// The next `N` bytes as an array, without moving past them.
     #[inline(always)]
     pub fn peek<const N: usize>(&self) -> Result<[u8; N], Short> {
-        parse::chunk::<N>(self.rest)
-            .map(|(_, a)| a)
-            .map_err(|_| Short)
+        match parse::chunk::<N>(self.rest) {
+            Ok((_, a)) => Ok(a),
+            Err(_) => Err(Short),
+        }
     }
 
     /// Moves past the next `n` bytes.
