@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use nlq::emulate::ioctl::{IfReq, IFREQ_SIZE};
 use nlq::emulate::IfAddrRecord;
+use nlq::errno::Errno;
 use nlq::server::SockOpt;
 use nlq::wire::consts::*;
 use nlq_remote::{self as remote, DataHeader, Hello, Request, Role, Welcome};
@@ -47,6 +48,11 @@ fn timed_out() -> io::Error {
 
 fn errno(e: i32) -> io::Error {
     io::Error::from_raw_os_error(e)
+}
+
+/// The error of what a protocol parser answered.
+fn protocol_errno(e: Errno) -> io::Error {
+    errno(e.0)
 }
 
 /// Receives one datagram on a connection within `timeout`: at once if one
@@ -135,7 +141,7 @@ impl ControlClient {
             let reply = self.buf.get(..n).unwrap_or_default();
             return remote::parse_reply(reply)
                 .map(<[u8]>::to_vec)
-                .map_err(errno);
+                .map_err(protocol_errno);
         }
     }
 
@@ -158,7 +164,7 @@ impl ControlClient {
     /// the new `ifc_len` and the records.
     pub fn ifconf(&mut self, len: Option<u32>) -> io::Result<(u32, Vec<IfReq>)> {
         let r = self.request(&Request::IfConf { len })?;
-        let (n, rest) = remote::parse_u32(&r).map_err(errno)?;
+        let (n, rest) = remote::parse_u32(&r).map_err(protocol_errno)?;
         let mut records = Vec::new();
         for c in rest.chunks(IFREQ_SIZE) {
             let rec: IfReq = c.try_into().map_err(|_| errno(libc::EINVAL))?;
@@ -170,13 +176,13 @@ impl ControlClient {
     /// `getifaddrs`.
     pub fn ifaddrs(&mut self) -> io::Result<Vec<IfAddrRecord>> {
         let r = self.request(&Request::IfAddrs)?;
-        remote::decode_ifaddrs(&r).map_err(errno)
+        remote::decode_ifaddrs(&r).map_err(protocol_errno)
     }
 
     /// `if_nameindex`.
     pub fn nameindex(&mut self) -> io::Result<Vec<(u32, String)>> {
         let r = self.request(&Request::NameIndex)?;
-        remote::decode_nameindex(&r).map_err(errno)
+        remote::decode_nameindex(&r).map_err(protocol_errno)
     }
 
     /// The text of `/proc/net/dev`.
@@ -342,8 +348,8 @@ impl SocketClient {
             port,
             groups,
         })?;
-        let (p, rest) = remote::parse_u32(&r).map_err(errno)?;
-        let (g, _) = remote::parse_u32(rest).map_err(errno)?;
+        let (p, rest) = remote::parse_u32(&r).map_err(protocol_errno)?;
+        let (g, _) = remote::parse_u32(rest).map_err(protocol_errno)?;
         self.port = p;
         Ok((p, g))
     }
@@ -353,8 +359,8 @@ impl SocketClient {
         let r = self.control(&Request::Name {
             cookie: self.cookie,
         })?;
-        let (p, rest) = remote::parse_u32(&r).map_err(errno)?;
-        let (g, _) = remote::parse_u32(rest).map_err(errno)?;
+        let (p, rest) = remote::parse_u32(&r).map_err(protocol_errno)?;
+        let (g, _) = remote::parse_u32(rest).map_err(protocol_errno)?;
         Ok((p, g))
     }
 
@@ -376,7 +382,9 @@ impl SocketClient {
             level,
             name,
         })?;
-        remote::parse_u32(&r).map(|(v, _)| v).map_err(errno)
+        remote::parse_u32(&r)
+            .map(|(v, _)| v)
+            .map_err(protocol_errno)
     }
 
     /// Sets an option named as the server names it: `SOL_NETLINK` options,

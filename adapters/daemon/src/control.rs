@@ -93,10 +93,9 @@ impl Sockets {
         out: &mut Vec<u8>,
     ) {
         let mut payload = Vec::new();
-        let result = Request::parse(datagram).and_then(|req| {
-            self.answer(server, allowed, &req, &mut payload)
-                .map_err(i32::from)
-        });
+        let result = Request::parse(datagram)
+            .and_then(|req| self.answer(server, allowed, &req, &mut payload))
+            .map_err(i32::from);
         remote::emit_reply(out, result.map(|()| payload.as_slice()));
     }
 
@@ -248,7 +247,7 @@ fn put_name<S: Stack>(server: &Server<S>, conn: ConnId, payload: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use nlq::emulate::ioctl::{ifreq, ifreq_int, ifreq_set_int, SIOCGIFMTU, SIOCSIFMTU};
-    use nlq::errno::{EADDRINUSE, EBADF, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM};
+    use nlq::errno::{Errno, EADDRINUSE, EBADF, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM};
     use nlq::server::{DEFAULT_RCVBUF, DUMP_GOODSIZE, MAX_READER_SIZE};
     use nlq::wire::consts::*;
     use nlq_mem::MemStack;
@@ -273,7 +272,9 @@ mod tests {
         req.emit(&mut b);
         let mut out = Vec::new();
         socks.handle(server, allowed, &b, &mut out);
-        remote::parse_reply(&out).map(<[u8]>::to_vec)
+        remote::parse_reply(&out)
+            .map(<[u8]>::to_vec)
+            .map_err(|e| e.0)
     }
 
     fn words(b: &[u8]) -> Vec<u32> {
@@ -460,7 +461,7 @@ mod tests {
         for bad in [&[][..], &[1, 2, 3], &[0xff; 40]] {
             let mut out = Vec::new();
             socks.handle(&mut server, true, bad, &mut out);
-            assert_eq!(remote::parse_reply(&out), Err(EINVAL));
+            assert_eq!(remote::parse_reply(&out), Err(Errno(EINVAL)));
         }
     }
 }

@@ -190,7 +190,9 @@ pub(crate) fn request_with_payload(req: &Request, payload: &[u8]) -> Result<Vec<
     bytes.extend_from_slice(payload);
     send(conn.0, &bytes)?;
     let reply = recv(conn.0)?;
-    remote::parse_reply(&reply).map(<[u8]>::to_vec)
+    remote::parse_reply(&reply)
+        .map(<[u8]>::to_vec)
+        .map_err(|e| e.0)
 }
 
 /// Waits until the daemon has handled everything the socket connection

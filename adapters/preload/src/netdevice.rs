@@ -67,7 +67,7 @@ pub(crate) fn ifreq_ioctl(request: u32, ifr: &mut IfReq) -> Result<(), c_int> {
 /// Reads an `IfConf` reply for a buffer of `buf_len` bytes (`None`: a NULL
 /// buffer): the new `ifc_len` and the bytes to copy into the buffer.
 pub(crate) fn ifconf_reply(reply: &[u8], buf_len: Option<usize>) -> Result<(c_int, &[u8]), c_int> {
-    let (len, records) = remote::parse_u32(reply)?;
+    let (len, records) = remote::parse_u32(reply).map_err(|e| e.0)?;
     let len = c_int::try_from(len).map_err(|_| libc::EIO)?;
     let copy = match buf_len {
         None => &[][..],

@@ -214,8 +214,8 @@ pub(crate) fn getsockname(
         return original();
     };
     let r = control(Request::Name { cookie: e.cookie }).and_then(|reply| {
-        let (port, rest) = remote::parse_u32(&reply)?;
-        let (groups, _) = remote::parse_u32(rest)?;
+        let (port, rest) = remote::parse_u32(&reply).map_err(|e| e.0)?;
+        let (groups, _) = remote::parse_u32(rest).map_err(|e| e.0)?;
         Ok(sockaddr_nl(port, groups))
     });
     match r {
@@ -372,7 +372,7 @@ pub(crate) fn getsockopt(
                 // A bitmap of groups: as much as fits, and its full size.
                 out.write_memberships(&reply)
             } else {
-                let (v, _) = remote::parse_u32(&reply)?;
+                let (v, _) = remote::parse_u32(&reply).map_err(|e| e.0)?;
                 let min = if level == libc::SOL_NETLINK { 4 } else { 0 };
                 out.write(&v.to_ne_bytes(), min)
             }

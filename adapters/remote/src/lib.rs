@@ -22,7 +22,8 @@
 //!
 //! All integers are native-endian, as in netlink itself (both ends are on
 //! one machine). Every parser here returns `EINVAL` on malformed input and
-//! never panics: the daemon parses what any local process sends.
+//! never panics: the daemon parses what any local process sends. They read
+//! with the codec's checked reader, [`nlq::wire::Reader`].
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -39,9 +40,12 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use nlq::emulate::ioctl::{IfReq, IFREQ_SIZE};
 use nlq::emulate::{IfAddrRecord, SockAddr};
-use nlq::errno::EINVAL;
+use nlq::errno::{Errno, EINVAL};
 use nlq::server::Sender;
-use nlq::wire::{HwAddr, LinkStats};
+use nlq::wire::{HwAddr, LinkStats, Reader};
+
+/// What every parser here answers malformed input with.
+const INVALID: Errno = Errno(EINVAL);
 
 /// The environment variable both ends read for [`spin_micros`].
 pub const SPIN_ENV: &str = "NLQ_SPIN_US";
@@ -107,17 +111,17 @@ impl Hello {
     }
 
     /// Reads a hello; `EINVAL` for anything else.
-    pub fn parse(b: &[u8]) -> Result<Self, i32> {
+    pub fn parse(b: &[u8]) -> Result<Self, Errno> {
         let mut r = Reader::new(b);
         if r.take(4)? != MAGIC {
-            return Err(EINVAL);
+            return Err(INVALID);
         }
         let role = match r.u32()? {
             1 => Role::Socket,
             2 => Role::Control,
-            _ => return Err(EINVAL),
+            _ => return Err(INVALID),
         };
-        r.end()?;
+        end(&r)?;
         Ok(Hello { role })
     }
 }
@@ -143,13 +147,13 @@ impl Welcome {
     }
 
     /// Reads a welcome.
-    pub fn parse(b: &[u8]) -> Result<Self, i32> {
+    pub fn parse(b: &[u8]) -> Result<Self, Errno> {
         let mut r = Reader::new(b);
         let w = Welcome {
             port: r.u32()?,
             cookie: r.u64()?,
         };
-        r.end()?;
+        end(&r)?;
         Ok(w)
     }
 }
@@ -203,7 +207,7 @@ impl DataHeader {
 
     /// Reads a header from the start of a datagram (what follows it is the
     /// payload).
-    pub fn parse(b: &[u8]) -> Result<Self, i32> {
+    pub fn parse(b: &[u8]) -> Result<Self, Errno> {
         let mut r = Reader::new(b);
         Ok(DataHeader {
             error: r.u32()?,
@@ -429,14 +433,14 @@ impl Request {
 
     /// Reads one request (the whole datagram); `EINVAL` if it is not one.
     /// A [`Request::SendTo`] is read with its payload ignored.
-    pub fn parse(b: &[u8]) -> Result<Self, i32> {
+    pub fn parse(b: &[u8]) -> Result<Self, Errno> {
         Self::parse_with_payload(b).map(|(req, _)| req)
     }
 
     /// Reads one request and what follows its fields: the datagram of a
     /// [`Request::SendTo`], empty for every other request (which must end
     /// with its fields, else `EINVAL`).
-    pub fn parse_with_payload(b: &[u8]) -> Result<(Self, &[u8]), i32> {
+    pub fn parse_with_payload(b: &[u8]) -> Result<(Self, &[u8]), Errno> {
         let mut r = Reader::new(b);
         let req = match r.u32()? {
             OP_BIND => Request::Bind {
@@ -462,8 +466,7 @@ impl Request {
             },
             OP_IOCTL => {
                 let request = r.u32()?;
-                let mut ifreq = [0u8; IFREQ_SIZE];
-                ifreq.copy_from_slice(r.take(IFREQ_SIZE)?);
+                let ifreq = r.array::<IFREQ_SIZE>()?;
                 Request::Ioctl { request, ifreq }
             }
             OP_IFCONF => {
@@ -473,7 +476,7 @@ impl Request {
                     len: match has {
                         0 => None,
                         1 => Some(len),
-                        _ => return Err(EINVAL),
+                        _ => return Err(INVALID),
                     },
                 }
             }
@@ -493,9 +496,9 @@ impl Request {
                 };
                 return Ok((req, r.rest()));
             }
-            _ => return Err(EINVAL),
+            _ => return Err(INVALID),
         };
-        r.end()?;
+        end(&r)?;
         Ok((req, &[]))
     }
 
@@ -520,17 +523,17 @@ pub fn emit_reply(out: &mut Vec<u8>, reply: Result<&[u8], i32>) {
 
 /// Reads a control reply: the payload, or the errno it carries. A reply
 /// too short for its status is `EINVAL`.
-pub fn parse_reply(b: &[u8]) -> Result<&[u8], i32> {
+pub fn parse_reply(b: &[u8]) -> Result<&[u8], Errno> {
     let mut r = Reader::new(b);
     match r.i32()? {
         0 => Ok(r.rest()),
-        e if e > 0 => Err(e),
-        _ => Err(EINVAL),
+        e if e > 0 => Err(Errno(e)),
+        _ => Err(INVALID),
     }
 }
 
 /// Reads the `u32` at the start of a reply payload, and the rest.
-pub fn parse_u32(b: &[u8]) -> Result<(u32, &[u8]), i32> {
+pub fn parse_u32(b: &[u8]) -> Result<(u32, &[u8]), Errno> {
     let mut r = Reader::new(b);
     let v = r.u32()?;
     Ok((v, r.rest()))
@@ -546,12 +549,12 @@ pub fn encode_nameindex(out: &mut Vec<u8>, links: &[(u32, String)]) {
 }
 
 /// Reads what [`encode_nameindex`] wrote.
-pub fn decode_nameindex(b: &[u8]) -> Result<Vec<(u32, String)>, i32> {
+pub fn decode_nameindex(b: &[u8]) -> Result<Vec<(u32, String)>, Errno> {
     let mut r = Reader::new(b);
     let mut links = Vec::new();
     while !r.is_empty() {
         let index = r.u32()?;
-        links.push((index, r.string()?));
+        links.push((index, string(&mut r)?));
     }
     Ok(links)
 }
@@ -584,11 +587,11 @@ pub fn encode_ifaddrs(out: &mut Vec<u8>, records: &[IfAddrRecord]) {
 }
 
 /// Reads what [`encode_ifaddrs`] wrote.
-pub fn decode_ifaddrs(b: &[u8]) -> Result<Vec<IfAddrRecord>, i32> {
+pub fn decode_ifaddrs(b: &[u8]) -> Result<Vec<IfAddrRecord>, Errno> {
     let mut r = Reader::new(b);
     let mut records = Vec::new();
     while !r.is_empty() {
-        let name = r.string()?;
+        let name = string(&mut r)?;
         let flags = r.u32()?;
         let family = r.u8()?;
         let addr = get_sockaddr(&mut r)?;
@@ -603,7 +606,7 @@ pub fn decode_ifaddrs(b: &[u8]) -> Result<Vec<IfAddrRecord>, i32> {
                 }
                 Some(LinkStats::from_array(a))
             }
-            _ => return Err(EINVAL),
+            _ => return Err(INVALID),
         };
         records.push(IfAddrRecord {
             name,
@@ -643,13 +646,13 @@ fn put_sockaddr(out: &mut Vec<u8>, sa: Option<&SockAddr>) {
     }
 }
 
-fn get_sockaddr(r: &mut Reader<'_>) -> Result<Option<SockAddr>, i32> {
+fn get_sockaddr(r: &mut Reader<'_>) -> Result<Option<SockAddr>, Errno> {
     Ok(match r.u8()? {
         SA_NONE => None,
         SA_PACKET => {
             let ifindex = r.u32()?;
             let hatype = r.u16()?;
-            let addr = HwAddr::try_from_slice(r.bytes()?).ok_or(EINVAL)?;
+            let addr = HwAddr::try_from_slice(bytes(r)?).ok_or(INVALID)?;
             Some(SockAddr::Packet {
                 ifindex,
                 hatype,
@@ -664,7 +667,7 @@ fn get_sockaddr(r: &mut Reader<'_>) -> Result<Option<SockAddr>, i32> {
                 scope_id: r.u32()?,
             })
         }
-        _ => return Err(EINVAL),
+        _ => return Err(INVALID),
     })
 }
 
@@ -690,77 +693,25 @@ fn put(b: &mut [u8], at: usize, v: &[u8]) {
     }
 }
 
-/// A bounds-checked cursor: every read past the end is `EINVAL`.
-struct Reader<'a> {
-    rest: &'a [u8],
+/// Bytes behind their length (`u8`), as [`put_bytes`] writes them.
+fn bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], Errno> {
+    let n = r.u8()?;
+    Ok(r.take(usize::from(n))?)
 }
 
-impl<'a> Reader<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        Reader { rest: b }
-    }
+/// A string as [`put_str`] writes it; `EINVAL` if it is not UTF-8.
+fn string(r: &mut Reader<'_>) -> Result<String, Errno> {
+    core::str::from_utf8(bytes(r)?)
+        .map(String::from)
+        .map_err(|_| INVALID)
+}
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], i32> {
-        if self.rest.len() < n {
-            return Err(EINVAL);
-        }
-        let (head, tail) = self.rest.split_at(n);
-        self.rest = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], i32> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-
-    fn u8(&mut self) -> Result<u8, i32> {
-        Ok(u8::from_ne_bytes(self.array()?))
-    }
-
-    fn u16(&mut self) -> Result<u16, i32> {
-        Ok(u16::from_ne_bytes(self.array()?))
-    }
-
-    fn u32(&mut self) -> Result<u32, i32> {
-        Ok(u32::from_ne_bytes(self.array()?))
-    }
-
-    fn i32(&mut self) -> Result<i32, i32> {
-        Ok(i32::from_ne_bytes(self.array()?))
-    }
-
-    fn u64(&mut self) -> Result<u64, i32> {
-        Ok(u64::from_ne_bytes(self.array()?))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], i32> {
-        let n = self.u8()?;
-        self.take(usize::from(n))
-    }
-
-    fn string(&mut self) -> Result<String, i32> {
-        let b = self.bytes()?;
-        core::str::from_utf8(b)
-            .map(String::from)
-            .map_err(|_| EINVAL)
-    }
-
-    fn rest(&self) -> &'a [u8] {
-        self.rest
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    fn end(&self) -> Result<(), i32> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(EINVAL)
-        }
+/// `EINVAL` unless every byte was read.
+fn end(r: &Reader<'_>) -> Result<(), Errno> {
+    if r.is_empty() {
+        Ok(())
+    } else {
+        Err(INVALID)
     }
 }
 
@@ -826,7 +777,7 @@ mod tests {
             for cut in 0..b.len() {
                 assert_eq!(
                     Request::parse(&b[..cut]),
-                    Err(EINVAL),
+                    Err(Errno(EINVAL)),
                     "{req:?} cut at {cut}"
                 );
             }
@@ -834,12 +785,12 @@ mod tests {
             if !matches!(req, Request::SendTo { .. }) {
                 assert_eq!(
                     Request::parse(&b),
-                    Err(EINVAL),
+                    Err(Errno(EINVAL)),
                     "{req:?} with a trailing byte"
                 );
             }
         }
-        assert_eq!(Request::parse(&99u32.to_ne_bytes()), Err(EINVAL));
+        assert_eq!(Request::parse(&99u32.to_ne_bytes()), Err(Errno(EINVAL)));
     }
 
     #[test]
@@ -860,14 +811,14 @@ mod tests {
         }
         let mut bad = Hello { role: Role::Socket }.to_bytes();
         bad[0] = b'x';
-        assert_eq!(Hello::parse(&bad), Err(EINVAL));
-        assert_eq!(Hello::parse(&bad[..3]), Err(EINVAL));
+        assert_eq!(Hello::parse(&bad), Err(Errno(EINVAL)));
+        assert_eq!(Hello::parse(&bad[..3]), Err(Errno(EINVAL)));
         let w = Welcome {
             port: 42,
             cookie: 0xdead_beef_0bad_f00d,
         };
         assert_eq!(Welcome::parse(&w.to_bytes()), Ok(w));
-        assert_eq!(Welcome::parse(&w.to_bytes()[..11]), Err(EINVAL));
+        assert_eq!(Welcome::parse(&w.to_bytes()[..11]), Err(Errno(EINVAL)));
         let from = Sender {
             port: 7,
             pid: 8,
@@ -880,7 +831,7 @@ mod tests {
         assert_eq!(DataHeader::data(1, from).groups_mask(), 1);
         assert_eq!(DataHeader::data(32, from).groups_mask(), 1 << 31);
         assert_eq!(DataHeader::failure(105).error, 105);
-        assert_eq!(DataHeader::parse(&h.to_bytes()[..20]), Err(EINVAL));
+        assert_eq!(DataHeader::parse(&h.to_bytes()[..20]), Err(Errno(EINVAL)));
         // A datagram sent to a port travels behind its request's fields.
         let mut b = Vec::new();
         let req = Request::SendTo {
@@ -895,7 +846,7 @@ mod tests {
         let mut sync = Vec::new();
         Request::Sync { cookie: 1 }.emit(&mut sync);
         sync.push(0);
-        assert_eq!(Request::parse_with_payload(&sync), Err(EINVAL));
+        assert_eq!(Request::parse_with_payload(&sync), Err(Errno(EINVAL)));
     }
 
     #[test]
@@ -905,9 +856,9 @@ mod tests {
         assert_eq!(parse_reply(&b), Ok(&[1u8, 2, 3][..]));
         b.clear();
         emit_reply(&mut b, Err(19));
-        assert_eq!(parse_reply(&b), Err(19));
-        assert_eq!(parse_reply(&[0, 0]), Err(EINVAL));
-        assert_eq!(parse_reply(&(-5i32).to_ne_bytes()), Err(EINVAL));
+        assert_eq!(parse_reply(&b), Err(Errno(19)));
+        assert_eq!(parse_reply(&[0, 0]), Err(Errno(EINVAL)));
+        assert_eq!(parse_reply(&(-5i32).to_ne_bytes()), Err(Errno(EINVAL)));
         assert_eq!(parse_u32(&[1, 0, 0, 0, 9]), Ok((1u32.to_le(), &[9u8][..])));
     }
 
@@ -932,7 +883,7 @@ mod tests {
         let back = decode_nameindex(&b).unwrap();
         assert_eq!(back[0], links[0]);
         assert_eq!(back[1].1, "é".repeat(127));
-        assert_eq!(decode_nameindex(&b[..3]), Err(EINVAL));
+        assert_eq!(decode_nameindex(&b[..3]), Err(Errno(EINVAL)));
     }
 
     #[test]

@@ -6,10 +6,10 @@ use super::attr::{Attr, AttrDecode, IpBytes};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
 use super::inline::IfName;
-use super::parse::{self, PResult};
+use super::parse::ne32;
 use super::repr::{check_ip, check_prefix};
 use super::writer::{Buffer, Writer};
-use super::{ErrorKind, Result};
+use super::{ErrorKind, Reader, Result, Short};
 
 /// `struct ifaddrmsg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -36,19 +36,16 @@ impl FamilyHeader for IfAddrMsg {
     }
 
     #[inline(always)]
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, [family, prefix_len, flags, scope, i0, i1, i2, i3]) = parse::chunk(b)?;
-        let index = parse::ne32(i0, i1, i2, i3);
-        Ok((
-            b,
-            IfAddrMsg {
-                family,
-                prefix_len,
-                flags,
-                scope,
-                index,
-            },
-        ))
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        let [family, prefix_len, flags, scope, i0, i1, i2, i3] = r.array()?;
+        let index = ne32(i0, i1, i2, i3);
+        Ok(IfAddrMsg {
+            family,
+            prefix_len,
+            flags,
+            scope,
+            index,
+        })
     }
 
     #[inline]
@@ -115,10 +112,10 @@ pub(crate) fn read_words(a: &Attr<'_>) -> Result<[u32; 4]> {
         return Err(a.error(ErrorKind::BadValue));
     };
     Ok([
-        parse::ne32(a0, a1, a2, a3),
-        parse::ne32(b0, b1, b2, b3),
-        parse::ne32(c0, c1, c2, c3),
-        parse::ne32(d0, d1, d2, d3),
+        ne32(a0, a1, a2, a3),
+        ne32(b0, b1, b2, b3),
+        ne32(c0, c1, c2, c3),
+        ne32(d0, d1, d2, d3),
     ])
 }
 

@@ -5,8 +5,8 @@ use core::marker::PhantomData;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::consts::{AF_INET, AF_INET6, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK};
-use super::parse::{self, align, all_zero, array};
-use super::{Error, ErrorKind, Part, Result};
+use super::parse::{align, all_zero, ne16};
+use super::{Error, ErrorKind, Part, Reader, Result};
 
 /// One attribute: its type (flags masked off) and its value bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +87,9 @@ impl<'a> Attr<'a> {
 
     #[inline(always)]
     fn fixed<const N: usize>(&self) -> Result<[u8; N]> {
-        match array(self.value) {
-            Some(a) => Ok(a),
-            None => Err(self.error(ErrorKind::BadValue)),
+        match <[u8; N]>::try_from(self.value) {
+            Ok(a) => Ok(a),
+            Err(_) => Err(self.error(ErrorKind::BadValue)),
         }
     }
 
@@ -157,7 +157,7 @@ impl<'a> Attr<'a> {
     #[inline]
     pub fn nested(&self) -> Attrs<'a> {
         Attrs {
-            rest: self.value,
+            rest: Reader::new(self.value),
             ctx: u64::from(self.kind() | HAS_PARENT),
         }
     }
@@ -184,9 +184,11 @@ impl<'a> IpBytes<'a> {
     /// The address.
     #[inline(always)]
     pub fn ip(&self) -> IpAddr {
-        match array::<16>(self.0) {
-            Some(a) => IpAddr::V6(Ipv6Addr::from(a)),
-            None => IpAddr::V4(Ipv4Addr::from(array::<4>(self.0).unwrap_or_default())),
+        match <[u8; 16]>::try_from(self.0) {
+            Ok(a) => IpAddr::V6(Ipv6Addr::from(a)),
+            Err(_) => IpAddr::V4(Ipv4Addr::from(
+                <[u8; 4]>::try_from(self.0).unwrap_or_default(),
+            )),
         }
     }
 
@@ -232,8 +234,16 @@ impl core::fmt::Display for IpBytes<'_> {
 /// `AF_INET6`, either for other families.
 #[inline]
 pub(crate) fn ip_from(b: &[u8], family: u8) -> Option<IpAddr> {
-    let v4 = |b| array::<4>(b).map(|a| IpAddr::V4(Ipv4Addr::from(a)));
-    let v6 = |b| array::<16>(b).map(|a| IpAddr::V6(Ipv6Addr::from(a)));
+    let v4 = |b| {
+        <[u8; 4]>::try_from(b)
+            .ok()
+            .map(|a| IpAddr::V4(Ipv4Addr::from(a)))
+    };
+    let v6 = |b| {
+        <[u8; 16]>::try_from(b)
+            .ok()
+            .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
+    };
     match (family, b.len()) {
         (AF_INET, _) => v4(b),
         (AF_INET6, _) => v6(b),
@@ -250,7 +260,7 @@ pub(crate) fn ip_from(b: &[u8], family: u8) -> Option<IpAddr> {
 /// are padding.
 #[derive(Debug, Clone)]
 pub struct Attrs<'a> {
-    rest: &'a [u8],
+    rest: Reader<'a>,
     /// Bits 0..16: the parent as in [`Attr::parent`]; bits 32..40: the
     /// address family typed attributes decode with. One full word, so that
     /// copies of the iterator never read across narrower stores.
@@ -262,7 +272,7 @@ impl<'a> Attrs<'a> {
     #[inline]
     pub const fn new(bytes: &'a [u8]) -> Self {
         Attrs {
-            rest: bytes,
+            rest: Reader::new(bytes),
             ctx: 0,
         }
     }
@@ -286,7 +296,7 @@ impl<'a> Attrs<'a> {
     /// The bytes not yet iterated.
     #[inline]
     pub fn remaining(&self) -> &'a [u8] {
-        self.rest
+        self.rest.rest()
     }
 
     /// The first attribute of type `kind` (flags masked), if any. Framing
@@ -303,7 +313,7 @@ impl<'a> Attrs<'a> {
 
     #[cold]
     fn fail(&mut self, kind: u16, err: ErrorKind) -> Option<Result<Attr<'a>>> {
-        self.rest = &[];
+        self.rest.take_rest();
         Some(Err(Error::new(part_of(self.parent(), kind), err)))
     }
 }
@@ -313,22 +323,24 @@ impl<'a> Iterator for Attrs<'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        let Ok((i, [l0, l1, k0, k1])) = parse::chunk::<4>(self.rest) else {
+        let mut r = self.rest;
+        let Ok([l0, l1, k0, k1]) = r.array::<4>() else {
             return if self.rest.is_empty() {
                 None
             } else {
                 self.tail()
             };
         };
-        let len = usize::from(parse::ne16(l0, l1));
-        let raw_kind = parse::ne16(k0, k1);
+        let len = usize::from(ne16(l0, l1));
+        let raw_kind = ne16(k0, k1);
         let Some(vlen) = len.checked_sub(4) else {
             return self.bad_length(raw_kind & NLA_TYPE_MASK);
         };
-        let Ok((_, value)) = parse::bytes(i, vlen) else {
+        let Ok(value) = r.take(vlen) else {
             return self.fail(raw_kind & NLA_TYPE_MASK, ErrorKind::Truncated);
         };
-        self.rest = self.rest.get(align(len)..).unwrap_or_default();
+        // Past the attribute and its padding (which the last one may lack).
+        self.rest.skip_up_to(align(len));
         Some(Ok(Attr {
             value,
             tag: u64::from(raw_kind) | (u64::from(self.parent()) << 16),
@@ -341,8 +353,8 @@ impl<'a> Attrs<'a> {
     /// an error otherwise.
     #[cold]
     fn bad_length(&mut self, kind: u16) -> Option<Result<Attr<'a>>> {
-        if all_zero(self.rest) {
-            self.rest = &[];
+        if all_zero(self.rest.rest()) {
+            self.rest.take_rest();
             return None;
         }
         self.fail(kind, ErrorKind::BadLength)
@@ -351,8 +363,8 @@ impl<'a> Attrs<'a> {
     /// Fewer than 4 bytes are left: padding if zero, an error otherwise.
     #[cold]
     fn tail(&mut self) -> Option<Result<Attr<'a>>> {
-        if all_zero(self.rest) {
-            self.rest = &[];
+        if all_zero(self.rest.rest()) {
+            self.rest.take_rest();
             None
         } else {
             self.fail(0, ErrorKind::Truncated)

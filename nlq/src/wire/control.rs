@@ -4,9 +4,9 @@
 use super::attr::Attrs;
 use super::consts::*;
 use super::nlmsg::{NlMsg, NlMsgHeader};
-use super::parse::{self, align};
+use super::parse::align;
 use super::writer::{Buffer, Writer};
-use super::{Error, ErrorKind, Part, Result};
+use super::{Error, ErrorKind, Part, Reader, Result};
 
 /// The extended-ACK attributes of an error or a `DONE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,17 +87,20 @@ impl<'a> ErrorMessage<'a> {
     /// user-space servers send that).
     pub fn parse(payload: &'a [u8], flags: u16) -> Result<Self> {
         let e = |k| Error::new(Part::Body, k);
-        let (rest, _error) = parse::i32(payload).map_err(|_| e(ErrorKind::Truncated))?;
-        let (request, _) = NlMsgHeader::parse(rest).map_err(|_| e(ErrorKind::Truncated))?;
-        let echoed = if flags & NLM_F_CAPPED != 0 || rest.len() == NLMSG_HDRLEN {
+        let truncated = e(ErrorKind::Truncated);
+        let mut r = Reader::new(payload);
+        // The error code, read on access.
+        r.i32().map_err(|_| truncated)?;
+        let echo = r.take(NLMSG_HDRLEN).map_err(|_| truncated)?;
+        let (request, _) = NlMsgHeader::parse(echo).map_err(|_| truncated)?;
+        let echoed = if flags & NLM_F_CAPPED != 0 || r.is_empty() {
             0
         } else {
             (request.len as usize)
                 .checked_sub(NLMSG_HDRLEN)
                 .ok_or(e(ErrorKind::BadLength))?
         };
-        let body = rest.get(NLMSG_HDRLEN..).unwrap_or_default();
-        parse::split(body, echoed).ok_or(e(ErrorKind::Truncated))?;
+        r.skip(echoed).map_err(|_| truncated)?;
         let tlvs = if flags & NLM_F_ACK_TLVS != 0 {
             let start = align(4usize.saturating_add(NLMSG_HDRLEN).saturating_add(echoed));
             ExtAck::parse(payload.get(start..).unwrap_or_default())?;
@@ -115,7 +118,7 @@ impl<'a> ErrorMessage<'a> {
 
     /// `error`: 0 for an ACK, else a negative errno.
     pub fn error(&self) -> i32 {
-        parse::i32(self.payload).map(|(_, v)| v).unwrap_or(0)
+        Reader::new(self.payload).i32().unwrap_or(0)
     }
 
     /// The header of the request this answers.
@@ -194,8 +197,11 @@ impl<'a> DoneMessage<'a> {
                 tlvs: &[],
             });
         }
-        let (rest, error) =
-            parse::i32(payload).map_err(|_| Error::new(Part::Body, ErrorKind::Truncated))?;
+        let mut r = Reader::new(payload);
+        let error = r
+            .i32()
+            .map_err(|_| Error::new(Part::Body, ErrorKind::Truncated))?;
+        let rest = r.rest();
         let tlvs = if flags & NLM_F_ACK_TLVS != 0 {
             ExtAck::parse(rest)?;
             rest

@@ -2,9 +2,8 @@
 //! then attributes decoded with the header's address family.
 
 use super::attr::{AttrDecode, Attrs, TypedAttrs};
-use super::parse::PResult;
 use super::writer::{Buffer, Writer};
-use super::{Error, ErrorKind, NlMsg, Part, Result};
+use super::{Error, ErrorKind, NlMsg, Part, Reader, Result, Short};
 
 /// The fixed header of a family (`ifinfomsg`, `ifaddrmsg`, `rtmsg`, `ndmsg`).
 pub trait FamilyHeader: Sized + Copy + Default {
@@ -14,8 +13,8 @@ pub trait FamilyHeader: Sized + Copy + Default {
     type Attr<'a>: AttrDecode<'a>;
     /// True for the message types that carry this header.
     fn accepts(kind: u16) -> bool;
-    /// Parses exactly the header's fields from the start of `b`.
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self>;
+    /// Reads exactly the header's fields from `r`.
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short>;
     /// Appends the header.
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()>;
     /// The address family, which decides how addresses in attributes decode.
@@ -24,9 +23,11 @@ pub trait FamilyHeader: Sized + Copy + Default {
     /// Parses the header at the start of `b`; returns it and the rest.
     #[inline(always)]
     fn parse(b: &[u8]) -> Result<(Self, &[u8])> {
-        Self::parse_fields(b)
-            .map(|(rest, h)| (h, rest))
-            .map_err(|_| Error::new(Part::Body, ErrorKind::Truncated))
+        let mut r = Reader::new(b);
+        match Self::parse_fields(&mut r) {
+            Ok(h) => Ok((h, r.rest())),
+            Err(Short) => Err(Error::new(Part::Body, ErrorKind::Truncated)),
+        }
     }
 
     /// Parses a header that may be cut short, as in the 1- or 4-byte GET

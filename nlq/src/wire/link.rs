@@ -6,9 +6,9 @@ use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
 use super::inline::{HwAddr, IfName, InlineBytes, InlineStr};
 use super::link_details::{DetailsAt, LinkDetails};
-use super::parse::{self, PResult};
+use super::parse::{ne16, ne32};
 use super::writer::{Buffer, Writer};
-use super::{ErrorKind, Result};
+use super::{ErrorKind, Reader, Result, Short};
 
 /// `struct ifinfomsg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -35,21 +35,16 @@ impl FamilyHeader for IfInfoMsg {
     }
 
     #[inline(always)]
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, h) = parse::chunk::<IFINFOMSG_LEN>(b)?;
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        let h = r.array::<IFINFOMSG_LEN>()?;
         let [family, _pad, k0, k1, i0, i1, i2, i3, f0, f1, f2, f3, c0, c1, c2, c3] = h;
-        let kind = parse::ne16(k0, k1);
-        let index = parse::ne32(i0, i1, i2, i3);
-        let flags = parse::ne32(f0, f1, f2, f3);
-        let change = parse::ne32(c0, c1, c2, c3);
-        let h = IfInfoMsg {
+        Ok(IfInfoMsg {
             family,
-            kind,
-            index,
-            flags,
-            change,
-        };
-        Ok((b, h))
+            kind: ne16(k0, k1),
+            index: ne32(i0, i1, i2, i3),
+            flags: ne32(f0, f1, f2, f3),
+            change: ne32(c0, c1, c2, c3),
+        })
     }
 
     #[inline]
@@ -79,7 +74,7 @@ impl FamilyHeader for IfInfoMsg {
 pub type LinkMessage<'a> = FamilyMessage<'a, IfInfoMsg>;
 
 macro_rules! stats_struct {
-    ($(#[$m:meta])* $name:ident, $t:ty, $read:path, [$($f:ident),* $(,)?]) => {
+    ($(#[$m:meta])* $name:ident, $t:ty, $read:ident, [$($f:ident),* $(,)?]) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         #[allow(missing_docs)]
@@ -98,14 +93,12 @@ macro_rules! stats_struct {
                     return Err(a.error(ErrorKind::BadValue));
                 }
                 let mut s = Self::default();
-                let mut rest = v;
+                let mut r = Reader::new(v);
                 $(
-                    if let Ok((r, x)) = $read(rest) {
+                    if let Ok(x) = r.$read() {
                         s.$f = x;
-                        rest = r;
                     }
                 )*
-                let _ = rest;
                 Ok(s)
             }
 
@@ -134,7 +127,7 @@ macro_rules! stats_struct {
 
 stats_struct!(
     /// `struct rtnl_link_stats` (`IFLA_STATS`), 32-bit counters.
-    LinkStats, u32, parse::u32, [
+    LinkStats, u32, u32, [
     rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped,
     multicast, collisions, rx_length_errors, rx_over_errors, rx_crc_errors, rx_frame_errors,
     rx_fifo_errors, rx_missed_errors, tx_aborted_errors, tx_carrier_errors, tx_fifo_errors,
@@ -143,7 +136,7 @@ stats_struct!(
 
 stats_struct!(
     /// `struct rtnl_link_stats64` (`IFLA_STATS64`), 64-bit counters.
-    LinkStats64, u64, parse::u64, [
+    LinkStats64, u64, u64, [
     rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped,
     multicast, collisions, rx_length_errors, rx_over_errors, rx_crc_errors, rx_frame_errors,
     rx_fifo_errors, rx_missed_errors, tx_aborted_errors, tx_carrier_errors, tx_fifo_errors,

@@ -15,6 +15,8 @@
 //!   length matching the family), and `emit` into a [`Writer`].
 //! - [`Writer`] appends into any [`Buffer`]: a [`SliceBuffer`] over
 //!   `&mut [u8]` (no allocation), or `Vec<u8>` / `BytesMut` with `alloc`.
+//! - [`Reader`] is the checked cursor the views read with: integers,
+//!   arrays, and [`Reader::sub`] for a nested structure of known length.
 //!
 //! # The no-panic promise
 //!
@@ -48,6 +50,7 @@ mod netconf;
 mod nexthop;
 mod nlmsg;
 mod parse;
+mod reader;
 mod repr;
 mod route;
 mod rule;
@@ -80,6 +83,7 @@ pub use nexthop::{
     MAX_GROUP,
 };
 pub use nlmsg::{Messages, NlMsg, NlMsgHeader};
+pub use reader::{Reader, Short};
 pub use route::{
     Metric, Metrics, NextHop, NextHopList, NextHopRepr, NextHops, RouteAttr, RouteMessage,
     RouteMetrics, RouteRepr, RtMsg, MAX_NEXTHOPS,

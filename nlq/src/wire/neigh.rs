@@ -7,10 +7,10 @@ use super::attr::{Attr, AttrDecode, IpBytes};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
 use super::inline::HwAddr;
-use super::parse::{self, PResult};
+use super::parse::{ne16, ne32};
 use super::repr::{check_ip, check_prefix};
 use super::writer::{Buffer, Writer};
-use super::Result;
+use super::{Reader, Result, Short};
 
 /// `struct ndmsg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -37,19 +37,16 @@ impl FamilyHeader for NdMsg {
     }
 
     #[inline(always)]
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, h) = parse::chunk::<NDMSG_LEN>(b)?;
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        let h = r.array::<NDMSG_LEN>()?;
         let [family, _p1, _p2, _p3, i0, i1, i2, i3, s0, s1, flags, kind] = h;
-        let ifindex = parse::ne32(i0, i1, i2, i3);
-        let state = parse::ne16(s0, s1);
-        let h = NdMsg {
+        Ok(NdMsg {
             family,
-            ifindex,
-            state,
+            ifindex: ne32(i0, i1, i2, i3),
+            state: ne16(s0, s1),
             flags,
             kind,
-        };
-        Ok((b, h))
+        })
     }
 
     #[inline]

@@ -6,9 +6,8 @@
 use super::attr::{Attr, AttrDecode};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
-use super::parse::{self, PResult};
 use super::writer::{Buffer, Writer};
-use super::Result;
+use super::{Reader, Result, Short};
 
 /// A one-byte family header padded to four bytes (`struct netconfmsg`,
 /// `struct rtgenmsg`), as the kernel writes it.
@@ -18,9 +17,9 @@ pub struct FamilyByte {
     pub family: u8,
 }
 
-fn parse_family_byte(b: &[u8]) -> PResult<'_, FamilyByte> {
-    let (b, [family, _, _, _]) = parse::chunk::<4>(b)?;
-    Ok((b, FamilyByte { family }))
+fn parse_family_byte(r: &mut Reader<'_>) -> core::result::Result<FamilyByte, Short> {
+    let [family, _, _, _] = r.array::<4>()?;
+    Ok(FamilyByte { family })
 }
 
 /// `struct netconfmsg` (its family, padded).
@@ -36,8 +35,8 @@ impl FamilyHeader for NetconfMsg {
         matches!(kind, RTM_NEWNETCONF | RTM_DELNETCONF | RTM_GETNETCONF)
     }
 
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        parse_family_byte(b).map(|(b, f)| (b, NetconfMsg(f)))
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        parse_family_byte(r).map(NetconfMsg)
     }
 
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {
@@ -188,8 +187,8 @@ impl FamilyHeader for NsidMsg {
         matches!(kind, RTM_NEWNSID | RTM_DELNSID | RTM_GETNSID)
     }
 
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        parse_family_byte(b).map(|(b, f)| (b, NsidMsg(f)))
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        parse_family_byte(r).map(NsidMsg)
     }
 
     fn emit<B: Buffer>(&self, w: &mut Writer<B>) -> Result<()> {

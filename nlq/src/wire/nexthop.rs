@@ -7,10 +7,10 @@ use core::net::IpAddr;
 use super::attr::{Attr, AttrDecode, IpBytes};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
-use super::parse::{self, PResult};
+use super::parse::ne32;
 use super::repr::{check_ip, check_prefix};
 use super::writer::{Buffer, Writer};
-use super::{ErrorKind, Part, Result};
+use super::{ErrorKind, Part, Reader, Result, Short};
 
 /// Size of `struct nexthop_grp`.
 const GRP_LEN: usize = 8;
@@ -40,17 +40,16 @@ impl FamilyHeader for NhMsg {
     }
 
     #[inline(always)]
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, h) = parse::chunk::<NHMSG_LEN>(b)?;
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        let h = r.array::<NHMSG_LEN>()?;
         let [family, scope, protocol, resvd, f0, f1, f2, f3] = h;
-        let h = NhMsg {
+        Ok(NhMsg {
             family,
             scope,
             protocol,
             resvd,
-            flags: parse::ne32(f0, f1, f2, f3),
-        };
-        Ok((b, h))
+            flags: ne32(f0, f1, f2, f3),
+        })
     }
 
     #[inline]
@@ -115,7 +114,7 @@ impl<'a> GroupMembers<'a> {
         self.0.chunks_exact(GRP_LEN).map(|c| {
             let b = |i: usize| c.get(i).copied().unwrap_or(0);
             GroupMember {
-                id: parse::ne32(b(0), b(1), b(2), b(3)),
+                id: ne32(b(0), b(1), b(2), b(3)),
                 weight: (u32::from(b(4)) | u32::from(b(5)) << 8).saturating_add(1),
             }
         })

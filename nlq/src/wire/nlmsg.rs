@@ -1,8 +1,8 @@
 //! The netlink header, one message, and the datagram → message iterator.
 
 use super::consts::{NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN};
-use super::parse::{self, align, all_zero};
-use super::{Error, ErrorKind, Message, Part, Result};
+use super::parse::{align, all_zero, ne16, ne32};
+use super::{Error, ErrorKind, Message, Part, Reader, Result};
 
 /// The 16-byte `struct nlmsghdr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -23,18 +23,19 @@ impl NlMsgHeader {
     /// Parses the header at the start of `bytes`; returns it and the rest.
     #[inline(always)]
     pub fn parse(bytes: &[u8]) -> Result<(Self, &[u8])> {
-        let Ok((rest, h)) = parse::chunk::<NLMSG_HDRLEN>(bytes) else {
+        let mut r = Reader::new(bytes);
+        let Ok(h) = r.array::<NLMSG_HDRLEN>() else {
             return Err(Error::new(Part::Header, ErrorKind::Truncated));
         };
         let [l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, p0, p1, p2, p3] = h;
         let header = NlMsgHeader {
-            len: parse::ne32(l0, l1, l2, l3),
-            kind: parse::ne16(k0, k1),
-            flags: parse::ne16(f0, f1),
-            seq: parse::ne32(s0, s1, s2, s3),
-            port: parse::ne32(p0, p1, p2, p3),
+            len: ne32(l0, l1, l2, l3),
+            kind: ne16(k0, k1),
+            flags: ne16(f0, f1),
+            seq: ne32(s0, s1, s2, s3),
+            port: ne32(p0, p1, p2, p3),
         };
-        Ok((header, rest))
+        Ok((header, r.rest()))
     }
 
     /// The header's 16 bytes in host byte order.
@@ -67,17 +68,20 @@ impl<'a> NlMsg<'a> {
     /// (capped at `bytes.len()`: the last message's padding may be missing).
     #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Result<(Self, usize)> {
-        let Some(len) = bytes.first_chunk::<4>() else {
+        // The length field alone, then the size: cheaper on the walk of a
+        // dump than one peek at the whole header.
+        let mut r = Reader::new(bytes);
+        let Ok([l0, l1, l2, l3]) = r.peek::<4>() else {
             return Err(Error::new(Part::Header, ErrorKind::Truncated));
         };
-        let len = u32::from_ne_bytes(*len) as usize;
-        if bytes.len() < NLMSG_HDRLEN {
+        let len = ne32(l0, l1, l2, l3) as usize;
+        if r.remaining() < NLMSG_HDRLEN {
             return Err(Error::new(Part::Header, ErrorKind::Truncated));
         }
         if len < NLMSG_HDRLEN {
             return Err(Error::new(Part::Header, ErrorKind::BadLength));
         }
-        let Some(msg) = bytes.get(..len) else {
+        let Ok(msg) = r.take(len) else {
             return Err(Error::new(Part::Header, ErrorKind::Truncated));
         };
         Ok((NlMsg { bytes: msg }, align(len).min(bytes.len())))
@@ -183,20 +187,22 @@ impl<'a> NlMsg<'a> {
 /// as iproute2 sends its requests) end it without an error.
 #[derive(Debug, Clone)]
 pub struct Messages<'a> {
-    rest: &'a [u8],
+    rest: Reader<'a>,
 }
 
 impl<'a> Messages<'a> {
     /// The messages of `datagram`.
     #[inline]
     pub fn new(datagram: &'a [u8]) -> Self {
-        Messages { rest: datagram }
+        Messages {
+            rest: Reader::new(datagram),
+        }
     }
 
     /// The bytes not yet iterated.
     #[inline]
     pub fn remaining(&self) -> &'a [u8] {
-        self.rest
+        self.rest.rest()
     }
 }
 
@@ -208,14 +214,13 @@ impl<'a> Iterator for Messages<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        match NlMsg::parse(self.rest) {
+        match NlMsg::parse(self.rest.rest()) {
             Ok((msg, used)) => {
-                self.rest = self.rest.get(used..).unwrap_or_default();
+                self.rest.skip_up_to(used);
                 Some(Ok(msg))
             }
             Err(e) => {
-                let rest = core::mem::take(&mut self.rest);
-                if all_zero(rest) {
+                if all_zero(self.rest.take_rest()) {
                     None
                 } else {
                     Some(Err(e))

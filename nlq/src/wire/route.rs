@@ -7,10 +7,10 @@ use super::attr::{Attr, AttrDecode, Attrs, IpBytes, TypedAttrs};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
 use super::inline::InlineStr;
-use super::parse::{self, align, PResult};
+use super::parse::{align, ne16, ne32};
 use super::repr::{check_ip, check_prefix, family_of};
 use super::writer::{Buffer, Writer};
-use super::{Error, ErrorKind, Part, Result};
+use super::{Error, ErrorKind, Part, Reader, Result, Short};
 
 /// `struct rtmsg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -46,11 +46,10 @@ impl FamilyHeader for RtMsg {
     }
 
     #[inline(always)]
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, [family, dst_len, src_len, tos, table, protocol, scope, kind, f0, f1, f2, f3]) =
-            parse::chunk(b)?;
-        let flags = parse::ne32(f0, f1, f2, f3);
-        let h = RtMsg {
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        let [family, dst_len, src_len, tos, table, protocol, scope, kind, f0, f1, f2, f3] =
+            r.array()?;
+        Ok(RtMsg {
             family,
             dst_len,
             src_len,
@@ -59,9 +58,8 @@ impl FamilyHeader for RtMsg {
             protocol,
             scope,
             kind,
-            flags,
-        };
-        Ok((b, h))
+            flags: ne32(f0, f1, f2, f3),
+        })
     }
 
     #[inline]
@@ -96,9 +94,10 @@ pub type RouteMessage<'a> = FamilyMessage<'a, RtMsg>;
 #[inline]
 fn parse_via<'a>(a: &Attr<'a>) -> Result<IpBytes<'a>> {
     let bad = || a.error(ErrorKind::BadFamily);
-    let (addr, family) = parse::u16(a.value()).map_err(|_| a.error(ErrorKind::BadValue))?;
+    let mut r = Reader::new(a.value());
+    let family = r.u16().map_err(|_| a.error(ErrorKind::BadValue))?;
     match u8::try_from(family) {
-        Ok(f @ (AF_INET | AF_INET6)) => IpBytes::new(addr, f).ok_or_else(bad),
+        Ok(f @ (AF_INET | AF_INET6)) => IpBytes::new(r.rest(), f).ok_or_else(bad),
         _ => Err(bad()),
     }
 }
@@ -190,7 +189,7 @@ impl<'a> NextHop<'a> {
 /// length yields one error and ends the iteration.
 #[derive(Debug, Clone)]
 pub struct NextHops<'a> {
-    rest: &'a [u8],
+    rest: Reader<'a>,
     family: u64,
 }
 
@@ -199,7 +198,7 @@ impl<'a> NextHops<'a> {
     #[inline]
     pub fn new(bytes: &'a [u8], family: u8) -> Self {
         NextHops {
-            rest: bytes,
+            rest: Reader::new(bytes),
             family: u64::from(family),
         }
     }
@@ -212,23 +211,28 @@ impl<'a> Iterator for NextHops<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let rest = core::mem::take(&mut self.rest);
+        // Left empty on an error: the rest cannot be framed.
+        let mut r = core::mem::take(&mut self.rest);
         let err = |k| Some(Err(Error::new(Part::NextHop, k)));
-        let Ok((after, header)) = parse::chunk::<RTNH_LEN>(rest) else {
+        let Ok([l0, l1, ..]) = r.peek::<RTNH_LEN>() else {
             return err(ErrorKind::Truncated);
         };
-        let [l0, l1, ..] = header;
-        let len = usize::from(parse::ne16(l0, l1));
-        let Some(alen) = len.checked_sub(RTNH_LEN) else {
+        let len = usize::from(ne16(l0, l1));
+        if len < RTNH_LEN {
             return err(ErrorKind::BadLength);
-        };
-        let Some((attrs, _)) = parse::split(after, alen) else {
+        }
+        let Ok(mut entry) = r.sub(len) else {
             return err(ErrorKind::Truncated);
         };
-        self.rest = rest.get(align(len)..).unwrap_or_default();
+        let Ok(header) = entry.array::<RTNH_LEN>() else {
+            return err(ErrorKind::Truncated);
+        };
+        // Past the padding, which the last entry may lack.
+        r.skip_up_to(align(len).saturating_sub(len));
+        self.rest = r;
         Some(Ok(NextHop {
             header,
-            attrs,
+            attrs: entry.rest(),
             family: self.family,
         }))
     }

@@ -7,10 +7,10 @@ use super::attr::{Attr, AttrDecode, IpBytes};
 use super::consts::*;
 use super::family::{FamilyHeader, FamilyMessage};
 use super::inline::IfName;
-use super::parse::{self, PResult};
+use super::parse::ne32;
 use super::repr::{check_ip, check_prefix};
 use super::writer::{Buffer, Writer};
-use super::{ErrorKind, Result};
+use super::{ErrorKind, Reader, Result, Short};
 
 /// `struct fib_rule_hdr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -45,10 +45,10 @@ impl FamilyHeader for FibRuleHdr {
     }
 
     #[inline(always)]
-    fn parse_fields(b: &[u8]) -> PResult<'_, Self> {
-        let (b, h) = parse::chunk::<FIB_RULE_HDR_LEN>(b)?;
+    fn parse_fields(r: &mut Reader<'_>) -> core::result::Result<Self, Short> {
+        let h = r.array::<FIB_RULE_HDR_LEN>()?;
         let [family, dst_len, src_len, tos, table, res1, res2, action, f0, f1, f2, f3] = h;
-        let h = FibRuleHdr {
+        Ok(FibRuleHdr {
             family,
             dst_len,
             src_len,
@@ -57,9 +57,8 @@ impl FamilyHeader for FibRuleHdr {
             res1,
             res2,
             action,
-            flags: parse::ne32(f0, f1, f2, f3),
-        };
-        Ok((b, h))
+            flags: ne32(f0, f1, f2, f3),
+        })
     }
 
     #[inline]

@@ -588,7 +588,9 @@ fn quick(data: &[u8]) -> bool {
 /// The reply to one control datagram.
 fn control_reply(shared: &Arc<Shared>, peer: Peer, data: &[u8]) -> Vec<u8> {
     let mut payload = Vec::new();
-    let result = Request::parse(data).and_then(|req| answer(shared, peer, &req, &mut payload));
+    let result = Request::parse(data)
+        .map_err(|e| e.0)
+        .and_then(|req| answer(shared, peer, &req, &mut payload));
     let mut out = Vec::new();
     remote::emit_reply(&mut out, result.map(|()| payload.as_slice()));
     out

@@ -212,7 +212,8 @@ impl UpSocket {
                 if n == 0 {
                     return Ok(Some(Received::Closed));
                 }
-                let head = DataHeader::parse(buf.get(..n).unwrap_or_default()).map_err(errno)?;
+                let head =
+                    DataHeader::parse(buf.get(..n).unwrap_or_default()).map_err(|e| errno(e.0))?;
                 if head.error != 0 {
                     return Ok(Some(Received::Error(
                         i32::try_from(head.error).unwrap_or(libc::EIO),
