@@ -71,7 +71,11 @@ fn main() -> Result<(), nlinline::Error> {
     println!("== what `ip monitor` heard");
     while let Ok(Some(d)) = monitor.try_recv(32 * 1024) {
         for m in Messages::new(&d.bytes).flatten() {
-            let verb = if m.kind() & 3 == 1 { "deleted" } else { "new" };
+            let verb = if m.message_type() & 3 == 1 {
+                "deleted"
+            } else {
+                "new"
+            };
             let what = m.display().body_only().with_names(&names);
             println!("  group {:2}  {verb} {what}", d.group);
         }
@@ -124,7 +128,7 @@ fn main() -> Result<(), nlinline::Error> {
                 .unwrap_or_default();
             println!(
                 "  {}{dst}{via} dev {} table {} proto {} scope {}{metric}",
-                RouteTypeName(r.header.kind),
+                RouteTypeName(r.header.route_type),
                 dev(&names, r.oif.unwrap_or(0)),
                 TableName(r.table_id()),
                 ProtocolName(r.header.protocol),

@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(parsed.valid_len + parsed.torn == data.len());
         for r in &parsed.records {
             assert!(r.request.as_bytes().len() <= data.len());
-            assert!((16..=33).contains(&r.request.kind()));
+            assert!((16..=33).contains(&r.request.message_type()));
             assert!(r.outcomes.len() <= nlq_daemon::state::MAX_OUTCOMES);
         }
         use nlq_daemon::state::Persist;

@@ -68,8 +68,8 @@ fn attr_bound(bytes: &[u8]) -> usize {
 fn touch_attr(a: &Attr<'_>) {
     let v = a.value();
     black_box((
-        a.kind(),
-        a.raw_kind(),
+        a.attr_type(),
+        a.type_with_flags(),
         a.is_nested(),
         a.is_net_byteorder(),
         a.part(),
@@ -150,7 +150,7 @@ fn walk_typed<'a, T: AttrDecode<'a>>(
 
 fn walk_link(msg: &nlq::wire::LinkMessage<'_>) {
     let h = msg.header();
-    black_box((h.family, h.kind, h.index, h.flags, h.change));
+    black_box((h.family, h.hardware_type, h.index, h.flags, h.change));
     walk_typed(msg.attrs(), "LinkAttr", |_, t| match t {
         Ok(LinkAttr::LinkInfo(info)) => walk_typed(info, "LinkInfoAttr", |_, t| match t {
             Ok(LinkInfoAttr::Data(d)) | Ok(LinkInfoAttr::SlaveData(d)) => walk_raw(d),
@@ -232,7 +232,14 @@ fn walk_nexthops(hops: NextHops<'_>, value: &[u8], depth: usize) {
 fn walk_route(msg: &nlq::wire::RouteMessage<'_>) {
     let h = msg.header();
     black_box((
-        h.family, h.dst_len, h.src_len, h.tos, h.table, h.protocol, h.scope, h.kind,
+        h.family,
+        h.dst_len,
+        h.src_len,
+        h.tos,
+        h.table,
+        h.protocol,
+        h.scope,
+        h.route_type,
     ));
     walk_route_attrs(msg.attrs(), 0);
     black_box(RouteRepr::parse(msg).ok());
@@ -240,7 +247,7 @@ fn walk_route(msg: &nlq::wire::RouteMessage<'_>) {
 
 fn walk_neigh(msg: &nlq::wire::NeighMessage<'_>) {
     let h = msg.header();
-    black_box((h.family, h.ifindex, h.state, h.flags, h.kind));
+    black_box((h.family, h.ifindex, h.state, h.flags, h.address_type));
     walk_typed(msg.attrs(), "NeighAttr", |_, t| {
         if let Ok(NeighAttr::Other(a)) = &t {
             if a.is_nested() {
@@ -304,7 +311,7 @@ fuzz_target!(|data: &[u8]| {
         );
         assert_eq!(NlMsgHeader::parse(&h.to_bytes()).map(|(h2, _)| h2), Ok(h));
         assert_eq!(msg.family(), msg.payload().first().copied());
-        black_box((msg.kind(), msg.flags(), msg.seq(), msg.port()));
+        black_box((msg.message_type(), msg.flags(), msg.seq(), msg.port()));
         black_box((msg.is_control(), msg.ends_reply()));
         match msg.typed() {
             Ok(Message::Link(l)) => walk_link(&l),

@@ -138,7 +138,8 @@ fuzz_target!(|data: &[u8]| {
     // else asks for an ACK (which tells the proxy that the quiet requests
     // before it succeeded).
     if let Some(Ok(m)) = up.last() {
-        let dump = m.flags() & NLM_F_DUMP == NLM_F_DUMP && (m.kind() < 16 || m.kind() % 4 == 2);
+        let dump = m.flags() & NLM_F_DUMP == NLM_F_DUMP
+            && (m.message_type() < 16 || m.message_type() % 4 == 2);
         assert!(
             dump || m.flags() & NLM_F_ACK != 0,
             "the last request asks an ACK"

@@ -254,7 +254,7 @@ fn route(c: &mut Cursor<'_>) {
         table: c.u8(),
         protocol: c.u8(),
         scope: c.u8(),
-        kind: c.u8(),
+        route_type: c.u8(),
         flags: c.u32(),
     };
     let metrics = c.bool().then(|| {
@@ -339,7 +339,7 @@ fn neigh(c: &mut Cursor<'_>) {
         ifindex: c.u32(),
         state: c.u16(),
         flags: c.u8(),
-        kind: c.u8(),
+        address_type: c.u8(),
     };
     let r = NeighRepr {
         header,
@@ -394,7 +394,7 @@ fn raw_nest<const N: usize>(c: &mut Cursor<'_>) -> Option<InlineBytes<N>> {
 fn link(c: &mut Cursor<'_>) {
     let header = IfInfoMsg {
         family: c.u8(),
-        kind: c.u16(),
+        hardware_type: c.u16(),
         index: c.u32(),
         flags: c.u32(),
         change: c.u32(),

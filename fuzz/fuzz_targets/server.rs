@@ -330,7 +330,7 @@ enum Expect {
 }
 
 fn classify(m: &NlMsg<'_>) -> Expect {
-    let (kind, flags) = (m.kind(), m.flags());
+    let (kind, flags) = (m.message_type(), m.flags());
     if flags & NLM_F_REQUEST == 0 || kind < NLMSG_MIN_TYPE || m.payload().is_empty() {
         return Expect::Quiet;
     }
@@ -391,7 +391,7 @@ fn rewrite(d: &mut [u8], next_seq: &mut u32) -> Vec<(u32, Req)> {
             Req {
                 header,
                 payload: m.payload().to_vec(),
-                kind: m.kind(),
+                kind: m.message_type(),
                 flags: m.flags(),
                 expect: classify(&m),
                 lossy: false,
@@ -564,7 +564,7 @@ fn parse_all(m: &NlMsg<'_>) {
     };
     ok.unwrap_or_else(|e| panic!("server message does not parse: {e:?} {m:?}"));
     assert!(
-        m.len() as usize <= MAX_ENTRY || m.kind() == NLMSG_ERROR,
+        m.len() as usize <= MAX_ENTRY || m.message_type() == NLMSG_ERROR,
         "message of {} bytes",
         m.len()
     );
@@ -577,7 +577,7 @@ fn same_family(a: u16, b: u16) -> bool {
 /// The group a notification of this message goes to.
 fn group_of(m: &NlMsg<'_>) -> u32 {
     let v6 = m.family() == Some(AF_INET6);
-    match m.kind() {
+    match m.message_type() {
         RTM_NEWLINK | RTM_DELLINK => RTNLGRP_LINK,
         RTM_NEWADDR | RTM_DELADDR if v6 => RTNLGRP_IPV6_IFADDR,
         RTM_NEWADDR | RTM_DELADDR => RTNLGRP_IPV4_IFADDR,
@@ -618,7 +618,7 @@ impl Checker {
             parse_all(&m);
             assert_eq!(group_of(&m), d.group, "notification in the wrong group");
             // `nexthop_notify` copies the request's flags.
-            let nexthop = matches!(m.kind(), RTM_NEWNEXTHOP | RTM_DELNEXTHOP);
+            let nexthop = matches!(m.message_type(), RTM_NEWNEXTHOP | RTM_DELNEXTHOP);
             if !nexthop {
                 assert_eq!(
                     m.flags() & (NLM_F_REQUEST | NLM_F_MULTI | NLM_F_ACK),
@@ -632,7 +632,7 @@ impl Checker {
                 continue;
             }
             assert_eq!(m.port(), self.port, "notification from an unknown port");
-            if matches!(m.kind(), RTM_NEWNEIGH | RTM_DELNEIGH) {
+            if matches!(m.message_type(), RTM_NEWNEIGH | RTM_DELNEIGH) {
                 // `neigh_update_notify`: the requester's port, no seq, no
                 // echo.
                 assert_eq!(m.seq(), 0, "a neighbour notification with a seq");
@@ -652,9 +652,9 @@ impl Checker {
                 assert_eq!(m.flags(), r.flags, "a nexthop notification's flags");
             }
             // A nexthop replaced tells its routes in the request's name.
-            let replaced_route = r.kind == RTM_NEWNEXTHOP && m.kind() == RTM_NEWROUTE;
+            let replaced_route = r.kind == RTM_NEWNEXTHOP && m.message_type() == RTM_NEWROUTE;
             assert!(
-                same_family(r.kind, m.kind()) || replaced_route,
+                same_family(r.kind, m.message_type()) || replaced_route,
                 "notification of another family"
             );
             // `nlmsg_notify`: with NLM_F_ECHO the requester gets its own
@@ -688,10 +688,13 @@ impl Checker {
             assert_eq!(m.port(), port, "reply to another port");
             let seq = m.seq();
             let r = self.reqs.get_mut(&seq).unwrap_or_else(|| {
-                panic!("reply (type {}) names no request (seq {seq})", m.kind())
+                panic!(
+                    "reply (type {}) names no request (seq {seq})",
+                    m.message_type()
+                )
             });
             let len = m.len() as usize;
-            match m.kind() {
+            match m.message_type() {
                 NLMSG_ERROR => {
                     assert!(
                         seq >= self.last_seq,

@@ -218,7 +218,7 @@ impl<T: Transport> Handle<T> {
         let (msg, _) = NlMsg::parse(message)?;
         let h: NlMsgHeader = msg.header();
         let payload = msg.payload();
-        self.request(h.kind, h.flags, |w| w.put(payload), each)
+        self.request(h.message_type, h.flags, |w| w.put(payload), each)
     }
 }
 

@@ -152,12 +152,12 @@ impl Event {
     /// Types one notification.
     pub fn parse(msg: &NlMsg<'_>) -> Result<Event> {
         // `RTM_NEW*` types are multiples of 4, `RTM_DEL*` follow them.
-        let new = msg.kind() & 3 == 0;
+        let new = msg.message_type() & 3 == 0;
         let other = || Event::Other {
-            kind: msg.kind(),
+            kind: msg.message_type(),
             message: msg.as_bytes().to_vec(),
         };
-        if msg.kind() < RTM_NEWLINK || msg.kind() & 3 > 1 {
+        if msg.message_type() < RTM_NEWLINK || msg.message_type() & 3 > 1 {
             return Ok(other());
         }
         macro_rules! either {
@@ -223,7 +223,7 @@ impl<T: Transport> Monitor<T> {
         let deadline = Instant::now().checked_add(timeout);
         loop {
             if let Some(msg) = self.next_message()? {
-                match msg.kind() {
+                match msg.message_type() {
                     // Not events: a monitor sends no request.
                     NLMSG_NOOP | NLMSG_DONE | NLMSG_ERROR => continue,
                     _ => return Event::parse(&msg).map(Some),

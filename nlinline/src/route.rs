@@ -169,7 +169,7 @@ impl Route {
                 self.protocol
             },
             scope: if for_delete { RT_SCOPE_NOWHERE } else { scope },
-            kind: self.route_type,
+            route_type: self.route_type,
             ..r.header
         };
         r.table = table32.or((self.table != RT_TABLE_MAIN).then_some(self.table));

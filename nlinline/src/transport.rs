@@ -388,7 +388,7 @@ mod tests {
             datagrams += 1;
             links += Messages::new(&buf)
                 .flatten()
-                .filter(|m| m.kind() == RTM_NEWLINK)
+                .filter(|m| m.message_type() == RTM_NEWLINK)
                 .count();
         }
         (datagrams, links)

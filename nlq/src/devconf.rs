@@ -235,7 +235,7 @@ mod tests {
         };
         let spec = lo.af_spec().unwrap();
         let parts: Vec<(u16, usize)> = Attrs::new(&spec)
-            .map(|a| a.map(|a| (a.kind(), a.value().len())))
+            .map(|a| a.map(|a| (a.attr_type(), a.value().len())))
             .collect::<Result<_>>()
             .unwrap();
         // IPv4: one 132-byte array; IPv6: flags, cache information, a

@@ -27,7 +27,7 @@ pub fn check_shape(r: &RouteRepr) -> StackResult<()> {
     if r.header.dst_len > max || r.header.src_len > max {
         return Err(StackError::with_message(EINVAL, "Invalid prefix length"));
     }
-    if r.header.kind > RTN_NAT.saturating_add(1) {
+    if r.header.route_type > RTN_NAT.saturating_add(1) {
         return Err(StackError::with_message(EINVAL, "Invalid route type"));
     }
     Ok(())
@@ -54,7 +54,7 @@ pub fn check_new_route4(req: &RouteRepr) -> StackResult<()> {
     if req.header.family != AF_INET {
         return Ok(());
     }
-    let (kind, scope) = (req.header.kind, req.header.scope);
+    let (kind, scope) = (req.header.route_type, req.header.scope);
     if widest_scope(kind) > scope {
         return Err(fail("Invalid scope"));
     }
@@ -113,7 +113,7 @@ mod tests {
 
     fn route(kind: u8, scope: u8) -> RouteRepr {
         let mut r = RouteRepr::new(IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0)), 16);
-        r.header.kind = kind;
+        r.header.route_type = kind;
         r.header.scope = scope;
         r
     }

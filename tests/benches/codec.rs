@@ -55,7 +55,7 @@ mod le {
         attrs
             .map(|a| {
                 let a = a.expect("valid nested attribute");
-                u64::from(a.kind()) + a.value().len() as u64
+                u64::from(a.attr_type()) + a.value().len() as u64
             })
             .sum()
     }
@@ -98,7 +98,7 @@ mod le {
                         + attrs
                 })
                 .sum(),
-            RouteAttr::Other(a) => u64::from(a.kind()) + a.value().len() as u64,
+            RouteAttr::Other(a) => u64::from(a.attr_type()) + a.value().len() as u64,
             // Kinds added later fold to nothing.
             _ => 0,
         }
@@ -120,7 +120,7 @@ mod le {
                     + u64::from(c.updated)
             }
             AddrAttr::Flags(f) => u64::from(f),
-            AddrAttr::Other(a) => u64::from(a.kind()) + a.value().len() as u64,
+            AddrAttr::Other(a) => u64::from(a.attr_type()) + a.value().len() as u64,
             // Kinds added later fold to nothing.
             _ => 0,
         }
@@ -152,7 +152,7 @@ mod le {
                 })
                 .sum(),
             LinkAttr::AfSpec(spec) => raw(spec),
-            LinkAttr::Other(a) => u64::from(a.kind()) + a.value().len() as u64,
+            LinkAttr::Other(a) => u64::from(a.attr_type()) + a.value().len() as u64,
             // Kinds added later fold to nothing.
             _ => 0,
         }
@@ -182,7 +182,7 @@ mod le {
             d = d.wrapping_add(match m.typed().expect("valid typed message") {
                 Message::Route(r) => {
                     let h = r.header();
-                    let hd = u64::from(h.dst_len) + u64::from(h.table) + u64::from(h.kind);
+                    let hd = u64::from(h.dst_len) + u64::from(h.table) + u64::from(h.route_type);
                     r.attrs()
                         .map(|a| route(a.expect("valid route attribute")))
                         .fold(hd, u64::wrapping_add)

@@ -204,7 +204,7 @@ fn get_request(dst: IpAddr) -> Vec<u8> {
     r.header.table = 0;
     r.header.protocol = 0;
     r.header.scope = 0;
-    r.header.kind = 0;
+    r.header.route_type = 0;
     let mut w = Writer::new(Vec::new());
     w.message(RTM_GETROUTE, NLM_F_REQUEST, 0, 0, |w| r.emit(w))
         .expect("route get request");
@@ -261,7 +261,7 @@ fn dump<T: Transport>(family: Family, h: &mut Handle<T>) -> (Duration, usize) {
             .expect("dump datagram");
         let mut done = false;
         for m in nlq::wire::Messages::new(&buf).filter_map(Result::ok) {
-            match m.header().kind {
+            match m.header().message_type {
                 RTM_NEWROUTE => routes += 1,
                 NLMSG_DONE | NLMSG_ERROR => done = true,
                 _ => {}
@@ -304,7 +304,7 @@ fn dump_memory(family: Family, shared: &Shared<MemStack>) -> usize {
         };
         done = nlq::wire::Messages::new(&reply.bytes)
             .filter_map(Result::ok)
-            .any(|m| m.header().kind == NLMSG_DONE);
+            .any(|m| m.header().message_type == NLMSG_DONE);
     }
     COUNTING.store(false, Ordering::Relaxed);
     server.disconnect(conn);

@@ -160,7 +160,7 @@ impl Tally {
         self.bytes += datagram.len() as u64;
         for m in Messages::new(datagram) {
             let m = m.expect("well-formed dump message");
-            match m.kind() {
+            match m.message_type() {
                 RTM_NEWROUTE => self.messages += 1,
                 NLMSG_DONE => return true,
                 other => panic!("unexpected message type {other} in the dump"),
@@ -379,7 +379,7 @@ fn serve_getaddr_one(c: &mut Criterion) {
                     .expect("recv")
                     .expect("a reply");
                 let m = Messages::new(&reply.bytes).next().expect("a message");
-                assert_eq!(m.expect("frames").kind(), RTM_NEWADDR);
+                assert_eq!(m.expect("frames").message_type(), RTM_NEWADDR);
             })
         });
     }

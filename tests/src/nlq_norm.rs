@@ -21,7 +21,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
         nlq::wire::Part::Header,
         nlq::wire::ErrorKind::Truncated,
     )))?;
-    let kind = m.kind();
+    let kind = m.message_type();
     Ok(Some(match m.typed()? {
         Message::Link(l) => {
             let h = l.header();
@@ -35,7 +35,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
                 kind,
                 header: vec![
                     h.family.into(),
-                    h.kind.into(),
+                    h.hardware_type.into(),
                     h.index.into(),
                     h.flags.into(),
                     h.change.into(),
@@ -92,7 +92,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
                     h.table.into(),
                     h.protocol.into(),
                     h.scope.into(),
-                    h.kind.into(),
+                    h.route_type.into(),
                     h.flags.into(),
                 ],
                 attrs,
@@ -120,7 +120,7 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
                     h.ifindex.into(),
                     h.state.into(),
                     h.flags.into(),
-                    h.kind.into(),
+                    h.address_type.into(),
                 ],
                 attrs,
             }

@@ -316,7 +316,7 @@ fn route_key(r: &nlq::wire::RouteRepr) -> String {
         hops.join(" "),
         r.priority.unwrap_or(0),
         r.header.protocol,
-        r.header.kind,
+        r.header.route_type,
         r.header.scope,
         r.prefsrc
     )
@@ -379,7 +379,7 @@ pub fn tables<T: Transport>(h: &mut Handle<T>, macs: &BTreeSet<String>) -> Table
 /// A notification, normalised to its type and key fields.
 pub fn event_key(datagram: &[u8], links: &mut BTreeSet<String>, out: &mut Vec<String>) {
     for m in Messages::new(datagram).flatten() {
-        let kind = m.kind();
+        let kind = m.message_type();
         match m.typed() {
             Ok(Message::Link(l)) => {
                 let name = l

@@ -222,7 +222,7 @@ fn routes_v4() {
         assert!(main
             .iter()
             .any(|r| r.dst.is_none() && r.header.dst_len == 0));
-        assert!(main.iter().any(|r| r.header.kind == RTN_BLACKHOLE));
+        assert!(main.iter().any(|r| r.header.route_type == RTN_BLACKHOLE));
         let t100 = h.routes(AF_INET, Some(100)).unwrap();
         assert_eq!(t100.len(), 1);
         assert_eq!(t100[0].priority, Some(7));
@@ -608,7 +608,7 @@ fn event_line(e: &nlinline::Event) -> String {
                 r.dst,
                 r.header.dst_len,
                 r.gateway,
-                r.header.kind,
+                r.header.route_type,
                 r.header.scope,
                 r.header.protocol,
                 r.header.flags
@@ -781,7 +781,7 @@ fn neigh_line(n: &nlinline::wire::NeighRepr) -> String {
         n.dst,
         n.lladdr.map(|l| l.to_vec()),
         h.state,
-        h.kind,
+        h.address_type,
         h.flags,
         n.protocol,
         n.probes
@@ -1204,9 +1204,9 @@ fn routes_through_nexthops_read_back_as_on_the_kernel() {
 fn without_random_ids(data: &[u8], bridge: bool) -> Vec<(u16, Vec<u8>)> {
     nlq::wire::Attrs::new(data)
         .flatten()
-        .map(|a| match a.kind() {
+        .map(|a| match a.attr_type() {
             10 | 11 if bridge => (
-                a.kind(),
+                a.attr_type(),
                 vec![u8::from(a.value().iter().skip(2).any(|b| *b != 0))],
             ),
             k => (k, a.value().to_vec()),

@@ -55,7 +55,7 @@ fn parse_everything(dgrams: &[Vec<u8>]) -> usize {
                                 for i in info {
                                     if let LinkInfoAttr::Data(d) = i.unwrap() {
                                         n += d
-                                            .map(|a| black_box(a.unwrap()).kind() as usize)
+                                            .map(|a| black_box(a.unwrap()).attr_type() as usize)
                                             .sum::<usize>();
                                     }
                                 }

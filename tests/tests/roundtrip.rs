@@ -144,7 +144,7 @@ fn route_repr() -> impl Strategy<Value = RouteRepr> {
                     table,
                     protocol,
                     scope,
-                    kind,
+                    route_type: kind,
                     flags,
                 },
             );
@@ -256,7 +256,7 @@ fn link_repr(npr_safe: bool) -> impl Strategy<Value = LinkRepr> {
         .prop_map(move |(h, names, nums, more, nested)| LinkRepr {
             header: IfInfoMsg {
                 family: AF_UNSPEC,
-                kind: h.0,
+                hardware_type: h.0,
                 index: h.1,
                 flags: h.2,
                 change: h.3,
@@ -343,7 +343,7 @@ fn neigh_repr() -> impl Strategy<Value = NeighRepr> {
                         ifindex,
                         state,
                         flags,
-                        kind,
+                        address_type: kind,
                     },
                     dst,
                     lladdr,

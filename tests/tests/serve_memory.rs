@@ -157,7 +157,7 @@ fn a_dump_of_100k_routes_holds_one_datagram() {
         datagrams += 1;
         largest = largest.max(d.bytes.len());
         for m in Messages::new(&d.bytes) {
-            match m.expect("well-formed message").kind() {
+            match m.expect("well-formed message").message_type() {
                 RTM_NEWROUTE => messages += 1,
                 NLMSG_DONE => done = true,
                 other => panic!("unexpected message type {other}"),

@@ -37,7 +37,7 @@ fn parse_all_ways(msg: &[u8]) -> Result<(), nlq::wire::Error> {
     nlq_normalize(msg)?;
     let m = Messages::new(msg).next().expect("one message")?;
     let p = m.payload();
-    match m.kind() {
+    match m.message_type() {
         16..=19 => LinkRepr::parse_payload(p).map(drop),
         20..=22 => AddrRepr::parse_payload(p).map(drop),
         24..=26 => RouteRepr::parse_payload(p).map(drop),
@@ -93,7 +93,7 @@ fn framed_datagram() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(kind, flags, payload)| {
             let h = NlMsgHeader {
                 len: 16 + payload.len() as u32,
-                kind,
+                message_type: kind,
                 flags,
                 seq: 1,
                 port: 0,

@@ -914,7 +914,7 @@ impl<S: Stack> Daemon<S> {
         if let Some(st) = &mut self.state {
             let mut room = 0usize;
             for m in Messages::new(data).flatten() {
-                if is_change(m.kind()) {
+                if is_change(m.message_type()) {
                     room = room
                         .saturating_add(m.as_bytes().len())
                         .saturating_add(crate::state::RECORD_OVERHEAD + 16);

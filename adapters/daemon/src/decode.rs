@@ -487,7 +487,7 @@ pub fn render(cap: &Capture, text: &mut String) -> Summary {
 /// One line for a message: its header and what it says (the codec's
 /// `Display`), with the daemon's own records named in a `NLMSG_NOOP`.
 pub fn describe(m: &NlMsg<'_>) -> String {
-    if m.kind() == NLMSG_NOOP {
+    if m.message_type() == NLMSG_NOOP {
         format!("{}: {}", m.display().header(), noop(m.payload()))
     } else {
         m.to_string()

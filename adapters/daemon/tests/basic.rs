@@ -29,7 +29,7 @@ fn welcome_dump_and_control() {
         .flat_map(|d| {
             Messages::new(d)
                 .flatten()
-                .map(|m| (m.kind(), m.seq(), m.port()))
+                .map(|m| (m.message_type(), m.seq(), m.port()))
                 .collect::<Vec<_>>()
         })
         .collect();

@@ -199,7 +199,7 @@ fn many_route_adds(count: u32, dev: u32) -> Vec<u8> {
         r.header.table = RT_TABLE_MAIN as u8;
         r.header.protocol = RTPROT_BOOT;
         r.header.scope = RT_SCOPE_LINK;
-        r.header.kind = RTN_UNICAST;
+        r.header.route_type = RTN_UNICAST;
         r.dst = Some(std::net::Ipv4Addr::from(0x0b00_0000u32 + (i << 8)).into());
         r.oif = Some(dev);
         out.extend(common::request(

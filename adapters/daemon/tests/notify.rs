@@ -31,7 +31,7 @@ fn heard(c: &mut SocketClient) -> Vec<(u32, u16, u32, u32)> {
             if m.seq() == BARRIER {
                 return out;
             }
-            out.push((r.group, m.kind(), m.seq(), m.port()));
+            out.push((r.group, m.message_type(), m.seq(), m.port()));
         }
     }
 }

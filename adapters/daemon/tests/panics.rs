@@ -295,7 +295,7 @@ fn get_link(c: &mut SocketClient, seq: u32, name: &str) -> i32 {
     let found = got.iter().any(|d| {
         Messages::new(d)
             .flatten()
-            .any(|m| m.seq() == seq && m.kind() == RTM_NEWLINK)
+            .any(|m| m.seq() == seq && m.message_type() == RTM_NEWLINK)
     });
     if found {
         0

@@ -28,7 +28,7 @@ fn acks_waiting(c: &mut SocketClient) -> Vec<u32> {
     let mut buf = Vec::new();
     while c.recv(&mut buf, Some(Duration::ZERO)).is_ok() {
         for m in Messages::new(&buf).flatten() {
-            if m.kind() == NLMSG_ERROR {
+            if m.message_type() == NLMSG_ERROR {
                 seqs.push(m.seq());
             }
         }

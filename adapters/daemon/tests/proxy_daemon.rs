@@ -93,8 +93,8 @@ fn read_until(c: &mut SocketClient, last: u32) -> Vec<(u32, u16, i32)> {
                 Ok(nlq::wire::Message::Error(e)) => e.errno(),
                 _ => 0,
             };
-            end |= m.seq() == last && matches!(m.kind(), NLMSG_ERROR | NLMSG_DONE);
-            out.push((m.seq(), m.kind(), errno));
+            end |= m.seq() == last && matches!(m.message_type(), NLMSG_ERROR | NLMSG_DONE);
+            out.push((m.seq(), m.message_type(), errno));
         }
         if end {
             return out;

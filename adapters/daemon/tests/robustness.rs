@@ -42,7 +42,7 @@ fn child_dumps_then_hangs() {
     c.recv(&mut buf, Some(Duration::from_secs(10))).unwrap();
     assert!(Messages::new(&buf)
         .flatten()
-        .any(|m| m.kind() == RTM_NEWADDR));
+        .any(|m| m.message_type() == RTM_NEWADDR));
     println!("{READY}");
     std::thread::sleep(Duration::from_secs(120));
     panic!("not killed");
@@ -252,8 +252,9 @@ fn a_panicking_stack_answers_eio_and_the_daemon_serves_on() {
         .unwrap();
         let got = common::answers(c, seq);
         assert!(
-            got.iter()
-                .any(|d| Messages::new(d).flatten().any(|m| m.kind() == RTM_NEWLINK)),
+            got.iter().any(|d| Messages::new(d)
+                .flatten()
+                .any(|m| m.message_type() == RTM_NEWLINK)),
             "lo answered"
         );
     };

@@ -175,10 +175,10 @@ fn dumps(sock: &Path) -> Vec<Vec<(u16, Vec<u8>)>> {
         'dump: loop {
             c.recv(&mut buf, Some(Duration::from_secs(10))).unwrap();
             for m in Messages::new(&buf).flatten() {
-                if m.kind() == NLMSG_DONE {
+                if m.message_type() == NLMSG_DONE {
                     break 'dump;
                 }
-                msgs.push((m.kind(), m.payload().to_vec()));
+                msgs.push((m.message_type(), m.payload().to_vec()));
             }
         }
         out.push(msgs);

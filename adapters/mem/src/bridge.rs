@@ -198,7 +198,7 @@ mod tests {
         assert!(id_holds_mac(&data));
         assert!(!id_holds_mac(&info_data(&bridge_id(None)).unwrap()));
         let attrs: Vec<(u16, &[u8])> = nlq::wire::Attrs::new(&data)
-            .map(|a| a.map(|a| (a.kind(), a.value())))
+            .map(|a| a.map(|a| (a.attr_type(), a.value())))
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(attrs.len(), 42);

@@ -322,7 +322,7 @@ impl<D: DataPlane> MemStack<D> {
                 "Can not enslave a bridge to a bridge",
             ));
         }
-        if l.repr().header.kind != ARPHRD_ETHER {
+        if l.repr().header.hardware_type != ARPHRD_ETHER {
             return Err(StackError::new(EINVAL));
         }
         if !matches!(l.kind, Kind::Veth | Kind::Vxlan | Kind::Macvlan) {

@@ -239,7 +239,7 @@ mod tests {
 
     fn route(dst: &str, len: u8, metric: u32) -> RouteRepr {
         let mut r = RouteRepr::new(dst.parse::<IpAddr>().unwrap(), len);
-        r.header.kind = RTN_BLACKHOLE;
+        r.header.route_type = RTN_BLACKHOLE;
         r.priority = Some(metric);
         r
     }

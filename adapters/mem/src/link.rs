@@ -371,7 +371,7 @@ impl Link {
         LinkRepr {
             header: IfInfoMsg {
                 family: AF_UNSPEC,
-                kind: if self.kind == Kind::Loopback {
+                hardware_type: if self.kind == Kind::Loopback {
                     ARPHRD_LOOPBACK
                 } else {
                     ARPHRD_ETHER

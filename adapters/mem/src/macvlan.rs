@@ -71,7 +71,7 @@ impl Macvlan {
         };
         for a in Attrs::new(data) {
             let a = a.map_err(|_| bad())?;
-            match a.kind() {
+            match a.attr_type() {
                 IFLA_MACVLAN_MODE => c.mode = a.u32().map_err(|_| bad())?,
                 IFLA_MACVLAN_FLAGS => c.flags = a.u16().map_err(|_| bad())?,
                 IFLA_MACVLAN_BC_QUEUE_LEN => c.bc_queue_len = a.u32().map_err(|_| bad())?,
@@ -130,7 +130,7 @@ impl<D: DataPlane> MemStack<D> {
             l = self.links.get(&real).ok_or(StackError::new(ENODEV))?;
         }
         // `macvlan_port_create`: Ethernet links only.
-        if l.repr().header.kind != ARPHRD_ETHER {
+        if l.repr().header.hardware_type != ARPHRD_ETHER {
             return Err(bad());
         }
         let (lower, lower_mtu, lower_max, carrier) = (l.index, l.mtu, l.max_mtu, l.carrier);
@@ -413,7 +413,7 @@ mod tests {
         let c = Macvlan::parse(&[], 3).unwrap();
         let d = c.info_data().unwrap();
         let kinds: Vec<(u16, usize)> = Attrs::new(d.as_slice())
-            .map(|a| a.map(|a| (a.kind(), a.value().len())).unwrap())
+            .map(|a| a.map(|a| (a.attr_type(), a.value().len())).unwrap())
             .collect();
         assert_eq!(kinds, [(1, 4), (2, 2), (6, 4), (7, 4), (8, 4)]);
         assert_eq!(Macvlan::parse(d.as_slice(), 3).unwrap(), c);

@@ -50,7 +50,7 @@ impl Neigh {
                 ifindex,
                 state: self.state,
                 flags: self.flags,
-                kind: self.address_type,
+                address_type: self.address_type,
             },
             dst: Some(dst),
             lladdr: (self.state & NUD_VALID != 0).then_some(self.lladdr),
@@ -80,7 +80,7 @@ pub(crate) fn restored(
     let n = Neigh {
         state: h.state,
         flags: h.flags,
-        address_type: h.kind,
+        address_type: h.address_type,
         lladdr: r.lladdr.unwrap_or_else(|| hw(&[0; 6])),
         protocol: r.protocol.unwrap_or(0),
     };

@@ -204,7 +204,7 @@ impl Route {
             table: u8::try_from(self.table).unwrap_or(RT_TABLE_COMPAT),
             protocol: self.protocol,
             scope: self.scope,
-            kind: self.route_type,
+            route_type: self.route_type,
             flags: self.flags,
         };
         // A default route has no RTA_DST.
@@ -261,7 +261,7 @@ impl Route {
             } else {
                 req.header.scope
             },
-            route_type: req.header.kind,
+            route_type: req.header.route_type,
             flags: req.header.flags & 0xff & !(RTNH_F_DEAD | RTNH_F_LINKDOWN),
             prefsrc: req.prefsrc,
             gateway: req.gateway.or(req.via),
@@ -275,14 +275,15 @@ impl Route {
             // reject routes have none.
             pref: match req.pref {
                 Some(p @ (ICMPV6_ROUTER_PREF_HIGH | ICMPV6_ROUTER_PREF_LOW))
-                    if family == AF_INET6 && !nlq::route_rules::is_reject(req.header.kind) =>
+                    if family == AF_INET6
+                        && !nlq::route_rules::is_reject(req.header.route_type) =>
                 {
                     p
                 }
                 _ => 0,
             },
             nh_id: req.nh_id.unwrap_or(0),
-            nh_route_type: req.header.kind,
+            nh_route_type: req.header.route_type,
         }
     }
 }
@@ -1072,7 +1073,7 @@ impl<D: DataPlane> MemStack<D> {
         let v4 = family == AF_INET;
         let matches = |o: &Route| {
             (!v4 || o.tos == req.header.tos)
-                && (!v4 || req.header.kind == 0 || o.route_type == req.header.kind)
+                && (!v4 || req.header.route_type == 0 || o.route_type == req.header.route_type)
                 && (!v4 || req.header.scope == RT_SCOPE_NOWHERE || o.scope == req.header.scope)
                 // IPv6 looks at neither the kind nor the source (`ip6_route_del`).
                 && (!v4 || req.prefsrc.is_none_or(|p| o.prefsrc == Some(p)))
@@ -1230,10 +1231,10 @@ mod tests {
             r.table = Some(table);
             r.header.protocol = RTPROT_STATIC;
             r.header.scope = RT_SCOPE_LINK;
-            r.header.kind =
+            r.header.route_type =
                 [RTN_UNICAST, RTN_UNICAST, RTN_UNREACHABLE, RTN_BLACKHOLE][dice.below(4) as usize];
             r.priority = Some(dice.below(3) as u32 * 100);
-            if r.header.kind == RTN_UNICAST {
+            if r.header.route_type == RTN_UNICAST {
                 if dice.below(5) == 0 {
                     let hops = [2, 3].map(|ifindex| NextHopRepr {
                         ifindex,

@@ -332,9 +332,9 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
         return Err(invalid("a link name that is not valid"));
     }
     let kind = match r.info.as_ref().and_then(|i| i.kind) {
-        None if r.header.kind == ARPHRD_LOOPBACK && index == 1 => Kind::Loopback,
+        None if r.header.hardware_type == ARPHRD_LOOPBACK && index == 1 => Kind::Loopback,
         // A data plane's device names no kind.
-        None if r.header.kind == ARPHRD_ETHER => Kind::Device,
+        None if r.header.hardware_type == ARPHRD_ETHER => Kind::Device,
         Some(k) => Kind::parse(k.as_str()).ok_or(invalid("a link of an unknown kind"))?,
         None => return Err(invalid("a link without a kind")),
     };
@@ -491,7 +491,7 @@ fn route_of(r: &RouteRepr) -> StackResult<Route> {
         priority: r.priority.unwrap_or(0),
         protocol: r.header.protocol,
         scope: r.header.scope,
-        route_type: r.header.kind,
+        route_type: r.header.route_type,
         flags: r.header.flags,
         prefsrc: r.prefsrc,
         gateway: r.gateway.or(r.via),
@@ -503,7 +503,7 @@ fn route_of(r: &RouteRepr) -> StackResult<Route> {
         metrics: r.metrics.map(Box::new),
         pref: r.pref.unwrap_or(0),
         nh_id: r.nh_id.unwrap_or(0),
-        nh_route_type: r.header.kind,
+        nh_route_type: r.header.route_type,
     })
 }
 
@@ -590,7 +590,7 @@ mod tests {
             r.header.dst_len = 16;
             r.header.table = RT_TABLE_MAIN as u8;
             r.header.protocol = RTPROT_STATIC;
-            r.header.kind = RTN_UNICAST;
+            r.header.route_type = RTN_UNICAST;
             r.dst = Some("10.1.0.0".parse().unwrap());
             r.gateway = Some("192.0.2.254".parse().unwrap());
             out.push(msg(RTM_NEWROUTE, create, |w| r.emit(w)));

@@ -152,7 +152,7 @@ impl Vxlan {
                     .map(|b| u16::from_be_bytes(*b))
                     .ok_or_else(bad)
             };
-            match a.kind() {
+            match a.attr_type() {
                 IFLA_VXLAN_ID => c.vni = u32v()?,
                 IFLA_VXLAN_GROUP | IFLA_VXLAN_GROUP6 => c.group = Some(ip(v)?),
                 IFLA_VXLAN_LOCAL | IFLA_VXLAN_LOCAL6 => c.local = Some(ip(v)?),
@@ -395,7 +395,7 @@ mod tests {
         assert_eq!(back, c);
         // ID, TTL, ... as `vxlan_fill_info` writes them for a bare device.
         let kinds: Vec<u16> = Attrs::new(d.as_slice())
-            .map(|a| a.unwrap().kind())
+            .map(|a| a.unwrap().attr_type())
             .collect();
         assert_eq!(
             kinds,

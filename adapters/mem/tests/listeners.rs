@@ -64,8 +64,8 @@ fn heard(s: &mut Server<MemStack>, c: ConnId) -> Vec<(u16, u32)> {
     let mut out = Vec::new();
     while let Ok(Some(d)) = s.next_datagram(c, 1 << 16) {
         for m in Messages::new(&d.bytes).flatten() {
-            if m.kind() != NLMSG_ERROR {
-                out.push((m.kind(), m.seq()));
+            if m.message_type() != NLMSG_ERROR {
+                out.push((m.message_type(), m.seq()));
             }
         }
     }

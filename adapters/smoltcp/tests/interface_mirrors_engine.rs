@@ -231,7 +231,7 @@ fn route_op() -> impl Strategy<Value = Op> {
                 r.oif = oif;
                 match extra {
                     1 => r.table = Some(TABLES[which]),
-                    2 => r.header.kind = KINDS[which],
+                    2 => r.header.route_type = KINDS[which],
                     3 => r.prefsrc = Some(ip(if v6 { "2001:db8::1" } else { "10.0.0.1" })),
                     4 => {
                         let mut mx = RouteMetrics::default();
@@ -261,7 +261,7 @@ fn route_op() -> impl Strategy<Value = Op> {
                     }
                     r.header.scope = RT_SCOPE_NOWHERE;
                     if extra != 2 {
-                        r.header.kind = RTN_UNSPEC;
+                        r.header.route_type = RTN_UNSPEC;
                     }
                     Op::RouteDel(r)
                 } else {

@@ -397,7 +397,7 @@ fn any_route() -> impl Strategy<Value = RouteRepr> {
                 };
                 r.header.protocol = protocol;
                 r.header.scope = scope;
-                r.header.kind = if extra % 3 == 0 {
+                r.header.route_type = if extra % 3 == 0 {
                     kind % 14
                 } else {
                     RTN_UNICAST

@@ -80,7 +80,7 @@ pub fn reparse<R: Repr>(datagram: &[u8]) -> Result<R> {
         msgs.next().is_none(),
         "emitted datagram has more than one message"
     );
-    assert_eq!(msg.kind(), R::NEW);
+    assert_eq!(msg.message_type(), R::NEW);
     let typed = msg
         .typed()
         .unwrap_or_else(|e| panic!("emitted message does not type: {e:?}"));

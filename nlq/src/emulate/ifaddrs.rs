@@ -144,7 +144,7 @@ fn link_record(l: &LinkRepr) -> IfAddrRecord {
     let ll = |addr: &Option<HwAddr>| {
         addr.map(|addr| SockAddr::Packet {
             ifindex: l.header.index,
-            hatype: l.header.kind,
+            hatype: l.header.hardware_type,
             addr,
         })
     };

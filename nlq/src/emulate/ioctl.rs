@@ -451,7 +451,7 @@ fn get_link(request: u64, link: &LinkRepr, ifr: &mut IfReq) {
         SIOCGIFMETRIC => ifreq_set_int(ifr, 0),
         SIOCGIFHWADDR => {
             let addr = link.address.as_ref().map_or(&[][..], |a| a.as_slice());
-            put(ifr, U, &link.header.kind.to_ne_bytes());
+            put(ifr, U, &link.header.hardware_type.to_ne_bytes());
             put(ifr, SA_DATA, &[0; SA_DATA_SIZE]);
             put(ifr, SA_DATA, addr.get(..SA_DATA_SIZE).unwrap_or(addr));
         }
@@ -507,7 +507,7 @@ fn set_link<S: Stack + ?Sized>(
                 return Err(Errno::EINVAL);
             }
             let (family, _) = ifreq_hwaddr(ifr);
-            if family != link.header.kind {
+            if family != link.header.hardware_type {
                 return Err(Errno::EINVAL);
             }
             let bytes = take::<SOCKADDR_SIZE>(ifr, SA_DATA);

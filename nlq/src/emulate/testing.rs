@@ -23,7 +23,7 @@ pub(crate) struct TestStack {
 fn link(index: u32, name: &str, kind: u16, flags: u32, mtu: u32, txqlen: u32) -> LinkRepr {
     let mut l = LinkRepr::default();
     l.header.index = index;
-    l.header.kind = kind;
+    l.header.hardware_type = kind;
     l.header.flags = flags;
     l.name = IfName::try_from_str(name);
     l.mtu = Some(mtu);

@@ -28,7 +28,7 @@ impl<S: Stack> Server<S> {
     /// Handles one message of a request datagram.
     pub(super) fn handle(&mut self, id: ConnId, msg: &NlMsg<'_>) {
         let flags = msg.flags();
-        let result = if flags & NLM_F_REQUEST == 0 || msg.kind() < NLMSG_MIN_TYPE {
+        let result = if flags & NLM_F_REQUEST == 0 || msg.message_type() < NLMSG_MIN_TYPE {
             Ok(Outcome::Done)
         } else {
             self.rtnetlink(id, msg)
@@ -65,7 +65,7 @@ impl<S: Stack> Server<S> {
         if msg.payload().is_empty() {
             return Ok(Outcome::Done);
         }
-        let kind = msg.kind();
+        let kind = msg.message_type();
         let is_get = kind.wrapping_sub(RTM_NEWLINK) & 3 == 2;
         let (admin, strict) = self
             .conn(id)
@@ -202,7 +202,7 @@ impl<S: Stack> Server<S> {
         f: impl FnOnce(&mut S, crate::stack::Events<'_>) -> StackResult<T>,
     ) -> Checked<T> {
         let own = self.port(id);
-        let (seq, kind, echo) = (msg.seq(), msg.kind(), msg.flags() & NLM_F_ECHO != 0);
+        let (seq, kind, echo) = (msg.seq(), msg.message_type(), msg.flags() & NLM_F_ECHO != 0);
         let request_flags = msg.flags();
         // Whoever would hear the change: the members of each group, and
         // the requester, for its echo.
@@ -417,8 +417,8 @@ impl<S: Stack> Server<S> {
         let mut named = None;
         for a in crate::wire::Attrs::new(attrs) {
             let a = a.map_err(|_| Failure::errno(EINVAL))?;
-            if matches!(a.kind(), NETNSA_PID | NETNSA_FD | NETNSA_NSID) && named.is_none() {
-                named = Some(a.kind());
+            if matches!(a.attr_type(), NETNSA_PID | NETNSA_FD | NETNSA_NSID) && named.is_none() {
+                named = Some(a.attr_type());
             }
         }
         match named {

@@ -145,7 +145,9 @@ fn emit_inet6_link<B: crate::wire::Buffer>(
 fn link_matches(f: &LinkFilter, l: &LinkRepr) -> bool {
     match f.family {
         // A link below the IPv6 minimum MTU has no IPv6 (`lo` keeps it).
-        AF_INET6 if l.mtu.unwrap_or(0) < IPV6_MIN_MTU && l.header.kind != ARPHRD_LOOPBACK => {
+        AF_INET6
+            if l.mtu.unwrap_or(0) < IPV6_MIN_MTU && l.header.hardware_type != ARPHRD_LOOPBACK =>
+        {
             return false
         }
         // Bridge ports only (`rtnl_bridge_getlink`).
@@ -246,7 +248,7 @@ impl Filler<'_> {
 fn route_matches(f: &RouteFilter, r: &RouteRepr) -> bool {
     (f.table == 0 || r.table_id() == f.table)
         && (f.protocol == 0 || r.header.protocol == f.protocol)
-        && (f.route_type == 0 || r.header.kind == f.route_type)
+        && (f.route_type == 0 || r.header.route_type == f.route_type)
         && (f.oif == 0
             || r.oif == Some(f.oif)
             || r.multipath

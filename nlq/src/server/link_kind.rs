@@ -76,7 +76,7 @@ pub fn vxlan_validate(req: &LinkRepr) -> Result<(), StackError> {
     };
     for a in Attrs::new(data).flatten() {
         let v = a.value();
-        match a.kind() {
+        match a.attr_type() {
             IFLA_VXLAN_ID if a.u32().is_ok_and(|id| id >= 1 << 24) => {
                 return Err(StackError::with_message(
                     ERANGE,
@@ -132,7 +132,11 @@ pub fn macvlan_validate(req: &LinkRepr) -> Result<(), StackError> {
     let Some(data) = req.info.as_ref().and_then(|i| i.data.as_ref()) else {
         return Ok(());
     };
-    let attrs = |kind: u16| Attrs::new(data).flatten().filter(move |a| a.kind() == kind);
+    let attrs = |kind: u16| {
+        Attrs::new(data)
+            .flatten()
+            .filter(move |a| a.attr_type() == kind)
+    };
     if attrs(IFLA_MACVLAN_FLAGS).any(|a| a.u16().is_ok_and(|f| f & !3 != 0)) {
         return Err(StackError::new(EINVAL));
     }

@@ -881,8 +881,13 @@ mod tests {
         assert_eq!(error_of(&d[0]).0, 0);
         assert_eq!(error_of(&d[1]).0, ENODEV);
         let dump: Vec<NlMsg<'_>> = d[2..].iter().flat_map(messages).collect();
-        assert_eq!(dump.iter().filter(|m| m.kind() == RTM_NEWLINK).count(), 3);
-        assert_eq!(dump.last().unwrap().kind(), NLMSG_DONE);
+        assert_eq!(
+            dump.iter()
+                .filter(|m| m.message_type() == RTM_NEWLINK)
+                .count(),
+            3
+        );
+        assert_eq!(dump.last().unwrap().message_type(), NLMSG_DONE);
         assert!(dump
             .iter()
             .all(|m| m.seq() == 3 && m.flags() & NLM_F_MULTI != 0));
@@ -927,10 +932,17 @@ mod tests {
         );
         let msgs: Vec<NlMsg<'_>> = d.iter().flat_map(messages).collect();
         assert_eq!(
-            msgs.iter().filter(|m| m.kind() == RTM_NEWADDR).count(),
+            msgs.iter()
+                .filter(|m| m.message_type() == RTM_NEWADDR)
+                .count(),
             n_addrs
         );
-        assert_eq!(msgs.iter().filter(|m| m.kind() == NLMSG_DONE).count(), 1);
+        assert_eq!(
+            msgs.iter()
+                .filter(|m| m.message_type() == NLMSG_DONE)
+                .count(),
+            1
+        );
         // Once it has read with 8 KiB, the datagrams grow to that; a
         // larger buffer than the kernel's cap counts as the cap.
         let d = dump(&mut s, 10, 8192);
@@ -961,7 +973,7 @@ mod tests {
             let done_at: Vec<usize> = d
                 .iter()
                 .enumerate()
-                .filter(|(_, d)| messages(d).iter().any(|m| m.kind() == NLMSG_DONE))
+                .filter(|(_, d)| messages(d).iter().any(|m| m.message_type() == NLMSG_DONE))
                 .map(|(i, _)| i)
                 .collect();
             assert_eq!(done_at, vec![d.len() - 1], "kind {kind} family {family}");
@@ -984,14 +996,14 @@ mod tests {
         let d = drain(&mut s, c, 100);
         let errors: Vec<i32> = d
             .iter()
-            .filter(|d| messages(d)[0].kind() == NLMSG_ERROR)
+            .filter(|d| messages(d)[0].message_type() == NLMSG_ERROR)
             .map(|d| error_of(d).0)
             .collect();
         assert_eq!(errors, vec![EBUSY]);
         let done = d
             .iter()
             .flat_map(messages)
-            .filter(|m| m.kind() == NLMSG_DONE)
+            .filter(|m| m.message_type() == NLMSG_DONE)
             .count();
         assert_eq!(done, 1);
     }
@@ -1043,7 +1055,10 @@ mod tests {
         assert_eq!(got[0].group, RTNLGRP_IPV4_IFADDR);
         assert_eq!(got[0].groups_mask(), 1 << 4);
         let m = messages(&got[0])[0];
-        assert_eq!((m.kind(), m.seq(), m.port()), (RTM_NEWADDR, 5, s.port(a)));
+        assert_eq!(
+            (m.message_type(), m.seq(), m.port()),
+            (RTM_NEWADDR, 5, s.port(a))
+        );
         assert!(drain(&mut s, quiet, 32768).is_empty());
         // Link changes come from port 0 to RTNLGRP_LINK.
         s.handle_datagram(a, &link_up(3, true, 0, 6));
@@ -1101,7 +1116,7 @@ mod tests {
         let got = drain(&mut s, a, 32768);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].group, RTNLGRP_LINK);
-        assert_eq!(messages(&got[0])[0].kind(), RTM_NEWLINK);
+        assert_eq!(messages(&got[0])[0].message_type(), RTM_NEWLINK);
     }
 
     #[test]
@@ -1136,7 +1151,7 @@ mod tests {
             }),
         );
         let d = drain(&mut s, c, 32768);
-        assert_eq!(messages(&d[0])[0].kind(), RTM_NEWLINK);
+        assert_eq!(messages(&d[0])[0].message_type(), RTM_NEWLINK);
         assert_eq!(error_of(&d[1]).0, 0);
     }
 

@@ -75,11 +75,11 @@ fn header_and_attrs<'a>(msg: &NlMsg<'a>, with_policy: bool) -> Checked<(NdMsg, G
         let Ok(a) = a else { break };
         let v = a.value();
         if with_policy {
-            if let Some(e) = policy(a.kind(), v.len()) {
+            if let Some(e) = policy(a.attr_type(), v.len()) {
                 return Err(refused(e, at));
             }
         }
-        match a.kind() {
+        match a.attr_type() {
             NDA_DST => given.dst = Some(v),
             NDA_LLADDR => given.lladdr = Some(v),
             NDA_PROTOCOL => given.protocol = v.first().copied(),
@@ -189,7 +189,7 @@ pub(super) fn neigh_get_request(msg: &NlMsg<'_>) -> Checked<NeighGet> {
         ));
     };
     let pads = body.get(1..4).is_some_and(|p| p.iter().any(|b| *b != 0));
-    if pads || h.state != 0 || h.kind != 0 {
+    if pads || h.state != 0 || h.address_type != 0 {
         return Err(Failure::new(
             EINVAL,
             "Invalid values in header for neighbor get request",
@@ -213,17 +213,17 @@ pub(super) fn neigh_get_request(msg: &NlMsg<'_>) -> Checked<NeighGet> {
                 ))
             }
             Ok(a) => {
-                if let Some(e) = policy(a.kind(), a.value().len()) {
+                if let Some(e) = policy(a.attr_type(), a.value().len()) {
                     return Err(refused(e, at));
                 }
-                if a.kind() > NDA_MAX {
+                if a.attr_type() > NDA_MAX {
                     return Err(Failure {
                         errno: EINVAL,
                         message: Some("Unknown attribute type"),
                         offset: u32::try_from(at).ok(),
                     });
                 }
-                dst = match a.kind() {
+                dst = match a.attr_type() {
                     NDA_DST => Some(a.value()),
                     _ => {
                         return Err(Failure::new(

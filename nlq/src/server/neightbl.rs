@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(&b[4..8], &[14, 0, 1, 0]);
         assert_eq!(&b[8..18], b"arp_cache\0");
         let kinds: Vec<u16> = crate::wire::Attrs::new(&b[4..])
-            .map(|a| a.unwrap().kind())
+            .map(|a| a.unwrap().attr_type())
             .collect();
         assert_eq!(kinds, [1, 8, 2, 3, 4, 5, 7, 6]);
         let mut w = Writer::new(Vec::new());
@@ -310,12 +310,12 @@ mod tests {
         let b = w.into_inner();
         let parms = crate::wire::Attrs::new(&b[4..]).nth(1).unwrap().unwrap();
         // Without NLA_F_NESTED; the index first, then the references.
-        assert_eq!(parms.raw_kind(), NDTA_PARMS);
+        assert_eq!(parms.type_with_flags(), NDTA_PARMS);
         let inner: Vec<(u16, u32)> = crate::wire::Attrs::new(parms.value())
             .take(2)
             .map(|a| {
                 let a = a.unwrap();
-                (a.kind(), a.u32().unwrap())
+                (a.attr_type(), a.u32().unwrap())
             })
             .collect();
         assert_eq!(inner, [(NDTPA_IFINDEX, 3), (NDTPA_REFCNT, 3)]);

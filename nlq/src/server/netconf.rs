@@ -168,7 +168,7 @@ pub(crate) fn netconf_get<S: Stack>(
     let mut index = None;
     for a in Attrs::new(attrs) {
         let Ok(a) = a else { break };
-        match a.kind() {
+        match a.attr_type() {
             NETCONFA_IFINDEX => index = a.i32().ok(),
             _ if strict => return Err(Failure::new(EINVAL, unsupported)),
             _ => {}

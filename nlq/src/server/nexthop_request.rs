@@ -63,7 +63,7 @@ fn strict<'a>(
         let Ok(a) = a else {
             return Err(failure("bytes leftover after parsing attributes"));
         };
-        let kind = a.kind();
+        let kind = a.attr_type();
         if kind == 0 || kind > max {
             return Err(at("Unknown attribute type", offset));
         }
@@ -139,7 +139,7 @@ pub(crate) fn nexthop_dump(msg: &NlMsg<'_>) -> Checked<NexthopFilter> {
         ..NexthopFilter::default()
     };
     for (_, a) in attrs {
-        match a.kind() {
+        match a.attr_type() {
             NHA_OIF => {
                 f.oif = u32_of(&a);
                 if f.oif > i32::MAX as u32 {
@@ -165,7 +165,7 @@ fn get_del_id(msg: &NlMsg<'_>, max: u16, allowed: &[u16]) -> Checked<u32> {
     let (h, attrs) = parts(msg)?;
     let mut id = None;
     for (offset, a) in strict(attrs, max, allowed)? {
-        match a.kind() {
+        match a.attr_type() {
             NHA_ID => id = Some(u32_of(&a)),
             NHA_OP_FLAGS if u32_of(&a) & !OP_FLAGS_ALL != 0 => {
                 return Err(at("reserved bit set", offset))
@@ -215,7 +215,7 @@ pub(crate) fn nexthop_new(msg: &NlMsg<'_>) -> Checked<NexthopRepr> {
     ];
     let mut given: [Option<&[u8]>; NHA_HW_STATS_ENABLE as usize + 1] = Default::default();
     for (_, a) in strict(attrs, NHA_HW_STATS_ENABLE, &allowed)? {
-        if let Some(slot) = given.get_mut(usize::from(a.kind())) {
+        if let Some(slot) = given.get_mut(usize::from(a.attr_type())) {
             *slot = Some(a.value());
         }
     }

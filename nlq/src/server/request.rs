@@ -93,7 +93,7 @@ pub(crate) fn full_header<H: FamilyHeader>(msg: &NlMsg<'_>, what: &'static str) 
 fn only_attrs(attrs: &[u8], allowed: &[u16], what: &'static str) -> Checked<()> {
     for a in Attrs::new(attrs) {
         let a = a.map_err(Failure::malformed)?;
-        if !allowed.contains(&a.kind()) {
+        if !allowed.contains(&a.attr_type()) {
             return Err(Failure::new(EINVAL, what));
         }
     }
@@ -132,7 +132,7 @@ pub(crate) fn link_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<LinkFilter> {
     let h = IfInfoMsg::parse_short(payload);
     let family = h.family;
     if strict {
-        if ifi_pad(msg) != 0 || h.kind != 0 || h.flags != 0 || h.change != 0 {
+        if ifi_pad(msg) != 0 || h.hardware_type != 0 || h.flags != 0 || h.change != 0 {
             return Err(Failure::new(
                 EINVAL,
                 "Invalid values in header for link dump request",
@@ -163,11 +163,11 @@ pub(crate) fn link_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<LinkFilter> {
         return Ok(f);
     };
     for a in m.raw_attrs().flatten() {
-        match a.kind() {
+        match a.attr_type() {
             IFLA_MASTER => f.master = a.u32().ok(),
             IFLA_LINKINFO => {
                 for i in a.nested().flatten() {
-                    if i.kind() == IFLA_INFO_KIND {
+                    if i.attr_type() == IFLA_INFO_KIND {
                         f.kind = i.str().ok().and_then(crate::wire::InlineStr::try_from_str);
                     }
                 }
@@ -183,7 +183,7 @@ pub(crate) fn link_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<LinkFilter> {
 pub(crate) fn link_get(msg: &NlMsg<'_>, strict: bool) -> Checked<()> {
     let h: IfInfoMsg = full_header(msg, "Invalid header for get link")?;
     if strict {
-        if ifi_pad(msg) != 0 || h.kind != 0 || h.flags != 0 || h.change != 0 {
+        if ifi_pad(msg) != 0 || h.hardware_type != 0 || h.flags != 0 || h.change != 0 {
             return Err(Failure::new(
                 EINVAL,
                 "Invalid values in header for get link request",
@@ -311,11 +311,11 @@ pub(crate) fn route_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<RouteFilter> 
     f.cache = h.flags & RTM_F_CLONED != 0;
     f.strict = true;
     f.protocol = h.protocol;
-    f.route_type = h.kind;
+    f.route_type = h.route_type;
     f.table = u32::from(h.table);
     for a in Attrs::new(attrs_after(msg, RtMsg::LEN)) {
         let a = a.map_err(Failure::malformed)?;
-        match a.kind() {
+        match a.attr_type() {
             RTA_TABLE => f.table = a.u32().map_err(Failure::malformed)?,
             RTA_OIF => f.oif = a.u32().map_err(Failure::malformed)?,
             _ => {
@@ -353,7 +353,7 @@ pub(crate) fn neigh_dump(msg: &NlMsg<'_>, strict: bool) -> Checked<NeighFilter> 
             "Invalid header for neighbor dump request",
         ));
     }
-    if h.state != 0 || h.kind != 0 {
+    if h.state != 0 || h.address_type != 0 {
         return Err(Failure::new(
             EINVAL,
             "Invalid values in header for neighbor dump request",

@@ -108,7 +108,7 @@ pub(super) fn rule_request(msg: &NlMsg<'_>) -> Checked<RuleRepr> {
     // walk (the deprecated parse only warns of it).
     for (at, a) in attrs_at(attrs, NLMSG_HDRLEN + FIB_RULE_HDR_LEN) {
         let Ok(a) = a else { break };
-        read_attr(&mut r, a.kind(), a.value(), at)?;
+        read_attr(&mut r, a.attr_type(), a.value(), at)?;
     }
     Ok(r)
 }

@@ -90,7 +90,7 @@ fn filters(msg: &NlMsg<'_>, mask: u32) -> Checked<StatsFilter> {
     let attrs = msg.payload().get(12..).unwrap_or_default();
     for (offset, a) in attrs_at(attrs, 16 + 12) {
         let a = a.map_err(Failure::malformed)?;
-        if a.kind() != IFLA_STATS_GET_FILTERS {
+        if a.attr_type() != IFLA_STATS_GET_FILTERS {
             return Err(Failure {
                 errno: EINVAL,
                 message: Some("Unknown attribute type"),
@@ -100,7 +100,7 @@ fn filters(msg: &NlMsg<'_>, mask: u32) -> Checked<StatsFilter> {
         for inner in crate::wire::Attrs::new(a.value()) {
             let inner = inner.map_err(Failure::malformed)?;
             let value = inner.u32().map_err(Failure::malformed)?;
-            if inner.kind() != IFLA_STATS_LINK_OFFLOAD_XSTATS || value & !0b111 != 0 {
+            if inner.attr_type() != IFLA_STATS_LINK_OFFLOAD_XSTATS || value & !0b111 != 0 {
                 return Err(Failure::errno(EINVAL));
             }
             f.offload = value;

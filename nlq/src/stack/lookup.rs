@@ -49,7 +49,7 @@ pub fn best_route_walk<S: Stack + ?Sized>(
             && crate::prefix::contains(r.dst, r.header.dst_len, dst)
             // IPv4 answers a reject route whatever the link; IPv6 reject
             // routes go through `lo` and count only for it.
-            && ((family == AF_INET && reject_errno(r.header.kind).is_some())
+            && ((family == AF_INET && reject_errno(r.header.route_type).is_some())
                 || next_hop(r, oif).is_some());
         if counts {
             // Within one prefix length the kernel's merged IPv4 trie
@@ -124,7 +124,7 @@ fn is_local_gateway<S: Stack + ?Sized>(stack: &S, gw: IpAddr) -> bool {
             .best_route(gw, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], 0)
             .ok()
             .flatten()
-            .is_some_and(|r| r.header.kind == RTN_LOCAL)
+            .is_some_and(|r| r.header.route_type == RTN_LOCAL)
 }
 
 /// `IPV4_MIN_MTU`: below it a link has no `in_device`.
@@ -184,7 +184,7 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
         crate::stack::rule_lookup::rules_lookup(stack, q)
     };
     let found = match best {
-        Ok(Some(r)) => match reject_errno(r.header.kind) {
+        Ok(Some(r)) => match reject_errno(r.header.route_type) {
             Some(e) => Err(StackError::new(e)),
             None => next_hop(&r, q.oif)
                 .map(|hop| (r, hop))
@@ -214,22 +214,22 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
     }
     let mut flags = RTM_F_CLONED;
     let saddr = match found {
-        Ok((r, _)) if r.header.kind == RTN_LOCAL => {
-            answer.header.kind = RTN_LOCAL;
+        Ok((r, _)) if r.header.route_type == RTN_LOCAL => {
+            answer.header.route_type = RTN_LOCAL;
             answer.oif = Some(LOOPBACK_INDEX);
             answer.metrics = r.metrics;
             flags |= RTCF_LOCAL;
             q.src.or(r.prefsrc).or(Some(q.dst))
         }
         Ok((r, (dev, gw))) => {
-            answer.header.kind = r.header.kind;
+            answer.header.route_type = r.header.route_type;
             answer.oif = Some(dev);
             // A gateway reached through a host-scope route (one of this
             // host's addresses, or a local prefix) is not used as one: its
             // next hop's scope is host (`rt_uses_gateway`).
             answer.gateway = gw.filter(|g| !is_local_gateway(stack, *g));
             answer.metrics = r.metrics;
-            if r.header.kind == RTN_BROADCAST {
+            if r.header.route_type == RTN_BROADCAST {
                 flags |= RTCF_BROADCAST | RTCF_LOCAL;
             }
             if is_loopback(stack, dev) {
@@ -244,7 +244,7 @@ fn route_get4<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
         }
         // No route, but an output link: the destination is on it.
         Err(_) if q.oif != 0 => {
-            answer.header.kind = RTN_UNICAST;
+            answer.header.route_type = RTN_UNICAST;
             answer.oif = Some(q.oif);
             if is_loopback(stack, q.oif) {
                 flags |= RTCF_LOCAL;
@@ -282,7 +282,7 @@ fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
     // The rules in order (by default: local, then main); `throw` goes on.
     let found = match crate::stack::rule_lookup::rules_lookup(stack, q)? {
         None => Err(StackError::new(ENETUNREACH)),
-        Some(r) => match reject_errno(r.header.kind) {
+        Some(r) => match reject_errno(r.header.route_type) {
             Some(e) => Err(StackError::new(e)),
             None => next_hop(&r, q.oif)
                 .map(|hop| (r, hop))
@@ -293,7 +293,7 @@ fn route_get6<S: Stack + ?Sized>(stack: &S, q: &RouteQuery) -> StackResult<Route
     let any = IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED);
     // A local route's packets go through `lo`; its source is chosen for
     // its next hop's link (`ip6_route_get_saddr` asks `fib6_info_nh_dev`).
-    let dev = if answer.header.kind == RTN_LOCAL {
+    let dev = if answer.header.route_type == RTN_LOCAL {
         LOOPBACK_INDEX
     } else {
         nh_dev

@@ -53,7 +53,7 @@
 //!     fn repr(&self) -> LinkRepr {
 //!         let mut l = LinkRepr::default();
 //!         l.header.index = 1;
-//!         l.header.kind = ARPHRD_ETHER;
+//!         l.header.hardware_type = ARPHRD_ETHER;
 //!         l.header.flags = if self.up { IFF_UP } else { 0 };
 //!         l.name = IfName::try_from_str("eth0");
 //!         l.mtu = Some(1500);

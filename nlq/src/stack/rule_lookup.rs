@@ -28,13 +28,15 @@ pub(crate) fn merged_lookup<S: Stack + ?Sized>(
     q: &RouteQuery,
 ) -> StackResult<Option<RouteRepr>> {
     let main = stack.best_route(q.dst, &[RT_TABLE_LOCAL, RT_TABLE_MAIN], q.oif)?;
-    if main.as_ref().is_some_and(|r| !is_reject(r.header.kind))
+    if main
+        .as_ref()
+        .is_some_and(|r| !is_reject(r.header.route_type))
         || !stack.route_table_exists(AF_INET, RT_TABLE_DEFAULT)
     {
         return Ok(main);
     }
     let other = stack.best_route(q.dst, &[RT_TABLE_DEFAULT], q.oif)?;
-    Ok(other.filter(|r| r.header.kind != RTN_THROW))
+    Ok(other.filter(|r| r.header.route_type != RTN_THROW))
 }
 
 /// The route the rules of the query's family lead to (`fib_lookup`):
@@ -67,8 +69,8 @@ pub(crate) fn rules_lookup<S: Stack + ?Sized>(
                             .and_then(|o| stack.link(LinkKey::Index(o)).ok())
                             .and_then(|l| l.group)
                     };
-                    if found.header.kind == RTN_THROW
-                        || (!is_reject(found.header.kind)
+                    if found.header.route_type == RTN_THROW
+                        || (!is_reject(found.header.route_type)
                             && suppresses(r, found.header.dst_len, &group))
                     {
                         return ControlFlow::Continue(());

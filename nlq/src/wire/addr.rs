@@ -158,7 +158,7 @@ pub enum AddrAttr<'a> {
 impl<'a> AttrDecode<'a> for AddrAttr<'a> {
     #[inline(always)]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             IFA_ADDRESS => AddrAttr::Address(a.ip_bytes(family)?),
             IFA_LOCAL => AddrAttr::Local(a.ip_bytes(family)?),
             IFA_LABEL => AddrAttr::Label(a.str()?),
@@ -242,7 +242,7 @@ impl AddrRepr {
                 AddrAttr::Anycast(ip) => r.anycast = Some(check_ip(&a, header.family, ip.ip())?),
                 AddrAttr::CacheInfo(c) => r.cache_info = Some(c),
                 AddrAttr::Flags(f) => r.flags = Some(f),
-                AddrAttr::Other(o) => match o.kind() {
+                AddrAttr::Other(o) => match o.attr_type() {
                     IFA_RT_PRIORITY => r.priority = Some(o.u32()?),
                     IFA_PROTO => r.proto = Some(o.u8()?),
                     _ => {}

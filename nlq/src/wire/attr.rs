@@ -45,26 +45,26 @@ impl<'a> Attr<'a> {
 
     /// The type with `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` masked off.
     #[inline]
-    pub fn kind(&self) -> u16 {
-        self.raw_kind() & NLA_TYPE_MASK
+    pub fn attr_type(&self) -> u16 {
+        self.type_with_flags() & NLA_TYPE_MASK
     }
 
     /// The type as on the wire, flags included.
     #[inline]
-    pub fn raw_kind(&self) -> u16 {
+    pub fn type_with_flags(&self) -> u16 {
         self.tag as u16
     }
 
     /// `NLA_F_NESTED` was set.
     #[inline]
     pub fn is_nested(&self) -> bool {
-        self.raw_kind() & NLA_F_NESTED != 0
+        self.type_with_flags() & NLA_F_NESTED != 0
     }
 
     /// `NLA_F_NET_BYTEORDER` was set.
     #[inline]
     pub fn is_net_byteorder(&self) -> bool {
-        self.raw_kind() & NLA_F_NET_BYTEORDER != 0
+        self.type_with_flags() & NLA_F_NET_BYTEORDER != 0
     }
 
     /// The value bytes (without the header and the padding).
@@ -76,7 +76,7 @@ impl<'a> Attr<'a> {
     /// The part this attribute is, for errors.
     #[inline]
     pub fn part(&self) -> Part {
-        part_of((self.tag >> 16) as u16, self.kind())
+        part_of((self.tag >> 16) as u16, self.attr_type())
     }
 
     /// An error of `kind` about this attribute.
@@ -158,7 +158,7 @@ impl<'a> Attr<'a> {
     pub fn nested(&self) -> Attrs<'a> {
         Attrs {
             rest: Reader::new(self.value),
-            ctx: u64::from(self.kind() | HAS_PARENT),
+            ctx: u64::from(self.attr_type() | HAS_PARENT),
         }
     }
 }
@@ -304,7 +304,7 @@ impl<'a> Attrs<'a> {
     pub fn find(self, kind: u16) -> Result<Option<Attr<'a>>> {
         for a in self {
             let a = a?;
-            if a.kind() == kind {
+            if a.attr_type() == kind {
                 return Ok(Some(a));
             }
         }
@@ -440,9 +440,9 @@ mod tests {
     fn deconstruct() {
         let a: Vec<_> = Attrs::new(&TWO_ATTRS).map(|a| a.unwrap()).collect();
         assert_eq!(a.len(), 3);
-        assert_eq!((a[0].kind(), a[0].u32()), (4, Ok(1500)));
-        assert_eq!((a[1].kind(), a[1].str()), (3, Ok("br0")));
-        assert_eq!(a[2].kind(), 0x12);
+        assert_eq!((a[0].attr_type(), a[0].u32()), (4, Ok(1500)));
+        assert_eq!((a[1].attr_type(), a[1].str()), (3, Ok("br0")));
+        assert_eq!(a[2].attr_type(), 0x12);
         assert!(a[2].is_nested() && !a[2].is_net_byteorder());
         assert_eq!(a[2].nested().count(), 0);
     }

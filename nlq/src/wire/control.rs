@@ -29,7 +29,7 @@ impl<'a> ExtAck<'a> {
         let mut e = ExtAck::default();
         for a in Attrs::new(tlvs) {
             let a = a?;
-            match a.kind() {
+            match a.attr_type() {
                 NLMSGERR_ATTR_MSG => e.msg = Some(a.str()?),
                 NLMSGERR_ATTR_OFFS => e.offset = Some(a.u32()?),
                 NLMSGERR_ATTR_MISS_TYPE => e.missing_type = Some(a.u32()?),
@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(e.error(), -17);
         assert_eq!(e.errno(), 17);
         assert!(!e.is_ack());
-        assert_eq!(e.request().kind, RTM_NEWADDR);
+        assert_eq!(e.request().message_type, RTM_NEWADDR);
         assert_eq!(e.request().port, 12345);
         assert_eq!(e.request_payload(), &[] as &[u8]);
         assert_eq!(e.ext_ack().msg, Some("exists"));
@@ -261,7 +261,7 @@ mod tests {
             r[..16].copy_from_slice(
                 &NlMsgHeader {
                     len: 20,
-                    kind: RTM_GETLINK,
+                    message_type: RTM_GETLINK,
                     flags: 5,
                     seq: 9,
                     port: 77,

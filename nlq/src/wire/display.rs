@@ -147,8 +147,8 @@ impl Display for Header<'_> {
         write!(
             f,
             "{} flags={} seq={} port={} len={}",
-            TypeName(m.kind()),
-            FlagNames::new(m.kind(), m.flags()),
+            TypeName(m.message_type()),
+            FlagNames::new(m.message_type(), m.flags()),
             m.seq(),
             m.port(),
             m.len()
@@ -261,7 +261,7 @@ fn body<N: LinkNames + ?Sized>(f: &mut Formatter<'_>, m: &NlMsg<'_>, names: &N) 
                 let errno = e.errno();
                 write!(f, "error {} ({errno})", crate::errno::Errno(errno))?;
             }
-            write!(f, " (to {} seq={})", TypeName(req.kind), req.seq)?;
+            write!(f, " (to {} seq={})", TypeName(req.message_type), req.seq)?;
             let ack = e.ext_ack();
             if let Some(msg) = ack.msg {
                 write!(f, ": {msg:?}")?;
@@ -465,7 +465,7 @@ fn link<N: LinkNames + ?Sized>(
         "link {} index {} type {} <",
         FamilyName(h.family),
         h.index,
-        h.kind
+        h.hardware_type
     )?;
     bit_names(
         f,
@@ -606,7 +606,7 @@ fn route<N: LinkNames + ?Sized>(
         f,
         "route {} {}",
         FamilyName(h.family),
-        RouteTypeName(h.kind)
+        RouteTypeName(h.route_type)
     )?;
     // The destination and table first, the rest in their order.
     let (mut dst, mut table) = (None, u32::from(h.table));

@@ -58,7 +58,7 @@ impl<'a, H: FamilyHeader> FamilyMessage<'a, H> {
     /// The view of `msg`; `WrongType` if its type does not carry `H`.
     #[inline(always)]
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self> {
-        if !H::accepts(msg.kind()) {
+        if !H::accepts(msg.message_type()) {
             return Err(Error::new(Part::Header, ErrorKind::WrongType));
         }
         Self::parse_payload(msg.payload())

@@ -15,8 +15,8 @@ use super::{ErrorKind, Reader, Result, Short};
 pub struct IfInfoMsg {
     /// `ifi_family` (usually `AF_UNSPEC`).
     pub family: u8,
-    /// `ifi_type`: `ARPHRD_*`.
-    pub kind: u16,
+    /// `ifi_type`: `ARPHRD_*`, the link's hardware type.
+    pub hardware_type: u16,
     /// `ifi_index`.
     pub index: u32,
     /// `ifi_flags`: `IFF_*`.
@@ -40,7 +40,7 @@ impl FamilyHeader for IfInfoMsg {
         let [family, _pad, k0, k1, i0, i1, i2, i3, f0, f1, f2, f3, c0, c1, c2, c3] = h;
         Ok(IfInfoMsg {
             family,
-            kind: ne16(k0, k1),
+            hardware_type: ne16(k0, k1),
             index: ne32(i0, i1, i2, i3),
             flags: ne32(f0, f1, f2, f3),
             change: ne32(c0, c1, c2, c3),
@@ -53,7 +53,7 @@ impl FamilyHeader for IfInfoMsg {
         let parts: [&[u8]; 6] = [
             &[self.family],
             &[0],
-            &self.kind.to_ne_bytes(),
+            &self.hardware_type.to_ne_bytes(),
             &self.index.to_ne_bytes(),
             &self.flags.to_ne_bytes(),
             &self.change.to_ne_bytes(),
@@ -168,7 +168,7 @@ pub enum LinkInfoAttr<'a> {
 impl<'a> AttrDecode<'a> for LinkInfoAttr<'a> {
     #[inline(always)]
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             IFLA_INFO_KIND => LinkInfoAttr::Kind(a.str()?),
             IFLA_INFO_DATA => LinkInfoAttr::Data(a.nested()),
             IFLA_INFO_SLAVE_KIND => LinkInfoAttr::SlaveKind(a.str()?),
@@ -231,7 +231,7 @@ pub enum LinkAttr<'a> {
 impl<'a> AttrDecode<'a> for LinkAttr<'a> {
     #[inline(always)]
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             IFLA_IFNAME => LinkAttr::IfName(a.str()?),
             IFLA_ADDRESS => LinkAttr::Address(a.value()),
             IFLA_BROADCAST => LinkAttr::Broadcast(a.value()),
@@ -355,7 +355,7 @@ impl LinkRepr {
                     check_nested(n.clone())?;
                     r.af_spec = Some(InlineBytes::new(n.remaining(), a.part())?)
                 }
-                LinkAttr::Other(o) => match o.kind() {
+                LinkAttr::Other(o) => match o.attr_type() {
                     IFLA_CARRIER => r.carrier = Some(o.u8()?),
                     IFLA_QDISC => r.qdisc = Some(InlineStr::new(o.str()?, o.part())?),
                     IFLA_PROTINFO => {
@@ -548,7 +548,7 @@ mod tests {
         let msg = Messages::new(&NEWLINK).next().unwrap().unwrap();
         let m = LinkMessage::parse(&msg).unwrap();
         assert_eq!(m.header().index, 3);
-        assert_eq!(m.header().kind, ARPHRD_ETHER);
+        assert_eq!(m.header().hardware_type, ARPHRD_ETHER);
         assert_eq!(m.header().flags & IFF_UP, IFF_UP);
         let attrs: Vec<_> = m.attrs().map(|a| a.unwrap()).collect();
         assert!(matches!(attrs[0], LinkAttr::IfName("br0")));

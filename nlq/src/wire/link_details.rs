@@ -130,7 +130,7 @@ impl LinkDetails {
 
     /// Takes `a` if it is one of the details; `Ok(false)` if it is not.
     pub fn take(&mut self, a: &Attr<'_>) -> Result<bool> {
-        let u32_slot = match a.kind() {
+        let u32_slot = match a.attr_type() {
             IFLA_MIN_MTU => Some(&mut self.min_mtu),
             IFLA_MAX_MTU => Some(&mut self.max_mtu),
             IFLA_PROMISCUITY => Some(&mut self.promiscuity),
@@ -154,7 +154,7 @@ impl LinkDetails {
             *slot = Some(a.u32()?);
             return Ok(true);
         }
-        match a.kind() {
+        match a.attr_type() {
             IFLA_NETNS_IMMUTABLE => self.netns_immutable = Some(a.u8()?),
             IFLA_PROTO_DOWN => self.proto_down = Some(a.u8()?),
             IFLA_HEADROOM => self.headroom = Some(a.u16()?),
@@ -169,7 +169,7 @@ impl LinkDetails {
             IFLA_XDP => {
                 for inner in a.nested() {
                     let inner = inner?;
-                    if inner.kind() == IFLA_XDP_ATTACHED {
+                    if inner.attr_type() == IFLA_XDP_ATTACHED {
                         self.xdp_attached = Some(inner.u8()?);
                     }
                 }

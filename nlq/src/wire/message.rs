@@ -49,7 +49,7 @@ impl<'a> Message<'a> {
     #[inline(always)]
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self> {
         let p = msg.payload();
-        Ok(match msg.kind() {
+        Ok(match msg.message_type() {
             RTM_NEWLINK..=RTM_SETLINK => Message::Link(LinkMessage::parse_payload(p)?),
             RTM_NEWADDR..=RTM_GETADDR => Message::Addr(AddrMessage::parse_payload(p)?),
             RTM_NEWROUTE..=RTM_GETROUTE => Message::Route(RouteMessage::parse_payload(p)?),

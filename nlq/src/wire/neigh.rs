@@ -23,8 +23,8 @@ pub struct NdMsg {
     pub state: u16,
     /// `ndm_flags`: `NTF_*`.
     pub flags: u8,
-    /// `ndm_type`.
-    pub kind: u8,
+    /// `ndm_type`: what the address is to the link (`RTN_*`).
+    pub address_type: u8,
 }
 
 impl FamilyHeader for NdMsg {
@@ -45,7 +45,7 @@ impl FamilyHeader for NdMsg {
             ifindex: ne32(i0, i1, i2, i3),
             state: ne16(s0, s1),
             flags,
-            kind,
+            address_type: kind,
         })
     }
 
@@ -65,7 +65,7 @@ impl FamilyHeader for NdMsg {
             s0,
             s1,
             self.flags,
-            self.kind,
+            self.address_type,
         ])
     }
 
@@ -126,7 +126,7 @@ pub enum NeighAttr<'a> {
 impl<'a> AttrDecode<'a> for NeighAttr<'a> {
     #[inline(always)]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             NDA_DST => NeighAttr::Dst(a.ip_bytes(family)?),
             NDA_LLADDR => NeighAttr::LlAddr(a.value()),
             NDA_CACHEINFO => NeighAttr::CacheInfo(NeighCacheInfo::parse(&a)?),
@@ -170,7 +170,7 @@ impl NeighRepr {
                 NeighAttr::Dst(ip) => r.dst = Some(check_ip(&a, h.family, ip.ip())?),
                 NeighAttr::LlAddr(b) => r.lladdr = Some(HwAddr::new(b, a.part())?),
                 NeighAttr::CacheInfo(c) => r.cache_info = Some(c),
-                NeighAttr::Other(o) => match o.kind() {
+                NeighAttr::Other(o) => match o.attr_type() {
                     NDA_PROBES => r.probes = Some(o.u32()?),
                     NDA_PROTOCOL => r.protocol = Some(o.u8()?),
                     NDA_FLAGS_EXT => r.flags_ext = Some(o.u32()?),
@@ -241,7 +241,7 @@ mod tests {
                 ifindex: 2,
                 state: NUD_PERMANENT,
                 flags: 0,
-                kind: 1
+                address_type: 1
             }
         );
         let attrs: Vec<_> = m.attrs().map(|a| a.unwrap()).collect();

@@ -77,7 +77,7 @@ pub enum NetconfAttr<'a> {
 
 impl<'a> AttrDecode<'a> for NetconfAttr<'a> {
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             NETCONFA_IFINDEX => NetconfAttr::Ifindex(a.i32()?),
             NETCONFA_FORWARDING => NetconfAttr::Forwarding(a.i32()?),
             NETCONFA_RP_FILTER => NetconfAttr::RpFilter(a.i32()?),
@@ -223,7 +223,7 @@ pub enum NsidAttr<'a> {
 
 impl<'a> AttrDecode<'a> for NsidAttr<'a> {
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             NETNSA_NSID => NsidAttr::Nsid(a.i32()?),
             NETNSA_PID => NsidAttr::Pid(a.u32()?),
             NETNSA_FD => NsidAttr::Fd(a.u32()?),
@@ -332,7 +332,7 @@ mod tests {
         let seen: alloc::vec::Vec<u16> = NetconfMessage::parse_payload(m.payload())
             .unwrap()
             .raw_attrs()
-            .map(|a| a.unwrap().kind())
+            .map(|a| a.unwrap().attr_type())
             .collect();
         assert_eq!(seen, kinds, "the kernel's order");
         assert_eq!(NetconfRepr::parse_payload(m.payload()).unwrap(), netconf);

@@ -152,7 +152,7 @@ pub enum NexthopAttr<'a> {
 impl<'a> AttrDecode<'a> for NexthopAttr<'a> {
     #[inline]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             NHA_ID => NexthopAttr::Id(a.u32()?),
             NHA_GROUP => NexthopAttr::Group(GroupMembers::new(&a)?),
             NHA_GROUP_TYPE => NexthopAttr::GroupType(a.u16()?),

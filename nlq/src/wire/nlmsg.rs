@@ -10,7 +10,7 @@ pub struct NlMsgHeader {
     /// `nlmsg_len`: the message length including this header.
     pub len: u32,
     /// `nlmsg_type`: `RTM_*` or a control type (`NLMSG_*`).
-    pub kind: u16,
+    pub message_type: u16,
     /// `nlmsg_flags`: `NLM_F_*`.
     pub flags: u16,
     /// `nlmsg_seq`: the sequence number, echoed in replies.
@@ -30,7 +30,7 @@ impl NlMsgHeader {
         let [l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, p0, p1, p2, p3] = h;
         let header = NlMsgHeader {
             len: ne32(l0, l1, l2, l3),
-            kind: ne16(k0, k1),
+            message_type: ne16(k0, k1),
             flags: ne16(f0, f1),
             seq: ne32(s0, s1, s2, s3),
             port: ne32(p0, p1, p2, p3),
@@ -42,7 +42,7 @@ impl NlMsgHeader {
     #[inline(always)]
     pub fn to_bytes(&self) -> [u8; NLMSG_HDRLEN] {
         let [l0, l1, l2, l3] = self.len.to_ne_bytes();
-        let [k0, k1] = self.kind.to_ne_bytes();
+        let [k0, k1] = self.message_type.to_ne_bytes();
         let [f0, f1] = self.flags.to_ne_bytes();
         let [s0, s1, s2, s3] = self.seq.to_ne_bytes();
         let [p0, p1, p2, p3] = self.port.to_ne_bytes();
@@ -119,7 +119,7 @@ impl<'a> NlMsg<'a> {
 
     /// `nlmsg_type`.
     #[inline]
-    pub fn kind(&self) -> u16 {
+    pub fn message_type(&self) -> u16 {
         u16::from_ne_bytes(self.field(4))
     }
 
@@ -164,13 +164,13 @@ impl<'a> NlMsg<'a> {
     /// True for `NLMSG_ERROR` and `NLMSG_DONE` and other control types.
     #[inline]
     pub fn is_control(&self) -> bool {
-        self.kind() < super::consts::NLMSG_MIN_TYPE
+        self.message_type() < super::consts::NLMSG_MIN_TYPE
     }
 
     /// True for the end of a reply: `NLMSG_DONE` or `NLMSG_ERROR`.
     #[inline]
     pub fn ends_reply(&self) -> bool {
-        matches!(self.kind(), NLMSG_DONE | NLMSG_ERROR)
+        matches!(self.message_type(), NLMSG_DONE | NLMSG_ERROR)
     }
 
     /// The typed view of this message, chosen by its type.
@@ -255,7 +255,7 @@ mod tests {
         let d = getlink_padded();
         let (h, rest) = NlMsgHeader::parse(&d).unwrap();
         assert_eq!(h.len, 17);
-        assert_eq!(h.kind, RTM_GETLINK);
+        assert_eq!(h.message_type, RTM_GETLINK);
         assert_eq!(h.flags, NLM_F_REQUEST | NLM_F_DUMP);
         assert_eq!(h.seq, 7);
         assert_eq!(h.port, 0);

@@ -31,7 +31,7 @@ pub struct RtMsg {
     /// `rtm_scope`: `RT_SCOPE_*`.
     pub scope: u8,
     /// `rtm_type`: `RTN_*`.
-    pub kind: u8,
+    pub route_type: u8,
     /// `rtm_flags`: `RTM_F_*` and `RTNH_F_*`.
     pub flags: u32,
 }
@@ -57,7 +57,7 @@ impl FamilyHeader for RtMsg {
             table,
             protocol,
             scope,
-            kind,
+            route_type: kind,
             flags: ne32(f0, f1, f2, f3),
         })
     }
@@ -73,7 +73,7 @@ impl FamilyHeader for RtMsg {
             self.table,
             self.protocol,
             self.scope,
-            self.kind,
+            self.route_type,
             f0,
             f1,
             f2,
@@ -139,7 +139,7 @@ pub enum Metric<'a> {
 impl<'a> AttrDecode<'a> for Metric<'a> {
     #[inline(always)]
     fn decode(a: Attr<'a>, _family: u8) -> Result<Self> {
-        match a.kind() {
+        match a.attr_type() {
             RTAX_CC_ALGO => a.str().map(Metric::CcAlgo),
             k => a.u32().map(|v| Metric::Value(k, v)),
         }
@@ -288,7 +288,7 @@ impl<'a> AttrDecode<'a> for RouteAttr<'a> {
     #[inline(always)]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
         let ip_family = matches!(family, AF_INET | AF_INET6 | AF_UNSPEC);
-        Ok(match a.kind() {
+        Ok(match a.attr_type() {
             RTA_DST if ip_family => RouteAttr::Dst(a.ip_bytes(family)?),
             RTA_SRC if ip_family => RouteAttr::Src(a.ip_bytes(family)?),
             RTA_IIF => RouteAttr::Iif(a.u32()?),
@@ -455,7 +455,7 @@ impl RouteRepr {
                 table: RT_TABLE_MAIN as u8,
                 protocol: RTPROT_BOOT,
                 scope: RT_SCOPE_UNIVERSE,
-                kind: RTN_UNICAST,
+                route_type: RTN_UNICAST,
                 ..RtMsg::default()
             },
             dst: (dst_len > 0).then_some(dst),
@@ -554,7 +554,9 @@ impl RouteRepr {
         if let Some(v) = self.expires {
             // Multicast routes carry a u64 (as ipmr does), others a u32.
             match u32::try_from(v) {
-                Ok(v32) if self.header.kind != RTN_MULTICAST => w.attr_u32(RTA_EXPIRES, v32)?,
+                Ok(v32) if self.header.route_type != RTN_MULTICAST => {
+                    w.attr_u32(RTA_EXPIRES, v32)?
+                }
                 _ => w.attr_u64(RTA_EXPIRES, v)?,
             }
         }
@@ -631,7 +633,9 @@ impl RouteRepr {
         }
         if let Some(v) = self.expires {
             match u32::try_from(v) {
-                Ok(v32) if self.header.kind != RTN_MULTICAST => w.attr_u32(RTA_EXPIRES, v32)?,
+                Ok(v32) if self.header.route_type != RTN_MULTICAST => {
+                    w.attr_u32(RTA_EXPIRES, v32)?
+                }
                 _ => w.attr_u64(RTA_EXPIRES, v)?,
             }
         }
@@ -733,7 +737,7 @@ mod tests {
         let m = RouteMessage::parse(&msg).unwrap();
         let h = m.header();
         assert_eq!(
-            (h.family, h.dst_len, h.table, h.protocol, h.kind),
+            (h.family, h.dst_len, h.table, h.protocol, h.route_type),
             (AF_INET, 24, 254, 3, 1)
         );
         let mut it = m.attrs();

@@ -148,7 +148,7 @@ fn be32(a: &Attr<'_>) -> Result<u32> {
 impl<'a> AttrDecode<'a> for RuleAttr<'a> {
     #[inline]
     fn decode(a: Attr<'a>, family: u8) -> Result<Self> {
-        let k = a.kind();
+        let k = a.attr_type();
         Ok(match k {
             FRA_DST => RuleAttr::Dst(a.ip_bytes(family)?),
             FRA_SRC => RuleAttr::Src(a.ip_bytes(family)?),

@@ -269,7 +269,7 @@ impl<B: Buffer> Writer<B> {
         let start = self.buf.len();
         let header = NlMsgHeader {
             len: 0,
-            kind,
+            message_type: kind,
             flags,
             seq,
             port,

@@ -179,7 +179,7 @@ fn need_ipv6<E: Endpoint>(cx: &Ctx<'_, E>) -> Step<()> {
 
 /// The kinds of a reply, for comparing.
 fn kinds(msgs: &[Msg]) -> Vec<u16> {
-    msgs.iter().map(Msg::kind).collect()
+    msgs.iter().map(Msg::message_type).collect()
 }
 
 /// Wants exactly the message types `want`.
@@ -356,7 +356,7 @@ fn error_without_ack<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
         .ok_or_else(|| fail("no error"))?;
     let sent = split(&bytes)?;
     let sent = sent.first().ok_or_else(|| fail("no request"))?;
-    if e.request().kind != RTM_GETLINK || e.request().seq != seq {
+    if e.request().message_type != RTM_GETLINK || e.request().seq != seq {
         return Err(fail(format!(
             "{what}: the error does not echo the request's header"
         )));
@@ -389,7 +389,7 @@ fn cap_ack<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
             m.flags()
         )));
     }
-    if e.request().seq != seq || e.request().kind != RTM_GETLINK {
+    if e.request().seq != seq || e.request().message_type != RTM_GETLINK {
         return Err(fail(format!(
             "{what}: the capped error does not echo the request's header"
         )));
@@ -453,7 +453,7 @@ fn short_get_body<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     // nlmsg_len 17: the header and `struct rtgenmsg`, padded to 20 bytes.
     let header = NlMsgHeader {
         len: 17,
-        kind: RTM_GETLINK,
+        message_type: RTM_GETLINK,
         flags: NLM_F_REQUEST | NLM_F_DUMP,
         seq,
         port: 0,
@@ -476,7 +476,7 @@ fn short_get_body<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
             return Err(fail(format!("{what}: no NLMSG_DONE at the end")));
         }
     }
-    if msgs.iter().any(|m| m.kind() != RTM_NEWLINK) || msgs.len() != all {
+    if msgs.iter().any(|m| m.message_type() != RTM_NEWLINK) || msgs.len() != all {
         return Err(fail(format!(
             "{what}: expected the {all} links, got {}",
             describe_all(&msgs)
@@ -1179,10 +1179,10 @@ fn route_shows<E: Endpoint>(cx: &mut Ctx<'_, E>, dst: (IpAddr, u8), gw: IpAddr) 
             dst.0, dst.1, r.oif, link.index
         )));
     }
-    if r.header.kind != RTN_UNICAST {
+    if r.header.route_type != RTN_UNICAST {
         return Err(fail(format!(
             "{}/{} is dumped with type {}, expected RTN_UNICAST",
-            dst.0, dst.1, r.header.kind
+            dst.0, dst.1, r.header.route_type
         )));
     }
     Ok(())
@@ -1315,7 +1315,7 @@ fn ipv4_device_route<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     let mut del = RouteRepr::new(dst.0, dst.1);
     del.header.protocol = RTPROT_UNSPEC;
     del.header.scope = RT_SCOPE_NOWHERE;
-    del.header.kind = RTN_UNSPEC;
+    del.header.route_type = RTN_UNSPEC;
     del.oif = Some(link.index);
     let what = format!("ip route del {}/{} dev {}", dst.0, dst.1, link.name);
     cx.expect_ack(&what, RTM_DELROUTE, 0, &|w| del.emit(w))?;
@@ -1409,7 +1409,7 @@ fn listener<E: Endpoint>(cx: &mut Ctx<'_, E>, group: u32) -> Step<Conn> {
 
 /// Wants a message of `kind` among `msgs` that `pick` accepts.
 fn heard(what: &str, msgs: &[Msg], kind: u16, pick: impl Fn(&Msg) -> bool, whom: &str) -> Step<()> {
-    if msgs.iter().any(|m| m.kind() == kind && pick(m)) {
+    if msgs.iter().any(|m| m.message_type() == kind && pick(m)) {
         return Ok(());
     }
     let name = message_type_name(kind).unwrap_or("?");
@@ -1508,7 +1508,7 @@ fn notify_origin<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     let is_it = |m: &Msg| m.addr().is_some_and(|a| addr_ip(&a) == Some(ip));
     let Some(n) = heard_msgs
         .iter()
-        .find(|m| m.kind() == RTM_NEWADDR && is_it(m))
+        .find(|m| m.message_type() == RTM_NEWADDR && is_it(m))
     else {
         return Err(fail(format!(
             "after {what}, the group member heard no RTM_NEWADDR for it: {}",
@@ -1577,12 +1577,12 @@ fn own_change_notify<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     let what = format!("ip addr add {ip}/{len} on a socket in the group");
     let ack = msgs
         .iter()
-        .find(|m| m.kind() == NLMSG_ERROR && m.seq() == seq);
+        .find(|m| m.message_type() == NLMSG_ERROR && m.seq() == seq);
     expect_errno(&what, ack, 0)?;
     let is_it = |m: &Msg| m.addr().is_some_and(|a| addr_ip(&a) == Some(ip));
     let copies = msgs
         .iter()
-        .filter(|m| m.kind() == RTM_NEWADDR && is_it(m))
+        .filter(|m| m.message_type() == RTM_NEWADDR && is_it(m))
         .count();
     if copies != 1 {
         return Err(fail(format!(
@@ -1614,11 +1614,11 @@ fn echo<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     let what = format!("{what} on a socket in the group");
     let copies = msgs
         .iter()
-        .filter(|m| m.kind() == RTM_NEWADDR && is_it(m))
+        .filter(|m| m.message_type() == RTM_NEWADDR && is_it(m))
         .count();
     let ack = msgs
         .iter()
-        .find(|m| m.kind() == NLMSG_ERROR && m.seq() == seq);
+        .find(|m| m.message_type() == NLMSG_ERROR && m.seq() == seq);
     expect_errno(&what, ack, 0)?;
     if copies != 1 {
         return Err(fail(format!(
@@ -1701,7 +1701,7 @@ fn dump_split<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
         let last_datagram = i.saturating_add(1) == count;
         for (j, m) in msgs.iter().enumerate() {
             let last = last_datagram && j.saturating_add(1) == msgs.len();
-            match m.kind() {
+            match m.message_type() {
                 RTM_NEWADDR if m.flags() & NLM_F_MULTI != 0 => {
                     if let Some(a) = m.addr().filter(|a| a.header.index == index) {
                         if let Some(ip) = addr_ip(&a).filter(|ip| addrs.contains(ip)) {
@@ -1733,7 +1733,7 @@ fn dump_split<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     let ended = datagrams
         .last()
         .and_then(|d| split(d).ok())
-        .and_then(|m| m.last().map(Msg::kind))
+        .and_then(|m| m.last().map(Msg::message_type))
         == Some(NLMSG_DONE);
     if !ended {
         return Err(fail(format!("{what}: no NLMSG_DONE at the end")));

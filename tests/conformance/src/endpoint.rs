@@ -180,7 +180,7 @@ impl<E: Endpoint> Settled<E> {
                 if m.flags() & NLM_F_MULTI != 0 && !socket.open_dumps.contains(&m.seq()) {
                     socket.open_dumps.push(m.seq());
                 }
-                if m.kind() == NLMSG_DONE || m.kind() == NLMSG_ERROR {
+                if m.message_type() == NLMSG_DONE || m.message_type() == NLMSG_ERROR {
                     socket.open_dumps.retain(|s| *s != m.seq());
                 }
             }

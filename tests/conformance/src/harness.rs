@@ -84,8 +84,8 @@ impl Msg {
     }
 
     /// `nlmsg_type`.
-    pub fn kind(&self) -> u16 {
-        self.nl().map_or(0, |m| m.kind())
+    pub fn message_type(&self) -> u16 {
+        self.nl().map_or(0, |m| m.message_type())
     }
 
     /// `nlmsg_flags`.
@@ -155,7 +155,7 @@ impl Msg {
 
     /// A short text for failure messages: `RTM_NEWLINK`, `NLMSG_ERROR(ENODEV)`.
     pub fn describe(&self) -> String {
-        let kind = self.kind();
+        let kind = self.message_type();
         match kind {
             NLMSG_ERROR => format!("NLMSG_ERROR({})", errno_name(self.errno().unwrap_or(0))),
             NLMSG_DONE => {
@@ -250,7 +250,7 @@ pub(crate) fn route_del_body(dst: IpAddr, dst_len: u8, gateway: IpAddr) -> Route
     let mut r = route_add_body(dst, dst_len, gateway);
     r.header.protocol = RTPROT_UNSPEC;
     r.header.scope = RT_SCOPE_NOWHERE;
-    r.header.kind = RTN_UNSPEC;
+    r.header.route_type = RTN_UNSPEC;
     r
 }
 
@@ -459,7 +459,7 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
             )));
         }
         for m in &msgs {
-            if m.kind() != reply {
+            if m.message_type() != reply {
                 return Err(fail(format!(
                     "{what}: unexpected {} in the dump",
                     m.describe()
@@ -527,7 +527,7 @@ impl<'s, E: Endpoint> Ctx<'s, E> {
     pub fn get_link(&mut self, what: &str, req: &LinkRepr) -> Step<LinkRepr> {
         let (seq, msgs) = self.exchange(RTM_GETLINK, 0, &|w| req.emit(w))?;
         match msgs.as_slice() {
-            [m] if m.kind() == RTM_NEWLINK => {
+            [m] if m.message_type() == RTM_NEWLINK => {
                 if m.seq() != seq {
                     return Err(fail(format!(
                         "{what}: the reply has seq {}, the request {seq}",

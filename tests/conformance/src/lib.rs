@@ -76,7 +76,7 @@
 //!     fn repr(&self) -> LinkRepr {
 //!         let mut l = LinkRepr::default();
 //!         l.header.index = 2;
-//!         l.header.kind = ARPHRD_ETHER;
+//!         l.header.hardware_type = ARPHRD_ETHER;
 //!         l.header.flags = IFF_BROADCAST | IFF_MULTICAST | if self.up { IFF_UP } else { 0 };
 //!         l.name = IfName::try_from_str("eth0");
 //!         l.mtu = Some(self.mtu);

@@ -34,11 +34,15 @@ pub fn link_entry(msg: &NlMsg<'_>) -> Option<(u32, Entry)> {
         String::from_utf8_lossy(v).into_owned()
     };
     let name = attrs()
-        .find(|a| a.kind() == IFLA_IFNAME)
+        .find(|a| a.attr_type() == IFLA_IFNAME)
         .map(|a| text(a.value()))?;
     let kind = attrs()
-        .find(|a| a.kind() == IFLA_LINKINFO)
-        .and_then(|li| li.nested().flatten().find(|a| a.kind() == IFLA_INFO_KIND))
+        .find(|a| a.attr_type() == IFLA_LINKINFO)
+        .and_then(|li| {
+            li.nested()
+                .flatten()
+                .find(|a| a.attr_type() == IFLA_INFO_KIND)
+        })
         .map(|a| text(a.value()));
     Some((index, (name, kind)))
 }
@@ -102,7 +106,7 @@ impl Directory {
                         .flatten()
                         .map(|m| (m, ()))
                     {
-                        match msg.kind() {
+                        match msg.message_type() {
                             RTM_NEWLINK => {
                                 if let Some((i, e)) = link_entry(&msg) {
                                     links.insert(i, e);

@@ -125,7 +125,7 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
             errno,
         }
     };
-    let bare = || records.then(|| Record::new(cx.peer, None, msg.kind(), msg.seq()));
+    let bare = || records.then(|| Record::new(cx.peer, None, msg.message_type(), msg.seq()));
     if !(cx.admit)() {
         let text = Some("over the rate the nlq proxy policy allows");
         return refuse(libc::EBUSY, text, bare(), Outcome::Limited);
@@ -147,7 +147,8 @@ fn one(msg: &NlMsg<'_>, cx: &mut Context<'_>, upward: &mut Vec<u8>) -> Verdict {
             }
         },
     };
-    let mut record = records.then(|| Record::new(cx.peer, Some(&facts), msg.kind(), msg.seq()));
+    let mut record =
+        records.then(|| Record::new(cx.peer, Some(&facts), msg.message_type(), msg.seq()));
     if !cx.view.is_plain() && message::names_hidden(&facts, cx.view, cx.links) {
         return refuse(libc::ENODEV, None, record, Outcome::Hidden);
     }

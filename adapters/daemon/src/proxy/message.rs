@@ -124,7 +124,7 @@ fn attrs_of<'a>(msg: &NlMsg<'a>, hdr: usize) -> Result<Vec<Attr<'a>>, Refusal> {
 /// Checks `msg` with the nlq codec (the kernel's `EINVAL` and text when
 /// it is malformed) and classifies it.
 pub fn facts(msg: &NlMsg<'_>, links: &dyn Links) -> Result<Facts, Refusal> {
-    let kind = msg.kind();
+    let kind = msg.message_type();
     let flags = msg.flags();
     let object = object_of(kind);
     let verb = verb_of(kind, flags);
@@ -154,8 +154,8 @@ pub fn facts(msg: &NlMsg<'_>, links: &dyn Links) -> Result<Facts, Refusal> {
         typed_check(msg)?;
     }
     let attrs = attrs_of(msg, hdr)?;
-    f.attrs = attrs.iter().map(Attr::kind).collect();
-    let find = |k: u16| attrs.iter().find(|a| a.kind() == k);
+    f.attrs = attrs.iter().map(Attr::attr_type).collect();
+    let find = |k: u16| attrs.iter().find(|a| a.attr_type() == k);
     let add_index = |f: &mut Facts, index: u32| {
         if index != 0 && !f.ifaces.iter().any(|i| i.index == index) {
             let known = links.by_index(index);
@@ -179,9 +179,11 @@ pub fn facts(msg: &NlMsg<'_>, links: &dyn Links) -> Result<Facts, Refusal> {
                 ));
             }
             let index = u32_at(p, 4);
-            if let Some(kind) = find(IFLA_LINKINFO)
-                .and_then(|li| li.nested().flatten().find(|a| a.kind() == IFLA_INFO_KIND))
-            {
+            if let Some(kind) = find(IFLA_LINKINFO).and_then(|li| {
+                li.nested()
+                    .flatten()
+                    .find(|a| a.attr_type() == IFLA_INFO_KIND)
+            }) {
                 f.link_kind = str_of(&kind);
             }
             add_index(&mut f, index);
@@ -271,7 +273,7 @@ fn typed_check(msg: &NlMsg<'_>) -> Result<(), Refusal> {
         };
         Refusal::new(libc::EINVAL, text)
     };
-    match object_of(msg.kind()) {
+    match object_of(msg.message_type()) {
         Object::Link => {
             for a in LinkMessage::parse(msg).map_err(bad)?.attrs() {
                 a.map_err(bad)?;
@@ -347,11 +349,11 @@ fn rebuild(
     let mut it = Attrs::new(body);
     for a in it.by_ref() {
         let Ok(a) = a else { break };
-        let value = f(a.kind(), a.value());
+        let value = f(a.attr_type(), a.value());
         let v = value.as_deref().unwrap_or(a.value());
         let len = u16::try_from(v.len().saturating_add(4)).unwrap_or(u16::MAX);
         out.extend_from_slice(&len.to_ne_bytes());
-        out.extend_from_slice(&a.raw_kind().to_ne_bytes());
+        out.extend_from_slice(&a.type_with_flags().to_ne_bytes());
         out.extend_from_slice(v);
         while !out.len().is_multiple_of(4) {
             out.push(0);
@@ -385,7 +387,7 @@ pub fn rewrite(msg: &NlMsg<'_>, view: &View, dir: Direction) -> Option<Vec<u8>> 
     if view.table_swap.is_none() && view.prefix.is_none() {
         return None;
     }
-    let kind = msg.kind();
+    let kind = msg.message_type();
     let object = object_of(kind);
     let hdr = family_header_len(kind)?;
     if msg.payload().len() < hdr {
@@ -459,7 +461,7 @@ const RT_TABLE_COMPAT: u8 = 252;
 
 /// An answer or notification the view hides from the peer.
 pub fn hidden(msg: &NlMsg<'_>, view: &View, links: &dyn Links) -> bool {
-    let kind = msg.kind();
+    let kind = msg.message_type();
     let p = msg.payload();
     let hides_index = |i: u32| -> bool {
         if i == 0 {
@@ -476,7 +478,7 @@ pub fn hidden(msg: &NlMsg<'_>, view: &View, links: &dyn Links) -> bool {
             let attrs = Attrs::new(p.get(4..).unwrap_or_default());
             return attrs
                 .flatten()
-                .find(|a| a.kind() == NETCONFA_IFINDEX)
+                .find(|a| a.attr_type() == NETCONFA_IFINDEX)
                 .and_then(|a| a.i32().ok())
                 .is_some_and(|i| i > 0 && hides_index(i.unsigned_abs()));
         }
@@ -489,16 +491,20 @@ pub fn hidden(msg: &NlMsg<'_>, view: &View, links: &dyn Links) -> bool {
     match object_of(kind) {
         Object::Link => {
             let name = attrs()
-                .find(|a| a.kind() == IFLA_IFNAME)
+                .find(|a| a.attr_type() == IFLA_IFNAME)
                 .and_then(|a| str_of(&a));
             let kind = attrs()
-                .find(|a| a.kind() == IFLA_LINKINFO)
-                .and_then(|li| li.nested().flatten().find(|a| a.kind() == IFLA_INFO_KIND))
+                .find(|a| a.attr_type() == IFLA_LINKINFO)
+                .and_then(|li| {
+                    li.nested()
+                        .flatten()
+                        .find(|a| a.attr_type() == IFLA_INFO_KIND)
+                })
                 .and_then(|a| str_of(&a));
             view.hides(u32_at(p, 4), name.as_deref(), kind.as_deref())
         }
         Object::Address | Object::Neighbour => hides_index(u32_at(p, 4)),
-        Object::Route => attrs().any(|a| match a.kind() {
+        Object::Route => attrs().any(|a| match a.attr_type() {
             RTA_OIF => a.u32().is_ok_and(hides_index),
             RTA_MULTIPATH => hop_indexes(a.value()).into_iter().any(hides_index),
             _ => false,

@@ -484,7 +484,7 @@ impl SocketSession {
                     push(&mut chunk, msg.as_bytes(), port, None);
                     continue;
                 };
-                let kind = msg.kind();
+                let kind = msg.message_type();
                 let errno = match kind {
                     NLMSG_ERROR => Some(
                         ErrorMessage::parse(msg.payload(), msg.flags())
@@ -737,7 +737,7 @@ fn reanswer(err: &NlMsg<'_>, original: &[u8], port: u32, out: &mut Vec<u8>) {
 /// `ENETUNREACH` for a route lookup (no route in the view), `ENODEV`
 /// otherwise. The request's header is echoed (capped).
 fn absent(s: &Sent, port: u32, out: &mut Vec<u8>) {
-    let errno = if s.head.kind == RTM_GETROUTE {
+    let errno = if s.head.message_type == RTM_GETROUTE {
         libc::ENETUNREACH
     } else {
         libc::ENODEV

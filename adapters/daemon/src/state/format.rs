@@ -275,7 +275,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StateError> {
     // The header.
     let (head, used) = NlMsg::parse(bytes).map_err(|_| StateError::NotAStateFile)?;
     let p = head.payload();
-    if head.kind() != NLMSG_NOOP || p.get(..MAGIC.len()) != Some(&MAGIC[..]) {
+    if head.message_type() != NLMSG_NOOP || p.get(..MAGIC.len()) != Some(&MAGIC[..]) {
         return Err(StateError::NotAStateFile);
     }
     let version = u32_at(p, MAGIC.len()).ok_or(StateError::NotAStateFile)?;
@@ -301,7 +301,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StateError> {
                 }
             }
         })?;
-        if m.kind() == NLMSG_NOOP && m.payload().starts_with(END_MAGIC) {
+        if m.message_type() == NLMSG_NOOP && m.payload().starts_with(END_MAGIC) {
             break (at, m);
         }
         snapshot.push(m);
@@ -470,7 +470,7 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
         .map_err(|_| Bad::Corrupt("the trailer cannot be framed"))?;
     let t = trailer.payload();
     let n = u32_at(t, 16).unwrap_or(u32::MAX) as usize;
-    let well_formed = trailer.kind() == NLMSG_NOOP
+    let well_formed = trailer.message_type() == NLMSG_NOOP
         && (trailer.flags(), trailer.seq(), trailer.port()) == (0, 0, 0)
         && t.starts_with(RECORD_MAGIC)
         && u32_at(t, 20) == Some(0)
@@ -497,7 +497,7 @@ fn record_at(bytes: &[u8], at: usize, chain: Chain) -> Result<(Record<'_>, usize
     if u64_at(t, 8) != Some(number) {
         return Err(Bad::Corrupt("records out of sequence"));
     }
-    let typed_ok = journaled(request.kind())
+    let typed_ok = journaled(request.message_type())
         && matches!(
             request.typed(),
             Ok(Message::Link(_)

@@ -79,7 +79,8 @@ impl Persist for MemStack {
         let keeps_nexthops = p.starts_with(MEM_MAGIC);
         let keeps_neighs = keeps_nexthops || p.starts_with(MEM_MAGIC_NO_NEXTHOPS);
         let keeps_rules = keeps_neighs || p.starts_with(MEM_MAGIC_NO_NEIGHS);
-        if head.kind() != NLMSG_NOOP || !(keeps_rules || p.starts_with(MEM_MAGIC_NO_RULES)) {
+        if head.message_type() != NLMSG_NOOP || !(keeps_rules || p.starts_with(MEM_MAGIC_NO_RULES))
+        {
             return Err("the mem stack's header is missing".into());
         }
         let u32_at = |i: usize| {
@@ -111,7 +112,7 @@ impl Persist for MemStack {
         }
         for (i, m) in rest.iter().enumerate() {
             let bad = |e: &dyn std::fmt::Display| format!("entry {}: {e}", i.saturating_add(1));
-            match m.kind() {
+            match m.message_type() {
                 RTM_NEWLINK if t.addrs.is_empty() && t.routes.is_empty() => {
                     t.links
                         .push(LinkRepr::parse_payload(m.payload()).map_err(|e| bad(&e))?);

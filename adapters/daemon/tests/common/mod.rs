@@ -58,7 +58,7 @@ pub fn answers(c: &mut SocketClient, seq: u32) -> Vec<Vec<u8>> {
             .expect("an answer in time");
         let done = Messages::new(&buf)
             .flatten()
-            .any(|m| m.seq() == seq && matches!(m.kind(), NLMSG_ERROR | NLMSG_DONE));
+            .any(|m| m.seq() == seq && matches!(m.message_type(), NLMSG_ERROR | NLMSG_DONE));
         out.push(buf.clone());
         if done {
             return out;

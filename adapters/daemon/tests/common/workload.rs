@@ -175,7 +175,7 @@ fn client_requests(c: usize, index: u32, n: usize) -> Vec<Vec<u8>> {
                 r.gateway = Some(gw);
                 r.header.protocol = RTPROT_UNSPEC;
                 r.header.scope = RT_SCOPE_NOWHERE;
-                r.header.kind = RTN_UNSPEC;
+                r.header.route_type = RTN_UNSPEC;
                 msg(RTM_DELROUTE, 0, seq, |w| r.emit(w))
             }
             6 => {
@@ -231,7 +231,7 @@ fn link_of(m: &NlMsg<'_>) -> Option<u32> {
 
 fn norm(m: &NlMsg<'_>, ports: &[u32], group: u32) -> Norm {
     Norm {
-        message_type: m.kind(),
+        message_type: m.message_type(),
         flags: m.flags(),
         seq: m.seq(),
         origin: ports.iter().position(|p| *p == m.port() && *p != 0),
@@ -245,7 +245,7 @@ fn hear(heard: &mut [Vec<Norm>], indexes: &[u32], ports: &[u32], d: &[u8], group
     let mut end = false;
     for m in Messages::new(d).flatten() {
         if let Ok(Message::Link(l)) = m.typed() {
-            if m.kind() == RTM_NEWLINK
+            if m.message_type() == RTM_NEWLINK
                 && LinkRepr::parse(&l)
                     .ok()
                     .and_then(|l| l.name)
@@ -296,7 +296,7 @@ fn exchange(c: &mut SocketClient, req: &[u8], seq: u32) -> Vec<Vec<u8>> {
         c.recv(&mut buf, Some(PATIENCE)).expect("an answer");
         let done = Messages::new(&buf)
             .flatten()
-            .any(|m| m.seq() == seq && matches!(m.kind(), NLMSG_ERROR | NLMSG_DONE));
+            .any(|m| m.seq() == seq && matches!(m.message_type(), NLMSG_ERROR | NLMSG_DONE));
         out.push(buf.clone());
         if done {
             return out;
@@ -420,7 +420,7 @@ pub fn run_daemon(path: &Path, plan: &Plan, collect: bool) -> (Outcome, Duration
                         .expect("an answer in time");
                     for m in Messages::new(&buf).flatten() {
                         assert_eq!(m.port(), client.port(), "a reply names the client's port");
-                        let is_answer = m.kind() == NLMSG_ERROR;
+                        let is_answer = m.message_type() == NLMSG_ERROR;
                         let expected = u32::try_from(done + 1).unwrap_or(0);
                         assert_eq!(m.seq(), expected, "answers come in order");
                         if collect {

@@ -136,7 +136,7 @@ pub fn kernel_made(m: &Msg) -> bool {
     let Ok((h, _)) = NlMsgHeader::parse(b) else {
         return false;
     };
-    if !(RTM_NEWNEIGH..=RTM_GETNEIGH).contains(&h.kind) {
+    if !(RTM_NEWNEIGH..=RTM_GETNEIGH).contains(&h.message_type) {
         return false;
     }
     let state = b
@@ -335,8 +335,8 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
         return format!("unparsable {:02x?}", m.bytes);
     };
     let body = m.bytes.get(16..h.len as usize).unwrap_or(&[]);
-    let name = nlinline::wire::consts::message_type_name(h.kind)
-        .map_or_else(|| h.kind.to_string(), str::to_string);
+    let name = nlinline::wire::consts::message_type_name(h.message_type)
+        .map_or_else(|| h.message_type.to_string(), str::to_string);
     let (seq, port) = if notification {
         let port = if h.port == 0 {
             "0".to_string()
@@ -349,22 +349,22 @@ pub fn render(m: &Msg, notification: bool, pid: u32) -> String {
     } else {
         (h.seq.to_string(), "self".to_string())
     };
-    let alone = if h.kind == NLMSG_DONE && !m.alone {
+    let alone = if h.message_type == NLMSG_DONE && !m.alone {
         " NOT-ALONE"
     } else {
         ""
     };
     let mut s = format!("{name} flags={:#x} seq={seq} port={port}{alone}", h.flags);
     let family = body.first().copied().unwrap_or(0);
-    let hl = header_len(h.kind).min(body.len());
+    let hl = header_len(h.message_type).min(body.len());
     let (fixed, rest) = body.split_at(hl);
     s.push_str(" |");
     for x in fixed {
         s.push_str(&format!("{x:02x}"));
     }
     s.push_str(" |");
-    if h.kind >= 16 {
-        attrs((h.kind, family), rest, 0, &[], notification, &mut s);
+    if h.message_type >= 16 {
+        attrs((h.message_type, family), rest, 0, &[], notification, &mut s);
     } else {
         for x in rest {
             s.push_str(&format!("{x:02x}"));
@@ -568,7 +568,8 @@ pub fn first_difference(
 pub fn modelled(m: &Msg) -> bool {
     match NlMsgHeader::parse(&m.bytes) {
         Ok((h, _)) => {
-            !not_modelled_message(h.kind, m.bytes.get(16).copied().unwrap_or(0)) && !kernel_made(m)
+            !not_modelled_message(h.message_type, m.bytes.get(16).copied().unwrap_or(0))
+                && !kernel_made(m)
         }
         Err(_) => true,
     }

@@ -310,7 +310,7 @@ fn request(kind: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
     let len = (NLMSG_HDRLEN + body.len()) as u32;
     let h = NlMsgHeader {
         len,
-        kind,
+        message_type: kind,
         flags: NLM_F_REQUEST | flags,
         seq,
         port: 0,
@@ -344,7 +344,7 @@ fn exchange(
             };
             if m.seq() == seq {
                 let multi = m.flags() & NLM_F_MULTI != 0;
-                done |= m.kind() == NLMSG_DONE || m.kind() == NLMSG_ERROR || !multi;
+                done |= m.message_type() == NLMSG_DONE || m.message_type() == NLMSG_ERROR || !multi;
                 answer.push(rec);
             } else {
                 others.push(rec);
