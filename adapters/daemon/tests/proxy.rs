@@ -10,6 +10,7 @@
 //! These need root (to create the namespace and act as another user);
 //! under `CI=true` they must run.
 
+mod common;
 #[allow(dead_code)]
 #[path = "programs/harness.rs"]
 mod harness;
@@ -24,16 +25,9 @@ use harness::{need_program, shim, Scratch};
 
 const NOBODY: &str = "65534";
 
+/// True when `test` may use root's powers (see [`common::root_or_skip`]).
 fn root_or_skip(test: &str) -> bool {
-    if nlq_daemon::sys::geteuid() == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: needs root (CI=true)"
-    );
-    eprintln!("skipping {test}: needs root to create a namespace and act as another user");
-    false
+    common::root_or_skip(test, "to create a namespace and act as another user")
 }
 
 /// A named network namespace of this test, deleted on drop.
