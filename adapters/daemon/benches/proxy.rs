@@ -28,26 +28,21 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nlinline::{Batch, Handle, KernelSocket, Route, Transport};
 use nlq_daemon::client::SocketClient;
 use nlq_daemon::proxy::{Policy, Proxy, ProxyOptions, Upstream};
+use nlq_daemon::testing::tenant_view_rules;
 
 const ROUTES: u32 = 10_000;
 
-const POLICY: &str = r#"
-[defaults]
-changes = "deny"
+/// The benchmarks' policy: changes are denied by default; user 65534 is a
+/// tenant that sees only the `tap*` links and `lo`, with upstream table 100
+/// as its `main`; root may change routes and addresses in 10.0.0.0/8, and
+/// links; link requests are logged.
+fn policy() -> String {
+    let view = tenant_view_rules(65534, &["tap*", "lo"], 100);
+    format!("[defaults]\nchanges = \"deny\"\n{view}{ADMIN_RULES}")
+}
 
-[[rule]]
-name = "tenant-view"
-uid = [65534]
-interfaces = ["!tap*", "!lo"]
-action = "hide"
-
-[[rule]]
-name = "tenant-table"
-uid = [65534]
-from = "main"
-to = 100
-action = "map-table"
-
+/// The rules of [`policy`] after the tenant's view.
+const ADMIN_RULES: &str = r#"
 [[rule]]
 name = "watch-links"
 ops = ["link:*"]
@@ -124,7 +119,7 @@ fn proxy_benches(c: &mut Criterion) {
     let socket = scratch.path().join("proxy.sock");
     let _proxy = Proxy::spawn(
         &socket,
-        Policy::parse(POLICY).expect("policy"),
+        Policy::parse(&policy()).expect("policy"),
         ProxyOptions {
             upstream: Upstream::Netns(ns_path.clone()),
             ..ProxyOptions::default()
