@@ -17,13 +17,16 @@
 //! benchmark says so and does nothing. Run with `cargo bench -p
 //! nlq-daemon --bench proxy`.
 
+mod common;
+
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{shim_or_skip, Netns};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nlinline::{Batch, Handle, KernelSocket, Route, Transport};
 use nlq_daemon::client::SocketClient;
@@ -66,15 +69,6 @@ fn dst(i: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, (i / 256) as u8, (i % 256) as u8, 0)
 }
 
-/// A named namespace, deleted on drop.
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// `br0` made afresh (up); its index.
 fn fresh_bridge<T: Transport>(h: &mut Handle<T>) -> u32 {
     let _ = h.link_del("br0");
@@ -93,27 +87,10 @@ fn batch(br: u32) -> Batch {
 }
 
 fn proxy_benches(c: &mut Criterion) {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("proxy: skipped, needs root to create a network namespace");
-        return;
-    }
-    let dir = PathBuf::from(env!("CARGO_BIN_EXE_nlq"))
-        .parent()
-        .map(Path::to_path_buf);
-    let Some(shim) = dir
-        .map(|d| d.join("libnlq_preload.so"))
-        .filter(|p| p.exists())
-    else {
-        eprintln!("proxy: skipped, run `cargo build --release -p nlq-preload` first");
+    let Some(shim) = shim_or_skip("proxy") else {
         return;
     };
-    let ns = Netns(format!("nlkit-proxy-bench-{}", std::process::id()));
-    let st = Command::new("ip")
-        .args(["netns", "add", &ns.0])
-        .status()
-        .expect("ip netns add");
-    assert!(st.success());
+    let ns = Netns::add(format!("nlkit-proxy-bench-{}", std::process::id()));
     let ns_path = PathBuf::from("/run/netns").join(&ns.0);
     let scratch = nlq_daemon::testing::TempDir::new("proxy-bench");
     let socket = scratch.path().join("proxy.sock");
