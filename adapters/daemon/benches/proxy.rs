@@ -148,38 +148,30 @@ fn proxy_benches(c: &mut Criterion) {
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(u64::from(ROUTES)));
-    g.bench_function("kernel", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let batch = batch(fresh_bridge(&mut kernel));
-                let t = Instant::now();
-                let results = kernel.apply(&batch);
-                total += t.elapsed();
-                assert!(results.iter().all(|r| r.is_ok()));
-                black_box(results);
-            }
-            total
-        })
-    });
-    g.bench_function("proxy", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let batch = batch(fresh_bridge(&mut kernel));
-                let t = Instant::now();
-                let results = proxied.apply(&batch);
-                total += t.elapsed();
-                assert!(
-                    results.iter().all(|r| r.is_ok()),
-                    "{:?}",
-                    results.iter().find(|r| r.is_err())
-                );
-                black_box(results);
-            }
-            total
-        })
-    });
+    for (name, via_proxy) in [("kernel", false), ("proxy", true)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let batch = batch(fresh_bridge(&mut kernel));
+                    let t = Instant::now();
+                    let results = if via_proxy {
+                        proxied.apply(&batch)
+                    } else {
+                        kernel.apply(&batch)
+                    };
+                    total += t.elapsed();
+                    assert!(
+                        results.iter().all(|r| r.is_ok()),
+                        "{:?}",
+                        results.iter().find(|r| r.is_err())
+                    );
+                    black_box(results);
+                }
+                total
+            })
+        });
+    }
     g.finish();
 }
 
