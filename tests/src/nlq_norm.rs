@@ -13,6 +13,14 @@ fn u(v: impl Into<u64>) -> Norm {
     Norm::U(v.into())
 }
 
+/// The fields of a family header, as raw wire numbers in the order named.
+macro_rules! header_fields {
+    ($header:expr; $($field:ident),+) => {{
+        let h = $header;
+        vec![$(u64::from(h.$field)),+]
+    }};
+}
+
 /// nlq's reading of one whole message (`nlmsghdr` included): `Ok(None)` for
 /// control messages, `Err` for any parse error of the message or of any
 /// attribute it has (nested ones included).
@@ -22,153 +30,58 @@ pub fn nlq_normalize(msg: &[u8]) -> Result<Option<NormMsg>, Error> {
         nlq::wire::ErrorKind::Truncated,
     )))?;
     let kind = m.message_type();
-    Ok(Some(match m.typed()? {
-        Message::Link(l) => {
-            let h = l.header();
-            let mut attrs = vec![];
-            for a in l.attrs() {
-                if let Some(n) = link_attr(a?)? {
-                    attrs.push(n);
-                }
-            }
-            NormMsg {
-                kind,
-                header: vec![
-                    h.family.into(),
-                    h.hardware_type.into(),
-                    h.index.into(),
-                    h.flags.into(),
-                    h.change.into(),
-                ],
-                attrs,
-            }
-        }
-        Message::Addr(a) => {
-            let h = a.header();
-            let mut attrs = vec![];
-            for a in a.attrs() {
-                attrs.extend(match a? {
-                    AddrAttr::Address(ip) => Some((IFA_ADDRESS, Norm::Ip(ip.ip()))),
-                    AddrAttr::Local(ip) => Some((IFA_LOCAL, Norm::Ip(ip.ip()))),
-                    AddrAttr::Label(s) => Some((IFA_LABEL, Norm::Str(s.into()))),
-                    AddrAttr::Broadcast(ip) => Some((IFA_BROADCAST, Norm::Ip(ip.ip()))),
-                    AddrAttr::Anycast(ip) => Some((IFA_ANYCAST, Norm::Ip(ip.ip()))),
-                    AddrAttr::CacheInfo(c) => Some((
-                        IFA_CACHEINFO,
-                        Norm::List(vec![u(c.preferred), u(c.valid), u(c.created), u(c.updated)]),
-                    )),
-                    AddrAttr::Flags(f) => Some((IFA_FLAGS, u(f))),
-                    AddrAttr::Other(_) => None,
-                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
-                });
-            }
-            NormMsg {
-                kind,
-                header: vec![
-                    h.family.into(),
-                    h.prefix_len.into(),
-                    h.flags.into(),
-                    h.scope.into(),
-                    h.index.into(),
-                ],
-                attrs,
-            }
-        }
+    let (header, attrs) = match m.typed()? {
+        Message::Link(l) => (
+            header_fields!(l.header(); family, hardware_type, index, flags, change),
+            kept_attrs(l.attrs(), link_attr)?,
+        ),
+        Message::Addr(a) => (
+            header_fields!(a.header(); family, prefix_len, flags, scope, index),
+            kept_attrs(a.attrs(), |a| Ok(addr_attr(a)))?,
+        ),
         Message::Route(r) => {
-            let h = r.header();
-            let mut attrs = vec![];
-            for a in r.attrs() {
-                if let Some(n) = route_attr(a?, h.family)? {
-                    attrs.push(n);
-                }
-            }
-            NormMsg {
-                kind,
-                header: vec![
-                    h.family.into(),
-                    h.dst_len.into(),
-                    h.src_len.into(),
-                    h.tos.into(),
-                    h.table.into(),
-                    h.protocol.into(),
-                    h.scope.into(),
-                    h.route_type.into(),
-                    h.flags.into(),
-                ],
-                attrs,
-            }
+            let family = r.header().family;
+            (
+                header_fields!(
+                    r.header();
+                    family, dst_len, src_len, tos, table, protocol, scope, route_type, flags
+                ),
+                kept_attrs(r.attrs(), |a| route_attr(a, family))?,
+            )
         }
-        Message::Neigh(n) => {
-            let h = n.header();
-            let mut attrs = vec![];
-            for a in n.attrs() {
-                attrs.extend(match a? {
-                    NeighAttr::Dst(ip) => Some((NDA_DST, Norm::Ip(ip.ip()))),
-                    NeighAttr::LlAddr(b) => Some((NDA_LLADDR, Norm::Bytes(b.to_vec()))),
-                    NeighAttr::CacheInfo(c) => Some((
-                        NDA_CACHEINFO,
-                        Norm::List(vec![u(c.confirmed), u(c.used), u(c.updated), u(c.refcnt)]),
-                    )),
-                    NeighAttr::Other(_) => None,
-                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
-                });
-            }
-            NormMsg {
-                kind,
-                header: vec![
-                    h.family.into(),
-                    h.ifindex.into(),
-                    h.state.into(),
-                    h.flags.into(),
-                    h.address_type.into(),
-                ],
-                attrs,
-            }
-        }
-        Message::Rule(r) => {
-            let h = r.header();
-            let mut attrs = vec![];
-            for a in r.attrs() {
-                attrs.extend(match a? {
-                    RuleAttr::Dst(ip) => Some((FRA_DST, Norm::Ip(ip.ip()))),
-                    RuleAttr::Src(ip) => Some((FRA_SRC, Norm::Ip(ip.ip()))),
-                    RuleAttr::IifName(n) => Some((FRA_IIFNAME, Norm::Str(n.into()))),
-                    RuleAttr::OifName(n) => Some((FRA_OIFNAME, Norm::Str(n.into()))),
-                    RuleAttr::U32(k, v) => {
-                        (!matches!(k, FRA_FLOW | FRA_FLOWLABEL | FRA_FLOWLABEL_MASK))
-                            .then_some((k, u(v)))
-                    }
-                    RuleAttr::U8(k, v) => {
-                        matches!(k, FRA_L3MDEV | FRA_PROTOCOL | FRA_IP_PROTO).then_some((k, u(v)))
-                    }
-                    RuleAttr::UidRange(r) => {
-                        Some((FRA_UID_RANGE, Norm::List(vec![u(r.start), u(r.end)])))
-                    }
-                    RuleAttr::PortRange(k, r) => Some((k, Norm::List(vec![u(r.start), u(r.end)]))),
-                    RuleAttr::TunId(_) | RuleAttr::U16(..) | RuleAttr::Other(_) => None,
-                    other => panic!("nlq_norm has no normal form for {other:?}: add one"),
-                });
-            }
-            NormMsg {
-                kind,
-                header: vec![
-                    h.family.into(),
-                    h.dst_len.into(),
-                    h.src_len.into(),
-                    h.tos.into(),
-                    h.table.into(),
-                    h.action.into(),
-                    h.flags.into(),
-                ],
-                attrs,
-            }
-        }
+        Message::Neigh(n) => (
+            header_fields!(n.header(); family, ifindex, state, flags, address_type),
+            kept_attrs(n.attrs(), |a| Ok(neigh_attr(a)))?,
+        ),
+        Message::Rule(r) => (
+            header_fields!(r.header(); family, dst_len, src_len, tos, table, action, flags),
+            kept_attrs(r.attrs(), |a| Ok(rule_attr(a)))?,
+        ),
         Message::Error(_) | Message::Done(_) | Message::Noop | Message::Overrun => return Ok(None),
         Message::Other(_) | Message::Nexthop(_) | Message::Netconf(_) | Message::Nsid(_) => {
             return Ok(None)
         }
         other => panic!("nlq_norm has no normal form for {other:?}: add one"),
+    };
+    Ok(Some(NormMsg {
+        kind,
+        header,
+        attrs,
     }))
+}
+
+/// The normal forms of the attributes `attrs` yields, in wire order:
+/// `norm` maps each to its `(type, value)`, or to `None` to leave it out.
+/// The first parse error, of an attribute or inside one, is the result.
+fn kept_attrs<A>(
+    attrs: impl IntoIterator<Item = Result<A, Error>>,
+    mut norm: impl FnMut(A) -> Result<Option<(u16, Norm)>, Error>,
+) -> Result<Vec<(u16, Norm)>, Error> {
+    let mut kept = vec![];
+    for a in attrs {
+        kept.extend(norm(a?)?);
+    }
+    Ok(kept)
 }
 
 fn link_attr(a: LinkAttr<'_>) -> Result<Option<(u16, Norm)>, Error> {
@@ -189,20 +102,18 @@ fn link_attr(a: LinkAttr<'_>) -> Result<Option<(u16, Norm)>, Error> {
         LinkAttr::NewIfIndex(v) => (IFLA_NEW_IFINDEX, u(v as u32)),
         LinkAttr::ExtMask(v) => (IFLA_EXT_MASK, u(v)),
         LinkAttr::LinkInfo(info) => {
-            let mut kept = vec![];
-            for i in info {
-                match i? {
-                    LinkInfoAttr::Kind(k) => kept.push((IFLA_INFO_KIND, Norm::Str(k.into()))),
-                    LinkInfoAttr::SlaveKind(k) => {
-                        kept.push((IFLA_INFO_SLAVE_KIND, Norm::Str(k.into())))
-                    }
+            let kept = kept_attrs(info, |i| {
+                Ok(match i {
+                    LinkInfoAttr::Kind(k) => Some((IFLA_INFO_KIND, Norm::Str(k.into()))),
+                    LinkInfoAttr::SlaveKind(k) => Some((IFLA_INFO_SLAVE_KIND, Norm::Str(k.into()))),
                     LinkInfoAttr::Data(d) | LinkInfoAttr::SlaveData(d) => {
                         walk(d)?;
+                        None
                     }
-                    LinkInfoAttr::Other(_) => {}
+                    LinkInfoAttr::Other(_) => None,
                     other => panic!("nlq_norm has no normal form for {other:?}: add one"),
-                }
-            }
+                })
+            })?;
             (IFLA_LINKINFO, Norm::Nest(kept))
         }
         LinkAttr::AfSpec(attrs) => {
@@ -228,6 +139,23 @@ pub fn walk(attrs: Attrs<'_>) -> Result<usize, Error> {
     Ok(n)
 }
 
+fn addr_attr(a: AddrAttr<'_>) -> Option<(u16, Norm)> {
+    match a {
+        AddrAttr::Address(ip) => Some((IFA_ADDRESS, Norm::Ip(ip.ip()))),
+        AddrAttr::Local(ip) => Some((IFA_LOCAL, Norm::Ip(ip.ip()))),
+        AddrAttr::Label(s) => Some((IFA_LABEL, Norm::Str(s.into()))),
+        AddrAttr::Broadcast(ip) => Some((IFA_BROADCAST, Norm::Ip(ip.ip()))),
+        AddrAttr::Anycast(ip) => Some((IFA_ANYCAST, Norm::Ip(ip.ip()))),
+        AddrAttr::CacheInfo(c) => Some((
+            IFA_CACHEINFO,
+            Norm::List(vec![u(c.preferred), u(c.valid), u(c.created), u(c.updated)]),
+        )),
+        AddrAttr::Flags(f) => Some((IFA_FLAGS, u(f))),
+        AddrAttr::Other(_) => None,
+        other => panic!("nlq_norm has no normal form for {other:?}: add one"),
+    }
+}
+
 fn route_attr(a: RouteAttr<'_>, family: u8) -> Result<Option<(u16, Norm)>, Error> {
     let ip_family = matches!(family, AF_INET | AF_INET6);
     Ok(Some(match a {
@@ -244,14 +172,13 @@ fn route_attr(a: RouteAttr<'_>, family: u8) -> Result<Option<(u16, Norm)>, Error
         RouteAttr::Pref(v) => (RTA_PREF, u(v)),
         RouteAttr::Via(v) => (RTA_VIA, via(v.ip())),
         RouteAttr::Metrics(ms) => {
-            let mut kept = vec![];
-            for m in ms {
-                kept.push(match m? {
+            let kept = kept_attrs(ms, |m| {
+                Ok(Some(match m {
                     Metric::Value(k, v) => (k, u(v)),
                     Metric::CcAlgo(s) => (RTAX_CC_ALGO, Norm::Str(s.into())),
                     other => panic!("nlq_norm has no normal form for {other:?}: add one"),
-                });
-            }
+                }))
+            })?;
             (RTA_METRICS, Norm::Nest(kept))
         }
         RouteAttr::Multipath(hops) => (RTA_MULTIPATH, next_hops(hops)?),
@@ -268,14 +195,13 @@ fn next_hops(hops: NextHops<'_>) -> Result<Norm, Error> {
     let mut out = vec![];
     for nh in hops {
         let nh = nh?;
-        let mut attrs = vec![];
-        for a in nh.attrs() {
-            match a? {
-                RouteAttr::Gateway(ip) => attrs.push((RTA_GATEWAY, Norm::Ip(ip.ip()))),
-                RouteAttr::Via(v) => attrs.push((RTA_VIA, via(v.ip()))),
-                _ => {}
-            }
-        }
+        let attrs = kept_attrs(nh.attrs(), |a| {
+            Ok(match a {
+                RouteAttr::Gateway(ip) => Some((RTA_GATEWAY, Norm::Ip(ip.ip()))),
+                RouteAttr::Via(v) => Some((RTA_VIA, via(v.ip()))),
+                _ => None,
+            })
+        })?;
         out.push(Norm::List(vec![
             u(nh.flags()),
             u(nh.hops()),
@@ -284,4 +210,36 @@ fn next_hops(hops: NextHops<'_>) -> Result<Norm, Error> {
         ]));
     }
     Ok(Norm::List(out))
+}
+
+fn neigh_attr(a: NeighAttr<'_>) -> Option<(u16, Norm)> {
+    match a {
+        NeighAttr::Dst(ip) => Some((NDA_DST, Norm::Ip(ip.ip()))),
+        NeighAttr::LlAddr(b) => Some((NDA_LLADDR, Norm::Bytes(b.to_vec()))),
+        NeighAttr::CacheInfo(c) => Some((
+            NDA_CACHEINFO,
+            Norm::List(vec![u(c.confirmed), u(c.used), u(c.updated), u(c.refcnt)]),
+        )),
+        NeighAttr::Other(_) => None,
+        other => panic!("nlq_norm has no normal form for {other:?}: add one"),
+    }
+}
+
+fn rule_attr(a: RuleAttr<'_>) -> Option<(u16, Norm)> {
+    match a {
+        RuleAttr::Dst(ip) => Some((FRA_DST, Norm::Ip(ip.ip()))),
+        RuleAttr::Src(ip) => Some((FRA_SRC, Norm::Ip(ip.ip()))),
+        RuleAttr::IifName(n) => Some((FRA_IIFNAME, Norm::Str(n.into()))),
+        RuleAttr::OifName(n) => Some((FRA_OIFNAME, Norm::Str(n.into()))),
+        RuleAttr::U32(k, v) => {
+            (!matches!(k, FRA_FLOW | FRA_FLOWLABEL | FRA_FLOWLABEL_MASK)).then_some((k, u(v)))
+        }
+        RuleAttr::U8(k, v) => {
+            matches!(k, FRA_L3MDEV | FRA_PROTOCOL | FRA_IP_PROTO).then_some((k, u(v)))
+        }
+        RuleAttr::UidRange(r) => Some((FRA_UID_RANGE, Norm::List(vec![u(r.start), u(r.end)]))),
+        RuleAttr::PortRange(k, r) => Some((k, Norm::List(vec![u(r.start), u(r.end)]))),
+        RuleAttr::TunId(_) | RuleAttr::U16(..) | RuleAttr::Other(_) => None,
+        other => panic!("nlq_norm has no normal form for {other:?}: add one"),
+    }
 }

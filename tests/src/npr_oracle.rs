@@ -179,6 +179,47 @@ fn u(v: impl Into<u64>) -> Norm {
     Norm::U(v.into())
 }
 
+/// The counters of npr's `Stats` or `Stats64` as a list in wire order: the
+/// 24 that `struct rtnl_link_stats` and `struct rtnl_link_stats64` share,
+/// then the fields named after `stats` (those only the 64-bit one has).
+macro_rules! link_stats {
+    ($stats:expr $(, $extra:ident)*) => {{
+        let s = $stats;
+        Norm::List(
+            [
+                s.rx_packets,
+                s.tx_packets,
+                s.rx_bytes,
+                s.tx_bytes,
+                s.rx_errors,
+                s.tx_errors,
+                s.rx_dropped,
+                s.tx_dropped,
+                s.multicast,
+                s.collisions,
+                s.rx_length_errors,
+                s.rx_over_errors,
+                s.rx_crc_errors,
+                s.rx_frame_errors,
+                s.rx_fifo_errors,
+                s.rx_missed_errors,
+                s.tx_aborted_errors,
+                s.tx_carrier_errors,
+                s.tx_fifo_errors,
+                s.tx_heartbeat_errors,
+                s.tx_window_errors,
+                s.rx_compressed,
+                s.tx_compressed,
+                s.rx_nohandler,
+                $(s.$extra,)*
+            ]
+            .into_iter()
+            .map(u)
+            .collect(),
+        )
+    }};
+}
+
 // ---------------------------------------------------------------------------
 // Link
 
@@ -217,76 +258,9 @@ fn link_attr(a: &LinkAttribute) -> Option<(u16, Norm)> {
         LinkAttribute::IfAlias(s) => (IFLA_IFALIAS, Norm::Str(s.clone())),
         // Exact only for a payload of exactly sizeof(struct rtnl_link_stats):
         // npr zero-fills shorter payloads and drops trailing bytes.
-        LinkAttribute::Stats(s) => (
-            IFLA_STATS,
-            Norm::List(
-                [
-                    s.rx_packets,
-                    s.tx_packets,
-                    s.rx_bytes,
-                    s.tx_bytes,
-                    s.rx_errors,
-                    s.tx_errors,
-                    s.rx_dropped,
-                    s.tx_dropped,
-                    s.multicast,
-                    s.collisions,
-                    s.rx_length_errors,
-                    s.rx_over_errors,
-                    s.rx_crc_errors,
-                    s.rx_frame_errors,
-                    s.rx_fifo_errors,
-                    s.rx_missed_errors,
-                    s.tx_aborted_errors,
-                    s.tx_carrier_errors,
-                    s.tx_fifo_errors,
-                    s.tx_heartbeat_errors,
-                    s.tx_window_errors,
-                    s.rx_compressed,
-                    s.tx_compressed,
-                    s.rx_nohandler,
-                ]
-                .into_iter()
-                .map(u)
-                .collect(),
-            ),
-        ),
+        LinkAttribute::Stats(s) => (IFLA_STATS, link_stats!(s)),
         // Same caveat as IFLA_STATS, with sizeof(struct rtnl_link_stats64).
-        LinkAttribute::Stats64(s) => (
-            IFLA_STATS64,
-            Norm::List(
-                [
-                    s.rx_packets,
-                    s.tx_packets,
-                    s.rx_bytes,
-                    s.tx_bytes,
-                    s.rx_errors,
-                    s.tx_errors,
-                    s.rx_dropped,
-                    s.tx_dropped,
-                    s.multicast,
-                    s.collisions,
-                    s.rx_length_errors,
-                    s.rx_over_errors,
-                    s.rx_crc_errors,
-                    s.rx_frame_errors,
-                    s.rx_fifo_errors,
-                    s.rx_missed_errors,
-                    s.tx_aborted_errors,
-                    s.tx_carrier_errors,
-                    s.tx_fifo_errors,
-                    s.tx_heartbeat_errors,
-                    s.tx_window_errors,
-                    s.rx_compressed,
-                    s.tx_compressed,
-                    s.rx_nohandler,
-                    s.rx_otherhost_dropped,
-                ]
-                .into_iter()
-                .map(u)
-                .collect(),
-            ),
-        ),
+        LinkAttribute::Stats64(s) => (IFLA_STATS64, link_stats!(s, rx_otherhost_dropped)),
         // npr maps the kind strings to enums with an `Other(String)` fallback
         // and `Display` gives back the exact wire string.
         LinkAttribute::LinkInfo(infos) => (

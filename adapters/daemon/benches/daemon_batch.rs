@@ -14,29 +14,14 @@
 //! `NLKIT_BATCH=10k,100k` (the default). Run with
 //! `cargo bench -p nlq-daemon --bench daemon_batch`.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The daemon, killed on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A named namespace, deleted on drop.
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
+use common::{shim_or_skip, Netns, NlqServe};
 
 const SETUP: &str = "link add br0 type bridge\nlink set br0 up\naddr add 192.168.0.2/16 dev br0\n";
 
@@ -86,18 +71,7 @@ fn parse_size(s: &str) -> Option<u32> {
 }
 
 fn main() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("daemon_batch: skipped, needs root to create a network namespace");
-        return;
-    }
-    let nlq = PathBuf::from(env!("CARGO_BIN_EXE_nlq"));
-    let Some(shim) = nlq
-        .parent()
-        .map(|d| d.join("libnlq_preload.so"))
-        .filter(|p| p.exists())
-    else {
-        eprintln!("daemon_batch: skipped, run `cargo build --release -p nlq-preload` first");
+    let Some(shim) = shim_or_skip("daemon_batch") else {
         return;
     };
     let sizes = std::env::var("NLKIT_BATCH").unwrap_or_else(|_| "10k,100k".into());
@@ -115,19 +89,7 @@ fn main() {
         write(&file, &routes(n));
 
         let socket = scratch.join(format!("nlq-{k}.sock"));
-        let _daemon = Daemon(
-            Command::new(&nlq)
-                .args(["serve", "--socket"])
-                .arg(&socket)
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("spawn nlq serve"),
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "the daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let _daemon = NlqServe::start(&socket);
         let shimmed = |batch: &Path| {
             let mut c = Command::new("ip");
             c.env("LD_PRELOAD", &shim)
@@ -139,12 +101,7 @@ fn main() {
         run(shimmed(&setup));
         let nlq_time = run(shimmed(&file));
 
-        let ns = Netns(format!("nlkit-batch-{}-{k}", std::process::id()));
-        assert!(Command::new("ip")
-            .args(["netns", "add", &ns.0])
-            .status()
-            .expect("ip netns add")
-            .success());
+        let ns = Netns::add(format!("nlkit-batch-{}-{k}", std::process::id()));
         let in_ns = |batch: &Path| {
             let mut c = Command::new("ip");
             c.args(["-n", &ns.0, "-batch"]).arg(batch);

@@ -17,37 +17,35 @@
 //! benchmark says so and does nothing. Run with `cargo bench -p
 //! nlq-daemon --bench proxy`.
 
+mod common;
+
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{shim_or_skip, Netns};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nlinline::{Batch, Handle, KernelSocket, Route, Transport};
 use nlq_daemon::client::SocketClient;
 use nlq_daemon::proxy::{Policy, Proxy, ProxyOptions, Upstream};
+use nlq_daemon::testing::tenant_view_rules;
 
 const ROUTES: u32 = 10_000;
 
-const POLICY: &str = r#"
-[defaults]
-changes = "deny"
+/// The benchmarks' policy: changes are denied by default; user 65534 is a
+/// tenant that sees only the `tap*` links and `lo`, with upstream table 100
+/// as its `main`; root may change routes and addresses in 10.0.0.0/8, and
+/// links; link requests are logged.
+fn policy() -> String {
+    let view = tenant_view_rules(65534, &["tap*", "lo"], 100);
+    format!("[defaults]\nchanges = \"deny\"\n{view}{ADMIN_RULES}")
+}
 
-[[rule]]
-name = "tenant-view"
-uid = [65534]
-interfaces = ["!tap*", "!lo"]
-action = "hide"
-
-[[rule]]
-name = "tenant-table"
-uid = [65534]
-from = "main"
-to = 100
-action = "map-table"
-
+/// The rules of [`policy`] after the tenant's view.
+const ADMIN_RULES: &str = r#"
 [[rule]]
 name = "watch-links"
 ops = ["link:*"]
@@ -71,15 +69,6 @@ fn dst(i: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, (i / 256) as u8, (i % 256) as u8, 0)
 }
 
-/// A named namespace, deleted on drop.
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// `br0` made afresh (up); its index.
 fn fresh_bridge<T: Transport>(h: &mut Handle<T>) -> u32 {
     let _ = h.link_del("br0");
@@ -98,33 +87,16 @@ fn batch(br: u32) -> Batch {
 }
 
 fn proxy_benches(c: &mut Criterion) {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("proxy: skipped, needs root to create a network namespace");
-        return;
-    }
-    let dir = PathBuf::from(env!("CARGO_BIN_EXE_nlq"))
-        .parent()
-        .map(Path::to_path_buf);
-    let Some(shim) = dir
-        .map(|d| d.join("libnlq_preload.so"))
-        .filter(|p| p.exists())
-    else {
-        eprintln!("proxy: skipped, run `cargo build --release -p nlq-preload` first");
+    let Some(shim) = shim_or_skip("proxy") else {
         return;
     };
-    let ns = Netns(format!("nlkit-proxy-bench-{}", std::process::id()));
-    let st = Command::new("ip")
-        .args(["netns", "add", &ns.0])
-        .status()
-        .expect("ip netns add");
-    assert!(st.success());
+    let ns = Netns::add(format!("nlkit-proxy-bench-{}", std::process::id()));
     let ns_path = PathBuf::from("/run/netns").join(&ns.0);
     let scratch = nlq_daemon::testing::TempDir::new("proxy-bench");
     let socket = scratch.path().join("proxy.sock");
     let _proxy = Proxy::spawn(
         &socket,
-        Policy::parse(POLICY).expect("policy"),
+        Policy::parse(&policy()).expect("policy"),
         ProxyOptions {
             upstream: Upstream::Netns(ns_path.clone()),
             ..ProxyOptions::default()
@@ -176,38 +148,30 @@ fn proxy_benches(c: &mut Criterion) {
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(u64::from(ROUTES)));
-    g.bench_function("kernel", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let batch = batch(fresh_bridge(&mut kernel));
-                let t = Instant::now();
-                let results = kernel.apply(&batch);
-                total += t.elapsed();
-                assert!(results.iter().all(|r| r.is_ok()));
-                black_box(results);
-            }
-            total
-        })
-    });
-    g.bench_function("proxy", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let batch = batch(fresh_bridge(&mut kernel));
-                let t = Instant::now();
-                let results = proxied.apply(&batch);
-                total += t.elapsed();
-                assert!(
-                    results.iter().all(|r| r.is_ok()),
-                    "{:?}",
-                    results.iter().find(|r| r.is_err())
-                );
-                black_box(results);
-            }
-            total
-        })
-    });
+    for (name, via_proxy) in [("kernel", false), ("proxy", true)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let batch = batch(fresh_bridge(&mut kernel));
+                    let t = Instant::now();
+                    let results = if via_proxy {
+                        proxied.apply(&batch)
+                    } else {
+                        kernel.apply(&batch)
+                    };
+                    total += t.elapsed();
+                    assert!(
+                        results.iter().all(|r| r.is_ok()),
+                        "{:?}",
+                        results.iter().find(|r| r.is_err())
+                    );
+                    black_box(results);
+                }
+                total
+            })
+        });
+    }
     g.finish();
 }
 

@@ -14,11 +14,13 @@
 //! nlq-preload` first; without them the benchmark says so and does nothing.
 //! Run with `cargo bench -p nlq-daemon --bench shim_route_show`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{shim_or_skip, NlqServe};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const ROUTES: u32 = 10_000;
@@ -35,20 +37,6 @@ fn batch() -> String {
         ));
     }
     s
-}
-
-/// The daemon, killed on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn nlq() -> &'static str {
-    env!("CARGO_BIN_EXE_nlq")
 }
 
 /// `ip ARGS` through the shim (when `socket` is given) or on the kernel.
@@ -84,17 +72,7 @@ fn load(socket: Option<&Path>, shim: &Path, file: &Path) {
 }
 
 fn shim_route_show(c: &mut Criterion) {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("shim_route_show: skipped, needs root to create a network namespace");
-        return;
-    }
-    let dir = PathBuf::from(nlq()).parent().map(Path::to_path_buf);
-    let shim = dir
-        .map(|d| d.join("libnlq_preload.so"))
-        .filter(|p| p.exists());
-    let Some(shim) = shim else {
-        eprintln!("shim_route_show: skipped, run `cargo build --release -p nlq-preload` first");
+    let Some(shim) = shim_or_skip("shim_route_show") else {
         return;
     };
     // SAFETY: unshare(2) moves only this (the benchmark's) thread, which
@@ -109,18 +87,7 @@ fn shim_route_show(c: &mut Criterion) {
     std::fs::File::create(&file)
         .and_then(|mut f| f.write_all(batch().as_bytes()))
         .expect("write the batch file");
-    let _daemon = Daemon(
-        Command::new(nlq())
-            .args(["serve", "--socket"])
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn nlq serve"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _daemon = NlqServe::start(&socket);
     load(Some(&socket), &shim, &file);
     load(None, &shim, &file);
     let show = ["-4", "route", "show"];

@@ -44,3 +44,30 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// The two rules of a proxy policy (TOML, for a policy file) that make a
+/// tenant of user `uid`: a `hide` rule, `tenant-view`, by which it sees
+/// only the interfaces whose names match one of the globs `shown`; and a
+/// `map-table` rule, `tenant-table`, by which upstream table `table` is
+/// its `main`. For the proxy's tests and benchmarks.
+#[doc(hidden)]
+pub fn tenant_view_rules(uid: u32, shown: &[&str], table: u32) -> String {
+    let hidden: Vec<String> = shown.iter().map(|glob| format!("\"!{glob}\"")).collect();
+    let hidden = hidden.join(", ");
+    format!(
+        r#"
+[[rule]]
+name = "tenant-view"
+uid = [{uid}]
+interfaces = [{hidden}]
+action = "hide"
+
+[[rule]]
+name = "tenant-table"
+uid = [{uid}]
+from = "main"
+to = {table}
+action = "map-table"
+"#
+    )
+}

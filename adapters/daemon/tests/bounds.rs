@@ -13,44 +13,9 @@ mod common;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
+use common::{as_nobody, root_or_skip, TO_ACT_AS_ANOTHER_USER};
 use nlq_daemon::client::SocketClient;
 use nlq_daemon::{sys, Options};
-
-const NOBODY: u32 = 65534;
-
-fn root_or_skip(test: &str) -> bool {
-    if sys::geteuid() == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root, and CI=true: it may not be skipped"
-    );
-    eprintln!("{test}: skipped, it needs root to act as another user");
-    false
-}
-
-/// Runs `f` on a thread whose user is `nobody`.
-fn as_nobody<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            // SAFETY: a raw setresuid changes the credentials of this
-            // thread only; it takes no pointers.
-            let r = unsafe {
-                libc::syscall(
-                    libc::SYS_setresuid,
-                    NOBODY as libc::c_long,
-                    NOBODY as libc::c_long,
-                    NOBODY as libc::c_long,
-                )
-            };
-            assert_eq!(r, 0, "setresuid: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .expect("the nobody thread")
-    })
-}
 
 /// True when the daemon closed `fd` within 10 s.
 fn closed_by_daemon(fd: std::os::fd::BorrowedFd<'_>) -> bool {
@@ -83,7 +48,10 @@ fn a_connection_without_hello_is_closed() {
 
 #[test]
 fn a_user_holds_a_bounded_share_and_root_is_always_served() {
-    if !root_or_skip("a_user_holds_a_bounded_share_and_root_is_always_served") {
+    if !root_or_skip(
+        "a_user_holds_a_bounded_share_and_root_is_always_served",
+        TO_ACT_AS_ANOTHER_USER,
+    ) {
         return;
     }
     // Per user.
@@ -131,7 +99,7 @@ fn a_user_holds_a_bounded_share_and_root_is_always_served() {
 
 #[test]
 fn a_datagram_too_large_gets_emsgsize() {
-    if !root_or_skip("a_datagram_too_large_gets_emsgsize") {
+    if !root_or_skip("a_datagram_too_large_gets_emsgsize", TO_ACT_AS_ANOTHER_USER) {
         return;
     }
     let d = common::spawn("oversize");
@@ -160,7 +128,10 @@ fn a_datagram_too_large_gets_emsgsize() {
 /// handled in one turn of the daemon).
 #[test]
 fn emsgsize_comes_after_the_replies_queued_before() {
-    if !root_or_skip("emsgsize_comes_after_the_replies_queued_before") {
+    if !root_or_skip(
+        "emsgsize_comes_after_the_replies_queued_before",
+        TO_ACT_AS_ANOTHER_USER,
+    ) {
         return;
     }
     let d = common::spawn("oversize-order");

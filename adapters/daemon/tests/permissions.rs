@@ -15,41 +15,7 @@ use nlq::wire::consts::{SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE};
 use nlq::wire::LinkRepr;
 use nlq_daemon::client::{ControlClient, SocketClient};
 
-const NOBODY: u32 = 65534;
-
-fn root_or_skip() -> bool {
-    if nlq_daemon::sys::geteuid() == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the permission tests need root (CI=true)"
-    );
-    eprintln!("skipped: the permission tests need root to act as another user");
-    false
-}
-
-/// Runs `f` on a thread whose user is `nobody`.
-fn as_nobody<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            // SAFETY: a raw setresuid changes the credentials of this
-            // thread only; it takes no pointers.
-            let r = unsafe {
-                libc::syscall(
-                    libc::SYS_setresuid,
-                    NOBODY as libc::c_long,
-                    NOBODY as libc::c_long,
-                    NOBODY as libc::c_long,
-                )
-            };
-            assert_eq!(r, 0, "setresuid: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .expect("the nobody thread")
-    })
-}
+use common::{as_nobody, root_or_skip, TO_ACT_AS_ANOTHER_USER};
 
 fn set_mtu(index: u32, mtu: u32, seq: u32) -> Vec<u8> {
     common::request(RTM_NEWLINK, NLM_F_ACK, seq, |w| {
@@ -70,7 +36,10 @@ fn get_link(index: u32, seq: u32) -> Vec<u8> {
 
 #[test]
 fn a_non_owner_reads_but_cannot_change() {
-    if !root_or_skip() {
+    if !root_or_skip(
+        "a_non_owner_reads_but_cannot_change",
+        TO_ACT_AS_ANOTHER_USER,
+    ) {
         return;
     }
     let d = common::spawn("perm");
@@ -154,7 +123,10 @@ fn child_changes_the_stack() {
 /// the kernel answers it; root with it may change the stack.
 #[test]
 fn root_without_cap_net_admin_gets_eperm() {
-    if !root_or_skip() {
+    if !root_or_skip(
+        "root_without_cap_net_admin_gets_eperm",
+        TO_ACT_AS_ANOTHER_USER,
+    ) {
         return;
     }
     let d = common::spawn("caps");
@@ -195,7 +167,10 @@ fn root_without_cap_net_admin_gets_eperm() {
 /// holds at most `UNPRIVILEGED_SOCKET_BUFFER`), then gets `ENOBUFS`.
 #[test]
 fn an_unprivileged_subscriber_is_counted_once() {
-    if !root_or_skip() {
+    if !root_or_skip(
+        "an_unprivileged_subscriber_is_counted_once",
+        TO_ACT_AS_ANOTHER_USER,
+    ) {
         return;
     }
     let d = common::spawn("perm-once");

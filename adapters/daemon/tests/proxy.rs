@@ -10,6 +10,7 @@
 //! These need root (to create the namespace and act as another user);
 //! under `CI=true` they must run.
 
+mod common;
 #[allow(dead_code)]
 #[path = "programs/harness.rs"]
 mod harness;
@@ -18,22 +19,17 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use harness::{need_program, shim, Scratch};
+use nlq_daemon::testing::tenant_view_rules;
 
 const NOBODY: &str = "65534";
 
+/// True when `test` may use root's powers (see [`common::root_or_skip`]).
 fn root_or_skip(test: &str) -> bool {
-    if nlq_daemon::sys::geteuid() == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: needs root (CI=true)"
-    );
-    eprintln!("skipping {test}: needs root to create a namespace and act as another user");
-    false
+    common::root_or_skip(test, "to create a namespace and act as another user")
 }
 
 /// A named network namespace of this test, deleted on drop.
@@ -119,20 +115,17 @@ int main(void) {
 }
 "#;
 
-const POLICY: &str = r#"
-[[rule]]
-name = "tenant-view"
-uid = [65534]
-interfaces = ["!tap0", "!lo"]
-action = "hide"
+/// The tests' policy: user 65534 is a tenant that sees only `tap0` and
+/// `lo`, with upstream table 100 as its `main`, and may add and delete
+/// addresses of 10.1.0.0/16 on `tap0` and routes of 10.0.0.0/8 in its
+/// table; every other route change is denied.
+static POLICY: LazyLock<String> = LazyLock::new(|| {
+    let view = tenant_view_rules(65534, &["tap0", "lo"], 100);
+    format!("{view}{TENANT_CHANGES}")
+});
 
-[[rule]]
-name = "tenant-table"
-uid = [65534]
-from = "main"
-to = 100
-action = "map-table"
-
+/// The rules of [`POLICY`] after the tenant's view.
+const TENANT_CHANGES: &str = r#"
 [[rule]]
 name = "tenant-addresses"
 uid = [65534]
@@ -309,7 +302,7 @@ fn ip_as_nobody_gets_what_the_policy_allows_and_sees_its_view() {
         return;
     }
     let ns = Netns::new("ip");
-    let proxy = Proxy::start("proxy-ip", &ns, POLICY);
+    let proxy = Proxy::start("proxy-ip", &ns, &POLICY);
 
     // Allowed: the address lands in the namespace.
     let out = proxy.ip("addr add 10.1.0.5/24 dev tap0");
@@ -473,7 +466,7 @@ fn ip_monitor_hears_only_what_the_view_shows() {
         return;
     }
     let ns = Netns::new("mon");
-    let proxy = Proxy::start("proxy-mon", &ns, POLICY);
+    let proxy = Proxy::start("proxy-mon", &ns, &POLICY);
     let mut mon = proxy
         .nobody("ip", &["-o", "monitor", "link", "address"])
         .stdout(Stdio::piped())
@@ -534,7 +527,7 @@ fn sighup_reloads_a_good_policy_and_keeps_the_old_on_a_bad_one() {
         return;
     }
     let ns = Netns::new("hup");
-    let proxy = Proxy::start("proxy-hup", &ns, POLICY);
+    let proxy = Proxy::start("proxy-hup", &ns, &POLICY);
     assert!(!proxy.ip("addr add 10.2.0.5/24 dev tap0").status.success());
     let wider = POLICY.replace("10.1.0.0/16", "10.0.0.0/8");
     std::fs::write(proxy.dir.0.join("policy.toml"), &wider).unwrap();
@@ -619,7 +612,7 @@ fn pyroute2_as_nobody_through_the_proxy() {
         return;
     }
     let ns = Netns::new("py");
-    let proxy = Proxy::start("proxy-py", &ns, POLICY);
+    let proxy = Proxy::start("proxy-py", &ns, &POLICY);
     let lib = pyroute2_copy(&python, &proxy.dir.0).expect("pyroute2's directory");
     std::fs::write(proxy.dir.0.join("script.py"), PYROUTE2_SCRIPT).unwrap();
     readable_by_all(&proxy.dir.0.join("script.py"), 0o644);

@@ -8,6 +8,8 @@
 //! mounted in a mount namespace of the test's own) skip off root, with a
 //! reason, unless `CI=true`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -195,18 +197,12 @@ fn assert_same(after: &[Vec<(u16, Vec<u8>)>], before: &[Vec<(u16, Vec<u8>)>], wh
     }
 }
 
-/// True when the test may use root's powers; off root it says why it
-/// skips, except under CI, where it fails.
+/// True when `test` may use root's powers (see [`common::root_or_skip`]).
 fn root_or_skip(test: &str) -> bool {
-    if nlq_daemon::sys::geteuid() == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root, and CI=true: it may not be skipped"
-    );
-    eprintln!("{test}: skipped, it needs root (mounts in a mount namespace of its own)");
-    false
+    common::root_or_skip(
+        test,
+        "to mount file systems in a mount namespace of its own",
+    )
 }
 
 /// A mount namespace of the test's own in which `dir` is a mount point

@@ -286,6 +286,21 @@ fn fit_len(len: u8, family: u8) -> u8 {
     }
 }
 
+/// `ip` made to fit `family` when `fits`, as it is otherwise.
+fn fit_if(fits: bool, ip: Option<IpAddr>, family: u8) -> Option<IpAddr> {
+    ip.map(|i| if fits { fit(i, family) } else { i })
+}
+
+/// A prefix length `len` made to fit `family` when `fits`, any one below
+/// 160 otherwise.
+fn fit_len_if(fits: bool, len: u8, family: u8) -> u8 {
+    if fits {
+        fit_len(len, family)
+    } else {
+        len % 160
+    }
+}
+
 /// `ip` masked to `len`.
 fn fit_mask(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
@@ -320,17 +335,9 @@ fn any_addr() -> impl Strategy<Value = AddrRepr> {
                 let mut a = AddrRepr::default();
                 a.header.family = family;
                 let fits = hflags % 8 != 0;
-                a.header.prefix_len = if fits {
-                    fit_len(len, family)
-                } else {
-                    len % 160
-                };
-                let (address, local, brd) = if fits {
-                    let f = |x: Option<IpAddr>| x.map(|i| fit(i, family));
-                    (f(address), f(local), f(brd))
-                } else {
-                    (address, local, brd)
-                };
+                a.header.prefix_len = fit_len_if(fits, len, family);
+                let f = |x: Option<IpAddr>| fit_if(fits, x, family);
+                let (address, local, brd) = (f(address), f(local), f(brd));
                 a.header.flags = hflags;
                 a.header.scope = scope;
                 a.header.index = index;
@@ -370,12 +377,8 @@ fn any_route() -> impl Strategy<Value = RouteRepr> {
                 let mut r = RouteRepr::default();
                 r.header.family = family;
                 let fits = extra % 8 != 0;
-                r.header.dst_len = if fits {
-                    fit_len(dst_len, family)
-                } else {
-                    dst_len % 160
-                };
-                let f = |x: Option<IpAddr>| if fits { x.map(|i| fit(i, family)) } else { x };
+                r.header.dst_len = fit_len_if(fits, dst_len, family);
+                let f = |x: Option<IpAddr>| fit_if(fits, x, family);
                 let (dst, src, gateway, prefsrc) = (
                     f(dst).map(|d| {
                         if fits {

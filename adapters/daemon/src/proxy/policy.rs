@@ -1028,22 +1028,8 @@ action = "allow"
 
     #[test]
     fn views_hide_and_rewrite() {
-        let p = Policy::parse(
-            r#"
-[[rule]]
-name = "view"
-uid = [1000]
-interfaces = ["!tap*", "!lo"]
-action = "hide"
-[[rule]]
-name = "tables"
-uid = [1000]
-from = "main"
-to = 100
-action = "map-table"
-"#,
-        )
-        .unwrap();
+        let rules = crate::testing::tenant_view_rules(1000, &["tap*", "lo"], 100);
+        let p = Policy::parse(&rules).unwrap();
         let v = p.view(&PEER);
         assert!(v.hides(2, Some("eth0"), None));
         assert!(!v.hides(3, Some("tap0"), None));

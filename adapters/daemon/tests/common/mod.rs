@@ -80,4 +80,51 @@ pub fn errno_of(datagrams: &[Vec<u8>], seq: u32) -> Option<i32> {
         })
     })
 }
+
+/// The user a test acts as when it must not be root (`nobody`).
+pub const NOBODY: u32 = 65534;
+
+/// True when `test` may use root's powers. Off root it says that it skips
+/// and why (`why`: what it needs root for, as in "needs root {why}"),
+/// except under `CI=true`, where a test may not be skipped: it fails.
+pub fn root_or_skip(test: &str, why: &str) -> bool {
+    if nlq_daemon::sys::geteuid() == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test} needs root {why}, and CI=true: it may not be skipped"
+    );
+    eprintln!("{test}: skipped, it needs root {why}");
+    false
+}
+
+/// Why a test that calls [`as_nobody`] needs root, for [`root_or_skip`].
+pub const TO_ACT_AS_ANOTHER_USER: &str = "to act as another user";
+
+/// Runs `f` on a thread whose user is [`NOBODY`], and returns what it
+/// returns. The thread drops to it with the raw `setresuid` system call:
+/// credentials are per thread on Linux (glibc's wrapper would change
+/// every thread), so the rest of the test stays root. Needs root.
+pub fn as_nobody<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: a raw setresuid changes the credentials of this
+            // thread only; it takes no pointers.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_setresuid,
+                    NOBODY as libc::c_long,
+                    NOBODY as libc::c_long,
+                    NOBODY as libc::c_long,
+                )
+            };
+            assert_eq!(r, 0, "setresuid: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("the nobody thread")
+    })
+}
+
 pub mod workload;
