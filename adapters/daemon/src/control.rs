@@ -94,8 +94,7 @@ impl Sockets {
     ) {
         let mut payload = Vec::new();
         let result = Request::parse(datagram)
-            .and_then(|req| self.answer(server, allowed, &req, &mut payload))
-            .map_err(i32::from);
+            .and_then(|req| self.answer(server, allowed, &req, &mut payload));
         remote::emit_reply(out, result.map(|()| payload.as_slice()));
     }
 

@@ -64,7 +64,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nlq::errno::{Errno, EIO, ENOBUFS};
+use nlq::errno::{Errno, ENOBUFS};
 use nlq::server::{ConnId, Delivery, Server, DEFAULT_RCVBUF};
 use nlq::stack::Stack;
 use nlq::wire::consts::SOL_SOCKET;
@@ -482,7 +482,7 @@ impl<S: Stack> Daemon<S> {
                 .map(|c| &mut c.kind)
             {
                 let mut reply = Vec::new();
-                remote::emit_reply(&mut reply, error.map_or(Ok(&[]), |e| Err(e.get())));
+                remote::emit_reply(&mut reply, error.map_or(Ok(&[]), Err));
                 replies.push_back(reply);
             }
             self.flush(slot);
@@ -816,7 +816,7 @@ impl<S: Stack> Daemon<S> {
                 let panicked = handled.err();
                 if panicked.is_some() {
                     out.clear();
-                    remote::emit_reply(&mut out, Err(EIO));
+                    remote::emit_reply(&mut out, Err(Errno::EIO));
                 } else if changed {
                     if let Some(st) = &mut self.state {
                         st.record_snapshot();
@@ -1196,7 +1196,7 @@ fn flush_socket<S: Stack>(
         let out = match pending.take() {
             Some(o) => o,
             None if error_due => match errors.pop_front() {
-                Some((errno, _)) => error_out(errno),
+                Some((errno, _)) => error_out(Errno(errno)),
                 None => continue,
             },
             None => {
@@ -1223,7 +1223,7 @@ fn flush_socket<S: Stack>(
                             bytes: d.bytes,
                         }
                     }
-                    Err(errno) => error_out(errno.get()),
+                    Err(errno) => error_out(errno),
                 }
             }
         };
@@ -1236,7 +1236,7 @@ fn flush_socket<S: Stack>(
             Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
                 // Larger than the socket can ever take: lost, as a datagram
                 // the reader had no room for.
-                *pending = Some(error_out(ENOBUFS));
+                *pending = Some(error_out(Errno::ENOBUFS));
             }
             Err(e) => return Err(e),
         }
@@ -1244,7 +1244,7 @@ fn flush_socket<S: Stack>(
 }
 
 /// A datagram that makes the reader's `recv` fail with `errno`.
-fn error_out(errno: i32) -> Out {
+fn error_out(errno: Errno) -> Out {
     Out {
         header: DataHeader::failure(errno).to_bytes(),
         bytes: Bytes::new(),

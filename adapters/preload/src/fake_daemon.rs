@@ -143,7 +143,10 @@ fn serve(fd: c_int) {
                     _ => {}
                 }
                 let mut reply = Vec::new();
-                remote::emit_reply(&mut reply, status.map(|()| &payload[..]));
+                remote::emit_reply(
+                    &mut reply,
+                    status.map(|()| &payload[..]).map_err(nlq::errno::Errno),
+                );
                 send(fd, &[&reply]);
             }
         }

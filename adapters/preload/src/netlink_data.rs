@@ -617,9 +617,9 @@ mod tests {
                 sender
             }
         );
-        let enobufs = DataHeader::failure(105).to_bytes();
+        let enobufs = DataHeader::failure(nlq::errno::Errno::ENOBUFS).to_bytes();
         assert_eq!(interpret(H, &enobufs), Received::Error(libc::ENOBUFS));
-        let silly = DataHeader::failure(1 << 20).to_bytes();
+        let silly = DataHeader::failure(nlq::errno::Errno(1 << 20)).to_bytes();
         assert_eq!(interpret(H, &silly), Received::Error(libc::EIO));
         assert_eq!(interpret(0, &[0; H]), Received::Closed);
         assert_eq!(interpret(3, &[0; H]), Received::Error(libc::EIO));

@@ -185,9 +185,9 @@ impl DataHeader {
 
     /// The header of a datagram that makes the reader's `recvmsg` fail
     /// with `errno` (a positive errno).
-    pub fn failure(errno: i32) -> Self {
+    pub fn failure(errno: Errno) -> Self {
         DataHeader {
-            error: u32::try_from(errno).unwrap_or(0),
+            error: u32::try_from(errno.get()).unwrap_or(0),
             ..DataHeader::default()
         }
     }
@@ -511,13 +511,13 @@ impl Request {
 
 /// Appends a control reply to `out`: the status and, on success, the
 /// payload.
-pub fn emit_reply(out: &mut Vec<u8>, reply: Result<&[u8], i32>) {
+pub fn emit_reply(out: &mut Vec<u8>, reply: Result<&[u8], Errno>) {
     match reply {
         Ok(payload) => {
             out.extend_from_slice(&0i32.to_ne_bytes());
             out.extend_from_slice(payload);
         }
-        Err(errno) => out.extend_from_slice(&errno.to_ne_bytes()),
+        Err(errno) => out.extend_from_slice(&errno.get().to_ne_bytes()),
     }
 }
 
@@ -830,7 +830,7 @@ mod tests {
         assert_eq!(h.groups_mask(), 0);
         assert_eq!(DataHeader::data(1, from).groups_mask(), 1);
         assert_eq!(DataHeader::data(32, from).groups_mask(), 1 << 31);
-        assert_eq!(DataHeader::failure(105).error, 105);
+        assert_eq!(DataHeader::failure(Errno::ENOBUFS).error, 105);
         assert_eq!(DataHeader::parse(&h.to_bytes()[..20]), Err(Errno(EINVAL)));
         // A datagram sent to a port travels behind its request's fields.
         let mut b = Vec::new();
@@ -855,7 +855,7 @@ mod tests {
         emit_reply(&mut b, Ok(&[1, 2, 3]));
         assert_eq!(parse_reply(&b), Ok(&[1u8, 2, 3][..]));
         b.clear();
-        emit_reply(&mut b, Err(19));
+        emit_reply(&mut b, Err(Errno::ENODEV));
         assert_eq!(parse_reply(&b), Err(Errno(19)));
         assert_eq!(parse_reply(&[0, 0]), Err(Errno(EINVAL)));
         assert_eq!(parse_reply(&(-5i32).to_ne_bytes()), Err(Errno(EINVAL)));

@@ -589,8 +589,7 @@ fn quick(data: &[u8]) -> bool {
 fn control_reply(shared: &Arc<Shared>, peer: Peer, data: &[u8]) -> Vec<u8> {
     let mut payload = Vec::new();
     let result = Request::parse(data)
-        .map_err(|e| e.0)
-        .and_then(|req| answer(shared, peer, &req, &mut payload));
+        .and_then(|req| answer(shared, peer, &req, &mut payload).map_err(nlq::errno::Errno));
     let mut out = Vec::new();
     remote::emit_reply(&mut out, result.map(|()| payload.as_slice()));
     out
