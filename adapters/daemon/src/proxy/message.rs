@@ -7,7 +7,8 @@ use std::net::IpAddr;
 
 use nlq::wire::consts::*;
 use nlq::wire::{
-    AddrMessage, Attr, Attrs, ExtAck, LinkMessage, NeighMessage, NlMsg, RouteMessage, Writer,
+    AddrMessage, Attr, Attrs, ExtAck, LinkMessage, NeighMessage, NextHops, NlMsg, RouteMessage,
+    Writer,
 };
 
 use super::policy::{Facts, Iface, Object, Verb, View};
@@ -299,16 +300,13 @@ fn typed_check(msg: &NlMsg<'_>) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The interface indexes of an `RTA_MULTIPATH` value (`rtnexthop`s).
-fn hop_indexes(mut v: &[u8]) -> Vec<u32> {
-    let mut out = Vec::new();
-    while let Some(&[l0, l1, ..]) = v.first_chunk::<8>() {
-        let len = usize::from(u16::from_ne_bytes([l0, l1]));
-        out.push(u32_at(v, 4));
-        let step = (len.max(8).saturating_add(3)) & !3;
-        v = v.get(step..).unwrap_or_default();
-    }
-    out
+/// The interface indexes of an `RTA_MULTIPATH` value (`rtnexthop`s), read
+/// by the codec's walk up to an entry it cannot frame (the kernel refuses a
+/// value with one, so every value it takes is read whole).
+fn hop_indexes(v: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    NextHops::new(v, AF_UNSPEC)
+        .map_while(Result::ok)
+        .map(|hop| hop.ifindex())
 }
 
 /// A request naming a link the view hides: `ENODEV`, as in a namespace
@@ -506,7 +504,7 @@ pub fn hidden(msg: &NlMsg<'_>, view: &View, links: &dyn Links) -> bool {
         Object::Address | Object::Neighbour => hides_index(u32_at(p, 4)),
         Object::Route => attrs().any(|a| match a.attr_type() {
             RTA_OIF => a.u32().is_ok_and(hides_index),
-            RTA_MULTIPATH => hop_indexes(a.value()).into_iter().any(hides_index),
+            RTA_MULTIPATH => hop_indexes(a.value()).any(hides_index),
             _ => false,
         }),
         Object::Rule | Object::Other => false,
@@ -540,6 +538,37 @@ mod tests {
     use nlq::wire::{AddrRepr, RouteRepr};
     use std::collections::HashMap;
     use std::net::Ipv4Addr;
+
+    /// An `rtnexthop`: length, flags, hops, index, then `attrs`.
+    fn hop(index: u32, attrs: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(8 + attrs.len()).unwrap();
+        let mut b = len.to_ne_bytes().to_vec();
+        b.extend([0, 0]);
+        b.extend(index.to_ne_bytes());
+        b.extend(attrs);
+        b
+    }
+
+    #[test]
+    fn multipath_indexes_are_every_hop_the_kernel_would_take() {
+        // Two hops, the first with an RTA_GATEWAY: 3 and 7.
+        let gateway = [8, 0, 5, 0, 10, 0, 0, 1];
+        let mut v = hop(3, &gateway);
+        v.extend(hop(7, &[]));
+        assert_eq!(hop_indexes(&v).collect::<Vec<_>>(), [3, 7]);
+        // A last hop without the padding of its attribute still counts.
+        let mut v = hop(3, &[]);
+        v.extend(hop(9, &[6, 0, 1, 0, 0xaa, 0xbb]));
+        assert_eq!(hop_indexes(&v).collect::<Vec<_>>(), [3, 9]);
+        // A hop that cannot be framed ends the walk (the kernel refuses
+        // the request): a length below the header's, or beyond the value.
+        let mut v = hop(3, &[]);
+        v.extend([4, 0, 0, 0, 5, 0, 0, 0]);
+        assert_eq!(hop_indexes(&v).collect::<Vec<_>>(), [3]);
+        let mut v = hop(3, &[]);
+        v.extend([16, 0, 0, 0, 5, 0, 0, 0]);
+        assert_eq!(hop_indexes(&v).collect::<Vec<_>>(), [3]);
+    }
 
     struct Table(HashMap<u32, (String, Option<String>)>);
 
