@@ -60,8 +60,9 @@
 //! - memory: after each send, `queued()` is within the receive buffer plus
 //!   the last datagram queued (checked against the sizes read later); a
 //!   datagram is never empty; a dump datagram made for a read holding more
-//!   than one message fits the reader's buffer, and none holding several
-//!   exceeds `DUMP_MAXSIZE`; every message but an error is at most
+//!   than one message fits the largest buffer the reader has shown, or
+//!   `NLMSG_GOODSIZE` when that is smaller (as `netlink_dump` sizes it),
+//!   and none holding several exceeds `DUMP_MAXSIZE`; every message but an error is at most
 //!   `MAX_ENTRY` bytes, an error at most its request plus 512; the replies
 //!   other than dumps add up to at most 2 × the datagrams' length + 512 per
 //!   message + `MAX_ENTRY` per GET reply and per echoed event; a dump lists
@@ -77,7 +78,8 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use nlq::errno::{EBUSY, ENOBUFS, EPERM};
 use nlq::server::{
-    ConnId, Datagram, Server, SockOpt, DATAGRAM_OVERHEAD, DEFAULT_RCVBUF, DUMP_MAXSIZE, MAX_GROUP,
+    ConnId, Datagram, Server, SockOpt, DATAGRAM_OVERHEAD, DEFAULT_RCVBUF, DUMP_GOODSIZE,
+    DUMP_MAXSIZE, MAX_GROUP,
 };
 use nlq::stack::Stack;
 use nlq::wire::consts::*;
@@ -419,10 +421,13 @@ struct Reader {
     /// A send overflowed the queue since the last `ENOBUFS`.
     lost: bool,
     no_enobufs: bool,
+    /// The largest buffer it has read with.
+    largest_read: usize,
 }
 
 /// One datagram read: made for its read (the queue was empty), and the
-/// reader's buffer.
+/// largest a dump datagram made for it may be (the largest buffer the
+/// reader has shown, at least `NLMSG_GOODSIZE`).
 struct Read {
     d: Datagram,
     made: bool,
@@ -465,6 +470,8 @@ impl Reader {
                 out.last().map(|r: &Read| r.d.bytes.len())
             );
             let max = sizes[i % 2];
+            self.largest_read = self.largest_read.max(max);
+            let dump_max = self.largest_read.max(DUMP_GOODSIZE);
             let made = s.queued(self.id) == 0;
             match s.next_datagram(self.id, max) {
                 Err(e) => {
@@ -519,7 +526,11 @@ impl Reader {
                         );
                     }
                     self.credit(d.bytes.len() + DATAGRAM_OVERHEAD);
-                    out.push(Read { d, made, max });
+                    out.push(Read {
+                        d,
+                        made,
+                        max: dump_max,
+                    });
                 }
             }
         }
@@ -794,7 +805,7 @@ impl Checker {
             if read.made {
                 assert!(
                     n <= read.max,
-                    "dump datagram of {n} bytes for a {}-byte buffer",
+                    "dump datagram of {n} bytes where {} is the most",
                     read.max
                 );
             }
@@ -943,6 +954,7 @@ fn run(data: &[u8]) {
         pending: Vec::new(),
         lost: false,
         no_enobufs: o.no_enobufs,
+        largest_read: 0,
     };
     let mut monitor = o.monitor.then(|| {
         let m = s.connect();
@@ -960,6 +972,7 @@ fn run(data: &[u8]) {
             pending: Vec::new(),
             lost: false,
             no_enobufs: false,
+            largest_read: 0,
         }
     });
     let mut c = Checker {
