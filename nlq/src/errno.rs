@@ -58,6 +58,7 @@ errnos! {
     ERANGE = 34,
     ELOOP = 40,
     EXFULL = 54,
+    EBADMSG = 74,
     EMSGSIZE = 90,
     EPROTOTYPE = 91,
     ENOPROTOOPT = 92,
@@ -70,6 +71,7 @@ errnos! {
     ENETUNREACH = 101,
     ENOBUFS = 105,
     ENOTCONN = 107,
+    ETIMEDOUT = 110,
     ECONNREFUSED = 111,
     EHOSTUNREACH = 113,
 }
