@@ -8,7 +8,9 @@ use crate::stack::{
     CreateFlags, Event, LinkChange, LinkKey, Listeners, NewLink, Stack, StackResult,
 };
 use crate::wire::consts::*;
-use crate::wire::{emit_error, AddrRepr, ExtAck, LinkRepr, NlMsg, RouteRepr};
+use crate::wire::{
+    emit_error, AddrRepr, ExtAck, IfAddrMsg, IfInfoMsg, LinkRepr, NlMsg, RouteRepr, RtMsg,
+};
 
 use super::dump::{Dump, DumpKind};
 use super::notify;
@@ -491,7 +493,7 @@ impl<S: Stack> Server<S> {
 
 fn link_repr(msg: &NlMsg<'_>) -> Checked<LinkRepr> {
     let m = request::link_message(msg)?;
-    LinkRepr::parse(&m).map_err(Failure::malformed)
+    LinkRepr::parse(&m).map_err(|e| Failure::malformed_in::<IfInfoMsg>(e, msg))
 }
 
 /// An address request: its repr, and whether its prefix is longer than
@@ -505,13 +507,15 @@ fn addr_request(msg: &NlMsg<'_>) -> Checked<(AddrRepr, bool)> {
     let header = m.header();
     let longest = if header.family == AF_INET { 32 } else { 128 };
     if header.prefix_len <= longest {
-        return Ok((AddrRepr::parse(&m).map_err(Failure::malformed)?, false));
+        let parsed = AddrRepr::parse(&m).map_err(|e| Failure::malformed_in::<IfAddrMsg>(e, msg));
+        return Ok((parsed?, false));
     }
     let mut payload = msg.payload().to_vec();
     if let Some(len) = payload.get_mut(1) {
         *len = longest;
     }
-    let mut req = AddrRepr::parse_payload(&payload).map_err(Failure::malformed)?;
+    let mut req = AddrRepr::parse_payload(&payload)
+        .map_err(|e| Failure::malformed_in::<IfAddrMsg>(e, msg))?;
     req.header.prefix_len = header.prefix_len;
     Ok((req, true))
 }
@@ -519,7 +523,15 @@ fn addr_request(msg: &NlMsg<'_>) -> Checked<(AddrRepr, bool)> {
 fn route_repr(msg: &NlMsg<'_>) -> Checked<RouteRepr> {
     let m = request::route_message(msg)?;
     request::inet_family(m.family())?;
-    RouteRepr::parse(&m).map_err(Failure::malformed)
+    RouteRepr::parse(&m).map_err(|e| match (e.part, e.kind) {
+        // `rtm_to_fib_config` names an over-long prefix; `rtm_to_fib6_config`
+        // refuses it without a word.
+        (crate::wire::Part::Body, crate::wire::ErrorKind::BadPrefix) => match m.family() {
+            AF_INET => Failure::new(EINVAL, "Invalid prefix length"),
+            _ => Failure::errno(EINVAL),
+        },
+        _ => Failure::malformed_in::<RtMsg>(e, msg),
+    })
 }
 
 /// What a link request changes; a name is a rename only when it differs

@@ -1,7 +1,7 @@
 //! Turning request messages into typed requests, with the kernel's checks
 //! and its extended-ACK texts.
 
-use crate::errno::{EINVAL, ENODEV, EOPNOTSUPP};
+use crate::errno::{EINVAL, ENODEV, EOPNOTSUPP, ERANGE};
 use crate::stack::StackError;
 use crate::wire::consts::*;
 use crate::wire::{
@@ -47,6 +47,46 @@ impl Failure {
         };
         Failure::new(EINVAL, message)
     }
+
+    /// A malformed request of family header `H`, as the kernel's attribute
+    /// policy answers it: a value too short for its type, or a string too
+    /// long for its room, is `ERANGE` "Attribute failed policy
+    /// validation" with the offending attribute's offset; the rest as
+    /// [`Failure::malformed`].
+    pub fn malformed_in<H: FamilyHeader>(e: crate::wire::Error, msg: &NlMsg<'_>) -> Self {
+        use crate::wire::ErrorKind::{TooLong, TooShort};
+        match (e.part, e.kind) {
+            (Part::Attr(_) | Part::Nested(..), TooShort | TooLong) => Failure {
+                errno: ERANGE,
+                message: Some("Attribute failed policy validation"),
+                offset: attr_offset::<H>(msg, e.part),
+            },
+            _ => Failure::malformed(e),
+        }
+    }
+}
+
+/// The offset in `msg` (a request with family header `H`) of the first
+/// attribute `part` names: a top-level one, or one nested in the first
+/// of its parent's type.
+fn attr_offset<H: FamilyHeader>(msg: &NlMsg<'_>, part: Part) -> Option<u32> {
+    let header = H::LEN.next_multiple_of(4);
+    let attrs = msg.payload().get(header..)?;
+    let base = NLMSG_HDRLEN.saturating_add(header);
+    let first = |attrs, base, t: u16| {
+        attrs_at(attrs, base)
+            .map_while(|(at, a)| a.ok().map(|a| (at, a)))
+            .find(|(_, a)| a.attr_type() == t)
+    };
+    let at = match part {
+        Part::Attr(t) => first(attrs, base, t)?.0,
+        Part::Nested(p, t) => {
+            let (at, parent) = first(attrs, base, p)?;
+            first(parent.value(), at.saturating_add(NLA_HDRLEN), t)?.0
+        }
+        _ => return None,
+    };
+    u32::try_from(at).ok()
 }
 
 impl From<StackError> for Failure {

@@ -413,10 +413,10 @@ mod tests {
             Err(Error::new(Part::Body, ErrorKind::BadPrefix))
         );
         let mut b = NEWADDR;
-        b[16] = AF_INET6; // family says IPv6, addresses are 4 bytes
+        b[16] = AF_INET6; // family says IPv6, addresses are 4 bytes: too short
         assert_eq!(
             AddrRepr::parse_payload(&b[16..]),
-            Err(Error::new(Part::Attr(IFA_LOCAL), ErrorKind::BadFamily))
+            Err(Error::new(Part::Attr(IFA_LOCAL), ErrorKind::TooShort))
         );
         let mut b = NEWADDR;
         b[16] = AF_UNSPEC; // no family, yet addresses
@@ -465,7 +465,7 @@ mod tests {
         let r: Vec<_> = m.attrs().collect();
         assert_eq!(
             r[0],
-            Err(Error::new(Part::Attr(IFA_LOCAL), ErrorKind::BadFamily))
+            Err(Error::new(Part::Attr(IFA_LOCAL), ErrorKind::TooShort))
         );
         assert!(matches!(r[1], Ok(AddrAttr::Address(a)) if a == ten()));
     }

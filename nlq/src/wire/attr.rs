@@ -89,7 +89,22 @@ impl<'a> Attr<'a> {
     fn fixed<const N: usize>(&self) -> Result<[u8; N]> {
         match <[u8; N]>::try_from(self.value) {
             Ok(a) => Ok(a),
+            Err(_) if self.value.len() < N => Err(self.error(ErrorKind::TooShort)),
             Err(_) => Err(self.error(ErrorKind::BadValue)),
+        }
+    }
+
+    /// The error of an address that does not fit `family`: too short for
+    /// it ([`ErrorKind::TooShort`]), else of another family.
+    #[inline]
+    fn address_error(&self, family: u8) -> Error {
+        let needs = match family {
+            AF_INET6 => 16,
+            _ => 4,
+        };
+        match self.value.len() < needs {
+            true => self.error(ErrorKind::TooShort),
+            false => self.error(ErrorKind::BadFamily),
         }
     }
 
@@ -139,7 +154,7 @@ impl<'a> Attr<'a> {
     pub fn ip(&self, family: u8) -> Result<IpAddr> {
         match ip_from(self.value, family) {
             Some(ip) => Ok(ip),
-            None => Err(self.error(ErrorKind::BadFamily)),
+            None => Err(self.address_error(family)),
         }
     }
 
@@ -149,7 +164,7 @@ impl<'a> Attr<'a> {
     pub fn ip_bytes(&self, family: u8) -> Result<IpBytes<'a>> {
         match IpBytes::new(self.value, family) {
             Some(ip) => Ok(ip),
-            None => Err(self.error(ErrorKind::BadFamily)),
+            None => Err(self.address_error(family)),
         }
     }
 
@@ -451,9 +466,24 @@ mod tests {
     fn wrong_sizes_degrade_one_value() {
         let a = Attrs::new(&TWO_ATTRS).next().unwrap().unwrap();
         assert_eq!(a.u16(), Err(Error::new(Part::Attr(4), ErrorKind::BadValue)));
-        assert_eq!(a.u64().unwrap_err().kind, ErrorKind::BadValue);
-        assert_eq!(a.ip(AF_INET6).unwrap_err().kind, ErrorKind::BadFamily);
+        // Shorter than the type: what the kernel's policy refuses with
+        // ERANGE; longer: malformed, or of another family.
+        assert_eq!(a.u64().unwrap_err().kind, ErrorKind::TooShort);
+        assert_eq!(a.ip(AF_INET6).unwrap_err().kind, ErrorKind::TooShort);
         assert_eq!(a.ip(AF_INET), Ok(IpAddr::V4(Ipv4Addr::new(0xdc, 5, 0, 0))));
+        let long = Attr::new(1, &[0; 16]);
+        assert_eq!(long.ip(AF_INET).unwrap_err().kind, ErrorKind::BadFamily);
+        assert_eq!(
+            long.ip_bytes(AF_INET).unwrap_err().kind,
+            ErrorKind::BadFamily
+        );
+        assert_eq!(long.u32().unwrap_err().kind, ErrorKind::BadValue);
+        let short = Attr::new(1, &[0; 3]);
+        assert_eq!(
+            short.ip_bytes(AF_INET).unwrap_err().kind,
+            ErrorKind::TooShort
+        );
+        assert_eq!(short.u32().unwrap_err().kind, ErrorKind::TooShort);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum ErrorKind {
     BadLength,
     /// A value of the wrong size, or not valid UTF-8, or otherwise malformed.
     BadValue,
+    /// A value shorter than its type needs (an address or an integer cut
+    /// short): the kernel's policy refuses it with `ERANGE`.
+    TooShort,
     /// An address family this part does not accept, or an address whose
     /// length does not match the message's family.
     BadFamily,
@@ -90,6 +93,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Truncated => "truncated",
             ErrorKind::BadLength => "bad length field",
             ErrorKind::BadValue => "malformed value",
+            ErrorKind::TooShort => "value too short for its type",
             ErrorKind::BadFamily => "wrong address family",
             ErrorKind::BadPrefix => "prefix length too long for the family",
             ErrorKind::TooLong => "value too long for the owned repr",

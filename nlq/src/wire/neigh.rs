@@ -261,7 +261,7 @@ mod tests {
         b[16] = AF_INET6;
         assert_eq!(
             NeighRepr::parse_payload(&b[16..]),
-            Err(Error::new(Part::Attr(NDA_DST), ErrorKind::BadFamily))
+            Err(Error::new(Part::Attr(NDA_DST), ErrorKind::TooShort))
         );
         assert_eq!(
             NeighRepr::parse_payload(&NEWNEIGH[16..27]),

@@ -297,6 +297,8 @@ impl<'a> AttrDecode<'a> for RouteAttr<'a> {
             RTA_PRIORITY => RouteAttr::Priority(a.u32()?),
             RTA_PREFSRC if ip_family => RouteAttr::PrefSrc(a.ip_bytes(family)?),
             RTA_METRICS => RouteAttr::Metrics(TypedAttrs::new(a.nested(), family)),
+            // Its policy's length: one `rtnexthop` at least.
+            RTA_MULTIPATH if a.value().len() < RTNH_LEN => return Err(a.error(ErrorKind::TooShort)),
             RTA_MULTIPATH => RouteAttr::Multipath(NextHops::new(a.value(), family)),
             RTA_TABLE => RouteAttr::Table(a.u32()?),
             RTA_MARK => RouteAttr::Mark(a.u32()?),
@@ -830,7 +832,7 @@ mod tests {
         b[16] = AF_INET6;
         assert_eq!(
             RouteRepr::parse_payload(&b[16..]).unwrap_err(),
-            Error::new(Part::Attr(RTA_DST), ErrorKind::BadFamily)
+            Error::new(Part::Attr(RTA_DST), ErrorKind::TooShort)
         );
         // An MPLS route keeps its label as a raw attribute.
         let mut b = NEWROUTE;

@@ -518,7 +518,7 @@ mod tests {
         b[16] = AF_INET6;
         assert_eq!(
             RuleRepr::parse_payload(&b[16..]),
-            Err(Error::new(Part::Attr(FRA_SRC), ErrorKind::BadFamily))
+            Err(Error::new(Part::Attr(FRA_SRC), ErrorKind::TooShort))
         );
         let mut b = NEWRULE;
         b[18] = 33;

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use nlq::errno::*;
 use nlq::server::SockOpt;
 use nlq::wire::consts::*;
-use nlq::wire::{AddrRepr, FamilyHeader, HwAddr, LinkRepr, NlMsgHeader, RouteRepr};
+use nlq::wire::{AddrRepr, FamilyHeader, HwAddr, LinkRepr, NlMsgHeader, RouteRepr, Writer};
 
 use crate::harness::{
     addr_body, addr_ip, describe_all, errno_name, expect_answer, fail, family_of, link_by_index,
@@ -97,6 +97,12 @@ specs! {
         "Address requests without an address, on a missing link or with an over-long prefix (/33, /129), added and deleted: the kernel's errno and extended-ACK text, in its order of checks";
     "addresses", addr_missing_link,
         "An address on a link that does not exist: ENODEV";
+    "routes", ipv4_route_refusals,
+        "IPv4 routes the kernel refuses (over-long prefix, attributes cut short, unreachable or missing next hop, host scope with a gateway, host bits, bad type, deleting what is not there): its errno, extended-ACK text and attribute offset";
+    "routes", ipv6_route_refusals,
+        "IPv6 routes the kernel refuses (over-long prefix, a gateway cut short, unreachable gateway, link-local gateway without a device, missing device, deleting what is not there): its errno, extended-ACK text and attribute offset";
+    "links", link_name_too_long,
+        "A link name longer than IFNAMSIZ allows: ERANGE, naming IFLA_IFNAME by its offset";
     "addresses", addr_dump_family,
         "An address dump of one family lists only that family; AF_UNSPEC lists both";
     "routes", ipv4_route_add,
@@ -920,9 +926,47 @@ fn addr_bad_prefix<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
 struct RefusalCase {
     what: String,
     kind: u16,
-    body: AddrRepr,
+    /// The family header and attributes, as sent.
+    body: Vec<u8>,
     errno: i32,
     text: Option<&'static str>,
+    /// `NLMSGERR_ATTR_OFFS`: where in the request the offending attribute
+    /// starts.
+    offset: Option<u32>,
+}
+
+/// The bytes `emit` writes.
+fn bytes_of(emit: impl Fn(&mut Writer<Vec<u8>>) -> nlq::wire::Result<()>) -> Vec<u8> {
+    let mut w = Writer::new(Vec::new());
+    // A request of a few attributes: a `Vec` has room.
+    let _ = emit(&mut w);
+    w.into_inner()
+}
+
+/// Sends each case on `conn` (with `NETLINK_EXT_ACK` on) and wants the
+/// kernel's errno, extended-ACK text and attribute offset exactly.
+fn expect_refusals<E: Endpoint>(
+    cx: &mut Ctx<'_, E>,
+    conn: Conn,
+    cases: &[RefusalCase],
+) -> Step<()> {
+    for c in cases {
+        let flags = match c.kind {
+            RTM_NEWADDR | RTM_NEWROUTE => NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            _ => NLM_F_ACK,
+        };
+        let (seq, msgs) = cx.exchange_on(conn, c.kind, flags, &|w| w.put(&c.body))?;
+        expect_answer(&c.what, c.errno, seq, &msgs)?;
+        let ack = msgs.first().and_then(|m| m.error()).map(|e| e.ext_ack());
+        let (text, offset) = (ack.and_then(|a| a.msg), ack.and_then(|a| a.offset));
+        if text != c.text || offset != c.offset {
+            return Err(fail(format!(
+                "{}: extended ACK {text:?} at {offset:?}, the kernel's {:?} at {:?}",
+                c.what, c.text, c.offset
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The kernel's answers to address requests it refuses. An IPv4 add
@@ -941,9 +985,10 @@ fn refusal_cases(ip: IpAddr, link: u32, missing: u32) -> Vec<RefusalCase> {
         RefusalCase {
             what: format!("{what} ({ip}/{})", body.header.prefix_len),
             kind,
-            body,
+            body: bytes_of(|w| body.emit(w)),
             errno,
             text,
+            offset: None,
         }
     };
     if ip.is_ipv4() {
@@ -1085,26 +1130,247 @@ fn addr_refusals<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     let conn = cx.connect()?;
     cx.set_option(conn, SockOpt::ExtAck(true))?;
     for ip in ips {
-        for c in refusal_cases(ip, link, missing) {
-            let flags = match c.kind {
-                RTM_NEWADDR => NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-                _ => NLM_F_ACK,
-            };
-            let (seq, msgs) = cx.exchange_on(conn, c.kind, flags, &|w| c.body.emit(w))?;
-            expect_answer(&c.what, c.errno, seq, &msgs)?;
-            let text = msgs
-                .first()
-                .and_then(|m| m.error())
-                .and_then(|e| e.ext_ack().msg);
-            if text != c.text {
-                return Err(fail(format!(
-                    "{}: extended-ACK text {text:?}, the kernel's {:?}",
-                    c.what, c.text
-                )));
-            }
-        }
+        expect_refusals(cx, conn, &refusal_cases(ip, link, missing))?;
     }
     Ok(())
+}
+
+/// An `rtmsg` (main table, no flags) and attributes, as bytes.
+fn route_body(family: u8, dst_len: u8, scope: u8, rtype: u8, attrs: &[(u16, &[u8])]) -> Vec<u8> {
+    let table = RT_TABLE_MAIN as u8;
+    bytes_of(|w| {
+        w.put(&[family, dst_len, 0, 0, table, RTPROT_BOOT, scope, rtype])?;
+        w.put(&0u32.to_ne_bytes())?;
+        attrs.iter().try_for_each(|(t, v)| w.attr(*t, v))
+    })
+}
+
+/// The kernel's answers to route requests it refuses (`rtm_to_fib_config`
+/// and `fib_create_info`, `rtm_to_fib6_config` and `ip6_route_info_create`),
+/// with a route of `v6`'s family through the link `link` (up, with an
+/// address in the gateway's subnet); `missing` is a link that does not
+/// exist. An attribute too short for its policy is `ERANGE` naming its
+/// offset: the request's attributes start at 28.
+fn route_refusal_cases(v6: bool, link: u32, missing: u32) -> Vec<RefusalCase> {
+    let oif = link.to_ne_bytes();
+    let gone = missing.to_ne_bytes();
+    let policy = Some("Attribute failed policy validation");
+    let case = |what: &str, kind, body, errno, text, offset| RefusalCase {
+        what: what.to_string(),
+        kind,
+        body,
+        errno,
+        text,
+        offset,
+    };
+    let add = RTM_NEWROUTE;
+    let (u, nowhere) = (RT_SCOPE_UNIVERSE, RT_SCOPE_NOWHERE);
+    if !v6 {
+        let dst: &[u8] = &[10, 85, 0, 0];
+        let body = |len, scope, rtype, rest: &[(u16, &[u8])]| {
+            let mut attrs = vec![(RTA_DST, dst)];
+            attrs.extend_from_slice(rest);
+            route_body(AF_INET, len, scope, rtype, &attrs)
+        };
+        let uni = RTN_UNICAST;
+        vec![
+            case(
+                "10.85.0.0/33 dev LINK",
+                add,
+                body(33, u, uni, &[(RTA_OIF, &oif)]),
+                EINVAL,
+                Some("Invalid prefix length"),
+                None,
+            ),
+            case(
+                "10.85.0.0/16 with a 3-byte RTA_GATEWAY",
+                add,
+                body(16, u, uni, &[(RTA_GATEWAY, &[10, 84, 0])]),
+                ERANGE,
+                policy,
+                Some(36),
+            ),
+            case(
+                "10.85.0.0/16 with an empty RTA_MULTIPATH",
+                add,
+                body(16, u, uni, &[(RTA_MULTIPATH, &[])]),
+                ERANGE,
+                policy,
+                Some(36),
+            ),
+            case(
+                "10.85.0.0/16 via 10.99.0.1 (no route to it)",
+                add,
+                body(16, u, uni, &[(RTA_GATEWAY, &[10, 99, 0, 1])]),
+                ENETUNREACH,
+                Some("Nexthop has invalid gateway"),
+                None,
+            ),
+            case(
+                "10.85.0.0/16 dev MISSING",
+                add,
+                body(16, u, uni, &[(RTA_OIF, &gone)]),
+                ENODEV,
+                None,
+                None,
+            ),
+            case(
+                "10.85.0.0/16 via 10.84.0.254 scope host",
+                add,
+                body(16, RT_SCOPE_HOST, uni, &[(RTA_GATEWAY, &[10, 84, 0, 254])]),
+                EINVAL,
+                Some("Route with host scope can not have a gateway"),
+                None,
+            ),
+            case(
+                "10.85.0.0/8 dev LINK (host bits set)",
+                add,
+                body(8, u, uni, &[(RTA_OIF, &oif)]),
+                EINVAL,
+                Some("Invalid prefix for given prefix length"),
+                None,
+            ),
+            case(
+                "10.85.0.0/16 dev LINK of type 99",
+                add,
+                body(16, u, 99, &[(RTA_OIF, &oif)]),
+                EINVAL,
+                Some("Invalid route type"),
+                None,
+            ),
+            case(
+                "delete 10.86.0.0/16 (not there)",
+                RTM_DELROUTE,
+                route_body(
+                    AF_INET,
+                    16,
+                    nowhere,
+                    RTN_UNSPEC,
+                    &[(RTA_DST, &[10, 86, 0, 0])],
+                ),
+                ESRCH,
+                None,
+                None,
+            ),
+            case(
+                "delete 10.86.0.0/16 from table 77 (not there)",
+                RTM_DELROUTE,
+                route_body(
+                    AF_INET,
+                    16,
+                    nowhere,
+                    RTN_UNSPEC,
+                    &[
+                        (RTA_DST, &[10, 86, 0, 0]),
+                        (RTA_TABLE, &77u32.to_ne_bytes()),
+                    ],
+                ),
+                ESRCH,
+                Some("FIB table does not exist"),
+                None,
+            ),
+        ]
+    } else {
+        let dst = Ipv6Addr::new(0x2001, 0xdb8, 0x85, 0, 0, 0, 0, 0).octets();
+        let body = |len, rest: &[(u16, &[u8])]| {
+            let mut attrs = vec![(RTA_DST, &dst[..])];
+            attrs.extend_from_slice(rest);
+            route_body(AF_INET6, len, u, RTN_UNICAST, &attrs)
+        };
+        let unreachable = Ipv6Addr::new(0x2001, 0xdb8, 0x99, 0, 0, 0, 0, 1).octets();
+        let link_local = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1).octets();
+        let other = Ipv6Addr::new(0x2001, 0xdb8, 0x86, 0, 0, 0, 0, 0).octets();
+        vec![
+            case(
+                "2001:db8:85::/129 dev LINK",
+                add,
+                body(129, &[(RTA_OIF, &oif)]),
+                EINVAL,
+                None,
+                None,
+            ),
+            case(
+                "2001:db8:85::/48 with a 4-byte RTA_GATEWAY",
+                add,
+                body(48, &[(RTA_GATEWAY, &[10, 84, 0, 254])]),
+                ERANGE,
+                policy,
+                Some(48),
+            ),
+            case(
+                "2001:db8:85::/48 via 2001:db8:99::1 (no route to it)",
+                add,
+                body(48, &[(RTA_GATEWAY, &unreachable)]),
+                EHOSTUNREACH,
+                None,
+                None,
+            ),
+            case(
+                "2001:db8:85::/48 via fe80::1 without a device",
+                add,
+                body(48, &[(RTA_GATEWAY, &link_local)]),
+                EINVAL,
+                Some("Egress device not specified"),
+                None,
+            ),
+            case(
+                "2001:db8:85::/48 dev MISSING",
+                add,
+                body(48, &[(RTA_OIF, &gone)]),
+                ENODEV,
+                None,
+                None,
+            ),
+            case(
+                "delete 2001:db8:86::/48 (not there)",
+                RTM_DELROUTE,
+                route_body(AF_INET6, 48, u, RTN_UNSPEC, &[(RTA_DST, &other)]),
+                ESRCH,
+                None,
+                None,
+            ),
+        ]
+    }
+}
+
+fn route_refusals<E: Endpoint>(cx: &mut Ctx<'_, E>, v6: bool) -> Step<()> {
+    route_prep(cx, v6)?;
+    let link = cx.link()?.index;
+    let missing = cx.missing_index()?;
+    let conn = cx.connect()?;
+    cx.set_option(conn, SockOpt::ExtAck(true))?;
+    expect_refusals(cx, conn, &route_refusal_cases(v6, link, missing))
+}
+
+fn ipv4_route_refusals<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+    route_refusals(cx, false)
+}
+
+fn ipv6_route_refusals<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+    route_refusals(cx, true)
+}
+
+/// A link name longer than `IFNAMSIZ` allows: `ERANGE`, naming
+/// `IFLA_IFNAME` (the first attribute, at 32).
+fn link_name_too_long<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+    let link = cx.link()?.index;
+    let conn = cx.connect()?;
+    cx.set_option(conn, SockOpt::ExtAck(true))?;
+    let body = bytes_of(|w| {
+        w.put(&[AF_UNSPEC, 0, 0, 0])?;
+        w.put(&link.to_ne_bytes())?;
+        w.put(&[0; 8])?;
+        w.attr(IFLA_IFNAME, b"aaaaaaaaaaaaaaaaaaaa\0")
+    });
+    let case = RefusalCase {
+        what: "ip link set LINK name (20 characters)".to_string(),
+        kind: RTM_NEWLINK,
+        body,
+        errno: ERANGE,
+        text: Some("Attribute failed policy validation"),
+        offset: Some(32),
+    };
+    expect_refusals(cx, conn, &[case])
 }
 
 fn addr_missing_link<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
