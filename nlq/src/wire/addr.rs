@@ -109,7 +109,11 @@ pub(crate) fn read_words(a: &Attr<'_>) -> Result<[u32; 4]> {
     let Ok(&[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]) =
         <&[u8; 16]>::try_from(a.value())
     else {
-        return Err(a.error(ErrorKind::BadValue));
+        let kind = match a.value().len() < 16 {
+            true => ErrorKind::TooShort,
+            false => ErrorKind::BadValue,
+        };
+        return Err(a.error(kind));
     };
     Ok([
         ne32(a0, a1, a2, a3),

@@ -101,8 +101,8 @@ specs! {
         "IPv4 routes the kernel refuses (over-long prefix, attributes cut short, unreachable or missing next hop, host scope with a gateway, host bits, bad type, deleting what is not there): its errno, extended-ACK text and attribute offset";
     "routes", ipv6_route_refusals,
         "IPv6 routes the kernel refuses (over-long prefix, a gateway cut short, unreachable gateway, link-local gateway without a device, missing device, deleting what is not there): its errno, extended-ACK text and attribute offset";
-    "links", link_name_too_long,
-        "A link name longer than IFNAMSIZ allows: ERANGE, naming IFLA_IFNAME by its offset";
+    "protocol", attr_policy,
+        "Attributes their policy refuses (a link name or an address label too long, an MTU, a queue length, an address or a cache-info cut short): ERANGE, naming the attribute by its offset";
     "addresses", addr_dump_family,
         "An address dump of one family lists only that family; AF_UNSPEC lists both";
     "routes", ipv4_route_add,
@@ -1350,27 +1350,85 @@ fn ipv6_route_refusals<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     route_refusals(cx, true)
 }
 
-/// A link name longer than `IFNAMSIZ` allows: `ERANGE`, naming
-/// `IFLA_IFNAME` (the first attribute, at 32).
-fn link_name_too_long<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+/// Attributes their policy refuses (`validate_nla`): a value shorter than
+/// its type, a string longer than its room. `ERANGE`, naming the
+/// attribute by its offset: a link's attributes start at 32, an
+/// address's at 24.
+fn attr_policy<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
     let link = cx.link()?.index;
     let conn = cx.connect()?;
     cx.set_option(conn, SockOpt::ExtAck(true))?;
-    let body = bytes_of(|w| {
-        w.put(&[AF_UNSPEC, 0, 0, 0])?;
-        w.put(&link.to_ne_bytes())?;
-        w.put(&[0; 8])?;
-        w.attr(IFLA_IFNAME, b"aaaaaaaaaaaaaaaaaaaa\0")
-    });
-    let case = RefusalCase {
-        what: "ip link set LINK name (20 characters)".to_string(),
-        kind: RTM_NEWLINK,
+    let link_body = |t: u16, v: &[u8]| {
+        bytes_of(|w| {
+            w.put(&[AF_UNSPEC, 0, 0, 0])?;
+            w.put(&link.to_ne_bytes())?;
+            w.put(&[0; 8])?;
+            w.attr(t, v)
+        })
+    };
+    let ip = [10, 87, 0, 1];
+    let addr_body = |attrs: &[(u16, &[u8])]| {
+        bytes_of(|w| {
+            w.put(&[AF_INET, 24, 0, 0])?;
+            w.put(&link.to_ne_bytes())?;
+            attrs.iter().try_for_each(|(t, v)| w.attr(*t, v))
+        })
+    };
+    let case = |what: &str, kind, body, offset| RefusalCase {
+        what: what.to_string(),
+        kind,
         body,
         errno: ERANGE,
         text: Some("Attribute failed policy validation"),
-        offset: Some(32),
+        offset: Some(offset),
     };
-    expect_refusals(cx, conn, &[case])
+    let cases = [
+        case(
+            "ip link set LINK name (20 characters)",
+            RTM_NEWLINK,
+            link_body(IFLA_IFNAME, b"aaaaaaaaaaaaaaaaaaaa\0"),
+            32,
+        ),
+        case(
+            "ip link set LINK with a 3-byte IFLA_MTU",
+            RTM_NEWLINK,
+            link_body(IFLA_MTU, &[0, 5, 0]),
+            32,
+        ),
+        case(
+            "ip link set LINK with a 2-byte IFLA_TXQLEN",
+            RTM_NEWLINK,
+            link_body(IFLA_TXQLEN, &[1, 0]),
+            32,
+        ),
+        case(
+            "ip addr add with a 3-byte IFA_LOCAL",
+            RTM_NEWADDR,
+            addr_body(&[(IFA_LOCAL, &[10, 87, 0])]),
+            24,
+        ),
+        case(
+            "ip addr add with a 24-character label",
+            RTM_NEWADDR,
+            addr_body(&[
+                (IFA_LOCAL, &ip),
+                (IFA_ADDRESS, &ip),
+                (IFA_LABEL, b"xxxxxxxxxxxxxxxxxxxxxxxx\0"),
+            ]),
+            40,
+        ),
+        case(
+            "ip addr add with an 8-byte IFA_CACHEINFO",
+            RTM_NEWADDR,
+            addr_body(&[
+                (IFA_LOCAL, &ip),
+                (IFA_ADDRESS, &ip),
+                (IFA_CACHEINFO, &[0; 8]),
+            ]),
+            40,
+        ),
+    ];
+    expect_refusals(cx, conn, &cases)
 }
 
 fn addr_missing_link<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
