@@ -101,6 +101,8 @@ specs! {
         "IPv4 routes the kernel refuses (over-long prefix, attributes cut short, unreachable or missing next hop, host scope with a gateway, host bits, bad type, deleting what is not there): its errno, extended-ACK text and attribute offset";
     "routes", ipv6_route_refusals,
         "IPv6 routes the kernel refuses (over-long prefix, a gateway cut short, unreachable gateway, link-local gateway without a device, missing device, deleting what is not there): its errno, extended-ACK text and attribute offset";
+    "routes", change_flags,
+        "A route or address change answered by its flags (change or replace of what is not there: ENOENT; NLM_F_CREATE or NLM_F_APPEND of what is there: EEXIST), ip route get that fails, a delete naming another device: the kernel's errno, text and offset";
     "protocol", attr_policy,
         "Attributes their policy refuses (a link name or an address label too long, an MTU, a queue length, an address or a cache-info cut short): ERANGE, naming the attribute by its offset";
     "addresses", addr_dump_family,
@@ -933,6 +935,9 @@ struct RefusalCase {
     /// `NLMSGERR_ATTR_OFFS`: where in the request the offending attribute
     /// starts.
     offset: Option<u32>,
+    /// The request's flags besides `NLM_F_ACK`; `None`: `NLM_F_CREATE |
+    /// NLM_F_EXCL` for a `NEW`, none otherwise.
+    flags: Option<u16>,
 }
 
 /// The bytes `emit` writes.
@@ -951,10 +956,11 @@ fn expect_refusals<E: Endpoint>(
     cases: &[RefusalCase],
 ) -> Step<()> {
     for c in cases {
-        let flags = match c.kind {
-            RTM_NEWADDR | RTM_NEWROUTE => NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            _ => NLM_F_ACK,
-        };
+        let flags = NLM_F_ACK
+            | c.flags.unwrap_or(match c.kind {
+                RTM_NEWADDR | RTM_NEWROUTE => NLM_F_CREATE | NLM_F_EXCL,
+                _ => 0,
+            });
         let (seq, msgs) = cx.exchange_on(conn, c.kind, flags, &|w| w.put(&c.body))?;
         expect_answer(&c.what, c.errno, seq, &msgs)?;
         let ack = msgs.first().and_then(|m| m.error()).map(|e| e.ext_ack());
@@ -989,6 +995,7 @@ fn refusal_cases(ip: IpAddr, link: u32, missing: u32) -> Vec<RefusalCase> {
             errno,
             text,
             offset: None,
+            flags: None,
         }
     };
     if ip.is_ipv4() {
@@ -1162,6 +1169,7 @@ fn route_refusal_cases(v6: bool, link: u32, missing: u32) -> Vec<RefusalCase> {
         errno,
         text,
         offset,
+        flags: None,
     };
     let add = RTM_NEWROUTE;
     let (u, nowhere) = (RT_SCOPE_UNIVERSE, RT_SCOPE_NOWHERE);
@@ -1381,6 +1389,7 @@ fn attr_policy<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
         errno: ERANGE,
         text: Some("Attribute failed policy validation"),
         offset: Some(offset),
+        flags: None,
     };
     let cases = [
         case(
@@ -1426,6 +1435,138 @@ fn attr_policy<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
                 (IFA_CACHEINFO, &[0; 8]),
             ]),
             40,
+        ),
+    ];
+    expect_refusals(cx, conn, &cases)
+}
+
+/// What the kernel answers a route or address change by its flags, and
+/// `ip route get` when it fails (the IPv4 rules of `fib_table_insert`,
+/// `__inet_insert_ifa` and `inet_rtm_getroute`).
+fn change_flags<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+    route_prep(cx, false)?;
+    let link = cx.link()?.index;
+    let conn = cx.connect()?;
+    cx.set_option(conn, SockOpt::ExtAck(true))?;
+    let lo = 1u32.to_ne_bytes();
+    let (uni, u) = (RTN_UNICAST, RT_SCOPE_UNIVERSE);
+    let gw = [10, 84, 0, 254];
+    let missing: &[(u16, &[u8])] = &[(RTA_DST, &[10, 88, 0, 0]), (RTA_GATEWAY, &gw)];
+    let made: &[(u16, &[u8])] = &[(RTA_DST, &[10, 88, 1, 0]), (RTA_GATEWAY, &gw)];
+    let wrong: &[(u16, &[u8])] = &[
+        (RTA_DST, &[10, 88, 1, 0]),
+        (RTA_GATEWAY, &gw),
+        (RTA_OIF, &lo),
+    ];
+    let get = |dst: &[u8]| route_body(AF_INET, 32, u, RTN_UNSPEC, &[(RTA_DST, dst)]);
+    let ip = [10, 84, 0, 1];
+    let again = bytes_of(|w| {
+        w.put(&[AF_INET, 24, 0, 0])?;
+        w.put(&link.to_ne_bytes())?;
+        w.attr(IFA_LOCAL, &ip)?;
+        w.attr(IFA_ADDRESS, &ip)
+    });
+    let case =
+        |what: &str, kind, flags, body, errno, text: Option<&'static str>, offset| RefusalCase {
+            what: what.to_string(),
+            kind,
+            body,
+            errno,
+            text,
+            offset,
+            flags: Some(flags),
+        };
+    let add = RTM_NEWROUTE;
+    let cases = [
+        case(
+            "change 10.88.0.0/24 (not there, no NLM_F_CREATE)",
+            add,
+            0,
+            route_body(AF_INET, 24, u, uni, missing),
+            ENOENT,
+            None,
+            None,
+        ),
+        case(
+            "replace 10.88.0.0/24 (not there, no NLM_F_CREATE)",
+            add,
+            NLM_F_REPLACE,
+            route_body(AF_INET, 24, u, uni, missing),
+            ENOENT,
+            None,
+            None,
+        ),
+        case(
+            "add 10.88.1.0/24 via 10.84.0.254",
+            add,
+            NLM_F_CREATE | NLM_F_EXCL,
+            route_body(AF_INET, 24, u, uni, made),
+            0,
+            None,
+            None,
+        ),
+        case(
+            "add 10.88.1.0/24 via 10.84.0.254 again, NLM_F_CREATE alone",
+            add,
+            NLM_F_CREATE,
+            route_body(AF_INET, 24, u, uni, made),
+            EEXIST,
+            None,
+            None,
+        ),
+        case(
+            "append 10.88.1.0/24 via 10.84.0.254, the same route",
+            add,
+            NLM_F_CREATE | NLM_F_APPEND,
+            route_body(AF_INET, 24, u, uni, made),
+            EEXIST,
+            None,
+            None,
+        ),
+        case(
+            "add 10.84.0.1/24 again, NLM_F_CREATE alone",
+            RTM_NEWADDR,
+            NLM_F_CREATE,
+            again,
+            EEXIST,
+            Some("ipv4: Address already assigned"),
+            None,
+        ),
+        case(
+            "ip route get 192.0.2.1 (no route)",
+            RTM_GETROUTE,
+            0,
+            get(&[192, 0, 2, 1]),
+            ENETUNREACH,
+            None,
+            None,
+        ),
+        case(
+            "ip route get with a 3-byte RTA_DST",
+            RTM_GETROUTE,
+            0,
+            get(&[10, 88, 1]),
+            ERANGE,
+            Some("Attribute failed policy validation"),
+            Some(28),
+        ),
+        case(
+            "delete 10.88.1.0/24 via 10.84.0.254 dev lo (another device)",
+            RTM_DELROUTE,
+            0,
+            route_body(AF_INET, 24, RT_SCOPE_NOWHERE, RTN_UNSPEC, wrong),
+            ESRCH,
+            None,
+            None,
+        ),
+        case(
+            "delete 10.88.1.0/24 via 10.84.0.254",
+            RTM_DELROUTE,
+            0,
+            route_body(AF_INET, 24, RT_SCOPE_NOWHERE, RTN_UNSPEC, made),
+            0,
+            None,
+            None,
         ),
     ];
     expect_refusals(cx, conn, &cases)
