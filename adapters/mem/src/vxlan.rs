@@ -281,7 +281,18 @@ impl<D: DataPlane> MemStack<D> {
     /// (`vxlan_config_apply`), then a link like any other.
     pub(crate) fn vxlan_add(&mut self, new: &NewLink<'_>, events: Events<'_>) -> StackResult<u32> {
         let data = new.info.and_then(|i| i.data);
-        let conf = Vxlan::parse(data.as_ref().map_or(&[][..], |d| d.as_slice()))?;
+        let data = data.as_ref().map_or(&[][..], |d| d.as_slice());
+        // `vxlan_nl2conf`: a new tunnel names its VNI.
+        if !Attrs::new(data)
+            .flatten()
+            .any(|a| a.attr_type() == IFLA_VXLAN_ID)
+        {
+            return Err(StackError::with_message(
+                EINVAL,
+                "Required attributes not provided to perform the operation",
+            ));
+        }
+        let conf = Vxlan::parse(data)?;
         if conf.collect_metadata {
             return Err(StackError::with_message(
                 EOPNOTSUPP,
@@ -487,5 +498,13 @@ mod tests {
         );
         // An attribute this stack does not model.
         assert_eq!(Vxlan::parse(&[4, 0, 23, 0]).unwrap_err().errno, EOPNOTSUPP);
+        // A new tunnel without its VNI.
+        let mut s = MemStack::new();
+        let e = add(&mut s, "vx0", &data(&[(IFLA_VXLAN_TTL, &[64])])).unwrap_err();
+        assert_eq!(e.errno, EINVAL);
+        assert_eq!(
+            e.message,
+            Some("Required attributes not provided to perform the operation")
+        );
     }
 }
