@@ -272,7 +272,13 @@ impl<S: Stack> Server<S> {
     fn new_link(&mut self, id: ConnId, msg: &NlMsg<'_>) -> Checked<()> {
         let req = link_repr(msg)?;
         let flags = CreateFlags(msg.flags());
-        super::link_kind::validate(&req)?;
+        super::link_kind::validate(&req).map_err(|r| {
+            let path = r.data_attr.map(|t| [IFLA_LINKINFO, IFLA_INFO_DATA, t]);
+            Failure {
+                offset: path.and_then(|p| request::attr_path_offset::<IfInfoMsg>(msg, &p)),
+                ..Failure::from(r.error)
+            }
+        })?;
         match self.named_link(&req)? {
             Some(cur) => {
                 if flags.excl() {

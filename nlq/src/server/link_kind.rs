@@ -43,33 +43,81 @@ pub fn veth_peer(info: Option<&LinkInfoRepr>) -> Result<Option<LinkRepr>, StackE
         .transpose()
 }
 
+/// A kind's refusal of a request: the error, and the attribute of the
+/// kind's `IFLA_INFO_DATA` it is about (its type), when the kernel names
+/// one by its offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindRefusal {
+    /// The errno and text.
+    pub error: StackError,
+    /// The `IFLA_INFO_DATA` attribute the kernel's extended ACK points at.
+    pub data_attr: Option<u16>,
+}
+
+impl From<StackError> for KindRefusal {
+    fn from(error: StackError) -> Self {
+        KindRefusal {
+            error,
+            data_attr: None,
+        }
+    }
+}
+
 /// `IFLA_VXLAN_ID`, `IFLA_VXLAN_PORT_RANGE`.
 const IFLA_VXLAN_ID: u16 = 1;
 const IFLA_VXLAN_PORT_RANGE: u16 = 10;
 
-/// `vxlan_validate`: an Ethernet address, an MTU from 68 to 65,535, a
-/// VNI below 2^24, a source port range that is not upside down.
-pub fn vxlan_validate(req: &LinkRepr) -> Result<(), StackError> {
+/// The least length `vxlan_policy` takes for an `IFLA_VXLAN_*` value:
+/// the addresses' (4, 16), the port range's (4), an integer's width.
+fn vxlan_min_len(attr: u16) -> usize {
+    match attr {
+        // ID, GROUP, LINK, LOCAL, AGEING, LIMIT, PORT_RANGE, LABEL,
+        // LABEL_POLICY.
+        1..=4 | 8..=10 | 26 | 32 => 4,
+        // GROUP6, LOCAL6.
+        16 | 17 => 16,
+        // PORT.
+        15 => 2,
+        // TTL, TOS, LEARNING, PROXY, RSC, L2MISS, L3MISS, the checksum
+        // flags, COLLECT_METADATA, DF, VNIFILTER, LOCALBYPASS.
+        5..=7 | 11..=14 | 18..=22 | 25 | 29..=31 => 1,
+        _ => 0,
+    }
+}
+
+/// `vxlan_validate`, after `vxlan_policy`: no value shorter than its
+/// type (`ERANGE`, naming it); an Ethernet address, an MTU from 68 to
+/// 65,535, a VNI below 2^24 (naming it), a source port range that is not
+/// upside down.
+pub fn vxlan_validate(req: &LinkRepr) -> Result<(), KindRefusal> {
+    let data = req.info.as_ref().and_then(|i| i.data.as_ref());
+    for a in data.into_iter().flat_map(|d| Attrs::new(d).flatten()) {
+        if a.value().len() < vxlan_min_len(a.attr_type()) {
+            return Err(KindRefusal {
+                error: StackError::with_message(ERANGE, "Attribute failed policy validation"),
+                data_attr: Some(a.attr_type()),
+            });
+        }
+    }
     if let Some(mac) = &req.address {
         if mac.len() != 6 {
             return Err(StackError::with_message(
                 EINVAL,
                 "Provided link layer address is not Ethernet",
-            ));
+            )
+            .into());
         }
         let multicast = mac.first().is_some_and(|b| b & 1 != 0);
         if multicast || mac.iter().all(|b| *b == 0) {
             return Err(StackError::with_message(
                 EADDRNOTAVAIL,
                 "Provided Ethernet address is not unicast",
-            ));
+            )
+            .into());
         }
     }
     if req.mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
-        return Err(StackError::with_message(
-            EINVAL,
-            "MTU must be between 68 and 65535",
-        ));
+        return Err(StackError::with_message(EINVAL, "MTU must be between 68 and 65535").into());
     }
     let Some(data) = req.info.as_ref().and_then(|i| i.data.as_ref()) else {
         return Ok(());
@@ -78,10 +126,10 @@ pub fn vxlan_validate(req: &LinkRepr) -> Result<(), StackError> {
         let v = a.value();
         match a.attr_type() {
             IFLA_VXLAN_ID if a.u32().is_ok_and(|id| id >= 1 << 24) => {
-                return Err(StackError::with_message(
-                    ERANGE,
-                    "VXLAN ID must be lower than 16777216",
-                ));
+                return Err(KindRefusal {
+                    error: StackError::with_message(ERANGE, "VXLAN ID must be lower than 16777216"),
+                    data_attr: Some(IFLA_VXLAN_ID),
+                });
             }
             IFLA_VXLAN_PORT_RANGE => {
                 let port = |i: usize| {
@@ -91,10 +139,9 @@ pub fn vxlan_validate(req: &LinkRepr) -> Result<(), StackError> {
                 };
                 if let (Some(low), Some(high)) = (port(0), port(2)) {
                     if high < low {
-                        return Err(StackError::with_message(
-                            EINVAL,
-                            "Invalid source port range",
-                        ));
+                        return Err(
+                            StackError::with_message(EINVAL, "Invalid source port range").into(),
+                        );
                     }
                 }
             }
@@ -157,7 +204,7 @@ pub fn macvlan_validate(req: &LinkRepr) -> Result<(), StackError> {
 
 /// The kind's checks of a `RTM_NEWLINK` request (the link's attributes,
 /// then a peer's), for the kinds that have them.
-pub fn validate(req: &LinkRepr) -> Result<(), StackError> {
+pub fn validate(req: &LinkRepr) -> Result<(), KindRefusal> {
     let kind = req.info.as_ref().and_then(|i| i.kind.as_ref());
     match kind.map(|k| k.as_str()) {
         Some("veth") => {
@@ -168,7 +215,7 @@ pub fn validate(req: &LinkRepr) -> Result<(), StackError> {
             Ok(())
         }
         Some("vxlan") => vxlan_validate(req),
-        Some("macvlan") => macvlan_validate(req),
+        Some("macvlan") => Ok(macvlan_validate(req)?),
         _ => Ok(()),
     }
 }
@@ -204,13 +251,22 @@ mod tests {
             }),
             ..LinkRepr::default()
         };
-        let text = |r: Result<(), StackError>| r.unwrap_err().message;
-        // IFLA_VXLAN_ID 1 << 24.
+        let text = |r: Result<(), KindRefusal>| r.unwrap_err().error.message;
+        // IFLA_VXLAN_ID 1 << 24, named.
         let id = [8, 0, 1, 0, 0, 0, 0, 1];
         assert_eq!(
             text(validate(&req(&id, None))),
             Some("VXLAN ID must be lower than 16777216")
         );
+        assert_eq!(validate(&req(&id, None)).unwrap_err().data_attr, Some(1));
+        // IFLA_VXLAN_ID of two bytes, IFLA_VXLAN_GROUP6 of four: ERANGE,
+        // named, before any other check.
+        for short in [&[6, 0, 1, 0, 1, 0, 0, 0][..], &[8, 0, 16, 0, 10, 0, 0, 1]] {
+            let r = validate(&req(short, Some(65536))).unwrap_err();
+            assert_eq!(r.error.errno, ERANGE);
+            assert_eq!(r.error.message, Some("Attribute failed policy validation"));
+            assert_eq!(r.data_attr, short.get(2).map(|t| u16::from(*t)));
+        }
         // IFLA_VXLAN_PORT_RANGE 2000-1000.
         let range = [8, 0, 10, 0, 0x07, 0xd0, 0x03, 0xe8];
         assert_eq!(

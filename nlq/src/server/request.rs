@@ -70,23 +70,30 @@ impl Failure {
 /// attribute `part` names: a top-level one, or one nested in the first
 /// of its parent's type.
 fn attr_offset<H: FamilyHeader>(msg: &NlMsg<'_>, part: Part) -> Option<u32> {
+    match part {
+        Part::Attr(t) => attr_path_offset::<H>(msg, &[t]),
+        Part::Nested(p, t) => attr_path_offset::<H>(msg, &[p, t]),
+        _ => None,
+    }
+}
+
+/// The offset in `msg` (a request with family header `H`) of the
+/// attribute at `path`: the first of the path's first type at the top,
+/// then the first of the next type inside it, and so on.
+pub(crate) fn attr_path_offset<H: FamilyHeader>(msg: &NlMsg<'_>, path: &[u16]) -> Option<u32> {
     let header = H::LEN.next_multiple_of(4);
-    let attrs = msg.payload().get(header..)?;
-    let base = NLMSG_HDRLEN.saturating_add(header);
-    let first = |attrs, base, t: u16| {
-        attrs_at(attrs, base)
+    let mut attrs = msg.payload().get(header..)?;
+    let mut base = NLMSG_HDRLEN.saturating_add(header);
+    let mut at = None;
+    for t in path {
+        let (offset, a) = attrs_at(attrs, base)
             .map_while(|(at, a)| a.ok().map(|a| (at, a)))
-            .find(|(_, a)| a.attr_type() == t)
-    };
-    let at = match part {
-        Part::Attr(t) => first(attrs, base, t)?.0,
-        Part::Nested(p, t) => {
-            let (at, parent) = first(attrs, base, p)?;
-            first(parent.value(), at.saturating_add(NLA_HDRLEN), t)?.0
-        }
-        _ => return None,
-    };
-    u32::try_from(at).ok()
+            .find(|(_, a)| a.attr_type() == *t)?;
+        at = Some(offset);
+        attrs = a.value();
+        base = offset.saturating_add(NLA_HDRLEN);
+    }
+    u32::try_from(at?).ok()
 }
 
 impl From<StackError> for Failure {

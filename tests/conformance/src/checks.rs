@@ -103,6 +103,8 @@ specs! {
         "IPv6 routes the kernel refuses (over-long prefix, a gateway cut short, unreachable gateway, link-local gateway without a device, missing device, deleting what is not there): its errno, extended-ACK text and attribute offset";
     "routes", change_flags,
         "A route or address change answered by its flags (change or replace of what is not there: ENOENT; NLM_F_CREATE or NLM_F_APPEND of what is there: EEXIST), ip route get that fails, a delete naming another device: the kernel's errno, text and offset";
+    "links", vxlan_refusals,
+        "VXLAN tunnels the kernel refuses to make (no VNI, a VNI of 2^24, a VNI cut short): its errno, text and the VNI's offset";
     "protocol", attr_policy,
         "Attributes their policy refuses (a link name or an address label too long, an MTU, a queue length, an address or a cache-info cut short): ERANGE, naming the attribute by its offset";
     "addresses", addr_dump_family,
@@ -1567,6 +1569,61 @@ fn change_flags<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
             0,
             None,
             None,
+        ),
+    ];
+    expect_refusals(cx, conn, &cases)
+}
+
+/// VXLAN tunnels the kernel refuses to make: one without its VNI
+/// (`vxlan_nl2conf`), one whose VNI is 2^24 or whose VNI is cut short
+/// (`vxlan_validate` and its policy, naming `IFLA_VXLAN_ID`: at 64, past
+/// `ifinfomsg`, the name, `IFLA_LINKINFO`, the kind and `IFLA_INFO_DATA`).
+fn vxlan_refusals<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+    let conn = cx.connect()?;
+    cx.set_option(conn, SockOpt::ExtAck(true))?;
+    let body = |id: Option<&[u8]>| {
+        bytes_of(|w| {
+            w.put(&[0; 16])?;
+            w.attr(IFLA_IFNAME, b"nlqvx0\0")?;
+            w.nested(IFLA_LINKINFO, |w| {
+                w.attr(IFLA_INFO_KIND, b"vxlan\0")?;
+                match id {
+                    Some(id) => w.nested(IFLA_INFO_DATA, |w| w.attr(1, id)),
+                    None => Ok(()),
+                }
+            })
+        })
+    };
+    let case = |what: &str, body, errno, text, offset| RefusalCase {
+        what: what.to_string(),
+        kind: RTM_NEWLINK,
+        body,
+        errno,
+        text: Some(text),
+        offset,
+        flags: Some(NLM_F_CREATE | NLM_F_EXCL),
+    };
+    let cases = [
+        case(
+            "ip link add nlqvx0 type vxlan (no id)",
+            body(None),
+            EINVAL,
+            "Required attributes not provided to perform the operation",
+            None,
+        ),
+        case(
+            "ip link add nlqvx0 type vxlan id 16777216",
+            body(Some(&(1u32 << 24).to_ne_bytes())),
+            ERANGE,
+            "VXLAN ID must be lower than 16777216",
+            Some(64),
+        ),
+        case(
+            "ip link add nlqvx0 type vxlan with a 2-byte IFLA_VXLAN_ID",
+            body(Some(&[1, 0])),
+            ERANGE,
+            "Attribute failed policy validation",
+            Some(64),
         ),
     ];
     expect_refusals(cx, conn, &cases)
