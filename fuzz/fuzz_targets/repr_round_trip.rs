@@ -157,8 +157,10 @@ enum Expect {
     Equal,
     /// This error on the body (the fixed header).
     Body(ErrorKind),
-    /// `BadFamily` on one of these attributes.
-    BadAddr(Vec<Part>),
+    /// An error on one of these attributes: `TooShort` for an address
+    /// shorter than the family's (IPv4 in an IPv6 message) or an empty
+    /// `RTA_MULTIPATH`, `BadFamily` for an address of another family.
+    BadAddr(Vec<(Part, ErrorKind)>),
 }
 
 /// The header checks the reprs share: family, then prefix lengths.
@@ -172,10 +174,13 @@ fn expect_header(family: u8, prefixes: &[u8]) -> Option<Expect> {
 
 /// Addresses that do not fit `family`, as (part, address).
 fn expect_addrs(family: u8, addrs: &[(Part, Option<IpAddr>)]) -> Expect {
-    let bad: Vec<Part> = addrs
+    let bad: Vec<(Part, ErrorKind)> = addrs
         .iter()
         .filter(|(_, ip)| !ip_fits(family, ip))
-        .map(|(p, _)| *p)
+        .map(|(p, ip)| match (family, ip) {
+            (AF_INET6, Some(IpAddr::V4(_))) => (*p, ErrorKind::TooShort),
+            _ => (*p, ErrorKind::BadFamily),
+        })
         .collect();
     if bad.is_empty() {
         Expect::Equal
@@ -194,8 +199,7 @@ fn check<R: Repr>(r: &R, expect: Expect) {
             assert_eq!(common::emit(&p), bytes, "emit is not stable");
         }
         (Expect::Body(k), Err(e)) if e == Error::new(Part::Body, *k) => {}
-        (Expect::BadAddr(parts), Err(e))
-            if e.kind == ErrorKind::BadFamily && parts.contains(&e.part) => {}
+        (Expect::BadAddr(parts), Err(e)) if parts.contains(&(e.part, e.kind)) => {}
         (_, got) => panic!("expected {expect:?}, got {got:?}\nrepr {r:?}\nbytes {bytes:?}"),
     }
 }
@@ -327,7 +331,21 @@ fn route(c: &mut Cursor<'_>) {
             (Part::Attr(RTA_PREFSRC), r.prefsrc),
         ];
         addrs.extend(nexthop_gateways);
-        expect_addrs(family, &addrs)
+        // An empty RTA_MULTIPATH is shorter than one `rtnexthop`, as the
+        // kernel's policy refuses it.
+        let empty = r
+            .multipath
+            .as_ref()
+            .is_some_and(|l| l.as_slice().is_empty());
+        let short = (Part::Attr(RTA_MULTIPATH), ErrorKind::TooShort);
+        match (expect_addrs(family, &addrs), empty) {
+            (Expect::Equal, true) => Expect::BadAddr(vec![short]),
+            (Expect::BadAddr(mut bad), true) => {
+                bad.push(short);
+                Expect::BadAddr(bad)
+            }
+            (e, _) => e,
+        }
     });
     check(&r, expect);
 }
