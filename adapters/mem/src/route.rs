@@ -557,9 +557,10 @@ impl<D: DataPlane> MemStack<D> {
             // goes on.
             return;
         }
-        let range = self.key_range(&r.key());
         let same = |o: &Route| o.priority == r.priority && (r.family == AF_INET6 || o.tos == r.tos);
-        let routes = self.routes_of(r.family).range(range);
+        // Its prefix's routes: one probe, then their chain.
+        let key = r.key();
+        let routes = self.routes_at(&key);
         if routes.clone().any(|o| same(o) && o.same_info(&r)) {
             return;
         }
@@ -799,6 +800,10 @@ impl<D: DataPlane> MemStack<D> {
     /// `fib_new_table`: creating the IPv4 local table creates main too
     /// (the kernel keeps them merged while no rule was added).
     pub(crate) fn create_table(&mut self, family: u8, table: u32) {
+        // Made once: most calls find it there (one search, not two).
+        if self.tables.contains(&(family, table)) {
+            return;
+        }
         self.tables.insert((family, table));
         if family == AF_INET && table == RT_TABLE_LOCAL && !self.rules.custom_rules(AF_INET) {
             self.tables.insert((AF_INET, RT_TABLE_MAIN));

@@ -299,6 +299,19 @@ impl<D: DataPlane> MemStack<D> {
         // of those (a broadcast route goes before a local one for the same
         // address). The local table shares main's trie until a rule is
         // added or deleted: a lookup there sees main's routes too.
+        let t = if table == RT_TABLE_MAIN {
+            RT_TABLE_LOCAL
+        } else {
+            table
+        };
+        // The longest prefix there is: a route of the local table for
+        // `a` alone decides (as the walk below would, at once).
+        if t == RT_TABLE_LOCAL {
+            let host = RouteKey::prefix_of(t, addr, 32);
+            if let Some(r) = self.routes_at(&host).next() {
+                return type_of(r);
+            }
+        }
         let merged = !self.rules.custom_rules(AF_INET);
         let kind = |t: u32| {
             self.routes_of(AF_INET).lengths().find_map(|len| {
@@ -314,11 +327,6 @@ impl<D: DataPlane> MemStack<D> {
                     })
                     .map(type_of)
             })
-        };
-        let t = if table == RT_TABLE_MAIN {
-            RT_TABLE_LOCAL
-        } else {
-            table
         };
         match kind(t) {
             Some(RTN_LOCAL) => RTN_LOCAL,

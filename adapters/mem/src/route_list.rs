@@ -602,12 +602,18 @@ impl RouteList {
                 .and_then(|ch| ch.last()),
             Some(o) => self.chunks.get(c).and_then(|ch| ch.get(o)),
         }
-        .map(|e| e.handle());
+        .copied();
+        // Its entry and what `lasts` would hold of it, from the route in
+        // hand rather than from the slab.
+        let (sum, order) = (summary(&r), r.order());
         let Some(h) = self.store(r) else {
             return;
         };
-        let entry = self.entry(h);
-        match prev.filter(|&p| self.route(p).key() == key) {
+        let entry = Entry(u64::from(sum) << 32 | u64::from(h));
+        // The summary is the key's: another one is another prefix, told
+        // without a read of the slab.
+        let same_prefix = |e: &Entry| e.summary() == sum && self.route(e.handle()).key() == key;
+        match prev.filter(same_prefix).map(Entry::handle) {
             Some(p) => {
                 self.set_next(h, self.next(p));
                 self.set_next(p, h);
@@ -619,7 +625,7 @@ impl RouteList {
         }
         if self.chunks.is_empty() {
             self.links.push(bits);
-            self.lasts.push(self.last_of(h));
+            self.lasts.push((sum, order));
             self.chunks.push(vec![entry]);
             self.recount();
             return;
@@ -696,7 +702,9 @@ impl RouteList {
         self.sizes.grow(c);
         self.len = self.len.wrapping_add(1);
         if at_end {
-            self.relast(c);
+            if let Some(l) = self.lasts.get_mut(c) {
+                *l = (sum, order);
+            }
         }
     }
 
