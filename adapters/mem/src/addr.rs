@@ -277,7 +277,6 @@ impl<D: DataPlane> MemStack<D> {
         // __inet_insert_ifa: a second address in a subnet is secondary.
         // (The table order decides which error comes first: the subnet's
         // addresses in table order.)
-        let beside = self.subnets.beside(&new);
         if !beside.is_empty() {
             for a in self.v4_addrs(index) {
                 if a.prefix_len == new.prefix_len && in_subnet(&a.peer, &new) {

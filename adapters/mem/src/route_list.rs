@@ -559,9 +559,12 @@ impl RouteList {
         let o = r.order();
         let before = |x: &RouteOrder| if after_equals { *x <= o } else { *x < o };
         let ts = summary(&r);
-        let c = self
-            .lasts
-            .partition_point(|(s, x)| *s < ts || (*s == ts && before(x)));
+        let goes_after = |(s, x): &(u32, RouteOrder)| *s < ts || (*s == ts && before(x));
+        // Past the last route (a table loaded in order) without a search.
+        let c = match self.lasts.last() {
+            Some(last) if goes_after(last) => self.lasts.len(),
+            _ => self.lasts.partition_point(goes_after),
+        };
         let place = match self.chunks.get(c) {
             Some(ch) => {
                 // The entries whose summary ties with `r`'s: from `lo`,
@@ -579,13 +582,26 @@ impl RouteList {
                 None => (0, 0),
             },
         };
-        self.insert_at(place, r);
+        self.insert_ordered_at(place, r, (ts, o));
     }
 
     /// Inserts `r` at `place` (chunk, offset; (0, 0) in an empty list).
     /// An impossible place (past the chunks) drops `r`, as does a full
     /// slab.
+    #[cfg(test)]
     fn insert_at(&mut self, place: (usize, usize), r: Route) {
+        let last = (summary(&r), r.order());
+        self.insert_ordered_at(place, r, last);
+    }
+
+    /// [`insert_at`](Self::insert_at) of a route whose summary and order
+    /// are known.
+    fn insert_ordered_at(
+        &mut self,
+        place: (usize, usize),
+        r: Route,
+        (sum, order): (u32, RouteOrder),
+    ) {
         if !self.has_room() {
             return;
         }
@@ -603,9 +619,6 @@ impl RouteList {
             Some(o) => self.chunks.get(c).and_then(|ch| ch.get(o)),
         }
         .copied();
-        // Its entry and what `lasts` would hold of it, from the route in
-        // hand rather than from the slab.
-        let (sum, order) = (summary(&r), r.order());
         let Some(h) = self.store(r) else {
             return;
         };
