@@ -270,7 +270,7 @@ impl<D: DataPlane> MemStack<D> {
                 a.proto = new.proto;
             });
             if let Some(a) = changed {
-                events(Event::NewAddr(&a.repr()));
+                self.tell_addr(events, &a, true);
             }
             return Ok(());
         }
@@ -298,7 +298,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         D::admit_addr(self, req)?;
         self.insert_addr(new.clone());
-        events(Event::NewAddr(&new.repr()));
+        self.tell_addr(events, &new, true);
         self.fib_add_ifaddr(&new, events);
         Ok(())
     }
@@ -369,6 +369,21 @@ impl<D: DataPlane> MemStack<D> {
                     && in_subnet(&a.peer, p)
             })
             .map_or(a.local, |p| p.local)
+    }
+
+    /// Reports `a` as added or changed (`present`) or removed, its repr
+    /// built only if someone hears its family's address group.
+    fn tell_addr(&self, events: Events<'_>, a: &Addr, present: bool) {
+        let family = if a.local.is_ipv4() { AF_INET } else { AF_INET6 };
+        if !self.listeners.hears_addrs(family) {
+            return;
+        }
+        let repr = a.repr();
+        events(if present {
+            Event::NewAddr(&repr)
+        } else {
+            Event::DelAddr(&repr)
+        });
     }
 
     /// The routes an IPv4 address brings (`fib_add_ifaddr`): its local
@@ -471,7 +486,7 @@ impl<D: DataPlane> MemStack<D> {
             a.flags |= IFA_F_SECONDARY;
         }
         self.insert_addr(a.clone());
-        events(Event::NewAddr(&a.repr()));
+        self.tell_addr(events, &a, true);
         // The link is up: its routes come at once (`fib_inetaddr_event`),
         // before those of the link's other addresses.
         self.fib_add_ifaddr(&a, events);
@@ -493,7 +508,7 @@ impl<D: DataPlane> MemStack<D> {
                 a.label = Some(nlq::addr_rules::renamed_label(new, a.label.as_ref(), named));
             };
             if let Some(a) = self.addr_update(pos, label) {
-                events(Event::NewAddr(&a.repr()));
+                self.tell_addr(events, &a, true);
             }
         }
     }
@@ -548,7 +563,7 @@ impl<D: DataPlane> MemStack<D> {
                     && in_subnet(&s.peer, &a)
             }) {
                 let s = self.addr_remove(p);
-                events(Event::DelAddr(&s.repr()));
+                self.tell_addr(events, &s, false);
                 self.fib_del_ifaddr(&s, events);
                 self.fib_forget_source(s.local, events);
             }
@@ -558,7 +573,7 @@ impl<D: DataPlane> MemStack<D> {
         }) {
             self.addr_remove(p);
         }
-        events(Event::DelAddr(&a.repr()));
+        self.tell_addr(events, &a, false);
         self.fib_del_ifaddr(&a, events);
         self.fib_forget_source(a.local, events);
         if self.v4_addrs(a.ifindex).next().is_none() {
@@ -701,7 +716,7 @@ impl<D: DataPlane> MemStack<D> {
             {
                 had_any = true;
                 let a = self.addr_remove(pos);
-                events(Event::DelAddr(&a.repr()));
+                self.tell_addr(events, &a, false);
                 if a.flags & IFA_F_SECONDARY == 0 {
                     self.fib_del_ifaddr(&a, events);
                     self.fib_forget_source(a.local, events);
@@ -717,7 +732,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         let gone = self.addr_remove_where(|a| a.ifindex == index && a.local.is_ipv4());
         for a in &gone {
-            events(Event::DelAddr(&a.repr()));
+            self.tell_addr(events, &a, false);
             if a.flags & IFA_F_SECONDARY == 0 {
                 self.prefix_route_table(a);
                 let local = a.local;
@@ -819,7 +834,7 @@ impl<D: DataPlane> MemStack<D> {
             let Some(a) = changed else { return Ok(()) };
             // A tentative address is told of once its detection ends.
             if a.flags & IFA_F_TENTATIVE == 0 {
-                events(Event::NewAddr(&a.repr()));
+                self.tell_addr(events, &a, true);
             }
             if up && a.flags & IFA_F_NOPREFIXROUTE == 0 {
                 // `modify_prefix_route`: the prefix route found with
@@ -859,7 +874,7 @@ impl<D: DataPlane> MemStack<D> {
         if up {
             self.addr6_prefix_route(&a, events);
         }
-        events(Event::NewAddr(&a.repr()));
+        self.tell_addr(events, &a, true);
         if !dad {
             self.addr6_local_route(&a, events);
             self.solicit_routers(&a);
@@ -922,7 +937,7 @@ impl<D: DataPlane> MemStack<D> {
         let Some(a) = self.addr_update(pos, |a| a.flags &= !IFA_F_TENTATIVE) else {
             return;
         };
-        events(Event::NewAddr(&a.repr()));
+        self.tell_addr(events, &a, true);
         self.addr6_local_route(&a, events);
         self.solicit_routers(&a);
     }
@@ -1000,7 +1015,7 @@ impl<D: DataPlane> MemStack<D> {
             return;
         }
         self.insert_addr(a.clone());
-        events(Event::NewAddr(&a.repr()));
+        self.tell_addr(events, &a, true);
         self.addr6_local_route(&a, events);
         self.solicit_routers(&a);
     }
@@ -1100,7 +1115,7 @@ impl<D: DataPlane> MemStack<D> {
                 "ipv6: address not found",
             ))?;
         let a = self.addr_remove(pos);
-        events(Event::DelAddr(&a.repr()));
+        self.tell_addr(events, &a, false);
         let local = a.local;
         let kernel =
             |r: &Route| r.family == AF_INET6 && r.oif == index && r.protocol == RTPROT_KERNEL;
@@ -1196,7 +1211,7 @@ impl<D: DataPlane> MemStack<D> {
         self.neigh_flush(AF_INET6, index, false, events);
         let gone = self.addr_remove_where(|a| a.ifindex == index && !a.local.is_ipv4());
         for a in &gone {
-            events(Event::DelAddr(&a.repr()));
+            self.tell_addr(events, &a, false);
         }
     }
 }

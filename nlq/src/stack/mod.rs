@@ -101,7 +101,9 @@ use core::net::IpAddr;
 use core::ops::ControlFlow;
 
 use crate::errno::{Errno, EOPNOTSUPP};
-use crate::wire::consts::{AF_INET6, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
+use crate::wire::consts::{
+    AF_INET6, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE,
+};
 use crate::wire::{
     AddrRepr, HwAddr, IfName, InlineStr, LinkInfoRepr, LinkRepr, NeighRepr, NexthopRepr, RouteRepr,
     RuleRepr,
@@ -297,6 +299,16 @@ impl Listeners {
     /// Someone hears `group`.
     pub fn hears(self, group: u32) -> bool {
         (1..=64).contains(&group) && self.0 & (1u64 << group.saturating_sub(1)) != 0
+    }
+
+    /// Someone hears the address events of `family`
+    /// (`RTNLGRP_IPV6_IFADDR` for IPv6, else `RTNLGRP_IPV4_IFADDR`).
+    pub fn hears_addrs(self, family: u8) -> bool {
+        self.hears(if family == AF_INET6 {
+            RTNLGRP_IPV6_IFADDR
+        } else {
+            RTNLGRP_IPV4_IFADDR
+        })
     }
 
     /// Someone hears the route events of `family`
