@@ -101,7 +101,9 @@ const INET6_CONF: [u32; 60] = [
 /// `DEVCONF_MTU6`.
 const DEVCONF_MTU6: usize = 2;
 /// `DEVCONF_USE_TEMPADDR` and `DEVCONF_ACCEPT_DAD`: -1 on `lo`.
-const INET6_LO_UNSET: [usize; 2] = [10, 27];
+const INET6_LO_UNSET: [usize; 2] = [10, DEVCONF_ACCEPT_DAD];
+/// `DEVCONF_ACCEPT_DAD`.
+const DEVCONF_ACCEPT_DAD: usize = 27;
 /// The counter blocks as sent: a count, then the counters (the count is
 /// the first of them).
 const INET6_STATS_COUNT: usize = 38;
@@ -124,6 +126,9 @@ pub struct DevConf {
     pub inet6_flags: u32,
     /// The IPv6 MTU (`DEVCONF_MTU6`).
     pub mtu6: u32,
+    /// The link had no ARP (`IFF_NOARP`) when its IPv6 device was made:
+    /// `ipv6_add_dev` left `accept_dad` at -1 (as on `lo`).
+    pub noarp6: bool,
 }
 
 impl DevConf {
@@ -172,6 +177,11 @@ impl DevConf {
                 }
             }
         }
+        if self.noarp6 {
+            if let Some(v) = conf.get_mut(DEVCONF_ACCEPT_DAD) {
+                *v = u32::MAX;
+            }
+        }
         words_attr(w, IFLA_INET6_CONF, &conf)?;
         counters_attr::<B, { INET6_STATS_COUNT * 8 }>(w, IFLA_INET6_STATS)?;
         counters_attr::<B, { ICMP6_STATS_COUNT * 8 }>(w, IFLA_INET6_ICMP6STATS)?;
@@ -185,6 +195,13 @@ impl DevConf {
         let part = |family: u8| Attrs::new(spec).find(u16::from(family)).ok().flatten();
         let inet6 = part(AF_INET6);
         let inner = |kind: u16| inet6.and_then(|p| p.nested().find(kind).ok().flatten());
+        let conf_word = |i: usize| {
+            let conf = inner(IFLA_INET6_CONF)?;
+            let bytes = conf
+                .value()
+                .get(i.checked_mul(4)?..i.checked_mul(4)?.checked_add(4)?)?;
+            Some(u32::from_ne_bytes(bytes.try_into().ok()?))
+        };
         DevConf {
             loopback,
             inet4: part(AF_INET).is_some(),
@@ -192,10 +209,8 @@ impl DevConf {
             inet6_flags: inner(IFLA_INET6_FLAGS)
                 .and_then(|a| a.u32().ok())
                 .unwrap_or(0),
-            mtu6: inner(IFLA_INET6_CONF)
-                .and_then(|a| a.value().get(DEVCONF_MTU6 * 4..DEVCONF_MTU6 * 4 + 4))
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, u32::from_ne_bytes),
+            mtu6: conf_word(DEVCONF_MTU6).unwrap_or(0),
+            noarp6: !loopback && conf_word(DEVCONF_ACCEPT_DAD) == Some(u32::MAX),
         }
     }
 }
@@ -232,6 +247,7 @@ mod tests {
             inet6: true,
             inet6_flags: IF_READY,
             mtu6: 65536,
+            noarp6: false,
         };
         let spec = lo.af_spec().unwrap();
         let parts: Vec<(u16, usize)> = Attrs::new(&spec)
@@ -245,5 +261,21 @@ mod tests {
         let none = DevConf::default().af_spec().unwrap();
         assert!(none.is_empty());
         assert_eq!(DevConf::from_af_spec(&none, false), DevConf::default());
+        // A link without ARP when its IPv6 device came: accept_dad -1,
+        // read back as such (on `lo` it is -1 anyway).
+        let noarp = DevConf {
+            inet4: true,
+            inet6: true,
+            mtu6: 1500,
+            noarp6: true,
+            ..DevConf::default()
+        };
+        let spec = noarp.af_spec().unwrap();
+        assert_eq!(DevConf::from_af_spec(&spec, false), noarp);
+        let plain = DevConf {
+            noarp6: false,
+            ..noarp
+        };
+        assert_ne!(plain.af_spec().unwrap(), spec);
     }
 }

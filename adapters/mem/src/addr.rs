@@ -214,7 +214,7 @@ impl<D: DataPlane> MemStack<D> {
         events: Events<'_>,
     ) -> StackResult<()> {
         let index = req.header.index;
-        if self.link_ref(index)?.mtu < 68 {
+        if !self.link_ref(index)?.inet4_dev {
             // IPv4 left the link with its MTU: no in_device
             // (`rtm_to_ifaddr`).
             return Err(StackError::new(ENOBUFS));
@@ -435,7 +435,8 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 
-    /// `broadcast B dev LINK table local scope link`.
+    /// `broadcast B dev LINK table local scope link`, then B's neighbour
+    /// entry invalidated (`arp_invalidate`).
     fn add_broadcast_route(
         &mut self,
         b: IpAddr,
@@ -453,6 +454,7 @@ impl<D: DataPlane> MemStack<D> {
             src,
         );
         self.add_kernel_route(r, events);
+        self.arp_invalidate(ifindex, b, events);
     }
 
     /// `NETDEV_UP` for IPv4: every address of the link gets its routes.
@@ -467,7 +469,7 @@ impl<D: DataPlane> MemStack<D> {
     pub(crate) fn loopback_v4_up(&mut self, index: u32, events: Events<'_>) {
         let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
         if self.v4_addrs(index).any(|a| a.local == lo)
-            || self.link_ref(index).is_ok_and(|l| l.mtu < 68)
+            || self.link_ref(index).is_ok_and(|l| !l.inet4_dev)
         {
             return;
         }
@@ -525,7 +527,7 @@ impl<D: DataPlane> MemStack<D> {
     /// names (local, label, and subnet when `IFA_ADDRESS` is given).
     fn addr4_del(&mut self, req: &AddrRepr, events: Events<'_>) -> StackResult<()> {
         let index = req.header.index;
-        if self.link_ref(index)?.mtu < 68 {
+        if !self.link_ref(index)?.inet4_dev {
             return Err(StackError::with_message(ENODEV, "ipv4: Device not found"));
         }
         let pos = self
@@ -732,7 +734,7 @@ impl<D: DataPlane> MemStack<D> {
         }
         let gone = self.addr_remove_where(|a| a.ifindex == index && a.local.is_ipv4());
         for a in &gone {
-            self.tell_addr(events, &a, false);
+            self.tell_addr(events, a, false);
             if a.flags & IFA_F_SECONDARY == 0 {
                 self.prefix_route_table(a);
                 let local = a.local;
@@ -1211,7 +1213,7 @@ impl<D: DataPlane> MemStack<D> {
         self.neigh_flush(AF_INET6, index, false, events);
         let gone = self.addr_remove_where(|a| a.ifindex == index && !a.local.is_ipv4());
         for a in &gone {
-            self.tell_addr(events, &a, false);
+            self.tell_addr(events, a, false);
         }
     }
 }

@@ -14,6 +14,7 @@ pub(crate) fn af_spec(link: &Link) -> Option<InlineBytes<AF_SPEC_CAPACITY>> {
         inet6: link.inet6_dev,
         inet6_flags: link.inet6_flags,
         mtu6: link.mtu6,
+        noarp6: link.noarp6,
     }
     .af_spec()
 }

@@ -28,6 +28,10 @@ pub enum Kind {
     Bridge,
     /// `dummy`: an Ethernet link with carrier that drops what it sends.
     Dummy,
+    /// `ifb`: an intermediate functional block (traffic redirected to it
+    /// comes back as received); an Ethernet link with carrier, without
+    /// ARP, with a queue of its own (32 packets).
+    Ifb,
     /// `tap`: an Ethernet link whose carrier the stack controls (on at
     /// creation).
     Tap,
@@ -50,6 +54,7 @@ impl Kind {
         match kind {
             "bridge" => Some(Kind::Bridge),
             "dummy" => Some(Kind::Dummy),
+            "ifb" => Some(Kind::Ifb),
             "tap" => Some(Kind::Tap),
             "veth" => Some(Kind::Veth),
             "vxlan" => Some(Kind::Vxlan),
@@ -64,6 +69,7 @@ impl Kind {
             Kind::Loopback => "",
             Kind::Bridge => "bridge",
             Kind::Dummy => "dummy",
+            Kind::Ifb => "ifb",
             Kind::Tap => "tap",
             Kind::Veth => "veth",
             Kind::Vxlan => "vxlan",
@@ -82,7 +88,8 @@ impl Kind {
             Kind::Tap => (68, 65521),
             // The device's own maximum ([`DeviceLink::max_mtu`]).
             Kind::Device => (68, 0),
-            Kind::Dummy => (0, 0),
+            // `ifb_setup` clears both: any MTU.
+            Kind::Dummy | Kind::Ifb => (0, 0),
         }
     }
 }
@@ -127,6 +134,9 @@ pub(crate) struct Link {
     /// has been notified.
     pub inet4_dev: bool,
     pub inet6_dev: bool,
+    /// It had no ARP (`IFF_NOARP`) when its IPv6 device was made: that
+    /// device's `accept_dad` is -1 (`ipv6_add_dev`).
+    pub noarp6: bool,
     /// When each of those devices was made ([`MemStack::family_device_age`]).
     pub born: [u64; 2],
     /// A veth's other end (0 while the pair is not tied: as it is made,
@@ -194,6 +204,13 @@ pub(crate) fn hw(b: &[u8]) -> HwAddr {
 }
 
 impl Link {
+    /// Its IPv6 device is made now (`ipv6_add_dev`): it takes the link's
+    /// ARP setting.
+    pub(crate) fn make_inet6_dev(&mut self) {
+        self.inet6_dev = true;
+        self.noarp6 = self.flags & IFF_NOARP != 0;
+    }
+
     pub fn loopback() -> Link {
         let name = IfName::try_from_str("lo").unwrap_or_default();
         let mut l = Link::new(Kind::Loopback, 1, name, [0; 6]);
@@ -205,14 +222,15 @@ impl Link {
     }
 
     pub(crate) fn new(kind: Kind, index: u32, name: IfName, mac: [u8; 6]) -> Link {
+        let flags = match kind {
+            Kind::Dummy | Kind::Ifb => IFF_BROADCAST | IFF_NOARP,
+            _ => IFF_BROADCAST | IFF_MULTICAST,
+        };
         Link {
             index,
             name,
             kind,
-            flags: match kind {
-                Kind::Dummy => IFF_BROADCAST | IFF_NOARP,
-                _ => IFF_BROADCAST | IFF_MULTICAST,
-            },
+            flags,
             carrier: true,
             carrier_ups: 0,
             carrier_downs: 0,
@@ -220,7 +238,8 @@ impl Link {
             max_mtu: kind.mtu_range().1,
             mac: hw(&mac),
             broadcast: hw(&[0xff; 6]),
-            txqlen: 1000,
+            // `TX_Q_LIMIT` for an ifb, else `DEFAULT_TX_QUEUE_LEN`.
+            txqlen: if kind == Kind::Ifb { 32 } else { 1000 },
             alias: None,
             master: 0,
             group: 0,
@@ -230,6 +249,7 @@ impl Link {
             mtu6: 1500,
             inet4_dev: true,
             inet6_dev: true,
+            noarp6: flags & IFF_NOARP != 0,
             born: [0; 2],
             peer: 0,
             oper: IF_OPER_UNKNOWN,
@@ -255,8 +275,15 @@ impl Link {
     pub(crate) fn set_initial_mtu(&mut self, mtu: u32) {
         self.mtu = mtu;
         self.mtu6 = mtu;
-        self.inet4_dev = mtu >= 68;
-        self.inet6_dev = mtu >= IPV6_MIN_MTU;
+        // `inetdev_init` at NETDEV_REGISTER, whatever the MTU (a link of
+        // any MTU, an ifb's, keeps it until its MTU changes); IPv6 wants
+        // 1280 (`ipv6_add_dev`).
+        self.inet4_dev = true;
+        if mtu >= IPV6_MIN_MTU {
+            self.make_inet6_dev();
+        } else {
+            self.inet6_dev = false;
+        }
     }
 
     /// What a creation request sets on the new link: MTU, address, queue
@@ -418,7 +445,7 @@ impl Link {
             qdisc: InlineStr::try_from_str(match (self.qdisc_attached, self.kind) {
                 (false, _) => "noop",
                 // A queue of its own: the kernel's default discipline.
-                (true, Kind::Tap | Kind::Device) => "pfifo_fast",
+                (true, Kind::Tap | Kind::Device | Kind::Ifb) => "pfifo_fast",
                 // IFF_NO_QUEUE.
                 (true, _) => "noqueue",
             }),
@@ -429,7 +456,7 @@ impl Link {
                 if matches!(self.kind, Kind::Loopback | Kind::Bridge) {
                     d.netns_immutable = Some(1);
                 }
-                if matches!(self.kind, Kind::Loopback | Kind::Veth) {
+                if matches!(self.kind, Kind::Loopback | Kind::Veth | Kind::Ifb) {
                     // `netif_set_tso_max_size(dev, GSO_MAX_SIZE)` of the
                     // legacy kind, 512 KiB less 8 bytes.
                     d.tso_max_size = Some(524_280);
@@ -742,6 +769,11 @@ impl<D: DataPlane> MemStack<D> {
         let kind = link.kind;
         let mtu_range = link.mtu_range();
         if let Some(mac) = change.address {
+            if kind == Kind::Ifb {
+                // No `ndo_set_mac_address`: its address is the one it was
+                // made with (`dev_set_mac_address`).
+                return Err(StackError::new(EOPNOTSUPP));
+            }
             let mac = hw(mac.get(..6).unwrap_or_default());
             // The address it has is always accepted; a new one must be
             // unicast and non-zero.
@@ -792,7 +824,13 @@ impl<D: DataPlane> MemStack<D> {
                 }
                 let (had4, had6) = (l.inet4_dev, l.inet6_dev);
                 l.inet4_dev = mtu >= 68;
-                l.inet6_dev = mtu >= IPV6_MIN_MTU || kind == Kind::Loopback;
+                if mtu >= IPV6_MIN_MTU || kind == Kind::Loopback {
+                    if !had6 {
+                        l.make_inet6_dev();
+                    }
+                } else {
+                    l.inet6_dev = false;
+                }
                 let (has4, has6) = (l.inet4_dev, l.inet6_dev);
                 if has4 && !had4 {
                     l.born[0] = born;
@@ -807,11 +845,11 @@ impl<D: DataPlane> MemStack<D> {
                 }
                 // NETDEV_CHANGEMTU reaches IPv4 before IPv6; each device
                 // goes after its addresses, or comes back first.
-                if mtu < 68 && old >= 68 {
+                if had4 && !has4 {
                     self.ipv4_forget(index, false, events);
                 }
                 netconf(AF_INET, index, had4 != has4, has4, events);
-                if mtu < 68 && old >= 68 {
+                if had4 && !has4 {
                     // `inetdev_destroy` ends with `arp_ifdown`.
                     self.neigh_flush(AF_INET, index, false, events);
                 }
@@ -1211,5 +1249,113 @@ fn netconf(family: u8, index: u32, changed: bool, added: bool, events: Events<'_
         } else {
             Event::DelNetconf { family, index }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use nlq::devconf::DevConf;
+    use nlq::errno::Errno;
+    use nlq::stack::{CreateFlags, LinkKey, NewLink, Stack};
+    use nlq::wire::{AddrRepr, IfAddrMsg, IfName};
+
+    use super::*;
+
+    fn add(s: &mut MemStack, name: &str, kind: &str, mtu: Option<u32>) -> u32 {
+        let new = NewLink {
+            index: 0,
+            name: IfName::try_from_str(name),
+            kind,
+            info: None,
+            change: LinkChange {
+                mtu,
+                ..LinkChange::default()
+            },
+        };
+        s.add_link(&new, &mut |_| {}).expect("link made")
+    }
+
+    fn set(s: &mut MemStack, index: u32, change: LinkChange) {
+        s.set_link(index, &change, &mut |_| {})
+            .expect("link changed");
+    }
+
+    fn addr_add(s: &mut MemStack, index: u32, last: u8) -> StackResult<()> {
+        let req = AddrRepr {
+            header: IfAddrMsg {
+                family: AF_INET,
+                prefix_len: 24,
+                index,
+                ..IfAddrMsg::default()
+            },
+            local: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))),
+            ..AddrRepr::default()
+        };
+        s.add_addr(&req, CreateFlags(NLM_F_CREATE | NLM_F_EXCL), &mut |_| {})
+    }
+
+    /// What `ip -d link show` said of a new ifb on the kernel: no ARP, a
+    /// queue of 32, any MTU, the legacy offload limit; `pfifo_fast` once
+    /// up; its IPv6 device made without ARP (`accept_dad` -1).
+    #[test]
+    fn an_ifb_is_made_as_the_kernel_makes_it() {
+        let mut s = MemStack::new();
+        let i = add(&mut s, "ifb0", "ifb", None);
+        let r = s.link(LinkKey::Index(i)).unwrap();
+        assert_eq!(r.header.flags, IFF_BROADCAST | IFF_NOARP);
+        assert_eq!(r.txqlen, Some(32));
+        assert_eq!(r.qdisc.as_ref().map(|q| q.as_str()), Some("noop"));
+        let kind = r.info.as_ref().and_then(|i| i.kind.as_ref());
+        assert_eq!(kind.map(|k| k.as_str()), Some("ifb"));
+        assert_eq!((r.details.min_mtu, r.details.max_mtu), (Some(0), Some(0)));
+        assert_eq!(r.details.tso_max_size, Some(524_280));
+        let conf = DevConf::from_af_spec(r.af_spec.as_ref().unwrap(), false);
+        assert!(conf.noarp6 && conf.inet4 && conf.inet6);
+        set(
+            &mut s,
+            i,
+            LinkChange {
+                flags: IFF_UP,
+                flags_mask: IFF_UP,
+                ..LinkChange::default()
+            },
+        );
+        let r = s.link(LinkKey::Index(i)).unwrap();
+        assert_eq!(r.qdisc.as_ref().map(|q| q.as_str()), Some("pfifo_fast"));
+        // Its address cannot change (`ip link set ifb0 address ...`:
+        // "Operation not supported"), even to what it is.
+        let same = LinkChange {
+            address: r.address,
+            ..LinkChange::default()
+        };
+        let err = s.set_link(i, &same, &mut |_| {}).unwrap_err();
+        assert_eq!((err.errno, err.message), (Errno::EOPNOTSUPP, None));
+        // A veth has ARP: its IPv6 device takes addresses through DAD.
+        let v = add(&mut s, "v0", "veth", None);
+        let r = s.link(LinkKey::Index(v)).unwrap();
+        assert!(!DevConf::from_af_spec(r.af_spec.as_ref().unwrap(), false).noarp6);
+    }
+
+    /// `inetdev_init` runs at registration whatever the MTU: a link made
+    /// at 60 bytes takes IPv4 addresses, until an MTU change below 68
+    /// takes its IPv4 device (and them) away.
+    #[test]
+    fn a_link_made_below_68_bytes_has_ipv4_until_its_mtu_changes() {
+        let mut s = MemStack::new();
+        let i = add(&mut s, "ifb0", "ifb", Some(60));
+        addr_add(&mut s, i, 1).expect("an IPv4 device at 60 bytes");
+        assert_eq!(s.addr_count(), 1);
+        set(
+            &mut s,
+            i,
+            LinkChange {
+                mtu: Some(50),
+                ..LinkChange::default()
+            },
+        );
+        assert_eq!(s.addr_count(), 0);
+        assert_eq!(addr_add(&mut s, i, 2).unwrap_err().errno, ENOBUFS);
     }
 }

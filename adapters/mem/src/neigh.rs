@@ -323,6 +323,31 @@ impl<D: DataPlane> MemStack<D> {
         }
     }
 
+    /// `arp_invalidate(dev, ip, false)`, as `fib_add_ifaddr` calls it for
+    /// each broadcast address it routes: an entry for `ip` on link `index`
+    /// that holds no link-layer address goes (one still resolving fails
+    /// first, and is told so), each step told.
+    pub(crate) fn arp_invalidate(&mut self, index: u32, ip: IpAddr, events: Events<'_>) {
+        let key = (AF_INET, index, ip);
+        let Some(n) = self.neighs.get_mut(&key) else {
+            return;
+        };
+        if n.state & NUD_VALID != 0 {
+            return;
+        }
+        if n.state & !NUD_NOARP != 0 {
+            let mut notify = false;
+            // To a state without an address: nothing to refuse.
+            let _ = neigh_update(n, None, NUD_FAILED, true, &mut notify);
+            if notify {
+                events(Event::NewNeigh(&n.repr(&key)));
+            }
+        }
+        if let Some(n) = self.neighs.remove(&key) {
+            events(Event::DelNeigh(&n.repr(&key)));
+        }
+    }
+
     /// Both families' entries on link `index`, IPv4 first.
     pub(crate) fn neigh_flush_link(
         &mut self,

@@ -231,7 +231,7 @@ impl<D: DataPlane> MemStack<D> {
                 // IPv6 as the nexthop's device.
                 let lo = self.links.get(&crate::link::LOOPBACK_INDEX);
                 // IPv4 wants `lo`'s IPv4 device first (gone below 68 bytes).
-                if nh.family == AF_INET && lo.is_none_or(|l| l.mtu < 68) {
+                if nh.family == AF_INET && lo.is_none_or(|l| !l.inet4_dev) {
                     return Err(StackError::new(ENODEV));
                 }
                 let lo_up = lo.is_some_and(|l| l.is_up());

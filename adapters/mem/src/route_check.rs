@@ -137,7 +137,7 @@ impl<D: DataPlane> MemStack<D> {
             let link = self
                 .links
                 .get(&hop.oif)
-                .filter(|l| l.mtu >= 68)
+                .filter(|l| l.inet4_dev)
                 .ok_or(StackError::new(ENODEV))?;
             if !link.is_up() {
                 return Err(fail(ENETDOWN, "Device for nexthop is not up"));

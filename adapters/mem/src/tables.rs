@@ -377,6 +377,7 @@ fn link_of(r: &LinkRepr) -> StackResult<Link> {
         }
         link.inet4_dev = conf.inet4;
         link.inet6_dev = conf.inet6;
+        link.noarp6 = conf.noarp6;
     }
     if kind == Kind::Vxlan {
         let data = r.info.as_ref().and_then(|i| i.data);

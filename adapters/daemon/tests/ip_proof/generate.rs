@@ -57,6 +57,7 @@ pub const LINK_MACS: &[(&str, &str)] = &[
     ("m1", "02:00:00:00:0a:06"),
     ("b1", "02:00:00:00:0a:07"),
     ("b2", "02:00:00:00:0a:08"),
+    ("i0", "02:00:00:00:0a:09"),
 ];
 
 /// ` address MAC` for a new link named `name`: now and then one of
@@ -578,8 +579,33 @@ fn master_step(r: &mut Rng, dev: &str) -> String {
     format!("link set {dev} master {master}{up}")
 }
 
+/// An `ifb` link, `i0`: made (its MAC and MTU given or not), up and
+/// down, any MTU (an ifb has no limits), an address, deleted. (It is no
+/// bridge port: `i0` is in no other step.)
+fn ifb_step(r: &mut Rng) -> String {
+    match r.below(8) {
+        0..=2 => {
+            let mut s = format!("link add i0{}", address_for(r, "i0", &MACS[..2]));
+            if r.chance(25) {
+                s.push_str(&format!(" mtu {}", r.pick(MTUS)));
+            }
+            s.push_str(" type ifb");
+            s
+        }
+        3 => "link set i0 up".to_string(),
+        4 => "link set i0 down".to_string(),
+        5 if r.chance(30) => format!("link set i0 address {}", r.pick(&MACS[..2])),
+        5 => format!("link set i0 mtu {}", r.pick(MTUS)),
+        6 => format!("addr add {} dev i0", r.pick(V4_ADDRS)),
+        _ => "link del i0".to_string(),
+    }
+}
+
 fn link_step(r: &mut Rng) -> Step {
     let dev = r.pick(LINKS);
+    if r.chance(6) {
+        return words(&ifb_step(r));
+    }
     if r.chance(12) {
         return words(&veth_step(r));
     }

@@ -1777,4 +1777,40 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "link set v0 up",
         ],
     ),
+    (
+        "`ip link add i0 … type ifb`: notifications (an ifb has no ARP when its IPv6 device is \
+         made: accept_dad -1)",
+        &[
+            "link add i0 address 02:00:00:00:0a:09 type ifb",
+            "link set i0 up",
+            "link set i0 mtu 1000",
+            "link set i0 mtu 1500",
+        ],
+    ),
+    (
+        "`ip link add i0 … mtu 60 type ifb`: notifications (a link made below 68 bytes has \
+         IPv4 until its MTU changes)",
+        &[
+            "link add i0 address 02:00:00:00:0a:09 mtu 60 type ifb",
+            "addr add 10.0.0.1/24 dev i0",
+            "link set i0 up",
+            "link set i0 mtu 50",
+            "addr add 10.0.0.2/24 dev i0",
+            "link set i0 mtu 1500",
+        ],
+    ),
+    (
+        "`ip addr add 10.0.0.2/24 dev b0 label b0:2`: notifications (a broadcast address's \
+         neighbour entry without a link-layer address goes, `arp_invalidate`)",
+        &[
+            "link add b0 address 02:00:00:00:00:0a type bridge",
+            "link set b0 up",
+            "neigh replace 10.0.0.255 lladdr 02:00:00:00:00:01 nud failed dev b0",
+            "neigh replace 10.0.1.255 lladdr 02:00:00:00:00:01 nud incomplete dev b0",
+            "neigh replace 10.0.2.255 lladdr 02:00:00:00:00:01 nud stale dev b0",
+            "addr add 10.0.0.2/24 dev b0 label b0:2",
+            "addr add 10.0.1.2/24 dev b0",
+            "addr add 10.0.2.2/24 dev b0",
+        ],
+    ),
 ];
