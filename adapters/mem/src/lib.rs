@@ -4,7 +4,8 @@
 //! rules, checked against the kernel by the proof tests of this workspace:
 //!
 //! - links: `lo` at index 1; the kernel's cyclic ifindex allocation; kinds
-//!   `bridge`, `dummy`, `tap` (a tap-like link with carrier) and `veth`
+//!   `bridge`, `dummy`, `ifb` (no ARP, a queue of 32, any MTU, the MAC it
+//!   was made with), `tap` (a tap-like link with carrier) and `veth`
 //!   pairs (carrier while both ends are up, deleted together), `vxlan`
 //!   (over a lower link whose MTU bounds its own, and gone with it),
 //!   `macvlan` in modes private, VEPA and bridge (on a lower link whose

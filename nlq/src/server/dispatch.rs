@@ -15,7 +15,7 @@ use crate::wire::{
 use super::dump::{Dump, DumpKind};
 use super::notify;
 use super::request::{self, Checked, Failure, NO_DEVICE};
-use super::{neigh_request, neightbl, netconf, nexthop_request, rule_request};
+use super::{leftover, neigh_request, neightbl, netconf, nexthop_request, rule_request};
 use super::{ConnId, Server};
 
 /// What a handled request leaves to do.
@@ -30,19 +30,36 @@ impl<S: Stack> Server<S> {
     /// Handles one message of a request datagram.
     pub(super) fn handle(&mut self, id: ConnId, msg: &NlMsg<'_>) {
         let flags = msg.flags();
+        let mut leftover = false;
         let result = if flags & NLM_F_REQUEST == 0 || msg.message_type() < NLMSG_MIN_TYPE {
             Ok(Outcome::Done)
+        } else if let Some(cut) = leftover::trimmed(msg, self.conn(id).is_some_and(|c| c.strict)) {
+            // Handled with the attributes that fit; the answer says the
+            // rest was left over (unless the handler says something else).
+            leftover = true;
+            match NlMsg::parse(&cut) {
+                Ok((m, _)) => self.rtnetlink(id, &m),
+                Err(_) => self.rtnetlink(id, msg),
+            }
         } else {
             self.rtnetlink(id, msg)
         };
+        let warning = leftover.then_some(leftover::LEFTOVER);
         match result {
             Ok(Outcome::Dump) => {}
             Ok(Outcome::Done) => {
                 if flags & NLM_F_ACK != 0 {
-                    self.answer(id, msg, Failure::errno(0));
+                    let ack = Failure {
+                        message: warning,
+                        ..Failure::errno(0)
+                    };
+                    self.answer(id, msg, ack);
                 }
             }
-            Err(f) => self.answer(id, msg, f),
+            Err(f) => {
+                let message = f.message.or(warning);
+                self.answer(id, msg, Failure { message, ..f });
+            }
         }
     }
 

@@ -26,6 +26,7 @@
 
 mod dispatch;
 mod dump;
+mod leftover;
 pub mod link_kind;
 mod neigh_request;
 mod neightbl;

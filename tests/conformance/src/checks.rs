@@ -105,6 +105,8 @@ specs! {
         "A route or address change answered by its flags (change or replace of what is not there: ENOENT; NLM_F_CREATE or NLM_F_APPEND of what is there: EEXIST), ip route get that fails, a delete naming another device: the kernel's errno, text and offset";
     "links", vxlan_refusals,
         "VXLAN tunnels the kernel refuses to make (no VNI, a VNI of 2^24, a VNI cut short): its errno, text and the VNI's offset";
+    "protocol", leftover_bytes,
+        "Change requests whose last bytes are no whole attribute (one claiming more than the message holds, a stray pair of bytes): handled with the attributes before them, the answer saying \"bytes leftover after parsing attributes\" unless the handler says more";
     "protocol", attr_policy,
         "Attributes their policy refuses (a link name or an address label too long, an MTU, a queue length, an address or a cache-info cut short): ERANGE, naming the attribute by its offset";
     "addresses", addr_dump_family,
@@ -1437,6 +1439,106 @@ fn attr_policy<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
                 (IFA_CACHEINFO, &[0; 8]),
             ]),
             40,
+        ),
+    ];
+    expect_refusals(cx, conn, &cases)
+}
+
+/// `nlmsg_parse_deprecated`: the kernel reads a change's attributes up to
+/// the first that does not fit, handles the request with those, and its
+/// answer (an ACK too) says the rest was left over, unless the handler set
+/// a text of its own.
+fn leftover_bytes<E: Endpoint>(cx: &mut Ctx<'_, E>) -> Step<()> {
+    if !cx.setup.ipv4 {
+        return Err(unsupported("the setup has no IPv4"));
+    }
+    let link = cx.link()?.index;
+    let mtu = read_link(cx)?
+        .mtu
+        .ok_or_else(|| fail("the link has no IFLA_MTU"))?;
+    let conn = cx.connect()?;
+    cx.set_option(conn, SockOpt::ExtAck(true))?;
+    // An attribute claiming 12 bytes of which 8 are there, two stray bytes.
+    let overflow: &[u8] = &[12, 0, 6, 0, 0, 0, 0, 0];
+    let stray: &[u8] = &[0, 0];
+    let link_set = |tail: &[u8]| {
+        bytes_of(|w| {
+            w.put(&[AF_UNSPEC, 0, 0, 0])?;
+            w.put(&link.to_ne_bytes())?;
+            w.put(&[0; 8])?;
+            w.attr_u32(IFLA_MTU, mtu)?;
+            w.put(tail)
+        })
+    };
+    let ip = [10, 88, 0, 1];
+    let addr = |tail: &[u8]| {
+        bytes_of(|w| {
+            w.put(&[AF_INET, 24, 0, 0])?;
+            w.put(&link.to_ne_bytes())?;
+            w.attr(IFA_LOCAL, &ip)?;
+            w.attr(IFA_ADDRESS, &ip)?;
+            w.put(tail)
+        })
+    };
+    // Its only attribute, the destination, overflows: no device.
+    let route = bytes_of(|w| {
+        let table = RT_TABLE_MAIN as u8;
+        w.put(&[AF_INET, 24, 0, 0, table, RTPROT_BOOT, 0, RTN_UNICAST])?;
+        w.put(&[0; 4])?;
+        w.put(&[40, 0, 1, 0, 10, 89, 0, 0])
+    });
+    let case = |what: &str, kind, body, errno, text| RefusalCase {
+        what: what.to_string(),
+        kind,
+        body,
+        errno,
+        text: Some(text),
+        offset: None,
+        flags: None,
+    };
+    let left = "bytes leftover after parsing attributes";
+    let cases = [
+        case(
+            "ip link set LINK mtu (its own), then an attribute that overflows",
+            RTM_NEWLINK,
+            link_set(overflow),
+            0,
+            left,
+        ),
+        case(
+            "ip link set LINK mtu (its own), then two stray bytes",
+            RTM_NEWLINK,
+            link_set(stray),
+            0,
+            left,
+        ),
+        case(
+            "ip addr add 10.88.0.1/24, then an attribute that overflows",
+            RTM_NEWADDR,
+            addr(overflow),
+            0,
+            left,
+        ),
+        case(
+            "ip addr del 10.88.0.1/24, then two stray bytes",
+            RTM_DELADDR,
+            addr(stray),
+            0,
+            left,
+        ),
+        case(
+            "ip addr del 10.88.0.1/24 again, then two stray bytes (the handler's text)",
+            RTM_DELADDR,
+            addr(stray),
+            EADDRNOTAVAIL,
+            "ipv4: Address not found",
+        ),
+        case(
+            "ip route add 10.89.0.0/24 whose only attribute overflows",
+            RTM_NEWROUTE,
+            route,
+            ENODEV,
+            left,
         ),
     ];
     expect_refusals(cx, conn, &cases)
