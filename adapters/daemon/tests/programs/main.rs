@@ -526,6 +526,32 @@ fn a_pyroute2_script_sees_what_it_sees_on_the_kernel() {
     run_and_compare("pyroute2", &steps, &[("script", "10.50.0.0")]);
 }
 
+/// pyroute2's IPRoute API at large: links of five kinds made and changed
+/// (a bridge port refused while a macvlan holds the link, an ifb's MAC
+/// refused), addresses, routes (metrics, replace, tables, multipath,
+/// blackhole, refused), a rule, a neighbour, every dump and `route get`,
+/// deletes and a flush. The script prints each answer whole, as pyroute2
+/// parsed it (every attribute, nested ones too; errors by errno), masking
+/// only what differs from run to run (timers, counters, random times, the
+/// kernel's own IGMP neighbours): the two outputs must be equal as text.
+#[test]
+fn pyroute2_api_answers_as_the_kernel_does() {
+    let py = python();
+    if !need_program("pyroute2", &py, &["-c", "import pyroute2"]) {
+        return;
+    }
+    let dir = Scratch::new("pyroute2-api");
+    let script = dir.0.join("api.py");
+    std::fs::write(&script, include_str!("pyroute2_api.py")).expect("write the script");
+    let cmd = format!("{py} {}", script.display());
+    let steps: &[Step<'_>] = &[("api", &cmd)];
+    run_and_compare(
+        "pyroute2_api",
+        steps,
+        &[("api", "10.23.0.0"), ("api", "IFLA_INFO_KIND")],
+    );
+}
+
 /// pyroute2's NDB, its main API: it reads links, addresses, routes and
 /// rules at start (EOPNOTSUPP for rules used to kill its event reader and
 /// hang `commit()`), then creates, changes and deletes an interface, an
