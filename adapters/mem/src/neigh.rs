@@ -283,20 +283,29 @@ impl<D: DataPlane> MemStack<D> {
             ));
         };
         let key = (h.family, h.ifindex, dst);
-        let Some(n) = self.neighs.get_mut(&key) else {
+        if !self.neighs.contains_key(&key) {
             return Err(StackError::new(ENOENT));
-        };
-        let mut notify = false;
-        // Without a valid state nothing is compared: it cannot fail.
-        let _ = neigh_update(n, None, NUD_FAILED, true, &mut notify);
-        if notify {
-            events(Event::NewNeigh(&n.repr(&key)));
+        }
+        self.neigh_fail_remove(key, true, events);
+        self.generation = self.generation.wrapping_add(1);
+        Ok(())
+    }
+
+    /// The entry at `key` fails first (when `fail`; told if that shows),
+    /// then goes (`neigh_remove_one`), told.
+    fn neigh_fail_remove(&mut self, key: NeighKey, fail: bool, events: Events<'_>) {
+        if let Some(n) = self.neighs.get_mut(&key).filter(|_| fail) {
+            let mut notify = false;
+            // To a state without an address: nothing is compared, nothing
+            // can fail.
+            let _ = neigh_update(n, None, NUD_FAILED, true, &mut notify);
+            if notify {
+                events(Event::NewNeigh(&n.repr(&key)));
+            }
         }
         if let Some(n) = self.neighs.remove(&key) {
             events(Event::DelNeigh(&n.repr(&key)));
         }
-        self.generation = self.generation.wrapping_add(1);
-        Ok(())
     }
 
     /// Removes the entries of `family` on link `index` (`neigh_ifdown`,
@@ -329,22 +338,11 @@ impl<D: DataPlane> MemStack<D> {
     /// first, and is told so), each step told.
     pub(crate) fn arp_invalidate(&mut self, index: u32, ip: IpAddr, events: Events<'_>) {
         let key = (AF_INET, index, ip);
-        let Some(n) = self.neighs.get_mut(&key) else {
+        let Some(state) = self.neighs.get(&key).map(|n| n.state) else {
             return;
         };
-        if n.state & NUD_VALID != 0 {
-            return;
-        }
-        if n.state & !NUD_NOARP != 0 {
-            let mut notify = false;
-            // To a state without an address: nothing to refuse.
-            let _ = neigh_update(n, None, NUD_FAILED, true, &mut notify);
-            if notify {
-                events(Event::NewNeigh(&n.repr(&key)));
-            }
-        }
-        if let Some(n) = self.neighs.remove(&key) {
-            events(Event::DelNeigh(&n.repr(&key)));
+        if state & NUD_VALID == 0 {
+            self.neigh_fail_remove(key, state & !NUD_NOARP != 0, events);
         }
     }
 
