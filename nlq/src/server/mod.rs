@@ -837,20 +837,37 @@ mod tests {
 
         s.set_option(c, SockOpt::CapAck(true)).unwrap();
         s.set_option(c, SockOpt::ExtAck(true)).unwrap();
-        // An attribute cut short: EINVAL with the policy text.
+        // An MTU cut short (3 bytes): ERANGE with the policy text.
         let mut bad = link_up(2, true, NLM_F_ACK, 8);
-        bad.extend_from_slice(&[8, 0, 4, 0, 1, 2]);
+        bad.extend_from_slice(&[7, 0, 4, 0, 1, 2, 3, 0]);
         let l = bad.len() as u32;
         bad[..4].copy_from_slice(&l.to_ne_bytes());
         s.handle_datagram(c, &bad);
         let (errno, flags, len, text) = error_of(&drain(&mut s, c, 32768)[0]);
-        assert_eq!(errno, EINVAL);
+        assert_eq!(errno, ERANGE);
         assert_eq!(
             flags & (NLM_F_CAPPED | NLM_F_ACK_TLVS),
             NLM_F_CAPPED | NLM_F_ACK_TLVS
         );
         assert!(len > 36);
         assert_eq!(text.as_deref(), Some("Attribute failed policy validation"));
+        // An attribute claiming more than the message holds: the request
+        // goes on without it, and its ACK says so.
+        let mut over = link_up(2, true, NLM_F_ACK, 9);
+        over.extend_from_slice(&[8, 0, 4, 0, 1, 2]);
+        let l = over.len() as u32;
+        over[..4].copy_from_slice(&l.to_ne_bytes());
+        s.handle_datagram(c, &over);
+        let (errno, flags, _, text) = error_of(&drain(&mut s, c, 32768)[0]);
+        assert_eq!(errno, 0);
+        assert_eq!(
+            flags & (NLM_F_CAPPED | NLM_F_ACK_TLVS),
+            NLM_F_CAPPED | NLM_F_ACK_TLVS
+        );
+        assert_eq!(
+            text.as_deref(),
+            Some("bytes leftover after parsing attributes")
+        );
     }
 
     #[test]
