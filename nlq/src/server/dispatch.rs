@@ -15,7 +15,7 @@ use crate::wire::{
 use super::dump::{Dump, DumpKind};
 use super::notify;
 use super::request::{self, Checked, Failure, NO_DEVICE};
-use super::{leftover, neigh_request, neightbl, netconf, nexthop_request, rule_request};
+use super::{addrlabel, leftover, neigh_request, neightbl, netconf, nexthop_request, rule_request};
 use super::{ConnId, Server};
 
 /// What a handled request leaves to do.
@@ -107,6 +107,10 @@ impl<S: Stack> Server<S> {
                 RTM_GETNETCONF => netconf::netconf_dump(msg, strict).map(DumpKind::Netconf),
                 RTM_GETNEIGHTBL => neightbl::neightbl_dump(msg, strict).map(DumpKind::NeighTbl),
                 RTM_GETNSID => Ok(DumpKind::Nsid),
+                // IPv6's only (`ip6addrlbl_dump`).
+                RTM_GETADDRLABEL if msg.family() == Some(AF_INET6) => {
+                    addrlabel::addrlabel_dump(msg.payload(), strict).map(|()| DumpKind::AddrLabel)
+                }
                 RTM_GETSTATS => super::stats::stats_dump(msg, strict).map(DumpKind::Stats),
                 _ => return Err(Failure::errno(EOPNOTSUPP)),
             };

@@ -29,6 +29,8 @@ pub(crate) enum DumpKind {
     NeighTbl(super::neightbl::NeighTblFilter),
     /// Link statistics by group (`ip stats show`).
     Stats(super::stats::StatsFilter),
+    /// The IPv6 address label policy (`ip addrlabel list`).
+    AddrLabel,
 }
 
 /// A dump in progress on a connection.
@@ -65,7 +67,8 @@ impl Dump {
                 | DumpKind::Rule(_)
                 | DumpKind::Netconf(_)
                 | DumpKind::NeighTbl(_)
-                | DumpKind::Stats(_),
+                | DumpKind::Stats(_)
+                | DumpKind::AddrLabel,
             ) => false,
             Err(_) => false,
         }
@@ -340,6 +343,9 @@ impl<S: Stack> Server<S> {
                         .map_err(Failure::from)
                 }),
             Ok(DumpKind::Nsid) => Ok(*pos),
+            Ok(DumpKind::AddrLabel) => Ok(super::addrlabel::list(pos, &mut |l| {
+                f.put(RTM_NEWADDRLABEL, |w| super::addrlabel::emit(w, l))
+            })),
             Ok(DumpKind::Nexthop(flt)) => {
                 let master_of = |index: u32| {
                     stack

@@ -24,6 +24,7 @@
 //!   for a reader that fell behind;
 //! - `EPERM` for changes from connections without the admin right.
 
+mod addrlabel;
 mod dispatch;
 mod dump;
 mod leftover;

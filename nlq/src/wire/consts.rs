@@ -113,6 +113,17 @@ pub const RTM_SETSTATS: u16 = 95;
 pub const RTM_NEWNSID: u16 = 88;
 pub const RTM_DELNSID: u16 = 89;
 pub const RTM_GETNSID: u16 = 90;
+pub const RTM_NEWADDRLABEL: u16 = 72;
+pub const RTM_DELADDRLABEL: u16 = 73;
+pub const RTM_GETADDRLABEL: u16 = 74;
+
+// IPv6 address labels (`struct ifaddrlblmsg`, 12 bytes: family, a
+// reserved byte, prefix length, flags, index, sequence).
+pub const IFADDRLBLMSG_LEN: usize = 12;
+/// `IFAL_ADDRESS`: the prefix (16 bytes).
+pub const IFAL_ADDRESS: u16 = 1;
+/// `IFAL_LABEL`: the label (u32).
+pub const IFAL_LABEL: u16 = 2;
 
 // Network namespace id attributes.
 /// `NETCONFA_IFINDEX`: the link (`NETCONFA_IFINDEX_ALL` -1,
@@ -180,6 +191,9 @@ pub fn message_type_name(kind: u16) -> Option<&'static str> {
         RTM_NEWSTATS => "RTM_NEWSTATS",
         RTM_GETSTATS => "RTM_GETSTATS",
         RTM_SETSTATS => "RTM_SETSTATS",
+        RTM_NEWADDRLABEL => "RTM_NEWADDRLABEL",
+        RTM_DELADDRLABEL => "RTM_DELADDRLABEL",
+        RTM_GETADDRLABEL => "RTM_GETADDRLABEL",
         _ => return None,
     })
 }

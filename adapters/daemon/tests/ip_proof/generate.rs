@@ -835,6 +835,8 @@ fn show_step(r: &mut Rng) -> Step {
         "stats show group offload",
         "stats show group afstats",
         "stats show dev b0 group offload subgroup hw_stats_info",
+        "addrlabel list",
+        "-6 addrlabel list",
     ]))
 }
 

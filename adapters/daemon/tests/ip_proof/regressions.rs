@@ -1813,4 +1813,8 @@ pub const REGRESSIONS: &[(&str, &[&str])] = &[
             "addr add 10.0.2.2/24 dev b0",
         ],
     ),
+    (
+        "`ip addrlabel list`: answers (the IPv6 address label policy of a fresh namespace)",
+        &["addrlabel list", "-4 addrlabel list"],
+    ),
 ];
