@@ -19,32 +19,24 @@ pub(crate) type Label = ([u8; 16], u8, u32);
 
 /// The table, as `ip addrlabel list` shows it on a fresh namespace.
 const DEFAULTS: [Label; 10] = [
-    (v6(&[0, 0, 0, 0, 0, 0, 0, 1]), 128, 0),
-    (v6(&[0; 8]), 96, 3),
-    (v6(&[0, 0, 0, 0, 0, 0xffff, 0, 0]), 96, 4),
-    (v6(&[0x2001, 0, 0, 0, 0, 0, 0, 0]), 32, 6),
-    (v6(&[0x2001, 0x10, 0, 0, 0, 0, 0, 0]), 28, 7),
-    (v6(&[0x3ffe, 0, 0, 0, 0, 0, 0, 0]), 16, 12),
-    (v6(&[0x2002, 0, 0, 0, 0, 0, 0, 0]), 16, 2),
-    (v6(&[0xfec0, 0, 0, 0, 0, 0, 0, 0]), 10, 11),
-    (v6(&[0xfc00, 0, 0, 0, 0, 0, 0, 0]), 7, 5),
-    (v6(&[0; 8]), 0, 1),
+    (v6(1), 128, 0),
+    (v6(0), 96, 3),
+    (v6(0xffff_0000_0000), 96, 4),
+    (v6(0x2001 << 112), 32, 6),
+    (v6(0x2001_0010 << 96), 28, 7),
+    (v6(0x3ffe << 112), 16, 12),
+    (v6(0x2002 << 112), 16, 2),
+    (v6(0xfec0 << 112), 10, 11),
+    (v6(0xfc00 << 112), 7, 5),
+    (v6(0), 0, 1),
 ];
 
 /// `ifal_seq`: the table's sequence number, one step per entry installed.
 const SEQ: u32 = DEFAULTS.len() as u32;
 
-/// An IPv6 address from its eight groups.
-const fn v6(groups: &[u16; 8]) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    let mut i = 0;
-    while i < 8 {
-        let [hi, lo] = groups[i].to_be_bytes();
-        b[2 * i] = hi;
-        b[2 * i + 1] = lo;
-        i += 1;
-    }
-    b
+/// An IPv6 address's bytes from its value.
+const fn v6(bits: u128) -> [u8; 16] {
+    bits.to_be_bytes()
 }
 
 /// `ip6addrlbl_valid_dump_req`, on a socket with strict checking: the
