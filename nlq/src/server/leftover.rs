@@ -14,7 +14,7 @@
 use alloc::vec::Vec;
 
 use crate::wire::consts::*;
-use crate::wire::NlMsg;
+use crate::wire::{Attrs, NlMsg};
 
 /// The extended-ACK text for bytes left over.
 pub(crate) const LEFTOVER: &str = "bytes leftover after parsing attributes";
@@ -42,22 +42,16 @@ fn family_header(msg: &NlMsg<'_>, strict: bool) -> Option<usize> {
 }
 
 /// How many bytes of `attrs` the kernel's walk takes (`nla_ok`,
-/// `nla_next`): attribute after attribute while one fits; the last one's
-/// padding may be missing.
+/// `nla_next`): the codec's walk, up to the first item that is no whole
+/// attribute (stray bytes it would take for padding included); the last
+/// attribute's padding may be missing.
 fn attributes_taken(attrs: &[u8]) -> usize {
-    let mut at = 0usize;
-    while let Some(rest) = attrs.get(at..) {
-        let Some(&[l0, l1, _, _]) = rest.first_chunk::<4>() else {
-            break;
-        };
-        let len = usize::from(u16::from_ne_bytes([l0, l1]));
-        if len < NLA_HDRLEN || len > rest.len() {
-            break;
-        }
-        // Aligned to 4: at most 3 bytes past the end (then the walk ends).
-        at = at.saturating_add(len.saturating_add(3) & !3);
+    let mut walk = Attrs::new(attrs);
+    let mut taken = 0;
+    while let Some(Ok(_)) = walk.next() {
+        taken = attrs.len().saturating_sub(walk.remaining().len());
     }
-    at.min(attrs.len())
+    taken
 }
 
 /// `msg` cut after its last attribute that fits, its length field
